@@ -1,0 +1,94 @@
+/* vigild configuration: the parsed form of the config file (grammar owned by daemon/config.c).
+ * Shared by daemon (parses, applies) and resolver/cache (read their options from it).
+ * Adding a key: add the field here, parse it in daemon/config.c, document it in
+ * docs/configuration.md and contrib/vigil.conf. */
+#ifndef VIGIL_CONFIG_H
+#define VIGIL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <vigil/addr.h>
+
+#define VG_DEFAULT_PORT 53
+
+/* forward-zone: "ZONE ADDR [ADDR...]"; zone "." is the same as `forward:`. */
+struct vg_forward_zone {
+	uint8_t zone[256]; /* wire format, lowercase */
+	struct vg_sockaddr *addrs;
+	size_t n_addrs;
+};
+
+/* One local-data record as written ("router.lan. 300 A 192.168.1.1"); parsed by the daemon's
+ * local-data module, which reports errors with the line it came from. */
+struct vg_local_rr {
+	char *text;
+	int line;
+};
+
+struct vg_config {
+	char *path; /* file it came from, NULL for built-in defaults */
+
+	/* front end */
+	struct vg_sockaddr *listen;
+	size_t n_listen;
+	int workers; /* 0 = auto (number of CPUs) */
+	char *user;  /* NULL or "" = do not drop privileges */
+	struct vg_cidr *allow, *deny;
+	size_t n_allow, n_deny;
+	bool allow_set; /* an allow: line was given (otherwise default: loopback only) */
+	uint32_t rate_limit; /* queries/s per client, 0 = off */
+	uint32_t rate_limit_burst; /* tokens; 0 = same as rate_limit */
+	struct vg_local_rr *local_data;
+	size_t n_local_data;
+	int log_level;  /* enum vg_log_level */
+	char *control_socket;
+	char *suspicious_log;
+	uint32_t tcp_idle_timeout_ms;
+	uint32_t tcp_max_clients;   /* per worker */
+	uint16_t edns_buffer_size;  /* advertised and used for our answers, default 1232 */
+
+	/* cache */
+	char *cache_dir;
+	uint64_t cache_size; /* bytes */
+	uint32_t cache_min_ttl, cache_max_ttl, cache_max_negative_ttl; /* seconds */
+	uint32_t serve_stale_max; /* seconds past expiry that may be served stale, 0 = off */
+	bool cache_rebuild_on_error; /* corrupted/foreign file: start a fresh cache instead of failing */
+
+	/* resolver */
+	char *root_hints;        /* NULL = built in */
+	char *trust_anchor_file; /* NULL = built in */
+	struct vg_sockaddr *outgoing; /* source addresses (port 0) of upstream queries */
+	size_t n_outgoing;
+	bool qname_minimisation;
+	bool case_randomisation;
+	bool do_ip4, do_ip6;
+	bool query_local_addresses;
+	bool prefetch;
+	struct vg_sockaddr *forward; /* forward: all questions */
+	size_t n_forward;
+	struct vg_forward_zone *forward_zones;
+	size_t n_forward_zones;
+	uint32_t max_upstream_queries;   /* per client request (NXNS bound) */
+	uint32_t max_glueless_per_referral;
+	uint32_t max_cname_chain;
+	uint32_t max_referral_depth;
+	uint32_t request_timeout_ms;     /* lifetime of one client request */
+};
+
+/* Fills `cfg` with the built-in defaults (listen 127.0.0.1 and ::1 port 53, ...). Returns 0 or
+ * -ENOMEM. Free with vg_config_free. */
+int vg_config_defaults(struct vg_config *cfg);
+
+/* Reads `path` over the defaults. On error returns VG_ECONFIG (or negative errno) and writes a
+ * message "FILE:LINE: key 'KEY': reason" into err (NUL-terminated, truncated to errlen).
+ * On error `cfg` is left freed. Not thread-safe with respect to `cfg`. */
+int vg_config_load(struct vg_config *cfg, const char *path, char *err, size_t errlen);
+
+/* Parses config text held in memory; `name` is used in messages as the file name. */
+int vg_config_parse(struct vg_config *cfg, const char *name, const char *text, char *err,
+		    size_t errlen);
+
+void vg_config_free(struct vg_config *cfg);
+
+#endif
