@@ -1,0 +1,268 @@
+/* Public API of the LMDB cache: rrsets, negative entries, zone cuts and the wire answer cache. */
+#ifndef VIGIL_CACHE_H
+#define VIGIL_CACHE_H
+
+/*
+ * Lifecycle (STYLE habit 5):
+ *   main thread:  vg_cache_open -> vg_cache_start_writer -> ... -> vg_cache_close
+ *   each worker:  vg_cache_reader_new -> { vg_cache_read_begin; lookups; vg_cache_read_end }* ->
+ *                 vg_cache_reader_free   (all readers freed before vg_cache_close)
+ *
+ * Threads: one struct vg_cache is shared by every thread. Lookups go through a struct vg_cache_reader
+ * owned by exactly one thread at a time (one per worker); the LMDB env is opened with MDB_NOTLS so
+ * the reader's transaction handle is renewed per batch. Reads never wait for writes.
+ * Writes (every *_put and flush function) copy their arguments into a queue and return at once;
+ * one writer thread applies them in group commits. They are thread-safe and never block on LMDB.
+ * A put is visible to readers after the writer commits it (a few ms); tests call vg_cache_sync().
+ *
+ * Time: every time is wall-clock seconds (uint32_t, Unix time) passed in by the caller as `now`, so
+ * tests inject time and the cache file survives reboots (DESIGN.md "Time"). The writer only needs a
+ * clock for eviction; it uses opts.clock (or time(NULL)).
+ *
+ * Errors: 0 or a negative code of include/vigil/err.h. Lookups: VG_ENOTFOUND (miss, also for a
+ * stored value that fails validation: that is counted in stats.corrupt), VG_ESTALE (expired and not
+ * allowed stale), VG_ESPACE (caller buffer too small). Names are uncompressed wire names.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vg_config;
+struct vg_cache;
+struct vg_cache_reader;
+
+/* Wall clock in seconds; used by the writer for eviction. ctx is opts.clock_ctx. */
+typedef uint32_t (*vg_cache_clock_fn)(void *ctx);
+
+struct vg_cache_opts {
+	const char *dir;        /* directory holding data.mdb (created if missing); required */
+	uint64_t map_size;      /* LMDB map size in bytes; 0 = 512 MiB */
+	uint32_t min_ttl;       /* TTL clamps applied at store time (seconds) */
+	uint32_t max_ttl;       /* 0 = 86400 */
+	uint32_t max_neg_ttl;   /* 0 = 3600 */
+	uint32_t stale_max;     /* seconds past expiry a lookup may ask for (serve-stale), 0 = off */
+	bool rebuild_on_error;  /* corrupt/foreign file: move it aside and start fresh */
+	unsigned maxreaders;    /* LMDB reader slots; 0 = 126. Must exceed workers + tools. */
+	vg_cache_clock_fn clock; /* NULL = time(NULL) */
+	void *clock_ctx;
+	unsigned high_water_pct; /* start evicting when used pages exceed this % of the map; 0 = 85 */
+	unsigned low_water_pct;  /* evict down to this %; 0 = 70 */
+	unsigned sync_interval_ms; /* periodic mdb_env_sync by the writer; 0 = 5000 */
+	size_t queue_max;        /* max queued writes before puts are dropped (counted); 0 = 65536 */
+};
+
+/* Sets every field to its default (dir NULL). */
+void vg_cache_opts_default(struct vg_cache_opts *o);
+
+/* Fills `o` from the config (cache_dir, cache_size, cache_*_ttl, serve_stale_max,
+ * cache_rebuild_on_error); o->dir points into cfg, which must outlive the open call. */
+void vg_cache_opts_from_config(struct vg_cache_opts *o, const struct vg_config *cfg);
+
+/* Opens (creating if needed) the cache in opts->dir. Main thread, once per process (LMDB forbids
+ * opening one env twice). Runs mdb_reader_check. A cache of another format version is emptied with
+ * a log line. A corrupted, truncated or foreign file fails with VG_ECORRUPT and a message naming the
+ * file in `err`, unless opts->rebuild_on_error: then the file is renamed to data.mdb.bad-<time>, a
+ * fresh cache is created and a warning is logged. On success *out is owned by the caller and must be
+ * released with vg_cache_close. `err` (may be NULL) receives a human-readable reason on failure. */
+int vg_cache_open(const struct vg_cache_opts *opts, struct vg_cache **out, char *err, size_t errlen);
+
+/* Starts the writer thread. Without it, queued writes are applied only by vg_cache_sync (which
+ * then runs them on the calling thread): handy for tools and single-threaded tests. */
+int vg_cache_start_writer(struct vg_cache *c);
+
+/* Stops the writer, applies everything still queued, syncs to disk and closes the env.
+ * All readers must have been freed. NULL is a no-op. */
+void vg_cache_close(struct vg_cache *c);
+
+/* Waits until every write queued before the call is committed (and, without a writer thread,
+ * applies them itself). For tests, tools and shutdown; not for the query path. */
+int vg_cache_sync(struct vg_cache *c);
+#define vg_cache_sync_for_tests vg_cache_sync
+
+/* ---- readers (one per worker thread) ---- */
+
+/* Allocates a reader; thread-safe. NULL on out-of-memory or when reader slots are exhausted. */
+struct vg_cache_reader *vg_cache_reader_new(struct vg_cache *c);
+void vg_cache_reader_free(struct vg_cache_reader *rd);
+
+/* Begins a read snapshot for a batch (mdb_txn_renew); lookups outside begin/end fail with
+ * -EINVAL. Keep batches short: an open snapshot holds pages the writer cannot reuse. */
+int vg_cache_read_begin(struct vg_cache_reader *rd);
+/* Ends the snapshot (mdb_txn_reset); nothing returned by a lookup points into the map. */
+void vg_cache_read_end(struct vg_cache_reader *rd);
+
+/* ---- ranks, statuses, flags ---- */
+
+/* Credibility (RFC 2181 §5.4.1), low to high. Combine with VG_RANK_ITERATED for data we got by
+ * iterating; forwarded data lacks the bit and so ranks below any iterated data. */
+enum vg_cache_rank {
+	VG_RANK_HINT = 0,         /* root hints, priming input */
+	VG_RANK_ADDITIONAL = 1,   /* additional section; authority section of a non-auth answer */
+	VG_RANK_GLUE = 2,         /* in-bailiwick glue from a referral */
+	VG_RANK_NONAUTH_ANSWER = 3, /* answer section without AA */
+	VG_RANK_AUTH_AUTHORITY = 4, /* authority section of an authoritative answer */
+	VG_RANK_AUTH_ANSWER = 5,  /* answer section with AA */
+	VG_RANK_ITERATED = 0x10,  /* flag: learned by iteration, not from a forwarder */
+};
+
+enum vg_cache_sec {
+	VG_SEC_INDETERMINATE = 0,
+	VG_SEC_INSECURE = 1,
+	VG_SEC_SECURE = 2,
+	VG_SEC_BOGUS = 3,
+};
+
+/* Entry flags (stored). */
+#define VG_CACHE_F_SUSPECT 0x01 /* validator flagged it: served only fresh, never stale */
+
+/* Lookup result flags (*flags / view.hint). */
+#define VG_CACHE_PREFETCH 0x01 /* entry is in the last 10% of its TTL: refresh it */
+#define VG_CACHE_STALE 0x02    /* entry expired; served with TTL 30 under serve-stale */
+
+#define VG_CACHE_STALE_TTL 30
+
+/* ---- answer cache: the hot path ---- */
+
+/* Looks up (qname, qtype, DO, CD) and writes the answer into out[0..cap): the stored message with
+ * `id`, the client's spelling of `qname` (its 0x20 case) and every TTL rewritten to the time left.
+ * `qname` is the wire question name as the client sent it (uncompressed, validated by the caller).
+ * allow_stale_secs: an expired entry is served when expired for at most that many seconds (capped
+ * by opts.stale_max, never for suspect entries) with TTLs of 30 and VG_CACHE_STALE in *flags.
+ * *flags gets VG_CACHE_PREFETCH in the last 10% of the TTL. The answer carries no OPT record: the
+ * front end appends it. No parsing, no allocation; must be inside read_begin/end.
+ * Returns 0, VG_ENOTFOUND, VG_ESTALE (expired, not allowed) or VG_ESPACE (cap too small). */
+int vg_cache_answer_get(struct vg_cache_reader *rd, const uint8_t *qname, size_t qname_len,
+			uint16_t qtype, bool do_bit, bool cd_bit, uint16_t id, uint32_t now,
+			uint8_t *out, size_t cap, size_t *outlen, unsigned *flags,
+			int allow_stale_secs);
+
+/* Queues a whole answer for (qname, qtype, DO, CD). `wire` is a complete DNS response (header,
+ * one question, sections, uncompressed or compressed). The cache validates it once (bounds,
+ * names), lowercases the question name, sets ID 0, drops a trailing OPT record, clamps each TTL
+ * and records its offset. The entry lives for the smallest TTL in the message (negative answers:
+ * NXDOMAIN or empty answer section, clamped by max_neg_ttl). rank / sec / flags as for rrsets; a
+ * live entry of higher rank is kept. Copies everything; thread-safe; never blocks.
+ * Returns 0 when queued, VG_EFORMAT for a message it cannot walk, VG_ELIMIT when the queue is
+ * full (dropped, counted). */
+int vg_cache_answer_put(struct vg_cache *c, const uint8_t *qname, uint16_t qtype, bool do_bit,
+			bool cd_bit, const uint8_t *wire, size_t len, uint8_t rank, uint8_t sec,
+			uint8_t flags, uint32_t now);
+
+/* ---- rrset DB ---- */
+
+/* An RRset to store. RR data are a sequence of (u16 big-endian rdlength, rdata) with every name in
+ * rdata uncompressed; sigs the same for the RRSIG rdatas covering it (may be empty). */
+struct vg_cache_rrset {
+	const uint8_t *owner; /* wire name, any case */
+	uint16_t type, rclass;
+	uint32_t ttl;         /* the RRset's TTL as received */
+	uint8_t rank, sec, flags;
+	uint16_t rr_count;
+	const uint8_t *rdata;
+	size_t rdata_len;
+	uint16_t sig_count;
+	const uint8_t *sigs;
+	size_t sigs_len;
+};
+
+/* Queues an RRset. At store: TTL clamped to [min_ttl, max_ttl] and capped so it never outlives
+ * the earliest RRSIG expiration. Replaces a stored entry for (owner, type) only when that entry is
+ * expired, or of lower rank, or of equal rank and inside its prefetch window (last 10% of TTL: the
+ * refresh a prefetch asked for). A positive RRset also replaces a negative entry under the same
+ * rule. Returns 0 queued, VG_EFORMAT (malformed input), VG_ELIMIT (queue full). Thread-safe. */
+int vg_cache_rrset_put(struct vg_cache *c, const struct vg_cache_rrset *rs, uint32_t now);
+
+enum vg_cache_kind { VG_CACHE_POSITIVE = 0, VG_CACHE_NODATA = 1, VG_CACHE_NXDOMAIN = 2 };
+
+/* A lookup result. Every pointer points into the caller's buffer (never into the map): valid until
+ * the caller reuses that buffer, also after read_end. */
+struct vg_cache_rrset_view {
+	enum vg_cache_kind kind;
+	uint16_t type, rclass;
+	uint32_t ttl;        /* time left (VG_CACHE_STALE_TTL when stale) */
+	uint32_t orig_ttl;   /* TTL as stored after clamps */
+	uint32_t stored_at;
+	uint8_t rank, sec, flags;
+	unsigned hint;       /* VG_CACHE_PREFETCH / VG_CACHE_STALE */
+	/* positive: the RRs and RRSIGs, formats as in struct vg_cache_rrset */
+	uint16_t rr_count, sig_count;
+	const uint8_t *rdata, *sigs;
+	size_t rdata_len, sigs_len;
+	/* negative: SOA owner (wire) and rdata; proof = full uncompressed wire RRs (NSEC/NSEC3 and
+	 * RRSIGs, TTL fields as received) */
+	const uint8_t *soa_owner, *soa_rdata;
+	uint16_t soa_rdlen;
+	uint16_t proof_count;
+	const uint8_t *proof;
+	size_t proof_len;
+};
+
+/* Looks up (owner, type). Finds a positive RRset or a NODATA entry for that type, else an NXDOMAIN
+ * entry for the name. Copies it into buf[0..cap) and fills *view. allow_stale_secs as for answers.
+ * Returns 0, VG_ENOTFOUND, VG_ESTALE, VG_ESPACE. Must be inside read_begin/end. */
+int vg_cache_rrset_get(struct vg_cache_reader *rd, const uint8_t *owner, uint16_t type,
+		       uint32_t now, int allow_stale_secs, uint8_t *buf, size_t cap,
+		       struct vg_cache_rrset_view *view);
+
+/* A negative answer (RFC 2308) to store. */
+struct vg_cache_neg {
+	const uint8_t *qname; /* wire */
+	uint16_t qtype;       /* ignored for NXDOMAIN (covers every type of the name) */
+	bool nxdomain;        /* else NODATA */
+	uint16_t rclass;
+	const uint8_t *soa_owner; /* wire name of the zone apex */
+	uint32_t soa_ttl;
+	const uint8_t *soa_rdata; /* uncompressed SOA rdata (MINIMUM is its last 4 bytes) */
+	uint16_t soa_rdlen;
+	const uint8_t *proof; /* uncompressed wire RRs: SOA RRSIGs, NSEC/NSEC3 and their RRSIGs */
+	size_t proof_len;
+	uint16_t proof_count;
+	uint8_t rank, sec, flags;
+};
+
+/* Queues a negative entry; TTL = min(SOA TTL, SOA MINIMUM) clamped by max_neg_ttl (and min_ttl),
+ * same replacement rule as rrsets. Returns 0, VG_EFORMAT, VG_ELIMIT. Thread-safe. */
+int vg_cache_neg_put(struct vg_cache *c, const struct vg_cache_neg *neg, uint32_t now);
+
+/* Closest cached, live NS RRset at or above qname (walks up from qname to the root).
+ * zone (VG_NAME_MAX bytes) receives the zone's lowercase wire name; *view the NS RRset (buffer
+ * rules as rrset_get); *ds_known is set when a live DS RRset or DS NODATA is cached for the zone.
+ * Returns 0 or VG_ENOTFOUND (nothing cached: use root hints). Must be inside read_begin/end. */
+int vg_cache_zonecut_find(struct vg_cache_reader *rd, const uint8_t *qname, uint32_t now,
+			  uint8_t *zone, uint8_t *buf, size_t cap, struct vg_cache_rrset_view *view,
+			  bool *ds_known);
+
+/* ---- management (for vigilctl; queued through the writer, thread-safe) ---- */
+
+int vg_cache_flush_all(struct vg_cache *c);
+/* type 0 = every type of the name (rrsets, negative entries and answers for that name). */
+int vg_cache_flush_name(struct vg_cache *c, const uint8_t *name, uint16_t type);
+/* The name and everything below it (range delete over lookup-format keys). */
+int vg_cache_flush_zone(struct vg_cache *c, const uint8_t *zone);
+/* Negative rrset-DB entries, and answers that are NXDOMAIN or NODATA. */
+int vg_cache_flush_negative(struct vg_cache *c);
+/* Entries flagged VG_CACHE_F_SUSPECT. */
+int vg_cache_flush_suspicious(struct vg_cache *c);
+
+/* Writes every live-or-stale entry as text lines to `f` (a FILE *), zone-file-like:
+ *   "<owner> <ttl-left> <class> <type> <rdata>  ; rank=R sec=S [stale] [suspect]"
+ *   negative: "<owner> <ttl-left> <class> <type> \\# 0 ; NODATA|NXDOMAIN soa=<zone> rank=..."
+ *   answers:  "; answer <qname> <type> do=D cd=C ttl=<left> len=<bytes> rank=R"
+ * Opens its own read txn; thread-safe. Returns 0 or an error. */
+int vg_cache_dump(struct vg_cache *c, void *f, uint32_t now);
+
+struct vg_cache_stats {
+	uint64_t rrsets, negatives, answers; /* entries */
+	uint64_t map_size, used_bytes;       /* LMDB map and pages in use */
+	uint64_t queued, dropped;            /* writes waiting / dropped on a full queue */
+	uint64_t committed, refused_rank;    /* writes applied / refused by the rank rule */
+	uint64_t evicted, evict_rounds;      /* entries removed by eviction, eviction passes */
+	uint64_t corrupt;                    /* values that failed validation (treated as misses) */
+	uint64_t map_full;                   /* MDB_MAP_FULL seen by the writer (recovered by eviction) */
+};
+
+/* Fills *st. Thread-safe (opens its own read txn). */
+int vg_cache_stats(struct vg_cache *c, struct vg_cache_stats *st);
+
+#endif
