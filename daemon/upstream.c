@@ -1,0 +1,504 @@
+/* The worker's upstream transport: one fresh connected socket per query to an authoritative server
+ * or forwarder, strict reply matching, timers and clocks, on the worker's libuv loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+#include <vigil/config.h>
+#include <vigil/err.h>
+#include <vigil/log.h>
+#include <vigil/name.h>
+#include <vigil/upstream.h>
+
+#define UP_UDP_BUF 65536
+#define UP_TCP_MAX (2 + 65535)
+
+struct up_impl;
+
+/* One query in flight. Lives from send until its callback ran or cancel, then until libuv closed
+ * its poll and timer handles (freed in the close callbacks: libuv owns the handles until then). */
+struct vg_upstream_query {
+	struct up_impl *up;
+	uv_poll_t poll;
+	uv_timer_t timer;
+	int fd;
+	int closing; /* number of handles still to be closed */
+	bool tcp, connected, done;
+	uint8_t *wire; /* query; for TCP prefixed with the 2-byte length */
+	size_t wlen, woff;
+	uint8_t *rbuf; /* TCP reassembly buffer */
+	size_t roff;
+	uint64_t started;
+	vg_upstream_reply_cb cb;
+	void *ctx;
+	struct vg_upstream_query *prev, *next;
+};
+
+struct vg_upstream_timer {
+	struct up_impl *up;
+	uv_timer_t timer;
+	vg_upstream_timer_cb cb;
+	void *ctx;
+	struct vg_upstream_timer *prev, *next;
+};
+
+struct up_impl {
+	struct vg_upstream head; /* first: the resolver sees only this */
+	uv_loop_t *loop;
+	const struct vg_config *cfg;
+	int worker_id;
+	struct vg_upstream_query *queries;
+	struct vg_upstream_timer *timers;
+	uint64_t wall_mono; /* loop time at which `wall` was read */
+	int64_t wall;
+	uint8_t rnd[256];
+	size_t rnd_off;
+	uint8_t udp_buf[UP_UDP_BUF]; /* one receive buffer per worker: callbacks never nest */
+	bool closing;
+	int handles; /* handles still open, the impl is freed when 0 after close */
+};
+
+static struct up_impl *impl_of(struct vg_upstream *up)
+{
+	return (struct up_impl *)up;
+}
+
+static void impl_maybe_free(struct up_impl *u)
+{
+	if (u->closing && u->handles == 0)
+		free(u);
+}
+
+static void query_handle_closed(uv_handle_t *h)
+{
+	struct vg_upstream_query *q = h->data;
+	struct up_impl *u = q->up;
+	if (--q->closing == 0) {
+		if (q->fd >= 0)
+			close(q->fd);
+		free(q->wire);
+		free(q->rbuf);
+		free(q);
+	}
+	u->handles--;
+	impl_maybe_free(u);
+}
+
+/* Unlinks q and starts closing its handles; no callback will run for it afterwards. */
+static void query_release(struct vg_upstream_query *q)
+{
+	struct up_impl *u = q->up;
+	q->done = true;
+	if (q->prev)
+		q->prev->next = q->next;
+	else
+		u->queries = q->next;
+	if (q->next)
+		q->next->prev = q->prev;
+	q->prev = q->next = NULL;
+	uv_poll_stop(&q->poll);
+	uv_timer_stop(&q->timer);
+	q->closing = 2;
+	uv_close((uv_handle_t *)&q->poll, query_handle_closed);
+	uv_close((uv_handle_t *)&q->timer, query_handle_closed);
+}
+
+static void query_finish(struct vg_upstream_query *q, enum vg_upstream_status st,
+			 const uint8_t *reply, size_t len)
+{
+	struct up_impl *u = q->up;
+	uint64_t now = uv_now(u->loop);
+	uint32_t rtt = (uint32_t)(now - q->started);
+	vg_upstream_reply_cb cb = q->cb;
+	void *ctx = q->ctx;
+	if (st == VG_UP_REPLY)
+		u->head.stats.replies++;
+	else if (st == VG_UP_TIMEOUT)
+		u->head.stats.timeouts++;
+	else
+		u->head.stats.errors++;
+	/* Release first so the callback may send new queries or close the transport. */
+	query_release(q);
+	cb(ctx, st, reply, len, rtt);
+}
+
+static const uint8_t *query_msg(const struct vg_upstream_query *q, size_t *len)
+{
+	*len = q->tcp ? q->wlen - 2 : q->wlen;
+	return q->tcp ? q->wire + 2 : q->wire;
+}
+
+/* Returns true when the message answered the query (and finished it). */
+static bool query_offer(struct vg_upstream_query *q, const uint8_t *msg, size_t len)
+{
+	size_t qlen;
+	const uint8_t *qw = query_msg(q, &qlen);
+	enum vg_upstream_match m = vg_upstream_match(qw, qlen, msg, len);
+	if (m != VG_MATCH_OK) {
+		q->up->head.stats.unsolicited++;
+		vg_debug("upstream: ignored unsolicited message (match verdict %d)", (int)m);
+		return false;
+	}
+	query_finish(q, VG_UP_REPLY, msg, len);
+	return true;
+}
+
+static void udp_readable(struct vg_upstream_query *q)
+{
+	struct up_impl *u = q->up;
+	for (int i = 0; i < 16; i++) {
+		/* Connected socket: the kernel only delivers datagrams from the server's address and
+		 * port, so source matching is done by connect(). */
+		ssize_t n = recv(q->fd, u->udp_buf, sizeof(u->udp_buf), 0);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				return;
+			/* ICMP port unreachable and friends: the server is not there. */
+			query_finish(q, VG_UP_ERROR, NULL, 0);
+			return;
+		}
+		if (query_offer(q, u->udp_buf, (size_t)n))
+			return;
+	}
+}
+
+static void on_poll(uv_poll_t *h, int status, int events);
+
+static void tcp_io(struct vg_upstream_query *q, int events)
+{
+	if (events & UV_WRITABLE) {
+		if (!q->connected) {
+			int err = 0;
+			socklen_t el = sizeof(err);
+			if (getsockopt(q->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err) {
+				query_finish(q, VG_UP_ERROR, NULL, 0);
+				return;
+			}
+			q->connected = true;
+		}
+		while (q->woff < q->wlen) {
+			ssize_t n = send(q->fd, q->wire + q->woff, q->wlen - q->woff, MSG_NOSIGNAL);
+			if (n < 0) {
+				if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+					break;
+				query_finish(q, VG_UP_ERROR, NULL, 0);
+				return;
+			}
+			q->woff += (size_t)n;
+		}
+		if (q->woff == q->wlen)
+			uv_poll_start(&q->poll, UV_READABLE, on_poll);
+	}
+	if (!(events & UV_READABLE))
+		return;
+	for (;;) {
+		ssize_t n = recv(q->fd, q->rbuf + q->roff, UP_TCP_MAX - q->roff, 0);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				return;
+			query_finish(q, VG_UP_ERROR, NULL, 0);
+			return;
+		}
+		if (n == 0) {
+			query_finish(q, VG_UP_ERROR, NULL, 0);
+			return;
+		}
+		q->roff += (size_t)n;
+		/* A server may send several messages on one connection; match each in turn. */
+		while (q->roff >= 2) {
+			size_t mlen = vg_get_u16(q->rbuf);
+			if (q->roff < 2 + mlen)
+				break;
+			if (query_offer(q, q->rbuf + 2, mlen))
+				return;
+			memmove(q->rbuf, q->rbuf + 2 + mlen, q->roff - 2 - mlen);
+			q->roff -= 2 + mlen;
+		}
+	}
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+	struct vg_upstream_query *q = h->data;
+	if (q->done)
+		return;
+	if (status < 0) {
+		query_finish(q, VG_UP_ERROR, NULL, 0);
+		return;
+	}
+	if (q->tcp)
+		tcp_io(q, events);
+	else if (events & UV_READABLE)
+		udp_readable(q);
+}
+
+static void on_query_timeout(uv_timer_t *t)
+{
+	struct vg_upstream_query *q = t->data;
+	if (!q->done)
+		query_finish(q, VG_UP_TIMEOUT, NULL, 0);
+}
+
+static const struct vg_sockaddr *outgoing_for(const struct up_impl *u, int family)
+{
+	for (size_t i = 0; i < u->cfg->n_outgoing; i++)
+		if (u->cfg->outgoing[i].u.sa.sa_family == family)
+			return &u->cfg->outgoing[i];
+	return NULL;
+}
+
+static int open_socket(struct up_impl *u, const struct vg_sockaddr *server, bool tcp)
+{
+	int family = server->u.sa.sa_family;
+	int fd = socket(family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	const struct vg_sockaddr *src = outgoing_for(u, family);
+	if (src) {
+		struct vg_sockaddr b = *src;
+		/* Port 0: the kernel picks a random ephemeral source port for every socket. */
+		if (family == AF_INET)
+			b.u.sin.sin_port = 0;
+		else
+			b.u.sin6.sin6_port = 0;
+		if (bind(fd, &b.u.sa, b.len) < 0) {
+			int e = -errno;
+			close(fd);
+			return e;
+		}
+	}
+	if (connect(fd, &server->u.sa, server->len) < 0 && errno != EINPROGRESS) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+static int up_send(struct vg_upstream *head, const struct vg_upstream_req *req,
+		   vg_upstream_reply_cb cb, void *ctx, struct vg_upstream_query **out)
+{
+	struct up_impl *u = impl_of(head);
+	if (vg_fails(req->len >= 12 && req->len <= 65535) || u->closing)
+		return -EINVAL;
+	struct vg_upstream_query *q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->up = u;
+	q->tcp = req->tcp;
+	q->cb = cb;
+	q->ctx = ctx;
+	q->wlen = req->len + (req->tcp ? 2 : 0);
+	q->wire = malloc(q->wlen);
+	if (!q->wire || (req->tcp && !(q->rbuf = malloc(UP_TCP_MAX)))) {
+		free(q->wire);
+		free(q);
+		return -ENOMEM;
+	}
+	if (req->tcp) {
+		vg_put_u16(q->wire, (uint16_t)req->len);
+		memcpy(q->wire + 2, req->wire, req->len);
+	} else {
+		memcpy(q->wire, req->wire, req->len);
+	}
+	q->fd = open_socket(u, req->server, req->tcp);
+	if (q->fd < 0) {
+		int e = q->fd;
+		free(q->wire);
+		free(q->rbuf);
+		free(q);
+		return e;
+	}
+	if (!req->tcp) {
+		ssize_t n = send(q->fd, q->wire, q->wlen, 0);
+		if (n != (ssize_t)q->wlen) {
+			int e = n < 0 ? -errno : -EIO;
+			close(q->fd);
+			free(q->wire);
+			free(q);
+			return e;
+		}
+		u->head.stats.sent_udp++;
+	} else {
+		u->head.stats.sent_tcp++;
+	}
+	int rc = uv_poll_init(u->loop, &q->poll, q->fd);
+	if (rc < 0) {
+		close(q->fd);
+		free(q->wire);
+		free(q->rbuf);
+		free(q);
+		return VG_ELIBUV;
+	}
+	uv_timer_init(u->loop, &q->timer);
+	q->poll.data = q;
+	q->timer.data = q;
+	u->handles += 2;
+	q->started = uv_now(u->loop);
+	q->next = u->queries;
+	if (u->queries)
+		u->queries->prev = q;
+	u->queries = q;
+	uv_poll_start(&q->poll, req->tcp ? UV_WRITABLE | UV_READABLE : UV_READABLE, on_poll);
+	uv_timer_start(&q->timer, on_query_timeout, req->timeout_ms ? req->timeout_ms : 1, 0);
+	*out = q;
+	return 0;
+}
+
+static void up_cancel(struct vg_upstream *head, struct vg_upstream_query *q)
+{
+	if (q && !q->done)
+		query_release(q);
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+	struct vg_upstream_timer *t = h->data;
+	struct up_impl *u = t->up;
+	free(t);
+	u->handles--;
+	impl_maybe_free(u);
+}
+
+static void timer_release(struct vg_upstream_timer *t)
+{
+	struct up_impl *u = t->up;
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		u->timers = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	uv_timer_stop(&t->timer);
+	uv_close((uv_handle_t *)&t->timer, timer_closed);
+}
+
+static void on_timer(uv_timer_t *h)
+{
+	struct vg_upstream_timer *t = h->data;
+	vg_upstream_timer_cb cb = t->cb;
+	void *ctx = t->ctx;
+	timer_release(t);
+	cb(ctx);
+}
+
+static int up_timer_start(struct vg_upstream *head, uint64_t ms, vg_upstream_timer_cb cb,
+			  void *ctx, struct vg_upstream_timer **out)
+{
+	struct up_impl *u = impl_of(head);
+	if (u->closing)
+		return -EINVAL;
+	struct vg_upstream_timer *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->up = u;
+	t->cb = cb;
+	t->ctx = ctx;
+	uv_timer_init(u->loop, &t->timer);
+	t->timer.data = t;
+	u->handles++;
+	t->next = u->timers;
+	if (u->timers)
+		u->timers->prev = t;
+	u->timers = t;
+	uv_timer_start(&t->timer, on_timer, ms, 0);
+	*out = t;
+	return 0;
+}
+
+static void up_timer_stop(struct vg_upstream *head, struct vg_upstream_timer *t)
+{
+	if (t)
+		timer_release(t);
+}
+
+static uint64_t up_now_ms(struct vg_upstream *head)
+{
+	return uv_now(impl_of(head)->loop);
+}
+
+static int64_t up_wall_now(struct vg_upstream *head)
+{
+	struct up_impl *u = impl_of(head);
+	/* uv_now() advances once per loop pass, so re-reading the wall clock only when it moved
+	 * gives one wall-clock reading per pass. */
+	uint64_t mono = uv_now(u->loop);
+	if (u->wall == 0 || mono != u->wall_mono) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		u->wall = ts.tv_sec;
+		u->wall_mono = mono;
+	}
+	return u->wall;
+}
+
+static void up_random(struct vg_upstream *head, void *buf, size_t len)
+{
+	struct up_impl *u = impl_of(head);
+	uint8_t *p = buf;
+	while (len > 0) {
+		if (u->rnd_off >= sizeof(u->rnd)) {
+			size_t got = 0;
+			while (got < sizeof(u->rnd)) {
+				ssize_t n = getrandom(u->rnd + got, sizeof(u->rnd) - got, 0);
+				if (n < 0 && errno != EINTR)
+					vg_require(!"getrandom failed");
+				if (n > 0)
+					got += (size_t)n;
+			}
+			u->rnd_off = 0;
+		}
+		size_t take = sizeof(u->rnd) - u->rnd_off;
+		if (take > len)
+			take = len;
+		memcpy(p, u->rnd + u->rnd_off, take);
+		/* Used bytes are wiped so a later memory disclosure cannot reveal past IDs. */
+		memset(u->rnd + u->rnd_off, 0, take);
+		u->rnd_off += take;
+		p += take;
+		len -= take;
+	}
+}
+
+static const struct vg_upstream_ops up_ops = {
+	.send = up_send,
+	.cancel = up_cancel,
+	.timer_start = up_timer_start,
+	.timer_stop = up_timer_stop,
+	.now_ms = up_now_ms,
+	.wall_now = up_wall_now,
+	.random = up_random,
+};
+
+int vg_upstream_new(uv_loop_t *loop, const struct vg_config *cfg, int worker_id,
+		    struct vg_upstream **out)
+{
+	struct up_impl *u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	u->head.ops = &up_ops;
+	u->loop = loop;
+	u->cfg = cfg;
+	u->worker_id = worker_id;
+	u->rnd_off = sizeof(u->rnd);
+	*out = &u->head;
+	return 0;
+}
+
+void vg_upstream_close(struct vg_upstream *head)
+{
+	if (!head)
+		return;
+	struct up_impl *u = impl_of(head);
+	u->closing = true;
+	while (u->queries)
+		query_release(u->queries);
+	while (u->timers)
+		timer_release(u->timers);
+	impl_maybe_free(u);
+}

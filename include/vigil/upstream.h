@@ -1,0 +1,125 @@
+/* The resolver -> network contract: how the resolver sends queries to authoritative servers and
+ * forwarders, and reads time, without touching sockets or clocks itself.
+ *
+ * The daemon implements it with libuv (daemon/upstream.c: vg_upstream_new); unit tests implement
+ * the same ops table with scripted replies and a fake clock. Everything here is used from one
+ * worker's loop thread only (not thread-safe); one vg_upstream per worker. */
+#ifndef VIGIL_UPSTREAM_H
+#define VIGIL_UPSTREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <vigil/addr.h>
+
+struct vg_config;
+struct vg_upstream;
+struct vg_upstream_query; /* one query in flight (opaque, owned by the implementation) */
+struct vg_upstream_timer; /* one armed timer (opaque, owned by the implementation) */
+
+/* Outcome of one upstream query, passed to vg_upstream_reply_cb. */
+enum vg_upstream_status {
+	VG_UP_REPLY = 0,   /* `reply` holds a reply that matched address, port, ID and question bytes */
+	VG_UP_TIMEOUT = 1, /* no matching reply within timeout_ms */
+	VG_UP_ERROR = 2,   /* local error (socket, connect refused/ICMP unreachable, TCP reset) */
+};
+
+/* What the resolver asks the transport to send. The packet is complete: the resolver has already
+ * chosen the ID (from ops->random, a CSPRNG in the daemon), the 0x20 case of the name and the OPT.
+ * The transport copies `wire`; it does not change it. */
+struct vg_upstream_req {
+	const struct vg_sockaddr *server; /* address and port to query */
+	const uint8_t *wire;              /* the query message */
+	size_t len;
+	bool tcp;            /* send over TCP (after TC=1, or for large answers) */
+	uint32_t timeout_ms; /* total time allowed for this query */
+};
+
+/* Called exactly once per query that ops->send accepted (never from inside send), unless the query
+ * was cancelled first. `reply` is valid only during the call. rtt_ms is the measured round trip
+ * (monotonic clock) for VG_UP_REPLY. Non-matching datagrams never reach the callback: the transport
+ * counts them (unsolicited) and keeps waiting until the match or the timeout. */
+typedef void (*vg_upstream_reply_cb)(void *ctx, enum vg_upstream_status st, const uint8_t *reply,
+				     size_t len, uint32_t rtt_ms);
+
+typedef void (*vg_upstream_timer_cb)(void *ctx);
+
+/* The operations a transport provides. Each takes the vg_upstream it belongs to. */
+struct vg_upstream_ops {
+	/* Sends req; on success returns 0 and *out, a handle valid until the callback ran or
+	 * cancel was called. A negative code means nothing was sent and cb will not be called. */
+	int (*send)(struct vg_upstream *up, const struct vg_upstream_req *req,
+		    vg_upstream_reply_cb cb, void *ctx, struct vg_upstream_query **out);
+	/* Abandons a query: its callback will not be called; the handle is invalid afterwards. */
+	void (*cancel)(struct vg_upstream *up, struct vg_upstream_query *q);
+	/* One-shot timer firing after `ms` (monotonic). Same handle rules as send/cancel. */
+	int (*timer_start)(struct vg_upstream *up, uint64_t ms, vg_upstream_timer_cb cb, void *ctx,
+			   struct vg_upstream_timer **out);
+	void (*timer_stop)(struct vg_upstream *up, struct vg_upstream_timer *t);
+	/* Monotonic milliseconds (the loop's time): timeouts, RTT, hold-downs, rate limits. */
+	uint64_t (*now_ms)(struct vg_upstream *up);
+	/* Wall clock, CLOCK_REALTIME seconds, read once per loop pass: TTLs, cache stamps, signature
+	 * validity (the cache outlives reboots; a scenario harness may fake this clock). */
+	int64_t (*wall_now)(struct vg_upstream *up);
+	/* Fills buf with unpredictable bytes (query IDs, 0x20 case, exploration). The daemon uses
+	 * getrandom(); tests may use a fixed sequence. */
+	void (*random)(struct vg_upstream *up, void *buf, size_t len);
+};
+
+/* Counters a transport keeps (read-only for others; for stats and tests). */
+struct vg_upstream_stats {
+	uint64_t sent_udp, sent_tcp;
+	uint64_t replies;     /* matched replies delivered */
+	uint64_t unsolicited; /* datagrams ignored: wrong source, ID, question bytes or case */
+	uint64_t timeouts;
+	uint64_t errors;
+};
+
+/* The head every implementation starts with. `ops` is set by the implementation. */
+struct vg_upstream {
+	const struct vg_upstream_ops *ops;
+	struct vg_upstream_stats stats;
+};
+
+/* Convenience wrappers (header-only, so the resolver and tests read the same way). */
+static inline uint64_t vg_upstream_now_ms(struct vg_upstream *up)
+{
+	return up->ops->now_ms(up);
+}
+static inline int64_t vg_upstream_wall_now(struct vg_upstream *up)
+{
+	return up->ops->wall_now(up);
+}
+
+/* The verdict of vg_upstream_match on one received message. */
+enum vg_upstream_match {
+	VG_MATCH_OK = 0,
+	VG_MATCH_SHORT = 1,    /* not a DNS message (shorter than a header + question) */
+	VG_MATCH_NOT_REPLY = 2,/* QR bit clear */
+	VG_MATCH_ID = 3,       /* different ID */
+	VG_MATCH_QUESTION = 4, /* different question (name, type or class), or QDCOUNT != 1 */
+	VG_MATCH_CASE = 5,     /* same question except for the letter case of the name (0x20) */
+};
+
+/* Compares a received message with the query it may answer: ID, QR, QDCOUNT = 1 and the exact
+ * question bytes (name case included, so 0x20 is checked). Address and port are the transport's
+ * job (connected sockets). Pure function, thread-safe; implemented in resolver/wire.c so every
+ * transport and the tests use the same rule. */
+enum vg_upstream_match vg_upstream_match(const uint8_t *query, size_t qlen, const uint8_t *reply,
+					 size_t rlen);
+
+/* --- The daemon's libuv transport (daemon/upstream.c, library vg_upstream_dep) --- */
+struct uv_loop_s;
+
+/* Creates the transport for one worker on `loop`: fresh connected UDP socket per query (kernel-
+ * chosen random source port), TCP on request, source address from cfg->outgoing (per family), IDs
+ * and case from getrandom(). `cfg` is borrowed and must outlive the transport. Returns 0 and *out
+ * or a negative code. Loop thread only. */
+int vg_upstream_new(struct uv_loop_s *loop, const struct vg_config *cfg, int worker_id,
+		    struct vg_upstream **out);
+
+/* Cancels every query and timer (no callbacks) and frees the transport once libuv has closed its
+ * handles; the loop must run afterwards (uv_run) for the memory to be released. */
+void vg_upstream_close(struct vg_upstream *up);
+
+#endif
