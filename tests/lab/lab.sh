@@ -1,0 +1,675 @@
+#!/bin/bash
+# The DNS lab: start, stop and inspect a fake Internet on 127.53.0.0/16 port 53 (see docs/lab.md).
+#
+# Usage: tests/lab/lab.sh up|down|status
+# Env:   VIGIL_LAB_DIR   run directory (default tests/lab/run)
+#        VIGIL_FAULTD    faultd binary (default: newest build*/tests/lab/faultd of the repository)
+#        VIGIL_LAB_REQUIRE_FAULTD=1  fail instead of skipping the fault servers without faultd
+set -u
+umask 022
+
+LAB_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$LAB_SRC/../.." && pwd)
+RUN=${VIGIL_LAB_DIR:-$LAB_SRC/run}
+ZONES=$RUN/zones
+KEYS=$RUN/keys
+
+# Signature validity: fixed and long, so a harness with a faked wall clock still validates.
+INCEPTION=20250101000000
+EXPIRATION=20400101000000
+ALG=ECDSAP256SHA256
+
+# NSD servers: address|server name|zones served (comma separated, may be empty = lame server)
+NSD_SERVERS=(
+	"127.53.0.1|a.root-servers.net.|."
+	"127.53.0.2|b.root-servers.net.|."
+	"127.53.1.1|ns1.nic.com.|com."
+	"127.53.1.2|ns2.nic.com.|com."
+	"127.53.1.3|ns1.nic.net.|net."
+	"127.53.1.4|ns1.nic.org.|org."
+	"127.53.1.5|ns.nic.arpa.|arpa."
+	"127.53.2.1|ns1.example.com.|example.com."
+	"127.53.2.2|ns2.example.com.|example.com."
+	"127.53.2.3|ns1.example.net.|example.net.,glueless.com."
+	"127.53.2.4|ns1.example.org.|example.org."
+	"127.53.2.5|ns.rev.arpa.|18.198.in-addr.arpa."
+	"127.53.2.6|ns1.flaky.com.|flaky.com."
+	"127.53.2.7|ns4.flaky.com.|"
+	"127.53.2.8|ns1.secure.org.|secure.org.,nsec3.org.,bogus.org.,badds.org.,expired.org."
+	"127.53.2.11|ns.faults.net.|faults.net."
+)
+# Fault servers: address|mode|zone|extra faultd arguments
+FAULT_SERVERS=(
+	"127.53.9.1|ok|ok.faults.net.|"
+	"127.53.9.2|silent|silent.faults.net.|"
+	"127.53.9.3|slow|slow.faults.net.|-d 600"
+	"127.53.9.4|tc|tc.faults.net.|"
+	"127.53.9.5|garbage|garbage.faults.net.|"
+	"127.53.9.6|wrongid|wrongid.faults.net.|"
+	"127.53.9.7|wrongq|wrongq.faults.net.|"
+	"127.53.9.8|wrongport|wrongport.faults.net.|"
+	"127.53.9.9|oob|oob.faults.net.|"
+	"127.53.9.10|refloop|refloop.faults.net.|-r ns2.refloop.faults.net.@127.53.9.11"
+	"127.53.9.11|refloop|refloop.faults.net.|-r ns.refloop.faults.net.@127.53.9.10"
+	"127.53.9.12|upward|upward.faults.net.|-r a.root-servers.net.@127.53.0.1"
+	"127.53.9.13|formerr|formerr.faults.net.|"
+	"127.53.9.14|nxns|nxns.faults.net.|-N 40"
+	"127.53.9.15|case|case.faults.net.|"
+	"127.53.9.16|twice|twice.faults.net.|"
+)
+# Addresses named in the zones on purpose with no server behind them.
+DEAD_SERVERS=(
+	"127.53.8.1|ns2.flaky.com."
+	"127.53.8.2|ns3.flaky.com."
+	"127.53.8.3|ns1.dead.com."
+	"127.53.8.4|ns2.dead.com."
+)
+
+die() {
+	echo "lab.sh: $*" >&2
+	exit 1
+}
+
+# The directory of one server's state.
+srvdir() { echo "$RUN/srv-$1"; }
+
+# True when PID is alive and its command line mentions MARK (our config or pid file path), so a
+# recycled PID of an unrelated process is never taken for ours.
+is_ours() {
+	local pid=$1 mark=$2
+	[[ "$pid" =~ ^[0-9]+$ ]] || return 1
+	kill -0 "$pid" 2>/dev/null || return 1
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$mark"
+}
+
+# Prints the PID of a server we started and that is still running, or fails.
+running_pid() {
+	local d pid
+	d=$(srvdir "$1")
+	[ -f "$d/pid" ] || return 1
+	pid=$(cat "$d/pid" 2>/dev/null)
+	is_ours "$pid" "$d/" || return 1
+	echo "$pid"
+}
+
+find_faultd() {
+	if [ -n "${VIGIL_FAULTD:-}" ]; then
+		[ -x "$VIGIL_FAULTD" ] && echo "$VIGIL_FAULTD"
+		return
+	fi
+	# Newest faultd of any build directory of the repository.
+	ls -t "$REPO"/build/tests/lab/faultd "$REPO"/build*/tests/lab/faultd 2>/dev/null | head -n 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# Zone generation
+
+soa() { # zone primary-ns
+	local r=hostmaster.$1
+	[ "$1" = . ] && r=hostmaster.root-servers.net.
+	echo "\$TTL 3600"
+	echo "$1 3600 IN SOA $2 $r 2025010101 3600 900 604800 300"
+}
+
+gen_root() {
+	{
+		soa . a.root-servers.net.
+		cat <<'EOF'
+. 86400 IN NS a.root-servers.net.
+. 86400 IN NS b.root-servers.net.
+a.root-servers.net. 86400 IN A 127.53.0.1
+b.root-servers.net. 86400 IN A 127.53.0.2
+com. 86400 IN NS ns1.nic.com.
+com. 86400 IN NS ns2.nic.com.
+ns1.nic.com. 86400 IN A 127.53.1.1
+ns2.nic.com. 86400 IN A 127.53.1.2
+net. 86400 IN NS ns1.nic.net.
+ns1.nic.net. 86400 IN A 127.53.1.3
+org. 86400 IN NS ns1.nic.org.
+ns1.nic.org. 86400 IN A 127.53.1.4
+arpa. 86400 IN NS ns.nic.arpa.
+ns.nic.arpa. 86400 IN A 127.53.1.5
+EOF
+		cat "$KEYS/org.ds"
+	} >"$ZONES/root.zone"
+}
+
+gen_com() {
+	{
+		soa com. ns1.nic.com.
+		cat <<'EOF'
+com. 86400 IN NS ns1.nic.com.
+com. 86400 IN NS ns2.nic.com.
+ns1.nic.com. 86400 IN A 127.53.1.1
+ns2.nic.com. 86400 IN A 127.53.1.2
+example.com. 86400 IN NS ns1.example.com.
+example.com. 86400 IN NS ns2.example.com.
+ns1.example.com. 86400 IN A 127.53.2.1
+ns2.example.com. 86400 IN A 127.53.2.2
+glueless.com. 86400 IN NS ns1.example.net.
+flaky.com. 86400 IN NS ns1.flaky.com.
+flaky.com. 86400 IN NS ns2.flaky.com.
+flaky.com. 86400 IN NS ns3.flaky.com.
+flaky.com. 86400 IN NS ns4.flaky.com.
+ns1.flaky.com. 86400 IN A 127.53.2.6
+ns2.flaky.com. 86400 IN A 127.53.8.1
+ns3.flaky.com. 86400 IN A 127.53.8.2
+ns4.flaky.com. 86400 IN A 127.53.2.7
+dead.com. 86400 IN NS ns1.dead.com.
+dead.com. 86400 IN NS ns2.dead.com.
+ns1.dead.com. 86400 IN A 127.53.8.3
+ns2.dead.com. 86400 IN A 127.53.8.4
+EOF
+	} >"$ZONES/com.zone"
+}
+
+gen_net() {
+	{
+		soa net. ns1.nic.net.
+		cat <<'EOF'
+net. 86400 IN NS ns1.nic.net.
+ns1.nic.net. 86400 IN A 127.53.1.3
+a.root-servers.net. 86400 IN A 127.53.0.1
+b.root-servers.net. 86400 IN A 127.53.0.2
+example.net. 86400 IN NS ns1.example.net.
+ns1.example.net. 86400 IN A 127.53.2.3
+faults.net. 86400 IN NS ns.faults.net.
+ns.faults.net. 86400 IN A 127.53.2.11
+EOF
+	} >"$ZONES/net.zone"
+}
+
+gen_org() {
+	local z
+	{
+		soa org. ns1.nic.org.
+		cat <<'EOF'
+org. 86400 IN NS ns1.nic.org.
+ns1.nic.org. 86400 IN A 127.53.1.4
+example.org. 86400 IN NS ns1.example.org.
+ns1.example.org. 86400 IN A 127.53.2.4
+EOF
+		for z in secure nsec3 bogus badds expired; do
+			echo "$z.org. 86400 IN NS ns1.$z.org."
+			echo "ns1.$z.org. 86400 IN A 127.53.2.8"
+			cat "$KEYS/$z.org.ds"
+		done
+	} >"$ZONES/org.zone"
+}
+
+gen_arpa() {
+	{
+		soa arpa. ns.nic.arpa.
+		cat <<'EOF'
+arpa. 86400 IN NS ns.nic.arpa.
+ns.nic.arpa. 86400 IN A 127.53.1.5
+ns.rev.arpa. 86400 IN A 127.53.2.5
+18.198.in-addr.arpa. 86400 IN NS ns.rev.arpa.
+EOF
+	} >"$ZONES/arpa.zone"
+	{
+		soa 18.198.in-addr.arpa. ns.rev.arpa.
+		cat <<'EOF'
+18.198.in-addr.arpa. 86400 IN NS ns.rev.arpa.
+1.0.18.198.in-addr.arpa. IN PTR www.example.com.
+2.0.18.198.in-addr.arpa. IN PTR www.example.net.
+EOF
+	} >"$ZONES/18.198.in-addr.arpa.zone"
+}
+
+gen_example() {
+	local i
+	{
+		soa example.com. ns1.example.com.
+		cat <<'EOF'
+example.com. 86400 IN NS ns1.example.com.
+example.com. 86400 IN NS ns2.example.com.
+example.com. IN MX 10 mail.example.com.
+ns1.example.com. 86400 IN A 127.53.2.1
+ns2.example.com. 86400 IN A 127.53.2.2
+www.example.com. IN A 192.0.2.1
+www.example.com. IN AAAA 2001:db8::1
+mail.example.com. IN A 192.0.2.25
+alias.example.com. IN CNAME www.example.com.
+chain.example.com. IN CNAME c1.example.net.
+loop.example.com. IN CNAME loop.example.net.
+dname.example.com. IN DNAME example.net.
+*.wild.example.com. IN A 192.0.2.80
+*.wild.example.com. IN AAAA 2001:db8::80
+*.wild.example.com. IN TXT "wildcard"
+a.ent.example.com. IN A 192.0.2.4
+nodata.example.com. IN TXT "no address here"
+EOF
+		for i in $(seq 1 30); do
+			printf 'big.example.com. IN TXT "%02d-%s"\n' "$i" \
+				"$(printf 'x%.0s' $(seq 1 97))"
+		done
+		for i in $(seq 1 100); do
+			echo "big.example.com. IN A 198.51.100.$i"
+		done
+	} >"$ZONES/example.com.zone"
+	{
+		soa example.net. ns1.example.net.
+		cat <<'EOF'
+example.net. 86400 IN NS ns1.example.net.
+ns1.example.net. 86400 IN A 127.53.2.3
+www.example.net. IN A 192.0.2.2
+www.example.net. IN AAAA 2001:db8::2
+c1.example.net. IN CNAME c2.example.org.
+loop.example.net. IN CNAME loop.example.com.
+EOF
+	} >"$ZONES/example.net.zone"
+	{
+		soa glueless.com. ns1.example.net.
+		cat <<'EOF'
+glueless.com. 86400 IN NS ns1.example.net.
+www.glueless.com. IN A 192.0.2.5
+EOF
+	} >"$ZONES/glueless.com.zone"
+	{
+		soa example.org. ns1.example.org.
+		cat <<'EOF'
+example.org. 86400 IN NS ns1.example.org.
+ns1.example.org. 86400 IN A 127.53.2.4
+www.example.org. IN A 192.0.2.7
+c2.example.org. IN A 192.0.2.3
+EOF
+	} >"$ZONES/example.org.zone"
+	{
+		soa flaky.com. ns1.flaky.com.
+		cat <<'EOF'
+flaky.com. 86400 IN NS ns1.flaky.com.
+flaky.com. 86400 IN NS ns2.flaky.com.
+flaky.com. 86400 IN NS ns3.flaky.com.
+flaky.com. 86400 IN NS ns4.flaky.com.
+ns1.flaky.com. 86400 IN A 127.53.2.6
+ns2.flaky.com. 86400 IN A 127.53.8.1
+ns3.flaky.com. 86400 IN A 127.53.8.2
+ns4.flaky.com. 86400 IN A 127.53.2.7
+www.flaky.com. IN A 192.0.2.20
+EOF
+	} >"$ZONES/flaky.com.zone"
+}
+
+# The unsigned zone file of a signed second-level zone: NAME ADDRESS-OF-www
+gen_signed_child() {
+	local z=$1 addr=$2
+	{
+		soa "$z." "ns1.$z."
+		echo "$z. 86400 IN NS ns1.$z."
+		echo "ns1.$z. 86400 IN A 127.53.2.8"
+		echo "www.$z. IN A $addr"
+		echo "www.$z. IN AAAA 2001:db8::${addr##*.}"
+		echo "*.wild.$z. IN A 192.0.2.11"
+		echo "txt.$z. IN TXT \"signed $z\""
+	} >"$ZONES/$z.zone"
+}
+
+gen_faults() {
+	local line addr mode zone rest
+	{
+		soa faults.net. ns.faults.net.
+		echo "faults.net. 86400 IN NS ns.faults.net."
+		echo "ns.faults.net. 86400 IN A 127.53.2.11"
+		for line in "${FAULT_SERVERS[@]}"; do
+			IFS='|' read -r addr mode zone rest <<<"$line"
+			case $addr in
+			127.53.9.11) continue ;; # second refloop server, listed below
+			esac
+			echo "$zone 86400 IN NS ns.$zone"
+			echo "ns.$zone 86400 IN A $addr"
+		done
+		echo "refloop.faults.net. 86400 IN NS ns2.refloop.faults.net."
+		echo "ns2.refloop.faults.net. 86400 IN A 127.53.9.11"
+	} >"$ZONES/faults.net.zone"
+	for line in "${FAULT_SERVERS[@]}"; do
+		IFS='|' read -r addr mode zone rest <<<"$line"
+		[ "$addr" = 127.53.9.11 ] && continue
+		{
+			soa "$zone" "ns.$zone"
+			echo "$zone 86400 IN NS ns.$zone"
+			echo "ns.$zone 86400 IN A $addr"
+			if [ "$mode" = refloop ]; then
+				echo "$zone 86400 IN NS ns2.$zone"
+				echo "ns2.$zone 86400 IN A 127.53.9.11"
+			fi
+			echo "www.$zone 300 IN A 192.0.2.53"
+			echo "www.$zone 300 IN AAAA 2001:db8::53"
+			echo "www.$zone 300 IN TXT \"mode=$mode\""
+		} >"$ZONES/$zone""zone"
+	done
+}
+
+# keygen ZONE -> sets KSK and ZSK (base paths of the key files)
+keygen() {
+	local z=$1
+	KSK=$KEYS/$(cd "$KEYS" && ldns-keygen -a $ALG -k "$z") || return 1
+	ZSK=$KEYS/$(cd "$KEYS" && ldns-keygen -a $ALG "$z") || return 1
+	rm -f "$KSK.ds" "$ZSK.ds"
+}
+
+# sign ZONE FILE-STEM [extra ldns-signzone args...]; writes FILE-STEM.signed, $KEYS/NAME.ds and
+# $KEYS/NAME.ksk (NAME: the zone without its final dot, "root" for the root)
+sign() {
+	local z=$1 stem=$2 f=${1%.}
+	[ -z "$f" ] && f=root
+	shift 2
+	keygen "$z" || return 1
+	ldns-signzone -i $INCEPTION -e $EXPIRATION "$@" -o "$z" -f "$ZONES/$stem.signed" \
+		"$ZONES/$stem" "$ZSK" "$KSK" || return 1
+	ldns-key2ds -n -2 "$KSK.key" >"$KEYS/$f.ds" || return 1
+	cp "$KSK.key" "$KEYS/$f.ksk"
+}
+
+generate() {
+	rm -rf "$ZONES" "$KEYS"
+	mkdir -p "$ZONES" "$KEYS" || return 1
+	gen_example
+	gen_arpa
+	gen_com
+	gen_net
+	gen_faults
+	gen_signed_child secure.org 192.0.2.10
+	gen_signed_child nsec3.org 192.0.2.12
+	gen_signed_child bogus.org 192.0.2.13
+	gen_signed_child badds.org 192.0.2.14
+	gen_signed_child expired.org 192.0.2.15
+	sign secure.org secure.org.zone || return 1
+	sign nsec3.org nsec3.org.zone -n -a 1 -t 0 || return 1
+	sign bogus.org bogus.org.zone || return 1
+	# bogus.org: serve data that differs from what was signed.
+	sed -i -E 's/^(www\.bogus\.org\.[[:space:]].*[[:space:]]A[[:space:]]+)192\.0\.2\.13$/\1192.0.2.66/' \
+		"$ZONES/bogus.org.zone.signed"
+	grep -qE 'A[[:space:]]+192\.0\.2\.66$' "$ZONES/bogus.org.zone.signed" ||
+		{ echo "lab.sh: could not corrupt bogus.org" >&2; return 1; }
+	sign badds.org badds.org.zone || return 1
+	# badds.org: the DS in org. is the digest of a key the zone does not have.
+	keygen badds.org || return 1
+	ldns-key2ds -n -2 "$KSK.key" >"$KEYS/badds.org.ds" || return 1
+	local save_i=$INCEPTION save_e=$EXPIRATION
+	INCEPTION=20000101000000 EXPIRATION=20010101000000
+	sign expired.org expired.org.zone || return 1
+	INCEPTION=$save_i EXPIRATION=$save_e
+	gen_org
+	sign org. org.zone || return 1
+	gen_root
+	sign . root.zone || return 1
+
+	{
+		echo "; lab root hints (generated by tests/lab/lab.sh, see docs/lab.md)"
+		echo ". 3600000 IN NS a.root-servers.net."
+		echo "a.root-servers.net. 3600000 IN A 127.53.0.1"
+		echo ". 3600000 IN NS b.root-servers.net."
+		echo "b.root-servers.net. 3600000 IN A 127.53.0.2"
+	} >"$RUN/root.hints"
+	sed -E 's/^\.[[:space:]]+[0-9]+[[:space:]]+IN/. 86400 IN/' "$KEYS/root.ds" >"$RUN/root.ds.tmp" &&
+		mv "$RUN/root.ds.tmp" "$RUN/root.ds"
+	grep -v '^;' "$KEYS/root.ksk" | sed -E 's/^\.[[:space:]]+([0-9]+[[:space:]]+)?IN/. 86400 IN/' \
+		>"$RUN/root.key"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Servers
+
+zonefile_of() {
+	case $1 in
+	.) echo root.zone.signed ;;
+	org.) echo org.zone.signed ;;
+	secure.org. | nsec3.org. | bogus.org. | badds.org. | expired.org.) echo "${1}zone.signed" ;;
+	*) echo "${1}zone" ;;
+	esac
+}
+
+write_nsd_conf() { # addr zones
+	local addr=$1 zones=$2 d z
+	d=$(srvdir "$addr")
+	mkdir -p "$d"
+	{
+		cat <<EOF
+# generated by tests/lab/lab.sh
+server:
+	ip-address: $addr@53
+	do-ip4: yes
+	do-ip6: no
+	username: ""
+	chroot: ""
+	database: ""
+	zonesdir: "$ZONES"
+	zonelistfile: "$d/zone.list"
+	xfrdfile: "$d/xfrd.state"
+	xfrdir: "$d"
+	pidfile: "$d/pid"
+	logfile: "$d/nsd.log"
+	server-count: 1
+	verbosity: 1
+	hide-version: yes
+	reuseport: no
+	zonefiles-check: yes
+	zonefiles-write: 0
+	rrl-ratelimit: 0
+	rrl-whitelist-ratelimit: 0
+	tcp-count: 200
+	tcp-timeout: 10
+remote-control:
+	control-enable: no
+EOF
+		IFS=',' read -ra zl <<<"$zones"
+		for z in "${zl[@]}"; do
+			printf 'zone:\n\tname: "%s"\n\tzonefile: "%s"\n' "$z" "$(zonefile_of "$z")"
+		done
+	} >"$d/nsd.conf"
+}
+
+# Addresses on which something already listens on port 53 (UDP or TCP), one per line.
+busy_addresses() {
+	ss -Hlnu 2>/dev/null | awk '{print $4}'
+	ss -Hlnt 2>/dev/null | awk '{print $4}'
+}
+
+port_conflict() { # addr -> prints the conflicting listener, or nothing
+	local addr=$1
+	busy_addresses | grep -E "^(\[?::\]?|\*|0\.0\.0\.0|${addr//./\\.})(%[^:]*)?:53$" | head -n 1
+}
+
+STARTED=()
+
+stop_server() { # addr
+	local d pid i
+	d=$(srvdir "$1")
+	pid=$(running_pid "$1") || { rm -f "$d/pid"; return 0; }
+	kill -TERM "$pid" 2>/dev/null
+	for i in $(seq 1 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	rm -f "$d/pid"
+}
+
+abort_up() {
+	local a
+	echo "lab.sh: $*" >&2
+	for a in "${STARTED[@]}"; do
+		stop_server "$a"
+	done
+	echo "lab.sh: stopped the ${#STARTED[@]} servers this 'up' had started" >&2
+	exit 1
+}
+
+start_nsd() { # addr zones
+	local addr=$1 d out
+	d=$(srvdir "$addr")
+	write_nsd_conf "$addr" "$2"
+	rm -f "$d/pid" "$d/nsd.log"
+	if ! out=$(nsd -c "$d/nsd.conf" 2>&1); then
+		abort_up "nsd on $addr:53 failed to start: $out $(tail -n 3 "$d/nsd.log" 2>/dev/null)"
+	fi
+	STARTED+=("$addr")
+}
+
+start_faultd() { # faultd addr mode zone extra
+	local bin=$1 addr=$2 mode=$3 zone=$4 extra=$5 d out zf
+	d=$(srvdir "$addr")
+	mkdir -p "$d"
+	zf=$ZONES/${zone}zone
+	rm -f "$d/pid"
+	# shellcheck disable=SC2086 # extra holds several words on purpose
+	if ! out=$("$bin" -a "$addr@53" -z "$zf" -o "$zone" -m "$mode" $extra -P "$d/pid" \
+		-L "$d/faultd.log" 2>&1); then
+		abort_up "faultd on $addr:53 failed to start: $out"
+	fi
+	STARTED+=("$addr")
+}
+
+answers() { # addr zone
+	local out
+	out=$(dig +norec +time=1 +tries=1 @"$1" "${2:-.}" SOA 2>/dev/null) || return 1
+	grep -q 'status:' <<<"$out"
+}
+
+wait_ready() { # addr zone; up to ~3 s
+	local i
+	for i in $(seq 1 30); do
+		answers "$1" "$2" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+all_addresses() {
+	local line
+	for line in "${NSD_SERVERS[@]}" "${FAULT_SERVERS[@]}"; do
+		echo "${line%%|*}"
+	done
+}
+
+print_paths() {
+	echo "root-hints: $RUN/root.hints"
+	echo "trust-anchor: $RUN/root.ds"
+	echo "trust-anchor-dnskey: $RUN/root.key"
+}
+
+cmd_up() {
+	local line addr name zones mode zone extra faultd c missing=0 nrunning=0 skipped=()
+	[ "$(id -u)" = 0 ] || die "needs root to bind 127.53.x.y port 53 (run as root, e.g. sudo $0 up)"
+	command -v nsd >/dev/null || die "nsd not found: install it with 'apt-get install nsd'"
+	command -v ldns-signzone >/dev/null || die "ldns-signzone not found: apt-get install ldnsutils"
+	command -v dig >/dev/null || die "dig not found: apt-get install bind9-dnsutils"
+	faultd=$(find_faultd)
+	if [ -z "$faultd" ] && [ "${VIGIL_LAB_REQUIRE_FAULTD:-0}" = 1 ]; then
+		die "faultd not found: build it (meson setup build && ninja -C build) or set VIGIL_FAULTD"
+	fi
+
+	for addr in $(all_addresses); do
+		if running_pid "$addr" >/dev/null; then
+			nrunning=$((nrunning + 1))
+		else
+			missing=$((missing + 1))
+		fi
+	done
+	if [ "$nrunning" -gt 0 ] && { [ "$missing" = 0 ] ||
+		{ [ -z "$faultd" ] && [ "$missing" = "${#FAULT_SERVERS[@]}" ]; }; }; then
+		print_paths
+		return 0
+	fi
+	# A partly running lab (a crash, a killed server): start over from a clean state.
+	[ "$nrunning" -gt 0 ] && cmd_down >/dev/null
+
+	for addr in $(all_addresses); do
+		c=$(port_conflict "$addr")
+		[ -n "$c" ] && die "$addr port 53 is taken (listener $c): stop that server" \
+			"(if it is a leftover lab: $0 down; else find it with 'ss -lnup sport = :53')"
+	done
+
+	mkdir -p "$RUN" || die "cannot create run directory $RUN"
+	generate || die "zone generation failed (see messages above)"
+
+	for line in "${NSD_SERVERS[@]}"; do
+		IFS='|' read -r addr name zones <<<"$line"
+		start_nsd "$addr" "$zones"
+	done
+	for line in "${FAULT_SERVERS[@]}"; do
+		IFS='|' read -r addr mode zone extra <<<"$line"
+		if [ -z "$faultd" ]; then
+			skipped+=("$addr($mode)")
+			continue
+		fi
+		start_faultd "$faultd" "$addr" "$mode" "$zone" "$extra"
+	done
+	# Every NSD must answer before we return; faultd only daemonizes after binding, so its pid
+	# file is proof enough (and the silent one never answers).
+	local pids=() fails=()
+	for line in "${NSD_SERVERS[@]}"; do
+		IFS='|' read -r addr name zones <<<"$line"
+		wait_ready "$addr" "${zones%%,*}" &
+		pids+=("$!:$addr")
+	done
+	for c in "${pids[@]}"; do
+		wait "${c%%:*}" || fails+=("${c#*:}")
+	done
+	[ "${#fails[@]}" = 0 ] || abort_up "servers did not answer within 3 s: ${fails[*]}" \
+		"(logs in $RUN/srv-ADDR/)"
+	if [ "${#skipped[@]}" -gt 0 ]; then
+		echo "lab.sh: faultd not built (set VIGIL_FAULTD or build tests/lab/faultd);" \
+			"skipped fault servers: ${skipped[*]}" >&2
+	fi
+	print_paths
+}
+
+cmd_down() {
+	local addr n=0
+	for addr in $(all_addresses); do
+		if running_pid "$addr" >/dev/null; then
+			stop_server "$addr"
+			n=$((n + 1))
+		fi
+	done
+	echo "lab.sh: stopped $n servers"
+}
+
+cmd_status() {
+	local line addr name zones mode zone extra state pid up=0 total=0
+	for line in "${NSD_SERVERS[@]}"; do
+		IFS='|' read -r addr name zones <<<"$line"
+		total=$((total + 1))
+		if pid=$(running_pid "$addr"); then
+			if answers "$addr" "${zones%%,*}"; then
+				state="up (pid $pid)"
+				up=$((up + 1))
+			else
+				state="running, not answering (pid $pid)"
+			fi
+		else
+			state=down
+		fi
+		printf '%-12s nsd     %-22s %-32s %s\n' "$addr" "$name" "${zones:-(none: lame)}" "$state"
+	done
+	for line in "${FAULT_SERVERS[@]}"; do
+		IFS='|' read -r addr mode zone extra <<<"$line"
+		total=$((total + 1))
+		if pid=$(running_pid "$addr"); then
+			state="up (pid $pid)"
+			up=$((up + 1))
+		else
+			state=down
+		fi
+		printf '%-12s faultd  %-22s %-32s %s\n' "$addr" "mode=$mode" "$zone" "$state"
+	done
+	for line in "${DEAD_SERVERS[@]}"; do
+		IFS='|' read -r addr name <<<"$line"
+		printf '%-12s -       %-22s %-32s %s\n' "$addr" "$name" "" "dead by design"
+	done
+	echo "$up of $total servers up; run directory $RUN"
+}
+
+case "${1:-}" in
+up) cmd_up ;;
+down) cmd_down ;;
+status) cmd_status ;;
+*)
+	echo "usage: $0 up|down|status   (see docs/lab.md)" >&2
+	exit 2
+	;;
+esac
