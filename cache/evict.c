@@ -1,0 +1,149 @@
+/* Eviction under a full map: expired first, then the least valuable, zone-cut data last. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "impl.h"
+#include "vigil/log.h"
+
+/* Entries examined per DB per round (a sample in key order, which is unrelated to use, so it
+ * behaves like a random sample), and the share of the sampled live entries removed per round. */
+#define WINDOW 256
+#define ROUNDS_MAX 256
+
+struct cand {
+	int64_t score;
+	MDB_dbi dbi;
+	uint16_t klen;
+	uint8_t key[VG_CKEY_MAX];
+};
+
+static int cmp_cand(const void *a, const void *b)
+{
+	const struct cand *x = a, *y = b;
+	return x->score < y->score ? -1 : x->score > y->score;
+}
+
+unsigned vg_cache_usage_pct(struct vg_cache *c)
+{
+	MDB_txn *txn;
+	if (mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn))
+		return 0;
+	uint64_t pages = 0;
+	MDB_stat s = {0};
+	MDB_dbi dbis[4] = {0 /* freelist */, c->dbi_meta, c->dbi_rrset, c->dbi_answer};
+	for (int i = 0; i < 4; i++)
+		if (mdb_stat(txn, dbis[i], &s) == 0)
+			pages += s.ms_branch_pages + s.ms_leaf_pages + s.ms_overflow_pages;
+	mdb_txn_abort(txn);
+	uint64_t total = c->o.map_size / (s.ms_psize ? s.ms_psize : 4096);
+	return total ? (unsigned)(pages * 100 / total) : 0;
+}
+
+/* Value of a live entry: lower is evicted first. Recency is the coarse used_at stamp (refreshed at
+ * most every VG_CACHE_TOUCH_SECS by a queued touch), frequency the number of such refreshes;
+ * rank breaks near-ties; delegation data (NS, DS, DNSKEY) outranks everything else. */
+static int64_t score(const struct vg_cval_hdr *h, uint16_t type, bool rrset, uint32_t now,
+		     uint32_t stale_max)
+{
+	int64_t s = h->used_at;
+	s += (int64_t)h->uses * 2 * VG_CACHE_TOUCH_SECS;
+	s += (int64_t)(h->rank & 0x0F) * 4 + ((h->rank & VG_RANK_ITERATED) ? 8 : 0);
+	if (!vg_cval_live(h, now))
+		s -= 1 << 24; /* only good for serve-stale now */
+	if (rrset && (type == 2 || type == 43 || type == 48))
+		s += 1ll << 32;
+	(void)stale_max;
+	return s;
+}
+
+/* One round: sample up to WINDOW entries per DB from the sweep position, delete those past the
+ * stale window, then the lowest-scored quarter of the live ones. Returns entries deleted. */
+static size_t round_once(struct vg_cache *c, MDB_txn *txn, struct cand *cs, uint32_t now,
+			 bool live_too)
+{
+	size_t n = 0, deleted = 0;
+	for (int d = 0; d < 2; d++) {
+		MDB_dbi dbi = d == 0 ? c->dbi_answer : c->dbi_rrset;
+		MDB_cursor *cur;
+		if (mdb_cursor_open(txn, dbi, &cur))
+			continue;
+		MDB_val k = {.mv_size = c->sweep_klen[d], .mv_data = c->sweep_key[d]}, v;
+		int rc = c->sweep_klen[d] ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
+					  : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		if (rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		for (int i = 0; i < WINDOW && rc == 0; i++) {
+			struct vg_cval_hdr h;
+			bool bad = vg_cval_hdr_decode(v.mv_data, v.mv_size, &h) < 0 ||
+				   k.mv_size > VG_CKEY_MAX || k.mv_size < 3;
+			uint64_t dead_at = (uint64_t)h.stored_at + h.ttl + c->o.stale_max;
+			if (bad || now >= dead_at) {
+				if (bad)
+					atomic_fetch_add(&c->st_corrupt, 1);
+				if (mdb_cursor_del(cur, 0) == 0)
+					deleted++;
+			} else {
+				uint16_t type = vg_get_u16((uint8_t *)k.mv_data + k.mv_size -
+							   (d == 0 ? 3 : 2));
+				struct cand *x = &cs[n++];
+				x->score = score(&h, type, d == 1, now, c->o.stale_max);
+				x->dbi = dbi;
+				x->klen = (uint16_t)k.mv_size;
+				memcpy(x->key, k.mv_data, k.mv_size);
+			}
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		}
+		if (rc == 0 && k.mv_size <= VG_CKEY_MAX) {
+			memcpy(c->sweep_key[d], k.mv_data, k.mv_size);
+			c->sweep_klen[d] = k.mv_size;
+		} else {
+			c->sweep_klen[d] = 0; /* wrap around */
+		}
+		mdb_cursor_close(cur);
+	}
+	if (live_too && n) {
+		qsort(cs, n, sizeof(*cs), cmp_cand);
+		size_t drop = n / 4 ? n / 4 : 1;
+		for (size_t i = 0; i < drop; i++) {
+			MDB_val k = {.mv_size = cs[i].klen, .mv_data = cs[i].key};
+			if (mdb_del(txn, cs[i].dbi, &k, NULL) == 0)
+				deleted++;
+		}
+	}
+	return deleted;
+}
+
+void vg_cache_evict(struct vg_cache *c, uint32_t now, bool force)
+{
+	unsigned pct = vg_cache_usage_pct(c);
+	if (!force && pct < c->o.high_water_pct)
+		return;
+	unsigned target = c->o.low_water_pct;
+	if (force)
+		target = target > 25 ? target - 15 : 10;
+	struct cand *cs = malloc(sizeof(*cs) * 2 * WINDOW);
+	if (!cs)
+		return;
+	size_t total = 0;
+	/* Small txns: each round commits on its own so readers see progress and a crash loses
+	 * little; a full map still leaves room for a delete-only txn's few dirty pages. */
+	for (int r = 0; r < ROUNDS_MAX && pct > target; r++) {
+		MDB_txn *txn;
+		if (mdb_txn_begin(c->env, NULL, 0, &txn))
+			break;
+		/* First pass over the whole DB reclaims only expired entries; live ones go after. */
+		size_t del = round_once(c, txn, cs, now, r >= 4 || force);
+		int rc = mdb_txn_commit(txn);
+		if (rc) {
+			vg_warn("cache eviction: %s", mdb_strerror(rc));
+			break;
+		}
+		total += del;
+		atomic_fetch_add(&c->st_rounds, 1);
+		pct = vg_cache_usage_pct(c);
+	}
+	free(cs);
+	atomic_fetch_add(&c->st_evicted, total);
+	if (total)
+		vg_debug("cache eviction: %zu entries removed, map %u%% used", total, pct);
+}

@@ -1,0 +1,169 @@
+/* Private structures shared by the cache's source files (not a public header). */
+#ifndef VIGIL_CACHE_IMPL_H
+#define VIGIL_CACHE_IMPL_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vigil/cache.h"
+#include "vigil/name.h"
+
+/* ---- keys (owner: key.c) ---- */
+
+/* lookup(name) || 0x00 || type(2) [|| dobits(1)]: the 0x00 separator makes all types of a name sort
+ * before its children (whose next byte is a label byte, never 0x00). */
+#define VG_CKEY_MAX (VG_NAME_MAX + 4)
+#define VG_CKEY_DO 0x01
+#define VG_CKEY_CD 0x02
+
+int vg_ckey_rrset(uint8_t *key, const uint8_t *name, uint16_t type);
+int vg_ckey_answer(uint8_t *key, const uint8_t *name, uint16_t type, bool do_bit, bool cd_bit);
+/* Prefix of every key of exactly this name (all types): lookup || 0x00. */
+int vg_ckey_name_prefix(uint8_t *key, const uint8_t *name);
+/* Prefix of every key at or below this name (subtree): lookup. */
+int vg_ckey_zone_prefix(uint8_t *key, const uint8_t *name);
+/* Splits a stored key; `answer` says which DB it came from. name receives the lowercase wire
+ * name. Returns 0 or VG_ECORRUPT. */
+int vg_ckey_parse(const uint8_t *key, size_t len, bool answer, uint8_t *name, uint16_t *type,
+		  uint8_t *dobits);
+
+/* ---- value layout (owner: key.c for the common header, rrset.c / answer.c for bodies) ---- */
+
+#define VG_CACHE_FORMAT 1       /* byte 0 of every value, and the meta "format" key */
+#define VG_CVAL_HDR 20
+/* Common header, all big-endian:
+ *  0 u8 format   1 u8 kind   2 u8 rank   3 u8 sec   4 u8 flags   5 u8 uses (saturating)
+ *  6 u16 (rrset: class, answer: TTL field count)
+ *  8 u32 stored_at   12 u32 ttl   16 u32 used_at (coarse recency stamp, writer-updated) */
+struct vg_cval_hdr {
+	uint8_t format, kind, rank, sec, flags, uses;
+	uint16_t aux;
+	uint32_t stored_at, ttl, used_at;
+};
+int vg_cval_hdr_decode(const uint8_t *v, size_t len, struct vg_cval_hdr *h);
+void vg_cval_hdr_encode(uint8_t *v, const struct vg_cval_hdr *h);
+
+/* Time left (0 when expired) and whether the entry is live at `now`. */
+static inline bool vg_cval_live(const struct vg_cval_hdr *h, uint32_t now)
+{
+	return now < h->stored_at + h->ttl || now < h->stored_at;
+}
+static inline uint32_t vg_cval_left(const struct vg_cval_hdr *h, uint32_t now)
+{
+	if (now < h->stored_at)
+		return h->ttl;
+	uint32_t age = now - h->stored_at;
+	return age < h->ttl ? h->ttl - age : 0;
+}
+
+/* ---- queue ops ---- */
+
+enum vg_cop_kind {
+	VG_COP_PUT_RRSET,
+	VG_COP_PUT_ANSWER,
+	VG_COP_TOUCH_RRSET,
+	VG_COP_TOUCH_ANSWER,
+	VG_COP_FLUSH_ALL,
+	VG_COP_FLUSH_NAME,
+	VG_COP_FLUSH_ZONE,
+	VG_COP_FLUSH_NEG,
+	VG_COP_FLUSH_SUSPECT,
+	VG_COP_BARRIER,
+	VG_COP_STOP,
+};
+
+struct vg_cop {
+	_Atomic(struct vg_cop *) next;
+	enum vg_cop_kind kind;
+	uint32_t now;
+	uint16_t type;   /* FLUSH_NAME: type or 0 */
+	uint16_t klen;
+	uint32_t vlen;
+	uint64_t ticket; /* BARRIER */
+	uint8_t data[];  /* key || value */
+};
+
+/* ---- the cache ---- */
+
+struct vg_cache {
+	MDB_env *env;
+	MDB_dbi dbi_meta, dbi_rrset, dbi_answer;
+	struct vg_cache_opts o;
+	char path[4096]; /* data.mdb, for messages */
+
+	/* Vyukov MPSC queue: producers exchange `head`, the writer alone pops from `tail`. */
+	_Atomic(struct vg_cop *) head;
+	struct vg_cop *tail;
+	struct vg_cop *stub; /* heap: a struct with a flexible member cannot be embedded */
+	atomic_size_t queued;
+
+	pthread_mutex_t mu; /* guards wake/barrier state below */
+	pthread_cond_t wake_cv, done_cv;
+	atomic_int wake_pending;
+	uint64_t ticket_next, ticket_done;
+	bool writer_running;
+	pthread_t writer;
+	pthread_mutex_t apply_mu; /* serialises appliers when no writer thread runs */
+
+	/* eviction sweep positions (writer only) */
+	uint8_t sweep_key[2][VG_CKEY_MAX];
+	size_t sweep_klen[2];
+	uint32_t last_sync;
+
+	/* stats */
+	atomic_uint_fast64_t st_dropped, st_committed, st_refused, st_evicted, st_rounds, st_corrupt,
+		st_map_full;
+};
+
+#define VG_CACHE_TOUCH_SLOTS 64
+
+struct vg_cache_reader {
+	struct vg_cache *c;
+	MDB_txn *txn;
+	bool active;
+	/* Recently queued touches (key hash -> stamp): one touch per entry per interval. */
+	uint32_t touch_hash[VG_CACHE_TOUCH_SLOTS];
+	uint32_t touch_at[VG_CACHE_TOUCH_SLOTS];
+};
+
+/* Seconds between two recency stamps of one entry: a hit refreshes used_at only when older. */
+#define VG_CACHE_TOUCH_SECS 30
+
+uint32_t vg_cache_now(struct vg_cache *c);
+int vg_cache_mdb_err(int rc);
+
+/* writer.c */
+int vg_cache_enqueue(struct vg_cache *c, struct vg_cop *op);
+struct vg_cop *vg_cop_new(enum vg_cop_kind kind, size_t klen, size_t vlen);
+int vg_cache_queue_init(struct vg_cache *c);
+void vg_cache_writer_stop(struct vg_cache *c);
+/* Applies queued ops on the caller's thread (no writer thread running). */
+int vg_cache_drain(struct vg_cache *c);
+
+/* Called by readers on a hit: queues a recency touch at most once per VG_CACHE_TOUCH_SECS. */
+void vg_cache_touch(struct vg_cache_reader *rd, bool answer, const uint8_t *key, size_t klen,
+		    const struct vg_cval_hdr *h, uint32_t now);
+
+/* Applying ops inside a write txn (writer.c / manage.c). */
+int vg_cache_apply_put(struct vg_cache *c, MDB_txn *txn, MDB_dbi dbi, const struct vg_cop *op);
+int vg_cache_apply_touch(struct vg_cache *c, MDB_txn *txn, MDB_dbi dbi, const struct vg_cop *op);
+int vg_cache_apply_flush(struct vg_cache *c, MDB_txn *txn, const struct vg_cop *op);
+
+/* evict.c: brings usage under the low watermark when over the high one (or `force`). */
+void vg_cache_evict(struct vg_cache *c, uint32_t now, bool force);
+/* Pages in use over map pages, in percent. */
+unsigned vg_cache_usage_pct(struct vg_cache *c);
+
+/* rrset.c */
+int vg_rrset_decode(const uint8_t *v, size_t len, struct vg_cval_hdr *h, uint8_t *buf,
+		    size_t cap, struct vg_cache_rrset_view *view);
+
+/* answer.c */
+int vg_answer_encode(const struct vg_cache_opts *o, const uint8_t *wire, size_t len,
+		     const uint8_t *qname, uint8_t rank, uint8_t sec, uint8_t flags, uint32_t now,
+		     uint8_t **val, size_t *vlen);
+
+#endif

@@ -1,0 +1,326 @@
+/* The rrset DB: value codec for positive and negative entries, lookups and the zone-cut walk. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "impl.h"
+#include "vigil/err.h"
+#include "vigil/log.h"
+
+/* Body after the common header: u16 rr_count, u16 sig_count, u32 rdata_len, u32 sigs_len, rdata,
+ * sigs. Negative entries: rdata = SOA owner || u16 rdlen || SOA rdata (rr_count 1), sigs = proof
+ * RRs in full uncompressed wire form (sig_count of them). */
+#define RS_BODY 12
+
+/* A sequence of `count` (u16 rdlen, rdata) exactly `len` bytes long. */
+static bool rdata_seq_ok(const uint8_t *p, size_t len, unsigned count)
+{
+	size_t pos = 0;
+	for (unsigned i = 0; i < count; i++) {
+		if (pos + 2 > len)
+			return false;
+		pos += 2 + (size_t)vg_get_u16(p + pos);
+		if (pos > len)
+			return false;
+	}
+	return pos == len;
+}
+
+/* A sequence of `count` full uncompressed RRs exactly `len` bytes long. */
+static bool rr_seq_ok(const uint8_t *p, size_t len, unsigned count)
+{
+	size_t pos = 0;
+	for (unsigned i = 0; i < count; i++) {
+		if (pos >= len)
+			return false;
+		int nl = vg_name_len(p + pos, len - pos);
+		if (nl < 0)
+			return false;
+		pos += (size_t)nl;
+		if (pos + 10 > len)
+			return false;
+		pos += 10 + (size_t)vg_get_u16(p + pos + 8);
+		if (pos > len)
+			return false;
+	}
+	return pos == len;
+}
+
+static uint32_t clamp(uint32_t v, uint32_t lo, uint32_t hi)
+{
+	if (v < lo)
+		v = lo;
+	return v > hi ? hi : v;
+}
+
+/* Seconds until the earliest RRSIG expiration (serial arithmetic), UINT32_MAX if none. */
+static uint32_t sig_left(const uint8_t *sigs, size_t len, uint32_t now)
+{
+	uint32_t best = UINT32_MAX;
+	size_t pos = 0;
+	while (pos + 2 <= len) {
+		size_t rl = vg_get_u16(sigs + pos);
+		if (pos + 2 + rl > len)
+			break;
+		if (rl >= 18) {
+			int32_t left = (int32_t)(vg_get_u32(sigs + pos + 2 + 8) - now);
+			uint32_t l = left > 0 ? (uint32_t)left : 0;
+			if (l < best)
+				best = l;
+		}
+		pos += 2 + rl;
+	}
+	return best;
+}
+
+static int enqueue_rrset(struct vg_cache *c, const uint8_t *owner, uint16_t type,
+			 const struct vg_cval_hdr *h, uint16_t nrr, uint16_t nsig,
+			 const uint8_t *a, size_t alen, const uint8_t *a2, size_t a2len,
+			 const uint8_t *a3, size_t a3len, const uint8_t *s, size_t slen, uint32_t now)
+{
+	uint8_t key[VG_CKEY_MAX];
+	int kl = vg_ckey_rrset(key, owner, type);
+	if (kl < 0)
+		return VG_EFORMAT;
+	size_t rl = alen + a2len + a3len;
+	if (rl > UINT32_MAX / 2 || slen > UINT32_MAX / 2)
+		return VG_EFORMAT;
+	size_t vl = VG_CVAL_HDR + RS_BODY + rl + slen;
+	struct vg_cop *op = vg_cop_new(VG_COP_PUT_RRSET, (size_t)kl, vl);
+	if (!op)
+		return -ENOMEM;
+	op->now = now;
+	memcpy(op->data, key, (size_t)kl);
+	uint8_t *v = op->data + kl;
+	vg_cval_hdr_encode(v, h);
+	uint8_t *b = v + VG_CVAL_HDR;
+	vg_put_u16(b, nrr);
+	vg_put_u16(b + 2, nsig);
+	vg_put_u32(b + 4, (uint32_t)rl);
+	vg_put_u32(b + 8, (uint32_t)slen);
+	b += RS_BODY;
+	if (alen)
+		memcpy(b, a, alen);
+	if (a2len)
+		memcpy(b + alen, a2, a2len);
+	if (a3len)
+		memcpy(b + alen + a2len, a3, a3len);
+	if (slen)
+		memcpy(b + rl, s, slen);
+	return vg_cache_enqueue(c, op);
+}
+
+int vg_cache_rrset_put(struct vg_cache *c, const struct vg_cache_rrset *rs, uint32_t now)
+{
+	if (!rs || !rs->owner || vg_name_len(rs->owner, VG_NAME_MAX) < 0 || rs->type == 0)
+		return VG_EFORMAT;
+	if (!rdata_seq_ok(rs->rdata, rs->rdata_len, rs->rr_count) || rs->rr_count == 0 ||
+	    !rdata_seq_ok(rs->sigs, rs->sigs_len, rs->sig_count))
+		return VG_EFORMAT;
+	uint32_t ttl = clamp(rs->ttl, c->o.min_ttl, c->o.max_ttl);
+	uint32_t sl = sig_left(rs->sigs, rs->sigs_len, now);
+	if (sl < ttl)
+		ttl = sl; /* never outlive a signature, whatever min_ttl says */
+	if (ttl == 0)
+		return 0;
+	struct vg_cval_hdr h = {
+		.format = VG_CACHE_FORMAT,
+		.kind = VG_CACHE_POSITIVE,
+		.rank = rs->rank,
+		.sec = rs->sec > VG_SEC_BOGUS ? VG_SEC_INDETERMINATE : rs->sec,
+		.flags = rs->flags,
+		.aux = rs->rclass,
+		.stored_at = now,
+		.ttl = ttl,
+		.used_at = now,
+	};
+	return enqueue_rrset(c, rs->owner, rs->type, &h, rs->rr_count, rs->sig_count, rs->rdata,
+			     rs->rdata_len, NULL, 0, NULL, 0, rs->sigs, rs->sigs_len, now);
+}
+
+int vg_cache_neg_put(struct vg_cache *c, const struct vg_cache_neg *n, uint32_t now)
+{
+	if (!n || !n->qname || vg_name_len(n->qname, VG_NAME_MAX) < 0 || !n->soa_owner)
+		return VG_EFORMAT;
+	int ol = vg_name_len(n->soa_owner, VG_NAME_MAX);
+	if (ol < 0 || n->soa_rdlen < 22 || !n->soa_rdata)
+		return VG_EFORMAT;
+	if (!rr_seq_ok(n->proof, n->proof_len, n->proof_count))
+		return VG_EFORMAT;
+	if (!n->nxdomain && n->qtype == 0)
+		return VG_EFORMAT;
+	uint32_t ttl = n->soa_ttl;
+	uint32_t minimum = vg_get_u32(n->soa_rdata + n->soa_rdlen - 4);
+	if (minimum < ttl)
+		ttl = minimum; /* RFC 2308 §5 */
+	uint32_t hi = c->o.max_neg_ttl;
+	ttl = clamp(ttl, c->o.min_ttl < hi ? c->o.min_ttl : hi, hi);
+	if (ttl == 0)
+		return 0;
+	struct vg_cval_hdr h = {
+		.format = VG_CACHE_FORMAT,
+		.kind = n->nxdomain ? VG_CACHE_NXDOMAIN : VG_CACHE_NODATA,
+		.rank = n->rank,
+		.sec = n->sec > VG_SEC_BOGUS ? VG_SEC_INDETERMINATE : n->sec,
+		.flags = n->flags,
+		.aux = n->rclass,
+		.stored_at = now,
+		.ttl = ttl,
+		.used_at = now,
+	};
+	uint8_t rdl[2];
+	vg_put_u16(rdl, n->soa_rdlen);
+	return enqueue_rrset(c, n->qname, n->nxdomain ? 0 : n->qtype, &h, 1, n->proof_count,
+			     n->soa_owner, (size_t)ol, rdl, 2, n->soa_rdata, n->soa_rdlen, n->proof,
+			     n->proof_len, now);
+}
+
+int vg_rrset_decode(const uint8_t *v, size_t len, struct vg_cval_hdr *h, uint8_t *buf,
+		    size_t cap, struct vg_cache_rrset_view *view)
+{
+	if (vg_cval_hdr_decode(v, len, h) < 0 || len < VG_CVAL_HDR + RS_BODY)
+		return VG_ECORRUPT;
+	const uint8_t *b = v + VG_CVAL_HDR;
+	unsigned nrr = vg_get_u16(b), nsig = vg_get_u16(b + 2);
+	size_t rl = vg_get_u32(b + 4), sl = vg_get_u32(b + 8);
+	if (rl > len || sl > len || VG_CVAL_HDR + RS_BODY + rl + sl != len)
+		return VG_ECORRUPT;
+	const uint8_t *r = b + RS_BODY, *s = r + rl;
+	memset(view, 0, sizeof(*view));
+	if (h->kind == VG_CACHE_POSITIVE) {
+		if (nrr == 0 || !rdata_seq_ok(r, rl, nrr) || !rdata_seq_ok(s, sl, nsig))
+			return VG_ECORRUPT;
+	} else {
+		int ol = vg_name_len(r, rl);
+		if (nrr != 1 || ol < 0 || (size_t)ol + 2 > rl ||
+		    (size_t)ol + 2 + vg_get_u16(r + ol) != rl || vg_get_u16(r + ol) < 22 ||
+		    !rr_seq_ok(s, sl, nsig))
+			return VG_ECORRUPT;
+	}
+	if (!buf)
+		return 0;
+	if (rl + sl > cap)
+		return VG_ESPACE;
+	memcpy(buf, r, rl + sl);
+	view->kind = (enum vg_cache_kind)h->kind;
+	view->rclass = h->aux;
+	view->orig_ttl = h->ttl;
+	view->stored_at = h->stored_at;
+	view->rank = h->rank;
+	view->sec = h->sec;
+	view->flags = h->flags;
+	if (h->kind == VG_CACHE_POSITIVE) {
+		view->rr_count = (uint16_t)nrr;
+		view->rdata = buf;
+		view->rdata_len = rl;
+		view->sig_count = (uint16_t)nsig;
+		view->sigs = buf + rl;
+		view->sigs_len = sl;
+	} else {
+		int ol = vg_name_len(buf, rl);
+		view->soa_owner = buf;
+		view->soa_rdlen = vg_get_u16(buf + ol);
+		view->soa_rdata = buf + ol + 2;
+		view->proof_count = (uint16_t)nsig;
+		view->proof = buf + rl;
+		view->proof_len = sl;
+	}
+	return 0;
+}
+
+/* One exact-key lookup with the time rules. */
+static int get_one(struct vg_cache_reader *rd, const uint8_t *owner, uint16_t type, uint32_t now,
+		   int allow_stale_secs, uint8_t *buf, size_t cap, struct vg_cache_rrset_view *view)
+{
+	struct vg_cache *c = rd->c;
+	uint8_t key[VG_CKEY_MAX];
+	int kl = vg_ckey_rrset(key, owner, type);
+	if (kl < 0)
+		return VG_ENOTFOUND;
+	MDB_val k = {.mv_size = (size_t)kl, .mv_data = key}, v;
+	if (mdb_get(rd->txn, c->dbi_rrset, &k, &v) != 0)
+		return VG_ENOTFOUND;
+	struct vg_cval_hdr h;
+	int rc = vg_rrset_decode(v.mv_data, v.mv_size, &h, NULL, 0, view);
+	if (rc < 0) {
+		atomic_fetch_add(&c->st_corrupt, 1);
+		return VG_ENOTFOUND;
+	}
+	uint32_t age = now > h.stored_at ? now - h.stored_at : 0;
+	unsigned hint = 0;
+	uint32_t left;
+	if (age >= h.ttl) {
+		uint32_t over = age - h.ttl;
+		uint32_t allow = allow_stale_secs > 0 ? (uint32_t)allow_stale_secs : 0;
+		if (allow > c->o.stale_max)
+			allow = c->o.stale_max;
+		if (over >= allow || (h.flags & VG_CACHE_F_SUSPECT))
+			return VG_ESTALE;
+		hint = VG_CACHE_STALE;
+		left = VG_CACHE_STALE_TTL;
+	} else {
+		left = h.ttl - age;
+		if ((uint64_t)left * 10 <= h.ttl)
+			hint = VG_CACHE_PREFETCH;
+	}
+	rc = vg_rrset_decode(v.mv_data, v.mv_size, &h, buf, cap, view);
+	if (rc < 0)
+		return rc;
+	view->type = type;
+	view->ttl = left;
+	view->hint = hint;
+	if (now - h.used_at >= VG_CACHE_TOUCH_SECS && now > h.used_at)
+		vg_cache_touch(rd, false, key, (size_t)kl, &h, now);
+	return 0;
+}
+
+int vg_cache_rrset_get(struct vg_cache_reader *rd, const uint8_t *owner, uint16_t type,
+		       uint32_t now, int allow_stale_secs, uint8_t *buf, size_t cap,
+		       struct vg_cache_rrset_view *view)
+{
+	if (vg_fails(rd->active))
+		return -EINVAL;
+	if (type == 0)
+		return VG_ENOTFOUND;
+	int rc = get_one(rd, owner, type, now, allow_stale_secs, buf, cap, view);
+	if (rc == VG_ENOTFOUND || rc == VG_ESTALE) {
+		int rc2 = get_one(rd, owner, 0, now, allow_stale_secs, buf, cap, view);
+		if (rc2 == 0) {
+			view->type = type;
+			return 0;
+		}
+		if (rc2 == VG_ESPACE)
+			return rc2;
+	}
+	return rc;
+}
+
+int vg_cache_zonecut_find(struct vg_cache_reader *rd, const uint8_t *qname, uint32_t now,
+			  uint8_t *zone, uint8_t *buf, size_t cap, struct vg_cache_rrset_view *view,
+			  bool *ds_known)
+{
+	if (vg_fails(rd->active))
+		return -EINVAL;
+	int labels = vg_name_labels(qname);
+	/* Walk up one label at a time: each step is one B-tree lookup of name||NS; names are few
+	 * (<= 127 labels) and lookups stay inside pages the snapshot already touched. */
+	for (int keep = labels; keep >= 0; keep--) {
+		const uint8_t *z = vg_name_suffix(qname, keep);
+		int rc = get_one(rd, z, 2 /* NS */, now, 0, buf, cap, view);
+		if (rc == VG_ESPACE)
+			return rc;
+		if (rc != 0 || view->kind != VG_CACHE_POSITIVE)
+			continue;
+		int zl = vg_name_len(z, VG_NAME_MAX);
+		memcpy(zone, z, (size_t)zl);
+		vg_name_lower(zone);
+		if (ds_known) {
+			struct vg_cache_rrset_view dv;
+			/* presence only: a NULL buffer validates without copying */
+			int d = get_one(rd, z, 43 /* DS */, now, 0, NULL, 0, &dv);
+			*ds_known = d == 0 || d == VG_ESPACE;
+		}
+		return 0;
+	}
+	return VG_ENOTFOUND;
+}

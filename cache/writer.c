@@ -1,0 +1,331 @@
+/* The write side: a lock-free MPSC queue from workers and the one writer thread's group commits. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "impl.h"
+#include "vigil/err.h"
+#include "vigil/log.h"
+
+#define BATCH_MAX 256 /* ops per write txn: bounds txn size and reader-visible latency */
+
+struct vg_cop *vg_cop_new(enum vg_cop_kind kind, size_t klen, size_t vlen)
+{
+	if (klen > VG_CKEY_MAX || vlen > UINT32_MAX)
+		return NULL;
+	struct vg_cop *op = malloc(sizeof(*op) + klen + vlen);
+	if (!op)
+		return NULL;
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	op->klen = (uint16_t)klen;
+	op->vlen = (uint32_t)vlen;
+	return op;
+}
+
+int vg_cache_queue_init(struct vg_cache *c)
+{
+	c->stub = vg_cop_new(VG_COP_BARRIER, 0, 0);
+	if (!c->stub)
+		return -ENOMEM;
+	atomic_store(&c->stub->next, NULL);
+	atomic_store(&c->head, c->stub);
+	c->tail = c->stub;
+	return 0;
+}
+
+static void push(struct vg_cache *c, struct vg_cop *op)
+{
+	atomic_store_explicit(&op->next, NULL, memory_order_relaxed);
+	struct vg_cop *prev = atomic_exchange_explicit(&c->head, op, memory_order_acq_rel);
+	atomic_store_explicit(&prev->next, op, memory_order_release);
+}
+
+/* Single consumer. NULL when empty or while a producer is between its two steps. */
+static struct vg_cop *pop(struct vg_cache *c)
+{
+	struct vg_cop *tail = c->tail;
+	struct vg_cop *next = atomic_load_explicit(&tail->next, memory_order_acquire);
+	if (tail == c->stub) {
+		if (!next)
+			return NULL;
+		c->tail = next;
+		tail = next;
+		next = atomic_load_explicit(&next->next, memory_order_acquire);
+	}
+	if (next) {
+		c->tail = next;
+		return tail;
+	}
+	if (tail != atomic_load_explicit(&c->head, memory_order_acquire))
+		return NULL;
+	push(c, c->stub);
+	next = atomic_load_explicit(&tail->next, memory_order_acquire);
+	if (next) {
+		c->tail = next;
+		return tail;
+	}
+	return NULL;
+}
+
+static void wake(struct vg_cache *c)
+{
+	if (atomic_exchange(&c->wake_pending, 1) == 0) {
+		pthread_mutex_lock(&c->mu);
+		pthread_cond_signal(&c->wake_cv);
+		pthread_mutex_unlock(&c->mu);
+	}
+}
+
+int vg_cache_enqueue(struct vg_cache *c, struct vg_cop *op)
+{
+	bool ctl = op->kind >= VG_COP_FLUSH_ALL;
+	/* Control ops (flush, barrier, stop) are never dropped; data is, when the writer lags. */
+	if (!ctl && atomic_load(&c->queued) >= c->o.queue_max) {
+		atomic_fetch_add(&c->st_dropped, 1);
+		free(op);
+		return VG_ELIMIT;
+	}
+	atomic_fetch_add(&c->queued, 1);
+	push(c, op);
+	wake(c);
+	return 0;
+}
+
+/* ---- applying ---- */
+
+int vg_cache_apply_put(struct vg_cache *c, MDB_txn *txn, MDB_dbi dbi, const struct vg_cop *op)
+{
+	MDB_val k = {.mv_size = op->klen, .mv_data = (void *)op->data}, old;
+	MDB_val v = {.mv_size = op->vlen, .mv_data = (void *)(op->data + op->klen)};
+	struct vg_cval_hdr nh, oh;
+	if (vg_cval_hdr_decode(v.mv_data, v.mv_size, &nh) < 0)
+		return 0;
+	int rc = mdb_get(txn, dbi, &k, &old);
+	if (rc == 0 && vg_cval_hdr_decode(old.mv_data, old.mv_size, &oh) == 0 &&
+	    vg_cval_live(&oh, op->now)) {
+		uint32_t left = vg_cval_left(&oh, op->now);
+		bool refresh = nh.rank == oh.rank && (uint64_t)left * 10 <= oh.ttl;
+		/* Trust is ranked (RFC 2181 §5.4.1): one spoofed packet must not replace a live NS
+		 * set. Equal rank may refresh an entry only inside its prefetch window. */
+		if (nh.rank < oh.rank || (nh.rank == oh.rank && !refresh)) {
+			atomic_fetch_add(&c->st_refused, 1);
+			return 0;
+		}
+	}
+	rc = mdb_put(txn, dbi, &k, &v, 0);
+	if (rc == 0)
+		atomic_fetch_add(&c->st_committed, 1);
+	return rc;
+}
+
+int vg_cache_apply_touch(struct vg_cache *c, MDB_txn *txn, MDB_dbi dbi, const struct vg_cop *op)
+{
+	MDB_val k = {.mv_size = op->klen, .mv_data = (void *)op->data}, v;
+	int rc = mdb_get(txn, dbi, &k, &v);
+	if (rc)
+		return 0;
+	struct vg_cval_hdr h;
+	if (vg_cval_hdr_decode(v.mv_data, v.mv_size, &h) < 0 || op->now <= h.used_at)
+		return 0;
+	/* LMDB values are read-only without WRITEMAP: reserve and copy with the new stamp. */
+	size_t n = v.mv_size;
+	uint8_t *tmp = malloc(n);
+	if (!tmp)
+		return 0;
+	memcpy(tmp, v.mv_data, n);
+	h.used_at = op->now;
+	if (h.uses < 255)
+		h.uses++;
+	vg_cval_hdr_encode(tmp, &h);
+	MDB_val nv = {.mv_size = n, .mv_data = tmp};
+	rc = mdb_put(txn, dbi, &k, &nv, 0);
+	free(tmp);
+	return rc;
+}
+
+static int apply(struct vg_cache *c, MDB_txn *txn, const struct vg_cop *op)
+{
+	switch (op->kind) {
+	case VG_COP_PUT_RRSET:
+		return vg_cache_apply_put(c, txn, c->dbi_rrset, op);
+	case VG_COP_PUT_ANSWER:
+		return vg_cache_apply_put(c, txn, c->dbi_answer, op);
+	case VG_COP_TOUCH_RRSET:
+		return vg_cache_apply_touch(c, txn, c->dbi_rrset, op);
+	case VG_COP_TOUCH_ANSWER:
+		return vg_cache_apply_touch(c, txn, c->dbi_answer, op);
+	case VG_COP_FLUSH_ALL:
+	case VG_COP_FLUSH_NAME:
+	case VG_COP_FLUSH_ZONE:
+	case VG_COP_FLUSH_NEG:
+	case VG_COP_FLUSH_SUSPECT:
+		return vg_cache_apply_flush(c, txn, op);
+	default:
+		return 0;
+	}
+}
+
+/* Runs ops[0..n) in one txn. On a full map: evict hard and retry once; still full: drop the
+ * batch (counted) rather than stop serving. */
+static void commit_batch(struct vg_cache *c, struct vg_cop **ops, size_t n)
+{
+	if (!n)
+		return;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		MDB_txn *txn;
+		int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+		if (rc) {
+			vg_err("cache writer: txn begin: %s", mdb_strerror(rc));
+			break;
+		}
+		for (size_t i = 0; i < n && rc == 0; i++)
+			rc = apply(c, txn, ops[i]);
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+		if (rc == 0)
+			break;
+		if (rc == MDB_MAP_FULL) {
+			atomic_fetch_add(&c->st_map_full, 1);
+			vg_cache_evict(c, vg_cache_now(c), true);
+			if (attempt == 0)
+				continue;
+			atomic_fetch_add(&c->st_dropped, n);
+			break;
+		}
+		vg_err("cache writer: %s", mdb_strerror(rc));
+		break;
+	}
+	for (size_t i = 0; i < n; i++)
+		free(ops[i]);
+}
+
+static void finish_barriers(struct vg_cache *c, uint64_t ticket)
+{
+	pthread_mutex_lock(&c->mu);
+	if (ticket > c->ticket_done)
+		c->ticket_done = ticket;
+	pthread_cond_broadcast(&c->done_cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Pops and applies until the queue looks empty. Returns true when a STOP was seen. */
+static bool run_queue(struct vg_cache *c)
+{
+	struct vg_cop *ops[BATCH_MAX];
+	size_t n = 0;
+	bool stop = false;
+	struct vg_cop *op;
+	while ((op = pop(c))) {
+		atomic_fetch_sub(&c->queued, 1);
+		if (op->kind == VG_COP_BARRIER || op->kind == VG_COP_STOP) {
+			commit_batch(c, ops, n);
+			n = 0;
+			if (op->kind == VG_COP_STOP)
+				stop = true;
+			else
+				finish_barriers(c, op->ticket);
+			free(op);
+			continue;
+		}
+		ops[n++] = op;
+		if (n == BATCH_MAX) {
+			commit_batch(c, ops, n);
+			n = 0;
+		}
+	}
+	commit_batch(c, ops, n);
+	return stop;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void *writer_main(void *arg)
+{
+	struct vg_cache *c = arg;
+	uint64_t last_sync = mono_ms();
+	for (;;) {
+		atomic_store(&c->wake_pending, 0);
+		bool stop = run_queue(c);
+		vg_cache_evict(c, vg_cache_now(c), false);
+		uint64_t t = mono_ms();
+		if (t - last_sync >= c->o.sync_interval_ms) {
+			mdb_env_sync(c->env, 1);
+			last_sync = t;
+		}
+		if (stop)
+			break;
+		pthread_mutex_lock(&c->mu);
+		/* Producers that saw wake_pending == 1 did not signal; re-check under the lock. */
+		if (atomic_load(&c->wake_pending) == 0 && atomic_load(&c->queued) == 0) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			uint64_t ns = (uint64_t)ts.tv_nsec + 100ull * 1000000;
+			ts.tv_sec += (time_t)(ns / 1000000000ull);
+			ts.tv_nsec = (long)(ns % 1000000000ull);
+			pthread_cond_timedwait(&c->wake_cv, &c->mu, &ts);
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
+	return NULL;
+}
+
+int vg_cache_start_writer(struct vg_cache *c)
+{
+	if (c->writer_running)
+		return 0;
+	int rc = pthread_create(&c->writer, NULL, writer_main, c);
+	if (rc)
+		return -rc;
+	c->writer_running = true;
+	return 0;
+}
+
+void vg_cache_writer_stop(struct vg_cache *c)
+{
+	if (!c->writer_running)
+		return;
+	struct vg_cop *op = vg_cop_new(VG_COP_STOP, 0, 0);
+	vg_require(op != NULL);
+	vg_cache_enqueue(c, op);
+	pthread_join(c->writer, NULL);
+	c->writer_running = false;
+}
+
+int vg_cache_drain(struct vg_cache *c)
+{
+	pthread_mutex_lock(&c->apply_mu);
+	run_queue(c);
+	vg_cache_evict(c, vg_cache_now(c), false);
+	pthread_mutex_unlock(&c->apply_mu);
+	return 0;
+}
+
+int vg_cache_sync(struct vg_cache *c)
+{
+	if (!c->writer_running)
+		return vg_cache_drain(c);
+	struct vg_cop *op = vg_cop_new(VG_COP_BARRIER, 0, 0);
+	if (!op)
+		return -ENOMEM;
+	/* Ticket and push under one lock so barriers reach the writer in ticket order. */
+	pthread_mutex_lock(&c->mu);
+	uint64_t t = ++c->ticket_next;
+	op->ticket = t;
+	atomic_fetch_add(&c->queued, 1);
+	push(c, op);
+	atomic_store(&c->wake_pending, 1);
+	pthread_cond_signal(&c->wake_cv);
+	while (c->ticket_done < t)
+		pthread_cond_wait(&c->done_cv, &c->mu);
+	pthread_mutex_unlock(&c->mu);
+	return 0;
+}
