@@ -1,31 +1,732 @@
 /* Config file grammar and parser for vigild (the one owner of the config format). */
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <ldns/ldns.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <vigil/config.h>
 #include <vigil/err.h>
+#include <vigil/log.h>
+#include <vigil/name.h>
+#include <vigil_build.h>
+
+/* Grammar (documented in docs/configuration.md):
+ *   line    = ws* ( key ws* ':' ws* value )? ws* ( '#' any* )?
+ *   value   = '"' ( [^"\\] | '\"' | '\\' | '\' other )* '"'   -- a quoted value
+ *           | [^#]*                                            -- trimmed of surrounding spaces
+ * A key may repeat only when it names a list. Lines have no length limit. */
+
+/* Parser state for one file. `reason` is filled by a setter that refuses a value. */
+struct pstate {
+	struct vg_config *cfg;
+	const char *name;
+	int line;
+	bool listen_seen; /* the first listen: replaces the built-in listen set */
+	bool oom;
+	char reason[256];
+	int key_line[64]; /* last line each key (index in keys[]) was set on, for cross-key errors */
+};
+
+enum ktype { K_BOOL, K_U32, K_SECS, K_MS, K_STR, K_STR_EMPTY, K_FUNC };
+
+typedef int (*setter)(struct pstate *ps, const char *v);
+
+struct key {
+	const char *name;
+	enum ktype type;
+	size_t off;       /* offset of the field for generic types */
+	uint64_t min, max; /* range for numbers (after unit conversion) */
+	setter fn;        /* K_FUNC */
+};
+
+static int fail(struct pstate *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct pstate *ps, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ps->reason, sizeof(ps->reason), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int oom(struct pstate *ps)
+{
+	ps->oom = true;
+	return fail(ps, "out of memory");
+}
+
+/* Appends one zeroed element to a growable array; returns it or NULL. The capacity is implied by
+ * the count (the next power of two, reallocated when the count is one), so lists stay linear. */
+static void *grow(void **arr, size_t *n, size_t size)
+{
+	if ((*n & (*n - 1)) == 0) {
+		size_t ncap = *n ? *n * 2 : 1;
+		void *p = realloc(*arr, ncap * size);
+		if (!p)
+			return NULL;
+		*arr = p;
+	}
+	void *el = (char *)*arr + *n * size;
+	memset(el, 0, size);
+	(*n)++;
+	return el;
+}
+
+/* Decimal unsigned number with an optional unit suffix from `units` ({suffix, multiplier}, the
+ * first entry with suffix "" is the unit of a bare number). */
+struct unit {
+	const char *suffix;
+	uint64_t mult;
+};
+
+static int parse_num(const char *v, const struct unit *units, uint64_t *out)
+{
+	if (!isdigit((unsigned char)v[0]))
+		return -1;
+	uint64_t n = 0;
+	const char *p = v;
+	while (isdigit((unsigned char)*p)) {
+		if (n > (UINT64_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (uint64_t)(*p++ - '0');
+	}
+	for (const struct unit *u = units; u->suffix; u++) {
+		if (strcasecmp(p, u->suffix) == 0) {
+			if (u->mult && n > UINT64_MAX / u->mult)
+				return -1;
+			*out = n * u->mult;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static const struct unit plain_units[] = {{"", 1}, {NULL, 0}};
+static const struct unit secs_units[] = {
+	{"", 1}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}, {"w", 604800}, {NULL, 0}};
+static const struct unit ms_units[] = {
+	{"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {NULL, 0}};
+static const struct unit size_units[] = {{"", 1},
+					 {"k", 1024},
+					 {"m", 1024 * 1024},
+					 {"g", 1024ull * 1024 * 1024},
+					 {"t", 1024ull * 1024 * 1024 * 1024},
+					 {"kb", 1024},
+					 {"mb", 1024 * 1024},
+					 {"gb", 1024ull * 1024 * 1024},
+					 {"tb", 1024ull * 1024 * 1024 * 1024},
+					 {NULL, 0}};
+
+static int set_string(struct pstate *ps, char **field, const char *v)
+{
+	char *s = strdup(v);
+	if (!s)
+		return oom(ps);
+	free(*field);
+	*field = s;
+	return 0;
+}
+
+static bool same_addr(const struct vg_sockaddr *a, const struct vg_sockaddr *b)
+{
+	if (a->u.sa.sa_family != b->u.sa.sa_family)
+		return false;
+	if (a->u.sa.sa_family == AF_INET)
+		return a->u.sin.sin_port == b->u.sin.sin_port &&
+		       a->u.sin.sin_addr.s_addr == b->u.sin.sin_addr.s_addr;
+	return a->u.sin6.sin6_port == b->u.sin6.sin6_port &&
+	       memcmp(&a->u.sin6.sin6_addr, &b->u.sin6.sin6_addr, 16) == 0;
+}
+
+static int add_addr(struct pstate *ps, struct vg_sockaddr **arr, size_t *n, const char *v,
+		    uint16_t defport, bool allow_port, const char *what)
+{
+	struct vg_sockaddr a;
+	if (!allow_port && strchr(v, '@'))
+		return fail(ps, "'%s': a port is not allowed here", v);
+	if (vg_sockaddr_parse(v, defport, &a) != 0)
+		return fail(ps, "bad address '%s' (expected %s)", v,
+			    allow_port ? "IPv4 or IPv6 address with optional @PORT"
+				       : "IPv4 or IPv6 address");
+	for (size_t i = 0; i < *n; i++)
+		if (same_addr(&(*arr)[i], &a))
+			return fail(ps, "duplicate %s address '%s'", what, v);
+	struct vg_sockaddr *el = grow((void **)arr, n, sizeof(**arr));
+	if (!el)
+		return oom(ps);
+	*el = a;
+	return 0;
+}
+
+static int set_listen(struct pstate *ps, const char *v)
+{
+	struct vg_config *cfg = ps->cfg;
+	if (!ps->listen_seen) {
+		/* The file's listen lines replace the built-in set instead of adding to it. */
+		free(cfg->listen);
+		cfg->listen = NULL;
+		cfg->n_listen = 0;
+		ps->listen_seen = true;
+	}
+	return add_addr(ps, &cfg->listen, &cfg->n_listen, v, VG_DEFAULT_PORT, true, "listen");
+}
+
+static int set_outgoing(struct pstate *ps, const char *v)
+{
+	return add_addr(ps, &ps->cfg->outgoing, &ps->cfg->n_outgoing, v, 0, false,
+			"outgoing-address");
+}
+
+static int set_forward(struct pstate *ps, const char *v)
+{
+	return add_addr(ps, &ps->cfg->forward, &ps->cfg->n_forward, v, VG_DEFAULT_PORT, true,
+			"forward");
+}
+
+static int add_cidr(struct pstate *ps, struct vg_cidr **arr, size_t *n, const char *v)
+{
+	struct vg_cidr c;
+	if (vg_cidr_parse(v, &c) != 0)
+		return fail(ps, "bad CIDR '%s' (expected ADDR/BITS or ADDR)", v);
+	struct vg_cidr *el = grow((void **)arr, n, sizeof(**arr));
+	if (!el)
+		return oom(ps);
+	*el = c;
+	return 0;
+}
+
+static int set_allow(struct pstate *ps, const char *v)
+{
+	ps->cfg->allow_set = true;
+	return add_cidr(ps, &ps->cfg->allow, &ps->cfg->n_allow, v);
+}
+
+static int set_deny(struct pstate *ps, const char *v)
+{
+	return add_cidr(ps, &ps->cfg->deny, &ps->cfg->n_deny, v);
+}
+
+static int set_workers(struct pstate *ps, const char *v)
+{
+	uint64_t n;
+	if (strcmp(v, "auto") == 0) {
+		ps->cfg->workers = 0;
+		return 0;
+	}
+	if (parse_num(v, plain_units, &n) != 0 || n < 1 || n > 256)
+		return fail(ps, "bad value '%s' (expected auto or 1..256)", v);
+	ps->cfg->workers = (int)n;
+	return 0;
+}
+
+static int set_log_level(struct pstate *ps, const char *v)
+{
+	enum vg_log_level l;
+	if (vg_log_level_parse(v, &l) != 0)
+		return fail(ps, "bad value '%s' (expected error, warn, info or debug)", v);
+	ps->cfg->log_level = (int)l;
+	return 0;
+}
+
+static int set_cache_size(struct pstate *ps, const char *v)
+{
+	uint64_t n;
+	if (parse_num(v, size_units, &n) != 0)
+		return fail(ps, "bad size '%s' (expected bytes with optional K, M, G or T)", v);
+	if (n < 1024 * 1024 || n > (1ull << 44))
+		return fail(ps, "size '%s' out of range (1M..16T)", v);
+	ps->cfg->cache_size = n;
+	return 0;
+}
+
+static int set_edns_size(struct pstate *ps, const char *v)
+{
+	uint64_t n;
+	if (parse_num(v, plain_units, &n) != 0 || n < 512 || n > 4096)
+		return fail(ps, "bad value '%s' (expected 512..4096)", v);
+	ps->cfg->edns_buffer_size = (uint16_t)n;
+	return 0;
+}
+
+/* local-data is checked here so a bad record is reported with its file and line; the local-data
+ * module parses it again when it builds its answers. */
+static int set_local_data(struct pstate *ps, const char *v)
+{
+	ldns_rr *rr = NULL;
+	ldns_rdf *origin = ldns_dname_new_frm_str(".");
+	if (!origin)
+		return oom(ps);
+	ldns_status st = ldns_rr_new_frm_str(&rr, v, 3600, origin, NULL);
+	ldns_rdf_deep_free(origin);
+	if (st != LDNS_STATUS_OK)
+		return fail(ps, "bad record \"%s\": %s", v, ldns_get_errorstr_by_id(st));
+	ldns_rr_class cls = ldns_rr_get_class(rr);
+	ldns_rr_free(rr);
+	if (cls != LDNS_RR_CLASS_IN)
+		return fail(ps, "bad record \"%s\": only class IN is served", v);
+	struct vg_local_rr *el =
+		grow((void **)&ps->cfg->local_data, &ps->cfg->n_local_data, sizeof(*el));
+	if (!el)
+		return oom(ps);
+	el->line = ps->line;
+	el->text = strdup(v);
+	if (!el->text) {
+		ps->cfg->n_local_data--;
+		return oom(ps);
+	}
+	return 0;
+}
+
+/* "ZONE ADDR [ADDR...]". A zone of "." adds its servers to `forward:` (same meaning), so the
+ * forward_zones list never holds the root. */
+static int set_forward_zone(struct pstate *ps, const char *v)
+{
+	struct vg_config *cfg = ps->cfg;
+	char *copy = strdup(v), *save = NULL;
+	if (!copy)
+		return oom(ps);
+	int rc = 0;
+	char *zone = strtok_r(copy, " \t", &save);
+	uint8_t wire[VG_NAME_MAX];
+	if (!zone || vg_name_from_text(zone, wire) < 0) {
+		rc = fail(ps, "bad zone name in '%s' (expected \"ZONE ADDR [ADDR...]\")", v);
+		goto out;
+	}
+	vg_name_lower(wire);
+	char *tok = strtok_r(NULL, " \t", &save);
+	if (!tok) {
+		rc = fail(ps, "no server address in '%s' (expected \"ZONE ADDR [ADDR...]\")", v);
+		goto out;
+	}
+	if (wire[0] == 0) {
+		for (; tok && rc == 0; tok = strtok_r(NULL, " \t", &save))
+			rc = add_addr(ps, &cfg->forward, &cfg->n_forward, tok, VG_DEFAULT_PORT, true,
+				      "forward");
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->n_forward_zones; i++) {
+		if (vg_name_eq(cfg->forward_zones[i].zone, wire)) {
+			rc = fail(ps, "duplicate forward-zone '%s'", zone);
+			goto out;
+		}
+	}
+	struct vg_forward_zone *fz = grow((void **)&cfg->forward_zones, &cfg->n_forward_zones,
+					  sizeof(*fz));
+	if (!fz) {
+		rc = oom(ps);
+		goto out;
+	}
+	memcpy(fz->zone, wire, (size_t)vg_name_len(wire, VG_NAME_MAX));
+	for (; tok && rc == 0; tok = strtok_r(NULL, " \t", &save))
+		rc = add_addr(ps, &fz->addrs, &fz->n_addrs, tok, VG_DEFAULT_PORT, true,
+			      "forward-zone");
+out:
+	free(copy);
+	return rc;
+}
+
+#define F(field) offsetof(struct vg_config, field)
+#define DAY 86400ull
+#define YEAR (365 * DAY)
+
+/* Every key of struct vg_config. Keep docs/configuration.md and contrib/vigil.conf in step. */
+static const struct key keys[] = {
+	/* front end */
+	{"listen", K_FUNC, 0, 0, 0, set_listen},
+	{"workers", K_FUNC, 0, 0, 0, set_workers},
+	{"user", K_STR_EMPTY, F(user), 0, 0, NULL},
+	{"allow", K_FUNC, 0, 0, 0, set_allow},
+	{"deny", K_FUNC, 0, 0, 0, set_deny},
+	{"rate-limit", K_U32, F(rate_limit), 0, 10000000, NULL},
+	{"rate-limit-burst", K_U32, F(rate_limit_burst), 0, 10000000, NULL},
+	{"local-data", K_FUNC, 0, 0, 0, set_local_data},
+	{"log-level", K_FUNC, 0, 0, 0, set_log_level},
+	{"control-socket", K_STR_EMPTY, F(control_socket), 0, 0, NULL},
+	{"suspicious-log", K_STR_EMPTY, F(suspicious_log), 0, 0, NULL},
+	{"tcp-idle-timeout", K_MS, F(tcp_idle_timeout_ms), 100, 3600000, NULL},
+	{"tcp-max-clients", K_U32, F(tcp_max_clients), 1, 1000000, NULL},
+	{"edns-buffer-size", K_FUNC, 0, 0, 0, set_edns_size},
+	/* cache */
+	{"cache-dir", K_STR, F(cache_dir), 0, 0, NULL},
+	{"cache-size", K_FUNC, 0, 0, 0, set_cache_size},
+	{"cache-min-ttl", K_SECS, F(cache_min_ttl), 0, YEAR, NULL},
+	{"cache-max-ttl", K_SECS, F(cache_max_ttl), 1, YEAR, NULL},
+	{"cache-max-negative-ttl", K_SECS, F(cache_max_negative_ttl), 0, YEAR, NULL},
+	{"serve-stale-max", K_SECS, F(serve_stale_max), 0, YEAR, NULL},
+	{"cache-rebuild-on-error", K_BOOL, F(cache_rebuild_on_error), 0, 0, NULL},
+	/* resolver */
+	{"root-hints", K_STR_EMPTY, F(root_hints), 0, 0, NULL},
+	{"trust-anchor-file", K_STR_EMPTY, F(trust_anchor_file), 0, 0, NULL},
+	{"outgoing-address", K_FUNC, 0, 0, 0, set_outgoing},
+	{"qname-minimisation", K_BOOL, F(qname_minimisation), 0, 0, NULL},
+	{"case-randomisation", K_BOOL, F(case_randomisation), 0, 0, NULL},
+	{"do-ip4", K_BOOL, F(do_ip4), 0, 0, NULL},
+	{"do-ip6", K_BOOL, F(do_ip6), 0, 0, NULL},
+	{"query-local-addresses", K_BOOL, F(query_local_addresses), 0, 0, NULL},
+	{"prefetch", K_BOOL, F(prefetch), 0, 0, NULL},
+	{"forward", K_FUNC, 0, 0, 0, set_forward},
+	{"forward-zone", K_FUNC, 0, 0, 0, set_forward_zone},
+	{"max-upstream-queries", K_U32, F(max_upstream_queries), 1, 10000, NULL},
+	{"max-glueless-per-referral", K_U32, F(max_glueless_per_referral), 0, 100, NULL},
+	{"max-cname-chain", K_U32, F(max_cname_chain), 0, 100, NULL},
+	{"max-referral-depth", K_U32, F(max_referral_depth), 1, 255, NULL},
+	{"request-timeout", K_MS, F(request_timeout_ms), 100, 600000, NULL},
+};
+
+_Static_assert(sizeof(keys) / sizeof(keys[0]) <= 64, "grow pstate.key_line");
+
+static const struct key *find_key(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strlen(keys[i].name) == len && memcmp(keys[i].name, name, len) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+static int apply(struct pstate *ps, const struct key *k, const char *v)
+{
+	char *base = (char *)ps->cfg;
+	uint64_t n;
+	if (v[0] == 0 && k->type == K_STR_EMPTY) {
+		char **field = (char **)(base + k->off);
+		free(*field);
+		*field = NULL;
+		return 0;
+	}
+	if (v[0] == 0)
+		return fail(ps, "missing value");
+	if (k->fn)
+		return k->fn(ps, v);
+	switch (k->type) {
+	case K_BOOL:
+		if (strcmp(v, "yes") == 0)
+			*(bool *)(base + k->off) = true;
+		else if (strcmp(v, "no") == 0)
+			*(bool *)(base + k->off) = false;
+		else
+			return fail(ps, "bad value '%s' (expected yes or no)", v);
+		return 0;
+	case K_U32:
+		if (parse_num(v, plain_units, &n) != 0 || n < k->min || n > k->max)
+			return fail(ps, "bad value '%s' (expected a number %" PRIu64 "..%" PRIu64 ")",
+				    v, k->min, k->max);
+		*(uint32_t *)(base + k->off) = (uint32_t)n;
+		return 0;
+	case K_SECS:
+		if (parse_num(v, secs_units, &n) != 0 || n < k->min || n > k->max)
+			return fail(ps,
+				    "bad duration '%s' (expected seconds %" PRIu64 "..%" PRIu64
+				    ", or with suffix s, m, h, d, w)",
+				    v, k->min, k->max);
+		*(uint32_t *)(base + k->off) = (uint32_t)n;
+		return 0;
+	case K_MS:
+		if (parse_num(v, ms_units, &n) != 0 || n < k->min || n > k->max)
+			return fail(ps,
+				    "bad duration '%s' (expected milliseconds %" PRIu64 "..%" PRIu64
+				    ", or with suffix ms, s, m, h)",
+				    v, k->min, k->max);
+		*(uint32_t *)(base + k->off) = (uint32_t)n;
+		return 0;
+	case K_STR:
+	case K_STR_EMPTY:
+		return set_string(ps, (char **)(base + k->off), v);
+	case K_FUNC:
+		return 0;
+	}
+	return 0;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Parses one line [p, end) into key/value and applies it. `buf` holds at least end-p+1 bytes. */
+static int parse_line(struct pstate *ps, const char *p, const char *end, char *buf, char *err,
+		      size_t errlen)
+{
+	while (p < end && is_space(*p))
+		p++;
+	if (p == end || *p == '#')
+		return 0;
+	const char *key = p;
+	while (p < end && *p != ':' && !is_space(*p) && *p != '#')
+		p++;
+	int keylen = (int)(p - key);
+	while (p < end && is_space(*p))
+		p++;
+	if (p == end || *p != ':') {
+		snprintf(err, errlen, "%s:%d: key '%.*s': missing ':' after the key", ps->name,
+			 ps->line, keylen > 64 ? 64 : keylen, key);
+		return VG_ECONFIG;
+	}
+	if (keylen == 0) {
+		snprintf(err, errlen, "%s:%d: key '': missing key before ':'", ps->name, ps->line);
+		return VG_ECONFIG;
+	}
+	p++;
+	const struct key *k = find_key(key, (size_t)keylen);
+	int kl = keylen > 64 ? 64 : keylen;
+	if (!k) {
+		snprintf(err, errlen, "%s:%d: key '%.*s': unknown key", ps->name, ps->line, kl,
+			 key);
+		return VG_ECONFIG;
+	}
+	while (p < end && is_space(*p))
+		p++;
+	size_t o = 0;
+	if (p < end && *p == '"') {
+		p++;
+		bool closed = false;
+		while (p < end) {
+			if (*p == '\\' && p + 1 < end && (p[1] == '"' || p[1] == '\\')) {
+				buf[o++] = p[1];
+				p += 2;
+			} else if (*p == '"') {
+				closed = true;
+				p++;
+				break;
+			} else {
+				buf[o++] = *p++;
+			}
+		}
+		if (!closed) {
+			snprintf(err, errlen, "%s:%d: key '%s': unterminated quote", ps->name,
+				 ps->line, k->name);
+			return VG_ECONFIG;
+		}
+		while (p < end && is_space(*p))
+			p++;
+		if (p < end && *p != '#') {
+			snprintf(err, errlen, "%s:%d: key '%s': text after the closing quote",
+				 ps->name, ps->line, k->name);
+			return VG_ECONFIG;
+		}
+	} else {
+		const char *v = p;
+		while (p < end && *p != '#')
+			p++;
+		while (p > v && is_space(p[-1]))
+			p--;
+		o = (size_t)(p - v);
+		memcpy(buf, v, o);
+	}
+	buf[o] = 0;
+	if (memchr(buf, 0, o)) {
+		snprintf(err, errlen, "%s:%d: key '%s': value contains a NUL byte", ps->name,
+			 ps->line, k->name);
+		return VG_ECONFIG;
+	}
+	ps->reason[0] = 0;
+	ps->key_line[k - keys] = ps->line;
+	if (apply(ps, k, buf) != 0) {
+		snprintf(err, errlen, "%s:%d: key '%s': %s", ps->name, ps->line, k->name,
+			 ps->reason);
+		return ps->oom ? -ENOMEM : VG_ECONFIG;
+	}
+	return 0;
+}
 
 int vg_config_defaults(struct vg_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->listen = calloc(2, sizeof(*cfg->listen));
+	cfg->cache_dir = strdup(VIGIL_DEFAULT_CACHE_DIR);
+	if (!cfg->listen || !cfg->cache_dir) {
+		vg_config_free(cfg);
+		return -ENOMEM;
+	}
+	if (vg_sockaddr_parse("127.0.0.1", VG_DEFAULT_PORT, &cfg->listen[0]) != 0 ||
+	    vg_sockaddr_parse("::1", VG_DEFAULT_PORT, &cfg->listen[1]) != 0) {
+		vg_config_free(cfg);
+		return VG_EFORMAT;
+	}
+	cfg->n_listen = 2;
+	cfg->workers = 0;
+	cfg->rate_limit = 0;
+	cfg->rate_limit_burst = 0;
+	cfg->log_level = VG_LOG_INFO;
+	cfg->tcp_idle_timeout_ms = 10000;
+	cfg->tcp_max_clients = 512;
+	cfg->edns_buffer_size = 1232;
+	cfg->cache_size = 512ull * 1024 * 1024;
+	cfg->cache_min_ttl = 0;
+	cfg->cache_max_ttl = 86400;
+	cfg->cache_max_negative_ttl = 3600;
+	cfg->serve_stale_max = 86400;
+	cfg->cache_rebuild_on_error = false;
+	cfg->qname_minimisation = true;
+	cfg->case_randomisation = true;
+	cfg->do_ip4 = true;
+	cfg->do_ip6 = true;
+	cfg->query_local_addresses = false;
+	cfg->prefetch = true;
+	cfg->max_upstream_queries = 100;
+	cfg->max_glueless_per_referral = 4;
+	cfg->max_cname_chain = 12;
+	cfg->max_referral_depth = 30;
+	cfg->request_timeout_ms = 10000;
+	return 0;
+}
+
+/* Checks between keys, once the whole file is read. */
+/* The later of two keys' lines, and that key's name, for an error about both. */
+static const char *later_key(struct pstate *ps, const char *a, const char *b, int *line)
+{
+	int la = ps->key_line[find_key(a, strlen(a)) - keys];
+	int lb = ps->key_line[find_key(b, strlen(b)) - keys];
+	*line = la >= lb ? la : lb;
+	return la >= lb ? a : b;
+}
+
+static int check_whole(struct pstate *ps, char *err, size_t errlen)
+{
+	struct vg_config *cfg = ps->cfg;
+	int line;
+	const char *k;
+	if (cfg->cache_min_ttl > cfg->cache_max_ttl) {
+		k = later_key(ps, "cache-min-ttl", "cache-max-ttl", &line);
+		snprintf(err, errlen, "%s:%d: key '%s': cache-min-ttl (%u) is above cache-max-ttl (%u)",
+			 ps->name, line, k, cfg->cache_min_ttl, cfg->cache_max_ttl);
+		return VG_ECONFIG;
+	}
+	if (!cfg->do_ip4 && !cfg->do_ip6) {
+		k = later_key(ps, "do-ip4", "do-ip6", &line);
+		snprintf(err, errlen, "%s:%d: key '%s': do-ip4 and do-ip6 are both no", ps->name,
+			 line, k);
+		return VG_ECONFIG;
+	}
 	return 0;
 }
 
 int vg_config_parse(struct vg_config *cfg, const char *name, const char *text, char *err,
 		    size_t errlen)
 {
-	snprintf(err, errlen, "%s: parser not implemented yet", name);
-	vg_config_free(cfg);
-	return VG_ECONFIG;
+	struct pstate ps = {.cfg = cfg, .name = name};
+	size_t len = strlen(text), bufcap = 256;
+	char *buf = malloc(bufcap);
+	int rc = 0;
+	if (err && errlen)
+		err[0] = 0;
+	free(cfg->path);
+	cfg->path = strdup(name);
+	if (!buf || !cfg->path) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		rc = -ENOMEM;
+		goto out;
+	}
+	const char *p = text, *end = text + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		ps.line++;
+		if ((size_t)(le - p) + 1 > bufcap) {
+			while ((size_t)(le - p) + 1 > bufcap)
+				bufcap *= 2;
+			char *nb = realloc(buf, bufcap);
+			if (!nb) {
+				snprintf(err, errlen, "%s:%d: out of memory", name, ps.line);
+				rc = -ENOMEM;
+				goto out;
+			}
+			buf = nb;
+		}
+		rc = parse_line(&ps, p, le, buf, err, errlen);
+		if (rc != 0)
+			goto out;
+		p = nl ? nl + 1 : end;
+	}
+	rc = check_whole(&ps, err, errlen);
+out:
+	free(buf);
+	if (rc != 0)
+		vg_config_free(cfg);
+	return rc;
 }
 
 int vg_config_load(struct vg_config *cfg, const char *path, char *err, size_t errlen)
 {
-	return vg_config_parse(cfg, path, "", err, errlen);
+	int rc;
+	char *text = NULL;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		goto ioerr;
+	size_t len = 0, cap = 4096;
+	text = malloc(cap);
+	if (!text) {
+		errno = ENOMEM;
+		goto ioerr;
+	}
+	for (;;) {
+		if (cap - len < 4096) {
+			char *nt = realloc(text, cap * 2);
+			if (!nt) {
+				errno = ENOMEM;
+				goto ioerr;
+			}
+			text = nt;
+			cap *= 2;
+		}
+		size_t got = fread(text + len, 1, cap - len - 1, f);
+		len += got;
+		if (got == 0) {
+			if (ferror(f)) {
+				errno = errno ? errno : EIO;
+				goto ioerr;
+			}
+			break;
+		}
+	}
+	fclose(f);
+	f = NULL;
+	text[len] = 0;
+	if (strlen(text) != len) {
+		snprintf(err, errlen, "%s: cannot read: file contains a NUL byte", path);
+		free(text);
+		vg_config_free(cfg);
+		return VG_ECONFIG;
+	}
+	rc = vg_config_parse(cfg, path, text, err, errlen);
+	free(text);
+	return rc;
+ioerr:
+	rc = -errno;
+	snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+	if (f)
+		fclose(f);
+	free(text);
+	vg_config_free(cfg);
+	return rc ? rc : VG_ECONFIG;
 }
 
 void vg_config_free(struct vg_config *cfg)
 {
+	if (!cfg)
+		return;
+	free(cfg->path);
+	free(cfg->listen);
+	free(cfg->user);
+	free(cfg->allow);
+	free(cfg->deny);
+	for (size_t i = 0; i < cfg->n_local_data; i++)
+		free(cfg->local_data[i].text);
+	free(cfg->local_data);
+	free(cfg->control_socket);
+	free(cfg->suspicious_log);
+	free(cfg->cache_dir);
+	free(cfg->root_hints);
+	free(cfg->trust_anchor_file);
+	free(cfg->outgoing);
+	free(cfg->forward);
+	for (size_t i = 0; i < cfg->n_forward_zones; i++)
+		free(cfg->forward_zones[i].addrs);
+	free(cfg->forward_zones);
 	memset(cfg, 0, sizeof(*cfg));
 }

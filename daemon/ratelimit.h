@@ -27,7 +27,7 @@ struct vg_ratelimit {
 
 /* Prepares `rl`: `rate` queries/s per client (0 = every query passes and no memory is taken),
  * `burst` bucket size (0 = same as rate), `slots` table size (rounded up to a power of two,
- * at least 64; 0 = default 65536). Memory is fixed: slots * 32 bytes. Returns 0 or -ENOMEM. */
+ * at least 64; 0 = default 65536). Memory is fixed: slots * 40 bytes. Returns 0 or -ENOMEM. */
 int vg_ratelimit_init(struct vg_ratelimit *rl, uint32_t rate, uint32_t burst, size_t slots);
 
 /* Charges one query of client `sa` at monotonic time `now_ms` and says what to do with it.

@@ -1,0 +1,498 @@
+/* Unit tests of the config grammar (daemon/config.c): every key, defaults, each error kind. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <vigil/config.h>
+#include <vigil/err.h>
+#include <vigil/log.h>
+#include <vigil/name.h>
+#include <vigil_build.h>
+
+static struct vg_config cfg;
+static char err[1024];
+
+static int parse(const char *text)
+{
+	vg_config_free(&cfg); /* tests may parse several times */
+	cr_assert_eq(vg_config_defaults(&cfg), 0);
+	err[0] = 0;
+	return vg_config_parse(&cfg, "test.conf", text, err, sizeof(err));
+}
+
+static void parse_ok(const char *text)
+{
+	int rc = parse(text);
+	cr_assert_eq(rc, 0, "parse failed (%d): %s", rc, err);
+}
+
+/* Parses `text`, expects failure with exactly `msg`, and a config left freed. */
+static void parse_err(const char *text, const char *msg)
+{
+	int rc = parse(text);
+	cr_assert_eq(rc, VG_ECONFIG, "expected VG_ECONFIG for [%s], got %d (%s)", text, rc, err);
+	cr_assert_str_eq(err, msg);
+	cr_assert_null(cfg.listen, "config not freed on error");
+	cr_assert_null(cfg.cache_dir, "config not freed on error");
+}
+
+static void fini(void)
+{
+	vg_config_free(&cfg);
+}
+
+TestSuite(config, .fini = fini);
+
+static const char *addr_str(const struct vg_sockaddr *a)
+{
+	static char buf[80];
+	return vg_sockaddr_str(a, buf, sizeof(buf));
+}
+
+Test(config, defaults_match_the_documentation)
+{
+	cr_assert_eq(vg_config_defaults(&cfg), 0);
+	cr_assert_null(cfg.path);
+	cr_assert_eq(cfg.n_listen, 2);
+	cr_assert_str_eq(addr_str(&cfg.listen[0]), "127.0.0.1@53");
+	cr_assert_str_eq(addr_str(&cfg.listen[1]), "::1@53");
+	cr_assert_eq(cfg.workers, 0);
+	cr_assert_null(cfg.user);
+	cr_assert_eq(cfg.n_allow, 0);
+	cr_assert_eq(cfg.n_deny, 0);
+	cr_assert_not(cfg.allow_set);
+	cr_assert_eq(cfg.rate_limit, 0);
+	cr_assert_eq(cfg.rate_limit_burst, 0);
+	cr_assert_eq(cfg.n_local_data, 0);
+	cr_assert_eq(cfg.log_level, VG_LOG_INFO);
+	cr_assert_null(cfg.control_socket);
+	cr_assert_null(cfg.suspicious_log);
+	cr_assert_eq(cfg.tcp_idle_timeout_ms, 10000);
+	cr_assert_eq(cfg.tcp_max_clients, 512);
+	cr_assert_eq(cfg.edns_buffer_size, 1232);
+	cr_assert_str_eq(cfg.cache_dir, VIGIL_DEFAULT_CACHE_DIR);
+	cr_assert_eq(cfg.cache_size, 512ull << 20);
+	cr_assert_eq(cfg.cache_min_ttl, 0);
+	cr_assert_eq(cfg.cache_max_ttl, 86400);
+	cr_assert_eq(cfg.cache_max_negative_ttl, 3600);
+	cr_assert_eq(cfg.serve_stale_max, 86400);
+	cr_assert_not(cfg.cache_rebuild_on_error);
+	cr_assert_null(cfg.root_hints);
+	cr_assert_null(cfg.trust_anchor_file);
+	cr_assert_eq(cfg.n_outgoing, 0);
+	cr_assert(cfg.qname_minimisation);
+	cr_assert(cfg.case_randomisation);
+	cr_assert(cfg.do_ip4);
+	cr_assert(cfg.do_ip6);
+	cr_assert_not(cfg.query_local_addresses);
+	cr_assert(cfg.prefetch);
+	cr_assert_eq(cfg.n_forward, 0);
+	cr_assert_eq(cfg.n_forward_zones, 0);
+	cr_assert_eq(cfg.max_upstream_queries, 100);
+	cr_assert_eq(cfg.max_glueless_per_referral, 4);
+	cr_assert_eq(cfg.max_cname_chain, 12);
+	cr_assert_eq(cfg.max_referral_depth, 30);
+	cr_assert_eq(cfg.request_timeout_ms, 10000);
+}
+
+Test(config, every_key_parses)
+{
+	parse_ok("listen: 127.0.0.1@5300\n"
+		 "listen: ::1\n"
+		 "workers: 3\n"
+		 "user: vigil\n"
+		 "allow: 192.168.0.0/16\n"
+		 "deny: 192.168.66.0/24\n"
+		 "rate-limit: 200\n"
+		 "rate-limit-burst: 400\n"
+		 "local-data: \"router.lan. 300 A 192.168.1.1\"\n"
+		 "log-level: debug\n"
+		 "control-socket: /run/vigil/control\n"
+		 "suspicious-log: /var/log/vigil/suspicious.log\n"
+		 "tcp-idle-timeout: 30s\n"
+		 "tcp-max-clients: 100\n"
+		 "edns-buffer-size: 1400\n"
+		 "cache-dir: /var/cache/vigil-test\n"
+		 "cache-size: 2G\n"
+		 "cache-min-ttl: 5\n"
+		 "cache-max-ttl: 2d\n"
+		 "cache-max-negative-ttl: 15m\n"
+		 "serve-stale-max: 1h\n"
+		 "cache-rebuild-on-error: yes\n"
+		 "root-hints: /usr/share/dns/root.hints\n"
+		 "trust-anchor-file: /usr/share/dns/root.ds\n"
+		 "outgoing-address: 192.0.2.1\n"
+		 "outgoing-address: 2001:db8::1\n"
+		 "qname-minimisation: no\n"
+		 "case-randomisation: no\n"
+		 "do-ip4: yes\n"
+		 "do-ip6: no\n"
+		 "query-local-addresses: yes\n"
+		 "prefetch: no\n"
+		 "forward: 9.9.9.9\n"
+		 "forward: 2620:fe::fe@853\n"
+		 "forward-zone: \"Lan. 192.168.1.1 192.168.1.2@5353\"\n"
+		 "max-upstream-queries: 50\n"
+		 "max-glueless-per-referral: 2\n"
+		 "max-cname-chain: 8\n"
+		 "max-referral-depth: 20\n"
+		 "request-timeout: 4500\n");
+	cr_assert_str_eq(cfg.path, "test.conf");
+	cr_assert_eq(cfg.n_listen, 2);
+	cr_assert_str_eq(addr_str(&cfg.listen[0]), "127.0.0.1@5300");
+	cr_assert_str_eq(addr_str(&cfg.listen[1]), "::1@53");
+	cr_assert_eq(cfg.workers, 3);
+	cr_assert_str_eq(cfg.user, "vigil");
+	cr_assert_eq(cfg.n_allow, 1);
+	cr_assert(cfg.allow_set);
+	cr_assert_eq(cfg.allow[0].prefix, 16);
+	cr_assert_eq(cfg.n_deny, 1);
+	cr_assert_eq(cfg.deny[0].prefix, 24);
+	cr_assert_eq(cfg.rate_limit, 200);
+	cr_assert_eq(cfg.rate_limit_burst, 400);
+	cr_assert_eq(cfg.n_local_data, 1);
+	cr_assert_str_eq(cfg.local_data[0].text, "router.lan. 300 A 192.168.1.1");
+	cr_assert_eq(cfg.local_data[0].line, 9);
+	cr_assert_eq(cfg.log_level, VG_LOG_DEBUG);
+	cr_assert_str_eq(cfg.control_socket, "/run/vigil/control");
+	cr_assert_str_eq(cfg.suspicious_log, "/var/log/vigil/suspicious.log");
+	cr_assert_eq(cfg.tcp_idle_timeout_ms, 30000);
+	cr_assert_eq(cfg.tcp_max_clients, 100);
+	cr_assert_eq(cfg.edns_buffer_size, 1400);
+	cr_assert_str_eq(cfg.cache_dir, "/var/cache/vigil-test");
+	cr_assert_eq(cfg.cache_size, 2ull << 30);
+	cr_assert_eq(cfg.cache_min_ttl, 5);
+	cr_assert_eq(cfg.cache_max_ttl, 172800);
+	cr_assert_eq(cfg.cache_max_negative_ttl, 900);
+	cr_assert_eq(cfg.serve_stale_max, 3600);
+	cr_assert(cfg.cache_rebuild_on_error);
+	cr_assert_str_eq(cfg.root_hints, "/usr/share/dns/root.hints");
+	cr_assert_str_eq(cfg.trust_anchor_file, "/usr/share/dns/root.ds");
+	cr_assert_eq(cfg.n_outgoing, 2);
+	cr_assert_str_eq(addr_str(&cfg.outgoing[0]), "192.0.2.1@0");
+	cr_assert_str_eq(addr_str(&cfg.outgoing[1]), "2001:db8::1@0");
+	cr_assert_not(cfg.qname_minimisation);
+	cr_assert_not(cfg.case_randomisation);
+	cr_assert(cfg.do_ip4);
+	cr_assert_not(cfg.do_ip6);
+	cr_assert(cfg.query_local_addresses);
+	cr_assert_not(cfg.prefetch);
+	cr_assert_eq(cfg.n_forward, 2);
+	cr_assert_str_eq(addr_str(&cfg.forward[0]), "9.9.9.9@53");
+	cr_assert_str_eq(addr_str(&cfg.forward[1]), "2620:fe::fe@853");
+	cr_assert_eq(cfg.n_forward_zones, 1);
+	cr_assert(memcmp(cfg.forward_zones[0].zone, "\3lan\0", 5) == 0, "zone not lowercased");
+	cr_assert_eq(cfg.forward_zones[0].n_addrs, 2);
+	cr_assert_str_eq(addr_str(&cfg.forward_zones[0].addrs[1]), "192.168.1.2@5353");
+	cr_assert_eq(cfg.max_upstream_queries, 50);
+	cr_assert_eq(cfg.max_glueless_per_referral, 2);
+	cr_assert_eq(cfg.max_cname_chain, 8);
+	cr_assert_eq(cfg.max_referral_depth, 20);
+	cr_assert_eq(cfg.request_timeout_ms, 4500);
+}
+
+Test(config, listen_in_file_replaces_the_defaults)
+{
+	parse_ok("listen: 127.0.0.2@5353\n");
+	cr_assert_eq(cfg.n_listen, 1);
+	cr_assert_str_eq(addr_str(&cfg.listen[0]), "127.0.0.2@5353");
+}
+
+Test(config, lists_grow_past_many_entries)
+{
+	char text[64 * 300];
+	size_t o = 0;
+	for (int i = 0; i < 300; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "listen: 127.0.%d.%d@5300\n",
+				      i / 250, i % 250 + 1);
+	parse_ok(text);
+	cr_assert_eq(cfg.n_listen, 300);
+	cr_assert_str_eq(addr_str(&cfg.listen[299]), "127.0.1.50@5300");
+}
+
+Test(config, comments_blank_lines_and_quotes)
+{
+	parse_ok("# a comment line\n"
+		 "\n"
+		 "   \t\n"
+		 "  user: \"a b\"   # trailing comment\n"
+		 "cache-dir: /tmp/x # comment after an unquoted value\n"
+		 "control-socket: \"/tmp/has # hash\"\n"
+		 "suspicious-log: \"q\\\"uote\\\\back\"\n"
+		 "log-level:warn\r\n"
+		 "root-hints: \"\"\n");
+	cr_assert_str_eq(cfg.user, "a b");
+	cr_assert_str_eq(cfg.cache_dir, "/tmp/x");
+	cr_assert_str_eq(cfg.control_socket, "/tmp/has # hash");
+	cr_assert_str_eq(cfg.suspicious_log, "q\"uote\\back");
+	cr_assert_eq(cfg.log_level, VG_LOG_WARN);
+	cr_assert_null(cfg.root_hints);
+}
+
+Test(config, empty_user_means_stay_as_started)
+{
+	parse_ok("user: \"\"\n");
+	cr_assert_null(cfg.user);
+}
+
+Test(config, workers_auto_and_bounds)
+{
+	parse_ok("workers: 256\nworkers: auto\n");
+	cr_assert_eq(cfg.workers, 0);
+	parse_err("workers: 0\n", "test.conf:1: key 'workers': bad value '0' (expected auto or 1..256)");
+	parse_err("\nworkers: 257\n",
+		  "test.conf:2: key 'workers': bad value '257' (expected auto or 1..256)");
+}
+
+Test(config, sizes_and_durations_take_suffixes)
+{
+	parse_ok("cache-size: 1048576\ncache-max-ttl: 3600\nserve-stale-max: 0\n"
+		 "tcp-idle-timeout: 2m\nrequest-timeout: 1500ms\ncache-max-negative-ttl: 1d\n");
+	cr_assert_eq(cfg.cache_size, 1048576);
+	cr_assert_eq(cfg.cache_max_ttl, 3600);
+	cr_assert_eq(cfg.serve_stale_max, 0);
+	cr_assert_eq(cfg.tcp_idle_timeout_ms, 120000);
+	cr_assert_eq(cfg.request_timeout_ms, 1500);
+	cr_assert_eq(cfg.cache_max_negative_ttl, 86400);
+	vg_config_free(&cfg);
+	parse_ok("cache-size: 512M\n");
+	cr_assert_eq(cfg.cache_size, 512ull << 20);
+	vg_config_free(&cfg);
+	parse_err("cache-size: 12X\n", "test.conf:1: key 'cache-size': bad size '12X' (expected "
+				       "bytes with optional K, M, G or T)");
+	parse_err("cache-max-ttl: 5y\n",
+		  "test.conf:1: key 'cache-max-ttl': bad duration '5y' (expected seconds "
+		  "1..31536000, or with suffix s, m, h, d, w)");
+}
+
+Test(config, small_cache_size_is_refused)
+{
+	parse_err("cache-size: 64k\n", "test.conf:1: key 'cache-size': size '64k' out of range "
+				       "(1M..16T)");
+}
+
+Test(config, unknown_key_is_an_error)
+{
+	parse_err("listen: 127.0.0.1\nfrobnicate: yes\n",
+		  "test.conf:2: key 'frobnicate': unknown key");
+}
+
+Test(config, missing_colon_is_an_error)
+{
+	parse_err("# x\n\nlisten 127.0.0.1\n",
+		  "test.conf:3: key 'listen': missing ':' after the key");
+}
+
+Test(config, unterminated_quote_is_an_error)
+{
+	parse_err("user: \"vigil\n", "test.conf:1: key 'user': unterminated quote");
+	parse_err("user: \"vigil\" extra\n", "test.conf:1: key 'user': text after the closing quote");
+}
+
+Test(config, missing_value_is_an_error)
+{
+	parse_err("workers:\n", "test.conf:1: key 'workers': missing value");
+	parse_err("cache-dir: \"\"\n", "test.conf:1: key 'cache-dir': missing value");
+}
+
+Test(config, bad_address_is_an_error)
+{
+	parse_err("listen: 127.0.0.300\n",
+		  "test.conf:1: key 'listen': bad address '127.0.0.300' (expected IPv4 or IPv6 "
+		  "address with optional @PORT)");
+	parse_err("listen: 127.0.0.1@70000\n",
+		  "test.conf:1: key 'listen': bad address '127.0.0.1@70000' (expected IPv4 or "
+		  "IPv6 address with optional @PORT)");
+	parse_err("outgoing-address: 192.0.2.1@53\n",
+		  "test.conf:1: key 'outgoing-address': '192.0.2.1@53': a port is not allowed here");
+	parse_err("outgoing-address: example.com\n",
+		  "test.conf:1: key 'outgoing-address': bad address 'example.com' (expected IPv4 "
+		  "or IPv6 address)");
+	parse_err("forward: 1.2.3\n", "test.conf:1: key 'forward': bad address '1.2.3' (expected "
+				      "IPv4 or IPv6 address with optional @PORT)");
+}
+
+Test(config, duplicate_listen_is_an_error)
+{
+	parse_err("listen: 127.0.0.1@5300\nlisten: ::1@5300\nlisten: 127.0.0.1@5300\n",
+		  "test.conf:3: key 'listen': duplicate listen address '127.0.0.1@5300'");
+	/* Same address with the default port spelled out is the same socket. */
+	parse_err("listen: ::1\nlisten: ::1@53\n",
+		  "test.conf:2: key 'listen': duplicate listen address '::1@53'");
+}
+
+Test(config, bad_cidr_is_an_error)
+{
+	parse_err("allow: 10.0.0.0/33\n",
+		  "test.conf:1: key 'allow': bad CIDR '10.0.0.0/33' (expected ADDR/BITS or ADDR)");
+	parse_err("deny: fe80::/129\n",
+		  "test.conf:1: key 'deny': bad CIDR 'fe80::/129' (expected ADDR/BITS or ADDR)");
+	parse_err("allow: lan\n", "test.conf:1: key 'allow': bad CIDR 'lan' (expected ADDR/BITS or "
+				  "ADDR)");
+}
+
+Test(config, bad_booleans_numbers_and_levels_are_errors)
+{
+	parse_err("prefetch: maybe\n",
+		  "test.conf:1: key 'prefetch': bad value 'maybe' (expected yes or no)");
+	parse_err("rate-limit: -1\n",
+		  "test.conf:1: key 'rate-limit': bad value '-1' (expected a number 0..10000000)");
+	parse_err("edns-buffer-size: 511\n",
+		  "test.conf:1: key 'edns-buffer-size': bad value '511' (expected 512..4096)");
+	parse_err("log-level: loud\n", "test.conf:1: key 'log-level': bad value 'loud' (expected "
+				       "error, warn, info or debug)");
+	parse_err("tcp-max-clients: 12abc\n", "test.conf:1: key 'tcp-max-clients': bad value "
+					      "'12abc' (expected a number 1..1000000)");
+}
+
+Test(config, local_data_syntax_error_names_file_line_and_key)
+{
+	int rc = parse("user: \"\"\nlocal-data: \"router.lan. 300 A 192.168.1.300\"\n");
+	cr_assert_eq(rc, VG_ECONFIG);
+	cr_assert(strncmp(err, "test.conf:2: key 'local-data': bad record", 41) == 0, "got: %s",
+		  err);
+	rc = parse("local-data: \"router.lan. 300 CH A 1.2.3.4\"\n");
+	cr_assert_eq(rc, VG_ECONFIG);
+	cr_assert_str_eq(err, "test.conf:1: key 'local-data': bad record \"router.lan. 300 CH A "
+			      "1.2.3.4\": only class IN is served");
+}
+
+Test(config, forward_zone_checks)
+{
+	parse_err("forward-zone: lan.\n", "test.conf:1: key 'forward-zone': no server address in "
+					  "'lan.' (expected \"ZONE ADDR [ADDR...]\")");
+	parse_err("forward-zone: \"lan. 10.0.0.1\"\nforward-zone: \"LAN. 10.0.0.2\"\n",
+		  "test.conf:2: key 'forward-zone': duplicate forward-zone 'LAN.'");
+	parse_ok("forward-zone: \". 10.0.0.1 10.0.0.2\"\n");
+	cr_assert_eq(cfg.n_forward_zones, 0, "root forward-zone must become forward:");
+	cr_assert_eq(cfg.n_forward, 2);
+}
+
+Test(config, cross_key_checks)
+{
+	parse_err("cache-max-ttl: 10\ncache-min-ttl: 20\n",
+		  "test.conf:2: key 'cache-min-ttl': cache-min-ttl (20) is above cache-max-ttl (10)");
+	parse_err("do-ip4: no\n\ndo-ip6: no\n",
+		  "test.conf:3: key 'do-ip6': do-ip4 and do-ip6 are both no");
+}
+
+Test(config, very_long_line_is_handled)
+{
+	size_t n = 10000;
+	char *text = malloc(n + 64);
+	cr_assert_not_null(text);
+	strcpy(text, "suspicious-log: /");
+	size_t o = strlen(text);
+	memset(text + o, 'x', n);
+	strcpy(text + o + n, "\nuser: after\n");
+	parse_ok(text);
+	cr_assert_eq(strlen(cfg.suspicious_log), n + 1);
+	cr_assert_str_eq(cfg.user, "after");
+	vg_config_free(&cfg);
+	/* A long unknown key is reported, shortened, with its line. */
+	memset(text, 'k', n);
+	strcpy(text + n, ": 1\n");
+	cr_assert_eq(parse(text), VG_ECONFIG);
+	cr_assert(strncmp(err, "test.conf:1: key 'kkkk", 22) == 0, "got: %s", err);
+	cr_assert(strstr(err, "': unknown key") != NULL, "got: %s", err);
+	free(text);
+}
+
+Test(config, hundreds_of_lines_parse_fast)
+{
+	size_t cap = 600 * 80, o = 0;
+	char *text = malloc(cap);
+	cr_assert_not_null(text);
+	for (int i = 0; i < 500; i++)
+		o += (size_t)snprintf(text + o, cap - o, "local-data: \"h%d.lan. 300 A 10.1.%d.%d\"\n",
+				      i, i / 200, i % 200);
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	parse_ok(text);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	double ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+	cr_assert_eq(cfg.n_local_data, 500);
+	cr_assert_eq(cfg.local_data[499].line, 500);
+	cr_assert_lt(ms, 500.0, "500 lines took %.1f ms", ms);
+	free(text);
+}
+
+Test(config, unreadable_file_is_reported)
+{
+	cr_assert_eq(vg_config_defaults(&cfg), 0);
+	int rc = vg_config_load(&cfg, "/nonexistent/vigil.conf", err, sizeof(err));
+	cr_assert_eq(rc, -ENOENT);
+	cr_assert_str_eq(err, "/nonexistent/vigil.conf: cannot read: No such file or directory");
+	cr_assert_null(cfg.listen);
+	cr_assert_eq(vg_config_defaults(&cfg), 0);
+	rc = vg_config_load(&cfg, "/", err, sizeof(err));
+	cr_assert_eq(rc, -EISDIR);
+	cr_assert_str_eq(err, "/: cannot read: Is a directory");
+}
+
+Test(config, load_reads_a_file)
+{
+	char path[] = "/tmp/vigil-test-config-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	const char *text = "listen: 127.0.0.1@5301\n\nworkers: nine\n";
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	cr_assert_eq(vg_config_defaults(&cfg), 0);
+	int rc = vg_config_load(&cfg, path, err, sizeof(err));
+	char want[256];
+	snprintf(want, sizeof(want),
+		 "%s:3: key 'workers': bad value 'nine' (expected auto or 1..256)", path);
+	cr_assert_eq(rc, VG_ECONFIG);
+	cr_assert_str_eq(err, want);
+	cr_assert_null(cfg.listen);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	cr_assert_geq(fd, 0);
+	text = "listen: 127.0.0.1@5301\n";
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	cr_assert_eq(vg_config_defaults(&cfg), 0);
+	cr_assert_eq(vg_config_load(&cfg, path, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(cfg.path, path);
+	cr_assert_eq(cfg.n_listen, 1);
+	unlink(path);
+}
+
+Test(config, free_twice_is_harmless)
+{
+	parse_ok("user: x\n");
+	vg_config_free(&cfg);
+	vg_config_free(&cfg);
+	cr_assert_null(cfg.user);
+}
+
+#ifdef VG_SOURCE_ROOT
+static void load_contrib(const char *file)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/contrib/%s", VG_SOURCE_ROOT, file);
+	cr_assert_eq(vg_config_defaults(&cfg), 0);
+	int rc = vg_config_load(&cfg, path, err, sizeof(err));
+	cr_assert_eq(rc, 0, "%s", err);
+}
+
+Test(config, contrib_vigil_conf_parses)
+{
+	load_contrib("vigil.conf");
+	cr_assert_geq(cfg.n_listen, 1);
+	cr_assert_geq(cfg.n_local_data, 1);
+}
+
+Test(config, contrib_router_conf_parses)
+{
+	load_contrib("router.conf");
+	cr_assert(cfg.allow_set);
+	cr_assert_gt(cfg.rate_limit, 0);
+	cr_assert_eq(cfg.n_forward_zones, 1);
+}
+#endif
