@@ -1,0 +1,174 @@
+/* vigild internals shared by main.c, worker.c, udp.c, tcp.c and logging.c: the policy snapshot,
+ * workers, listeners and per-worker counters.
+ *
+ * Threads: the main thread owns struct vg_daemon; each worker thread owns its struct vg_worker and
+ * everything hanging off it (loop, listeners, connections, resolver, rate limiter). The only
+ * cross-thread traffic is the mailbox (mutex + uv_async, never touched on the query path) and the
+ * counters (relaxed atomics, read by the main thread for stats). */
+#ifndef VIGIL_DAEMON_DAEMON_H
+#define VIGIL_DAEMON_DAEMON_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+#include <vigil/addr.h>
+#include <vigil/config.h>
+#include <vigil/log.h>
+#include "query.h"
+#include "ratelimit.h"
+
+struct vg_acl;
+struct vg_localdata;
+struct vg_cache;
+struct vg_cache_reader;
+struct vg_resolver;
+struct vg_upstream;
+
+/* Everything reloadable, immutable once built: workers hold a reference and swap to a new
+ * snapshot on SIGHUP between two batches. Freed when the last reference goes. */
+struct vg_policy {
+	atomic_int refs;
+	struct vg_config cfg;
+	struct vg_acl *acl;
+	struct vg_localdata *ld;
+};
+
+/* Takes ownership of *cfg (left zeroed) and builds the ACL and local data. On error returns
+ * VG_ECONFIG/-ENOMEM with a message in err and frees cfg. */
+int vg_policy_new(struct vg_config *cfg, struct vg_policy **out, char *err, size_t errlen);
+struct vg_policy *vg_policy_ref(struct vg_policy *p);
+void vg_policy_unref(struct vg_policy *p);
+
+/* Listening sockets of one address for one worker, created and bound by the main thread. */
+struct vg_listen_fds {
+	struct vg_sockaddr addr;
+	int udp_fd, tcp_fd; /* -1 in a reload plan: keep the worker's existing sockets for addr */
+};
+
+/* Per-worker counters; written by the worker, read (approximately) by the main thread. */
+struct vg_stats {
+	atomic_uint_fast64_t udp_queries, tcp_queries, answers, dropped, refused_acl, ratelimited,
+		formerr, notimp, badvers, refused, local, cached, resolved, servfail, any_minimal,
+		truncated, tcp_accepted, tcp_idle_closed, tcp_evicted, tcp_refused, tcp_bad_frame,
+		send_errors;
+};
+#define VG_STAT_ADD(w, field, n) atomic_fetch_add_explicit(&(w)->stats.field, (n), \
+							  memory_order_relaxed)
+
+struct vg_udp;
+struct vg_tcp_listener;
+struct vg_tcp_conn;
+struct vg_req;
+
+/* Where an answer goes: a UDP listener and client address, or a TCP connection. */
+struct vg_reply_to {
+	struct vg_udp *udp;       /* UDP: the listener the query came in on */
+	struct vg_tcp_conn *conn; /* TCP: the connection (referenced while a request holds it) */
+	struct vg_sockaddr client;
+};
+
+struct vg_worker {
+	int id;
+	pthread_t thread;
+	uv_loop_t loop;
+	uv_async_t wake;    /* mailbox doorbell */
+	uv_check_t flush;   /* flushes the UDP send queues once per loop pass */
+	uv_timer_t stop_timer; /* bounds the wait for answers in flight at stop */
+	struct vg_daemon *d;
+
+	struct vg_policy *policy;      /* current snapshot (ACL, local data, limits) */
+	struct vg_policy *boot_policy; /* the config the resolver was built with (kept to the end) */
+	struct vg_ratelimit rl;
+	struct vg_resolver *resolver;
+	struct vg_upstream *upstream;
+	struct vg_cache_reader *cache_rd; /* NULL without a cache */
+	bool cache_open_txn;              /* a read snapshot is open for the current batch */
+	uint32_t now_wall;                /* wall clock, read once per loop pass */
+
+	struct vg_udp **udp;
+	size_t n_udp;
+	struct vg_tcp_listener **tcp;
+	size_t n_tcp;
+	struct vg_tcp_conn *conn_head, *conn_tail; /* least recently active first */
+	size_t n_conns;
+	struct vg_req *free_reqs; /* request contexts for the resolver, reused */
+	size_t inflight;          /* resolver requests not yet answered */
+	bool stopping;
+
+	/* mailbox, protected by mu: written by the main thread, read by the worker */
+	pthread_mutex_t mu;
+	struct vg_policy *mail_policy;
+	struct vg_listen_fds *mail_listen;
+	size_t mail_n_listen;
+	bool mail_stop;
+
+	struct vg_stats stats;
+	uint8_t scratch[65535 + 2]; /* one response under construction (TCP, async answers) */
+};
+
+struct vg_daemon {
+	struct vg_policy *policy; /* current snapshot (main thread's reference) */
+	struct vg_cache *cache;
+	struct vg_worker *workers;
+	int n_workers;
+	bool foreground;
+	const char *config_path;
+	uv_loop_t loop; /* main thread: signals, control socket */
+};
+
+/* ---- worker.c ---- */
+/* Starts worker `w` (already zeroed, id and d set) with its listeners; the fds are handed over. */
+int vg_worker_start(struct vg_worker *w, struct vg_policy *p, const struct vg_listen_fds *fds,
+		    size_t n);
+/* Mailbox: asks the worker to swap policy and listeners (fds handed over), or to stop. */
+void vg_worker_post_reload(struct vg_worker *w, struct vg_policy *p, struct vg_listen_fds *fds,
+			   size_t n);
+void vg_worker_post_stop(struct vg_worker *w);
+void vg_worker_join(struct vg_worker *w);
+
+/* Handles one query (UDP or TCP) received by the worker: checks, ACL, rate limit, local data,
+ * cache, resolver. Answers now or later through `to`. */
+void vg_worker_query(struct vg_worker *w, const uint8_t *pkt, size_t len,
+		     const struct vg_reply_to *to);
+/* Called by listeners around each receive batch (opens/closes the cache read snapshot). */
+void vg_worker_batch_begin(struct vg_worker *w);
+void vg_worker_batch_end(struct vg_worker *w);
+/* True when the worker has nothing in flight and may finish stopping. */
+void vg_worker_maybe_done(struct vg_worker *w);
+
+/* ---- udp.c ---- */
+int vg_udp_open(struct vg_worker *w, int fd, const struct vg_sockaddr *addr, struct vg_udp **out);
+void vg_udp_close(struct vg_udp *u);
+/* Stops receiving (graceful stop); queued replies can still be flushed. */
+void vg_udp_stop(struct vg_udp *u);
+const struct vg_sockaddr *vg_udp_addr(const struct vg_udp *u);
+/* Reply slot: returns a buffer of *cap bytes for the next reply to send on u. */
+uint8_t *vg_udp_reply_buf(struct vg_udp *u, size_t *cap);
+/* Queues the reply written into the last vg_udp_reply_buf for `client`. */
+void vg_udp_reply_commit(struct vg_udp *u, const struct vg_sockaddr *client, size_t len);
+/* Sends every queued reply (sendmmsg; uv_udp_send on EAGAIN). */
+void vg_udp_flush(struct vg_udp *u);
+void vg_udp_ref(struct vg_udp *u);
+void vg_udp_unref(struct vg_udp *u);
+
+/* ---- tcp.c ---- */
+int vg_tcp_listen(struct vg_worker *w, int fd, const struct vg_sockaddr *addr,
+		  struct vg_tcp_listener **out);
+void vg_tcp_listener_close(struct vg_tcp_listener *l);
+const struct vg_sockaddr *vg_tcp_listener_addr(const struct vg_tcp_listener *l);
+/* Sends one framed answer on the connection (copied); a closed connection drops it. */
+void vg_tcp_send(struct vg_tcp_conn *c, const uint8_t *msg, size_t len);
+/* A request of the connection starts (takes a reference, counts the query in flight) and ends
+ * (its answer was sent or dropped; releases the reference, may resume reading or close). */
+void vg_tcp_conn_ref(struct vg_tcp_conn *c);
+void vg_tcp_conn_done(struct vg_tcp_conn *c);
+/* Closes every connection of the worker once its answers are written (graceful stop). */
+void vg_tcp_close_all(struct vg_worker *w);
+
+/* ---- logging.c ---- */
+/* Sends log lines to stderr (foreground) or syslog (ident "vigild"). */
+void vg_logging_setup(bool foreground, enum vg_log_level level);
+
+#endif

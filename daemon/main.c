@@ -1,0 +1,453 @@
+/* vigild: arguments, configuration, binding, privilege drop, workers, signals (stop, reload). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vigil/cache.h>
+#include <vigil/err.h>
+#include <vigil_build.h>
+#include "daemon.h"
+
+#define ERRLEN 512
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vigild [-c FILE] [-t] [-f] [-v] [-h]\n"
+		"  -c FILE  configuration file (default: built-in defaults, listen on\n"
+		"           127.0.0.1@53 and ::1@53)\n"
+		"  -t       check the configuration and exit (0 ok, 1 error)\n"
+		"  -f       stay in the foreground and log to stderr (otherwise: daemon, syslog)\n"
+		"  -v       print the version and exit\n"
+		"  -h       this help\n");
+}
+
+static const char *addr_str(const struct vg_sockaddr *a, char *buf, size_t cap)
+{
+	return vg_sockaddr_str(a, buf, cap);
+}
+
+/* Creates one listening socket. reuseport: share the address between workers (SO_REUSEPORT);
+ * without it the bind fails if anyone else holds the address, which is how we detect a port in
+ * use even by a process that set SO_REUSEPORT itself. Returns the fd or -errno. */
+static int bind_socket(const struct vg_sockaddr *a, int type, bool reuseport)
+{
+	int fd = socket(a->u.sa.sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1;
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		goto fail;
+	if (a->u.sa.sa_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (type == SOCK_DGRAM) {
+		int sz = 1 << 20; /* absorbs bursts between two loop passes */
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	}
+	if (bind(fd, &a->u.sa, a->len) < 0)
+		goto fail;
+	return fd;
+fail:;
+	int e = errno;
+	close(fd);
+	return -e;
+}
+
+/* Binds `addr` for every worker (UDP and TCP). fds[w].udp_fd/tcp_fd receive the sockets. */
+static int bind_address(const struct vg_sockaddr *addr, int n_workers, struct vg_listen_fds *fds,
+			char *err, size_t errlen)
+{
+	char as[128];
+	static const int types[2] = {SOCK_DGRAM, SOCK_STREAM};
+	for (int t = 0; t < 2; t++) {
+		int probe = bind_socket(addr, types[t], false);
+		if (probe < 0) {
+			snprintf(err, errlen, "cannot listen on %s (%s): %s",
+				 addr_str(addr, as, sizeof(as)), t ? "tcp" : "udp", strerror(-probe));
+			return probe;
+		}
+		close(probe);
+	}
+	for (int i = 0; i < n_workers; i++) {
+		fds[i].addr = *addr;
+		fds[i].udp_fd = bind_socket(addr, SOCK_DGRAM, true);
+		fds[i].tcp_fd = fds[i].udp_fd < 0 ? -1 : bind_socket(addr, SOCK_STREAM, true);
+		if (fds[i].udp_fd < 0 || fds[i].tcp_fd < 0) {
+			int e = fds[i].udp_fd < 0 ? fds[i].udp_fd : fds[i].tcp_fd;
+			snprintf(err, errlen, "cannot listen on %s: %s",
+				 addr_str(addr, as, sizeof(as)), strerror(-e));
+			for (int j = 0; j <= i; j++) {
+				if (fds[j].udp_fd >= 0)
+					close(fds[j].udp_fd);
+				if (fds[j].tcp_fd >= 0)
+					close(fds[j].tcp_fd);
+			}
+			return e;
+		}
+	}
+	return 0;
+}
+
+static bool sockaddr_same(const struct vg_sockaddr *a, const struct vg_sockaddr *b)
+{
+	char x[128], y[128];
+	return strcmp(addr_str(a, x, sizeof(x)), addr_str(b, y, sizeof(y))) == 0;
+}
+
+/* True for the built-in listen set (no listen: line): there, an address family the host lacks
+ * (no IPv6 on lo) is skipped with a warning instead of failing the start. */
+static bool is_default_listen(const struct vg_config *cfg)
+{
+	struct vg_config def;
+	if (vg_config_defaults(&def) != 0)
+		return false;
+	bool same = cfg->n_listen == def.n_listen;
+	for (size_t i = 0; same && i < cfg->n_listen; i++)
+		same = sockaddr_same(&cfg->listen[i], &def.listen[i]);
+	vg_config_free(&def);
+	return same;
+}
+
+/* Listen plan: plan[w * n + i] for worker w and address i. `old` (may be NULL) lists addresses
+ * already bound: they get fd -1 (keep). Returns the number of addresses in *n_out. */
+static int bind_all(const struct vg_config *cfg, int n_workers, const struct vg_config *old,
+		    struct vg_listen_fds **plan_out, size_t *n_out, char *err, size_t errlen)
+{
+	size_t n = cfg->n_listen;
+	struct vg_listen_fds *plan = calloc(n * (size_t)n_workers + 1, sizeof(*plan));
+	struct vg_listen_fds *tmp = calloc((size_t)n_workers, sizeof(*tmp));
+	if (!plan || !tmp) {
+		free(plan);
+		free(tmp);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	bool lenient = is_default_listen(cfg);
+	size_t k = 0;
+	int rc = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool kept = false;
+		for (size_t j = 0; old && j < old->n_listen; j++)
+			kept = kept || sockaddr_same(&old->listen[j], &cfg->listen[i]);
+		if (kept) {
+			for (int w = 0; w < n_workers; w++)
+				tmp[w] = (struct vg_listen_fds){cfg->listen[i], -1, -1};
+		} else if ((rc = bind_address(&cfg->listen[i], n_workers, tmp, err, errlen)) < 0) {
+			if (lenient && (rc == -EADDRNOTAVAIL || rc == -EAFNOSUPPORT)) {
+				vg_warn("%s: skipped", err);
+				rc = 0;
+				continue;
+			}
+			break;
+		}
+		for (int w = 0; w < n_workers; w++)
+			plan[(size_t)w * n + k] = tmp[w];
+		k++;
+	}
+	free(tmp);
+	if (rc == 0 && k == 0) {
+		snprintf(err, errlen, "no address to listen on");
+		rc = VG_ECONFIG;
+	}
+	if (rc < 0) {
+		for (size_t x = 0; x < n * (size_t)n_workers; x++) {
+			if (plan[x].udp_fd > 0)
+				close(plan[x].udp_fd);
+			if (plan[x].tcp_fd > 0)
+				close(plan[x].tcp_fd);
+		}
+		free(plan);
+		return rc;
+	}
+	/* compact the per-worker rows to k entries */
+	for (int w = 0; w < n_workers; w++)
+		memmove(plan + (size_t)w * k, plan + (size_t)w * n, k * sizeof(*plan));
+	*plan_out = plan;
+	*n_out = k;
+	return 0;
+}
+
+static int load_config(const char *path, struct vg_config *cfg, char *err, size_t errlen)
+{
+	int rc = vg_config_defaults(cfg);
+	if (rc < 0) {
+		snprintf(err, errlen, "built-in defaults: %s", vg_strerror(rc));
+		return rc;
+	}
+	return path ? vg_config_load(cfg, path, err, errlen) : 0;
+}
+
+static int drop_privileges(const char *user, char *err, size_t errlen)
+{
+	if (!user || !*user)
+		return 0;
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		snprintf(err, errlen, "user '%s' does not exist", user);
+		return VG_ECONFIG;
+	}
+	if (geteuid() == pw->pw_uid)
+		return 0;
+	if (initgroups(user, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		snprintf(err, errlen, "cannot become user '%s': %s", user, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* Forks into the background; the parent waits until the child reports it is serving, so the
+ * exit status of `vigild` tells whether the start worked. Returns the fd to report on. */
+static int daemonize(void)
+{
+	int p[2];
+	if (pipe(p) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0) {
+		close(p[1]);
+		char c = 0;
+		ssize_t n;
+		do
+			n = read(p[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		if (n == 1 && c == 'k')
+			_exit(0);
+		fprintf(stderr, "vigild: start failed (details in syslog)\n");
+		_exit(1);
+	}
+	close(p[0]);
+	setsid();
+	if (chdir("/") < 0)
+		vg_warn("chdir /: %s", strerror(errno));
+	int null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (null > 2)
+			close(null);
+	}
+	return p[1];
+}
+
+static void log_stats(struct vg_daemon *d)
+{
+	uint64_t udp = 0, tcp = 0, ans = 0, local = 0, cached = 0, res = 0, acl = 0, rl = 0,
+		 drop = 0, fe = 0, idle = 0, evict = 0;
+	for (int i = 0; i < d->n_workers; i++) {
+		struct vg_stats *s = &d->workers[i].stats;
+		udp += atomic_load(&s->udp_queries);
+		tcp += atomic_load(&s->tcp_queries);
+		ans += atomic_load(&s->answers);
+		local += atomic_load(&s->local);
+		cached += atomic_load(&s->cached);
+		res += atomic_load(&s->resolved);
+		acl += atomic_load(&s->refused_acl);
+		rl += atomic_load(&s->ratelimited);
+		drop += atomic_load(&s->dropped);
+		fe += atomic_load(&s->formerr);
+		idle += atomic_load(&s->tcp_idle_closed);
+		evict += atomic_load(&s->tcp_evicted);
+	}
+	vg_info("stats: queries udp=%lu tcp=%lu answers=%lu local=%lu cached=%lu resolver=%lu "
+		"acl-refused=%lu rate-limited=%lu dropped=%lu formerr=%lu tcp-idle-closed=%lu "
+		"tcp-evicted=%lu",
+		(unsigned long)udp, (unsigned long)tcp, (unsigned long)ans, (unsigned long)local,
+		(unsigned long)cached, (unsigned long)res, (unsigned long)acl, (unsigned long)rl,
+		(unsigned long)drop, (unsigned long)fe, (unsigned long)idle, (unsigned long)evict);
+}
+
+static void reload(struct vg_daemon *d)
+{
+	char err[ERRLEN];
+	struct vg_config cfg;
+	vg_info("reloading %s", d->config_path ? d->config_path : "built-in defaults");
+	if (load_config(d->config_path, &cfg, err, sizeof(err)) < 0) {
+		vg_err("reload refused, old configuration kept: %s", err);
+		return;
+	}
+	struct vg_policy *p;
+	if (vg_policy_new(&cfg, &p, err, sizeof(err)) < 0) {
+		vg_err("reload refused, old configuration kept: %s", err);
+		return;
+	}
+	struct vg_listen_fds *plan;
+	size_t n;
+	if (bind_all(&p->cfg, d->n_workers, &d->policy->cfg, &plan, &n, err, sizeof(err)) < 0) {
+		vg_err("reload refused, old configuration kept: %s", err);
+		vg_policy_unref(p);
+		return;
+	}
+	for (int i = 0; i < d->n_workers; i++) {
+		struct vg_listen_fds *mine = malloc((n ? n : 1) * sizeof(*mine));
+		if (mine)
+			memcpy(mine, plan + (size_t)i * n, n * sizeof(*mine));
+		vg_worker_post_reload(&d->workers[i], p, mine, mine ? n : 0);
+	}
+	free(plan);
+	vg_log_set_level((enum vg_log_level)p->cfg.log_level);
+	vg_policy_unref(d->policy);
+	d->policy = p;
+	vg_info("reloaded");
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct vg_daemon *d = s->data;
+	if (signum == SIGHUP) {
+		reload(d);
+		return;
+	}
+	vg_info("signal %d: stopping", signum);
+	uv_stop(&d->loop);
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = NULL;
+	bool check = false, foreground = false;
+	int opt;
+	while ((opt = getopt(argc, argv, "c:tfvh")) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case 't': check = true; break;
+		case 'f': foreground = true; break;
+		case 'v': printf("vigild %s\n", VIGIL_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 1;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 1;
+	}
+
+	char err[ERRLEN];
+	struct vg_config cfg;
+	struct vg_policy *policy;
+	if (load_config(path, &cfg, err, sizeof(err)) < 0 ||
+	    vg_policy_new(&cfg, &policy, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vigild: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("vigild: configuration %s OK\n", path ? path : "(built-in defaults)");
+		vg_policy_unref(policy);
+		return 0;
+	}
+	vg_logging_setup(true, (enum vg_log_level)policy->cfg.log_level);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct vg_daemon d = {.policy = policy, .foreground = foreground, .config_path = path};
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	d.n_workers = policy->cfg.workers > 0 ? policy->cfg.workers : (cpus > 0 ? (int)cpus : 1);
+
+	struct vg_listen_fds *plan;
+	size_t n_listen;
+	if (bind_all(&policy->cfg, d.n_workers, NULL, &plan, &n_listen, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vigild: %s\n", err);
+		vg_policy_unref(policy);
+		return 1;
+	}
+	int ready_fd = -1;
+	if (!foreground) {
+		vg_logging_setup(false, (enum vg_log_level)policy->cfg.log_level);
+		ready_fd = daemonize();
+	}
+	int status = 1;
+	if (drop_privileges(policy->cfg.user, err, sizeof(err)) < 0) {
+		vg_err("%s", err);
+		goto out_plan;
+	}
+	if (policy->cfg.cache_dir && *policy->cfg.cache_dir) {
+		struct vg_cache_opts co;
+		vg_cache_opts_default(&co);
+		vg_cache_opts_from_config(&co, &policy->cfg);
+		co.maxreaders = (unsigned)d.n_workers * 2 + 16;
+		int rc = vg_cache_open(&co, &d.cache, err, sizeof(err));
+		if (rc < 0) {
+			vg_err("cache %s: %s", policy->cfg.cache_dir, err);
+			goto out_plan;
+		}
+		if ((rc = vg_cache_start_writer(d.cache)) < 0) {
+			vg_err("cache writer: %s", vg_strerror(rc));
+			goto out_cache;
+		}
+	}
+
+	uv_loop_init(&d.loop);
+	uv_signal_t sigs[3];
+	const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
+	for (int i = 0; i < 3; i++) {
+		uv_signal_init(&d.loop, &sigs[i]);
+		sigs[i].data = &d;
+		uv_signal_start(&sigs[i], on_signal, signums[i]);
+	}
+
+	d.workers = calloc((size_t)d.n_workers, sizeof(*d.workers));
+	if (!d.workers) {
+		vg_err("out of memory");
+		goto out_loop;
+	}
+	int started = 0;
+	for (int i = 0; i < d.n_workers; i++) {
+		d.workers[i].id = i;
+		d.workers[i].d = &d;
+		int rc = vg_worker_start(&d.workers[i], policy, plan + (size_t)i * n_listen,
+					 n_listen);
+		if (rc < 0) {
+			vg_err("worker %d: %s", i, vg_strerror(rc));
+			break;
+		}
+		started++;
+	}
+	free(plan);
+	plan = NULL;
+	if (started == d.n_workers) {
+		char as[128];
+		for (size_t i = 0; i < n_listen; i++)
+			vg_info("listening on %s (udp, tcp)", addr_str(&policy->cfg.listen[i], as,
+								       sizeof(as)));
+		vg_info("vigild %s started with %d workers", VIGIL_VERSION, d.n_workers);
+		if (ready_fd >= 0) {
+			if (write(ready_fd, "k", 1) != 1)
+				vg_warn("cannot report readiness: %s", strerror(errno));
+			close(ready_fd);
+			ready_fd = -1;
+		}
+		uv_run(&d.loop, UV_RUN_DEFAULT);
+		status = 0;
+	}
+	for (int i = 0; i < started; i++)
+		vg_worker_post_stop(&d.workers[i]);
+	for (int i = 0; i < started; i++)
+		vg_worker_join(&d.workers[i]);
+	log_stats(&d);
+	free(d.workers);
+out_loop:
+	for (int i = 0; i < 3; i++)
+		uv_close((uv_handle_t *)&sigs[i], NULL);
+	uv_run(&d.loop, UV_RUN_NOWAIT);
+	uv_loop_close(&d.loop);
+out_cache:
+	vg_cache_close(d.cache);
+out_plan:
+	free(plan);
+	vg_policy_unref(d.policy);
+	if (status == 0)
+		vg_info("stopped");
+	return status;
+}

@@ -1,0 +1,575 @@
+/* Worker threads: one libuv loop each, the per-query pipeline (checks, ACL, rate limit, local
+ * data, answer cache, resolver) and the mailbox through which the main thread reloads or stops. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <vigil/cache.h>
+#include <vigil/err.h>
+#include <vigil/resolver.h>
+#include <vigil/upstream.h>
+#include "acl.h"
+#include "daemon.h"
+#include "localdata.h"
+
+#define STOP_GRACE_MS 2000 /* how long a stop waits for the resolver's answers in flight */
+
+/* A question handed to the resolver; lives until its callback. Reused through a free list. */
+struct vg_req {
+	struct vg_req *next;
+	struct vg_worker *w;
+	struct vg_reply_to to;
+	struct vg_query q;
+};
+
+int vg_policy_new(struct vg_config *cfg, struct vg_policy **out, char *err, size_t errlen)
+{
+	struct vg_policy *p = calloc(1, sizeof(*p));
+	if (!p) {
+		vg_config_free(cfg);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	atomic_init(&p->refs, 1);
+	p->cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg));
+	int rc = vg_acl_new(&p->cfg, &p->acl);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot build the access list: %s", vg_strerror(rc));
+		goto fail;
+	}
+	rc = vg_localdata_new(&p->cfg, &p->ld, err, errlen);
+	if (rc < 0)
+		goto fail;
+	*out = p;
+	return 0;
+fail:
+	vg_acl_free(p->acl);
+	vg_config_free(&p->cfg);
+	free(p);
+	return rc;
+}
+
+struct vg_policy *vg_policy_ref(struct vg_policy *p)
+{
+	atomic_fetch_add(&p->refs, 1);
+	return p;
+}
+
+void vg_policy_unref(struct vg_policy *p)
+{
+	if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
+		return;
+	vg_acl_free(p->acl);
+	vg_localdata_free(p->ld);
+	vg_config_free(&p->cfg);
+	free(p);
+}
+
+/* ---- answering ---- */
+
+/* Finishes an answer held in buf (ID 0, no OPT) for the client and sends it. */
+static void deliver(struct vg_worker *w, const struct vg_reply_to *to, const struct vg_query *q,
+		    uint8_t *buf, size_t len, size_t cap, uint16_t ede, const char *ede_text)
+{
+	uint16_t our = w->policy->cfg.edns_buffer_size;
+	size_t limit = to->udp ? vg_query_udp_limit(q, our) : 65535;
+	int n = vg_query_finish(q, buf, len, cap, limit, ede, ede_text, our);
+	if (n < 0) {
+		vg_debug("cannot finish an answer: %s", vg_strerror(n));
+		n = vg_query_error(q, VG_RCODE_SERVFAIL, VG_EDE_NONE, NULL, our, buf, cap);
+		VG_STAT_ADD(w, servfail, 1);
+		if (n < 0)
+			return;
+	}
+	if ((size_t)n >= VG_DNS_HEADER && (buf[2] & 0x02))
+		VG_STAT_ADD(w, truncated, 1);
+	VG_STAT_ADD(w, answers, 1);
+	if (to->udp) {
+		size_t scap;
+		uint8_t *slot = vg_udp_reply_buf(to->udp, &scap);
+		if ((size_t)n > scap)
+			return; /* cannot happen: limit <= slot size */
+		memcpy(slot, buf, (size_t)n);
+		vg_udp_reply_commit(to->udp, &to->client, (size_t)n);
+	} else {
+		vg_tcp_send(to->conn, buf, (size_t)n);
+	}
+}
+
+/* Sends an answer-less response with `rcode` (and TC when `tc`). */
+static void respond_error(struct vg_worker *w, const struct vg_reply_to *to,
+			  const struct vg_query *q, int rcode, bool tc)
+{
+	uint16_t our = w->policy->cfg.edns_buffer_size;
+	int n = vg_query_error(q, rcode, VG_EDE_NONE, NULL, our, w->scratch, sizeof(w->scratch));
+	if (n < 0)
+		return;
+	if (tc)
+		w->scratch[2] |= 0x02;
+	VG_STAT_ADD(w, answers, 1);
+	if (to->udp) {
+		size_t scap;
+		uint8_t *slot = vg_udp_reply_buf(to->udp, &scap);
+		if ((size_t)n > scap)
+			return;
+		memcpy(slot, w->scratch, (size_t)n);
+		vg_udp_reply_commit(to->udp, &to->client, (size_t)n);
+	} else {
+		vg_tcp_send(to->conn, w->scratch, (size_t)n);
+	}
+}
+
+static void cache_begin(struct vg_worker *w)
+{
+	if (w->cache_open_txn || !w->cache_rd)
+		return;
+	if (vg_cache_read_begin(w->cache_rd) == 0)
+		w->cache_open_txn = true;
+	w->now_wall = (uint32_t)time(NULL);
+}
+
+void vg_worker_batch_begin(struct vg_worker *w)
+{
+	cache_begin(w);
+}
+
+void vg_worker_batch_end(struct vg_worker *w)
+{
+	if (w->cache_open_txn) {
+		vg_cache_read_end(w->cache_rd);
+		w->cache_open_txn = false;
+	}
+}
+
+static void on_resolved(void *ctx, const struct vg_answer *ans)
+{
+	struct vg_req *r = ctx;
+	struct vg_worker *w = r->w;
+	w->inflight--;
+	if (ans->len <= sizeof(w->scratch) && ans->len >= VG_DNS_HEADER) {
+		memcpy(w->scratch, ans->wire, ans->len);
+		if ((w->scratch[3] & 0x0F) == VG_RCODE_SERVFAIL)
+			VG_STAT_ADD(w, servfail, 1);
+		deliver(w, &r->to, &r->q, w->scratch, ans->len, sizeof(w->scratch), ans->ede,
+			ans->ede_text);
+	} else {
+		VG_STAT_ADD(w, servfail, 1);
+		respond_error(w, &r->to, &r->q, VG_RCODE_SERVFAIL, false);
+	}
+	if (r->to.udp)
+		vg_udp_unref(r->to.udp);
+	else
+		vg_tcp_conn_done(r->to.conn);
+	r->next = w->free_reqs;
+	w->free_reqs = r;
+	if (w->stopping)
+		vg_worker_maybe_done(w);
+}
+
+static void ask_resolver(struct vg_worker *w, const struct vg_reply_to *to,
+			 const struct vg_query *q)
+{
+	struct vg_req *r = w->free_reqs;
+	if (r) {
+		w->free_reqs = r->next;
+	} else if (!(r = malloc(sizeof(*r)))) {
+		respond_error(w, to, q, VG_RCODE_SERVFAIL, false);
+		return;
+	}
+	r->w = w;
+	r->to = *to;
+	r->q = *q;
+	if (to->udp)
+		vg_udp_ref(to->udp);
+	else
+		vg_tcp_conn_ref(to->conn);
+	struct vg_question vq = {
+		.qname = r->q.qname,
+		.qname_len = r->q.qname_len,
+		.qtype = q->qtype,
+		.qclass = q->qclass,
+		.do_bit = q->do_bit,
+		.cd_bit = q->cd,
+		.rd_bit = q->rd,
+		.has_edns = q->has_edns,
+		.client = &r->to.client,
+	};
+	w->inflight++;
+	VG_STAT_ADD(w, resolved, 1);
+	int rc = w->resolver ? vg_resolver_resolve(w->resolver, &vq, on_resolved, r) : -EINVAL;
+	if (rc < 0) {
+		/* the callback will not run: answer and release here */
+		struct vg_answer a = {.wire = NULL, .len = 0, .ede = VG_EDE_NONE};
+		on_resolved(r, &a);
+	}
+}
+
+/* The reply buffer for an answer produced right now: a UDP send slot (no copy) or scratch. */
+static uint8_t *reply_buf(struct vg_worker *w, const struct vg_reply_to *to, size_t *cap)
+{
+	if (to->udp)
+		return vg_udp_reply_buf(to->udp, cap);
+	*cap = sizeof(w->scratch);
+	return w->scratch;
+}
+
+static void reply_now(struct vg_worker *w, const struct vg_reply_to *to, const struct vg_query *q,
+		      uint8_t *buf, size_t len, size_t cap)
+{
+	uint16_t our = w->policy->cfg.edns_buffer_size;
+	if (!to->udp) {
+		deliver(w, to, q, buf, len, cap, VG_EDE_NONE, NULL);
+		return;
+	}
+	int n = vg_query_finish(q, buf, len, cap, vg_query_udp_limit(q, our), VG_EDE_NONE, NULL,
+				our);
+	if (n < 0) {
+		respond_error(w, to, q, VG_RCODE_SERVFAIL, false);
+		return;
+	}
+	if (buf[2] & 0x02)
+		VG_STAT_ADD(w, truncated, 1);
+	VG_STAT_ADD(w, answers, 1);
+	vg_udp_reply_commit(to->udp, &to->client, (size_t)n);
+}
+
+void vg_worker_query(struct vg_worker *w, const uint8_t *pkt, size_t len,
+		     const struct vg_reply_to *to)
+{
+	struct vg_query q;
+	const struct vg_policy *p = w->policy;
+	bool udp = to->udp != NULL;
+	int v = vg_query_parse(pkt, len, &q);
+	if (v == VG_QUERY_DROP) {
+		VG_STAT_ADD(w, dropped, 1);
+		return;
+	}
+	if (!vg_acl_allows(p->acl, &to->client.u.sa)) {
+		VG_STAT_ADD(w, refused_acl, 1);
+		respond_error(w, to, &q, VG_RCODE_REFUSED, false);
+		return;
+	}
+	/* Only UDP is limited: a TCP client has proven its address with the handshake. */
+	if (udp && p->cfg.rate_limit) {
+		enum vg_rl_verdict rv = vg_ratelimit_check(&w->rl, &to->client.u.sa,
+							   uv_now(&w->loop));
+		if (rv != VG_RL_PASS) {
+			VG_STAT_ADD(w, ratelimited, 1);
+			if (rv == VG_RL_SLIP)
+				respond_error(w, to, &q, VG_RCODE_NOERROR, true);
+			return;
+		}
+	}
+	if (v != VG_QUERY_OK) {
+		if (v == VG_RCODE_FORMERR)
+			VG_STAT_ADD(w, formerr, 1);
+		else if (v == VG_RCODE_NOTIMP)
+			VG_STAT_ADD(w, notimp, 1);
+		else if (v == VG_RCODE_BADVERS)
+			VG_STAT_ADD(w, badvers, 1);
+		else
+			VG_STAT_ADD(w, refused, 1);
+		respond_error(w, to, &q, v, false);
+		return;
+	}
+	if (q.qtype == VG_TYPE_AXFR || q.qtype == VG_TYPE_IXFR) {
+		/* Zone transfers: not a UDP operation at all (NOTIMP); over TCP a resolver has no
+		 * zones to give (REFUSED). */
+		VG_STAT_ADD(w, refused, 1);
+		respond_error(w, to, &q, udp ? VG_RCODE_NOTIMP : VG_RCODE_REFUSED, false);
+		return;
+	}
+	if (q.qtype == VG_TYPE_MAILA || q.qtype == VG_TYPE_MAILB) {
+		VG_STAT_ADD(w, notimp, 1);
+		respond_error(w, to, &q, VG_RCODE_NOTIMP, false);
+		return;
+	}
+
+	size_t cap, outlen = 0;
+	uint8_t *buf = reply_buf(w, to, &cap);
+	int rc = vg_localdata_answer(p->ld, q.qname, q.qname_len, q.qtype, q.qclass, q.rd, buf, cap,
+				     &outlen);
+	if (rc == VG_ESPACE && udp) {
+		/* a big local RRset: build it in scratch, then truncate into the slot */
+		rc = vg_localdata_answer(p->ld, q.qname, q.qname_len, q.qtype, q.qclass, q.rd,
+					 w->scratch, sizeof(w->scratch), &outlen);
+		if (rc == 1) {
+			VG_STAT_ADD(w, local, 1);
+			deliver(w, to, &q, w->scratch, outlen, sizeof(w->scratch), VG_EDE_NONE,
+				NULL);
+			return;
+		}
+	}
+	if (rc == 1) {
+		VG_STAT_ADD(w, local, 1);
+		reply_now(w, to, &q, buf, outlen, cap);
+		return;
+	}
+	if (rc < 0) {
+		respond_error(w, to, &q, VG_RCODE_SERVFAIL, false);
+		return;
+	}
+	if (q.qtype == VG_TYPE_ANY) {
+		VG_STAT_ADD(w, any_minimal, 1);
+		int n = vg_query_any_answer(&q, buf, cap);
+		if (n > 0)
+			reply_now(w, to, &q, buf, (size_t)n, cap);
+		return;
+	}
+	if (w->cache_rd) {
+		cache_begin(w);
+		unsigned flags = 0;
+		if (w->cache_open_txn &&
+		    vg_cache_answer_get(w->cache_rd, q.qname, q.qname_len, q.qtype, q.do_bit, q.cd,
+					q.id, w->now_wall, buf, cap, &outlen, &flags, 0) == 0) {
+			VG_STAT_ADD(w, cached, 1);
+			reply_now(w, to, &q, buf, outlen, cap);
+			return;
+		}
+	}
+	ask_resolver(w, to, &q);
+}
+
+/* ---- loop plumbing ---- */
+
+static void on_flush(uv_check_t *h)
+{
+	struct vg_worker *w = h->data;
+	for (size_t i = 0; i < w->n_udp; i++)
+		vg_udp_flush(w->udp[i]);
+	vg_worker_batch_end(w);
+}
+
+static bool sockaddr_eq(const struct vg_sockaddr *a, const struct vg_sockaddr *b)
+{
+	if (a->u.sa.sa_family != b->u.sa.sa_family)
+		return false;
+	if (a->u.sa.sa_family == AF_INET)
+		return a->u.sin.sin_port == b->u.sin.sin_port &&
+		       a->u.sin.sin_addr.s_addr == b->u.sin.sin_addr.s_addr;
+	return a->u.sin6.sin6_port == b->u.sin6.sin6_port &&
+	       memcmp(&a->u.sin6.sin6_addr, &b->u.sin6.sin6_addr, 16) == 0;
+}
+
+/* Replaces the listener set: keeps sockets whose address stays, opens the new fds, closes the
+ * rest. On a failure to open, the fd is closed and logged; other listeners are unaffected. */
+static void apply_listeners(struct vg_worker *w, const struct vg_listen_fds *fds, size_t n)
+{
+	struct vg_udp **udp = calloc(n ? n : 1, sizeof(*udp));
+	struct vg_tcp_listener **tcp = calloc(n ? n : 1, sizeof(*tcp));
+	if (!udp || !tcp) {
+		free(udp);
+		free(tcp);
+		vg_err("worker %d: out of memory applying listeners", w->id);
+		return;
+	}
+	size_t nu = 0, nt = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (fds[i].udp_fd < 0) {
+			for (size_t j = 0; j < w->n_udp; j++) {
+				if (w->udp[j] && sockaddr_eq(vg_udp_addr(w->udp[j]), &fds[i].addr)) {
+					udp[nu++] = w->udp[j];
+					w->udp[j] = NULL;
+				}
+			}
+			for (size_t j = 0; j < w->n_tcp; j++) {
+				if (w->tcp[j] &&
+				    sockaddr_eq(vg_tcp_listener_addr(w->tcp[j]), &fds[i].addr)) {
+					tcp[nt++] = w->tcp[j];
+					w->tcp[j] = NULL;
+				}
+			}
+			continue;
+		}
+		if (vg_udp_open(w, fds[i].udp_fd, &fds[i].addr, &udp[nu]) == 0)
+			nu++;
+		if (vg_tcp_listen(w, fds[i].tcp_fd, &fds[i].addr, &tcp[nt]) == 0)
+			nt++;
+	}
+	for (size_t j = 0; j < w->n_udp; j++)
+		if (w->udp[j])
+			vg_udp_close(w->udp[j]);
+	for (size_t j = 0; j < w->n_tcp; j++)
+		if (w->tcp[j])
+			vg_tcp_listener_close(w->tcp[j]);
+	free(w->udp);
+	free(w->tcp);
+	w->udp = udp;
+	w->n_udp = nu;
+	w->tcp = tcp;
+	w->n_tcp = nt;
+}
+
+static void finish_stop(struct vg_worker *w)
+{
+	uv_timer_stop(&w->stop_timer);
+	if (w->resolver) {
+		vg_resolver_close(w->resolver); /* answers what is left with SERVFAIL */
+		w->resolver = NULL;
+	}
+	if (w->upstream) {
+		vg_upstream_close(w->upstream);
+		w->upstream = NULL;
+	}
+	for (size_t i = 0; i < w->n_udp; i++) {
+		vg_udp_flush(w->udp[i]);
+		vg_udp_close(w->udp[i]);
+	}
+	w->n_udp = 0;
+	vg_tcp_close_all(w);
+	vg_worker_batch_end(w);
+	uv_close((uv_handle_t *)&w->flush, NULL);
+	uv_close((uv_handle_t *)&w->stop_timer, NULL);
+	uv_close((uv_handle_t *)&w->wake, NULL);
+}
+
+void vg_worker_maybe_done(struct vg_worker *w)
+{
+	if (w->stopping && w->inflight == 0 && !uv_is_closing((uv_handle_t *)&w->wake))
+		finish_stop(w);
+}
+
+static void on_stop_timeout(uv_timer_t *t)
+{
+	struct vg_worker *w = t->data;
+	vg_info("worker %d: %zu answers still in flight at stop: answering SERVFAIL", w->id,
+		w->inflight);
+	finish_stop(w);
+}
+
+static void begin_stop(struct vg_worker *w)
+{
+	w->stopping = true;
+	for (size_t i = 0; i < w->n_tcp; i++)
+		vg_tcp_listener_close(w->tcp[i]);
+	w->n_tcp = 0;
+	for (size_t i = 0; i < w->n_udp; i++)
+		vg_udp_stop(w->udp[i]);
+	uv_timer_start(&w->stop_timer, on_stop_timeout, STOP_GRACE_MS, 0);
+	vg_worker_maybe_done(w);
+}
+
+static void on_wake(uv_async_t *a)
+{
+	struct vg_worker *w = a->data;
+	pthread_mutex_lock(&w->mu);
+	struct vg_policy *p = w->mail_policy;
+	struct vg_listen_fds *fds = w->mail_listen;
+	size_t n = w->mail_n_listen;
+	bool stop = w->mail_stop;
+	w->mail_policy = NULL;
+	w->mail_listen = NULL;
+	w->mail_n_listen = 0;
+	pthread_mutex_unlock(&w->mu);
+	if (w->stopping) {
+		vg_policy_unref(p);
+		free(fds);
+		return;
+	}
+	if (p) {
+		vg_policy_unref(w->policy);
+		w->policy = p;
+		vg_ratelimit_free(&w->rl);
+		if (vg_ratelimit_init(&w->rl, p->cfg.rate_limit, p->cfg.rate_limit_burst, 0) < 0)
+			vg_err("worker %d: rate limiter: out of memory (limit off)", w->id);
+		if (fds)
+			apply_listeners(w, fds, n);
+		free(fds);
+	}
+	if (stop)
+		begin_stop(w);
+}
+
+static void *worker_main(void *arg)
+{
+	struct vg_worker *w = arg;
+	uv_run(&w->loop, UV_RUN_DEFAULT);
+	return NULL;
+}
+
+int vg_worker_start(struct vg_worker *w, struct vg_policy *p, const struct vg_listen_fds *fds,
+		    size_t n)
+{
+	int rc = uv_loop_init(&w->loop);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_init(&w->mu, NULL);
+	w->policy = vg_policy_ref(p);
+	w->boot_policy = vg_policy_ref(p);
+	uv_async_init(&w->loop, &w->wake, on_wake);
+	w->wake.data = w;
+	uv_check_init(&w->loop, &w->flush);
+	w->flush.data = w;
+	uv_check_start(&w->flush, on_flush);
+	uv_timer_init(&w->loop, &w->stop_timer);
+	w->stop_timer.data = w;
+	if ((rc = vg_ratelimit_init(&w->rl, p->cfg.rate_limit, p->cfg.rate_limit_burst, 0)) < 0)
+		return rc;
+	if (w->d->cache) {
+		w->cache_rd = vg_cache_reader_new(w->d->cache);
+		if (!w->cache_rd)
+			vg_warn("worker %d: no cache reader slot: answering without the cache", w->id);
+	}
+	if ((rc = vg_upstream_new(&w->loop, &w->boot_policy->cfg, w->id, &w->upstream)) < 0) {
+		vg_err("worker %d: upstream layer: %s", w->id, vg_strerror(rc));
+		return rc;
+	}
+	struct vg_resolver_env env = {
+		.cfg = &w->boot_policy->cfg,
+		.cache = w->d->cache,
+		.upstream = w->upstream,
+		.worker_id = w->id,
+	};
+	if ((rc = vg_resolver_new(&env, &w->resolver)) < 0) {
+		vg_err("worker %d: resolver: %s", w->id, vg_strerror(rc));
+		return rc;
+	}
+	apply_listeners(w, fds, n);
+	rc = pthread_create(&w->thread, NULL, worker_main, w);
+	return rc ? -rc : 0;
+}
+
+void vg_worker_post_reload(struct vg_worker *w, struct vg_policy *p, struct vg_listen_fds *fds,
+			   size_t n)
+{
+	pthread_mutex_lock(&w->mu);
+	if (w->mail_policy)
+		vg_policy_unref(w->mail_policy);
+	free(w->mail_listen); /* an unapplied older plan: its fds were dup'd per worker */
+	w->mail_policy = vg_policy_ref(p);
+	w->mail_listen = fds;
+	w->mail_n_listen = n;
+	pthread_mutex_unlock(&w->mu);
+	uv_async_send(&w->wake);
+}
+
+void vg_worker_post_stop(struct vg_worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->mail_stop = true;
+	pthread_mutex_unlock(&w->mu);
+	uv_async_send(&w->wake);
+}
+
+void vg_worker_join(struct vg_worker *w)
+{
+	pthread_join(w->thread, NULL);
+	/* close anything left (handles closed in finish_stop need one more pass) */
+	uv_run(&w->loop, UV_RUN_NOWAIT);
+	if (uv_loop_close(&w->loop) != 0)
+		vg_warn("worker %d: loop closed with handles still open", w->id);
+	if (w->cache_rd)
+		vg_cache_reader_free(w->cache_rd);
+	while (w->free_reqs) {
+		struct vg_req *r = w->free_reqs;
+		w->free_reqs = r->next;
+		free(r);
+	}
+	free(w->udp);
+	free(w->tcp);
+	vg_ratelimit_free(&w->rl);
+	vg_policy_unref(w->policy);
+	vg_policy_unref(w->boot_policy);
+	pthread_mutex_destroy(&w->mu);
+}
