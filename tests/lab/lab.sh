@@ -473,27 +473,34 @@ port_conflict() { # addr -> prints the conflicting listener, or nothing
 
 STARTED=()
 
-stop_server() { # addr
-	local d pid i
-	d=$(srvdir "$1")
-	pid=$(running_pid "$1") || { rm -f "$d/pid"; return 0; }
-	kill -TERM "$pid" 2>/dev/null
-	for i in $(seq 1 50); do
-		kill -0 "$pid" 2>/dev/null || break
+# Stops the servers at the given addresses that we started: TERM to all first, then wait for all
+# (NSD takes about a second to exit, so one by one would be slow), KILL what is left after 3 s.
+stop_servers() { # addr...
+	local a d pid i pids=() left
+	for a in "$@"; do
+		d=$(srvdir "$a")
+		if pid=$(running_pid "$a"); then
+			kill -TERM "$pid" 2>/dev/null
+			pids+=("$pid")
+		fi
+		rm -f "$d/pid"
+	done
+	for i in $(seq 1 60); do
+		left=()
+		for pid in "${pids[@]}"; do
+			kill -0 "$pid" 2>/dev/null && left+=("$pid")
+		done
+		[ "${#left[@]}" = 0 ] && return 0
 		sleep 0.05
 	done
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid" 2>/dev/null
-	fi
-	rm -f "$d/pid"
+	kill -KILL "${left[@]}" 2>/dev/null
+	return 0
 }
 
 abort_up() {
 	local a
 	echo "lab.sh: $*" >&2
-	for a in "${STARTED[@]}"; do
-		stop_server "$a"
-	done
+	stop_servers "${STARTED[@]}"
 	echo "lab.sh: stopped the ${#STARTED[@]} servers this 'up' had started" >&2
 	exit 1
 }
@@ -619,14 +626,12 @@ cmd_up() {
 }
 
 cmd_down() {
-	local addr n=0
+	local addr ours=()
 	for addr in $(all_addresses); do
-		if running_pid "$addr" >/dev/null; then
-			stop_server "$addr"
-			n=$((n + 1))
-		fi
+		running_pid "$addr" >/dev/null && ours+=("$addr")
 	done
-	echo "lab.sh: stopped $n servers"
+	stop_servers "${ours[@]}"
+	echo "lab.sh: stopped ${#ours[@]} servers"
 }
 
 cmd_status() {

@@ -1,0 +1,70 @@
+/* Test helper for criterion binaries that need the DNS lab (docs/lab.md): a shared, reference-
+ * counted bring-up of tests/lab/lab.sh, paths of its root hints and trust anchor, and small
+ * functions that send one query to one server and return the parsed reply.
+ *
+ * Link with `vg_lab_dep` (tests/lab/meson.build). The lab needs root (port 53) and nsd.
+ * Thread-safety: vg_lab_up/vg_lab_down are process-wide (call them from one thread, e.g. a criterion
+ * ReportHook(PRE_ALL)/ReportHook(POST_ALL) or a suite init/fini); the query functions are thread-safe.
+ */
+#ifndef VIGIL_TESTS_LAB_H
+#define VIGIL_TESTS_LAB_H
+
+#include <ldns/ldns.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Brings the lab up, or joins it if another test binary already did. Several binaries may call
+ * this at the same time (meson test runs them in parallel): users are recorded by PID in
+ * RUN/lab.users under flock(RUN/lab.lock); users whose process is gone are dropped, so a crashed
+ * binary never keeps the lab up forever nor makes the next one fail. Idempotent within a process
+ * (a second call only returns 0). Returns 0, or -1 after printing why on stderr (not root, nsd
+ * missing, port taken: lab.sh's own message). RUN is $VIGIL_LAB_DIR or tests/lab/run. Sets
+ * VIGIL_FAULTD to this build's faultd unless already set. */
+int vg_lab_up(void);
+
+/* Leaves the lab; the last user (by PID) stops it with `lab.sh down`, unless the lab was already
+ * running before the first user joined (then it is left as found). Safe to call without up. */
+void vg_lab_down(void);
+
+/* Run directory and generated files. The strings are static, valid for the process lifetime. */
+const char *vg_lab_run_dir(void);
+const char *vg_lab_root_hints(void);   /* RUN/root.hints */
+const char *vg_lab_trust_anchor(void); /* RUN/root.ds (DS form) */
+const char *vg_lab_trust_anchor_dnskey(void); /* RUN/root.key (DNSKEY form) */
+
+/* Query flags. */
+#define VG_LAB_RD 0x1u	/* set RD (default: off, as a resolver asks an authority) */
+#define VG_LAB_EDNS 0x2u /* add OPT with a 1232-byte buffer */
+#define VG_LAB_DO 0x4u	/* EDNS with the DO bit (implies VG_LAB_EDNS) */
+#define VG_LAB_CD 0x8u	/* set CD */
+
+/* Sends one query for `name`/`type` (class IN) to `server` ("ADDR" = port 53, or "ADDR@PORT"),
+ * over UDP or TCP, and waits up to `timeout_ms` for the reply with the same ID (other datagrams
+ * are ignored). On success returns 0 and stores the parsed reply in *reply (caller frees with
+ * ldns_pkt_free). Returns -ETIMEDOUT, -EINVAL (bad server or name), -EPROTO (unparsable reply)
+ * or another negative errno. */
+int vg_lab_query_udp(const char *server, const char *name, ldns_rr_type type, unsigned flags,
+		     int timeout_ms, ldns_pkt **reply);
+int vg_lab_query_tcp(const char *server, const char *name, ldns_rr_type type, unsigned flags,
+		     int timeout_ms, ldns_pkt **reply);
+
+/* Builds the wire form of a query (random ID) into buf; returns its length or a negative errno. */
+int vg_lab_build_query(const char *name, ldns_rr_type type, unsigned flags, uint8_t *buf,
+		       size_t cap);
+
+/* Raw exchange over UDP: sends `q` from a fresh socket and returns the first datagram received
+ * within `timeout_ms` (whatever it is: no ID check) in buf; returns its length or a negative
+ * errno. If `from_port` is not NULL, stores the reply's source port. */
+int vg_lab_udp_raw(const char *server, const uint8_t *q, size_t qlen, uint8_t *buf, size_t cap,
+		   int timeout_ms, uint16_t *from_port);
+
+/* Counts the RRs of `type` in `section` of `p` (e.g. LDNS_SECTION_ANSWER, LDNS_RR_TYPE_A). */
+size_t vg_lab_count(const ldns_pkt *p, ldns_pkt_section section, ldns_rr_type type);
+
+/* True if `section` of `p` holds an RR of `type` owned by `owner` whose rdata, printed by ldns,
+ * equals `rdata` (e.g. "192.0.2.1", "www.example.com.") or any rdata if `rdata` is NULL. */
+bool vg_lab_has(const ldns_pkt *p, ldns_pkt_section section, const char *owner, ldns_rr_type type,
+		const char *rdata);
+
+#endif
