@@ -140,6 +140,23 @@ int vg_answer_encode(const struct vg_cache_opts *o, const uint8_t *wire, size_t 
 	return 0;
 }
 
+bool vg_answer_valid(const uint8_t *v, size_t len)
+{
+	struct vg_cval_hdr h;
+	if (vg_cval_hdr_decode(v, len, &h) < 0 || len < VG_CVAL_HDR + ANS_BODY)
+		return false;
+	const uint8_t *b = v + VG_CVAL_HDR;
+	size_t wl = vg_get_u16(b), ql = vg_get_u16(b + 2), n = h.aux;
+	if (len != VG_CVAL_HDR + ANS_BODY + 2 * n + wl || 12 + ql > wl)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		size_t off = vg_get_u16(b + ANS_BODY + 2 * i);
+		if (off + 4 > wl || off < 12 + ql)
+			return false;
+	}
+	return true;
+}
+
 int vg_cache_answer_put(struct vg_cache *c, const uint8_t *qname, uint16_t qtype, bool do_bit,
 			bool cd_bit, const uint8_t *wire, size_t len, uint8_t rank, uint8_t sec,
 			uint8_t flags, uint32_t now)

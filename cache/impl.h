@@ -162,6 +162,7 @@ int vg_rrset_decode(const uint8_t *v, size_t len, struct vg_cval_hdr *h, uint8_t
 		    size_t cap, struct vg_cache_rrset_view *view);
 
 /* answer.c */
+bool vg_answer_valid(const uint8_t *v, size_t len);
 int vg_answer_encode(const struct vg_cache_opts *o, const uint8_t *wire, size_t len,
 		     const uint8_t *qname, uint8_t rank, uint8_t sec, uint8_t flags, uint32_t now,
 		     uint8_t **val, size_t *vlen);

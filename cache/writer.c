@@ -103,7 +103,13 @@ int vg_cache_apply_put(struct vg_cache *c, MDB_txn *txn, MDB_dbi dbi, const stru
 	if (vg_cval_hdr_decode(v.mv_data, v.mv_size, &nh) < 0)
 		return 0;
 	int rc = mdb_get(txn, dbi, &k, &old);
-	if (rc == 0 && vg_cval_hdr_decode(old.mv_data, old.mv_size, &oh) == 0 &&
+	struct vg_cache_rrset_view view;
+	/* A damaged stored value counts as absent: it must not hold its slot by rank. */
+	bool valid = rc == 0 &&
+		     (dbi == c->dbi_answer
+			      ? vg_answer_valid(old.mv_data, old.mv_size)
+			      : vg_rrset_decode(old.mv_data, old.mv_size, &oh, NULL, 0, &view) == 0);
+	if (valid && vg_cval_hdr_decode(old.mv_data, old.mv_size, &oh) == 0 &&
 	    vg_cval_live(&oh, op->now)) {
 		uint32_t left = vg_cval_left(&oh, op->now);
 		bool refresh = nh.rank == oh.rank && (uint64_t)left * 10 <= oh.ttl;
@@ -235,6 +241,8 @@ static bool run_queue(struct vg_cache *c)
 		if (n == BATCH_MAX) {
 			commit_batch(c, ops, n);
 			n = 0;
+			/* A steady stream never empties the queue: check the watermark per batch. */
+			vg_cache_evict(c, vg_cache_now(c), false);
 		}
 	}
 	commit_batch(c, ops, n);
