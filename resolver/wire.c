@@ -1,7 +1,11 @@
-/* Reply matching shared by every upstream transport: ID, QR and exact question bytes (0x20 case). */
+/* Wire format of the resolver: strict reply matching shared by every upstream transport (ID, QR,
+ * exact question bytes incl. 0x20 case), message parsing into an arena, and query building. */
 #include <ctype.h>
+#include <errno.h>
+#include <vigil/err.h>
 #include <vigil/name.h>
 #include <vigil/upstream.h>
+#include "internal.h"
 
 enum vg_upstream_match vg_upstream_match(const uint8_t *query, size_t qlen, const uint8_t *reply,
 					 size_t rlen)
@@ -30,4 +34,214 @@ enum vg_upstream_match vg_upstream_match(const uint8_t *query, size_t qlen, cons
 			return VG_MATCH_QUESTION;
 	}
 	return VG_MATCH_CASE;
+}
+
+/* ---- message parsing and query building ---- */
+
+/* Layout of rdata for decompression: which parts are names. */
+enum rd_layout { RD_OPAQUE, RD_NAME, RD_SOA, RD_U16_NAME, RD_SRV, RD_2NAMES };
+
+static enum rd_layout rd_layout_of(uint16_t type)
+{
+	switch (type) {
+	case VG_T_NS: case VG_T_CNAME: case VG_T_PTR: case VG_T_DNAME:
+	case 3: case 4: case 7: case 8: case 9: /* MD MF MB MG MR */
+		return RD_NAME;
+	case VG_T_SOA:
+		return RD_SOA;
+	case VG_T_MX: case 18: case 21: case 36: /* MX AFSDB RT KX */
+		return RD_U16_NAME;
+	case VG_T_SRV:
+		return RD_SRV;
+	case 14: case 17: /* MINFO RP */
+		return RD_2NAMES;
+	default:
+		return RD_OPAQUE;
+	}
+}
+
+/* Copies rdata at pkt[pos..pos+rdlen) into the arena with embedded names decompressed. */
+static int rdata_copy(struct vg_arena *a, const uint8_t *pkt, size_t len, size_t pos,
+		      uint16_t rdlen, uint16_t type, const uint8_t **out, uint16_t *outlen)
+{
+	enum rd_layout lay = rd_layout_of(type);
+	size_t end = pos + rdlen;
+	if (lay == RD_OPAQUE) {
+		uint8_t *p = vg_arena_memdup(a, pkt + pos, rdlen ? rdlen : 1);
+		if (!p)
+			return -ENOMEM;
+		*out = p;
+		*outlen = rdlen;
+		return 0;
+	}
+	uint8_t buf[2 * VG_NAME_MAX + 64];
+	size_t o = 0, p = pos;
+	size_t fixed_before = lay == RD_U16_NAME ? 2 : lay == RD_SRV ? 6 : 0;
+	if (p + fixed_before > end)
+		return VG_EFORMAT;
+	memcpy(buf, pkt + p, fixed_before);
+	o += fixed_before;
+	p += fixed_before;
+	int names = (lay == RD_SOA || lay == RD_2NAMES) ? 2 : 1;
+	for (int i = 0; i < names; i++) {
+		int n = vg_name_unpack(pkt, end, &p, buf + o);
+		if (n < 0)
+			return n;
+		/* Compression may point into our 0x20-cased question: lowercase like owners. */
+		vg_name_lower(buf + o);
+		o += (size_t)n;
+	}
+	size_t rest = end - p;
+	if (p > end || (lay == RD_SOA && rest != 20) || (lay != RD_SOA && rest != 0))
+		return VG_EFORMAT;
+	memcpy(buf + o, pkt + p, rest);
+	o += rest;
+	uint8_t *c = vg_arena_memdup(a, buf, o);
+	if (!c)
+		return -ENOMEM;
+	*out = c;
+	*outlen = (uint16_t)o;
+	return 0;
+}
+
+int vg_msg_parse(struct vg_arena *a, const uint8_t *pkt, size_t len, struct vg_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	if (len < 12)
+		return VG_ETRUNC;
+	m->id = vg_get_u16(pkt);
+	m->flags1 = pkt[2];
+	m->flags2 = pkt[3];
+	m->rcode = pkt[3] & 0x0f;
+	uint16_t qd = vg_get_u16(pkt + 4);
+	size_t counts[3] = {vg_get_u16(pkt + 6), vg_get_u16(pkt + 8), vg_get_u16(pkt + 10)};
+	size_t pos = 12;
+	if (qd != 1)
+		return VG_EFORMAT;
+	int n = vg_name_unpack(pkt, len, &pos, m->qname);
+	if (n < 0)
+		return n;
+	if (pos + 4 > len)
+		return VG_ETRUNC;
+	m->qtype = vg_get_u16(pkt + pos);
+	m->qclass = vg_get_u16(pkt + pos + 2);
+	pos += 4;
+	size_t total = counts[0] + counts[1] + counts[2];
+	/* Each record takes at least 11 bytes: a count larger than the packet allows is a lie. */
+	if (total > (len - pos) / 11 + 1)
+		return VG_EFORMAT;
+	m->rr = vg_arena_alloc(a, (total ? total : 1) * sizeof(struct vg_rr));
+	if (!m->rr)
+		return -ENOMEM;
+	for (int sec = 0; sec < 3; sec++) {
+		for (size_t i = 0; i < counts[sec]; i++) {
+			uint8_t owner[VG_NAME_MAX];
+			n = vg_name_unpack(pkt, len, &pos, owner);
+			if (n < 0)
+				return n;
+			if (pos + 10 > len)
+				return VG_ETRUNC;
+			uint16_t type = vg_get_u16(pkt + pos);
+			uint16_t rclass = vg_get_u16(pkt + pos + 2);
+			uint32_t ttl = vg_get_u32(pkt + pos + 4);
+			uint16_t rdlen = vg_get_u16(pkt + pos + 8);
+			pos += 10;
+			if (pos + rdlen > len)
+				return VG_ETRUNC;
+			if (type == VG_T_OPT) {
+				if (sec != VG_SEC_ADDITIONAL || m->edns || owner[0] != 0)
+					return VG_EFORMAT;
+				m->edns = true;
+				m->rcode |= (uint16_t)((ttl >> 24) << 4);
+				pos += rdlen;
+				continue;
+			}
+			struct vg_rr *rr = &m->rr[m->n_rr];
+			/* Owners are kept lowercase: the 0x20 spelling we sent must not leak into
+			 * the cache or to clients. */
+			vg_name_lower(owner);
+			rr->owner = vg_arena_memdup(a, owner, (size_t)n);
+			if (!rr->owner)
+				return -ENOMEM;
+			rr->type = type;
+			rr->rclass = rclass;
+			/* RFC 2181 §8: a TTL with the top bit set is treated as zero. */
+			rr->ttl = ttl > 0x7fffffff ? 0 : ttl;
+			rr->section = (uint8_t)sec;
+			int rc = rdata_copy(a, pkt, len, pos, rdlen, type, &rr->rdata, &rr->rdlen);
+			if (rc < 0)
+				return rc;
+			pos += rdlen;
+			m->n_rr++;
+		}
+	}
+	return 0;
+}
+
+int vg_query_build(uint8_t *buf, size_t cap, uint16_t id, const uint8_t *qname, uint16_t qtype,
+		   uint16_t qclass, bool rd, bool edns, bool do_bit)
+{
+	int n = vg_name_len(qname, VG_NAME_MAX);
+	if (n < 0)
+		return n;
+	size_t need = 12 + (size_t)n + 4 + (edns ? 11 : 0);
+	if (need > cap)
+		return VG_ESPACE;
+	memset(buf, 0, 12);
+	vg_put_u16(buf, id);
+	buf[2] = rd ? 0x01 : 0x00;
+	vg_put_u16(buf + 4, 1);
+	memcpy(buf + 12, qname, (size_t)n);
+	size_t p = 12 + (size_t)n;
+	vg_put_u16(buf + p, qtype);
+	vg_put_u16(buf + p + 2, qclass);
+	p += 4;
+	if (edns) {
+		vg_put_u16(buf + 10, 1);
+		buf[p] = 0; /* root owner */
+		vg_put_u16(buf + p + 1, VG_T_OPT);
+		vg_put_u16(buf + p + 3, 1232); /* RFC 6891 payload size, the DNS flag day 2020 value */
+		vg_put_u32(buf + p + 5, do_bit ? 0x8000 : 0);
+		vg_put_u16(buf + p + 9, 0);
+		p += 11;
+	}
+	return (int)p;
+}
+
+void vg_name_randomise_case(uint8_t *name, const uint8_t *rnd, size_t rndlen)
+{
+	size_t bit = 0;
+	size_t p = 0;
+	while (name[p]) {
+		uint8_t l = name[p];
+		for (size_t i = 1; i <= l; i++) {
+			uint8_t c = name[p + i];
+			if (!isalpha(c))
+				continue;
+			bool up = rndlen && (rnd[(bit / 8) % rndlen] >> (bit % 8)) & 1;
+			bit++;
+			name[p + i] = (uint8_t)(up ? toupper(c) : tolower(c));
+		}
+		p += (size_t)l + 1;
+	}
+}
+
+size_t vg_rr_wire_len(const struct vg_rr *rr)
+{
+	return (size_t)vg_name_len(rr->owner, VG_NAME_MAX) + 10 + rr->rdlen;
+}
+
+size_t vg_rr_write(uint8_t *out, size_t cap, const struct vg_rr *rr, uint32_t ttl)
+{
+	size_t on = (size_t)vg_name_len(rr->owner, VG_NAME_MAX);
+	size_t need = on + 10 + rr->rdlen;
+	if (need > cap)
+		return 0;
+	memcpy(out, rr->owner, on);
+	vg_put_u16(out + on, rr->type);
+	vg_put_u16(out + on + 2, rr->rclass);
+	vg_put_u32(out + on + 4, ttl);
+	vg_put_u16(out + on + 8, rr->rdlen);
+	memcpy(out + on + 10, rr->rdata, rr->rdlen);
+	return need;
 }

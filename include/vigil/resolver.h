@@ -62,6 +62,13 @@ int vg_resolver_new(const struct vg_resolver_env *env, struct vg_resolver **out)
 int vg_resolver_resolve(struct vg_resolver *r, const struct vg_question *q, vg_resolve_cb cb,
 			void *ctx);
 
+/* Refreshes (qname, qtype) in the background, without a client, when `prefetch: yes`: for the
+ * front end's answer-cache hits flagged VG_CACHE_PREFETCH (last 10% of the TTL). A refresh
+ * already in flight is not started twice. Returns 0, VG_EREFUSED (prefetch off), VG_EFORMAT,
+ * VG_ELIMIT (already running or no memory). Loop thread only. */
+int vg_resolver_prefetch(struct vg_resolver *r, const uint8_t *qname, size_t qname_len,
+			 uint16_t qtype);
+
 /* Completes every pending request with SERVFAIL and frees the resolver. */
 void vg_resolver_close(struct vg_resolver *r);
 

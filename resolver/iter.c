@@ -1,0 +1,663 @@
+/* The iterator: an explicit state machine walking from the closest known zone cut down to the
+ * authoritative answer (one function per state, one dispatch loop). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <vigil/err.h>
+#include <vigil/log.h>
+#include <vigil/name.h>
+#include "iter.h"
+
+/* EDE info-codes (RFC 8914) used here. */
+#define EDE_OTHER 0
+#define EDE_NO_REACHABLE_AUTHORITY 22
+
+enum step { STEP_NEXT, STEP_WAIT, STEP_END };
+
+static const char *const state_names[IQ_N_STATES] = {
+	[IQ_START] = "start",       [IQ_FIND_CUT] = "find-cut", [IQ_PICK] = "pick-server",
+	[IQ_WAIT_SUB] = "wait-sub", [IQ_SEND] = "send",         [IQ_WAIT_REPLY] = "wait-reply",
+	[IQ_REPLY] = "reply",       [IQ_VALIDATE] = "validate", [IQ_STORE] = "store",
+	[IQ_FOLLOW] = "follow",     [IQ_DONE] = "done",         [IQ_FAIL] = "fail",
+};
+
+const char *vg_iq_state_name(enum vg_iq_state s)
+{
+	return (unsigned)s < IQ_N_STATES ? state_names[s] : "?";
+}
+
+uint32_t vg_wall32(struct vg_resolver *r)
+{
+	return (uint32_t)r->up->ops->wall_now(r->up);
+}
+
+static enum step fail(struct vg_iq *iq, uint16_t ede, const char *text)
+{
+	iq->ede = ede;
+	iq->ede_text = text;
+	iq->state = IQ_FAIL;
+	return STEP_NEXT;
+}
+
+static enum step fail_limit(struct vg_iq *iq, const char *text)
+{
+	iq->req->r->stats.limit_hits++;
+	vg_debug("resolver: limit reached: %s", text);
+	return fail(iq, EDE_OTHER, text);
+}
+
+int vg_iq_ans_add(struct vg_iq *iq, const struct vg_rr *rr)
+{
+	if (iq->n_ans == iq->cap_ans) {
+		size_t cap = iq->cap_ans ? iq->cap_ans * 2 : 8;
+		const struct vg_rr **n = vg_arena_alloc(&iq->req->arena, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		if (iq->n_ans)
+			memcpy(n, iq->ans, iq->n_ans * sizeof(*n));
+		iq->ans = n;
+		iq->cap_ans = cap;
+	}
+	iq->ans[iq->n_ans++] = rr;
+	return 0;
+}
+
+struct vg_iq *vg_iq_new(struct vg_req *req, const uint8_t *name, uint16_t qtype, uint16_t qclass)
+{
+	struct vg_iq *iq = vg_arena_zalloc(&req->arena, sizeof(*iq));
+	if (!iq)
+		return NULL;
+	iq->req = req;
+	memcpy(iq->sname, name, (size_t)vg_name_len(name, VG_NAME_MAX));
+	vg_name_lower(iq->sname);
+	iq->qtype = qtype;
+	iq->qclass = qclass;
+	iq->qmin = req->r->cfg->qname_minimisation;
+	iq->state = IQ_START;
+	iq->next_all = req->iqs;
+	req->iqs = iq;
+	return iq;
+}
+
+/* True when the chain collected so far already visited `name` (CNAME loop). */
+static bool chain_has(const struct vg_iq *iq, const uint8_t *name)
+{
+	for (size_t i = 0; i < iq->n_ans; i++)
+		if ((iq->ans[i]->type == VG_T_CNAME || iq->ans[i]->type == VG_T_DNAME) &&
+		    vg_name_eq(iq->ans[i]->owner, name))
+			return true;
+	return false;
+}
+
+/* Moves to `target` after a CNAME/DNAME: the hop limit and loop check happen here. */
+static enum step restart_at(struct vg_iq *iq, const uint8_t *target, unsigned hops)
+{
+	const struct vg_config *cfg = iq->req->r->cfg;
+	iq->cname_hops += hops;
+	if (iq->cname_hops > cfg->max_cname_chain)
+		return fail_limit(iq, "CNAME chain longer than max-cname-chain");
+	if (chain_has(iq, target) || vg_name_eq(target, iq->req->qname))
+		return fail(iq, EDE_OTHER, "CNAME loop");
+	memcpy(iq->sname, target, (size_t)vg_name_len(target, VG_NAME_MAX));
+	vg_name_lower(iq->sname);
+	iq->state = IQ_START;
+	return STEP_NEXT;
+}
+
+/* ---- IQ_START ---- */
+static enum step st_start(struct vg_iq *iq)
+{
+	struct vg_resolver *r = iq->req->r;
+	if (iq->is_prime) {
+		iq->state = IQ_FIND_CUT;
+		return STEP_NEXT;
+	}
+	unsigned hint = 0;
+	int kind = vg_store_lookup_answer(iq, iq->sname, iq->qtype, 0, &hint);
+	if (kind == VG_CACHE_POSITIVE) {
+		r->stats.cache_answers++;
+		if ((hint & VG_CACHE_PREFETCH) && r->cfg->prefetch && !iq->parent)
+			vg_req_start_background(r, iq->sname, iq->qtype, false);
+		iq->rcode = VG_RCODE_NOERROR;
+		iq->state = IQ_DONE;
+		return STEP_NEXT;
+	}
+	if (kind == VG_CACHE_NXDOMAIN || kind == VG_CACHE_NODATA) {
+		iq->rcode = kind == VG_CACHE_NXDOMAIN ? VG_RCODE_NXDOMAIN : VG_RCODE_NOERROR;
+		iq->state = IQ_DONE;
+		return STEP_NEXT;
+	}
+	if (iq->qtype != VG_T_CNAME) {
+		size_t before = iq->n_ans;
+		kind = vg_store_lookup_answer(iq, iq->sname, VG_T_CNAME, 0, &hint);
+		if (kind == VG_CACHE_POSITIVE && iq->n_ans > before) {
+			const struct vg_rr *cn = iq->ans[before];
+			return restart_at(iq, cn->rdata, 1);
+		}
+		iq->soa = NULL; /* a negative entry for the CNAME type says nothing about qtype */
+	}
+	iq->state = IQ_FIND_CUT;
+	return STEP_NEXT;
+}
+
+/* ---- IQ_FIND_CUT ---- */
+static const struct vg_forward_zone *forward_for(const struct vg_config *cfg, const uint8_t *name)
+{
+	const struct vg_forward_zone *best = NULL;
+	int best_labels = -1;
+	for (size_t i = 0; i < cfg->n_forward_zones; i++) {
+		const struct vg_forward_zone *fz = &cfg->forward_zones[i];
+		int l = vg_name_labels(fz->zone);
+		if (vg_name_in_zone(name, fz->zone) && l > best_labels) {
+			best = fz;
+			best_labels = l;
+		}
+	}
+	return best;
+}
+
+static void cut_from_addrs(struct vg_iq *iq, const uint8_t *zone, const struct vg_sockaddr *a,
+			   size_t n)
+{
+	memcpy(iq->zone, zone, (size_t)vg_name_len(zone, VG_NAME_MAX));
+	size_t k = n < VG_MAX_NS ? n : VG_MAX_NS;
+	iq->ns = vg_arena_zalloc(&iq->req->arena, (k ? k : 1) * sizeof(struct vg_ns));
+	iq->n_ns = 0;
+	if (!iq->ns)
+		return;
+	for (size_t i = 0; i < k; i++) {
+		struct vg_ns *ns = &iq->ns[iq->n_ns++];
+		memcpy(ns->name, zone, (size_t)vg_name_len(zone, VG_NAME_MAX));
+		ns->addrs[0] = a[i];
+		ns->n_addrs = 1;
+		ns->resolved = true;
+	}
+}
+
+static void cut_from_hints(struct vg_iq *iq)
+{
+	struct vg_resolver *r = iq->req->r;
+	iq->zone[0] = 0;
+	iq->ns = vg_arena_zalloc(&iq->req->arena, VG_MAX_NS * sizeof(struct vg_ns));
+	iq->n_ns = 0;
+	if (!iq->ns)
+		return;
+	for (size_t i = 0; i < r->n_hints; i++) {
+		struct vg_ns *ns = NULL;
+		for (size_t j = 0; j < iq->n_ns; j++)
+			if (vg_name_eq(iq->ns[j].name, r->hints[i].name))
+				ns = &iq->ns[j];
+		if (!ns) {
+			if (iq->n_ns == VG_MAX_NS)
+				continue;
+			ns = &iq->ns[iq->n_ns++];
+			memcpy(ns->name, r->hints[i].name,
+			       (size_t)vg_name_len(r->hints[i].name, VG_NAME_MAX));
+			ns->resolved = true;
+		}
+		if (ns->n_addrs < VG_MAX_NS_ADDRS)
+			ns->addrs[ns->n_addrs++] = r->hints[i].addr;
+	}
+}
+
+static enum step st_find_cut(struct vg_iq *iq)
+{
+	const struct vg_config *cfg = iq->req->r->cfg;
+	const struct vg_forward_zone *fz = forward_for(cfg, iq->sname);
+	iq->forward = false;
+	iq->qmin_labels = -1;
+	iq->qmin_steps = 0;
+	if (fz) {
+		iq->forward = true;
+		cut_from_addrs(iq, fz->zone, fz->addrs, fz->n_addrs);
+	} else if (cfg->n_forward) {
+		iq->forward = true;
+		cut_from_addrs(iq, (const uint8_t *)"", cfg->forward, cfg->n_forward);
+	} else if (iq->is_prime || !vg_store_find_cut(iq)) {
+		cut_from_hints(iq);
+	}
+	if (!iq->ns)
+		return fail(iq, EDE_OTHER, "out of memory");
+	iq->state = IQ_PICK;
+	return STEP_NEXT;
+}
+
+/* ---- IQ_PICK ---- */
+static void clear_tried(struct vg_iq *iq)
+{
+	for (size_t i = 0; i < iq->n_ns; i++)
+		memset(iq->ns[i].tried, 0, sizeof(iq->ns[i].tried));
+}
+
+static enum step start_sub(struct vg_iq *iq, struct vg_ns *ns)
+{
+	struct vg_resolver *r = iq->req->r;
+	ns->resolved = true;
+	struct vg_iq *sub = vg_iq_new(iq->req, ns->name, r->cfg->do_ip4 ? VG_T_A : VG_T_AAAA,
+				      VG_C_IN);
+	if (!sub)
+		return fail(iq, EDE_OTHER, "out of memory");
+	sub->parent = iq;
+	sub->parent_ns = ns;
+	sub->depth = iq->depth + 1;
+	iq->glueless++;
+	iq->state = IQ_WAIT_SUB;
+	vg_iq_run(sub);
+	return STEP_WAIT;
+}
+
+static enum step st_pick(struct vg_iq *iq)
+{
+	struct vg_resolver *r = iq->req->r;
+	uint64_t now = r->up->ops->now_ms(r->up);
+	struct vg_sockaddr cand[VG_MAX_NS * VG_MAX_NS_ADDRS];
+	bool tried[VG_MAX_NS * VG_MAX_NS_ADDRS];
+	struct vg_ns *owner[VG_MAX_NS * VG_MAX_NS_ADDRS];
+	int idx[VG_MAX_NS * VG_MAX_NS_ADDRS];
+	size_t n = 0;
+	for (size_t i = 0; i < iq->n_ns; i++) {
+		struct vg_ns *ns = &iq->ns[i];
+		for (size_t j = 0; j < ns->n_addrs; j++) {
+			if (!vg_addr_allowed(r->cfg, &ns->addrs[j]))
+				continue;
+			cand[n] = ns->addrs[j];
+			tried[n] = ns->tried[j];
+			owner[n] = ns;
+			idx[n] = (int)j;
+			n++;
+		}
+	}
+	uint32_t rnd;
+	r->up->ops->random(r->up, &rnd, sizeof(rnd));
+	int k = vg_select_pick(r->sel, cand, n, tried, iq->forward ? NULL : iq->zone, now, rnd);
+	if (k >= 0) {
+		iq->server = cand[k];
+		iq->server_ns = owner[k];
+		iq->server_idx = idx[k];
+		struct vg_srv_info *si = vg_select_get(r->sel, &cand[k]);
+		iq->no_edns = si && si->no_edns;
+		iq->tcp = false;
+		iq->state = IQ_SEND;
+		return STEP_NEXT;
+	}
+	/* No usable address: resolve a glueless NS name, if the limits allow. */
+	if (!iq->forward && iq->depth < VG_MAX_SUB_DEPTH) {
+		for (size_t i = 0; i < iq->n_ns; i++) {
+			struct vg_ns *ns = &iq->ns[i];
+			/* A name inside the zone itself cannot be resolved through this cut. */
+			if (ns->resolved || vg_name_in_zone(ns->name, iq->zone))
+				continue;
+			if (iq->glueless >= r->cfg->max_glueless_per_referral)
+				return fail_limit(iq, "glueless NS names over max-glueless-per-referral");
+			return start_sub(iq, ns);
+		}
+	}
+	return fail(iq, EDE_NO_REACHABLE_AUTHORITY, "no reachable authority");
+}
+
+/* ---- IQ_SEND ---- */
+static void choose_question(struct vg_iq *iq)
+{
+	int full = vg_name_labels(iq->sname);
+	int zl = vg_name_labels(iq->zone);
+	bool minimise = iq->qmin && !iq->forward && !iq->is_prime;
+	if (minimise) {
+		if (iq->qmin_labels < 0)
+			iq->qmin_labels = zl;
+		/* Skip labels whose existence the cache already proves (no delegation there). */
+		while (iq->qmin_labels + 1 < full && iq->qmin_steps < VG_QMIN_MAX_STEPS) {
+			const uint8_t *cand = vg_name_suffix(iq->sname, iq->qmin_labels + 1);
+			if (!vg_store_name_exists(iq, cand))
+				break;
+			iq->qmin_labels++;
+		}
+		if (iq->qmin_labels + 1 >= full || iq->qmin_steps >= VG_QMIN_MAX_STEPS)
+			minimise = false;
+	}
+	if (minimise) {
+		const uint8_t *s = vg_name_suffix(iq->sname, iq->qmin_labels + 1);
+		memcpy(iq->asked, s, (size_t)vg_name_len(s, VG_NAME_MAX));
+		iq->asked_type = VG_T_A; /* RFC 9156 §2.1: A hides the real type and works widely */
+	} else {
+		memcpy(iq->asked, iq->sname, (size_t)vg_name_len(iq->sname, VG_NAME_MAX));
+		iq->asked_type = iq->is_prime ? VG_T_NS : iq->qtype;
+	}
+}
+
+static bool asked_full(const struct vg_iq *iq)
+{
+	return iq->asked_type == iq->qtype && vg_name_eq(iq->asked, iq->sname);
+}
+
+static enum step st_send(struct vg_iq *iq)
+{
+	struct vg_req *req = iq->req;
+	struct vg_resolver *r = req->r;
+	if (req->upstream_queries >= r->cfg->max_upstream_queries)
+		return fail_limit(iq, "upstream queries over max-upstream-queries");
+	req->upstream_queries++;
+	choose_question(iq);
+	int rc = vg_outq_send(iq);
+	if (rc < 0) {
+		/* Local trouble with this address (e.g. no route): treat like an error reply. */
+		iq->st = VG_UP_ERROR;
+		iq->state = IQ_REPLY;
+		return STEP_NEXT;
+	}
+	iq->state = IQ_WAIT_REPLY;
+	return STEP_WAIT;
+}
+
+/* ---- IQ_REPLY ---- */
+static void mark_tried(struct vg_iq *iq)
+{
+	if (iq->server_ns && iq->server_idx >= 0 && iq->server_idx < VG_MAX_NS_ADDRS)
+		iq->server_ns->tried[iq->server_idx] = true;
+}
+
+static enum step st_reply(struct vg_iq *iq)
+{
+	struct vg_resolver *r = iq->req->r;
+	uint64_t now = r->up->ops->now_ms(r->up);
+	if (iq->st == VG_UP_TIMEOUT || iq->st == VG_UP_ERROR) {
+		/* An error (ICMP unreachable, reset) counts like a timeout for hold-down. */
+		vg_select_timeout(r->sel, &iq->server, now);
+		mark_tried(iq);
+		iq->lame_or_fail++;
+		iq->state = IQ_PICK;
+		return STEP_NEXT;
+	}
+	vg_select_rtt(r->sel, &iq->server, iq->rtt_ms);
+	int rc = vg_msg_parse(&iq->req->arena, iq->reply, iq->reply_len, &iq->msg);
+	if (rc == -ENOMEM)
+		return fail(iq, EDE_OTHER, "out of memory");
+	if (rc < 0) {
+		mark_tried(iq);
+		iq->state = IQ_PICK;
+		return STEP_NEXT;
+	}
+	if (VG_MSG_TC(&iq->msg) && !iq->tcp) {
+		iq->tcp = true;
+		iq->state = IQ_SEND;
+		return STEP_NEXT;
+	}
+	if (vg_scrub(&iq->msg, iq->zone, iq->asked, iq->asked_type, iq->forward, &iq->verdict) < 0) {
+		mark_tried(iq);
+		iq->state = IQ_PICK;
+		return STEP_NEXT;
+	}
+	iq->state = IQ_VALIDATE;
+	return STEP_NEXT;
+}
+
+/* ---- IQ_VALIDATE ---- */
+/* The place for the DNSSEC validator and the hijack heuristics: they see the scrubbed reply
+ * before anything is cached or answered. Until validation exists every verdict is
+ * "indeterminate" (VG_SEC_INDETERMINATE is what IQ_STORE writes) and AD is never set. */
+static enum step st_validate(struct vg_iq *iq)
+{
+	iq->state = IQ_STORE;
+	return STEP_NEXT;
+}
+
+/* ---- IQ_STORE ---- */
+static enum step st_store(struct vg_iq *iq)
+{
+	vg_store_reply(iq);
+	iq->state = IQ_FOLLOW;
+	return STEP_NEXT;
+}
+
+/* ---- IQ_FOLLOW ---- */
+static void add_chain(struct vg_iq *iq, bool final)
+{
+	for (size_t i = 0; i < iq->msg.n_rr; i++) {
+		const struct vg_rr *rr = &iq->msg.rr[i];
+		if (rr->drop || rr->section != VG_SEC_ANSWER)
+			continue;
+		if (!final && rr->type != VG_T_CNAME && rr->type != VG_T_DNAME &&
+		    !(rr->type == VG_T_RRSIG && rr->rdlen >= 2 &&
+		      (vg_get_u16(rr->rdata) == VG_T_CNAME || vg_get_u16(rr->rdata) == VG_T_DNAME)))
+			continue;
+		vg_iq_ans_add(iq, rr);
+	}
+	if (iq->forward)
+		iq->forwarded_data = true;
+}
+
+static enum step follow_referral(struct vg_iq *iq)
+{
+	struct vg_resolver *r = iq->req->r;
+	if (++iq->referrals > r->cfg->max_referral_depth)
+		return fail_limit(iq, "referrals over max-referral-depth");
+	struct vg_msg *m = &iq->msg;
+	const uint8_t *cut = iq->verdict.cut;
+	struct vg_ns *ns = vg_arena_zalloc(&iq->req->arena, VG_MAX_NS * sizeof(*ns));
+	if (!ns)
+		return fail(iq, EDE_OTHER, "out of memory");
+	size_t n = 0;
+	for (size_t i = 0; i < m->n_rr && n < VG_MAX_NS; i++) {
+		const struct vg_rr *rr = &m->rr[i];
+		if (rr->drop || rr->section != VG_SEC_AUTHORITY || rr->type != VG_T_NS)
+			continue;
+		struct vg_ns *e = &ns[n++];
+		memcpy(e->name, rr->rdata, (size_t)vg_name_len(rr->rdata, VG_NAME_MAX));
+		vg_name_lower(e->name);
+		for (size_t j = 0; j < m->n_rr; j++) {
+			const struct vg_rr *g = &m->rr[j];
+			if (g->drop || g->section != VG_SEC_ADDITIONAL || e->n_addrs >= VG_MAX_NS_ADDRS ||
+			    !vg_name_eq(g->owner, e->name))
+				continue;
+			struct vg_sockaddr *a = &e->addrs[e->n_addrs];
+			memset(a, 0, sizeof(*a));
+			if (g->type == VG_T_A && g->rdlen == 4) {
+				a->u.sin.sin_family = AF_INET;
+				a->u.sin.sin_port = htons(53);
+				memcpy(&a->u.sin.sin_addr, g->rdata, 4);
+				a->len = sizeof(struct sockaddr_in);
+				e->n_addrs++;
+			} else if (g->type == VG_T_AAAA && g->rdlen == 16) {
+				a->u.sin6.sin6_family = AF_INET6;
+				a->u.sin6.sin6_port = htons(53);
+				memcpy(&a->u.sin6.sin6_addr, g->rdata, 16);
+				a->len = sizeof(struct sockaddr_in6);
+				e->n_addrs++;
+			}
+		}
+		if (e->n_addrs == 0)
+			vg_store_addrs(iq, e); /* maybe known from earlier resolutions */
+	}
+	memcpy(iq->zone, cut, (size_t)vg_name_len(cut, VG_NAME_MAX));
+	vg_name_lower(iq->zone);
+	iq->ns = ns;
+	iq->n_ns = n;
+	iq->glueless = 0;
+	iq->qmin_labels = -1;
+	iq->qmin_steps = 0;
+	iq->state = IQ_PICK;
+	return STEP_NEXT;
+}
+
+static enum step st_follow(struct vg_iq *iq)
+{
+	struct vg_resolver *r = iq->req->r;
+	uint64_t now = r->up->ops->now_ms(r->up);
+	struct vg_verdict *v = &iq->verdict;
+	switch (v->kind) {
+	case VG_REPLY_FORMERR:
+		if (!iq->no_edns) {
+			/* RFC 6891 §7: a server that does not know EDNS answers FORMERR. */
+			struct vg_srv_info *si = vg_select_get(r->sel, &iq->server);
+			if (si)
+				si->no_edns = true;
+			iq->no_edns = true;
+			iq->state = IQ_SEND;
+			return STEP_NEXT;
+		}
+		/* fall through */
+	case VG_REPLY_SERVFAIL:
+		mark_tried(iq);
+		iq->lame_or_fail++;
+		iq->state = IQ_PICK;
+		return STEP_NEXT;
+	case VG_REPLY_LAME:
+		if (!iq->forward)
+			vg_select_lame_set(r->sel, &iq->server, iq->zone, now);
+		mark_tried(iq);
+		iq->lame_or_fail++;
+		iq->state = IQ_PICK;
+		return STEP_NEXT;
+	case VG_REPLY_REFERRAL:
+		return follow_referral(iq);
+	default:
+		break;
+	}
+	if (!asked_full(iq)) {
+		/* A minimised query: the name exists (or not) but is not delegated here. */
+		if (v->kind == VG_REPLY_NXDOMAIN)
+			iq->qmin = false; /* RFC 9156 §2.3 relaxed: ask the full name instead */
+		else
+			iq->qmin_labels++;
+		iq->qmin_steps++;
+		clear_tried(iq);
+		iq->state = IQ_PICK;
+		return STEP_NEXT;
+	}
+	if (iq->is_prime && v->kind == VG_REPLY_ANSWER) {
+		/* RFC 8109: the root's own NS set and addresses replace the hints. */
+		struct vg_hint h[VG_MAX_HINTS];
+		size_t n = 0;
+		uint32_t ttl = 86400;
+		for (size_t i = 0; i < iq->msg.n_rr && n < VG_MAX_HINTS; i++) {
+			const struct vg_rr *g = &iq->msg.rr[i];
+			if (g->drop || g->section != VG_SEC_ADDITIONAL)
+				continue;
+			struct vg_sockaddr *a = &h[n].addr;
+			memset(a, 0, sizeof(*a));
+			if (g->type == VG_T_A && g->rdlen == 4) {
+				a->u.sin.sin_family = AF_INET;
+				a->u.sin.sin_port = htons(53);
+				memcpy(&a->u.sin.sin_addr, g->rdata, 4);
+				a->len = sizeof(struct sockaddr_in);
+			} else if (g->type == VG_T_AAAA && g->rdlen == 16) {
+				a->u.sin6.sin6_family = AF_INET6;
+				a->u.sin6.sin6_port = htons(53);
+				memcpy(&a->u.sin6.sin6_addr, g->rdata, 16);
+				a->len = sizeof(struct sockaddr_in6);
+			} else {
+				continue;
+			}
+			memcpy(h[n].name, g->owner, (size_t)vg_name_len(g->owner, VG_NAME_MAX));
+			vg_name_lower(h[n].name);
+			if (g->ttl < ttl)
+				ttl = g->ttl;
+			n++;
+		}
+		if (n) {
+			memcpy(r->hints, h, n * sizeof(h[0]));
+			r->n_hints = n;
+			r->primed_until = r->up->ops->wall_now(r->up) + (ttl ? ttl : 1);
+			vg_info("resolver: root primed with %zu addresses for %u s", n, ttl);
+		}
+	}
+	switch (v->kind) {
+	case VG_REPLY_ANSWER:
+		add_chain(iq, true);
+		iq->rcode = VG_RCODE_NOERROR;
+		iq->state = IQ_DONE;
+		return STEP_NEXT;
+	case VG_REPLY_NXDOMAIN:
+	case VG_REPLY_NODATA:
+		add_chain(iq, false);
+		iq->rcode = v->kind == VG_REPLY_NXDOMAIN ? VG_RCODE_NXDOMAIN : VG_RCODE_NOERROR;
+		iq->soa = v->soa;
+		iq->state = IQ_DONE;
+		return STEP_NEXT;
+	case VG_REPLY_CNAME:
+		add_chain(iq, false);
+		if (v->loop)
+			return fail(iq, EDE_OTHER, "CNAME loop");
+		return restart_at(iq, v->target, v->hops);
+	default:
+		return fail(iq, EDE_OTHER, "unexpected reply");
+	}
+}
+
+/* ---- IQ_WAIT_* : nothing to do until an event arrives ---- */
+static enum step st_wait(struct vg_iq *iq)
+{
+	return STEP_WAIT;
+}
+
+static enum step st_end(struct vg_iq *iq)
+{
+	return STEP_END;
+}
+
+static enum step (*const handlers[IQ_N_STATES])(struct vg_iq *) = {
+	[IQ_START] = st_start,       [IQ_FIND_CUT] = st_find_cut, [IQ_PICK] = st_pick,
+	[IQ_WAIT_SUB] = st_wait,     [IQ_SEND] = st_send,         [IQ_WAIT_REPLY] = st_wait,
+	[IQ_REPLY] = st_reply,       [IQ_VALIDATE] = st_validate, [IQ_STORE] = st_store,
+	[IQ_FOLLOW] = st_follow,     [IQ_DONE] = st_end,          [IQ_FAIL] = st_end,
+};
+
+/* A sub-resolution finished: give its addresses to the parent and let it pick again. */
+static void sub_finished(struct vg_iq *sub)
+{
+	struct vg_iq *p = sub->parent;
+	struct vg_ns *ns = sub->parent_ns;
+	if (sub->state == IQ_DONE) {
+		for (size_t i = 0; i < sub->n_ans && ns->n_addrs < VG_MAX_NS_ADDRS; i++) {
+			const struct vg_rr *g = sub->ans[i];
+			struct vg_sockaddr *a = &ns->addrs[ns->n_addrs];
+			memset(a, 0, sizeof(*a));
+			if (g->type == VG_T_A && g->rdlen == 4) {
+				a->u.sin.sin_family = AF_INET;
+				a->u.sin.sin_port = htons(53);
+				memcpy(&a->u.sin.sin_addr, g->rdata, 4);
+				a->len = sizeof(struct sockaddr_in);
+				ns->n_addrs++;
+			} else if (g->type == VG_T_AAAA && g->rdlen == 16) {
+				a->u.sin6.sin6_family = AF_INET6;
+				a->u.sin6.sin6_port = htons(53);
+				memcpy(&a->u.sin6.sin6_addr, g->rdata, 16);
+				a->len = sizeof(struct sockaddr_in6);
+				ns->n_addrs++;
+			}
+		}
+	}
+	if (p->state != IQ_WAIT_SUB)
+		return;
+	p->state = IQ_PICK;
+	vg_iq_run(p);
+}
+
+void vg_iq_run(struct vg_iq *iq)
+{
+	if (iq->req->done)
+		return;
+	for (;;) {
+		enum vg_iq_state before = iq->state;
+		enum step s = handlers[iq->state](iq);
+		if (vg_log_get_level() >= VG_LOG_DEBUG && iq->state != before) {
+			char nb[VG_NAME_TEXT_MAX];
+			vg_name_to_text(iq->sname, nb, sizeof(nb));
+			vg_debug("iter %s/%u: %s -> %s", nb, iq->qtype, vg_iq_state_name(before),
+				 vg_iq_state_name(iq->state));
+		}
+		if (s == STEP_WAIT)
+			return;
+		if (s == STEP_END)
+			break;
+	}
+	if (iq->parent)
+		sub_finished(iq);
+	else
+		vg_req_complete(iq->req);
+}
+
+void vg_iq_cancel(struct vg_iq *iq)
+{
+	if (iq->oq)
+		vg_outq_leave(iq);
+}

@@ -1,0 +1,189 @@
+/* The resolver's request and iterator state (private to resolver/): one vg_req per distinct client
+ * question in flight, one or more iterator queries (struct vg_iq) per request, all allocated in
+ * the request's arena and released with it. Loop-thread only. */
+#ifndef VIGIL_RESOLVER_ITER_H
+#define VIGIL_RESOLVER_ITER_H
+
+#include <vigil/cache.h>
+#include <vigil/config.h>
+#include <vigil/resolver.h>
+#include <vigil/upstream.h>
+#include "internal.h"
+
+#define VG_MAX_HINTS 64
+#define VG_MAX_NS 16        /* NS names used per zone cut (the rest are ignored: NXNS bound) */
+#define VG_MAX_NS_ADDRS 4   /* addresses used per NS name */
+#define VG_MAX_SUB_DEPTH 3  /* nesting of glueless sub-resolutions */
+#define VG_QMIN_MAX_STEPS 10 /* RFC 9156 MAX_MINIMISE_COUNT */
+#define VG_ARENA_LIMIT (4u << 20)
+#define VG_OUTQ_BUCKETS 1024
+#define VG_REQ_BUCKETS 1024
+
+/* The iterator's states (STYLE habit 4): one function each in iter.c, see vg_iq_state_name. */
+enum vg_iq_state {
+	IQ_START,      /* answer or CNAME for (sname, qtype) in the cache? */
+	IQ_FIND_CUT,   /* closest zone cut: forward zone, cached NS, or root hints */
+	IQ_PICK,       /* choose a server address, or resolve a glueless NS name */
+	IQ_WAIT_SUB,   /* waiting for a glueless sub-resolution */
+	IQ_SEND,       /* build the (minimised) query and hand it to the upstream layer */
+	IQ_WAIT_REPLY, /* waiting for the upstream layer */
+	IQ_REPLY,      /* timeout/error bookkeeping, TC -> TCP, parse, scrub */
+	IQ_VALIDATE,   /* DNSSEC validator stage: between scrubber and cache (indeterminate now) */
+	IQ_STORE,      /* accepted RRsets and negative answers to the cache */
+	IQ_FOLLOW,     /* act on the verdict: answer, CNAME, referral, negative, lame, retry */
+	IQ_DONE,       /* finished with an answer (positive or negative) */
+	IQ_FAIL,       /* finished with SERVFAIL (+ EDE) */
+	IQ_N_STATES
+};
+
+struct vg_ns {
+	uint8_t name[VG_NAME_MAX];
+	struct vg_sockaddr addrs[VG_MAX_NS_ADDRS];
+	bool tried[VG_MAX_NS_ADDRS];
+	size_t n_addrs;
+	bool resolved; /* a sub-resolution for its address ran (or was not possible) */
+};
+
+struct vg_req;
+struct vg_outq;
+
+struct vg_iq {
+	struct vg_req *req;
+	struct vg_iq *parent;     /* sub-resolution of a glueless NS name: who waits */
+	struct vg_ns *parent_ns;  /* the parent's NS entry this resolves */
+	struct vg_iq *next_all;   /* all iqs of the request */
+	int depth;
+	enum vg_iq_state state;
+	bool is_prime;            /* root priming query */
+
+	uint8_t sname[VG_NAME_MAX]; /* current name (after CNAME/DNAME) */
+	uint16_t qtype, qclass;
+
+	/* The answer built so far: CNAME/DNAME links and the final RRset (RRSIGs included). */
+	const struct vg_rr **ans;
+	size_t n_ans, cap_ans;
+	const struct vg_rr *soa; /* negative answers */
+	uint16_t rcode;
+	unsigned cname_hops, referrals, glueless, lame_or_fail;
+	bool stale;
+	bool forwarded_data; /* some of the answer came from a forwarder */
+
+	/* The current zone cut. */
+	uint8_t zone[VG_NAME_MAX];
+	bool forward; /* servers are forwarders (RD=1, no delegations accepted) */
+	struct vg_ns *ns;
+	size_t n_ns;
+
+	/* QNAME minimisation (RFC 9156). */
+	bool qmin;
+	int qmin_labels; /* labels of sname asked in the current minimised query */
+	unsigned qmin_steps;
+
+	/* The query in flight. */
+	uint8_t asked[VG_NAME_MAX];
+	uint16_t asked_type;
+	struct vg_sockaddr server;
+	struct vg_ns *server_ns;
+	int server_idx;
+	bool tcp, no_edns;
+	struct vg_outq *oq;
+	struct vg_iq *oq_next;
+
+	/* The reply being handled. */
+	enum vg_upstream_status st;
+	const uint8_t *reply;
+	size_t reply_len;
+	uint32_t rtt_ms;
+	struct vg_msg msg;
+	struct vg_verdict verdict;
+
+	uint16_t ede;
+	const char *ede_text;
+};
+
+struct vg_waiter {
+	vg_resolve_cb cb;
+	void *ctx;
+	uint8_t qname[VG_NAME_MAX]; /* the client's spelling */
+	bool rd;
+	struct vg_waiter *next;
+};
+
+struct vg_req {
+	struct vg_resolver *r;
+	struct vg_arena arena;
+	uint8_t qname[VG_NAME_MAX]; /* lowercase */
+	uint16_t qtype, qclass;
+	bool do_bit, cd_bit;
+	uint64_t key_hash;
+	struct vg_waiter *waiters; /* none for prefetch and priming */
+	struct vg_iq *root;
+	struct vg_iq *iqs;
+	unsigned upstream_queries;
+	struct vg_upstream_timer *deadline;
+	bool done;
+	struct vg_req *hnext;           /* hash chain of requests in flight */
+	struct vg_req *next, *prev;     /* all live requests */
+};
+
+struct vg_resolver_stats {
+	uint64_t requests, joined, cache_answers, upstream_sent, upstream_joined;
+	uint64_t servfail, stale_served, prefetches, primings, limit_hits;
+};
+
+struct vg_resolver {
+	const struct vg_config *cfg;
+	struct vg_cache *cache;
+	struct vg_cache_reader *rd;
+	struct vg_upstream *up;
+	int worker_id;
+	struct vg_select *sel;
+	struct vg_hint hints[VG_MAX_HINTS];
+	size_t n_hints;
+	int64_t primed_until; /* wall clock; 0 = never primed */
+	bool priming;
+	struct vg_req *reqs;                      /* all live requests */
+	struct vg_req *req_hash[VG_REQ_BUCKETS];  /* client questions in flight, for joining */
+	struct vg_outq *outq_hash[VG_OUTQ_BUCKETS];
+	struct vg_req *zombies;                   /* finished, freed on the next loop pass */
+	struct vg_upstream_timer *reaper;
+	struct vg_resolver_stats stats;
+	uint8_t cbuf[65536];  /* cache lookup buffer (views point into it until the next lookup) */
+	uint8_t abuf[65536];  /* answer building */
+};
+
+/* iter.c */
+const char *vg_iq_state_name(enum vg_iq_state s);
+/* Runs the state machine of iq until it waits or finishes. */
+void vg_iq_run(struct vg_iq *iq);
+/* A new iterator query in req's arena for (name, qtype). */
+struct vg_iq *vg_iq_new(struct vg_req *req, const uint8_t *name, uint16_t qtype, uint16_t qclass);
+/* Detaches iq from the upstream layer (outq) and stops everything it waits on. */
+void vg_iq_cancel(struct vg_iq *iq);
+
+/* request.c: called by the iterator when the request's root iq finished (DONE or FAIL). */
+void vg_req_complete(struct vg_req *req);
+/* Starts a request without client (prefetch, priming); returns it or NULL. */
+struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qname,
+				       uint16_t qtype, bool prime);
+
+/* outq (request.c): identical upstream queries in flight are sent once. */
+int vg_outq_send(struct vg_iq *iq);
+void vg_outq_leave(struct vg_iq *iq);
+
+/* store.c: the cache glue. All return quietly when there is no cache. */
+void vg_store_reply(struct vg_iq *iq);
+/* Looks up (name, type) and appends the records to iq->ans; returns the cache kind or -1. */
+int vg_store_lookup_answer(struct vg_iq *iq, const uint8_t *name, uint16_t type, int stale_secs,
+			   unsigned *hint);
+/* Fills iq's zone cut from the cache (closest NS and their addresses); false if none. */
+bool vg_store_find_cut(struct vg_iq *iq);
+/* Addresses of `name` from the cache into ns; returns how many were added. */
+size_t vg_store_addrs(struct vg_iq *iq, struct vg_ns *ns);
+bool vg_store_name_exists(struct vg_iq *iq, const uint8_t *name);
+
+/* Appends one record to iq->ans (arena array growth). */
+int vg_iq_ans_add(struct vg_iq *iq, const struct vg_rr *rr);
+uint32_t vg_wall32(struct vg_resolver *r);
+
+#endif

@@ -1,0 +1,578 @@
+/* The request driver: vg_resolver_* (resolver.h), client questions in flight joined into one
+ * request, identical upstream queries sent once (outq), the request lifetime, serve-stale, root
+ * priming, prefetch, and the minimal answer handed back to the front end. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <vigil/err.h>
+#include <vigil/log.h>
+#include <vigil/name.h>
+#include <vigil/roothints.h>
+#include "iter.h"
+
+#define EDE_OTHER 0
+#define EDE_STALE_ANSWER 3
+#define EDE_NO_REACHABLE_AUTHORITY 22
+
+static uint64_t hash_bytes(const void *p, size_t n, uint64_t h)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* ---- outq: one upstream query, shared by every iq asking the same thing at once ---- */
+
+struct vg_outq {
+	struct vg_resolver *r;
+	uint64_t hash;
+	struct vg_outq *hnext;
+	struct vg_sockaddr server;
+	uint8_t qname[VG_NAME_MAX]; /* lowercase */
+	uint16_t qtype;
+	bool tcp, rd, edns;
+	struct vg_upstream_query *uq;
+	struct vg_iq *waiters;
+};
+
+static uint64_t outq_hash(const struct vg_sockaddr *s, const uint8_t *qname, uint16_t qtype,
+			  bool tcp, bool rd, bool edns)
+{
+	uint64_t h = hash_bytes(&s->u.sa.sa_family, sizeof(s->u.sa.sa_family), 0xcbf29ce484222325ull);
+	if (s->u.sa.sa_family == AF_INET)
+		h = hash_bytes(&s->u.sin.sin_addr, 4, hash_bytes(&s->u.sin.sin_port, 2, h));
+	else
+		h = hash_bytes(&s->u.sin6.sin6_addr, 16, hash_bytes(&s->u.sin6.sin6_port, 2, h));
+	h = hash_bytes(qname, (size_t)vg_name_len(qname, VG_NAME_MAX), h);
+	uint8_t f[5] = {(uint8_t)(qtype >> 8), (uint8_t)qtype, tcp, rd, edns};
+	return hash_bytes(f, sizeof(f), h);
+}
+
+static bool same_server(const struct vg_sockaddr *a, const struct vg_sockaddr *b)
+{
+	if (a->u.sa.sa_family != b->u.sa.sa_family)
+		return false;
+	if (a->u.sa.sa_family == AF_INET)
+		return a->u.sin.sin_port == b->u.sin.sin_port &&
+		       a->u.sin.sin_addr.s_addr == b->u.sin.sin_addr.s_addr;
+	return a->u.sin6.sin6_port == b->u.sin6.sin6_port &&
+	       !memcmp(&a->u.sin6.sin6_addr, &b->u.sin6.sin6_addr, 16);
+}
+
+static void outq_unlink(struct vg_outq *oq)
+{
+	struct vg_outq **pp = &oq->r->outq_hash[oq->hash % VG_OUTQ_BUCKETS];
+	while (*pp && *pp != oq)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = oq->hnext;
+}
+
+static void on_outq_reply(void *ctx, enum vg_upstream_status st, const uint8_t *reply, size_t len,
+			  uint32_t rtt_ms)
+{
+	struct vg_outq *oq = ctx;
+	struct vg_iq *w = oq->waiters;
+	outq_unlink(oq);
+	free(oq);
+	/* Each waiter keeps its own copy: requests end independently. A finished request's
+	 * memory lives until the reaper runs, so `next` stays readable. */
+	while (w) {
+		struct vg_iq *next = w->oq_next;
+		w->oq = NULL;
+		w->oq_next = NULL;
+		if (!w->req->done && w->state == IQ_WAIT_REPLY) {
+			w->st = st;
+			w->rtt_ms = rtt_ms;
+			w->reply = NULL;
+			w->reply_len = 0;
+			if (st == VG_UP_REPLY) {
+				w->reply = vg_arena_memdup(&w->req->arena, reply, len);
+				w->reply_len = len;
+				if (!w->reply)
+					w->st = VG_UP_ERROR;
+			}
+			w->state = IQ_REPLY;
+			vg_iq_run(w);
+		}
+		w = next;
+	}
+}
+
+int vg_outq_send(struct vg_iq *iq)
+{
+	struct vg_resolver *r = iq->req->r;
+	uint8_t low[VG_NAME_MAX];
+	memcpy(low, iq->asked, (size_t)vg_name_len(iq->asked, VG_NAME_MAX));
+	vg_name_lower(low);
+	bool rd = iq->forward, edns = !iq->no_edns;
+	uint64_t h = outq_hash(&iq->server, low, iq->asked_type, iq->tcp, rd, edns);
+	for (struct vg_outq *oq = r->outq_hash[h % VG_OUTQ_BUCKETS]; oq; oq = oq->hnext) {
+		if (oq->hash == h && oq->qtype == iq->asked_type && oq->tcp == iq->tcp &&
+		    oq->rd == rd && oq->edns == edns && same_server(&oq->server, &iq->server) &&
+		    vg_name_eq(oq->qname, low)) {
+			iq->oq = oq;
+			iq->oq_next = oq->waiters;
+			oq->waiters = iq;
+			r->stats.upstream_joined++;
+			return 0;
+		}
+	}
+	struct vg_outq *oq = calloc(1, sizeof(*oq));
+	if (!oq)
+		return -ENOMEM;
+	oq->r = r;
+	oq->hash = h;
+	oq->server = iq->server;
+	memcpy(oq->qname, low, sizeof(low));
+	oq->qtype = iq->asked_type;
+	oq->tcp = iq->tcp;
+	oq->rd = rd;
+	oq->edns = edns;
+	uint8_t name[VG_NAME_MAX];
+	memcpy(name, low, sizeof(low));
+	struct {
+		uint16_t id;
+		uint8_t bits[32];
+	} rnd;
+	r->up->ops->random(r->up, &rnd, sizeof(rnd));
+	if (r->cfg->case_randomisation)
+		vg_name_randomise_case(name, rnd.bits, sizeof(rnd.bits));
+	uint8_t wire[VG_NAME_MAX + 32];
+	/* DO=1 upstream: signatures are cached with the data for the validator to come. */
+	int len = vg_query_build(wire, sizeof(wire), rnd.id, name, iq->asked_type, iq->qclass, rd,
+				 edns, true);
+	if (len < 0) {
+		free(oq);
+		return len;
+	}
+	uint32_t rto = vg_select_rto(r->sel, &iq->server);
+	struct vg_upstream_req ureq = {
+		.server = &iq->server, .wire = wire, .len = (size_t)len, .tcp = iq->tcp,
+		/* TCP needs a handshake first; give it room. */
+		.timeout_ms = iq->tcp ? rto * 2 + 500 : rto,
+	};
+	int rc = r->up->ops->send(r->up, &ureq, on_outq_reply, oq, &oq->uq);
+	if (rc < 0) {
+		free(oq);
+		return rc;
+	}
+	r->stats.upstream_sent++;
+	oq->hnext = r->outq_hash[h % VG_OUTQ_BUCKETS];
+	r->outq_hash[h % VG_OUTQ_BUCKETS] = oq;
+	iq->oq = oq;
+	iq->oq_next = NULL;
+	oq->waiters = iq;
+	return 0;
+}
+
+void vg_outq_leave(struct vg_iq *iq)
+{
+	struct vg_outq *oq = iq->oq;
+	if (!oq)
+		return;
+	struct vg_iq **pp = &oq->waiters;
+	while (*pp && *pp != iq)
+		pp = &(*pp)->oq_next;
+	if (*pp)
+		*pp = iq->oq_next;
+	iq->oq = NULL;
+	iq->oq_next = NULL;
+	if (!oq->waiters) {
+		oq->r->up->ops->cancel(oq->r->up, oq->uq);
+		outq_unlink(oq);
+		free(oq);
+	}
+}
+
+/* ---- requests ---- */
+
+static uint64_t req_hash(const uint8_t *qname, uint16_t qtype, uint16_t qclass, bool d, bool c)
+{
+	uint8_t f[6] = {(uint8_t)(qtype >> 8), (uint8_t)qtype, (uint8_t)(qclass >> 8),
+			(uint8_t)qclass, d, c};
+	return hash_bytes(f, sizeof(f),
+			  hash_bytes(qname, (size_t)vg_name_len(qname, VG_NAME_MAX),
+				     0xcbf29ce484222325ull));
+}
+
+static void reaper_fire(void *ctx)
+{
+	struct vg_resolver *r = ctx;
+	r->reaper = NULL;
+	while (r->zombies) {
+		struct vg_req *z = r->zombies;
+		r->zombies = z->next;
+		vg_arena_free(&z->arena);
+		free(z);
+	}
+}
+
+static void req_unlink(struct vg_req *req)
+{
+	struct vg_resolver *r = req->r;
+	struct vg_req **pp = &r->req_hash[req->key_hash % VG_REQ_BUCKETS];
+	while (*pp && *pp != req)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = req->hnext;
+	if (req->prev)
+		req->prev->next = req->next;
+	else if (r->reqs == req)
+		r->reqs = req->next;
+	if (req->next)
+		req->next->prev = req->prev;
+	req->next = req->prev = NULL;
+}
+
+static void on_deadline(void *ctx)
+{
+	struct vg_req *req = ctx;
+	req->deadline = NULL;
+	if (req->done)
+		return;
+	vg_debug("resolver: request lifetime (request-timeout) exceeded");
+	req->root->state = IQ_FAIL;
+	req->root->ede = EDE_NO_REACHABLE_AUTHORITY;
+	req->root->ede_text = "request-timeout reached";
+	req->r->stats.limit_hits++;
+	vg_req_complete(req);
+}
+
+/* Minimal response (answer section + SOA for negative answers) into buf; returns its length. */
+static size_t build_answer(struct vg_req *req, const struct vg_iq *iq, uint16_t rcode, bool stale,
+			   uint8_t *buf, size_t cap)
+{
+	size_t qn = (size_t)vg_name_len(req->qname, VG_NAME_MAX);
+	memset(buf, 0, 12);
+	buf[2] = 0x80;
+	buf[3] = (uint8_t)(0x80 | (rcode & 0x0f)); /* RA; AD stays clear until validation exists */
+	vg_put_u16(buf + 4, 1);
+	memcpy(buf + 12, req->qname, qn);
+	vg_put_u16(buf + 12 + qn, req->qtype);
+	vg_put_u16(buf + 14 + qn, req->qclass);
+	size_t off = 16 + qn;
+	uint16_t an = 0, ns = 0;
+	for (size_t i = 0; iq && i < iq->n_ans; i++) {
+		const struct vg_rr *rr = iq->ans[i];
+		if (rr->type == VG_T_RRSIG && !req->do_bit)
+			continue;
+		size_t w = vg_rr_write(buf + off, cap - off, rr, stale ? VG_CACHE_STALE_TTL : rr->ttl);
+		if (!w)
+			break;
+		off += w;
+		an++;
+	}
+	if (iq && iq->soa) {
+		/* Negative answers carry the SOA, its TTL capped by MINIMUM (RFC 2308 §5). */
+		const struct vg_rr *soa = iq->soa;
+		uint32_t ttl = soa->ttl;
+		if (soa->rdlen >= 4 && vg_get_u32(soa->rdata + soa->rdlen - 4) < ttl)
+			ttl = vg_get_u32(soa->rdata + soa->rdlen - 4);
+		size_t w = vg_rr_write(buf + off, cap - off, soa, stale ? VG_CACHE_STALE_TTL : ttl);
+		if (w) {
+			off += w;
+			ns++;
+		}
+	}
+	vg_put_u16(buf + 6, an);
+	vg_put_u16(buf + 8, ns);
+	return off;
+}
+
+static void deliver(struct vg_req *req, const uint8_t *wire, size_t len, uint16_t ede,
+		    const char *ede_text)
+{
+	struct vg_resolver *r = req->r;
+	struct vg_waiter *w = req->waiters;
+	req->waiters = NULL;
+	size_t qn = (size_t)vg_name_len(req->qname, VG_NAME_MAX);
+	for (; w; w = w->next) {
+		/* The shared buffer gets each client's RD bit and 0x20 spelling in turn. */
+		uint8_t *b = r->abuf;
+		if (b != wire)
+			memcpy(b, wire, len);
+		b[2] = (uint8_t)((b[2] & ~0x01) | (w->rd ? 0x01 : 0));
+		memcpy(b + 12, w->qname, qn);
+		struct vg_answer a = {.wire = b, .len = len, .ede = ede, .ede_text = ede_text};
+		w->cb(w->ctx, &a);
+	}
+}
+
+void vg_req_complete(struct vg_req *req)
+{
+	struct vg_resolver *r = req->r;
+	if (req->done)
+		return;
+	req->done = true;
+	for (struct vg_iq *iq = req->iqs; iq; iq = iq->next_all)
+		vg_iq_cancel(iq);
+	if (req->deadline) {
+		r->up->ops->timer_stop(r->up, req->deadline);
+		req->deadline = NULL;
+	}
+	req_unlink(req);
+	struct vg_iq *iq = req->root;
+	if (iq->is_prime)
+		r->priming = false;
+	uint16_t ede = VG_EDE_NONE;
+	const char *ede_text = NULL;
+	size_t len;
+	if (iq->state == IQ_DONE) {
+		len = build_answer(req, iq, iq->rcode, iq->stale, r->abuf, sizeof(r->abuf));
+		if (iq->stale) {
+			ede = EDE_STALE_ANSWER;
+			r->stats.stale_served++;
+		} else if (r->cache && !iq->is_prime) {
+			uint8_t rank = VG_RANK_AUTH_ANSWER | (iq->forwarded_data ? 0 : VG_RANK_ITERATED);
+			vg_cache_answer_put(r->cache, req->qname, req->qtype, req->do_bit, req->cd_bit,
+					    r->abuf, len, rank, VG_SEC_INDETERMINATE, 0, vg_wall32(r));
+		}
+	} else {
+		/* RFC 8767: when the authorities cannot give an answer, an expired one (TTL 30)
+		 * beats SERVFAIL. Suspect entries are never served stale (the cache's rule). */
+		iq->n_ans = 0;
+		iq->soa = NULL;
+		unsigned hint = 0;
+		int kind = -1;
+		if (r->cfg->serve_stale_max > 0 && req->waiters && !iq->is_prime)
+			kind = vg_store_lookup_answer(iq, req->qname, req->qtype,
+						      (int)r->cfg->serve_stale_max, &hint);
+		if (kind >= 0 && (hint & VG_CACHE_STALE)) {
+			uint16_t rc = kind == VG_CACHE_NXDOMAIN ? VG_RCODE_NXDOMAIN : VG_RCODE_NOERROR;
+			len = build_answer(req, iq, rc, true, r->abuf, sizeof(r->abuf));
+			ede = EDE_STALE_ANSWER;
+			ede_text = iq->ede_text;
+			r->stats.stale_served++;
+		} else {
+			iq->n_ans = 0;
+			iq->soa = NULL;
+			len = build_answer(req, NULL, VG_RCODE_SERVFAIL, false, r->abuf,
+					   sizeof(r->abuf));
+			ede = iq->ede;
+			ede_text = iq->ede_text;
+			r->stats.servfail++;
+		}
+	}
+	deliver(req, r->abuf, len, ede, ede_text);
+	req->next = r->zombies;
+	r->zombies = req;
+	if (!r->reaper)
+		r->up->ops->timer_start(r->up, 0, reaper_fire, r, &r->reaper);
+}
+
+static struct vg_req *req_new(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype,
+			      uint16_t qclass, bool do_bit, bool cd_bit)
+{
+	struct vg_req *req = calloc(1, sizeof(*req));
+	if (!req)
+		return NULL;
+	req->r = r;
+	vg_arena_init(&req->arena, 0, VG_ARENA_LIMIT);
+	memcpy(req->qname, qname, (size_t)vg_name_len(qname, VG_NAME_MAX));
+	vg_name_lower(req->qname);
+	req->qtype = qtype;
+	req->qclass = qclass;
+	req->do_bit = do_bit;
+	req->cd_bit = cd_bit;
+	req->key_hash = req_hash(req->qname, qtype, qclass, do_bit, cd_bit);
+	req->root = vg_iq_new(req, req->qname, qtype, qclass);
+	if (!req->root) {
+		vg_arena_free(&req->arena);
+		free(req);
+		return NULL;
+	}
+	return req;
+}
+
+static void req_link(struct vg_req *req)
+{
+	struct vg_resolver *r = req->r;
+	req->hnext = r->req_hash[req->key_hash % VG_REQ_BUCKETS];
+	r->req_hash[req->key_hash % VG_REQ_BUCKETS] = req;
+	req->next = r->reqs;
+	if (r->reqs)
+		r->reqs->prev = req;
+	r->reqs = req;
+	r->up->ops->timer_start(r->up, r->cfg->request_timeout_ms, on_deadline, req,
+				&req->deadline);
+}
+
+static struct vg_req *req_find(struct vg_resolver *r, const uint8_t *low, uint16_t qtype,
+			       uint16_t qclass, bool d, bool c)
+{
+	uint64_t h = req_hash(low, qtype, qclass, d, c);
+	for (struct vg_req *q = r->req_hash[h % VG_REQ_BUCKETS]; q; q = q->hnext)
+		if (q->key_hash == h && q->qtype == qtype && q->qclass == qclass &&
+		    q->do_bit == d && q->cd_bit == c && vg_name_eq(q->qname, low))
+			return q;
+	return NULL;
+}
+
+static void maybe_prime(struct vg_resolver *r)
+{
+	if (r->priming || r->cfg->n_forward)
+		return;
+	if (r->primed_until && r->up->ops->wall_now(r->up) < r->primed_until)
+		return;
+	vg_req_start_background(r, (const uint8_t *)"", VG_T_NS, true);
+}
+
+struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qname,
+				       uint16_t qtype, bool prime)
+{
+	uint8_t low[VG_NAME_MAX];
+	memcpy(low, qname, (size_t)vg_name_len(qname, VG_NAME_MAX));
+	vg_name_lower(low);
+	if (req_find(r, low, qtype, VG_C_IN, false, false))
+		return NULL; /* already being refreshed */
+	struct vg_req *req = req_new(r, low, qtype, VG_C_IN, false, false);
+	if (!req)
+		return NULL;
+	req->root->is_prime = prime;
+	if (prime) {
+		r->priming = true;
+		r->stats.primings++;
+		/* Keep priming from re-triggering every request when it fails: retry later. */
+		r->primed_until = r->up->ops->wall_now(r->up) + 10;
+	} else {
+		r->stats.prefetches++;
+	}
+	req_link(req);
+	vg_iq_run(req->root);
+	return req;
+}
+
+/* ---- public API (resolver.h) ---- */
+
+static int load_hints(struct vg_resolver *r)
+{
+	const char *text = vg_builtin_root_hints;
+	char *buf = NULL;
+	if (r->cfg->root_hints && r->cfg->root_hints[0]) {
+		FILE *f = fopen(r->cfg->root_hints, "r");
+		if (!f) {
+			vg_err("resolver: cannot read root-hints %s", r->cfg->root_hints);
+			return -errno;
+		}
+		buf = calloc(1, 1 << 20);
+		size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+		fclose(f);
+		if (!buf)
+			return -ENOMEM;
+		buf[n] = 0;
+		text = buf;
+	}
+	int n = vg_roothints_parse(text, r->hints, VG_MAX_HINTS);
+	free(buf);
+	if (n < 0) {
+		vg_err("resolver: no root server address in %s",
+		       r->cfg->root_hints ? r->cfg->root_hints : "the built-in root hints");
+		return n;
+	}
+	r->n_hints = (size_t)n;
+	return 0;
+}
+
+int vg_resolver_new(const struct vg_resolver_env *env, struct vg_resolver **out)
+{
+	struct vg_resolver *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->cfg = env->cfg;
+	r->cache = env->cache;
+	r->up = env->upstream;
+	r->worker_id = env->worker_id;
+	if (vg_fails(r->up != NULL)) {
+		free(r);
+		return -EINVAL;
+	}
+	r->sel = vg_select_new(4096);
+	int rc = r->sel ? load_hints(r) : -ENOMEM;
+	if (rc < 0) {
+		vg_select_free(r->sel);
+		free(r);
+		return rc;
+	}
+	if (r->cache) {
+		r->rd = vg_cache_reader_new(r->cache);
+		if (!r->rd)
+			vg_warn("resolver %d: no cache reader slot: resolving without cache reads",
+				r->worker_id);
+	}
+	*out = r;
+	maybe_prime(r);
+	return 0;
+}
+
+int vg_resolver_resolve(struct vg_resolver *r, const struct vg_question *q, vg_resolve_cb cb,
+			void *ctx)
+{
+	if (q->qname_len == 0 || q->qname_len > VG_NAME_MAX ||
+	    vg_name_len(q->qname, q->qname_len) != (int)q->qname_len)
+		return VG_EFORMAT;
+	struct vg_waiter w = {.cb = cb, .ctx = ctx, .rd = q->rd_bit};
+	memcpy(w.qname, q->qname, q->qname_len);
+	uint8_t low[VG_NAME_MAX];
+	memcpy(low, q->qname, q->qname_len);
+	vg_name_lower(low);
+	r->stats.requests++;
+	maybe_prime(r);
+	struct vg_req *req = req_find(r, low, q->qtype, q->qclass, q->do_bit, q->cd_bit);
+	bool fresh = false;
+	if (!req) {
+		req = req_new(r, low, q->qtype, q->qclass, q->do_bit, q->cd_bit);
+		if (!req)
+			return -ENOMEM;
+		fresh = true;
+	} else {
+		r->stats.joined++;
+	}
+	struct vg_waiter *wp = vg_arena_memdup(&req->arena, &w, sizeof(w));
+	if (!wp) {
+		if (fresh) {
+			vg_arena_free(&req->arena);
+			free(req);
+		}
+		return -ENOMEM;
+	}
+	wp->next = req->waiters;
+	req->waiters = wp;
+	if (fresh) {
+		req_link(req);
+		vg_iq_run(req->root);
+	}
+	return 0;
+}
+
+int vg_resolver_prefetch(struct vg_resolver *r, const uint8_t *qname, size_t qname_len,
+			 uint16_t qtype)
+{
+	if (!r->cfg->prefetch)
+		return VG_EREFUSED;
+	if (qname_len == 0 || vg_name_len(qname, qname_len) != (int)qname_len)
+		return VG_EFORMAT;
+	return vg_req_start_background(r, qname, qtype, false) ? 0 : VG_ELIMIT;
+}
+
+void vg_resolver_close(struct vg_resolver *r)
+{
+	if (!r)
+		return;
+	while (r->reqs) {
+		struct vg_req *req = r->reqs;
+		req->root->state = IQ_FAIL;
+		req->root->ede = EDE_OTHER;
+		req->root->ede_text = "resolver shutting down";
+		vg_req_complete(req); /* unlinks it */
+	}
+	if (r->reaper)
+		r->up->ops->timer_stop(r->up, r->reaper);
+	reaper_fire(r);
+	if (r->rd)
+		vg_cache_reader_free(r->rd);
+	vg_select_free(r->sel);
+	free(r);
+}

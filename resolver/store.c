@@ -1,0 +1,304 @@
+/* The resolver's glue to the cache: what a scrubbed reply stores (with its rank), and the lookups
+ * the iterator makes (answers, CNAMEs, zone cuts, server addresses). */
+#include <arpa/inet.h>
+#include <string.h>
+#include <vigil/err.h>
+#include <vigil/log.h>
+#include <vigil/name.h>
+#include "iter.h"
+
+static bool read_begin(struct vg_resolver *r)
+{
+	return r->rd && vg_cache_read_begin(r->rd) == 0;
+}
+
+/* Converts a cached positive view to records in the iq's arena. */
+static int view_to_rrs(struct vg_iq *iq, const uint8_t *owner, const struct vg_cache_rrset_view *v)
+{
+	struct vg_arena *a = &iq->req->arena;
+	int on = vg_name_len(owner, VG_NAME_MAX);
+	const uint8_t *ow = vg_arena_memdup(a, owner, (size_t)on);
+	if (!ow)
+		return -1;
+	for (int pass = 0; pass < 2; pass++) {
+		const uint8_t *p = pass ? v->sigs : v->rdata;
+		size_t len = pass ? v->sigs_len : v->rdata_len;
+		unsigned count = pass ? v->sig_count : v->rr_count;
+		size_t off = 0;
+		for (unsigned i = 0; i < count; i++) {
+			if (off + 2 > len)
+				return -1;
+			uint16_t rdlen = vg_get_u16(p + off);
+			if (off + 2 + rdlen > len)
+				return -1;
+			struct vg_rr *rr = vg_arena_zalloc(a, sizeof(*rr));
+			const uint8_t *rd = vg_arena_memdup(a, p + off + 2, rdlen ? rdlen : 1);
+			if (!rr || !rd)
+				return -1;
+			rr->owner = ow;
+			rr->type = pass ? VG_T_RRSIG : v->type;
+			rr->rclass = v->rclass;
+			rr->ttl = v->ttl;
+			rr->rdlen = rdlen;
+			rr->rdata = rd;
+			rr->section = VG_SEC_ANSWER;
+			if (vg_iq_ans_add(iq, rr) < 0)
+				return -1;
+			off += 2 + (size_t)rdlen;
+		}
+	}
+	return 0;
+}
+
+int vg_store_lookup_answer(struct vg_iq *iq, const uint8_t *name, uint16_t type, int stale_secs,
+			   unsigned *hint)
+{
+	struct vg_resolver *r = iq->req->r;
+	*hint = 0;
+	if (!read_begin(r))
+		return -1;
+	struct vg_cache_rrset_view v;
+	int rc = vg_cache_rrset_get(r->rd, name, type, vg_wall32(r), stale_secs, r->cbuf,
+				    sizeof(r->cbuf), &v);
+	vg_cache_read_end(r->rd);
+	if (rc < 0)
+		return -1;
+	*hint = v.hint;
+	if (v.hint & VG_CACHE_STALE)
+		iq->stale = true;
+	if (!(v.rank & VG_RANK_ITERATED))
+		iq->forwarded_data = true;
+	if (v.kind == VG_CACHE_POSITIVE) {
+		/* Glue and additional data are good enough to find servers, not to answer. */
+		if ((v.rank & 0x0f) < VG_RANK_NONAUTH_ANSWER && !(v.hint & VG_CACHE_STALE))
+			return -1;
+		return view_to_rrs(iq, name, &v) < 0 ? -1 : VG_CACHE_POSITIVE;
+	}
+	if (v.soa_owner && v.soa_rdata) {
+		struct vg_arena *a = &iq->req->arena;
+		struct vg_rr *soa = vg_arena_zalloc(a, sizeof(*soa));
+		int on = vg_name_len(v.soa_owner, VG_NAME_MAX);
+		if (soa && on > 0) {
+			soa->owner = vg_arena_memdup(a, v.soa_owner, (size_t)on);
+			soa->rdata = vg_arena_memdup(a, v.soa_rdata, v.soa_rdlen);
+			soa->rdlen = v.soa_rdlen;
+			soa->type = VG_T_SOA;
+			soa->rclass = VG_C_IN;
+			soa->ttl = v.ttl;
+			soa->section = VG_SEC_AUTHORITY;
+			if (soa->owner && soa->rdata)
+				iq->soa = soa;
+		}
+	}
+	return (int)v.kind;
+}
+
+bool vg_store_name_exists(struct vg_iq *iq, const uint8_t *name)
+{
+	struct vg_resolver *r = iq->req->r;
+	if (!read_begin(r))
+		return false;
+	struct vg_cache_rrset_view v;
+	int rc = vg_cache_rrset_get(r->rd, name, VG_T_A, vg_wall32(r), 0, r->cbuf, sizeof(r->cbuf),
+				    &v);
+	vg_cache_read_end(r->rd);
+	return rc == 0 && v.kind != VG_CACHE_NXDOMAIN && (v.rank & VG_RANK_ITERATED);
+}
+
+static void add_addr(struct vg_ns *ns, uint16_t type, const uint8_t *rd, uint16_t rdlen)
+{
+	if (ns->n_addrs >= VG_MAX_NS_ADDRS)
+		return;
+	struct vg_sockaddr *a = &ns->addrs[ns->n_addrs];
+	memset(a, 0, sizeof(*a));
+	if (type == VG_T_A && rdlen == 4) {
+		a->u.sin.sin_family = AF_INET;
+		a->u.sin.sin_port = htons(53);
+		memcpy(&a->u.sin.sin_addr, rd, 4);
+		a->len = sizeof(struct sockaddr_in);
+	} else if (type == VG_T_AAAA && rdlen == 16) {
+		a->u.sin6.sin6_family = AF_INET6;
+		a->u.sin6.sin6_port = htons(53);
+		memcpy(&a->u.sin6.sin6_addr, rd, 16);
+		a->len = sizeof(struct sockaddr_in6);
+	} else {
+		return;
+	}
+	ns->n_addrs++;
+}
+
+size_t vg_store_addrs(struct vg_iq *iq, struct vg_ns *ns)
+{
+	struct vg_resolver *r = iq->req->r;
+	size_t before = ns->n_addrs;
+	if (!read_begin(r))
+		return 0;
+	uint16_t types[2] = {VG_T_A, VG_T_AAAA};
+	bool want[2] = {r->cfg->do_ip4, r->cfg->do_ip6};
+	for (int t = 0; t < 2; t++) {
+		if (!want[t])
+			continue;
+		struct vg_cache_rrset_view v;
+		if (vg_cache_rrset_get(r->rd, ns->name, types[t], vg_wall32(r), 0, r->cbuf,
+				       sizeof(r->cbuf), &v) < 0 || v.kind != VG_CACHE_POSITIVE)
+			continue;
+		size_t off = 0;
+		for (unsigned i = 0; i < v.rr_count && off + 2 <= v.rdata_len; i++) {
+			uint16_t rdlen = vg_get_u16(v.rdata + off);
+			if (off + 2 + rdlen > v.rdata_len)
+				break;
+			add_addr(ns, types[t], v.rdata + off + 2, rdlen);
+			off += 2 + (size_t)rdlen;
+		}
+	}
+	vg_cache_read_end(r->rd);
+	return ns->n_addrs - before;
+}
+
+bool vg_store_find_cut(struct vg_iq *iq)
+{
+	struct vg_resolver *r = iq->req->r;
+	if (!read_begin(r))
+		return false;
+	uint8_t zone[VG_NAME_MAX];
+	struct vg_cache_rrset_view v;
+	bool ds_known = false;
+	int rc = vg_cache_zonecut_find(r->rd, iq->sname, vg_wall32(r), zone, r->cbuf,
+				       sizeof(r->cbuf), &v, &ds_known);
+	vg_cache_read_end(r->rd);
+	/* Forwarded data never supplies delegations (MaginotDNS). */
+	if (rc < 0 || v.kind != VG_CACHE_POSITIVE || !(v.rank & VG_RANK_ITERATED))
+		return false;
+	struct vg_ns *ns = vg_arena_zalloc(&iq->req->arena, VG_MAX_NS * sizeof(*ns));
+	if (!ns)
+		return false;
+	size_t n = 0, off = 0;
+	for (unsigned i = 0; i < v.rr_count && n < VG_MAX_NS && off + 2 <= v.rdata_len; i++) {
+		uint16_t rdlen = vg_get_u16(v.rdata + off);
+		if (off + 2 + rdlen > v.rdata_len)
+			break;
+		int nl = vg_name_len(v.rdata + off + 2, rdlen);
+		if (nl > 0) {
+			memcpy(ns[n].name, v.rdata + off + 2, (size_t)nl);
+			vg_name_lower(ns[n].name);
+			n++;
+		}
+		off += 2 + (size_t)rdlen;
+	}
+	size_t with_addr = 0;
+	for (size_t i = 0; i < n; i++)
+		with_addr += vg_store_addrs(iq, &ns[i]) > 0;
+	if (n == 0 || (zone[0] == 0 && with_addr == 0))
+		return false; /* the root without addresses: the hints know better */
+	memcpy(iq->zone, zone, (size_t)vg_name_len(zone, VG_NAME_MAX));
+	iq->ns = ns;
+	iq->n_ns = n;
+	return true;
+}
+
+static uint8_t rank_of(const struct vg_iq *iq, const struct vg_rr *rr)
+{
+	bool aa = VG_MSG_AA(&iq->msg);
+	uint8_t rank;
+	if (rr->section == VG_SEC_ANSWER)
+		rank = aa ? VG_RANK_AUTH_ANSWER : VG_RANK_NONAUTH_ANSWER;
+	else if (rr->section == VG_SEC_AUTHORITY)
+		rank = aa ? VG_RANK_AUTH_AUTHORITY : VG_RANK_ADDITIONAL;
+	else
+		rank = VG_RANK_GLUE;
+	if (iq->forward) {
+		/* A forwarder is recursive: its answers are "non-authoritative" at best. */
+		if (rank > VG_RANK_NONAUTH_ANSWER)
+			rank = VG_RANK_NONAUTH_ANSWER;
+		return rank;
+	}
+	return rank | VG_RANK_ITERATED;
+}
+
+void vg_store_reply(struct vg_iq *iq)
+{
+	struct vg_resolver *r = iq->req->r;
+	struct vg_msg *m = &iq->msg;
+	if (!r->cache || m->n_rr == 0)
+		goto negative;
+	uint32_t now = vg_wall32(r);
+	bool *done = vg_arena_zalloc(&iq->req->arena, m->n_rr);
+	uint8_t *rd = vg_arena_alloc(&iq->req->arena, 65536);
+	uint8_t *sg = vg_arena_alloc(&iq->req->arena, 65536);
+	if (!done || !rd || !sg)
+		return;
+	for (size_t i = 0; i < m->n_rr; i++) {
+		const struct vg_rr *a = &m->rr[i];
+		if (a->drop || done[i] || a->type == VG_T_RRSIG)
+			continue;
+		if (iq->forward && (a->type == VG_T_NS || a->type == VG_T_DS))
+			continue; /* forwarders never supply delegations */
+		struct vg_cache_rrset rs = {.owner = a->owner, .type = a->type, .rclass = a->rclass,
+					    .ttl = a->ttl, .rank = rank_of(iq, a),
+					    .sec = VG_SEC_INDETERMINATE};
+		size_t off = 0, soff = 0;
+		for (size_t j = i; j < m->n_rr; j++) {
+			const struct vg_rr *b = &m->rr[j];
+			if (b->drop || done[j] || b->type != a->type || b->rclass != a->rclass ||
+			    !vg_name_eq(b->owner, a->owner))
+				continue;
+			done[j] = true;
+			if (off + 2 + b->rdlen > 65536 || rs.rr_count == 0xffff)
+				continue;
+			vg_put_u16(rd + off, b->rdlen);
+			memcpy(rd + off + 2, b->rdata, b->rdlen);
+			off += 2 + (size_t)b->rdlen;
+			rs.rr_count++;
+			if (b->ttl < rs.ttl)
+				rs.ttl = b->ttl;
+		}
+		for (size_t j = 0; j < m->n_rr; j++) {
+			const struct vg_rr *s = &m->rr[j];
+			if (s->drop || s->type != VG_T_RRSIG || s->rdlen < 2 ||
+			    vg_get_u16(s->rdata) != a->type || !vg_name_eq(s->owner, a->owner) ||
+			    soff + 2 + s->rdlen > 65536)
+				continue;
+			vg_put_u16(sg + soff, s->rdlen);
+			memcpy(sg + soff + 2, s->rdata, s->rdlen);
+			soff += 2 + (size_t)s->rdlen;
+			rs.sig_count++;
+		}
+		rs.rdata = rd;
+		rs.rdata_len = off;
+		rs.sigs = sg;
+		rs.sigs_len = soff;
+		int rc = vg_cache_rrset_put(r->cache, &rs, now);
+		if (rc < 0)
+			vg_debug("resolver: rrset not cached: %s", vg_strerror(rc));
+	}
+negative:
+	if (!r->cache)
+		return;
+	const struct vg_verdict *v = &iq->verdict;
+	if ((v->kind != VG_REPLY_NXDOMAIN && v->kind != VG_REPLY_NODATA) || !v->soa)
+		return;
+	/* The proof: NSEC/NSEC3 and signatures the scrubber kept in the authority section. */
+	uint8_t *proof = vg_arena_alloc(&iq->req->arena, 65536);
+	size_t plen = 0;
+	uint16_t pcount = 0;
+	for (size_t i = 0; proof && i < m->n_rr; i++) {
+		const struct vg_rr *p = &m->rr[i];
+		if (p->drop || p->section != VG_SEC_AUTHORITY || p == v->soa)
+			continue;
+		size_t w = vg_rr_write(proof + plen, 65536 - plen, p, p->ttl);
+		if (!w)
+			break;
+		plen += w;
+		pcount++;
+	}
+	struct vg_cache_neg neg = {
+		.qname = v->target, .qtype = iq->asked_type, .nxdomain = v->kind == VG_REPLY_NXDOMAIN,
+		.rclass = VG_C_IN, .soa_owner = v->soa->owner, .soa_ttl = v->soa->ttl,
+		.soa_rdata = v->soa->rdata, .soa_rdlen = v->soa->rdlen,
+		.proof = proof, .proof_len = plen, .proof_count = pcount,
+		.rank = rank_of(iq, v->soa), .sec = VG_SEC_INDETERMINATE,
+	};
+	int rc = vg_cache_neg_put(r->cache, &neg, vg_wall32(r));
+	if (rc < 0)
+		vg_debug("resolver: negative answer not cached: %s", vg_strerror(rc));
+}
