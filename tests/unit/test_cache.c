@@ -109,7 +109,8 @@ static void msg_rr(struct msg *m, int section, const char *owner, uint16_t type,
 	vg_put_u16(m->b + m->len + 2, type == 41 ? 1232 : 1);
 	vg_put_u32(m->b + m->len + 4, ttl);
 	vg_put_u16(m->b + m->len + 8, rdlen);
-	memcpy(m->b + m->len + 10, rd, rdlen);
+	if (rdlen)
+		memcpy(m->b + m->len + 10, rd, rdlen);
 	m->len += 10 + (size_t)rdlen;
 	m->counts[section]++;
 	for (int i = 0; i < 4; i++)
