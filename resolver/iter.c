@@ -205,6 +205,7 @@ static enum step st_find_cut(struct vg_iq *iq)
 	const struct vg_config *cfg = iq->req->r->cfg;
 	const struct vg_forward_zone *fz = forward_for(cfg, iq->sname);
 	iq->forward = false;
+	iq->rounds = 0;
 	iq->qmin_labels = -1;
 	iq->qmin_steps = 0;
 	if (fz) {
@@ -290,6 +291,17 @@ static enum step st_pick(struct vg_iq *iq)
 			if (iq->glueless >= r->cfg->max_glueless_per_referral)
 				return fail_limit(iq, "glueless NS names over max-glueless-per-referral");
 			return start_sub(iq, ns);
+		}
+	}
+	/* Every address was tried once: go round again (the RTO backs off per timeout) until
+	 * the servers are held down or the rounds are used up. */
+	if (++iq->rounds < VG_MAX_ROUNDS && n > 0) {
+		clear_tried(iq);
+		k = vg_select_pick(r->sel, cand, n, (bool[VG_MAX_NS * VG_MAX_NS_ADDRS]){0},
+				   iq->forward ? NULL : iq->zone, now, rnd);
+		if (k >= 0) {
+			iq->state = IQ_PICK;
+			return STEP_NEXT;
 		}
 	}
 	return fail(iq, EDE_NO_REACHABLE_AUTHORITY, "no reachable authority");
@@ -472,6 +484,7 @@ static enum step follow_referral(struct vg_iq *iq)
 	iq->ns = ns;
 	iq->n_ns = n;
 	iq->glueless = 0;
+	iq->rounds = 0;
 	iq->qmin_labels = -1;
 	iq->qmin_steps = 0;
 	iq->state = IQ_PICK;

@@ -15,6 +15,7 @@
 #define VG_MAX_NS_ADDRS 4   /* addresses used per NS name */
 #define VG_MAX_SUB_DEPTH 3  /* nesting of glueless sub-resolutions */
 #define VG_QMIN_MAX_STEPS 10 /* RFC 9156 MAX_MINIMISE_COUNT */
+#define VG_MAX_ROUNDS 3      /* passes over a zone's servers before giving up */
 #define VG_ARENA_LIMIT (4u << 20)
 #define VG_OUTQ_BUCKETS 1024
 #define VG_REQ_BUCKETS 1024
@@ -65,6 +66,7 @@ struct vg_iq {
 	const struct vg_rr *soa; /* negative answers */
 	uint16_t rcode;
 	unsigned cname_hops, referrals, glueless, lame_or_fail;
+	unsigned rounds; /* passes over the cut's addresses (retries after timeouts) */
 	bool stale;
 	bool forwarded_data; /* some of the answer came from a forwarder */
 
