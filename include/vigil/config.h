@@ -80,9 +80,12 @@ struct vg_config {
  * -ENOMEM. Free with vg_config_free. */
 int vg_config_defaults(struct vg_config *cfg);
 
-/* Reads `path` over the defaults. On error returns VG_ECONFIG (or negative errno) and writes a
- * message "FILE:LINE: key 'KEY': reason" into err (NUL-terminated, truncated to errlen).
- * On error `cfg` is left freed. Not thread-safe with respect to `cfg`. */
+/* Reads `path` over the defaults: `cfg` must hold a config from vg_config_defaults (the file's
+ * values replace or, for list keys, extend it; its listen: lines replace the default listen set).
+ * On error returns VG_ECONFIG (or negative errno; unreadable file: "FILE: cannot read: REASON")
+ * and writes a message "FILE:LINE: key 'KEY': reason" into err (NUL-terminated, truncated to
+ * errlen). On error `cfg` is left freed (freeing it again is harmless). Not thread-safe with
+ * respect to `cfg`. */
 int vg_config_load(struct vg_config *cfg, const char *path, char *err, size_t errlen);
 
 /* Parses config text held in memory; `name` is used in messages as the file name. */
