@@ -1,0 +1,63 @@
+/* Helpers for integration tests: start the built vigild (path in $VIGILD) with a generated
+ * config on a random high loopback port, and talk DNS to it over real UDP and TCP sockets.
+ * Single-threaded test code; every wait is bounded by a timeout. */
+#ifndef VIGIL_ITEST_H
+#define VIGIL_ITEST_H
+
+#include <ldns/ldns.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct itest_vigild {
+	pid_t pid;
+	uint16_t port;
+	char dir[256];  /* temporary directory: config, cache, log */
+	char conf[320]; /* dir/vigild.conf */
+	char log[320];  /* dir/vigild.log (vigild's stderr) */
+};
+
+/* Writes dir/vigild.conf: listen 127.0.0.1@port and ::1@port, user "", workers 1, a cache-dir
+ * inside dir, log-level debug, then `extra` (more config lines, may be NULL). */
+int itest_write_config(struct itest_vigild *v, const char *extra);
+
+/* Picks a free port, writes the config, starts `vigild -f -c conf` and waits (at most 5 s) until
+ * it answers "localhost. A" over UDP. Returns 0, or -1 (with vigild's log on stderr). */
+int itest_start(struct itest_vigild *v, const char *extra);
+
+/* SIGTERM, then waits at most 5 s (SIGKILL after). Returns vigild's exit status, 128+signal if
+ * killed by one, or -1. Removes the temp directory. Idempotent. */
+int itest_stop(struct itest_vigild *v);
+
+/* Runs `$VIGILD args...` to completion (5 s max), capturing stdout+stderr into out. Returns the
+ * exit status or -1. */
+int itest_run_vigild(char *out, size_t cap, const char *args);
+
+/* Builds a query (RD set) in wire form; edns_size 0 = no OPT. Returns the length. */
+size_t itest_query(const char *name, ldns_rr_type type, uint16_t id, uint16_t edns_size, bool do_bit,
+		   uint8_t *out, size_t cap);
+
+/* Sends `q` over UDP to dst@port (from address src, or any when NULL) and waits up to
+ * timeout_ms for one reply. Returns the reply length, 0 when nothing came. */
+int itest_udp(const char *dst, uint16_t port, const char *src, const uint8_t *q, size_t len,
+	      uint8_t *out, size_t cap, int timeout_ms);
+
+/* Parses a reply (NULL if it does not parse). Free with ldns_pkt_free. */
+ldns_pkt *itest_parse(const uint8_t *wire, size_t len);
+
+/* UDP query for name/type; returns the parsed reply or NULL on timeout. */
+ldns_pkt *itest_ask(const struct itest_vigild *v, const char *name, ldns_rr_type type);
+
+/* TCP: connect (blocking, 2 s timeout), write everything, read one framed message. */
+int itest_tcp_connect(const char *dst, uint16_t port);
+int itest_write_all(int fd, const uint8_t *buf, size_t len);
+/* Returns the message length, 0 when the server closed the connection, -1 on timeout/error. */
+int itest_tcp_read(int fd, uint8_t *out, size_t cap, int timeout_ms);
+/* True when the peer closes the connection within timeout_ms (reads and discards data). */
+bool itest_tcp_closed_within(int fd, int timeout_ms);
+
+/* Monotonic milliseconds. */
+uint64_t itest_now_ms(void);
+
+#endif

@@ -1,0 +1,726 @@
+/* Integration tests of vigild's front end: real UDP/TCP sockets against the built daemon. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "itest.h"
+
+static struct itest_vigild V;
+
+static void stop_v(void)
+{
+	itest_stop(&V);
+}
+
+static void start(const char *extra)
+{
+	cr_assert_eq(itest_start(&V, extra), 0, "vigild did not start");
+}
+
+/* ---- raw packet building for malformed input ---- */
+struct raw {
+	uint8_t b[1024];
+	size_t n;
+};
+static void r8(struct raw *r, uint8_t v)
+{
+	r->b[r->n++] = v;
+}
+static void r16(struct raw *r, uint16_t v)
+{
+	r8(r, (uint8_t)(v >> 8));
+	r8(r, (uint8_t)v);
+}
+static void r32(struct raw *r, uint32_t v)
+{
+	r16(r, (uint16_t)(v >> 16));
+	r16(r, (uint16_t)v);
+}
+static void rhdr(struct raw *r, uint8_t f1, uint16_t qd, uint16_t ar)
+{
+	r->n = 0;
+	r16(r, 0xBEEF);
+	r8(r, f1);
+	r8(r, 0);
+	r16(r, qd);
+	r16(r, 0);
+	r16(r, 0);
+	r16(r, ar);
+}
+static void rname_localhost(struct raw *r)
+{
+	memcpy(r->b + r->n, "\11localhost", 10);
+	r->n += 10;
+	r8(r, 0);
+}
+static void rquestion(struct raw *r, uint16_t type, uint16_t klass)
+{
+	rname_localhost(r);
+	r16(r, type);
+	r16(r, klass);
+}
+static void ropt(struct raw *r, uint8_t version)
+{
+	r8(r, 0);
+	r16(r, 41);
+	r16(r, 1232);
+	r32(r, (uint32_t)version << 16);
+	r16(r, 0);
+}
+
+/* Sends raw bytes over UDP; returns the parsed reply or NULL when none came in timeout_ms. */
+static ldns_pkt *raw_udp(const struct raw *r, int timeout_ms)
+{
+	uint8_t out[65536];
+	int n = itest_udp("127.0.0.1", V.port, NULL, r->b, r->n, out, sizeof(out), timeout_ms);
+	if (n <= 0)
+		return NULL;
+	ldns_pkt *p = itest_parse(out, (size_t)n);
+	cr_assert_not_null(p, "reply does not parse");
+	return p;
+}
+
+static void expect_rcode(const struct raw *r, ldns_pkt_rcode rc)
+{
+	ldns_pkt *p = raw_udp(r, 2000);
+	cr_assert_not_null(p, "no reply");
+	cr_assert_eq(ldns_pkt_get_rcode(p), rc, "rcode %d, expected %d", ldns_pkt_get_rcode(p), rc);
+	cr_assert_eq(ldns_pkt_id(p), 0xBEEF);
+	cr_assert(ldns_pkt_qr(p));
+	ldns_pkt_free(p);
+}
+
+static void expect_alive(void)
+{
+	ldns_pkt *p = itest_ask(&V, "localhost.", LDNS_RR_TYPE_A);
+	cr_assert_not_null(p, "vigild stopped answering");
+	ldns_pkt_free(p);
+}
+
+static char *first_rdata(ldns_pkt *p)
+{
+	ldns_rr_list *an = ldns_pkt_answer(p);
+	cr_assert_gt(ldns_rr_list_rr_count(an), 0, "empty answer");
+	return ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(an, 0), 0));
+}
+
+/* ---- answers ---- */
+
+Test(frontend, answers_localhost_over_udp_v4_and_v6, .fini = stop_v)
+{
+	start(NULL);
+	const char *addrs[] = {"127.0.0.1", "::1"};
+	for (int i = 0; i < 2; i++) {
+		uint8_t q[512], r[4096];
+		size_t ql = itest_query("localhost.", LDNS_RR_TYPE_A, 11, 1232, false, q, sizeof(q));
+		int n = itest_udp(addrs[i], V.port, NULL, q, ql, r, sizeof(r), 2000);
+		cr_assert_gt(n, 0, "no answer on %s", addrs[i]);
+		ldns_pkt *p = itest_parse(r, (size_t)n);
+		cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+		cr_assert_eq(ldns_pkt_id(p), 11);
+		cr_assert(ldns_pkt_edns(p), "OPT answered to OPT");
+		char *s = first_rdata(p);
+		cr_assert_str_eq(s, "127.0.0.1");
+		free(s);
+		ldns_pkt_free(p);
+	}
+}
+
+Test(frontend, answers_localhost_over_tcp_v4_and_v6, .fini = stop_v)
+{
+	start(NULL);
+	const char *addrs[] = {"127.0.0.1", "::1"};
+	for (int i = 0; i < 2; i++) {
+		int fd = itest_tcp_connect(addrs[i], V.port);
+		cr_assert_geq(fd, 0);
+		uint8_t q[514], r[4096];
+		size_t ql = itest_query("localhost.", LDNS_RR_TYPE_AAAA, 12, 0, false, q + 2, 512);
+		q[0] = (uint8_t)(ql >> 8);
+		q[1] = (uint8_t)ql;
+		cr_assert_eq(itest_write_all(fd, q, ql + 2), 0);
+		int n = itest_tcp_read(fd, r, sizeof(r), 2000);
+		cr_assert_gt(n, 0);
+		ldns_pkt *p = itest_parse(r, (size_t)n);
+		cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+		char *s = first_rdata(p);
+		cr_assert_str_eq(s, "::1");
+		free(s);
+		ldns_pkt_free(p);
+		close(fd);
+	}
+}
+
+Test(frontend, answers_local_data_and_its_ptr, .fini = stop_v)
+{
+	start("local-data: \"router.lan. 300 A 192.168.1.1\"\n");
+	ldns_pkt *p = itest_ask(&V, "Router.LAN.", LDNS_RR_TYPE_A);
+	cr_assert_not_null(p);
+	char *s = first_rdata(p);
+	cr_assert_str_eq(s, "192.168.1.1");
+	free(s);
+	cr_assert(ldns_pkt_aa(p));
+	ldns_pkt_free(p);
+	p = itest_ask(&V, "1.1.168.192.in-addr.arpa.", LDNS_RR_TYPE_PTR);
+	cr_assert_not_null(p);
+	s = first_rdata(p);
+	cr_assert_str_eq(s, "router.lan.");
+	free(s);
+	ldns_pkt_free(p);
+}
+
+Test(frontend, names_outside_local_data_go_to_the_resolver, .fini = stop_v)
+{
+	start(NULL);
+	uint8_t q[512], r[4096];
+	size_t ql = itest_query("example.com.", LDNS_RR_TYPE_A, 13, 1232, false, q, sizeof(q));
+	/* the resolver cannot reach anything here: it must still answer (SERVFAIL), never hang */
+	int n = itest_udp("127.0.0.1", V.port, NULL, q, ql, r, sizeof(r), 15000);
+	cr_assert_gt(n, 0);
+	ldns_pkt *p = itest_parse(r, (size_t)n);
+	cr_assert_eq(ldns_pkt_id(p), 13);
+	cr_assert(ldns_pkt_ra(p));
+	ldns_pkt_free(p);
+}
+
+Test(frontend, truncates_big_udp_answers_and_tcp_carries_them, .fini = stop_v)
+{
+	char extra[8192] = "";
+	for (int i = 1; i <= 100; i++) {
+		char line[80];
+		snprintf(line, sizeof(line), "local-data: \"big.lan. 300 A 10.0.0.%d\"\n", i);
+		strcat(extra, line);
+	}
+	start(extra);
+	uint16_t sizes[2] = {0, 1232};
+	for (int i = 0; i < 2; i++) {
+		uint8_t q[512], r[65536];
+		size_t ql = itest_query("big.lan.", LDNS_RR_TYPE_A, 14, sizes[i], false, q, sizeof(q));
+		int n = itest_udp("127.0.0.1", V.port, NULL, q, ql, r, sizeof(r), 2000);
+		cr_assert_gt(n, 0);
+		cr_assert_leq(n, sizes[i] ? sizes[i] : 512);
+		ldns_pkt *p = itest_parse(r, (size_t)n);
+		cr_assert(ldns_pkt_tc(p), "TC set");
+		cr_assert_eq(ldns_pkt_edns(p), sizes[i] != 0);
+		ldns_pkt_free(p);
+	}
+	int fd = itest_tcp_connect("127.0.0.1", V.port);
+	uint8_t q[514], r[65536];
+	size_t ql = itest_query("big.lan.", LDNS_RR_TYPE_A, 15, 1232, false, q + 2, 512);
+	q[0] = 0;
+	q[1] = (uint8_t)ql;
+	itest_write_all(fd, q, ql + 2);
+	int n = itest_tcp_read(fd, r, sizeof(r), 2000);
+	cr_assert_gt(n, 1232);
+	ldns_pkt *p = itest_parse(r, (size_t)n);
+	cr_assert_not(ldns_pkt_tc(p));
+	cr_assert_eq(ldns_pkt_ancount(p), 100);
+	ldns_pkt_free(p);
+	close(fd);
+}
+
+Test(frontend, echoes_do_bit, .fini = stop_v)
+{
+	start(NULL);
+	uint8_t q[512], r[4096];
+	size_t ql = itest_query("localhost.", LDNS_RR_TYPE_A, 16, 1232, true, q, sizeof(q));
+	int n = itest_udp("127.0.0.1", V.port, NULL, q, ql, r, sizeof(r), 2000);
+	cr_assert_gt(n, 0);
+	ldns_pkt *p = itest_parse(r, (size_t)n);
+	cr_assert(ldns_pkt_edns_do(p));
+	cr_assert_eq(ldns_pkt_edns_udp_size(p), 1232);
+	ldns_pkt_free(p);
+}
+
+/* ---- bad input over UDP ---- */
+
+Test(frontend, drops_short_datagrams_and_responses, .fini = stop_v)
+{
+	start(NULL);
+	struct raw r;
+	rhdr(&r, 0x01, 1, 0);
+	r.n = 11;
+	cr_assert_null(raw_udp(&r, 300), "short datagram answered");
+	rhdr(&r, 0x81, 1, 0); /* QR=1 */
+	rquestion(&r, 1, 1);
+	cr_assert_null(raw_udp(&r, 300), "a response was answered");
+	expect_alive();
+}
+
+Test(frontend, notimp_for_opcode_other_than_query, .fini = stop_v)
+{
+	start(NULL);
+	struct raw r;
+	rhdr(&r, (uint8_t)(2 << 3), 1, 0); /* STATUS */
+	rquestion(&r, 1, 1);
+	expect_rcode(&r, LDNS_RCODE_NOTIMPL);
+}
+
+Test(frontend, formerr_for_bad_counts_names_and_trailing_bytes, .fini = stop_v)
+{
+	start(NULL);
+	struct raw r;
+	rhdr(&r, 0x01, 0, 0);
+	expect_rcode(&r, LDNS_RCODE_FORMERR);
+	rhdr(&r, 0x01, 2, 0);
+	rquestion(&r, 1, 1);
+	rquestion(&r, 1, 1);
+	expect_rcode(&r, LDNS_RCODE_FORMERR);
+	/* label over 63 */
+	rhdr(&r, 0x01, 1, 0);
+	r8(&r, 64);
+	memset(r.b + r.n, 'x', 64);
+	r.n += 64;
+	r8(&r, 0);
+	r16(&r, 1);
+	r16(&r, 1);
+	expect_rcode(&r, LDNS_RCODE_FORMERR);
+	/* name over 255 */
+	rhdr(&r, 0x01, 1, 0);
+	for (int i = 0; i < 5; i++) {
+		r8(&r, 50);
+		memset(r.b + r.n, 'y', 50);
+		r.n += 50;
+	}
+	r8(&r, 0);
+	r16(&r, 1);
+	r16(&r, 1);
+	expect_rcode(&r, LDNS_RCODE_FORMERR);
+	/* compression pointer loop in an additional record's owner */
+	rhdr(&r, 0x01, 1, 1);
+	rquestion(&r, 1, 1);
+	size_t at = r.n;
+	r8(&r, 0xC0);
+	r8(&r, (uint8_t)at);
+	r16(&r, 1);
+	r16(&r, 1);
+	r32(&r, 0);
+	r16(&r, 0);
+	expect_rcode(&r, LDNS_RCODE_FORMERR);
+	/* forward pointer */
+	rhdr(&r, 0x01, 1, 1);
+	rquestion(&r, 1, 1);
+	at = r.n;
+	r8(&r, 0xC0);
+	r8(&r, (uint8_t)(at + 12));
+	r16(&r, 1);
+	r16(&r, 1);
+	r32(&r, 0);
+	r16(&r, 0);
+	r8(&r, 0);
+	expect_rcode(&r, LDNS_RCODE_FORMERR);
+	/* trailing garbage after the question */
+	rhdr(&r, 0x01, 1, 0);
+	rquestion(&r, 1, 1);
+	r16(&r, 0xDEAD);
+	expect_rcode(&r, LDNS_RCODE_FORMERR);
+	/* two OPT records */
+	rhdr(&r, 0x01, 1, 2);
+	rquestion(&r, 1, 1);
+	ropt(&r, 0);
+	ropt(&r, 0);
+	expect_rcode(&r, LDNS_RCODE_FORMERR);
+	expect_alive();
+}
+
+Test(frontend, badvers_for_edns_version_1, .fini = stop_v)
+{
+	start(NULL);
+	struct raw r;
+	rhdr(&r, 0x01, 1, 1);
+	rquestion(&r, 1, 1);
+	ropt(&r, 1);
+	ldns_pkt *p = raw_udp(&r, 2000);
+	cr_assert_not_null(p);
+	cr_assert(ldns_pkt_edns(p), "BADVERS needs an OPT");
+	cr_assert_eq(ldns_pkt_edns_extended_rcode(p), 1, "16 = ext 1, low 0");
+	cr_assert_eq(ldns_pkt_get_rcode(p), 0);
+	cr_assert_eq(ldns_pkt_edns_version(p), 0);
+	ldns_pkt_free(p);
+}
+
+Test(frontend, refused_for_chaos_and_hesiod_classes, .fini = stop_v)
+{
+	start(NULL);
+	struct raw r;
+	rhdr(&r, 0x01, 1, 0);
+	rquestion(&r, 16, 3);
+	expect_rcode(&r, LDNS_RCODE_REFUSED);
+	rhdr(&r, 0x01, 1, 0);
+	rquestion(&r, 16, 4);
+	expect_rcode(&r, LDNS_RCODE_REFUSED);
+}
+
+Test(frontend, any_gets_a_minimal_answer, .fini = stop_v)
+{
+	start(NULL);
+	ldns_pkt *p = itest_ask(&V, "example.org.", LDNS_RR_TYPE_ANY);
+	cr_assert_not_null(p);
+	cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	cr_assert_eq(ldns_pkt_ancount(p), 1);
+	ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(p), 0);
+	cr_assert_eq(ldns_rr_get_type(rr), LDNS_RR_TYPE_HINFO);
+	char *s = ldns_rdf2str(ldns_rr_rdf(rr, 0));
+	cr_assert_str_eq(s, "\"RFC8482\"");
+	free(s);
+	ldns_pkt_free(p);
+	/* a local name answers ANY with one of its RRsets */
+	p = itest_ask(&V, "localhost.", LDNS_RR_TYPE_ANY);
+	cr_assert_not_null(p);
+	cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	cr_assert_geq(ldns_pkt_ancount(p), 1);
+	ldns_rr_list *an = ldns_pkt_answer(p);
+	for (size_t i = 1; i < ldns_rr_list_rr_count(an); i++)
+		cr_assert_eq(ldns_rr_get_type(ldns_rr_list_rr(an, i)),
+			     ldns_rr_get_type(ldns_rr_list_rr(an, 0)), "one RRset only");
+	ldns_pkt_free(p);
+}
+
+Test(frontend, zone_transfers_notimp_over_udp_refused_over_tcp, .fini = stop_v)
+{
+	start(NULL);
+	struct raw r;
+	rhdr(&r, 0x01, 1, 0);
+	rquestion(&r, 252, 1);
+	expect_rcode(&r, LDNS_RCODE_NOTIMPL);
+	rhdr(&r, 0x01, 1, 0);
+	rquestion(&r, 251, 1);
+	expect_rcode(&r, LDNS_RCODE_NOTIMPL);
+	int fd = itest_tcp_connect("127.0.0.1", V.port);
+	rhdr(&r, 0x01, 1, 0);
+	rquestion(&r, 252, 1);
+	uint8_t buf[600], out[4096];
+	buf[0] = 0;
+	buf[1] = (uint8_t)r.n;
+	memcpy(buf + 2, r.b, r.n);
+	itest_write_all(fd, buf, r.n + 2);
+	int n = itest_tcp_read(fd, out, sizeof(out), 2000);
+	cr_assert_gt(n, 0);
+	ldns_pkt *p = itest_parse(out, (size_t)n);
+	cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_REFUSED);
+	ldns_pkt_free(p);
+	close(fd);
+}
+
+/* ---- TCP ---- */
+
+static size_t framed(const char *name, uint16_t id, uint8_t *out)
+{
+	size_t ql = itest_query(name, LDNS_RR_TYPE_A, id, 0, false, out + 2, 512);
+	out[0] = (uint8_t)(ql >> 8);
+	out[1] = (uint8_t)ql;
+	return ql + 2;
+}
+
+Test(frontend, tcp_answers_pipelined_queries, .fini = stop_v)
+{
+	start("local-data: \"a.lan. 300 A 10.9.9.9\"\n");
+	int fd = itest_tcp_connect("127.0.0.1", V.port);
+	uint8_t buf[4096], out[4096];
+	size_t n = 0;
+	for (uint16_t id = 1; id <= 5; id++)
+		n += framed(id % 2 ? "a.lan." : "localhost.", id, buf + n);
+	cr_assert_eq(itest_write_all(fd, buf, n), 0);
+	unsigned seen = 0;
+	for (int i = 0; i < 5; i++) {
+		int m = itest_tcp_read(fd, out, sizeof(out), 2000);
+		cr_assert_gt(m, 0, "answer %d missing", i);
+		ldns_pkt *p = itest_parse(out, (size_t)m);
+		cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+		seen |= 1u << ldns_pkt_id(p);
+		ldns_pkt_free(p);
+	}
+	cr_assert_eq(seen, 0x3E, "each of the 5 IDs answered once");
+	close(fd);
+}
+
+Test(frontend, tcp_one_byte_at_a_time_writer_is_answered, .fini = stop_v)
+{
+	start(NULL);
+	int fd = itest_tcp_connect("127.0.0.1", V.port);
+	uint8_t buf[600], out[4096];
+	size_t n = framed("localhost.", 77, buf);
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_eq(itest_write_all(fd, buf + i, 1), 0);
+		usleep(5000);
+	}
+	int m = itest_tcp_read(fd, out, sizeof(out), 2000);
+	cr_assert_gt(m, 0);
+	ldns_pkt *p = itest_parse(out, (size_t)m);
+	cr_assert_eq(ldns_pkt_id(p), 77);
+	ldns_pkt_free(p);
+	close(fd);
+}
+
+Test(frontend, tcp_zero_length_frame_closes_the_connection, .fini = stop_v)
+{
+	start(NULL);
+	int fd = itest_tcp_connect("127.0.0.1", V.port);
+	uint8_t zero[2] = {0, 0};
+	itest_write_all(fd, zero, 2);
+	cr_assert(itest_tcp_closed_within(fd, 2000));
+	close(fd);
+	expect_alive();
+}
+
+Test(frontend, tcp_short_message_then_close_leaves_server_healthy, .fini = stop_v)
+{
+	start(NULL);
+	int fd = itest_tcp_connect("127.0.0.1", V.port);
+	uint8_t buf[600];
+	size_t n = framed("localhost.", 5, buf);
+	buf[1] = (uint8_t)(buf[1] + 40); /* announce 40 bytes more than we send */
+	itest_write_all(fd, buf, n);
+	close(fd);
+	usleep(100000);
+	expect_alive();
+	int fd2 = itest_tcp_connect("127.0.0.1", V.port);
+	n = framed("localhost.", 6, buf);
+	itest_write_all(fd2, buf, n);
+	uint8_t out[4096];
+	cr_assert_gt(itest_tcp_read(fd2, out, sizeof(out), 2000), 0);
+	close(fd2);
+}
+
+Test(frontend, tcp_idle_connections_are_closed_and_limited, .fini = stop_v)
+{
+	start("tcp-max-clients: 2\ntcp-idle-timeout: 1000\n");
+	int c1 = itest_tcp_connect("127.0.0.1", V.port);
+	usleep(50000);
+	int c2 = itest_tcp_connect("127.0.0.1", V.port);
+	usleep(50000);
+	int c3 = itest_tcp_connect("127.0.0.1", V.port);
+	cr_assert(c1 >= 0 && c2 >= 0 && c3 >= 0);
+	/* over the limit: the oldest idle connection goes, the new one works */
+	cr_assert(itest_tcp_closed_within(c1, 800), "oldest idle connection not closed");
+	uint8_t buf[600], out[4096];
+	size_t n = framed("localhost.", 9, buf);
+	itest_write_all(c3, buf, n);
+	cr_assert_gt(itest_tcp_read(c3, out, sizeof(out), 2000), 0);
+	/* idle timeout: closed after about 1 s of silence, not before */
+	uint64_t t0 = itest_now_ms();
+	cr_assert(itest_tcp_closed_within(c3, 3000), "idle connection not closed");
+	cr_assert_geq(itest_now_ms() - t0, 700);
+	close(c1);
+	close(c2);
+	close(c3);
+	expect_alive();
+}
+
+Test(frontend, tcp_client_that_never_reads_does_not_block_others, .fini = stop_v)
+{
+	char extra[8192] = "";
+	for (int i = 1; i <= 100; i++) {
+		char line[80];
+		snprintf(line, sizeof(line), "local-data: \"big.lan. 300 A 10.0.1.%d\"\n", i);
+		strcat(extra, line);
+	}
+	start(extra);
+	int slow = itest_tcp_connect("127.0.0.1", V.port);
+	int rcv = 4096;
+	setsockopt(slow, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	uint8_t buf[600];
+	size_t n = framed("big.lan.", 1, buf);
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
+	setsockopt(slow, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	uint64_t t0 = itest_now_ms();
+	for (int i = 0; i < 2000 && itest_now_ms() - t0 < 3000; i++)
+		if (write(slow, buf, n) < 0)
+			break; /* the server stopped reading us: what we want */
+	for (int i = 0; i < 5; i++) {
+		uint64_t t = itest_now_ms();
+		expect_alive();
+		cr_assert_lt(itest_now_ms() - t, 500, "a stuck TCP client slowed others down");
+	}
+	close(slow);
+}
+
+/* ---- policy ---- */
+
+Test(frontend, acl_refuses_clients_outside_allow, .fini = stop_v)
+{
+	start("allow: 127.0.0.2/32\n");
+	uint8_t q[512], r[4096];
+	size_t ql = itest_query("localhost.", LDNS_RR_TYPE_A, 21, 0, false, q, sizeof(q));
+	int n = itest_udp("127.0.0.1", V.port, "127.0.0.3", q, ql, r, sizeof(r), 2000);
+	cr_assert_gt(n, 0);
+	ldns_pkt *p = itest_parse(r, (size_t)n);
+	cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_REFUSED);
+	cr_assert_eq(ldns_pkt_ancount(p), 0);
+	ldns_pkt_free(p);
+	n = itest_udp("127.0.0.1", V.port, "127.0.0.2", q, ql, r, sizeof(r), 2000);
+	cr_assert_gt(n, 0);
+	p = itest_parse(r, (size_t)n);
+	cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	ldns_pkt_free(p);
+}
+
+Test(frontend, rate_limit_drops_and_slips_excess_queries, .fini = stop_v)
+{
+	start("rate-limit: 10\n");
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(V.port)};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	usleep(1100000); /* let the bucket refill after the start-up probe */
+	for (uint16_t id = 0; id < 100; id++) {
+		uint8_t q[512];
+		size_t ql = itest_query("localhost.", LDNS_RR_TYPE_A, id, 0, false, q, sizeof(q));
+		cr_assert_eq(send(fd, q, ql, 0), (ssize_t)ql);
+	}
+	int answered = 0, slipped = 0;
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 300000};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	uint8_t r[4096];
+	ssize_t n;
+	while ((n = recv(fd, r, sizeof(r), 0)) > 0) {
+		ldns_pkt *p = itest_parse(r, (size_t)n);
+		if (ldns_pkt_tc(p))
+			slipped++;
+		else if (ldns_pkt_ancount(p) > 0)
+			answered++;
+		ldns_pkt_free(p);
+	}
+	close(fd);
+	cr_assert_geq(answered, 5, "answered %d", answered);
+	cr_assert_leq(answered, 20, "answered %d of 100 at 10/s", answered);
+	cr_assert_gt(slipped, 0, "no TC slip among the excess");
+	cr_assert_lt(answered + slipped, 100, "nothing dropped");
+}
+
+/* ---- process ---- */
+
+static bool log_contains(const char *needle)
+{
+	FILE *f = fopen(V.log, "r");
+	if (!f)
+		return false;
+	char line[1024];
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}
+
+static char *ask_a(const char *name)
+{
+	ldns_pkt *p = itest_ask(&V, name, LDNS_RR_TYPE_A);
+	if (!p)
+		return NULL;
+	char *s = ldns_pkt_ancount(p) ? first_rdata(p) : strdup("none");
+	ldns_pkt_free(p);
+	return s;
+}
+
+Test(frontend, sighup_reloads_good_config_and_keeps_old_on_bad, .fini = stop_v)
+{
+	start("local-data: \"a.lan. 300 A 10.1.1.1\"\n");
+	char *s = ask_a("a.lan.");
+	cr_assert_str_eq(s, "10.1.1.1");
+	free(s);
+	cr_assert_eq(itest_write_config(&V, "local-data: \"a.lan. 300 A 10.2.2.2\"\n"), 0);
+	kill(V.pid, SIGHUP);
+	uint64_t t0 = itest_now_ms();
+	bool changed = false;
+	while (!changed && itest_now_ms() - t0 < 3000) {
+		s = ask_a("a.lan.");
+		changed = s && strcmp(s, "10.2.2.2") == 0;
+		free(s);
+		usleep(20000);
+	}
+	cr_assert(changed, "reload did not apply");
+	cr_assert_eq(itest_write_config(&V, "no-such-key: 1\n"), 0);
+	kill(V.pid, SIGHUP);
+	t0 = itest_now_ms();
+	while (!log_contains("reload refused") && itest_now_ms() - t0 < 3000)
+		usleep(20000);
+	cr_assert(log_contains("reload refused"), "bad config not reported");
+	cr_assert(log_contains("key 'no-such-key': unknown key"));
+	s = ask_a("a.lan.");
+	cr_assert_str_eq(s, "10.2.2.2", "old config kept");
+	free(s);
+	cr_assert_eq(itest_stop(&V), 0);
+}
+
+Test(frontend, sigterm_stops_cleanly_with_status_0, .fini = stop_v)
+{
+	start(NULL);
+	expect_alive();
+	cr_assert_eq(itest_stop(&V), 0);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+Test(frontend, check_mode_reports_config_errors_exactly)
+{
+	char dir[] = "/tmp/vigil-itest-t-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char path[256], args[512], out[2048], want[512];
+	snprintf(path, sizeof(path), "%s/v.conf", dir);
+	snprintf(args, sizeof(args), "-t -c %s", path);
+
+	write_file(path, "listen: 127.0.0.1@5353\nworkers: 2\n");
+	cr_assert_eq(itest_run_vigild(out, sizeof(out), args), 0, "%s", out);
+	cr_assert(strstr(out, "OK"), "%s", out);
+
+	write_file(path, "listen: 127.0.0.1@5353\nbogus: 1\n");
+	cr_assert_eq(itest_run_vigild(out, sizeof(out), args), 1);
+	snprintf(want, sizeof(want), "vigild: %s:2: key 'bogus': unknown key\n", path);
+	cr_assert_str_eq(out, want);
+
+	const char *bad[][2] = {
+		{"listen: 300.1.1.1\n", ":1: key 'listen': "},
+		{"allow: 10.0.0.0/33\n", ":1: key 'allow': "},
+		{"deny: nonsense\n", ":1: key 'deny': "},
+		{"listen: 127.0.0.1@5353\nlisten: 127.0.0.1@5353\n", ":2: key 'listen': "},
+		{"local-data: \"x.lan. 300 A not-an-address\"\n", ":1: key 'local-data': "},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_file(path, bad[i][0]);
+		cr_assert_eq(itest_run_vigild(out, sizeof(out), args), 1, "%s", bad[i][0]);
+		snprintf(want, sizeof(want), "vigild: %s%s", path, bad[i][1]);
+		cr_assert_eq(strncmp(out, want, strlen(want)), 0, "got '%s' want '%s'", out, want);
+	}
+	snprintf(args, sizeof(args), "-t -c %s/missing.conf", dir);
+	cr_assert_eq(itest_run_vigild(out, sizeof(out), args), 1);
+	cr_assert(strstr(out, "missing.conf"), "message names the file: %s", out);
+	unlink(path);
+	rmdir(dir);
+}
+
+Test(frontend, port_in_use_exits_1_naming_the_address)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	socklen_t sl = sizeof(sa);
+	getsockname(fd, (struct sockaddr *)&sa, &sl);
+	unsigned port = ntohs(sa.sin_port);
+	char dir[] = "/tmp/vigil-itest-p-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char path[256], text[512], args[512], out[2048], want[128];
+	snprintf(path, sizeof(path), "%s/v.conf", dir);
+	snprintf(text, sizeof(text), "listen: 127.0.0.1@%u\nuser: \"\"\ncache-dir: %s/cache\n", port,
+		 dir);
+	write_file(path, text);
+	snprintf(args, sizeof(args), "-f -c %s", path);
+	cr_assert_eq(itest_run_vigild(out, sizeof(out), args), 1, "%s", out);
+	snprintf(want, sizeof(want), "cannot listen on 127.0.0.1@%u", port);
+	cr_assert(strstr(out, want), "got: %s", out);
+	close(fd);
+	unlink(path);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
