@@ -488,6 +488,56 @@ Test(config, contrib_vigil_conf_parses)
 	cr_assert_geq(cfg.n_local_data, 1);
 }
 
+static const char *const all_keys[] = {
+	"listen", "workers", "user", "allow", "deny", "rate-limit", "rate-limit-burst",
+	"local-data", "log-level", "control-socket", "suspicious-log", "tcp-idle-timeout",
+	"tcp-max-clients", "edns-buffer-size", "cache-dir", "cache-size", "cache-min-ttl",
+	"cache-max-ttl", "cache-max-negative-ttl", "serve-stale-max", "cache-rebuild-on-error",
+	"root-hints", "trust-anchor-file", "outgoing-address", "qname-minimisation",
+	"case-randomisation", "do-ip4", "do-ip6", "query-local-addresses", "prefetch", "forward",
+	"forward-zone", "max-upstream-queries", "max-glueless-per-referral", "max-cname-chain",
+	"max-referral-depth", "request-timeout",
+};
+
+static char *slurp(const char *rel)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", VG_SOURCE_ROOT, rel);
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f, "cannot open %s", path);
+	static char buf[1 << 17];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return buf;
+}
+
+Test(config, every_key_is_documented_and_in_the_example)
+{
+	char pat[80];
+	const char *conf = slurp("contrib/vigil.conf");
+	char *copy = strdup(conf);
+	cr_assert_not_null(copy);
+	for (size_t i = 0; i < sizeof(all_keys) / sizeof(all_keys[0]); i++) {
+		/* Every key name must be accepted (a value error is fine, "unknown key" is not). */
+		snprintf(pat, sizeof(pat), "%s: ?\n", all_keys[i]);
+		parse(pat);
+		cr_assert(strstr(err, "unknown key") == NULL, "%s", err);
+		snprintf(pat, sizeof(pat), "\n%s:", all_keys[i]);
+		char alt[80];
+		snprintf(alt, sizeof(alt), "# %s:", all_keys[i]);
+		cr_assert(strstr(copy, pat) || strstr(copy, alt), "%s missing in contrib/vigil.conf",
+			  all_keys[i]);
+	}
+	free(copy);
+	const char *doc = slurp("docs/configuration.md");
+	for (size_t i = 0; i < sizeof(all_keys) / sizeof(all_keys[0]); i++) {
+		snprintf(pat, sizeof(pat), "`%s:", all_keys[i]); /* its syntax line */
+		cr_assert(strstr(doc, pat), "%s not documented in docs/configuration.md",
+			  all_keys[i]);
+	}
+}
+
 Test(config, contrib_router_conf_parses)
 {
 	load_contrib("router.conf");
