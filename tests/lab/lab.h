@@ -42,8 +42,9 @@ const char *vg_lab_trust_anchor_dnskey(void); /* RUN/root.key (DNSKEY form) */
 /* Sends one query for `name`/`type` (class IN) to `server` ("ADDR" = port 53, or "ADDR@PORT"),
  * over UDP or TCP, and waits up to `timeout_ms` for the reply with the same ID (other datagrams
  * are ignored). On success returns 0 and stores the parsed reply in *reply (caller frees with
- * ldns_pkt_free). Returns -ETIMEDOUT, -EINVAL (bad server or name), -EPROTO (unparsable reply)
- * or another negative errno. */
+ * ldns_pkt_free). Returns -ETIMEDOUT, -ECONNREFUSED (no server at that address: loopback
+ * answers ICMP port unreachable at once), -EINVAL (bad server or name), -EPROTO (unparsable
+ * reply) or another negative errno. */
 int vg_lab_query_udp(const char *server, const char *name, ldns_rr_type type, unsigned flags,
 		     int timeout_ms, ldns_pkt **reply);
 int vg_lab_query_tcp(const char *server, const char *name, ldns_rr_type type, unsigned flags,

@@ -16,7 +16,7 @@ KEYS=$RUN/keys
 
 # Signature validity: fixed and long, so a harness with a faked wall clock still validates.
 INCEPTION=20250101000000
-EXPIRATION=20400101000000
+EXPIRATION=20370101000000
 ALG=ECDSAP256SHA256
 
 # NSD servers: address|server name|zones served (comma separated, may be empty = lame server)
