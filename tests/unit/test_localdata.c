@@ -370,3 +370,39 @@ Test(localdata, ten_thousand_entries_stay_fast)
 	/* Generous bound (sanitizers, loaded CI): a flat table answers in well under 10 us. */
 	cr_assert_lt(ns, 10000.0, "%.0f ns per answer", ns);
 }
+
+Test(localdata, random_names_answer_or_decline_cleanly)
+{
+	build("local-data: \"router.lan. 300 A 192.168.1.1\"\n");
+	static const char *const labels[] = {"localhost", "LAN", "router", "10", "in-addr", "arpa",
+					     "168", "192", "x", "home", "onion", "1", "0", "127"};
+	unsigned seed = 777;
+	uint8_t wire[VG_NAME_MAX];
+	for (int round = 0; round < 20000; round++) {
+		size_t o = 0;
+		int n = (int)(rand_r(&seed) % 7);
+		for (int i = 0; i < n; i++) {
+			const char *l = labels[rand_r(&seed) % (sizeof(labels) / sizeof(labels[0]))];
+			size_t len = strlen(l);
+			wire[o++] = (uint8_t)len;
+			memcpy(wire + o, l, len);
+			o += len;
+		}
+		wire[o++] = 0;
+		size_t qlen = o;
+		if (rand_r(&seed) % 8 == 0) /* sometimes a broken length */
+			qlen = (size_t)(rand_r(&seed) % (o + 1));
+		uint16_t qtype = (uint16_t)(rand_r(&seed) % 40);
+		int rc = vg_localdata_answer(ld, wire, qlen, qtype, LDNS_RR_CLASS_IN, true, out,
+					     sizeof(out), &outlen);
+		cr_assert(rc == 0 || rc == 1 || rc == VG_EFORMAT, "rc %d", rc);
+		if (rc == 1) {
+			ldns_pkt *p = NULL;
+			cr_assert_eq(ldns_wire2pkt(&p, out, outlen), LDNS_STATUS_OK);
+			ldns_pkt_rcode r = ldns_pkt_get_rcode(p);
+			cr_assert(r == LDNS_RCODE_NOERROR || r == LDNS_RCODE_NXDOMAIN);
+			cr_assert_eq(ldns_pkt_ancount(p) + ldns_pkt_nscount(p) >= 1, 1);
+			ldns_pkt_free(p);
+		}
+	}
+}
