@@ -573,6 +573,12 @@ static enum step st_follow(struct vg_iq *iq)
 			vg_info("resolver: root primed with %zu addresses for %u s", n, ttl);
 		}
 	}
+	if (v->kind != VG_REPLY_CNAME && v->hops > 0) {
+		/* Links followed inside this reply count like links followed across zones. */
+		iq->cname_hops += v->hops;
+		if (iq->cname_hops > r->cfg->max_cname_chain)
+			return fail_limit(iq, "CNAME chain longer than max-cname-chain");
+	}
 	switch (v->kind) {
 	case VG_REPLY_ANSWER:
 		add_chain(iq, true);

@@ -1,0 +1,687 @@
+/* Unit tests of the iterator state machine and request driver, against a scripted Internet
+ * (fake_upstream.h) with a fake clock and a real cache in a temporary directory. */
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <vigil/cache.h>
+#include <vigil/config.h>
+#include <vigil/err.h>
+#include <vigil/resolver.h>
+#include "fake_upstream.h"
+#include "iter.h"
+
+#define ROOT "198.41.0.4"
+#define COM "192.5.6.30"
+#define NET "192.5.6.31"
+#define EXCOM "93.184.216.10"
+#define EXCOM2 "93.184.216.11"
+#define EXNET "93.184.217.10"
+#define SOA(z) z " 3600 IN SOA ns." z " h." z " 1 7200 3600 1209600 300"
+
+static struct fake_up F;
+static struct vg_config C;
+static struct vg_cache *cache;
+static struct vg_resolver *R;
+static char dir[64] = "/tmp/vg-iter-XXXXXX";
+static char hints_path[128];
+
+struct result {
+	bool done;
+	ldns_pkt *pkt;
+	uint16_t ede;
+	char ede_text[128];
+	unsigned calls;
+};
+
+static void on_answer(void *ctx, const struct vg_answer *a)
+{
+	struct result *res = ctx;
+	res->calls++;
+	res->done = true;
+	if (res->pkt)
+		ldns_pkt_free(res->pkt);
+	res->pkt = NULL;
+	cr_assert_eq(ldns_wire2pkt(&res->pkt, a->wire, a->len), LDNS_STATUS_OK);
+	res->ede = a->ede;
+	snprintf(res->ede_text, sizeof(res->ede_text), "%s", a->ede_text ? a->ede_text : "");
+}
+
+static void world(void)
+{
+	struct fake_server *s = fake_server(&F, ROOT, ".", FAKE_AUTH);
+	fake_rr(s, ". 3600 IN SOA a.root-servers.net. h. 1 7200 3600 1209600 300");
+	fake_rr(s, ". 518400 IN NS a.root-servers.net.");
+	fake_rr(s, "a.root-servers.net. 518400 IN A " ROOT);
+	fake_rr(s, "com. 172800 IN NS a.gtld-servers.net.");
+	fake_rr(s, "net. 172800 IN NS b.gtld-servers.net.");
+	fake_rr(s, "a.gtld-servers.net. 172800 IN A " COM);
+	fake_rr(s, "b.gtld-servers.net. 172800 IN A " NET);
+
+	s = fake_server(&F, COM, "com.", FAKE_AUTH);
+	fake_rr(s, SOA("com."));
+	fake_rr(s, "com. 172800 IN NS a.gtld-servers.net.");
+	fake_rr(s, "example.com. 172800 IN NS ns1.example.com.");
+	fake_rr(s, "ns1.example.com. 172800 IN A " EXCOM);
+	fake_rr(s, "glueless.com. 172800 IN NS ns.example.net.");
+	fake_rr(s, "twons.com. 172800 IN NS ns1.twons.com.");
+	fake_rr(s, "twons.com. 172800 IN NS ns2.twons.com.");
+	fake_rr(s, "ns1.twons.com. 172800 IN A " EXCOM2);
+	fake_rr(s, "ns2.twons.com. 172800 IN A " EXCOM);
+	fake_rr(s, "local.com. 172800 IN NS ns.local.com.");
+	fake_rr(s, "ns.local.com. 172800 IN A 127.0.0.1");
+	/* out-of-bailiwick "glue" a careful resolver must not believe */
+	fake_rr(s, "evil.com. 172800 IN NS ns.evil.net.");
+
+	s = fake_server(&F, NET, "net.", FAKE_AUTH);
+	fake_rr(s, SOA("net."));
+	fake_rr(s, "example.net. 172800 IN NS ns.example.net.");
+	fake_rr(s, "ns.example.net. 172800 IN A " EXNET);
+
+	s = fake_server(&F, EXCOM, "example.com.", FAKE_AUTH);
+	fake_rr(s, SOA("example.com."));
+	fake_rr(s, "example.com. 3600 IN NS ns1.example.com.");
+	fake_rr(s, "ns1.example.com. 3600 IN A " EXCOM);
+	fake_rr(s, "www.example.com. 3600 IN A 192.0.2.1");
+	fake_rr(s, "alias.example.com. 3600 IN CNAME www.example.com.");
+	fake_rr(s, "chain.example.com. 3600 IN CNAME www.example.net.");
+	fake_rr(s, "c1.example.com. 3600 IN CNAME c2.example.com.");
+	fake_rr(s, "c2.example.com. 3600 IN CNAME c3.example.com.");
+	fake_rr(s, "c3.example.com. 3600 IN CNAME www.example.com.");
+	fake_rr(s, "loop.example.com. 3600 IN CNAME loop.example.net.");
+	fake_rr(s, "a.b.c.d.example.com. 3600 IN A 192.0.2.9");
+
+	s = fake_server(&F, EXCOM2, "twons.com.", FAKE_SILENT);
+	s = fake_server(&F, EXCOM, "twons.com.", FAKE_AUTH);
+	fake_rr(s, SOA("twons.com."));
+	fake_rr(s, "www.twons.com. 3600 IN A 192.0.2.77");
+
+	s = fake_server(&F, EXNET, "example.net.", FAKE_AUTH);
+	fake_rr(s, SOA("example.net."));
+	fake_rr(s, "www.example.net. 3600 IN A 192.0.2.2");
+	fake_rr(s, "ns.example.net. 3600 IN A " EXNET);
+	fake_rr(s, "loop.example.net. 3600 IN CNAME loop.example.com.");
+
+	s = fake_server(&F, EXNET, "glueless.com.", FAKE_AUTH);
+	fake_rr(s, SOA("glueless.com."));
+	fake_rr(s, "www.glueless.com. 3600 IN A 192.0.2.5");
+}
+
+static void cfg_init(void)
+{
+	memset(&C, 0, sizeof(C));
+	C.root_hints = hints_path;
+	C.qname_minimisation = true;
+	C.case_randomisation = true;
+	C.do_ip4 = true;
+	C.do_ip6 = false;
+	C.query_local_addresses = false;
+	C.prefetch = true;
+	C.max_upstream_queries = 100;
+	C.max_glueless_per_referral = 4;
+	C.max_cname_chain = 12;
+	C.max_referral_depth = 30;
+	C.request_timeout_ms = 10000;
+	C.serve_stale_max = 86400;
+	C.cache_max_ttl = 86400;
+}
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	return remove(p);
+}
+
+static void start_resolver(void)
+{
+	struct vg_resolver_env env = {.cfg = &C, .cache = cache, .upstream = &F.head};
+	cr_assert_eq(vg_resolver_new(&env, &R), 0);
+	fake_run(&F, 60000); /* priming */
+	if (cache)
+		vg_cache_sync(cache);
+	F.n_log = 0;
+}
+
+static void setup(void)
+{
+	fake_init(&F);
+	world();
+	strcpy(dir, "/tmp/vg-iter-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(hints_path, sizeof(hints_path), "%s/root.hints", dir);
+	FILE *h = fopen(hints_path, "w");
+	fprintf(h, ".  3600000  NS  A.ROOT-SERVERS.NET.\nA.ROOT-SERVERS.NET. 3600000 A " ROOT "\n");
+	fclose(h);
+	cfg_init();
+	struct vg_cache_opts o;
+	vg_cache_opts_default(&o);
+	o.dir = dir;
+	o.map_size = 64 << 20;
+	char err[256];
+	cr_assert_eq(vg_cache_open(&o, &cache, err, sizeof(err)), 0, "%s", err);
+	R = NULL;
+}
+
+static void teardown(void)
+{
+	if (R)
+		vg_resolver_close(R);
+	vg_cache_close(cache);
+	cache = NULL;
+	nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+TestSuite(iter, .init = setup, .fini = teardown);
+
+static void resolve(const char *name, uint16_t type, struct result *res)
+{
+	uint8_t wire[VG_NAME_MAX];
+	int n = vg_name_from_text(name, wire);
+	cr_assert_gt(n, 0);
+	struct vg_question q = {.qname = wire, .qname_len = (size_t)n, .qtype = type,
+				.qclass = 1, .rd_bit = true, .has_edns = true};
+	memset(res, 0, sizeof(*res));
+	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, res), 0);
+	fake_run(&F, 120000);
+	vg_cache_sync(cache);
+	cr_assert(res->done, "no answer for %s", name);
+}
+
+static void free_result(struct result *res)
+{
+	if (res->pkt)
+		ldns_pkt_free(res->pkt);
+	res->pkt = NULL;
+}
+
+static bool has_rr(const ldns_pkt *p, ldns_pkt_section sec, const char *owner, ldns_rr_type t,
+		   const char *rdata)
+{
+	ldns_rr_list *l = ldns_pkt_get_section_clone(p, sec);
+	bool found = false;
+	ldns_rdf *o = ldns_dname_new_frm_str(owner);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l) && !found; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(l, i);
+		if (ldns_rr_get_type(rr) != t || ldns_dname_compare(ldns_rr_owner(rr), o))
+			continue;
+		char *s = ldns_rdf2str(ldns_rr_rdf(rr, ldns_rr_rd_count(rr) - 1));
+		found = !rdata || !strcasecmp(s, rdata);
+		free(s);
+	}
+	ldns_rdf_deep_free(o);
+	ldns_rr_list_deep_free(l);
+	return found;
+}
+
+Test(iter, resolves_from_root_through_referrals)
+{
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A,
+			 "192.0.2.1"));
+	cr_assert(ldns_pkt_ra(res.pkt), "answers carry RA");
+	cr_assert(!ldns_pkt_ad(res.pkt), "AD is never set before validation exists");
+	cr_assert(!ldns_pkt_aa(res.pkt));
+	cr_assert_eq(ldns_pkt_nscount(res.pkt), 0, "minimal responses: no authority on answers");
+	cr_assert_eq(ldns_pkt_arcount(res.pkt), 0);
+	cr_assert_eq(res.ede, VG_EDE_NONE);
+	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_T_A), 1);
+	free_result(&res);
+}
+
+Test(iter, answers_second_question_from_cache_without_upstream_queries)
+{
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	free_result(&res);
+	size_t before = F.n_log;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A,
+			 "192.0.2.1"));
+	cr_assert_eq(F.n_log, before, "a cached answer needs no upstream query");
+	free_result(&res);
+	/* Another name in the same zone starts at the cached cut: straight to example.com. */
+	F.n_log = 0;
+	resolve("alias.example.com.", VG_T_A, &res);
+	cr_assert_eq(fake_count(&F, ROOT, NULL, 0), 0);
+	cr_assert_eq(fake_count(&F, COM, NULL, 0), 0);
+	free_result(&res);
+}
+
+Test(iter, qname_minimisation_hides_the_full_name_from_parents)
+{
+	start_resolver();
+	struct result res;
+	resolve("a.b.c.d.example.com.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "a.b.c.d.example.com.", LDNS_RR_TYPE_A,
+			 "192.0.2.9"));
+	cr_assert_eq(fake_count(&F, ROOT, "a.b.c.d.example.com.", 0), 0);
+	cr_assert_eq(fake_count(&F, COM, "a.b.c.d.example.com.", 0), 0);
+	cr_assert_eq(fake_count(&F, ROOT, "com.", VG_T_A), 1);
+	cr_assert_eq(fake_count(&F, COM, "example.com.", VG_T_A), 1);
+	free_result(&res);
+}
+
+Test(iter, without_minimisation_parents_see_the_full_name)
+{
+	C.qname_minimisation = false;
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(fake_count(&F, ROOT, "www.example.com.", VG_T_A), 1);
+	free_result(&res);
+}
+
+Test(iter, follows_cname_across_zones)
+{
+	start_resolver();
+	struct result res;
+	resolve("chain.example.com.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "chain.example.com.", LDNS_RR_TYPE_CNAME,
+			 "www.example.net."));
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.net.", LDNS_RR_TYPE_A,
+			 "192.0.2.2"));
+	free_result(&res);
+}
+
+Test(iter, resolves_glueless_ns_names_in_a_subrequest)
+{
+	start_resolver();
+	struct result res;
+	resolve("www.glueless.com.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.glueless.com.", LDNS_RR_TYPE_A,
+			 "192.0.2.5"));
+	cr_assert_geq(fake_count(&F, EXNET, "ns.example.net.", VG_T_A), 1);
+	free_result(&res);
+}
+
+Test(iter, nxdomain_and_nodata_carry_the_soa)
+{
+	start_resolver();
+	struct result res;
+	resolve("nx.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NXDOMAIN);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_AUTHORITY, "example.com.", LDNS_RR_TYPE_SOA, NULL));
+	free_result(&res);
+	resolve("www.example.com.", VG_T_TXT, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
+	cr_assert_eq(ldns_pkt_ancount(res.pkt), 0);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_AUTHORITY, "example.com.", LDNS_RR_TYPE_SOA, NULL));
+	free_result(&res);
+	/* both negative answers are cached */
+	size_t before = F.n_log;
+	resolve("nx.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NXDOMAIN);
+	free_result(&res);
+	resolve("www.example.com.", VG_T_TXT, &res);
+	cr_assert_eq(F.n_log, before);
+	free_result(&res);
+}
+
+Test(iter, cname_loop_fails_with_ede)
+{
+	start_resolver();
+	struct result res;
+	resolve("loop.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_neq(res.ede, VG_EDE_NONE);
+	cr_assert(strstr(res.ede_text, "loop"), "%s", res.ede_text);
+	free_result(&res);
+}
+
+Test(iter, cname_chain_at_the_limit_is_followed)
+{
+	C.max_cname_chain = 3; /* c1 -> c2 -> c3 -> www: three links */
+	start_resolver();
+	struct result res;
+	resolve("c1.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, NULL));
+	free_result(&res);
+}
+
+Test(iter, cname_chain_over_the_limit_fails)
+{
+	C.max_cname_chain = 2;
+	start_resolver();
+	struct result res;
+	resolve("c1.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert(strstr(res.ede_text, "max-cname-chain"), "%s", res.ede_text);
+	free_result(&res);
+}
+
+Test(iter, upstream_query_limit_edges)
+{
+	C.qname_minimisation = false;
+	C.max_upstream_queries = 3; /* root, com., example.com. */
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
+	free_result(&res);
+	vg_resolver_close(R);
+	R = NULL;
+	vg_cache_flush_all(cache);
+	vg_cache_sync(cache);
+	C.max_upstream_queries = 2;
+	start_resolver();
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert(strstr(res.ede_text, "max-upstream-queries"), "%s", res.ede_text);
+	free_result(&res);
+}
+
+Test(iter, referral_depth_limit_edges)
+{
+	C.qname_minimisation = false;
+	C.max_referral_depth = 2; /* root -> com. -> example.com. */
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
+	free_result(&res);
+	vg_resolver_close(R);
+	R = NULL;
+	vg_cache_flush_all(cache);
+	vg_cache_sync(cache);
+	C.max_referral_depth = 1;
+	start_resolver();
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert(strstr(res.ede_text, "max-referral-depth"), "%s", res.ede_text);
+	free_result(&res);
+}
+
+Test(iter, glueless_limit_edges)
+{
+	C.max_glueless_per_referral = 1;
+	start_resolver();
+	struct result res;
+	resolve("www.glueless.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
+	free_result(&res);
+	vg_resolver_close(R);
+	R = NULL;
+	vg_cache_flush_all(cache);
+	vg_cache_sync(cache);
+	C.max_glueless_per_referral = 0;
+	start_resolver();
+	resolve("www.glueless.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert(strstr(res.ede_text, "max-glueless-per-referral"), "%s", res.ede_text);
+	free_result(&res);
+}
+
+Test(iter, request_lifetime_bounds_a_dead_zone)
+{
+	C.request_timeout_ms = 1500;
+	start_resolver();
+	F.servers[3].mode = FAKE_SILENT; /* example.com. */
+	struct result res;
+	uint64_t t0 = F.now;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_eq(res.ede, 22);
+	cr_assert_leq(F.now - t0, 1500 + 1, "answered within the request lifetime");
+	free_result(&res);
+}
+
+Test(iter, all_servers_dead_gives_servfail_with_ede_after_bounded_retries)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_SILENT;
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_eq(res.ede, 22);
+	cr_assert_eq(fake_count(&F, EXCOM, NULL, 0), 3, "three rounds, then hold-down");
+	free_result(&res);
+	/* held down: the next question fails at once without another query */
+	size_t before = fake_count(&F, EXCOM, NULL, 0);
+	resolve("alias.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_eq(fake_count(&F, EXCOM, NULL, 0), before);
+	free_result(&res);
+}
+
+Test(iter, silent_server_is_skipped_for_the_next_one)
+{
+	start_resolver();
+	struct result res;
+	resolve("www.twons.com.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.twons.com.", LDNS_RR_TYPE_A,
+			 "192.0.2.77"));
+	free_result(&res);
+}
+
+Test(iter, serves_stale_when_authorities_are_unreachable)
+{
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	free_result(&res);
+	F.wall += 3600 + 100; /* the answer expired */
+	F.servers[3].mode = FAKE_SILENT;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A,
+			 "192.0.2.1"));
+	ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(res.pkt), 0);
+	cr_assert_eq(ldns_rr_ttl(rr), 30, "stale answers carry TTL 30 (RFC 8767)");
+	cr_assert_eq(res.ede, 3, "EDE 3 Stale Answer");
+	free_result(&res);
+}
+
+Test(iter, stale_is_off_with_serve_stale_max_zero)
+{
+	C.serve_stale_max = 0;
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	free_result(&res);
+	F.wall += 3600 + 100;
+	F.servers[3].mode = FAKE_SILENT;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	free_result(&res);
+}
+
+Test(iter, case_changed_reply_is_ignored)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_CASE_FLIP;
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_geq(F.unsolicited, 1);
+	free_result(&res);
+}
+
+Test(iter, reply_with_wrong_id_is_ignored)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_WRONG_ID;
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_geq(F.unsolicited, 1);
+	free_result(&res);
+}
+
+Test(iter, sends_mixed_case_names_with_case_randomisation)
+{
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	bool mixed = false;
+	for (size_t i = 0; i < F.n_log; i++)
+		for (const char *p = F.log[i].name; *p; p++)
+			mixed |= (*p >= 'A' && *p <= 'Z');
+	cr_assert(mixed, "0x20: some letters are upper case");
+	free_result(&res);
+}
+
+Test(iter, formerr_to_edns_retries_without_opt)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_FORMERR_EDNS;
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, NULL));
+	bool plain = false;
+	for (size_t i = 0; i < F.n_log; i++)
+		plain |= !strcmp(F.log[i].server, EXCOM) && !F.log[i].edns;
+	cr_assert(plain);
+	free_result(&res);
+}
+
+Test(iter, truncated_reply_is_retried_over_tcp)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_TC;
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, NULL));
+	bool tcp = false;
+	for (size_t i = 0; i < F.n_log; i++)
+		tcp |= !strcmp(F.log[i].server, EXCOM) && F.log[i].tcp;
+	cr_assert(tcp);
+	free_result(&res);
+}
+
+Test(iter, lame_server_is_remembered)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_REFUSED;
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	free_result(&res);
+	unsigned before = fake_count(&F, EXCOM, NULL, 0);
+	resolve("alias.example.com.", VG_T_A, &res);
+	cr_assert_eq(fake_count(&F, EXCOM, NULL, 0), before, "lame for the zone: not asked again");
+	free_result(&res);
+}
+
+Test(iter, identical_questions_share_one_resolution)
+{
+	start_resolver();
+	uint8_t wire[VG_NAME_MAX];
+	int n = vg_name_from_text("www.example.com.", wire);
+	struct vg_question q = {.qname = wire, .qname_len = (size_t)n, .qtype = VG_T_A,
+				.qclass = 1, .rd_bit = true};
+	struct result a = {0}, b = {0};
+	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &a), 0);
+	wire[1] = 'W'; /* another client's spelling */
+	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &b), 0);
+	fake_run(&F, 60000);
+	cr_assert_eq(a.calls, 1);
+	cr_assert_eq(b.calls, 1);
+	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_T_A), 1);
+	ldns_rr *qa = ldns_rr_list_rr(ldns_pkt_question(b.pkt), 0);
+	char *t = ldns_rdf2str(ldns_rr_owner(qa));
+	cr_assert_str_eq(t, "Www.example.com.", "each client gets its own spelling back");
+	free(t);
+	free_result(&a);
+	free_result(&b);
+}
+
+Test(iter, identical_minimised_queries_are_joined)
+{
+	start_resolver();
+	const char *names[] = {"www.example.com.", "alias.example.com."};
+	struct result res[2] = {0};
+	for (int i = 0; i < 2; i++) {
+		uint8_t wire[VG_NAME_MAX];
+		int n = vg_name_from_text(names[i], wire);
+		struct vg_question q = {.qname = wire, .qname_len = (size_t)n, .qtype = VG_T_A,
+					.qclass = 1};
+		cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &res[i]), 0);
+	}
+	fake_run(&F, 60000);
+	cr_assert(res[0].done && res[1].done);
+	cr_assert_eq(fake_count(&F, ROOT, "com.", VG_T_A), 1, "one query for both requests");
+	cr_assert_eq(fake_count(&F, COM, "example.com.", VG_T_A), 1);
+	free_result(&res[0]);
+	free_result(&res[1]);
+}
+
+Test(iter, loopback_servers_are_not_queried_by_default)
+{
+	start_resolver();
+	struct result res;
+	resolve("www.local.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_eq(fake_count(&F, "127.0.0.1", NULL, 0), 0);
+	free_result(&res);
+}
+
+Test(iter, forward_mode_asks_the_forwarder_with_rd)
+{
+	struct vg_sockaddr fwd;
+	cr_assert_eq(vg_sockaddr_parse("8.8.8.8", 53, &fwd), 0);
+	C.forward = &fwd;
+	C.n_forward = 1;
+	struct fake_server *s = fake_server(&F, "8.8.8.8", ".", FAKE_RECURSIVE);
+	fake_rr(s, "www.example.com. 300 IN A 192.0.2.200");
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A,
+			 "192.0.2.200"));
+	cr_assert_eq(fake_count(&F, ROOT, NULL, 0), 0);
+	cr_assert_eq(fake_count(&F, "8.8.8.8", "www.example.com.", VG_T_A), 1);
+	cr_assert(F.log[0].rd, "forwarded queries ask for recursion");
+	free_result(&res);
+}
+
+Test(iter, forward_zone_applies_only_below_its_zone)
+{
+	struct vg_forward_zone fz = {0};
+	struct vg_sockaddr fwd;
+	cr_assert_eq(vg_sockaddr_parse("8.8.4.4", 53, &fwd), 0);
+	vg_name_from_text("lan.", fz.zone);
+	fz.addrs = &fwd;
+	fz.n_addrs = 1;
+	C.forward_zones = &fz;
+	C.n_forward_zones = 1;
+	struct fake_server *s = fake_server(&F, "8.8.4.4", "lan.", FAKE_RECURSIVE);
+	fake_rr(s, "router.lan. 300 IN A 192.0.2.254");
+	start_resolver();
+	struct result res;
+	resolve("router.lan.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "router.lan.", LDNS_RR_TYPE_A,
+			 "192.0.2.254"));
+	free_result(&res);
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A,
+			 "192.0.2.1"));
+	cr_assert_eq(fake_count(&F, "8.8.4.4", "www.example.com.", 0), 0);
+	free_result(&res);
+}
+
+Test(iter, close_answers_pending_requests_with_servfail)
+{
+	start_resolver();
+	uint8_t wire[VG_NAME_MAX];
+	int n = vg_name_from_text("www.example.com.", wire);
+	struct vg_question q = {.qname = wire, .qname_len = (size_t)n, .qtype = VG_T_A,
+				.qclass = 1};
+	struct result res = {0};
+	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &res), 0);
+	vg_resolver_close(R);
+	R = NULL;
+	cr_assert_eq(res.calls, 1);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	free_result(&res);
+}
+
+Test(iter, state_names_cover_every_state)
+{
+	for (int s = 0; s < 12; s++)
+		cr_assert_str_neq(vg_iq_state_name((enum vg_iq_state)s), "?");
+}
