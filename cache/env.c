@@ -306,6 +306,9 @@ int vg_cache_open(const struct vg_cache_opts *opts, struct vg_cache **out, char 
 		free(c);
 		return rc;
 	}
+	MDB_stat es;
+	mdb_env_stat(c->env, &es);
+	vg_cache_evict_init(c, es.ms_psize);
 	if (vg_cache_queue_init(c) < 0) {
 		mdb_env_close(c->env);
 		free(c);

@@ -1,13 +1,14 @@
 /* Eviction under a full map: expired first, then the least valuable, zone-cut data last. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "impl.h"
 #include "vigil/log.h"
 
 /* Entries examined per DB per round (a sample in key order, which is unrelated to use, so it
  * behaves like a random sample), and the share of the sampled live entries removed per round. */
-#define WINDOW 256
+#define WINDOW 256 /* at most; c->window scales it to the map */
 #define ROUNDS_MAX 256
 
 struct cand {
@@ -72,7 +73,12 @@ static size_t round_once(struct vg_cache *c, MDB_txn *txn, struct cand *cs, uint
 					  : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 		if (rc == MDB_NOTFOUND)
 			rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-		for (int i = 0; i < WINDOW && rc == 0; i++) {
+		MDB_stat ms;
+		size_t want = c->window;
+		if (mdb_stat(txn, dbi, &ms) == 0 && ms.ms_entries < want)
+			want = ms.ms_entries;
+		bool wrapped = false;
+		for (unsigned i = 0; i < want && rc == 0; i++) {
 			struct vg_cval_hdr h;
 			bool bad = vg_cval_hdr_decode(v.mv_data, v.mv_size, &h) < 0 ||
 				   k.mv_size > VG_CKEY_MAX || k.mv_size < 3;
@@ -92,6 +98,11 @@ static size_t round_once(struct vg_cache *c, MDB_txn *txn, struct cand *cs, uint
 				memcpy(x->key, k.mv_data, k.mv_size);
 			}
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+			if (rc == MDB_NOTFOUND && !wrapped) {
+				/* a sample cut short at the end of the DB would be too small to rank */
+				wrapped = true;
+				rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+			}
 		}
 		if (rc == 0 && k.mv_size <= VG_CKEY_MAX) {
 			memcpy(c->sweep_key[d], k.mv_data, k.mv_size);
@@ -113,18 +124,33 @@ static size_t round_once(struct vg_cache *c, MDB_txn *txn, struct cand *cs, uint
 	return deleted;
 }
 
+void vg_cache_evict_init(struct vg_cache *c, size_t psize)
+{
+	uint64_t pages = c->o.map_size / (psize ? psize : 4096);
+	uint64_t b = pages / 64;
+	c->batch_max = (unsigned)(b < 8 ? 8 : (b > 256 ? 256 : b));
+	c->window = (unsigned)(pages / 32 < 16 ? 16 : (pages / 32 > WINDOW ? WINDOW : pages / 32));
+	/* headroom: a batch and an eviction round, each dirtying pages plus their branch path */
+	uint64_t head = 8ull * (c->batch_max + c->window) + 64;
+	unsigned h = pages > head ? (unsigned)(100 - (head * 100 + pages - 1) / pages) : 10;
+	c->high_pct = c->o.high_water_pct < h ? c->o.high_water_pct : h;
+}
+
 void vg_cache_evict(struct vg_cache *c, uint32_t now, bool force)
 {
 	unsigned pct = vg_cache_usage_pct(c);
-	if (!force && pct < c->o.high_water_pct)
+	if (!force && pct < c->high_pct)
 		return;
 	unsigned target = c->o.low_water_pct;
+	if (target + 10 > c->high_pct)
+		target = c->high_pct > 20 ? c->high_pct - 10 : 10;
 	if (force)
 		target = target > 25 ? target - 15 : 10;
 	struct cand *cs = malloc(sizeof(*cs) * 2 * WINDOW);
 	if (!cs)
 		return;
 	size_t total = 0;
+	int full_tries = 0;
 	/* Small txns: each round commits on its own so readers see progress and a crash loses
 	 * little; a full map still leaves room for a delete-only txn's few dirty pages. */
 	for (int r = 0; r < ROUNDS_MAX && pct > target; r++) {
@@ -134,8 +160,14 @@ void vg_cache_evict(struct vg_cache *c, uint32_t now, bool force)
 		/* First pass over the whole DB reclaims only expired entries; live ones go after. */
 		size_t del = round_once(c, txn, cs, now, r >= 4 || force);
 		int rc = mdb_txn_commit(txn);
+		if (rc == MDB_MAP_FULL && ++full_tries < 4) {
+			/* the free pages are pinned by a reader's snapshot: let it move on */
+			struct timespec ts = {0, 1000000};
+			nanosleep(&ts, NULL);
+			continue;
+		}
 		if (rc) {
-			vg_warn("cache eviction: %s", mdb_strerror(rc));
+			vg_debug("cache eviction: %s", mdb_strerror(rc));
 			break;
 		}
 		total += del;

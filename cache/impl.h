@@ -108,6 +108,12 @@ struct vg_cache {
 	pthread_t writer;
 	pthread_mutex_t apply_mu; /* serialises appliers when no writer thread runs */
 
+	/* Sizes scaled to the map: a write txn dirties about one page per op and cannot reuse the
+	 * pages it frees, so the free space left under the high watermark must hold a whole txn. */
+	unsigned batch_max;  /* ops per write txn */
+	unsigned window;     /* entries sampled per DB per eviction round */
+	unsigned high_pct;   /* effective high watermark */
+
 	/* eviction sweep positions (writer only) */
 	uint8_t sweep_key[2][VG_CKEY_MAX];
 	size_t sweep_klen[2];
@@ -154,6 +160,8 @@ int vg_cache_apply_flush(struct vg_cache *c, MDB_txn *txn, const struct vg_cop *
 
 /* evict.c: brings usage under the low watermark when over the high one (or `force`). */
 void vg_cache_evict(struct vg_cache *c, uint32_t now, bool force);
+/* Scales batch size, sample window and high watermark to the map. */
+void vg_cache_evict_init(struct vg_cache *c, size_t psize);
 /* Pages in use over map pages, in percent. */
 unsigned vg_cache_usage_pct(struct vg_cache *c);
 

@@ -1,5 +1,6 @@
 /* The write side: a lock-free MPSC queue from workers and the one writer thread's group commits. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -8,7 +9,7 @@
 #include "vigil/err.h"
 #include "vigil/log.h"
 
-#define BATCH_MAX 256 /* ops per write txn: bounds txn size and reader-visible latency */
+#define BATCH_MAX 256 /* ops per write txn at most: bounds txn size and reader-visible latency */
 
 struct vg_cop *vg_cop_new(enum vg_cop_kind kind, size_t klen, size_t vlen)
 {
@@ -173,13 +174,14 @@ static int apply(struct vg_cache *c, MDB_txn *txn, const struct vg_cop *op)
 	}
 }
 
-/* Runs ops[0..n) in one txn. On a full map: evict hard and retry once; still full: drop the
- * batch (counted) rather than stop serving. */
+/* Runs ops[0..n) in one txn. On a full map: evict hard and retry; pages freed while a reader
+ * still holds an older snapshot become reusable only when it moves on, so wait a little between
+ * attempts. Still full: drop the batch (counted) rather than stop serving or wipe. */
 static void commit_batch(struct vg_cache *c, struct vg_cop **ops, size_t n)
 {
 	if (!n)
 		return;
-	for (int attempt = 0; attempt < 2; attempt++) {
+	for (int attempt = 0; attempt < 4; attempt++) {
 		MDB_txn *txn;
 		int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
 		if (rc) {
@@ -197,8 +199,11 @@ static void commit_batch(struct vg_cache *c, struct vg_cop **ops, size_t n)
 		if (rc == MDB_MAP_FULL) {
 			atomic_fetch_add(&c->st_map_full, 1);
 			vg_cache_evict(c, vg_cache_now(c), true);
-			if (attempt == 0)
+			if (attempt < 3) {
+				struct timespec ts = {0, 1000000};
+				nanosleep(&ts, NULL);
 				continue;
+			}
 			atomic_fetch_add(&c->st_dropped, n);
 			break;
 		}
@@ -238,7 +243,7 @@ static bool run_queue(struct vg_cache *c)
 			continue;
 		}
 		ops[n++] = op;
-		if (n == BATCH_MAX) {
+		if (n >= c->batch_max) {
 			commit_batch(c, ops, n);
 			n = 0;
 			/* A steady stream never empties the queue: check the watermark per batch. */
