@@ -198,13 +198,15 @@ int vg_scrub(struct vg_msg *m, const uint8_t *zone, const uint8_t *qname, uint16
 		}
 		const uint8_t *next = NULL;
 		uint8_t synth[256];
-		struct vg_rr *cn = find(m, VG_SEC_ANSWER, sname, VG_T_CNAME);
+		/* A DNAME above the name wins over any CNAME at it: the CNAME must be the one the
+		 * DNAME synthesizes (RFC 6672). */
+		struct vg_rr *dn = find_dname(m, sname, zone);
+		struct vg_rr *cn = dn ? NULL : find(m, VG_SEC_ANSWER, sname, VG_T_CNAME);
 		if (cn && vg_name_in_zone(sname, zone)) {
 			keep(cn);
 			keep_sigs(m, VG_SEC_ANSWER, cn->owner, VG_T_CNAME);
 			next = cn->rdata;
 		} else {
-			struct vg_rr *dn = find_dname(m, sname, zone);
 			if (!dn)
 				break;
 			if (vg_dname_subst(sname, dn->owner, dn->rdata, synth) < 0) {

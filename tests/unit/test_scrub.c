@@ -1,0 +1,253 @@
+/* Unit tests of the scrubber: bailiwick rules, referral acceptance and reply classification. */
+#include <criterion/criterion.h>
+#include <ldns/ldns.h>
+#include <vigil/err.h>
+#include <vigil/name.h>
+#include "internal.h"
+
+static struct vg_arena A;
+static struct vg_msg M;
+static struct vg_verdict V;
+
+static void setup(void)
+{
+	vg_arena_init(&A, 0, 0);
+}
+
+static void teardown(void)
+{
+	vg_arena_free(&A);
+}
+
+TestSuite(scrub, .init = setup, .fini = teardown);
+
+/* Builds a reply to (qname, qtype) with "S|rr text" entries: S = A(nswer), U(thority), D(additional). */
+static void reply(const char *qname, ldns_rr_type qt, bool aa, ldns_pkt_rcode rc, const char **rrs)
+{
+	ldns_pkt *p = ldns_pkt_new();
+	ldns_pkt_set_qr(p, true);
+	ldns_pkt_set_aa(p, aa);
+	ldns_pkt_set_rcode(p, rc);
+	ldns_rr *q = ldns_rr_new();
+	ldns_rr_set_owner(q, ldns_dname_new_frm_str(qname));
+	ldns_rr_set_type(q, qt);
+	ldns_rr_set_class(q, LDNS_RR_CLASS_IN);
+	ldns_rr_set_question(q, true);
+	ldns_pkt_push_rr(p, LDNS_SECTION_QUESTION, q);
+	for (; rrs && *rrs; rrs++) {
+		ldns_rr *rr = NULL;
+		cr_assert_eq(ldns_rr_new_frm_str(&rr, *rrs + 2, 3600, NULL, NULL), LDNS_STATUS_OK,
+			     "%s", *rrs);
+		ldns_pkt_section s = (*rrs)[0] == 'A' ? LDNS_SECTION_ANSWER
+				     : (*rrs)[0] == 'U' ? LDNS_SECTION_AUTHORITY
+							: LDNS_SECTION_ADDITIONAL;
+		ldns_pkt_push_rr(p, s, rr);
+	}
+	uint8_t *w = NULL;
+	size_t len = 0;
+	cr_assert_eq(ldns_pkt2wire(&w, p, &len), LDNS_STATUS_OK);
+	cr_assert_eq(vg_msg_parse(&A, w, len, &M), 0);
+	free(w);
+	ldns_pkt_free(p);
+}
+
+static void scrub(const char *zone, const char *qname, uint16_t qtype, bool fwd)
+{
+	uint8_t z[VG_NAME_MAX], q[VG_NAME_MAX];
+	vg_name_from_text(zone, z);
+	vg_name_from_text(qname, q);
+	cr_assert_eq(vg_scrub(&M, z, q, qtype, fwd, &V), 0);
+}
+
+/* Is an rr of `type` at `owner` in `section` kept? */
+static bool kept(int section, const char *owner, uint16_t type)
+{
+	uint8_t o[VG_NAME_MAX];
+	vg_name_from_text(owner, o);
+	for (size_t i = 0; i < M.n_rr; i++)
+		if (M.rr[i].section == section && M.rr[i].type == type &&
+		    vg_name_eq(M.rr[i].owner, o))
+			return !M.rr[i].drop;
+	cr_assert_fail("no such record %s/%u", owner, type);
+	return false;
+}
+
+Test(scrub, accepts_referral_closer_to_qname_with_in_bailiwick_glue)
+{
+	const char *rrs[] = {"U|example.com. NS ns1.example.com.", "U|example.com. NS ns.other.net.",
+			     "D|ns1.example.com. A 192.0.2.1", "D|ns.other.net. A 192.0.2.66", NULL};
+	reply("www.example.com.", LDNS_RR_TYPE_A, false, LDNS_RCODE_NOERROR, rrs);
+	scrub("com.", "www.example.com.", VG_T_A, false);
+	cr_assert_eq(V.kind, VG_REPLY_REFERRAL);
+	uint8_t cut[VG_NAME_MAX];
+	vg_name_from_text("example.com.", cut);
+	cr_assert(vg_name_eq(V.cut, cut));
+	cr_assert(kept(VG_SEC_ADDITIONAL, "ns1.example.com.", VG_T_A));
+	cr_assert(!kept(VG_SEC_ADDITIONAL, "ns.other.net.", VG_T_A), "glue outside com. dropped");
+}
+
+Test(scrub, rejects_referral_outside_the_servers_zone)
+{
+	const char *rrs[] = {"U|example.net. NS ns1.example.net.", NULL};
+	reply("www.example.net.", LDNS_RR_TYPE_A, false, LDNS_RCODE_NOERROR, rrs);
+	scrub("com.", "www.example.net.", VG_T_A, false);
+	cr_assert_neq(V.kind, VG_REPLY_REFERRAL);
+	cr_assert(!kept(VG_SEC_AUTHORITY, "example.net.", VG_T_NS));
+}
+
+Test(scrub, upward_referral_is_lame)
+{
+	const char *rrs[] = {"U|. NS a.root-servers.net.", "D|a.root-servers.net. A 192.0.2.9",
+			     NULL};
+	reply("www.upward.net.", LDNS_RR_TYPE_A, false, LDNS_RCODE_NOERROR, rrs);
+	scrub("upward.net.", "www.upward.net.", VG_T_A, false);
+	cr_assert_eq(V.kind, VG_REPLY_LAME);
+}
+
+Test(scrub, sideways_referral_to_the_same_zone_is_lame)
+{
+	const char *rrs[] = {"U|loop.net. NS ns2.loop.net.", "D|ns2.loop.net. A 192.0.2.9", NULL};
+	reply("www.loop.net.", LDNS_RR_TYPE_A, false, LDNS_RCODE_NOERROR, rrs);
+	scrub("loop.net.", "www.loop.net.", VG_T_A, false);
+	cr_assert_eq(V.kind, VG_REPLY_LAME);
+}
+
+Test(scrub, referral_not_above_the_qname_is_rejected)
+{
+	const char *rrs[] = {"U|other.com. NS ns1.other.com.", NULL};
+	reply("www.example.com.", LDNS_RR_TYPE_A, false, LDNS_RCODE_NOERROR, rrs);
+	scrub("com.", "www.example.com.", VG_T_A, false);
+	cr_assert_neq(V.kind, VG_REPLY_REFERRAL);
+}
+
+Test(scrub, answer_drops_out_of_bailiwick_records)
+{
+	const char *rrs[] = {"A|www.oob.net. A 192.0.2.53", "A|www.example.com. A 192.0.2.66",
+			     "U|example.com. NS ns.oob.net.", "D|www.example.com. A 192.0.2.66",
+			     NULL};
+	reply("www.oob.net.", LDNS_RR_TYPE_A, true, LDNS_RCODE_NOERROR, rrs);
+	scrub("oob.net.", "www.oob.net.", VG_T_A, false);
+	cr_assert_eq(V.kind, VG_REPLY_ANSWER);
+	cr_assert(kept(VG_SEC_ANSWER, "www.oob.net.", VG_T_A));
+	cr_assert(!kept(VG_SEC_ANSWER, "www.example.com.", VG_T_A));
+	cr_assert(!kept(VG_SEC_AUTHORITY, "example.com.", VG_T_NS));
+	cr_assert(!kept(VG_SEC_ADDITIONAL, "www.example.com.", VG_T_A));
+	cr_assert_eq(V.dropped, 3);
+}
+
+Test(scrub, cname_chain_inside_zone_is_followed_and_outside_is_cut)
+{
+	const char *rrs[] = {"A|a.example.com. CNAME b.example.com.",
+			     "A|b.example.com. CNAME www.other.net.", "A|www.other.net. A 192.0.2.66",
+			     NULL};
+	reply("a.example.com.", LDNS_RR_TYPE_A, true, LDNS_RCODE_NOERROR, rrs);
+	scrub("example.com.", "a.example.com.", VG_T_A, false);
+	cr_assert_eq(V.kind, VG_REPLY_CNAME);
+	cr_assert_eq(V.hops, 2);
+	uint8_t t[VG_NAME_MAX];
+	vg_name_from_text("www.other.net.", t);
+	cr_assert(vg_name_eq(V.target, t));
+	cr_assert(!kept(VG_SEC_ANSWER, "www.other.net.", VG_T_A), "not this server's to tell");
+}
+
+Test(scrub, cname_loop_inside_one_reply_is_detected)
+{
+	const char *rrs[] = {"A|a.example.com. CNAME b.example.com.",
+			     "A|b.example.com. CNAME a.example.com.", NULL};
+	reply("a.example.com.", LDNS_RR_TYPE_A, true, LDNS_RCODE_NOERROR, rrs);
+	scrub("example.com.", "a.example.com.", VG_T_A, false);
+	cr_assert(V.loop);
+}
+
+Test(scrub, dname_is_applied_with_our_own_substitution)
+{
+	const char *rrs[] = {"A|d.example.com. DNAME example.net.",
+			     "A|www.d.example.com. CNAME www.evil.org.", NULL};
+	reply("www.d.example.com.", LDNS_RR_TYPE_A, true, LDNS_RCODE_NOERROR, rrs);
+	scrub("example.com.", "www.d.example.com.", VG_T_A, false);
+	cr_assert_eq(V.kind, VG_REPLY_CNAME);
+	uint8_t t[VG_NAME_MAX];
+	vg_name_from_text("www.example.net.", t);
+	cr_assert(vg_name_eq(V.target, t));
+	cr_assert(!kept(VG_SEC_ANSWER, "www.d.example.com.", VG_T_CNAME),
+		  "a synthesized CNAME that disagrees with the DNAME is dropped");
+}
+
+Test(scrub, nxdomain_keeps_the_zone_soa_only)
+{
+	const char *rrs[] = {"U|example.com. SOA ns. h. 1 2 3 4 300", "U|com. SOA ns. h. 1 2 3 4 300",
+			     NULL};
+	reply("nx.example.com.", LDNS_RR_TYPE_A, true, LDNS_RCODE_NXDOMAIN, rrs);
+	scrub("example.com.", "nx.example.com.", VG_T_A, false);
+	cr_assert_eq(V.kind, VG_REPLY_NXDOMAIN);
+	cr_assert_not_null(V.soa);
+	cr_assert(kept(VG_SEC_AUTHORITY, "example.com.", VG_T_SOA));
+	cr_assert(!kept(VG_SEC_AUTHORITY, "com.", VG_T_SOA), "SOA above the server's zone");
+}
+
+Test(scrub, nodata_is_recognised)
+{
+	const char *rrs[] = {"U|example.com. SOA ns. h. 1 2 3 4 300", NULL};
+	reply("www.example.com.", LDNS_RR_TYPE_TXT, true, LDNS_RCODE_NOERROR, rrs);
+	scrub("example.com.", "www.example.com.", VG_T_TXT, false);
+	cr_assert_eq(V.kind, VG_REPLY_NODATA);
+}
+
+Test(scrub, non_authoritative_empty_reply_is_lame)
+{
+	reply("www.example.com.", LDNS_RR_TYPE_A, false, LDNS_RCODE_NOERROR, NULL);
+	scrub("example.com.", "www.example.com.", VG_T_A, false);
+	cr_assert_eq(V.kind, VG_REPLY_LAME);
+}
+
+Test(scrub, error_rcodes_are_classified)
+{
+	reply("www.example.com.", LDNS_RR_TYPE_A, false, LDNS_RCODE_REFUSED, NULL);
+	scrub("example.com.", "www.example.com.", VG_T_A, false);
+	cr_assert_eq(V.kind, VG_REPLY_LAME);
+	reply("www.example.com.", LDNS_RR_TYPE_A, false, LDNS_RCODE_SERVFAIL, NULL);
+	scrub("example.com.", "www.example.com.", VG_T_A, false);
+	cr_assert_eq(V.kind, VG_REPLY_SERVFAIL);
+	reply("www.example.com.", LDNS_RR_TYPE_A, false, LDNS_RCODE_FORMERR, NULL);
+	scrub("example.com.", "www.example.com.", VG_T_A, false);
+	cr_assert_eq(V.kind, VG_REPLY_FORMERR);
+}
+
+Test(scrub, forwarders_never_supply_delegations)
+{
+	const char *rrs[] = {"U|example.com. NS ns1.example.com.", "D|ns1.example.com. A 192.0.2.1",
+			     NULL};
+	reply("www.example.com.", LDNS_RR_TYPE_A, false, LDNS_RCODE_NOERROR, rrs);
+	scrub(".", "www.example.com.", VG_T_A, true);
+	cr_assert_neq(V.kind, VG_REPLY_REFERRAL);
+	cr_assert(!kept(VG_SEC_AUTHORITY, "example.com.", VG_T_NS));
+}
+
+Test(scrub, forwarded_answer_needs_no_aa)
+{
+	const char *rrs[] = {"A|www.example.com. A 192.0.2.1", NULL};
+	reply("www.example.com.", LDNS_RR_TYPE_A, false, LDNS_RCODE_NOERROR, rrs);
+	scrub(".", "www.example.com.", VG_T_A, true);
+	cr_assert_eq(V.kind, VG_REPLY_ANSWER);
+}
+
+Test(scrub, dname_substitution_too_long_fails)
+{
+	uint8_t name[VG_NAME_MAX], owner[VG_NAME_MAX], target[VG_NAME_MAX], out[256];
+	char longname[300] = "";
+	for (int i = 0; i < 3; i++)
+		strcat(longname, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.");
+	strcat(longname, "d.example.com.");
+	cr_assert_gt(vg_name_from_text(longname, name), 0);
+	vg_name_from_text("d.example.com.", owner);
+	cr_assert_gt(vg_name_from_text(
+			     "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example.net.", target),
+		     0);
+	cr_assert_eq(vg_dname_subst(name, owner, target, out), VG_ELIMIT);
+	vg_name_from_text("www.d.example.com.", name);
+	vg_name_from_text("example.net.", target);
+	cr_assert_eq(vg_dname_subst(name, owner, target, out), 0);
+	uint8_t want[VG_NAME_MAX];
+	vg_name_from_text("www.example.net.", want);
+	cr_assert(vg_name_eq(out, want));
+}

@@ -1,0 +1,153 @@
+/* Unit tests of server selection: smoothed RTT, backoff, hold-down, lameness, exploration and
+ * the address policy for upstream queries. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <vigil/name.h>
+#include <vigil/config.h>
+#include "internal.h"
+
+static struct vg_sockaddr addr(const char *s)
+{
+	struct vg_sockaddr a;
+	cr_assert_eq(vg_sockaddr_parse(s, 53, &a), 0, "%s", s);
+	return a;
+}
+
+Test(select, prefers_the_server_with_the_lowest_smoothed_rtt)
+{
+	struct vg_select *s = vg_select_new(64);
+	struct vg_sockaddr c[2] = {addr("192.0.2.1"), addr("192.0.2.2")};
+	for (int i = 0; i < 5; i++) {
+		vg_select_rtt(s, &c[0], 120);
+		vg_select_rtt(s, &c[1], 20);
+	}
+	bool tried[2] = {false, false};
+	cr_assert_eq(vg_select_pick(s, c, 2, tried, NULL, 0, 1023), 1);
+	tried[1] = true;
+	cr_assert_eq(vg_select_pick(s, c, 2, tried, NULL, 0, 1023), 0, "tried servers skipped");
+	vg_select_free(s);
+}
+
+Test(select, smoothing_follows_rfc6298)
+{
+	struct vg_select *s = vg_select_new(64);
+	struct vg_sockaddr a = addr("192.0.2.1");
+	vg_select_rtt(s, &a, 100);
+	struct vg_srv_info *in = vg_select_get(s, &a);
+	cr_assert_eq(in->srtt_ms, 100);
+	cr_assert_eq(in->rttvar_ms, 50);
+	vg_select_rtt(s, &a, 20);
+	in = vg_select_get(s, &a);
+	cr_assert_eq(in->srtt_ms, (7 * 100 + 20) / 8);
+	cr_assert_eq(in->rttvar_ms, (3 * 50 + 80) / 4);
+	vg_select_free(s);
+}
+
+Test(select, timeouts_back_off_and_then_hold_the_server_down)
+{
+	struct vg_select *s = vg_select_new(64);
+	struct vg_sockaddr a = addr("192.0.2.1");
+	uint32_t r0 = vg_select_rto(s, &a);
+	cr_assert_eq(r0, VG_RTO_INITIAL_MS);
+	vg_select_timeout(s, &a, 1000);
+	cr_assert_eq(vg_select_rto(s, &a), 2 * r0);
+	cr_assert(!vg_select_held(s, &a, 1000));
+	for (int i = 1; i < VG_HOLDDOWN_AFTER; i++)
+		vg_select_timeout(s, &a, 1000);
+	cr_assert(vg_select_held(s, &a, 1000));
+	cr_assert(vg_select_held(s, &a, 1000 + VG_HOLDDOWN_MS - 1));
+	cr_assert(!vg_select_held(s, &a, 1000 + VG_HOLDDOWN_MS), "hold-down ends");
+	bool tried[1] = {false};
+	cr_assert_eq(vg_select_pick(s, &a, 1, tried, NULL, 2000, 0), -1);
+	/* an answer clears the record */
+	vg_select_rtt(s, &a, 10);
+	cr_assert(!vg_select_held(s, &a, 2000));
+	vg_select_free(s);
+}
+
+Test(select, rto_is_capped)
+{
+	struct vg_select *s = vg_select_new(64);
+	struct vg_sockaddr a = addr("192.0.2.1");
+	vg_select_rtt(s, &a, 2900);
+	vg_select_timeout(s, &a, 0);
+	cr_assert_eq(vg_select_rto(s, &a), VG_RTO_MAX_MS);
+	vg_select_free(s);
+}
+
+Test(select, lame_servers_are_skipped_for_that_zone_only)
+{
+	struct vg_select *s = vg_select_new(64);
+	struct vg_sockaddr c[2] = {addr("192.0.2.1"), addr("192.0.2.2")};
+	uint8_t z1[VG_NAME_MAX], z2[VG_NAME_MAX];
+	vg_name_from_text("example.com.", z1);
+	vg_name_from_text("example.net.", z2);
+	vg_select_rtt(s, &c[0], 1);
+	vg_select_rtt(s, &c[1], 100);
+	vg_select_lame_set(s, &c[0], z1, 0);
+	bool tried[2] = {false, false};
+	cr_assert_eq(vg_select_pick(s, c, 2, tried, z1, 10, 1023), 1);
+	cr_assert_eq(vg_select_pick(s, c, 2, tried, z2, 10, 1023), 0);
+	cr_assert(!vg_select_is_lame(s, &c[0], z1, VG_LAME_MS + 1), "lameness is forgotten");
+	vg_select_free(s);
+}
+
+Test(select, a_small_share_of_picks_explores)
+{
+	struct vg_select *s = vg_select_new(64);
+	struct vg_sockaddr c[3] = {addr("192.0.2.1"), addr("192.0.2.2"), addr("192.0.2.3")};
+	vg_select_rtt(s, &c[0], 1);
+	vg_select_rtt(s, &c[1], 200);
+	vg_select_rtt(s, &c[2], 300);
+	bool tried[3] = {false};
+	unsigned other = 0;
+	uint32_t x = 1;
+	for (int i = 0; i < 10000; i++) {
+		x = x * 1664525u + 1013904223u;
+		other += vg_select_pick(s, c, 3, tried, NULL, 0, x >> 2) != 0;
+	}
+	cr_assert(other > 100 && other < 1000, "about 5%% explore, got %u of 10000", other);
+	vg_select_free(s);
+}
+
+Test(select, table_stays_bounded)
+{
+	struct vg_select *s = vg_select_new(16);
+	char buf[64];
+	for (int i = 0; i < 1000; i++) {
+		snprintf(buf, sizeof(buf), "198.51.%d.%d", i / 250, i % 250);
+		struct vg_sockaddr a = addr(buf);
+		cr_assert_not_null(vg_select_get(s, &a));
+	}
+	vg_select_free(s);
+}
+
+Test(select, local_addresses_need_query_local_addresses)
+{
+	struct vg_config cfg = {.do_ip4 = true, .do_ip6 = true};
+	const char *local[] = {"127.0.0.1", "0.0.0.0", "10.1.2.3", "192.168.1.1", "172.16.0.1",
+			       "169.254.1.1", "::1", "::", "fe80::1", "fd00::1", "::ffff:127.0.0.1"};
+	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+		struct vg_sockaddr a = addr(local[i]);
+		cr_assert(!vg_addr_allowed(&cfg, &a), "%s refused by default", local[i]);
+		cfg.query_local_addresses = true;
+		cr_assert(vg_addr_allowed(&cfg, &a), "%s allowed with query-local-addresses",
+			  local[i]);
+		cfg.query_local_addresses = false;
+	}
+	struct vg_sockaddr pub = addr("192.0.2.1"), pub6 = addr("2001:db8::1");
+	cr_assert(vg_addr_allowed(&cfg, &pub));
+	cr_assert(vg_addr_allowed(&cfg, &pub6));
+}
+
+Test(select, do_ip4_and_do_ip6_choose_the_families)
+{
+	struct vg_config cfg = {.do_ip4 = true, .do_ip6 = false};
+	struct vg_sockaddr v4 = addr("192.0.2.1"), v6 = addr("2001:db8::1");
+	cr_assert(vg_addr_allowed(&cfg, &v4));
+	cr_assert(!vg_addr_allowed(&cfg, &v6));
+	cfg.do_ip4 = false;
+	cfg.do_ip6 = true;
+	cr_assert(!vg_addr_allowed(&cfg, &v4));
+	cr_assert(vg_addr_allowed(&cfg, &v6));
+}
