@@ -180,7 +180,8 @@ int vg_lab_up(void)
 	if (f == NULL)
 		return -1;
 	users_read(f, &u);
-	if (u.n == 0)
+	/* owned stays 1 when the previous users all crashed: the lab is still ours to stop. */
+	if (u.n == 0 && !u.owned)
 		u.owned = !lab_running();
 	/* Always run up: it is idempotent and restarts a lab a crashed user left half-broken. */
 	rc = run_lab_sh("up");

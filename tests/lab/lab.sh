@@ -510,7 +510,7 @@ start_nsd() { # addr zones
 	d=$(srvdir "$addr")
 	write_nsd_conf "$addr" "$2"
 	rm -f "$d/pid" "$d/nsd.log"
-	if ! out=$(nsd -c "$d/nsd.conf" 2>&1); then
+	if ! out=$(nsd -c "$d/nsd.conf" 2>&1 9>&-); then
 		abort_up "nsd on $addr:53 failed to start: $out $(tail -n 3 "$d/nsd.log" 2>/dev/null)"
 	fi
 	STARTED+=("$addr")
@@ -524,7 +524,7 @@ start_faultd() { # faultd addr mode zone extra
 	rm -f "$d/pid"
 	# shellcheck disable=SC2086 # extra holds several words on purpose
 	if ! out=$("$bin" -a "$addr@53" -z "$zf" -o "$zone" -m "$mode" $extra -P "$d/pid" \
-		-L "$d/faultd.log" 2>&1); then
+		-L "$d/faultd.log" 2>&1 9>&-); then
 		abort_up "faultd on $addr:53 failed to start: $out"
 	fi
 	STARTED+=("$addr")
@@ -669,9 +669,22 @@ cmd_status() {
 	echo "$up of $total servers up; run directory $RUN"
 }
 
+# One lab.sh at a time per run directory (up and down change shared state).
+lock() {
+	mkdir -p "$RUN" 2>/dev/null || die "cannot create run directory $RUN"
+	exec 9>"$RUN/.lab.sh.lock" || die "cannot open $RUN/.lab.sh.lock"
+	flock 9
+}
+
 case "${1:-}" in
-up) cmd_up ;;
-down) cmd_down ;;
+up)
+	lock
+	cmd_up
+	;;
+down)
+	lock
+	cmd_down
+	;;
 status) cmd_status ;;
 *)
 	echo "usage: $0 up|down|status   (see docs/lab.md)" >&2
