@@ -133,7 +133,9 @@ static void fill(struct vg_cache *c, const struct names *nm, size_t n)
 {
 	uint8_t b[512];
 	double t = now_s();
-	for (size_t i = 0; i < n; i++) {
+	for (size_t j = 0; j < n; j++) {
+		/* a fixed permutation (odd multiplier coprime to 10^k sizes): random key order */
+		size_t i = (size_t)((j * 2654435761ull) % n);
 		size_t l = make_answer(b, nm->w[i], nm->len[i]);
 		if (vg_cache_answer_put(c, nm->w[i], 1, false, false, b, l, 0x15, 1, 0, T0) < 0) {
 			fprintf(stderr, "put failed at %zu\n", i);
@@ -147,7 +149,8 @@ static void fill(struct vg_cache *c, const struct names *nm, size_t n)
 }
 
 /* Looks up `count` names drawn from nm (hits) or from a disjoint set (misses). */
-static double lookups(struct vg_cache *c, const struct names *nm, size_t count, bool hit)
+static double lookups(struct vg_cache *c, const struct names *nm, size_t lo, size_t hi,
+		      size_t count, bool hit)
 {
 	struct vg_cache_reader *rd = vg_cache_reader_new(c);
 	uint8_t out[512];
@@ -158,7 +161,7 @@ static double lookups(struct vg_cache *c, const struct names *nm, size_t count, 
 	for (size_t i = 0; i < count; i += BATCH) {
 		vg_cache_read_begin(rd);
 		for (size_t j = 0; j < BATCH; j++) {
-			size_t k = (size_t)(rng() % nm->n);
+			size_t k = lo + (size_t)(rng() % (hi - lo));
 			if (vg_cache_answer_get(rd, nm->w[k], nm->len[k], 1, false, false,
 						(uint16_t)j, T0 + 10, out, sizeof(out), &len, &fl,
 						0) == 0)
@@ -178,13 +181,14 @@ static double lookups(struct vg_cache *c, const struct names *nm, size_t count, 
 static void run_rates(size_t entries, size_t count)
 {
 	char dir[64];
-	struct names nm, miss;
-	names_make(&nm, entries, "n");
-	names_make(&miss, 100000, "m");
+	struct names nm;
+	/* misses are names of the same shape that were never stored, so their keys fall between
+	 * stored ones all over the tree, like real misses */
+	names_make(&nm, entries + 100000, "n");
 	struct vg_cache *c = open_cache(dir, entries > 200000 ? (4ull << 30) : (1ull << 30));
 	fill(c, &nm, entries);
-	double h = lookups(c, &nm, count, true);
-	double m = lookups(c, &miss, count, false);
+	double h = lookups(c, &nm, 0, entries, count, true);
+	double m = lookups(c, &nm, entries, entries + 100000, count, false);
 	printf("entries=%zu hits/s=%.0f misses/s=%.0f (one thread, %d lookups per read txn)\n",
 	       entries, h, m, BATCH);
 	close_cache(c, dir);
