@@ -1,5 +1,6 @@
 /* faultd: the lab's small authoritative server that serves one zone file with a chosen misbehaviour
- * (silence, delay, TC, garbage, forged or mismatched replies, bad referrals...). See docs/lab.md. */
+ * (silence, delay, TC, garbage, forged or mismatched replies, bad referrals...). See docs/lab.md.
+ */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -41,8 +42,8 @@ enum fd_mode {
 };
 
 static const char *const mode_names[M_COUNT] = {
-	"ok",	     "silent", "slow",	  "tc",	    "garbage", "wrongid", "wrongq", "wrongport",
-	"oob",	     "refloop", "upward", "formerr", "nxns",   "case",	   "twice",
+    "ok",  "silent",  "slow",	"tc",	   "garbage", "wrongid", "wrongq", "wrongport",
+    "oob", "refloop", "upward", "formerr", "nxns",    "case",	 "twice",
 };
 
 #define FORGED_ADDR "192.0.2.66"
@@ -607,7 +608,13 @@ static int serve(struct server *srv)
 
 	while (!got_term) {
 		int timeout = pending_run(srv);
-		int r = poll(pfd, 2, timeout);
+		int r;
+
+		/* A signal landing between the got_term check and poll() would otherwise be
+		 * noticed only at the next datagram: wake up at least every 100 ms. */
+		if (timeout < 0 || timeout > 100)
+			timeout = 100;
+		r = poll(pfd, 2, timeout);
 
 		if (got_hup) {
 			got_hup = 0;
@@ -696,7 +703,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (addr == NULL || zonefile == NULL || origin == NULL || (m < 0 && srv.mode_file == NULL)) {
+	if (addr == NULL || zonefile == NULL || origin == NULL ||
+	    (m < 0 && srv.mode_file == NULL)) {
 		usage();
 		return 2;
 	}
@@ -721,7 +729,8 @@ int main(int argc, char **argv)
 	alt.u.sin.sin_port = 0; /* same offset for sin6_port */
 	srv.alt_fd = bind_sock(&alt, SOCK_DGRAM);
 	if (srv.udp_fd < 0 || srv.tcp_fd < 0 || srv.alt_fd < 0) {
-		fprintf(stderr, "faultd: cannot bind %s (UDP and TCP): %s\n", addr, strerror(errno));
+		fprintf(stderr, "faultd: cannot bind %s (UDP and TCP): %s\n", addr,
+			strerror(errno));
 		return 1;
 	}
 
@@ -738,7 +747,8 @@ int main(int argc, char **argv)
 		if (pid > 0) {
 			if (pidfile != NULL) {
 				FILE *f = fopen(pidfile, "w");
-				if (f == NULL || fprintf(f, "%d\n", (int)pid) < 0 || fclose(f) != 0) {
+				if (f == NULL || fprintf(f, "%d\n", (int)pid) < 0 ||
+				    fclose(f) != 0) {
 					kill(pid, SIGTERM);
 					fprintf(stderr, "faultd: cannot write %s\n", pidfile);
 					return 1;

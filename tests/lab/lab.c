@@ -186,8 +186,9 @@ int vg_lab_up(void)
 	/* Always run up: it is idempotent and restarts a lab a crashed user left half-broken. */
 	rc = run_lab_sh("up");
 	if (rc != 0) {
-		fprintf(stderr, "lab: '%s up' failed (exit %d); the lab needs root and nsd, see "
-				"docs/lab.md\n",
+		fprintf(stderr,
+			"lab: '%s up' failed (exit %d); the lab needs root and nsd, see "
+			"docs/lab.md\n",
 			VG_LAB_SH, rc);
 		users_write(f, &u);
 		users_close(f, lockfd);

@@ -3,8 +3,9 @@
  * functions that send one query to one server and return the parsed reply.
  *
  * Link with `vg_lab_dep` (tests/lab/meson.build). The lab needs root (port 53) and nsd.
- * Thread-safety: vg_lab_up/vg_lab_down are process-wide (call them from one thread, e.g. a criterion
- * ReportHook(PRE_ALL)/ReportHook(POST_ALL) or a suite init/fini); the query functions are thread-safe.
+ * Thread-safety: vg_lab_up/vg_lab_down are process-wide (call them from one thread, e.g. a
+ * criterion ReportHook(PRE_ALL)/ReportHook(POST_ALL) or a suite init/fini); the query functions are
+ * thread-safe.
  */
 #ifndef VIGIL_TESTS_LAB_H
 #define VIGIL_TESTS_LAB_H
@@ -29,15 +30,15 @@ void vg_lab_down(void);
 
 /* Run directory and generated files. The strings are static, valid for the process lifetime. */
 const char *vg_lab_run_dir(void);
-const char *vg_lab_root_hints(void);   /* RUN/root.hints */
-const char *vg_lab_trust_anchor(void); /* RUN/root.ds (DS form) */
+const char *vg_lab_root_hints(void);	      /* RUN/root.hints */
+const char *vg_lab_trust_anchor(void);	      /* RUN/root.ds (DS form) */
 const char *vg_lab_trust_anchor_dnskey(void); /* RUN/root.key (DNSKEY form) */
 
 /* Query flags. */
-#define VG_LAB_RD 0x1u	/* set RD (default: off, as a resolver asks an authority) */
+#define VG_LAB_RD 0x1u	 /* set RD (default: off, as a resolver asks an authority) */
 #define VG_LAB_EDNS 0x2u /* add OPT with a 1232-byte buffer */
-#define VG_LAB_DO 0x4u	/* EDNS with the DO bit (implies VG_LAB_EDNS) */
-#define VG_LAB_CD 0x8u	/* set CD */
+#define VG_LAB_DO 0x4u	 /* EDNS with the DO bit (implies VG_LAB_EDNS) */
+#define VG_LAB_CD 0x8u	 /* set CD */
 
 /* Sends one query for `name`/`type` (class IN) to `server` ("ADDR" = port 53, or "ADDR@PORT"),
  * over UDP or TCP, and waits up to `timeout_ms` for the reply with the same ID (other datagrams

@@ -1,5 +1,6 @@
-/* Tests of faultd, the lab's fault-injecting authoritative server: one test per misbehaviour switch,
- * each checking the bytes that arrive on the wire (faultd runs on 127.0.0.1, a high port). */
+/* Tests of faultd, the lab's fault-injecting authoritative server: one test per misbehaviour
+ * switch, each checking the bytes that arrive on the wire (faultd runs on 127.0.0.1, a high port).
+ */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -39,8 +40,14 @@ static void stop_faultd(void)
 	char path[128];
 
 	if (faultd_pid > 0) {
+		struct timespec ts = {0, 10 * 1000000};
 		kill(faultd_pid, SIGTERM);
-		waitpid(faultd_pid, NULL, 0);
+		for (int i = 0; i < 200 && waitpid(faultd_pid, NULL, WNOHANG) == 0; i++)
+			nanosleep(&ts, NULL);
+		if (kill(faultd_pid, 0) == 0) {
+			kill(faultd_pid, SIGKILL);
+			waitpid(faultd_pid, NULL, 0);
+		}
 		faultd_pid = 0;
 	}
 	if (tmpdir[sizeof(tmpdir) - 2] != 'X') {
@@ -166,7 +173,8 @@ static int collect(const uint8_t *q, size_t qlen, struct dgram *out, int max, in
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
 			break;
 		from.len = sizeof(from.u.ss);
-		out[n].len = (int)recvfrom(fd, out[n].buf, sizeof(out[n].buf), 0, &from.u.sa, &from.len);
+		out[n].len =
+		    (int)recvfrom(fd, out[n].buf, sizeof(out[n].buf), 0, &from.u.sa, &from.len);
 		out[n].from_port = ntohs(from.u.sin.sin_port);
 		out[n].at_ms = elapsed_ms(&t0);
 		n++;
@@ -239,8 +247,8 @@ Test(faultd, ok_mode_answers_like_an_authority)
 	ldns_pkt_free(p);
 
 	cr_assert_eq(vg_lab_query_udp(server, "alias.f.test.", LDNS_RR_TYPE_A, 0, 1000, &p), 0);
-	cr_assert(vg_lab_has(p, LDNS_SECTION_ANSWER, "alias.f.test.", LDNS_RR_TYPE_CNAME,
-			     "www.f.test."));
+	cr_assert(
+	    vg_lab_has(p, LDNS_SECTION_ANSWER, "alias.f.test.", LDNS_RR_TYPE_CNAME, "www.f.test."));
 	ldns_pkt_free(p);
 
 	cr_assert_eq(vg_lab_query_udp(server, "www.other.test.", LDNS_RR_TYPE_A, 0, 1000, &p), 0);
@@ -308,7 +316,7 @@ Test(faultd, garbage_mode_sends_random_bytes_then_the_answer)
 	cr_assert_eq(n, 2, "garbage then answer expected, got %d datagrams", n);
 	cr_assert_eq(d[0].len, 64);
 	cr_assert(memcmp(d[0].buf, q, 2) != 0 || (d[0].buf[2] & 0x80) == 0 ||
-			  memcmp(d[0].buf + 12, q + 12, (size_t)qlen - 12) != 0,
+		      memcmp(d[0].buf + 12, q + 12, (size_t)qlen - 12) != 0,
 		  "garbage must not look like the reply");
 	p = parse(&d[1]);
 	cr_assert_eq(ldns_pkt_id(p), id_of(q));
@@ -377,9 +385,9 @@ Test(faultd, wrongq_mode_sends_forgery_for_another_question_then_the_answer)
 	cr_assert_eq(n, 2, "got %d datagrams", n);
 	p = parse(&d[0]);
 	cr_assert_eq(ldns_pkt_id(p), id_of(q), "same ID, only the question differs");
-	cr_assert_eq(ldns_dname_compare(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(p), 0)),
-					wrong),
-		     0, "question must be wrong.f.test.");
+	cr_assert_eq(
+	    ldns_dname_compare(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(p), 0)), wrong), 0,
+	    "question must be wrong.f.test.");
 	assert_forged(p);
 	ldns_pkt_free(p);
 	p = parse(&d[1]);
@@ -417,12 +425,12 @@ Test(faultd, oob_mode_adds_out_of_bailiwick_records)
 	start_faultd("oob", NULL);
 	cr_assert_eq(vg_lab_query_udp(server, "www.f.test.", LDNS_RR_TYPE_A, 0, 1000, &p), 0);
 	assert_real_answer(p, "www.f.test.");
-	cr_assert(vg_lab_has(p, LDNS_SECTION_AUTHORITY, "example.com.", LDNS_RR_TYPE_NS,
-			     "ns.f.test."));
+	cr_assert(
+	    vg_lab_has(p, LDNS_SECTION_AUTHORITY, "example.com.", LDNS_RR_TYPE_NS, "ns.f.test."));
 	cr_assert(vg_lab_has(p, LDNS_SECTION_ADDITIONAL, "www.example.com.", LDNS_RR_TYPE_A,
 			     "192.0.2.66"));
-	cr_assert(vg_lab_has(p, LDNS_SECTION_ADDITIONAL, "ns.f.test.", LDNS_RR_TYPE_A,
-			     "127.0.0.1"));
+	cr_assert(
+	    vg_lab_has(p, LDNS_SECTION_ADDITIONAL, "ns.f.test.", LDNS_RR_TYPE_A, "127.0.0.1"));
 	ldns_pkt_free(p);
 }
 
@@ -436,8 +444,8 @@ Test(faultd, refloop_mode_refers_its_own_zone_to_the_peer)
 	cr_assert_eq(ldns_pkt_ancount(p), 0);
 	cr_assert(vg_lab_has(p, LDNS_SECTION_AUTHORITY, "f.test.", LDNS_RR_TYPE_NS, "ns2.f.test."),
 		  "referral must be for the server's own zone (sideways)");
-	cr_assert(vg_lab_has(p, LDNS_SECTION_ADDITIONAL, "ns2.f.test.", LDNS_RR_TYPE_A,
-			     "127.53.9.11"));
+	cr_assert(
+	    vg_lab_has(p, LDNS_SECTION_ADDITIONAL, "ns2.f.test.", LDNS_RR_TYPE_A, "127.53.9.11"));
 	ldns_pkt_free(p);
 }
 
@@ -449,8 +457,8 @@ Test(faultd, upward_mode_refers_to_the_root)
 	cr_assert_eq(vg_lab_query_udp(server, "www.f.test.", LDNS_RR_TYPE_A, 0, 1000, &p), 0);
 	cr_assert_not(ldns_pkt_aa(p));
 	cr_assert_eq(ldns_pkt_ancount(p), 0);
-	cr_assert(vg_lab_has(p, LDNS_SECTION_AUTHORITY, ".", LDNS_RR_TYPE_NS,
-			     "a.root-servers.net."));
+	cr_assert(
+	    vg_lab_has(p, LDNS_SECTION_AUTHORITY, ".", LDNS_RR_TYPE_NS, "a.root-servers.net."));
 	cr_assert(vg_lab_has(p, LDNS_SECTION_ADDITIONAL, "a.root-servers.net.", LDNS_RR_TYPE_A,
 			     "127.53.0.1"));
 	ldns_pkt_free(p);
@@ -541,8 +549,8 @@ Test(faultd, injection_modes_answer_correctly_over_tcp)
 	start_faultd("twice", NULL);
 	cr_assert_eq(vg_lab_query_tcp(server, "www.f.test.", LDNS_RR_TYPE_A, 0, 1000, &p), 0);
 	assert_real_answer(p, "www.f.test.");
-	cr_assert_not(vg_lab_has(p, LDNS_SECTION_ANSWER, "www.f.test.", LDNS_RR_TYPE_A,
-				 "192.0.2.66"));
+	cr_assert_not(
+	    vg_lab_has(p, LDNS_SECTION_ANSWER, "www.f.test.", LDNS_RR_TYPE_A, "192.0.2.66"));
 	ldns_pkt_free(p);
 }
 

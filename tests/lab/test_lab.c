@@ -37,7 +37,7 @@ static void need_lab(void)
 
 	cr_assert(up != NULL && strcmp(up, "yes") == 0,
 		  "the lab did not come up (needs root and nsd: apt-get install nsd ldnsutils; "
-		     "see the lab.sh message above and docs/lab.md)");
+		  "see the lab.sh message above and docs/lab.md)");
 }
 
 TestSuite(lab, .init = need_lab, .timeout = 60);
@@ -73,8 +73,8 @@ static void assert_answer(const char *server, const char *name, ldns_rr_type typ
 
 	assert_rcode(p, LDNS_RCODE_NOERROR);
 	cr_assert(ldns_pkt_aa(p), "%s from %s must be authoritative", name, server);
-	cr_assert(vg_lab_has(p, LDNS_SECTION_ANSWER, name, type, rdata), "%s %s: %s missing", server,
-		  name, rdata);
+	cr_assert(vg_lab_has(p, LDNS_SECTION_ANSWER, name, type, rdata), "%s %s: %s missing",
+		  server, name, rdata);
 	ldns_pkt_free(p);
 }
 
@@ -110,8 +110,8 @@ Test(lab, root_refers_tlds_with_glue)
 	cr_assert_not(ldns_pkt_aa(p));
 	cr_assert_eq(ldns_pkt_ancount(p), 0);
 	cr_assert(vg_lab_has(p, LDNS_SECTION_AUTHORITY, "com.", LDNS_RR_TYPE_NS, "ns1.nic.com."));
-	cr_assert(vg_lab_has(p, LDNS_SECTION_ADDITIONAL, "ns1.nic.com.", LDNS_RR_TYPE_A,
-			     "127.53.1.1"));
+	cr_assert(
+	    vg_lab_has(p, LDNS_SECTION_ADDITIONAL, "ns1.nic.com.", LDNS_RR_TYPE_A, "127.53.1.1"));
 	ldns_pkt_free(p);
 	p = ask("127.53.0.2", "nosuch.", LDNS_RR_TYPE_A, 0);
 	assert_rcode(p, LDNS_RCODE_NXDOMAIN);
@@ -159,8 +159,8 @@ Test(lab, cname_chain_crosses_three_zones)
 
 	cr_assert(vg_lab_has(p, LDNS_SECTION_ANSWER, "alias.example.com.", LDNS_RR_TYPE_CNAME,
 			     "www.example.com."));
-	cr_assert(vg_lab_has(p, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A,
-			     "192.0.2.1"));
+	cr_assert(
+	    vg_lab_has(p, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"));
 	ldns_pkt_free(p);
 	assert_answer("127.53.2.1", "chain.example.com.", LDNS_RR_TYPE_CNAME, "c1.example.net.");
 	assert_answer("127.53.2.3", "c1.example.net.", LDNS_RR_TYPE_CNAME, "c2.example.org.");
@@ -204,9 +204,8 @@ Test(lab, nxdomain_and_nodata_carry_the_soa)
 	cr_assert_eq(vg_lab_count(p, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_SOA), 1);
 	ldns_pkt_free(p);
 
-	const char *nodata[][2] = {{"www.example.com.", "TXT"},
-				   {"nodata.example.com.", "A"},
-				   {"ent.example.com.", "A"}};
+	const char *nodata[][2] = {
+	    {"www.example.com.", "TXT"}, {"nodata.example.com.", "A"}, {"ent.example.com.", "A"}};
 	for (size_t i = 0; i < 3; i++) {
 		p = ask("127.53.2.2", nodata[i][0], ldns_get_rr_type_by_name(nodata[i][1]), 0);
 		assert_rcode(p, LDNS_RCODE_NOERROR);
@@ -278,8 +277,8 @@ Test(lab, dead_zone_servers_are_all_silent)
 {
 	ldns_pkt *p = ask("127.53.1.1", "www.dead.com.", LDNS_RR_TYPE_A, 0);
 
-	cr_assert(vg_lab_has(p, LDNS_SECTION_ADDITIONAL, "ns1.dead.com.", LDNS_RR_TYPE_A,
-			     "127.53.8.3"));
+	cr_assert(
+	    vg_lab_has(p, LDNS_SECTION_ADDITIONAL, "ns1.dead.com.", LDNS_RR_TYPE_A, "127.53.8.3"));
 	ldns_pkt_free(p);
 	assert_dead("127.53.8.3");
 	assert_dead("127.53.8.4");
@@ -387,7 +386,7 @@ static ldns_rr_list *verified_ds(const char *parent_server, const char *child, c
 	ldns_pkt *p = ask(parent_server, qname, LDNS_RR_TYPE_A, VG_LAB_DO);
 	ldns_rdf *name = ldns_dname_new_frm_str(child);
 	ldns_rr_list *ds =
-		ldns_pkt_rr_list_by_name_and_type(p, name, LDNS_RR_TYPE_DS, LDNS_SECTION_AUTHORITY);
+	    ldns_pkt_rr_list_by_name_and_type(p, name, LDNS_RR_TYPE_DS, LDNS_SECTION_AUTHORITY);
 
 	ldns_rdf_deep_free(name);
 	cr_assert_not_null(ds, "referral to %s has no DS", child);
@@ -479,8 +478,8 @@ Test(lab, bogus_zones_fail_validation_as_designed)
 	/* bogus.org.: keys fine, www's A was edited after signing. */
 	cr_assert_not_null(keys);
 	p = ask("127.53.2.8", "www.bogus.org.", LDNS_RR_TYPE_A, VG_LAB_DO);
-	cr_assert(vg_lab_has(p, LDNS_SECTION_ANSWER, "www.bogus.org.", LDNS_RR_TYPE_A,
-			     "192.0.2.66"));
+	cr_assert(
+	    vg_lab_has(p, LDNS_SECTION_ANSWER, "www.bogus.org.", LDNS_RR_TYPE_A, "192.0.2.66"));
 	cr_assert_neq(verify_rrset(p, LDNS_SECTION_ANSWER, "www.bogus.org.", LDNS_RR_TYPE_A, keys),
 		      LDNS_STATUS_OK, "www.bogus.org. A must not verify");
 	ldns_pkt_free(p);
@@ -520,14 +519,15 @@ Test(lab, signed_zone_files_verify_with_ldns_verify_zone)
 	snprintf(cmd, sizeof(cmd), "ldns-verify-zone -V 1 %s/zones/root.zone.signed",
 		 vg_lab_run_dir());
 	cr_assert_eq(run(cmd), 0, "%s failed", cmd);
-	snprintf(cmd, sizeof(cmd), "ldns-verify-zone -V 1 %s/zones/bogus.org.zone.signed 2>/dev/null",
+	snprintf(cmd, sizeof(cmd),
+		 "ldns-verify-zone -V 1 %s/zones/bogus.org.zone.signed 2>/dev/null",
 		 vg_lab_run_dir());
 	cr_assert_neq(run(cmd), 0, "bogus.org. must fail ldns-verify-zone");
 }
 
-static const char *const fault_modes[] = {"ok",	     "silent", "slow",	"tc",	   "garbage",
-					  "wrongid", "wrongq", "wrongport", "oob",  "refloop",
-					  "upward",  "formerr", "nxns", "case",	   "twice"};
+static const char *const fault_modes[] = {"ok",	     "silent",	"slow",	     "tc",   "garbage",
+					  "wrongid", "wrongq",	"wrongport", "oob",  "refloop",
+					  "upward",  "formerr", "nxns",	     "case", "twice"};
 
 Test(lab, faults_net_delegates_every_mode_to_its_faultd)
 {
@@ -552,9 +552,9 @@ Test(lab, fault_servers_run_in_their_modes)
 	ldns_pkt *p = NULL;
 
 	assert_answer("127.53.9.1", "www.ok.faults.net.", LDNS_RR_TYPE_A, "192.0.2.53");
-	cr_assert_eq(vg_lab_query_udp("127.53.9.2", "www.silent.faults.net.", LDNS_RR_TYPE_A, 0,
-				      300, &p),
-		     -ETIMEDOUT);
+	cr_assert_eq(
+	    vg_lab_query_udp("127.53.9.2", "www.silent.faults.net.", LDNS_RR_TYPE_A, 0, 300, &p),
+	    -ETIMEDOUT);
 	p = ask("127.53.9.4", "www.tc.faults.net.", LDNS_RR_TYPE_A, 0);
 	cr_assert(ldns_pkt_tc(p));
 	ldns_pkt_free(p);
