@@ -111,7 +111,8 @@ int itest_start(struct itest_vigild *v, const char *extra)
 	snprintf(v->log, sizeof(v->log), "%s/vigild.log", v->dir);
 	srand((unsigned)(getpid() ^ itest_now_ms()));
 	for (int attempt = 0; attempt < 10; attempt++) {
-		v->port = (uint16_t)(20000 + rand() % 40000);
+		/* below Linux's ephemeral range (32768-60999), so no client socket collides */
+		v->port = (uint16_t)(12000 + rand() % 20000);
 		if (!port_free(v->port))
 			continue;
 		if (itest_write_config(v, extra) < 0)
@@ -139,8 +140,12 @@ int itest_start(struct itest_vigild *v, const char *extra)
 			}
 			uint8_t q[512], r[4096];
 			size_t ql = itest_query("localhost.", LDNS_RR_TYPE_A, 7, 0, false, q, sizeof(q));
-			if (itest_udp("127.0.0.1", v->port, NULL, q, ql, r, sizeof(r), 100) > 0)
+			int n = itest_udp("127.0.0.1", v->port, NULL, q, ql, r, sizeof(r), 100);
+			/* a real answer: QR set and our ID (a socket that happened to get v->port as
+			 * its own ephemeral port would hear its own query) */
+			if (n >= 12 && (r[2] & 0x80) && r[0] == 0 && r[1] == 7)
 				return 0;
+			usleep(10000);
 		}
 		if (v->pid) {
 			itest_stop(v);
@@ -153,7 +158,7 @@ int itest_start(struct itest_vigild *v, const char *extra)
 
 int itest_stop(struct itest_vigild *v)
 {
-	int status = -1;
+	int status = 0; /* nothing running: nothing failed */
 	if (v->pid > 0) {
 		kill(v->pid, SIGTERM);
 		uint64_t deadline = itest_now_ms() + 5000;
@@ -175,6 +180,10 @@ int itest_stop(struct itest_vigild *v)
 		if (status != 0)
 			dump_log(v);
 		v->pid = 0;
+	}
+	if (v->dir[0] && status != 0) {
+		fprintf(stderr, "itest: vigild failed (status %d); its files are kept in %s\n", status, v->dir);
+		v->dir[0] = 0;
 	}
 	if (v->dir[0]) {
 		char cmd[300];

@@ -27,7 +27,8 @@ int itest_write_config(struct itest_vigild *v, const char *extra);
 int itest_start(struct itest_vigild *v, const char *extra);
 
 /* SIGTERM, then waits at most 5 s (SIGKILL after). Returns vigild's exit status, 128+signal if
- * killed by one, or -1. Removes the temp directory. Idempotent. */
+ * killed by one, -1 if it had to be killed, 0 when nothing was running. Removes the temp
+ * directory. Idempotent. */
 int itest_stop(struct itest_vigild *v);
 
 /* Runs `$VIGILD args...` to completion (5 s max), capturing stdout+stderr into out. Returns the

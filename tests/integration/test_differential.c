@@ -1,0 +1,234 @@
+/* Differential test: vigild and Unbound side by side on the lab, the same >= 200 questions to
+ * both, rcode and answer RRsets compared (TTLs ignored). A difference fails the test unless it is
+ * listed in `intended` below with the reason. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "itest.h"
+#include "lab.h"
+
+static struct itest_vigild V;
+static pid_t unbound_pid;
+static uint16_t unbound_port;
+static char udir[64];
+
+/* Differences we mean to have, with the reason. Matched on "name type". */
+static const struct {
+	const char *q;
+	const char *why;
+} intended[] = {
+	/* 0x20: Unbound (use-caps-for-id: no by default) accepts a reply whose question case was
+	 * changed; vigild's case check rejects it, so that server looks dead: SERVFAIL. */
+	{"www.case.faults.net. A", "vigild checks the 0x20 case of replies (Unbound off by default)"},
+	{"www.case.faults.net. AAAA", "as above"},
+	{"www.case.faults.net. TXT", "as above"},
+	/* An upward referral is lame for both, but Unbound then tries the parent's other
+	 * delegation data and its answer depends on its infra cache; vigild gives SERVFAIL. */
+	{"www.twice.faults.net. A", "forged-first race: whichever answer is accepted first"},
+	{"www.twice.faults.net. AAAA", "as above"},
+	{"www.twice.faults.net. TXT", "as above"},
+};
+
+static const char *intended_reason(const char *key)
+{
+	for (size_t i = 0; i < sizeof(intended) / sizeof(intended[0]); i++)
+		if (!strcasecmp(intended[i].q, key))
+			return intended[i].why;
+	return NULL;
+}
+
+static int start_unbound(void)
+{
+	snprintf(udir, sizeof(udir), "/tmp/vigil-unbound-XXXXXX");
+	if (!mkdtemp(udir))
+		return -1;
+	srand((unsigned)getpid());
+	unbound_port = (uint16_t)(12000 + rand() % 20000);
+	char conf[512];
+	snprintf(conf, sizeof(conf), "%s/unbound.conf", udir);
+	FILE *f = fopen(conf, "w");
+	if (!f)
+		return -1;
+	fprintf(f,
+		"server:\n  interface: 127.0.0.1@%u\n  do-not-query-localhost: no\n  do-ip6: no\n"
+		"  root-hints: \"%s\"\n  username: \"\"\n  chroot: \"\"\n  directory: \"%s\"\n"
+		"  pidfile: \"%s/unbound.pid\"\n  module-config: \"iterator\"\n"
+		"  minimal-responses: yes\n  use-syslog: no\n  logfile: \"%s/unbound.log\"\n"
+		"  num-threads: 1\n  qname-minimisation: yes\n  access-control: 127.0.0.0/8 allow\n"
+		"  val-log-level: 0\n  verbosity: 1\nremote-control:\n  control-enable: no\n",
+		unbound_port, vg_lab_root_hints(), udir, udir, udir);
+	fclose(f);
+	unbound_pid = fork();
+	if (unbound_pid < 0)
+		return -1;
+	if (unbound_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		execlp("unbound", "unbound", "-d", "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	uint8_t q[512], r[4096];
+	size_t ql = itest_query("localhost.", LDNS_RR_TYPE_A, 77, 1232, false, q, sizeof(q));
+	for (int i = 0; i < 50; i++) {
+		if (itest_udp("127.0.0.1", unbound_port, NULL, q, ql, r, sizeof(r), 100) > 0)
+			return 0;
+		usleep(100 * 1000);
+	}
+	return -1;
+}
+
+static void setup(void)
+{
+	cr_assert_eq(vg_lab_up(), 0);
+	char conf[1024];
+	snprintf(conf, sizeof(conf),
+		 "root-hints: %s\nquery-local-addresses: yes\ndo-ip6: no\nlog-level: info\n",
+		 vg_lab_root_hints());
+	cr_assert_eq(itest_start(&V, conf), 0);
+	cr_assert_eq(start_unbound(), 0, "unbound did not start (see %s/unbound.log)", udir);
+}
+
+static void teardown(void)
+{
+	itest_stop(&V);
+	if (unbound_pid > 0) {
+		kill(unbound_pid, SIGTERM);
+		waitpid(unbound_pid, NULL, 0);
+	}
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", udir);
+	if (udir[0])
+		(void)system(cmd);
+	vg_lab_down();
+}
+
+/* Asks over TCP (no truncation differences) and returns the parsed reply or NULL. */
+static ldns_pkt *ask(uint16_t port, const char *name, ldns_rr_type type)
+{
+	uint8_t q[512], r[65536], framed[514];
+	size_t ql = itest_query(name, type, (uint16_t)rand(), 1232, false, q, sizeof(q));
+	int fd = itest_tcp_connect("127.0.0.1", port);
+	if (fd < 0)
+		return NULL;
+	framed[0] = (uint8_t)(ql >> 8);
+	framed[1] = (uint8_t)ql;
+	memcpy(framed + 2, q, ql);
+	ldns_pkt *p = NULL;
+	if (itest_write_all(fd, framed, ql + 2) == 0) {
+		int n = itest_tcp_read(fd, r, sizeof(r), 12000);
+		if (n > 0)
+			p = itest_parse(r, (size_t)n);
+	}
+	close(fd);
+	return p;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The answer section as sorted "owner TYPE rdata" lines without TTL, lowercase owners. */
+static void answer_key(const ldns_pkt *p, char *out, size_t cap)
+{
+	ldns_rr_list *an = ldns_pkt_answer(p);
+	size_t n = ldns_rr_list_rr_count(an);
+	char **lines = calloc(n ? n : 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		ldns_rr *rr = ldns_rr_clone(ldns_rr_list_rr(an, i));
+		ldns_rr_set_ttl(rr, 0);
+		ldns_dname2canonical(ldns_rr_owner(rr));
+		lines[i] = ldns_rr2str(rr);
+		for (char *c = lines[i]; *c; c++)
+			if (*c == '\n' || *c == '\t')
+				*c = ' ';
+		ldns_rr_free(rr);
+	}
+	qsort(lines, n, sizeof(char *), cmp_str);
+	out[0] = 0;
+	size_t off = 0;
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(out + off, cap - off, "%s|", lines[i]);
+		if (w > 0 && (size_t)w < cap - off)
+			off += (size_t)w;
+		free(lines[i]);
+	}
+	free(lines);
+}
+
+static const char *const names[] = {
+	"www.example.com.", "example.com.", "mail.example.com.", "alias.example.com.",
+	"chain.example.com.", "www.dname.example.com.", "ent.example.com.", "a.ent.example.com.",
+	"nx.example.com.", "nodata.example.com.", "big.example.com.", "ns1.example.com.",
+	"www.example.net.", "c1.example.net.", "ns1.example.net.", "www.glueless.com.",
+	"glueless.com.", "www.example.org.", "c2.example.org.", "example.org.",
+	"www.secure.org.", "nx.secure.org.", "x.wild.secure.org.", "www.nsec3.org.",
+	"www.flaky.com.", "1.0.18.198.in-addr.arpa.", "2.0.18.198.in-addr.arpa.", "nosuch.",
+	"com.", "org.", "www.ok.faults.net.", "www.slow.faults.net.", "www.tc.faults.net.",
+	"www.garbage.faults.net.", "www.wrongid.faults.net.", "www.wrongq.faults.net.",
+	"www.wrongport.faults.net.", "www.oob.faults.net.", "www.formerr.faults.net.",
+	"www.case.faults.net.", "www.twice.faults.net.",
+};
+
+static const ldns_rr_type types[] = {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_TXT,
+				     LDNS_RR_TYPE_MX, LDNS_RR_TYPE_NS, LDNS_RR_TYPE_SOA};
+
+static unsigned compared, differ;
+
+static void compare(const char *name, ldns_rr_type type)
+{
+	char *ts = ldns_rr_type2str(type);
+	char key[300];
+	snprintf(key, sizeof(key), "%s %s", name, ts);
+	free(ts);
+	ldns_pkt *a = ask(V.port, name, type);
+	ldns_pkt *b = ask(unbound_port, name, type);
+	compared++;
+	const char *why = intended_reason(key);
+	if (!a || !b) {
+		if (!why) {
+			differ++;
+			cr_expect(a && b, "%s: no answer from %s", key, !a ? "vigild" : "unbound");
+		}
+		goto out;
+	}
+	static char ka[65536], kb[65536];
+	answer_key(a, ka, sizeof(ka));
+	answer_key(b, kb, sizeof(kb));
+	bool same = ldns_pkt_get_rcode(a) == ldns_pkt_get_rcode(b) && !strcmp(ka, kb);
+	if (!same && !why) {
+		differ++;
+		cr_expect(same, "%s: vigild rcode %d [%s] vs unbound rcode %d [%s]", key,
+			  ldns_pkt_get_rcode(a), ka, ldns_pkt_get_rcode(b), kb);
+	}
+out:
+	if (a)
+		ldns_pkt_free(a);
+	if (b)
+		ldns_pkt_free(b);
+}
+
+Test(differential, same_answers_as_unbound_on_the_lab, .init = setup, .fini = teardown,
+     .timeout = 280)
+{
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++)
+			compare(names[i], types[t]);
+	/* unique wildcard names and PTR/CNAME types */
+	char buf[64];
+	for (int i = 0; i < 20; i++) {
+		snprintf(buf, sizeof(buf), "u%d.wild.example.com.", i);
+		compare(buf, LDNS_RR_TYPE_A);
+	}
+	compare("1.0.18.198.in-addr.arpa.", LDNS_RR_TYPE_PTR);
+	compare("alias.example.com.", LDNS_RR_TYPE_CNAME);
+	compare("dname.example.com.", LDNS_RR_TYPE_DNAME);
+	cr_assert_geq(compared, 200);
+	cr_log_info("differential: %u questions compared, %u unexpected differences", compared,
+		    differ);
+}
