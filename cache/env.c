@@ -453,5 +453,6 @@ int vg_cache_stats(struct vg_cache *c, struct vg_cache_stats *st)
 	st->evict_rounds = atomic_load(&c->st_rounds);
 	st->corrupt = atomic_load(&c->st_corrupt);
 	st->map_full = atomic_load(&c->st_map_full);
+	st->touches = atomic_load(&c->st_touches);
 	return 0;
 }

@@ -121,7 +121,7 @@ struct vg_cache {
 
 	/* stats */
 	atomic_uint_fast64_t st_dropped, st_committed, st_refused, st_evicted, st_rounds, st_corrupt,
-		st_map_full;
+		st_map_full, st_touches;
 };
 
 #define VG_CACHE_TOUCH_SLOTS 64

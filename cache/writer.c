@@ -149,6 +149,8 @@ int vg_cache_apply_touch(struct vg_cache *c, MDB_txn *txn, MDB_dbi dbi, const st
 	MDB_val nv = {.mv_size = n, .mv_data = tmp};
 	rc = mdb_put(txn, dbi, &k, &nv, 0);
 	free(tmp);
+	if (rc == 0)
+		atomic_fetch_add(&c->st_touches, 1);
 	return rc;
 }
 

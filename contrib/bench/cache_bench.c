@@ -381,6 +381,8 @@ static void run_zipf(size_t keys, size_t queries, double s, uint64_t map)
 	       (unsigned long long)st.map_full, (unsigned long long)st.dropped);
 	printf("  hit rate vigil eviction %.2f%%, plain LRU same capacity %.2f%%\n",
 	       100.0 * (double)hits / (double)counted, 100.0 * (double)lhits / (double)counted);
+	printf("  recency touches written: %llu (%.2f per 100 queries)\n",
+	       (unsigned long long)st.touches, 100.0 * (double)st.touches / (double)queries);
 	free(seq);
 	free(cdf);
 }

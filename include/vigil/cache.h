@@ -260,9 +260,11 @@ struct vg_cache_stats {
 	uint64_t evicted, evict_rounds;      /* entries removed by eviction, eviction passes */
 	uint64_t corrupt;                    /* values that failed validation (treated as misses) */
 	uint64_t map_full;                   /* MDB_MAP_FULL seen by the writer (recovered by eviction) */
+	uint64_t touches;                    /* recency stamps rewritten (eviction's use signal) */
 };
 
-/* Fills *st. Thread-safe (opens its own read txn). */
+/* Fills *st. Thread-safe (opens its own read txn). Walks the rrset DB to split positive from
+ * negative entries: O(entries), for management, not for a hot loop. */
 int vg_cache_stats(struct vg_cache *c, struct vg_cache_stats *st);
 
 #endif

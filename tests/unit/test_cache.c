@@ -1166,3 +1166,67 @@ Test(cache, opts_from_config_maps_every_cache_key)
 	cr_assert_eq(o.stale_max, 1234);
 	cr_assert(o.rebuild_on_error);
 }
+
+Test(cache, answer_ttl_never_outlives_an_rrsig_in_the_message)
+{
+	struct vg_cache *c = open_default();
+	struct msg m;
+	uint8_t q[VG_NAME_MAX], sig[40];
+	W("sig.example.", q);
+	memset(sig, 0, sizeof(sig));
+	vg_put_u16(sig, 1);
+	vg_put_u32(sig + 8, T0 + 50);    /* expiration */
+	vg_put_u32(sig + 12, T0 - 1000); /* inception */
+	msg_init(&m, "sig.example.", 1, 0);
+	msg_rr(&m, 1, "sig.example.", 1, 3600, A1, 4);
+	msg_rr(&m, 1, "sig.example.", 46, 3600, sig, sizeof(sig));
+	cr_assert_eq(vg_cache_answer_put(c, q, 1, true, false, m.b, m.len, 0x15, VG_SEC_SECURE, 0,
+					 T0),
+		     0);
+	vg_cache_sync(c);
+	struct vg_cache_reader *rd = vg_cache_reader_new(c);
+	vg_cache_read_begin(rd);
+	uint8_t out[4096];
+	size_t len, offs[4];
+	cr_assert_eq(vg_cache_answer_get(rd, q, 13, 1, true, false, 1, T0 + 10, out, sizeof(out),
+					 &len, NULL, 0),
+		     0);
+	rr_ttl_offsets(out, len, offs);
+	cr_assert_eq(ttl_at(out, offs[0]), 40);
+	cr_assert_eq(ttl_at(out, offs[1]), 40);
+	cr_assert_eq(vg_cache_answer_get(rd, q, 13, 1, true, false, 1, T0 + 50, out, sizeof(out),
+					 &len, NULL, 0),
+		     VG_ESTALE);
+	vg_cache_read_end(rd);
+	vg_cache_reader_free(rd);
+	vg_cache_close(c);
+}
+
+Test(cache, full_queue_drops_data_but_not_flushes)
+{
+	struct vg_cache_opts o;
+	opts_init(&o);
+	o.queue_max = 4;
+	struct vg_cache *c = open_with(&o); /* no writer thread: nothing drains until sync */
+	char name[32];
+	int dropped = 0;
+	for (int i = 0; i < 6; i++) {
+		uint8_t q[VG_NAME_MAX];
+		struct msg m;
+		snprintf(name, sizeof(name), "q%d.example.", i);
+		W(name, q);
+		msg_init(&m, name, 1, 0);
+		msg_rr(&m, 1, name, 1, 300, A1, 4);
+		if (vg_cache_answer_put(c, q, 1, false, false, m.b, m.len, 0x15, 0, 0, T0) ==
+		    VG_ELIMIT)
+			dropped++;
+	}
+	cr_assert_eq(dropped, 2);
+	cr_assert_eq(vg_cache_flush_negative(c), 0, "control op dropped on a full queue");
+	vg_cache_sync(c);
+	struct vg_cache_stats st;
+	vg_cache_stats(c, &st);
+	cr_assert_eq(st.dropped, 2);
+	cr_assert_eq(st.answers, 4);
+	vg_cache_close(c);
+}
