@@ -505,29 +505,44 @@ abort_up() {
 	exit 1
 }
 
+# The start_* functions run in the background (all servers start at once); each leaves its exit
+# status in srv-ADDR/start.rc and its messages in srv-ADDR/start.out for collect_started.
 start_nsd() { # addr zones
-	local addr=$1 d out
+	local addr=$1 d rc
 	d=$(srvdir "$addr")
 	write_nsd_conf "$addr" "$2"
 	rm -f "$d/pid" "$d/nsd.log"
-	if ! out=$(nsd -c "$d/nsd.conf" 2>&1 9>&-); then
-		abort_up "nsd on $addr:53 failed to start: $out $(tail -n 3 "$d/nsd.log" 2>/dev/null)"
-	fi
-	STARTED+=("$addr")
+	nsd -c "$d/nsd.conf" >"$d/start.out" 2>&1 9>&-
+	rc=$?
+	[ $rc = 0 ] || tail -n 3 "$d/nsd.log" >>"$d/start.out" 2>/dev/null
+	echo $rc >"$d/start.rc"
 }
 
 start_faultd() { # faultd addr mode zone extra
-	local bin=$1 addr=$2 mode=$3 zone=$4 extra=$5 d out zf
+	local bin=$1 addr=$2 mode=$3 zone=$4 extra=$5 d zf
 	d=$(srvdir "$addr")
 	mkdir -p "$d"
 	zf=$ZONES/${zone}zone
 	rm -f "$d/pid"
 	# shellcheck disable=SC2086 # extra holds several words on purpose
-	if ! out=$("$bin" -a "$addr@53" -z "$zf" -o "$zone" -m "$mode" $extra -P "$d/pid" \
-		-L "$d/faultd.log" 2>&1 9>&-); then
-		abort_up "faultd on $addr:53 failed to start: $out"
-	fi
-	STARTED+=("$addr")
+	"$bin" -a "$addr@53" -z "$zf" -o "$zone" -m "$mode" $extra -P "$d/pid" \
+		-L "$d/faultd.log" >"$d/start.out" 2>&1 9>&-
+	echo $? >"$d/start.rc"
+}
+
+# Records which launched servers started (STARTED) and aborts the whole up if any did not.
+collect_started() { # addr...
+	local a d fails=()
+	for a in "$@"; do
+		d=$(srvdir "$a")
+		if [ "$(cat "$d/start.rc" 2>/dev/null)" = 0 ]; then
+			STARTED+=("$a")
+		else
+			fails+=("$a:53 failed to start: $(tr '\n' ' ' <"$d/start.out" 2>/dev/null)")
+		fi
+	done
+	[ "${#fails[@]}" = 0 ] && return 0
+	abort_up "$(printf '%s\n' "${fails[@]}")"
 }
 
 answers() { # addr zone
@@ -593,9 +608,11 @@ cmd_up() {
 	mkdir -p "$RUN" || die "cannot create run directory $RUN"
 	generate || die "zone generation failed (see messages above)"
 
+	local launched=()
 	for line in "${NSD_SERVERS[@]}"; do
 		IFS='|' read -r addr name zones <<<"$line"
-		start_nsd "$addr" "$zones"
+		start_nsd "$addr" "$zones" &
+		launched+=("$addr")
 	done
 	for line in "${FAULT_SERVERS[@]}"; do
 		IFS='|' read -r addr mode zone extra <<<"$line"
@@ -603,8 +620,11 @@ cmd_up() {
 			skipped+=("$addr($mode)")
 			continue
 		fi
-		start_faultd "$faultd" "$addr" "$mode" "$zone" "$extra"
+		start_faultd "$faultd" "$addr" "$mode" "$zone" "$extra" &
+		launched+=("$addr")
 	done
+	wait
+	collect_started "${launched[@]}"
 	# Every NSD must answer before we return; faultd only daemonizes after binding, so its pid
 	# file is proof enough (and the silent one never answers).
 	local pids=() fails=()
