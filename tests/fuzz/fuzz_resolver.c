@@ -1,0 +1,425 @@
+/* Fuzz target: the whole iterative resolver (resolver/: request, iterator, wire, scrubber, store)
+ * driven by a scripted upstream whose replies come from the input, as a hostile or broken set of
+ * authoritative servers would send them. Every reply is made to match its query (ID and exact
+ * question bytes), as the real transport guarantees, so the fuzzer spends its time past the match.
+ * Input:
+ *   u8 question: bits 0-2 qname, bits 3-6 qtype, bit 7 with the LMDB cache
+ *   u8 setup: bits 0-1 config variant, bit 2 DO, bit 3 CD
+ *   then one chunk per query, oldest query first: u16 n, n bytes;
+ *     n == 0: the query times out; n == 1: local error;
+ *     else the reply's header bytes 2..11 (flags, QD ignored, AN, NS, AR counts) and the sections
+ *     after the question. No chunk left: every further query times out. */
+#include <errno.h>
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <vigil/config.h>
+#include <vigil/err.h>
+#include <vigil/name.h>
+#include <vigil/resolver.h>
+#include <vigil/upstream.h>
+#include "fuzz.h"
+#include "impl.h"
+#include "query.h"
+
+#define T0 1700000000
+#define MAX_STEPS 400 /* deliveries per input: bounds the run time of one input */
+#define MAX_LIVE 512
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+struct fake_query {
+	vg_upstream_reply_cb cb;
+	void *ctx;
+	uint64_t seq;
+	bool in_callback, cancelled_in_callback;
+	size_t len;
+	uint8_t wire[512];
+};
+
+struct fake_timer {
+	vg_upstream_timer_cb cb;
+	void *ctx;
+	uint64_t at, seq;
+};
+
+/* Queries and timers are heap objects, freed when done: a handle the resolver uses after that is
+ * a use-after-free ASan reports. */
+struct fake_up {
+	struct vg_upstream up;
+	struct fake_query *q[MAX_LIVE];
+	size_t nq;
+	struct fake_timer *t[MAX_LIVE];
+	size_t nt;
+	uint64_t now, seq, rnd;
+};
+
+static struct fake_up fu;
+static bool debug; /* VIGIL_FUZZ_DEBUG=1: trace each delivery and the answer on stderr */
+
+static int f_send(struct vg_upstream *up, const struct vg_upstream_req *req,
+		  vg_upstream_reply_cb cb, void *ctx, struct vg_upstream_query **out)
+{
+	(void)up;
+	VG_FUZZ_CHECK(req->len >= 17 && req->len <= sizeof(((struct fake_query *)0)->wire));
+	VG_FUZZ_CHECK(req->timeout_ms > 0);
+	if (fu.nq == MAX_LIVE)
+		return VG_ELIMIT;
+	struct fake_query *q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->cb = cb;
+	q->ctx = ctx;
+	q->seq = fu.seq++;
+	q->len = req->len;
+	memcpy(q->wire, req->wire, req->len);
+	fu.q[fu.nq++] = q;
+	*out = (struct vg_upstream_query *)q;
+	return 0;
+}
+
+static void drop_query(struct fake_query *q)
+{
+	for (size_t i = 0; i < fu.nq; i++) {
+		if (fu.q[i] == q) {
+			fu.q[i] = fu.q[--fu.nq];
+			return;
+		}
+	}
+	VG_FUZZ_CHECK(!"cancel of a query that is not in flight");
+}
+
+static void f_cancel(struct vg_upstream *up, struct vg_upstream_query *h)
+{
+	(void)up;
+	struct fake_query *q = (struct fake_query *)h;
+	if (q->in_callback) { /* freed by the caller of the callback */
+		q->cancelled_in_callback = true;
+		return;
+	}
+	drop_query(q);
+	free(q);
+}
+
+static int f_timer_start(struct vg_upstream *up, uint64_t ms, vg_upstream_timer_cb cb, void *ctx,
+			 struct vg_upstream_timer **out)
+{
+	(void)up;
+	if (fu.nt == MAX_LIVE)
+		return VG_ELIMIT;
+	struct fake_timer *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->cb = cb;
+	t->ctx = ctx;
+	t->at = fu.now + ms;
+	t->seq = fu.seq++;
+	fu.t[fu.nt++] = t;
+	*out = (struct vg_upstream_timer *)t;
+	return 0;
+}
+
+static void drop_timer(struct fake_timer *t)
+{
+	for (size_t i = 0; i < fu.nt; i++) {
+		if (fu.t[i] == t) {
+			fu.t[i] = fu.t[--fu.nt];
+			return;
+		}
+	}
+	VG_FUZZ_CHECK(!"stop of a timer that is not armed");
+}
+
+static void f_timer_stop(struct vg_upstream *up, struct vg_upstream_timer *h)
+{
+	(void)up;
+	struct fake_timer *t = (struct fake_timer *)h;
+	drop_timer(t);
+	free(t);
+}
+
+static uint64_t f_now_ms(struct vg_upstream *up)
+{
+	(void)up;
+	return fu.now;
+}
+
+static int64_t f_wall_now(struct vg_upstream *up)
+{
+	(void)up;
+	return T0 + (int64_t)(fu.now / 1000);
+}
+
+static void f_random(struct vg_upstream *up, void *buf, size_t len)
+{
+	(void)up;
+	uint8_t *b = buf;
+	for (size_t i = 0; i < len; i++) { /* fixed sequence: runs are reproducible */
+		fu.rnd = fu.rnd * 6364136223846793005ull + 1442695040888963407ull;
+		b[i] = (uint8_t)(fu.rnd >> 56);
+	}
+}
+
+static const struct vg_upstream_ops fake_ops = {
+	.send = f_send,
+	.cancel = f_cancel,
+	.timer_start = f_timer_start,
+	.timer_stop = f_timer_stop,
+	.now_ms = f_now_ms,
+	.wall_now = f_wall_now,
+	.random = f_random,
+};
+
+/* ---- fixtures ---- */
+
+static struct vg_config cfgs[4];
+static const char *const cfg_text[4] = {
+	"",
+	"qname-minimisation: no\ncase-randomisation: no\n",
+	"forward: 192.0.2.53\n",
+	"forward-zone: \"example.com. 192.0.2.54 2001:db8::54\"\nprefetch: no\n",
+};
+static struct vg_cache *cache;
+static char dir[64];
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static void cleanup(void)
+{
+	vg_cache_close(cache);
+	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	for (int i = 0; i < 4; i++)
+		vg_config_free(&cfgs[i]);
+}
+
+static uint32_t cache_clock(void *ctx)
+{
+	(void)ctx;
+	return (uint32_t)f_wall_now(NULL);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	vg_fuzz_init_log();
+	debug = getenv("VIGIL_FUZZ_DEBUG") != NULL;
+	char err[512];
+	for (int i = 0; i < 4; i++) {
+		if (vg_config_defaults(&cfgs[i]) != 0 ||
+		    vg_config_parse(&cfgs[i], "fuzz.conf", cfg_text[i], err, sizeof(err)) != 0) {
+			fprintf(stderr, "fuzz_resolver: config %d: %s\n", i, err);
+			abort();
+		}
+	}
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, sizeof(dir), "%s/vgfuzz-XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
+	if (!mkdtemp(dir))
+		abort();
+	struct vg_cache_opts o;
+	vg_cache_opts_default(&o);
+	o.dir = dir;
+	o.map_size = 32u << 20;
+	o.clock = cache_clock;
+	if (vg_cache_open(&o, &cache, err, sizeof(err)) != 0) {
+		fprintf(stderr, "fuzz_resolver: %s\n", err);
+		abort();
+	}
+	atexit(cleanup);
+	return 0;
+}
+
+static void cache_clear(void)
+{
+	MDB_txn *txn;
+	if (mdb_txn_begin(cache->env, NULL, 0, &txn) != 0)
+		abort();
+	mdb_drop(txn, cache->dbi_rrset, 0);
+	mdb_drop(txn, cache->dbi_answer, 0);
+	if (mdb_txn_commit(txn) != 0)
+		abort();
+}
+
+/* ---- the client side ---- */
+
+struct client {
+	unsigned calls;
+	const uint8_t *qname;
+	size_t qname_len;
+	uint16_t qtype;
+};
+
+static uint8_t abuf[65536];
+
+static void on_answer(void *ctx, const struct vg_answer *ans)
+{
+	struct client *c = ctx;
+	c->calls++;
+	if (debug)
+		fprintf(stderr, "fuzz_resolver: answer rcode %u, %u answer records, ede %u\n",
+			ans->len >= 12 ? ans->wire[3] & 0x0F : 99,
+			ans->len >= 12 ? vg_get_u16(ans->wire + 6) : 0, ans->ede);
+	VG_FUZZ_CHECK(c->calls == 1);
+	VG_FUZZ_CHECK(ans->len >= 12 + c->qname_len + 4 && ans->len <= sizeof(abuf));
+	const uint8_t *w = ans->wire;
+	VG_FUZZ_CHECK(w[0] == 0 && w[1] == 0 && (w[2] & 0x80) && vg_get_u16(w + 4) == 1);
+	VG_FUZZ_CHECK(memcmp(w + 12, c->qname, c->qname_len) == 0);
+	VG_FUZZ_CHECK(vg_get_u16(w + 12 + c->qname_len) == c->qtype);
+	/* The front end's last step: ID, OPT, truncation to a plain 512-byte UDP answer. */
+	memcpy(abuf, w, ans->len);
+	struct vg_query q = {.id = 0x4242, .has_question = true, .qtype = c->qtype, .qclass = 1,
+			     .has_edns = true, .udp_size = 512};
+	memcpy(q.qname, c->qname, c->qname_len);
+	q.qname_len = (uint8_t)c->qname_len;
+	int n = vg_query_finish(&q, abuf, ans->len, sizeof(abuf), 512, ans->ede, ans->ede_text, 1232);
+	VG_FUZZ_CHECK(n > 0 && n <= 512); /* the resolver's answer must be walkable */
+}
+
+/* ---- driving ---- */
+
+static uint8_t reply[65536];
+
+static struct fake_query *oldest_query(void)
+{
+	struct fake_query *best = NULL;
+	for (size_t i = 0; i < fu.nq; i++)
+		if (!best || fu.q[i]->seq < best->seq)
+			best = fu.q[i];
+	return best;
+}
+
+static struct fake_timer *next_timer(void)
+{
+	struct fake_timer *best = NULL;
+	for (size_t i = 0; i < fu.nt; i++)
+		if (!best || fu.t[i]->at < best->at ||
+		    (fu.t[i]->at == best->at && fu.t[i]->seq < best->seq))
+			best = fu.t[i];
+	return best;
+}
+
+static void deliver(struct fake_query *q, struct vg_fuzz_in *in)
+{
+	enum vg_upstream_status st = VG_UP_TIMEOUT;
+	size_t len = 0;
+	if (in->pos < in->len) {
+		size_t n = vg_fuzz_u16(in);
+		if (n > in->len - in->pos)
+			n = in->len - in->pos;
+		const uint8_t *c = in->p + in->pos;
+		in->pos += n;
+		int ql = vg_name_len(q->wire + 12, q->len - 12);
+		VG_FUZZ_CHECK(ql > 0);
+		size_t qend = 12 + (size_t)ql + 4;
+		if (n == 1) {
+			st = VG_UP_ERROR;
+		} else if (n >= 10 && qend + (n - 10) <= sizeof(reply)) {
+			st = VG_UP_REPLY;
+			memcpy(reply, q->wire, 2);
+			memcpy(reply + 2, c, 10);
+			reply[2] |= 0x80;
+			vg_put_u16(reply + 4, 1);
+			memcpy(reply + 12, q->wire + 12, qend - 12);
+			memcpy(reply + qend, c + 10, n - 10);
+			len = qend + n - 10;
+			VG_FUZZ_CHECK(vg_upstream_match(q->wire, q->len, reply, len) == VG_MATCH_OK);
+		}
+	}
+	if (debug) {
+		char txt[VG_NAME_TEXT_MAX];
+		vg_name_to_text(q->wire + 12, txt, sizeof(txt));
+		fprintf(stderr, "fuzz_resolver: query %s type %u -> %s (%zu bytes)\n", txt,
+			vg_get_u16(q->wire + 12 + vg_name_len(q->wire + 12, 255)),
+			st == VG_UP_REPLY ? "reply" : st == VG_UP_ERROR ? "error" : "timeout", len);
+	}
+	fu.now += st == VG_UP_TIMEOUT ? 400 : 15;
+	q->in_callback = true;
+	q->cb(q->ctx, st, st == VG_UP_REPLY ? reply : NULL, len, 15);
+	/* The resolver may send new queries from the callback; this one is done either way. */
+	drop_query(q);
+	free(q);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const uint8_t *const names[8] = {
+		(const uint8_t *)"\3WwW\7ExAmPlE\3cOm",
+		(const uint8_t *)"\7example\3com",
+		(const uint8_t *)"\1a\1b\1c\1d\7example\3org",
+		(const uint8_t *)"",
+		(const uint8_t *)"\3com",
+		(const uint8_t *)"\4mail\7example\3net",
+		(const uint8_t *)"\0011\0010\0010\003127\7in-addr\4arpa",
+		(const uint8_t *)"\3www\7example\3com",
+	};
+	static const uint16_t types[16] = {1, 28, 2, 15, 255, 5, 16, 43, 6, 12, 48, 33, 39, 13,
+					   65, 99};
+	if (size < 2 || size > 1 << 18)
+		return 0;
+	struct vg_fuzz_in in = {.p = data, .len = size};
+	uint8_t qsel = vg_fuzz_u8(&in), setup = vg_fuzz_u8(&in);
+	bool with_cache = qsel & 0x80;
+
+	memset(&fu, 0, sizeof(fu));
+	fu.up.ops = &fake_ops;
+	fu.now = 1000;
+	if (with_cache)
+		cache_clear();
+	struct vg_resolver_env env = {.cfg = &cfgs[setup & 3], .cache = with_cache ? cache : NULL,
+				      .upstream = &fu.up};
+	struct vg_resolver *r;
+	if (vg_resolver_new(&env, &r) != 0)
+		return 0;
+
+	const uint8_t *qname = names[qsel & 7];
+	struct client cl = {.qname = qname, .qname_len = (size_t)vg_name_len(qname, VG_NAME_MAX),
+			    .qtype = types[(qsel >> 3) & 15]};
+	struct vg_sockaddr client;
+	vg_sockaddr_parse("127.0.0.1@5353", 53, &client);
+	struct vg_question q = {.qname = qname, .qname_len = cl.qname_len, .qtype = cl.qtype,
+				.qclass = 1, .do_bit = setup & 4, .cd_bit = setup & 8,
+				.rd_bit = true, .has_edns = true, .client = &client};
+	bool started = vg_resolver_resolve(r, &q, on_answer, &cl) == 0;
+
+	for (unsigned step = 0; step < MAX_STEPS; step++) {
+		struct fake_query *fq = oldest_query();
+		if (fq) {
+			deliver(fq, &in);
+			if (with_cache)
+				vg_cache_sync(cache);
+			continue;
+		}
+		struct fake_timer *t = next_timer();
+		if (!t)
+			break;
+		if (t->at > fu.now)
+			fu.now = t->at;
+		drop_timer(t);
+		vg_upstream_timer_cb cb = t->cb;
+		void *ctx = t->ctx;
+		free(t);
+		cb(ctx);
+	}
+	vg_resolver_close(r);
+	if (started)
+		VG_FUZZ_CHECK(cl.calls == 1);
+	/* Nothing may stay in flight once the resolver is gone: its callbacks would run on freed
+	 * memory. */
+	VG_FUZZ_CHECK(fu.nq == 0);
+	VG_FUZZ_CHECK(fu.nt == 0);
+	while (fu.nq)
+		free(fu.q[--fu.nq]);
+	while (fu.nt)
+		free(fu.t[--fu.nt]);
+	return 0;
+}
