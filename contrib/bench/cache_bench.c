@@ -66,6 +66,12 @@ static void names_make(struct names *nm, size_t n, const char *prefix)
 	}
 }
 
+static void names_free(struct names *nm)
+{
+	free(nm->w);
+	free(nm->len);
+}
+
 static size_t make_answer(uint8_t *b, const uint8_t *q, size_t ql)
 {
 	memset(b, 0, 12);
@@ -192,6 +198,7 @@ static void run_rates(size_t entries, size_t count)
 	printf("entries=%zu hits/s=%.0f misses/s=%.0f (one thread, %d lookups per read txn)\n",
 	       entries, h, m, BATCH);
 	close_cache(c, dir);
+	names_free(&nm);
 }
 
 /* For callgrind: instructions of `count` hits, toggled around the loop only. */
@@ -206,6 +213,7 @@ static void run_callgrind(size_t count)
 	uint8_t out[512];
 	size_t len, found = 0;
 	unsigned fl;
+	count = (count + BATCH - 1) / BATCH * BATCH; /* whole batches */
 	CALLGRIND_ZERO_STATS;
 	CALLGRIND_TOGGLE_COLLECT;
 	for (size_t i = 0; i < count; i += BATCH) {
@@ -221,6 +229,7 @@ static void run_callgrind(size_t count)
 	vg_cache_reader_free(rd);
 	printf("callgrind: %zu hits of %zu\n", found, count);
 	close_cache(c, dir);
+	names_free(&nm);
 }
 
 /* ---- Zipf hit rate: our eviction vs plain LRU of the same capacity ---- */
@@ -385,6 +394,10 @@ static void run_zipf(size_t keys, size_t queries, double s, uint64_t map)
 	       (unsigned long long)st.touches, 100.0 * (double)st.touches / (double)queries);
 	free(seq);
 	free(cdf);
+	free(l.prev);
+	free(l.next);
+	free(l.in);
+	names_free(&nm);
 }
 
 int main(int argc, char **argv)
