@@ -202,6 +202,21 @@ int vg_lab_up(void)
 	return 0;
 }
 
+int vg_lab_up_for_tests(void)
+{
+	int rc = vg_lab_up();
+
+	setenv("VG_LAB_READY", rc == 0 ? "yes" : "no", 1);
+	return rc;
+}
+
+bool vg_lab_ready(void)
+{
+	const char *v = getenv("VG_LAB_READY");
+
+	return v != NULL && strcmp(v, "yes") == 0;
+}
+
 void vg_lab_down(void)
 {
 	struct users u;

@@ -24,6 +24,20 @@
  * VIGIL_FAULTD to this build's faultd unless already set. */
 int vg_lab_up(void);
 
+/* For criterion binaries: criterion runs each test in a fresh process (re-executed, not forked), so
+ * a static set by a hook in the runner is not visible in tests; the environment is. Use:
+ *
+ *	ReportHook(PRE_ALL)(struct criterion_test_set *set) { (void)set; vg_lab_up_for_tests(); }
+ *	ReportHook(POST_ALL)(struct criterion_global_stats *st) { (void)st; vg_lab_down(); }
+ *	static void need_lab(void) { cr_assert(vg_lab_ready(), "lab not up: needs root and nsd"); }
+ *	TestSuite(mysuite, .init = need_lab);
+ *
+ * vg_lab_up_for_tests() calls vg_lab_up() and records the result in the environment variable
+ * VG_LAB_READY ("yes"/"no"); vg_lab_ready() reads it back in the test process. Never skip a test
+ * because the lab is missing: fail it with the reason (CI runs as root with nsd installed). */
+int vg_lab_up_for_tests(void);
+bool vg_lab_ready(void);
+
 /* Leaves the lab; the last user (by PID) stops it with `lab.sh down`, unless the lab was already
  * running before the first user joined (then it is left as found). Safe to call without up. */
 void vg_lab_down(void);

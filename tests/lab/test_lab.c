@@ -13,16 +13,12 @@
 
 #include "lab.h"
 
-/* Criterion runs each test in a fresh process (re-executed, not forked): statics set in the
- * runner are not seen there, the environment is. */
-#define LAB_RC_ENV "VG_TEST_LAB_UP"
-
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
 	(void)set;
 	if (geteuid() != 0)
 		fprintf(stderr, "test_lab: not root: the lab binds port 53 on 127.53.x.y\n");
-	setenv(LAB_RC_ENV, vg_lab_up() == 0 ? "yes" : "no", 1);
+	vg_lab_up_for_tests();
 }
 
 ReportHook(POST_ALL)(struct criterion_global_stats *stats)
@@ -33,9 +29,7 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 
 static void need_lab(void)
 {
-	const char *up = getenv(LAB_RC_ENV);
-
-	cr_assert(up != NULL && strcmp(up, "yes") == 0,
+	cr_assert(vg_lab_ready(),
 		  "the lab did not come up (needs root and nsd: apt-get install nsd ldnsutils; "
 		  "see the lab.sh message above and docs/lab.md)");
 }
