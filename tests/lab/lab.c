@@ -134,7 +134,7 @@ static FILE *users_open(int *lockfd)
 			return NULL;
 		}
 	snprintf(path, sizeof(path), "%s/lab.users", vg_lab_run_dir());
-	f = fopen(path, "a+");
+	f = fopen(path, "a+e");
 	if (f == NULL) {
 		fprintf(stderr, "lab: cannot open %s: %s\n", path, strerror(errno));
 		close(*lockfd);
