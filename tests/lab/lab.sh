@@ -601,8 +601,18 @@ cmd_up() {
 
 	for addr in $(all_addresses); do
 		c=$(port_conflict "$addr")
-		[ -n "$c" ] && die "$addr port 53 is taken (listener $c): stop that server" \
-			"(if it is a leftover lab: $0 down; else find it with 'ss -lnup sport = :53')"
+		case $c in
+		"") ;;
+		0.0.0.0:* | "*:"* | "[::]:"* | "::"*)
+			die "$addr port 53 is taken: a server listens on all addresses ($c)." \
+				"Stop it (Debian starts nsd.service when nsd is installed:" \
+				"systemctl disable --now nsd); find it with 'ss -lnup sport = :53'"
+			;;
+		*)
+			die "$addr port 53 is taken (listener $c): stop that server" \
+				"(if it is a leftover lab: $0 down; else find it with 'ss -lnup sport = :53')"
+			;;
+		esac
 	done
 
 	mkdir -p "$RUN" || die "cannot create run directory $RUN"
