@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -245,6 +247,75 @@ static int precheck_file(struct vg_cache *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* Reads every page of every DB in a child process. LMDB has no page checksums: a damaged branch or
+ * leaf header makes it read wild pointers (SIGSEGV/SIGBUS) instead of returning MDB_CORRUPTED, and
+ * a crash in the daemon is what this check exists to avoid. The child opens its own env (an env must
+ * not cross fork) before the parent opens one. Errors LMDB reports cleanly are left to try_open. */
+static int deep_check(struct vg_cache *c, char *err, size_t errlen)
+{
+	struct stat sb;
+	if (c->o.skip_verify || stat(c->path, &sb) != 0 || sb.st_size == 0)
+		return 0;
+	pid_t pid = fork();
+	if (pid < 0)
+		return 0; /* cannot check: open as usual */
+	if (pid == 0) {
+		alarm(300); /* a cycle of page pointers must not hang startup */
+		MDB_env *env;
+		MDB_txn *txn;
+		MDB_dbi main;
+		MDB_cursor *cur;
+		if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) ||
+		    mdb_env_open(env, c->o.dir, MDB_RDONLY | MDB_NOTLS | MDB_NORDAHEAD, 0600))
+			_exit(0);
+		MDB_envinfo info;
+		MDB_stat est;
+		mdb_env_info(env, &info);
+		mdb_env_stat(env, &est);
+		if ((uint64_t)sb.st_size < (uint64_t)(info.me_last_pgno + 1) * est.ms_psize)
+			_exit(0); /* truncated: try_open says so */
+		if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) || mdb_dbi_open(txn, NULL, 0, &main))
+			_exit(0);
+		/* the freelist too: the writer allocates from it */
+		static const char *names[] = {NULL, "meta", "rrset", "answer"};
+		volatile uint8_t sink = 0;
+		for (int i = 0; i < 4; i++) {
+			MDB_dbi dbi = 0; /* FREE_DBI */
+			if (names[i] && mdb_dbi_open(txn, names[i], 0, &dbi))
+				continue;
+			if (mdb_cursor_open(txn, dbi, &cur))
+				continue;
+			MDB_val k, v;
+			int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+			while (rc == 0) {
+				if (k.mv_size)
+					sink ^= ((const uint8_t *)k.mv_data)[k.mv_size - 1];
+				if (v.mv_size)
+					sink ^= ((const uint8_t *)v.mv_data)[0] ^
+						((const uint8_t *)v.mv_data)[v.mv_size - 1];
+				rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+			}
+			if (rc != MDB_NOTFOUND)
+				_exit(3); /* LMDB noticed damage itself */
+			mdb_cursor_close(cur);
+		}
+		(void)sink;
+		_exit(0);
+	}
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFSIGNALED(status))
+		fmt_err(err, errlen, "%s: damaged B-tree (reading it crashed a check process: %s)",
+			c->path, strsignal(WTERMSIG(status)));
+	else
+		fmt_err(err, errlen, "%s: damaged B-tree (check process status %d)", c->path,
+			WEXITSTATUS(status));
+	return VG_ECORRUPT;
+}
+
 static int rebuild(struct vg_cache *c)
 {
 	char bad[sizeof(c->path) + 40];
@@ -292,6 +363,8 @@ int vg_cache_open(const struct vg_cache_opts *opts, struct vg_cache **out, char 
 		return e;
 	}
 	int rc = precheck_file(c, err, errlen);
+	if (rc == 0)
+		rc = deep_check(c, err, errlen);
 	if (rc == 0)
 		rc = try_open(c, err, errlen);
 	if (rc == VG_ECORRUPT && c->o.rebuild_on_error) {

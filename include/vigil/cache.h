@@ -50,6 +50,7 @@ struct vg_cache_opts {
 	unsigned low_water_pct;  /* evict down to this %; 0 = 70 */
 	unsigned sync_interval_ms; /* periodic mdb_env_sync by the writer; 0 = 5000 */
 	size_t queue_max;        /* max queued writes before puts are dropped (counted); 0 = 65536 */
+	bool skip_verify;        /* skip the full read of an existing file at open (see vg_cache_open) */
 };
 
 /* Sets every field to its default (dir NULL). */
@@ -60,7 +61,9 @@ void vg_cache_opts_default(struct vg_cache_opts *o);
 void vg_cache_opts_from_config(struct vg_cache_opts *o, const struct vg_config *cfg);
 
 /* Opens (creating if needed) the cache in opts->dir. Main thread, once per process (LMDB forbids
- * opening one env twice). Runs mdb_reader_check. A cache of another format version is emptied with
+ * opening one env twice), before other threads start: unless opts->skip_verify, an existing file is
+ * first read in full by a forked child process, because LMDB crashes on a damaged B-tree instead of
+ * reporting it (cost: one pass over the file, ~0.1-1 s per GB). Runs mdb_reader_check. A cache of another format version is emptied with
  * a log line. A corrupted, truncated or foreign file fails with VG_ECORRUPT and a message naming the
  * file in `err`, unless opts->rebuild_on_error: then the file is renamed to data.mdb.bad-<time>, a
  * fresh cache is created and a warning is logged. On success *out is owned by the caller and must be

@@ -1230,3 +1230,27 @@ Test(cache, full_queue_drops_data_but_not_flushes)
 	cr_assert_eq(st.answers, 4);
 	vg_cache_close(c);
 }
+
+Test(cache, damaged_btree_pages_fail_open_with_path_and_rebuild_on_option)
+{
+	struct vg_cache *c = open_default();
+	char name[64];
+	for (int i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "b%d.example.", i);
+		put_a_answer(c, name, 600, 0x15, 0, T0);
+	}
+	vg_cache_close(c);
+	/* keep both meta pages (LMDB opens fine), damage every other page's header */
+	char path[128];
+	path_of(path, sizeof(path), "data.mdb");
+	struct stat sb;
+	stat(path, &sb);
+	int fd = open(path, O_WRONLY);
+	cr_assert_geq(fd, 0);
+	uint8_t junk[64];
+	memset(junk, 0xA5, sizeof(junk));
+	for (off_t off = 2 * 4096; off < sb.st_size; off += 4096)
+		cr_assert_eq(pwrite(fd, junk, sizeof(junk), off), (ssize_t)sizeof(junk));
+	close(fd);
+	expect_open_error_then_rebuild();
+}
