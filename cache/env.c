@@ -260,7 +260,7 @@ static int deep_check(struct vg_cache *c, char *err, size_t errlen)
 	if (pid < 0)
 		return 0; /* cannot check: open as usual */
 	if (pid == 0) {
-		alarm(300); /* a cycle of page pointers must not hang startup */
+		alarm(120); /* a cycle of page pointers must not hang startup */
 		MDB_env *env;
 		MDB_txn *txn;
 		MDB_dbi main;
