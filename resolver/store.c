@@ -215,6 +215,19 @@ static uint8_t rank_of(const struct vg_iq *iq, const struct vg_rr *rr)
 	return rank | VG_RANK_ITERATED;
 }
 
+/* A CNAME below a DNAME of the same reply was synthesized from it: caching it would answer
+ * later questions without the DNAME (RFC 6672 §3.4: the DNAME is what is cached). */
+static bool synthesized(const struct vg_msg *m, const struct vg_rr *cn)
+{
+	for (size_t i = 0; i < m->n_rr; i++) {
+		const struct vg_rr *d = &m->rr[i];
+		if (!d->drop && d->type == VG_T_DNAME && vg_name_in_zone(cn->owner, d->owner) &&
+		    !vg_name_eq(cn->owner, d->owner))
+			return true;
+	}
+	return false;
+}
+
 void vg_store_reply(struct vg_iq *iq)
 {
 	struct vg_resolver *r = iq->req->r;
@@ -222,9 +235,15 @@ void vg_store_reply(struct vg_iq *iq)
 	if (!r->cache || m->n_rr == 0)
 		goto negative;
 	uint32_t now = vg_wall32(r);
+	/* Buffers sized to this reply: every RRset's data fits, so no per-set allocation. */
+	size_t total = 0;
+	for (size_t i = 0; i < m->n_rr; i++)
+		total += 2 + (size_t)m->rr[i].rdlen;
+	if (total > 65536)
+		total = 65536;
 	bool *done = vg_arena_zalloc(&iq->req->arena, m->n_rr);
-	uint8_t *rd = vg_arena_alloc(&iq->req->arena, 65536);
-	uint8_t *sg = vg_arena_alloc(&iq->req->arena, 65536);
+	uint8_t *rd = vg_arena_alloc(&iq->req->arena, total);
+	uint8_t *sg = vg_arena_alloc(&iq->req->arena, total);
 	if (!done || !rd || !sg)
 		return;
 	for (size_t i = 0; i < m->n_rr; i++) {
@@ -233,6 +252,8 @@ void vg_store_reply(struct vg_iq *iq)
 			continue;
 		if (iq->forward && (a->type == VG_T_NS || a->type == VG_T_DS))
 			continue; /* forwarders never supply delegations */
+		if (a->type == VG_T_CNAME && synthesized(m, a))
+			continue;
 		struct vg_cache_rrset rs = {.owner = a->owner, .type = a->type, .rclass = a->rclass,
 					    .ttl = a->ttl, .rank = rank_of(iq, a),
 					    .sec = VG_SEC_INDETERMINATE};
@@ -243,7 +264,7 @@ void vg_store_reply(struct vg_iq *iq)
 			    !vg_name_eq(b->owner, a->owner))
 				continue;
 			done[j] = true;
-			if (off + 2 + b->rdlen > 65536 || rs.rr_count == 0xffff)
+			if (off + 2 + b->rdlen > total || rs.rr_count == 0xffff)
 				continue;
 			vg_put_u16(rd + off, b->rdlen);
 			memcpy(rd + off + 2, b->rdata, b->rdlen);
@@ -256,7 +277,7 @@ void vg_store_reply(struct vg_iq *iq)
 			const struct vg_rr *s = &m->rr[j];
 			if (s->drop || s->type != VG_T_RRSIG || s->rdlen < 2 ||
 			    vg_get_u16(s->rdata) != a->type || !vg_name_eq(s->owner, a->owner) ||
-			    soff + 2 + s->rdlen > 65536)
+			    soff + 2 + s->rdlen > total)
 				continue;
 			vg_put_u16(sg + soff, s->rdlen);
 			memcpy(sg + soff + 2, s->rdata, s->rdlen);
@@ -278,14 +299,18 @@ negative:
 	if ((v->kind != VG_REPLY_NXDOMAIN && v->kind != VG_REPLY_NODATA) || !v->soa)
 		return;
 	/* The proof: NSEC/NSEC3 and signatures the scrubber kept in the authority section. */
-	uint8_t *proof = vg_arena_alloc(&iq->req->arena, 65536);
+	size_t pcap = 0;
+	for (size_t i = 0; i < m->n_rr; i++)
+		if (!m->rr[i].drop && m->rr[i].section == VG_SEC_AUTHORITY && &m->rr[i] != v->soa)
+			pcap += vg_rr_wire_len(&m->rr[i]);
+	uint8_t *proof = pcap ? vg_arena_alloc(&iq->req->arena, pcap) : NULL;
 	size_t plen = 0;
 	uint16_t pcount = 0;
 	for (size_t i = 0; proof && i < m->n_rr; i++) {
 		const struct vg_rr *p = &m->rr[i];
 		if (p->drop || p->section != VG_SEC_AUTHORITY || p == v->soa)
 			continue;
-		size_t w = vg_rr_write(proof + plen, 65536 - plen, p, p->ttl);
+		size_t w = vg_rr_write(proof + plen, pcap - plen, p, p->ttl);
 		if (!w)
 			break;
 		plen += w;

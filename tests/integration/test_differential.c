@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,28 +19,30 @@ static pid_t unbound_pid;
 static uint16_t unbound_port;
 static char udir[64];
 
-/* Differences we mean to have, with the reason. Matched on "name type". */
+/* Differences we mean to have, with the reason. Matched on the question name (every type). */
 static const struct {
-	const char *q;
+	const char *name;
 	const char *why;
 } intended[] = {
 	/* 0x20: Unbound (use-caps-for-id: no by default) accepts a reply whose question case was
 	 * changed; vigild's case check rejects it, so that server looks dead: SERVFAIL. */
-	{"www.case.faults.net. A", "vigild checks the 0x20 case of replies (Unbound off by default)"},
-	{"www.case.faults.net. AAAA", "as above"},
-	{"www.case.faults.net. TXT", "as above"},
-	/* An upward referral is lame for both, but Unbound then tries the parent's other
-	 * delegation data and its answer depends on its infra cache; vigild gives SERVFAIL. */
-	{"www.twice.faults.net. A", "forged-first race: whichever answer is accepted first"},
-	{"www.twice.faults.net. AAAA", "as above"},
-	{"www.twice.faults.net. TXT", "as above"},
+	{"www.case.faults.net.", "vigild checks the 0x20 case of replies; Unbound does not by default"},
+	/* The server first sends a forged reply with a different question, then the real one.
+	 * vigild ignores the forgery and keeps waiting (DESIGN.md "One query" step 7), so it
+	 * answers; Unbound 1.17 gives SERVFAIL. */
+	{"www.wrongq.faults.net.", "vigild keeps waiting for the real reply after a mismatch"},
+	/* Forged answer first, real one 20 ms later: both resolvers take whichever matching reply
+	 * comes first; detecting the second one is the validator issue's job. */
+	{"www.twice.faults.net.", "race between forged and real reply"},
 };
 
 static const char *intended_reason(const char *key)
 {
-	for (size_t i = 0; i < sizeof(intended) / sizeof(intended[0]); i++)
-		if (!strcasecmp(intended[i].q, key))
+	for (size_t i = 0; i < sizeof(intended) / sizeof(intended[0]); i++) {
+		size_t n = strlen(intended[i].name);
+		if (!strncasecmp(intended[i].name, key, n) && key[n] == ' ')
 			return intended[i].why;
+	}
 	return NULL;
 }
 
@@ -107,20 +110,25 @@ static void teardown(void)
 	vg_lab_down();
 }
 
-/* Asks over TCP (no truncation differences) and returns the parsed reply or NULL. */
+/* Asks over UDP, and again over TCP when the answer is truncated; the parsed reply or NULL. */
 static ldns_pkt *ask(uint16_t port, const char *name, ldns_rr_type type)
 {
 	uint8_t q[512], r[65536], framed[514];
 	size_t ql = itest_query(name, type, (uint16_t)rand(), 1232, false, q, sizeof(q));
+	int n = itest_udp("127.0.0.1", port, NULL, q, ql, r, sizeof(r), 12000);
+	ldns_pkt *p = n > 0 ? itest_parse(r, (size_t)n) : NULL;
+	if (!p || !ldns_pkt_tc(p))
+		return p;
+	ldns_pkt_free(p);
+	p = NULL;
 	int fd = itest_tcp_connect("127.0.0.1", port);
 	if (fd < 0)
 		return NULL;
 	framed[0] = (uint8_t)(ql >> 8);
 	framed[1] = (uint8_t)ql;
 	memcpy(framed + 2, q, ql);
-	ldns_pkt *p = NULL;
 	if (itest_write_all(fd, framed, ql + 2) == 0) {
-		int n = itest_tcp_read(fd, r, sizeof(r), 12000);
+		n = itest_tcp_read(fd, r, sizeof(r), 12000);
 		if (n > 0)
 			p = itest_parse(r, (size_t)n);
 	}
@@ -161,6 +169,9 @@ static void answer_key(const ldns_pkt *p, char *out, size_t cap)
 	free(lines);
 }
 
+/* Not here: www.slow.faults.net (one delayed answer at a time: with two resolvers asking, timing
+ * rather than behaviour decides; test_resolve covers it) and the SERVFAIL-only fault modes
+ * (silent, refloop, upward, nxns: slow to fail, covered by test_resolve). */
 static const char *const names[] = {
 	"www.example.com.", "example.com.", "mail.example.com.", "alias.example.com.",
 	"chain.example.com.", "www.dname.example.com.", "ent.example.com.", "a.ent.example.com.",
@@ -169,7 +180,7 @@ static const char *const names[] = {
 	"glueless.com.", "www.example.org.", "c2.example.org.", "example.org.",
 	"www.secure.org.", "nx.secure.org.", "x.wild.secure.org.", "www.nsec3.org.",
 	"www.flaky.com.", "1.0.18.198.in-addr.arpa.", "2.0.18.198.in-addr.arpa.", "nosuch.",
-	"com.", "org.", "www.ok.faults.net.", "www.slow.faults.net.", "www.tc.faults.net.",
+	"com.", "org.", "www.ok.faults.net.", "www.tc.faults.net.",
 	"www.garbage.faults.net.", "www.wrongid.faults.net.", "www.wrongq.faults.net.",
 	"www.wrongport.faults.net.", "www.oob.faults.net.", "www.formerr.faults.net.",
 	"www.case.faults.net.", "www.twice.faults.net.",
