@@ -148,7 +148,8 @@ const struct vg_sockaddr *vg_udp_addr(const struct vg_udp *u);
 uint8_t *vg_udp_reply_buf(struct vg_udp *u, size_t *cap);
 /* Queues the reply written into the last vg_udp_reply_buf for `client`. */
 void vg_udp_reply_commit(struct vg_udp *u, const struct vg_sockaddr *client, size_t len);
-/* Sends every queued reply (sendmmsg; uv_udp_send on EAGAIN). */
+/* Sends every queued reply with sendmmsg; on EAGAIN keeps the rest queued and sends them when
+ * the socket becomes writable (reading pauses meanwhile). */
 void vg_udp_flush(struct vg_udp *u);
 void vg_udp_ref(struct vg_udp *u);
 void vg_udp_unref(struct vg_udp *u);

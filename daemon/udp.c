@@ -1,5 +1,10 @@
-/* UDP listener of one worker: batched receive (libuv recvmmsg mode) and replies queued per loop
- * pass and sent with one sendmmsg on the socket (uv_udp_send only when the kernel says EAGAIN). */
+/* UDP listener of one worker: batched receive with recvmmsg and replies queued and sent with one
+ * sendmmsg per batch (and once per loop pass for answers that came later).
+ *
+ * Why not uv_udp_t: libuv 1.44's recvmmsg mode always calls recvmmsg again until EAGAIN (one
+ * wasted syscall per wake-up at moderate load) and hands out one 64 KiB chunk per datagram.
+ * Driving the socket with uv_poll_t and our own recvmmsg/sendmmsg saves that syscall; on a loaded
+ * socket a wake-up still drains up to RECV_BATCH datagrams (docs/architecture.md, Daemon). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,33 +13,39 @@
 #include <vigil/err.h>
 #include "daemon.h"
 
-/* libuv 1.44 hands recvmmsg one 64 KiB chunk per datagram and at most 20 chunks per call. */
-#define RECV_CHUNK (64 * 1024)
-#define RECV_CHUNKS 20
-#define SLOT_CAP 4096 /* largest UDP answer we send: edns-buffer-size is at most 4096 */
-#define SEND_SLOTS 64 /* replies queued before a flush is forced */
+#define RECV_BATCH 32   /* datagrams per recvmmsg */
+#define RECV_CAP 4096   /* larger queries are dropped (MSG_TRUNC): no real query needs more */
+#define SLOT_CAP 4096   /* largest UDP answer we send: edns-buffer-size is at most 4096 */
+#define SEND_SLOTS 64   /* replies queued before a flush is forced */
+/* Wake-up coalescing (docs/architecture.md, Daemon): when datagrams arrive less than
+ * COALESCE_TRIGGER_NS apart and a wake-up drained the socket, stop reading for COALESCE_MS so the
+ * next wake-up finds a batch. A wake-up (IPI, context switch) costs more than answering a query;
+ * at low rates this never triggers, under load it adds at most COALESCE_MS of latency. */
+#define COALESCE_TRIGGER_NS 250000
+#define COALESCE_MS 1
 
 struct vg_udp {
-	uv_udp_t h;
+	uv_poll_t h;
+	uv_timer_t pause_timer;
+	int handles_open;
+	uint64_t last_wake_ns;
+	bool paused;
 	struct vg_worker *w;
 	struct vg_sockaddr addr;
 	int fd;
-	int refs; /* 1 while open + one per request waiting for the resolver + fallback sends */
-	bool closed;
-	uint8_t *rbuf;
-	unsigned nq;
+	int refs; /* 1 while open + one per request waiting for the resolver */
+	bool closed, stopped, want_write, overflow;
+	/* receive batch */
+	struct mmsghdr rmsg[RECV_BATCH];
+	struct iovec riov[RECV_BATCH];
+	struct sockaddr_storage rfrom[RECV_BATCH];
+	uint8_t *rbuf; /* RECV_BATCH * RECV_CAP */
+	/* send queue: replies [qhead, nq) are waiting */
+	unsigned qhead, nq;
 	struct mmsghdr msgs[SEND_SLOTS];
 	struct iovec iov[SEND_SLOTS];
 	struct vg_sockaddr to[SEND_SLOTS];
-	uint8_t *slots; /* SEND_SLOTS * SLOT_CAP */
-};
-
-/* A reply the kernel could not take at once, sent through libuv instead. */
-struct fallback_send {
-	uv_udp_send_t req;
-	struct vg_udp *u;
-	size_t len;
-	uint8_t data[];
+	uint8_t *slots; /* (SEND_SLOTS + 1) * SLOT_CAP; the last one takes replies we must drop */
 };
 
 const struct vg_sockaddr *vg_udp_addr(const struct vg_udp *u)
@@ -56,121 +67,163 @@ void vg_udp_unref(struct vg_udp *u)
 	free(u);
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+static void set_events(struct vg_udp *u);
+
+/* Returns the number of datagrams read. */
+static int receive_batch(struct vg_udp *u)
 {
-	struct vg_udp *u = h->data;
-	buf->base = (char *)u->rbuf;
-	buf->len = RECV_CHUNK * RECV_CHUNKS;
+	struct vg_worker *w = u->w;
+	for (unsigned i = 0; i < RECV_BATCH; i++) {
+		u->rmsg[i].msg_hdr.msg_namelen = sizeof(u->rfrom[i]);
+		u->rmsg[i].msg_hdr.msg_flags = 0;
+	}
+	int n;
+	do
+		n = recvmmsg(u->fd, u->rmsg, RECV_BATCH, MSG_DONTWAIT, NULL);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return 0; /* EAGAIN (another worker's wake-up took it) or a transient error */
+	VG_STAT_ADD(w, udp_queries, (unsigned)n);
+	for (int i = 0; i < n && !w->stopping; i++) {
+		struct msghdr *m = &u->rmsg[i].msg_hdr;
+		if ((m->msg_flags & MSG_TRUNC) ||
+		    (m->msg_namelen != sizeof(struct sockaddr_in) &&
+		     m->msg_namelen != sizeof(struct sockaddr_in6))) {
+			VG_STAT_ADD(w, dropped, 1);
+			continue;
+		}
+		struct vg_reply_to to = {.udp = u, .conn = NULL};
+		memcpy(&to.client.u.ss, &u->rfrom[i], m->msg_namelen);
+		to.client.len = m->msg_namelen;
+		vg_worker_query(w, u->riov[i].iov_base, u->rmsg[i].msg_len, &to);
+	}
+	return n;
 }
 
-static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
-		    unsigned flags)
+static void on_pause_end(uv_timer_t *t)
+{
+	struct vg_udp *u = t->data;
+	u->paused = false;
+	u->want_write = !u->want_write; /* force set_events to apply the new mask */
+	set_events(u);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
 {
 	struct vg_udp *u = h->data;
-	if (flags & UV_UDP_MMSG_FREE)
-		return; /* the receive buffer is ours and reused */
-	if (nread < 0) {
-		vg_debug("udp receive: %s", uv_strerror((int)nread));
+	if (status < 0) {
+		vg_debug("udp poll: %s", uv_strerror(status));
 		return;
 	}
-	if (!addr || u->closed || u->w->stopping)
-		return;
-	struct vg_worker *w = u->w;
-	VG_STAT_ADD(w, udp_queries, 1);
-	if (flags & UV_UDP_PARTIAL) {
-		VG_STAT_ADD(w, dropped, 1);
-		return;
+	if (events & UV_READABLE) {
+		int n = receive_batch(u);
+		vg_worker_batch_end(u->w); /* the cache snapshot lives for one batch */
+		uint64_t now = uv_hrtime();
+		if (n > 0 && n < RECV_BATCH && now - u->last_wake_ns < COALESCE_TRIGGER_NS &&
+		    !u->stopped) {
+			u->paused = true;
+			u->want_write = !u->want_write; /* force set_events to apply the new mask */
+			uv_timer_start(&u->pause_timer, on_pause_end, COALESCE_MS, 0);
+		}
+		u->last_wake_ns = now;
 	}
-	struct vg_reply_to to = {.udp = u, .conn = NULL};
-	if (addr->sa_family == AF_INET) {
-		memcpy(&to.client.u.sin, addr, sizeof(struct sockaddr_in));
-		to.client.len = sizeof(struct sockaddr_in);
-	} else {
-		memcpy(&to.client.u.sin6, addr, sizeof(struct sockaddr_in6));
-		to.client.len = sizeof(struct sockaddr_in6);
-	}
-	vg_worker_query(w, (const uint8_t *)buf->base, (size_t)nread, &to);
+	vg_udp_flush(u);
 }
 
 uint8_t *vg_udp_reply_buf(struct vg_udp *u, size_t *cap)
 {
+	*cap = SLOT_CAP;
 	if (u->nq == SEND_SLOTS)
 		vg_udp_flush(u);
-	*cap = SLOT_CAP;
+	if (u->nq == SEND_SLOTS) {
+		u->overflow = true; /* socket full and queue full: this reply is dropped */
+		return u->slots + (size_t)SEND_SLOTS * SLOT_CAP;
+	}
+	u->overflow = false;
 	return u->slots + (size_t)u->nq * SLOT_CAP;
 }
 
 void vg_udp_reply_commit(struct vg_udp *u, const struct vg_sockaddr *client, size_t len)
 {
+	if (u->overflow) {
+		u->overflow = false;
+		VG_STAT_ADD(u->w, send_errors, 1);
+		return;
+	}
 	if (u->closed || len > SLOT_CAP)
 		return;
 	unsigned i = u->nq++;
 	u->to[i] = *client;
-	u->iov[i].iov_base = u->slots + (size_t)i * SLOT_CAP;
 	u->iov[i].iov_len = len;
-	memset(&u->msgs[i], 0, sizeof(u->msgs[i]));
-	u->msgs[i].msg_hdr.msg_name = &u->to[i].u.sa;
 	u->msgs[i].msg_hdr.msg_namelen = client->len;
-	u->msgs[i].msg_hdr.msg_iov = &u->iov[i];
-	u->msgs[i].msg_hdr.msg_iovlen = 1;
 }
 
-static void on_fallback_sent(uv_udp_send_t *req, int status)
+/* Moves the waiting replies [qhead, nq) to the front of the queue (rare: after EAGAIN). */
+static void compact(struct vg_udp *u)
 {
-	struct fallback_send *fs = (struct fallback_send *)req;
-	if (status < 0 && status != UV_ECANCELED)
-		VG_STAT_ADD(fs->u->w, send_errors, 1);
-	vg_udp_unref(fs->u);
-	free(fs);
-}
-
-static void send_fallback(struct vg_udp *u, unsigned i)
-{
-	struct fallback_send *fs = malloc(sizeof(*fs) + u->iov[i].iov_len);
-	if (!fs || u->closed) {
-		free(fs);
-		VG_STAT_ADD(u->w, send_errors, 1);
+	if (u->qhead == 0)
 		return;
+	unsigned k = 0;
+	for (unsigned i = u->qhead; i < u->nq; i++, k++) {
+		memcpy(u->slots + (size_t)k * SLOT_CAP, u->slots + (size_t)i * SLOT_CAP,
+		       u->iov[i].iov_len);
+		u->iov[k].iov_len = u->iov[i].iov_len;
+		u->to[k] = u->to[i];
+		u->msgs[k].msg_hdr.msg_namelen = u->msgs[i].msg_hdr.msg_namelen;
 	}
-	fs->u = u;
-	fs->len = u->iov[i].iov_len;
-	memcpy(fs->data, u->iov[i].iov_base, fs->len);
-	uv_buf_t b = uv_buf_init((char *)fs->data, (unsigned)fs->len);
-	if (uv_udp_send(&fs->req, &u->h, &b, 1, &u->to[i].u.sa, on_fallback_sent) < 0) {
-		VG_STAT_ADD(u->w, send_errors, 1);
-		free(fs);
-		return;
-	}
-	u->refs++;
+	u->qhead = 0;
+	u->nq = k;
 }
 
 void vg_udp_flush(struct vg_udp *u)
 {
-	unsigned i = 0;
-	while (i < u->nq) {
-		int r = sendmmsg(u->fd, u->msgs + i, u->nq - i, 0);
+	while (u->qhead < u->nq) {
+		int r = sendmmsg(u->fd, u->msgs + u->qhead, u->nq - u->qhead, MSG_DONTWAIT);
 		if (r > 0) {
-			i += (unsigned)r;
+			u->qhead += (unsigned)r;
 			continue;
 		}
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			/* socket buffer full: let libuv wait for writability */
-			for (; i < u->nq; i++)
-				send_fallback(u, i);
-			break;
-		}
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break; /* socket buffer full: wait until it is writable */
 		/* this one message failed (e.g. unreachable destination): skip it */
 		VG_STAT_ADD(u->w, send_errors, 1);
-		i++;
+		u->qhead++;
 	}
-	u->nq = 0;
+	if (u->qhead == u->nq)
+		u->qhead = u->nq = 0;
+	else
+		compact(u);
+	set_events(u);
+}
+
+/* Reads while we can answer; waits for writability while replies are stuck in the queue. */
+static void set_events(struct vg_udp *u)
+{
+	if (u->closed)
+		return;
+	bool want_write = u->nq > 0;
+	if (want_write == u->want_write && !u->stopped)
+		return;
+	bool reading = !u->stopped && !u->paused;
+	if (!reading && !want_write) {
+		uv_poll_stop(&u->h);
+		u->want_write = false;
+		return;
+	}
+	u->want_write = want_write;
+	int ev = (reading ? UV_READABLE : 0) | (want_write ? UV_WRITABLE : 0);
+	uv_poll_start(&u->h, ev, on_poll);
 }
 
 static void on_closed(uv_handle_t *h)
 {
-	vg_udp_unref(h->data);
+	struct vg_udp *u = h->data;
+	if (--u->handles_open > 0)
+		return;
+	close(u->fd); /* uv_poll_t never owns the fd */
+	vg_udp_unref(u);
 }
 
 int vg_udp_open(struct vg_worker *w, int fd, const struct vg_sockaddr *addr, struct vg_udp **out)
@@ -178,31 +231,41 @@ int vg_udp_open(struct vg_worker *w, int fd, const struct vg_sockaddr *addr, str
 	struct vg_udp *u = calloc(1, sizeof(*u));
 	if (!u)
 		goto nomem;
-	u->rbuf = malloc(RECV_CHUNK * RECV_CHUNKS);
-	u->slots = malloc((size_t)SEND_SLOTS * SLOT_CAP);
+	u->rbuf = malloc((size_t)RECV_BATCH * RECV_CAP);
+	u->slots = malloc((size_t)(SEND_SLOTS + 1) * SLOT_CAP);
 	if (!u->rbuf || !u->slots)
 		goto nomem;
 	u->w = w;
 	u->addr = *addr;
 	u->fd = fd;
 	u->refs = 1;
-	int rc = uv_udp_init_ex(&w->loop, &u->h, AF_UNSPEC | UV_UDP_RECVMMSG);
-	if (rc < 0)
-		goto uverr;
-	u->h.data = u;
-	if ((rc = uv_udp_open(&u->h, fd)) < 0 ||
-	    (rc = uv_udp_recv_start(&u->h, on_alloc, on_recv)) < 0) {
-		uv_close((uv_handle_t *)&u->h, on_closed);
+	for (unsigned i = 0; i < RECV_BATCH; i++) {
+		u->riov[i].iov_base = u->rbuf + (size_t)i * RECV_CAP;
+		u->riov[i].iov_len = RECV_CAP;
+		u->rmsg[i].msg_hdr.msg_name = &u->rfrom[i];
+		u->rmsg[i].msg_hdr.msg_iov = &u->riov[i];
+		u->rmsg[i].msg_hdr.msg_iovlen = 1;
+	}
+	for (unsigned i = 0; i < SEND_SLOTS; i++) {
+		u->iov[i].iov_base = u->slots + (size_t)i * SLOT_CAP;
+		u->msgs[i].msg_hdr.msg_name = &u->to[i].u.sa;
+		u->msgs[i].msg_hdr.msg_iov = &u->iov[i];
+		u->msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	int rc = uv_poll_init_socket(&w->loop, &u->h, fd);
+	if (rc < 0) {
 		vg_err("udp listener: %s", uv_strerror(rc));
+		close(fd);
+		vg_udp_unref(u);
 		return VG_ELIBUV;
 	}
+	u->h.data = u;
+	uv_timer_init(&w->loop, &u->pause_timer);
+	u->pause_timer.data = u;
+	u->handles_open = 2;
+	uv_poll_start(&u->h, UV_READABLE, on_poll);
 	*out = u;
 	return 0;
-uverr:
-	vg_err("udp listener: %s", uv_strerror(rc));
-	close(fd);
-	vg_udp_unref(u);
-	return VG_ELIBUV;
 nomem:
 	if (u) {
 		free(u->rbuf);
@@ -215,7 +278,9 @@ nomem:
 
 void vg_udp_stop(struct vg_udp *u)
 {
-	uv_udp_recv_stop(&u->h);
+	u->stopped = true;
+	u->want_write = !u->want_write; /* force set_events to apply the new mask */
+	set_events(u);
 }
 
 void vg_udp_close(struct vg_udp *u)
@@ -225,4 +290,5 @@ void vg_udp_close(struct vg_udp *u)
 	vg_udp_flush(u);
 	u->closed = true;
 	uv_close((uv_handle_t *)&u->h, on_closed);
+	uv_close((uv_handle_t *)&u->pause_timer, on_closed);
 }
