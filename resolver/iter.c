@@ -113,11 +113,13 @@ static enum step st_start(struct vg_iq *iq)
 		return STEP_NEXT;
 	}
 	unsigned hint = 0;
-	int kind = vg_store_lookup_answer(iq, iq->sname, iq->qtype, 0, &hint);
+	int kind = iq->refresh ? -1 : vg_store_lookup_answer(iq, iq->sname, iq->qtype, 0, &hint);
+	iq->refresh = false; /* only the first lookup is skipped; CNAME targets may be cached */
 	if (kind == VG_CACHE_POSITIVE) {
 		r->stats.cache_answers++;
+		/* Started once this request is done (it would join itself otherwise). */
 		if ((hint & VG_CACHE_PREFETCH) && r->cfg->prefetch && !iq->parent)
-			vg_req_start_background(r, iq->sname, iq->qtype, false);
+			iq->want_prefetch = true;
 		iq->rcode = VG_RCODE_NOERROR;
 		iq->state = IQ_DONE;
 		return STEP_NEXT;

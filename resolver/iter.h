@@ -56,6 +56,8 @@ struct vg_iq {
 	int depth;
 	enum vg_iq_state state;
 	bool is_prime;            /* root priming query */
+	bool refresh;             /* prefetch: skip the cached answer, ask the authorities */
+	bool want_prefetch;       /* answered from a cache entry near its expiry */
 
 	uint8_t sname[VG_NAME_MAX]; /* current name (after CNAME/DNAME) */
 	uint16_t qtype, qclass;

@@ -357,6 +357,8 @@ void vg_req_complete(struct vg_req *req)
 		}
 	}
 	deliver(req, r->abuf, len, ede, ede_text);
+	if (iq->want_prefetch)
+		vg_req_start_background(r, req->qname, req->qtype, false);
 	req->next = r->zombies;
 	r->zombies = req;
 	if (!r->reaper)
@@ -432,6 +434,7 @@ struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qna
 	if (!req)
 		return NULL;
 	req->root->is_prime = prime;
+	req->root->refresh = !prime;
 	if (prime) {
 		r->priming = true;
 		r->stats.primings++;

@@ -685,3 +685,63 @@ Test(iter, state_names_cover_every_state)
 	for (int s = 0; s < 12; s++)
 		cr_assert_str_neq(vg_iq_state_name((enum vg_iq_state)s), "?");
 }
+
+Test(iter, prefetch_refreshes_an_entry_in_its_last_tenth)
+{
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	free_result(&res);
+	unsigned before = fake_count(&F, EXCOM, "www.example.com.", VG_T_A);
+	F.wall += 3300; /* 300 s of 3600 left: inside the last 10% */
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, NULL));
+	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_T_A), before + 1,
+		     "the hit started one background refresh");
+	free_result(&res);
+}
+
+Test(iter, prefetch_no_sends_no_refresh)
+{
+	C.prefetch = false;
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	free_result(&res);
+	unsigned before = fake_count(&F, EXCOM, "www.example.com.", VG_T_A);
+	F.wall += 3300;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_T_A), before);
+	free_result(&res);
+	cr_assert_eq(vg_resolver_prefetch(R, (const uint8_t *)"\3www\7example\3com", 17, VG_T_A),
+		     VG_EREFUSED);
+}
+
+Test(iter, primes_the_root_at_start_and_again_after_expiry)
+{
+	struct vg_resolver_env env = {.cfg = &C, .cache = cache, .upstream = &F.head};
+	cr_assert_eq(vg_resolver_new(&env, &R), 0);
+	fake_run(&F, 60000);
+	cr_assert_eq(fake_count(&F, ROOT, ".", VG_T_NS), 1, "priming at start (RFC 8109)");
+	vg_cache_sync(cache);
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	free_result(&res);
+	cr_assert_eq(fake_count(&F, ROOT, ".", VG_T_NS), 1, "not again while the NS set lives");
+	F.wall += 518400 + 1;
+	resolve("www.example.net.", VG_T_A, &res);
+	free_result(&res);
+	cr_assert_eq(fake_count(&F, ROOT, ".", VG_T_NS), 2, "primed again after expiry");
+}
+
+Test(iter, out_of_bailiwick_referral_glue_is_not_used)
+{
+	start_resolver();
+	struct result res;
+	/* com. delegates evil.com. to ns.evil.net. without glue: the address must come from
+	 * net., never from anything com. might add. The resolution fails (no such zone). */
+	resolve("www.evil.com.", VG_T_A, &res);
+	cr_assert_eq(fake_count(&F, NET, "ns.evil.net.", 0) + fake_count(&F, NET, "evil.net.", 0) >= 1,
+		     true, "the NS name was resolved through net.");
+	free_result(&res);
+}
