@@ -70,6 +70,7 @@ struct server {
 	int delay_ms;
 	int nxns_count;
 	bool no_followup;
+	bool label_modes;   /* -l: a first label naming a mode selects it for that query */
 	ldns_rdf *ref_name; /* referral target for refloop/upward */
 	char ref_addr[64];
 	char own_addr[64];
@@ -199,6 +200,62 @@ static void answer_from_zone(const struct server *srv, const ldns_rdf *qname, ld
 	ldns_pkt_push_rr(r, LDNS_SECTION_AUTHORITY, ldns_rr_clone(srv->soa));
 }
 
+/* Answers `qname` with the zone data of `aname` (the same name unless label mode substituted
+ * "www" for the mode label), renaming the answer's owners back to the name asked. */
+static void answer_as(const struct server *srv, const ldns_rdf *qname, const ldns_rdf *aname,
+		      ldns_rr_type qtype, ldns_pkt *r)
+{
+	answer_from_zone(srv, aname, qtype, r);
+	if (aname == qname)
+		return;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(ldns_pkt_answer(r)); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(r), i);
+		if (ldns_dname_compare(ldns_rr_owner(rr), aname) == 0) {
+			ldns_rdf_deep_free(ldns_rr_owner(rr));
+			ldns_rr_set_owner(rr, ldns_rdf_clone(qname));
+		}
+	}
+}
+
+/* Label mode: if the first label of `qname` (directly below the origin) names a mode, returns
+ * that mode and stores www.<origin> in *aname (caller frees); else returns -1. */
+static int label_mode(const struct server *srv, const ldns_rdf *qname, ldns_rdf **aname)
+{
+	ldns_rdf *first, *parent;
+	char *label;
+	int m = -1;
+
+	if (ldns_dname_label_count(qname) != ldns_dname_label_count(srv->origin) + 1)
+		return -1;
+	parent = ldns_dname_left_chop(qname);
+	if (parent == NULL || ldns_dname_compare(parent, srv->origin) != 0) {
+		ldns_rdf_deep_free(parent);
+		return -1;
+	}
+	ldns_rdf_deep_free(parent);
+	first = ldns_dname_label(qname, 0);
+	label = first != NULL ? ldns_rdf2str(first) : NULL;
+	if (label != NULL) {
+		size_t n = strlen(label);
+		if (n > 0 && label[n - 1] == '.')
+			label[n - 1] = '\0';
+		for (char *c = label; *c != '\0'; c++)
+			*c = (char)tolower((unsigned char)*c);
+		m = mode_parse(label);
+	}
+	free(label);
+	ldns_rdf_deep_free(first);
+	if (m >= 0) {
+		*aname = ldns_dname_new_frm_str("www");
+		if (*aname == NULL || ldns_dname_cat(*aname, srv->origin) != LDNS_STATUS_OK) {
+			ldns_rdf_deep_free(*aname);
+			*aname = NULL;
+			return -1;
+		}
+	}
+	return m;
+}
+
 static ldns_pkt *forged_reply(const ldns_pkt *q, const ldns_rdf *qname)
 {
 	ldns_pkt *r = reply_new(q);
@@ -261,21 +318,14 @@ static int add_out(struct out *o, int *n, ldns_pkt *p, int delay_ms, bool alt)
 	return 0;
 }
 
-/* Decides what to send for one query; fills `o` (up to 3 packets) and returns how many. The
- * packet-injection modes only act over UDP: over TCP they answer correctly. */
-static int plan_replies(struct server *srv, const ldns_pkt *q, bool tcp, struct out *o)
+/* The packets for one query in `mode`; `aname` is the name whose data answers `qname`. */
+static int plan_mode(struct server *srv, const ldns_pkt *q, bool tcp, struct out *o, int mode,
+		     const ldns_rdf *qname, const ldns_rdf *aname)
 {
 	int n = 0;
-	int mode = atomic_load(&srv->mode);
-	ldns_rr *qrr = ldns_rr_list_rr(ldns_pkt_question(q), 0);
-	const ldns_rdf *qname;
-	ldns_rr_type qtype;
+	ldns_rr_type qtype = ldns_rr_get_type(ldns_rr_list_rr(ldns_pkt_question(q), 0));
 	ldns_pkt *r;
 
-	if (qrr == NULL || ldns_pkt_qr(q))
-		return 0;
-	qname = ldns_rr_owner(qrr);
-	qtype = ldns_rr_get_type(qrr);
 	if (tcp && (mode == M_TC || mode == M_GARBAGE || mode == M_WRONGID || mode == M_WRONGQ ||
 		    mode == M_WRONGPORT || mode == M_TWICE))
 		mode = M_OK;
@@ -285,7 +335,7 @@ static int plan_replies(struct server *srv, const ldns_pkt *q, bool tcp, struct 
 		return 0;
 	case M_SLOW:
 		r = reply_new(q);
-		answer_from_zone(srv, qname, qtype, r);
+		answer_as(srv, qname, aname, qtype, r);
 		add_out(o, &n, r, srv->delay_ms, false);
 		return n;
 	case M_TC:
@@ -331,7 +381,7 @@ static int plan_replies(struct server *srv, const ldns_pkt *q, bool tcp, struct 
 		char *origin = ldns_rdf2str(srv->origin);
 		char buf[400];
 		r = reply_new(q);
-		answer_from_zone(srv, qname, qtype, r);
+		answer_as(srv, qname, aname, qtype, r);
 		snprintf(buf, sizeof(buf), "example.com. 86400 IN NS ns.%s", origin);
 		push_str(r, LDNS_SECTION_AUTHORITY, buf);
 		push_str(r, LDNS_SECTION_ADDITIONAL, "www.example.com. 86400 IN A " FORGED_ADDR);
@@ -346,7 +396,7 @@ static int plan_replies(struct server *srv, const ldns_pkt *q, bool tcp, struct 
 		char *origin = ldns_rdf2str(srv->origin);
 		r = reply_new(q);
 		if (srv->ref_name == NULL)
-			answer_from_zone(srv, qname, qtype, r);
+			answer_as(srv, qname, aname, qtype, r);
 		else
 			make_referral(srv, mode == M_UPWARD ? "." : origin, r);
 		free(origin);
@@ -360,7 +410,7 @@ static int plan_replies(struct server *srv, const ldns_pkt *q, bool tcp, struct 
 			ldns_pkt_set_edns_do(r, false);
 			ldns_pkt_set_rcode(r, LDNS_RCODE_FORMERR);
 		} else {
-			answer_from_zone(srv, qname, qtype, r);
+			answer_as(srv, qname, aname, qtype, r);
 		}
 		add_out(o, &n, r, 0, false);
 		return n;
@@ -368,7 +418,7 @@ static int plan_replies(struct server *srv, const ldns_pkt *q, bool tcp, struct 
 		r = reply_new(q);
 		if (ldns_dname_compare(qname, srv->origin) == 0 ||
 		    !ldns_dname_is_subdomain(qname, srv->origin)) {
-			answer_from_zone(srv, qname, qtype, r);
+			answer_as(srv, qname, aname, qtype, r);
 		} else {
 			char *child = ldns_rdf2str(qname);
 			char buf[600];
@@ -384,7 +434,7 @@ static int plan_replies(struct server *srv, const ldns_pkt *q, bool tcp, struct 
 	}
 	case M_CASE:
 		r = reply_new(q);
-		answer_from_zone(srv, qname, qtype, r);
+		answer_as(srv, qname, aname, qtype, r);
 		flip_case(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(r), 0)));
 		for (size_t i = 0; i < ldns_rr_list_rr_count(ldns_pkt_answer(r)); i++) {
 			ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(r), i);
@@ -398,16 +448,42 @@ static int plan_replies(struct server *srv, const ldns_pkt *q, bool tcp, struct 
 		return n;
 	default:
 		r = reply_new(q);
-		answer_from_zone(srv, qname, qtype, r);
+		answer_as(srv, qname, aname, qtype, r);
 		add_out(o, &n, r, 0, false);
 		return n;
 	}
 	/* Injection modes: the bad packet is out; the correct answer follows unless -n. */
 	if (!srv->no_followup) {
 		r = reply_new(q);
-		answer_from_zone(srv, qname, qtype, r);
+		answer_as(srv, qname, aname, qtype, r);
 		add_out(o, &n, r, mode == M_TWICE ? TWICE_GAP_MS : 0, false);
 	}
+	return n;
+}
+
+/* Decides what to send for one query; fills `o` (up to 3 packets) and returns how many. The
+ * packet-injection modes only act over UDP: over TCP they answer correctly. */
+static int plan_replies(struct server *srv, const ldns_pkt *q, bool tcp, struct out *o)
+{
+	ldns_rr *qrr = ldns_rr_list_rr(ldns_pkt_question(q), 0);
+	int mode = atomic_load(&srv->mode);
+	ldns_rdf *owned_aname = NULL;
+	const ldns_rdf *qname, *aname;
+	int n;
+
+	if (qrr == NULL || ldns_pkt_qr(q))
+		return 0;
+	qname = ldns_rr_owner(qrr);
+	aname = qname;
+	if (srv->label_modes) {
+		int m = label_mode(srv, qname, &owned_aname);
+		if (m >= 0) {
+			mode = m;
+			aname = owned_aname;
+		}
+	}
+	n = plan_mode(srv, q, tcp, o, mode, qname, aname);
+	ldns_rdf_deep_free(owned_aname);
 	return n;
 }
 
@@ -595,7 +671,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: faultd -a ADDR[@PORT] -z ZONEFILE -o ORIGIN -m MODE [-d DELAY_MS]\n"
 			"              [-r NAME@ADDR] [-N COUNT] [-M MODEFILE] [-P PIDFILE]\n"
-			"              [-L LOGFILE] [-n] [-f]\nmodes:");
+			"              [-L LOGFILE] [-n] [-l] [-f]\nmodes:");
 	for (int i = 0; i < M_COUNT; i++)
 		fprintf(stderr, " %s", mode_names[i]);
 	fprintf(stderr, "\n");
@@ -647,7 +723,7 @@ int main(int argc, char **argv)
 
 	srv.delay_ms = 600;
 	srv.nxns_count = 40;
-	while ((c = getopt(argc, argv, "a:z:o:m:d:r:N:M:P:L:nfh")) != -1) {
+	while ((c = getopt(argc, argv, "a:z:o:m:d:r:N:M:P:L:nlfh")) != -1) {
 		switch (c) {
 		case 'a':
 			addr = optarg;
@@ -694,6 +770,9 @@ int main(int argc, char **argv)
 			break;
 		case 'n':
 			srv.no_followup = true;
+			break;
+		case 'l':
+			srv.label_modes = true;
 			break;
 		case 'f':
 			foreground = true;

@@ -40,7 +40,7 @@ NSD_SERVERS=(
 )
 # Fault servers: address|mode|zone|extra faultd arguments
 FAULT_SERVERS=(
-	"127.53.9.1|ok|ok.faults.net.|"
+	"127.53.9.1|ok|ok.faults.net.|-l"
 	"127.53.9.2|silent|silent.faults.net.|"
 	"127.53.9.3|slow|slow.faults.net.|-d 600"
 	"127.53.9.4|tc|tc.faults.net.|"

@@ -587,3 +587,33 @@ Test(faultd, mode_file_is_reread_on_sighup)
 	unlink(mf);
 	cr_assert_eq(r, -ETIMEDOUT, "after SIGHUP the mode must be silent");
 }
+
+Test(faultd, label_mode_takes_the_mode_from_the_first_label)
+{
+	uint8_t q[512];
+	struct dgram d[3];
+	int qlen, n;
+	ldns_pkt *p = NULL;
+
+	start_faultd("ok", "-l", NULL);
+	/* A mode label answers with www's data under the name asked. */
+	cr_assert_eq(vg_lab_query_udp(server, "ok.f.test.", LDNS_RR_TYPE_A, 0, 1000, &p), 0);
+	assert_real_answer(p, "ok.f.test.");
+	ldns_pkt_free(p);
+	cr_assert_eq(vg_lab_query_udp(server, "TC.f.test.", LDNS_RR_TYPE_A, 0, 1000, &p), 0);
+	cr_assert(ldns_pkt_tc(p), "tc.f.test. must be truncated");
+	ldns_pkt_free(p);
+	cr_assert_eq(vg_lab_query_udp(server, "silent.f.test.", LDNS_RR_TYPE_A, 0, 300, &p),
+		     -ETIMEDOUT);
+	qlen = build("twice.f.test.", LDNS_RR_TYPE_A, 0, q);
+	n = collect(q, (size_t)qlen, d, 3, 300);
+	cr_assert_eq(n, 2, "got %d datagrams", n);
+	p = parse(&d[0]);
+	cr_assert(
+	    vg_lab_has(p, LDNS_SECTION_ANSWER, "twice.f.test.", LDNS_RR_TYPE_A, "192.0.2.66"));
+	ldns_pkt_free(p);
+	/* Other names keep the instance's mode. */
+	cr_assert_eq(vg_lab_query_udp(server, "www.f.test.", LDNS_RR_TYPE_A, 0, 1000, &p), 0);
+	assert_real_answer(p, "www.f.test.");
+	ldns_pkt_free(p);
+}

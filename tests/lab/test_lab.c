@@ -552,6 +552,9 @@ Test(lab, fault_servers_run_in_their_modes)
 	p = ask("127.53.9.4", "www.tc.faults.net.", LDNS_RR_TYPE_A, 0);
 	cr_assert(ldns_pkt_tc(p));
 	ldns_pkt_free(p);
+	p = ask("127.53.9.1", "tc.ok.faults.net.", LDNS_RR_TYPE_A, 0);
+	cr_assert(ldns_pkt_tc(p), "127.53.9.1 runs label mode: tc.ok.faults.net. is truncated");
+	ldns_pkt_free(p);
 	p = ask("127.53.9.10", "www.refloop.faults.net.", LDNS_RR_TYPE_A, 0);
 	cr_assert(vg_lab_has(p, LDNS_SECTION_ADDITIONAL, "ns2.refloop.faults.net.", LDNS_RR_TYPE_A,
 			     "127.53.9.11"));
@@ -568,17 +571,15 @@ Test(lab, fault_servers_run_in_their_modes)
 	ldns_pkt_free(p);
 }
 
-Test(lab, up_is_idempotent_and_a_second_lab_on_taken_ports_fails_cleanly)
+Test(lab, a_second_lab_on_taken_ports_fails_cleanly)
 {
 	char cmd[2048], dir[] = "/tmp/vg-lab2-XXXXXX", out[4096] = "";
 	FILE *f;
 	size_t n;
 	int st;
 
-	snprintf(cmd, sizeof(cmd), "VIGIL_LAB_DIR=%s bash %s up >/dev/null 2>&1", vg_lab_run_dir(),
-		 VG_LAB_SH_PATH);
-	cr_assert_eq(run(cmd), 0, "a second 'up' of a running lab must succeed");
-
+	/* No direct `lab.sh up` of the shared lab here: a lab started outside the helper's
+	 * reference count would be nobody's to stop (test_updown checks idempotence). */
 	cr_assert_not_null(mkdtemp(dir));
 	snprintf(cmd, sizeof(cmd), "VIGIL_LAB_DIR=%s bash %s up 2>&1", dir, VG_LAB_SH_PATH);
 	f = popen(cmd, "r");
@@ -586,17 +587,24 @@ Test(lab, up_is_idempotent_and_a_second_lab_on_taken_ports_fails_cleanly)
 	n = fread(out, 1, sizeof(out) - 1, f);
 	out[n] = '\0';
 	st = pclose(f);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) != 0, "up on taken ports must fail: %s", out);
-	cr_assert_not_null(strstr(out, "127.53.0.1 port 53 is taken"), "message: %s", out);
 	snprintf(cmd, sizeof(cmd), "VIGIL_LAB_DIR=%s bash %s status | grep -c 'up (pid'", dir,
 		 VG_LAB_SH_PATH);
 	f = popen(cmd, "r");
-	n = fread(out, 1, sizeof(out) - 1, f);
-	out[n] = '\0';
-	pclose(f);
-	cr_assert_eq(atoi(out), 0, "the failed lab must have started nothing");
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	run(cmd);
+	cr_assert_not_null(f);
+	{
+		char cnt[64] = "";
+		size_t k = fread(cnt, 1, sizeof(cnt) - 1, f);
+		cnt[k] = '\0';
+		pclose(f);
+		/* Whatever happened, never leave a second lab behind. */
+		snprintf(cmd, sizeof(cmd), "VIGIL_LAB_DIR=%s bash %s down >/dev/null; rm -rf %s",
+			 dir, VG_LAB_SH_PATH, dir);
+		run(cmd);
+		cr_assert(WIFEXITED(st) && WEXITSTATUS(st) != 0, "up on taken ports must fail: %s",
+			  out);
+		cr_assert_not_null(strstr(out, "127.53.0.1 port 53 is taken"), "message: %s", out);
+		cr_assert_eq(atoi(cnt), 0, "the failed lab must have started nothing");
+	}
 	/* The real lab is untouched. */
 	assert_answer("127.53.0.1", ".", LDNS_RR_TYPE_SOA, NULL);
 }
