@@ -183,8 +183,12 @@ int vg_lab_up(void)
 	/* owned stays 1 when the previous users all crashed: the lab is still ours to stop. */
 	if (u.n == 0 && !u.owned)
 		u.owned = !lab_running();
-	/* Always run up: it is idempotent and restarts a lab a crashed user left half-broken. */
+	/* Always run up: it is idempotent and restarts a lab a crashed user left half-broken.
+	 * With no live user, a lab from an older lab.sh or faultd may be restarted too. */
+	if (u.n == 0)
+		setenv("VIGIL_LAB_RESTART_STALE", "1", 1);
 	rc = run_lab_sh("up");
+	unsetenv("VIGIL_LAB_RESTART_STALE");
 	if (rc != 0) {
 		fprintf(stderr,
 			"lab: '%s up' failed (exit %d); the lab needs root and nsd, see "

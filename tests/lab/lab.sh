@@ -92,6 +92,11 @@ running_pid() {
 	echo "$pid"
 }
 
+# Identifies what a running lab was made from: this script and the faultd binary it used.
+lab_version() {
+	cat "${BASH_SOURCE[0]}" "$(find_faultd)" 2>/dev/null | cksum | cut -d' ' -f1
+}
+
 find_faultd() {
 	if [ -n "${VIGIL_FAULTD:-}" ]; then
 		[ -x "$VIGIL_FAULTD" ] && echo "$VIGIL_FAULTD"
@@ -593,8 +598,19 @@ cmd_up() {
 	done
 	if [ "$nrunning" -gt 0 ] && { [ "$missing" = 0 ] ||
 		{ [ -z "$faultd" ] && [ "$missing" = "${#FAULT_SERVERS[@]}" ]; }; }; then
-		print_paths
-		return 0
+		if [ "$(cat "$RUN/lab.version" 2>/dev/null)" = "$(lab_version)" ]; then
+			print_paths
+			return 0
+		fi
+		# Running, but made by another version of this script: restart it only when the
+		# caller knows nobody is using it (the C helper's first user sets this).
+		if [ "${VIGIL_LAB_RESTART_STALE:-0}" != 1 ]; then
+			echo "lab.sh: the running lab was started by another version of lab.sh;" \
+				"'$0 down' then '$0 up' to get the current one" >&2
+			print_paths
+			return 0
+		fi
+		echo "lab.sh: restarting a lab started by another version of lab.sh" >&2
 	fi
 	# A partly running lab (a crash, a killed server): start over from a clean state.
 	[ "$nrunning" -gt 0 ] && cmd_down >/dev/null
@@ -652,6 +668,7 @@ cmd_up() {
 		echo "lab.sh: faultd not built (set VIGIL_FAULTD or build tests/lab/faultd);" \
 			"skipped fault servers: ${skipped[*]}" >&2
 	fi
+	lab_version >"$RUN/lab.version"
 	print_paths
 }
 
