@@ -249,6 +249,11 @@ static enum step start_sub(struct vg_iq *iq, struct vg_ns *ns)
 	return STEP_WAIT;
 }
 
+static bool family_ok(const struct vg_config *cfg, const struct vg_sockaddr *a)
+{
+	return a->u.sa.sa_family == AF_INET ? cfg->do_ip4 : cfg->do_ip6;
+}
+
 static enum step st_pick(struct vg_iq *iq)
 {
 	struct vg_resolver *r = iq->req->r;
@@ -261,7 +266,10 @@ static enum step st_pick(struct vg_iq *iq)
 	for (size_t i = 0; i < iq->n_ns; i++) {
 		struct vg_ns *ns = &iq->ns[i];
 		for (size_t j = 0; j < ns->n_addrs; j++) {
-			if (!vg_addr_allowed(r->cfg, &ns->addrs[j]))
+			/* Forwarders are the user's own choice (often a local daemon): only the
+			 * family switches apply. Addresses named by zones get the full policy. */
+			if (iq->forward ? !family_ok(r->cfg, &ns->addrs[j])
+					: !vg_addr_allowed(r->cfg, &ns->addrs[j]))
 				continue;
 			cand[n] = ns->addrs[j];
 			tried[n] = ns->tried[j];

@@ -259,7 +259,10 @@ static size_t build_answer(struct vg_req *req, const struct vg_iq *iq, uint16_t 
 		const struct vg_rr *rr = iq->ans[i];
 		if (rr->type == VG_T_RRSIG && !req->do_bit)
 			continue;
-		size_t w = vg_rr_write(buf + off, cap - off, rr, stale ? VG_CACHE_STALE_TTL : rr->ttl);
+		uint32_t ttl = rr->ttl;
+		if (req->r->cfg->cache_max_ttl && ttl > req->r->cfg->cache_max_ttl)
+			ttl = req->r->cfg->cache_max_ttl; /* never promise more than we keep */
+		size_t w = vg_rr_write(buf + off, cap - off, rr, stale ? VG_CACHE_STALE_TTL : ttl);
 		if (!w)
 			break;
 		off += w;

@@ -1,6 +1,8 @@
 /* Integration tests of iterative resolution: vigild resolving through the lab (docs/lab.md) over
  * UDP and TCP, every zone kind and every misbehaviour of the fault servers. */
 #include <criterion/criterion.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,4 +302,52 @@ Test(resolve, queries_nothing_local_without_query_local_addresses, .init = NULL)
 	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_SERVFAIL,
 		     "the lab's root servers are on loopback: refused by default");
 	ldns_pkt_free(p);
+}
+
+Test(resolve, serves_stale_when_the_zone_becomes_unreachable, .init = NULL)
+{
+	cr_assert_eq(vg_lab_up(), 0);
+	const char *faultd = getenv("VIGIL_FAULTD");
+	cr_assert_not_null(faultd, "vg_lab_up sets VIGIL_FAULTD");
+	char dir[] = "/tmp/vg-stale-XXXXXX", zone[64];
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(zone, sizeof(zone), "%s/stale.zone", dir);
+	FILE *f = fopen(zone, "w");
+	fprintf(f, "$ORIGIN stale.zz.\n@ 300 IN SOA ns h 1 2 3 4 300\n@ 300 IN NS ns\n"
+		   "ns 300 IN A 127.0.0.1\nwww 300 IN A 192.0.2.99\n");
+	fclose(f);
+	srand((unsigned)getpid());
+	char addr[64], extra[256];
+	snprintf(addr, sizeof(addr), "127.0.0.1@%d", 20000 + rand() % 10000);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl(faultd, "faultd", "-a", addr, "-z", zone, "-o", "stale.zz.", "-m", "ok", "-f",
+		      (char *)NULL);
+		_exit(127);
+	}
+	usleep(300 * 1000);
+	/* a forwarder on loopback is allowed: forwarders are the user's own choice */
+	snprintf(extra, sizeof(extra), "forward-zone: stale.zz. %s\ncache-max-ttl: 1\n", addr);
+	start_with(extra);
+	ldns_pkt *p = ask("www.stale.zz.", LDNS_RR_TYPE_A, false, 8000);
+	cr_assert_not_null(p);
+	cr_expect(vg_lab_has(p, LDNS_SECTION_ANSWER, "www.stale.zz.", LDNS_RR_TYPE_A,
+			     "192.0.2.99"));
+	ldns_pkt_free(p);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	usleep(2500 * 1000); /* past the clamped TTL of 1 s */
+	p = ask("www.stale.zz.", LDNS_RR_TYPE_A, false, 12000);
+	cr_assert_not_null(p);
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	cr_expect(vg_lab_has(p, LDNS_SECTION_ANSWER, "www.stale.zz.", LDNS_RR_TYPE_A,
+			     "192.0.2.99"), "the expired answer is served");
+	ldns_rr_list *an = ldns_pkt_answer(p);
+	if (ldns_rr_list_rr_count(an))
+		cr_expect_eq(ldns_rr_ttl(ldns_rr_list_rr(an, 0)), 30, "stale TTL 30 (RFC 8767)");
+	cr_expect_eq(ede_of(p), 3, "EDE 3 Stale Answer");
+	ldns_pkt_free(p);
+	char cmd[96];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	(void)system(cmd);
 }
