@@ -133,7 +133,9 @@ enum vg_cache_sec {
  * allow_stale_secs: an expired entry is served when expired for at most that many seconds (capped
  * by opts.stale_max, never for suspect entries) with TTLs of 30 and VG_CACHE_STALE in *flags.
  * *flags gets VG_CACHE_PREFETCH in the last 10% of the TTL. The answer carries no OPT record: the
- * front end appends it. No parsing, no allocation; must be inside read_begin/end.
+ * front end appends it, and sets the header bits that depend on the query (RD, CD; the stored
+ * header is the resolver's: QR, AA, RA, AD, rcode). No parsing, no allocation (except, at most once
+ * per entry per 30 s per reader, the recency touch queued to the writer); inside read_begin/end.
  * Returns 0, VG_ENOTFOUND, VG_ESTALE (expired, not allowed) or VG_ESPACE (cap too small). */
 int vg_cache_answer_get(struct vg_cache_reader *rd, const uint8_t *qname, size_t qname_len,
 			uint16_t qtype, bool do_bit, bool cd_bit, uint16_t id, uint32_t now,
