@@ -246,7 +246,7 @@ static int daemonize(void)
 static void log_stats(struct vg_daemon *d)
 {
 	uint64_t udp = 0, tcp = 0, ans = 0, local = 0, cached = 0, res = 0, acl = 0, rl = 0,
-		 drop = 0, fe = 0, idle = 0, evict = 0;
+		 drop = 0, fe = 0, idle = 0, evict = 0, tref = 0;
 	for (int i = 0; i < d->n_workers; i++) {
 		struct vg_stats *s = &d->workers[i].stats;
 		udp += atomic_load(&s->udp_queries);
@@ -261,13 +261,15 @@ static void log_stats(struct vg_daemon *d)
 		fe += atomic_load(&s->formerr);
 		idle += atomic_load(&s->tcp_idle_closed);
 		evict += atomic_load(&s->tcp_evicted);
+		tref += atomic_load(&s->tcp_refused);
 	}
 	vg_info("stats: queries udp=%lu tcp=%lu answers=%lu local=%lu cached=%lu resolver=%lu "
 		"acl-refused=%lu rate-limited=%lu dropped=%lu formerr=%lu tcp-idle-closed=%lu "
-		"tcp-evicted=%lu",
+		"tcp-evicted=%lu tcp-refused=%lu",
 		(unsigned long)udp, (unsigned long)tcp, (unsigned long)ans, (unsigned long)local,
 		(unsigned long)cached, (unsigned long)res, (unsigned long)acl, (unsigned long)rl,
-		(unsigned long)drop, (unsigned long)fe, (unsigned long)idle, (unsigned long)evict);
+		(unsigned long)drop, (unsigned long)fe, (unsigned long)idle, (unsigned long)evict,
+		(unsigned long)tref);
 }
 
 static void reload(struct vg_daemon *d)

@@ -206,7 +206,7 @@ static void set_events(struct vg_udp *u)
 	bool want_write = u->nq > 0;
 	if (want_write == u->want_write && !u->stopped)
 		return;
-	bool reading = !u->stopped && !u->paused;
+	bool reading = !u->stopped && !u->paused && !want_write; /* no room to answer */
 	if (!reading && !want_write) {
 		uv_poll_stop(&u->h);
 		u->want_write = false;
