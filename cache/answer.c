@@ -1,4 +1,5 @@
-/* The one owner of the answer-cache value: encoder (walks a message once) and the hit-path patcher. */
+/* The one owner of the answer-cache value: encoder (walks a message once) and the hit-path patcher.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +64,8 @@ int vg_answer_encode(const struct vg_cache_opts *o, const uint8_t *wire, size_t 
 		if (pos + 10 + rdlen > len)
 			return VG_EFORMAT;
 		if (type == 41) {
-			/* OPT: the front end adds its own. Only droppable when last (nothing after it
-			 * can point into or past it). */
+			/* OPT: the front end adds its own. Only droppable when last (nothing after
+			 * it can point into or past it). */
 			if (i != total - 1 || pos + 10 + rdlen != len || wire[rr] != 0)
 				return VG_EFORMAT;
 			end = rr;
@@ -103,15 +104,15 @@ int vg_answer_encode(const struct vg_cache_opts *o, const uint8_t *wire, size_t 
 	if (!v)
 		return -ENOMEM;
 	struct vg_cval_hdr h = {
-		.format = VG_CACHE_FORMAT,
-		.kind = rcode == 3 ? VG_CACHE_NXDOMAIN : (counts[0] == 0 ? VG_CACHE_NODATA : 0),
-		.rank = rank,
-		.sec = sec > VG_SEC_BOGUS ? VG_SEC_INDETERMINATE : sec,
-		.flags = flags,
-		.aux = (uint16_t)n,
-		.stored_at = now,
-		.ttl = ttl,
-		.used_at = now,
+	    .format = VG_CACHE_FORMAT,
+	    .kind = rcode == 3 ? VG_CACHE_NXDOMAIN : (counts[0] == 0 ? VG_CACHE_NODATA : 0),
+	    .rank = rank,
+	    .sec = sec > VG_SEC_BOGUS ? VG_SEC_INDETERMINATE : sec,
+	    .flags = flags,
+	    .aux = (uint16_t)n,
+	    .stored_at = now,
+	    .ttl = ttl,
+	    .used_at = now,
 	};
 	vg_cval_hdr_encode(v, &h);
 	uint8_t *b = v + VG_CVAL_HDR;

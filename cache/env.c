@@ -1,4 +1,5 @@
-/* LMDB environment lifecycle: open with format/corruption checks, readers, stats, recency touches. */
+/* LMDB environment lifecycle: open with format/corruption checks, readers, stats, recency touches.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -77,7 +78,7 @@ int vg_cache_mdb_err(int rc)
 }
 
 static void fmt_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void fmt_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	if (!err || !errlen)
@@ -170,8 +171,9 @@ static int try_open(struct vg_cache *c, char *err, size_t errlen)
 		have = vg_get_u32(fv.mv_data);
 	if (have != VG_CACHE_FORMAT) {
 		if (!fresh)
-			vg_warn("cache %s: format version %u, this build uses %u: rebuilding the cache",
-				c->path, have, VG_CACHE_FORMAT);
+			vg_warn(
+			    "cache %s: format version %u, this build uses %u: rebuilding the cache",
+			    c->path, have, VG_CACHE_FORMAT);
 		mdb_drop(txn, c->dbi_rrset, 0);
 		mdb_drop(txn, c->dbi_answer, 0);
 		uint8_t b[4];
@@ -216,8 +218,8 @@ fail:
 	mdb_env_close(c->env);
 	c->env = NULL;
 	return vg_cache_mdb_err(rc) == VG_ECORRUPT || vg_cache_mdb_err(rc) == VG_EVERSION
-		       ? VG_ECORRUPT
-		       : vg_cache_mdb_err(rc);
+		   ? VG_ECORRUPT
+		   : vg_cache_mdb_err(rc);
 }
 
 /* Some foreign or damaged files make LMDB itself misbehave: check the header bytes before
@@ -249,8 +251,9 @@ static int precheck_file(struct vg_cache *c, char *err, size_t errlen)
 
 /* Reads every page of every DB in a child process. LMDB has no page checksums: a damaged branch or
  * leaf header makes it read wild pointers (SIGSEGV/SIGBUS) instead of returning MDB_CORRUPTED, and
- * a crash in the daemon is what this check exists to avoid. The child opens its own env (an env must
- * not cross fork) before the parent opens one. Errors LMDB reports cleanly are left to try_open. */
+ * a crash in the daemon is what this check exists to avoid. The child opens its own env (an env
+ * must not cross fork) before the parent opens one. Errors LMDB reports cleanly are left to
+ * try_open. */
 static int deep_check(struct vg_cache *c, char *err, size_t errlen)
 {
 	struct stat sb;
@@ -358,7 +361,8 @@ int vg_cache_open(const struct vg_cache_opts *opts, struct vg_cache **out, char 
 	snprintf(c->path, sizeof(c->path), "%s/data.mdb", c->o.dir);
 	if (mkdir(c->o.dir, 0700) != 0 && errno != EEXIST) {
 		int e = -errno;
-		fmt_err(err, errlen, "%s: cannot create cache directory: %s", c->o.dir, strerror(errno));
+		fmt_err(err, errlen, "%s: cannot create cache directory: %s", c->o.dir,
+			strerror(errno));
 		free(c);
 		return e;
 	}

@@ -89,8 +89,8 @@ static size_t round_once(struct vg_cache *c, MDB_txn *txn, struct cand *cs, uint
 				if (mdb_cursor_del(cur, 0) == 0)
 					deleted++;
 			} else {
-				uint16_t type = vg_get_u16((uint8_t *)k.mv_data + k.mv_size -
-							   (d == 0 ? 3 : 2));
+				uint16_t type =
+				    vg_get_u16((uint8_t *)k.mv_data + k.mv_size - (d == 0 ? 3 : 2));
 				struct cand *x = &cs[n++];
 				x->score = score(&h, type, d == 1, now, c->o.stale_max);
 				x->dbi = dbi;
@@ -99,7 +99,8 @@ static size_t round_once(struct vg_cache *c, MDB_txn *txn, struct cand *cs, uint
 			}
 			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 			if (rc == MDB_NOTFOUND && !wrapped) {
-				/* a sample cut short at the end of the DB would be too small to rank */
+				/* a sample cut short at the end of the DB would be too small to
+				 * rank */
 				wrapped = true;
 				rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 			}
@@ -157,7 +158,8 @@ void vg_cache_evict(struct vg_cache *c, uint32_t now, bool force)
 		MDB_txn *txn;
 		if (mdb_txn_begin(c->env, NULL, 0, &txn))
 			break;
-		/* First pass over the whole DB reclaims only expired entries; live ones go after. */
+		/* First pass over the whole DB reclaims only expired entries; live ones go after.
+		 */
 		size_t del = round_once(c, txn, cs, now, r >= 4 || force);
 		int rc = mdb_txn_commit(txn);
 		if (rc == MDB_MAP_FULL && ++full_tries < 4) {

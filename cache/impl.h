@@ -32,7 +32,7 @@ int vg_ckey_parse(const uint8_t *key, size_t len, bool answer, uint8_t *name, ui
 
 /* ---- value layout (owner: key.c for the common header, rrset.c / answer.c for bodies) ---- */
 
-#define VG_CACHE_FORMAT 1       /* byte 0 of every value, and the meta "format" key */
+#define VG_CACHE_FORMAT 1 /* byte 0 of every value, and the meta "format" key */
 #define VG_CVAL_HDR 20
 /* Common header, all big-endian:
  *  0 u8 format   1 u8 kind   2 u8 rank   3 u8 sec   4 u8 flags   5 u8 uses (saturating)
@@ -79,11 +79,11 @@ struct vg_cop {
 	_Atomic(struct vg_cop *) next;
 	enum vg_cop_kind kind;
 	uint32_t now;
-	uint16_t type;   /* FLUSH_NAME: type or 0 */
+	uint16_t type; /* FLUSH_NAME: type or 0 */
 	uint16_t klen;
 	uint32_t vlen;
 	uint64_t ticket; /* BARRIER */
-	uint8_t data[];  /* key || value */
+	uint8_t data[];	 /* key || value */
 };
 
 /* ---- the cache ---- */
@@ -110,9 +110,9 @@ struct vg_cache {
 
 	/* Sizes scaled to the map: a write txn dirties about one page per op and cannot reuse the
 	 * pages it frees, so the free space left under the high watermark must hold a whole txn. */
-	unsigned batch_max;  /* ops per write txn */
-	unsigned window;     /* entries sampled per DB per eviction round */
-	unsigned high_pct;   /* effective high watermark */
+	unsigned batch_max; /* ops per write txn */
+	unsigned window;    /* entries sampled per DB per eviction round */
+	unsigned high_pct;  /* effective high watermark */
 
 	/* eviction sweep positions (writer only) */
 	uint8_t sweep_key[2][VG_CKEY_MAX];
@@ -120,8 +120,8 @@ struct vg_cache {
 	uint32_t last_sync;
 
 	/* stats */
-	atomic_uint_fast64_t st_dropped, st_committed, st_refused, st_evicted, st_rounds, st_corrupt,
-		st_map_full, st_touches;
+	atomic_uint_fast64_t st_dropped, st_committed, st_refused, st_evicted, st_rounds,
+	    st_corrupt, st_map_full, st_touches;
 };
 
 #define VG_CACHE_TOUCH_SLOTS 64
@@ -166,8 +166,8 @@ void vg_cache_evict_init(struct vg_cache *c, size_t psize);
 unsigned vg_cache_usage_pct(struct vg_cache *c);
 
 /* rrset.c */
-int vg_rrset_decode(const uint8_t *v, size_t len, struct vg_cval_hdr *h, uint8_t *buf,
-		    size_t cap, struct vg_cache_rrset_view *view);
+int vg_rrset_decode(const uint8_t *v, size_t len, struct vg_cval_hdr *h, uint8_t *buf, size_t cap,
+		    struct vg_cache_rrset_view *view);
 
 /* answer.c */
 bool vg_answer_valid(const uint8_t *v, size_t len);

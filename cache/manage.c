@@ -63,7 +63,8 @@ static int del_prefix(MDB_txn *txn, MDB_dbi dbi, const uint8_t *pfx, size_t plen
 	if (rc)
 		return rc;
 	MDB_val k = {.mv_size = plen, .mv_data = (void *)pfx}, v;
-	rc = plen ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	rc = plen ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
+		  : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 	while (rc == 0 && k.mv_size >= plen && memcmp(k.mv_data, pfx, plen) == 0) {
 		const uint8_t *kb = k.mv_data;
 		size_t tail = answer ? 3 : 2;
@@ -140,23 +141,41 @@ int vg_cache_apply_flush(struct vg_cache *c, MDB_txn *txn, const struct vg_cop *
 static const char *type_name(uint16_t t, char *buf)
 {
 	switch (t) {
-	case 1: return "A";
-	case 2: return "NS";
-	case 5: return "CNAME";
-	case 6: return "SOA";
-	case 12: return "PTR";
-	case 15: return "MX";
-	case 16: return "TXT";
-	case 28: return "AAAA";
-	case 33: return "SRV";
-	case 39: return "DNAME";
-	case 43: return "DS";
-	case 46: return "RRSIG";
-	case 47: return "NSEC";
-	case 48: return "DNSKEY";
-	case 50: return "NSEC3";
-	case 65: return "HTTPS";
-	default: sprintf(buf, "TYPE%u", t); return buf;
+	case 1:
+		return "A";
+	case 2:
+		return "NS";
+	case 5:
+		return "CNAME";
+	case 6:
+		return "SOA";
+	case 12:
+		return "PTR";
+	case 15:
+		return "MX";
+	case 16:
+		return "TXT";
+	case 28:
+		return "AAAA";
+	case 33:
+		return "SRV";
+	case 39:
+		return "DNAME";
+	case 43:
+		return "DS";
+	case 46:
+		return "RRSIG";
+	case 47:
+		return "NSEC";
+	case 48:
+		return "DNSKEY";
+	case 50:
+		return "NSEC3";
+	case 65:
+		return "HTTPS";
+	default:
+		sprintf(buf, "TYPE%u", t);
+		return buf;
 	}
 }
 

@@ -74,9 +74,9 @@ static uint32_t sig_left(const uint8_t *sigs, size_t len, uint32_t now)
 }
 
 static int enqueue_rrset(struct vg_cache *c, const uint8_t *owner, uint16_t type,
-			 const struct vg_cval_hdr *h, uint16_t nrr, uint16_t nsig,
-			 const uint8_t *a, size_t alen, const uint8_t *a2, size_t a2len,
-			 const uint8_t *a3, size_t a3len, const uint8_t *s, size_t slen, uint32_t now)
+			 const struct vg_cval_hdr *h, uint16_t nrr, uint16_t nsig, const uint8_t *a,
+			 size_t alen, const uint8_t *a2, size_t a2len, const uint8_t *a3,
+			 size_t a3len, const uint8_t *s, size_t slen, uint32_t now)
 {
 	uint8_t key[VG_CKEY_MAX];
 	int kl = vg_ckey_rrset(key, owner, type);
@@ -124,15 +124,15 @@ int vg_cache_rrset_put(struct vg_cache *c, const struct vg_cache_rrset *rs, uint
 	if (ttl == 0)
 		return 0;
 	struct vg_cval_hdr h = {
-		.format = VG_CACHE_FORMAT,
-		.kind = VG_CACHE_POSITIVE,
-		.rank = rs->rank,
-		.sec = rs->sec > VG_SEC_BOGUS ? VG_SEC_INDETERMINATE : rs->sec,
-		.flags = rs->flags,
-		.aux = rs->rclass,
-		.stored_at = now,
-		.ttl = ttl,
-		.used_at = now,
+	    .format = VG_CACHE_FORMAT,
+	    .kind = VG_CACHE_POSITIVE,
+	    .rank = rs->rank,
+	    .sec = rs->sec > VG_SEC_BOGUS ? VG_SEC_INDETERMINATE : rs->sec,
+	    .flags = rs->flags,
+	    .aux = rs->rclass,
+	    .stored_at = now,
+	    .ttl = ttl,
+	    .used_at = now,
 	};
 	return enqueue_rrset(c, rs->owner, rs->type, &h, rs->rr_count, rs->sig_count, rs->rdata,
 			     rs->rdata_len, NULL, 0, NULL, 0, rs->sigs, rs->sigs_len, now);
@@ -158,15 +158,15 @@ int vg_cache_neg_put(struct vg_cache *c, const struct vg_cache_neg *n, uint32_t 
 	if (ttl == 0)
 		return 0;
 	struct vg_cval_hdr h = {
-		.format = VG_CACHE_FORMAT,
-		.kind = n->nxdomain ? VG_CACHE_NXDOMAIN : VG_CACHE_NODATA,
-		.rank = n->rank,
-		.sec = n->sec > VG_SEC_BOGUS ? VG_SEC_INDETERMINATE : n->sec,
-		.flags = n->flags,
-		.aux = n->rclass,
-		.stored_at = now,
-		.ttl = ttl,
-		.used_at = now,
+	    .format = VG_CACHE_FORMAT,
+	    .kind = n->nxdomain ? VG_CACHE_NXDOMAIN : VG_CACHE_NODATA,
+	    .rank = n->rank,
+	    .sec = n->sec > VG_SEC_BOGUS ? VG_SEC_INDETERMINATE : n->sec,
+	    .flags = n->flags,
+	    .aux = n->rclass,
+	    .stored_at = now,
+	    .ttl = ttl,
+	    .used_at = now,
 	};
 	uint8_t rdl[2];
 	vg_put_u16(rdl, n->soa_rdlen);
@@ -175,8 +175,8 @@ int vg_cache_neg_put(struct vg_cache *c, const struct vg_cache_neg *n, uint32_t 
 			     n->proof_len, now);
 }
 
-int vg_rrset_decode(const uint8_t *v, size_t len, struct vg_cval_hdr *h, uint8_t *buf,
-		    size_t cap, struct vg_cache_rrset_view *view)
+int vg_rrset_decode(const uint8_t *v, size_t len, struct vg_cval_hdr *h, uint8_t *buf, size_t cap,
+		    struct vg_cache_rrset_view *view)
 {
 	if (vg_cval_hdr_decode(v, len, h) < 0 || len < VG_CVAL_HDR + RS_BODY)
 		return VG_ECORRUPT;

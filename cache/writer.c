@@ -106,10 +106,9 @@ int vg_cache_apply_put(struct vg_cache *c, MDB_txn *txn, MDB_dbi dbi, const stru
 	int rc = mdb_get(txn, dbi, &k, &old);
 	struct vg_cache_rrset_view view;
 	/* A damaged stored value counts as absent: it must not hold its slot by rank. */
-	bool valid = rc == 0 &&
-		     (dbi == c->dbi_answer
-			      ? vg_answer_valid(old.mv_data, old.mv_size)
-			      : vg_rrset_decode(old.mv_data, old.mv_size, &oh, NULL, 0, &view) == 0);
+	bool valid = rc == 0 && (dbi == c->dbi_answer ? vg_answer_valid(old.mv_data, old.mv_size)
+						      : vg_rrset_decode(old.mv_data, old.mv_size,
+									&oh, NULL, 0, &view) == 0);
 	if (valid && vg_cval_hdr_decode(old.mv_data, old.mv_size, &oh) == 0 &&
 	    vg_cval_live(&oh, op->now)) {
 		uint32_t left = vg_cval_left(&oh, op->now);
@@ -248,7 +247,8 @@ static bool run_queue(struct vg_cache *c)
 		if (n >= c->batch_max) {
 			commit_batch(c, ops, n);
 			n = 0;
-			/* A steady stream never empties the queue: check the watermark per batch. */
+			/* A steady stream never empties the queue: check the watermark per batch.
+			 */
 			vg_cache_evict(c, vg_cache_now(c), false);
 		}
 	}

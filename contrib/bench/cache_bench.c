@@ -1,4 +1,5 @@
-/* Cache micro-benchmarks: answer-cache hit/miss lookups, inserts, and Zipf hit rate vs plain LRU. */
+/* Cache micro-benchmarks: answer-cache hit/miss lookups, inserts, and Zipf hit rate vs plain LRU.
+ */
 #include <errno.h>
 #include <ftw.h>
 #include <math.h>
@@ -284,7 +285,7 @@ struct lru {
 	size_t cap, size;
 	int64_t *prev, *next; /* per key, -1 = none */
 	bool *in;
-	int64_t head, tail;   /* head = most recent */
+	int64_t head, tail; /* head = most recent */
 };
 
 static void lru_init(struct lru *l, size_t keys, size_t cap)
@@ -439,8 +440,9 @@ int main(int argc, char **argv)
 		run_zipf(keys, q, s, map);
 		return 0;
 	}
-	fprintf(stderr, "usage: %s rates [ENTRIES [LOOKUPS]] | callgrind [HITS] | "
-			"zipf [KEYS [QUERIES [S [MAP_KIB]]]]\n",
+	fprintf(stderr,
+		"usage: %s rates [ENTRIES [LOOKUPS]] | callgrind [HITS] | "
+		"zipf [KEYS [QUERIES [S [MAP_KIB]]]]\n",
 		argv[0]);
 	return 2;
 }

@@ -8,12 +8,13 @@
  *   each worker:  vg_cache_reader_new -> { vg_cache_read_begin; lookups; vg_cache_read_end }* ->
  *                 vg_cache_reader_free   (all readers freed before vg_cache_close)
  *
- * Threads: one struct vg_cache is shared by every thread. Lookups go through a struct vg_cache_reader
- * owned by exactly one thread at a time (one per worker); the LMDB env is opened with MDB_NOTLS so
- * the reader's transaction handle is renewed per batch. Reads never wait for writes.
- * Writes (every *_put and flush function) copy their arguments into a queue and return at once;
- * one writer thread applies them in group commits. They are thread-safe and never block on LMDB.
- * A put is visible to readers after the writer commits it (a few ms); tests call vg_cache_sync().
+ * Threads: one struct vg_cache is shared by every thread. Lookups go through a struct
+ * vg_cache_reader owned by exactly one thread at a time (one per worker); the LMDB env is opened
+ * with MDB_NOTLS so the reader's transaction handle is renewed per batch. Reads never wait for
+ * writes. Writes (every *_put and flush function) copy their arguments into a queue and return at
+ * once; one writer thread applies them in group commits. They are thread-safe and never block on
+ * LMDB. A put is visible to readers after the writer commits it (a few ms); tests call
+ * vg_cache_sync().
  *
  * Time: every time is wall-clock seconds (uint32_t, Unix time) passed in by the caller as `now`, so
  * tests inject time and the cache file survives reboots (DESIGN.md "Time"). The writer only needs a
@@ -36,21 +37,22 @@ struct vg_cache_reader;
 typedef uint32_t (*vg_cache_clock_fn)(void *ctx);
 
 struct vg_cache_opts {
-	const char *dir;        /* directory holding data.mdb (created if missing); required */
-	uint64_t map_size;      /* LMDB map size in bytes; 0 = 512 MiB */
-	uint32_t min_ttl;       /* TTL clamps applied at store time (seconds) */
-	uint32_t max_ttl;       /* 0 = 86400 */
-	uint32_t max_neg_ttl;   /* 0 = 3600 */
-	uint32_t stale_max;     /* seconds past expiry a lookup may ask for (serve-stale), 0 = off */
-	bool rebuild_on_error;  /* corrupt/foreign file: move it aside and start fresh */
-	unsigned maxreaders;    /* LMDB reader slots; 0 = 126. Must exceed workers + tools. */
+	const char *dir;       /* directory holding data.mdb (created if missing); required */
+	uint64_t map_size;     /* LMDB map size in bytes; 0 = 512 MiB */
+	uint32_t min_ttl;      /* TTL clamps applied at store time (seconds) */
+	uint32_t max_ttl;      /* 0 = 86400 */
+	uint32_t max_neg_ttl;  /* 0 = 3600 */
+	uint32_t stale_max;    /* seconds past expiry a lookup may ask for (serve-stale), 0 = off */
+	bool rebuild_on_error; /* corrupt/foreign file: move it aside and start fresh */
+	unsigned maxreaders;   /* LMDB reader slots; 0 = 126. Must exceed workers + tools. */
 	vg_cache_clock_fn clock; /* NULL = time(NULL) */
 	void *clock_ctx;
-	unsigned high_water_pct; /* start evicting when used pages exceed this % of the map; 0 = 85 */
-	unsigned low_water_pct;  /* evict down to this %; 0 = 70 */
+	/* start evicting when used pages exceed this % of the map; 0 = 85 */
+	unsigned high_water_pct;
+	unsigned low_water_pct;	   /* evict down to this %; 0 = 70 */
 	unsigned sync_interval_ms; /* periodic mdb_env_sync by the writer; 0 = 5000 */
-	size_t queue_max;        /* max queued writes before puts are dropped (counted); 0 = 65536 */
-	bool skip_verify;        /* skip the full read of an existing file at open (see vg_cache_open) */
+	size_t queue_max; /* max queued writes before puts are dropped (counted); 0 = 65536 */
+	bool skip_verify; /* skip the full read of an existing file at open (see vg_cache_open) */
 };
 
 /* Sets every field to its default (dir NULL). */
@@ -63,12 +65,14 @@ void vg_cache_opts_from_config(struct vg_cache_opts *o, const struct vg_config *
 /* Opens (creating if needed) the cache in opts->dir. Main thread, once per process (LMDB forbids
  * opening one env twice), before other threads start: unless opts->skip_verify, an existing file is
  * first read in full by a forked child process, because LMDB crashes on a damaged B-tree instead of
- * reporting it (cost: one pass over the file, ~0.1-1 s per GB). Runs mdb_reader_check. A cache of another format version is emptied with
- * a log line. A corrupted, truncated or foreign file fails with VG_ECORRUPT and a message naming the
- * file in `err`, unless opts->rebuild_on_error: then the file is renamed to data.mdb.bad-<time>, a
- * fresh cache is created and a warning is logged. On success *out is owned by the caller and must be
- * released with vg_cache_close. `err` (may be NULL) receives a human-readable reason on failure. */
-int vg_cache_open(const struct vg_cache_opts *opts, struct vg_cache **out, char *err, size_t errlen);
+ * reporting it (cost: one pass over the file, ~0.1-1 s per GB). Runs mdb_reader_check. A cache of
+ * another format version is emptied with a log line. A corrupted, truncated or foreign file fails
+ * with VG_ECORRUPT and a message naming the file in `err`, unless opts->rebuild_on_error: then the
+ * file is renamed to data.mdb.bad-<time>, a fresh cache is created and a warning is logged. On
+ * success *out is owned by the caller and must be released with vg_cache_close. `err` (may be NULL)
+ * receives a human-readable reason on failure. */
+int vg_cache_open(const struct vg_cache_opts *opts, struct vg_cache **out, char *err,
+		  size_t errlen);
 
 /* Starts the writer thread. Without it, queued writes are applied only by vg_cache_sync (which
  * then runs them on the calling thread): handy for tools and single-threaded tests. */
@@ -100,13 +104,13 @@ void vg_cache_read_end(struct vg_cache_reader *rd);
 /* Credibility (RFC 2181 §5.4.1), low to high. Combine with VG_RANK_ITERATED for data we got by
  * iterating; forwarded data lacks the bit and so ranks below any iterated data. */
 enum vg_cache_rank {
-	VG_RANK_HINT = 0,         /* root hints, priming input */
-	VG_RANK_ADDITIONAL = 1,   /* additional section; authority section of a non-auth answer */
-	VG_RANK_GLUE = 2,         /* in-bailiwick glue from a referral */
+	VG_RANK_HINT = 0,	    /* root hints, priming input */
+	VG_RANK_ADDITIONAL = 1,	    /* additional section; authority section of a non-auth answer */
+	VG_RANK_GLUE = 2,	    /* in-bailiwick glue from a referral */
 	VG_RANK_NONAUTH_ANSWER = 3, /* answer section without AA */
 	VG_RANK_AUTH_AUTHORITY = 4, /* authority section of an authoritative answer */
-	VG_RANK_AUTH_ANSWER = 5,  /* answer section with AA */
-	VG_RANK_ITERATED = 0x10,  /* flag: learned by iteration, not from a forwarder */
+	VG_RANK_AUTH_ANSWER = 5,    /* answer section with AA */
+	VG_RANK_ITERATED = 0x10,    /* flag: learned by iteration, not from a forwarder */
 };
 
 enum vg_cache_sec {
@@ -161,7 +165,7 @@ int vg_cache_answer_put(struct vg_cache *c, const uint8_t *qname, uint16_t qtype
 struct vg_cache_rrset {
 	const uint8_t *owner; /* wire name, any case */
 	uint16_t type, rclass;
-	uint32_t ttl;         /* the RRset's TTL as received */
+	uint32_t ttl; /* the RRset's TTL as received */
 	uint8_t rank, sec, flags;
 	uint16_t rr_count;
 	const uint8_t *rdata;
@@ -185,11 +189,11 @@ enum vg_cache_kind { VG_CACHE_POSITIVE = 0, VG_CACHE_NODATA = 1, VG_CACHE_NXDOMA
 struct vg_cache_rrset_view {
 	enum vg_cache_kind kind;
 	uint16_t type, rclass;
-	uint32_t ttl;        /* time left (VG_CACHE_STALE_TTL when stale) */
-	uint32_t orig_ttl;   /* TTL as stored after clamps */
+	uint32_t ttl;	   /* time left (VG_CACHE_STALE_TTL when stale) */
+	uint32_t orig_ttl; /* TTL as stored after clamps */
 	uint32_t stored_at;
 	uint8_t rank, sec, flags;
-	unsigned hint;       /* VG_CACHE_PREFETCH / VG_CACHE_STALE */
+	unsigned hint; /* VG_CACHE_PREFETCH / VG_CACHE_STALE */
 	/* positive: the RRs and RRSIGs, formats as in struct vg_cache_rrset */
 	uint16_t rr_count, sig_count;
 	const uint8_t *rdata, *sigs;
@@ -213,8 +217,8 @@ int vg_cache_rrset_get(struct vg_cache_reader *rd, const uint8_t *owner, uint16_
 /* A negative answer (RFC 2308) to store. */
 struct vg_cache_neg {
 	const uint8_t *qname; /* wire */
-	uint16_t qtype;       /* ignored for NXDOMAIN (covers every type of the name) */
-	bool nxdomain;        /* else NODATA */
+	uint16_t qtype;	      /* ignored for NXDOMAIN (covers every type of the name) */
+	bool nxdomain;	      /* else NODATA */
 	uint16_t rclass;
 	const uint8_t *soa_owner; /* wire name of the zone apex */
 	uint32_t soa_ttl;
@@ -259,13 +263,13 @@ int vg_cache_dump(struct vg_cache *c, void *f, uint32_t now);
 
 struct vg_cache_stats {
 	uint64_t rrsets, negatives, answers; /* entries */
-	uint64_t map_size, used_bytes;       /* LMDB map and pages in use */
-	uint64_t queued, dropped;            /* writes waiting / dropped on a full queue */
+	uint64_t map_size, used_bytes;	     /* LMDB map and pages in use */
+	uint64_t queued, dropped;	     /* writes waiting / dropped on a full queue */
 	uint64_t committed, refused_rank;    /* writes applied / refused by the rank rule */
-	uint64_t evicted, evict_rounds;      /* entries removed by eviction, eviction passes */
-	uint64_t corrupt;                    /* values that failed validation (treated as misses) */
-	uint64_t map_full;                   /* MDB_MAP_FULL seen by the writer (recovered by eviction) */
-	uint64_t touches;                    /* recency stamps rewritten (eviction's use signal) */
+	uint64_t evicted, evict_rounds;	     /* entries removed by eviction, eviction passes */
+	uint64_t corrupt;		     /* values that failed validation (treated as misses) */
+	uint64_t map_full; /* MDB_MAP_FULL seen by the writer (recovered by eviction) */
+	uint64_t touches;  /* recency stamps rewritten (eviction's use signal) */
 };
 
 /* Fills *st. Thread-safe (opens its own read txn). Walks the rrset DB to split positive from

@@ -197,9 +197,9 @@ Test(cache, answer_hit_writes_id_client_case_and_time_left_in_every_section)
 	size_t nsl = W("ns.example.com.", ns);
 	msg_rr(&m, 2, "example.com.", 2, 1000, ns, (uint16_t)nsl);
 	msg_rr(&m, 3, "ns.example.com.", 1, 2000, A2, 4);
-	cr_assert_eq(vg_cache_answer_put(c, q, 1, false, false, m.b, m.len, VG_RANK_AUTH_ANSWER, 0,
-					 0, T0),
-		     0);
+	cr_assert_eq(
+	    vg_cache_answer_put(c, q, 1, false, false, m.b, m.len, VG_RANK_AUTH_ANSWER, 0, 0, T0),
+	    0);
 	vg_cache_sync(c);
 
 	uint8_t out[4096];
@@ -378,8 +378,8 @@ Test(cache, answer_keyed_by_do_and_cd_bits)
 	vg_cache_read_begin(rd);
 	uint8_t q[VG_NAME_MAX], out[512];
 	size_t ql = W("k.example.", q), len;
-	cr_assert_eq(vg_cache_answer_get(rd, q, ql, 1, false, false, 1, T0, out, 512, &len, NULL, 0),
-		     0);
+	cr_assert_eq(
+	    vg_cache_answer_get(rd, q, ql, 1, false, false, 1, T0, out, 512, &len, NULL, 0), 0);
 	cr_assert_eq(vg_cache_answer_get(rd, q, ql, 1, true, false, 1, T0, out, 512, &len, NULL, 0),
 		     VG_ENOTFOUND);
 	cr_assert_eq(vg_cache_answer_get(rd, q, ql, 1, false, true, 1, T0, out, 512, &len, NULL, 0),
@@ -401,14 +401,21 @@ static void put_rrset(struct vg_cache *c, const char *owner, uint16_t type, uint
 	W(owner, o);
 	vg_put_u16(rd, rdlen);
 	memcpy(rd + 2, rdata, rdlen);
-	struct vg_cache_rrset rs = {.owner = o, .type = type, .rclass = 1, .ttl = ttl, .rank = rank,
-				    .sec = VG_SEC_SECURE, .flags = flags, .rr_count = 1,
-				    .rdata = rd, .rdata_len = 2u + rdlen};
+	struct vg_cache_rrset rs = {.owner = o,
+				    .type = type,
+				    .rclass = 1,
+				    .ttl = ttl,
+				    .rank = rank,
+				    .sec = VG_SEC_SECURE,
+				    .flags = flags,
+				    .rr_count = 1,
+				    .rdata = rd,
+				    .rdata_len = 2u + rdlen};
 	cr_assert_eq(vg_cache_rrset_put(c, &rs, now), 0);
 }
 
-static int get_rrset(struct vg_cache *c, const char *owner, uint16_t type, uint32_t now,
-		     int stale, struct vg_cache_rrset_view *v, uint8_t *buf)
+static int get_rrset(struct vg_cache *c, const char *owner, uint16_t type, uint32_t now, int stale,
+		     struct vg_cache_rrset_view *v, uint8_t *buf)
 {
 	struct vg_cache_reader *rd = vg_cache_reader_new(c);
 	cr_assert_not_null(rd);
@@ -467,13 +474,22 @@ Test(cache, rrset_ttl_never_outlives_rrsig_expiration)
 	vg_put_u16(rd, 4);
 	memcpy(rd + 2, A1, 4);
 	memset(sig, 0, sizeof(sig));
-	vg_put_u16(sig, 40);                 /* rdlen */
-	vg_put_u16(sig + 2, 1);              /* type covered */
+	vg_put_u16(sig, 40);		     /* rdlen */
+	vg_put_u16(sig + 2, 1);		     /* type covered */
 	vg_put_u32(sig + 2 + 8, T0 + 100);   /* expiration */
 	vg_put_u32(sig + 2 + 12, T0 - 1000); /* inception */
-	struct vg_cache_rrset rs = {.owner = o, .type = 1, .rclass = 1, .ttl = 3600, .rank = 0x15,
-				    .sec = VG_SEC_SECURE, .rr_count = 1, .rdata = rd,
-				    .rdata_len = 6, .sig_count = 1, .sigs = sig, .sigs_len = 42};
+	struct vg_cache_rrset rs = {.owner = o,
+				    .type = 1,
+				    .rclass = 1,
+				    .ttl = 3600,
+				    .rank = 0x15,
+				    .sec = VG_SEC_SECURE,
+				    .rr_count = 1,
+				    .rdata = rd,
+				    .rdata_len = 6,
+				    .sig_count = 1,
+				    .sigs = sig,
+				    .sigs_len = 42};
 	cr_assert_eq(vg_cache_rrset_put(c, &rs, T0), 0);
 	vg_cache_sync(c);
 	struct vg_cache_rrset_view v;
@@ -550,7 +566,8 @@ Test(cache, answer_rank_protects_live_answers)
 	unsigned fl;
 	cr_assert_eq(get_answer(c, "r.example.", 1, T0 + 2, out, &len, &fl, 0), 0);
 	rr_ttl_offsets(out, len, offs);
-	cr_assert_eq(memcmp(out + offs[0] + 6, A1, 4), 0, "lower-ranked answer replaced a live one");
+	cr_assert_eq(memcmp(out + offs[0] + 6, A1, 4), 0,
+		     "lower-ranked answer replaced a live one");
 	vg_cache_close(c);
 }
 
@@ -571,10 +588,19 @@ static void put_neg(struct vg_cache *c, const char *qname, uint16_t qtype, bool 
 	proof[pl + 10 + nl] = 0;
 	proof[pl + 10 + nl + 1] = 0;
 	pl += 10 + nl + 2;
-	struct vg_cache_neg n = {.qname = q, .qtype = qtype, .nxdomain = nx, .rclass = 1,
-				 .soa_owner = z, .soa_ttl = soa_ttl, .soa_rdata = rd,
-				 .soa_rdlen = rl, .proof = proof, .proof_len = pl,
-				 .proof_count = 1, .rank = 0x15, .sec = VG_SEC_SECURE};
+	struct vg_cache_neg n = {.qname = q,
+				 .qtype = qtype,
+				 .nxdomain = nx,
+				 .rclass = 1,
+				 .soa_owner = z,
+				 .soa_ttl = soa_ttl,
+				 .soa_rdata = rd,
+				 .soa_rdlen = rl,
+				 .proof = proof,
+				 .proof_len = pl,
+				 .proof_count = 1,
+				 .rank = 0x15,
+				 .sec = VG_SEC_SECURE};
 	cr_assert_eq(vg_cache_neg_put(c, &n, now), 0);
 }
 
@@ -604,8 +630,8 @@ Test(cache, negative_entries_nxdomain_covers_all_types_nodata_one)
 	cr_assert_eq(get_rrset(c, "big.example.com.", 28, T0, 0, &v, buf), 0);
 	cr_assert_eq(v.ttl, 900, "max negative TTL clamp");
 	/* a positive answer outranking it replaces the NODATA */
-	put_rrset(c, "www.example.com.", 28, 300, 0x15, 0, (const uint8_t *)"0123456789abcdef",
-		  16, T0 + 70);
+	put_rrset(c, "www.example.com.", 28, 300, 0x15, 0, (const uint8_t *)"0123456789abcdef", 16,
+		  T0 + 70);
 	vg_cache_sync(c);
 	cr_assert_eq(get_rrset(c, "www.example.com.", 28, T0 + 70, 0, &v, buf), 0);
 	cr_assert_eq(v.kind, VG_CACHE_POSITIVE);
@@ -850,8 +876,8 @@ Test(cache, corrupted_values_are_misses_not_crashes)
 	put_rrset(c, "x1.example.", 1, 600, 0x15, 0, A1, 4, T0);
 	put_neg(c, "x2.example.com.", 1, true, 600, 600, T0);
 	vg_cache_close(c);
-	const uint8_t junk[] = {0xFF, 0xFF, 0x00, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-				0xFF, 0x00, 0x00, 0x00, 0x10, 0x41, 0x41};
+	const uint8_t junk[] = {0xFF, 0xFF, 0x00, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+				0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x10, 0x41, 0x41};
 	scribble_values("answer", junk, sizeof(junk), true);
 	scribble_values("rrset", junk, sizeof(junk), true);
 	c = open_default();
@@ -1133,8 +1159,8 @@ Test(cache, dump_writes_zone_file_like_lines)
 	FILE *f = open_memstream(&text, &tl);
 	cr_assert_eq(vg_cache_dump(c, f, T0 + 100), 0);
 	fclose(f);
-	cr_assert(strstr(text, "www.example.com. 500 IN A 192.0.2.1 ; rank=21 sec=secure\n"),
-		  "%s", text);
+	cr_assert(strstr(text, "www.example.com. 500 IN A 192.0.2.1 ; rank=21 sec=secure\n"), "%s",
+		  text);
 	cr_assert(strstr(text, "example.com. 500 IN NS ns1.example.com. ; rank=20 sec=secure "
 			       "suspect\n"),
 		  "%s", text);
@@ -1175,14 +1201,13 @@ Test(cache, answer_ttl_never_outlives_an_rrsig_in_the_message)
 	W("sig.example.", q);
 	memset(sig, 0, sizeof(sig));
 	vg_put_u16(sig, 1);
-	vg_put_u32(sig + 8, T0 + 50);    /* expiration */
+	vg_put_u32(sig + 8, T0 + 50);	 /* expiration */
 	vg_put_u32(sig + 12, T0 - 1000); /* inception */
 	msg_init(&m, "sig.example.", 1, 0);
 	msg_rr(&m, 1, "sig.example.", 1, 3600, A1, 4);
 	msg_rr(&m, 1, "sig.example.", 46, 3600, sig, sizeof(sig));
-	cr_assert_eq(vg_cache_answer_put(c, q, 1, true, false, m.b, m.len, 0x15, VG_SEC_SECURE, 0,
-					 T0),
-		     0);
+	cr_assert_eq(
+	    vg_cache_answer_put(c, q, 1, true, false, m.b, m.len, 0x15, VG_SEC_SECURE, 0, T0), 0);
 	vg_cache_sync(c);
 	struct vg_cache_reader *rd = vg_cache_reader_new(c);
 	vg_cache_read_begin(rd);
