@@ -164,6 +164,8 @@ dead.com. 86400 IN NS ns1.dead.com.
 dead.com. 86400 IN NS ns2.dead.com.
 ns1.dead.com. 86400 IN A 127.53.8.3
 ns2.dead.com. 86400 IN A 127.53.8.4
+blackhole.com. 86400 IN NS ns1.blackhole.com.
+ns1.blackhole.com. 86400 IN A 127.53.9.2
 EOF
 	} >"$ZONES/com.zone"
 }

@@ -276,6 +276,14 @@ Test(lab, dead_zone_servers_are_all_silent)
 	ldns_pkt_free(p);
 	assert_dead("127.53.8.3");
 	assert_dead("127.53.8.4");
+	p = ask("127.53.1.2", "www.blackhole.com.", LDNS_RR_TYPE_A, 0);
+	cr_assert(vg_lab_has(p, LDNS_SECTION_ADDITIONAL, "ns1.blackhole.com.", LDNS_RR_TYPE_A,
+			     "127.53.9.2"));
+	ldns_pkt_free(p);
+	p = NULL;
+	cr_assert_eq(
+	    vg_lab_query_udp("127.53.9.2", "www.blackhole.com.", LDNS_RR_TYPE_A, 0, 300, &p),
+	    -ETIMEDOUT, "blackhole.com.'s server must swallow queries");
 }
 
 Test(lab, rate_limiting_is_off)
