@@ -156,7 +156,8 @@ void vg_cache_touch(struct vg_cache_reader *rd, bool answer, const uint8_t *key,
 /* Applying ops inside a write txn (writer.c / manage.c). */
 int vg_cache_apply_put(struct vg_cache *c, MDB_txn *txn, MDB_dbi dbi, const struct vg_cop *op);
 int vg_cache_apply_touch(struct vg_cache *c, MDB_txn *txn, MDB_dbi dbi, const struct vg_cop *op);
-int vg_cache_apply_flush(struct vg_cache *c, MDB_txn *txn, const struct vg_cop *op);
+/* Runs a flush op in its own small txns (manage.c); the caller has committed what came before. */
+int vg_cache_run_flush(struct vg_cache *c, const struct vg_cop *op);
 
 /* evict.c: brings usage under the low watermark when over the high one (or `force`). */
 void vg_cache_evict(struct vg_cache *c, uint32_t now, bool force);

@@ -54,86 +54,130 @@ int vg_cache_flush_suspicious(struct vg_cache *c)
 	return queue_ctl(c, VG_COP_FLUSH_SUSPECT, NULL, 0, 0);
 }
 
-/* Deletes every key starting with prefix (a name prefix or a subtree) whose type matches. */
-static int del_prefix(MDB_txn *txn, MDB_dbi dbi, const uint8_t *pfx, size_t plen, bool answer,
-		      uint16_t type)
+/* Does this entry fall under the flush op? Name/zone ops match on the key (the scan starts at the
+ * prefix and stops after it), negative/suspect ops on the value. */
+static bool flush_match(const struct vg_cop *op, bool answer, const MDB_val *k, const MDB_val *v)
 {
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(txn, dbi, &cur);
-	if (rc)
-		return rc;
-	MDB_val k = {.mv_size = plen, .mv_data = (void *)pfx}, v;
-	rc = plen ? mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)
-		  : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (rc == 0 && k.mv_size >= plen && memcmp(k.mv_data, pfx, plen) == 0) {
-		const uint8_t *kb = k.mv_data;
+	const uint8_t *kb = k->mv_data;
+	size_t plen = op->klen;
+	if (op->kind == VG_COP_FLUSH_ZONE)
+		return true;
+	if (op->kind == VG_COP_FLUSH_NAME) {
 		size_t tail = answer ? 3 : 2;
-		bool match = type == 0 ||
-			     (k.mv_size == plen + tail && vg_get_u16(kb + plen) == type) ||
-			     (!answer && k.mv_size == plen + tail && vg_get_u16(kb + plen) == 0);
-		if (match) {
-			rc = mdb_cursor_del(cur, 0);
-			if (rc)
-				break;
-		}
-		/* After a delete LMDB leaves the cursor so that NEXT yields the following item. */
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-static int del_where(MDB_txn *txn, MDB_dbi dbi, bool negative)
-{
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(txn, dbi, &cur);
-	if (rc)
-		return rc;
-	MDB_val k, v;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (rc == 0) {
-		struct vg_cval_hdr h;
-		bool bad = vg_cval_hdr_decode(v.mv_data, v.mv_size, &h) < 0;
-		bool match = bad || (negative ? h.kind != VG_CACHE_POSITIVE
-					      : (h.flags & VG_CACHE_F_SUSPECT) != 0);
-		if (match && (rc = mdb_cursor_del(cur, 0)) != 0)
-			break;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-int vg_cache_apply_flush(struct vg_cache *c, MDB_txn *txn, const struct vg_cop *op)
-{
-	int rc = 0;
-	switch (op->kind) {
-	case VG_COP_FLUSH_ALL:
-		rc = mdb_drop(txn, c->dbi_rrset, 0);
-		if (!rc)
-			rc = mdb_drop(txn, c->dbi_answer, 0);
-		break;
-	case VG_COP_FLUSH_NAME:
+		if (op->type == 0)
+			return true;
 		/* The name's NXDOMAIN entry (type 0) goes with any type: it would hide the type. */
-		rc = del_prefix(txn, c->dbi_rrset, op->data, op->klen, false, op->type);
-		if (!rc)
-			rc = del_prefix(txn, c->dbi_answer, op->data, op->klen, true, op->type);
-		break;
-	case VG_COP_FLUSH_ZONE:
-		rc = del_prefix(txn, c->dbi_rrset, op->data, op->klen, false, 0);
-		if (!rc)
-			rc = del_prefix(txn, c->dbi_answer, op->data, op->klen, true, 0);
-		break;
-	case VG_COP_FLUSH_NEG:
-	case VG_COP_FLUSH_SUSPECT:
-		rc = del_where(txn, c->dbi_rrset, op->kind == VG_COP_FLUSH_NEG);
-		if (!rc)
-			rc = del_where(txn, c->dbi_answer, op->kind == VG_COP_FLUSH_NEG);
-		break;
-	default:
-		break;
+		return k->mv_size == plen + tail && (vg_get_u16(kb + plen) == op->type ||
+						     (!answer && vg_get_u16(kb + plen) == 0));
 	}
-	return rc;
+	struct vg_cval_hdr h;
+	if (vg_cval_hdr_decode(v->mv_data, v->mv_size, &h) < 0)
+		return true; /* damaged: goes with any filtered flush */
+	if (op->kind == VG_COP_FLUSH_NEG)
+		return h.kind != VG_CACHE_POSITIVE;
+	return (h.flags & VG_CACHE_F_SUSPECT) != 0;
+}
+
+struct flush_pos {
+	int db; /* 0 rrset, 1 answer, 2 done */
+	bool started;
+	size_t klen;
+	uint8_t key[VG_CKEY_MAX];
+};
+
+/* Deletes up to `limit` matching entries from *p on. Returns 1 when more may remain, 0 when done,
+ * or an LMDB error. Small steps keep each txn's dirty pages within the map's headroom. */
+static int flush_step(struct vg_cache *c, MDB_txn *txn, const struct vg_cop *op,
+		      struct flush_pos *p, unsigned limit)
+{
+	bool ranged = op->kind == VG_COP_FLUSH_NAME || op->kind == VG_COP_FLUSH_ZONE;
+	unsigned deleted = 0;
+	for (; p->db < 2; p->db++, p->started = false) {
+		bool answer = p->db == 1;
+		MDB_cursor *cur;
+		int rc = mdb_cursor_open(txn, answer ? c->dbi_answer : c->dbi_rrset, &cur);
+		if (rc)
+			return rc;
+		MDB_val k, v;
+		if (p->started) {
+			k.mv_size = p->klen;
+			k.mv_data = p->key;
+			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		} else if (ranged && op->klen) {
+			k.mv_size = op->klen;
+			k.mv_data = (void *)op->data;
+			rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		} else {
+			rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		}
+		p->started = true;
+		while (rc == 0) {
+			if (ranged &&
+			    (k.mv_size < op->klen || memcmp(k.mv_data, op->data, op->klen)))
+				break;
+			if (flush_match(op, answer, &k, &v)) {
+				if (deleted == limit) {
+					/* resume here next txn (this entry not yet deleted) */
+					p->klen =
+					    k.mv_size <= VG_CKEY_MAX ? k.mv_size : VG_CKEY_MAX;
+					memcpy(p->key, k.mv_data, p->klen);
+					mdb_cursor_close(cur);
+					return 1;
+				}
+				if ((rc = mdb_cursor_del(cur, 0)) != 0)
+					break;
+				deleted++;
+			}
+			/* After a delete LMDB leaves the cursor so that NEXT yields the following
+			 * item. */
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		}
+		mdb_cursor_close(cur);
+		if (rc && rc != MDB_NOTFOUND)
+			return rc;
+	}
+	return 0;
+}
+
+int vg_cache_run_flush(struct vg_cache *c, const struct vg_cop *op)
+{
+	struct flush_pos pos = {0};
+	unsigned limit = c->batch_max * 4;
+	int full = 0;
+	for (;;) {
+		MDB_txn *txn;
+		int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+		if (rc)
+			return vg_cache_mdb_err(rc);
+		struct flush_pos saved = pos;
+		int more;
+		if (op->kind == VG_COP_FLUSH_ALL) {
+			/* dropping frees pages without copying them: one txn is fine */
+			more = mdb_drop(txn, c->dbi_rrset, 0);
+			if (!more)
+				more = mdb_drop(txn, c->dbi_answer, 0);
+		} else {
+			more = flush_step(c, txn, op, &pos, limit);
+		}
+		if (more < 0 || more > 1) {
+			mdb_txn_abort(txn);
+			rc = more;
+		} else {
+			rc = mdb_txn_commit(txn);
+		}
+		if (rc == MDB_MAP_FULL && ++full < 4) {
+			atomic_fetch_add(&c->st_map_full, 1);
+			pos = saved;
+			vg_cache_evict(c, vg_cache_now(c), true);
+			continue;
+		}
+		if (rc) {
+			vg_err("cache flush: %s", mdb_strerror(rc));
+			return vg_cache_mdb_err(rc);
+		}
+		if (more == 0)
+			return 0;
+	}
 }
 
 /* ---- dump ---- */

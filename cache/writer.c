@@ -164,12 +164,6 @@ static int apply(struct vg_cache *c, MDB_txn *txn, const struct vg_cop *op)
 		return vg_cache_apply_touch(c, txn, c->dbi_rrset, op);
 	case VG_COP_TOUCH_ANSWER:
 		return vg_cache_apply_touch(c, txn, c->dbi_answer, op);
-	case VG_COP_FLUSH_ALL:
-	case VG_COP_FLUSH_NAME:
-	case VG_COP_FLUSH_ZONE:
-	case VG_COP_FLUSH_NEG:
-	case VG_COP_FLUSH_SUSPECT:
-		return vg_cache_apply_flush(c, txn, op);
 	default:
 		return 0;
 	}
@@ -233,6 +227,14 @@ static bool run_queue(struct vg_cache *c)
 	struct vg_cop *op;
 	while ((op = pop(c))) {
 		atomic_fetch_sub(&c->queued, 1);
+		if (op->kind >= VG_COP_FLUSH_ALL && op->kind <= VG_COP_FLUSH_SUSPECT) {
+			/* keep order: what was queued before the flush is committed before it */
+			commit_batch(c, ops, n);
+			n = 0;
+			vg_cache_run_flush(c, op);
+			free(op);
+			continue;
+		}
 		if (op->kind == VG_COP_BARRIER || op->kind == VG_COP_STOP) {
 			commit_batch(c, ops, n);
 			n = 0;

@@ -1279,3 +1279,39 @@ Test(cache, damaged_btree_pages_fail_open_with_path_and_rebuild_on_option)
 	close(fd);
 	expect_open_error_then_rebuild();
 }
+
+Test(cache, flushes_of_many_entries_run_in_small_txns_and_finish)
+{
+	struct vg_cache_opts o;
+	opts_init(&o);
+	o.map_size = 2u << 20; /* small map: 32 deletions per flush txn */
+	struct vg_cache *c = open_with(&o);
+	char name[64];
+	for (int i = 0; i < 600; i++) {
+		snprintf(name, sizeof(name), "n%d.example.com.", i);
+		put_neg(c, name, 1, true, 600, 600, T0);
+		snprintf(name, sizeof(name), "p%d.big.example.", i);
+		put_rrset(c, name, 1, 600, 0x15, 0, A1, 4, T0);
+	}
+	put_rrset(c, "keep.example.", 1, 600, 0x15, 0, A1, 4, T0);
+	vg_cache_sync(c);
+	struct vg_cache_stats st;
+	vg_cache_stats(c, &st);
+	cr_assert_eq(st.negatives, 600);
+	cr_assert_eq(st.rrsets, 601);
+	vg_cache_flush_negative(c);
+	vg_cache_sync(c);
+	vg_cache_stats(c, &st);
+	cr_assert_eq(st.negatives, 0);
+	cr_assert_eq(st.rrsets, 601);
+	uint8_t z[VG_NAME_MAX];
+	W("big.example.", z);
+	vg_cache_flush_zone(c, z);
+	vg_cache_sync(c);
+	vg_cache_stats(c, &st);
+	cr_assert_eq(st.rrsets, 1);
+	struct vg_cache_rrset_view v;
+	uint8_t buf[4096];
+	cr_assert_eq(get_rrset(c, "keep.example.", 1, T0, 0, &v, buf), 0);
+	vg_cache_close(c);
+}
