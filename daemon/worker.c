@@ -424,18 +424,21 @@ static void finish_stop(struct vg_worker *w)
 	uv_close((uv_handle_t *)&w->wake, NULL);
 }
 
-void vg_worker_maybe_done(struct vg_worker *w)
-{
-	if (w->stopping && w->inflight == 0 && !uv_is_closing((uv_handle_t *)&w->wake))
-		finish_stop(w);
-}
-
 static void on_stop_timeout(uv_timer_t *t)
 {
 	struct vg_worker *w = t->data;
-	vg_info("worker %d: %zu answers still in flight at stop: answering SERVFAIL", w->id,
-		w->inflight);
+	if (w->inflight)
+		vg_info("worker %d: %zu answers still in flight at stop: answering SERVFAIL", w->id,
+			w->inflight);
 	finish_stop(w);
+}
+
+void vg_worker_maybe_done(struct vg_worker *w)
+{
+	/* Finish on the next loop pass, never here: we may be inside a resolver callback, and
+	 * finishing closes (frees) the resolver that is still on the stack. */
+	if (w->stopping && w->inflight == 0 && !uv_is_closing((uv_handle_t *)&w->wake))
+		uv_timer_start(&w->stop_timer, on_stop_timeout, 0, 0);
 }
 
 static void begin_stop(struct vg_worker *w)
@@ -446,8 +449,10 @@ static void begin_stop(struct vg_worker *w)
 	w->n_tcp = 0;
 	for (size_t i = 0; i < w->n_udp; i++)
 		vg_udp_stop(w->udp[i]);
-	uv_timer_start(&w->stop_timer, on_stop_timeout, STOP_GRACE_MS, 0);
-	vg_worker_maybe_done(w);
+	if (w->inflight)
+		uv_timer_start(&w->stop_timer, on_stop_timeout, STOP_GRACE_MS, 0);
+	else
+		vg_worker_maybe_done(w);
 }
 
 static void on_wake(uv_async_t *a)

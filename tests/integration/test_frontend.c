@@ -539,6 +539,100 @@ Test(frontend, tcp_client_that_never_reads_does_not_block_others, .fini = stop_v
 	close(slow);
 }
 
+/* A fake upstream for the resolver's forward mode: answers every query after `delay_ms` with one
+ * A record (192.0.2.1), from a child process. Returns its port; *pid for the cleanup. */
+static uint16_t slow_upstream(int delay_ms, pid_t *pid)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	socklen_t sl = sizeof(sa);
+	getsockname(fd, (struct sockaddr *)&sa, &sl);
+	*pid = fork();
+	cr_assert_geq(*pid, 0);
+	if (*pid == 0) {
+		alarm(30); /* never outlive the test */
+		for (;;) {
+			uint8_t b[1024];
+			struct sockaddr_storage from;
+			socklen_t fl = sizeof(from);
+			ssize_t n = recvfrom(fd, b, sizeof(b) - 16, 0, (struct sockaddr *)&from, &fl);
+			if (n < 12)
+				continue;
+			size_t pos = 12;
+			while (pos < (size_t)n && b[pos] != 0)
+				pos += 1u + b[pos];
+			pos += 5; /* root label, qtype, qclass */
+			if (pos > (size_t)n)
+				continue;
+			usleep((useconds_t)delay_ms * 1000);
+			b[2] = (uint8_t)(0x84 | (b[2] & 0x01)); /* QR AA, RD copied */
+			b[3] = 0;
+			b[6] = 0, b[7] = 1, b[8] = 0, b[9] = 0, b[10] = 0, b[11] = 0;
+			const uint8_t rr[] = {0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1};
+			memcpy(b + pos, rr, sizeof(rr));
+			sendto(fd, b, pos + sizeof(rr), 0, (struct sockaddr *)&from, fl);
+		}
+	}
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+static pid_t upstream_pid;
+
+static void stop_v_and_upstream(void)
+{
+	stop_v();
+	if (upstream_pid > 0)
+		kill(upstream_pid, SIGKILL);
+}
+
+Test(frontend, tcp_answers_out_of_order_as_each_completes, .fini = stop_v_and_upstream)
+{
+	uint16_t up = slow_upstream(400, &upstream_pid);
+	char extra[256];
+	snprintf(extra, sizeof(extra), "forward: 127.0.0.1@%u\nquery-local-addresses: yes\n", up);
+	start(extra);
+	int fd = itest_tcp_connect("127.0.0.1", V.port);
+	uint8_t buf[2048], out[4096];
+	size_t n = framed("slow.example.", 1, buf);
+	n += framed("localhost.", 2, buf + n);
+	cr_assert_eq(itest_write_all(fd, buf, n), 0);
+	int m = itest_tcp_read(fd, out, sizeof(out), 3000);
+	cr_assert_gt(m, 0);
+	ldns_pkt *p = itest_parse(out, (size_t)m);
+	cr_assert_eq(ldns_pkt_id(p), 2, "the local answer must not wait for the slow one");
+	ldns_pkt_free(p);
+	m = itest_tcp_read(fd, out, sizeof(out), 10000);
+	cr_assert_gt(m, 0, "the slow answer never came");
+	p = itest_parse(out, (size_t)m);
+	cr_assert_eq(ldns_pkt_id(p), 1);
+	cr_assert(ldns_pkt_qr(p));
+	ldns_pkt_free(p);
+	close(fd);
+}
+
+Test(frontend, answer_after_client_closed_is_dropped_safely, .fini = stop_v_and_upstream)
+{
+	uint16_t up = slow_upstream(300, &upstream_pid);
+	char extra[256];
+	snprintf(extra, sizeof(extra), "forward: 127.0.0.1@%u\nquery-local-addresses: yes\n", up);
+	start(extra);
+	for (int i = 0; i < 5; i++) {
+		int fd = itest_tcp_connect("127.0.0.1", V.port);
+		uint8_t buf[600];
+		char name[64];
+		snprintf(name, sizeof(name), "gone%d.example.", i);
+		size_t n = framed(name, (uint16_t)i, buf);
+		cr_assert_eq(itest_write_all(fd, buf, n), 0);
+		close(fd); /* the resolver answers a connection that is gone */
+	}
+	usleep(800000);
+	expect_alive();
+	cr_assert_eq(itest_stop(&V), 0);
+}
+
 /* ---- policy ---- */
 
 Test(frontend, acl_refuses_clients_outside_allow, .fini = stop_v)
