@@ -30,6 +30,8 @@ int vg_answer_encode(const struct vg_cache_opts *o, const uint8_t *wire, size_t 
 	uint8_t rcode = wire[3] & 0x0F;
 	if (rcode != 0 && rcode != 3)
 		return -EINVAL; /* only NOERROR and NXDOMAIN answers are cached */
+	if (wire[2] & 0x02)
+		return -EINVAL; /* truncated: not a whole answer */
 	size_t pos = 12;
 	uint8_t qn[VG_NAME_MAX];
 	int qlen = vg_name_unpack(wire, len, &pos, qn);
@@ -66,7 +68,8 @@ int vg_answer_encode(const struct vg_cache_opts *o, const uint8_t *wire, size_t 
 		if (type == 41) {
 			/* OPT: the front end adds its own. Only droppable when last (nothing after
 			 * it can point into or past it). */
-			if (i != total - 1 || pos + 10 + rdlen != len || wire[rr] != 0)
+			if (i != total - 1 || i < counts[0] + counts[1] || pos + 10 + rdlen != len ||
+			    wire[rr] != 0)
 				return VG_EFORMAT;
 			end = rr;
 			pos += 10 + rdlen;

@@ -356,6 +356,17 @@ Test(cache, answer_store_drops_trailing_opt_and_rejects_garbage)
 	W("x.example.", other);
 	cr_assert_eq(vg_cache_answer_put(c, other, 1, false, false, m.b, m.len, 0x15, 0, 0, T0),
 		     VG_EFORMAT);
+	/* a truncated (TC) answer is not a whole answer */
+	m.b[2] |= 0x02;
+	cr_assert_eq(vg_cache_answer_put(c, q, 1, true, true, m.b, m.len, 0x15, 0, 0, T0), -EINVAL);
+	m.b[2] &= (uint8_t)~0x02;
+	/* an OPT counted in the authority section is malformed */
+	vg_put_u16(m.b + 8, 1);
+	vg_put_u16(m.b + 10, 0);
+	cr_assert_eq(vg_cache_answer_put(c, q, 1, true, true, m.b, m.len, 0x15, 0, 0, T0),
+		     VG_EFORMAT);
+	vg_put_u16(m.b + 8, 0);
+	vg_put_u16(m.b + 10, 1);
 	/* RR running past the end */
 	cr_assert_eq(vg_cache_answer_put(c, q, 1, false, true, m.b, before - 1, 0x15, 0, 0, T0),
 		     VG_EFORMAT);
