@@ -117,7 +117,7 @@ struct vg_cache {
 	/* eviction sweep positions (writer only) */
 	uint8_t sweep_key[2][VG_CKEY_MAX];
 	size_t sweep_klen[2];
-	uint32_t last_sync;
+	uint64_t last_sync_ms; /* monotonic; writer only */
 
 	/* stats */
 	atomic_uint_fast64_t st_dropped, st_committed, st_refused, st_evicted, st_rounds,

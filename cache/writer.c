@@ -218,6 +218,23 @@ static void finish_barriers(struct vg_cache *c, uint64_t ticket)
 	pthread_mutex_unlock(&c->mu);
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* MDB_NOSYNC: the writer flushes to disk every sync_interval_ms, also under a steady stream. */
+static void maybe_sync(struct vg_cache *c)
+{
+	uint64_t t = mono_ms();
+	if (t - c->last_sync_ms >= c->o.sync_interval_ms) {
+		mdb_env_sync(c->env, 1);
+		c->last_sync_ms = t;
+	}
+}
+
 /* Pops and applies until the queue looks empty. Returns true when a STOP was seen. */
 static bool run_queue(struct vg_cache *c)
 {
@@ -258,26 +275,15 @@ static bool run_queue(struct vg_cache *c)
 	return stop;
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void *writer_main(void *arg)
 {
 	struct vg_cache *c = arg;
-	uint64_t last_sync = mono_ms();
+	c->last_sync_ms = mono_ms();
 	for (;;) {
 		atomic_store(&c->wake_pending, 0);
 		bool stop = run_queue(c);
 		vg_cache_evict(c, vg_cache_now(c), false);
-		uint64_t t = mono_ms();
-		if (t - last_sync >= c->o.sync_interval_ms) {
-			mdb_env_sync(c->env, 1);
-			last_sync = t;
-		}
+		maybe_sync(c);
 		if (stop)
 			break;
 		pthread_mutex_lock(&c->mu);
