@@ -12,6 +12,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 #include <uv.h>
 #include <vigil/addr.h>
 #include <vigil/config.h>
@@ -115,8 +117,23 @@ struct vg_daemon {
 	int n_workers;
 	bool foreground;
 	const char *config_path;
+	time_t started_at;
+	struct vg_control *control; /* NULL without control-socket */
 	uv_loop_t loop; /* main thread: signals, control socket */
 };
+
+/* ---- main.c ---- */
+/* Re-reads the config file and applies it (listeners, ACL, local data, limits, log level).
+ * On error keeps everything as it was, logs and returns <0 with the reason in err. Main thread. */
+int vg_daemon_reload(struct vg_daemon *d, char *err, size_t errlen);
+
+/* ---- control.c (main thread) ---- */
+struct vg_control;
+/* Binds and listens on the Unix socket `path` (mode 0660, owned by uid/gid when not -1). */
+int vg_control_start(struct vg_daemon *d, const char *path, uid_t uid, gid_t gid, char *err,
+		     size_t errlen);
+/* Closes the socket and removes its file. */
+void vg_control_close(struct vg_daemon *d);
 
 /* ---- worker.c ---- */
 /* Starts worker `w` (already zeroed, id and d set) with its listeners; the fds are handed over. */

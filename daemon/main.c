@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <vigil/cache.h>
 #include <vigil/err.h>
@@ -272,26 +273,24 @@ static void log_stats(struct vg_daemon *d)
 		(unsigned long)tref);
 }
 
-static void reload(struct vg_daemon *d)
+int vg_daemon_reload(struct vg_daemon *d, char *err, size_t errlen)
 {
-	char err[ERRLEN];
+	char why[ERRLEN];
 	struct vg_config cfg;
 	vg_info("reloading %s", d->config_path ? d->config_path : "built-in defaults");
-	if (load_config(d->config_path, &cfg, err, sizeof(err)) < 0) {
-		vg_err("reload refused, old configuration kept: %s", err);
-		return;
-	}
-	struct vg_policy *p;
-	if (vg_policy_new(&cfg, &p, err, sizeof(err)) < 0) {
-		vg_err("reload refused, old configuration kept: %s", err);
-		return;
-	}
-	struct vg_listen_fds *plan;
-	size_t n;
-	if (bind_all(&p->cfg, d->n_workers, &d->policy->cfg, &plan, &n, err, sizeof(err)) < 0) {
-		vg_err("reload refused, old configuration kept: %s", err);
+	int rc = load_config(d->config_path, &cfg, why, sizeof(why));
+	struct vg_policy *p = NULL;
+	if (rc == 0)
+		rc = vg_policy_new(&cfg, &p, why, sizeof(why));
+	struct vg_listen_fds *plan = NULL;
+	size_t n = 0;
+	if (rc == 0 &&
+	    (rc = bind_all(&p->cfg, d->n_workers, &d->policy->cfg, &plan, &n, why, sizeof(why))) < 0)
 		vg_policy_unref(p);
-		return;
+	if (rc < 0) {
+		vg_err("reload refused, old configuration kept: %s", why);
+		snprintf(err, errlen, "%s", why);
+		return rc;
 	}
 	for (int i = 0; i < d->n_workers; i++) {
 		struct vg_listen_fds *mine = malloc((n ? n : 1) * sizeof(*mine));
@@ -304,13 +303,15 @@ static void reload(struct vg_daemon *d)
 	vg_policy_unref(d->policy);
 	d->policy = p;
 	vg_info("reloaded");
+	return 0;
 }
 
 static void on_signal(uv_signal_t *s, int signum)
 {
 	struct vg_daemon *d = s->data;
 	if (signum == SIGHUP) {
-		reload(d);
+		char err[ERRLEN];
+		vg_daemon_reload(d, err, sizeof(err)); /* logs its own errors */
 		return;
 	}
 	vg_info("signal %d: stopping", signum);
@@ -370,6 +371,26 @@ int main(int argc, char **argv)
 		ready_fd = daemonize();
 	}
 	int status = 1;
+	uv_loop_init(&d.loop);
+	d.started_at = time(NULL);
+	if (policy->cfg.control_socket && *policy->cfg.control_socket) {
+		/* bound before dropping privileges (its directory may be root's), owned by the user
+		 * vigild becomes so that user can still remove it at stop */
+		uid_t uid = (uid_t)-1;
+		gid_t gid = (gid_t)-1;
+		struct passwd *pw = policy->cfg.user && *policy->cfg.user ? getpwnam(policy->cfg.user)
+									    : NULL;
+		if (pw) {
+			uid = pw->pw_uid;
+			gid = pw->pw_gid;
+		}
+		if (vg_control_start(&d, policy->cfg.control_socket, uid, gid, err, sizeof(err)) < 0) {
+			vg_err("%s", err);
+			if (foreground)
+				fprintf(stderr, "vigild: %s\n", err);
+			goto out_plan;
+		}
+	}
 	if (drop_privileges(policy->cfg.user, err, sizeof(err)) < 0) {
 		vg_err("%s", err);
 		goto out_plan;
@@ -390,7 +411,6 @@ int main(int argc, char **argv)
 		}
 	}
 
-	uv_loop_init(&d.loop);
 	uv_signal_t sigs[3];
 	const int signums[3] = {SIGTERM, SIGINT, SIGHUP};
 	for (int i = 0; i < 3; i++) {
@@ -443,10 +463,12 @@ out_loop:
 	for (int i = 0; i < 3; i++)
 		uv_close((uv_handle_t *)&sigs[i], NULL);
 	uv_run(&d.loop, UV_RUN_NOWAIT);
-	uv_loop_close(&d.loop);
 out_cache:
 	vg_cache_close(d.cache);
 out_plan:
+	vg_control_close(&d);
+	uv_run(&d.loop, UV_RUN_NOWAIT);
+	uv_loop_close(&d.loop);
 	free(plan);
 	vg_policy_unref(d.policy);
 	if (status == 0)

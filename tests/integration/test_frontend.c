@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "itest.h"
 
@@ -818,4 +819,50 @@ Test(frontend, port_in_use_exits_1_naming_the_address)
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_assert_eq(system(cmd), 0);
+}
+
+static char ctl_path[64];
+
+/* Runs vigilctl with `args` against ctl_path; returns its status, output in out. */
+static int vigilctl(const char *args, char *out, size_t cap)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "timeout 5 '%s' -s %s %s 2>&1", getenv("VIGILCTL"), ctl_path,
+		 args);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	size_t n = fread(out, 1, cap - 1, p);
+	out[n] = 0;
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(frontend, control_socket_status_stats_reload_stop, .fini = stop_v)
+{
+	cr_assert_not_null(getenv("VIGILCTL"));
+	char extra[512];
+	snprintf(ctl_path, sizeof(ctl_path), "/tmp/vigil-ctl-%d.sock", (int)getpid());
+	snprintf(extra, sizeof(extra), "control-socket: %s\n", ctl_path);
+	start(extra);
+	char out[8192];
+	cr_assert_eq(vigilctl("status", out, sizeof(out)), 0, "%s", out);
+	cr_assert(strstr(out, "ok vigild") && strstr(out, "workers: 1"), "%s", out);
+	expect_alive();
+	cr_assert_eq(vigilctl("stats", out, sizeof(out)), 0, "%s", out);
+	cr_assert(strstr(out, "\nlocal: "), "%s", out);
+	cr_assert_null(strstr(out, "\nlocal: 0\n"), "local answers counted: %s", out);
+	cr_assert_eq(vigilctl("reload", out, sizeof(out)), 0, "%s", out);
+	cr_assert_eq(vigilctl("no-such-command", out, sizeof(out)), 1, "%s", out);
+	cr_assert(strstr(out, "error: unknown command"), "%s", out);
+	cr_assert_eq(itest_write_config(&V, "local-data: \"x.lan. 300 A bad\"\n"), 0);
+	cr_assert_eq(vigilctl("reload", out, sizeof(out)), 1, "%s", out);
+	cr_assert(strstr(out, "error: ") && strstr(out, "key 'local-data'"), "%s", out);
+	cr_assert_eq(vigilctl("stop", out, sizeof(out)), 0, "%s", out);
+	uint64_t t0 = itest_now_ms();
+	int st = 0;
+	while (waitpid(V.pid, &st, WNOHANG) == 0 && itest_now_ms() - t0 < 5000)
+		usleep(10000);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "stop by vigilctl: exit 0");
+	V.pid = 0;
+	cr_assert_neq(access(ctl_path, F_OK), 0, "socket file removed at stop");
 }
