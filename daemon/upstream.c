@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -21,13 +22,13 @@
 struct up_impl;
 
 /* One query in flight. Lives from send until its callback ran or cancel, then until libuv closed
- * its poll and timer handles (freed in the close callbacks: libuv owns the handles until then). */
+ * its timer handle (freed in the close callback, which runs after every event of the current
+ * loop pass, so a stale event for it in the same epoll batch only sees `done`). Its socket sits
+ * in the worker's own epoll set (see up_impl.epfd) and is closed at release. */
 struct vg_upstream_query {
 	struct up_impl *up;
-	uv_poll_t poll;
 	uv_timer_t timer;
 	int fd;
-	int closing; /* number of handles still to be closed */
 	bool tcp, connected, done;
 	uint8_t *wire; /* query; for TCP prefixed with the 2-byte length */
 	size_t wlen, woff;
@@ -50,13 +51,17 @@ struct vg_upstream_timer {
 struct up_impl {
 	struct vg_upstream head; /* first: the resolver sees only this */
 	uv_loop_t *loop;
+	/* Query sockets live in this epoll set, itself watched by one uv_poll_t: one epoll_ctl per
+	 * query instead of libuv's check/add/delete/invalidate (five) plus an ioctl per uv_poll_t. */
+	int epfd;
+	uv_poll_t ep_poll;
 	const struct vg_config *cfg;
 	int worker_id;
 	struct vg_upstream_query *queries;
 	struct vg_upstream_timer *timers;
 	uint64_t wall_mono; /* loop time at which `wall` was read */
 	int64_t wall;
-	uint8_t rnd[256];
+	uint8_t rnd[4096];
 	size_t rnd_off;
 	uint8_t udp_buf[UP_UDP_BUF]; /* one receive buffer per worker: callbacks never nest */
 	bool closing;
@@ -78,13 +83,9 @@ static void query_handle_closed(uv_handle_t *h)
 {
 	struct vg_upstream_query *q = h->data;
 	struct up_impl *u = q->up;
-	if (--q->closing == 0) {
-		if (q->fd >= 0)
-			close(q->fd);
-		free(q->wire);
-		free(q->rbuf);
-		free(q);
-	}
+	free(q->wire);
+	free(q->rbuf);
+	free(q);
 	u->handles--;
 	impl_maybe_free(u);
 }
@@ -101,10 +102,10 @@ static void query_release(struct vg_upstream_query *q)
 	if (q->next)
 		q->next->prev = q->prev;
 	q->prev = q->next = NULL;
-	uv_poll_stop(&q->poll);
+	if (q->fd >= 0)
+		close(q->fd); /* also leaves the epoll set: the fd is never duplicated */
+	q->fd = -1;
 	uv_timer_stop(&q->timer);
-	q->closing = 2;
-	uv_close((uv_handle_t *)&q->poll, query_handle_closed);
 	uv_close((uv_handle_t *)&q->timer, query_handle_closed);
 }
 
@@ -167,11 +168,9 @@ static void udp_readable(struct vg_upstream_query *q)
 	}
 }
 
-static void on_poll(uv_poll_t *h, int status, int events);
-
-static void tcp_io(struct vg_upstream_query *q, int events)
+static void tcp_io(struct vg_upstream_query *q, uint32_t events)
 {
-	if (events & UV_WRITABLE) {
+	if (events & EPOLLOUT) {
 		if (!q->connected) {
 			int err = 0;
 			socklen_t el = sizeof(err);
@@ -191,10 +190,12 @@ static void tcp_io(struct vg_upstream_query *q, int events)
 			}
 			q->woff += (size_t)n;
 		}
-		if (q->woff == q->wlen)
-			uv_poll_start(&q->poll, UV_READABLE, on_poll);
+		if (q->woff == q->wlen) {
+			struct epoll_event ev = {.events = EPOLLIN, .data.ptr = q};
+			epoll_ctl(q->up->epfd, EPOLL_CTL_MOD, q->fd, &ev);
+		}
 	}
-	if (!(events & UV_READABLE))
+	if (!(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
 		return;
 	for (;;) {
 		ssize_t n = recv(q->fd, q->rbuf + q->roff, UP_TCP_MAX - q->roff, 0);
@@ -222,19 +223,20 @@ static void tcp_io(struct vg_upstream_query *q, int events)
 	}
 }
 
-static void on_poll(uv_poll_t *h, int status, int events)
+static void on_epoll(uv_poll_t *h, int status, int events)
 {
-	struct vg_upstream_query *q = h->data;
-	if (q->done)
-		return;
-	if (status < 0) {
-		query_finish(q, VG_UP_ERROR, NULL, 0);
-		return;
+	struct up_impl *u = h->data;
+	struct epoll_event ev[64];
+	int n = epoll_wait(u->epfd, ev, 64, 0);
+	for (int i = 0; i < n; i++) {
+		struct vg_upstream_query *q = ev[i].data.ptr;
+		if (q->done)
+			continue; /* released by an earlier event of this batch */
+		if (q->tcp)
+			tcp_io(q, ev[i].events);
+		else
+			udp_readable(q); /* EPOLLERR too: recv reports the ICMP error */
 	}
-	if (q->tcp)
-		tcp_io(q, events);
-	else if (events & UV_READABLE)
-		udp_readable(q);
 }
 
 static void on_query_timeout(uv_timer_t *t)
@@ -327,24 +329,23 @@ static int up_send(struct vg_upstream *head, const struct vg_upstream_req *req,
 	} else {
 		u->head.stats.sent_tcp++;
 	}
-	int rc = uv_poll_init(u->loop, &q->poll, q->fd);
-	if (rc < 0) {
+	struct epoll_event ev = {.events = req->tcp ? EPOLLIN | EPOLLOUT : EPOLLIN, .data.ptr = q};
+	if (epoll_ctl(u->epfd, EPOLL_CTL_ADD, q->fd, &ev) < 0) {
+		int e = -errno;
 		close(q->fd);
 		free(q->wire);
 		free(q->rbuf);
 		free(q);
-		return VG_ELIBUV;
+		return e;
 	}
 	uv_timer_init(u->loop, &q->timer);
-	q->poll.data = q;
 	q->timer.data = q;
-	u->handles += 2;
+	u->handles += 1;
 	q->started = uv_now(u->loop);
 	q->next = u->queries;
 	if (u->queries)
 		u->queries->prev = q;
 	u->queries = q;
-	uv_poll_start(&q->poll, req->tcp ? UV_WRITABLE | UV_READABLE : UV_READABLE, on_poll);
 	uv_timer_start(&q->timer, on_query_timeout, req->timeout_ms ? req->timeout_ms : 1, 0);
 	*out = q;
 	return 0;
@@ -486,8 +487,30 @@ int vg_upstream_new(uv_loop_t *loop, const struct vg_config *cfg, int worker_id,
 	u->cfg = cfg;
 	u->worker_id = worker_id;
 	u->rnd_off = sizeof(u->rnd);
+	u->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (u->epfd < 0) {
+		int e = -errno;
+		free(u);
+		return e;
+	}
+	if (uv_poll_init(loop, &u->ep_poll, u->epfd) < 0) {
+		close(u->epfd);
+		free(u);
+		return VG_ELIBUV;
+	}
+	u->ep_poll.data = u;
+	u->handles = 1;
+	uv_poll_start(&u->ep_poll, UV_READABLE, on_epoll);
 	*out = &u->head;
 	return 0;
+}
+
+static void ep_poll_closed(uv_handle_t *h)
+{
+	struct up_impl *u = h->data;
+	close(u->epfd);
+	u->handles--;
+	impl_maybe_free(u);
 }
 
 void vg_upstream_close(struct vg_upstream *head)
@@ -500,5 +523,6 @@ void vg_upstream_close(struct vg_upstream *head)
 		query_release(u->queries);
 	while (u->timers)
 		timer_release(u->timers);
-	impl_maybe_free(u);
+	uv_poll_stop(&u->ep_poll);
+	uv_close((uv_handle_t *)&u->ep_poll, ep_poll_closed);
 }
