@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "itest.h"
@@ -865,4 +866,91 @@ Test(frontend, control_socket_status_stats_reload_stop, .fini = stop_v)
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "stop by vigilctl: exit 0");
 	V.pid = 0;
 	cr_assert_neq(access(ctl_path, F_OK), 0, "socket file removed at stop");
+}
+
+Test(frontend, reload_adds_and_removes_listeners, .fini = stop_v)
+{
+	start(NULL);
+	/* a second port, free now (UDP and TCP) */
+	uint16_t p2 = 0;
+	for (uint16_t cand = (uint16_t)(V.port + 1); !p2 && cand < V.port + 50; cand++) {
+		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(cand)};
+		inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+		int u = socket(AF_INET, SOCK_DGRAM, 0), t = socket(AF_INET, SOCK_STREAM, 0);
+		if (bind(u, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		    bind(t, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			p2 = cand;
+		close(u);
+		close(t);
+	}
+	cr_assert_neq(p2, 0);
+	char extra[128];
+	snprintf(extra, sizeof(extra), "listen: 127.0.0.1@%u\n", p2);
+	cr_assert_eq(itest_write_config(&V, extra), 0);
+	kill(V.pid, SIGHUP);
+	uint8_t q[512], r[4096];
+	size_t ql = itest_query("localhost.", LDNS_RR_TYPE_A, 31, 0, false, q, sizeof(q));
+	uint64_t t0 = itest_now_ms();
+	int n = 0;
+	while (n <= 0 && itest_now_ms() - t0 < 3000)
+		n = itest_udp("127.0.0.1", p2, NULL, q, ql, r, sizeof(r), 100);
+	cr_assert_gt(n, 0, "the new listener does not answer");
+	expect_alive(); /* the old one still does */
+	cr_assert_eq(itest_write_config(&V, NULL), 0);
+	kill(V.pid, SIGHUP);
+	t0 = itest_now_ms();
+	while (n > 0 && itest_now_ms() - t0 < 3000) {
+		n = itest_udp("127.0.0.1", p2, NULL, q, ql, r, sizeof(r), 100);
+		usleep(20000);
+	}
+	cr_assert_eq(n, 0, "the removed listener still answers");
+	expect_alive();
+}
+
+Test(frontend, drops_privileges_to_user_after_binding, .fini = stop_v)
+{
+	if (getuid() != 0)
+		cr_skip_test("needs root to switch users");
+	char cache[64];
+	snprintf(cache, sizeof(cache), "/tmp/vigil-itest-nobody-%d", (int)getpid());
+	cr_assert_eq(mkdir(cache, 0700), 0);
+	cr_assert_eq(chown(cache, 65534, 65534), 0);
+	char extra[256];
+	/* the later cache-dir line wins over the generated one */
+	snprintf(extra, sizeof(extra), "user: nobody\ncache-dir: %s\n", cache);
+	start(extra);
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)V.pid);
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f);
+	bool found = false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Uid:", 4))
+			found = strstr(line, "65534") != NULL && !strstr(line, "\t0\t");
+	fclose(f);
+	cr_assert(found, "vigild still runs as root");
+	expect_alive();
+	cr_assert_eq(itest_stop(&V), 0);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", cache);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(frontend, cache_open_error_exits_1_with_a_message)
+{
+	char dir[] = "/tmp/vigil-itest-c-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char path[256], text[512], args[512], out[4096], notdir[300];
+	snprintf(notdir, sizeof(notdir), "%s/file", dir);
+	write_file(notdir, "not a directory\n");
+	snprintf(path, sizeof(path), "%s/v.conf", dir);
+	snprintf(text, sizeof(text), "listen: 127.0.0.1@%d\nuser: \"\"\ncache-dir: %s\n",
+		 12000 + (int)(getpid() % 20000), notdir);
+	write_file(path, text);
+	snprintf(args, sizeof(args), "-f -c %s", path);
+	cr_assert_eq(itest_run_vigild(out, sizeof(out), args), 1, "%s", out);
+	cr_assert(strstr(out, "cache") && strstr(out, notdir), "message names the cache: %s", out);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
 }
