@@ -60,7 +60,7 @@ static int64_t score(const struct vg_cval_hdr *h, uint16_t type, bool rrset, uin
 /* One round: sample up to WINDOW entries per DB from the sweep position, delete those past the
  * stale window, then the lowest-scored quarter of the live ones. Returns entries deleted. */
 static size_t round_once(struct vg_cache *c, MDB_txn *txn, struct cand *cs, uint32_t now,
-			 bool live_too)
+			 bool live_too, size_t *visited)
 {
 	size_t n = 0, deleted = 0;
 	for (int d = 0; d < 2; d++) {
@@ -74,12 +74,14 @@ static size_t round_once(struct vg_cache *c, MDB_txn *txn, struct cand *cs, uint
 		if (rc == MDB_NOTFOUND)
 			rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 		MDB_stat ms;
-		size_t want = c->window;
+		/* the expired-only pass reads headers only: it can afford longer strides */
+		size_t want = live_too ? c->window : 8 * (size_t)c->window;
 		if (mdb_stat(txn, dbi, &ms) == 0 && ms.ms_entries < want)
 			want = ms.ms_entries;
 		bool wrapped = false;
-		for (unsigned i = 0; i < want && rc == 0; i++) {
+		for (size_t i = 0; i < want && rc == 0; i++) {
 			struct vg_cval_hdr h;
+			(*visited)++;
 			bool bad = vg_cval_hdr_decode(v.mv_data, v.mv_size, &h) < 0 ||
 				   k.mv_size > VG_CKEY_MAX || k.mv_size < 3;
 			uint64_t dead_at = (uint64_t)h.stored_at + h.ttl + c->o.stale_max;
@@ -88,7 +90,7 @@ static size_t round_once(struct vg_cache *c, MDB_txn *txn, struct cand *cs, uint
 					atomic_fetch_add(&c->st_corrupt, 1);
 				if (mdb_cursor_del(cur, 0) == 0)
 					deleted++;
-			} else {
+			} else if (live_too) {
 				uint16_t type =
 				    vg_get_u16((uint8_t *)k.mv_data + k.mv_size - (d == 0 ? 3 : 2));
 				struct cand *x = &cs[n++];
@@ -113,9 +115,14 @@ static size_t round_once(struct vg_cache *c, MDB_txn *txn, struct cand *cs, uint
 		}
 		mdb_cursor_close(cur);
 	}
-	if (live_too && n) {
+	/* Expired first: live entries go only for the part of the quota (a quarter of the sample)
+	 * that dead ones did not fill. */
+	size_t quota = (n + deleted) / 4 ? (n + deleted) / 4 : 1;
+	if (live_too && n && deleted < quota) {
 		qsort(cs, n, sizeof(*cs), cmp_cand);
-		size_t drop = n / 4 ? n / 4 : 1;
+		size_t drop = quota - deleted;
+		if (drop > n)
+			drop = n;
 		for (size_t i = 0; i < drop; i++) {
 			MDB_val k = {.mv_size = cs[i].klen, .mv_data = cs[i].key};
 			if (mdb_del(txn, cs[i].dbi, &k, NULL) == 0)
@@ -140,8 +147,11 @@ void vg_cache_evict_init(struct vg_cache *c, size_t psize)
 void vg_cache_evict(struct vg_cache *c, uint32_t now, bool force)
 {
 	unsigned pct = vg_cache_usage_pct(c);
-	if (!force && pct < c->high_pct)
+	if (!force && pct < c->high_pct) {
+		c->dead_pass_done = false; /* the next episode starts with an expired-only pass */
+		c->dead_visited = 0;
 		return;
+	}
 	unsigned target = c->o.low_water_pct;
 	if (target + 10 > c->high_pct)
 		target = c->high_pct > 20 ? c->high_pct - 10 : 10;
@@ -158,9 +168,22 @@ void vg_cache_evict(struct vg_cache *c, uint32_t now, bool force)
 		MDB_txn *txn;
 		if (mdb_txn_begin(c->env, NULL, 0, &txn))
 			break;
-		/* First pass over the whole DB reclaims only expired entries; live ones go after.
-		 */
-		size_t del = round_once(c, txn, cs, now, r >= 4 || force);
+		/* Expired first, globally: key order clusters names of one zone, so a sample may
+		 * hold no expired entry while the rest of the DB holds many. Each episode above
+		 * the high watermark first visits every entry deleting only expired ones (in
+		 * bounded steps, across calls), then samples for the least valuable. A full map
+		 * (force) cannot wait for that. */
+		bool live = force || c->dead_pass_done;
+		size_t visited = 0;
+		size_t del = round_once(c, txn, cs, now, live, &visited);
+		if (!live) {
+			MDB_stat a = {0}, b = {0};
+			mdb_stat(txn, c->dbi_answer, &a);
+			mdb_stat(txn, c->dbi_rrset, &b);
+			c->dead_visited += visited;
+			if (c->dead_visited >= a.ms_entries + b.ms_entries + del)
+				c->dead_pass_done = true;
+		}
 		int rc = mdb_txn_commit(txn);
 		if (rc == MDB_MAP_FULL && ++full_tries < 4) {
 			/* the free pages are pinned by a reader's snapshot: let it move on */

@@ -114,6 +114,9 @@ struct vg_cache {
 	unsigned window;    /* entries sampled per DB per eviction round */
 	unsigned high_pct;  /* effective high watermark */
 
+	/* eviction state (writer only): the expired-only pass of the current episode */
+	bool dead_pass_done;
+	uint64_t dead_visited;
 	/* eviction sweep positions (writer only) */
 	uint8_t sweep_key[2][VG_CKEY_MAX];
 	size_t sweep_klen[2];

@@ -1326,3 +1326,50 @@ Test(cache, flushes_of_many_entries_run_in_small_txns_and_finish)
 	cr_assert_eq(get_rrset(c, "keep.example.", 1, T0, 0, &v, buf), 0);
 	vg_cache_close(c);
 }
+
+Test(cache, eviction_takes_expired_entries_before_older_live_ones)
+{
+	struct vg_cache_opts o;
+	opts_init(&o);
+	o.map_size = 2u << 20;
+	o.stale_max = 0;
+	struct vg_cache *c = open_with(&o);
+	char name[64];
+	/* live but least recently used */
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "live-%d.example.", i);
+		put_a_answer(c, name, 86400, 0x15, 0, T0);
+	}
+	/* used more recently, but expired by the time the map fills */
+	for (int i = 0; i < 1500; i++) {
+		snprintf(name, sizeof(name), "short-%d.example.", i);
+		put_a_answer(c, name, 10, 0x15, 0, T0 + 50);
+	}
+	vg_cache_sync(c);
+	struct vg_cache_stats st;
+	vg_cache_stats(c, &st);
+	cr_assert_eq(st.evicted, 0, "the test must fill the map only after the short TTLs end");
+	fake_now = T0 + 100;
+	for (int i = 0; i < 4000; i++) {
+		snprintf(name, sizeof(name), "fresh-%d.example.", i);
+		put_a_answer(c, name, 86400, 0x15, 0, T0 + 100);
+		if (i % 100 == 99) {
+			vg_cache_sync(c);
+			vg_cache_stats(c, &st);
+			if (st.evicted > 500)
+				break;
+		}
+	}
+	vg_cache_sync(c);
+	vg_cache_stats(c, &st);
+	cr_assert_gt(st.evicted, 500, "map never filled: %llu", (unsigned long long)st.evicted);
+	uint8_t out[4096];
+	size_t len;
+	unsigned fl;
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "live-%d.example.", i);
+		cr_assert_eq(get_answer(c, name, 1, T0 + 100, out, &len, &fl, 0), 0,
+			     "live entry %s evicted while expired ones were left", name);
+	}
+	vg_cache_close(c);
+}
