@@ -100,7 +100,8 @@ static char *cmd_status(struct vg_daemon *d)
 	fprintf(f, "config: %s\n", d->config_path ? d->config_path : "(built-in defaults)");
 	for (size_t i = 0; i < d->policy->cfg.n_listen; i++) {
 		char as[128];
-		fprintf(f, "listen: %s\n", vg_sockaddr_str(&d->policy->cfg.listen[i], as, sizeof(as)));
+		fprintf(f, "listen: %s\n",
+			vg_sockaddr_str(&d->policy->cfg.listen[i], as, sizeof(as)));
 	}
 	fprintf(f, "cache: %s\n", d->cache ? d->policy->cfg.cache_dir : "none");
 	fclose(f);
@@ -115,12 +116,13 @@ static char *cmd_stats(struct vg_daemon *d)
 	if (!f)
 		return NULL;
 	fprintf(f, "ok\n");
-#define SUM(field) \
-	do { \
-		uint64_t t = 0; \
-		for (int i = 0; i < d->n_workers; i++) \
-			t += atomic_load_explicit(&d->workers[i].stats.field, memory_order_relaxed); \
-		fprintf(f, "%s: %lu\n", #field, (unsigned long)t); \
+#define SUM(field)                                                                                 \
+	do {                                                                                       \
+		uint64_t t = 0;                                                                    \
+		for (int i = 0; i < d->n_workers; i++)                                             \
+			t += atomic_load_explicit(&d->workers[i].stats.field,                      \
+						  memory_order_relaxed);                           \
+		fprintf(f, "%s: %lu\n", #field, (unsigned long)t);                                 \
 	} while (0)
 	SUM(udp_queries);
 	SUM(tcp_queries);
@@ -227,7 +229,8 @@ static char *run_command(struct ctl_conn *c, char *line)
 		return done(vg_cache_flush_name(d->cache, name, type));
 	}
 	return fmt("error: unknown command '%s' (status, stats, reload, stop, flush, flush-name, "
-		   "flush-zone, flush-negative, flush-suspicious, dump)\n", cmd);
+		   "flush-zone, flush-negative, flush-suspicious, dump)\n",
+		   cmd);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -293,7 +296,7 @@ int vg_control_start(struct vg_daemon *d, const char *path, uid_t uid, gid_t gid
 	ctl->server.data = ctl;
 	struct stat st;
 	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path); /* left by a vigild that did not stop cleanly */
+		unlink(path);	  /* left by a vigild that did not stop cleanly */
 	mode_t old = umask(0117); /* 0660: the owner and its group may control vigild */
 	int rc = uv_pipe_bind(&ctl->server, path);
 	umask(old);

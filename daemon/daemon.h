@@ -52,12 +52,12 @@ struct vg_listen_fds {
 /* Per-worker counters; written by the worker, read (approximately) by the main thread. */
 struct vg_stats {
 	atomic_uint_fast64_t udp_queries, tcp_queries, answers, dropped, refused_acl, ratelimited,
-		formerr, notimp, badvers, refused, local, cached, resolved, servfail, any_minimal,
-		truncated, tcp_accepted, tcp_idle_closed, tcp_evicted, tcp_refused, tcp_bad_frame,
-		send_errors;
+	    formerr, notimp, badvers, refused, local, cached, resolved, servfail, any_minimal,
+	    truncated, tcp_accepted, tcp_idle_closed, tcp_evicted, tcp_refused, tcp_bad_frame,
+	    send_errors;
 };
-#define VG_STAT_ADD(w, field, n) atomic_fetch_add_explicit(&(w)->stats.field, (n), \
-							  memory_order_relaxed)
+#define VG_STAT_ADD(w, field, n)                                                                   \
+	atomic_fetch_add_explicit(&(w)->stats.field, (n), memory_order_relaxed)
 
 struct vg_udp;
 struct vg_tcp_listener;
@@ -66,7 +66,7 @@ struct vg_req;
 
 /* Where an answer goes: a UDP listener and client address, or a TCP connection. */
 struct vg_reply_to {
-	struct vg_udp *udp;       /* UDP: the listener the query came in on */
+	struct vg_udp *udp;	  /* UDP: the listener the query came in on */
 	struct vg_tcp_conn *conn; /* TCP: the connection (referenced while a request holds it) */
 	struct vg_sockaddr client;
 };
@@ -75,19 +75,20 @@ struct vg_worker {
 	int id;
 	pthread_t thread;
 	uv_loop_t loop;
-	uv_async_t wake;    /* mailbox doorbell */
-	uv_check_t flush;   /* flushes the UDP send queues once per loop pass */
+	uv_async_t wake;       /* mailbox doorbell */
+	uv_check_t flush;      /* flushes the UDP send queues once per loop pass */
 	uv_timer_t stop_timer; /* bounds the wait for answers in flight at stop */
 	struct vg_daemon *d;
 
-	struct vg_policy *policy;      /* current snapshot (ACL, local data, limits) */
-	struct vg_policy *boot_policy; /* the config the resolver was built with (kept to the end) */
+	struct vg_policy *policy; /* current snapshot (ACL, local data, limits) */
+	struct vg_policy
+	    *boot_policy; /* the config the resolver was built with (kept to the end) */
 	struct vg_ratelimit rl;
 	struct vg_resolver *resolver;
 	struct vg_upstream *upstream;
 	struct vg_cache_reader *cache_rd; /* NULL without a cache */
-	bool cache_open_txn;              /* a read snapshot is open for the current batch */
-	uint32_t now_wall;                /* wall clock, read once per loop pass */
+	bool cache_open_txn;		  /* a read snapshot is open for the current batch */
+	uint32_t now_wall;		  /* wall clock, read once per loop pass */
 
 	struct vg_udp **udp;
 	size_t n_udp;
@@ -96,7 +97,7 @@ struct vg_worker {
 	struct vg_tcp_conn *conn_head, *conn_tail; /* least recently active first */
 	size_t n_conns;
 	struct vg_req *free_reqs; /* request contexts for the resolver, reused */
-	size_t inflight;          /* resolver requests not yet answered */
+	size_t inflight;	  /* resolver requests not yet answered */
 	bool stopping;
 
 	/* mailbox, protected by mu: written by the main thread, read by the worker */
@@ -119,7 +120,7 @@ struct vg_daemon {
 	const char *config_path;
 	time_t started_at;
 	struct vg_control *control; /* NULL without control-socket */
-	uv_loop_t loop; /* main thread: signals, control socket */
+	uv_loop_t loop;		    /* main thread: signals, control socket */
 };
 
 /* ---- main.c ---- */

@@ -75,7 +75,8 @@ static int bind_address(const struct vg_sockaddr *addr, int n_workers, struct vg
 		int probe = bind_socket(addr, types[t], false);
 		if (probe < 0) {
 			snprintf(err, errlen, "cannot listen on %s (%s): %s",
-				 addr_str(addr, as, sizeof(as)), t ? "tcp" : "udp", strerror(-probe));
+				 addr_str(addr, as, sizeof(as)), t ? "tcp" : "udp",
+				 strerror(-probe));
 			return probe;
 		}
 		close(probe);
@@ -284,8 +285,8 @@ int vg_daemon_reload(struct vg_daemon *d, char *err, size_t errlen)
 		rc = vg_policy_new(&cfg, &p, why, sizeof(why));
 	struct vg_listen_fds *plan = NULL;
 	size_t n = 0;
-	if (rc == 0 &&
-	    (rc = bind_all(&p->cfg, d->n_workers, &d->policy->cfg, &plan, &n, why, sizeof(why))) < 0)
+	if (rc == 0 && (rc = bind_all(&p->cfg, d->n_workers, &d->policy->cfg, &plan, &n, why,
+				      sizeof(why))) < 0)
 		vg_policy_unref(p);
 	if (rc < 0) {
 		vg_err("reload refused, old configuration kept: %s", why);
@@ -325,12 +326,24 @@ int main(int argc, char **argv)
 	int opt;
 	while ((opt = getopt(argc, argv, "c:tfvh")) != -1) {
 		switch (opt) {
-		case 'c': path = optarg; break;
-		case 't': check = true; break;
-		case 'f': foreground = true; break;
-		case 'v': printf("vigild %s\n", VIGIL_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 1;
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			check = true;
+			break;
+		case 'f':
+			foreground = true;
+			break;
+		case 'v':
+			printf("vigild %s\n", VIGIL_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
 		}
 	}
 	if (optind < argc) {
@@ -378,13 +391,14 @@ int main(int argc, char **argv)
 		 * vigild becomes so that user can still remove it at stop */
 		uid_t uid = (uid_t)-1;
 		gid_t gid = (gid_t)-1;
-		struct passwd *pw = policy->cfg.user && *policy->cfg.user ? getpwnam(policy->cfg.user)
-									    : NULL;
+		struct passwd *pw =
+		    policy->cfg.user && *policy->cfg.user ? getpwnam(policy->cfg.user) : NULL;
 		if (pw) {
 			uid = pw->pw_uid;
 			gid = pw->pw_gid;
 		}
-		if (vg_control_start(&d, policy->cfg.control_socket, uid, gid, err, sizeof(err)) < 0) {
+		if (vg_control_start(&d, policy->cfg.control_socket, uid, gid, err, sizeof(err)) <
+		    0) {
 			vg_err("%s", err);
 			if (foreground)
 				fprintf(stderr, "vigild: %s\n", err);
@@ -428,8 +442,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < d.n_workers; i++) {
 		d.workers[i].id = i;
 		d.workers[i].d = &d;
-		int rc = vg_worker_start(&d.workers[i], policy, plan + (size_t)i * n_listen,
-					 n_listen);
+		int rc =
+		    vg_worker_start(&d.workers[i], policy, plan + (size_t)i * n_listen, n_listen);
 		if (rc < 0) {
 			vg_err("worker %d: %s", i, vg_strerror(rc));
 			break;
@@ -441,8 +455,8 @@ int main(int argc, char **argv)
 	if (started == d.n_workers) {
 		char as[128];
 		for (size_t i = 0; i < n_listen; i++)
-			vg_info("listening on %s (udp, tcp)", addr_str(&policy->cfg.listen[i], as,
-								       sizeof(as)));
+			vg_info("listening on %s (udp, tcp)",
+				addr_str(&policy->cfg.listen[i], as, sizeof(as)));
 		vg_info("vigild %s started with %d workers", VIGIL_VERSION, d.n_workers);
 		if (ready_fd >= 0) {
 			if (write(ready_fd, "k", 1) != 1)

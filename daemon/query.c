@@ -3,9 +3,9 @@
 #include <vigil/err.h>
 #include "query.h"
 
-#define OPT_FIXED 11      /* root owner, type, class, TTL, RDLENGTH */
-#define EDE_OPTION 15     /* RFC 8914 option code */
-#define EDE_TEXT_MAX 200  /* our texts are short; cap keeps the OPT size predictable */
+#define OPT_FIXED 11	 /* root owner, type, class, TTL, RDLENGTH */
+#define EDE_OPTION 15	 /* RFC 8914 option code */
+#define EDE_TEXT_MAX 200 /* our texts are short; cap keeps the OPT size predictable */
 
 int vg_query_parse(const uint8_t *pkt, size_t len, struct vg_query *q)
 {
@@ -70,13 +70,15 @@ int vg_query_parse(const uint8_t *pkt, size_t len, struct vg_query *q)
 		pos += rdlen;
 	}
 	if (pos != len)
-		return VG_RCODE_FORMERR; /* trailing garbage: the sender and we disagree on the format */
+		return VG_RCODE_FORMERR; /* trailing garbage: the sender and we disagree on the
+					    format */
 	if (q->has_edns && q->edns_version > 0)
 		return VG_RCODE_BADVERS;
 	if (q->qtype == VG_TYPE_OPT)
 		return VG_RCODE_FORMERR;
 	if (q->qclass != VG_CLASS_IN)
-		return VG_RCODE_REFUSED; /* CH, HS and the rest: a resolver serves the Internet class */
+		return VG_RCODE_REFUSED; /* CH, HS and the rest: a resolver serves the Internet
+					    class */
 	return VG_QUERY_OK;
 }
 
@@ -244,8 +246,9 @@ int vg_query_finish(const struct vg_query *q, uint8_t *buf, size_t len, size_t c
 
 int vg_query_any_answer(const struct vg_query *q, uint8_t *out, size_t cap)
 {
-	static const uint8_t rr[] = {0xC0, 0x0C, 0, VG_TYPE_HINFO, 0, VG_CLASS_IN, 0, 0, 0x0E, 0x10,
-				     0, 9, 7, 'R', 'F', 'C', '8', '4', '8', '2', 0};
+	static const uint8_t rr[] = {
+	    0xC0, 0x0C, 0,   VG_TYPE_HINFO, 0,	 VG_CLASS_IN, 0,   0,	0x0E, 0x10, 0,
+	    9,	  7,	'R', 'F',	    'C', '8',	      '4', '8', '2',  0};
 	size_t need = VG_DNS_HEADER + q->qname_len + 4u + sizeof(rr);
 	if (need > cap)
 		return VG_ESPACE;

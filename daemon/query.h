@@ -11,8 +11,8 @@
 #include <vigil/resolver.h> /* VG_EDE_NONE */
 
 #define VG_DNS_HEADER 12
-#define VG_UDP_PLAIN_MAX 512  /* answer size limit for a query without EDNS (RFC 1035) */
-#define VG_EDNS_MIN 512       /* smaller advertised EDNS sizes are treated as 512 (RFC 6891 6.2.5) */
+#define VG_UDP_PLAIN_MAX 512 /* answer size limit for a query without EDNS (RFC 1035) */
+#define VG_EDNS_MIN 512	     /* smaller advertised EDNS sizes are treated as 512 (RFC 6891 6.2.5) */
 
 /* Response codes used by the front end (the extended ones need an OPT record). */
 enum {

@@ -8,11 +8,11 @@
 #include <vigil/err.h>
 #include "daemon.h"
 
-#define TCP_MAX_INFLIGHT 64            /* pipelined queries waiting for the resolver */
-#define TCP_MAX_UNSENT (256 * 1024)    /* answer bytes queued to a slow reader */
+#define TCP_MAX_INFLIGHT 64	    /* pipelined queries waiting for the resolver */
+#define TCP_MAX_UNSENT (256 * 1024) /* answer bytes queued to a slow reader */
 #define TCP_RBUF_INIT 1024
 #define TCP_RBUF_MAX (2 + 65535)
-#define TCP_STOP_LINGER_MS 1000        /* at stop, how long unread answers may wait */
+#define TCP_STOP_LINGER_MS 1000 /* at stop, how long unread answers may wait */
 
 struct vg_tcp_listener {
 	uv_tcp_t h;
@@ -25,10 +25,10 @@ struct vg_tcp_conn {
 	uv_timer_t idle;
 	struct vg_worker *w;
 	struct vg_tcp_conn *prev, *next; /* worker's list, least recently active first */
-	int refs;          /* 1 until both handles closed + requests in flight + writes queued */
+	int refs; /* 1 until both handles closed + requests in flight + writes queued */
 	int handles_open;
 	unsigned inflight; /* queries handed to the resolver */
-	size_t unsent;     /* bytes in queued writes */
+	size_t unsent;	   /* bytes in queued writes */
 	bool closing, reading, eof, in_frames;
 	struct vg_sockaddr peer;
 	uint8_t *rbuf;
@@ -166,7 +166,8 @@ static void process_frames(struct vg_tcp_conn *c)
 	       c->unsent < TCP_MAX_UNSENT) {
 		size_t len = vg_get_u16(c->rbuf + off);
 		if (len == 0) {
-			/* no DNS message is empty: the framing is broken, nothing after it is safe */
+			/* no DNS message is empty: the framing is broken, nothing after it is safe
+			 */
 			VG_STAT_ADD(c->w, tcp_bad_frame, 1);
 			conn_close(c);
 			break;
@@ -242,7 +243,8 @@ void vg_tcp_send(struct vg_tcp_conn *c, const uint8_t *msg, size_t len)
 	size_t done = 0, total = len + 2;
 	if (c->unsent == 0) {
 		/* nothing queued: try to write at once, without copying */
-		uv_buf_t bufs[2] = {uv_buf_init((char *)hdr, 2), uv_buf_init((char *)msg, (unsigned)len)};
+		uv_buf_t bufs[2] = {uv_buf_init((char *)hdr, 2),
+				    uv_buf_init((char *)msg, (unsigned)len)};
 		int n = uv_try_write((uv_stream_t *)&c->h, bufs, 2);
 		if (n > 0)
 			done = (size_t)n;
@@ -395,7 +397,8 @@ void vg_tcp_close_all(struct vg_worker *w)
 		if (c->unsent == 0 && c->inflight == 0) {
 			conn_close(c);
 		} else {
-			/* let queued answers drain briefly; a client that does not read is cut off */
+			/* let queued answers drain briefly; a client that does not read is cut off
+			 */
 			uv_read_stop((uv_stream_t *)&c->h);
 			c->reading = false;
 			uv_timer_start(&c->idle, on_idle, TCP_STOP_LINGER_MS, 0);

@@ -13,10 +13,10 @@
 #include <vigil/err.h>
 #include "daemon.h"
 
-#define RECV_BATCH 32   /* datagrams per recvmmsg */
-#define RECV_CAP 4096   /* larger queries are dropped (MSG_TRUNC): no real query needs more */
-#define SLOT_CAP 4096   /* largest UDP answer we send: edns-buffer-size is at most 4096 */
-#define SEND_SLOTS 64   /* replies queued before a flush is forced */
+#define RECV_BATCH 32 /* datagrams per recvmmsg */
+#define RECV_CAP 4096 /* larger queries are dropped (MSG_TRUNC): no real query needs more */
+#define SLOT_CAP 4096 /* largest UDP answer we send: edns-buffer-size is at most 4096 */
+#define SEND_SLOTS 64 /* replies queued before a flush is forced */
 /* Wake-up coalescing (docs/architecture.md, Daemon): when datagrams arrive less than
  * COALESCE_TRIGGER_NS apart and a wake-up drained the socket, stop reading for COALESCE_MS so the
  * next wake-up finds a batch. A wake-up (IPI, context switch) costs more than answering a query;
@@ -86,9 +86,8 @@ static int receive_batch(struct vg_udp *u)
 	VG_STAT_ADD(w, udp_queries, (unsigned)n);
 	for (int i = 0; i < n && !w->stopping; i++) {
 		struct msghdr *m = &u->rmsg[i].msg_hdr;
-		if ((m->msg_flags & MSG_TRUNC) ||
-		    (m->msg_namelen != sizeof(struct sockaddr_in) &&
-		     m->msg_namelen != sizeof(struct sockaddr_in6))) {
+		if ((m->msg_flags & MSG_TRUNC) || (m->msg_namelen != sizeof(struct sockaddr_in) &&
+						   m->msg_namelen != sizeof(struct sockaddr_in6))) {
 			VG_STAT_ADD(w, dropped, 1);
 			continue;
 		}

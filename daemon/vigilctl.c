@@ -11,21 +11,20 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: vigilctl [-s SOCKET | -c CONFIG] COMMAND [ARGS]\n"
-		"  -s SOCKET  vigild's control socket\n"
-		"  -c CONFIG  read the socket path (control-socket:) from vigild's config\n"
-		"commands:\n"
-		"  status                  version, uptime, workers, listeners\n"
-		"  stats                   query and cache counters\n"
-		"  reload                  re-read the configuration (as SIGHUP)\n"
-		"  stop                    graceful stop (as SIGTERM)\n"
-		"  flush                   empty the cache\n"
-		"  flush-name NAME [TYPE]  forget one name (all types, or one)\n"
-		"  flush-zone NAME         forget a name and everything below it\n"
-		"  flush-negative          forget NXDOMAIN/NODATA entries\n"
-		"  flush-suspicious        forget entries the validator flagged\n"
-		"  dump                    print the cache as text\n");
+	fprintf(f, "usage: vigilctl [-s SOCKET | -c CONFIG] COMMAND [ARGS]\n"
+		   "  -s SOCKET  vigild's control socket\n"
+		   "  -c CONFIG  read the socket path (control-socket:) from vigild's config\n"
+		   "commands:\n"
+		   "  status                  version, uptime, workers, listeners\n"
+		   "  stats                   query and cache counters\n"
+		   "  reload                  re-read the configuration (as SIGHUP)\n"
+		   "  stop                    graceful stop (as SIGTERM)\n"
+		   "  flush                   empty the cache\n"
+		   "  flush-name NAME [TYPE]  forget one name (all types, or one)\n"
+		   "  flush-zone NAME         forget a name and everything below it\n"
+		   "  flush-negative          forget NXDOMAIN/NODATA entries\n"
+		   "  flush-suspicious        forget entries the validator flagged\n"
+		   "  dump                    print the cache as text\n");
 }
 
 int main(int argc, char **argv)
@@ -34,10 +33,18 @@ int main(int argc, char **argv)
 	int opt;
 	while ((opt = getopt(argc, argv, "+s:c:h")) != -1) {
 		switch (opt) {
-		case 's': sock = optarg; break;
-		case 'c': conf = optarg; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 's':
+			sock = optarg;
+			break;
+		case 'c':
+			conf = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind >= argc) {
@@ -48,7 +55,8 @@ int main(int argc, char **argv)
 	bool have_cfg = false;
 	if (!sock && conf) {
 		char err[512];
-		if (vg_config_defaults(&cfg) < 0 || vg_config_load(&cfg, conf, err, sizeof(err)) < 0) {
+		if (vg_config_defaults(&cfg) < 0 ||
+		    vg_config_load(&cfg, conf, err, sizeof(err)) < 0) {
 			fprintf(stderr, "vigilctl: %s\n", err);
 			return 1;
 		}
@@ -56,8 +64,9 @@ int main(int argc, char **argv)
 		sock = cfg.control_socket;
 	}
 	if (!sock || !*sock) {
-		fprintf(stderr, "vigilctl: no control socket (use -s, or -c with a config that sets "
-				"control-socket)\n");
+		fprintf(stderr,
+			"vigilctl: no control socket (use -s, or -c with a config that sets "
+			"control-socket)\n");
 		return 1;
 	}
 	char line[1024] = "";

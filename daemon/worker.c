@@ -185,15 +185,15 @@ static void ask_resolver(struct vg_worker *w, const struct vg_reply_to *to,
 	else
 		vg_tcp_conn_ref(to->conn);
 	struct vg_question vq = {
-		.qname = r->q.qname,
-		.qname_len = r->q.qname_len,
-		.qtype = q->qtype,
-		.qclass = q->qclass,
-		.do_bit = q->do_bit,
-		.cd_bit = q->cd,
-		.rd_bit = q->rd,
-		.has_edns = q->has_edns,
-		.client = &r->to.client,
+	    .qname = r->q.qname,
+	    .qname_len = r->q.qname_len,
+	    .qtype = q->qtype,
+	    .qclass = q->qclass,
+	    .do_bit = q->do_bit,
+	    .cd_bit = q->cd,
+	    .rd_bit = q->rd,
+	    .has_edns = q->has_edns,
+	    .client = &r->to.client,
 	};
 	w->inflight++;
 	VG_STAT_ADD(w, resolved, 1);
@@ -222,8 +222,8 @@ static void reply_now(struct vg_worker *w, const struct vg_reply_to *to, const s
 		deliver(w, to, q, buf, len, cap, VG_EDE_NONE, NULL);
 		return;
 	}
-	int n = vg_query_finish(q, buf, len, cap, vg_query_udp_limit(q, our), VG_EDE_NONE, NULL,
-				our);
+	int n =
+	    vg_query_finish(q, buf, len, cap, vg_query_udp_limit(q, our), VG_EDE_NONE, NULL, our);
 	if (n < 0) {
 		respond_error(w, to, q, VG_RCODE_SERVFAIL, false);
 		return;
@@ -252,8 +252,8 @@ void vg_worker_query(struct vg_worker *w, const uint8_t *pkt, size_t len,
 	}
 	/* Only UDP is limited: a TCP client has proven its address with the handshake. */
 	if (udp && p->cfg.rate_limit) {
-		enum vg_rl_verdict rv = vg_ratelimit_check(&w->rl, &to->client.u.sa,
-							   uv_now(&w->loop));
+		enum vg_rl_verdict rv =
+		    vg_ratelimit_check(&w->rl, &to->client.u.sa, uv_now(&w->loop));
 		if (rv != VG_RL_PASS) {
 			VG_STAT_ADD(w, ratelimited, 1);
 			if (rv == VG_RL_SLIP)
@@ -368,7 +368,8 @@ static void apply_listeners(struct vg_worker *w, const struct vg_listen_fds *fds
 	for (size_t i = 0; i < n; i++) {
 		if (fds[i].udp_fd < 0) {
 			for (size_t j = 0; j < w->n_udp; j++) {
-				if (w->udp[j] && sockaddr_eq(vg_udp_addr(w->udp[j]), &fds[i].addr)) {
+				if (w->udp[j] &&
+				    sockaddr_eq(vg_udp_addr(w->udp[j]), &fds[i].addr)) {
 					udp[nu++] = w->udp[j];
 					w->udp[j] = NULL;
 				}
@@ -514,17 +515,18 @@ int vg_worker_start(struct vg_worker *w, struct vg_policy *p, const struct vg_li
 	if (w->d->cache) {
 		w->cache_rd = vg_cache_reader_new(w->d->cache);
 		if (!w->cache_rd)
-			vg_warn("worker %d: no cache reader slot: answering without the cache", w->id);
+			vg_warn("worker %d: no cache reader slot: answering without the cache",
+				w->id);
 	}
 	if ((rc = vg_upstream_new(&w->loop, &w->boot_policy->cfg, w->id, &w->upstream)) < 0) {
 		vg_err("worker %d: upstream layer: %s", w->id, vg_strerror(rc));
 		return rc;
 	}
 	struct vg_resolver_env env = {
-		.cfg = &w->boot_policy->cfg,
-		.cache = w->d->cache,
-		.upstream = w->upstream,
-		.worker_id = w->id,
+	    .cfg = &w->boot_policy->cfg,
+	    .cache = w->d->cache,
+	    .upstream = w->upstream,
+	    .worker_id = w->id,
 	};
 	if ((rc = vg_resolver_new(&env, &w->resolver)) < 0) {
 		vg_err("worker %d: resolver: %s", w->id, vg_strerror(rc));

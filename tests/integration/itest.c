@@ -139,10 +139,11 @@ int itest_start(struct itest_vigild *v, const char *extra)
 				break; /* exited: maybe the port was taken meanwhile; retry */
 			}
 			uint8_t q[512], r[4096];
-			size_t ql = itest_query("localhost.", LDNS_RR_TYPE_A, 7, 0, false, q, sizeof(q));
+			size_t ql =
+			    itest_query("localhost.", LDNS_RR_TYPE_A, 7, 0, false, q, sizeof(q));
 			int n = itest_udp("127.0.0.1", v->port, NULL, q, ql, r, sizeof(r), 100);
-			/* a real answer: QR set and our ID (a socket that happened to get v->port as
-			 * its own ephemeral port would hear its own query) */
+			/* a real answer: QR set and our ID (a socket that happened to get v->port
+			 * as its own ephemeral port would hear its own query) */
 			if (n >= 12 && (r[2] & 0x80) && r[0] == 0 && r[1] == 7)
 				return 0;
 			usleep(10000);
@@ -182,7 +183,8 @@ int itest_stop(struct itest_vigild *v)
 		v->pid = 0;
 	}
 	if (v->dir[0] && status != 0) {
-		fprintf(stderr, "itest: vigild failed (status %d); its files are kept in %s\n", status, v->dir);
+		fprintf(stderr, "itest: vigild failed (status %d); its files are kept in %s\n",
+			status, v->dir);
 		v->dir[0] = 0;
 	}
 	if (v->dir[0]) {

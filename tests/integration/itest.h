@@ -13,9 +13,9 @@
 struct itest_vigild {
 	pid_t pid;
 	uint16_t port;
-	char dir[256];  /* temporary directory: config, cache, log */
+	char dir[256];	/* temporary directory: config, cache, log */
 	char conf[320]; /* dir/vigild.conf */
-	char log[320];  /* dir/vigild.log (vigild's stderr) */
+	char log[320];	/* dir/vigild.log (vigild's stderr) */
 };
 
 /* Writes dir/vigild.conf: listen 127.0.0.1@port and ::1@port, user "", workers 1, a cache-dir
@@ -36,8 +36,8 @@ int itest_stop(struct itest_vigild *v);
 int itest_run_vigild(char *out, size_t cap, const char *args);
 
 /* Builds a query (RD set) in wire form; edns_size 0 = no OPT. Returns the length. */
-size_t itest_query(const char *name, ldns_rr_type type, uint16_t id, uint16_t edns_size, bool do_bit,
-		   uint8_t *out, size_t cap);
+size_t itest_query(const char *name, ldns_rr_type type, uint16_t id, uint16_t edns_size,
+		   bool do_bit, uint8_t *out, size_t cap);
 
 /* Sends `q` over UDP to dst@port (from address src, or any when NULL) and waits up to
  * timeout_ms for one reply. Returns the reply length, 0 when nothing came. */

@@ -119,7 +119,8 @@ Test(frontend, answers_localhost_over_udp_v4_and_v6, .fini = stop_v)
 	const char *addrs[] = {"127.0.0.1", "::1"};
 	for (int i = 0; i < 2; i++) {
 		uint8_t q[512], r[4096];
-		size_t ql = itest_query("localhost.", LDNS_RR_TYPE_A, 11, 1232, false, q, sizeof(q));
+		size_t ql =
+		    itest_query("localhost.", LDNS_RR_TYPE_A, 11, 1232, false, q, sizeof(q));
 		int n = itest_udp(addrs[i], V.port, NULL, q, ql, r, sizeof(r), 2000);
 		cr_assert_gt(n, 0, "no answer on %s", addrs[i]);
 		ldns_pkt *p = itest_parse(r, (size_t)n);
@@ -201,7 +202,8 @@ Test(frontend, truncates_big_udp_answers_and_tcp_carries_them, .fini = stop_v)
 	uint16_t sizes[2] = {0, 1232};
 	for (int i = 0; i < 2; i++) {
 		uint8_t q[512], r[65536];
-		size_t ql = itest_query("big.lan.", LDNS_RR_TYPE_A, 14, sizes[i], false, q, sizeof(q));
+		size_t ql =
+		    itest_query("big.lan.", LDNS_RR_TYPE_A, 14, sizes[i], false, q, sizeof(q));
 		int n = itest_udp("127.0.0.1", V.port, NULL, q, ql, r, sizeof(r), 2000);
 		cr_assert_gt(n, 0);
 		cr_assert_leq(n, sizes[i] ? sizes[i] : 512);
@@ -559,7 +561,8 @@ static uint16_t slow_upstream(int delay_ms, pid_t *pid)
 			uint8_t b[1024];
 			struct sockaddr_storage from;
 			socklen_t fl = sizeof(from);
-			ssize_t n = recvfrom(fd, b, sizeof(b) - 16, 0, (struct sockaddr *)&from, &fl);
+			ssize_t n =
+			    recvfrom(fd, b, sizeof(b) - 16, 0, (struct sockaddr *)&from, &fl);
 			if (n < 12)
 				continue;
 			size_t pos = 12;
@@ -572,7 +575,8 @@ static uint16_t slow_upstream(int delay_ms, pid_t *pid)
 			b[2] = (uint8_t)(0x84 | (b[2] & 0x01)); /* QR AA, RD copied */
 			b[3] = 0;
 			b[6] = 0, b[7] = 1, b[8] = 0, b[9] = 0, b[10] = 0, b[11] = 0;
-			const uint8_t rr[] = {0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1};
+			const uint8_t rr[] = {0xC0, 12, 0, 1, 0,   1, 0, 0,
+					      0,    60, 0, 4, 192, 0, 2, 1};
 			memcpy(b + pos, rr, sizeof(rr));
 			sendto(fd, b, pos + sizeof(rr), 0, (struct sockaddr *)&from, fl);
 		}
@@ -776,11 +780,11 @@ Test(frontend, check_mode_reports_config_errors_exactly)
 	cr_assert_str_eq(out, want);
 
 	const char *bad[][2] = {
-		{"listen: 300.1.1.1\n", ":1: key 'listen': "},
-		{"allow: 10.0.0.0/33\n", ":1: key 'allow': "},
-		{"deny: nonsense\n", ":1: key 'deny': "},
-		{"listen: 127.0.0.1@5353\nlisten: 127.0.0.1@5353\n", ":2: key 'listen': "},
-		{"local-data: \"x.lan. 300 A not-an-address\"\n", ":1: key 'local-data': "},
+	    {"listen: 300.1.1.1\n", ":1: key 'listen': "},
+	    {"allow: 10.0.0.0/33\n", ":1: key 'allow': "},
+	    {"deny: nonsense\n", ":1: key 'deny': "},
+	    {"listen: 127.0.0.1@5353\nlisten: 127.0.0.1@5353\n", ":2: key 'listen': "},
+	    {"local-data: \"x.lan. 300 A not-an-address\"\n", ":1: key 'local-data': "},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		write_file(path, bad[i][0]);
@@ -808,8 +812,8 @@ Test(frontend, port_in_use_exits_1_naming_the_address)
 	cr_assert_not_null(mkdtemp(dir));
 	char path[256], text[512], args[512], out[2048], want[128];
 	snprintf(path, sizeof(path), "%s/v.conf", dir);
-	snprintf(text, sizeof(text), "listen: 127.0.0.1@%u\nuser: \"\"\ncache-dir: %s/cache\n", port,
-		 dir);
+	snprintf(text, sizeof(text), "listen: 127.0.0.1@%u\nuser: \"\"\ncache-dir: %s/cache\n",
+		 port, dir);
 	write_file(path, text);
 	snprintf(args, sizeof(args), "-f -c %s", path);
 	cr_assert_eq(itest_run_vigild(out, sizeof(out), args), 1, "%s", out);

@@ -390,8 +390,8 @@ Test(query, finish_without_edns_adds_no_opt)
 	cr_assert_eq(parse(&p, &q), VG_QUERY_OK);
 	answer(&a, 2, 0, 0);
 	size_t len = a.n;
-	cr_assert_eq((size_t)vg_query_finish(&q, a.b, a.n, sizeof(a.b), 512, VG_EDE_NONE, NULL,
-					    1232), len);
+	cr_assert_eq(
+	    (size_t)vg_query_finish(&q, a.b, a.n, sizeof(a.b), 512, VG_EDE_NONE, NULL, 1232), len);
 	cr_assert_eq(vg_get_u16(a.b + 10), 0);
 }
 
@@ -401,7 +401,8 @@ Test(query, truncates_at_rrset_boundary_with_tc)
 	struct vg_query q;
 	query(&p, "a.example.", 1, false);
 	cr_assert_eq(parse(&p, &q), VG_QUERY_OK);
-	/* header 12 + question 15 + 20 * 16 = 347: fits 512; 20 more of b.example. (+28 each) not */
+	/* header 12 + question 15 + 20 * 16 = 347: fits 512; 20 more of b.example. (+28 each) not
+	 */
 	answer(&a, 20, 20, 0);
 	cr_assert_gt(a.n, 512);
 	int n = vg_query_finish(&q, a.b, a.n, sizeof(a.b), 512, VG_EDE_NONE, NULL, 1232);
@@ -446,8 +447,9 @@ Test(query, tcp_limit_keeps_everything)
 	cr_assert_eq(parse(&p, &q), VG_QUERY_OK);
 	answer(&a, 100, 100, 0);
 	size_t len = a.n;
-	cr_assert_eq((size_t)vg_query_finish(&q, a.b, a.n, sizeof(a.b), 65535, VG_EDE_NONE, NULL,
-					    1232), len);
+	cr_assert_eq(
+	    (size_t)vg_query_finish(&q, a.b, a.n, sizeof(a.b), 65535, VG_EDE_NONE, NULL, 1232),
+	    len);
 	cr_assert_eq(a.b[2] & 0x02, 0);
 }
 
