@@ -92,6 +92,10 @@ running_pid() {
 	echo "$pid"
 }
 
+script_version() {
+	cksum <"${BASH_SOURCE[0]}" | cut -d' ' -f1
+}
+
 # Identifies what a running lab was made from: this script and the faultd binary it used.
 lab_version() {
 	cat "${BASH_SOURCE[0]}" "$(find_faultd)" 2>/dev/null | cksum | cut -d' ' -f1
@@ -634,7 +638,15 @@ cmd_up() {
 	done
 
 	mkdir -p "$RUN" || die "cannot create run directory $RUN"
-	generate || die "zone generation failed (see messages above)"
+	# Zones and keys are kept across restarts while this script is unchanged: the trust anchor
+	# stays the same, so a resolver's persistent cache of lab DNSSEC data stays valid, and up
+	# is faster. Delete RUN/zones (or edit lab.sh) to get new keys.
+	if [ "$(cat "$RUN/zones.version" 2>/dev/null)" != "$(script_version)" ] ||
+		[ ! -s "$ZONES/root.zone.signed" ] || [ ! -s "$RUN/root.ds" ]; then
+		rm -f "$RUN/zones.version"
+		generate || die "zone generation failed (see messages above)"
+		script_version >"$RUN/zones.version"
+	fi
 
 	local launched=()
 	for line in "${NSD_SERVERS[@]}"; do
