@@ -367,7 +367,10 @@ int main(int argc, char **argv)
 	vg_logging_setup(true, (enum vg_log_level)policy->cfg.log_level);
 	signal(SIGPIPE, SIG_IGN);
 
-	struct vg_daemon d = {.policy = policy, .foreground = foreground, .config_path = path};
+	/* reload re-reads the file after the daemon's chdir("/"): remember it absolutely */
+	char *abs_path = path ? realpath(path, NULL) : NULL;
+	struct vg_daemon d = {
+	    .policy = policy, .foreground = foreground, .config_path = abs_path ? abs_path : path};
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	d.n_workers = policy->cfg.workers > 0 ? policy->cfg.workers : (cpus > 0 ? (int)cpus : 1);
 
@@ -487,5 +490,6 @@ out_plan:
 	vg_policy_unref(d.policy);
 	if (status == 0)
 		vg_info("stopped");
+	free(abs_path);
 	return status;
 }
