@@ -139,6 +139,7 @@ struct vg_resolver {
 	const struct vg_config *cfg;
 	struct vg_cache *cache;
 	struct vg_cache_reader *rd;
+	bool rd_open; /* a read snapshot is open for the event being handled */
 	struct vg_upstream *up;
 	int worker_id;
 	struct vg_select *sel;
@@ -185,6 +186,8 @@ bool vg_store_find_cut(struct vg_iq *iq);
 /* Addresses of `name` from the cache into ns; returns how many were added. */
 size_t vg_store_addrs(struct vg_iq *iq, struct vg_ns *ns);
 bool vg_store_name_exists(struct vg_iq *iq, const uint8_t *name);
+/* Ends the read snapshot of the current event; every resolver entry point calls it last. */
+void vg_store_read_done(struct vg_resolver *r);
 
 /* Appends one record to iq->ans (arena array growth). */
 int vg_iq_ans_add(struct vg_iq *iq, const struct vg_rr *rr);

@@ -74,6 +74,7 @@ static void on_outq_reply(void *ctx, enum vg_upstream_status st, const uint8_t *
 			  uint32_t rtt_ms)
 {
 	struct vg_outq *oq = ctx;
+	struct vg_resolver *r = oq->r;
 	struct vg_iq *w = oq->waiters;
 	outq_unlink(oq);
 	free(oq);
@@ -99,6 +100,7 @@ static void on_outq_reply(void *ctx, enum vg_upstream_status st, const uint8_t *
 		}
 		w = next;
 	}
+	vg_store_read_done(r);
 }
 
 int vg_outq_send(struct vg_iq *iq)
@@ -239,6 +241,7 @@ static void on_deadline(void *ctx)
 	req->root->ede_text = "request-timeout reached";
 	req->r->stats.limit_hits++;
 	vg_req_complete(req);
+	vg_store_read_done(req->r);
 }
 
 /* Minimal response (answer section + SOA for negative answers) into buf; returns its length. */
@@ -510,6 +513,7 @@ int vg_resolver_new(const struct vg_resolver_env *env, struct vg_resolver **out)
 	}
 	*out = r;
 	maybe_prime(r);
+	vg_store_read_done(r);
 	return 0;
 }
 
@@ -550,6 +554,7 @@ int vg_resolver_resolve(struct vg_resolver *r, const struct vg_question *q, vg_r
 		req_link(req);
 		vg_iq_run(req->root);
 	}
+	vg_store_read_done(r);
 	return 0;
 }
 
@@ -560,7 +565,9 @@ int vg_resolver_prefetch(struct vg_resolver *r, const uint8_t *qname, size_t qna
 		return VG_EREFUSED;
 	if (qname_len == 0 || vg_name_len(qname, qname_len) != (int)qname_len)
 		return VG_EFORMAT;
-	return vg_req_start_background(r, qname, qtype, false) ? 0 : VG_ELIMIT;
+	int rc = vg_req_start_background(r, qname, qtype, false) ? 0 : VG_ELIMIT;
+	vg_store_read_done(r);
+	return rc;
 }
 
 void vg_resolver_close(struct vg_resolver *r)
@@ -574,6 +581,7 @@ void vg_resolver_close(struct vg_resolver *r)
 		req->root->ede_text = "resolver shutting down";
 		vg_req_complete(req); /* unlinks it */
 	}
+	vg_store_read_done(r);
 	if (r->reaper)
 		r->up->ops->timer_stop(r->up, r->reaper);
 	reaper_fire(r);

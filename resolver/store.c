@@ -7,9 +7,24 @@
 #include <vigil/name.h>
 #include "iter.h"
 
+/* One read snapshot serves every lookup of one event (a client question, a reply, a timer):
+ * opened at the first lookup, closed by vg_store_read_done when the event is handled. */
 static bool read_begin(struct vg_resolver *r)
 {
-	return r->rd && vg_cache_read_begin(r->rd) == 0;
+	if (r->rd_open)
+		return true;
+	if (!r->rd || vg_cache_read_begin(r->rd) != 0)
+		return false;
+	r->rd_open = true;
+	return true;
+}
+
+void vg_store_read_done(struct vg_resolver *r)
+{
+	if (r->rd_open) {
+		vg_cache_read_end(r->rd);
+		r->rd_open = false;
+	}
 }
 
 /* Converts a cached positive view to records in the iq's arena. */
@@ -60,7 +75,6 @@ int vg_store_lookup_answer(struct vg_iq *iq, const uint8_t *name, uint16_t type,
 	struct vg_cache_rrset_view v;
 	int rc = vg_cache_rrset_get(r->rd, name, type, vg_wall32(r), stale_secs, r->cbuf,
 				    sizeof(r->cbuf), &v);
-	vg_cache_read_end(r->rd);
 	if (rc < 0)
 		return -1;
 	*hint = v.hint;
@@ -101,7 +115,6 @@ bool vg_store_name_exists(struct vg_iq *iq, const uint8_t *name)
 	struct vg_cache_rrset_view v;
 	int rc = vg_cache_rrset_get(r->rd, name, VG_T_A, vg_wall32(r), 0, r->cbuf, sizeof(r->cbuf),
 				    &v);
-	vg_cache_read_end(r->rd);
 	return rc == 0 && v.kind != VG_CACHE_NXDOMAIN && (v.rank & VG_RANK_ITERATED);
 }
 
@@ -151,7 +164,6 @@ size_t vg_store_addrs(struct vg_iq *iq, struct vg_ns *ns)
 			off += 2 + (size_t)rdlen;
 		}
 	}
-	vg_cache_read_end(r->rd);
 	return ns->n_addrs - before;
 }
 
@@ -165,7 +177,6 @@ bool vg_store_find_cut(struct vg_iq *iq)
 	bool ds_known = false;
 	int rc = vg_cache_zonecut_find(r->rd, iq->sname, vg_wall32(r), zone, r->cbuf,
 				       sizeof(r->cbuf), &v, &ds_known);
-	vg_cache_read_end(r->rd);
 	/* Forwarded data never supplies delegations (MaginotDNS). */
 	if (rc < 0 || v.kind != VG_CACHE_POSITIVE || !(v.rank & VG_RANK_ITERATED))
 		return false;
