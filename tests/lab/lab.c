@@ -149,21 +149,21 @@ static void users_close(FILE *f, int lockfd)
 	close(lockfd);
 }
 
-/* True if the first root server we would have started is running (a lab someone else started). */
-static bool lab_running(void)
+/* True if the running lab was started by hand (lab.sh up without the helper): the helper then
+ * leaves it running when its last user goes. */
+static bool lab_started_by_hand(void)
 {
-	char path[PATH_MAX + 64];
+	char path[PATH_MAX + 64], who[16] = "";
 	FILE *f;
-	long pid = 0;
 
-	snprintf(path, sizeof(path), "%s/srv-127.53.0.1/pid", vg_lab_run_dir());
+	snprintf(path, sizeof(path), "%s/started-by", vg_lab_run_dir());
 	f = fopen(path, "r");
 	if (f == NULL)
 		return false;
-	if (fscanf(f, "%ld", &pid) != 1)
-		pid = 0;
+	if (fscanf(f, "%15s", who) != 1)
+		who[0] = '\0';
 	fclose(f);
-	return pid > 0 && kill((pid_t)pid, 0) == 0;
+	return strcmp(who, "manual") == 0;
 }
 
 int vg_lab_up(void)
@@ -180,15 +180,17 @@ int vg_lab_up(void)
 	if (f == NULL)
 		return -1;
 	users_read(f, &u);
-	/* owned stays 1 when the previous users all crashed: the lab is still ours to stop. */
-	if (u.n == 0 && !u.owned)
-		u.owned = !lab_running();
 	/* Always run up: it is idempotent and restarts a lab a crashed user left half-broken.
 	 * With no live user, a lab from an older lab.sh or faultd may be restarted too. */
 	if (u.n == 0)
 		setenv("VIGIL_LAB_RESTART_STALE", "1", 1);
+	setenv("VIGIL_LAB_HELPER", "1", 1);
 	rc = run_lab_sh("up");
 	unsetenv("VIGIL_LAB_RESTART_STALE");
+	unsetenv("VIGIL_LAB_HELPER");
+	/* The last user stops the lab unless someone started it by hand. */
+	if (rc == 0 && u.n == 0)
+		u.owned = !lab_started_by_hand();
 	if (rc != 0) {
 		fprintf(stderr,
 			"lab: '%s up' failed (exit %d); the lab needs root and nsd, see "

@@ -42,8 +42,10 @@ int vg_lab_up(void);
 int vg_lab_up_for_tests(void);
 bool vg_lab_ready(void);
 
-/* Leaves the lab; the last user (by PID) stops it with `lab.sh down`, unless the lab was already
- * running before the first user joined (then it is left as found). Safe to call without up. */
+/* Leaves the lab; the last user (by PID) stops it with `lab.sh down`, unless the lab was started
+ * by hand (`lab.sh up` outside this helper, recorded in RUN/started-by: then it is left running).
+ * A lab the helper started or restarted is always stopped by its last user, so a test run leaves
+ * no process behind. Safe to call without up. */
 void vg_lab_down(void);
 
 /* Run directory and generated files. The strings are static, valid for the process lifetime. */

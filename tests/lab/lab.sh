@@ -683,6 +683,9 @@ cmd_up() {
 			"skipped fault servers: ${skipped[*]}" >&2
 	fi
 	lab_version >"$RUN/lab.version"
+	# Who started this lab: the C test helper stops what it started, and leaves a lab started by
+	# hand running (see lab.h).
+	if [ "${VIGIL_LAB_HELPER:-0}" = 1 ]; then echo helper; else echo manual; fi >"$RUN/started-by"
 	print_paths
 }
 
@@ -692,6 +695,7 @@ cmd_down() {
 		running_pid "$addr" >/dev/null && ours+=("$addr")
 	done
 	stop_servers "${ours[@]}"
+	rm -f "$RUN/started-by"
 	echo "lab.sh: stopped ${#ours[@]} servers"
 }
 
