@@ -95,7 +95,19 @@ run_one() { # $1 = name
 	# 3. cold resolutions first (fresh cache)
 	cold=""
 	for z in www.example.com www.example.org 1.0.18.198.in-addr.arpa www.example.net www.glueless.com; do
-		t=$(dig +time=5 +tries=1 -p "$PORT" @127.0.0.1 "$z" A | sed -n 's/;; Query time: \([0-9]*\) msec/\1/p')
+		t=$(python3 - "$PORT" "$z" <<'PY'
+import socket, struct, sys, time, os
+port, name = int(sys.argv[1]), sys.argv[2]
+q = struct.pack(">HHHHHH", int.from_bytes(os.urandom(2), "big"), 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".") if l) + b"\0" + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(10)
+t0 = time.monotonic()
+s.sendto(q, ("127.0.0.1", port))
+s.recv(65535)
+print("%.2f" % ((time.monotonic() - t0) * 1000))
+PY
+)
 		cold="$cold $t"
 	done
 	cold_med=$(echo $cold | tr ' ' '\n' | sort -n | sed -n 3p)
@@ -106,6 +118,7 @@ run_one() { # $1 = name
 	c1=$(cpu_ticks "$PID")
 	miss_done=$(sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p' "$T/miss.out")
 	miss_qps=$(sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p' "$T/miss.out")
+	miss_rcodes=$(sed -n 's/.*Response codes: *//p' "$T/miss.out")
 	miss_cpu=$(awk -v t=$((c1 - c0)) -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')
 	miss_us=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v n="$miss_done" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
 	miss_per_cpu=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v n="$miss_done" 'BEGIN { if (t) printf "%.0f", n / (t / hz); else print "inf" }')
@@ -118,8 +131,8 @@ run_one() { # $1 = name
 	hit_done=$(sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p' "$T/hit.out")
 	hit_us=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v n="$hit_done" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
 	rss=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
-	printf '%-8s miss: %s done, %s q/s, %s CPU-s, %s us CPU/miss, %s misses per CPU-s | hit: %s done, %s us CPU/query | cold median %s ms (%s) | RSS %s kB\n' \
-		"$name" "$miss_done" "$miss_qps" "$miss_cpu" "$miss_us" "$miss_per_cpu" "$hit_done" "$hit_us" "$cold_med" "$cold" "$rss"
+	printf '%-8s miss: %s done (%s), %s q/s, %s CPU-s, %s us CPU/miss, %s misses per CPU-s | hit: %s done, %s us CPU/query | cold median %s ms (%s) | RSS %s kB\n' \
+		"$name" "$miss_done" "$miss_rcodes" "$miss_qps" "$miss_cpu" "$miss_us" "$miss_per_cpu" "$hit_done" "$hit_us" "$cold_med" "$cold" "$rss"
 }
 
 start_vigild
