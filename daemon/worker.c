@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <vigil/cache.h>
 #include <vigil/err.h>
 #include <vigil/resolver.h>
@@ -456,6 +457,18 @@ static void begin_stop(struct vg_worker *w)
 		vg_worker_maybe_done(w);
 }
 
+/* Closes the sockets of a listen plan that will not be applied, and frees it. */
+static void close_plan(struct vg_listen_fds *fds, size_t n)
+{
+	for (size_t i = 0; fds && i < n; i++) {
+		if (fds[i].udp_fd >= 0)
+			close(fds[i].udp_fd);
+		if (fds[i].tcp_fd >= 0)
+			close(fds[i].tcp_fd);
+	}
+	free(fds);
+}
+
 static void on_wake(uv_async_t *a)
 {
 	struct vg_worker *w = a->data;
@@ -470,7 +483,7 @@ static void on_wake(uv_async_t *a)
 	pthread_mutex_unlock(&w->mu);
 	if (w->stopping) {
 		vg_policy_unref(p);
-		free(fds);
+		close_plan(fds, n);
 		return;
 	}
 	if (p) {
@@ -543,7 +556,7 @@ void vg_worker_post_reload(struct vg_worker *w, struct vg_policy *p, struct vg_l
 	pthread_mutex_lock(&w->mu);
 	if (w->mail_policy)
 		vg_policy_unref(w->mail_policy);
-	free(w->mail_listen); /* an unapplied older plan: its fds were dup'd per worker */
+	close_plan(w->mail_listen, w->mail_n_listen); /* an older plan the worker never applied */
 	w->mail_policy = vg_policy_ref(p);
 	w->mail_listen = fds;
 	w->mail_n_listen = n;
@@ -578,5 +591,7 @@ void vg_worker_join(struct vg_worker *w)
 	vg_ratelimit_free(&w->rl);
 	vg_policy_unref(w->policy);
 	vg_policy_unref(w->boot_policy);
+	vg_policy_unref(w->mail_policy); /* a reload posted after the stop */
+	close_plan(w->mail_listen, w->mail_n_listen);
 	pthread_mutex_destroy(&w->mu);
 }
