@@ -1,0 +1,258 @@
+/* Unit tests of the daemon's upstream transport (daemon/upstream.c) on a real libuv loop against a
+ * scripted server socket on loopback: strict matching, unsolicited replies ignored, TCP framing,
+ * timeouts, timers and the clocks. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+#include <vigil/config.h>
+#include <vigil/name.h>
+#include <vigil/upstream.h>
+
+static uv_loop_t loop;
+static struct vg_config cfg;
+static struct vg_upstream *up;
+static int srv_udp = -1, srv_tcp = -1;
+static struct vg_sockaddr srv_addr;
+
+enum script { ANSWER, WRONG_ID_THEN_ANSWER, WRONG_CASE_THEN_ANSWER, SILENT };
+static enum script script;
+
+struct got {
+	int calls;
+	enum vg_upstream_status st;
+	uint8_t reply[512];
+	size_t len;
+};
+
+static void on_reply(void *ctx, enum vg_upstream_status st, const uint8_t *reply, size_t len,
+		     uint32_t rtt)
+{
+	struct got *g = ctx;
+	g->calls++;
+	g->st = st;
+	g->len = len < sizeof(g->reply) ? len : sizeof(g->reply);
+	if (reply)
+		memcpy(g->reply, reply, g->len);
+}
+
+static void serve_udp(uv_poll_t *h, int status, int events)
+{
+	uint8_t b[512];
+	struct sockaddr_storage from;
+	socklen_t fl = sizeof(from);
+	ssize_t n = recvfrom(srv_udp, b, sizeof(b), 0, (struct sockaddr *)&from, &fl);
+	if (n < 12 || script == SILENT)
+		return;
+	b[2] |= 0x80;
+	if (script == WRONG_ID_THEN_ANSWER) {
+		b[1] ^= 0x55;
+		sendto(srv_udp, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
+		b[1] ^= 0x55;
+	} else if (script == WRONG_CASE_THEN_ANSWER) {
+		b[13] ^= 0x20;
+		sendto(srv_udp, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
+		b[13] ^= 0x20;
+	}
+	sendto(srv_udp, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
+}
+
+static uv_poll_t srv_poll;
+
+static void setup(void)
+{
+	cr_assert_eq(uv_loop_init(&loop), 0);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.do_ip4 = true;
+	srv_udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+	cr_assert_eq(bind(srv_udp, (struct sockaddr *)&a, sizeof(a)), 0);
+	socklen_t al = sizeof(a);
+	getsockname(srv_udp, (struct sockaddr *)&a, &al);
+	memset(&srv_addr, 0, sizeof(srv_addr));
+	srv_addr.u.sin = a;
+	srv_addr.len = sizeof(a);
+	/* a TCP listener on the same port */
+	srv_tcp = socket(AF_INET, SOCK_STREAM, 0);
+	int one = 1;
+	setsockopt(srv_tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	cr_assert_eq(bind(srv_tcp, (struct sockaddr *)&a, sizeof(a)), 0);
+	listen(srv_tcp, 4);
+	uv_poll_init(&loop, &srv_poll, srv_udp);
+	uv_poll_start(&srv_poll, UV_READABLE, serve_udp);
+	cr_assert_eq(vg_upstream_new(&loop, &cfg, 0, &up), 0);
+}
+
+static void teardown(void)
+{
+	vg_upstream_close(up);
+	uv_close((uv_handle_t *)&srv_poll, NULL);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	cr_assert_eq(uv_loop_close(&loop), 0, "every handle closed");
+	close(srv_udp);
+	close(srv_tcp);
+}
+
+TestSuite(upstream, .init = setup, .fini = teardown, .timeout = 20);
+
+static size_t query(uint8_t *q, const char *name)
+{
+	uint8_t n[VG_NAME_MAX];
+	int nl = vg_name_from_text(name, n);
+	memset(q, 0, 12);
+	q[0] = 0x12;
+	q[1] = 0x34;
+	vg_put_u16(q + 4, 1);
+	memcpy(q + 12, n, (size_t)nl);
+	vg_put_u16(q + 12 + nl, 1);
+	vg_put_u16(q + 14 + nl, 1);
+	return 16 + (size_t)nl;
+}
+
+static void run_until(struct got *g)
+{
+	for (int i = 0; i < 2000 && g->calls == 0; i++)
+		uv_run(&loop, UV_RUN_ONCE);
+}
+
+static void send_q(struct got *g, const char *name, bool tcp, uint32_t timeout)
+{
+	uint8_t q[512];
+	size_t ql = query(q, name);
+	struct vg_upstream_req req = {.server = &srv_addr, .wire = q, .len = ql, .tcp = tcp,
+				      .timeout_ms = timeout};
+	struct vg_upstream_query *h;
+	cr_assert_eq(up->ops->send(up, &req, on_reply, g, &h), 0);
+	cr_assert_eq(g->calls, 0, "never called from inside send");
+}
+
+Test(upstream, delivers_the_matching_reply)
+{
+	script = ANSWER;
+	struct got g = {0};
+	send_q(&g, "wWw.Example.com.", false, 2000);
+	run_until(&g);
+	cr_assert_eq(g.calls, 1);
+	cr_assert_eq(g.st, VG_UP_REPLY);
+	cr_assert_eq(g.reply[0], 0x12);
+	cr_assert_eq(up->stats.replies, 1);
+	cr_assert_eq(up->stats.unsolicited, 0);
+}
+
+Test(upstream, ignores_a_reply_with_the_wrong_id_and_keeps_waiting)
+{
+	script = WRONG_ID_THEN_ANSWER;
+	struct got g = {0};
+	send_q(&g, "www.example.com.", false, 2000);
+	run_until(&g);
+	cr_assert_eq(g.st, VG_UP_REPLY);
+	cr_assert_eq(g.reply[1], 0x34, "the real reply, not the forged one");
+	cr_assert_eq(up->stats.unsolicited, 1);
+}
+
+Test(upstream, ignores_a_reply_with_changed_case)
+{
+	script = WRONG_CASE_THEN_ANSWER;
+	struct got g = {0};
+	send_q(&g, "wWw.example.com.", false, 2000);
+	run_until(&g);
+	cr_assert_eq(g.st, VG_UP_REPLY);
+	cr_assert_eq(g.reply[13], 'w');
+	cr_assert_eq(g.reply[14], 'W');
+	cr_assert_eq(up->stats.unsolicited, 1);
+}
+
+Test(upstream, times_out_when_nothing_matches)
+{
+	script = SILENT;
+	struct got g = {0};
+	uint64_t t0 = up->ops->now_ms(up);
+	send_q(&g, "www.example.com.", false, 100);
+	run_until(&g);
+	cr_assert_eq(g.st, VG_UP_TIMEOUT);
+	cr_assert_geq(up->ops->now_ms(up) - t0, 100);
+	cr_assert_eq(up->stats.timeouts, 1);
+}
+
+Test(upstream, cancel_suppresses_the_callback)
+{
+	script = ANSWER;
+	struct got g = {0};
+	uint8_t q[512];
+	size_t ql = query(q, "www.example.com.");
+	struct vg_upstream_req req = {.server = &srv_addr, .wire = q, .len = ql, .timeout_ms = 100};
+	struct vg_upstream_query *h;
+	cr_assert_eq(up->ops->send(up, &req, on_reply, &g, &h), 0);
+	up->ops->cancel(up, h);
+	for (int i = 0; i < 5; i++)
+		uv_run(&loop, UV_RUN_NOWAIT);
+	cr_assert_eq(g.calls, 0);
+}
+
+Test(upstream, tcp_frames_the_query_and_reads_the_reply)
+{
+	struct got g = {0};
+	send_q(&g, "www.example.com.", true, 2000);
+	/* play the server by hand: accept, read the framed query, answer twice (first wrong ID) */
+	int c = -1;
+	for (int i = 0; i < 200 && c < 0; i++) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		c = accept4(srv_tcp, NULL, NULL, SOCK_NONBLOCK);
+		if (c < 0)
+			usleep(1000);
+	}
+	cr_assert_geq(c, 0);
+	uint8_t b[600];
+	ssize_t n = -1;
+	for (int i = 0; i < 200 && n <= 0; i++) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		n = recv(c, b, sizeof(b), 0);
+		if (n <= 0)
+			usleep(1000);
+	}
+	cr_assert_gt(n, 14);
+	size_t len = vg_get_u16(b);
+	cr_assert_eq((size_t)n, len + 2, "2-byte length framing");
+	b[4] |= 0x80;
+	uint8_t two[1200];
+	memcpy(two, b, (size_t)n);
+	two[3] ^= 1; /* wrong ID */
+	memcpy(two + n, b, (size_t)n);
+	cr_assert_eq(send(c, two, 2 * (size_t)n, 0), 2 * n);
+	run_until(&g);
+	cr_assert_eq(g.st, VG_UP_REPLY);
+	cr_assert_eq(g.reply[1], 0x34);
+	cr_assert_eq(up->stats.unsolicited, 1);
+	cr_assert_eq(up->stats.sent_tcp, 1);
+	close(c);
+}
+
+static int fired;
+static void on_timer(void *ctx)
+{
+	fired++;
+}
+
+Test(upstream, timers_fire_once_and_stop_cancels)
+{
+	struct vg_upstream_timer *t1, *t2;
+	cr_assert_eq(up->ops->timer_start(up, 10, on_timer, NULL, &t1), 0);
+	cr_assert_eq(up->ops->timer_start(up, 10, on_timer, NULL, &t2), 0);
+	up->ops->timer_stop(up, t2);
+	for (int i = 0; i < 100 && fired == 0; i++)
+		uv_run(&loop, UV_RUN_ONCE);
+	cr_assert_eq(fired, 1);
+}
+
+Test(upstream, wall_clock_is_realtime_and_random_varies)
+{
+	int64_t w = up->ops->wall_now(up);
+	cr_assert(w > 1700000000 && w - time(NULL) <= 1 && time(NULL) - w <= 1);
+	uint8_t a[16], b[16];
+	up->ops->random(up, a, sizeof(a));
+	up->ops->random(up, b, sizeof(b));
+	cr_assert(memcmp(a, b, sizeof(a)) != 0);
+}
