@@ -745,3 +745,31 @@ Test(iter, out_of_bailiwick_referral_glue_is_not_used)
 		     true, "the NS name was resolved through net.");
 	free_result(&res);
 }
+
+Test(iter, ipv6_servers_are_used_only_with_do_ip6)
+{
+	/* a zone whose only server has an IPv6 address */
+	struct fake_server *s = &F.servers[1]; /* com. */
+	fake_rr(s, "six.com. 172800 IN NS ns.six.com.");
+	fake_rr(s, "ns.six.com. 172800 IN AAAA 2001:500:1::53");
+	s = fake_server(&F, "2001:500:1::53", "six.com.", FAKE_AUTH);
+	fake_rr(s, SOA("six.com."));
+	fake_rr(s, "www.six.com. 3600 IN A 192.0.2.6");
+	C.do_ip6 = true;
+	start_resolver();
+	struct result res;
+	resolve("www.six.com.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.six.com.", LDNS_RR_TYPE_A,
+			 "192.0.2.6"));
+	free_result(&res);
+	vg_resolver_close(R);
+	R = NULL;
+	vg_cache_flush_all(cache);
+	vg_cache_sync(cache);
+	C.do_ip6 = false;
+	start_resolver();
+	resolve("www.six.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_eq(fake_count(&F, "2001:500:1::53", NULL, 0), 0);
+	free_result(&res);
+}
