@@ -18,8 +18,12 @@ struct itest_vigild {
 	char log[320];	/* dir/vigild.log (vigild's stderr) */
 };
 
-/* Writes dir/vigild.conf: listen 127.0.0.1@port and ::1@port, user "", workers 1, a cache-dir
- * inside dir, log-level debug, then `extra` (more config lines, may be NULL). */
+/* True when this host has IPv6 loopback (::1 can be bound). */
+bool itest_have_ipv6(void);
+
+/* Writes dir/vigild.conf: listen 127.0.0.1@port and (if the host has it) ::1@port, user "",
+ * workers 1, a cache-dir inside dir, log-level debug, then `extra` (more config lines, may be
+ * NULL). */
 int itest_write_config(struct itest_vigild *v, const char *extra);
 
 /* Picks a free port, writes the config, starts `vigild -f -c conf` and waits (at most 5 s) until

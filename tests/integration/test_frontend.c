@@ -117,7 +117,10 @@ Test(frontend, answers_localhost_over_udp_v4_and_v6, .fini = stop_v)
 {
 	start(NULL);
 	const char *addrs[] = {"127.0.0.1", "::1"};
-	for (int i = 0; i < 2; i++) {
+	int n_addrs = itest_have_ipv6() ? 2 : 1;
+	if (n_addrs == 1)
+		cr_log_warn("no IPv6 loopback here: IPv4 only");
+	for (int i = 0; i < n_addrs; i++) {
 		uint8_t q[512], r[4096];
 		size_t ql =
 		    itest_query("localhost.", LDNS_RR_TYPE_A, 11, 1232, false, q, sizeof(q));
@@ -138,7 +141,10 @@ Test(frontend, answers_localhost_over_tcp_v4_and_v6, .fini = stop_v)
 {
 	start(NULL);
 	const char *addrs[] = {"127.0.0.1", "::1"};
-	for (int i = 0; i < 2; i++) {
+	int n_addrs = itest_have_ipv6() ? 2 : 1;
+	if (n_addrs == 1)
+		cr_log_warn("no IPv6 loopback here: IPv4 only");
+	for (int i = 0; i < n_addrs; i++) {
 		int fd = itest_tcp_connect(addrs[i], V.port);
 		cr_assert_geq(fd, 0);
 		uint8_t q[514], r[4096];
