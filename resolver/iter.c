@@ -216,8 +216,13 @@ static enum step st_find_cut(struct vg_iq *iq)
 	} else if (cfg->n_forward) {
 		iq->forward = true;
 		cut_from_addrs(iq, (const uint8_t *)"", cfg->forward, cfg->n_forward);
-	} else if (iq->is_prime || !vg_store_find_cut(iq)) {
-		cut_from_hints(iq);
+	} else {
+		/* DS lives in the parent zone (RFC 4035 §3.1.4.1): start above the name. */
+		const uint8_t *from = iq->sname;
+		if (iq->qtype == VG_T_DS && iq->sname[0])
+			from = iq->sname + iq->sname[0] + 1;
+		if (iq->is_prime || !vg_store_find_cut(iq, from))
+			cut_from_hints(iq);
 	}
 	if (!iq->ns)
 		return fail(iq, EDE_OTHER, "out of memory");
@@ -450,6 +455,16 @@ static void add_chain(struct vg_iq *iq, bool final)
 static enum step follow_referral(struct vg_iq *iq)
 {
 	struct vg_resolver *r = iq->req->r;
+	if (iq->qtype == VG_T_DS && vg_name_eq(iq->verdict.cut, iq->sname)) {
+		/* The parent referred us to the child for the child's DS: the DS is not
+		 * there. The parent's server is lame for this question. */
+		if (!iq->forward)
+			vg_select_lame_set(r->sel, &iq->server, iq->zone,
+					   r->up->ops->now_ms(r->up));
+		mark_tried(iq);
+		iq->state = IQ_PICK;
+		return STEP_NEXT;
+	}
 	if (++iq->referrals > r->cfg->max_referral_depth)
 		return fail_limit(iq, "referrals over max-referral-depth");
 	struct vg_msg *m = &iq->msg;

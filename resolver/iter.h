@@ -181,8 +181,9 @@ void vg_store_reply(struct vg_iq *iq);
 /* Looks up (name, type) and appends the records to iq->ans; returns the cache kind or -1. */
 int vg_store_lookup_answer(struct vg_iq *iq, const uint8_t *name, uint16_t type, int stale_secs,
 			   unsigned *hint);
-/* Fills iq's zone cut from the cache (closest NS and their addresses); false if none. */
-bool vg_store_find_cut(struct vg_iq *iq);
+/* Fills iq's zone cut from the cache: the closest NS set at or above `name` and the NS
+ * addresses; false if none. */
+bool vg_store_find_cut(struct vg_iq *iq, const uint8_t *name);
 /* Addresses of `name` from the cache into ns; returns how many were added. */
 size_t vg_store_addrs(struct vg_iq *iq, struct vg_ns *ns);
 bool vg_store_name_exists(struct vg_iq *iq, const uint8_t *name);

@@ -167,7 +167,7 @@ size_t vg_store_addrs(struct vg_iq *iq, struct vg_ns *ns)
 	return ns->n_addrs - before;
 }
 
-bool vg_store_find_cut(struct vg_iq *iq)
+bool vg_store_find_cut(struct vg_iq *iq, const uint8_t *name)
 {
 	struct vg_resolver *r = iq->req->r;
 	if (!read_begin(r))
@@ -175,7 +175,7 @@ bool vg_store_find_cut(struct vg_iq *iq)
 	uint8_t zone[VG_NAME_MAX];
 	struct vg_cache_rrset_view v;
 	bool ds_known = false;
-	int rc = vg_cache_zonecut_find(r->rd, iq->sname, vg_wall32(r), zone, r->cbuf,
+	int rc = vg_cache_zonecut_find(r->rd, name, vg_wall32(r), zone, r->cbuf,
 				       sizeof(r->cbuf), &v, &ds_known);
 	/* Forwarded data never supplies delegations (MaginotDNS). */
 	if (rc < 0 || v.kind != VG_CACHE_POSITIVE || !(v.rank & VG_RANK_ITERATED))

@@ -239,6 +239,10 @@ Test(differential, same_answers_as_unbound_on_the_lab, .init = setup, .fini = te
 	compare("1.0.18.198.in-addr.arpa.", LDNS_RR_TYPE_PTR);
 	compare("alias.example.com.", LDNS_RR_TYPE_CNAME);
 	compare("dname.example.com.", LDNS_RR_TYPE_DNAME);
+	compare("secure.org.", LDNS_RR_TYPE_DS);
+	compare("example.org.", LDNS_RR_TYPE_DS);
+	compare("example.com.", LDNS_RR_TYPE_DS);
+	compare("org.", LDNS_RR_TYPE_DS);
 	cr_assert_geq(compared, 200);
 	cr_log_info("differential: %u questions compared, %u unexpected differences", compared,
 		    differ);

@@ -187,6 +187,10 @@ static void fake_answer(const struct fake_server *s, ldns_pkt *p, const ldns_rdf
 		ldns_rdf *cut = NULL;
 		for (size_t i = 0; !recursive && i < ldns_rr_list_rr_count(z); i++) {
 			ldns_rr *rr = ldns_rr_list_rr(z, i);
+			/* the parent answers DS for a child itself (RFC 4035 §3.1.4.1) */
+			if (qtype == LDNS_RR_TYPE_DS &&
+			    ldns_dname_compare(ldns_rr_owner(rr), name) == 0)
+				continue;
 			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NS &&
 			    ldns_dname_compare(ldns_rr_owner(rr), apex) != 0 &&
 			    fake_below(name, ldns_rr_owner(rr)) &&

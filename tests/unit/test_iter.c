@@ -64,6 +64,8 @@ static void world(void)
 	fake_rr(s, "com. 172800 IN NS a.gtld-servers.net.");
 	fake_rr(s, "example.com. 172800 IN NS ns1.example.com.");
 	fake_rr(s, "ns1.example.com. 172800 IN A " EXCOM);
+	fake_rr(s, "example.com. 86400 IN DS 12345 13 2 "
+		   "8E6A3D2F2B0C1A9E7F5D4C3B2A1908F7E6D5C4B3A29180706050403020100FFEE");
 	fake_rr(s, "glueless.com. 172800 IN NS ns.example.net.");
 	fake_rr(s, "twons.com. 172800 IN NS ns1.twons.com.");
 	fake_rr(s, "twons.com. 172800 IN NS ns2.twons.com.");
@@ -771,5 +773,19 @@ Test(iter, ipv6_servers_are_used_only_with_do_ip6)
 	resolve("www.six.com.", VG_T_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
 	cr_assert_eq(fake_count(&F, "2001:500:1::53", NULL, 0), 0);
+	free_result(&res);
+}
+
+Test(iter, ds_is_asked_from_the_parent_zone)
+{
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res); /* caches the example.com. cut */
+	free_result(&res);
+	F.n_log = 0;
+	resolve("example.com.", VG_T_DS, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "example.com.", LDNS_RR_TYPE_DS, NULL));
+	cr_assert_eq(fake_count(&F, COM, "example.com.", VG_T_DS), 1);
+	cr_assert_eq(fake_count(&F, EXCOM, "example.com.", VG_T_DS), 0, "not the child");
 	free_result(&res);
 }
