@@ -18,6 +18,12 @@ struct cand {
 	uint8_t key[VG_CKEY_MAX];
 };
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 static int cmp_cand(const void *a, const void *b)
 {
 	const struct cand *x = a, *y = b;
@@ -115,18 +121,37 @@ static size_t round_once(struct vg_cache *c, MDB_txn *txn, struct cand *cs, uint
 		}
 		mdb_cursor_close(cur);
 	}
-	/* Expired first: live entries go only for the part of the quota (a quarter of the sample)
-	 * that dead ones did not fill. */
-	size_t quota = (n + deleted) / 4 ? (n + deleted) / 4 : 1;
-	if (live_too && n && deleted < quota) {
-		qsort(cs, n, sizeof(*cs), cmp_cand);
-		size_t drop = quota - deleted;
-		if (drop > n)
-			drop = n;
-		for (size_t i = 0; i < drop; i++) {
-			MDB_val k = {.mv_size = cs[i].klen, .mv_data = cs[i].key};
-			if (mdb_del(txn, cs[i].dbi, &k, NULL) == 0)
-				deleted++;
+	if (!live_too || !n)
+		return deleted;
+	/* Least valuable live entries. The cut is a global one: the 25th percentile of the scores
+	 * of the last RING sampled entries, from every region the hand has passed. A local cut
+	 * (a quarter of each sample) would take a quarter of a zone's names however hot they are,
+	 * because key order clusters a zone's names into the same samples. */
+	for (size_t i = 0; i < n; i++) {
+		c->ring[c->ring_pos] = cs[i].score;
+		c->ring_pos = (c->ring_pos + 1) % VG_CACHE_RING;
+		if (c->ring_n < VG_CACHE_RING)
+			c->ring_n++;
+	}
+	int64_t cut;
+	qsort(cs, n, sizeof(*cs), cmp_cand);
+	if (c->ring_n >= VG_CACHE_RING / 8) {
+		memcpy(c->ring_tmp, c->ring, c->ring_n * sizeof(int64_t));
+		qsort(c->ring_tmp, c->ring_n, sizeof(int64_t), cmp_i64);
+		cut = c->ring_tmp[c->ring_n / 4];
+	} else {
+		cut = cs[n / 4].score; /* not enough history yet: a local quarter */
+	}
+	/* Below the cut goes; at the cut (ties: entries stored and used alike) up to a quarter of
+	 * the sample, or equal scores would stall eviction. */
+	size_t quota = n / 4 ? n / 4 : 1, live_del = 0;
+	for (size_t i = 0; i < n && cs[i].score <= cut; i++) {
+		if (cs[i].score == cut && live_del >= quota)
+			break;
+		MDB_val k = {.mv_size = cs[i].klen, .mv_data = cs[i].key};
+		if (mdb_del(txn, cs[i].dbi, &k, NULL) == 0) {
+			deleted++;
+			live_del++;
 		}
 	}
 	return deleted;

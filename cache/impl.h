@@ -114,7 +114,11 @@ struct vg_cache {
 	unsigned window;    /* entries sampled per DB per eviction round */
 	unsigned high_pct;  /* effective high watermark */
 
-	/* eviction state (writer only): the expired-only pass of the current episode */
+	/* eviction state (writer only): recent sampled scores (for a global cut), and the
+	 * expired-only pass of the current episode */
+#define VG_CACHE_RING 1024
+	int64_t ring[VG_CACHE_RING], ring_tmp[VG_CACHE_RING];
+	size_t ring_n, ring_pos;
 	bool dead_pass_done;
 	uint64_t dead_visited;
 	/* eviction sweep positions (writer only) */

@@ -1373,3 +1373,88 @@ Test(cache, eviction_takes_expired_entries_before_older_live_ones)
 	}
 	vg_cache_close(c);
 }
+
+Test(cache, eviction_spares_a_recently_used_zone_and_takes_the_cold_one)
+{
+	struct vg_cache_opts o;
+	opts_init(&o);
+	o.map_size = 2u << 20;
+	struct vg_cache *c = open_with(&o);
+	char name[64];
+	uint8_t out[4096];
+	size_t len;
+	unsigned fl;
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "hot-%d.example.", i);
+		put_a_answer(c, name, 86400, 0x15, 0, T0);
+	}
+	for (int i = 0; i < 600; i++) {
+		snprintf(name, sizeof(name), "cold-%d.example.", i);
+		put_a_answer(c, name, 86400, 0x15, 0, T0 + 10);
+	}
+	vg_cache_sync(c);
+	/* the hot zone's names are used (one reader: the touches are queued once each) */
+	struct vg_cache_reader *rd = vg_cache_reader_new(c);
+	vg_cache_read_begin(rd);
+	for (int i = 0; i < 300; i++) {
+		uint8_t q[VG_NAME_MAX];
+		snprintf(name, sizeof(name), "hot-%d.example.", i);
+		size_t ql = W(name, q);
+		cr_assert_eq(vg_cache_answer_get(rd, q, ql, 1, false, false, 1, T0 + 40, out,
+						 sizeof(out), &len, &fl, 0),
+			     0);
+	}
+	vg_cache_read_end(rd);
+	vg_cache_reader_free(rd);
+	vg_cache_sync(c);
+	struct vg_cache_stats st;
+	vg_cache_stats(c, &st);
+	cr_assert_eq(st.evicted, 0);
+	cr_assert_eq(st.touches, 300);
+	fake_now = T0 + 50;
+	/* enough new names that the eviction hand passes the hot zone several times */
+	for (int i = 0; i < 20000; i++) {
+		snprintf(name, sizeof(name), "new-%d.example.", i);
+		put_a_answer(c, name, 86400, 0x15, 0, T0 + 50);
+		if (i % 100 == 99) {
+			vg_cache_sync(c);
+			vg_cache_stats(c, &st);
+			if (st.evicted > 5000)
+				break;
+		}
+	}
+	cr_assert_gt(st.evicted, 5000, "map never filled");
+	int lost = 0;
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "hot-%d.example.", i);
+		lost += get_answer(c, name, 1, T0 + 50, out, &len, &fl, 0) != 0;
+	}
+	cr_assert_eq(lost, 0, "%d names of the recently used zone evicted before cold ones", lost);
+	vg_cache_close(c);
+}
+
+Test(cache, eviction_progresses_when_every_entry_scores_the_same)
+{
+	struct vg_cache_opts o;
+	opts_init(&o);
+	o.map_size = 2u << 20;
+	struct vg_cache *c = open_with(&o);
+	char name[64];
+	for (int i = 0; i < 20000; i++) {
+		snprintf(name, sizeof(name), "same-%d.example.", i);
+		put_a_answer(c, name, 86400, 0x15, 0, T0); /* stored and used alike: equal scores */
+		if (i % 100 == 99)
+			vg_cache_sync(c);
+	}
+	vg_cache_sync(c);
+	struct vg_cache_stats st;
+	vg_cache_stats(c, &st);
+	cr_assert_gt(st.evicted, 10000);
+	cr_assert_eq(st.dropped, 0, "eviction stalled on ties: %llu writes dropped",
+		     (unsigned long long)st.dropped);
+	uint8_t out[4096];
+	size_t len;
+	unsigned fl;
+	cr_assert_eq(get_answer(c, "same-19999.example.", 1, T0, out, &len, &fl, 0), 0);
+	vg_cache_close(c);
+}
