@@ -54,7 +54,7 @@ static int64_t score(const struct vg_cval_hdr *h, uint16_t type, bool rrset, uin
 {
 	int64_t s = h->used_at;
 	s += (int64_t)h->uses * 2 * VG_CACHE_TOUCH_SECS;
-	s += (int64_t)(h->rank & 0x0F) * 4 + ((h->rank & VG_RANK_ITERATED) ? 8 : 0);
+	s += (int64_t)(h->rank & 0x0F) * 30 + ((h->rank & VG_RANK_ITERATED) ? 60 : 0);
 	if (!vg_cval_live(h, now))
 		s -= 1 << 24; /* only good for serve-stale now */
 	if (rrset && (type == 2 || type == 43 || type == 48))
