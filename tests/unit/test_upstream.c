@@ -20,6 +20,7 @@ static struct vg_sockaddr srv_addr;
 
 enum script { ANSWER, WRONG_ID_THEN_ANSWER, WRONG_CASE_THEN_ANSWER, SILENT };
 static enum script script;
+static struct sockaddr_in last_from; /* source of the last query the server saw */
 
 struct got {
 	int calls;
@@ -45,6 +46,8 @@ static void serve_udp(uv_poll_t *h, int status, int events)
 	struct sockaddr_storage from;
 	socklen_t fl = sizeof(from);
 	ssize_t n = recvfrom(srv_udp, b, sizeof(b), 0, (struct sockaddr *)&from, &fl);
+	if (n >= 0)
+		memcpy(&last_from, &from, sizeof(last_from));
 	if (n < 12 || script == SILENT)
 		return;
 	b[2] |= 0x80;
@@ -255,4 +258,25 @@ Test(upstream, wall_clock_is_realtime_and_random_varies)
 	up->ops->random(up, a, sizeof(a));
 	up->ops->random(up, b, sizeof(b));
 	cr_assert(memcmp(a, b, sizeof(a)) != 0);
+}
+
+Test(upstream, sends_from_the_outgoing_address_with_a_fresh_port_each_time)
+{
+	struct vg_sockaddr src;
+	cr_assert_eq(vg_sockaddr_parse("127.0.0.2", 0, &src), 0);
+	cfg.outgoing = &src;
+	cfg.n_outgoing = 1;
+	script = ANSWER;
+	struct got g = {0};
+	send_q(&g, "www.example.com.", false, 2000);
+	run_until(&g);
+	cr_assert_eq(g.st, VG_UP_REPLY);
+	cr_assert_eq(ntohl(last_from.sin_addr.s_addr), 0x7f000002, "outgoing-address used");
+	uint16_t p1 = ntohs(last_from.sin_port);
+	struct got g2 = {0};
+	send_q(&g2, "www.example.com.", false, 2000);
+	run_until(&g2);
+	cr_assert_neq(ntohs(last_from.sin_port), p1, "a new socket, a new source port");
+	cfg.outgoing = NULL;
+	cfg.n_outgoing = 0;
 }
