@@ -964,3 +964,49 @@ Test(frontend, cache_open_error_exits_1_with_a_message)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_assert_eq(system(cmd), 0);
 }
+
+Test(frontend, repeated_question_is_answered_from_the_answer_cache, .fini = stop_v_and_upstream)
+{
+	uint16_t up = slow_upstream(300, &upstream_pid);
+	char extra[256];
+	snprintf(ctl_path, sizeof(ctl_path), "/tmp/vigil-ctl-%d.sock", (int)getpid());
+	snprintf(extra, sizeof(extra),
+		 "forward: 127.0.0.1@%u\nquery-local-addresses: yes\ncontrol-socket: %s\n", up,
+		 ctl_path);
+	start(extra);
+	uint8_t q[512], r[4096];
+	size_t ql = itest_query("www.fwdzone.net.", LDNS_RR_TYPE_A, 41, 1232, false, q, sizeof(q));
+	uint64_t t0 = itest_now_ms();
+	int n = itest_udp("127.0.0.1", V.port, NULL, q, ql, r, sizeof(r), 5000);
+	cr_assert_gt(n, 0);
+	cr_assert_geq(itest_now_ms() - t0, 250, "the first answer must come from upstream");
+	ldns_pkt *p = itest_parse(r, (size_t)n);
+	cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	cr_assert_eq(ldns_pkt_ancount(p), 1);
+	ldns_pkt_free(p);
+	/* the cache writer commits within a few ms */
+	bool hit = false;
+	for (int i = 0; i < 20 && !hit; i++) {
+		usleep(50000);
+		ql = itest_query("WWW.FwdZone.net.", LDNS_RR_TYPE_A, (uint16_t)(100 + i), 1232,
+				 false, q, sizeof(q));
+		t0 = itest_now_ms();
+		n = itest_udp("127.0.0.1", V.port, NULL, q, ql, r, sizeof(r), 5000);
+		cr_assert_gt(n, 0);
+		hit = itest_now_ms() - t0 < 150;
+	}
+	cr_assert(hit, "the second answer was not served from the cache");
+	p = itest_parse(r, (size_t)n);
+	cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	cr_assert_geq(ldns_pkt_id(p), 100, "the client's ID");
+	cr_assert_eq(ldns_pkt_ancount(p), 1);
+	cr_assert(ldns_pkt_edns(p), "OPT added to the cached answer");
+	char *qn = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(p), 0)));
+	cr_assert_str_eq(qn, "WWW.FwdZone.net.", "the client's spelling of the name");
+	free(qn);
+	cr_assert_leq(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p), 0)), 60);
+	ldns_pkt_free(p);
+	char out[8192];
+	cr_assert_eq(vigilctl("stats", out, sizeof(out)), 0, "%s", out);
+	cr_assert_null(strstr(out, "\ncached: 0\n"), "cache hits counted: %s", out);
+}
