@@ -106,6 +106,26 @@ static const struct vg_rr *keep_negative(struct vg_msg *m, const uint8_t *zone, 
 	return soa;
 }
 
+/* Glue: keeps additional-section addresses of the NS names kept in `ns_sec`, only inside the
+ * sending server's zone (bailiwick). */
+static void keep_ns_addresses(struct vg_msg *m, const uint8_t *zone, int ns_sec)
+{
+	for (size_t i = 0; i < m->n_rr; i++) {
+		struct vg_rr *g = &m->rr[i];
+		if (g->section != VG_SEC_ADDITIONAL || (g->type != VG_T_A && g->type != VG_T_AAAA) ||
+		    !vg_name_in_zone(g->owner, zone))
+			continue;
+		for (size_t j = 0; j < m->n_rr; j++) {
+			struct vg_rr *n = &m->rr[j];
+			if (n->section == ns_sec && n->type == VG_T_NS && !n->drop &&
+			    vg_name_eq(n->rdata, g->owner)) {
+				keep(g);
+				break;
+			}
+		}
+	}
+}
+
 /* Looks for an acceptable delegation for `name` in the authority section. Keeps the NS set, its
  * DS/NSEC proof and in-bailiwick glue; returns the cut or NULL. *upward is set when NS records
  * exist but point at the zone itself or above/sideways (a lame or malicious server). */
@@ -141,21 +161,7 @@ static const uint8_t *keep_referral(struct vg_msg *m, const uint8_t *zone, const
 			keep_sigs(m, VG_SEC_AUTHORITY, rr->owner, rr->type);
 		}
 	}
-	/* Glue: addresses of the NS names, only inside the sending server's zone (bailiwick). */
-	for (size_t i = 0; i < m->n_rr; i++) {
-		struct vg_rr *g = &m->rr[i];
-		if (g->section != VG_SEC_ADDITIONAL || (g->type != VG_T_A && g->type != VG_T_AAAA) ||
-		    !vg_name_in_zone(g->owner, zone))
-			continue;
-		for (size_t j = 0; j < m->n_rr; j++) {
-			struct vg_rr *n = &m->rr[j];
-			if (n->section == VG_SEC_AUTHORITY && n->type == VG_T_NS && !n->drop &&
-			    vg_name_eq(n->rdata, g->owner)) {
-				keep(g);
-				break;
-			}
-		}
-	}
+	keep_ns_addresses(m, zone, VG_SEC_AUTHORITY);
 	return cut;
 }
 
@@ -194,6 +200,8 @@ int vg_scrub(struct vg_msg *m, const uint8_t *zone, const uint8_t *qname, uint16
 	for (;;) {
 		if (keep_set(m, VG_SEC_ANSWER, sname, qtype)) {
 			v->kind = VG_REPLY_ANSWER;
+			if (qtype == VG_T_NS)
+				keep_ns_addresses(m, zone, VG_SEC_ANSWER);
 			goto out;
 		}
 		const uint8_t *next = NULL;

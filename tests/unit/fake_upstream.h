@@ -219,8 +219,19 @@ static void fake_answer(const struct fake_server *s, ldns_pkt *p, const ldns_rdf
 			ldns_pkt_set_aa(p, !recursive);
 		size_t before = ldns_pkt_ancount(p);
 		fake_add_matching(p, LDNS_SECTION_ANSWER, z, name, qtype);
-		if (ldns_pkt_ancount(p) > before)
+		if (ldns_pkt_ancount(p) > before) {
+			/* like real servers: addresses of the NS names of an NS answer */
+			for (size_t i = 0; qtype == LDNS_RR_TYPE_NS && i < ldns_rr_list_rr_count(z);
+			     i++) {
+				ldns_rr *rr = ldns_rr_list_rr(z, i);
+				if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NS ||
+				    ldns_dname_compare(ldns_rr_owner(rr), name))
+					continue;
+				fake_add_matching(p, LDNS_SECTION_ADDITIONAL, z, ldns_rr_rdf(rr, 0),
+						  LDNS_RR_TYPE_A);
+			}
 			break;
+		}
 		ldns_rr *cname = NULL;
 		bool exists = false;
 		for (size_t i = 0; i < ldns_rr_list_rr_count(z); i++) {

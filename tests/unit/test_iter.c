@@ -725,6 +725,8 @@ Test(iter, primes_the_root_at_start_and_again_after_expiry)
 	cr_assert_eq(vg_resolver_new(&env, &R), 0);
 	fake_run(&F, 60000);
 	cr_assert_eq(fake_count(&F, ROOT, ".", VG_T_NS), 1, "priming at start (RFC 8109)");
+	cr_assert_eq(R->n_hints, 1, "the primed address replaced the hints");
+	cr_assert_gt(R->primed_until, F.wall + 3600, "valid for the NS set's TTL, not 10 s");
 	vg_cache_sync(cache);
 	struct result res;
 	resolve("www.example.com.", VG_T_A, &res);

@@ -251,3 +251,14 @@ Test(scrub, dname_substitution_too_long_fails)
 	vg_name_from_text("www.example.net.", want);
 	cr_assert(vg_name_eq(out, want));
 }
+
+Test(scrub, ns_answer_keeps_in_bailiwick_addresses_of_its_names)
+{
+	const char *rrs[] = {"A|. NS a.root-servers.net.", "D|a.root-servers.net. A 198.41.0.4",
+			     "D|unrelated.example. A 192.0.2.66", NULL};
+	reply(".", LDNS_RR_TYPE_NS, true, LDNS_RCODE_NOERROR, rrs);
+	scrub(".", ".", VG_T_NS, false);
+	cr_assert_eq(V.kind, VG_REPLY_ANSWER);
+	cr_assert(kept(VG_SEC_ADDITIONAL, "a.root-servers.net.", VG_T_A));
+	cr_assert(!kept(VG_SEC_ADDITIONAL, "unrelated.example.", VG_T_A));
+}
