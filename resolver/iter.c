@@ -395,17 +395,18 @@ static enum step st_reply(struct vg_iq *iq)
 		return STEP_NEXT;
 	}
 	vg_select_rtt(r->sel, &iq->server, iq->rtt_ms);
+	/* TC first, from the header: a truncated message may end inside a record. */
+	if (iq->reply_len >= 12 && (iq->reply[2] & 0x02) && !iq->tcp) {
+		iq->tcp = true;
+		iq->state = IQ_SEND;
+		return STEP_NEXT;
+	}
 	int rc = vg_msg_parse(&iq->req->arena, iq->reply, iq->reply_len, &iq->msg);
 	if (rc == -ENOMEM)
 		return fail(iq, EDE_OTHER, "out of memory");
 	if (rc < 0) {
 		mark_tried(iq);
 		iq->state = IQ_PICK;
-		return STEP_NEXT;
-	}
-	if (VG_MSG_TC(&iq->msg) && !iq->tcp) {
-		iq->tcp = true;
-		iq->state = IQ_SEND;
 		return STEP_NEXT;
 	}
 	if (vg_scrub(&iq->msg, iq->zone, iq->asked, iq->asked_type, iq->forward, &iq->verdict) < 0) {

@@ -317,6 +317,12 @@ static size_t fake_reply(struct fake_up *f, struct fake_server *s, const struct 
 			if (isalpha(out[i]))
 				out[i] ^= 0x20;
 	}
+	if (s->mode == FAKE_TC && !q->tcp && len > 12) {
+		/* like a server that cuts mid-record: claim one answer record, send half of it */
+		vg_put_u16(out + 6, 1);
+		out[len++] = 0xc0;
+		out[len++] = 12;
+	}
 	if (s->mode == FAKE_WRONG_ID)
 		vg_put_u16(out, (uint16_t)(vg_get_u16(out) + 1));
 	(void)f;
