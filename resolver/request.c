@@ -574,6 +574,16 @@ void vg_resolver_close(struct vg_resolver *r)
 {
 	if (!r)
 		return;
+	const struct vg_resolver_stats *st = &r->stats;
+	vg_info("resolver %d: %llu requests (%llu joined, %llu from the cache), %llu upstream queries "
+		"(%llu joined), %llu SERVFAIL, %llu stale, %llu prefetches, %llu primings, "
+		"%llu limits hit, %llu unsolicited replies ignored",
+		r->worker_id, (unsigned long long)st->requests, (unsigned long long)st->joined,
+		(unsigned long long)st->cache_answers, (unsigned long long)st->upstream_sent,
+		(unsigned long long)st->upstream_joined, (unsigned long long)st->servfail,
+		(unsigned long long)st->stale_served, (unsigned long long)st->prefetches,
+		(unsigned long long)st->primings, (unsigned long long)st->limit_hits,
+		(unsigned long long)r->up->stats.unsolicited);
 	while (r->reqs) {
 		struct vg_req *req = r->reqs;
 		req->root->state = IQ_FAIL;
