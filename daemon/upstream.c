@@ -121,7 +121,7 @@ static void query_finish(struct vg_upstream_query *q, enum vg_upstream_status st
 		u->head.stats.replies++;
 	else if (st == VG_UP_TIMEOUT)
 		u->head.stats.timeouts++;
-	else
+	else if (st == VG_UP_ERROR)
 		u->head.stats.errors++;
 	/* Release first so the callback may send new queries or close the transport. */
 	query_release(q);
@@ -140,9 +140,18 @@ static bool query_offer(struct vg_upstream_query *q, const uint8_t *msg, size_t 
 	size_t qlen;
 	const uint8_t *qw = query_msg(q, &qlen);
 	enum vg_upstream_match m = vg_upstream_match(qw, qlen, msg, len);
+	/* Over TCP the handshake proves the origin: the case of the name does not matter. */
+	if (m == VG_MATCH_CASE && q->tcp)
+		m = VG_MATCH_OK;
 	if (m != VG_MATCH_OK) {
 		q->up->head.stats.unsolicited++;
 		vg_debug("upstream: ignored unsolicited message (match verdict %d)", (int)m);
+		if (m == VG_MATCH_CASE && !q->tcp) {
+			/* A server that does not keep our 0x20 spelling (or a forger): TCP
+			 * settles it either way, sooner than a timeout would. */
+			query_finish(q, VG_UP_CASE, NULL, 0);
+			return true;
+		}
 		return false;
 	}
 	query_finish(q, VG_UP_REPLY, msg, len);

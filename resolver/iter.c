@@ -386,7 +386,13 @@ static enum step st_reply(struct vg_iq *iq)
 {
 	struct vg_resolver *r = iq->req->r;
 	uint64_t now = r->up->ops->now_ms(r->up);
-	if (iq->st == VG_UP_TIMEOUT || iq->st == VG_UP_ERROR) {
+	if (iq->st == VG_UP_CASE && !iq->tcp) {
+		/* The reply failed the 0x20 check: the same server over TCP. */
+		iq->tcp = true;
+		iq->state = IQ_SEND;
+		return STEP_NEXT;
+	}
+	if (iq->st != VG_UP_REPLY) {
 		/* An error (ICMP unreachable, reset) counts like a timeout for hold-down. */
 		vg_select_timeout(r->sel, &iq->server, now);
 		mark_tried(iq);

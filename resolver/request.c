@@ -140,7 +140,9 @@ int vg_outq_send(struct vg_iq *iq)
 		uint8_t bits[32];
 	} rnd;
 	r->up->ops->random(r->up, &rnd, sizeof(rnd));
-	if (r->cfg->case_randomisation)
+	/* Over TCP the handshake already proves the reply's origin: no 0x20, so servers that
+	 * change the case still answer. */
+	if (r->cfg->case_randomisation && !iq->tcp)
 		vg_name_randomise_case(name, rnd.bits, sizeof(rnd.bits));
 	uint8_t wire[VG_NAME_MAX + 32];
 	/* DO=1 upstream: signatures are cached with the data for the validator to come. */

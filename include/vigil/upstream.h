@@ -22,6 +22,9 @@ enum vg_upstream_status {
 	VG_UP_REPLY = 0,   /* `reply` holds a reply that matched address, port, ID and question bytes */
 	VG_UP_TIMEOUT = 1, /* no matching reply within timeout_ms */
 	VG_UP_ERROR = 2,   /* local error (socket, connect refused/ICMP unreachable, TCP reset) */
+	VG_UP_CASE = 3,    /* a reply differing only in the letter case of the name (0x20) came
+			    * first: nothing delivered; ask again over TCP, where off-path forgery
+			    * is not possible and case does not matter */
 };
 
 /* What the resolver asks the transport to send. The packet is complete: the resolver has already
@@ -38,7 +41,9 @@ struct vg_upstream_req {
 /* Called exactly once per query that ops->send accepted (never from inside send), unless the query
  * was cancelled first. `reply` is valid only during the call. rtt_ms is the measured round trip
  * (monotonic clock) for VG_UP_REPLY. Non-matching datagrams never reach the callback: the transport
- * counts them (unsolicited) and keeps waiting until the match or the timeout. */
+ * counts them (unsolicited) and keeps waiting until the match or the timeout — except a UDP reply
+ * whose question differs only in case, which ends the query with VG_UP_CASE (also counted).
+ * Over TCP a case-only difference is accepted: the connection already proves the origin. */
 typedef void (*vg_upstream_reply_cb)(void *ctx, enum vg_upstream_status st, const uint8_t *reply,
 				     size_t len, uint32_t rtt_ms);
 

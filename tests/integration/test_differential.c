@@ -24,9 +24,6 @@ static const struct {
 	const char *name;
 	const char *why;
 } intended[] = {
-	/* 0x20: Unbound (use-caps-for-id: no by default) accepts a reply whose question case was
-	 * changed; vigild's case check rejects it, so that server looks dead: SERVFAIL. */
-	{"www.case.faults.net.", "vigild checks the 0x20 case of replies; Unbound does not by default"},
 	/* The server first sends a forged reply with a different question, then the real one.
 	 * vigild ignores the forgery and keeps waiting (DESIGN.md "One query" step 7), so it
 	 * answers; Unbound 1.17 gives SERVFAIL. */

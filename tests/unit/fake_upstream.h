@@ -27,7 +27,8 @@ struct fake_up;
 enum fake_mode {
 	FAKE_AUTH = 0,      /* answers like an authoritative server from its zone data */
 	FAKE_SILENT,        /* never answers */
-	FAKE_CASE_FLIP,     /* answers, but with the question's letter case inverted */
+	FAKE_CASE_FLIP,     /* UDP: answers with the question's letter case inverted; TCP: fine */
+	FAKE_CASE_FLIP_ALL, /* inverts the case over UDP and TCP */
 	FAKE_WRONG_ID,      /* answers with ID + 1 only */
 	FAKE_FORMERR_EDNS,  /* FORMERR to queries with OPT */
 	FAKE_TC,            /* TC=1 over UDP, full answer over TCP */
@@ -312,7 +313,7 @@ static size_t fake_reply(struct fake_up *f, struct fake_server *s, const struct 
 	qend += 5;
 	if (qend <= len && qend <= q->len)
 		memcpy(out + 12, q->wire + 12, qend - 12);
-	if (s->mode == FAKE_CASE_FLIP) {
+	if ((s->mode == FAKE_CASE_FLIP && !q->tcp) || s->mode == FAKE_CASE_FLIP_ALL) {
 		for (size_t i = 12; i < qend - 4; i++)
 			if (isalpha(out[i]))
 				out[i] ^= 0x20;
@@ -483,7 +484,11 @@ static void fake_run(struct fake_up *f, uint64_t max_ms)
 			s->queries++;
 			size_t len = fake_reply(f, s, q, buf, sizeof(buf));
 			/* The same acceptance rule as the daemon's transport. */
-			if (len && vg_upstream_match(q->wire, q->len, buf, len) == VG_MATCH_OK) {
+			enum vg_upstream_match mv =
+				len ? vg_upstream_match(q->wire, q->len, buf, len) : VG_MATCH_SHORT;
+			if (mv == VG_MATCH_CASE && q->tcp)
+				mv = VG_MATCH_OK; /* as the daemon's transport */
+			if (mv == VG_MATCH_OK) {
 				q->live = false;
 				f->head.stats.replies++;
 				q->cb(q->ctx, VG_UP_REPLY, buf, len, (uint32_t)(f->now - q->sent_at));
@@ -491,6 +496,11 @@ static void fake_run(struct fake_up *f, uint64_t max_ms)
 			}
 			if (len)
 				f->unsolicited++;
+			if (mv == VG_MATCH_CASE && !q->tcp) {
+				q->live = false;
+				q->cb(q->ctx, VG_UP_CASE, NULL, 0, 0);
+				continue;
+			}
 			/* Nothing acceptable: the query now waits for its timeout. */
 			q->sent_at = q->deadline; /* makes the next due time the deadline */
 			continue;

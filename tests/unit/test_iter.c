@@ -492,14 +492,43 @@ Test(iter, stale_is_off_with_serve_stale_max_zero)
 	free_result(&res);
 }
 
-Test(iter, case_changed_reply_is_ignored)
+Test(iter, case_changed_reply_is_rejected_and_tcp_asked)
 {
 	start_resolver();
 	F.servers[3].mode = FAKE_CASE_FLIP;
 	struct result res;
 	resolve("www.example.com.", VG_T_A, &res);
-	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
-	cr_assert_geq(F.unsolicited, 1);
+	cr_assert_geq(F.unsolicited, 1, "the UDP reply failed the 0x20 check");
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A,
+			 "192.0.2.1"), "the answer came over TCP");
+	bool tcp = false;
+	for (size_t i = 0; i < F.n_log; i++)
+		tcp |= !strcmp(F.log[i].server, EXCOM) && F.log[i].tcp;
+	cr_assert(tcp);
+	free_result(&res);
+}
+
+Test(iter, case_changed_over_tcp_is_accepted)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_CASE_FLIP_ALL;
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A,
+			 "192.0.2.1"), "TCP proves the origin; the 0x20 check is for UDP");
+	free_result(&res);
+}
+
+Test(iter, case_randomisation_off_sends_lowercase_names)
+{
+	C.case_randomisation = false;
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	for (size_t i = 0; i < F.n_log; i++)
+		for (const char *p = F.log[i].name; *p; p++)
+			cr_assert(!(*p >= 'A' && *p <= 'Z'), "no 0x20 with case-randomisation: no");
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, NULL));
 	free_result(&res);
 }
 

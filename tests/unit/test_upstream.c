@@ -156,16 +156,16 @@ Test(upstream, ignores_a_reply_with_the_wrong_id_and_keeps_waiting)
 	cr_assert_eq(up->stats.unsolicited, 1);
 }
 
-Test(upstream, ignores_a_reply_with_changed_case)
+Test(upstream, a_reply_with_changed_case_ends_the_query_with_case_status)
 {
 	script = WRONG_CASE_THEN_ANSWER;
 	struct got g = {0};
 	send_q(&g, "wWw.example.com.", false, 2000);
 	run_until(&g);
-	cr_assert_eq(g.st, VG_UP_REPLY);
-	cr_assert_eq(g.reply[13], 'w');
-	cr_assert_eq(g.reply[14], 'W');
+	cr_assert_eq(g.calls, 1);
+	cr_assert_eq(g.st, VG_UP_CASE, "nothing delivered: the resolver asks again over TCP");
 	cr_assert_eq(up->stats.unsolicited, 1);
+	cr_assert_eq(up->stats.replies, 0);
 }
 
 Test(upstream, times_out_when_nothing_matches)
@@ -279,4 +279,33 @@ Test(upstream, sends_from_the_outgoing_address_with_a_fresh_port_each_time)
 	cr_assert_neq(ntohs(last_from.sin_port), p1, "a new socket, a new source port");
 	cfg.outgoing = NULL;
 	cfg.n_outgoing = 0;
+}
+
+Test(upstream, over_tcp_a_case_only_difference_is_accepted)
+{
+	struct got g = {0};
+	send_q(&g, "www.example.com.", true, 2000);
+	int c = -1;
+	for (int i = 0; i < 200 && c < 0; i++) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		c = accept4(srv_tcp, NULL, NULL, SOCK_NONBLOCK);
+		if (c < 0)
+			usleep(1000);
+	}
+	cr_assert_geq(c, 0);
+	uint8_t b[600];
+	ssize_t n = -1;
+	for (int i = 0; i < 200 && n <= 0; i++) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		n = recv(c, b, sizeof(b), 0);
+		if (n <= 0)
+			usleep(1000);
+	}
+	cr_assert_gt(n, 14);
+	b[4] |= 0x80;
+	b[2 + 13] ^= 0x20; /* 'w' -> 'W' */
+	cr_assert_eq(send(c, b, (size_t)n, 0), n);
+	run_until(&g);
+	cr_assert_eq(g.st, VG_UP_REPLY);
+	close(c);
 }
