@@ -353,3 +353,22 @@ Test(resolve, serves_stale_when_the_zone_becomes_unreachable, .init = NULL)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	(void)system(cmd);
 }
+
+Test(resolve, forwards_to_another_resolver, .init = NULL)
+{
+	cr_assert_eq(vg_lab_up(), 0);
+	/* W iterates on the lab; V forwards everything to W. */
+	struct itest_vigild W;
+	char conf[1024];
+	snprintf(conf, sizeof(conf), "root-hints: %s\nquery-local-addresses: yes\ndo-ip6: no\n",
+		 vg_lab_root_hints());
+	cr_assert_eq(itest_start(&W, conf), 0);
+	char extra[128];
+	snprintf(extra, sizeof(extra), "forward: 127.0.0.1@%u\n", W.port);
+	/* no query-local-addresses: the forwarder on loopback is allowed anyway */
+	cr_assert_eq(itest_start(&V, extra), 0);
+	const struct expect *cases[] = {&names[0], &names[5], &names[10], &names[15]};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		check(cases[i], false);
+	cr_expect_eq(itest_stop(&W), 0);
+}
