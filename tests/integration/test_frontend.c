@@ -1010,3 +1010,28 @@ Test(frontend, repeated_question_is_answered_from_the_answer_cache, .fini = stop
 	cr_assert_eq(vigilctl("stats", out, sizeof(out)), 0, "%s", out);
 	cr_assert_null(strstr(out, "\ncached: 0\n"), "cache hits counted: %s", out);
 }
+
+Test(frontend, several_workers_answer_and_all_take_a_reload, .fini = stop_v)
+{
+	start("workers: 3\nlocal-data: \"w.lan. 300 A 10.3.3.3\"\n");
+	/* each query from a fresh socket (new source port): SO_REUSEPORT spreads them */
+	for (int i = 0; i < 40; i++) {
+		char *s = ask_a("w.lan.");
+		cr_assert_not_null(s, "query %d unanswered", i);
+		cr_assert_str_eq(s, "10.3.3.3");
+		free(s);
+	}
+	cr_assert_eq(itest_write_config(&V, "workers: 3\nlocal-data: \"w.lan. 300 A 10.4.4.4\"\n"),
+		     0);
+	kill(V.pid, SIGHUP);
+	usleep(300000);
+	int fresh = 0;
+	uint64_t t0 = itest_now_ms();
+	while (fresh < 40 && itest_now_ms() - t0 < 5000) {
+		char *s = ask_a("w.lan.");
+		cr_assert_not_null(s);
+		fresh = strcmp(s, "10.4.4.4") == 0 ? fresh + 1 : 0; /* 40 in a row: every worker */
+		free(s);
+	}
+	cr_assert_eq(fresh, 40, "some worker kept the old local data");
+}
