@@ -186,7 +186,7 @@ static const char *const names[] = {
 static const ldns_rr_type types[] = {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_TXT,
 				     LDNS_RR_TYPE_MX, LDNS_RR_TYPE_NS, LDNS_RR_TYPE_SOA};
 
-static unsigned compared, differ;
+static unsigned compared, differ, answered; /* answered: vigild gave NOERROR with data */
 
 static void compare(const char *name, ldns_rr_type type)
 {
@@ -196,6 +196,10 @@ static void compare(const char *name, ldns_rr_type type)
 	free(ts);
 	ldns_pkt *a = ask(V.port, name, type);
 	ldns_pkt *b = ask(unbound_port, name, type);
+	/* Unbound sometimes needs longer than our 12 s for the zone with two dead and one lame
+	 * server (its first timeouts are long); by the second try it knows them. */
+	if (!b)
+		b = ask(unbound_port, name, type);
 	compared++;
 	const char *why = intended_reason(key);
 	if (!a || !b) {
@@ -209,6 +213,8 @@ static void compare(const char *name, ldns_rr_type type)
 	answer_key(a, ka, sizeof(ka));
 	answer_key(b, kb, sizeof(kb));
 	bool same = ldns_pkt_get_rcode(a) == ldns_pkt_get_rcode(b) && !strcmp(ka, kb);
+	if (ldns_pkt_get_rcode(a) == LDNS_RCODE_NOERROR && ldns_pkt_ancount(a) > 0)
+		answered++;
 	if (!same && !why) {
 		differ++;
 		cr_expect(same, "%s: vigild rcode %d [%s] vs unbound rcode %d [%s]", key,
@@ -241,6 +247,8 @@ Test(differential, same_answers_as_unbound_on_the_lab, .init = setup, .fini = te
 	compare("example.com.", LDNS_RR_TYPE_DS);
 	compare("org.", LDNS_RR_TYPE_DS);
 	cr_assert_geq(compared, 200);
+	/* Two resolvers failing alike (a dead lab) must not pass as agreement. */
+	cr_assert_geq(answered, 100, "only %u of %u questions had answers", answered, compared);
 	cr_log_info("differential: %u questions compared, %u unexpected differences", compared,
 		    differ);
 }
