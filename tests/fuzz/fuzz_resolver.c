@@ -60,6 +60,9 @@ struct fake_up {
 
 static struct fake_up fu;
 static bool debug; /* VIGIL_FUZZ_DEBUG=1: trace each delivery and the answer on stderr */
+/* VIGIL_FUZZ_PAD=1: one spare byte after each reply, to fuzz past the known one-byte over-read
+ * in rdata_copy (tests/fuzz/crashes/reply/). */
+static bool pad;
 
 static int f_send(struct vg_upstream *up, const struct vg_upstream_req *req,
 		  vg_upstream_reply_cb cb, void *ctx, struct vg_upstream_query **out)
@@ -214,6 +217,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	vg_fuzz_init_log();
 	debug = getenv("VIGIL_FUZZ_DEBUG") != NULL;
+	pad = getenv("VIGIL_FUZZ_PAD") != NULL;
 	char err[512];
 	for (int i = 0; i < 4; i++) {
 		if (vg_config_defaults(&cfgs[i]) != 0 ||
@@ -343,8 +347,17 @@ static void deliver(struct fake_query *q, struct vg_fuzz_in *in)
 			st == VG_UP_REPLY ? "reply" : st == VG_UP_ERROR ? "error" : "timeout", len);
 	}
 	fu.now += st == VG_UP_TIMEOUT ? 400 : 15;
+	/* An exact-size heap copy, so ASan sees any read past the datagram. */
+	uint8_t *msg = NULL;
+	if (st == VG_UP_REPLY) {
+		msg = malloc(len + pad);
+		if (!msg)
+			abort();
+		memcpy(msg, reply, len);
+	}
 	q->in_callback = true;
-	q->cb(q->ctx, st, st == VG_UP_REPLY ? reply : NULL, len, 15);
+	q->cb(q->ctx, st, msg, len, 15);
+	free(msg);
 	/* The resolver may send new queries from the callback; this one is done either way. */
 	drop_query(q);
 	free(q);
