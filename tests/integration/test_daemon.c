@@ -1,0 +1,330 @@
+/* Integration tests of vigild as a process: reload, stop, configuration errors, privileges,
+ * the control socket and several workers. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "itest.h"
+
+static struct itest_vigild V;
+
+/* Every test ends with a clean stop: status 0 (under the sanitizers also: no leak, no error). */
+static void stop_v(void)
+{
+	cr_expect_eq(itest_stop(&V), 0, "vigild did not exit with status 0");
+}
+
+static void start(const char *extra)
+{
+	cr_assert_eq(itest_start(&V, extra), 0, "vigild did not start");
+}
+
+static void expect_alive(void)
+{
+	ldns_pkt *p = itest_ask(&V, "localhost.", LDNS_RR_TYPE_A);
+	cr_assert_not_null(p, "vigild stopped answering");
+	ldns_pkt_free(p);
+}
+
+static char *first_rdata(ldns_pkt *p)
+{
+	ldns_rr_list *an = ldns_pkt_answer(p);
+	cr_assert_gt(ldns_rr_list_rr_count(an), 0, "empty answer");
+	return ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(an, 0), 0));
+}
+
+static char ctl_path[64];
+
+/* Runs vigilctl with `args` against ctl_path; returns its status, output in out. */
+static int vigilctl(const char *args, char *out, size_t cap)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "timeout 5 '%s' -s %s %s 2>&1", getenv("VIGILCTL"), ctl_path,
+		 args);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	size_t n = fread(out, 1, cap - 1, p);
+	out[n] = 0;
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static bool log_contains(const char *needle)
+{
+	FILE *f = fopen(V.log, "r");
+	if (!f)
+		return false;
+	char line[1024];
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}
+
+static char *ask_a(const char *name)
+{
+	ldns_pkt *p = itest_ask(&V, name, LDNS_RR_TYPE_A);
+	if (!p)
+		return NULL;
+	char *s = ldns_pkt_ancount(p) ? first_rdata(p) : strdup("none");
+	ldns_pkt_free(p);
+	return s;
+}
+
+Test(daemon, sighup_reloads_good_config_and_keeps_old_on_bad, .fini = stop_v)
+{
+	start("local-data: \"a.lan. 300 A 10.1.1.1\"\n");
+	char *s = ask_a("a.lan.");
+	cr_assert_str_eq(s, "10.1.1.1");
+	free(s);
+	cr_assert_eq(itest_write_config(&V, "local-data: \"a.lan. 300 A 10.2.2.2\"\n"), 0);
+	kill(V.pid, SIGHUP);
+	uint64_t t0 = itest_now_ms();
+	bool changed = false;
+	while (!changed && itest_now_ms() - t0 < 3000) {
+		s = ask_a("a.lan.");
+		changed = s && strcmp(s, "10.2.2.2") == 0;
+		free(s);
+		usleep(20000);
+	}
+	cr_assert(changed, "reload did not apply");
+	cr_assert_eq(itest_write_config(&V, "no-such-key: 1\n"), 0);
+	kill(V.pid, SIGHUP);
+	t0 = itest_now_ms();
+	while (!log_contains("reload refused") && itest_now_ms() - t0 < 3000)
+		usleep(20000);
+	cr_assert(log_contains("reload refused"), "bad config not reported");
+	cr_assert(log_contains("key 'no-such-key': unknown key"));
+	s = ask_a("a.lan.");
+	cr_assert_str_eq(s, "10.2.2.2", "old config kept");
+	free(s);
+	cr_assert_eq(itest_stop(&V), 0);
+}
+
+Test(daemon, sigterm_stops_cleanly_with_status_0, .fini = stop_v)
+{
+	start(NULL);
+	expect_alive();
+	cr_assert_eq(itest_stop(&V), 0);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+Test(daemon, check_mode_reports_config_errors_exactly)
+{
+	char dir[] = "/tmp/vigil-itest-t-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char path[256], args[512], out[2048], want[512];
+	snprintf(path, sizeof(path), "%s/v.conf", dir);
+	snprintf(args, sizeof(args), "-t -c %s", path);
+
+	write_file(path, "listen: 127.0.0.1@5353\nworkers: 2\n");
+	cr_assert_eq(itest_run_vigild(out, sizeof(out), args), 0, "%s", out);
+	cr_assert(strstr(out, "OK"), "%s", out);
+
+	write_file(path, "listen: 127.0.0.1@5353\nbogus: 1\n");
+	cr_assert_eq(itest_run_vigild(out, sizeof(out), args), 1);
+	snprintf(want, sizeof(want), "vigild: %s:2: key 'bogus': unknown key\n", path);
+	cr_assert_str_eq(out, want);
+
+	const char *bad[][2] = {
+	    {"listen: 300.1.1.1\n", ":1: key 'listen': "},
+	    {"allow: 10.0.0.0/33\n", ":1: key 'allow': "},
+	    {"deny: nonsense\n", ":1: key 'deny': "},
+	    {"listen: 127.0.0.1@5353\nlisten: 127.0.0.1@5353\n", ":2: key 'listen': "},
+	    {"local-data: \"x.lan. 300 A not-an-address\"\n", ":1: key 'local-data': "},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_file(path, bad[i][0]);
+		cr_assert_eq(itest_run_vigild(out, sizeof(out), args), 1, "%s", bad[i][0]);
+		snprintf(want, sizeof(want), "vigild: %s%s", path, bad[i][1]);
+		cr_assert_eq(strncmp(out, want, strlen(want)), 0, "got '%s' want '%s'", out, want);
+	}
+	snprintf(args, sizeof(args), "-t -c %s/missing.conf", dir);
+	cr_assert_eq(itest_run_vigild(out, sizeof(out), args), 1);
+	cr_assert(strstr(out, "missing.conf"), "message names the file: %s", out);
+	unlink(path);
+	rmdir(dir);
+}
+
+Test(daemon, port_in_use_exits_1_naming_the_address)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	socklen_t sl = sizeof(sa);
+	getsockname(fd, (struct sockaddr *)&sa, &sl);
+	unsigned port = ntohs(sa.sin_port);
+	char dir[] = "/tmp/vigil-itest-p-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char path[256], text[512], args[512], out[2048], want[128];
+	snprintf(path, sizeof(path), "%s/v.conf", dir);
+	snprintf(text, sizeof(text), "listen: 127.0.0.1@%u\nuser: \"\"\ncache-dir: %s/cache\n",
+		 port, dir);
+	write_file(path, text);
+	snprintf(args, sizeof(args), "-f -c %s", path);
+	cr_assert_eq(itest_run_vigild(out, sizeof(out), args), 1, "%s", out);
+	snprintf(want, sizeof(want), "cannot listen on 127.0.0.1@%u", port);
+	cr_assert(strstr(out, want), "got: %s", out);
+	close(fd);
+	unlink(path);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(daemon, control_socket_status_stats_reload_stop, .fini = stop_v)
+{
+	cr_assert_not_null(getenv("VIGILCTL"));
+	char extra[512];
+	snprintf(ctl_path, sizeof(ctl_path), "/tmp/vigil-ctl-%d.sock", (int)getpid());
+	snprintf(extra, sizeof(extra), "control-socket: %s\n", ctl_path);
+	start(extra);
+	char out[8192];
+	cr_assert_eq(vigilctl("status", out, sizeof(out)), 0, "%s", out);
+	cr_assert(strstr(out, "ok vigild") && strstr(out, "workers: 1"), "%s", out);
+	expect_alive();
+	cr_assert_eq(vigilctl("stats", out, sizeof(out)), 0, "%s", out);
+	cr_assert(strstr(out, "\nlocal: "), "%s", out);
+	cr_assert_null(strstr(out, "\nlocal: 0\n"), "local answers counted: %s", out);
+	cr_assert_eq(vigilctl("reload", out, sizeof(out)), 0, "%s", out);
+	cr_assert_eq(vigilctl("no-such-command", out, sizeof(out)), 1, "%s", out);
+	cr_assert(strstr(out, "error: unknown command"), "%s", out);
+	cr_assert_eq(itest_write_config(&V, "local-data: \"x.lan. 300 A bad\"\n"), 0);
+	cr_assert_eq(vigilctl("reload", out, sizeof(out)), 1, "%s", out);
+	cr_assert(strstr(out, "error: ") && strstr(out, "key 'local-data'"), "%s", out);
+	cr_assert_eq(vigilctl("stop", out, sizeof(out)), 0, "%s", out);
+	uint64_t t0 = itest_now_ms();
+	int st = 0;
+	while (waitpid(V.pid, &st, WNOHANG) == 0 && itest_now_ms() - t0 < 5000)
+		usleep(10000);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "stop by vigilctl: exit 0");
+	V.pid = 0;
+	cr_assert_neq(access(ctl_path, F_OK), 0, "socket file removed at stop");
+}
+
+Test(daemon, reload_adds_and_removes_listeners, .fini = stop_v)
+{
+	start(NULL);
+	/* a second port, free now (UDP and TCP) */
+	uint16_t p2 = 0;
+	for (uint16_t cand = (uint16_t)(V.port + 1); !p2 && cand < V.port + 50; cand++) {
+		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(cand)};
+		inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+		int u = socket(AF_INET, SOCK_DGRAM, 0), t = socket(AF_INET, SOCK_STREAM, 0);
+		if (bind(u, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		    bind(t, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			p2 = cand;
+		close(u);
+		close(t);
+	}
+	cr_assert_neq(p2, 0);
+	char extra[128];
+	snprintf(extra, sizeof(extra), "listen: 127.0.0.1@%u\n", p2);
+	cr_assert_eq(itest_write_config(&V, extra), 0);
+	kill(V.pid, SIGHUP);
+	uint8_t q[512], r[4096];
+	size_t ql = itest_query("localhost.", LDNS_RR_TYPE_A, 31, 0, false, q, sizeof(q));
+	uint64_t t0 = itest_now_ms();
+	int n = 0;
+	while (n <= 0 && itest_now_ms() - t0 < 3000)
+		n = itest_udp("127.0.0.1", p2, NULL, q, ql, r, sizeof(r), 100);
+	cr_assert_gt(n, 0, "the new listener does not answer");
+	expect_alive(); /* the old one still does */
+	cr_assert_eq(itest_write_config(&V, NULL), 0);
+	kill(V.pid, SIGHUP);
+	t0 = itest_now_ms();
+	while (n > 0 && itest_now_ms() - t0 < 3000) {
+		n = itest_udp("127.0.0.1", p2, NULL, q, ql, r, sizeof(r), 100);
+		usleep(20000);
+	}
+	cr_assert_eq(n, 0, "the removed listener still answers");
+	expect_alive();
+}
+
+Test(daemon, drops_privileges_to_user_after_binding, .fini = stop_v)
+{
+	if (getuid() != 0)
+		cr_skip_test("needs root to switch users");
+	char cache[64];
+	snprintf(cache, sizeof(cache), "/tmp/vigil-itest-nobody-%d", (int)getpid());
+	cr_assert_eq(mkdir(cache, 0700), 0);
+	cr_assert_eq(chown(cache, 65534, 65534), 0);
+	char extra[256];
+	/* the later cache-dir line wins over the generated one */
+	snprintf(extra, sizeof(extra), "user: nobody\ncache-dir: %s\n", cache);
+	start(extra);
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)V.pid);
+	FILE *f = fopen(path, "r");
+	cr_assert_not_null(f);
+	bool found = false;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Uid:", 4))
+			found = strstr(line, "65534") != NULL && !strstr(line, "\t0\t");
+	fclose(f);
+	cr_assert(found, "vigild still runs as root");
+	expect_alive();
+	cr_assert_eq(itest_stop(&V), 0);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", cache);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(daemon, cache_open_error_exits_1_with_a_message)
+{
+	char dir[] = "/tmp/vigil-itest-c-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char path[256], text[512], args[512], out[4096], notdir[300];
+	snprintf(notdir, sizeof(notdir), "%s/file", dir);
+	write_file(notdir, "not a directory\n");
+	snprintf(path, sizeof(path), "%s/v.conf", dir);
+	snprintf(text, sizeof(text), "listen: 127.0.0.1@%d\nuser: \"\"\ncache-dir: %s\n",
+		 12000 + (int)(getpid() % 20000), notdir);
+	write_file(path, text);
+	snprintf(args, sizeof(args), "-f -c %s", path);
+	cr_assert_eq(itest_run_vigild(out, sizeof(out), args), 1, "%s", out);
+	cr_assert(strstr(out, "cache") && strstr(out, notdir), "message names the cache: %s", out);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(daemon, several_workers_answer_and_all_take_a_reload, .fini = stop_v)
+{
+	start("workers: 3\nlocal-data: \"w.lan. 300 A 10.3.3.3\"\n");
+	/* each query from a fresh socket (new source port): SO_REUSEPORT spreads them */
+	for (int i = 0; i < 40; i++) {
+		char *s = ask_a("w.lan.");
+		cr_assert_not_null(s, "query %d unanswered", i);
+		cr_assert_str_eq(s, "10.3.3.3");
+		free(s);
+	}
+	cr_assert_eq(itest_write_config(&V, "workers: 3\nlocal-data: \"w.lan. 300 A 10.4.4.4\"\n"),
+		     0);
+	kill(V.pid, SIGHUP);
+	usleep(300000);
+	int fresh = 0;
+	uint64_t t0 = itest_now_ms();
+	while (fresh < 40 && itest_now_ms() - t0 < 5000) {
+		char *s = ask_a("w.lan.");
+		cr_assert_not_null(s);
+		fresh = strcmp(s, "10.4.4.4") == 0 ? fresh + 1 : 0; /* 40 in a row: every worker */
+		free(s);
+	}
+	cr_assert_eq(fresh, 40, "some worker kept the old local data");
+}
