@@ -820,3 +820,18 @@ Test(iter, ds_is_asked_from_the_parent_zone)
 	cr_assert_eq(fake_count(&F, EXCOM, "example.com.", VG_T_DS), 0, "not the child");
 	free_result(&res);
 }
+
+Test(iter, front_end_prefetch_asks_the_authorities_once)
+{
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	free_result(&res);
+	unsigned before = fake_count(&F, EXCOM, "www.example.com.", VG_T_A);
+	const uint8_t *name = (const uint8_t *)"\3www\7example\3com";
+	cr_assert_eq(vg_resolver_prefetch(R, name, 17, VG_T_A), 0);
+	cr_assert_eq(vg_resolver_prefetch(R, name, 17, VG_T_A), VG_ELIMIT, "already running");
+	fake_run(&F, 60000);
+	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_T_A), before + 1);
+	cr_assert_eq(vg_resolver_prefetch(R, name, 3, VG_T_A), VG_EFORMAT);
+}
