@@ -52,7 +52,8 @@ struct up_impl {
 	struct vg_upstream head; /* first: the resolver sees only this */
 	uv_loop_t *loop;
 	/* Query sockets live in this epoll set, itself watched by one uv_poll_t: one epoll_ctl per
-	 * query instead of libuv's check/add/delete/invalidate (five) plus an ioctl per uv_poll_t. */
+	 * query instead of libuv's check/add/delete/invalidate (five) plus an ioctl per uv_poll_t.
+	 */
 	int epfd;
 	uv_poll_t ep_poll;
 	const struct vg_config *cfg;
@@ -162,8 +163,8 @@ static void udp_readable(struct vg_upstream_query *q)
 {
 	struct up_impl *u = q->up;
 	for (int i = 0; i < 16; i++) {
-		/* Connected socket: the kernel only delivers datagrams from the server's address and
-		 * port, so source matching is done by connect(). */
+		/* Connected socket: the kernel only delivers datagrams from the server's address
+		 * and port, so source matching is done by connect(). */
 		ssize_t n = recv(q->fd, u->udp_buf, sizeof(u->udp_buf), 0);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
@@ -397,8 +398,8 @@ static void on_timer(uv_timer_t *h)
 	cb(ctx);
 }
 
-static int up_timer_start(struct vg_upstream *head, uint64_t ms, vg_upstream_timer_cb cb,
-			  void *ctx, struct vg_upstream_timer **out)
+static int up_timer_start(struct vg_upstream *head, uint64_t ms, vg_upstream_timer_cb cb, void *ctx,
+			  struct vg_upstream_timer **out)
 {
 	struct up_impl *u = impl_of(head);
 	if (u->closing)
@@ -476,13 +477,13 @@ static void up_random(struct vg_upstream *head, void *buf, size_t len)
 }
 
 static const struct vg_upstream_ops up_ops = {
-	.send = up_send,
-	.cancel = up_cancel,
-	.timer_start = up_timer_start,
-	.timer_stop = up_timer_stop,
-	.now_ms = up_now_ms,
-	.wall_now = up_wall_now,
-	.random = up_random,
+    .send = up_send,
+    .cancel = up_cancel,
+    .timer_start = up_timer_start,
+    .timer_stop = up_timer_stop,
+    .now_ms = up_now_ms,
+    .wall_now = up_wall_now,
+    .random = up_random,
 };
 
 int vg_upstream_new(uv_loop_t *loop, const struct vg_config *cfg, int worker_id,

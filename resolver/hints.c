@@ -49,7 +49,8 @@ int vg_roothints_parse(const char *text, struct vg_hint *out, size_t cap)
 			*c = 0;
 		char *tok[HINTS_MAX_TOK];
 		int nt = 0;
-		for (char *s = strtok(line, " \t\r"); s && nt < HINTS_MAX_TOK; s = strtok(NULL, " \t\r"))
+		for (char *s = strtok(line, " \t\r"); s && nt < HINTS_MAX_TOK;
+		     s = strtok(NULL, " \t\r"))
 			tok[nt++] = s;
 		if (nt < 3)
 			continue;

@@ -55,7 +55,7 @@ struct vg_rr {
 struct vg_msg {
 	uint16_t id;
 	uint8_t flags1, flags2; /* header bytes 2 and 3 */
-	uint16_t rcode;         /* including the OPT's extended bits */
+	uint16_t rcode;		/* including the OPT's extended bits */
 	uint8_t qname[256];
 	uint16_t qtype, qclass;
 	struct vg_rr *rr; /* answer, authority, additional in order; OPT not included */
@@ -85,24 +85,24 @@ size_t vg_rr_write(uint8_t *out, size_t cap, const struct vg_rr *rr, uint32_t tt
 /* ---- scrubber and reply classification (scrub.c) ---- */
 
 enum vg_reply_kind {
-	VG_REPLY_ANSWER,   /* RRset of qtype at the (possibly CNAME-rewritten) name */
-	VG_REPLY_CNAME,    /* a CNAME/DNAME chain whose target lies outside the server's zone */
+	VG_REPLY_ANSWER, /* RRset of qtype at the (possibly CNAME-rewritten) name */
+	VG_REPLY_CNAME,	 /* a CNAME/DNAME chain whose target lies outside the server's zone */
 	VG_REPLY_NXDOMAIN,
 	VG_REPLY_NODATA,
 	VG_REPLY_REFERRAL, /* accepted delegation to a zone closer to the qname */
-	VG_REPLY_LAME,     /* REFUSED, no AA without referral, upward or sideways referral */
+	VG_REPLY_LAME,	   /* REFUSED, no AA without referral, upward or sideways referral */
 	VG_REPLY_SERVFAIL, /* SERVFAIL or another error rcode */
 	VG_REPLY_FORMERR,  /* FORMERR / NOTIMP: maybe EDNS trouble */
 };
 
 struct vg_verdict {
 	enum vg_reply_kind kind;
-	uint8_t target[256];   /* ANSWER/CNAME/NXDOMAIN/NODATA: the name the chain ended at */
-	uint8_t cut[256];      /* REFERRAL: the delegated zone */
+	uint8_t target[256];	 /* ANSWER/CNAME/NXDOMAIN/NODATA: the name the chain ended at */
+	uint8_t cut[256];	 /* REFERRAL: the delegated zone */
 	const struct vg_rr *soa; /* NXDOMAIN/NODATA: the SOA from authority, may be NULL */
-	unsigned hops;         /* CNAME/DNAME links followed inside this reply */
-	bool loop;             /* the chain came back to a name it had visited */
-	unsigned dropped;      /* records the scrubber rejected */
+	unsigned hops;		 /* CNAME/DNAME links followed inside this reply */
+	bool loop;		 /* the chain came back to a name it had visited */
+	unsigned dropped;	 /* records the scrubber rejected */
 };
 
 /* Scrubs and classifies a reply to a query for (qname, qtype) sent to a server of `zone`.
@@ -122,21 +122,21 @@ int vg_dname_subst(const uint8_t *name, const uint8_t *owner, const uint8_t *tar
 #define VG_RTO_INITIAL_MS 400
 #define VG_RTO_MIN_MS 50
 #define VG_RTO_MAX_MS 3000
-#define VG_HOLDDOWN_AFTER 3     /* consecutive timeouts before a server is held down */
-#define VG_HOLDDOWN_MS 30000    /* first hold-down; doubles per further failure, up to 15 min */
+#define VG_HOLDDOWN_AFTER 3  /* consecutive timeouts before a server is held down */
+#define VG_HOLDDOWN_MS 30000 /* first hold-down; doubles per further failure, up to 15 min */
 #define VG_HOLDDOWN_MAX_MS 900000
-#define VG_LAME_MS 600000       /* how long a (server, zone) lameness is remembered */
-#define VG_EXPLORE_PER_1024 51  /* about 5% of choices try a non-best server */
+#define VG_LAME_MS 600000      /* how long a (server, zone) lameness is remembered */
+#define VG_EXPLORE_PER_1024 51 /* about 5% of choices try a non-best server */
 
 struct vg_select;
 
 /* Server state kept per worker, keyed by address (port included). */
 struct vg_srv_info {
 	uint32_t srtt_ms, rttvar_ms; /* 0 = never measured */
-	uint32_t timeouts;           /* consecutive */
-	uint64_t held_until;         /* monotonic ms, 0 = not held */
-	uint32_t holddowns;          /* how often it was held down in a row */
-	bool no_edns;                /* answered FORMERR to EDNS: query it without OPT */
+	uint32_t timeouts;	     /* consecutive */
+	uint64_t held_until;	     /* monotonic ms, 0 = not held */
+	uint32_t holddowns;	     /* how often it was held down in a row */
+	bool no_edns;		     /* answered FORMERR to EDNS: query it without OPT */
 };
 
 /* Creates a table for at most `max` servers (the oldest are forgotten when full). */

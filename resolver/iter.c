@@ -15,10 +15,10 @@
 enum step { STEP_NEXT, STEP_WAIT, STEP_END };
 
 static const char *const state_names[IQ_N_STATES] = {
-	[IQ_START] = "start",       [IQ_FIND_CUT] = "find-cut", [IQ_PICK] = "pick-server",
-	[IQ_WAIT_SUB] = "wait-sub", [IQ_SEND] = "send",         [IQ_WAIT_REPLY] = "wait-reply",
-	[IQ_REPLY] = "reply",       [IQ_VALIDATE] = "validate", [IQ_STORE] = "store",
-	[IQ_FOLLOW] = "follow",     [IQ_DONE] = "done",         [IQ_FAIL] = "fail",
+    [IQ_START] = "start",	[IQ_FIND_CUT] = "find-cut", [IQ_PICK] = "pick-server",
+    [IQ_WAIT_SUB] = "wait-sub", [IQ_SEND] = "send",	    [IQ_WAIT_REPLY] = "wait-reply",
+    [IQ_REPLY] = "reply",	[IQ_VALIDATE] = "validate", [IQ_STORE] = "store",
+    [IQ_FOLLOW] = "follow",	[IQ_DONE] = "done",	    [IQ_FAIL] = "fail",
 };
 
 const char *vg_iq_state_name(enum vg_iq_state s)
@@ -241,8 +241,8 @@ static enum step start_sub(struct vg_iq *iq, struct vg_ns *ns)
 {
 	struct vg_resolver *r = iq->req->r;
 	ns->resolved = true;
-	struct vg_iq *sub = vg_iq_new(iq->req, ns->name, r->cfg->do_ip4 ? VG_T_A : VG_T_AAAA,
-				      VG_C_IN);
+	struct vg_iq *sub =
+	    vg_iq_new(iq->req, ns->name, r->cfg->do_ip4 ? VG_T_A : VG_T_AAAA, VG_C_IN);
 	if (!sub)
 		return fail(iq, EDE_OTHER, "out of memory");
 	sub->parent = iq;
@@ -304,7 +304,8 @@ static enum step st_pick(struct vg_iq *iq)
 			if (ns->resolved || vg_name_in_zone(ns->name, iq->zone))
 				continue;
 			if (iq->glueless >= r->cfg->max_glueless_per_referral)
-				return fail_limit(iq, "glueless NS names over max-glueless-per-referral");
+				return fail_limit(
+				    iq, "glueless NS names over max-glueless-per-referral");
 			return start_sub(iq, ns);
 		}
 	}
@@ -415,7 +416,8 @@ static enum step st_reply(struct vg_iq *iq)
 		iq->state = IQ_PICK;
 		return STEP_NEXT;
 	}
-	if (vg_scrub(&iq->msg, iq->zone, iq->asked, iq->asked_type, iq->forward, &iq->verdict) < 0) {
+	if (vg_scrub(&iq->msg, iq->zone, iq->asked, iq->asked_type, iq->forward, &iq->verdict) <
+	    0) {
 		mark_tried(iq);
 		iq->state = IQ_PICK;
 		return STEP_NEXT;
@@ -489,8 +491,8 @@ static enum step follow_referral(struct vg_iq *iq)
 		vg_name_lower(e->name);
 		for (size_t j = 0; j < m->n_rr; j++) {
 			const struct vg_rr *g = &m->rr[j];
-			if (g->drop || g->section != VG_SEC_ADDITIONAL || e->n_addrs >= VG_MAX_NS_ADDRS ||
-			    !vg_name_eq(g->owner, e->name))
+			if (g->drop || g->section != VG_SEC_ADDITIONAL ||
+			    e->n_addrs >= VG_MAX_NS_ADDRS || !vg_name_eq(g->owner, e->name))
 				continue;
 			struct vg_sockaddr *a = &e->addrs[e->n_addrs];
 			memset(a, 0, sizeof(*a));
@@ -646,10 +648,10 @@ static enum step st_end(struct vg_iq *iq)
 }
 
 static enum step (*const handlers[IQ_N_STATES])(struct vg_iq *) = {
-	[IQ_START] = st_start,       [IQ_FIND_CUT] = st_find_cut, [IQ_PICK] = st_pick,
-	[IQ_WAIT_SUB] = st_wait,     [IQ_SEND] = st_send,         [IQ_WAIT_REPLY] = st_wait,
-	[IQ_REPLY] = st_reply,       [IQ_VALIDATE] = st_validate, [IQ_STORE] = st_store,
-	[IQ_FOLLOW] = st_follow,     [IQ_DONE] = st_end,          [IQ_FAIL] = st_end,
+    [IQ_START] = st_start,   [IQ_FIND_CUT] = st_find_cut, [IQ_PICK] = st_pick,
+    [IQ_WAIT_SUB] = st_wait, [IQ_SEND] = st_send,	  [IQ_WAIT_REPLY] = st_wait,
+    [IQ_REPLY] = st_reply,   [IQ_VALIDATE] = st_validate, [IQ_STORE] = st_store,
+    [IQ_FOLLOW] = st_follow, [IQ_DONE] = st_end,	  [IQ_FAIL] = st_end,
 };
 
 /* A sub-resolution finished: give its addresses to the parent and let it pick again. */

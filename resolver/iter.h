@@ -11,11 +11,11 @@
 #include "internal.h"
 
 #define VG_MAX_HINTS 64
-#define VG_MAX_NS 16        /* NS names used per zone cut (the rest are ignored: NXNS bound) */
-#define VG_MAX_NS_ADDRS 4   /* addresses used per NS name */
-#define VG_MAX_SUB_DEPTH 3  /* nesting of glueless sub-resolutions */
+#define VG_MAX_NS 16	     /* NS names used per zone cut (the rest are ignored: NXNS bound) */
+#define VG_MAX_NS_ADDRS 4    /* addresses used per NS name */
+#define VG_MAX_SUB_DEPTH 3   /* nesting of glueless sub-resolutions */
 #define VG_QMIN_MAX_STEPS 10 /* RFC 9156 MAX_MINIMISE_COUNT */
-#define VG_MAX_ROUNDS 3      /* passes over a zone's servers before giving up */
+#define VG_MAX_ROUNDS 3	     /* passes over a zone's servers before giving up */
 #define VG_ARENA_LIMIT (4u << 20)
 #define VG_OUTQ_BUCKETS 1024
 #define VG_REQ_BUCKETS 1024
@@ -50,14 +50,14 @@ struct vg_outq;
 
 struct vg_iq {
 	struct vg_req *req;
-	struct vg_iq *parent;     /* sub-resolution of a glueless NS name: who waits */
-	struct vg_ns *parent_ns;  /* the parent's NS entry this resolves */
-	struct vg_iq *next_all;   /* all iqs of the request */
+	struct vg_iq *parent;	 /* sub-resolution of a glueless NS name: who waits */
+	struct vg_ns *parent_ns; /* the parent's NS entry this resolves */
+	struct vg_iq *next_all;	 /* all iqs of the request */
 	int depth;
 	enum vg_iq_state state;
-	bool is_prime;            /* root priming query */
-	bool refresh;             /* prefetch: skip the cached answer, ask the authorities */
-	bool want_prefetch;       /* answered from a cache entry near its expiry */
+	bool is_prime;	    /* root priming query */
+	bool refresh;	    /* prefetch: skip the cached answer, ask the authorities */
+	bool want_prefetch; /* answered from a cache entry near its expiry */
 
 	uint8_t sname[VG_NAME_MAX]; /* current name (after CNAME/DNAME) */
 	uint16_t qtype, qclass;
@@ -126,8 +126,8 @@ struct vg_req {
 	unsigned upstream_queries;
 	struct vg_upstream_timer *deadline;
 	bool done;
-	struct vg_req *hnext;           /* hash chain of requests in flight */
-	struct vg_req *next, *prev;     /* all live requests */
+	struct vg_req *hnext;	    /* hash chain of requests in flight */
+	struct vg_req *next, *prev; /* all live requests */
 };
 
 struct vg_resolver_stats {
@@ -147,14 +147,14 @@ struct vg_resolver {
 	size_t n_hints;
 	int64_t primed_until; /* wall clock; 0 = never primed */
 	bool priming;
-	struct vg_req *reqs;                      /* all live requests */
-	struct vg_req *req_hash[VG_REQ_BUCKETS];  /* client questions in flight, for joining */
+	struct vg_req *reqs;			 /* all live requests */
+	struct vg_req *req_hash[VG_REQ_BUCKETS]; /* client questions in flight, for joining */
 	struct vg_outq *outq_hash[VG_OUTQ_BUCKETS];
-	struct vg_req *zombies;                   /* finished, freed on the next loop pass */
+	struct vg_req *zombies; /* finished, freed on the next loop pass */
 	struct vg_upstream_timer *reaper;
 	struct vg_resolver_stats stats;
-	uint8_t cbuf[65536];  /* cache lookup buffer (views point into it until the next lookup) */
-	uint8_t abuf[65536];  /* answer building */
+	uint8_t cbuf[65536]; /* cache lookup buffer (views point into it until the next lookup) */
+	uint8_t abuf[65536]; /* answer building */
 };
 
 /* iter.c */
@@ -169,8 +169,8 @@ void vg_iq_cancel(struct vg_iq *iq);
 /* request.c: called by the iterator when the request's root iq finished (DONE or FAIL). */
 void vg_req_complete(struct vg_req *req);
 /* Starts a request without client (prefetch, priming); returns it or NULL. */
-struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qname,
-				       uint16_t qtype, bool prime);
+struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype,
+				       bool prime);
 
 /* outq (request.c): identical upstream queries in flight are sent once. */
 int vg_outq_send(struct vg_iq *iq);

@@ -40,7 +40,8 @@ struct vg_outq {
 static uint64_t outq_hash(const struct vg_sockaddr *s, const uint8_t *qname, uint16_t qtype,
 			  bool tcp, bool rd, bool edns)
 {
-	uint64_t h = hash_bytes(&s->u.sa.sa_family, sizeof(s->u.sa.sa_family), 0xcbf29ce484222325ull);
+	uint64_t h =
+	    hash_bytes(&s->u.sa.sa_family, sizeof(s->u.sa.sa_family), 0xcbf29ce484222325ull);
 	if (s->u.sa.sa_family == AF_INET)
 		h = hash_bytes(&s->u.sin.sin_addr, 4, hash_bytes(&s->u.sin.sin_port, 2, h));
 	else
@@ -154,9 +155,12 @@ int vg_outq_send(struct vg_iq *iq)
 	}
 	uint32_t rto = vg_select_rto(r->sel, &iq->server);
 	struct vg_upstream_req ureq = {
-		.server = &iq->server, .wire = wire, .len = (size_t)len, .tcp = iq->tcp,
-		/* TCP needs a handshake first; give it room. */
-		.timeout_ms = iq->tcp ? rto * 2 + 500 : rto,
+	    .server = &iq->server,
+	    .wire = wire,
+	    .len = (size_t)len,
+	    .tcp = iq->tcp,
+	    /* TCP needs a handshake first; give it room. */
+	    .timeout_ms = iq->tcp ? rto * 2 + 500 : rto,
 	};
 	int rc = r->up->ops->send(r->up, &ureq, on_outq_reply, oq, &oq->uq);
 	if (rc < 0) {
@@ -195,11 +199,11 @@ void vg_outq_leave(struct vg_iq *iq)
 
 static uint64_t req_hash(const uint8_t *qname, uint16_t qtype, uint16_t qclass, bool d, bool c)
 {
-	uint8_t f[6] = {(uint8_t)(qtype >> 8), (uint8_t)qtype, (uint8_t)(qclass >> 8),
-			(uint8_t)qclass, d, c};
-	return hash_bytes(f, sizeof(f),
-			  hash_bytes(qname, (size_t)vg_name_len(qname, VG_NAME_MAX),
-				     0xcbf29ce484222325ull));
+	uint8_t f[6] = {
+	    (uint8_t)(qtype >> 8), (uint8_t)qtype, (uint8_t)(qclass >> 8), (uint8_t)qclass, d, c};
+	return hash_bytes(
+	    f, sizeof(f),
+	    hash_bytes(qname, (size_t)vg_name_len(qname, VG_NAME_MAX), 0xcbf29ce484222325ull));
 }
 
 static void reaper_fire(void *ctx)
@@ -334,9 +338,11 @@ void vg_req_complete(struct vg_req *req)
 			ede = EDE_STALE_ANSWER;
 			r->stats.stale_served++;
 		} else if (r->cache && !iq->is_prime) {
-			uint8_t rank = VG_RANK_AUTH_ANSWER | (iq->forwarded_data ? 0 : VG_RANK_ITERATED);
-			vg_cache_answer_put(r->cache, req->qname, req->qtype, req->do_bit, req->cd_bit,
-					    r->abuf, len, rank, VG_SEC_INDETERMINATE, 0, vg_wall32(r));
+			uint8_t rank =
+			    VG_RANK_AUTH_ANSWER | (iq->forwarded_data ? 0 : VG_RANK_ITERATED);
+			vg_cache_answer_put(r->cache, req->qname, req->qtype, req->do_bit,
+					    req->cd_bit, r->abuf, len, rank, VG_SEC_INDETERMINATE,
+					    0, vg_wall32(r));
 		}
 	} else {
 		/* RFC 8767: when the authorities cannot give an answer, an expired one (TTL 30)
@@ -349,7 +355,8 @@ void vg_req_complete(struct vg_req *req)
 			kind = vg_store_lookup_answer(iq, req->qname, req->qtype,
 						      (int)r->cfg->serve_stale_max, &hint);
 		if (kind >= 0 && (hint & VG_CACHE_STALE)) {
-			uint16_t rc = kind == VG_CACHE_NXDOMAIN ? VG_RCODE_NXDOMAIN : VG_RCODE_NOERROR;
+			uint16_t rc =
+			    kind == VG_CACHE_NXDOMAIN ? VG_RCODE_NXDOMAIN : VG_RCODE_NOERROR;
 			len = build_answer(req, iq, rc, true, r->abuf, sizeof(r->abuf));
 			ede = EDE_STALE_ANSWER;
 			ede_text = iq->ede_text;
@@ -430,8 +437,8 @@ static void maybe_prime(struct vg_resolver *r)
 	vg_req_start_background(r, (const uint8_t *)"", VG_T_NS, true);
 }
 
-struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qname,
-				       uint16_t qtype, bool prime)
+struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype,
+				       bool prime)
 {
 	uint8_t low[VG_NAME_MAX];
 	memcpy(low, qname, (size_t)vg_name_len(qname, VG_NAME_MAX));
@@ -577,15 +584,16 @@ void vg_resolver_close(struct vg_resolver *r)
 	if (!r)
 		return;
 	const struct vg_resolver_stats *st = &r->stats;
-	vg_info("resolver %d: %llu requests (%llu joined, %llu from the cache), %llu upstream queries "
-		"(%llu joined), %llu SERVFAIL, %llu stale, %llu prefetches, %llu primings, "
-		"%llu limits hit, %llu unsolicited replies ignored",
-		r->worker_id, (unsigned long long)st->requests, (unsigned long long)st->joined,
-		(unsigned long long)st->cache_answers, (unsigned long long)st->upstream_sent,
-		(unsigned long long)st->upstream_joined, (unsigned long long)st->servfail,
-		(unsigned long long)st->stale_served, (unsigned long long)st->prefetches,
-		(unsigned long long)st->primings, (unsigned long long)st->limit_hits,
-		(unsigned long long)r->up->stats.unsolicited);
+	vg_info(
+	    "resolver %d: %llu requests (%llu joined, %llu from the cache), %llu upstream queries "
+	    "(%llu joined), %llu SERVFAIL, %llu stale, %llu prefetches, %llu primings, "
+	    "%llu limits hit, %llu unsolicited replies ignored",
+	    r->worker_id, (unsigned long long)st->requests, (unsigned long long)st->joined,
+	    (unsigned long long)st->cache_answers, (unsigned long long)st->upstream_sent,
+	    (unsigned long long)st->upstream_joined, (unsigned long long)st->servfail,
+	    (unsigned long long)st->stale_served, (unsigned long long)st->prefetches,
+	    (unsigned long long)st->primings, (unsigned long long)st->limit_hits,
+	    (unsigned long long)r->up->stats.unsolicited);
 	while (r->reqs) {
 		struct vg_req *req = r->reqs;
 		req->root->state = IQ_FAIL;

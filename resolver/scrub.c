@@ -43,8 +43,9 @@ static unsigned keep_set(struct vg_msg *m, int sec, const uint8_t *owner, uint16
 	unsigned n = 0;
 	for (size_t i = 0; i < m->n_rr; i++) {
 		struct vg_rr *rr = &m->rr[i];
-		if (rr->section == sec && (rr->type == type || (type == VG_T_ANY &&
-		    rr->type != VG_T_RRSIG)) && vg_name_eq(rr->owner, owner)) {
+		if (rr->section == sec &&
+		    (rr->type == type || (type == VG_T_ANY && rr->type != VG_T_RRSIG)) &&
+		    vg_name_eq(rr->owner, owner)) {
 			keep(rr);
 			n++;
 		}
@@ -112,8 +113,8 @@ static void keep_ns_addresses(struct vg_msg *m, const uint8_t *zone, int ns_sec)
 {
 	for (size_t i = 0; i < m->n_rr; i++) {
 		struct vg_rr *g = &m->rr[i];
-		if (g->section != VG_SEC_ADDITIONAL || (g->type != VG_T_A && g->type != VG_T_AAAA) ||
-		    !vg_name_in_zone(g->owner, zone))
+		if (g->section != VG_SEC_ADDITIONAL ||
+		    (g->type != VG_T_A && g->type != VG_T_AAAA) || !vg_name_in_zone(g->owner, zone))
 			continue;
 		for (size_t j = 0; j < m->n_rr; j++) {
 			struct vg_rr *n = &m->rr[j];
@@ -155,8 +156,9 @@ static const uint8_t *keep_referral(struct vg_msg *m, const uint8_t *zone, const
 	keep_set(m, VG_SEC_AUTHORITY, cut, VG_T_DS);
 	for (size_t i = 0; i < m->n_rr; i++) {
 		struct vg_rr *rr = &m->rr[i];
-		if (rr->section == VG_SEC_AUTHORITY && (rr->type == VG_T_NSEC ||
-		    rr->type == VG_T_NSEC3) && vg_name_in_zone(rr->owner, zone)) {
+		if (rr->section == VG_SEC_AUTHORITY &&
+		    (rr->type == VG_T_NSEC || rr->type == VG_T_NSEC3) &&
+		    vg_name_in_zone(rr->owner, zone)) {
 			keep(rr);
 			keep_sigs(m, VG_SEC_AUTHORITY, rr->owner, rr->type);
 		}

@@ -113,8 +113,8 @@ bool vg_store_name_exists(struct vg_iq *iq, const uint8_t *name)
 	if (!read_begin(r))
 		return false;
 	struct vg_cache_rrset_view v;
-	int rc = vg_cache_rrset_get(r->rd, name, VG_T_A, vg_wall32(r), 0, r->cbuf, sizeof(r->cbuf),
-				    &v);
+	int rc =
+	    vg_cache_rrset_get(r->rd, name, VG_T_A, vg_wall32(r), 0, r->cbuf, sizeof(r->cbuf), &v);
 	return rc == 0 && v.kind != VG_CACHE_NXDOMAIN && (v.rank & VG_RANK_ITERATED);
 }
 
@@ -153,7 +153,8 @@ size_t vg_store_addrs(struct vg_iq *iq, struct vg_ns *ns)
 			continue;
 		struct vg_cache_rrset_view v;
 		if (vg_cache_rrset_get(r->rd, ns->name, types[t], vg_wall32(r), 0, r->cbuf,
-				       sizeof(r->cbuf), &v) < 0 || v.kind != VG_CACHE_POSITIVE)
+				       sizeof(r->cbuf), &v) < 0 ||
+		    v.kind != VG_CACHE_POSITIVE)
 			continue;
 		size_t off = 0;
 		for (unsigned i = 0; i < v.rr_count && off + 2 <= v.rdata_len; i++) {
@@ -175,8 +176,8 @@ bool vg_store_find_cut(struct vg_iq *iq, const uint8_t *name)
 	uint8_t zone[VG_NAME_MAX];
 	struct vg_cache_rrset_view v;
 	bool ds_known = false;
-	int rc = vg_cache_zonecut_find(r->rd, name, vg_wall32(r), zone, r->cbuf,
-				       sizeof(r->cbuf), &v, &ds_known);
+	int rc = vg_cache_zonecut_find(r->rd, name, vg_wall32(r), zone, r->cbuf, sizeof(r->cbuf),
+				       &v, &ds_known);
 	/* Forwarded data never supplies delegations (MaginotDNS). */
 	if (rc < 0 || v.kind != VG_CACHE_POSITIVE || !(v.rank & VG_RANK_ITERATED))
 		return false;
@@ -265,8 +266,11 @@ void vg_store_reply(struct vg_iq *iq)
 			continue; /* forwarders never supply delegations */
 		if (a->type == VG_T_CNAME && synthesized(m, a))
 			continue;
-		struct vg_cache_rrset rs = {.owner = a->owner, .type = a->type, .rclass = a->rclass,
-					    .ttl = a->ttl, .rank = rank_of(iq, a),
+		struct vg_cache_rrset rs = {.owner = a->owner,
+					    .type = a->type,
+					    .rclass = a->rclass,
+					    .ttl = a->ttl,
+					    .rank = rank_of(iq, a),
 					    .sec = VG_SEC_INDETERMINATE};
 		size_t off = 0, soff = 0;
 		for (size_t j = i; j < m->n_rr; j++) {
@@ -328,11 +332,19 @@ negative:
 		pcount++;
 	}
 	struct vg_cache_neg neg = {
-		.qname = v->target, .qtype = iq->asked_type, .nxdomain = v->kind == VG_REPLY_NXDOMAIN,
-		.rclass = VG_C_IN, .soa_owner = v->soa->owner, .soa_ttl = v->soa->ttl,
-		.soa_rdata = v->soa->rdata, .soa_rdlen = v->soa->rdlen,
-		.proof = proof, .proof_len = plen, .proof_count = pcount,
-		.rank = rank_of(iq, v->soa), .sec = VG_SEC_INDETERMINATE,
+	    .qname = v->target,
+	    .qtype = iq->asked_type,
+	    .nxdomain = v->kind == VG_REPLY_NXDOMAIN,
+	    .rclass = VG_C_IN,
+	    .soa_owner = v->soa->owner,
+	    .soa_ttl = v->soa->ttl,
+	    .soa_rdata = v->soa->rdata,
+	    .soa_rdlen = v->soa->rdlen,
+	    .proof = proof,
+	    .proof_len = plen,
+	    .proof_count = pcount,
+	    .rank = rank_of(iq, v->soa),
+	    .sec = VG_SEC_INDETERMINATE,
 	};
 	int rc = vg_cache_neg_put(r->cache, &neg, vg_wall32(r));
 	if (rc < 0)

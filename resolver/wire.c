@@ -44,16 +44,27 @@ enum rd_layout { RD_OPAQUE, RD_NAME, RD_SOA, RD_U16_NAME, RD_SRV, RD_2NAMES };
 static enum rd_layout rd_layout_of(uint16_t type)
 {
 	switch (type) {
-	case VG_T_NS: case VG_T_CNAME: case VG_T_PTR: case VG_T_DNAME:
-	case 3: case 4: case 7: case 8: case 9: /* MD MF MB MG MR */
+	case VG_T_NS:
+	case VG_T_CNAME:
+	case VG_T_PTR:
+	case VG_T_DNAME:
+	case 3:
+	case 4:
+	case 7:
+	case 8:
+	case 9: /* MD MF MB MG MR */
 		return RD_NAME;
 	case VG_T_SOA:
 		return RD_SOA;
-	case VG_T_MX: case 18: case 21: case 36: /* MX AFSDB RT KX */
+	case VG_T_MX:
+	case 18:
+	case 21:
+	case 36: /* MX AFSDB RT KX */
 		return RD_U16_NAME;
 	case VG_T_SRV:
 		return RD_SRV;
-	case 14: case 17: /* MINFO RP */
+	case 14:
+	case 17: /* MINFO RP */
 		return RD_2NAMES;
 	default:
 		return RD_OPAQUE;
@@ -200,7 +211,8 @@ int vg_query_build(uint8_t *buf, size_t cap, uint16_t id, const uint8_t *qname, 
 		vg_put_u16(buf + 10, 1);
 		buf[p] = 0; /* root owner */
 		vg_put_u16(buf + p + 1, VG_T_OPT);
-		vg_put_u16(buf + p + 3, 1232); /* RFC 6891 payload size, the DNS flag day 2020 value */
+		vg_put_u16(buf + p + 3,
+			   1232); /* RFC 6891 payload size, the DNS flag day 2020 value */
 		vg_put_u32(buf + p + 5, do_bit ? 0x8000 : 0);
 		vg_put_u16(buf + p + 9, 0);
 		p += 11;

@@ -19,10 +19,11 @@ struct vg_upstream_timer; /* one armed timer (opaque, owned by the implementatio
 
 /* Outcome of one upstream query, passed to vg_upstream_reply_cb. */
 enum vg_upstream_status {
-	VG_UP_REPLY = 0,   /* `reply` holds a reply that matched address, port, ID and question bytes */
+	VG_UP_REPLY =
+	    0, /* `reply` holds a reply that matched address, port, ID and question bytes */
 	VG_UP_TIMEOUT = 1, /* no matching reply within timeout_ms */
 	VG_UP_ERROR = 2,   /* local error (socket, connect refused/ICMP unreachable, TCP reset) */
-	VG_UP_CASE = 3,    /* a reply differing only in the letter case of the name (0x20) came
+	VG_UP_CASE = 3,	   /* a reply differing only in the letter case of the name (0x20) came
 			    * first: nothing delivered; ask again over TCP, where off-path forgery
 			    * is not possible and case does not matter */
 };
@@ -32,9 +33,9 @@ enum vg_upstream_status {
  * The transport copies `wire`; it does not change it. */
 struct vg_upstream_req {
 	const struct vg_sockaddr *server; /* address and port to query */
-	const uint8_t *wire;              /* the query message */
+	const uint8_t *wire;		  /* the query message */
 	size_t len;
-	bool tcp;            /* send over TCP (after TC=1, or for large answers) */
+	bool tcp;	     /* send over TCP (after TC=1, or for large answers) */
 	uint32_t timeout_ms; /* total time allowed for this query */
 };
 
@@ -63,8 +64,9 @@ struct vg_upstream_ops {
 	void (*timer_stop)(struct vg_upstream *up, struct vg_upstream_timer *t);
 	/* Monotonic milliseconds (the loop's time): timeouts, RTT, hold-downs, rate limits. */
 	uint64_t (*now_ms)(struct vg_upstream *up);
-	/* Wall clock, CLOCK_REALTIME seconds, read once per loop pass: TTLs, cache stamps, signature
-	 * validity (the cache outlives reboots; a scenario harness may fake this clock). */
+	/* Wall clock, CLOCK_REALTIME seconds, read once per loop pass: TTLs, cache stamps,
+	 * signature validity (the cache outlives reboots; a scenario harness may fake this clock).
+	 */
 	int64_t (*wall_now)(struct vg_upstream *up);
 	/* Fills buf with unpredictable bytes (query IDs, 0x20 case, exploration). The daemon uses
 	 * getrandom(); tests may use a fixed sequence. */
@@ -99,11 +101,11 @@ static inline int64_t vg_upstream_wall_now(struct vg_upstream *up)
 /* The verdict of vg_upstream_match on one received message. */
 enum vg_upstream_match {
 	VG_MATCH_OK = 0,
-	VG_MATCH_SHORT = 1,    /* not a DNS message (shorter than a header + question) */
-	VG_MATCH_NOT_REPLY = 2,/* QR bit clear */
-	VG_MATCH_ID = 3,       /* different ID */
-	VG_MATCH_QUESTION = 4, /* different question (name, type or class), or QDCOUNT != 1 */
-	VG_MATCH_CASE = 5,     /* same question except for the letter case of the name (0x20) */
+	VG_MATCH_SHORT = 1,	/* not a DNS message (shorter than a header + question) */
+	VG_MATCH_NOT_REPLY = 2, /* QR bit clear */
+	VG_MATCH_ID = 3,	/* different ID */
+	VG_MATCH_QUESTION = 4,	/* different question (name, type or class), or QDCOUNT != 1 */
+	VG_MATCH_CASE = 5,	/* same question except for the letter case of the name (0x20) */
 };
 
 /* Compares a received message with the query it may answer: ID, QR, QDCOUNT = 1 and the exact

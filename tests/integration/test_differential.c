@@ -24,13 +24,13 @@ static const struct {
 	const char *name;
 	const char *why;
 } intended[] = {
-	/* The server first sends a forged reply with a different question, then the real one.
-	 * vigild ignores the forgery and keeps waiting (DESIGN.md "One query" step 7), so it
-	 * answers; Unbound 1.17 gives SERVFAIL. */
-	{"www.wrongq.faults.net.", "vigild keeps waiting for the real reply after a mismatch"},
-	/* Forged answer first, real one 20 ms later: both resolvers take whichever matching reply
-	 * comes first; detecting the second one is the validator issue's job. */
-	{"www.twice.faults.net.", "race between forged and real reply"},
+    /* The server first sends a forged reply with a different question, then the real one.
+     * vigild ignores the forgery and keeps waiting (DESIGN.md "One query" step 7), so it
+     * answers; Unbound 1.17 gives SERVFAIL. */
+    {"www.wrongq.faults.net.", "vigild keeps waiting for the real reply after a mismatch"},
+    /* Forged answer first, real one 20 ms later: both resolvers take whichever matching reply
+     * comes first; detecting the second one is the validator issue's job. */
+    {"www.twice.faults.net.", "race between forged and real reply"},
 };
 
 static const char *intended_reason(const char *key)
@@ -170,21 +170,50 @@ static void answer_key(const ldns_pkt *p, char *out, size_t cap)
  * rather than behaviour decides; test_resolve covers it) and the SERVFAIL-only fault modes
  * (silent, refloop, upward, nxns: slow to fail, covered by test_resolve). */
 static const char *const names[] = {
-	"www.example.com.", "example.com.", "mail.example.com.", "alias.example.com.",
-	"chain.example.com.", "www.dname.example.com.", "ent.example.com.", "a.ent.example.com.",
-	"nx.example.com.", "nodata.example.com.", "big.example.com.", "ns1.example.com.",
-	"www.example.net.", "c1.example.net.", "ns1.example.net.", "www.glueless.com.",
-	"glueless.com.", "www.example.org.", "c2.example.org.", "example.org.",
-	"www.secure.org.", "nx.secure.org.", "x.wild.secure.org.", "www.nsec3.org.",
-	"www.flaky.com.", "1.0.18.198.in-addr.arpa.", "2.0.18.198.in-addr.arpa.", "nosuch.",
-	"com.", "org.", "www.ok.faults.net.", "www.tc.faults.net.",
-	"www.garbage.faults.net.", "www.wrongid.faults.net.", "www.wrongq.faults.net.",
-	"www.wrongport.faults.net.", "www.oob.faults.net.", "www.formerr.faults.net.",
-	"www.case.faults.net.", "www.twice.faults.net.",
+    "www.example.com.",
+    "example.com.",
+    "mail.example.com.",
+    "alias.example.com.",
+    "chain.example.com.",
+    "www.dname.example.com.",
+    "ent.example.com.",
+    "a.ent.example.com.",
+    "nx.example.com.",
+    "nodata.example.com.",
+    "big.example.com.",
+    "ns1.example.com.",
+    "www.example.net.",
+    "c1.example.net.",
+    "ns1.example.net.",
+    "www.glueless.com.",
+    "glueless.com.",
+    "www.example.org.",
+    "c2.example.org.",
+    "example.org.",
+    "www.secure.org.",
+    "nx.secure.org.",
+    "x.wild.secure.org.",
+    "www.nsec3.org.",
+    "www.flaky.com.",
+    "1.0.18.198.in-addr.arpa.",
+    "2.0.18.198.in-addr.arpa.",
+    "nosuch.",
+    "com.",
+    "org.",
+    "www.ok.faults.net.",
+    "www.tc.faults.net.",
+    "www.garbage.faults.net.",
+    "www.wrongid.faults.net.",
+    "www.wrongq.faults.net.",
+    "www.wrongport.faults.net.",
+    "www.oob.faults.net.",
+    "www.formerr.faults.net.",
+    "www.case.faults.net.",
+    "www.twice.faults.net.",
 };
 
-static const ldns_rr_type types[] = {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_TXT,
-				     LDNS_RR_TYPE_MX, LDNS_RR_TYPE_NS, LDNS_RR_TYPE_SOA};
+static const ldns_rr_type types[] = {LDNS_RR_TYPE_A,  LDNS_RR_TYPE_AAAA, LDNS_RR_TYPE_TXT,
+				     LDNS_RR_TYPE_MX, LDNS_RR_TYPE_NS,	 LDNS_RR_TYPE_SOA};
 
 static unsigned compared, differ, answered; /* answered: vigild gave NOERROR with data */
 

@@ -90,47 +90,46 @@ struct expect {
 };
 
 static const struct expect names[] = {
-	{"www.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "www.example.com.", LDNS_RR_TYPE_A,
-	 "192.0.2.1", 1},
-	{"www.example.com.", LDNS_RR_TYPE_AAAA, LDNS_RCODE_NOERROR, "www.example.com.",
-	 LDNS_RR_TYPE_AAAA, "2001:db8::1", 1},
-	{"example.com.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, "example.com.", LDNS_RR_TYPE_MX, NULL,
-	 1},
-	{"mail.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "mail.example.com.",
-	 LDNS_RR_TYPE_A, "192.0.2.25", 1},
-	{"alias.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "www.example.com.",
-	 LDNS_RR_TYPE_A, "192.0.2.1", 2},
-	{"chain.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "c2.example.org.",
-	 LDNS_RR_TYPE_A, "192.0.2.3", 3},
-	{"www.dname.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "www.example.net.",
-	 LDNS_RR_TYPE_A, "192.0.2.2", 0},
-	{"anything-42.wild.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
-	 "anything-42.wild.example.com.", LDNS_RR_TYPE_A, "192.0.2.80", 1},
-	{"x.wild.example.com.", LDNS_RR_TYPE_TXT, LDNS_RCODE_NOERROR, "x.wild.example.com.",
-	 LDNS_RR_TYPE_TXT, NULL, 1},
-	{"ent.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, NULL, 0, NULL, 0},
-	{"nx.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, NULL, 0, NULL, 0},
-	{"nodata.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, NULL, 0, NULL, 0},
-	{"www.example.com.", LDNS_RR_TYPE_TXT, LDNS_RCODE_NOERROR, NULL, 0, NULL, 0},
-	{"nosuch.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, NULL, 0, NULL, 0},
-	{"www.example.net.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "www.example.net.",
-	 LDNS_RR_TYPE_A, "192.0.2.2", 1},
-	{"www.glueless.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "www.glueless.com.",
-	 LDNS_RR_TYPE_A, "192.0.2.5", 1},
-	{"www.example.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "www.example.org.",
-	 LDNS_RR_TYPE_A, "192.0.2.7", 1},
-	{"www.secure.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "www.secure.org.",
-	 LDNS_RR_TYPE_A, "192.0.2.10", 1},
-	{"www.nsec3.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "www.nsec3.org.", LDNS_RR_TYPE_A,
-	 "192.0.2.12", 1},
-	{"1.0.18.198.in-addr.arpa.", LDNS_RR_TYPE_PTR, LDNS_RCODE_NOERROR,
-	 "1.0.18.198.in-addr.arpa.", LDNS_RR_TYPE_PTR, "www.example.com.", 1},
-	{"www.flaky.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "www.flaky.com.", LDNS_RR_TYPE_A,
-	 "192.0.2.20", 1},
-	{"big.example.com.", LDNS_RR_TYPE_TXT, LDNS_RCODE_NOERROR, "big.example.com.",
-	 LDNS_RR_TYPE_TXT, NULL, 30},
-	{"big.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "big.example.com.",
-	 LDNS_RR_TYPE_A, "198.51.100.100", 100},
+    {"www.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "www.example.com.", LDNS_RR_TYPE_A,
+     "192.0.2.1", 1},
+    {"www.example.com.", LDNS_RR_TYPE_AAAA, LDNS_RCODE_NOERROR, "www.example.com.",
+     LDNS_RR_TYPE_AAAA, "2001:db8::1", 1},
+    {"example.com.", LDNS_RR_TYPE_MX, LDNS_RCODE_NOERROR, "example.com.", LDNS_RR_TYPE_MX, NULL, 1},
+    {"mail.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "mail.example.com.", LDNS_RR_TYPE_A,
+     "192.0.2.25", 1},
+    {"alias.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "www.example.com.", LDNS_RR_TYPE_A,
+     "192.0.2.1", 2},
+    {"chain.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "c2.example.org.", LDNS_RR_TYPE_A,
+     "192.0.2.3", 3},
+    {"www.dname.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "www.example.net.",
+     LDNS_RR_TYPE_A, "192.0.2.2", 0},
+    {"anything-42.wild.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
+     "anything-42.wild.example.com.", LDNS_RR_TYPE_A, "192.0.2.80", 1},
+    {"x.wild.example.com.", LDNS_RR_TYPE_TXT, LDNS_RCODE_NOERROR, "x.wild.example.com.",
+     LDNS_RR_TYPE_TXT, NULL, 1},
+    {"ent.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, NULL, 0, NULL, 0},
+    {"nx.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, NULL, 0, NULL, 0},
+    {"nodata.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, NULL, 0, NULL, 0},
+    {"www.example.com.", LDNS_RR_TYPE_TXT, LDNS_RCODE_NOERROR, NULL, 0, NULL, 0},
+    {"nosuch.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, NULL, 0, NULL, 0},
+    {"www.example.net.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "www.example.net.", LDNS_RR_TYPE_A,
+     "192.0.2.2", 1},
+    {"www.glueless.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "www.glueless.com.", LDNS_RR_TYPE_A,
+     "192.0.2.5", 1},
+    {"www.example.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "www.example.org.", LDNS_RR_TYPE_A,
+     "192.0.2.7", 1},
+    {"www.secure.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "www.secure.org.", LDNS_RR_TYPE_A,
+     "192.0.2.10", 1},
+    {"www.nsec3.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "www.nsec3.org.", LDNS_RR_TYPE_A,
+     "192.0.2.12", 1},
+    {"1.0.18.198.in-addr.arpa.", LDNS_RR_TYPE_PTR, LDNS_RCODE_NOERROR, "1.0.18.198.in-addr.arpa.",
+     LDNS_RR_TYPE_PTR, "www.example.com.", 1},
+    {"www.flaky.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "www.flaky.com.", LDNS_RR_TYPE_A,
+     "192.0.2.20", 1},
+    {"big.example.com.", LDNS_RR_TYPE_TXT, LDNS_RCODE_NOERROR, "big.example.com.", LDNS_RR_TYPE_TXT,
+     NULL, 30},
+    {"big.example.com.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, "big.example.com.", LDNS_RR_TYPE_A,
+     "198.51.100.100", 100},
 };
 
 static void check(const struct expect *e, bool tcp)
@@ -202,13 +201,21 @@ struct fault {
 };
 
 static const struct fault faults[] = {
-	{"ok", "192.0.2.53"},      {"slow", "192.0.2.53"},     {"tc", "192.0.2.53"},
-	{"garbage", "192.0.2.53"}, {"wrongid", "192.0.2.53"},  {"wrongq", "192.0.2.53"},
-	{"wrongport", "192.0.2.53"}, {"oob", "192.0.2.53"},    {"formerr", "192.0.2.53"},
-	{"silent", NULL},          {"refloop", NULL},          {"upward", NULL},
-	{"nxns", NULL},
-	/* fails the 0x20 check over UDP, so it is asked over TCP, where it answers correctly */
-	{"case", "192.0.2.53"},
+    {"ok", "192.0.2.53"},
+    {"slow", "192.0.2.53"},
+    {"tc", "192.0.2.53"},
+    {"garbage", "192.0.2.53"},
+    {"wrongid", "192.0.2.53"},
+    {"wrongq", "192.0.2.53"},
+    {"wrongport", "192.0.2.53"},
+    {"oob", "192.0.2.53"},
+    {"formerr", "192.0.2.53"},
+    {"silent", NULL},
+    {"refloop", NULL},
+    {"upward", NULL},
+    {"nxns", NULL},
+    /* fails the 0x20 check over UDP, so it is asked over TCP, where it answers correctly */
+    {"case", "192.0.2.53"},
 };
 
 static void check_fault(const struct fault *f)
@@ -246,10 +253,10 @@ Test(resolve, out_of_bailiwick_data_does_not_poison_other_zones)
 	ldns_pkt_free(p);
 	p = ask("www.example.com.", LDNS_RR_TYPE_A, false, 8000);
 	cr_assert_not_null(p);
-	cr_expect(vg_lab_has(p, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A,
-			     "192.0.2.1"));
-	cr_expect(!vg_lab_has(p, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A,
-			      "192.0.2.66"));
+	cr_expect(
+	    vg_lab_has(p, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"));
+	cr_expect(
+	    !vg_lab_has(p, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.66"));
 	ldns_pkt_free(p);
 }
 
@@ -333,8 +340,8 @@ Test(resolve, serves_stale_when_the_zone_becomes_unreachable, .init = NULL)
 	start_with(extra);
 	ldns_pkt *p = ask("www.stale.zz.", LDNS_RR_TYPE_A, false, 8000);
 	cr_assert_not_null(p);
-	cr_expect(vg_lab_has(p, LDNS_SECTION_ANSWER, "www.stale.zz.", LDNS_RR_TYPE_A,
-			     "192.0.2.99"));
+	cr_expect(
+	    vg_lab_has(p, LDNS_SECTION_ANSWER, "www.stale.zz.", LDNS_RR_TYPE_A, "192.0.2.99"));
 	ldns_pkt_free(p);
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
@@ -342,8 +349,8 @@ Test(resolve, serves_stale_when_the_zone_becomes_unreachable, .init = NULL)
 	p = ask("www.stale.zz.", LDNS_RR_TYPE_A, false, 12000);
 	cr_assert_not_null(p);
 	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
-	cr_expect(vg_lab_has(p, LDNS_SECTION_ANSWER, "www.stale.zz.", LDNS_RR_TYPE_A,
-			     "192.0.2.99"), "the expired answer is served");
+	cr_expect(vg_lab_has(p, LDNS_SECTION_ANSWER, "www.stale.zz.", LDNS_RR_TYPE_A, "192.0.2.99"),
+		  "the expired answer is served");
 	ldns_rr_list *an = ldns_pkt_answer(p);
 	if (ldns_rr_list_rr_count(an))
 		cr_expect_eq(ldns_rr_ttl(ldns_rr_list_rr(an, 0)), 30, "stale TTL 30 (RFC 8767)");

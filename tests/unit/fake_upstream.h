@@ -25,16 +25,16 @@ struct fake_up;
 
 /* Per-server behaviour. NULL `zone` with FAKE_SILENT: never answers. */
 enum fake_mode {
-	FAKE_AUTH = 0,      /* answers like an authoritative server from its zone data */
-	FAKE_SILENT,        /* never answers */
-	FAKE_CASE_FLIP,     /* UDP: answers with the question's letter case inverted; TCP: fine */
+	FAKE_AUTH = 0,	    /* answers like an authoritative server from its zone data */
+	FAKE_SILENT,	    /* never answers */
+	FAKE_CASE_FLIP,	    /* UDP: answers with the question's letter case inverted; TCP: fine */
 	FAKE_CASE_FLIP_ALL, /* inverts the case over UDP and TCP */
-	FAKE_WRONG_ID,      /* answers with ID + 1 only */
+	FAKE_WRONG_ID,	    /* answers with ID + 1 only */
 	FAKE_FORMERR_EDNS,  /* FORMERR to queries with OPT */
-	FAKE_TC,            /* TC=1 over UDP, full answer over TCP */
-	FAKE_SERVFAIL,      /* SERVFAIL to everything */
-	FAKE_REFUSED,       /* REFUSED to everything (lame) */
-	FAKE_RECURSIVE,     /* a forwarder: answers from `zone` data with RA, whatever the name */
+	FAKE_TC,	    /* TC=1 over UDP, full answer over TCP */
+	FAKE_SERVFAIL,	    /* SERVFAIL to everything */
+	FAKE_REFUSED,	    /* REFUSED to everything (lame) */
+	FAKE_RECURSIVE,	    /* a forwarder: answers from `zone` data with RA, whatever the name */
 };
 
 struct fake_server {
@@ -196,12 +196,13 @@ static void fake_answer(const struct fake_server *s, ldns_pkt *p, const ldns_rdf
 			    ldns_dname_compare(ldns_rr_owner(rr), apex) != 0 &&
 			    fake_below(name, ldns_rr_owner(rr)) &&
 			    (!cut || ldns_dname_label_count(ldns_rr_owner(rr)) <
-					     ldns_dname_label_count(cut)))
+					 ldns_dname_label_count(cut)))
 				cut = ldns_rr_owner(rr);
 		}
 		if (cut) {
 			if (hop == 0) {
-				fake_add_matching(p, LDNS_SECTION_AUTHORITY, z, cut, LDNS_RR_TYPE_NS);
+				fake_add_matching(p, LDNS_SECTION_AUTHORITY, z, cut,
+						  LDNS_RR_TYPE_NS);
 				for (size_t i = 0; i < ldns_rr_list_rr_count(z); i++) {
 					ldns_rr *rr = ldns_rr_list_rr(z, i);
 					if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NS ||
@@ -388,7 +389,8 @@ static int fake_timer_start(struct vg_upstream *up, uint64_t ms, vg_upstream_tim
 	for (size_t i = 0; i < FAKE_MAX_Q; i++) {
 		if (f->t[i].live)
 			continue;
-		f->t[i] = (struct fake_timer){.live = true, .due = f->now + ms, .cb = cb, .ctx = ctx};
+		f->t[i] =
+		    (struct fake_timer){.live = true, .due = f->now + ms, .cb = cb, .ctx = ctx};
 		*out = (struct vg_upstream_timer *)&f->t[i];
 		return 0;
 	}
@@ -421,9 +423,13 @@ static void fake_random(struct vg_upstream *up, void *buf, size_t len)
 }
 
 static const struct vg_upstream_ops fake_ops = {
-	.send = fake_send, .cancel = fake_cancel, .timer_start = fake_timer_start,
-	.timer_stop = fake_timer_stop, .now_ms = fake_now, .wall_now = fake_wall,
-	.random = fake_random,
+    .send = fake_send,
+    .cancel = fake_cancel,
+    .timer_start = fake_timer_start,
+    .timer_stop = fake_timer_stop,
+    .now_ms = fake_now,
+    .wall_now = fake_wall,
+    .random = fake_random,
 };
 
 static void fake_init(struct fake_up *f)
@@ -485,13 +491,14 @@ static void fake_run(struct fake_up *f, uint64_t max_ms)
 			size_t len = fake_reply(f, s, q, buf, sizeof(buf));
 			/* The same acceptance rule as the daemon's transport. */
 			enum vg_upstream_match mv =
-				len ? vg_upstream_match(q->wire, q->len, buf, len) : VG_MATCH_SHORT;
+			    len ? vg_upstream_match(q->wire, q->len, buf, len) : VG_MATCH_SHORT;
 			if (mv == VG_MATCH_CASE && q->tcp)
 				mv = VG_MATCH_OK; /* as the daemon's transport */
 			if (mv == VG_MATCH_OK) {
 				q->live = false;
 				f->head.stats.replies++;
-				q->cb(q->ctx, VG_UP_REPLY, buf, len, (uint32_t)(f->now - q->sent_at));
+				q->cb(q->ctx, VG_UP_REPLY, buf, len,
+				      (uint32_t)(f->now - q->sent_at));
 				continue;
 			}
 			if (len)
@@ -518,7 +525,8 @@ static unsigned fake_count(const struct fake_up *f, const char *server, const ch
 	unsigned n = 0;
 	for (size_t i = 0; i < f->n_log; i++)
 		if ((!server || !strcmp(f->log[i].server, server)) &&
-		    (!name || !strcasecmp(f->log[i].name, name)) && (!type || f->log[i].type == type))
+		    (!name || !strcasecmp(f->log[i].name, name)) &&
+		    (!type || f->log[i].type == type))
 			n++;
 	return n;
 }

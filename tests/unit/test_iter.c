@@ -180,8 +180,12 @@ static void resolve(const char *name, uint16_t type, struct result *res)
 	uint8_t wire[VG_NAME_MAX];
 	int n = vg_name_from_text(name, wire);
 	cr_assert_gt(n, 0);
-	struct vg_question q = {.qname = wire, .qname_len = (size_t)n, .qtype = type,
-				.qclass = 1, .rd_bit = true, .has_edns = true};
+	struct vg_question q = {.qname = wire,
+				.qname_len = (size_t)n,
+				.qtype = type,
+				.qclass = 1,
+				.rd_bit = true,
+				.has_edns = true};
 	memset(res, 0, sizeof(*res));
 	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, res), 0);
 	fake_run(&F, 120000);
@@ -221,8 +225,8 @@ Test(iter, resolves_from_root_through_referrals)
 	struct result res;
 	resolve("www.example.com.", VG_T_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
-	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A,
-			 "192.0.2.1"));
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"));
 	cr_assert(ldns_pkt_ra(res.pkt), "answers carry RA");
 	cr_assert(!ldns_pkt_ad(res.pkt), "AD is never set before validation exists");
 	cr_assert(!ldns_pkt_aa(res.pkt));
@@ -241,8 +245,8 @@ Test(iter, answers_second_question_from_cache_without_upstream_queries)
 	free_result(&res);
 	size_t before = F.n_log;
 	resolve("www.example.com.", VG_T_A, &res);
-	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A,
-			 "192.0.2.1"));
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"));
 	cr_assert_eq(F.n_log, before, "a cached answer needs no upstream query");
 	free_result(&res);
 	/* Another name in the same zone starts at the cached cut: straight to example.com. */
@@ -284,8 +288,8 @@ Test(iter, follows_cname_across_zones)
 	resolve("chain.example.com.", VG_T_A, &res);
 	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "chain.example.com.", LDNS_RR_TYPE_CNAME,
 			 "www.example.net."));
-	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.net.", LDNS_RR_TYPE_A,
-			 "192.0.2.2"));
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.net.", LDNS_RR_TYPE_A, "192.0.2.2"));
 	free_result(&res);
 }
 
@@ -294,8 +298,8 @@ Test(iter, resolves_glueless_ns_names_in_a_subrequest)
 	start_resolver();
 	struct result res;
 	resolve("www.glueless.com.", VG_T_A, &res);
-	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.glueless.com.", LDNS_RR_TYPE_A,
-			 "192.0.2.5"));
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.glueless.com.", LDNS_RR_TYPE_A, "192.0.2.5"));
 	cr_assert_geq(fake_count(&F, EXNET, "ns.example.net.", VG_T_A), 1);
 	free_result(&res);
 }
@@ -455,8 +459,8 @@ Test(iter, silent_server_is_skipped_for_the_next_one)
 	start_resolver();
 	struct result res;
 	resolve("www.twons.com.", VG_T_A, &res);
-	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.twons.com.", LDNS_RR_TYPE_A,
-			 "192.0.2.77"));
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.twons.com.", LDNS_RR_TYPE_A, "192.0.2.77"));
 	free_result(&res);
 }
 
@@ -470,8 +474,8 @@ Test(iter, serves_stale_when_authorities_are_unreachable)
 	F.servers[3].mode = FAKE_SILENT;
 	resolve("www.example.com.", VG_T_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
-	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A,
-			 "192.0.2.1"));
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"));
 	ldns_rr *rr = ldns_rr_list_rr(ldns_pkt_answer(res.pkt), 0);
 	cr_assert_eq(ldns_rr_ttl(rr), 30, "stale answers carry TTL 30 (RFC 8767)");
 	cr_assert_eq(res.ede, 3, "EDE 3 Stale Answer");
@@ -499,8 +503,9 @@ Test(iter, case_changed_reply_is_rejected_and_tcp_asked)
 	struct result res;
 	resolve("www.example.com.", VG_T_A, &res);
 	cr_assert_geq(F.unsolicited, 1, "the UDP reply failed the 0x20 check");
-	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A,
-			 "192.0.2.1"), "the answer came over TCP");
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"),
+	    "the answer came over TCP");
 	bool tcp = false;
 	for (size_t i = 0; i < F.n_log; i++)
 		tcp |= !strcmp(F.log[i].server, EXCOM) && F.log[i].tcp;
@@ -514,8 +519,9 @@ Test(iter, case_changed_over_tcp_is_accepted)
 	F.servers[3].mode = FAKE_CASE_FLIP_ALL;
 	struct result res;
 	resolve("www.example.com.", VG_T_A, &res);
-	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A,
-			 "192.0.2.1"), "TCP proves the origin; the 0x20 check is for UDP");
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"),
+	    "TCP proves the origin; the 0x20 check is for UDP");
 	free_result(&res);
 }
 
@@ -603,8 +609,8 @@ Test(iter, identical_questions_share_one_resolution)
 	start_resolver();
 	uint8_t wire[VG_NAME_MAX];
 	int n = vg_name_from_text("www.example.com.", wire);
-	struct vg_question q = {.qname = wire, .qname_len = (size_t)n, .qtype = VG_T_A,
-				.qclass = 1, .rd_bit = true};
+	struct vg_question q = {
+	    .qname = wire, .qname_len = (size_t)n, .qtype = VG_T_A, .qclass = 1, .rd_bit = true};
 	struct result a = {0}, b = {0};
 	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &a), 0);
 	wire[1] = 'W'; /* another client's spelling */
@@ -629,8 +635,8 @@ Test(iter, identical_minimised_queries_are_joined)
 	for (int i = 0; i < 2; i++) {
 		uint8_t wire[VG_NAME_MAX];
 		int n = vg_name_from_text(names[i], wire);
-		struct vg_question q = {.qname = wire, .qname_len = (size_t)n, .qtype = VG_T_A,
-					.qclass = 1};
+		struct vg_question q = {
+		    .qname = wire, .qname_len = (size_t)n, .qtype = VG_T_A, .qclass = 1};
 		cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &res[i]), 0);
 	}
 	fake_run(&F, 60000);
@@ -685,12 +691,12 @@ Test(iter, forward_zone_applies_only_below_its_zone)
 	start_resolver();
 	struct result res;
 	resolve("router.lan.", VG_T_A, &res);
-	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "router.lan.", LDNS_RR_TYPE_A,
-			 "192.0.2.254"));
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "router.lan.", LDNS_RR_TYPE_A, "192.0.2.254"));
 	free_result(&res);
 	resolve("www.example.com.", VG_T_A, &res);
-	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A,
-			 "192.0.2.1"));
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"));
 	cr_assert_eq(fake_count(&F, "8.8.4.4", "www.example.com.", 0), 0);
 	free_result(&res);
 }
@@ -700,8 +706,8 @@ Test(iter, close_answers_pending_requests_with_servfail)
 	start_resolver();
 	uint8_t wire[VG_NAME_MAX];
 	int n = vg_name_from_text("www.example.com.", wire);
-	struct vg_question q = {.qname = wire, .qname_len = (size_t)n, .qtype = VG_T_A,
-				.qclass = 1};
+	struct vg_question q = {
+	    .qname = wire, .qname_len = (size_t)n, .qtype = VG_T_A, .qclass = 1};
 	struct result res = {0};
 	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &res), 0);
 	vg_resolver_close(R);
@@ -774,7 +780,8 @@ Test(iter, out_of_bailiwick_referral_glue_is_not_used)
 	/* com. delegates evil.com. to ns.evil.net. without glue: the address must come from
 	 * net., never from anything com. might add. The resolution fails (no such zone). */
 	resolve("www.evil.com.", VG_T_A, &res);
-	cr_assert_eq(fake_count(&F, NET, "ns.evil.net.", 0) + fake_count(&F, NET, "evil.net.", 0) >= 1,
+	cr_assert_eq(fake_count(&F, NET, "ns.evil.net.", 0) + fake_count(&F, NET, "evil.net.", 0) >=
+			 1,
 		     true, "the NS name was resolved through net.");
 	free_result(&res);
 }
@@ -792,8 +799,8 @@ Test(iter, ipv6_servers_are_used_only_with_do_ip6)
 	start_resolver();
 	struct result res;
 	resolve("www.six.com.", VG_T_A, &res);
-	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.six.com.", LDNS_RR_TYPE_A,
-			 "192.0.2.6"));
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.six.com.", LDNS_RR_TYPE_A, "192.0.2.6"));
 	free_result(&res);
 	vg_resolver_close(R);
 	R = NULL;

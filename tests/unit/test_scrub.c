@@ -21,7 +21,8 @@ static void teardown(void)
 
 TestSuite(scrub, .init = setup, .fini = teardown);
 
-/* Builds a reply to (qname, qtype) with "S|rr text" entries: S = A(nswer), U(thority), D(additional). */
+/* Builds a reply to (qname, qtype) with "S|rr text" entries: S = A(nswer), U(thority),
+ * D(additional). */
 static void reply(const char *qname, ldns_rr_type qt, bool aa, ldns_pkt_rcode rc, const char **rrs)
 {
 	ldns_pkt *p = ldns_pkt_new();
@@ -38,7 +39,7 @@ static void reply(const char *qname, ldns_rr_type qt, bool aa, ldns_pkt_rcode rc
 		ldns_rr *rr = NULL;
 		cr_assert_eq(ldns_rr_new_frm_str(&rr, *rrs + 2, 3600, NULL, NULL), LDNS_STATUS_OK,
 			     "%s", *rrs);
-		ldns_pkt_section s = (*rrs)[0] == 'A' ? LDNS_SECTION_ANSWER
+		ldns_pkt_section s = (*rrs)[0] == 'A'	? LDNS_SECTION_ANSWER
 				     : (*rrs)[0] == 'U' ? LDNS_SECTION_AUTHORITY
 							: LDNS_SECTION_ADDITIONAL;
 		ldns_pkt_push_rr(p, s, rr);
@@ -74,8 +75,9 @@ static bool kept(int section, const char *owner, uint16_t type)
 
 Test(scrub, accepts_referral_closer_to_qname_with_in_bailiwick_glue)
 {
-	const char *rrs[] = {"U|example.com. NS ns1.example.com.", "U|example.com. NS ns.other.net.",
-			     "D|ns1.example.com. A 192.0.2.1", "D|ns.other.net. A 192.0.2.66", NULL};
+	const char *rrs[] = {"U|example.com. NS ns1.example.com.",
+			     "U|example.com. NS ns.other.net.", "D|ns1.example.com. A 192.0.2.1",
+			     "D|ns.other.net. A 192.0.2.66", NULL};
 	reply("www.example.com.", LDNS_RR_TYPE_A, false, LDNS_RCODE_NOERROR, rrs);
 	scrub("com.", "www.example.com.", VG_T_A, false);
 	cr_assert_eq(V.kind, VG_REPLY_REFERRAL);
@@ -138,8 +140,8 @@ Test(scrub, answer_drops_out_of_bailiwick_records)
 Test(scrub, cname_chain_inside_zone_is_followed_and_outside_is_cut)
 {
 	const char *rrs[] = {"A|a.example.com. CNAME b.example.com.",
-			     "A|b.example.com. CNAME www.other.net.", "A|www.other.net. A 192.0.2.66",
-			     NULL};
+			     "A|b.example.com. CNAME www.other.net.",
+			     "A|www.other.net. A 192.0.2.66", NULL};
 	reply("a.example.com.", LDNS_RR_TYPE_A, true, LDNS_RCODE_NOERROR, rrs);
 	scrub("example.com.", "a.example.com.", VG_T_A, false);
 	cr_assert_eq(V.kind, VG_REPLY_CNAME);
@@ -175,8 +177,8 @@ Test(scrub, dname_is_applied_with_our_own_substitution)
 
 Test(scrub, nxdomain_keeps_the_zone_soa_only)
 {
-	const char *rrs[] = {"U|example.com. SOA ns. h. 1 2 3 4 300", "U|com. SOA ns. h. 1 2 3 4 300",
-			     NULL};
+	const char *rrs[] = {"U|example.com. SOA ns. h. 1 2 3 4 300",
+			     "U|com. SOA ns. h. 1 2 3 4 300", NULL};
 	reply("nx.example.com.", LDNS_RR_TYPE_A, true, LDNS_RCODE_NXDOMAIN, rrs);
 	scrub("example.com.", "nx.example.com.", VG_T_A, false);
 	cr_assert_eq(V.kind, VG_REPLY_NXDOMAIN);
@@ -240,9 +242,11 @@ Test(scrub, dname_substitution_too_long_fails)
 	strcat(longname, "d.example.com.");
 	cr_assert_gt(vg_name_from_text(longname, name), 0);
 	vg_name_from_text("d.example.com.", owner);
-	cr_assert_gt(vg_name_from_text(
-			     "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example.net.", target),
-		     0);
+	cr_assert_gt(
+	    vg_name_from_text(
+		"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.example.net.",
+		target),
+	    0);
 	cr_assert_eq(vg_dname_subst(name, owner, target, out), VG_ELIMIT);
 	vg_name_from_text("www.d.example.com.", name);
 	vg_name_from_text("example.net.", target);

@@ -125,8 +125,9 @@ Test(select, table_stays_bounded)
 Test(select, local_addresses_need_query_local_addresses)
 {
 	struct vg_config cfg = {.do_ip4 = true, .do_ip6 = true};
-	const char *local[] = {"127.0.0.1", "0.0.0.0", "10.1.2.3", "192.168.1.1", "172.16.0.1",
-			       "169.254.1.1", "::1", "::", "fe80::1", "fd00::1", "::ffff:127.0.0.1"};
+	const char *local[] = {
+	    "127.0.0.1", "0.0.0.0", "10.1.2.3", "192.168.1.1", "172.16.0.1",	  "169.254.1.1",
+	    "::1",	 "::",	    "fe80::1",	"fd00::1",     "::ffff:127.0.0.1"};
 	for (size_t i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
 		struct vg_sockaddr a = addr(local[i]);
 		cr_assert(!vg_addr_allowed(&cfg, &a), "%s refused by default", local[i]);

@@ -125,8 +125,8 @@ static void send_q(struct got *g, const char *name, bool tcp, uint32_t timeout)
 {
 	uint8_t q[512];
 	size_t ql = query(q, name);
-	struct vg_upstream_req req = {.server = &srv_addr, .wire = q, .len = ql, .tcp = tcp,
-				      .timeout_ms = timeout};
+	struct vg_upstream_req req = {
+	    .server = &srv_addr, .wire = q, .len = ql, .tcp = tcp, .timeout_ms = timeout};
 	struct vg_upstream_query *h;
 	cr_assert_eq(up->ops->send(up, &req, on_reply, g, &h), 0);
 	cr_assert_eq(g->calls, 0, "never called from inside send");

@@ -85,10 +85,10 @@ Test(wire, case_randomisation_changes_only_letter_case)
 Test(wire, parse_decompresses_rdata_names_and_lowercases)
 {
 	/* header, question www.Example.com A, answer: CNAME with a pointer to the qname */
-	uint8_t pkt[] = {0, 1, 0x84, 0, 0, 1, 0, 1, 0, 0, 0, 0,
-			 3, 'w', 'w', 'w', 7, 'E', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
-			 0, 1, 0, 1,
-			 0xc0, 12, 0, 5, 0, 1, 0, 0, 0x0e, 0x10, 0, 6, 3, 'f', 'o', 'o', 0xc0, 16};
+	uint8_t pkt[] = {0,   1,   0x84, 0,    0,   1,	 0,   1,    0,	 0,   0,    0, 3,
+			 'w', 'w', 'w',	 7,    'E', 'x', 'a', 'm',  'p', 'l', 'e',  3, 'c',
+			 'o', 'm', 0,	 0,    1,   0,	 1,   0xc0, 12,	 0,   5,    0, 1,
+			 0,   0,   0x0e, 0x10, 0,   6,	 3,   'f',  'o', 'o', 0xc0, 16};
 	struct vg_arena a;
 	vg_arena_init(&a, 0, 0);
 	struct vg_msg m;
@@ -117,10 +117,9 @@ Test(wire, parse_rejects_lying_counts_and_truncation)
 
 Test(wire, parse_reads_the_extended_rcode_and_treats_huge_ttls_as_zero)
 {
-	uint8_t pkt[] = {0, 1, 0x80, 0, 0, 1, 0, 1, 0, 0, 0, 1,
-			 0, 0, 1, 0, 1,
-			 0, 0, 1, 0, 1, 0x80, 0, 0, 0, 0, 4, 1, 2, 3, 4,
-			 0, 0, 41, 4, 0xd0, 1, 0, 0x80, 0, 0, 0};
+	uint8_t pkt[] = {0, 1, 0x80, 0, 0,  1, 0,    1,	   0, 0,    0, 1, 0, 0, 1,
+			 0, 1, 0,    0, 1,  0, 1,    0x80, 0, 0,    0, 0, 4, 1, 2,
+			 3, 4, 0,    0, 41, 4, 0xd0, 1,	   0, 0x80, 0, 0, 0};
 	struct vg_arena a;
 	vg_arena_init(&a, 0, 0);
 	struct vg_msg m;
