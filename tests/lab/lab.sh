@@ -79,15 +79,14 @@ is_ours() {
 	local pid=$1 mark=$2
 	[[ "$pid" =~ ^[0-9]+$ ]] || return 1
 	kill -0 "$pid" 2>/dev/null || return 1
-	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$mark"
+	grep -qaF -- "$mark" "/proc/$pid/cmdline" 2>/dev/null
 }
 
 # Prints the PID of a server we started and that is still running, or fails.
 running_pid() {
-	local d pid
-	d=$(srvdir "$1")
+	local d=$RUN/srv-$1 pid=
 	[ -f "$d/pid" ] || return 1
-	pid=$(cat "$d/pid" 2>/dev/null)
+	read -r pid <"$d/pid" 2>/dev/null
 	is_ours "$pid" "$d/" || return 1
 	echo "$pid"
 }
@@ -477,9 +476,9 @@ busy_addresses() {
 	ss -Hlnt 2>/dev/null | awk '{print $4}'
 }
 
-port_conflict() { # addr -> prints the conflicting listener, or nothing
+port_conflict() { # addr busy-list -> prints the conflicting listener, or nothing
 	local addr=$1
-	busy_addresses | grep -E "^(\[?::\]?|\*|0\.0\.0\.0|${addr//./\\.})(%[^:]*)?:53$" | head -n 1
+	grep -E "^(\[?::\]?|\*|0\.0\.0\.0|${addr//./\\.})(%[^:]*)?:53$" <<<"$2" | head -n 1
 }
 
 STARTED=()
@@ -621,8 +620,10 @@ cmd_up() {
 	# A partly running lab (a crash, a killed server): start over from a clean state.
 	[ "$nrunning" -gt 0 ] && cmd_down >/dev/null
 
+	local busy
+	busy=$(busy_addresses)
 	for addr in $(all_addresses); do
-		c=$(port_conflict "$addr")
+		c=$(port_conflict "$addr" "$busy")
 		case $c in
 		"") ;;
 		0.0.0.0:* | "*:"* | "[::]:"* | "::"*)
