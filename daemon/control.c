@@ -129,6 +129,7 @@ static char *cmd_stats(struct vg_daemon *d)
 	SUM(answers);
 	SUM(local);
 	SUM(cached);
+	SUM(prefetch);
 	SUM(resolved);
 	SUM(servfail);
 	SUM(any_minimal);

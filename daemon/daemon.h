@@ -52,9 +52,9 @@ struct vg_listen_fds {
 /* Per-worker counters; written by the worker, read (approximately) by the main thread. */
 struct vg_stats {
 	atomic_uint_fast64_t udp_queries, tcp_queries, answers, dropped, refused_acl, ratelimited,
-	    formerr, notimp, badvers, refused, local, cached, resolved, servfail, any_minimal,
-	    truncated, tcp_accepted, tcp_idle_closed, tcp_evicted, tcp_refused, tcp_bad_frame,
-	    send_errors;
+	    formerr, notimp, badvers, refused, local, cached, prefetch, resolved, servfail,
+	    any_minimal, truncated, tcp_accepted, tcp_idle_closed, tcp_evicted, tcp_refused,
+	    tcp_bad_frame, send_errors;
 };
 #define VG_STAT_ADD(w, field, n)                                                                   \
 	atomic_fetch_add_explicit(&(w)->stats.field, (n), memory_order_relaxed)

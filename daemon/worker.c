@@ -326,6 +326,11 @@ void vg_worker_query(struct vg_worker *w, const uint8_t *pkt, size_t len,
 					q.id, w->now_wall, buf, cap, &outlen, &flags, 0) == 0) {
 			VG_STAT_ADD(w, cached, 1);
 			reply_now(w, to, &q, buf, outlen, cap);
+			/* last 10% of the TTL: refresh it in the background while it still serves
+			 */
+			if ((flags & VG_CACHE_PREFETCH) && w->resolver &&
+			    vg_resolver_prefetch(w->resolver, q.qname, q.qname_len, q.qtype) == 0)
+				VG_STAT_ADD(w, prefetch, 1);
 			return;
 		}
 	}
