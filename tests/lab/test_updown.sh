@@ -1,6 +1,7 @@
 #!/bin/bash
 # Lab life cycle test: up starts every server and is idempotent, status reports them, down stops
-# exactly the processes up started and leaves nothing behind (run alone: is_parallel false).
+# exactly the processes up started and leaves nothing behind. Runs in its own network namespace
+# when it can (else on the shared lab, holding the C helper's lock, and only if nobody uses it).
 set -u
 LAB=$(dirname "$0")/lab.sh
 fail() {
@@ -8,6 +9,21 @@ fail() {
 	exit 1
 }
 [ "$(id -u)" = 0 ] || fail "needs root (the lab binds port 53) and nsd; see docs/lab.md"
+
+# Best: a private network namespace (own loopback, own run directory), so the full cycle runs even
+# while other tests use the shared lab, and cannot disturb it.
+if [ -z "${VG_UPDOWN_NETNS:-}" ] && unshare -n true 2>/dev/null; then
+	dir=$(mktemp -d /tmp/vg-updown-XXXXXX)
+	VG_UPDOWN_NETNS=1 VIGIL_LAB_DIR=$dir unshare -n bash -c \
+		'ip link set lo up && exec bash "$0"' "$0"
+	rc=$?
+	rm -rf "$dir"
+	exit $rc
+fi
+if [ -n "${VG_UPDOWN_NETNS:-}" ]; then
+	# Never leave servers behind in the namespace, whatever fails.
+	trap '"$LAB" down >/dev/null 2>&1' EXIT
+fi
 
 # Hold the C helper's lock (lab.h) for the whole test, so no test binary of another build
 # directory joins the lab while this test stops it; they wait for us instead.
