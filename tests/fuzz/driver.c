@@ -53,7 +53,8 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Runs every regular file of `dir` in name order (deterministic logs); returns how many ran or -1. */
+/* Runs every regular file of `dir` in name order (deterministic logs); returns how many ran or -1.
+ */
 static long run_dir(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -112,7 +113,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: %s\n", argv[i], strerror(errno));
 			return 1;
 		}
-		long ran = S_ISDIR(st.st_mode) ? run_dir(argv[i]) : (run_file(argv[i]) == 0 ? 1 : -1);
+		long ran =
+		    S_ISDIR(st.st_mode) ? run_dir(argv[i]) : (run_file(argv[i]) == 0 ? 1 : -1);
 		if (ran < 0)
 			return 1;
 		total += ran;

@@ -14,7 +14,8 @@ static void vg_fuzz_sink(enum vg_log_level level, const char *line, void *ctx)
 {
 	(void)level;
 	(void)ctx;
-	if (strncmp(line, "check failed:", 13) == 0 || strncmp(line, "invariant failed:", 17) == 0) {
+	if (strncmp(line, "check failed:", 13) == 0 ||
+	    strncmp(line, "invariant failed:", 17) == 0) {
 		fprintf(stderr, "fuzz: %s\n", line);
 		abort();
 	}
@@ -28,13 +29,13 @@ static inline void vg_fuzz_init_log(void)
 }
 
 /* A property of the output the contract promises; violated = a bug, reported as a crash. */
-#define VG_FUZZ_CHECK(cond) \
-	do { \
-		if (!(cond)) { \
-			fprintf(stderr, "fuzz: property failed: %s (%s:%d)\n", #cond, __FILE__, \
-				__LINE__); \
-			abort(); \
-		} \
+#define VG_FUZZ_CHECK(cond)                                                                        \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "fuzz: property failed: %s (%s:%d)\n", #cond, __FILE__,    \
+				__LINE__);                                                         \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 /* Reads input bytes front to back; past the end every read yields zeros. */

@@ -2,7 +2,9 @@
  * LMDB file (every cache/ source). Input: a list of (slot, value) pairs written raw into the DBs,
  * as a crash, a disk error or another version could leave them; then every reader of those keys
  * runs.
- *   input := { u8 slot, u16 vlen, vlen bytes }*     slot picks one of the keys below */
+ *   input := { u8 slot, [u8 klen, klen bytes,] u16 vlen, vlen bytes }*
+ * slot < 0x80 picks one of the keys below; otherwise the key follows (klen 1..255, a damaged
+ * key), into the answer DB when bit 0x40 is set. */
 #include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,8 +37,8 @@ static uint32_t fake_clock(void *ctx)
 static const uint8_t n_root[] = {0};
 static const uint8_t n_com[] = {3, 'c', 'o', 'm', 0};
 static const uint8_t n_ex[] = {7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0};
-static const uint8_t n_www[] = {3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c',
-				'o', 'm', 0};
+static const uint8_t n_www[] = {3,   'w', 'w', 'w', 7,	 'e', 'x', 'a', 'm',
+				'p', 'l', 'e', 3,   'c', 'o', 'm', 0};
 
 struct slot {
 	bool answer;
@@ -46,12 +48,12 @@ struct slot {
 };
 
 static const struct slot slots[] = {
-	{false, n_www, 1, false, false},  {false, n_www, 0, false, false},
-	{false, n_ex, 2, false, false},   {false, n_com, 2, false, false},
-	{false, n_root, 2, false, false}, {false, n_ex, 43, false, false},
-	{false, n_www, 28, false, false}, {false, n_www, 5, false, false},
-	{true, n_www, 1, false, false},   {true, n_www, 1, true, false},
-	{true, n_ex, 28, false, true},    {true, n_com, 2, true, true},
+    {false, n_www, 1, false, false},  {false, n_www, 0, false, false},
+    {false, n_ex, 2, false, false},   {false, n_com, 2, false, false},
+    {false, n_root, 2, false, false}, {false, n_ex, 43, false, false},
+    {false, n_www, 28, false, false}, {false, n_www, 5, false, false},
+    {true, n_www, 1, false, false},   {true, n_www, 1, true, false},
+    {true, n_ex, 28, false, true},    {true, n_com, 2, true, true},
 };
 #define N_SLOTS (sizeof(slots) / sizeof(slots[0]))
 
@@ -107,19 +109,32 @@ static void load(struct vg_fuzz_in *in)
 	mdb_drop(txn, cache->dbi_rrset, 0);
 	mdb_drop(txn, cache->dbi_answer, 0);
 	while (in->pos < in->len) {
-		const struct slot *s = &slots[vg_fuzz_u8(in) % N_SLOTS];
+		uint8_t sel = vg_fuzz_u8(in);
+		uint8_t key[256];
+		int kl;
+		bool answer;
+		if (sel & 0x80) {
+			answer = sel & 0x40;
+			kl = vg_fuzz_u8(in);
+			if (kl == 0)
+				kl = 1;
+			for (int i = 0; i < kl; i++)
+				key[i] = vg_fuzz_u8(in);
+		} else {
+			const struct slot *s = &slots[sel % N_SLOTS];
+			answer = s->answer;
+			kl = s->answer ? vg_ckey_answer(key, s->name, s->type, s->do_bit, s->cd_bit)
+				       : vg_ckey_rrset(key, s->name, s->type);
+		}
 		size_t vlen = vg_fuzz_u16(in);
 		if (vlen > in->len - in->pos)
 			vlen = in->len - in->pos;
-		uint8_t key[VG_CKEY_MAX];
-		int kl = s->answer ? vg_ckey_answer(key, s->name, s->type, s->do_bit, s->cd_bit)
-				   : vg_ckey_rrset(key, s->name, s->type);
 		MDB_val k = {.mv_size = (size_t)kl, .mv_data = key};
 		MDB_val v = {.mv_size = vlen, .mv_data = (void *)(in->p + in->pos)};
 		if (vlen == 0)
 			v.mv_data = (void *)"";
 		in->pos += vlen;
-		mdb_put(txn, s->answer ? cache->dbi_answer : cache->dbi_rrset, &k, &v, 0);
+		mdb_put(txn, answer ? cache->dbi_answer : cache->dbi_rrset, &k, &v, 0);
 	}
 	if (mdb_txn_commit(txn) != 0)
 		abort();
@@ -138,9 +153,9 @@ static void read_all(uint32_t now)
 		unsigned flags = 0;
 		int nl = vg_name_len(s->name, VG_NAME_MAX);
 		if (s->answer) {
-			int rc = vg_cache_answer_get(reader, s->name, (size_t)nl, s->type, s->do_bit,
-						     s->cd_bit, 0x1234, now, out, sizeof(out),
-						     &outlen, &flags, 600);
+			int rc = vg_cache_answer_get(reader, s->name, (size_t)nl, s->type,
+						     s->do_bit, s->cd_bit, 0x1234, now, out,
+						     sizeof(out), &outlen, &flags, 600);
 			VG_FUZZ_CHECK(rc <= 0);
 			if (rc == 0)
 				VG_FUZZ_CHECK(outlen >= 12 && outlen <= sizeof(out));
@@ -155,7 +170,8 @@ static void read_all(uint32_t now)
 			int rc = vg_cache_rrset_get(reader, s->name, s->type, now, 600, rbuf,
 						    sizeof(rbuf), &view);
 			VG_FUZZ_CHECK(rc <= 0);
-			rc = vg_cache_rrset_get(reader, s->name, s->type, now, 600, rbuf, 30, &view);
+			rc =
+			    vg_cache_rrset_get(reader, s->name, s->type, now, 600, rbuf, 30, &view);
 			VG_FUZZ_CHECK(rc <= 0);
 		}
 	}
@@ -184,19 +200,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * rule. Then the queued touches and a forced eviction pass. */
 	fake_now = T0 + 200;
 	static const uint8_t rd_a[] = {0, 4, 192, 0, 2, 1};
-	struct vg_cache_rrset rs = {.owner = n_www, .type = 1, .rclass = 1, .ttl = 300,
-				    .rank = VG_RANK_AUTH_ANSWER, .rr_count = 1, .rdata = rd_a,
+	struct vg_cache_rrset rs = {.owner = n_www,
+				    .type = 1,
+				    .rclass = 1,
+				    .ttl = 300,
+				    .rank = VG_RANK_AUTH_ANSWER,
+				    .rr_count = 1,
+				    .rdata = rd_a,
 				    .rdata_len = sizeof(rd_a)};
 	(void)vg_cache_rrset_put(cache, &rs, fake_now);
-	static const uint8_t ans[] = {0, 0, 0x84, 0, 0, 1, 0, 1, 0, 0, 0, 0,
-				      3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3,
-				      'c', 'o', 'm', 0, 0, 1, 0, 1,
-				      0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 0x2c, 0, 4, 192, 0, 2, 1};
+	/* clang-format off */
+	static const uint8_t ans[] = {
+		0, 0, 0x84, 0, 0, 1, 0, 1, 0, 0, 0, 0,
+		3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
+		0, 1, 0, 1,
+		0xc0, 12, 0, 1, 0, 1, 0, 0, 1, 0x2c, 0, 4, 192, 0, 2, 1};
+	/* clang-format on */
 	(void)vg_cache_answer_put(cache, n_www, 1, false, false, ans, sizeof(ans),
 				  VG_RANK_AUTH_ANSWER, VG_SEC_INSECURE, 0, fake_now);
 	(void)vg_cache_sync(cache);
 	vg_cache_evict(cache, T0 + 100000, true);
 	read_all(T0 + 250);
+	/* The management flushes walk (and decode) whatever is left. */
+	(void)vg_cache_flush_negative(cache);
+	(void)vg_cache_flush_suspicious(cache);
+	(void)vg_cache_flush_name(cache, n_www, 0);
+	(void)vg_cache_flush_zone(cache, n_ex);
+	(void)vg_cache_sync(cache);
+	(void)vg_cache_dump(cache, devnull, T0 + 50);
 	fake_now = T0;
 	return 0;
 }

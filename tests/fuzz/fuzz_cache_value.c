@@ -74,8 +74,8 @@ static void fuzz_answer_encode(const uint8_t *wire, size_t len)
 	uint8_t *val = NULL;
 	size_t vlen = 0;
 	uint32_t now = 1700000000u;
-	int rc = vg_answer_encode(&o, wire, len, qname, VG_RANK_AUTH_ANSWER, VG_SEC_INSECURE, 0, now,
-				  &val, &vlen);
+	int rc = vg_answer_encode(&o, wire, len, qname, VG_RANK_AUTH_ANSWER, VG_SEC_INSECURE, 0,
+				  now, &val, &vlen);
 	if (rc != 0)
 		return;
 	/* What the encoder writes, the reader's validator must accept. */

@@ -33,8 +33,8 @@ static void ask(const struct vg_localdata *ld, const uint8_t *name, uint16_t qty
 {
 	size_t outlen = 0;
 	int nl = vg_name_len(name, VG_NAME_MAX);
-	int rc = vg_localdata_answer(ld, name, (size_t)nl, qtype, 1, true, out, sizeof(out),
-				     &outlen);
+	int rc =
+	    vg_localdata_answer(ld, name, (size_t)nl, qtype, 1, true, out, sizeof(out), &outlen);
 	VG_FUZZ_CHECK(rc == 0 || rc == 1 || rc == VG_ESPACE || rc == VG_EFORMAT);
 	if (rc != 1)
 		return;
@@ -105,7 +105,8 @@ static void fuzz_cfg(const char *text)
 				ask(ld, child, 1);
 			}
 		}
-		static const uint8_t localhost[] = {9, 'l', 'o', 'c', 'a', 'l', 'h', 'o', 's', 't', 0};
+		static const uint8_t localhost[] = {9,	 'l', 'o', 'c', 'a', 'l',
+						    'h', 'o', 's', 't', 0};
 		ask(ld, localhost, 1);
 		vg_localdata_free(ld);
 	}

@@ -55,12 +55,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	VG_FUZZ_CHECK(f > 0 && (size_t)f <= limit);
 
 	/* The datagram itself as an "answer" to truncate: exercises the RRset walk of the slow path
-	 * with arbitrary sections (answers come from local data, the cache file or the resolver). */
+	 * with arbitrary sections (answers come from local data, the cache file or the resolver).
+	 */
 	for (size_t lim = 512; lim <= 4096; lim *= 8) {
 		memcpy(out, data, size);
 		f = vg_query_finish(&q, out, size, sizeof(out), lim, ede, text, OUR_UDP);
-		VG_FUZZ_CHECK(f == VG_EFORMAT || f == VG_ESPACE || (f >= VG_DNS_HEADER &&
-								   (size_t)f <= lim));
+		VG_FUZZ_CHECK(f == VG_EFORMAT || f == VG_ESPACE ||
+			      (f >= VG_DNS_HEADER && (size_t)f <= lim));
 	}
 	return 0;
 }

@@ -4,7 +4,8 @@
  * question bytes), as the real transport guarantees, so the fuzzer spends its time past the match.
  * Input:
  *   u8 question: bits 0-2 qname, bits 3-6 qtype, bit 7 with the LMDB cache
- *   u8 setup: bits 0-1 config variant, bit 2 DO, bit 3 CD
+ *   u8 setup: bits 0-1 config variant, bit 2 DO, bit 3 CD; after the first delivery, bit 4:
+ *     a second client asks the same question, bit 5: one asks the next name, bit 6: prefetch
  *   then one chunk per query, oldest query first: u16 n, n bytes;
  *     n == 0: the query times out; n == 1: local error;
  *     else the reply's header bytes 2..11 (flags, QD ignored, AN, NS, AR counts) and the sections
@@ -168,23 +169,23 @@ static void f_random(struct vg_upstream *up, void *buf, size_t len)
 }
 
 static const struct vg_upstream_ops fake_ops = {
-	.send = f_send,
-	.cancel = f_cancel,
-	.timer_start = f_timer_start,
-	.timer_stop = f_timer_stop,
-	.now_ms = f_now_ms,
-	.wall_now = f_wall_now,
-	.random = f_random,
+    .send = f_send,
+    .cancel = f_cancel,
+    .timer_start = f_timer_start,
+    .timer_stop = f_timer_stop,
+    .now_ms = f_now_ms,
+    .wall_now = f_wall_now,
+    .random = f_random,
 };
 
 /* ---- fixtures ---- */
 
 static struct vg_config cfgs[4];
 static const char *const cfg_text[4] = {
-	"",
-	"qname-minimisation: no\ncase-randomisation: no\n",
-	"forward: 192.0.2.53\n",
-	"forward-zone: \"example.com. 192.0.2.54 2001:db8::54\"\nprefetch: no\n",
+    "",
+    "qname-minimisation: no\ncase-randomisation: no\n",
+    "forward: 192.0.2.53\n",
+    "forward-zone: \"example.com. 192.0.2.54 2001:db8::54\"\nprefetch: no\n",
 };
 static struct vg_cache *cache;
 static char dir[64];
@@ -281,11 +282,16 @@ static void on_answer(void *ctx, const struct vg_answer *ans)
 	VG_FUZZ_CHECK(vg_get_u16(w + 12 + c->qname_len) == c->qtype);
 	/* The front end's last step: ID, OPT, truncation to a plain 512-byte UDP answer. */
 	memcpy(abuf, w, ans->len);
-	struct vg_query q = {.id = 0x4242, .has_question = true, .qtype = c->qtype, .qclass = 1,
-			     .has_edns = true, .udp_size = 512};
+	struct vg_query q = {.id = 0x4242,
+			     .has_question = true,
+			     .qtype = c->qtype,
+			     .qclass = 1,
+			     .has_edns = true,
+			     .udp_size = 512};
 	memcpy(q.qname, c->qname, c->qname_len);
 	q.qname_len = (uint8_t)c->qname_len;
-	int n = vg_query_finish(&q, abuf, ans->len, sizeof(abuf), 512, ans->ede, ans->ede_text, 1232);
+	int n =
+	    vg_query_finish(&q, abuf, ans->len, sizeof(abuf), 512, ans->ede, ans->ede_text, 1232);
 	VG_FUZZ_CHECK(n > 0 && n <= 512); /* the resolver's answer must be walkable */
 }
 
@@ -336,7 +342,8 @@ static void deliver(struct fake_query *q, struct vg_fuzz_in *in)
 			memcpy(reply + 12, q->wire + 12, qend - 12);
 			memcpy(reply + qend, c + 10, n - 10);
 			len = qend + n - 10;
-			VG_FUZZ_CHECK(vg_upstream_match(q->wire, q->len, reply, len) == VG_MATCH_OK);
+			VG_FUZZ_CHECK(vg_upstream_match(q->wire, q->len, reply, len) ==
+				      VG_MATCH_OK);
 		}
 	}
 	if (debug) {
@@ -344,7 +351,10 @@ static void deliver(struct fake_query *q, struct vg_fuzz_in *in)
 		vg_name_to_text(q->wire + 12, txt, sizeof(txt));
 		fprintf(stderr, "fuzz_resolver: query %s type %u -> %s (%zu bytes)\n", txt,
 			vg_get_u16(q->wire + 12 + vg_name_len(q->wire + 12, 255)),
-			st == VG_UP_REPLY ? "reply" : st == VG_UP_ERROR ? "error" : "timeout", len);
+			st == VG_UP_REPLY   ? "reply"
+			: st == VG_UP_ERROR ? "error"
+					    : "timeout",
+			len);
 	}
 	fu.now += st == VG_UP_TIMEOUT ? 400 : 15;
 	/* An exact-size heap copy, so ASan sees any read past the datagram. */
@@ -366,17 +376,17 @@ static void deliver(struct fake_query *q, struct vg_fuzz_in *in)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t *const names[8] = {
-		(const uint8_t *)"\3WwW\7ExAmPlE\3cOm",
-		(const uint8_t *)"\7example\3com",
-		(const uint8_t *)"\1a\1b\1c\1d\7example\3org",
-		(const uint8_t *)"",
-		(const uint8_t *)"\3com",
-		(const uint8_t *)"\4mail\7example\3net",
-		(const uint8_t *)"\0011\0010\0010\003127\7in-addr\4arpa",
-		(const uint8_t *)"\3www\7example\3com",
+	    (const uint8_t *)"\3WwW\7ExAmPlE\3cOm",
+	    (const uint8_t *)"\7example\3com",
+	    (const uint8_t *)"\1a\1b\1c\1d\7example\3org",
+	    (const uint8_t *)"",
+	    (const uint8_t *)"\3com",
+	    (const uint8_t *)"\4mail\7example\3net",
+	    (const uint8_t *)"\0011\0010\0010\003127\7in-addr\4arpa",
+	    (const uint8_t *)"\3www\7example\3com",
 	};
-	static const uint16_t types[16] = {1, 28, 2, 15, 255, 5, 16, 43, 6, 12, 48, 33, 39, 13,
-					   65, 99};
+	static const uint16_t types[16] = {1, 28, 2,  15, 255, 5,  16, 43,
+					   6, 12, 48, 33, 39,  13, 65, 99};
 	if (size < 2 || size > 1 << 18)
 		return 0;
 	struct vg_fuzz_in in = {.p = data, .len = size};
@@ -388,21 +398,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fu.now = 1000;
 	if (with_cache)
 		cache_clear();
-	struct vg_resolver_env env = {.cfg = &cfgs[setup & 3], .cache = with_cache ? cache : NULL,
-				      .upstream = &fu.up};
+	struct vg_resolver_env env = {
+	    .cfg = &cfgs[setup & 3], .cache = with_cache ? cache : NULL, .upstream = &fu.up};
 	struct vg_resolver *r;
 	if (vg_resolver_new(&env, &r) != 0)
 		return 0;
 
 	const uint8_t *qname = names[qsel & 7];
-	struct client cl = {.qname = qname, .qname_len = (size_t)vg_name_len(qname, VG_NAME_MAX),
+	struct client cl = {.qname = qname,
+			    .qname_len = (size_t)vg_name_len(qname, VG_NAME_MAX),
 			    .qtype = types[(qsel >> 3) & 15]};
 	struct vg_sockaddr client;
 	vg_sockaddr_parse("127.0.0.1@5353", 53, &client);
-	struct vg_question q = {.qname = qname, .qname_len = cl.qname_len, .qtype = cl.qtype,
-				.qclass = 1, .do_bit = setup & 4, .cd_bit = setup & 8,
-				.rd_bit = true, .has_edns = true, .client = &client};
+	struct vg_question q = {.qname = qname,
+				.qname_len = cl.qname_len,
+				.qtype = cl.qtype,
+				.qclass = 1,
+				.do_bit = setup & 4,
+				.cd_bit = setup & 8,
+				.rd_bit = true,
+				.has_edns = true,
+				.client = &client};
 	bool started = vg_resolver_resolve(r, &q, on_answer, &cl) == 0;
+	/* More clients: the same question (joins the request in flight), another question, and a
+	 * background refresh, each after the first delivery. */
+	struct client cl2 = cl, cl3 = {.qname = names[(qsel + 1) & 7], .qtype = cl.qtype};
+	cl2.calls = 0;
+	cl3.qname_len = (size_t)vg_name_len(cl3.qname, VG_NAME_MAX);
+	struct vg_question q3 = q;
+	q3.qname = cl3.qname;
+	q3.qname_len = cl3.qname_len;
+	bool started2 = false, started3 = false;
 
 	for (unsigned step = 0; step < MAX_STEPS; step++) {
 		struct fake_query *fq = oldest_query();
@@ -410,6 +436,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			deliver(fq, &in);
 			if (with_cache)
 				vg_cache_sync(cache);
+			if (step == 0 && (setup & 0x10))
+				started2 = vg_resolver_resolve(r, &q, on_answer, &cl2) == 0;
+			if (step == 0 && (setup & 0x20))
+				started3 = vg_resolver_resolve(r, &q3, on_answer, &cl3) == 0;
+			if (step == 0 && (setup & 0x40))
+				(void)vg_resolver_prefetch(r, qname, cl.qname_len, cl.qtype);
 			continue;
 		}
 		struct fake_timer *t = next_timer();
@@ -424,8 +456,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cb(ctx);
 	}
 	vg_resolver_close(r);
-	if (started)
-		VG_FUZZ_CHECK(cl.calls == 1);
+	VG_FUZZ_CHECK(cl.calls == (started ? 1u : 0u));
+	VG_FUZZ_CHECK(cl2.calls == (started2 ? 1u : 0u));
+	VG_FUZZ_CHECK(cl3.calls == (started3 ? 1u : 0u));
 	/* Nothing may stay in flight once the resolver is gone: its callbacks would run on freed
 	 * memory. */
 	VG_FUZZ_CHECK(fu.nq == 0);

@@ -167,6 +167,9 @@ def cache_values():
 def cache_db():
     def entry(slot, value):
         return bytes([slot]) + struct.pack(">H", len(value)) + value
+
+    def raw(sel, key, value):
+        return bytes([sel, len(key)]) + key + struct.pack(">H", len(value)) + value
     msg = answer_msg()
     qlen = len(name("www.example.com"))
     ttl_off = 12 + qlen + 4 + 2 + 4
@@ -183,6 +186,10 @@ def cache_db():
         entry(8, answer_value(msg, qlen, [ttl_off], flags=1, stored=1699990000)),
         "truncated": entry(0, rrset_value([A])[:-1]) + entry(8, ans[:-3]) + entry(2, ns[:25]),
         "empty": entry(0, b"") + entry(8, b""),
+        # raw keys (slot >= 0x80, 0x40 = answer DB): too short, bad lookup format, odd tail
+        "raw-keys": raw(0x80, b"\1\2", rrset_value([A])) +
+        raw(0xC0, b"COM\0\0\0\1\0", ans) + raw(0x80, b"com\0\0\0\0\x01", neg_value(2)) +
+        raw(0xC0, b"\0\0\1", ans) + raw(0x80, b"com\0example\0\0\0\x02", ns),
         "big-answer": entry(8, answer_value(header(0, 0x8180, 1, 40, 0, 0) +
                                             question("www.example.com") +
                                             rr(PTR12, 1, A) * 40, qlen,
@@ -310,6 +317,10 @@ def resolver():
         "forward-zone": bytes([0x80, 3]) + prime + fwd_ans * 4,
         "ptr-any": bytes([0x06 | (4 << 3), 0]) + prime + upward + ans_any * 3,
         "root-ns": bytes([0x03 | (2 << 3), 0]) + prime * 3,
+        # second client joins, another asks example.com, prefetch: bits 4, 5, 6 of setup
+        "clients": bytes([0x80, 0x70]) + prime + to_com + to_ex + ans_a * 8,
+        "clients-noqmin": bytes([0x00, 0x71]) + prime + to_com + to_com + to_ex + to_ex +
+        ans_a * 6,
     }
     return sess
 
