@@ -5,12 +5,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,7 +30,8 @@ static char run_dir[PATH_MAX];
 static char path_hints[PATH_MAX + 32];
 static char path_ds[PATH_MAX + 32];
 static char path_key[PATH_MAX + 32];
-static bool joined; /* this process is a recorded user */
+static bool joined;   /* this process is a recorded user */
+static bool isolated; /* run_dir is a private temporary directory (vg_lab_isolate) */
 
 const char *vg_lab_run_dir(void)
 {
@@ -208,6 +212,47 @@ int vg_lab_up(void)
 	return 0;
 }
 
+int vg_lab_isolate(void)
+{
+	struct ifreq ifr = {0};
+	char dir[] = "/tmp/vg-lab-XXXXXX";
+	int fd, r = 0;
+
+	if (isolated)
+		return 0;
+	if (joined)
+		return -EBUSY;
+	if (unshare(CLONE_NEWNET) != 0)
+		return -errno;
+	/* A new namespace's loopback is down; up, it routes all of 127.0.0.0/8 again. */
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) != 0)
+		r = -errno;
+	if (r == 0) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0)
+			r = -errno;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (r == 0 && mkdtemp(dir) == NULL)
+		r = -errno;
+	if (r != 0) {
+		fprintf(stderr, "lab: cannot set up a private network namespace: %s\n",
+			strerror(-r));
+		return r; /* the namespace stays, but without a lab: vg_lab_up fails loudly */
+	}
+	snprintf(run_dir, sizeof(run_dir), "%s", dir);
+	snprintf(path_hints, sizeof(path_hints), "%s/root.hints", run_dir);
+	snprintf(path_ds, sizeof(path_ds), "%s/root.ds", run_dir);
+	snprintf(path_key, sizeof(path_key), "%s/root.key", run_dir);
+	/* Test processes and helpers started later find the same directory. */
+	setenv("VIGIL_LAB_DIR", run_dir, 1);
+	isolated = true;
+	return 0;
+}
+
 int vg_lab_up_for_tests(void)
 {
 	int rc = vg_lab_up();
@@ -246,6 +291,12 @@ void vg_lab_down(void)
 	users_write(f, &u);
 	users_close(f, lockfd);
 	joined = false;
+	if (isolated && u.n == 0) {
+		char cmd[PATH_MAX + 16];
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", run_dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "lab: could not remove %s\n", run_dir);
+	}
 }
 
 int vg_lab_build_query(const char *name, ldns_rr_type type, unsigned flags, uint8_t *buf,

@@ -42,6 +42,14 @@ int vg_lab_up(void);
 int vg_lab_up_for_tests(void);
 bool vg_lab_ready(void);
 
+/* Optional, before vg_lab_up: moves this process (and every process it starts afterwards: lab
+ * servers, criterion's test processes, a vigild under test) into a new network namespace with its
+ * own loopback, and uses a fresh private run directory, so this binary gets a lab of its own that
+ * no other test binary shares or disturbs (and that always matches the current lab.sh). Needs
+ * CAP_SYS_ADMIN (root). Returns 0, or a negative errno (then nothing changed: use the shared lab).
+ * vg_lab_down removes the private run directory after stopping the lab. */
+int vg_lab_isolate(void);
+
 /* Leaves the lab; the last user (by PID) stops it with `lab.sh down`, unless the lab was started
  * by hand (`lab.sh up` outside this helper, recorded in RUN/started-by: then it is left running).
  * A lab the helper started or restarted is always stopped by its last user, so a test run leaves

@@ -35,7 +35,7 @@ NSD_SERVERS=(
 	"127.53.2.5|ns.rev.arpa.|18.198.in-addr.arpa."
 	"127.53.2.6|ns1.flaky.com.|flaky.com."
 	"127.53.2.7|ns4.flaky.com.|"
-	"127.53.2.8|ns1.secure.org.|secure.org.,nsec3.org.,bogus.org.,badds.org.,expired.org."
+	"127.53.2.8|ns1.secure.org.|secure.org.,nsec3.org.,bogus.org.,badds.org.,expired.org.,rsa.org."
 	"127.53.2.11|ns.faults.net.|faults.net."
 )
 # Fault servers: address|mode|zone|extra faultd arguments
@@ -199,7 +199,7 @@ ns1.nic.org. 86400 IN A 127.53.1.4
 example.org. 86400 IN NS ns1.example.org.
 ns1.example.org. 86400 IN A 127.53.2.4
 EOF
-		for z in secure nsec3 bogus badds expired; do
+		for z in secure nsec3 bogus badds expired rsa; do
 			echo "$z.org. 86400 IN NS ns1.$z.org."
 			echo "ns1.$z.org. 86400 IN A 127.53.2.8"
 			cat "$KEYS/$z.org.ds"
@@ -353,7 +353,9 @@ gen_faults() {
 # keygen ZONE -> sets KSK and ZSK (base paths of the key files)
 keygen() {
 	local z=$1
+	# shellcheck disable=SC2086 # ALG may carry a -b BITS option
 	KSK=$KEYS/$(cd "$KEYS" && ldns-keygen -a $ALG -k "$z") || return 1
+	# shellcheck disable=SC2086
 	ZSK=$KEYS/$(cd "$KEYS" && ldns-keygen -a $ALG "$z") || return 1
 	rm -f "$KSK.ds" "$ZSK.ds"
 }
@@ -384,6 +386,7 @@ generate() {
 	gen_signed_child bogus.org 192.0.2.13
 	gen_signed_child badds.org 192.0.2.14
 	gen_signed_child expired.org 192.0.2.15
+	gen_signed_child rsa.org 192.0.2.16
 	sign secure.org secure.org.zone || return 1
 	sign nsec3.org nsec3.org.zone -n -a 1 -t 0 || return 1
 	sign bogus.org bogus.org.zone || return 1
@@ -400,6 +403,9 @@ generate() {
 	INCEPTION=20000101000000 EXPIRATION=20010101000000
 	sign expired.org expired.org.zone || return 1
 	INCEPTION=$save_i EXPIRATION=$save_e
+	ALG="RSASHA256 -b 2048"
+	sign rsa.org rsa.org.zone || return 1
+	ALG=ECDSAP256SHA256
 	gen_org
 	sign org. org.zone || return 1
 	gen_root
@@ -425,7 +431,9 @@ zonefile_of() {
 	case $1 in
 	.) echo root.zone.signed ;;
 	org.) echo org.zone.signed ;;
-	secure.org. | nsec3.org. | bogus.org. | badds.org. | expired.org.) echo "${1}zone.signed" ;;
+	secure.org. | nsec3.org. | bogus.org. | badds.org. | expired.org. | rsa.org.)
+		echo "${1}zone.signed"
+		;;
 	*) echo "${1}zone" ;;
 	esac
 }
