@@ -77,6 +77,11 @@ int vg_query_build(uint8_t *buf, size_t cap, uint16_t id, const uint8_t *qname, 
 /* Randomises the letter case of `name` (wire, in place) with bits from rnd[0..rndlen). */
 void vg_name_randomise_case(uint8_t *name, const uint8_t *rnd, size_t rndlen);
 
+/* An A or AAAA rdata as a server address on port 53. Returns false (out untouched) for any
+ * other type or a wrong length. */
+bool vg_addr_from_rdata(uint16_t type, const uint8_t *rdata, uint16_t rdlen,
+			struct vg_sockaddr *out);
+
 /* Length of the owner + fixed part + rdata of one rr written uncompressed. */
 size_t vg_rr_wire_len(const struct vg_rr *rr);
 /* Writes one rr uncompressed with `ttl`; returns bytes written or 0 if cap is too small. */

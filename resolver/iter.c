@@ -494,21 +494,8 @@ static enum step follow_referral(struct vg_iq *iq)
 			if (g->drop || g->section != VG_SEC_ADDITIONAL ||
 			    e->n_addrs >= VG_MAX_NS_ADDRS || !vg_name_eq(g->owner, e->name))
 				continue;
-			struct vg_sockaddr *a = &e->addrs[e->n_addrs];
-			memset(a, 0, sizeof(*a));
-			if (g->type == VG_T_A && g->rdlen == 4) {
-				a->u.sin.sin_family = AF_INET;
-				a->u.sin.sin_port = htons(53);
-				memcpy(&a->u.sin.sin_addr, g->rdata, 4);
-				a->len = sizeof(struct sockaddr_in);
+			if (vg_addr_from_rdata(g->type, g->rdata, g->rdlen, &e->addrs[e->n_addrs]))
 				e->n_addrs++;
-			} else if (g->type == VG_T_AAAA && g->rdlen == 16) {
-				a->u.sin6.sin6_family = AF_INET6;
-				a->u.sin6.sin6_port = htons(53);
-				memcpy(&a->u.sin6.sin6_addr, g->rdata, 16);
-				a->len = sizeof(struct sockaddr_in6);
-				e->n_addrs++;
-			}
 		}
 		if (e->n_addrs == 0)
 			vg_store_addrs(iq, e); /* maybe known from earlier resolutions */
@@ -579,21 +566,8 @@ static enum step st_follow(struct vg_iq *iq)
 			const struct vg_rr *g = &iq->msg.rr[i];
 			if (g->drop || g->section != VG_SEC_ADDITIONAL)
 				continue;
-			struct vg_sockaddr *a = &h[n].addr;
-			memset(a, 0, sizeof(*a));
-			if (g->type == VG_T_A && g->rdlen == 4) {
-				a->u.sin.sin_family = AF_INET;
-				a->u.sin.sin_port = htons(53);
-				memcpy(&a->u.sin.sin_addr, g->rdata, 4);
-				a->len = sizeof(struct sockaddr_in);
-			} else if (g->type == VG_T_AAAA && g->rdlen == 16) {
-				a->u.sin6.sin6_family = AF_INET6;
-				a->u.sin6.sin6_port = htons(53);
-				memcpy(&a->u.sin6.sin6_addr, g->rdata, 16);
-				a->len = sizeof(struct sockaddr_in6);
-			} else {
+			if (!vg_addr_from_rdata(g->type, g->rdata, g->rdlen, &h[n].addr))
 				continue;
-			}
 			memcpy(h[n].name, g->owner, (size_t)vg_name_len(g->owner, VG_NAME_MAX));
 			vg_name_lower(h[n].name);
 			if (g->ttl < ttl)
@@ -662,21 +636,9 @@ static void sub_finished(struct vg_iq *sub)
 	if (sub->state == IQ_DONE) {
 		for (size_t i = 0; i < sub->n_ans && ns->n_addrs < VG_MAX_NS_ADDRS; i++) {
 			const struct vg_rr *g = sub->ans[i];
-			struct vg_sockaddr *a = &ns->addrs[ns->n_addrs];
-			memset(a, 0, sizeof(*a));
-			if (g->type == VG_T_A && g->rdlen == 4) {
-				a->u.sin.sin_family = AF_INET;
-				a->u.sin.sin_port = htons(53);
-				memcpy(&a->u.sin.sin_addr, g->rdata, 4);
-				a->len = sizeof(struct sockaddr_in);
+			if (vg_addr_from_rdata(g->type, g->rdata, g->rdlen,
+					       &ns->addrs[ns->n_addrs]))
 				ns->n_addrs++;
-			} else if (g->type == VG_T_AAAA && g->rdlen == 16) {
-				a->u.sin6.sin6_family = AF_INET6;
-				a->u.sin6.sin6_port = htons(53);
-				memcpy(&a->u.sin6.sin6_addr, g->rdata, 16);
-				a->len = sizeof(struct sockaddr_in6);
-				ns->n_addrs++;
-			}
 		}
 	}
 	if (p->state != IQ_WAIT_SUB)

@@ -122,22 +122,8 @@ static void add_addr(struct vg_ns *ns, uint16_t type, const uint8_t *rd, uint16_
 {
 	if (ns->n_addrs >= VG_MAX_NS_ADDRS)
 		return;
-	struct vg_sockaddr *a = &ns->addrs[ns->n_addrs];
-	memset(a, 0, sizeof(*a));
-	if (type == VG_T_A && rdlen == 4) {
-		a->u.sin.sin_family = AF_INET;
-		a->u.sin.sin_port = htons(53);
-		memcpy(&a->u.sin.sin_addr, rd, 4);
-		a->len = sizeof(struct sockaddr_in);
-	} else if (type == VG_T_AAAA && rdlen == 16) {
-		a->u.sin6.sin6_family = AF_INET6;
-		a->u.sin6.sin6_port = htons(53);
-		memcpy(&a->u.sin6.sin6_addr, rd, 16);
-		a->len = sizeof(struct sockaddr_in6);
-	} else {
-		return;
-	}
-	ns->n_addrs++;
+	if (vg_addr_from_rdata(type, rd, rdlen, &ns->addrs[ns->n_addrs]))
+		ns->n_addrs++;
 }
 
 size_t vg_store_addrs(struct vg_iq *iq, struct vg_ns *ns)

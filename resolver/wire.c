@@ -1,5 +1,6 @@
 /* Wire format of the resolver: strict reply matching shared by every upstream transport (ID, QR,
  * exact question bytes incl. 0x20 case), message parsing into an arena, and query building. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <vigil/err.h>
@@ -256,4 +257,26 @@ size_t vg_rr_write(uint8_t *out, size_t cap, const struct vg_rr *rr, uint32_t tt
 	vg_put_u16(out + on + 8, rr->rdlen);
 	memcpy(out + on + 10, rr->rdata, rr->rdlen);
 	return need;
+}
+
+bool vg_addr_from_rdata(uint16_t type, const uint8_t *rdata, uint16_t rdlen,
+			struct vg_sockaddr *out)
+{
+	if (type == VG_T_A && rdlen == 4) {
+		memset(out, 0, sizeof(*out));
+		out->u.sin.sin_family = AF_INET;
+		out->u.sin.sin_port = htons(53);
+		memcpy(&out->u.sin.sin_addr, rdata, 4);
+		out->len = sizeof(struct sockaddr_in);
+		return true;
+	}
+	if (type == VG_T_AAAA && rdlen == 16) {
+		memset(out, 0, sizeof(*out));
+		out->u.sin6.sin6_family = AF_INET6;
+		out->u.sin6.sin6_port = htons(53);
+		memcpy(&out->u.sin6.sin6_addr, rdata, 16);
+		out->len = sizeof(struct sockaddr_in6);
+		return true;
+	}
+	return false;
 }

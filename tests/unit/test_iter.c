@@ -842,3 +842,29 @@ Test(iter, front_end_prefetch_asks_the_authorities_once)
 	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_T_A), before + 1);
 	cr_assert_eq(vg_resolver_prefetch(R, name, 3, VG_T_A), VG_EFORMAT);
 }
+
+Test(iter, request_timeout_edges)
+{
+	/* example.com.'s server answers after 300 ms; everything else at once */
+	F.servers[3].delay_ms = 300;
+	C.request_timeout_ms = 350;
+	start_resolver();
+	struct result res;
+	uint64_t t0 = F.now;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR, "done within 350 ms");
+	cr_assert_geq(F.now - t0, 300);
+	free_result(&res);
+	vg_resolver_close(R);
+	R = NULL;
+	vg_cache_flush_all(cache);
+	vg_cache_sync(cache);
+	C.request_timeout_ms = 250;
+	start_resolver();
+	t0 = F.now;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL, "not within 250 ms");
+	cr_assert_eq(res.ede, 22);
+	cr_assert_str_eq(res.ede_text, "request-timeout reached");
+	free_result(&res);
+}
