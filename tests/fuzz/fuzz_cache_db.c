@@ -2,9 +2,7 @@
  * LMDB file (every cache/ source). Input: a list of (slot, value) pairs written raw into the DBs,
  * as a crash, a disk error or another version could leave them; then every reader of those keys
  * runs.
- *   input := { u8 slot, [u8 klen, klen bytes,] u16 vlen, vlen bytes }*
- * slot < 0x80 picks one of the keys below; otherwise the key follows (klen 1..255, a damaged
- * key), into the answer DB when bit 0x40 is set. */
+ *   input := { u8 slot, [u8 klen, klen bytes,] u16 vlen, vlen bytes }*   (see cache_load.h) */
 #include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +12,7 @@
 #include <vigil/err.h>
 #include <vigil/name.h>
 #include "fuzz.h"
+#include "cache_load.h"
 #include "impl.h"
 
 #define T0 1700000000u
@@ -32,30 +31,6 @@ static uint32_t fake_clock(void *ctx)
 	(void)ctx;
 	return fake_now;
 }
-
-/* The names the slots refer to (wire format). */
-static const uint8_t n_root[] = {0};
-static const uint8_t n_com[] = {3, 'c', 'o', 'm', 0};
-static const uint8_t n_ex[] = {7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0};
-static const uint8_t n_www[] = {3,   'w', 'w', 'w', 7,	 'e', 'x', 'a', 'm',
-				'p', 'l', 'e', 3,   'c', 'o', 'm', 0};
-
-struct slot {
-	bool answer;
-	const uint8_t *name;
-	uint16_t type;
-	bool do_bit, cd_bit;
-};
-
-static const struct slot slots[] = {
-    {false, n_www, 1, false, false},  {false, n_www, 0, false, false},
-    {false, n_ex, 2, false, false},   {false, n_com, 2, false, false},
-    {false, n_root, 2, false, false}, {false, n_ex, 43, false, false},
-    {false, n_www, 28, false, false}, {false, n_www, 5, false, false},
-    {true, n_www, 1, false, false},   {true, n_www, 1, true, false},
-    {true, n_ex, 28, false, true},    {true, n_com, 2, true, true},
-};
-#define N_SLOTS (sizeof(slots) / sizeof(slots[0]))
 
 static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -98,46 +73,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	atexit(cleanup);
 	return 0;
-}
-
-/* Replaces both DBs' contents with the raw entries of the input. */
-static void load(struct vg_fuzz_in *in)
-{
-	MDB_txn *txn;
-	if (mdb_txn_begin(cache->env, NULL, 0, &txn) != 0)
-		abort();
-	mdb_drop(txn, cache->dbi_rrset, 0);
-	mdb_drop(txn, cache->dbi_answer, 0);
-	while (in->pos < in->len) {
-		uint8_t sel = vg_fuzz_u8(in);
-		uint8_t key[256];
-		int kl;
-		bool answer;
-		if (sel & 0x80) {
-			answer = sel & 0x40;
-			kl = vg_fuzz_u8(in);
-			if (kl == 0)
-				kl = 1;
-			for (int i = 0; i < kl; i++)
-				key[i] = vg_fuzz_u8(in);
-		} else {
-			const struct slot *s = &slots[sel % N_SLOTS];
-			answer = s->answer;
-			kl = s->answer ? vg_ckey_answer(key, s->name, s->type, s->do_bit, s->cd_bit)
-				       : vg_ckey_rrset(key, s->name, s->type);
-		}
-		size_t vlen = vg_fuzz_u16(in);
-		if (vlen > in->len - in->pos)
-			vlen = in->len - in->pos;
-		MDB_val k = {.mv_size = (size_t)kl, .mv_data = key};
-		MDB_val v = {.mv_size = vlen, .mv_data = (void *)(in->p + in->pos)};
-		if (vlen == 0)
-			v.mv_data = (void *)"";
-		in->pos += vlen;
-		mdb_put(txn, answer ? cache->dbi_answer : cache->dbi_rrset, &k, &v, 0);
-	}
-	if (mdb_txn_commit(txn) != 0)
-		abort();
 }
 
 static uint8_t out[65536];
@@ -187,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 1 << 18)
 		return 0;
 	struct vg_fuzz_in in = {.p = data, .len = size};
-	load(&in);
+	vg_fuzz_cache_load(cache, &in, size);
 	/* Fresh, then late enough to touch (recency stamps are queued) and to be stale. */
 	read_all(T0);
 	read_all(T0 + 100);

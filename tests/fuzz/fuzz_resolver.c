@@ -5,7 +5,9 @@
  * Input:
  *   u8 question: bits 0-2 qname, bits 3-6 qtype, bit 7 with the LMDB cache
  *   u8 setup: bits 0-1 config variant, bit 2 DO, bit 3 CD; after the first delivery, bit 4:
- *     a second client asks the same question, bit 5: one asks the next name, bit 6: prefetch
+ *     a second client asks the same question, bit 5: one asks the next name, bit 6: prefetch;
+ *     bit 7 (with the cache): u16 n, then n bytes of raw cache entries (cache_load.h) to start
+ *     from, as a damaged or hostile cache file would hold them
  *   then one chunk per query, oldest query first: u16 n, n bytes;
  *     n == 0: the query times out; n == 1: local error;
  *     else the reply's header bytes 2..11 (flags, QD ignored, AN, NS, AR counts) and the sections
@@ -23,6 +25,7 @@
 #include <vigil/resolver.h>
 #include <vigil/upstream.h>
 #include "fuzz.h"
+#include "cache_load.h"
 #include "impl.h"
 #include "query.h"
 
@@ -244,17 +247,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static void cache_clear(void)
-{
-	MDB_txn *txn;
-	if (mdb_txn_begin(cache->env, NULL, 0, &txn) != 0)
-		abort();
-	mdb_drop(txn, cache->dbi_rrset, 0);
-	mdb_drop(txn, cache->dbi_answer, 0);
-	if (mdb_txn_commit(txn) != 0)
-		abort();
-}
-
 /* ---- the client side ---- */
 
 struct client {
@@ -396,8 +388,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&fu, 0, sizeof(fu));
 	fu.up.ops = &fake_ops;
 	fu.now = 1000;
-	if (with_cache)
-		cache_clear();
+	if (with_cache) { /* empty, or a damaged file to start from */
+		size_t n = (setup & 0x80) ? vg_fuzz_u16(&in) : 0;
+		vg_fuzz_cache_load(cache, &in, in.pos + n);
+	}
 	struct vg_resolver_env env = {
 	    .cfg = &cfgs[setup & 3], .cache = with_cache ? cache : NULL, .upstream = &fu.up};
 	struct vg_resolver *r;

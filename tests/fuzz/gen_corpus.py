@@ -298,6 +298,17 @@ def resolver():
     fwd_ans = chunk(0x8180, an=[rr(PTR12, 1, bytes([93, 184, 216, 34]))])
     dname = chunk(0x8400, an=[rr("example.com", 39, name("example.org")),
                               rr(PTR12, 5, name("www.example.org"))])
+    def preload(entries):
+        return struct.pack(">H", len(entries)) + entries
+
+    def entry(slot, value):
+        return bytes([slot]) + struct.pack(">H", len(value)) + value
+    msg = answer_msg()
+    qlen = len(name("www.example.com"))
+    live = dict(stored=1700000000, ttl=3600, used=1700000000)
+    cached = (entry(3, rrset_value([name("a.gtld-servers.net")], **live)) +
+              entry(2, rrset_value([name("ns1.example.com")], **live)) +
+              entry(12, rrset_value([bytes([93, 184, 216, 34])], **live)))
     sess = {
         "iterate-a": bytes([0x00, 0]) + prime + to_com + to_ex + ans_a * 4,
         "iterate-a-cache": bytes([0x80, 0]) + prime + to_com + to_ex + ans_a * 4,
@@ -317,6 +328,15 @@ def resolver():
         "forward-zone": bytes([0x80, 3]) + prime + fwd_ans * 4,
         "ptr-any": bytes([0x06 | (4 << 3), 0]) + prime + upward + ans_any * 3,
         "root-ns": bytes([0x03 | (2 << 3), 0]) + prime * 3,
+        # start from a cache holding the cuts (setup bit 7 with the cache)
+        "cached-cut": bytes([0x80, 0x80]) + preload(cached) + prime + ans_a * 4,
+        "cached-cname": bytes([0x80, 0x81]) + preload(
+            cached + entry(7, rrset_value([name("web.example.com")], **live))) + prime + ans_a * 4,
+        "cached-answer": bytes([0x80, 0x80]) + preload(
+            cached + entry(0, rrset_value([bytes([93, 184, 216, 34])], **live)) +
+            entry(8, answer_value(msg, qlen, [12 + qlen + 4 + 2 + 4], **live))) + prime * 2,
+        "cached-negative": bytes([0x80, 0x80]) + preload(
+            cached + entry(1, neg_value(2, **live)) + entry(14, neg_value(2, **live))) + prime * 2,
         # second client joins, another asks example.com, prefetch: bits 4, 5, 6 of setup
         "clients": bytes([0x80, 0x70]) + prime + to_com + to_ex + ans_a * 8,
         "clients-noqmin": bytes([0x00, 0x71]) + prime + to_com + to_com + to_ex + to_ex +
