@@ -47,7 +47,8 @@ static int view_to_rrs(struct vg_iq *iq, const uint8_t *owner, const struct vg_c
 			if (off + 2 + rdlen > len)
 				return -1;
 			struct vg_rr *rr = vg_arena_zalloc(a, sizeof(*rr));
-			const uint8_t *rd = vg_arena_memdup(a, p + off + 2, rdlen ? rdlen : 1);
+			const uint8_t *rd =
+			    rdlen ? vg_arena_memdup(a, p + off + 2, rdlen) : vg_arena_zalloc(a, 1);
 			if (!rr || !rd)
 				return -1;
 			rr->owner = ow;

@@ -79,7 +79,8 @@ static int rdata_copy(struct vg_arena *a, const uint8_t *pkt, size_t len, size_t
 	enum rd_layout lay = rd_layout_of(type);
 	size_t end = pos + rdlen;
 	if (lay == RD_OPAQUE) {
-		uint8_t *p = vg_arena_memdup(a, pkt + pos, rdlen ? rdlen : 1);
+		/* An empty rdata may sit at the very end of the packet: read nothing then. */
+		uint8_t *p = rdlen ? vg_arena_memdup(a, pkt + pos, rdlen) : vg_arena_zalloc(a, 1);
 		if (!p)
 			return -ENOMEM;
 		*out = p;
