@@ -85,6 +85,16 @@ def queries():
         "root": header(ar=1) + question(".", 2) + opt(512),
         "long-name": header() + question(".".join(["a" * 63] * 3 + ["b" * 61])),
         "additional-a": header(ar=2) + q + rr("www.example.com", 1, A) + opt(),
+        # local data (fuzz_query configures *.lan; the rest are built-in zones)
+        "local-a": header(ar=1) + question("Router.LAN", 1) + opt(),
+        "local-mx": header() + question("lan", 15),
+        "local-any": header(ar=1) + question("lan", 255) + opt(4096, do=True),
+        "local-cname": header() + question("www.lan", 28),
+        "local-nxdomain": header() + question("nope.lan", 1),
+        "local-nodata": header() + question("router.lan", 16),
+        "localhost": header() + question("localhost", 1),
+        "reverse-loopback": header() + question("1.0.0.127.in-addr.arpa", 12),
+        "local-small-edns": header(ar=1) + question("lan", 16) + opt(100),
     }
 
 
