@@ -8,6 +8,9 @@
 #   4. RSS (VmRSS) after the runs.
 # Usage: contrib/bench/resolver.sh [BUILD_DIR]   (default build-resolver; needs root for the lab,
 # dnsperf, unbound). Bounded: about two minutes. Everything lives under a temp dir, removed at exit.
+# The script does not register as a lab user (tests/lab/lab.h): do not run it while test binaries
+# that bring the lab up and down are running, or the lab may go away mid-run (the miss line then
+# shows SERVFAIL instead of NOERROR).
 set -eu
 B=${1:-build-resolver}
 VIGILD="$B/daemon/vigild"
