@@ -6,7 +6,6 @@
  * reply that passed the transport's match. */
 #include <errno.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include <vigil/arena.h>
 #include <vigil/err.h>
@@ -19,9 +18,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct vg_arena arena;
-/* VIGIL_FUZZ_PAD=1: parse a copy with one spare byte after the message, so a campaign can go on
- * past the known one-byte over-read in rdata_copy (tests/fuzz/crashes/reply/). */
-static bool pad;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -29,7 +25,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	vg_fuzz_init_log();
 	vg_arena_init(&arena, 0, 4u << 20);
-	pad = getenv("VIGIL_FUZZ_PAD") != NULL;
 	return 0;
 }
 
@@ -67,11 +62,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t ctl = data[0];
 	const uint8_t *pkt = data + 1;
 	size_t len = size - 1;
-	static uint8_t padded[65536];
-	if (pad) {
-		memcpy(padded, pkt, len);
-		pkt = padded;
-	}
 
 	vg_arena_reset(&arena);
 	struct vg_msg m;

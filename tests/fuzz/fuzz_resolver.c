@@ -64,9 +64,6 @@ struct fake_up {
 
 static struct fake_up fu;
 static bool debug; /* VIGIL_FUZZ_DEBUG=1: trace each delivery and the answer on stderr */
-/* VIGIL_FUZZ_PAD=1: one spare byte after each reply, to fuzz past the known one-byte over-read
- * in rdata_copy (tests/fuzz/crashes/reply/). */
-static bool pad;
 
 static int f_send(struct vg_upstream *up, const struct vg_upstream_req *req,
 		  vg_upstream_reply_cb cb, void *ctx, struct vg_upstream_query **out)
@@ -221,7 +218,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	vg_fuzz_init_log();
 	debug = getenv("VIGIL_FUZZ_DEBUG") != NULL;
-	pad = getenv("VIGIL_FUZZ_PAD") != NULL;
 	char err[512];
 	for (int i = 0; i < 4; i++) {
 		if (vg_config_defaults(&cfgs[i]) != 0 ||
@@ -352,7 +348,7 @@ static void deliver(struct fake_query *q, struct vg_fuzz_in *in)
 	/* An exact-size heap copy, so ASan sees any read past the datagram. */
 	uint8_t *msg = NULL;
 	if (st == VG_UP_REPLY) {
-		msg = malloc(len + pad);
+		msg = malloc(len);
 		if (!msg)
 			abort();
 		memcpy(msg, reply, len);
