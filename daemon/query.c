@@ -24,51 +24,65 @@ int vg_query_parse(const uint8_t *pkt, size_t len, struct vg_query *q)
 	q->cd = pkt[3] & 0x10;
 	if (pkt[2] & 0x80)
 		return VG_QUERY_DROP; /* a response: answering it could start a loop */
+	/* An opcode or section-count error is only reported after the walk below: the error
+	 * response must still carry the question and an OPT when the query had one. */
+	int verdict = VG_QUERY_OK;
+	uint16_t qdcount = vg_get_u16(pkt + 4);
+	unsigned skip = (unsigned)vg_get_u16(pkt + 6) + vg_get_u16(pkt + 8);
 	if (q->opcode != 0)
-		return VG_RCODE_NOTIMP;
-	if (vg_get_u16(pkt + 4) != 1 || vg_get_u16(pkt + 6) != 0 || vg_get_u16(pkt + 8) != 0)
-		return VG_RCODE_FORMERR;
+		verdict = VG_RCODE_NOTIMP;
+	else if (qdcount != 1 || skip != 0)
+		verdict = VG_RCODE_FORMERR;
+	if (qdcount > 1)
+		return verdict; /* which question would we echo? */
+	int bad = verdict ? verdict : VG_RCODE_FORMERR;
 	uint16_t arcount = vg_get_u16(pkt + 10);
 
 	size_t pos = VG_DNS_HEADER;
-	int n = vg_name_unpack(pkt, len, &pos, q->qname);
-	/* A pointer in the question could only point into the header: refuse it. */
-	if (n <= 0 || pos - VG_DNS_HEADER != (size_t)n || pos + 4 > len)
-		return VG_RCODE_FORMERR;
-	q->qname_len = (uint8_t)n;
-	q->qtype = vg_get_u16(pkt + pos);
-	q->qclass = vg_get_u16(pkt + pos + 2);
-	q->has_question = true;
-	pos += 4;
+	if (qdcount == 1) {
+		int n = vg_name_unpack(pkt, len, &pos, q->qname);
+		/* A pointer in the question could only point into the header: refuse it. */
+		if (n <= 0 || pos - VG_DNS_HEADER != (size_t)n || pos + 4 > len)
+			return bad;
+		q->qname_len = (uint8_t)n;
+		q->qtype = vg_get_u16(pkt + pos);
+		q->qclass = vg_get_u16(pkt + pos + 2);
+		q->has_question = true;
+		pos += 4;
+	}
 
-	for (unsigned i = 0; i < arcount; i++) {
+	for (unsigned i = 0; i < skip + arcount; i++) {
 		uint8_t owner[VG_NAME_MAX];
 		int on = vg_name_unpack(pkt, len, &pos, owner);
 		if (on <= 0 || pos + 10 > len)
-			return VG_RCODE_FORMERR;
+			return bad;
 		uint16_t type = vg_get_u16(pkt + pos);
 		uint16_t klass = vg_get_u16(pkt + pos + 2);
 		uint32_t ttl = vg_get_u32(pkt + pos + 4);
 		uint16_t rdlen = vg_get_u16(pkt + pos + 8);
 		pos += 10;
 		if (pos + rdlen > len)
-			return VG_RCODE_FORMERR;
-		if (type == VG_TYPE_OPT) {
+			return bad;
+		if (type == VG_TYPE_OPT && i >= skip) {
 			if (q->has_edns || on != 1)
-				return VG_RCODE_FORMERR; /* two OPTs, or an owner other than root */
-			size_t o = pos, end = pos + rdlen;
-			while (o < end) { /* options must tile the RDATA exactly */
-				if (o + 4 > end || o + 4 + vg_get_u16(pkt + o + 2) > end)
-					return VG_RCODE_FORMERR;
-				o += 4 + vg_get_u16(pkt + o + 2);
-			}
+				return bad; /* two OPTs, or an owner other than root */
+			/* Recorded before its options are checked: a FORMERR for a bad OPT
+			 * must itself carry an OPT (RFC 6891 7). */
 			q->has_edns = true;
 			q->udp_size = klass;
 			q->edns_version = (uint8_t)(ttl >> 16);
 			q->do_bit = ttl & 0x8000;
+			size_t o = pos, end = pos + rdlen;
+			while (o < end) { /* options must tile the RDATA exactly */
+				if (o + 4 > end || o + 4 + vg_get_u16(pkt + o + 2) > end)
+					return bad;
+				o += 4 + vg_get_u16(pkt + o + 2);
+			}
 		}
 		pos += rdlen;
 	}
+	if (verdict != VG_QUERY_OK)
+		return verdict;
 	if (pos != len)
 		return VG_RCODE_FORMERR; /* trailing garbage: the sender and we disagree on the
 					    format */
@@ -218,6 +232,11 @@ int vg_query_finish(const struct vg_query *q, uint8_t *buf, size_t len, size_t c
 	if (len < VG_DNS_HEADER || len > cap)
 		return VG_EFORMAT;
 	vg_put_u16(buf, q->id);
+	/* The bits that belong to this query, whatever the answer's source stored (a cached
+	 * answer keeps the header of the query that filled it): QR, opcode, RD and CD are the
+	 * client's, RA is ours. AA, TC, AD and the rcode stay as built; Z is cleared. */
+	buf[2] = (uint8_t)(0x80 | (q->opcode << 3) | (buf[2] & 0x06) | (q->rd ? 0x01 : 0));
+	buf[3] = (uint8_t)(0x80 | (buf[3] & 0x2F) | (q->cd ? 0x10 : 0));
 	size_t optlen = q->has_edns ? opt_size(ede, ede_text) : 0;
 	if (limit > cap)
 		limit = cap;

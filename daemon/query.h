@@ -62,12 +62,13 @@ enum vg_query_verdict {
 };
 
 /* Parses a client query of `len` bytes. Checks, in this order: header length (DROP), QR (DROP),
- * opcode (NOTIMP), QDCOUNT == 1, ANCOUNT == NSCOUNT == 0 (FORMERR), the question name (FORMERR for
- * bad labels, lengths, any compression pointer), qtype/qclass present, every additional record
- * well-formed, at most one OPT with the root as owner (FORMERR), nothing after the last record
- * (FORMERR), EDNS version 0 (BADVERS), class IN or ANY-less (CH, HS, others: REFUSED), qtype OPT
- * in the question (FORMERR). Fills `q` as far as it got. Returns VG_QUERY_OK, VG_QUERY_DROP or an
- * rcode. Thread-safe, no allocation. */
+ * opcode (NOTIMP), QDCOUNT == 1, ANCOUNT == NSCOUNT == 0 (FORMERR; for these two the question and
+ * the OPT are still read when they parse, so the error response can echo them), the question name
+ * (FORMERR for bad labels, lengths, any compression pointer), qtype/qclass present, every
+ * additional record well-formed, at most one OPT with the root as owner (FORMERR), nothing after
+ * the last record (FORMERR), EDNS version 0 (BADVERS), class IN or ANY-less (CH, HS, others:
+ * REFUSED), qtype OPT in the question (FORMERR). Fills `q` as far as it got. Returns VG_QUERY_OK,
+ * VG_QUERY_DROP or an rcode. Thread-safe, no allocation. */
 int vg_query_parse(const uint8_t *pkt, size_t len, struct vg_query *q);
 
 /* Largest answer the client accepts over UDP: 512 without EDNS, otherwise its advertised size
@@ -82,7 +83,8 @@ int vg_query_error(const struct vg_query *q, int rcode, uint16_t ede, const char
 		   uint16_t our_udp_size, uint8_t *out, size_t cap);
 
 /* Finishes an answer built with ID 0 and no OPT (from local data, the cache or the resolver),
- * held in buf[0..len) with room for `cap` bytes: writes the query's ID, appends an OPT when the
+ * held in buf[0..len) with room for `cap` bytes: writes the query's ID, sets QR and RA, copies
+ * the query's opcode, RD and CD (AA, AD and the rcode are kept as built), appends an OPT when the
  * query had one (echoing DO, carrying EDE when ede != VG_EDE_NONE) and, if the result is longer
  * than `limit`, cuts it at an RRset boundary: records removed from the answer or authority
  * section set TC=1; dropped additional records do not (RFC 2181 9). The OPT is always kept.

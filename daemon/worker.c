@@ -150,6 +150,7 @@ static void on_resolved(void *ctx, const struct vg_answer *ans)
 	w->inflight--;
 	if (ans->len <= sizeof(w->scratch) && ans->len >= VG_DNS_HEADER) {
 		memcpy(w->scratch, ans->wire, ans->len);
+		w->scratch[2] &= (uint8_t)~0x04; /* a resolver's answer is never authoritative */
 		if ((w->scratch[3] & 0x0F) == VG_RCODE_SERVFAIL)
 			VG_STAT_ADD(w, servfail, 1);
 		deliver(w, &r->to, &r->q, w->scratch, ans->len, sizeof(w->scratch), ans->ede,
@@ -325,6 +326,7 @@ void vg_worker_query(struct vg_worker *w, const uint8_t *pkt, size_t len,
 		    vg_cache_answer_get(w->cache_rd, q.qname, q.qname_len, q.qtype, q.do_bit, q.cd,
 					q.id, w->now_wall, buf, cap, &outlen, &flags, 0) == 0) {
 			VG_STAT_ADD(w, cached, 1);
+			buf[2] &= (uint8_t)~0x04; /* whoever stored it, a cached answer is not AA */
 			reply_now(w, to, &q, buf, outlen, cap);
 			/* last 10% of the TTL: refresh it in the background while it still serves
 			 */

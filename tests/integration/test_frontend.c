@@ -750,6 +750,10 @@ Test(frontend, repeated_question_is_answered_from_the_answer_cache, .fini = stop
 	cr_assert_geq(ldns_pkt_id(p), 100, "the client's ID");
 	cr_assert_eq(ldns_pkt_ancount(p), 1);
 	cr_assert(ldns_pkt_edns(p), "OPT added to the cached answer");
+	cr_assert(ldns_pkt_qr(p) && ldns_pkt_ra(p), "QR and RA on a cached answer");
+	cr_assert(ldns_pkt_rd(p), "RD copied from the query onto a cached answer");
+	cr_assert_not(ldns_pkt_aa(p), "a cached answer is not authoritative");
+	cr_assert_not(ldns_pkt_cd(p), "CD copied (clear)");
 	char *qn = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(p), 0)));
 	cr_assert_str_eq(qn, "WWW.FwdZone.net.", "the client's spelling of the name");
 	free(qn);

@@ -123,9 +123,50 @@ Test(query, notimp_for_other_opcodes)
 	cr_assert_eq(parse(&p, &q), VG_RCODE_NOTIMP);
 	uint8_t out[512];
 	int n = vg_query_error(&q, VG_RCODE_NOTIMP, VG_EDE_NONE, NULL, 1232, out, sizeof(out));
-	cr_assert_eq(n, 12);
+	cr_assert_eq(n, 12 + 3 + 4, "header and the echoed question");
 	cr_assert_eq(out[2] >> 3 & 0xF, 4, "opcode echoed");
 	cr_assert_eq(out[3] & 0xF, VG_RCODE_NOTIMP);
+	cr_assert_eq(vg_get_u16(out + 4), 1);
+}
+
+Test(query, notimp_and_formerr_keep_the_opt_of_an_edns_query)
+{
+	struct pkt p;
+	struct vg_query q;
+	uint8_t out[512];
+	query(&p, "a.", 1, true);
+	p.b[2] = (uint8_t)(4 << 3); /* NOTIFY */
+	cr_assert_eq(parse(&p, &q), VG_RCODE_NOTIMP);
+	cr_assert(q.has_edns && q.do_bit, "the OPT of a NOTIMP query is read");
+	int n = vg_query_error(&q, VG_RCODE_NOTIMP, VG_EDE_NONE, NULL, 1232, out, sizeof(out));
+	cr_assert_eq(n, 12 + 3 + 4 + 11);
+	cr_assert_eq(vg_get_u16(out + 10), 1, "OPT in the NOTIMP response");
+	cr_assert_eq(out[12 + 7 + 7], 0x80, "DO echoed");
+
+	/* QDCOUNT 0 with an OPT: FORMERR, with an OPT */
+	header(&p, 7, 0, 0, 0, 0, 0, 1);
+	opt(&p, 1232, 0, false);
+	cr_assert_eq(parse(&p, &q), VG_RCODE_FORMERR);
+	cr_assert(q.has_edns);
+	cr_assert_not(q.has_question);
+	n = vg_query_error(&q, VG_RCODE_FORMERR, VG_EDE_NONE, NULL, 1232, out, sizeof(out));
+	cr_assert_eq(n, 12 + 11);
+	cr_assert_eq(vg_get_u16(out + 10), 1);
+
+	/* an answer record in the query: FORMERR, still with question and OPT */
+	header(&p, 7, 0, 0, 1, 1, 0, 1);
+	name(&p, "a.");
+	put16(&p, 1);
+	put16(&p, 1);
+	put16(&p, 0xC00C);
+	put16(&p, 1);
+	put16(&p, 1);
+	put32(&p, 0);
+	put16(&p, 4);
+	put32(&p, 0x01020304);
+	opt(&p, 1232, 0, false);
+	cr_assert_eq(parse(&p, &q), VG_RCODE_FORMERR);
+	cr_assert(q.has_edns && q.has_question);
 }
 
 Test(query, formerr_when_qdcount_is_not_one)
@@ -273,6 +314,12 @@ Test(query, formerr_for_opt_with_owner_or_bad_options)
 	put16(&p, 10);
 	put16(&p, 8);
 	cr_assert_eq(parse(&p, &q), VG_RCODE_FORMERR);
+	/* RFC 6891 7: a FORMERR for a problem with the OPT itself carries an OPT */
+	cr_assert(q.has_edns, "the bad OPT is still seen, so the FORMERR gets an OPT");
+	uint8_t out[512];
+	int n = vg_query_error(&q, VG_RCODE_FORMERR, VG_EDE_NONE, NULL, 1232, out, sizeof(out));
+	cr_assert_eq(n, 12 + 3 + 4 + 11);
+	cr_assert_eq(vg_get_u16(out + 10), 1);
 }
 
 Test(query, badvers_for_edns_version_above_zero)
@@ -380,6 +427,34 @@ Test(query, finish_writes_id_and_opt_when_it_fits)
 	cr_assert_eq(vg_get_u16(a.b), 0x1234);
 	cr_assert_eq(vg_get_u16(a.b + 10), 1);
 	cr_assert_eq(a.b[2] & 0x02, 0, "no TC");
+}
+
+Test(query, finish_takes_rd_cd_opcode_from_the_query_and_sets_qr_ra)
+{
+	struct pkt p, a;
+	struct vg_query q;
+	/* a stored answer built for a query with RD=1 CD=0, served to one with RD=0 CD=1 */
+	query(&p, "a.example.", 1, true);
+	p.b[2] = 0x00;
+	p.b[3] = 0x10;
+	cr_assert_eq(parse(&p, &q), VG_QUERY_OK);
+	answer(&a, 1, 0, 0);
+	a.b[2] = 0x85; /* QR AA RD */
+	a.b[3] = 0x40; /* Z set, RA clear */
+	int n = vg_query_finish(&q, a.b, a.n, sizeof(a.b), 1232, VG_EDE_NONE, NULL, 1232);
+	cr_assert_gt(n, 0);
+	cr_assert_eq(a.b[2], 0x84, "QR, AA kept as built, RD from the query (0)");
+	cr_assert_eq(a.b[3], 0x90, "RA, CD from the query, Z cleared, rcode kept");
+	/* and the other way round */
+	query(&p, "a.example.", 1, false);
+	cr_assert_eq(parse(&p, &q), VG_QUERY_OK);
+	answer(&a, 1, 0, 0);
+	a.b[2] = 0x80;
+	a.b[3] = 0x13; /* CD, NXDOMAIN */
+	n = vg_query_finish(&q, a.b, a.n, sizeof(a.b), 512, VG_EDE_NONE, NULL, 1232);
+	cr_assert_gt(n, 0);
+	cr_assert_eq(a.b[2], 0x81, "RD copied");
+	cr_assert_eq(a.b[3], 0x83, "RA set, CD cleared, NXDOMAIN kept");
 }
 
 Test(query, finish_without_edns_adds_no_opt)
