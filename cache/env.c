@@ -249,68 +249,139 @@ static int precheck_file(struct vg_cache *c, char *err, size_t errlen)
 	return 0;
 }
 
+enum vg_cache_check_verdict vg_cache_check_verdict(int report, int status)
+{
+	if (report == VG_CHECK_REPORT_OK)
+		return VG_CHECK_OK;
+	if (report == VG_CHECK_REPORT_DAMAGED)
+		return VG_CHECK_DAMAGED;
+	if (WIFSIGNALED(status)) {
+		switch (WTERMSIG(status)) {
+		case SIGSEGV:
+		case SIGBUS:
+		case SIGILL:
+		case SIGFPE:
+		case SIGABRT:
+		case SIGALRM: /* the watchdog: a cycle of page pointers */
+			return VG_CHECK_DAMAGED;
+		default:
+			break;
+		}
+	}
+	return VG_CHECK_UNKNOWN;
+}
+
+/* The check child's work: returns its report byte. */
+static char check_pages(const struct vg_cache *c, off_t file_size)
+{
+	MDB_env *env;
+	MDB_txn *txn = NULL;
+	MDB_dbi main;
+	MDB_cursor *cur;
+	char report = VG_CHECK_REPORT_OK; /* errors LMDB reports cleanly are left to try_open */
+	if (mdb_env_create(&env))
+		return report;
+	if (mdb_env_set_maxdbs(env, 4) ||
+	    mdb_env_open(env, c->o.dir, MDB_RDONLY | MDB_NOTLS | MDB_NORDAHEAD, 0600))
+		goto out;
+	MDB_envinfo info;
+	MDB_stat est;
+	mdb_env_info(env, &info);
+	mdb_env_stat(env, &est);
+	if ((uint64_t)file_size < (uint64_t)(info.me_last_pgno + 1) * est.ms_psize)
+		goto out; /* truncated: try_open says so */
+	if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) || mdb_dbi_open(txn, NULL, 0, &main))
+		goto out;
+	/* the freelist too: the writer allocates from it */
+	static const char *names[] = {NULL, "meta", "rrset", "answer"};
+	volatile uint8_t sink = 0;
+	for (int i = 0; i < 4 && report == VG_CHECK_REPORT_OK; i++) {
+		MDB_dbi dbi = 0; /* FREE_DBI */
+		if (names[i] && mdb_dbi_open(txn, names[i], 0, &dbi))
+			continue;
+		if (mdb_cursor_open(txn, dbi, &cur))
+			continue;
+		MDB_val k, v;
+		int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		while (rc == 0) {
+			if (k.mv_size)
+				sink ^= ((const uint8_t *)k.mv_data)[k.mv_size - 1];
+			if (v.mv_size)
+				sink ^= ((const uint8_t *)v.mv_data)[0] ^
+					((const uint8_t *)v.mv_data)[v.mv_size - 1];
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		}
+		if (rc != MDB_NOTFOUND)
+			report = VG_CHECK_REPORT_DAMAGED; /* LMDB noticed damage itself */
+		mdb_cursor_close(cur);
+	}
+	(void)sink;
+out:
+	if (txn)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return report;
+}
+
 /* Reads every page of every DB in a child process. LMDB has no page checksums: a damaged branch or
  * leaf header makes it read wild pointers (SIGSEGV/SIGBUS) instead of returning MDB_CORRUPTED, and
  * a crash in the daemon is what this check exists to avoid. The child opens its own env (an env
- * must not cross fork) before the parent opens one. Errors LMDB reports cleanly are left to
- * try_open. */
+ * must not cross fork) before the parent opens one.
+ *
+ * The child's verdict travels as one byte over a pipe, not as its exit status: under a tool such
+ * as valgrind (contrib/bench runs vigild under callgrind; memcheck with --error-exitcode reports
+ * the parent's heap the child inherited as leaked) the status is the tool's, not ours. Only the
+ * byte, or a crash signal with no byte, decides; anything else is inconclusive and logged, and the
+ * open goes on (try_open still reports what LMDB detects). */
 static int deep_check(struct vg_cache *c, char *err, size_t errlen)
 {
 	struct stat sb;
 	if (c->o.skip_verify || stat(c->path, &sb) != 0 || sb.st_size == 0)
 		return 0;
-	pid_t pid = fork();
-	if (pid < 0)
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) != 0)
 		return 0; /* cannot check: open as usual */
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return 0;
+	}
 	if (pid == 0) {
+		close(pfd[0]);
 		alarm(120); /* a cycle of page pointers must not hang startup */
-		MDB_env *env;
-		MDB_txn *txn;
-		MDB_dbi main;
-		MDB_cursor *cur;
-		if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 4) ||
-		    mdb_env_open(env, c->o.dir, MDB_RDONLY | MDB_NOTLS | MDB_NORDAHEAD, 0600))
-			_exit(0);
-		MDB_envinfo info;
-		MDB_stat est;
-		mdb_env_info(env, &info);
-		mdb_env_stat(env, &est);
-		if ((uint64_t)sb.st_size < (uint64_t)(info.me_last_pgno + 1) * est.ms_psize)
-			_exit(0); /* truncated: try_open says so */
-		if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) || mdb_dbi_open(txn, NULL, 0, &main))
-			_exit(0);
-		/* the freelist too: the writer allocates from it */
-		static const char *names[] = {NULL, "meta", "rrset", "answer"};
-		volatile uint8_t sink = 0;
-		for (int i = 0; i < 4; i++) {
-			MDB_dbi dbi = 0; /* FREE_DBI */
-			if (names[i] && mdb_dbi_open(txn, names[i], 0, &dbi))
-				continue;
-			if (mdb_cursor_open(txn, dbi, &cur))
-				continue;
-			MDB_val k, v;
-			int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-			while (rc == 0) {
-				if (k.mv_size)
-					sink ^= ((const uint8_t *)k.mv_data)[k.mv_size - 1];
-				if (v.mv_size)
-					sink ^= ((const uint8_t *)v.mv_data)[0] ^
-						((const uint8_t *)v.mv_data)[v.mv_size - 1];
-				rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-			}
-			if (rc != MDB_NOTFOUND)
-				_exit(3); /* LMDB noticed damage itself */
-			mdb_cursor_close(cur);
-		}
-		(void)sink;
+		char report = check_pages(c, sb.st_size);
+		ssize_t wn;
+		do
+			wn = write(pfd[1], &report, 1);
+		while (wn < 0 && errno == EINTR);
 		_exit(0);
 	}
+	close(pfd[1]);
+	char byte = 0;
+	ssize_t n;
+	do
+		n = read(pfd[0], &byte, 1);
+	while (n < 0 && errno == EINTR);
+	close(pfd[0]);
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	switch (vg_cache_check_verdict(n == 1 ? byte : -1, status)) {
+	case VG_CHECK_OK:
 		return 0;
-	if (WIFSIGNALED(status))
+	case VG_CHECK_UNKNOWN:
+		vg_warn("cache %s: the full-file check ended without a verdict (status 0x%x): "
+			"opening without it",
+			c->path, (unsigned)status);
+		return 0;
+	case VG_CHECK_DAMAGED:
+		break;
+	}
+	if (n == 1)
+		fmt_err(err, errlen, "%s: damaged B-tree (LMDB reported it during the full read)",
+			c->path);
+	else if (WIFSIGNALED(status))
 		fmt_err(err, errlen, "%s: damaged B-tree (reading it crashed a check process: %s)",
 			c->path, strsignal(WTERMSIG(status)));
 	else

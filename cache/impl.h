@@ -146,6 +146,14 @@ struct vg_cache_reader {
 #define VG_CACHE_TOUCH_SECS 30
 
 uint32_t vg_cache_now(struct vg_cache *c);
+
+/* env.c: the start-up full-file check (deep_check). The child writes one report byte to a pipe;
+ * the verdict depends on that byte first and on the exit status only when no byte came (a crash).
+ * report: the byte, or -1 when none was read; status: as from waitpid. */
+#define VG_CHECK_REPORT_OK 'O'
+#define VG_CHECK_REPORT_DAMAGED 'D'
+enum vg_cache_check_verdict { VG_CHECK_OK, VG_CHECK_DAMAGED, VG_CHECK_UNKNOWN };
+enum vg_cache_check_verdict vg_cache_check_verdict(int report, int status);
 int vg_cache_mdb_err(int rc);
 
 /* writer.c */

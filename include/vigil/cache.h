@@ -65,7 +65,9 @@ void vg_cache_opts_from_config(struct vg_cache_opts *o, const struct vg_config *
 /* Opens (creating if needed) the cache in opts->dir. Main thread, once per process (LMDB forbids
  * opening one env twice), before other threads start: unless opts->skip_verify, an existing file is
  * first read in full by a forked child process, because LMDB crashes on a damaged B-tree instead of
- * reporting it (cost: one pass over the file, ~0.1-1 s per GB). Runs mdb_reader_check. A cache of
+ * reporting it (cost: one pass over the file, ~0.1-1 s per GB); the child reports over a pipe, so
+ * a tool that owns its exit status (valgrind) does not fail the open, and a check that ends
+ * without a report and without crashing is logged and skipped. Runs mdb_reader_check. A cache of
  * another format version is emptied with a log line. A corrupted, truncated or foreign file fails
  * with VG_ECORRUPT and a message naming the file in `err`, unless opts->rebuild_on_error: then the
  * file is renamed to data.mdb.bad-<time>, a fresh cache is created and a warning is logged. On

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include "cache_test.h"
+#include "impl.h" /* vg_cache_check_verdict */
 
 TestSuite(cache_faults, .init = mkdir_tmp, .fini = rm_tmp);
 
@@ -293,4 +294,36 @@ Test(cache_faults, damaged_btree_pages_fail_open_with_path_and_rebuild_on_option
 		cr_assert_eq(pwrite(fd, junk, sizeof(junk), off), (ssize_t)sizeof(junk));
 	close(fd);
 	expect_open_error_then_rebuild();
+}
+
+/* Under valgrind (memcheck with --error-exitcode, or callgrind for contrib/bench) the check child's
+ * exit status is the tool's: only its report byte, or a crash with no report, may fail the open. */
+Test(cache_faults, full_file_check_trusts_its_report_not_the_exit_status)
+{
+	cr_assert_eq(vg_cache_check_verdict(VG_CHECK_REPORT_OK, 9 << 8), VG_CHECK_OK,
+		     "a tool's error exit code after a clean report is not damage");
+	cr_assert_eq(vg_cache_check_verdict(VG_CHECK_REPORT_OK, 0), VG_CHECK_OK);
+	cr_assert_eq(vg_cache_check_verdict(VG_CHECK_REPORT_DAMAGED, 0), VG_CHECK_DAMAGED);
+	cr_assert_eq(vg_cache_check_verdict(-1, SIGSEGV), VG_CHECK_DAMAGED, "crash, no report");
+	cr_assert_eq(vg_cache_check_verdict(-1, SIGBUS), VG_CHECK_DAMAGED);
+	cr_assert_eq(vg_cache_check_verdict(-1, SIGALRM), VG_CHECK_DAMAGED, "hang: watchdog");
+	cr_assert_eq(vg_cache_check_verdict(-1, 3 << 8), VG_CHECK_UNKNOWN,
+		     "an exit without a report is inconclusive, not damage");
+	cr_assert_eq(vg_cache_check_verdict(-1, SIGKILL), VG_CHECK_UNKNOWN);
+}
+
+/* The real check child, reporting through its pipe, passes a healthy file on every reopen. */
+Test(cache_faults, full_file_check_passes_a_healthy_file)
+{
+	struct vg_cache *c = open_default();
+	put_a_answer(c, "ok.example.", 600, 0x15, 0, T0);
+	vg_cache_close(c);
+	for (int i = 0; i < 2; i++) {
+		c = open_default(); /* skip_verify is off: the child reads every page */
+		uint8_t out[4096];
+		size_t len;
+		unsigned fl;
+		cr_assert_eq(get_answer(c, "ok.example.", 1, T0 + 1, out, &len, &fl, 0), 0);
+		vg_cache_close(c);
+	}
 }
