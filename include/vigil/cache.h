@@ -152,8 +152,9 @@ int vg_cache_answer_get(struct vg_cache_reader *rd, const uint8_t *qname, size_t
  * one question, sections, uncompressed or compressed). The cache validates it once (bounds,
  * names), lowercases the question name, sets ID 0, drops a trailing OPT record, clamps each TTL
  * and records its offset. The entry lives for the smallest TTL in the message (negative answers:
- * NXDOMAIN or empty answer section, clamped by max_neg_ttl). rank / sec / flags as for rrsets; a
- * live entry of higher rank is kept. Copies everything; thread-safe; never blocks.
+ * NXDOMAIN or empty answer section, clamped by max_neg_ttl). rank / sec / flags and the
+ * replacement rule as for rrsets (vg_cache_rrset_put): a live entry of higher rank is kept, one of
+ * equal rank too unless it is in its last 10% of TTL. Copies everything; thread-safe; never blocks.
  * Returns 0 when queued, VG_EFORMAT for a message it cannot walk, VG_ELIMIT when the queue is
  * full (dropped, counted). */
 int vg_cache_answer_put(struct vg_cache *c, const uint8_t *qname, uint16_t qtype, bool do_bit,
