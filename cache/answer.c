@@ -215,9 +215,12 @@ int vg_cache_answer_get(struct vg_cache_reader *rd, const uint8_t *qname, size_t
 		goto corrupt;
 
 	unsigned fl = 0;
-	uint32_t age = now > h.stored_at ? now - h.stored_at : 0;
-	bool stale = age >= h.ttl;
+	uint32_t age;
+	bool known = vg_cval_age(&h, now, &age);
+	bool stale = !known || age >= h.ttl;
 	if (stale) {
+		if (!known)
+			return VG_ESTALE; /* stored "in the future": the clock went back */
 		uint32_t over = age - h.ttl;
 		uint32_t allow = allow_stale_secs > 0 ? (uint32_t)allow_stale_secs : 0;
 		if (allow > c->o.stale_max)

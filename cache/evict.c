@@ -91,7 +91,8 @@ static size_t round_once(struct vg_cache *c, MDB_txn *txn, struct cand *cs, uint
 			bool bad = vg_cval_hdr_decode(v.mv_data, v.mv_size, &h) < 0 ||
 				   k.mv_size > VG_CKEY_MAX || k.mv_size < 3;
 			uint64_t dead_at = (uint64_t)h.stored_at + h.ttl + c->o.stale_max;
-			if (bad || now >= dead_at) {
+			uint32_t age;
+			if (bad || now >= dead_at || !vg_cval_age(&h, now, &age)) {
 				if (bad)
 					atomic_fetch_add(&c->st_corrupt, 1);
 				if (mdb_cursor_del(cur, 0) == 0)

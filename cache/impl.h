@@ -46,16 +46,36 @@ struct vg_cval_hdr {
 int vg_cval_hdr_decode(const uint8_t *v, size_t len, struct vg_cval_hdr *h);
 void vg_cval_hdr_encode(uint8_t *v, const struct vg_cval_hdr *h);
 
-/* Time left (0 when expired) and whether the entry is live at `now`. */
+/* How far a stored_at may lie ahead of `now` and still count as "just stored": threads read the
+ * wall clock once per loop pass, so a stamp made by one can be a second or two ahead of another's
+ * `now`. */
+#define VG_CACHE_CLOCK_SLACK 10
+
+/* Age of an entry at `now`. Returns false when stored_at lies further ahead than the slack: the
+ * wall clock went back (or the stored value lies), the entry's real age is unknown, and it is
+ * treated as expired everywhere: never served, not even stale, not protected by its rank, and
+ * reclaimed first by eviction. */
+static inline bool vg_cval_age(const struct vg_cval_hdr *h, uint32_t now, uint32_t *age)
+{
+	if (now >= h->stored_at) {
+		*age = now - h->stored_at;
+		return true;
+	}
+	*age = 0;
+	return h->stored_at - now <= VG_CACHE_CLOCK_SLACK;
+}
+
+/* Whether the entry is live at `now`, and its time left (0 when expired or of unknown age). */
 static inline bool vg_cval_live(const struct vg_cval_hdr *h, uint32_t now)
 {
-	return now < h->stored_at + h->ttl || now < h->stored_at;
+	uint32_t age;
+	return vg_cval_age(h, now, &age) && age < h->ttl;
 }
 static inline uint32_t vg_cval_left(const struct vg_cval_hdr *h, uint32_t now)
 {
-	if (now < h->stored_at)
-		return h->ttl;
-	uint32_t age = now - h->stored_at;
+	uint32_t age;
+	if (!vg_cval_age(h, now, &age))
+		return 0;
 	return age < h->ttl ? h->ttl - age : 0;
 }
 

@@ -246,7 +246,9 @@ static int get_one(struct vg_cache_reader *rd, const uint8_t *owner, uint16_t ty
 		atomic_fetch_add(&c->st_corrupt, 1);
 		return VG_ENOTFOUND;
 	}
-	uint32_t age = now > h.stored_at ? now - h.stored_at : 0;
+	uint32_t age;
+	if (!vg_cval_age(&h, now, &age))
+		return VG_ESTALE; /* stored "in the future": the clock went back */
 	unsigned hint = 0;
 	uint32_t left;
 	if (age >= h.ttl) {

@@ -713,3 +713,39 @@ Test(cache, flushes_of_many_entries_run_in_small_txns_and_finish)
 	cr_assert_eq(get_rrset(c, "keep.example.", 1, T0, 0, &v, buf), 0);
 	vg_cache_close(c);
 }
+
+/* ---- wall clock going backwards ---- */
+
+/* An entry stamped ahead of `now` (the clock was set back, e.g. by the scenario harness) has an
+ * unknown age: it is expired, never served (not even stale), and does not hold its slot by
+ * rank; a stamp only a few seconds ahead (another thread's clock read) is "just stored". */
+Test(cache, entries_stored_in_the_future_are_expired_when_the_clock_goes_back)
+{
+	struct vg_cache *c = open_default();
+	uint32_t later = T0 + 86400;
+	put_a_answer(c, "back.example.", 600, 0x15, 0, later);
+	put_rrset(c, "back.example.", 1, 600, 0x15, 0, A1, 4, later);
+	put_a_answer(c, "near.example.", 600, 0x15, 0, T0 + 3);
+	vg_cache_sync(c);
+	uint8_t out[4096], buf[4096];
+	size_t len;
+	unsigned fl;
+	struct vg_cache_rrset_view v;
+	cr_assert_eq(get_answer(c, "back.example.", 1, T0, out, &len, &fl, 3600), VG_ESTALE,
+		     "an answer from a day ahead is not served, not even stale");
+	cr_assert_eq(get_rrset(c, "back.example.", 1, T0, 3600, &v, buf), VG_ESTALE);
+	cr_assert_eq(get_answer(c, "near.example.", 1, T0, out, &len, &fl, 0), 0);
+	size_t offs[4];
+	cr_assert_eq(rr_ttl_offsets(out, len, offs), 1);
+	cr_assert_eq(ttl_at(out, offs[0]), 600, "3 s ahead counts as just stored");
+	/* equal-rank data stored now replaces the entry from the future */
+	put_a_answer(c, "back.example.", 300, 0x15, 0, T0);
+	put_rrset(c, "back.example.", 1, 300, 0x15, 0, A2, 4, T0);
+	vg_cache_sync(c);
+	cr_assert_eq(get_answer(c, "back.example.", 1, T0 + 1, out, &len, &fl, 0), 0);
+	cr_assert_eq(rr_ttl_offsets(out, len, offs), 1);
+	cr_assert_eq(ttl_at(out, offs[0]), 299);
+	cr_assert_eq(get_rrset(c, "back.example.", 1, T0 + 1, 0, &v, buf), 0);
+	cr_assert_eq(memcmp(v.rdata + 2, A2, 4), 0);
+	vg_cache_close(c);
+}
