@@ -419,6 +419,13 @@ int vg_cache_open(const struct vg_cache_opts *opts, struct vg_cache **out, char 
 		c->o.max_ttl = d.max_ttl;
 	if (!c->o.max_neg_ttl)
 		c->o.max_neg_ttl = d.max_neg_ttl;
+	/* what is stored must pass vg_cval_hdr_decode's bound when read back */
+	if (c->o.max_ttl > VG_CACHE_TTL_LIMIT)
+		c->o.max_ttl = VG_CACHE_TTL_LIMIT;
+	if (c->o.max_neg_ttl > VG_CACHE_TTL_LIMIT)
+		c->o.max_neg_ttl = VG_CACHE_TTL_LIMIT;
+	if (c->o.min_ttl > VG_CACHE_TTL_LIMIT)
+		c->o.min_ttl = VG_CACHE_TTL_LIMIT;
 	if (!c->o.maxreaders)
 		c->o.maxreaders = d.maxreaders;
 	if (!c->o.high_water_pct || c->o.high_water_pct > 98)

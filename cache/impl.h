@@ -34,6 +34,9 @@ int vg_ckey_parse(const uint8_t *key, size_t len, bool answer, uint8_t *name, ui
 
 #define VG_CACHE_FORMAT 1 /* byte 0 of every value, and the meta "format" key */
 #define VG_CVAL_HDR 20
+/* No stored TTL exceeds this (the config caps every TTL key at a year): a larger value read back is
+ * damage, and would otherwise make an entry live, and rank-protected, for up to 136 years. */
+#define VG_CACHE_TTL_LIMIT (366u * 86400u)
 /* Common header, all big-endian:
  *  0 u8 format   1 u8 kind   2 u8 rank   3 u8 sec   4 u8 flags   5 u8 uses (saturating)
  *  6 u16 (rrset: class, answer: TTL field count)

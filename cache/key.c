@@ -73,7 +73,7 @@ int vg_cval_hdr_decode(const uint8_t *v, size_t len, struct vg_cval_hdr *h)
 	h->stored_at = vg_get_u32(v + 8);
 	h->ttl = vg_get_u32(v + 12);
 	h->used_at = vg_get_u32(v + 16);
-	if (h->sec > VG_SEC_BOGUS)
+	if (h->sec > VG_SEC_BOGUS || h->ttl > VG_CACHE_TTL_LIMIT)
 		return VG_ECORRUPT;
 	return 0;
 }

@@ -327,3 +327,58 @@ Test(cache_faults, full_file_check_passes_a_healthy_file)
 		vg_cache_close(c);
 	}
 }
+
+/* Sets the stored TTL field (header bytes 12..15) of every value in DB `name`. */
+static void patch_stored_ttl(const char *name, uint32_t ttl)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_cursor *cur;
+	mdb_env_create(&env);
+	mdb_env_set_maxdbs(env, 4);
+	cr_assert_eq(mdb_env_open(env, dir, 0, 0600), 0);
+	mdb_txn_begin(env, NULL, 0, &txn);
+	cr_assert_eq(mdb_dbi_open(txn, name, 0, &dbi), 0);
+	mdb_cursor_open(txn, dbi, &cur);
+	MDB_val k, v;
+	int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0) {
+		uint8_t nb[4096];
+		cr_assert_leq(v.mv_size, sizeof(nb));
+		memcpy(nb, v.mv_data, v.mv_size);
+		vg_put_u32(nb + 12, ttl);
+		MDB_val nv = {.mv_size = v.mv_size, .mv_data = nb};
+		mdb_cursor_put(cur, &k, &nv, MDB_CURRENT);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_commit(txn);
+	mdb_env_close(env);
+}
+
+/* A TTL near 2^32 read back from the file would keep an entry live (and rank-protected) for
+ * a century: it is damage, a miss, and a fresh store of the same rank replaces it. */
+Test(cache_faults, stored_ttl_beyond_a_year_is_damage_not_a_century_of_life)
+{
+	struct vg_cache *c = open_default();
+	put_a_answer(c, "big.example.", 600, 0x15, 0, T0);
+	put_rrset(c, "big.example.", 1, 600, 0x15, 0, A1, 4, T0);
+	vg_cache_close(c);
+	patch_stored_ttl("answer", 0xFFFFFFF0u);
+	patch_stored_ttl("rrset", 0x80000000u);
+	c = open_default();
+	uint8_t out[4096], buf[4096];
+	size_t len;
+	unsigned fl;
+	struct vg_cache_rrset_view v;
+	cr_assert_eq(get_answer(c, "big.example.", 1, T0 + 700, out, &len, &fl, 0), VG_ENOTFOUND);
+	cr_assert_eq(get_rrset(c, "big.example.", 1, T0 + 700, 0, &v, buf), VG_ENOTFOUND);
+	put_a_answer(c, "big.example.", 300, 0x15, 0, T0 + 700);
+	put_rrset(c, "big.example.", 1, 300, 0x15, 0, A2, 4, T0 + 700);
+	vg_cache_sync(c);
+	cr_assert_eq(get_answer(c, "big.example.", 1, T0 + 701, out, &len, &fl, 0), 0);
+	cr_assert_eq(get_rrset(c, "big.example.", 1, T0 + 701, 0, &v, buf), 0);
+	cr_assert_eq(memcmp(v.rdata + 2, A2, 4), 0, "the fresh equal-rank RRset replaced it");
+	vg_cache_close(c);
+}
