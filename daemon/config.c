@@ -133,17 +133,6 @@ static int set_string(struct pstate *ps, char **field, const char *v)
 	return 0;
 }
 
-static bool same_addr(const struct vg_sockaddr *a, const struct vg_sockaddr *b)
-{
-	if (a->u.sa.sa_family != b->u.sa.sa_family)
-		return false;
-	if (a->u.sa.sa_family == AF_INET)
-		return a->u.sin.sin_port == b->u.sin.sin_port &&
-		       a->u.sin.sin_addr.s_addr == b->u.sin.sin_addr.s_addr;
-	return a->u.sin6.sin6_port == b->u.sin6.sin6_port &&
-	       memcmp(&a->u.sin6.sin6_addr, &b->u.sin6.sin6_addr, 16) == 0;
-}
-
 static int add_addr(struct pstate *ps, struct vg_sockaddr **arr, size_t *n, const char *v,
 		    uint16_t defport, bool allow_port, const char *what)
 {
@@ -155,7 +144,7 @@ static int add_addr(struct pstate *ps, struct vg_sockaddr **arr, size_t *n, cons
 			    allow_port ? "IPv4 or IPv6 address with optional @PORT"
 				       : "IPv4 or IPv6 address");
 	for (size_t i = 0; i < *n; i++)
-		if (same_addr(&(*arr)[i], &a))
+		if (vg_sockaddr_eq(&(*arr)[i], &a))
 			return fail(ps, "duplicate %s address '%s'", what, v);
 	struct vg_sockaddr *el = grow((void **)arr, n, sizeof(**arr));
 	if (!el)

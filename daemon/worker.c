@@ -349,17 +349,6 @@ static void on_flush(uv_check_t *h)
 	vg_worker_batch_end(w);
 }
 
-static bool sockaddr_eq(const struct vg_sockaddr *a, const struct vg_sockaddr *b)
-{
-	if (a->u.sa.sa_family != b->u.sa.sa_family)
-		return false;
-	if (a->u.sa.sa_family == AF_INET)
-		return a->u.sin.sin_port == b->u.sin.sin_port &&
-		       a->u.sin.sin_addr.s_addr == b->u.sin.sin_addr.s_addr;
-	return a->u.sin6.sin6_port == b->u.sin6.sin6_port &&
-	       memcmp(&a->u.sin6.sin6_addr, &b->u.sin6.sin6_addr, 16) == 0;
-}
-
 /* Replaces the listener set: keeps sockets whose address stays, opens the new fds, closes the
  * rest. On a failure to open, the fd is closed and logged; other listeners are unaffected. */
 static void apply_listeners(struct vg_worker *w, const struct vg_listen_fds *fds, size_t n)
@@ -377,14 +366,14 @@ static void apply_listeners(struct vg_worker *w, const struct vg_listen_fds *fds
 		if (fds[i].udp_fd < 0) {
 			for (size_t j = 0; j < w->n_udp; j++) {
 				if (w->udp[j] &&
-				    sockaddr_eq(vg_udp_addr(w->udp[j]), &fds[i].addr)) {
+				    vg_sockaddr_eq(vg_udp_addr(w->udp[j]), &fds[i].addr)) {
 					udp[nu++] = w->udp[j];
 					w->udp[j] = NULL;
 				}
 			}
 			for (size_t j = 0; j < w->n_tcp; j++) {
 				if (w->tcp[j] &&
-				    sockaddr_eq(vg_tcp_listener_addr(w->tcp[j]), &fds[i].addr)) {
+				    vg_sockaddr_eq(vg_tcp_listener_addr(w->tcp[j]), &fds[i].addr)) {
 					tcp[nt++] = w->tcp[j];
 					w->tcp[j] = NULL;
 				}

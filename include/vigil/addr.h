@@ -33,6 +33,10 @@ int vg_sockaddr_parse(const char *s, uint16_t defport, struct vg_sockaddr *out);
 /* Formats as "ADDR@PORT" into buf. */
 const char *vg_sockaddr_str(const struct vg_sockaddr *a, char *buf, size_t cap);
 
+/* True when a and b are the same family, address and port (AF_INET or AF_INET6; IPv6 scope and
+ * flow label ignored). Pure, thread-safe. */
+bool vg_sockaddr_eq(const struct vg_sockaddr *a, const struct vg_sockaddr *b);
+
 /* Parses "ADDR/BITS" (or a bare address = host prefix). Returns 0 or VG_EFORMAT. */
 int vg_cidr_parse(const char *s, struct vg_cidr *out);
 

@@ -130,3 +130,14 @@ bool vg_cidr_match(const struct vg_cidr *c, const struct sockaddr *sa)
 	}
 	return true;
 }
+
+bool vg_sockaddr_eq(const struct vg_sockaddr *a, const struct vg_sockaddr *b)
+{
+	if (a->u.sa.sa_family != b->u.sa.sa_family)
+		return false;
+	if (a->u.sa.sa_family == AF_INET)
+		return a->u.sin.sin_port == b->u.sin.sin_port &&
+		       a->u.sin.sin_addr.s_addr == b->u.sin.sin_addr.s_addr;
+	return a->u.sin6.sin6_port == b->u.sin6.sin6_port &&
+	       memcmp(&a->u.sin6.sin6_addr, &b->u.sin6.sin6_addr, 16) == 0;
+}

@@ -245,3 +245,22 @@ Test(addr, cidr_matches_prefix)
 	vg_sockaddr_parse("1.2.3.4", 53, &a);
 	cr_assert(vg_cidr_match(&c, &a.u.sa));
 }
+
+Test(addr, sockaddr_eq_compares_family_address_and_port)
+{
+	struct vg_sockaddr a, b;
+	cr_assert_eq(vg_sockaddr_parse("127.0.0.1@5300", 53, &a), 0);
+	cr_assert_eq(vg_sockaddr_parse("127.0.0.1@5300", 53, &b), 0);
+	cr_assert(vg_sockaddr_eq(&a, &b));
+	vg_sockaddr_parse("127.0.0.1@5301", 53, &b);
+	cr_assert_not(vg_sockaddr_eq(&a, &b), "port differs");
+	vg_sockaddr_parse("127.0.0.2@5300", 53, &b);
+	cr_assert_not(vg_sockaddr_eq(&a, &b), "address differs");
+	vg_sockaddr_parse("::ffff:127.0.0.1@5300", 53, &b);
+	cr_assert_not(vg_sockaddr_eq(&a, &b), "family differs");
+	vg_sockaddr_parse("::1@53", 53, &a);
+	vg_sockaddr_parse("::1", 53, &b);
+	cr_assert(vg_sockaddr_eq(&a, &b));
+	vg_sockaddr_parse("::2", 53, &b);
+	cr_assert_not(vg_sockaddr_eq(&a, &b));
+}
