@@ -214,23 +214,11 @@ int vg_cache_answer_get(struct vg_cache_reader *rd, const uint8_t *qname, size_t
 	if (v.mv_size != VG_CVAL_HDR + ANS_BODY + 2 * n + wl || ql != qname_len || 12 + ql > wl)
 		goto corrupt;
 
-	unsigned fl = 0;
+	unsigned fl;
 	uint32_t age;
-	bool known = vg_cval_age(&h, now, &age);
-	bool stale = !known || age >= h.ttl;
-	if (stale) {
-		if (!known)
-			return VG_ESTALE; /* stored "in the future": the clock went back */
-		uint32_t over = age - h.ttl;
-		uint32_t allow = allow_stale_secs > 0 ? (uint32_t)allow_stale_secs : 0;
-		if (allow > c->o.stale_max)
-			allow = c->o.stale_max;
-		if (over >= allow || (h.flags & VG_CACHE_F_SUSPECT))
-			return VG_ESTALE;
-		fl |= VG_CACHE_STALE;
-	} else if ((uint64_t)(h.ttl - age) * 10 <= h.ttl) {
-		fl |= VG_CACHE_PREFETCH;
-	}
+	if (vg_cval_fresh(&h, now, allow_stale_secs, c->o.stale_max, &age, &fl) < 0)
+		return VG_ESTALE;
+	bool stale = fl & VG_CACHE_STALE;
 	if (wl > cap)
 		return VG_ESPACE;
 	const uint8_t *offs = b + ANS_BODY;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "vigil/cache.h"
+#include "vigil/err.h"
 #include "vigil/name.h"
 
 /* ---- keys (owner: key.c) ---- */
@@ -82,6 +83,30 @@ static inline uint32_t vg_cval_left(const struct vg_cval_hdr *h, uint32_t now)
 	return age < h->ttl ? h->ttl - age : 0;
 }
 
+/* The lookup rule shared by answers and rrsets: 0 when the entry may be served at `now`, with *age
+ * and *hint (0, VG_CACHE_PREFETCH in the last 10% of the TTL, or VG_CACHE_STALE when expired but
+ * inside min(allow_stale_secs, stale_max)); VG_ESTALE when expired and not allowed: past that
+ * window, flagged suspect, or of unknown age. */
+static inline int vg_cval_fresh(const struct vg_cval_hdr *h, uint32_t now, int allow_stale_secs,
+				uint32_t stale_max, uint32_t *age, unsigned *hint)
+{
+	*hint = 0;
+	if (!vg_cval_age(h, now, age))
+		return VG_ESTALE; /* stored "in the future": the clock went back */
+	if (*age < h->ttl) {
+		if ((uint64_t)(h->ttl - *age) * 10 <= h->ttl)
+			*hint = VG_CACHE_PREFETCH;
+		return 0;
+	}
+	uint32_t allow = allow_stale_secs > 0 ? (uint32_t)allow_stale_secs : 0;
+	if (allow > stale_max)
+		allow = stale_max;
+	if (*age - h->ttl >= allow || (h->flags & VG_CACHE_F_SUSPECT))
+		return VG_ESTALE;
+	*hint = VG_CACHE_STALE;
+	return 0;
+}
+
 /* ---- queue ops ---- */
 
 enum vg_cop_kind {
@@ -125,8 +150,12 @@ struct vg_cache {
 
 	pthread_mutex_t mu; /* guards wake/barrier state below */
 	pthread_cond_t wake_cv, done_cv;
-	atomic_int wake_pending;
+	atomic_int wake_pending; /* enum vg_cache_wake */
 	uint64_t ticket_next, ticket_done;
+	/* Group commit (writer.c): while writes keep coming the writer wakes every group_ms and
+	 * commits what queued up; after a few empty periods it sleeps up to idle_ms, until a
+	 * producer signals. Set at open; tests may change them before vg_cache_start_writer. */
+	unsigned group_ms, idle_ms;
 	bool writer_running;
 	pthread_t writer;
 	pthread_mutex_t apply_mu; /* serialises appliers when no writer thread runs */
@@ -180,6 +209,14 @@ enum vg_cache_check_verdict vg_cache_check_verdict(int report, int status);
 int vg_cache_mdb_err(int rc);
 
 /* writer.c */
+
+/* c->wake_pending. NONE: the writer is working or on its group timer, and only a control op
+ * (flush, sync, stop) or a full batch signals it. SET: a wake is requested; the writer looks at
+ * the queue before it sleeps again. IDLE: the writer sleeps until signalled, and the next op of
+ * any kind signals it. */
+enum vg_cache_wake { VG_WAKE_NONE, VG_WAKE_SET, VG_WAKE_IDLE };
+#define VG_CACHE_GROUP_MS 2 /* longest a put waits for its commit while writes keep coming */
+#define VG_CACHE_IDLE_MS 100
 int vg_cache_enqueue(struct vg_cache *c, struct vg_cop *op);
 struct vg_cop *vg_cop_new(enum vg_cop_kind kind, size_t klen, size_t vlen);
 int vg_cache_queue_init(struct vg_cache *c);

@@ -247,24 +247,10 @@ static int get_one(struct vg_cache_reader *rd, const uint8_t *owner, uint16_t ty
 		return VG_ENOTFOUND;
 	}
 	uint32_t age;
-	if (!vg_cval_age(&h, now, &age))
-		return VG_ESTALE; /* stored "in the future": the clock went back */
-	unsigned hint = 0;
-	uint32_t left;
-	if (age >= h.ttl) {
-		uint32_t over = age - h.ttl;
-		uint32_t allow = allow_stale_secs > 0 ? (uint32_t)allow_stale_secs : 0;
-		if (allow > c->o.stale_max)
-			allow = c->o.stale_max;
-		if (over >= allow || (h.flags & VG_CACHE_F_SUSPECT))
-			return VG_ESTALE;
-		hint = VG_CACHE_STALE;
-		left = VG_CACHE_STALE_TTL;
-	} else {
-		left = h.ttl - age;
-		if ((uint64_t)left * 10 <= h.ttl)
-			hint = VG_CACHE_PREFETCH;
-	}
+	unsigned hint;
+	if (vg_cval_fresh(&h, now, allow_stale_secs, c->o.stale_max, &age, &hint) < 0)
+		return VG_ESTALE;
+	uint32_t left = (hint & VG_CACHE_STALE) ? VG_CACHE_STALE_TTL : h.ttl - age;
 	rc = vg_rrset_decode(v.mv_data, v.mv_size, &h, buf, cap, view);
 	if (rc < 0)
 		return rc;
