@@ -141,8 +141,11 @@ Test(cache_faults, foreign_lmdb_file_fails_with_path_and_rebuilds_on_option)
 	expect_open_error_then_rebuild();
 }
 
-/* Overwrites every value in DB `name` with `bytes` (raw LMDB, cache closed). */
-static void scribble_values(const char *name, const uint8_t *bytes, size_t n, bool keep_header)
+/* Rewrites every value of DB `name` (raw LMDB, cache closed): edit() builds the new value in nb
+ * from the old one and returns its length. */
+typedef size_t (*value_edit_fn)(uint8_t *nb, const MDB_val *old, const void *ctx);
+
+static void edit_values(const char *name, value_edit_fn edit, const void *ctx)
 {
 	MDB_env *env;
 	MDB_txn *txn;
@@ -158,22 +161,39 @@ static void scribble_values(const char *name, const uint8_t *bytes, size_t n, bo
 	int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 	while (rc == 0) {
 		uint8_t nb[4096];
-		size_t len = n;
-		if (keep_header) {
-			/* valid header, damaged body: keep 20 bytes, then scribble */
-			memcpy(nb, v.mv_data, 20);
-			memcpy(nb + 20, bytes, n);
-			len = 20 + n;
-		} else {
-			memcpy(nb, bytes, n);
-		}
-		MDB_val nv = {.mv_size = len, .mv_data = nb};
+		MDB_val nv = {.mv_size = edit(nb, &v, ctx), .mv_data = nb};
 		mdb_cursor_put(cur, &k, &nv, MDB_CURRENT);
 		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
 	mdb_txn_commit(txn);
 	mdb_env_close(env);
+}
+
+struct scribble {
+	const uint8_t *bytes;
+	size_t n;
+	bool keep_header;
+};
+
+static size_t scribble_one(uint8_t *nb, const MDB_val *old, const void *ctx)
+{
+	const struct scribble *s = ctx;
+	if (!s->keep_header) {
+		memcpy(nb, s->bytes, s->n);
+		return s->n;
+	}
+	/* valid header, damaged body: keep 20 bytes, then scribble */
+	memcpy(nb, old->mv_data, 20);
+	memcpy(nb + 20, s->bytes, s->n);
+	return 20 + s->n;
+}
+
+/* Overwrites every value in DB `name` with `bytes` (after the 20-byte header if keep_header). */
+static void scribble_values(const char *name, const uint8_t *bytes, size_t n, bool keep_header)
+{
+	struct scribble s = {.bytes = bytes, .n = n, .keep_header = keep_header};
+	edit_values(name, scribble_one, &s);
 }
 
 Test(cache_faults, corrupted_values_are_misses_not_crashes)
@@ -328,33 +348,18 @@ Test(cache_faults, full_file_check_passes_a_healthy_file)
 	}
 }
 
+static size_t set_ttl_one(uint8_t *nb, const MDB_val *old, const void *ctx)
+{
+	cr_assert_leq(old->mv_size, 4096);
+	memcpy(nb, old->mv_data, old->mv_size);
+	vg_put_u32(nb + 12, *(const uint32_t *)ctx);
+	return old->mv_size;
+}
+
 /* Sets the stored TTL field (header bytes 12..15) of every value in DB `name`. */
 static void patch_stored_ttl(const char *name, uint32_t ttl)
 {
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi dbi;
-	MDB_cursor *cur;
-	mdb_env_create(&env);
-	mdb_env_set_maxdbs(env, 4);
-	cr_assert_eq(mdb_env_open(env, dir, 0, 0600), 0);
-	mdb_txn_begin(env, NULL, 0, &txn);
-	cr_assert_eq(mdb_dbi_open(txn, name, 0, &dbi), 0);
-	mdb_cursor_open(txn, dbi, &cur);
-	MDB_val k, v;
-	int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-	while (rc == 0) {
-		uint8_t nb[4096];
-		cr_assert_leq(v.mv_size, sizeof(nb));
-		memcpy(nb, v.mv_data, v.mv_size);
-		vg_put_u32(nb + 12, ttl);
-		MDB_val nv = {.mv_size = v.mv_size, .mv_data = nb};
-		mdb_cursor_put(cur, &k, &nv, MDB_CURRENT);
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-	}
-	mdb_cursor_close(cur);
-	mdb_txn_commit(txn);
-	mdb_env_close(env);
+	edit_values(name, set_ttl_one, &ttl);
 }
 
 /* A TTL near 2^32 read back from the file would keep an entry live (and rank-protected) for
