@@ -87,13 +87,21 @@ static char *fmt(const char *f, ...)
 	return s;
 }
 
-static char *cmd_status(struct vg_daemon *d)
+/* Runs a command that writes a multi-line reply; returns it as a heap string (NULL on OOM). */
+static char *reply_of(struct vg_daemon *d, void (*cmd)(struct vg_daemon *, FILE *))
 {
 	char *s = NULL;
 	size_t n = 0;
 	FILE *f = open_memstream(&s, &n);
 	if (!f)
 		return NULL;
+	cmd(d, f);
+	fclose(f);
+	return s;
+}
+
+static void cmd_status(struct vg_daemon *d, FILE *f)
+{
 	fprintf(f, "ok vigild %s\n", VIGIL_VERSION);
 	fprintf(f, "uptime: %ld s\n", (long)(time(NULL) - d->started_at));
 	fprintf(f, "workers: %d\n", d->n_workers);
@@ -104,17 +112,10 @@ static char *cmd_status(struct vg_daemon *d)
 			vg_sockaddr_str(&d->policy->cfg.listen[i], as, sizeof(as)));
 	}
 	fprintf(f, "cache: %s\n", d->cache ? d->policy->cfg.cache_dir : "none");
-	fclose(f);
-	return s;
 }
 
-static char *cmd_stats(struct vg_daemon *d)
+static void cmd_stats(struct vg_daemon *d, FILE *f)
 {
-	char *s = NULL;
-	size_t n = 0;
-	FILE *f = open_memstream(&s, &n);
-	if (!f)
-		return NULL;
 	fprintf(f, "ok\n");
 #define SUM(field)                                                                                 \
 	do {                                                                                       \
@@ -157,23 +158,14 @@ static char *cmd_stats(struct vg_daemon *d)
 			(unsigned long)cs.map_size, (unsigned long)cs.used_bytes,
 			(unsigned long)cs.evicted);
 	}
-	fclose(f);
-	return s;
 }
 
-static char *cmd_dump(struct vg_daemon *d)
+static void cmd_dump(struct vg_daemon *d, FILE *f)
 {
-	char *s = NULL;
-	size_t n = 0;
-	FILE *f = open_memstream(&s, &n);
-	if (!f)
-		return NULL;
 	fprintf(f, "ok\n");
 	int rc = vg_cache_dump(d->cache, f, (uint32_t)time(NULL));
 	if (rc < 0)
 		fprintf(f, "error: %s\n", vg_strerror(rc));
-	fclose(f);
-	return s;
 }
 
 static char *done(int rc)
@@ -192,9 +184,9 @@ static char *run_command(struct ctl_conn *c, char *line)
 		return fmt("error: empty command\n");
 	const char *cmd = argv[0];
 	if (!strcmp(cmd, "status"))
-		return cmd_status(d);
+		return reply_of(d, cmd_status);
 	if (!strcmp(cmd, "stats"))
-		return cmd_stats(d);
+		return reply_of(d, cmd_stats);
 	if (!strcmp(cmd, "reload")) {
 		char err[512];
 		return vg_daemon_reload(d, err, sizeof(err)) < 0 ? fmt("error: %s\n", err)
@@ -216,7 +208,7 @@ static char *run_command(struct ctl_conn *c, char *line)
 	if (!strcmp(cmd, "flush-suspicious"))
 		return done(vg_cache_flush_suspicious(d->cache));
 	if (!strcmp(cmd, "dump"))
-		return cmd_dump(d);
+		return reply_of(d, cmd_dump);
 	if (!strcmp(cmd, "flush-name") || !strcmp(cmd, "flush-zone")) {
 		uint8_t name[VG_NAME_MAX];
 		if (argc < 2 || vg_name_from_text(argv[1], name) <= 0)
