@@ -51,17 +51,6 @@ static uint64_t outq_hash(const struct vg_sockaddr *s, const uint8_t *qname, uin
 	return hash_bytes(f, sizeof(f), h);
 }
 
-static bool same_server(const struct vg_sockaddr *a, const struct vg_sockaddr *b)
-{
-	if (a->u.sa.sa_family != b->u.sa.sa_family)
-		return false;
-	if (a->u.sa.sa_family == AF_INET)
-		return a->u.sin.sin_port == b->u.sin.sin_port &&
-		       a->u.sin.sin_addr.s_addr == b->u.sin.sin_addr.s_addr;
-	return a->u.sin6.sin6_port == b->u.sin6.sin6_port &&
-	       !memcmp(&a->u.sin6.sin6_addr, &b->u.sin6.sin6_addr, 16);
-}
-
 static void outq_unlink(struct vg_outq *oq)
 {
 	struct vg_outq **pp = &oq->r->outq_hash[oq->hash % VG_OUTQ_BUCKETS];
@@ -114,7 +103,7 @@ int vg_outq_send(struct vg_iq *iq)
 	uint64_t h = outq_hash(&iq->server, low, iq->asked_type, iq->tcp, rd, edns);
 	for (struct vg_outq *oq = r->outq_hash[h % VG_OUTQ_BUCKETS]; oq; oq = oq->hnext) {
 		if (oq->hash == h && oq->qtype == iq->asked_type && oq->tcp == iq->tcp &&
-		    oq->rd == rd && oq->edns == edns && same_server(&oq->server, &iq->server) &&
+		    oq->rd == rd && oq->edns == edns && vg_sockaddr_eq(&oq->server, &iq->server) &&
 		    vg_name_eq(oq->qname, low)) {
 			iq->oq = oq;
 			iq->oq_next = oq->waiters;
@@ -351,7 +340,8 @@ void vg_req_complete(struct vg_req *req)
 		iq->soa = NULL;
 		unsigned hint = 0;
 		int kind = -1;
-		if (r->cfg->serve_stale_max > 0 && req->waiters && !iq->is_prime)
+		if (r->cfg->serve_stale_max > 0 && req->waiters && !iq->is_prime &&
+		    !req->cache_only)
 			kind = vg_store_lookup_answer(iq, req->qname, req->qtype,
 						      (int)r->cfg->serve_stale_max, &hint);
 		if (kind >= 0 && (hint & VG_CACHE_STALE)) {
@@ -364,11 +354,17 @@ void vg_req_complete(struct vg_req *req)
 		} else {
 			iq->n_ans = 0;
 			iq->soa = NULL;
-			len = build_answer(req, NULL, VG_RCODE_SERVFAIL, false, r->abuf,
-					   sizeof(r->abuf));
+			/* RD=0 and not cached: REFUSED, as Unbound (access-control: allow) and
+			 * Knot Resolver answer it; SERVFAIL would claim we tried. */
+			len = build_answer(req, NULL,
+					   req->cache_only ? VG_RCODE_REFUSED : VG_RCODE_SERVFAIL,
+					   false, r->abuf, sizeof(r->abuf));
 			ede = iq->ede;
 			ede_text = iq->ede_text;
-			r->stats.servfail++;
+			if (req->cache_only)
+				r->stats.refused_rd0++;
+			else
+				r->stats.servfail++;
 		}
 	}
 	deliver(req, r->abuf, len, ede, ede_text);
@@ -526,6 +522,29 @@ int vg_resolver_new(const struct vg_resolver_env *env, struct vg_resolver **out)
 	return 0;
 }
 
+/* RD=0: the client asks what we know, not for recursion (RFC 1034 §4.3.1). The request runs
+ * only the cache lookups of IQ_START and completes before returning: no priming, no upstream
+ * query, no prefetch, no joining (a resolution in flight is not "what we know"). */
+static int resolve_from_cache(struct vg_resolver *r, const struct vg_question *q,
+			      const struct vg_waiter *w)
+{
+	struct vg_req *req = req_new(r, q->qname, q->qtype, q->qclass, q->do_bit, q->cd_bit);
+	if (!req)
+		return -ENOMEM;
+	req->cache_only = true;
+	req->waiters = vg_arena_memdup(&req->arena, w, sizeof(*w));
+	if (!req->waiters) {
+		vg_arena_free(&req->arena);
+		free(req);
+		return -ENOMEM;
+	}
+	vg_iq_run(req->root);
+	if (vg_fails(req->done))
+		vg_req_complete(req);
+	vg_store_read_done(r);
+	return 0;
+}
+
 int vg_resolver_resolve(struct vg_resolver *r, const struct vg_question *q, vg_resolve_cb cb,
 			void *ctx)
 {
@@ -538,6 +557,8 @@ int vg_resolver_resolve(struct vg_resolver *r, const struct vg_question *q, vg_r
 	memcpy(low, q->qname, q->qname_len);
 	vg_name_lower(low);
 	r->stats.requests++;
+	if (!q->rd_bit)
+		return resolve_from_cache(r, q, &w);
 	maybe_prime(r);
 	struct vg_req *req = req_find(r, low, q->qtype, q->qclass, q->do_bit, q->cd_bit);
 	bool fresh = false;
@@ -587,13 +608,13 @@ void vg_resolver_close(struct vg_resolver *r)
 	vg_info(
 	    "resolver %d: %llu requests (%llu joined, %llu from the cache), %llu upstream queries "
 	    "(%llu joined), %llu SERVFAIL, %llu stale, %llu prefetches, %llu primings, "
-	    "%llu limits hit, %llu unsolicited replies ignored",
+	    "%llu limits hit, %llu RD=0 misses refused, %llu unsolicited replies ignored",
 	    r->worker_id, (unsigned long long)st->requests, (unsigned long long)st->joined,
 	    (unsigned long long)st->cache_answers, (unsigned long long)st->upstream_sent,
 	    (unsigned long long)st->upstream_joined, (unsigned long long)st->servfail,
 	    (unsigned long long)st->stale_served, (unsigned long long)st->prefetches,
 	    (unsigned long long)st->primings, (unsigned long long)st->limit_hits,
-	    (unsigned long long)r->up->stats.unsolicited);
+	    (unsigned long long)st->refused_rd0, (unsigned long long)r->up->stats.unsolicited);
 	while (r->reqs) {
 		struct vg_req *req = r->reqs;
 		req->root->state = IQ_FAIL;
