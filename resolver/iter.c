@@ -10,6 +10,7 @@
 
 /* EDE info-codes (RFC 8914) used here. */
 #define EDE_OTHER 0
+#define EDE_NOT_AUTHORITATIVE 20
 #define EDE_NO_REACHABLE_AUTHORITY 22
 
 enum step { STEP_NEXT, STEP_WAIT, STEP_END };
@@ -118,7 +119,8 @@ static enum step st_start(struct vg_iq *iq)
 	if (kind == VG_CACHE_POSITIVE) {
 		r->stats.cache_answers++;
 		/* Started once this request is done (it would join itself otherwise). */
-		if ((hint & VG_CACHE_PREFETCH) && r->cfg->prefetch && !iq->parent)
+		if ((hint & VG_CACHE_PREFETCH) && r->cfg->prefetch && !iq->parent &&
+		    !iq->req->cache_only)
 			iq->want_prefetch = true;
 		iq->rcode = VG_RCODE_NOERROR;
 		iq->state = IQ_DONE;
@@ -138,6 +140,8 @@ static enum step st_start(struct vg_iq *iq)
 		}
 		iq->soa = NULL; /* a negative entry for the CNAME type says nothing about qtype */
 	}
+	if (iq->req->cache_only)
+		return fail(iq, EDE_NOT_AUTHORITATIVE, "not in the cache; recursion not desired (RD=0)");
 	iq->state = IQ_FIND_CUT;
 	return STEP_NEXT;
 }

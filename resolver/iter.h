@@ -126,6 +126,9 @@ struct vg_req {
 	unsigned upstream_queries;
 	struct vg_upstream_timer *deadline;
 	bool done;
+	/* RD=0 (a client that wants no recursion): answered from the cache only, never linked for
+	 * joining, never sends a query; a miss is REFUSED with EDE 20 (RFC 8914 §4.21). */
+	bool cache_only;
 	struct vg_req *hnext;	    /* hash chain of requests in flight */
 	struct vg_req *next, *prev; /* all live requests */
 };
@@ -133,6 +136,7 @@ struct vg_req {
 struct vg_resolver_stats {
 	uint64_t requests, joined, cache_answers, upstream_sent, upstream_joined;
 	uint64_t servfail, stale_served, prefetches, primings, limit_hits;
+	uint64_t refused_rd0; /* RD=0 questions the cache could not answer */
 };
 
 struct vg_resolver {

@@ -635,8 +635,11 @@ Test(iter, identical_minimised_queries_are_joined)
 	for (int i = 0; i < 2; i++) {
 		uint8_t wire[VG_NAME_MAX];
 		int n = vg_name_from_text(names[i], wire);
-		struct vg_question q = {
-		    .qname = wire, .qname_len = (size_t)n, .qtype = VG_T_A, .qclass = 1};
+		struct vg_question q = {.qname = wire,
+					.qname_len = (size_t)n,
+					.qtype = VG_T_A,
+					.qclass = 1,
+					.rd_bit = true};
 		cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &res[i]), 0);
 	}
 	fake_run(&F, 60000);
@@ -707,7 +710,7 @@ Test(iter, close_answers_pending_requests_with_servfail)
 	uint8_t wire[VG_NAME_MAX];
 	int n = vg_name_from_text("www.example.com.", wire);
 	struct vg_question q = {
-	    .qname = wire, .qname_len = (size_t)n, .qtype = VG_T_A, .qclass = 1};
+	    .qname = wire, .qname_len = (size_t)n, .qtype = VG_T_A, .qclass = 1, .rd_bit = true};
 	struct result res = {0};
 	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &res), 0);
 	vg_resolver_close(R);
@@ -866,5 +869,71 @@ Test(iter, request_timeout_edges)
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL, "not within 250 ms");
 	cr_assert_eq(res.ede, 22);
 	cr_assert_str_eq(res.ede_text, "request-timeout reached");
+	free_result(&res);
+}
+
+static void resolve_rd(const char *name, uint16_t type, bool rd, struct result *res)
+{
+	uint8_t wire[VG_NAME_MAX];
+	int n = vg_name_from_text(name, wire);
+	cr_assert_gt(n, 0);
+	struct vg_question q = {.qname = wire,
+				.qname_len = (size_t)n,
+				.qtype = type,
+				.qclass = 1,
+				.rd_bit = rd,
+				.has_edns = true};
+	memset(res, 0, sizeof(*res));
+	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, res), 0);
+	fake_run(&F, 120000);
+	vg_cache_sync(cache);
+	cr_assert(res->done, "no answer for %s", name);
+}
+
+Test(iter, rd0_is_answered_from_the_cache_only)
+{
+	start_resolver();
+	struct result res;
+	/* A miss: REFUSED with EDE 20 (RFC 8914 §4.21), and no query leaves. */
+	resolve_rd("www.example.com.", VG_T_A, false, &res);
+	cr_assert_eq(res.calls, 1);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_REFUSED);
+	cr_assert_eq(res.ede, 20);
+	cr_assert(!ldns_pkt_rd(res.pkt), "RD copied from the query");
+	cr_assert_eq(F.n_log, 0, "RD=0 sends no upstream query");
+	free_result(&res);
+	/* Once cached (by an RD=1 question), RD=0 gets the answer, the CNAME chain included. */
+	resolve("alias.example.com.", VG_T_A, &res);
+	free_result(&res);
+	resolve("nx.example.com.", VG_T_A, &res);
+	free_result(&res);
+	size_t before = F.n_log;
+	resolve_rd("alias.example.com.", VG_T_A, false, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "alias.example.com.", LDNS_RR_TYPE_CNAME,
+			 "www.example.com."));
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"));
+	cr_assert_eq(res.ede, VG_EDE_NONE);
+	free_result(&res);
+	resolve_rd("nx.example.com.", VG_T_A, false, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NXDOMAIN);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_AUTHORITY, "example.com.", LDNS_RR_TYPE_SOA, NULL));
+	free_result(&res);
+	/* In the cached zone but a name never asked: still no query. */
+	resolve_rd("mail.example.com.", VG_T_A, false, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_REFUSED);
+	cr_assert_eq(F.n_log, before, "RD=0 never asks upstream");
+	free_result(&res);
+}
+
+Test(iter, rd0_does_not_prime_an_expired_root)
+{
+	start_resolver();
+	F.wall += 518400 + 1; /* the primed root NS set expired */
+	struct result res;
+	resolve_rd("www.example.com.", VG_T_A, false, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_REFUSED);
+	cr_assert_eq(F.n_log, 0, "no priming query either");
 	free_result(&res);
 }
