@@ -131,6 +131,7 @@ int vg_dname_subst(const uint8_t *name, const uint8_t *owner, const uint8_t *tar
 #define VG_HOLDDOWN_MS 30000 /* first hold-down; doubles per further failure, up to 15 min */
 #define VG_HOLDDOWN_MAX_MS 900000
 #define VG_LAME_MS 600000      /* how long a (server, zone) lameness is remembered */
+#define VG_NO_EDNS_MS 900000   /* how long a FORMERR to EDNS keeps a server on plain DNS */
 #define VG_EXPLORE_PER_1024 51 /* about 5% of choices try a non-best server */
 
 struct vg_select;
@@ -141,7 +142,8 @@ struct vg_srv_info {
 	uint32_t timeouts;	     /* consecutive */
 	uint64_t held_until;	     /* monotonic ms, 0 = not held */
 	uint32_t holddowns;	     /* how often it was held down in a row */
-	bool no_edns;		     /* answered FORMERR to EDNS: query it without OPT */
+	uint64_t no_edns_until;	     /* monotonic ms: answered FORMERR to EDNS, ask without OPT
+				      * until then (servers get upgraded; RFC 6891 §6.2.2) */
 };
 
 /* Creates a table for at most `max` servers (the oldest are forgotten when full). */

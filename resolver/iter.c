@@ -295,7 +295,7 @@ static enum step st_pick(struct vg_iq *iq)
 		iq->server_ns = owner[k];
 		iq->server_idx = idx[k];
 		struct vg_srv_info *si = vg_select_get(r->sel, &cand[k]);
-		iq->no_edns = si && si->no_edns;
+		iq->no_edns = si && si->no_edns_until > now;
 		iq->tcp = false;
 		iq->state = IQ_SEND;
 		return STEP_NEXT;
@@ -524,10 +524,12 @@ static enum step st_follow(struct vg_iq *iq)
 	switch (v->kind) {
 	case VG_REPLY_FORMERR:
 		if (!iq->no_edns) {
-			/* RFC 6891 §7: a server that does not know EDNS answers FORMERR. */
+			/* RFC 6891 §7: a server that does not know EDNS answers FORMERR. Not
+			 * forever: the server may be upgraded, and EDNS is what keeps answers
+			 * whole over UDP. */
 			struct vg_srv_info *si = vg_select_get(r->sel, &iq->server);
 			if (si)
-				si->no_edns = true;
+				si->no_edns_until = now + VG_NO_EDNS_MS;
 			iq->no_edns = true;
 			iq->state = IQ_SEND;
 			return STEP_NEXT;

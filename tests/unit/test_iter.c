@@ -937,3 +937,28 @@ Test(iter, rd0_does_not_prime_an_expired_root)
 	cr_assert_eq(F.n_log, 0, "no priming query either");
 	free_result(&res);
 }
+
+Test(iter, formerr_to_edns_is_remembered_for_a_while_then_edns_is_tried_again)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_FORMERR_EDNS;
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	free_result(&res);
+	/* Within the hold time the server is asked without OPT straight away. */
+	F.n_log = 0;
+	F.now += 60000;
+	resolve("mail.example.com.", VG_T_A, &res);
+	free_result(&res);
+	cr_assert_eq(fake_count(&F, EXCOM, "mail.example.com.", 0), 1, "no FORMERR round trip");
+	cr_assert(!F.log[F.n_log - 1].edns);
+	/* The server got upgraded; after VG_NO_EDNS_MS it is asked with EDNS again. */
+	F.servers[3].mode = FAKE_AUTH;
+	F.now += VG_NO_EDNS_MS;
+	F.n_log = 0;
+	resolve("alias.example.com.", VG_T_A, &res);
+	free_result(&res);
+	cr_assert_geq(F.n_log, 1);
+	for (size_t i = 0; i < F.n_log; i++)
+		cr_assert(F.log[i].edns, "query %zu to %s without EDNS", i, F.log[i].server);
+}
