@@ -598,6 +598,15 @@ int vg_localdata_new(const struct vg_config *cfg, struct vg_localdata **out, cha
 			rc = VG_ECONFIG;
 			break;
 		}
+		if (st == LDNS_STATUS_OK && ldns_rr_ttl(rr) > 0x7FFFFFFFu) {
+			/* RFC 2181 8: a TTL is 31 bits; receivers treat a larger one as 0 */
+			ldns_rr_free(rr);
+			snprintf(err, errlen,
+				 "%s:%d: key 'local-data': bad record \"%s\": TTL above 2147483647",
+				 cfg->path ? cfg->path : "(config)", lr->line, lr->text);
+			rc = VG_ECONFIG;
+			break;
+		}
 		if (st != LDNS_STATUS_OK) {
 			snprintf(err, errlen, "%s:%d: key 'local-data': bad record \"%s\": %s",
 				 cfg->path ? cfg->path : "(config)", lr->line, lr->text,

@@ -328,6 +328,15 @@ Test(localdata, bad_record_is_a_config_error)
 	cr_assert_eq(vg_localdata_new(&cfg, &ld, err, sizeof(err)), VG_ECONFIG);
 	cr_assert_null(ld);
 	cr_assert(strncmp(err, "my.conf:7: key 'local-data': bad record", 39) == 0, "got %s", err);
+	/* a TTL above 2^31 - 1 is not a TTL (RFC 2181 8): never served */
+	rr.text = (char *)"router.lan. 2147483648 A 192.168.1.1";
+	cr_assert_eq(vg_localdata_new(&cfg, &ld, err, sizeof(err)), VG_ECONFIG, "2^31 accepted");
+	rr.text = (char *)"router.lan. 4294967295 A 192.168.1.1";
+	cr_assert_eq(vg_localdata_new(&cfg, &ld, err, sizeof(err)), VG_ECONFIG, "2^32-1 accepted");
+	rr.text = (char *)"router.lan. 2147483647 A 192.168.1.1";
+	cr_assert_eq(vg_localdata_new(&cfg, &ld, err, sizeof(err)), 0, "%s", err);
+	vg_localdata_free(ld);
+	ld = NULL;
 	cfg.local_data = NULL;
 	cfg.n_local_data = 0;
 }
