@@ -101,12 +101,6 @@ static int bind_address(const struct vg_sockaddr *addr, int n_workers, struct vg
 	return 0;
 }
 
-static bool sockaddr_same(const struct vg_sockaddr *a, const struct vg_sockaddr *b)
-{
-	char x[128], y[128];
-	return strcmp(addr_str(a, x, sizeof(x)), addr_str(b, y, sizeof(y))) == 0;
-}
-
 /* True for the built-in listen set (no listen: line): there, an address family the host lacks
  * (no IPv6 on lo) is skipped with a warning instead of failing the start. */
 static bool is_default_listen(const struct vg_config *cfg)
@@ -116,7 +110,7 @@ static bool is_default_listen(const struct vg_config *cfg)
 		return false;
 	bool same = cfg->n_listen == def.n_listen;
 	for (size_t i = 0; same && i < cfg->n_listen; i++)
-		same = sockaddr_same(&cfg->listen[i], &def.listen[i]);
+		same = vg_sockaddr_eq(&cfg->listen[i], &def.listen[i]);
 	vg_config_free(&def);
 	return same;
 }
@@ -141,7 +135,7 @@ static int bind_all(const struct vg_config *cfg, int n_workers, const struct vg_
 	for (size_t i = 0; i < n; i++) {
 		bool kept = false;
 		for (size_t j = 0; old && j < old->n_listen; j++)
-			kept = kept || sockaddr_same(&old->listen[j], &cfg->listen[i]);
+			kept = kept || vg_sockaddr_eq(&old->listen[j], &cfg->listen[i]);
 		if (kept) {
 			for (int w = 0; w < n_workers; w++)
 				tmp[w] = (struct vg_listen_fds){cfg->listen[i], -1, -1};
