@@ -12,6 +12,7 @@
 #define EDE_OTHER 0
 #define EDE_NOT_AUTHORITATIVE 20
 #define EDE_NO_REACHABLE_AUTHORITY 22
+#define EDE_NETWORK_ERROR 23
 
 enum step { STEP_NEXT, STEP_WAIT, STEP_END };
 
@@ -206,12 +207,18 @@ static void cut_from_hints(struct vg_iq *iq)
 	}
 }
 
+static void reset_outcomes(struct vg_iq *iq)
+{
+	iq->rounds = 0;
+	iq->n_silent = iq->n_lame = iq->n_broken = iq->n_policy = iq->n_family = 0;
+}
+
 static enum step st_find_cut(struct vg_iq *iq)
 {
 	const struct vg_config *cfg = iq->req->r->cfg;
 	const struct vg_forward_zone *fz = forward_for(cfg, iq->sname);
 	iq->forward = false;
-	iq->rounds = 0;
+	reset_outcomes(iq);
 	iq->qmin_labels = -1;
 	iq->qmin_steps = 0;
 	if (fz) {
@@ -263,6 +270,24 @@ static bool family_ok(const struct vg_config *cfg, const struct vg_sockaddr *a)
 	return a->u.sa.sa_family == AF_INET ? cfg->do_ip4 : cfg->do_ip6;
 }
 
+/* No server of the cut is left: say why (RFC 8914). 22 No Reachable Authority when servers did
+ * not answer, refused, or could not be asked at all (the text names the setting that excluded
+ * them); 23 Network Error when every server that answered gave only errors. */
+static enum step fail_no_server(struct vg_iq *iq, size_t candidates)
+{
+	if (candidates == 0 && iq->n_policy)
+		return fail(iq, EDE_NO_REACHABLE_AUTHORITY,
+			    "server addresses are loopback/private (query-local-addresses: no)");
+	if (candidates == 0 && iq->n_family)
+		return fail(iq, EDE_NO_REACHABLE_AUTHORITY,
+			    "no server address of an enabled family (do-ip4/do-ip6)");
+	if (iq->n_broken && !iq->n_silent && !iq->n_lame)
+		return fail(iq, EDE_NETWORK_ERROR, "servers answered only with errors");
+	if (iq->n_lame && !iq->n_silent)
+		return fail(iq, EDE_NO_REACHABLE_AUTHORITY, "servers are lame or refused to answer");
+	return fail(iq, EDE_NO_REACHABLE_AUTHORITY, "no reachable authority");
+}
+
 static enum step st_pick(struct vg_iq *iq)
 {
 	struct vg_resolver *r = iq->req->r;
@@ -277,9 +302,14 @@ static enum step st_pick(struct vg_iq *iq)
 		for (size_t j = 0; j < ns->n_addrs; j++) {
 			/* Forwarders are the user's own choice (often a local daemon): only the
 			 * family switches apply. Addresses named by zones get the full policy. */
-			if (iq->forward ? !family_ok(r->cfg, &ns->addrs[j])
-					: !vg_addr_allowed(r->cfg, &ns->addrs[j]))
+			if (!family_ok(r->cfg, &ns->addrs[j])) {
+				iq->n_family++;
 				continue;
+			}
+			if (!iq->forward && !vg_addr_allowed(r->cfg, &ns->addrs[j])) {
+				iq->n_policy++;
+				continue;
+			}
 			cand[n] = ns->addrs[j];
 			tried[n] = ns->tried[j];
 			owner[n] = ns;
@@ -287,6 +317,8 @@ static enum step st_pick(struct vg_iq *iq)
 			n++;
 		}
 	}
+	iq->n_family = iq->n_family ? 1 : 0; /* only "any?" matters: no growth per pass */
+	iq->n_policy = iq->n_policy ? 1 : 0;
 	uint32_t rnd;
 	r->up->ops->random(r->up, &rnd, sizeof(rnd));
 	int k = vg_select_pick(r->sel, cand, n, tried, iq->forward ? NULL : iq->zone, now, rnd);
@@ -324,7 +356,7 @@ static enum step st_pick(struct vg_iq *iq)
 			return STEP_NEXT;
 		}
 	}
-	return fail(iq, EDE_NO_REACHABLE_AUTHORITY, "no reachable authority");
+	return fail_no_server(iq, n);
 }
 
 /* ---- IQ_SEND ---- */
@@ -401,7 +433,7 @@ static enum step st_reply(struct vg_iq *iq)
 		/* An error (ICMP unreachable, reset) counts like a timeout for hold-down. */
 		vg_select_timeout(r->sel, &iq->server, now);
 		mark_tried(iq);
-		iq->lame_or_fail++;
+		iq->n_silent++;
 		iq->state = IQ_PICK;
 		return STEP_NEXT;
 	}
@@ -417,12 +449,14 @@ static enum step st_reply(struct vg_iq *iq)
 		return fail(iq, EDE_OTHER, "out of memory");
 	if (rc < 0) {
 		mark_tried(iq);
+		iq->n_broken++;
 		iq->state = IQ_PICK;
 		return STEP_NEXT;
 	}
 	if (vg_scrub(&iq->msg, iq->zone, iq->asked, iq->asked_type, iq->forward, &iq->verdict) <
 	    0) {
 		mark_tried(iq);
+		iq->n_broken++;
 		iq->state = IQ_PICK;
 		return STEP_NEXT;
 	}
@@ -475,6 +509,7 @@ static enum step follow_referral(struct vg_iq *iq)
 			vg_select_lame_set(r->sel, &iq->server, iq->zone,
 					   r->up->ops->now_ms(r->up));
 		mark_tried(iq);
+		iq->n_lame++;
 		iq->state = IQ_PICK;
 		return STEP_NEXT;
 	}
@@ -509,7 +544,7 @@ static enum step follow_referral(struct vg_iq *iq)
 	iq->ns = ns;
 	iq->n_ns = n;
 	iq->glueless = 0;
-	iq->rounds = 0;
+	reset_outcomes(iq);
 	iq->qmin_labels = -1;
 	iq->qmin_steps = 0;
 	iq->state = IQ_PICK;
@@ -537,14 +572,14 @@ static enum step st_follow(struct vg_iq *iq)
 		/* fall through */
 	case VG_REPLY_SERVFAIL:
 		mark_tried(iq);
-		iq->lame_or_fail++;
+		iq->n_broken++;
 		iq->state = IQ_PICK;
 		return STEP_NEXT;
 	case VG_REPLY_LAME:
 		if (!iq->forward)
 			vg_select_lame_set(r->sel, &iq->server, iq->zone, now);
 		mark_tried(iq);
-		iq->lame_or_fail++;
+		iq->n_lame++;
 		iq->state = IQ_PICK;
 		return STEP_NEXT;
 	case VG_REPLY_REFERRAL:

@@ -13,6 +13,7 @@
 
 #define EDE_OTHER 0
 #define EDE_STALE_ANSWER 3
+#define EDE_STALE_NXDOMAIN_ANSWER 19
 #define EDE_NO_REACHABLE_AUTHORITY 22
 
 static uint64_t hash_bytes(const void *p, size_t n, uint64_t h)
@@ -324,7 +325,8 @@ void vg_req_complete(struct vg_req *req)
 	if (iq->state == IQ_DONE) {
 		len = build_answer(req, iq, iq->rcode, iq->stale, r->abuf, sizeof(r->abuf));
 		if (iq->stale) {
-			ede = EDE_STALE_ANSWER;
+			ede = iq->rcode == VG_RCODE_NXDOMAIN ? EDE_STALE_NXDOMAIN_ANSWER
+							     : EDE_STALE_ANSWER;
 			r->stats.stale_served++;
 		} else if (r->cache && !iq->is_prime) {
 			uint8_t rank =
@@ -348,7 +350,9 @@ void vg_req_complete(struct vg_req *req)
 			uint16_t rc =
 			    kind == VG_CACHE_NXDOMAIN ? VG_RCODE_NXDOMAIN : VG_RCODE_NOERROR;
 			len = build_answer(req, iq, rc, true, r->abuf, sizeof(r->abuf));
-			ede = EDE_STALE_ANSWER;
+			/* RFC 8914: 19 for a stale NXDOMAIN, 3 for any other stale answer. */
+			ede = kind == VG_CACHE_NXDOMAIN ? EDE_STALE_NXDOMAIN_ANSWER
+							: EDE_STALE_ANSWER;
 			ede_text = iq->ede_text;
 			r->stats.stale_served++;
 		} else {

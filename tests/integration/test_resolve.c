@@ -310,6 +310,7 @@ Test(resolve, queries_nothing_local_without_query_local_addresses, .init = NULL)
 	cr_assert_not_null(p);
 	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_SERVFAIL,
 		     "the lab's root servers are on loopback: refused by default");
+	cr_expect_eq(ede_of(p), 22, "EDE 22, its text naming query-local-addresses");
 	ldns_pkt_free(p);
 }
 

@@ -597,6 +597,8 @@ Test(iter, lame_server_is_remembered)
 	struct result res;
 	resolve("www.example.com.", VG_T_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_eq(res.ede, 22, "RFC 8914: 22 covers servers that refused to reply");
+	cr_assert(strstr(res.ede_text, "lame"), "%s", res.ede_text);
 	free_result(&res);
 	unsigned before = fake_count(&F, EXCOM, NULL, 0);
 	resolve("alias.example.com.", VG_T_A, &res);
@@ -657,6 +659,9 @@ Test(iter, loopback_servers_are_not_queried_by_default)
 	resolve("www.local.com.", VG_T_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
 	cr_assert_eq(fake_count(&F, "127.0.0.1", NULL, 0), 0);
+	cr_assert_eq(res.ede, 22);
+	cr_assert(strstr(res.ede_text, "query-local-addresses"), "the EDE names the setting: %s",
+		  res.ede_text);
 	free_result(&res);
 }
 
@@ -813,6 +818,8 @@ Test(iter, ipv6_servers_are_used_only_with_do_ip6)
 	start_resolver();
 	resolve("www.six.com.", VG_T_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_eq(res.ede, 22);
+	cr_assert(strstr(res.ede_text, "do-ip6"), "%s", res.ede_text);
 	cr_assert_eq(fake_count(&F, "2001:500:1::53", NULL, 0), 0);
 	free_result(&res);
 }
@@ -961,4 +968,32 @@ Test(iter, formerr_to_edns_is_remembered_for_a_while_then_edns_is_tried_again)
 	cr_assert_geq(F.n_log, 1);
 	for (size_t i = 0; i < F.n_log; i++)
 		cr_assert(F.log[i].edns, "query %zu to %s without EDNS", i, F.log[i].server);
+}
+
+Test(iter, servers_answering_only_servfail_give_ede_network_error)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_SERVFAIL;
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_eq(res.ede, 23, "every server answered, only with errors: 23 Network Error");
+	free_result(&res);
+}
+
+Test(iter, stale_nxdomain_carries_ede_19)
+{
+	start_resolver();
+	struct result res;
+	resolve("nx.example.com.", VG_T_A, &res);
+	free_result(&res);
+	F.wall += 300 + 100; /* the negative entry (SOA MINIMUM 300) expired */
+	F.servers[3].mode = FAKE_SILENT;
+	resolve("nx.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NXDOMAIN);
+	cr_assert_eq(res.ede, 19, "RFC 8914: Stale NXDOMAIN Answer");
+	ldns_rr *soa = ldns_rr_list_rr(ldns_pkt_authority(res.pkt), 0);
+	cr_assert_not_null(soa);
+	cr_assert_eq(ldns_rr_ttl(soa), 30, "stale TTL 30 (RFC 8767)");
+	free_result(&res);
 }
