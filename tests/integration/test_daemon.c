@@ -328,3 +328,64 @@ Test(daemon, several_workers_answer_and_all_take_a_reload, .fini = stop_v)
 	}
 	cr_assert_eq(fresh, 40, "some worker kept the old local data");
 }
+
+static int count_fds(pid_t pid)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "ls /proc/%d/fd | wc -l", (int)pid);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	int n = -1;
+	if (fscanf(p, "%d", &n) != 1)
+		n = -1;
+	pclose(p);
+	return n;
+}
+
+/* Reloads that add and remove a listener, with TCP clients connected across them, leave no file
+ * descriptor behind, and every reload keeps answering. */
+Test(daemon, repeated_reloads_with_tcp_clients_leak_no_descriptors, .fini = stop_v)
+{
+	start(NULL);
+	uint16_t p2 = 0;
+	for (uint16_t cand = (uint16_t)(V.port + 1); !p2 && cand < V.port + 50; cand++) {
+		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(cand)};
+		inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+		int u = socket(AF_INET, SOCK_DGRAM, 0), t = socket(AF_INET, SOCK_STREAM, 0);
+		if (bind(u, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		    bind(t, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			p2 = cand;
+		close(u);
+		close(t);
+	}
+	cr_assert_neq(p2, 0);
+	expect_alive();
+	int before = count_fds(V.pid);
+	cr_assert_gt(before, 0);
+	char extra[128];
+	snprintf(extra, sizeof(extra), "listen: 127.0.0.1@%u\n", p2);
+	for (int round = 0; round < 6; round++) {
+		int fd = itest_tcp_connect("127.0.0.1", V.port);
+		cr_assert_geq(fd, 0);
+		cr_assert_eq(itest_write_config(&V, round % 2 ? NULL : extra), 0);
+		kill(V.pid, SIGHUP);
+		usleep(100000);
+		uint8_t q[512], r[4096];
+		size_t ql = itest_query("localhost.", LDNS_RR_TYPE_A, (uint16_t)round, 0, false,
+					q + 2, 510);
+		q[0] = (uint8_t)(ql >> 8);
+		q[1] = (uint8_t)ql;
+		cr_assert_eq(itest_write_all(fd, q, ql + 2), 0);
+		cr_assert_gt(itest_tcp_read(fd, r, sizeof(r), 3000), 0, "TCP client across reload");
+		close(fd);
+		expect_alive();
+	}
+	/* back to the start-up listen set: the same descriptors as before the reloads */
+	uint64_t t0 = itest_now_ms();
+	int after = count_fds(V.pid);
+	while (after != before && itest_now_ms() - t0 < 2000) {
+		usleep(50000);
+		after = count_fds(V.pid);
+	}
+	cr_assert_eq(after, before, "descriptors before %d, after 6 reloads %d", before, after);
+}
