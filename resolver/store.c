@@ -78,15 +78,16 @@ int vg_store_lookup_answer(struct vg_iq *iq, const uint8_t *name, uint16_t type,
 				    sizeof(r->cbuf), &v);
 	if (rc < 0)
 		return -1;
+	/* Glue and additional data are good enough to find servers, not to answer: not when
+	 * fresh, and not as a stale answer either (RFC 8767 serves answers). */
+	if (v.kind == VG_CACHE_POSITIVE && (v.rank & 0x0f) < VG_RANK_NONAUTH_ANSWER)
+		return -1;
 	*hint = v.hint;
 	if (v.hint & VG_CACHE_STALE)
 		iq->stale = true;
 	if (!(v.rank & VG_RANK_ITERATED))
 		iq->forwarded_data = true;
 	if (v.kind == VG_CACHE_POSITIVE) {
-		/* Glue and additional data are good enough to find servers, not to answer. */
-		if ((v.rank & 0x0f) < VG_RANK_NONAUTH_ANSWER && !(v.hint & VG_CACHE_STALE))
-			return -1;
 		return view_to_rrs(iq, name, &v) < 0 ? -1 : VG_CACHE_POSITIVE;
 	}
 	if (v.soa_owner && v.soa_rdata) {

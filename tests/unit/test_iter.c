@@ -997,3 +997,20 @@ Test(iter, stale_nxdomain_carries_ede_19)
 	cr_assert_eq(ldns_rr_ttl(soa), 30, "stale TTL 30 (RFC 8767)");
 	free_result(&res);
 }
+
+Test(iter, stale_glue_is_never_served_as_an_answer)
+{
+	start_resolver();
+	struct result res;
+	/* Caches ns1.example.com. A only as glue (from com.'s referral). */
+	resolve("www.example.com.", VG_T_A, &res);
+	free_result(&res);
+	F.wall += 86400 + 100; /* everything expired (cache-max-ttl 86400) */
+	for (size_t i = 0; i < F.n_servers; i++)
+		F.servers[i].mode = FAKE_SILENT;
+	resolve("ns1.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL,
+		     "glue finds servers; it is no answer, fresh or stale");
+	cr_assert_eq(ldns_pkt_ancount(res.pkt), 0);
+	free_result(&res);
+}
