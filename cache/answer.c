@@ -230,6 +230,8 @@ int vg_cache_answer_get(struct vg_cache_reader *rd, const uint8_t *qname, size_t
 		if (off + 4 > wl || off < 12 + ql)
 			goto corrupt;
 		uint32_t t = vg_get_u32(out + off);
+		if (t > VG_CACHE_TTL_LIMIT)
+			goto corrupt; /* never stored: damage, and not a TTL to hand a client */
 		t = stale ? VG_CACHE_STALE_TTL : (t > age ? t - age : 0);
 		vg_put_u32(out + off, t);
 	}

@@ -387,3 +387,35 @@ Test(cache_faults, stored_ttl_beyond_a_year_is_damage_not_a_century_of_life)
 	cr_assert_eq(memcmp(v.rdata + 2, A2, 4), 0, "the fresh equal-rank RRset replaced it");
 	vg_cache_close(c);
 }
+
+static size_t set_first_rr_ttl_one(uint8_t *nb, const MDB_val *old, const void *ctx)
+{
+	/* answer value: header (20), wire length, qname length, TTL offsets, wire */
+	cr_assert_leq(old->mv_size, 4096);
+	memcpy(nb, old->mv_data, old->mv_size);
+	size_t n = vg_get_u16(nb + 6);
+	cr_assert_gt(n, 0);
+	size_t off = vg_get_u16(nb + 24);
+	vg_put_u32(nb + 24 + 2 * n + off, *(const uint32_t *)ctx);
+	return old->mv_size;
+}
+
+/* A record TTL in a stored answer is handed to clients after the age is subtracted: one beyond
+ * what was ever stored (damage) is a miss, never a TTL with the top bit set on the wire. */
+Test(cache_faults, stored_answer_rr_ttl_beyond_a_year_is_a_miss)
+{
+	struct vg_cache *c = open_default();
+	put_a_answer(c, "rr.example.", 600, 0x15, 0, T0);
+	vg_cache_close(c);
+	uint32_t bad = 0xFFFFFF00u;
+	edit_values("answer", set_first_rr_ttl_one, &bad);
+	c = open_default();
+	uint8_t out[4096];
+	size_t len;
+	unsigned fl;
+	cr_assert_eq(get_answer(c, "rr.example.", 1, T0 + 1, out, &len, &fl, 0), VG_ENOTFOUND);
+	struct vg_cache_stats st;
+	vg_cache_stats(c, &st);
+	cr_assert_geq(st.corrupt, 1);
+	vg_cache_close(c);
+}
