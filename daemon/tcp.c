@@ -373,7 +373,9 @@ int vg_tcp_listen(struct vg_worker *w, int fd, const struct vg_sockaddr *addr,
 	uv_tcp_init(&w->loop, &l->h);
 	l->h.data = l;
 	int rc = uv_tcp_open(&l->h, fd);
-	if (rc == 0)
+	if (rc < 0)
+		close(fd); /* not the handle's yet: uv_close below would not close it */
+	else
 		rc = uv_listen((uv_stream_t *)&l->h, 256, on_connection);
 	if (rc < 0) {
 		vg_err("tcp listener: %s", uv_strerror(rc));

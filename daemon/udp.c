@@ -176,6 +176,8 @@ static void compact(struct vg_udp *u)
 
 void vg_udp_flush(struct vg_udp *u)
 {
+	if (u->closed)
+		return; /* the fd is closed (or soon): it may already be another socket's number */
 	while (u->qhead < u->nq) {
 		int r = sendmmsg(u->fd, u->msgs + u->qhead, u->nq - u->qhead, MSG_DONTWAIT);
 		if (r > 0) {
@@ -287,6 +289,11 @@ void vg_udp_close(struct vg_udp *u)
 	if (u->closed)
 		return;
 	vg_udp_flush(u);
+	/* what the socket would not take now is dropped: a closed listener never sends again, and
+	 * a late answer's vg_udp_reply_buf must not find a full queue to flush */
+	if (u->nq > u->qhead)
+		VG_STAT_ADD(u->w, send_errors, u->nq - u->qhead);
+	u->qhead = u->nq = 0;
 	u->closed = true;
 	uv_close((uv_handle_t *)&u->h, on_closed);
 	uv_close((uv_handle_t *)&u->pause_timer, on_closed);
