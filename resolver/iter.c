@@ -48,8 +48,19 @@ static enum step fail_limit(struct vg_iq *iq, const char *text)
 	return fail(iq, EDE_OTHER, text);
 }
 
+static bool same_rr(const struct vg_rr *a, const struct vg_rr *b)
+{
+	return a->type == b->type && a->rclass == b->rclass && a->rdlen == b->rdlen &&
+	       !memcmp(a->rdata, b->rdata, a->rdlen) && vg_name_eq(a->owner, b->owner);
+}
+
 int vg_iq_ans_add(struct vg_iq *iq, const struct vg_rr *rr)
 {
+	/* RFC 2181 §5: an RRset holds no duplicates, whatever a server (or a chain that passed
+	 * the same name twice through the cache and the wire) sent. */
+	for (size_t i = 0; i < iq->n_ans; i++)
+		if (same_rr(iq->ans[i], rr))
+			return 0;
 	if (iq->n_ans == iq->cap_ans) {
 		size_t cap = iq->cap_ans ? iq->cap_ans * 2 : 8;
 		const struct vg_rr **n = vg_arena_alloc(&iq->req->arena, cap * sizeof(*n));

@@ -228,6 +228,19 @@ static bool synthesized(const struct vg_msg *m, const struct vg_rr *cn)
 	return false;
 }
 
+/* True when rd[0..len) (u16 length + rdata entries) already holds b's rdata: duplicates in a
+ * reply are stored once (RFC 2181 §5). */
+static bool rdata_seen(const uint8_t *rd, size_t len, const struct vg_rr *b)
+{
+	for (size_t off = 0; off + 2 <= len;) {
+		uint16_t l = vg_get_u16(rd + off);
+		if (l == b->rdlen && !memcmp(rd + off + 2, b->rdata, l))
+			return true;
+		off += 2 + (size_t)l;
+	}
+	return false;
+}
+
 void vg_store_reply(struct vg_iq *iq)
 {
 	struct vg_resolver *r = iq->req->r;
@@ -267,7 +280,8 @@ void vg_store_reply(struct vg_iq *iq)
 			    !vg_name_eq(b->owner, a->owner))
 				continue;
 			done[j] = true;
-			if (off + 2 + b->rdlen > total || rs.rr_count == 0xffff)
+			if (off + 2 + b->rdlen > total || rs.rr_count == 0xffff ||
+			    rdata_seen(rd, off, b))
 				continue;
 			vg_put_u16(rd + off, b->rdlen);
 			memcpy(rd + off + 2, b->rdata, b->rdlen);

@@ -1014,3 +1014,34 @@ Test(iter, stale_glue_is_never_served_as_an_answer)
 	cr_assert_eq(ldns_pkt_ancount(res.pkt), 0);
 	free_result(&res);
 }
+
+Test(iter, duplicate_records_in_a_reply_are_answered_once)
+{
+	struct fake_server *s = &F.servers[3]; /* example.com. */
+	fake_rr(s, "dup.example.com. 3600 IN CNAME dup2.example.com.");
+	fake_rr(s, "dup.example.com. 3600 IN CNAME dup2.example.com.");
+	fake_rr(s, "dup2.example.com. 3600 IN A 192.0.2.50");
+	fake_rr(s, "dup2.example.com. 3600 IN A 192.0.2.51");
+	fake_rr(s, "dup2.example.com. 3600 IN A 192.0.2.50");
+	start_resolver();
+	struct result res;
+	resolve("dup.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
+	cr_assert_eq(ldns_pkt_ancount(res.pkt), 3, "one CNAME and two A, not %u records",
+		     ldns_pkt_ancount(res.pkt));
+	free_result(&res);
+	/* and from the cache, which holds the RRset once */
+	resolve("dup2.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_ancount(res.pkt), 2);
+	free_result(&res);
+	struct vg_cache_reader *rd = vg_cache_reader_new(cache);
+	cr_assert_eq(vg_cache_read_begin(rd), 0);
+	static uint8_t buf[65536];
+	struct vg_cache_rrset_view v;
+	cr_assert_eq(vg_cache_rrset_get(rd, (const uint8_t *)"\4dup2\7example\3com", VG_T_A,
+					(uint32_t)F.wall, 0, buf, sizeof(buf), &v),
+		     0);
+	cr_assert_eq(v.rr_count, 2, "stored without the duplicate");
+	vg_cache_read_end(rd);
+	vg_cache_reader_free(rd);
+}
