@@ -289,8 +289,17 @@ int vg_daemon_reload(struct vg_daemon *d, char *err, size_t errlen)
 	}
 	for (int i = 0; i < d->n_workers; i++) {
 		struct vg_listen_fds *mine = malloc((n ? n : 1) * sizeof(*mine));
-		if (mine)
+		if (mine) {
 			memcpy(mine, plan + (size_t)i * n, n * sizeof(*mine));
+		} else {
+			/* this worker keeps its listeners; the sockets bound for it are closed */
+			for (size_t j = 0; j < n; j++) {
+				if (plan[(size_t)i * n + j].udp_fd >= 0)
+					close(plan[(size_t)i * n + j].udp_fd);
+				if (plan[(size_t)i * n + j].tcp_fd >= 0)
+					close(plan[(size_t)i * n + j].tcp_fd);
+			}
+		}
 		vg_worker_post_reload(&d->workers[i], p, mine, mine ? n : 0);
 	}
 	free(plan);
