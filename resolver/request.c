@@ -268,11 +268,15 @@ static size_t build_answer(struct vg_req *req, const struct vg_iq *iq, uint16_t 
 		an++;
 	}
 	if (iq && iq->soa) {
-		/* Negative answers carry the SOA, its TTL capped by MINIMUM (RFC 2308 §5). */
+		/* Negative answers carry the SOA, its TTL capped by MINIMUM (RFC 2308 §5) and by
+		 * cache-max-negative-ttl, as the cache will show it on the next hit. */
 		const struct vg_rr *soa = iq->soa;
 		uint32_t ttl = soa->ttl;
+		uint32_t max_neg = req->r->cfg->cache_max_negative_ttl;
 		if (soa->rdlen >= 4 && vg_get_u32(soa->rdata + soa->rdlen - 4) < ttl)
 			ttl = vg_get_u32(soa->rdata + soa->rdlen - 4);
+		if (max_neg && ttl > max_neg)
+			ttl = max_neg;
 		size_t w = vg_rr_write(buf + off, cap - off, soa, stale ? VG_CACHE_STALE_TTL : ttl);
 		if (w) {
 			off += w;

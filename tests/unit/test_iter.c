@@ -1045,3 +1045,27 @@ Test(iter, duplicate_records_in_a_reply_are_answered_once)
 	vg_cache_read_end(rd);
 	vg_cache_reader_free(rd);
 }
+
+Test(iter, negative_answers_show_min_of_soa_ttl_minimum_and_max_negative_ttl)
+{
+	C.cache_max_negative_ttl = 60;
+	start_resolver();
+	struct result res;
+	resolve("nx.example.com.", VG_T_A, &res);
+	ldns_rr *soa = ldns_rr_list_rr(ldns_pkt_authority(res.pkt), 0);
+	cr_assert_not_null(soa);
+	cr_assert_eq(ldns_rr_ttl(soa), 60, "SOA TTL 3600, MINIMUM 300, max negative 60: %u",
+		     ldns_rr_ttl(soa));
+	free_result(&res);
+	C.cache_max_negative_ttl = 0; /* 0: no clamp of our own */
+	resolve("nx2.example.com.", VG_T_TXT, &res);
+	soa = ldns_rr_list_rr(ldns_pkt_authority(res.pkt), 0);
+	cr_assert_eq(ldns_rr_ttl(soa), 300, "min(SOA TTL, MINIMUM)");
+	free_result(&res);
+	/* counting down when answered from the cache */
+	F.wall += 100;
+	resolve("nx2.example.com.", VG_T_TXT, &res);
+	soa = ldns_rr_list_rr(ldns_pkt_authority(res.pkt), 0);
+	cr_assert_eq(ldns_rr_ttl(soa), 200);
+	free_result(&res);
+}
