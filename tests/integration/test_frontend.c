@@ -244,6 +244,15 @@ Test(frontend, echoes_do_bit, .fini = stop_v)
 	cr_assert(ldns_pkt_edns_do(p));
 	cr_assert_eq(ldns_pkt_edns_udp_size(p), 1232);
 	ldns_pkt_free(p);
+	/* DO clear stays clear; our size is ours, not the client's */
+	ql = itest_query("localhost.", LDNS_RR_TYPE_A, 17, 4096, false, q, sizeof(q));
+	n = itest_udp("127.0.0.1", V.port, NULL, q, ql, r, sizeof(r), 2000);
+	cr_assert_gt(n, 0);
+	p = itest_parse(r, (size_t)n);
+	cr_assert(ldns_pkt_edns(p));
+	cr_assert_not(ldns_pkt_edns_do(p), "DO set on an answer to a DO=0 query");
+	cr_assert_eq(ldns_pkt_edns_udp_size(p), 1232);
+	ldns_pkt_free(p);
 }
 
 /* ---- bad input over UDP ---- */
@@ -268,6 +277,25 @@ Test(frontend, notimp_for_opcode_other_than_query, .fini = stop_v)
 	rhdr(&r, (uint8_t)(2 << 3), 1, 0); /* STATUS */
 	rquestion(&r, 1, 1);
 	expect_rcode(&r, LDNS_RCODE_NOTIMPL);
+	/* with EDNS: the NOTIMP carries an OPT and the question */
+	rhdr(&r, (uint8_t)(4 << 3), 1, 1); /* NOTIFY */
+	rquestion(&r, 6, 1);
+	ropt(&r, 0);
+	ldns_pkt *p = raw_udp(&r, 2000);
+	cr_assert_not_null(p);
+	cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOTIMPL);
+	cr_assert(ldns_pkt_edns(p), "NOTIMP to an EDNS query without OPT");
+	cr_assert_eq(ldns_pkt_qdcount(p), 1, "question echoed");
+	cr_assert_eq(ldns_pkt_get_opcode(p), LDNS_PACKET_NOTIFY, "opcode echoed");
+	ldns_pkt_free(p);
+	/* QDCOUNT 0 with EDNS: FORMERR with an OPT */
+	rhdr(&r, 0x01, 0, 1);
+	ropt(&r, 0);
+	p = raw_udp(&r, 2000);
+	cr_assert_not_null(p);
+	cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_FORMERR);
+	cr_assert(ldns_pkt_edns(p), "FORMERR to an EDNS query without OPT");
+	ldns_pkt_free(p);
 }
 
 Test(frontend, formerr_for_bad_counts_names_and_trailing_bytes, .fini = stop_v)
