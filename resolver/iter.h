@@ -197,6 +197,9 @@ bool vg_store_find_cut(struct vg_iq *iq, const uint8_t *name);
 /* Addresses of `name` from the cache into ns; returns how many were added. */
 size_t vg_store_addrs(struct vg_iq *iq, struct vg_ns *ns);
 bool vg_store_name_exists(struct vg_iq *iq, const uint8_t *name);
+/* The whole answer the answer cache holds for req's question when it is stale (within
+ * serve-stale-max), written into buf (ID 0, TTLs 30); returns its rcode, or -1. */
+int vg_store_stale_answer(struct vg_req *req, uint8_t *buf, size_t cap, size_t *len);
 /* Ends the read snapshot of the current event; every resolver entry point calls it last. */
 void vg_store_read_done(struct vg_resolver *r);
 

@@ -345,12 +345,20 @@ void vg_req_complete(struct vg_req *req)
 		iq->n_ans = 0;
 		iq->soa = NULL;
 		unsigned hint = 0;
-		int kind = -1;
-		if (r->cfg->serve_stale_max > 0 && req->waiters && !iq->is_prime &&
-		    !req->cache_only)
+		int kind = -1, arc = -1;
+		bool stale_ok = r->cfg->serve_stale_max > 0 && req->waiters && !iq->is_prime &&
+				!req->cache_only;
+		/* The answer cache first: it holds the whole answer, CNAME chain included. */
+		if (stale_ok)
+			arc = vg_store_stale_answer(req, r->abuf, sizeof(r->abuf), &len);
+		if (stale_ok && arc < 0)
 			kind = vg_store_lookup_answer(iq, req->qname, req->qtype,
 						      (int)r->cfg->serve_stale_max, &hint);
-		if (kind >= 0 && (hint & VG_CACHE_STALE)) {
+		if (arc >= 0) {
+			ede = arc == VG_RCODE_NXDOMAIN ? EDE_STALE_NXDOMAIN_ANSWER : EDE_STALE_ANSWER;
+			ede_text = iq->ede_text;
+			r->stats.stale_served++;
+		} else if (kind >= 0 && (hint & VG_CACHE_STALE)) {
 			uint16_t rc =
 			    kind == VG_CACHE_NXDOMAIN ? VG_RCODE_NXDOMAIN : VG_RCODE_NOERROR;
 			len = build_answer(req, iq, rc, true, r->abuf, sizeof(r->abuf));

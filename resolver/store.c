@@ -109,6 +109,21 @@ int vg_store_lookup_answer(struct vg_iq *iq, const uint8_t *name, uint16_t type,
 	return (int)v.kind;
 }
 
+int vg_store_stale_answer(struct vg_req *req, uint8_t *buf, size_t cap, size_t *len)
+{
+	struct vg_resolver *r = req->r;
+	if (!read_begin(r))
+		return -1;
+	unsigned flags = 0;
+	size_t qn = (size_t)vg_name_len(req->qname, VG_NAME_MAX);
+	int rc = vg_cache_answer_get(r->rd, req->qname, qn, req->qtype, req->do_bit, req->cd_bit,
+				     0, vg_wall32(r), buf, cap, len, &flags,
+				     (int)r->cfg->serve_stale_max);
+	if (rc < 0 || *len < 12 || !(flags & VG_CACHE_STALE))
+		return -1;
+	return buf[3] & 0x0f;
+}
+
 bool vg_store_name_exists(struct vg_iq *iq, const uint8_t *name)
 {
 	struct vg_resolver *r = iq->req->r;

@@ -1069,3 +1069,24 @@ Test(iter, negative_answers_show_min_of_soa_ttl_minimum_and_max_negative_ttl)
 	cr_assert_eq(ldns_rr_ttl(soa), 200);
 	free_result(&res);
 }
+
+Test(iter, serves_a_stale_cname_chain_whole)
+{
+	start_resolver();
+	struct result res;
+	resolve("chain.example.com.", VG_T_A, &res);
+	free_result(&res);
+	F.wall += 3600 + 100; /* the chain expired; the zone cuts (86400) did not */
+	F.servers[3].mode = FAKE_SILENT; /* example.com. */
+	F.servers[6].mode = FAKE_SILENT; /* example.net. */
+	resolve("chain.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "chain.example.com.", LDNS_RR_TYPE_CNAME,
+			 "www.example.net."));
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.net.", LDNS_RR_TYPE_A, "192.0.2.2"));
+	for (size_t i = 0; i < ldns_pkt_ancount(res.pkt); i++)
+		cr_assert_eq(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(res.pkt), i)), 30);
+	cr_assert_eq(res.ede, 3);
+	free_result(&res);
+}
