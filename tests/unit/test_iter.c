@@ -1090,3 +1090,41 @@ Test(iter, serves_a_stale_cname_chain_whole)
 	cr_assert_eq(res.ede, 3);
 	free_result(&res);
 }
+
+Test(iter, cname_chain_to_nxdomain_gives_the_chain_nxdomain_and_the_final_soa)
+{
+	fake_rr(&F.servers[3], "tonx.example.com. 3600 IN CNAME nx.example.net.");
+	start_resolver();
+	struct result res;
+	for (int pass = 0; pass < 2; pass++) { /* from the wire, then from the cache */
+		resolve("tonx.example.com.", VG_T_A, &res);
+		cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NXDOMAIN, "pass %d", pass);
+		cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "tonx.example.com.",
+				 LDNS_RR_TYPE_CNAME, "nx.example.net."));
+		cr_assert_eq(ldns_pkt_ancount(res.pkt), 1);
+		cr_assert_eq(ldns_pkt_nscount(res.pkt), 1);
+		cr_assert(has_rr(res.pkt, LDNS_SECTION_AUTHORITY, "example.net.", LDNS_RR_TYPE_SOA,
+				 NULL),
+			  "the SOA of the zone that said NXDOMAIN");
+		free_result(&res);
+	}
+}
+
+Test(iter, ttls_count_down_with_the_wall_clock_and_a_jump_expires_entries)
+{
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	free_result(&res);
+	F.wall += 1000;
+	size_t before = F.n_log;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(F.n_log, before);
+	cr_assert_eq(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(res.pkt), 0)), 2600);
+	free_result(&res);
+	F.wall += 2601; /* a faked clock jumping forward: the entry is gone */
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_gt(fake_count(&F, EXCOM, "www.example.com.", VG_T_A), 1, "asked again");
+	cr_assert_eq(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(res.pkt), 0)), 3600);
+	free_result(&res);
+}
