@@ -33,6 +33,9 @@ int vg_cache_queue_init(struct vg_cache *c)
 	atomic_store(&c->stub->next, NULL);
 	atomic_store(&c->head, c->stub);
 	c->tail = c->stub;
+	atomic_store(&c->wake_pending, VG_WAKE_NONE);
+	c->group_ms = VG_CACHE_GROUP_MS;
+	c->idle_ms = VG_CACHE_IDLE_MS;
 	return 0;
 }
 
@@ -70,13 +73,44 @@ static struct vg_cop *pop(struct vg_cache *c)
 	return NULL;
 }
 
-static void wake(struct vg_cache *c)
+/* Group commit. A signal per put (futex wake-up and two context switches, then a commit of one
+ * op) cost more than the resolution it belonged to (docs/benchmarks.md, Resolver), so while
+ * writes keep coming the writer wakes on its own every group_ms and producers stay quiet. They
+ * signal only for what must not wait: a control op, a full batch (the queue would otherwise grow
+ * towards queue_max), or the first op after the writer went idle. */
+
+/* Queued ops that make a producer wake the writer: a write txn's worth, and never more than half
+ * the queue limit, so a small queue does not drop puts while the writer sleeps. */
+static size_t wake_at(const struct vg_cache *c)
 {
-	if (atomic_exchange(&c->wake_pending, 1) == 0) {
-		pthread_mutex_lock(&c->mu);
-		pthread_cond_signal(&c->wake_cv);
-		pthread_mutex_unlock(&c->mu);
+	size_t n = c->batch_max;
+	if (n > c->o.queue_max / 2)
+		n = c->o.queue_max / 2;
+	return n ? n : 1;
+}
+
+static void signal_writer(struct vg_cache *c)
+{
+	/* Under mu: the writer checks its wake conditions under mu before it waits. */
+	pthread_mutex_lock(&c->mu);
+	pthread_cond_signal(&c->wake_cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+/* Called after the op is pushed and counted in `queued` (both seq_cst, see writer_sleep). */
+static void wake(struct vg_cache *c, bool urgent)
+{
+	int w = atomic_load(&c->wake_pending);
+	if (w == VG_WAKE_SET)
+		return;
+	if (urgent) {
+		if (atomic_exchange(&c->wake_pending, VG_WAKE_SET) != VG_WAKE_SET)
+			signal_writer(c);
+		return;
 	}
+	if (w == VG_WAKE_IDLE &&
+	    atomic_compare_exchange_strong(&c->wake_pending, &w, VG_WAKE_SET))
+		signal_writer(c);
 }
 
 int vg_cache_enqueue(struct vg_cache *c, struct vg_cop *op)
@@ -88,9 +122,9 @@ int vg_cache_enqueue(struct vg_cache *c, struct vg_cop *op)
 		free(op);
 		return VG_ELIMIT;
 	}
-	atomic_fetch_add(&c->queued, 1);
+	size_t n = atomic_fetch_add(&c->queued, 1) + 1;
 	push(c, op);
-	wake(c);
+	wake(c, ctl || n >= wake_at(c));
 	return 0;
 }
 
@@ -235,8 +269,9 @@ static void maybe_sync(struct vg_cache *c)
 	}
 }
 
-/* Pops and applies until the queue looks empty. Returns true when a STOP was seen. */
-static bool run_queue(struct vg_cache *c)
+/* Pops and applies until the queue looks empty. Returns true when a STOP was seen; *popped
+ * receives the number of ops taken. */
+static bool run_queue(struct vg_cache *c, size_t *popped)
 {
 	struct vg_cop *ops[BATCH_MAX];
 	size_t n = 0;
@@ -244,6 +279,7 @@ static bool run_queue(struct vg_cache *c)
 	struct vg_cop *op;
 	while ((op = pop(c))) {
 		atomic_fetch_sub(&c->queued, 1);
+		++*popped;
 		if (op->kind >= VG_COP_FLUSH_ALL && op->kind <= VG_COP_FLUSH_SUSPECT) {
 			/* keep order: what was queued before the flush is committed before it */
 			commit_batch(c, ops, n);
@@ -275,27 +311,58 @@ static bool run_queue(struct vg_cache *c)
 	return stop;
 }
 
+/* Empty group periods in a row before the writer goes idle (sleeps until signalled). */
+#define IDLE_AFTER 5
+
+static void timed_wait(struct vg_cache *c, unsigned ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts); /* wake_cv uses the default clock */
+	uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)ms * 1000000;
+	ts.tv_sec += (time_t)(ns / 1000000000ull);
+	ts.tv_nsec = (long)(ns % 1000000000ull);
+	pthread_cond_timedwait(&c->wake_cv, &c->mu, &ts);
+}
+
+/* Called with mu held, which every signal_writer also takes: a wake condition checked here cannot
+ * change unseen between the check and the wait. */
+static void writer_sleep(struct vg_cache *c, bool idle)
+{
+	/* A sync is waiting (its barrier may sit behind a producer still linking its op), or a
+	 * batch is full: go round again at once. */
+	if (c->ticket_next != c->ticket_done || atomic_load(&c->queued) >= wake_at(c))
+		return;
+	int w = VG_WAKE_NONE;
+	if (!idle) {
+		if (atomic_load(&c->wake_pending) == VG_WAKE_NONE)
+			timed_wait(c, c->group_ms);
+		return;
+	}
+	/* Announce IDLE first, then look at the queue. A producer counts its op in `queued`
+	 * before it reads wake_pending, all seq_cst: either the load below sees the op, or the
+	 * producer sees IDLE and signals (after this wait has released mu). */
+	if (!atomic_compare_exchange_strong(&c->wake_pending, &w, VG_WAKE_IDLE))
+		return; /* SET: a wake came in meanwhile */
+	if (atomic_load(&c->queued) == 0)
+		timed_wait(c, c->idle_ms);
+}
+
 static void *writer_main(void *arg)
 {
 	struct vg_cache *c = arg;
 	c->last_sync_ms = mono_ms();
+	unsigned empty = 0;
 	for (;;) {
-		atomic_store(&c->wake_pending, 0);
-		bool stop = run_queue(c);
+		atomic_store(&c->wake_pending, VG_WAKE_NONE);
+		size_t popped = 0;
+		bool stop = run_queue(c, &popped);
 		vg_cache_evict(c, vg_cache_now(c), false);
 		maybe_sync(c);
 		if (stop)
 			break;
+		empty = popped ? 0 : empty + 1;
 		pthread_mutex_lock(&c->mu);
-		/* Producers that saw wake_pending == 1 did not signal; re-check under the lock. */
-		if (atomic_load(&c->wake_pending) == 0 && atomic_load(&c->queued) == 0) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			uint64_t ns = (uint64_t)ts.tv_nsec + 100ull * 1000000;
-			ts.tv_sec += (time_t)(ns / 1000000000ull);
-			ts.tv_nsec = (long)(ns % 1000000000ull);
-			pthread_cond_timedwait(&c->wake_cv, &c->mu, &ts);
-		}
+		writer_sleep(c, empty >= IDLE_AFTER);
 		pthread_mutex_unlock(&c->mu);
 	}
 	return NULL;
@@ -326,7 +393,8 @@ void vg_cache_writer_stop(struct vg_cache *c)
 int vg_cache_drain(struct vg_cache *c)
 {
 	pthread_mutex_lock(&c->apply_mu);
-	run_queue(c);
+	size_t popped = 0;
+	run_queue(c, &popped);
 	vg_cache_evict(c, vg_cache_now(c), false);
 	pthread_mutex_unlock(&c->apply_mu);
 	return 0;
@@ -345,7 +413,7 @@ int vg_cache_sync(struct vg_cache *c)
 	op->ticket = t;
 	atomic_fetch_add(&c->queued, 1);
 	push(c, op);
-	atomic_store(&c->wake_pending, 1);
+	atomic_store(&c->wake_pending, VG_WAKE_SET);
 	pthread_cond_signal(&c->wake_cv);
 	while (c->ticket_done < t)
 		pthread_cond_wait(&c->done_cv, &c->mu);

@@ -1,0 +1,182 @@
+/* Cache writer thread: group commits, and what still wakes it at once (sync, a full batch, close,
+ * the first put after it went idle). */
+#include <stdatomic.h>
+#include <time.h>
+
+#include "cache_test.h"
+#include "impl.h"
+
+/* A timer period far beyond every bound below: with it, only a signal makes the writer act. */
+#define NEVER_MS 600000u
+#define BOUND_S 10.0 /* generous: the machine is shared; a missed signal waits NEVER_MS */
+
+static double mono_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void pause_briefly(void)
+{
+	struct timespec ts = {0, 100000};
+	nanosleep(&ts, NULL);
+}
+
+static bool visible(struct vg_cache *c, const char *qname)
+{
+	uint8_t out[4096];
+	size_t len;
+	unsigned flags;
+	return get_answer(c, qname, 1, fake_now, out, &len, &flags, 0) == 0;
+}
+
+/* Polls (no sync: that would wake the writer itself) until qname is readable or BOUND_S pass. */
+static bool becomes_visible(struct vg_cache *c, const char *qname)
+{
+	double t0 = mono_s();
+	while (!visible(c, qname)) {
+		if (mono_s() - t0 > BOUND_S)
+			return false;
+		pause_briefly();
+	}
+	return true;
+}
+
+static bool goes_idle(struct vg_cache *c)
+{
+	double t0 = mono_s();
+	while (atomic_load(&c->wake_pending) != VG_WAKE_IDLE) {
+		if (mono_s() - t0 > BOUND_S)
+			return false;
+		pause_briefly();
+	}
+	return true;
+}
+
+static struct vg_cache *open_writer(unsigned group_ms, unsigned idle_ms, size_t queue_max)
+{
+	struct vg_cache_opts o;
+	opts_init(&o);
+	if (queue_max)
+		o.queue_max = queue_max;
+	struct vg_cache *c = open_with(&o);
+	c->group_ms = group_ms;
+	c->idle_ms = idle_ms;
+	cr_assert_eq(vg_cache_start_writer(c), 0);
+	return c;
+}
+
+TestSuite(cache_writer, .init = mkdir_tmp, .fini = rm_tmp, .timeout = 60);
+
+Test(cache_writer, sync_wakes_a_writer_waiting_on_its_group_timer)
+{
+	struct vg_cache *c = open_writer(NEVER_MS, NEVER_MS, 0);
+	char name[32];
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "s%d.example.", i);
+		put_a_answer(c, name, 300, 0x15, 0, T0);
+		double t0 = mono_s();
+		cr_assert_eq(vg_cache_sync(c), 0);
+		cr_assert_lt(mono_s() - t0, BOUND_S, "sync waited for the timer");
+		cr_assert(visible(c, name), "%s not committed when sync returned", name);
+	}
+	vg_cache_close(c);
+}
+
+Test(cache_writer, a_full_batch_wakes_the_writer_without_sync)
+{
+	/* 64 slots: the wake comes at half the limit or a txn's worth, whichever is less */
+	struct vg_cache *c = open_writer(NEVER_MS, NEVER_MS, 64);
+	char name[32];
+	for (int r = 0; r < 30; r++) {
+		/* after a sync the writer goes back to its timer (unless it pops the puts first) */
+		cr_assert_eq(vg_cache_sync(c), 0);
+		for (int i = 0; i < 40; i++) {
+			snprintf(name, sizeof(name), "b%d-%d.example.", r, i);
+			put_a_answer(c, name, 300, 0x15, 0, T0);
+		}
+		snprintf(name, sizeof(name), "b%d-0.example.", r);
+		cr_assert(becomes_visible(c, name), "round %d: a full batch did not wake the writer",
+			  r);
+	}
+	struct vg_cache_stats st;
+	vg_cache_stats(c, &st);
+	cr_assert_eq(st.dropped, 0);
+	vg_cache_close(c);
+}
+
+Test(cache_writer, puts_below_a_batch_are_committed_by_the_group_timer)
+{
+	/* Each put lands while the writer waits on its 2 ms timer after the previous commit (or,
+	 * when the machine stalls the test for 10 ms, after it went idle: that path signals). */
+	struct vg_cache *c = open_writer(VG_CACHE_GROUP_MS, NEVER_MS, 0);
+	char name[32];
+	for (int i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "g%d.example.", i);
+		put_a_answer(c, name, 300, 0x15, 0, T0);
+		cr_assert(becomes_visible(c, name), "%s never committed without a sync", name);
+	}
+	vg_cache_close(c);
+}
+
+struct producer {
+	struct vg_cache *c;
+	pthread_barrier_t *go;
+	int id, round;
+};
+
+static void *produce(void *arg)
+{
+	struct producer *p = arg;
+	char name[32];
+	snprintf(name, sizeof(name), "p%d-%d.example.", p->id, p->round);
+	pthread_barrier_wait(p->go);
+	put_a_answer(p->c, name, 300, 0x15, 0, T0);
+	return NULL;
+}
+
+Test(cache_writer, an_idle_writer_is_woken_by_the_next_puts)
+{
+	/* Idle sleep NEVER_MS: a put that enqueues while the writer goes to sleep and does not
+	 * wake it stays invisible. Four producers race the writer's sleep each round. */
+	struct vg_cache *c = open_writer(1, NEVER_MS, 0);
+	enum { PRODUCERS = 4, ROUNDS = 20 };
+	for (int r = 0; r < ROUNDS; r++) {
+		cr_assert(goes_idle(c), "writer never went idle");
+		pthread_barrier_t go;
+		pthread_barrier_init(&go, NULL, PRODUCERS);
+		pthread_t th[PRODUCERS];
+		struct producer p[PRODUCERS];
+		for (int i = 0; i < PRODUCERS; i++) {
+			p[i] = (struct producer){.c = c, .go = &go, .id = i, .round = r};
+			cr_assert_eq(pthread_create(&th[i], NULL, produce, &p[i]), 0);
+		}
+		for (int i = 0; i < PRODUCERS; i++)
+			pthread_join(th[i], NULL);
+		pthread_barrier_destroy(&go);
+		char name[32];
+		for (int i = 0; i < PRODUCERS; i++) {
+			snprintf(name, sizeof(name), "p%d-%d.example.", i, r);
+			cr_assert(becomes_visible(c, name), "round %d: %s stranded", r, name);
+		}
+	}
+	vg_cache_close(c);
+}
+
+Test(cache_writer, close_commits_puts_still_waiting_for_the_timer)
+{
+	struct vg_cache *c = open_writer(NEVER_MS, NEVER_MS, 0);
+	char name[32];
+	for (int i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "c%d.example.", i);
+		put_a_answer(c, name, 300, 0x15, 0, T0);
+	}
+	vg_cache_close(c);
+	c = open_default();
+	for (int i = 0; i < 5; i++) {
+		snprintf(name, sizeof(name), "c%d.example.", i);
+		cr_assert(visible(c, name), "%s lost at close", name);
+	}
+	vg_cache_close(c);
+}
