@@ -259,21 +259,26 @@ static void clear_tried(struct vg_iq *iq)
 		memset(iq->ns[i].tried, 0, sizeof(iq->ns[i].tried));
 }
 
-static enum step start_sub(struct vg_iq *iq, struct vg_ns *ns)
+static enum step start_sub_type(struct vg_iq *iq, struct vg_ns *ns, uint16_t type)
 {
-	struct vg_resolver *r = iq->req->r;
 	ns->resolved = true;
-	struct vg_iq *sub =
-	    vg_iq_new(iq->req, ns->name, r->cfg->do_ip4 ? VG_T_A : VG_T_AAAA, VG_C_IN);
+	struct vg_iq *sub = vg_iq_new(iq->req, ns->name, type, VG_C_IN);
 	if (!sub)
 		return fail(iq, EDE_OTHER, "out of memory");
 	sub->parent = iq;
 	sub->parent_ns = ns;
 	sub->depth = iq->depth + 1;
-	iq->glueless++;
 	iq->state = IQ_WAIT_SUB;
 	vg_iq_run(sub);
 	return STEP_WAIT;
+}
+
+/* Resolves a glueless NS name: A first (when do-ip4), AAAA when that gave nothing (see
+ * sub_finished); one name counts once against max-glueless-per-referral. */
+static enum step start_sub(struct vg_iq *iq, struct vg_ns *ns)
+{
+	iq->glueless++;
+	return start_sub_type(iq, ns, iq->req->r->cfg->do_ip4 ? VG_T_A : VG_T_AAAA);
 }
 
 static bool family_ok(const struct vg_config *cfg, const struct vg_sockaddr *a)
@@ -695,6 +700,13 @@ static void sub_finished(struct vg_iq *sub)
 	}
 	if (p->state != IQ_WAIT_SUB)
 		return;
+	if (ns->n_addrs == 0 && sub->qtype == VG_T_A && p->req->r->cfg->do_ip6) {
+		/* An IPv6-only name server. */
+		if (start_sub_type(p, ns, VG_T_AAAA) == STEP_WAIT)
+			return;
+		vg_iq_run(p); /* failed to start: p is in IQ_FAIL */
+		return;
+	}
 	p->state = IQ_PICK;
 	vg_iq_run(p);
 }

@@ -1128,3 +1128,24 @@ Test(iter, ttls_count_down_with_the_wall_clock_and_a_jump_expires_entries)
 	cr_assert_eq(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(res.pkt), 0)), 3600);
 	free_result(&res);
 }
+
+Test(iter, glueless_ns_name_with_only_an_ipv6_address_is_found_with_do_ip6)
+{
+	fake_rr(&F.servers[1], "v6only.com. 172800 IN NS ns.v6.net."); /* com. */
+	fake_rr(&F.servers[2], "v6.net. 172800 IN NS ns.example.net."); /* net. -> example.net's server */
+	struct fake_server *s = fake_server(&F, EXNET, "v6.net.", FAKE_AUTH);
+	fake_rr(s, SOA("v6.net."));
+	fake_rr(s, "ns.v6.net. 3600 IN AAAA 2001:500:2::53");
+	s = fake_server(&F, "2001:500:2::53", "v6only.com.", FAKE_AUTH);
+	fake_rr(s, SOA("v6only.com."));
+	fake_rr(s, "www.v6only.com. 3600 IN A 192.0.2.60");
+	C.do_ip6 = true;
+	start_resolver();
+	struct result res;
+	resolve("www.v6only.com.", VG_T_A, &res);
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.v6only.com.", LDNS_RR_TYPE_A, "192.0.2.60"),
+	    "rcode %d, %s", ldns_pkt_get_rcode(res.pkt), res.ede_text);
+	cr_assert_eq(fake_count(&F, EXNET, "ns.v6.net.", VG_T_AAAA), 1);
+	free_result(&res);
+}
