@@ -291,6 +291,10 @@ static bool family_ok(const struct vg_config *cfg, const struct vg_sockaddr *a)
  * them); 23 Network Error when every server that answered gave only errors. */
 static enum step fail_no_server(struct vg_iq *iq, size_t candidates)
 {
+	/* A sub-resolution that stopped at the request's query budget left us without
+	 * addresses: the budget is the reason, not the servers. */
+	if (iq->req->upstream_queries >= iq->req->r->cfg->max_upstream_queries)
+		return fail_limit(iq, "upstream queries over max-upstream-queries");
 	if (candidates == 0 && iq->n_policy)
 		return fail(iq, EDE_NO_REACHABLE_AUTHORITY,
 			    "server addresses are loopback/private (query-local-addresses: no)");

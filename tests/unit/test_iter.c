@@ -1149,3 +1149,16 @@ Test(iter, glueless_ns_name_with_only_an_ipv6_address_is_found_with_do_ip6)
 	cr_assert_eq(fake_count(&F, EXNET, "ns.v6.net.", VG_T_AAAA), 1);
 	free_result(&res);
 }
+
+Test(iter, upstream_limit_hit_in_a_glueless_subresolution_is_named_in_the_ede)
+{
+	C.max_upstream_queries = 4; /* the sub-resolution of ns.example.net. needs the 5th */
+	start_resolver();
+	struct result res;
+	resolve("www.glueless.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_eq(res.ede, 0);
+	cr_assert(strstr(res.ede_text, "max-upstream-queries"), "%s", res.ede_text);
+	cr_assert_leq(F.n_log, 4);
+	free_result(&res);
+}
