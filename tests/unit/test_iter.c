@@ -175,7 +175,7 @@ static void teardown(void)
 
 TestSuite(iter, .init = setup, .fini = teardown);
 
-static void resolve(const char *name, uint16_t type, struct result *res)
+static void resolve_rd(const char *name, uint16_t type, bool rd, struct result *res)
 {
 	uint8_t wire[VG_NAME_MAX];
 	int n = vg_name_from_text(name, wire);
@@ -184,13 +184,18 @@ static void resolve(const char *name, uint16_t type, struct result *res)
 				.qname_len = (size_t)n,
 				.qtype = type,
 				.qclass = 1,
-				.rd_bit = true,
+				.rd_bit = rd,
 				.has_edns = true};
 	memset(res, 0, sizeof(*res));
 	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, res), 0);
 	fake_run(&F, 120000);
 	vg_cache_sync(cache);
 	cr_assert(res->done, "no answer for %s", name);
+}
+
+static void resolve(const char *name, uint16_t type, struct result *res)
+{
+	resolve_rd(name, type, true, res);
 }
 
 static void free_result(struct result *res)
@@ -877,24 +882,6 @@ Test(iter, request_timeout_edges)
 	cr_assert_eq(res.ede, 22);
 	cr_assert_str_eq(res.ede_text, "request-timeout reached");
 	free_result(&res);
-}
-
-static void resolve_rd(const char *name, uint16_t type, bool rd, struct result *res)
-{
-	uint8_t wire[VG_NAME_MAX];
-	int n = vg_name_from_text(name, wire);
-	cr_assert_gt(n, 0);
-	struct vg_question q = {.qname = wire,
-				.qname_len = (size_t)n,
-				.qtype = type,
-				.qclass = 1,
-				.rd_bit = rd,
-				.has_edns = true};
-	memset(res, 0, sizeof(*res));
-	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, res), 0);
-	fake_run(&F, 120000);
-	vg_cache_sync(cache);
-	cr_assert(res->done, "no answer for %s", name);
 }
 
 Test(iter, rd0_is_answered_from_the_cache_only)
