@@ -112,6 +112,17 @@ static const struct unit secs_units[] = {
 	{"", 1}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}, {"w", 604800}, {NULL, 0}};
 static const struct unit ms_units[] = {
 	{"", 1}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {NULL, 0}};
+
+/* The numeric key kinds: one parsing rule, their units and the wording of their errors. */
+struct numeric_kind {
+	const struct unit *units;
+	const char *what, *expect, *suffixes;
+};
+static const struct numeric_kind numeric_kinds[] = {
+    [K_U32] = {plain_units, "value", "a number", ""},
+    [K_SECS] = {secs_units, "duration", "seconds", ", or with suffix s, m, h, d, w"},
+    [K_MS] = {ms_units, "duration", "milliseconds", ", or with suffix ms, s, m, h"},
+};
 static const struct unit size_units[] = {{"", 1},
 					 {"k", 1024},
 					 {"m", 1024 * 1024},
@@ -402,27 +413,15 @@ static int apply(struct pstate *ps, const struct key *k, const char *v)
 			return fail(ps, "bad value '%s' (expected yes or no)", v);
 		return 0;
 	case K_U32:
-		if (parse_num(v, plain_units, &n) != 0 || n < k->min || n > k->max)
-			return fail(ps, "bad value '%s' (expected a number %" PRIu64 "..%" PRIu64 ")",
-				    v, k->min, k->max);
-		*(uint32_t *)(base + k->off) = (uint32_t)n;
-		return 0;
 	case K_SECS:
-		if (parse_num(v, secs_units, &n) != 0 || n < k->min || n > k->max)
-			return fail(ps,
-				    "bad duration '%s' (expected seconds %" PRIu64 "..%" PRIu64
-				    ", or with suffix s, m, h, d, w)",
-				    v, k->min, k->max);
+	case K_MS: {
+		const struct numeric_kind *nk = &numeric_kinds[k->type];
+		if (parse_num(v, nk->units, &n) != 0 || n < k->min || n > k->max)
+			return fail(ps, "bad %s '%s' (expected %s %" PRIu64 "..%" PRIu64 "%s)",
+				    nk->what, v, nk->expect, k->min, k->max, nk->suffixes);
 		*(uint32_t *)(base + k->off) = (uint32_t)n;
 		return 0;
-	case K_MS:
-		if (parse_num(v, ms_units, &n) != 0 || n < k->min || n > k->max)
-			return fail(ps,
-				    "bad duration '%s' (expected milliseconds %" PRIu64 "..%" PRIu64
-				    ", or with suffix ms, s, m, h)",
-				    v, k->min, k->max);
-		*(uint32_t *)(base + k->off) = (uint32_t)n;
-		return 0;
+	}
 	case K_STR:
 	case K_STR_EMPTY:
 		return set_string(ps, (char **)(base + k->off), v);

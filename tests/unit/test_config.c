@@ -348,6 +348,9 @@ Test(config, bad_booleans_numbers_and_levels_are_errors)
 				       "error, warn, info or debug)");
 	parse_err("tcp-max-clients: 12abc\n", "test.conf:1: key 'tcp-max-clients': bad value "
 					      "'12abc' (expected a number 1..1000000)");
+	parse_err("tcp-idle-timeout: 50ms\n",
+		  "test.conf:1: key 'tcp-idle-timeout': bad duration '50ms' (expected milliseconds "
+		  "100..3600000, or with suffix ms, s, m, h)");
 }
 
 Test(config, local_data_syntax_error_names_file_line_and_key)
