@@ -625,6 +625,10 @@ static enum step st_follow(struct vg_iq *iq)
 		uint32_t ttl = 86400;
 		for (size_t i = 0; i < iq->msg.n_rr && n < VG_MAX_HINTS; i++) {
 			const struct vg_rr *g = &iq->msg.rr[i];
+			/* The root NS set's own TTL bounds the priming too (RFC 8109 §4). */
+			if (!g->drop && g->section == VG_SEC_ANSWER && g->type == VG_T_NS &&
+			    g->ttl < ttl)
+				ttl = g->ttl;
 			if (g->drop || g->section != VG_SEC_ADDITIONAL)
 				continue;
 			if (!vg_addr_from_rdata(g->type, g->rdata, g->rdlen, &h[n].addr))

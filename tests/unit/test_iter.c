@@ -1149,3 +1149,16 @@ Test(iter, upstream_limit_hit_in_a_glueless_subresolution_is_named_in_the_ede)
 	cr_assert_leq(F.n_log, 4);
 	free_result(&res);
 }
+
+Test(iter, priming_expires_with_the_root_ns_set_ttl)
+{
+	/* The root's NS set lives 600 s, its addresses much longer: the NS set decides. */
+	F.servers[0].rrs[1] = ". 600 IN NS a.root-servers.net.";
+	start_resolver();
+	cr_assert_leq(R->primed_until, F.wall + 600);
+	struct result res;
+	F.wall += 601;
+	resolve("www.example.com.", VG_T_A, &res);
+	free_result(&res);
+	cr_assert_eq(fake_count(&F, ROOT, ".", VG_T_NS), 1, "primed again once the NS set expired");
+}
