@@ -1162,3 +1162,24 @@ Test(iter, priming_expires_with_the_root_ns_set_ttl)
 	free_result(&res);
 	cr_assert_eq(fake_count(&F, ROOT, ".", VG_T_NS), 1, "primed again once the NS set expired");
 }
+
+Test(iter, root_hints_file_replaces_the_built_in_hints)
+{
+	struct vg_resolver_env env = {.cfg = &C, .cache = cache, .upstream = &F.head};
+	cr_assert_eq(vg_resolver_new(&env, &R), 0);
+	cr_assert_eq(R->n_hints, 1, "only the file's server, none of the built-in 13");
+	cr_assert_eq(F.n_log, 1, "priming at start");
+	cr_assert_str_eq(F.log[0].server, ROOT, "asked the file's root server");
+	vg_resolver_close(R);
+	R = NULL;
+	C.root_hints = NULL;
+	cr_assert_eq(vg_resolver_new(&env, &R), 0);
+	cr_assert_geq(R->n_hints, 13, "the built-in hints");
+	vg_resolver_close(R);
+	R = NULL;
+	char bad[160];
+	snprintf(bad, sizeof(bad), "%s/none.hints", dir);
+	C.root_hints = bad;
+	cr_assert_lt(vg_resolver_new(&env, &R), 0, "an unreadable root-hints file is an error");
+	R = NULL;
+}
