@@ -1183,3 +1183,17 @@ Test(iter, root_hints_file_replaces_the_built_in_hints)
 	cr_assert_lt(vg_resolver_new(&env, &R), 0, "an unreadable root-hints file is an error");
 	R = NULL;
 }
+
+Test(iter, do_ip4_no_sends_nothing_to_ipv4_servers)
+{
+	C.do_ip4 = false;
+	C.do_ip6 = true;
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_eq(F.n_log, 0, "every server of the fake Internet is IPv4");
+	cr_assert_eq(res.ede, 22);
+	cr_assert(strstr(res.ede_text, "do-ip4"), "%s", res.ede_text);
+	free_result(&res);
+}
