@@ -127,6 +127,10 @@ int vg_dname_subst(const uint8_t *name, const uint8_t *owner, const uint8_t *tar
 #define VG_RTO_INITIAL_MS 400
 #define VG_RTO_MIN_MS 50
 #define VG_RTO_MAX_MS 3000
+/* A forwarder's reply time includes its own recursion: a name it has cached comes back in a
+ * millisecond, one it has not may take a second. Waiting less than this for a forwarder turns a
+ * cold name into timeouts and a hold-down of the (often only) forwarder. */
+#define VG_RTO_FORWARD_MIN_MS 1500
 #define VG_HOLDDOWN_AFTER 3  /* consecutive timeouts before a server is held down */
 #define VG_HOLDDOWN_MS 30000 /* first hold-down; doubles per further failure, up to 15 min */
 #define VG_HOLDDOWN_MAX_MS 900000

@@ -144,6 +144,8 @@ int vg_outq_send(struct vg_iq *iq)
 		return len;
 	}
 	uint32_t rto = vg_select_rto(r->sel, &iq->server);
+	if (rd && rto < VG_RTO_FORWARD_MIN_MS)
+		rto = VG_RTO_FORWARD_MIN_MS;
 	struct vg_upstream_req ureq = {
 	    .server = &iq->server,
 	    .wire = wire,

@@ -1197,3 +1197,31 @@ Test(iter, do_ip4_no_sends_nothing_to_ipv4_servers)
 	cr_assert(strstr(res.ede_text, "do-ip4"), "%s", res.ede_text);
 	free_result(&res);
 }
+
+Test(iter, a_forwarder_that_recurses_slowly_after_fast_cached_answers_is_waited_for)
+{
+	struct vg_sockaddr fwd;
+	cr_assert_eq(vg_sockaddr_parse("8.8.8.8", 53, &fwd), 0);
+	C.forward = &fwd;
+	C.n_forward = 1;
+	struct fake_server *s = fake_server(&F, "8.8.8.8", ".", FAKE_RECURSIVE);
+	fake_rr(s, "www.example.com. 300 IN A 192.0.2.200");
+	fake_rr(s, "cold.example.com. 300 IN A 192.0.2.201");
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res); /* answered at once: srtt ~0 */
+	free_result(&res);
+	/* The next name is not in the forwarder's cache: its recursion takes 300 ms. */
+	s->delay_ms = 300;
+	resolve("cold.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR, "ede %u %s", res.ede,
+		     res.ede_text);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "cold.example.com.", LDNS_RR_TYPE_A,
+			 "192.0.2.201"));
+	free_result(&res);
+	s->delay_ms = 0;
+	resolve("www.example.com.", VG_T_AAAA, &res);
+	cr_assert_neq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL,
+		      "the only forwarder is not held down");
+	free_result(&res);
+}
