@@ -171,22 +171,22 @@ size_t vg_store_addrs(struct vg_iq *iq, struct vg_ns *ns)
 	return ns->n_addrs - before;
 }
 
-bool vg_store_find_cut(struct vg_iq *iq, const uint8_t *name)
+/* One zone cut from the cache at or above `name`: 1 found (zone and NS list filled), 0 found but
+ * useless (its NS names have no address and all lie inside the zone, so no glueless lookup can
+ * find one through it: the parent must be asked again), -1 none. */
+static int find_cut_once(struct vg_iq *iq, const uint8_t *name, uint8_t *zone)
 {
 	struct vg_resolver *r = iq->req->r;
-	if (!read_begin(r))
-		return false;
-	uint8_t zone[VG_NAME_MAX];
 	struct vg_cache_rrset_view v;
 	bool ds_known = false;
 	int rc = vg_cache_zonecut_find(r->rd, name, vg_wall32(r), zone, r->cbuf, sizeof(r->cbuf),
 				       &v, &ds_known);
 	/* Forwarded data never supplies delegations (MaginotDNS). */
 	if (rc < 0 || v.kind != VG_CACHE_POSITIVE || !(v.rank & VG_RANK_ITERATED))
-		return false;
+		return -1;
 	struct vg_ns *ns = vg_arena_zalloc(&iq->req->arena, VG_MAX_NS * sizeof(*ns));
 	if (!ns)
-		return false;
+		return -1;
 	size_t n = 0, off = 0;
 	for (unsigned i = 0; i < v.rr_count && n < VG_MAX_NS && off + 2 <= v.rdata_len; i++) {
 		uint16_t rdlen = vg_get_u16(v.rdata + off);
@@ -200,15 +200,41 @@ bool vg_store_find_cut(struct vg_iq *iq, const uint8_t *name)
 		}
 		off += 2 + (size_t)rdlen;
 	}
-	size_t with_addr = 0;
-	for (size_t i = 0; i < n; i++)
+	/* v points into r->cbuf, which vg_store_addrs reuses: nothing of v is read below. */
+	size_t with_addr = 0, outside = 0;
+	for (size_t i = 0; i < n; i++) {
 		with_addr += vg_store_addrs(iq, &ns[i]) > 0;
-	if (n == 0 || (zone[0] == 0 && with_addr == 0))
-		return false; /* the root without addresses: the hints know better */
+		outside += !vg_name_in_zone(ns[i].name, zone);
+	}
+	if (n == 0 || (with_addr == 0 && (zone[0] == 0 || outside == 0)))
+		return 0; /* the root without addresses: the hints know better */
 	memcpy(iq->zone, zone, (size_t)vg_name_len(zone, VG_NAME_MAX));
 	iq->ns = ns;
 	iq->n_ns = n;
-	return true;
+	return 1;
+}
+
+bool vg_store_find_cut(struct vg_iq *iq, const uint8_t *name)
+{
+	struct vg_resolver *r = iq->req->r;
+	if (!read_begin(r))
+		return false;
+	uint8_t zone[VG_NAME_MAX];
+	const uint8_t *from = name;
+	for (;;) {
+		int rc = find_cut_once(iq, from, zone);
+		if (rc != 0)
+			return rc > 0;
+		if (zone[0] == 0)
+			return false;
+		/* Glue gone (evicted before its NS set, expired earlier, not committed yet):
+		 * start one zone higher, whose referral brings it again. */
+		int zl = vg_name_len(zone, VG_NAME_MAX);
+		int fl = vg_name_len(from, VG_NAME_MAX);
+		if (zl <= 0 || fl < zl)
+			return false;
+		from += (fl - zl) + from[fl - zl] + 1;
+	}
 }
 
 static uint8_t rank_of(const struct vg_iq *iq, const struct vg_rr *rr)

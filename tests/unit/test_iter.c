@@ -1225,3 +1225,23 @@ Test(iter, a_forwarder_that_recurses_slowly_after_fast_cached_answers_is_waited_
 		      "the only forwarder is not held down");
 	free_result(&res);
 }
+
+Test(iter, a_cached_cut_whose_in_zone_ns_names_lost_their_addresses_is_refreshed_from_the_parent)
+{
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	free_result(&res);
+	/* The glue went (evicted, expired earlier, or not committed yet) while the NS set stayed:
+	 * ns1.example.com. cannot be resolved through example.com. itself. */
+	cr_assert_eq(vg_cache_flush_name(cache, (const uint8_t *)"\3ns1\7example\3com", 0), 0);
+	vg_cache_sync(cache);
+	F.n_log = 0;
+	resolve("alias.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR, "ede %u %s", res.ede,
+		     res.ede_text);
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"));
+	cr_assert_geq(fake_count(&F, COM, NULL, 0), 1, "the referral (and glue) asked of com. again");
+	free_result(&res);
+}
