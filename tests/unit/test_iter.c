@@ -1245,3 +1245,20 @@ Test(iter, a_cached_cut_whose_in_zone_ns_names_lost_their_addresses_is_refreshed
 	cr_assert_geq(fake_count(&F, COM, NULL, 0), 1, "the referral (and glue) asked of com. again");
 	free_result(&res);
 }
+
+Test(iter, cname_chain_to_nodata_gives_the_chain_noerror_and_the_final_soa)
+{
+	start_resolver();
+	struct result res;
+	for (int pass = 0; pass < 2; pass++) { /* from the wire, then from the cache */
+		resolve("chain.example.com.", VG_T_TXT, &res);
+		cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR, "pass %d", pass);
+		cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "chain.example.com.",
+				 LDNS_RR_TYPE_CNAME, "www.example.net."));
+		cr_assert_eq(ldns_pkt_ancount(res.pkt), 1);
+		cr_assert_eq(ldns_pkt_nscount(res.pkt), 1);
+		cr_assert(has_rr(res.pkt, LDNS_SECTION_AUTHORITY, "example.net.", LDNS_RR_TYPE_SOA,
+				 NULL));
+		free_result(&res);
+	}
+}
