@@ -153,7 +153,8 @@ static enum step st_start(struct vg_iq *iq)
 		iq->soa = NULL; /* a negative entry for the CNAME type says nothing about qtype */
 	}
 	if (iq->req->cache_only)
-		return fail(iq, EDE_NOT_AUTHORITATIVE, "not in the cache; recursion not desired (RD=0)");
+		return fail(iq, EDE_NOT_AUTHORITATIVE,
+			    "not in the cache; recursion not desired (RD=0)");
 	iq->state = IQ_FIND_CUT;
 	return STEP_NEXT;
 }
@@ -304,7 +305,8 @@ static enum step fail_no_server(struct vg_iq *iq, size_t candidates)
 	if (iq->n_broken && !iq->n_silent && !iq->n_lame)
 		return fail(iq, EDE_NETWORK_ERROR, "servers answered only with errors");
 	if (iq->n_lame && !iq->n_silent)
-		return fail(iq, EDE_NO_REACHABLE_AUTHORITY, "servers are lame or refused to answer");
+		return fail(iq, EDE_NO_REACHABLE_AUTHORITY,
+			    "servers are lame or refused to answer");
 	return fail(iq, EDE_NO_REACHABLE_AUTHORITY, "no reachable authority");
 }
 

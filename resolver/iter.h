@@ -69,12 +69,12 @@ struct vg_iq {
 	uint16_t rcode;
 	unsigned cname_hops, referrals, glueless;
 	/* What the current cut's servers did, for the EDE when none is left (reset per cut). */
-	unsigned n_silent;  /* timeouts, ICMP errors, resets */
-	unsigned n_lame;    /* REFUSED, lame, upward referrals */
-	unsigned n_broken;  /* SERVFAIL, FORMERR without EDNS, malformed or unusable replies */
-	unsigned n_policy;  /* addresses skipped: loopback/private (query-local-addresses: no) */
-	unsigned n_family;  /* addresses skipped: family switched off (do-ip4/do-ip6) */
-	unsigned rounds; /* passes over the cut's addresses (retries after timeouts) */
+	unsigned n_silent; /* timeouts, ICMP errors, resets */
+	unsigned n_lame;   /* REFUSED, lame, upward referrals */
+	unsigned n_broken; /* SERVFAIL, FORMERR without EDNS, malformed or unusable replies */
+	unsigned n_policy; /* addresses skipped: loopback/private (query-local-addresses: no) */
+	unsigned n_family; /* addresses skipped: family switched off (do-ip4/do-ip6) */
+	unsigned rounds;   /* passes over the cut's addresses (retries after timeouts) */
 	bool stale;
 	bool forwarded_data; /* some of the answer came from a forwarder */
 

@@ -116,9 +116,9 @@ int vg_store_stale_answer(struct vg_req *req, uint8_t *buf, size_t cap, size_t *
 		return -1;
 	unsigned flags = 0;
 	size_t qn = (size_t)vg_name_len(req->qname, VG_NAME_MAX);
-	int rc = vg_cache_answer_get(r->rd, req->qname, qn, req->qtype, req->do_bit, req->cd_bit,
-				     0, vg_wall32(r), buf, cap, len, &flags,
-				     (int)r->cfg->serve_stale_max);
+	int rc =
+	    vg_cache_answer_get(r->rd, req->qname, qn, req->qtype, req->do_bit, req->cd_bit, 0,
+				vg_wall32(r), buf, cap, len, &flags, (int)r->cfg->serve_stale_max);
 	if (rc < 0 || *len < 12 || !(flags & VG_CACHE_STALE))
 		return -1;
 	return buf[3] & 0x0f;

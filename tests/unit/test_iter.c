@@ -1063,7 +1063,7 @@ Test(iter, serves_a_stale_cname_chain_whole)
 	struct result res;
 	resolve("chain.example.com.", VG_T_A, &res);
 	free_result(&res);
-	F.wall += 3600 + 100; /* the chain expired; the zone cuts (86400) did not */
+	F.wall += 3600 + 100;		 /* the chain expired; the zone cuts (86400) did not */
 	F.servers[3].mode = FAKE_SILENT; /* example.com. */
 	F.servers[6].mode = FAKE_SILENT; /* example.net. */
 	resolve("chain.example.com.", VG_T_A, &res);
@@ -1090,9 +1090,9 @@ Test(iter, cname_chain_to_nxdomain_gives_the_chain_nxdomain_and_the_final_soa)
 				 LDNS_RR_TYPE_CNAME, "nx.example.net."));
 		cr_assert_eq(ldns_pkt_ancount(res.pkt), 1);
 		cr_assert_eq(ldns_pkt_nscount(res.pkt), 1);
-		cr_assert(has_rr(res.pkt, LDNS_SECTION_AUTHORITY, "example.net.", LDNS_RR_TYPE_SOA,
-				 NULL),
-			  "the SOA of the zone that said NXDOMAIN");
+		cr_assert(
+		    has_rr(res.pkt, LDNS_SECTION_AUTHORITY, "example.net.", LDNS_RR_TYPE_SOA, NULL),
+		    "the SOA of the zone that said NXDOMAIN");
 		free_result(&res);
 	}
 }
@@ -1119,7 +1119,8 @@ Test(iter, ttls_count_down_with_the_wall_clock_and_a_jump_expires_entries)
 Test(iter, glueless_ns_name_with_only_an_ipv6_address_is_found_with_do_ip6)
 {
 	fake_rr(&F.servers[1], "v6only.com. 172800 IN NS ns.v6.net."); /* com. */
-	fake_rr(&F.servers[2], "v6.net. 172800 IN NS ns.example.net."); /* net. -> example.net's server */
+	fake_rr(&F.servers[2],
+		"v6.net. 172800 IN NS ns.example.net."); /* net. -> example.net's server */
 	struct fake_server *s = fake_server(&F, EXNET, "v6.net.", FAKE_AUTH);
 	fake_rr(s, SOA("v6.net."));
 	fake_rr(s, "ns.v6.net. 3600 IN AAAA 2001:500:2::53");
@@ -1242,7 +1243,8 @@ Test(iter, a_cached_cut_whose_in_zone_ns_names_lost_their_addresses_is_refreshed
 		     res.ede_text);
 	cr_assert(
 	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"));
-	cr_assert_geq(fake_count(&F, COM, NULL, 0), 1, "the referral (and glue) asked of com. again");
+	cr_assert_geq(fake_count(&F, COM, NULL, 0), 1,
+		      "the referral (and glue) asked of com. again");
 	free_result(&res);
 }
 
