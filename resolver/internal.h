@@ -48,7 +48,8 @@ struct vg_rr {
 	uint16_t rdlen;
 	const uint8_t *rdata;
 	uint8_t section;
-	bool drop; /* the scrubber rejected it: never cached, never used */
+	bool drop;	 /* the scrubber rejected it: never cached, never used */
+	bool from_cache; /* read back from the cache: ttl is the time left, clamps applied */
 };
 
 /* A parsed DNS message (reply from upstream). */

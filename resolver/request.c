@@ -242,10 +242,27 @@ static void on_deadline(void *ctx)
 	vg_store_read_done(req->r);
 }
 
+/* The TTL a record learned just now is shown with: the clamps the cache applies when it stores
+ * it (cache-min-ttl, cache-max-ttl or cache-max-negative-ttl), so the first answer and every
+ * cached repeat agree. */
+static uint32_t clamp_ttl(const struct vg_config *cfg, uint32_t ttl, bool negative)
+{
+	uint32_t hi = negative ? cfg->cache_max_negative_ttl : cfg->cache_max_ttl;
+	uint32_t lo = cfg->cache_min_ttl;
+	if (hi && lo > hi)
+		lo = hi;
+	if (ttl < lo)
+		ttl = lo;
+	if (hi && ttl > hi)
+		ttl = hi;
+	return ttl;
+}
+
 /* Minimal response (answer section + SOA for negative answers) into buf; returns its length. */
 static size_t build_answer(struct vg_req *req, const struct vg_iq *iq, uint16_t rcode, bool stale,
 			   uint8_t *buf, size_t cap)
 {
+	const struct vg_config *cfg = req->r->cfg;
 	size_t qn = (size_t)vg_name_len(req->qname, VG_NAME_MAX);
 	memset(buf, 0, 12);
 	buf[2] = 0x80;
@@ -260,9 +277,7 @@ static size_t build_answer(struct vg_req *req, const struct vg_iq *iq, uint16_t 
 		const struct vg_rr *rr = iq->ans[i];
 		if (rr->type == VG_T_RRSIG && !req->do_bit)
 			continue;
-		uint32_t ttl = rr->ttl;
-		if (req->r->cfg->cache_max_ttl && ttl > req->r->cfg->cache_max_ttl)
-			ttl = req->r->cfg->cache_max_ttl; /* never promise more than we keep */
+		uint32_t ttl = rr->from_cache ? rr->ttl : clamp_ttl(cfg, rr->ttl, false);
 		size_t w = vg_rr_write(buf + off, cap - off, rr, stale ? VG_CACHE_STALE_TTL : ttl);
 		if (!w)
 			break;
@@ -270,15 +285,15 @@ static size_t build_answer(struct vg_req *req, const struct vg_iq *iq, uint16_t 
 		an++;
 	}
 	if (iq && iq->soa) {
-		/* Negative answers carry the SOA, its TTL capped by MINIMUM (RFC 2308 §5) and by
-		 * cache-max-negative-ttl, as the cache will show it on the next hit. */
+		/* Negative answers carry the SOA with the negative TTL: min(SOA TTL, MINIMUM)
+		 * (RFC 2308 §5) in the cache's clamps; from the cache, what is left of it. */
 		const struct vg_rr *soa = iq->soa;
 		uint32_t ttl = soa->ttl;
-		uint32_t max_neg = req->r->cfg->cache_max_negative_ttl;
-		if (soa->rdlen >= 4 && vg_get_u32(soa->rdata + soa->rdlen - 4) < ttl)
-			ttl = vg_get_u32(soa->rdata + soa->rdlen - 4);
-		if (max_neg && ttl > max_neg)
-			ttl = max_neg;
+		if (!soa->from_cache) {
+			if (soa->rdlen >= 4 && vg_get_u32(soa->rdata + soa->rdlen - 4) < ttl)
+				ttl = vg_get_u32(soa->rdata + soa->rdlen - 4);
+			ttl = clamp_ttl(cfg, ttl, true);
+		}
 		size_t w = vg_rr_write(buf + off, cap - off, soa, stale ? VG_CACHE_STALE_TTL : ttl);
 		if (w) {
 			off += w;

@@ -58,6 +58,7 @@ static int view_to_rrs(struct vg_iq *iq, const uint8_t *owner, const struct vg_c
 			rr->rdlen = rdlen;
 			rr->rdata = rd;
 			rr->section = VG_SEC_ANSWER;
+			rr->from_cache = true;
 			if (vg_iq_ans_add(iq, rr) < 0)
 				return -1;
 			off += 2 + (size_t)rdlen;
@@ -102,6 +103,7 @@ int vg_store_lookup_answer(struct vg_iq *iq, const uint8_t *name, uint16_t type,
 			soa->rclass = VG_C_IN;
 			soa->ttl = v.ttl;
 			soa->section = VG_SEC_AUTHORITY;
+			soa->from_cache = true; /* ttl: what is left of the negative entry */
 			if (soa->owner && soa->rdata)
 				iq->soa = soa;
 		}

@@ -181,6 +181,8 @@ int vg_msg_parse(struct vg_arena *a, const uint8_t *pkt, size_t len, struct vg_m
 			/* RFC 2181 §8: a TTL with the top bit set is treated as zero. */
 			rr->ttl = ttl > 0x7fffffff ? 0 : ttl;
 			rr->section = (uint8_t)sec;
+			rr->drop = false;
+			rr->from_cache = false;
 			int rc = rdata_copy(a, pkt, len, pos, rdlen, type, &rr->rdata, &rr->rdlen);
 			if (rc < 0)
 				return rc;

@@ -1047,7 +1047,7 @@ Test(iter, negative_answers_show_min_of_soa_ttl_minimum_and_max_negative_ttl)
 	C.cache_max_negative_ttl = 0; /* 0: no clamp of our own */
 	resolve("nx2.example.com.", VG_T_TXT, &res);
 	soa = ldns_rr_list_rr(ldns_pkt_authority(res.pkt), 0);
-	cr_assert_eq(ldns_rr_ttl(soa), 300, "min(SOA TTL, MINIMUM)");
+	cr_assert_eq(ldns_rr_ttl(soa), 300, "min(SOA TTL, MINIMUM): %u", ldns_rr_ttl(soa));
 	free_result(&res);
 	/* counting down when answered from the cache */
 	F.wall += 100;
@@ -1263,4 +1263,45 @@ Test(iter, cname_chain_to_nodata_gives_the_chain_noerror_and_the_final_soa)
 				 NULL));
 		free_result(&res);
 	}
+}
+
+/* Reopens the test cache with the TTL clamps of C, as vigild derives them from the config. */
+static void reopen_cache_with_config_clamps(void)
+{
+	vg_cache_close(cache);
+	struct vg_cache_opts o;
+	vg_cache_opts_default(&o);
+	o.dir = dir;
+	o.map_size = 64 << 20;
+	o.min_ttl = C.cache_min_ttl;
+	o.max_ttl = C.cache_max_ttl;
+	o.max_neg_ttl = C.cache_max_negative_ttl;
+	char err[256];
+	cr_assert_eq(vg_cache_open(&o, &cache, err, sizeof(err)), 0, "%s", err);
+}
+
+Test(iter, first_answer_shows_the_ttls_the_cache_will_show)
+{
+	fake_rr(&F.servers[3], "short.example.com. 5 IN A 192.0.2.55");
+	fake_rr(&F.servers[3], "short.example.com. 5 IN TXT \"short\"");
+	C.cache_min_ttl = 600;
+	C.cache_max_negative_ttl = 3600;
+	reopen_cache_with_config_clamps();
+	start_resolver();
+	struct result res;
+	resolve("short.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(res.pkt), 0)), 600,
+		     "cache-min-ttl applies to the first answer too");
+	free_result(&res);
+	resolve("nx.example.com.", VG_T_A, &res); /* min(3600, MINIMUM 300), raised to 600 */
+	cr_assert_eq(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_authority(res.pkt), 0)), 600);
+	free_result(&res);
+	F.wall += 100;
+	resolve("short.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(res.pkt), 0)), 500);
+	free_result(&res);
+	resolve("nx.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_authority(res.pkt), 0)), 500,
+		     "the cached negative entry's time left, not its SOA MINIMUM");
+	free_result(&res);
 }
