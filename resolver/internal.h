@@ -109,6 +109,14 @@ struct vg_verdict {
 	unsigned hops;		 /* CNAME/DNAME links followed inside this reply */
 	bool loop;		 /* the chain came back to a name it had visited */
 	unsigned dropped;	 /* records the scrubber rejected */
+	/* CNAMEs a DNAME implies that the reply did not carry (or carried wrong): the iterator
+	 * adds them to the client's answer after their DNAME (RFC 6672 §3.4: clients that do
+	 * not know DNAME follow the CNAME). Never cached: the DNAME is. */
+	struct vg_synth {
+		const struct vg_rr *dname;
+		uint8_t owner[256], target[256];
+	} synth[4];
+	unsigned n_synth;
 };
 
 /* Scrubs and classifies a reply to a query for (qname, qtype) sent to a server of `zone`.

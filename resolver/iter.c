@@ -505,6 +505,32 @@ static enum step st_store(struct vg_iq *iq)
 }
 
 /* ---- IQ_FOLLOW ---- */
+/* Appends the CNAMEs the scrubber synthesized from `dname` (the reply lacked them). */
+static void add_synthesized(struct vg_iq *iq, const struct vg_rr *dname)
+{
+	struct vg_arena *a = &iq->req->arena;
+	for (unsigned i = 0; i < iq->verdict.n_synth; i++) {
+		const struct vg_synth *y = &iq->verdict.synth[i];
+		if (y->dname != dname)
+			continue;
+		int on = vg_name_len(y->owner, VG_NAME_MAX),
+		    tn = vg_name_len(y->target, VG_NAME_MAX);
+		struct vg_rr *cn = vg_arena_zalloc(a, sizeof(*cn));
+		if (!cn || on <= 0 || tn <= 0)
+			return;
+		cn->owner = vg_arena_memdup(a, y->owner, (size_t)on);
+		cn->rdata = vg_arena_memdup(a, y->target, (size_t)tn);
+		if (!cn->owner || !cn->rdata)
+			return;
+		cn->type = VG_T_CNAME;
+		cn->rclass = dname->rclass;
+		cn->ttl = dname->ttl; /* RFC 6672 §3.1: the DNAME's TTL */
+		cn->rdlen = (uint16_t)tn;
+		cn->section = VG_SEC_ANSWER;
+		vg_iq_ans_add(iq, cn);
+	}
+}
+
 static void add_chain(struct vg_iq *iq, bool final)
 {
 	for (size_t i = 0; i < iq->msg.n_rr; i++) {
@@ -516,6 +542,8 @@ static void add_chain(struct vg_iq *iq, bool final)
 		      (vg_get_u16(rr->rdata) == VG_T_CNAME || vg_get_u16(rr->rdata) == VG_T_DNAME)))
 			continue;
 		vg_iq_ans_add(iq, rr);
+		if (rr->type == VG_T_DNAME)
+			add_synthesized(iq, rr);
 	}
 	if (iq->forward)
 		iq->forwarded_data = true;

@@ -229,8 +229,14 @@ int vg_scrub(struct vg_msg *m, const uint8_t *zone, const uint8_t *qname, uint16
 			/* The server's synthesized CNAME is believed only when it says what we
 			 * computed ourselves. */
 			struct vg_rr *sc = find(m, VG_SEC_ANSWER, sname, VG_T_CNAME);
-			if (sc && vg_name_eq(sc->rdata, synth))
+			if (sc && vg_name_eq(sc->rdata, synth)) {
 				keep(sc);
+			} else if (v->n_synth < sizeof(v->synth) / sizeof(v->synth[0])) {
+				struct vg_synth *y = &v->synth[v->n_synth++];
+				y->dname = dn;
+				memcpy(y->owner, sname, (size_t)vg_name_len(sname, VG_NAME_MAX));
+				memcpy(y->target, synth, (size_t)vg_name_len(synth, VG_NAME_MAX));
+			}
 			next = synth;
 		}
 		v->hops++;

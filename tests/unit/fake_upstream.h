@@ -44,7 +44,8 @@ struct fake_server {
 	uint32_t delay_ms;
 	const char *rrs[FAKE_MAX_RRS];
 	size_t n_rrs;
-	unsigned queries; /* received */
+	unsigned queries;    /* received */
+	bool dname_no_cname; /* applies DNAMEs without adding the synthesized CNAME (old servers) */
 };
 
 struct fake_q {
@@ -219,6 +220,39 @@ static void fake_answer(const struct fake_server *s, ldns_pkt *p, const ldns_rdf
 		}
 		if (hop == 0)
 			ldns_pkt_set_aa(p, !recursive);
+		/* DNAME at a proper ancestor of the name (RFC 6672): the DNAME, the CNAME it
+		 * implies (unless dname_no_cname), then on with the substituted name. */
+		ldns_rr *dn = NULL;
+		for (size_t i = 0; i < ldns_rr_list_rr_count(z); i++) {
+			ldns_rr *rr = ldns_rr_list_rr(z, i);
+			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_DNAME &&
+			    ldns_dname_is_subdomain(name, ldns_rr_owner(rr)))
+				dn = rr;
+		}
+		if (dn) {
+			ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, ldns_rr_clone(dn));
+			char *n = ldns_rdf2str(name), *o = ldns_rdf2str(ldns_rr_owner(dn));
+			char *t = ldns_rdf2str(ldns_rr_rdf(dn, 0));
+			char buf[600];
+			snprintf(buf, sizeof(buf), "%.*s%s", (int)(strlen(n) - strlen(o)), n, t);
+			if (!s->dname_no_cname) {
+				char line[1300];
+				snprintf(line, sizeof(line), "%s %u IN CNAME %s", n,
+					 ldns_rr_ttl(dn), buf);
+				ldns_rr *cn = NULL;
+				if (ldns_rr_new_frm_str(&cn, line, 3600, NULL, NULL) ==
+				    LDNS_STATUS_OK)
+					ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, cn);
+			}
+			free(n);
+			free(o);
+			free(t);
+			ldns_rdf_deep_free(name);
+			name = ldns_dname_new_frm_str(buf);
+			if (!name || !fake_below(name, apex))
+				break;
+			continue;
+		}
 		size_t before = ldns_pkt_ancount(p);
 		fake_add_matching(p, LDNS_SECTION_ANSWER, z, name, qtype);
 		if (ldns_pkt_ancount(p) > before) {

@@ -1305,3 +1305,25 @@ Test(iter, first_answer_shows_the_ttls_the_cache_will_show)
 		     "the cached negative entry's time left, not its SOA MINIMUM");
 	free_result(&res);
 }
+
+Test(iter, dname_answers_carry_the_cname_even_when_the_server_left_it_out)
+{
+	fake_rr(&F.servers[3], "dname.example.com. 3600 IN DNAME example.net.");
+	start_resolver();
+	struct result res;
+	for (int old = 0; old < 2; old++) {
+		F.servers[3].dname_no_cname = old;
+		const char *q = old ? "www.dname.example.com." : "ns.dname.example.com.";
+		const char *t = old ? "www.example.net." : "ns.example.net.";
+		resolve(q, VG_T_A, &res);
+		cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR, "%s", res.ede_text);
+		cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "dname.example.com.",
+				 LDNS_RR_TYPE_DNAME, "example.net."));
+		cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, q, LDNS_RR_TYPE_CNAME, t),
+			  "the CNAME for stubs that do not know DNAME (server %s)",
+			  old ? "without it" : "with it");
+		cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, t, LDNS_RR_TYPE_A, NULL));
+		cr_assert_eq(ldns_pkt_ancount(res.pkt), 3);
+		free_result(&res);
+	}
+}

@@ -173,6 +173,28 @@ Test(scrub, dname_is_applied_with_our_own_substitution)
 	cr_assert(vg_name_eq(V.target, t));
 	cr_assert(!kept(VG_SEC_ANSWER, "www.d.example.com.", VG_T_CNAME),
 		  "a synthesized CNAME that disagrees with the DNAME is dropped");
+	cr_assert_eq(V.n_synth, 1, "and ours takes its place");
+	uint8_t o[VG_NAME_MAX];
+	vg_name_from_text("www.d.example.com.", o);
+	cr_assert(vg_name_eq(V.synth[0].owner, o));
+	cr_assert(vg_name_eq(V.synth[0].target, t));
+}
+
+Test(scrub, dname_without_its_cname_gets_one_synthesized)
+{
+	const char *rrs[] = {"A|d.example.com. DNAME d.example.com.sub.example.com.", NULL};
+	reply("www.d.example.com.", LDNS_RR_TYPE_A, true, LDNS_RCODE_NOERROR, rrs);
+	scrub("example.com.", "www.d.example.com.", VG_T_A, false);
+	cr_assert_eq(V.n_synth, 1);
+	uint8_t t[VG_NAME_MAX];
+	vg_name_from_text("www.d.example.com.sub.example.com.", t);
+	cr_assert(vg_name_eq(V.synth[0].target, t));
+	const char *ok[] = {"A|d.example.com. DNAME example.net.",
+			    "A|www.d.example.com. CNAME www.example.net.", NULL};
+	reply("www.d.example.com.", LDNS_RR_TYPE_A, true, LDNS_RCODE_NOERROR, ok);
+	scrub("example.com.", "www.d.example.com.", VG_T_A, false);
+	cr_assert_eq(V.n_synth, 0, "the server's own, correct CNAME is used");
+	cr_assert(kept(VG_SEC_ANSWER, "www.d.example.com.", VG_T_CNAME));
 }
 
 Test(scrub, nxdomain_keeps_the_zone_soa_only)
