@@ -233,6 +233,8 @@ Test(iter, resolves_from_root_through_referrals)
 	cr_assert(
 	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"));
 	cr_assert(ldns_pkt_ra(res.pkt), "answers carry RA");
+	cr_assert(ldns_pkt_qr(res.pkt));
+	cr_assert(ldns_pkt_rd(res.pkt), "RD copied from the query");
 	cr_assert(!ldns_pkt_ad(res.pkt), "AD is never set before validation exists");
 	cr_assert(!ldns_pkt_aa(res.pkt));
 	cr_assert_eq(ldns_pkt_nscount(res.pkt), 0, "minimal responses: no authority on answers");
