@@ -259,12 +259,20 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* MDB_NOSYNC: the writer flushes to disk every sync_interval_ms, also under a steady stream. */
-static void maybe_sync(struct vg_cache *c)
+/* MDB_NOSYNC: the writer flushes to disk every sync_interval_ms, also under a steady stream, but
+ * only when a txn was committed since the last flush: an idle resolver (a router at night) does
+ * not touch its disk or flash every few seconds. *synced: the last txn id flushed. */
+static void maybe_sync(struct vg_cache *c, size_t *synced)
 {
 	uint64_t t = mono_ms();
 	if (t - c->last_sync_ms >= c->o.sync_interval_ms) {
-		mdb_env_sync(c->env, 1);
+		MDB_envinfo ei;
+		bool known = mdb_env_info(c->env, &ei) == 0;
+		if (!known || ei.me_last_txnid != *synced) {
+			mdb_env_sync(c->env, 1);
+			if (known)
+				*synced = ei.me_last_txnid;
+		}
 		c->last_sync_ms = t;
 	}
 }
@@ -351,13 +359,14 @@ static void *writer_main(void *arg)
 {
 	struct vg_cache *c = arg;
 	c->last_sync_ms = mono_ms();
+	size_t synced = 0; /* flush once after start, whatever the file holds */
 	unsigned empty = 0;
 	for (;;) {
 		atomic_store(&c->wake_pending, VG_WAKE_NONE);
 		size_t popped = 0;
 		bool stop = run_queue(c, &popped);
 		vg_cache_evict(c, vg_cache_now(c), false);
-		maybe_sync(c);
+		maybe_sync(c, &synced);
 		if (stop)
 			break;
 		empty = popped ? 0 : empty + 1;
