@@ -425,7 +425,9 @@ static enum step st_send(struct vg_iq *iq)
 	choose_question(iq);
 	int rc = vg_outq_send(iq);
 	if (rc < 0) {
-		/* Local trouble with this address (e.g. no route): treat like an error reply. */
+		/* Local trouble with this address (e.g. no route): treat like an error reply, and
+		 * count it like a timeout so an unreachable address gets held down. */
+		vg_select_timeout(r->sel, &iq->server, r->up->ops->now_ms(r->up));
 		iq->st = VG_UP_ERROR;
 		iq->state = IQ_REPLY;
 		return STEP_NEXT;
@@ -443,23 +445,20 @@ static void mark_tried(struct vg_iq *iq)
 
 static enum step st_reply(struct vg_iq *iq)
 {
-	struct vg_resolver *r = iq->req->r;
-	uint64_t now = r->up->ops->now_ms(r->up);
 	if (iq->st == VG_UP_CASE && !iq->tcp) {
 		/* The reply failed the 0x20 check: the same server over TCP. */
 		iq->tcp = true;
 		iq->state = IQ_SEND;
 		return STEP_NEXT;
 	}
+	/* The server's RTT, timeouts and errors were recorded once per upstream query when it
+	 * ended (on_outq_reply): several iqs may share it. */
 	if (iq->st != VG_UP_REPLY) {
-		/* An error (ICMP unreachable, reset) counts like a timeout for hold-down. */
-		vg_select_timeout(r->sel, &iq->server, now);
 		mark_tried(iq);
 		iq->n_silent++;
 		iq->state = IQ_PICK;
 		return STEP_NEXT;
 	}
-	vg_select_rtt(r->sel, &iq->server, iq->rtt_ms);
 	/* TC first, from the header: a truncated message may end inside a record. */
 	if (iq->reply_len >= 12 && (iq->reply[2] & 0x02) && !iq->tcp) {
 		iq->tcp = true;

@@ -67,6 +67,13 @@ static void on_outq_reply(void *ctx, enum vg_upstream_status st, const uint8_t *
 	struct vg_outq *oq = ctx;
 	struct vg_resolver *r = oq->r;
 	struct vg_iq *w = oq->waiters;
+	/* Once per query, however many iqs wait on it: a lost datagram is one timeout for the
+	 * server's backoff and hold-down, not one per waiter. An error (ICMP unreachable, reset)
+	 * counts like a timeout; a 0x20 mismatch says nothing about the server's health. */
+	if (st == VG_UP_REPLY)
+		vg_select_rtt(r->sel, &oq->server, rtt_ms);
+	else if (st == VG_UP_TIMEOUT || st == VG_UP_ERROR)
+		vg_select_timeout(r->sel, &oq->server, r->up->ops->now_ms(r->up));
 	outq_unlink(oq);
 	free(oq);
 	/* Each waiter keeps its own copy: requests end independently. A finished request's

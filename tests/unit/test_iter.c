@@ -778,3 +778,30 @@ Test(iter, a_cached_cut_whose_in_zone_ns_names_lost_their_addresses_is_refreshed
 		      "the referral (and glue) asked of com. again");
 	free_result(&res);
 }
+
+Test(iter, a_timeout_shared_by_joined_questions_counts_once)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_SILENT; /* example.com. */
+	uint8_t wire[VG_NAME_MAX];
+	int n = vg_name_from_text("www.example.com.", wire);
+	struct result res[3] = {0};
+	/* Three requests (DO/CD differ) that ask the same upstream query: it is sent once. */
+	for (int i = 0; i < 3; i++) {
+		struct vg_question q = {.qname = wire,
+					.qname_len = (size_t)n,
+					.qtype = VG_T_A,
+					.qclass = 1,
+					.rd_bit = true,
+					.do_bit = i & 1,
+					.cd_bit = i & 2};
+		cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &res[i]), 0);
+	}
+	fake_run(&F, 120000);
+	for (int i = 0; i < 3; i++) {
+		cr_assert(res[i].done);
+		free_result(&res[i]);
+	}
+	cr_assert_eq(fake_count(&F, EXCOM, NULL, 0), 3,
+		     "three rounds as for one question; one lost query is one timeout, not three");
+}
