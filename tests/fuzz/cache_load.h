@@ -78,7 +78,16 @@ static inline void vg_fuzz_cache_load(struct vg_cache *c, struct vg_fuzz_in *in,
 		if (vlen == 0)
 			v.mv_data = (void *)"";
 		in->pos += vlen;
-		mdb_put(txn, answer ? c->dbi_answer : c->dbi_rrset, &k, &v, 0);
+		if (mdb_put(txn, answer ? c->dbi_answer : c->dbi_rrset, &k, &v, 0) != 0) {
+			/* Map full (a small map is how the targets reach eviction): start from an
+			 * empty cache instead, so the run stays deterministic. */
+			mdb_txn_abort(txn);
+			if (mdb_txn_begin(c->env, NULL, 0, &txn) != 0)
+				abort();
+			mdb_drop(txn, c->dbi_rrset, 0);
+			mdb_drop(txn, c->dbi_answer, 0);
+			break;
+		}
 	}
 	if (in->pos < end)
 		in->pos = end;
