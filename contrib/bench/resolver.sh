@@ -20,8 +20,15 @@ HIT_SECS=${HIT_SECS:-10}
 CPU=${CPU:-1}
 [ -x "$VIGILD" ] || { echo "build first: ninja -C $B" >&2; exit 1; }
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-"$ROOT/tests/lab/lab.sh" up >/dev/null
-HINTS="$ROOT/tests/lab/run/root.hints"
+# LAB_RUN=DIR uses a lab that is already up from another checkout (same lab.sh; its run directory
+# DIR holds root.hints) instead of starting this tree's, whose addresses it would collide with.
+LAB_RUN=${LAB_RUN:-}
+if [ -n "$LAB_RUN" ]; then
+	HINTS="$LAB_RUN/root.hints"
+else
+	"$ROOT/tests/lab/lab.sh" up >/dev/null
+	HINTS="$ROOT/tests/lab/run/root.hints"
+fi
 T=$(mktemp -d /tmp/vg-rbench-XXXXXX)
 PID=
 cleanup() {
