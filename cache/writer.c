@@ -327,7 +327,7 @@ static bool run_queue(struct vg_cache *c, size_t *popped)
 static void timed_wait(struct vg_cache *c, unsigned ms)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts); /* wake_cv uses the default clock */
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* wake_cv's clock, see vg_cache_start_writer */
 	uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)ms * 1000000;
 	ts.tv_sec += (time_t)(ns / 1000000000ull);
 	ts.tv_nsec = (long)(ns % 1000000000ull);
@@ -383,6 +383,16 @@ int vg_cache_start_writer(struct vg_cache *c)
 {
 	if (c->writer_running)
 		return 0;
+	/* The group timer must not follow wall-clock steps: a clock set back by an hour would hold
+	 * every put below a full batch for that hour. env.c creates wake_cv with the default
+	 * (realtime) clock; nothing else uses the cache before the writer starts (cache.h
+	 * lifecycle: open -> start_writer on the main thread), so it is replaced here. */
+	pthread_condattr_t ca;
+	vg_require(pthread_condattr_init(&ca) == 0);
+	vg_require(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0); /* timed_wait relies on it */
+	pthread_cond_destroy(&c->wake_cv);
+	vg_require(pthread_cond_init(&c->wake_cv, &ca) == 0);
+	pthread_condattr_destroy(&ca);
 	int rc = pthread_create(&c->writer, NULL, writer_main, c);
 	if (rc)
 		return -rc;
