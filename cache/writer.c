@@ -108,8 +108,7 @@ static void wake(struct vg_cache *c, bool urgent)
 			signal_writer(c);
 		return;
 	}
-	if (w == VG_WAKE_IDLE &&
-	    atomic_compare_exchange_strong(&c->wake_pending, &w, VG_WAKE_SET))
+	if (w == VG_WAKE_IDLE && atomic_compare_exchange_strong(&c->wake_pending, &w, VG_WAKE_SET))
 		signal_writer(c);
 }
 
@@ -389,7 +388,8 @@ int vg_cache_start_writer(struct vg_cache *c)
 	 * lifecycle: open -> start_writer on the main thread), so it is replaced here. */
 	pthread_condattr_t ca;
 	vg_require(pthread_condattr_init(&ca) == 0);
-	vg_require(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0); /* timed_wait relies on it */
+	/* timed_wait relies on it */
+	vg_require(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0);
 	pthread_cond_destroy(&c->wake_cv);
 	vg_require(pthread_cond_init(&c->wake_cv, &ca) == 0);
 	pthread_condattr_destroy(&ca);

@@ -97,8 +97,8 @@ Test(cache_writer, a_full_batch_wakes_the_writer_without_sync)
 			put_a_answer(c, name, 300, 0x15, 0, T0);
 		}
 		snprintf(name, sizeof(name), "b%d-0.example.", r);
-		cr_assert(becomes_visible(c, name), "round %d: a full batch did not wake the writer",
-			  r);
+		cr_assert(becomes_visible(c, name),
+			  "round %d: a full batch did not wake the writer", r);
 	}
 	struct vg_cache_stats st;
 	vg_cache_stats(c, &st);
