@@ -71,6 +71,12 @@ struct vg_msg {
  * RFC 1035 types (and SRV) are decompressed. Returns 0, VG_EFORMAT, VG_ETRUNC or -ENOMEM. */
 int vg_msg_parse(struct vg_arena *a, const uint8_t *pkt, size_t len, struct vg_msg *m);
 
+/* Checks rdata of `type` read back from the cache like rdata from the wire and copies it into `a`:
+ * the names inside must be valid (the cache file is untrusted input). Returns 0 or VG_EFORMAT /
+ * VG_ETRUNC / -ENOMEM. */
+int vg_rdata_import(struct vg_arena *a, const uint8_t *rdata, uint16_t rdlen, uint16_t type,
+		    const uint8_t **out, uint16_t *outlen);
+
 /* Writes a query. Returns its length or VG_ESPACE. */
 int vg_query_build(uint8_t *buf, size_t cap, uint16_t id, const uint8_t *qname, uint16_t qtype,
 		   uint16_t qclass, bool rd, bool edns, bool do_bit);

@@ -111,7 +111,10 @@ static enum step restart_at(struct vg_iq *iq, const uint8_t *target, unsigned ho
 		return fail_limit(iq, "CNAME chain longer than max-cname-chain");
 	if (chain_has(iq, target) || vg_name_eq(target, iq->req->qname))
 		return fail(iq, EDE_OTHER, "CNAME loop");
-	memcpy(iq->sname, target, (size_t)vg_name_len(target, VG_NAME_MAX));
+	int tlen = vg_name_len(target, VG_NAME_MAX);
+	if (vg_fails(tlen > 0))
+		return fail(iq, EDE_OTHER, "invalid CNAME target");
+	memcpy(iq->sname, target, (size_t)tlen);
 	vg_name_lower(iq->sname);
 	iq->state = IQ_START;
 	return STEP_NEXT;

@@ -47,15 +47,17 @@ static int view_to_rrs(struct vg_iq *iq, const uint8_t *owner, const struct vg_c
 			if (off + 2 + rdlen > len)
 				return -1;
 			struct vg_rr *rr = vg_arena_zalloc(a, sizeof(*rr));
-			const uint8_t *rd =
-			    rdlen ? vg_arena_memdup(a, p + off + 2, rdlen) : vg_arena_zalloc(a, 1);
-			if (!rr || !rd)
+			uint16_t type = pass ? VG_T_RRSIG : v->type;
+			const uint8_t *rd = NULL;
+			uint16_t rdl = 0;
+			/* A damaged name inside cached rdata makes the whole RRset a miss. */
+			if (!rr || vg_rdata_import(a, p + off + 2, rdlen, type, &rd, &rdl) < 0)
 				return -1;
 			rr->owner = ow;
-			rr->type = pass ? VG_T_RRSIG : v->type;
+			rr->type = type;
 			rr->rclass = v->rclass;
 			rr->ttl = v->ttl;
-			rr->rdlen = rdlen;
+			rr->rdlen = rdl;
 			rr->rdata = rd;
 			rr->section = VG_SEC_ANSWER;
 			rr->from_cache = true;
@@ -95,10 +97,13 @@ int vg_store_lookup_answer(struct vg_iq *iq, const uint8_t *name, uint16_t type,
 		struct vg_arena *a = &iq->req->arena;
 		struct vg_rr *soa = vg_arena_zalloc(a, sizeof(*soa));
 		int on = vg_name_len(v.soa_owner, VG_NAME_MAX);
-		if (soa && on > 0) {
+		const uint8_t *srd = NULL;
+		uint16_t srdl = 0;
+		if (soa && on > 0 &&
+		    vg_rdata_import(a, v.soa_rdata, v.soa_rdlen, VG_T_SOA, &srd, &srdl) == 0) {
 			soa->owner = vg_arena_memdup(a, v.soa_owner, (size_t)on);
-			soa->rdata = vg_arena_memdup(a, v.soa_rdata, v.soa_rdlen);
-			soa->rdlen = v.soa_rdlen;
+			soa->rdata = srd;
+			soa->rdlen = srdl;
 			soa->type = VG_T_SOA;
 			soa->rclass = VG_C_IN;
 			soa->ttl = v.ttl;

@@ -117,6 +117,13 @@ static int rdata_copy(struct vg_arena *a, const uint8_t *pkt, size_t len, size_t
 	return 0;
 }
 
+int vg_rdata_import(struct vg_arena *a, const uint8_t *rdata, uint16_t rdlen, uint16_t type,
+		    const uint8_t **out, uint16_t *outlen)
+{
+	/* The rdata is its own "packet": a pointer inside it can only reach earlier rdata bytes. */
+	return rdata_copy(a, rdata, rdlen, 0, rdlen, type, out, outlen);
+}
+
 int vg_msg_parse(struct vg_arena *a, const uint8_t *pkt, size_t len, struct vg_msg *m)
 {
 	memset(m, 0, sizeof(*m));
