@@ -290,8 +290,9 @@ static const char *const builtin_data[] = {
 	"localhost. 10800 IN A 127.0.0.1",
 	"localhost. 10800 IN AAAA ::1",
 	"1.0.0.127.in-addr.arpa. 10800 IN PTR localhost.",
-	"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa. 10800 IN PTR "
-	"localhost.",
+	/* the reverse name of ::1 */
+	("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa. 10800 IN PTR "
+	 "localhost."),
 };
 
 static int add_zone(struct vg_localdata *ld, const char *zone, uint8_t flag)

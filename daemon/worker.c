@@ -328,9 +328,9 @@ void vg_worker_query(struct vg_worker *w, const uint8_t *pkt, size_t len,
 			VG_STAT_ADD(w, cached, 1);
 			buf[2] &= (uint8_t)~0x04; /* whoever stored it, a cached answer is not AA */
 			reply_now(w, to, &q, buf, outlen, cap);
-			/* last 10% of the TTL: refresh it in the background while it still serves
-			 */
-			if ((flags & VG_CACHE_PREFETCH) && w->resolver &&
+			/* last 10% of the TTL: refresh it in the background while it still serves;
+			 * an RD=0 question asks what we know and starts no upstream query */
+			if ((flags & VG_CACHE_PREFETCH) && q.rd && w->resolver &&
 			    vg_resolver_prefetch(w->resolver, q.qname, q.qname_len, q.qtype) == 0)
 				VG_STAT_ADD(w, prefetch, 1);
 			return;
