@@ -639,6 +639,31 @@ out:
 	return rc;
 }
 
+/* Reads the root-hints file named by the config now, so that `vigild -t` reports an unreadable
+ * file and the workers, which start after privileges are dropped, need not open it. */
+static int read_root_hints(struct vg_config *cfg, const char *path, char *err, size_t errlen)
+{
+	if (!cfg->root_hints || !cfg->root_hints[0])
+		return 0;
+	FILE *f = fopen(cfg->root_hints, "re");
+	char *buf = f ? malloc(VG_ROOT_HINTS_MAX + 1) : NULL;
+	size_t n = buf ? fread(buf, 1, VG_ROOT_HINTS_MAX, f) : 0;
+	int e = errno;
+	bool bad = !buf || (f && ferror(f));
+	if (f)
+		fclose(f);
+	if (bad) {
+		snprintf(err, errlen, "%s: key 'root-hints': cannot read %s: %s", path,
+			 cfg->root_hints, strerror(e ? e : EIO));
+		free(buf);
+		vg_config_free(cfg);
+		return VG_ECONFIG;
+	}
+	buf[n] = 0;
+	cfg->root_hints_text = buf;
+	return 0;
+}
+
 int vg_config_load(struct vg_config *cfg, const char *path, char *err, size_t errlen)
 {
 	int rc;
@@ -683,6 +708,8 @@ int vg_config_load(struct vg_config *cfg, const char *path, char *err, size_t er
 	}
 	rc = vg_config_parse(cfg, path, text, err, errlen);
 	free(text);
+	if (rc == 0)
+		rc = read_root_hints(cfg, path, err, errlen);
 	return rc;
 ioerr:
 	rc = -errno;
@@ -710,6 +737,7 @@ void vg_config_free(struct vg_config *cfg)
 	free(cfg->suspicious_log);
 	free(cfg->cache_dir);
 	free(cfg->root_hints);
+	free(cfg->root_hints_text);
 	free(cfg->trust_anchor_file);
 	free(cfg->outgoing);
 	free(cfg->forward);

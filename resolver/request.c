@@ -506,14 +506,16 @@ static int load_hints(struct vg_resolver *r)
 {
 	const char *text = vg_builtin_root_hints;
 	char *buf = NULL;
-	if (r->cfg->root_hints && r->cfg->root_hints[0]) {
+	if (r->cfg->root_hints_text) {
+		text = r->cfg->root_hints_text; /* read by the config loader before the privilege drop */
+	} else if (r->cfg->root_hints && r->cfg->root_hints[0]) {
 		FILE *f = fopen(r->cfg->root_hints, "r");
 		if (!f) {
 			vg_err("resolver: cannot read root-hints %s", r->cfg->root_hints);
 			return -errno;
 		}
-		buf = calloc(1, 1 << 20);
-		size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+		buf = calloc(1, VG_ROOT_HINTS_MAX + 1);
+		size_t n = buf ? fread(buf, 1, VG_ROOT_HINTS_MAX, f) : 0;
 		fclose(f);
 		if (!buf)
 			return -ENOMEM;

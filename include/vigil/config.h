@@ -11,6 +11,7 @@
 #include <vigil/addr.h>
 
 #define VG_DEFAULT_PORT 53
+#define VG_ROOT_HINTS_MAX (1 << 20) /* bytes of a root-hints file that are read */
 
 /* forward-zone: "ZONE ADDR [ADDR...]"; zone "." is the same as `forward:`. */
 struct vg_forward_zone {
@@ -57,6 +58,8 @@ struct vg_config {
 
 	/* resolver */
 	char *root_hints;        /* NULL = built in */
+	char *root_hints_text;   /* its contents, read by vg_config_load while vigild still has
+				  * its starting privileges; NULL = read root_hints when needed */
 	char *trust_anchor_file; /* NULL = built in */
 	struct vg_sockaddr *outgoing; /* source addresses (port 0) of upstream queries */
 	size_t n_outgoing;

@@ -466,6 +466,36 @@ Test(config, load_reads_a_file)
 	unlink(path);
 }
 
+Test(config, load_reads_the_root_hints_file_before_privileges_drop)
+{
+	char path[] = "/tmp/vigil-test-config-XXXXXX", hints[] = "/tmp/vigil-test-hints-XXXXXX";
+	int fd = mkstemp(hints);
+	cr_assert_geq(fd, 0);
+	const char *htext = ". 3600000 NS a.root.test.\na.root.test. 3600000 A 127.0.0.9\n";
+	cr_assert_eq(write(fd, htext, strlen(htext)), (ssize_t)strlen(htext));
+	close(fd);
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	char text[256];
+	snprintf(text, sizeof(text), "root-hints: %s\n", hints);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	cr_assert_eq(vg_config_defaults(&cfg), 0);
+	cr_assert_eq(vg_config_load(&cfg, path, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(cfg.root_hints_text, htext, "the contents are kept for the workers");
+	vg_config_free(&cfg);
+
+	/* an unreadable hints file is a config error, found by `vigild -t` */
+	unlink(hints);
+	cr_assert_eq(vg_config_defaults(&cfg), 0);
+	cr_assert_eq(vg_config_load(&cfg, path, err, sizeof(err)), VG_ECONFIG);
+	char want[256];
+	snprintf(want, sizeof(want), "%s: key 'root-hints': cannot read %s: No such file or directory",
+		 path, hints);
+	cr_assert_str_eq(err, want);
+	unlink(path);
+}
+
 Test(config, free_twice_is_harmless)
 {
 	parse_ok("user: x\n");
