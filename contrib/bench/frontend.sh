@@ -46,6 +46,10 @@ for i in $(seq 1 "$NAMES"); do
 	echo "    local-data: \"host$i.bench.lan. 300 A $ip\"" >> "$W/unbound-ld"
 done
 
+# A root on loopback, which vigild refuses to query (query-local-addresses: no): the benchmark
+# answers local data only and must not prime the real root servers.
+printf '.\t3600000\tNS\ta.root.test.\na.root.test.\t3600000\tA\t127.0.0.9\n' > "$W/loopback.hints"
+
 cat > "$W/vigild.conf" <<CONF
 listen: 127.0.0.1@$PV
 workers: 1
@@ -53,6 +57,7 @@ user: ""
 cache-dir: $W/cache
 cache-size: 64M
 log-level: warn
+root-hints: $W/loopback.hints
 $(cat "$W/vigil-ld")
 CONF
 
