@@ -1,7 +1,8 @@
 #!/bin/bash
-# Front-end benchmark (issue 2): vigild and Unbound answering the same local-data names, one
-# worker/thread each, pinned to one CPU, dnsperf pinned to another. Loopback only; every run is
-# bounded in time; both servers are started and stopped by this script.
+# Front-end benchmark (issue 2): vigild, Unbound and Knot Resolver (kresd) answering the same
+# local-data names, one worker/thread/process each, pinned to one CPU, dnsperf pinned to another.
+# Loopback only; every run is bounded in time; every server is started and stopped (by PID) by this
+# script. Env SERVERS picks a subset of "vigild unbound kresd" (vigild is needed for the ratios).
 #
 #   contrib/bench/frontend.sh [BUILD_DIR]      (default: build)
 #
@@ -20,9 +21,11 @@ CLIENT_CPU=${CLIENT_CPU:-0}
 CG_QUERIES=${CG_QUERIES:-20000}
 PV=${PV:-25353}
 PU=${PU:-25354}
+PK=${PK:-25355}
+SERVERS=${SERVERS:-vigild unbound kresd}
 
-for t in dnsperf unbound taskset valgrind; do
-	command -v $t >/dev/null || { echo "frontend.sh: $t is missing (apt-get install dnsperf unbound util-linux valgrind)" >&2; exit 1; }
+for t in dnsperf unbound kresd taskset valgrind; do
+	command -v $t >/dev/null || { echo "frontend.sh: $t is missing (apt-get install dnsperf unbound knot-resolver util-linux valgrind)" >&2; exit 1; }
 done
 [ -x "$VIGILD" ] || { echo "frontend.sh: no vigild at $VIGILD (build first)" >&2; exit 1; }
 
@@ -39,11 +42,13 @@ trap cleanup EXIT
 : > "$W/queries"
 : > "$W/vigil-ld"
 : > "$W/unbound-ld"
+: > "$W/kresd-ld"
 for i in $(seq 1 "$NAMES"); do
 	ip="10.77.$((i / 256)).$((i % 256))"
 	echo "host$i.bench.lan A" >> "$W/queries"
 	echo "local-data: \"host$i.bench.lan. 300 A $ip\"" >> "$W/vigil-ld"
 	echo "    local-data: \"host$i.bench.lan. 300 A $ip\"" >> "$W/unbound-ld"
+	echo "hints.set('host$i.bench.lan $ip')" >> "$W/kresd-ld"
 done
 
 # A root on loopback, which vigild refuses to query (query-local-addresses: no): the benchmark
@@ -83,6 +88,23 @@ remote-control:
 CONF
 unbound-checkconf "$W/unbound.conf" >/dev/null
 
+# kresd's local data is its hints module (a name -> address table consulted before the iterator,
+# like Unbound's local-data), with the same TTL; the same loopback root as vigild, the default
+# (real) root trust anchor removed so no validation or RFC 5011 queries; a 64 MiB cache like vigild.
+mkdir -p "$W/kresd"
+cat > "$W/kresd.conf" <<CONF
+log_target('stderr')
+log_level('warning')
+net.ipv6 = false
+net.listen('127.0.0.1', $PK, { kind = 'dns' })
+modules = { 'hints > iterate' }
+hints.root_file('$W/loopback.hints')
+hints.ttl(300)
+trust_anchors.remove('.')
+cache.open(64 * MB, 'lmdb://$W/kcache')
+$(cat "$W/kresd-ld")
+CONF
+
 wait_port() { # $1 port: waits until a server answers (5 s max)
 	for _ in $(seq 1 100); do
 		dig +short +tries=1 +time=1 @127.0.0.1 -p "$1" host1.bench.lan A >/dev/null 2>&1 && return 0
@@ -92,12 +114,17 @@ wait_port() { # $1 port: waits until a server answers (5 s max)
 	return 1
 }
 
-start_server() { # $1 = vigild|unbound; sets SPID
+start_server() { # $1 = vigild|unbound|kresd; sets SPID
 	if [ "$1" = vigild ]; then
 		taskset -c "$SERVER_CPU" "$VIGILD" -f -c "$W/vigild.conf" 2>>"$W/vigild.log" &
 		SPID=$!
 		PIDS+=("$SPID")
 		wait_port "$PV"
+	elif [ "$1" = kresd ]; then
+		taskset -c "$SERVER_CPU" kresd -n -c "$W/kresd.conf" "$W/kresd" 2>>"$W/kresd.log" </dev/null &
+		SPID=$!
+		PIDS+=("$SPID")
+		wait_port "$PK"
 	else
 		taskset -c "$SERVER_CPU" unbound -d -c "$W/unbound.conf" 2>>"$W/unbound.log" &
 		SPID=$!
@@ -133,9 +160,13 @@ one_run() {
 }
 
 declare -A CPU QPS
-for srv in vigild unbound; do
-	port=$PV
-	[ "$srv" = unbound ] && port=$PU
+for srv in $SERVERS; do
+	case $srv in
+	vigild) port=$PV ;;
+	unbound) port=$PU ;;
+	kresd) port=$PK ;;
+	*) echo "frontend.sh: unknown server '$srv' (vigild, unbound, kresd)" >&2; exit 2 ;;
+	esac
 	cpus=()
 	qpss=()
 	for r in $(seq 1 "$RUNS"); do
@@ -167,17 +198,25 @@ callgrind_run() { # $1 = number of dnsperf passes over the name file (0 = none)
 	stop_server
 	awk '/^(summary|totals):/ { print $2; exit }' "$out"
 }
-PASSES=$((CG_QUERIES / NAMES))
-base=$(callgrind_run 0)
-loaded=$(callgrind_run "$PASSES")
-done_q=$(awk '/Queries completed:/ { print $3 }' "$W/cg.dnsperf.$PASSES")
-IPQ=$(( (loaded - base) / done_q ))
+have() { [[ " $SERVERS " == *" $1 "* ]]; }
+IPQ=
+if have vigild; then
+	PASSES=$((CG_QUERIES / NAMES))
+	base=$(callgrind_run 0)
+	loaded=$(callgrind_run "$PASSES")
+	done_q=$(awk '/Queries completed:/ { print $3 }' "$W/cg.dnsperf.$PASSES")
+	IPQ=$(( (loaded - base) / done_q ))
+fi
 
-ratio=$(awk -v a="${CPU[vigild]}" -v b="${CPU[unbound]}" 'BEGIN { printf "%.2f", a / b }')
 echo
 echo "== front end, $NAMES local-data names, 1 worker each, server on CPU $SERVER_CPU, dnsperf on CPU $CLIENT_CPU, median of $RUNS =="
 printf "%-8s %22s %12s\n" server "CPU us/query @${RATE}qps" "max qps"
-printf "%-8s %22s %12s\n" vigild "${CPU[vigild]}" "${QPS[vigild]}"
-printf "%-8s %22s %12s\n" unbound "${CPU[unbound]}" "${QPS[unbound]}"
-echo "vigild/unbound CPU per query: $ratio (target <= 0.75)"
-echo "vigild callgrind: $IPQ instructions/query ($loaded - $base Ir over $done_q queries)"
+for srv in $SERVERS; do
+	printf "%-8s %22s %12s\n" "$srv" "${CPU[$srv]}" "${QPS[$srv]}"
+done
+for peer in unbound kresd; do
+	have vigild && have "$peer" || continue
+	ratio=$(awk -v a="${CPU[vigild]}" -v b="${CPU[$peer]}" 'BEGIN { printf "%.2f", a / b }')
+	echo "vigild/$peer CPU per query: $ratio (target <= 0.75)"
+done
+[ -z "$IPQ" ] || echo "vigild callgrind: $IPQ instructions/query ($loaded - $base Ir over $done_q queries)"

@@ -1,16 +1,17 @@
 #!/bin/sh
-# Resolver benchmark (issue 5): vigild and Unbound side by side on the lab (tests/lab), one worker
-# each, pinned to the same CPU, run one after the other:
+# Resolver benchmark (issue 5): vigild, Unbound and Knot Resolver (kresd) side by side on the lab
+# (tests/lab), one worker each, pinned to the same CPU, run one after the other:
 #   1. cache misses: unique wildcard names (<n>.wild.example.com A) at a bounded outstanding
 #      count: resolutions/s and server CPU per miss (utime+stime from /proc/PID/stat);
 #   2. cache hits: one name at a fixed rate (dnsperf -Q): server CPU per query;
-#   3. cold resolution root -> TLD -> zone with an empty cache (dig's query time, median of 5);
+#   3. cold resolution root -> TLD -> zone with an empty cache (one UDP query, median of 5 names);
 #   4. RSS (VmRSS) after the runs.
 # Usage: contrib/bench/resolver.sh [BUILD_DIR]   (default build-resolver; needs root for the lab,
-# dnsperf, unbound). Bounded: about two minutes. Everything lives under a temp dir, removed at exit.
-# The script does not register as a lab user (tests/lab/lab.h): do not run it while test binaries
-# that bring the lab up and down are running, or the lab may go away mid-run (the miss line then
-# shows SERVFAIL instead of NOERROR).
+# dnsperf, unbound, kresd; env SERVERS picks a subset of "vigild unbound kresd"). Bounded: about
+# three minutes. Everything lives under a temp dir, removed at exit; every server is stopped by PID.
+# Without LAB_RUN the script joins this tree's shared lab like a test binary does (tests/lab/lab.h:
+# a PID in RUN/lab.users under flock(RUN/lab.lock)), so test binaries that finish meanwhile do not
+# stop the lab under it, and it stops the lab at exit only when it started it and is its last user.
 set -eu
 B=${1:-build-resolver}
 VIGILD="$B/daemon/vigild"
@@ -18,24 +19,86 @@ MISSES=${MISSES:-20000}
 HIT_RATE=${HIT_RATE:-20000}
 HIT_SECS=${HIT_SECS:-10}
 CPU=${CPU:-1}
+SERVERS=${SERVERS:-vigild unbound kresd}
 [ -x "$VIGILD" ] || { echo "build first: ninja -C $B" >&2; exit 1; }
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # LAB_RUN=DIR uses a lab that is already up from another checkout (same lab.sh; its run directory
 # DIR holds root.hints) instead of starting this tree's, whose addresses it would collide with.
 LAB_RUN=${LAB_RUN:-}
+LABDIR=${VIGIL_LAB_DIR:-$ROOT/tests/lab/run}
+LAB_JOINED=0
+T=
+PID=
+
+# The shared lab's user list (same protocol as tests/lab/lab.c): line 1 "owned 0|1", then one PID
+# per line; read under flock on fd 8. Sets OWNED and USERS (live PIDs only).
+lab_users_read() {
+	OWNED=0
+	USERS=
+	[ -s "$LABDIR/lab.users" ] || return 0
+	OWNED=$(sed -n '1s/^owned \([01]\).*/\1/p' "$LABDIR/lab.users")
+	[ -n "$OWNED" ] || { OWNED=0; return 0; }
+	for u in $(sed -n '2,$p' "$LABDIR/lab.users"); do
+		case $u in *[!0-9]* | '') continue ;; esac
+		kill -0 "$u" 2>/dev/null && USERS="$USERS $u"
+	done
+	return 0
+}
+lab_users_write() {
+	{ echo "owned $OWNED"; for u in $USERS; do echo "$u"; done; } >"$LABDIR/lab.users"
+}
+lab_join() {
+	mkdir -p "$LABDIR"
+	exec 8>>"$LABDIR/lab.lock"
+	flock 8
+	lab_users_read
+	stale=0
+	[ -z "$USERS" ] && stale=1
+	if ! VIGIL_LAB_HELPER=1 VIGIL_LAB_RESTART_STALE=$stale "$ROOT/tests/lab/lab.sh" up >/dev/null; then
+		flock -u 8
+		echo "resolver.sh: tests/lab/lab.sh up failed (needs root, nsd; see docs/lab.md)" >&2
+		exit 1
+	fi
+	if [ -z "$USERS" ]; then
+		OWNED=1
+		[ "$(cat "$LABDIR/started-by" 2>/dev/null)" = manual ] && OWNED=0
+	fi
+	USERS="$USERS $$"
+	lab_users_write
+	LAB_JOINED=1
+	flock -u 8
+}
+lab_leave() { # the last user of a lab a user started stops it, as vg_lab_down() does
+	flock 8
+	lab_users_read
+	left=
+	for u in $USERS; do [ "$u" = $$ ] || left="$left $u"; done
+	USERS=$left
+	if [ -z "$USERS" ] && [ "$OWNED" = 1 ]; then
+		"$ROOT/tests/lab/lab.sh" down >/dev/null
+		OWNED=0
+	fi
+	lab_users_write
+	LAB_JOINED=0
+	flock -u 8
+}
+
+cleanup() {
+	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+	[ "$LAB_JOINED" = 1 ] && lab_leave
+	[ -n "$T" ] && rm -rf "$T"
+	return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
 if [ -n "$LAB_RUN" ]; then
 	HINTS="$LAB_RUN/root.hints"
 else
-	"$ROOT/tests/lab/lab.sh" up >/dev/null
-	HINTS="$ROOT/tests/lab/run/root.hints"
+	lab_join
+	HINTS="$LABDIR/root.hints"
 fi
 T=$(mktemp -d /tmp/vg-rbench-XXXXXX)
-PID=
-cleanup() {
-	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
@@ -82,6 +145,29 @@ EOF
 	taskset -c "$CPU" unbound -d -c "$T/unbound.conf" &
 	PID=$!
 	PORT=15354
+}
+
+# Knot Resolver 5 configured like the Unbound above: iterator only (the root trust anchor kresd
+# loads by default is removed, so nothing is validated: vigild has no validator yet and Unbound runs
+# "iterator"), lab root hints, loopback authorities allowed, IPv6 off, its LMDB cache as large as
+# vigild's default map (512 MiB) in the temp dir. One kresd process is one worker.
+start_kresd() {
+	mkdir -p "$T/kresd"
+	rm -rf "$T/kresd"/* "$T/kcache"
+	cat >"$T/kresd.conf" <<EOF
+log_target('stderr')
+log_level('err')
+net.ipv6 = false
+net.listen('127.0.0.1', 15355, { kind = 'dns' })
+modules = { 'hints > iterate' }
+hints.root_file('$HINTS')
+trust_anchors.remove('.')
+policy.add(policy.all(policy.FLAGS('ALLOW_LOCAL')))
+cache.open(512 * MB, 'lmdb://$T/kcache')
+EOF
+	taskset -c "$CPU" kresd -n -c "$T/kresd.conf" "$T/kresd" 2>"$T/kresd.log" </dev/null &
+	PID=$!
+	PORT=15355
 }
 
 wait_up() {
@@ -143,13 +229,29 @@ PY
 	rss=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
 	printf '%-8s miss: %s done (%s), %s q/s, %s CPU-s, %s us CPU/miss, %s misses per CPU-s | hit: %s done, %s us CPU/query | cold median %s ms (%s) | RSS %s kB\n' \
 		"$name" "$miss_done" "$miss_rcodes" "$miss_qps" "$miss_cpu" "$miss_us" "$miss_per_cpu" "$hit_done" "$hit_us" "$cold_med" "$cold" "$rss"
+	# kept for the ratios below (names are fixed words, so eval is safe)
+	eval "MPC_$name=$miss_per_cpu HIT_$name=$hit_us RSS_$name=$rss COLD_$name=$cold_med"
 }
 
-start_vigild
-wait_up
-run_one vigild
-stop_server
-start_unbound
-wait_up
-run_one unbound
-stop_server
+for srv in $SERVERS; do
+	case $srv in
+	vigild | unbound | kresd) ;;
+	*) echo "resolver.sh: unknown server '$srv' (vigild, unbound, kresd)" >&2; exit 2 ;;
+	esac
+	command -v "$srv" >/dev/null || [ "$srv" = vigild ] || { echo "resolver.sh: $srv missing" >&2; exit 1; }
+	"start_$srv"
+	wait_up
+	run_one "$srv"
+	stop_server
+done
+
+# vigild / peer, per run: misses per CPU-second (higher is better for vigild), CPU per hit and
+# RSS (lower is better), cold median.
+for peer in unbound kresd; do
+	case " $SERVERS " in *" vigild "*) ;; *) break ;; esac
+	case " $SERVERS " in *" $peer "*) ;; *) continue ;; esac
+	eval "vm=\$MPC_vigild pm=\$MPC_$peer vh=\$HIT_vigild ph=\$HIT_$peer vr=\$RSS_vigild pr=\$RSS_$peer vc=\$COLD_vigild pc=\$COLD_$peer"
+	awk -v p="$peer" -v vm="$vm" -v pm="$pm" -v vh="$vh" -v ph="$ph" -v vr="$vr" -v pr="$pr" -v vc="$vc" -v pc="$pc" 'BEGIN {
+		printf "vigild/%-7s misses per CPU-s %.2fx (target >= 1.3) | CPU per hit %.2fx (target <= 0.75) | RSS %.2fx (target <= 1) | cold median %.2fx\n",
+			p, (pm > 0 ? vm / pm : 0), (ph > 0 ? vh / ph : 0), (pr > 0 ? vr / pr : 0), (pc > 0 ? vc / pc : 0) }'
+done
