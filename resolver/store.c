@@ -191,21 +191,32 @@ static int find_cut_once(struct vg_iq *iq, const uint8_t *name, uint8_t *zone)
 	/* Forwarded data never supplies delegations (MaginotDNS). */
 	if (rc < 0 || v.kind != VG_CACHE_POSITIVE || !(v.rank & VG_RANK_ITERATED))
 		return -1;
-	struct vg_ns *ns = vg_arena_zalloc(&iq->req->arena, VG_MAX_NS * sizeof(*ns));
-	if (!ns)
-		return -1;
+	/* Two passes over the rdata: count the usable names, then allocate and zero only those
+	 * entries (zeroing all VG_MAX_NS of ~830 bytes each was ~13,000 instructions per miss).
+	 * Nothing reads iq->ns past n_ns (nothing appends to a cut from the cache either). */
 	size_t n = 0, off = 0;
+	const uint8_t *names[VG_MAX_NS];
+	size_t lens[VG_MAX_NS];
 	for (unsigned i = 0; i < v.rr_count && n < VG_MAX_NS && off + 2 <= v.rdata_len; i++) {
 		uint16_t rdlen = vg_get_u16(v.rdata + off);
 		if (off + 2 + rdlen > v.rdata_len)
 			break;
 		int nl = vg_name_len(v.rdata + off + 2, rdlen);
 		if (nl > 0) {
-			memcpy(ns[n].name, v.rdata + off + 2, (size_t)nl);
-			vg_name_lower(ns[n].name);
+			names[n] = v.rdata + off + 2;
+			lens[n] = (size_t)nl;
 			n++;
 		}
 		off += 2 + (size_t)rdlen;
+	}
+	if (n == 0)
+		return 0;
+	struct vg_ns *ns = vg_arena_zalloc(&iq->req->arena, n * sizeof(*ns));
+	if (!ns)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(ns[i].name, names[i], lens[i]);
+		vg_name_lower(ns[i].name);
 	}
 	/* v points into r->cbuf, which vg_store_addrs reuses: nothing of v is read below. */
 	size_t with_addr = 0, outside = 0;
