@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vigil/config.h>
+#include <vigil/file.h>
 #include <vigil/err.h>
 #include <vigil/log.h>
 #include <vigil/name.h>
@@ -645,61 +646,27 @@ static int read_root_hints(struct vg_config *cfg, const char *path, char *err, s
 {
 	if (!cfg->root_hints || !cfg->root_hints[0])
 		return 0;
-	FILE *f = fopen(cfg->root_hints, "re");
-	char *buf = f ? malloc(VG_ROOT_HINTS_MAX + 1) : NULL;
-	size_t n = buf ? fread(buf, 1, VG_ROOT_HINTS_MAX, f) : 0;
-	int e = errno;
-	bool bad = !buf || (f && ferror(f));
-	if (f)
-		fclose(f);
-	if (bad) {
+	size_t n;
+	int rc = vg_file_read(cfg->root_hints, VG_ROOT_HINTS_MAX, &cfg->root_hints_text, &n);
+	if (rc < 0) {
 		snprintf(err, errlen, "%s: key 'root-hints': cannot read %s: %s", path,
-			 cfg->root_hints, strerror(e ? e : EIO));
-		free(buf);
+			 cfg->root_hints, strerror(-rc));
 		vg_config_free(cfg);
 		return VG_ECONFIG;
 	}
-	buf[n] = 0;
-	cfg->root_hints_text = buf;
 	return 0;
 }
 
 int vg_config_load(struct vg_config *cfg, const char *path, char *err, size_t errlen)
 {
-	int rc;
-	char *text = NULL;
-	FILE *f = fopen(path, "re");
-	if (!f)
-		goto ioerr;
-	size_t len = 0, cap = 4096;
-	text = malloc(cap);
-	if (!text) {
-		errno = ENOMEM;
-		goto ioerr;
+	char *text;
+	size_t len;
+	int rc = vg_file_read(path, SIZE_MAX - 1, &text, &len);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-rc));
+		vg_config_free(cfg);
+		return rc;
 	}
-	for (;;) {
-		if (cap - len < 4096) {
-			char *nt = realloc(text, cap * 2);
-			if (!nt) {
-				errno = ENOMEM;
-				goto ioerr;
-			}
-			text = nt;
-			cap *= 2;
-		}
-		size_t got = fread(text + len, 1, cap - len - 1, f);
-		len += got;
-		if (got == 0) {
-			if (ferror(f)) {
-				errno = errno ? errno : EIO;
-				goto ioerr;
-			}
-			break;
-		}
-	}
-	fclose(f);
-	f = NULL;
-	text[len] = 0;
 	if (strlen(text) != len) {
 		snprintf(err, errlen, "%s: cannot read: file contains a NUL byte", path);
 		free(text);
@@ -711,14 +678,6 @@ int vg_config_load(struct vg_config *cfg, const char *path, char *err, size_t er
 	if (rc == 0)
 		rc = read_root_hints(cfg, path, err, errlen);
 	return rc;
-ioerr:
-	rc = -errno;
-	snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-	if (f)
-		fclose(f);
-	free(text);
-	vg_config_free(cfg);
-	return rc ? rc : VG_ECONFIG;
 }
 
 void vg_config_free(struct vg_config *cfg)

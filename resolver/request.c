@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <vigil/err.h>
+#include <vigil/file.h>
 #include <vigil/log.h>
 #include <vigil/name.h>
 #include <vigil/roothints.h>
@@ -509,17 +510,12 @@ static int load_hints(struct vg_resolver *r)
 	if (r->cfg->root_hints_text) {
 		text = r->cfg->root_hints_text; /* read by the config loader before the privilege drop */
 	} else if (r->cfg->root_hints && r->cfg->root_hints[0]) {
-		FILE *f = fopen(r->cfg->root_hints, "r");
-		if (!f) {
+		size_t n;
+		int rc = vg_file_read(r->cfg->root_hints, VG_ROOT_HINTS_MAX, &buf, &n);
+		if (rc < 0) {
 			vg_err("resolver: cannot read root-hints %s", r->cfg->root_hints);
-			return -errno;
+			return rc;
 		}
-		buf = calloc(1, VG_ROOT_HINTS_MAX + 1);
-		size_t n = buf ? fread(buf, 1, VG_ROOT_HINTS_MAX, f) : 0;
-		fclose(f);
-		if (!buf)
-			return -ENOMEM;
-		buf[n] = 0;
 		text = buf;
 	}
 	int n = vg_roothints_parse(text, r->hints, VG_MAX_HINTS);

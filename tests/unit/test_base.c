@@ -1,8 +1,11 @@
 /* Unit tests of the base library: names (decompression rules, lookup format, text), arena, errors. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <vigil/addr.h>
 #include <vigil/base.h>
+#include <vigil/file.h>
 
 static size_t wire(const char *text, uint8_t *out)
 {
@@ -263,4 +266,30 @@ Test(addr, sockaddr_eq_compares_family_address_and_port)
 	cr_assert(vg_sockaddr_eq(&a, &b));
 	vg_sockaddr_parse("::2", 53, &b);
 	cr_assert_not(vg_sockaddr_eq(&a, &b));
+}
+
+Test(file, reads_whole_file_cuts_at_max_and_reports_errors)
+{
+	char path[] = "/tmp/vigil-test-file-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	char big[10000];
+	memset(big, 'x', sizeof(big));
+	cr_assert_eq(write(fd, big, sizeof(big)), (ssize_t)sizeof(big));
+	close(fd);
+	char *text;
+	size_t len;
+	cr_assert_eq(vg_file_read(path, SIZE_MAX - 1, &text, &len), 0);
+	cr_assert_eq(len, sizeof(big), "grows past the first 4 KiB");
+	cr_assert_eq(text[len], 0);
+	free(text);
+	cr_assert_eq(vg_file_read(path, 100, &text, &len), 0);
+	cr_assert_eq(len, 100);
+	cr_assert_eq(strlen(text), 100);
+	free(text);
+	unlink(path);
+	cr_assert_eq(vg_file_read(path, 100, &text, &len), -ENOENT);
+	cr_assert_null(text);
+	cr_assert_eq(vg_file_read("/", 100, &text, &len), -EISDIR);
+	cr_assert_null(text);
 }
