@@ -19,8 +19,16 @@
 #define VG_CKEY_MAX (VG_NAME_MAX + 4)
 #define VG_CKEY_DO 0x01
 #define VG_CKEY_CD 0x02
+/* The type field of a delegation key: the parent-side NS set of a zone cut (from a referral),
+ * kept apart from the child's own NS RRset (key type 2), which may answer NS questions but never
+ * makes a cut (ghost domains, CVE-2012-1191, CVE-2022-30698/30699). A private-use type (RFC 6895)
+ * so the key layout stays one shape; the cache refuses real data of this type in every put and
+ * lookup, so a server cannot write or read a delegation through it. */
+#define VG_CKEY_T_DELEG 0xFF02
 
 int vg_ckey_rrset(uint8_t *key, const uint8_t *name, uint16_t type);
+/* The delegation (parent-side NS set) of the zone `name`. */
+int vg_ckey_deleg(uint8_t *key, const uint8_t *name);
 int vg_ckey_answer(uint8_t *key, const uint8_t *name, uint16_t type, bool do_bit, bool cd_bit);
 /* Prefix of every key of exactly this name (all types): lookup || 0x00. */
 int vg_ckey_name_prefix(uint8_t *key, const uint8_t *name);
@@ -33,7 +41,9 @@ int vg_ckey_parse(const uint8_t *key, size_t len, bool answer, uint8_t *name, ui
 
 /* ---- value layout (owner: key.c for the common header, rrset.c / answer.c for bodies) ---- */
 
-#define VG_CACHE_FORMAT 1 /* byte 0 of every value, and the meta "format" key */
+/* Byte 0 of every value, and the meta "format" key. 2: delegations under VG_CKEY_T_DELEG (in
+ * format 1 the referral's NS set and the child's NS answer shared the NS key). */
+#define VG_CACHE_FORMAT 2
 #define VG_CVAL_HDR 20
 /* No stored TTL exceeds this (the config caps every TTL key at a year): a larger value read back is
  * damage, and would otherwise make an entry live, and rank-protected, for up to 136 years. */

@@ -33,6 +33,11 @@ int vg_ckey_rrset(uint8_t *key, const uint8_t *name, uint16_t type)
 	return n + 2;
 }
 
+int vg_ckey_deleg(uint8_t *key, const uint8_t *name)
+{
+	return vg_ckey_rrset(key, name, VG_CKEY_T_DELEG);
+}
+
 int vg_ckey_answer(uint8_t *key, const uint8_t *name, uint16_t type, bool do_bit, bool cd_bit)
 {
 	int n = vg_ckey_rrset(key, name, type);

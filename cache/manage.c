@@ -67,8 +67,11 @@ static bool flush_match(const struct vg_cop *op, bool answer, const MDB_val *k, 
 		if (op->type == 0)
 			return true;
 		/* The name's NXDOMAIN entry (type 0) goes with any type: it would hide the type. */
-		return k->mv_size == plen + tail && (vg_get_u16(kb + plen) == op->type ||
-						     (!answer && vg_get_u16(kb + plen) == 0));
+		uint16_t t = k->mv_size == plen + tail ? vg_get_u16(kb + plen) : 0xffff;
+		/* NS takes the delegation along: both are "the NS set" to whoever flushes. */
+		return k->mv_size == plen + tail &&
+		       (t == op->type || (!answer && t == 0) ||
+			(!answer && op->type == 2 && t == VG_CKEY_T_DELEG));
 	}
 	struct vg_cval_hdr h;
 	if (vg_cval_hdr_decode(v->mv_data, v->mv_size, &h) < 0)
@@ -263,6 +266,9 @@ static void dump_rrset(FILE *f, const uint8_t *name, uint16_t type, const MDB_va
 		return;
 	}
 	vg_name_to_text(name, owner, sizeof(owner));
+	const char *deleg = type == VG_CKEY_T_DELEG ? " delegation" : "";
+	if (*deleg)
+		type = 2; /* NS */
 	uint32_t left = vg_cval_left(&h, now);
 	const char *st = left ? "" : " stale";
 	const char *sus = (h.flags & VG_CACHE_F_SUSPECT) ? " suspect" : "";
@@ -280,7 +286,7 @@ static void dump_rrset(FILE *f, const uint8_t *name, uint16_t type, const MDB_va
 		fprintf(f, "%s %u %s %s ", owner, left, h.aux == 1 ? "IN" : "CLASS?",
 			type_name(type, tb));
 		print_rdata(f, type, vw.rdata + pos + 2, rl);
-		fprintf(f, " ; rank=%u sec=%s%s%s\n", h.rank, sec_name(h.sec), st, sus);
+		fprintf(f, " ; rank=%u sec=%s%s%s%s\n", h.rank, sec_name(h.sec), st, sus, deleg);
 		pos += 2 + rl;
 	}
 	if (vw.sig_count)

@@ -112,7 +112,8 @@ static int enqueue_rrset(struct vg_cache *c, const uint8_t *owner, uint16_t type
 
 int vg_cache_rrset_put(struct vg_cache *c, const struct vg_cache_rrset *rs, uint32_t now)
 {
-	if (!rs || !rs->owner || vg_name_len(rs->owner, VG_NAME_MAX) < 0 || rs->type == 0)
+	if (!rs || !rs->owner || vg_name_len(rs->owner, VG_NAME_MAX) < 0 || rs->type == 0 ||
+	    rs->type == VG_CKEY_T_DELEG || (rs->delegation && rs->type != 2 /* NS */))
 		return VG_EFORMAT;
 	if (!rdata_seq_ok(rs->rdata, rs->rdata_len, rs->rr_count) || rs->rr_count == 0 ||
 	    !rdata_seq_ok(rs->sigs, rs->sigs_len, rs->sig_count))
@@ -134,7 +135,8 @@ int vg_cache_rrset_put(struct vg_cache *c, const struct vg_cache_rrset *rs, uint
 	    .ttl = ttl,
 	    .used_at = now,
 	};
-	return enqueue_rrset(c, rs->owner, rs->type, &h, rs->rr_count, rs->sig_count, rs->rdata,
+	uint16_t ktype = rs->delegation ? VG_CKEY_T_DELEG : rs->type;
+	return enqueue_rrset(c, rs->owner, ktype, &h, rs->rr_count, rs->sig_count, rs->rdata,
 			     rs->rdata_len, NULL, 0, NULL, 0, rs->sigs, rs->sigs_len, now);
 }
 
@@ -147,7 +149,7 @@ int vg_cache_neg_put(struct vg_cache *c, const struct vg_cache_neg *n, uint32_t 
 		return VG_EFORMAT;
 	if (!rr_seq_ok(n->proof, n->proof_len, n->proof_count))
 		return VG_EFORMAT;
-	if (!n->nxdomain && n->qtype == 0)
+	if (!n->nxdomain && (n->qtype == 0 || n->qtype == VG_CKEY_T_DELEG))
 		return VG_EFORMAT;
 	uint32_t ttl = n->soa_ttl;
 	uint32_t minimum = vg_get_u32(n->soa_rdata + n->soa_rdlen - 4);
@@ -268,8 +270,8 @@ int vg_cache_rrset_get(struct vg_cache_reader *rd, const uint8_t *owner, uint16_
 {
 	if (vg_fails(rd->active))
 		return -EINVAL;
-	if (type == 0)
-		return VG_ENOTFOUND;
+	if (type == 0 || type == VG_CKEY_T_DELEG)
+		return VG_ENOTFOUND; /* delegations are read by vg_cache_zonecut_find only */
 	int rc = get_one(rd, owner, type, now, allow_stale_secs, buf, cap, view);
 	if (rc == VG_ENOTFOUND || rc == VG_ESTALE) {
 		int rc2 = get_one(rd, owner, 0, now, allow_stale_secs, buf, cap, view);
@@ -294,11 +296,13 @@ int vg_cache_zonecut_find(struct vg_cache_reader *rd, const uint8_t *qname, uint
 	 * (<= 127 labels) and lookups stay inside pages the snapshot already touched. */
 	for (int keep = labels; keep >= 0; keep--) {
 		const uint8_t *z = vg_name_suffix(qname, keep);
-		int rc = get_one(rd, z, 2 /* NS */, now, 0, buf, cap, view);
+		/* The parent's delegation only: the child's NS RRset never makes a cut. */
+		int rc = get_one(rd, z, VG_CKEY_T_DELEG, now, 0, buf, cap, view);
 		if (rc == VG_ESPACE)
 			return rc;
 		if (rc != 0 || view->kind != VG_CACHE_POSITIVE)
 			continue;
+		view->type = 2; /* NS */
 		int zl = vg_name_len(z, VG_NAME_MAX);
 		memcpy(zone, z, (size_t)zl);
 		vg_name_lower(zone);

@@ -274,6 +274,20 @@ static uint8_t rank_of(const struct vg_iq *iq, const struct vg_rr *rr)
 	return rank | VG_RANK_ITERATED;
 }
 
+/* Whether an NS RRset of this reply is a zone cut's delegation: the NS set of an accepted
+ * referral (the parent's side), or the root's own NS set from a root server (the root has no
+ * parent). Any other NS RRset (the child's answer to an NS question, an authority section) is
+ * stored for NS questions only and never becomes a cut: a zone removed at its parent stops
+ * resolving when the parent's TTL ends, whatever its own servers say (ghost domains). */
+static bool is_delegation(const struct vg_iq *iq, const struct vg_rr *ns)
+{
+	if (iq->forward || ns->type != VG_T_NS)
+		return false;
+	if (iq->verdict.kind == VG_REPLY_REFERRAL)
+		return ns->section == VG_SEC_AUTHORITY && vg_name_eq(ns->owner, iq->verdict.cut);
+	return ns->section == VG_SEC_ANSWER && ns->owner[0] == 0 && iq->zone[0] == 0;
+}
+
 /* A CNAME below a DNAME of the same reply was synthesized from it: caching it would answer
  * later questions without the DNAME (RFC 6672 §3.4: the DNAME is what is cached). */
 static bool synthesized(const struct vg_msg *m, const struct vg_rr *cn)
@@ -364,7 +378,12 @@ void vg_store_reply(struct vg_iq *iq)
 		rs.rdata_len = off;
 		rs.sigs = sg;
 		rs.sigs_len = soff;
+		rs.delegation = is_delegation(iq, a);
 		int rc = vg_cache_rrset_put(r->cache, &rs, now);
+		if (rc == 0 && rs.delegation && a->section == VG_SEC_ANSWER) {
+			rs.delegation = false; /* the root's NS set also answers ". NS" */
+			rc = vg_cache_rrset_put(r->cache, &rs, now);
+		}
 		if (rc < 0)
 			vg_debug("resolver: rrset not cached: %s", vg_strerror(rc));
 	}

@@ -170,6 +170,10 @@ struct vg_cache_rrset {
 	uint16_t type, rclass;
 	uint32_t ttl; /* the RRset's TTL as received */
 	uint8_t rank, sec, flags;
+	/* NS only: the parent-side NS set of a zone cut (a referral's authority section). Stored
+	 * apart from the zone's own NS RRset (the answer to an NS question): the two never replace
+	 * each other, and only delegations make cuts (vg_cache_zonecut_find). */
+	bool delegation;
 	uint16_t rr_count;
 	const uint8_t *rdata;
 	size_t rdata_len;
@@ -211,8 +215,9 @@ struct vg_cache_rrset_view {
 };
 
 /* Looks up (owner, type). Finds a positive RRset or a NODATA entry for that type, else an NXDOMAIN
- * entry for the name. Copies it into buf[0..cap) and fills *view. allow_stale_secs as for answers.
- * Returns 0, VG_ENOTFOUND, VG_ESTALE, VG_ESPACE. Must be inside read_begin/end. */
+ * entry for the name. NS finds the zone's own NS RRset, never a delegation. Copies it into
+ * buf[0..cap) and fills *view. allow_stale_secs as for answers. Returns 0, VG_ENOTFOUND, VG_ESTALE,
+ * VG_ESPACE. Must be inside read_begin/end. */
 int vg_cache_rrset_get(struct vg_cache_reader *rd, const uint8_t *owner, uint16_t type,
 		       uint32_t now, int allow_stale_secs, uint8_t *buf, size_t cap,
 		       struct vg_cache_rrset_view *view);
@@ -237,7 +242,10 @@ struct vg_cache_neg {
  * same replacement rule as rrsets. Returns 0, VG_EFORMAT, VG_ELIMIT. Thread-safe. */
 int vg_cache_neg_put(struct vg_cache *c, const struct vg_cache_neg *neg, uint32_t now);
 
-/* Closest cached, live NS RRset at or above qname (walks up from qname to the root).
+/* Closest cached, live delegation (an NS RRset put with .delegation) at or above qname (walks up
+ * from qname to the root); an NS RRset put without it (the child's answer) is never a cut, so
+ * the cut lives exactly as long as the parent's TTL and names the parent's servers. view->type is
+ * NS.
  * zone (VG_NAME_MAX bytes) receives the zone's lowercase wire name; *view the NS RRset (buffer
  * rules as rrset_get); *ds_known is set when a live DS RRset or DS NODATA is cached for the zone.
  * Returns 0 or VG_ENOTFOUND (nothing cached: use root hints). Must be inside read_begin/end. */
@@ -248,7 +256,8 @@ int vg_cache_zonecut_find(struct vg_cache_reader *rd, const uint8_t *qname, uint
 /* ---- management (for vigilctl; queued through the writer, thread-safe) ---- */
 
 int vg_cache_flush_all(struct vg_cache *c);
-/* type 0 = every type of the name (rrsets, negative entries and answers for that name). */
+/* type 0 = every type of the name (rrsets, negative entries and answers for that name); NS also
+ * flushes the name's delegation. */
 int vg_cache_flush_name(struct vg_cache *c, const uint8_t *name, uint16_t type);
 /* The name and everything below it (range delete over lookup-format keys). */
 int vg_cache_flush_zone(struct vg_cache *c, const uint8_t *zone);
@@ -258,7 +267,7 @@ int vg_cache_flush_negative(struct vg_cache *c);
 int vg_cache_flush_suspicious(struct vg_cache *c);
 
 /* Writes every live-or-stale entry as text lines to `f` (a FILE *), zone-file-like:
- *   "<owner> <ttl-left> <class> <type> <rdata>  ; rank=R sec=S [stale] [suspect]"
+ *   "<owner> <ttl-left> <class> <type> <rdata>  ; rank=R sec=S [stale] [suspect] [delegation]"
  *   negative: "<owner> <ttl-left> <class> <type> \\# 0 ; NODATA|NXDOMAIN soa=<zone> rank=..."
  *   answers:  "; answer <qname> <type> do=D cd=C ttl=<left> len=<bytes> rank=R"
  * Opens its own read txn; thread-safe. Returns 0 or an error. */

@@ -23,19 +23,27 @@ static const uint8_t n_ns1[] = {3, 'n', 's', '1', 7, 'e', 'x', 'a', 'm', 'p', 'l
 struct slot {
 	bool answer;
 	const uint8_t *name;
-	uint16_t type; /* rrset DB: 0 = the name's NXDOMAIN entry */
+	uint16_t type; /* rrset DB: 0 = the name's NXDOMAIN entry; the NS cuts are delegations */
 	bool do_bit, cd_bit;
 };
 
 static const struct slot slots[] = {
-    {false, n_www, 1, false, false},  {false, n_www, 0, false, false},
-    {false, n_ex, 2, false, false},   {false, n_com, 2, false, false},
-    {false, n_root, 2, false, false}, {false, n_ex, 43, false, false},
-    {false, n_www, 28, false, false}, {false, n_www, 5, false, false},
-    {true, n_www, 1, false, false},   {true, n_www, 1, true, false},
-    {true, n_ex, 28, false, true},    {true, n_com, 2, true, true},
-    {false, n_ns1, 1, false, false},  {false, n_ex, 6, false, false},
-    {false, n_ex, 0, false, false},   {false, n_ex, 39, false, false},
+    {false, n_www, 1, false, false},
+    {false, n_www, 0, false, false},
+    {false, n_ex, VG_CKEY_T_DELEG, false, false},
+    {false, n_com, VG_CKEY_T_DELEG, false, false},
+    {false, n_root, VG_CKEY_T_DELEG, false, false},
+    {false, n_ex, 43, false, false},
+    {false, n_www, 28, false, false},
+    {false, n_www, 5, false, false},
+    {true, n_www, 1, false, false},
+    {true, n_www, 1, true, false},
+    {true, n_ex, 28, false, true},
+    {true, n_com, 2, true, true},
+    {false, n_ns1, 1, false, false},
+    {false, n_ex, 6, false, false},
+    {false, n_ex, 0, false, false},
+    {false, n_ex, 39, false, false},
 };
 #define N_SLOTS (sizeof(slots) / sizeof(slots[0]))
 

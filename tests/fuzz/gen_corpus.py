@@ -117,7 +117,7 @@ def names():
 
 
 def cval_hdr(kind, aux, rank=0x15, sec=1, flags=0, stored=1700000000, ttl=300, used=1700000000):
-    return struct.pack(">BBBBBBHIII", 1, kind, rank, sec, flags, 0, aux, stored, ttl, used)
+    return struct.pack(">BBBBBBHIII", 2, kind, rank, sec, flags, 0, aux, stored, ttl, used)
 
 
 def rrset_value(rdatas, sigs=(), rclass=1, **kw):
@@ -186,7 +186,7 @@ def cache_db():
     ans = answer_value(msg, qlen, [ttl_off])
     ns = rrset_value([name("ns1.example.com")], rank=0x14)
     return {
-        # slots: 0 www A, 1 www NXDOMAIN, 2 example.com NS, 3 com NS, 4 . NS, 5 example.com DS,
+        # slots: 0 www A, 1 www NXDOMAIN, 2 example.com, 3 com, 4 . delegations (NS), 5 example.com DS,
         # 6 www AAAA, 7 www CNAME, 8.. answers (www A, www A DO, example.com AAAA CD, com NS)
         "all-good": entry(0, rrset_value([A])) + entry(2, ns) + entry(3, ns) + entry(4, ns) +
         entry(5, rrset_value([b"\x30\x39\x0d\x02" + b"\xaa" * 32])) + entry(8, ans) +

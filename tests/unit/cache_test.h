@@ -186,9 +186,9 @@ static inline size_t rr_ttl_offsets(const uint8_t *b, size_t len, size_t *offs)
 	return n;
 }
 
-static inline void put_rrset(struct vg_cache *c, const char *owner, uint16_t type, uint32_t ttl,
-			     uint8_t rank, uint8_t flags, const uint8_t *rdata, uint16_t rdlen,
-			     uint32_t now)
+static inline void put_rrset_as(struct vg_cache *c, const char *owner, uint16_t type, uint32_t ttl,
+				uint8_t rank, uint8_t flags, const uint8_t *rdata, uint16_t rdlen,
+				uint32_t now, bool delegation)
 {
 	uint8_t o[VG_NAME_MAX], rd[600];
 	W(owner, o);
@@ -203,8 +203,23 @@ static inline void put_rrset(struct vg_cache *c, const char *owner, uint16_t typ
 				    .flags = flags,
 				    .rr_count = 1,
 				    .rdata = rd,
-				    .rdata_len = 2u + rdlen};
+				    .rdata_len = 2u + rdlen,
+				    .delegation = delegation};
 	cr_assert_eq(vg_cache_rrset_put(c, &rs, now), 0);
+}
+
+static inline void put_rrset(struct vg_cache *c, const char *owner, uint16_t type, uint32_t ttl,
+			     uint8_t rank, uint8_t flags, const uint8_t *rdata, uint16_t rdlen,
+			     uint32_t now)
+{
+	put_rrset_as(c, owner, type, ttl, rank, flags, rdata, rdlen, now, false);
+}
+
+/* A zone cut as a referral leaves it: the parent-side NS set of `zone`. */
+static inline void put_deleg(struct vg_cache *c, const char *zone, uint32_t ttl, uint8_t rank,
+			     const uint8_t *ns, uint16_t nslen, uint32_t now)
+{
+	put_rrset_as(c, zone, 2, ttl, rank, 0, ns, nslen, now, true);
 }
 
 static inline int get_rrset(struct vg_cache *c, const char *owner, uint16_t type, uint32_t now,

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "cache_test.h"
+#include "impl.h" /* VG_CKEY_T_DELEG */
 
 TestSuite(cache, .init = mkdir_tmp, .fini = rm_tmp);
 
@@ -432,8 +433,8 @@ Test(cache, zonecut_finds_closest_live_ns_and_ds)
 	struct vg_cache *c = open_default();
 	uint8_t ns[VG_NAME_MAX], ds[8] = {1, 2, 8, 2, 0xAA, 0xBB, 0xCC, 0xDD};
 	uint16_t nl = (uint16_t)W("a.gtld.", ns);
-	put_rrset(c, "com.", 2, 10000, 0x14, 0, ns, nl, T0);
-	put_rrset(c, "example.com.", 2, 100, 0x14, 0, ns, nl, T0);
+	put_deleg(c, "com.", 10000, 0x14, ns, nl, T0);
+	put_deleg(c, "example.com.", 100, 0x14, ns, nl, T0);
 	put_rrset(c, "example.com.", 43, 100, 0x14, 0, ds, 8, T0);
 	put_rrset(c, "examplf.com.", 1, 100, 0x14, 0, A1, 4, T0);
 	vg_cache_sync(c);
@@ -459,6 +460,67 @@ Test(cache, zonecut_finds_closest_live_ns_and_ds)
 	cr_assert(vg_name_eq(zone, want));
 	W("www.example.org.", q);
 	cr_assert_eq(vg_cache_zonecut_find(rd, q, T0, zone, buf, sizeof(buf), &v, &dsk),
+		     VG_ENOTFOUND);
+	vg_cache_read_end(rd);
+	vg_cache_reader_free(rd);
+	vg_cache_close(c);
+}
+
+Test(cache, an_ns_answer_never_makes_or_changes_a_cut)
+{
+	struct vg_cache *c = open_default();
+	uint8_t p[VG_NAME_MAX], ch[VG_NAME_MAX];
+	uint16_t pl = (uint16_t)W("ns1.ghost.com.", p), cl = (uint16_t)W("ns2.ghost.com.", ch);
+	/* The parent's referral: 100 s. The child's own NS set, authoritative: a day, new name. */
+	put_deleg(c, "ghost.com.", 100, 0x11, p, pl, T0);
+	put_rrset(c, "ghost.com.", 2, 86400, 0x15, 0, ch, cl, T0 + 90);
+	put_rrset(c, "only-child.com.", 2, 86400, 0x15, 0, ch, cl, T0);
+	vg_cache_sync(c);
+	struct vg_cache_reader *rd = vg_cache_reader_new(c);
+	vg_cache_read_begin(rd);
+	uint8_t q[VG_NAME_MAX], zone[VG_NAME_MAX], buf[4096], want[VG_NAME_MAX];
+	struct vg_cache_rrset_view v;
+	W("www.ghost.com.", q);
+	cr_assert_eq(vg_cache_zonecut_find(rd, q, T0 + 95, zone, buf, sizeof(buf), &v, NULL), 0);
+	W("ghost.com.", want);
+	cr_assert(vg_name_eq(zone, want));
+	cr_assert_eq(v.type, 2);
+	cr_assert_eq(v.ttl, 5, "the parent's TTL, not extended by the child");
+	cr_assert(v.rdata_len == 2u + pl && vg_name_eq(v.rdata + 2, p), "the parent's names");
+	cr_assert_eq(vg_cache_zonecut_find(rd, q, T0 + 100, zone, buf, sizeof(buf), &v, NULL),
+		     VG_ENOTFOUND, "the cut ends with the parent's TTL");
+	W("www.only-child.com.", q);
+	cr_assert_eq(vg_cache_zonecut_find(rd, q, T0, zone, buf, sizeof(buf), &v, NULL),
+		     VG_ENOTFOUND, "an NS answer alone is no cut");
+	/* The child's set still answers NS questions; the delegation answers nothing. */
+	W("ghost.com.", q);
+	cr_assert_eq(vg_cache_rrset_get(rd, q, 2, T0 + 95, 0, buf, sizeof(buf), &v), 0);
+	cr_assert(vg_name_eq(v.rdata + 2, ch));
+	cr_assert_eq(vg_cache_rrset_get(rd, q, VG_CKEY_T_DELEG, T0 + 95, 0, buf, sizeof(buf), &v),
+		     VG_ENOTFOUND);
+	vg_cache_read_end(rd);
+	/* Data of the delegation's private type cannot be written as an RRset or a NODATA. */
+	uint8_t rdata[2 + VG_NAME_MAX];
+	vg_put_u16(rdata, pl);
+	memcpy(rdata + 2, p, pl);
+	struct vg_cache_rrset rs = {.owner = q,
+				    .type = VG_CKEY_T_DELEG,
+				    .rclass = 1,
+				    .ttl = 9999,
+				    .rank = 0x15,
+				    .rr_count = 1,
+				    .rdata = rdata,
+				    .rdata_len = 2u + pl};
+	cr_assert_eq(vg_cache_rrset_put(c, &rs, T0), VG_EFORMAT);
+	rs.type = 1;
+	rs.delegation = true;
+	cr_assert_eq(vg_cache_rrset_put(c, &rs, T0), VG_EFORMAT, "delegations are NS sets");
+	/* flush-name NAME NS takes both. */
+	cr_assert_eq(vg_cache_flush_name(c, q, 2), 0);
+	vg_cache_sync(c);
+	vg_cache_read_begin(rd);
+	W("www.ghost.com.", q);
+	cr_assert_eq(vg_cache_zonecut_find(rd, q, T0 + 1, zone, buf, sizeof(buf), &v, NULL),
 		     VG_ENOTFOUND);
 	vg_cache_read_end(rd);
 	vg_cache_reader_free(rd);

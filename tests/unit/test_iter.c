@@ -805,3 +805,133 @@ Test(iter, a_timeout_shared_by_joined_questions_counts_once)
 	cr_assert_eq(fake_count(&F, EXCOM, NULL, 0), 3,
 		     "three rounds as for one question; one lost query is one timeout, not three");
 }
+
+/* ---- ghost domains (CVE-2012-1191, CVE-2022-30698, CVE-2022-30699) ---- */
+
+#define GHOST "93.184.218.10"
+#define GHOST2 "93.184.218.11"
+
+/* com. delegates `zone` to ns1.<zone> for 600 s; the zone's own server holds `child_ns` (its NS
+ * set as it answers it, a day long) and names that exist only there. Returns how many records
+ * com. had before, so the test can remove the delegation at the parent. */
+static size_t ghost_zone(const char *zone, const char *child_ns, const char *child_glue)
+{
+	static char rrs[8][160];
+	struct fake_server *com = &F.servers[1];
+	size_t before = com->n_rrs;
+	snprintf(rrs[0], sizeof(rrs[0]), "%s 600 IN NS ns1.%s", zone, zone);
+	snprintf(rrs[1], sizeof(rrs[1]), "ns1.%s 600 IN A " GHOST, zone);
+	fake_rr(com, rrs[0]);
+	fake_rr(com, rrs[1]);
+	/* The zone's servers: both addresses serve it, so whichever the cut names answers. */
+	const char *addrs[2] = {GHOST, GHOST2};
+	for (int i = 0; i < 2; i++) {
+		struct fake_server *g = fake_server(&F, addrs[i], zone, FAKE_AUTH);
+		snprintf(rrs[2], sizeof(rrs[2]),
+			 "%s 3600 IN SOA ns1.%s h.%s 1 7200 3600 1209600 300", zone, zone, zone);
+		snprintf(rrs[3], sizeof(rrs[3]), "%s 86400 IN NS %s", zone, child_ns);
+		snprintf(rrs[4], sizeof(rrs[4]), "%s 86400 IN A %s", child_ns, child_glue);
+		snprintf(rrs[5], sizeof(rrs[5]), "ns1.%s 86400 IN A " GHOST, zone);
+		snprintf(rrs[6], sizeof(rrs[6]), "www.%s 86400 IN A 192.0.2.66", zone);
+		snprintf(rrs[7], sizeof(rrs[7]), "after.%s 86400 IN A 192.0.2.67", zone);
+		for (int k = 2; k < 8; k++)
+			fake_rr(g, rrs[k]);
+	}
+	return before;
+}
+
+/* The cached cut for `name` now: its zone's first NS name (text) and time left, or false. */
+static bool cached_cut(const char *name, char *ns_text, size_t cap, uint32_t *ttl)
+{
+	struct vg_cache_reader *rd = vg_cache_reader_new(cache);
+	cr_assert_not_null(rd);
+	cr_assert_eq(vg_cache_read_begin(rd), 0);
+	uint8_t q[VG_NAME_MAX], zone[VG_NAME_MAX], buf[4096];
+	struct vg_cache_rrset_view v;
+	cr_assert_gt(vg_name_from_text(name, q), 0);
+	bool found =
+	    vg_cache_zonecut_find(rd, q, (uint32_t)F.wall, zone, buf, sizeof(buf), &v, NULL) == 0 &&
+	    vg_name_labels(zone) == vg_name_labels(q) - 1;
+	if (found) {
+		vg_name_to_text(v.rdata + 2, ns_text, cap);
+		*ttl = v.ttl;
+	}
+	vg_cache_read_end(rd);
+	vg_cache_reader_free(rd);
+	return found;
+}
+
+/* The zone's own NS set, and the address of its first server, are asked for again and again
+ * while the parent's delegation runs out (an attacker's clients can do that). */
+static void ask_child_ns_until_near_expiry(const char *zone, int64_t t0)
+{
+	struct result res;
+	char ns1[300];
+	snprintf(ns1, sizeof(ns1), "ns1.%s", zone);
+	for (int64_t at = 100; at <= 590; at += 70) {
+		F.wall = t0 + at;
+		resolve(zone, VG_T_NS, &res);
+		cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
+		free_result(&res);
+		resolve(ns1, VG_T_A, &res);
+		cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
+		free_result(&res);
+	}
+}
+
+Test(iter, a_delegation_removed_at_the_parent_stops_resolving_after_the_parent_ttl)
+{
+	size_t before = ghost_zone("ghost.com.", "ns1.ghost.com.", GHOST);
+	start_resolver();
+	int64_t t0 = F.wall;
+	struct result res;
+	resolve("www.ghost.com.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.ghost.com.", LDNS_RR_TYPE_A, NULL));
+	free_result(&res);
+	F.servers[1].n_rrs = before; /* com. removes the delegation */
+	ask_child_ns_until_near_expiry("ghost.com.", t0);
+	char ns[VG_NAME_TEXT_MAX];
+	uint32_t ttl = 0;
+	cr_assert(cached_cut("after.ghost.com.", ns, sizeof(ns), &ttl));
+	cr_assert_leq(ttl, 10, "the child's NS answers did not extend the cut (%u s left)", ttl);
+	F.wall = t0 + 601;
+	F.n_log = 0;
+	resolve("after.ghost.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NXDOMAIN,
+		     "resolved through the ghost's servers after the parent's TTL");
+	cr_assert_geq(fake_count(&F, COM, NULL, 0), 1, "the parent is asked again");
+	cr_assert_eq(fake_count(&F, GHOST, NULL, 0) + fake_count(&F, GHOST2, NULL, 0), 0);
+	free_result(&res);
+}
+
+Test(iter, a_phoenix_domain_that_renamed_its_servers_stops_resolving_after_the_parent_ttl)
+{
+	/* The child switches to new NS names (ns2, at another address), then the parent removes
+	 * the delegation: the new names must neither become the cut nor restart its TTL. */
+	size_t before = ghost_zone("phoenix.com.", "ns2.phoenix.com.", GHOST2);
+	start_resolver();
+	int64_t t0 = F.wall;
+	struct result res;
+	resolve("www.phoenix.com.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.phoenix.com.", LDNS_RR_TYPE_A, NULL));
+	free_result(&res);
+	F.servers[1].n_rrs = before;
+	ask_child_ns_until_near_expiry("phoenix.com.", t0);
+	resolve("phoenix.com.", VG_T_NS, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "phoenix.com.", LDNS_RR_TYPE_NS,
+			 "ns2.phoenix.com."),
+		  "the child's NS set still answers NS questions");
+	free_result(&res);
+	char ns[VG_NAME_TEXT_MAX];
+	uint32_t ttl = 0;
+	cr_assert(cached_cut("after.phoenix.com.", ns, sizeof(ns), &ttl));
+	cr_assert_str_eq(ns, "ns1.phoenix.com.", "the cut keeps the parent's server names");
+	cr_assert_leq(ttl, 10, "%u s left", ttl);
+	F.wall = t0 + 601;
+	F.n_log = 0;
+	resolve("after.phoenix.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NXDOMAIN,
+		     "resolved through the renamed servers after the parent's TTL");
+	cr_assert_eq(fake_count(&F, GHOST2, NULL, 0), 0, "ns2 was never a server of the cut");
+	free_result(&res);
+}
