@@ -165,17 +165,23 @@ struct vg_srv_info {
 				      * until then (servers get upgraded; RFC 6891 §6.2.2) */
 };
 
-/* Creates a table for at most `max` servers (the oldest are forgotten when full). */
+/* Creates a table for at most `max` server addresses and max/4 + 16 lame (server, zone) pairs.
+ * Each is a bounded LRU: past the bound a new entry takes the place of the least recently used
+ * one, and only that one, so a zone that names thousands of addresses cannot reset the
+ * hold-down, lameness or EDNS state of servers in use. Buckets come from SipHash with a key drawn
+ * from getrandom() here, so addresses and zone names chosen by others cannot aim at one bucket.
+ * Every lookup that finds an entry makes it the most recently used. */
 struct vg_select *vg_select_new(size_t max);
 void vg_select_free(struct vg_select *s);
 
-/* Info for an address, created on demand (NULL only on out-of-memory). Valid until the next
- * vg_select_* call that may create entries. */
+/* Info for an address, created on demand (never NULL). Valid until the next vg_select_* call
+ * that may create entries (get, rtt, timeout, lame_set): a new entry may take its slot. */
 struct vg_srv_info *vg_select_get(struct vg_select *s, const struct vg_sockaddr *a);
 
 void vg_select_rtt(struct vg_select *s, const struct vg_sockaddr *a, uint32_t rtt_ms);
 void vg_select_timeout(struct vg_select *s, const struct vg_sockaddr *a, uint64_t now);
-/* Retransmission timeout for a server: srtt + 4 * rttvar, backed off per consecutive timeout. */
+/* Retransmission timeout for a server: srtt + 4 * rttvar, backed off per consecutive timeout.
+ * rto, held and is_lame create no entry: an unknown server is fresh, not held, not lame. */
 uint32_t vg_select_rto(struct vg_select *s, const struct vg_sockaddr *a);
 bool vg_select_held(struct vg_select *s, const struct vg_sockaddr *a, uint64_t now);
 

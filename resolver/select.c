@@ -2,6 +2,9 @@
  * unresponsive servers, lame (server, zone) pairs, and the address policy for upstream queries. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 #include <vigil/config.h>
 #include <vigil/name.h>
 #include "internal.h"
@@ -12,24 +15,37 @@ struct srv_key {
 	uint16_t port;
 };
 
-struct srv_entry {
-	bool used;
-	struct srv_key key;
-	struct vg_srv_info info;
+/* A table key: the server, and for the lame table the keyed hash of the zone (0 for servers). */
+struct tkey {
+	struct srv_key srv;
+	uint64_t zone;
 };
 
-struct lame_entry {
-	bool used;
-	struct srv_key key;
-	uint64_t zone_hash;
-	uint64_t until;
+#define NIL UINT32_MAX
+
+/* One entry of a bounded LRU table: chained in its hash bucket and in the recency list. */
+struct slot {
+	uint32_t prev, next; /* recency list, most recently used first */
+	uint32_t chain;	     /* next slot of the same bucket */
+	uint64_t hash;
+	struct tkey key;
+	union {
+		struct vg_srv_info srv;
+		uint64_t lame_until;
+	} v;
+};
+
+/* At most `max` slots; when full, a new key takes the least recently used slot. Slots are never
+ * freed otherwise, so slot[0..n) are the live ones. */
+struct table {
+	struct slot *slot;
+	uint32_t *bucket;
+	uint32_t max, n, mask, head, tail;
 };
 
 struct vg_select {
-	struct srv_entry *srv;
-	size_t cap, n; /* cap is a power of two */
-	struct lame_entry *lame;
-	size_t lame_cap, lame_n;
+	struct table srv, lame;
+	uint64_t k0, k1; /* SipHash key, random per table */
 };
 
 static void key_of(const struct vg_sockaddr *a, struct srv_key *k)
@@ -46,20 +62,59 @@ static void key_of(const struct vg_sockaddr *a, struct srv_key *k)
 	}
 }
 
-static uint64_t hash_bytes(const void *p, size_t n, uint64_t h)
+/* SipHash-2-4 (Aumasson, Bernstein): server addresses and zone names come from zones anyone can
+ * publish, so the bucket must not be predictable without the table's key, or one zone's glue
+ * could fill a bucket with chains that every lookup of other servers walks. */
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                                   \
+	do {                                                                                       \
+		v0 += v1;                                                                          \
+		v1 = ROTL(v1, 13);                                                                 \
+		v1 ^= v0;                                                                          \
+		v0 = ROTL(v0, 32);                                                                 \
+		v2 += v3;                                                                          \
+		v3 = ROTL(v3, 16);                                                                 \
+		v3 ^= v2;                                                                          \
+		v0 += v3;                                                                          \
+		v3 = ROTL(v3, 21);                                                                 \
+		v3 ^= v0;                                                                          \
+		v2 += v1;                                                                          \
+		v1 = ROTL(v1, 17);                                                                 \
+		v1 ^= v2;                                                                          \
+		v2 = ROTL(v2, 32);                                                                 \
+	} while (0)
+
+static uint64_t siphash(const struct vg_select *s, const void *p, size_t n)
 {
 	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull; /* FNV-1a */
-	return h;
+	uint64_t v0 = s->k0 ^ 0x736f6d6570736575ull, v1 = s->k1 ^ 0x646f72616e646f6dull;
+	uint64_t v2 = s->k0 ^ 0x6c7967656e657261ull, v3 = s->k1 ^ 0x7465646279746573ull;
+	uint64_t last = (uint64_t)n << 56;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t m = 0;
+		for (int j = 0; j < 8; j++)
+			m |= (uint64_t)b[i + j] << (8 * j);
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	for (int j = 0; i + j < n; j++)
+		last |= (uint64_t)b[i + j] << (8 * j);
+	v3 ^= last;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= last;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-static uint64_t key_hash(const struct srv_key *k)
-{
-	return hash_bytes(k, sizeof(*k), 0xcbf29ce484222325ull);
-}
-
-static uint64_t zone_hash(const uint8_t *zone)
+static uint64_t zone_hash(const struct vg_select *s, const uint8_t *zone)
 {
 	uint8_t low[VG_NAME_MAX];
 	int n = vg_name_len(zone, VG_NAME_MAX);
@@ -67,15 +122,125 @@ static uint64_t zone_hash(const uint8_t *zone)
 		return 0;
 	memcpy(low, zone, (size_t)n);
 	vg_name_lower(low);
-	return hash_bytes(low, (size_t)n, 0xcbf29ce484222325ull);
+	return siphash(s, low, (size_t)n);
 }
 
-static size_t pow2(size_t n)
+static int table_init(struct table *t, size_t max)
 {
-	size_t c = 64;
-	while (c < n * 2)
-		c <<= 1;
-	return c;
+	if (max < 1)
+		max = 1;
+	if (max > UINT32_MAX / 4)
+		max = UINT32_MAX / 4;
+	size_t nb = 16;
+	while (nb < max)
+		nb <<= 1;
+	t->slot = calloc(max, sizeof(*t->slot));
+	t->bucket = malloc(nb * sizeof(*t->bucket));
+	if (!t->slot || !t->bucket)
+		return -1;
+	for (size_t i = 0; i < nb; i++)
+		t->bucket[i] = NIL;
+	t->max = (uint32_t)max;
+	t->mask = (uint32_t)(nb - 1);
+	t->n = 0;
+	t->head = t->tail = NIL;
+	return 0;
+}
+
+static void list_unlink(struct table *t, uint32_t i)
+{
+	struct slot *e = &t->slot[i];
+	if (e->prev != NIL)
+		t->slot[e->prev].next = e->next;
+	else
+		t->head = e->next;
+	if (e->next != NIL)
+		t->slot[e->next].prev = e->prev;
+	else
+		t->tail = e->prev;
+}
+
+static void list_push_front(struct table *t, uint32_t i)
+{
+	struct slot *e = &t->slot[i];
+	e->prev = NIL;
+	e->next = t->head;
+	if (t->head != NIL)
+		t->slot[t->head].prev = i;
+	t->head = i;
+	if (t->tail == NIL)
+		t->tail = i;
+}
+
+static void bucket_unlink(struct table *t, uint32_t i)
+{
+	uint32_t *p = &t->bucket[t->slot[i].hash & t->mask];
+	while (*p != i)
+		p = &t->slot[*p].chain;
+	*p = t->slot[i].chain;
+}
+
+/* The slot of `k`, made the most recently used; with `create`, a fresh zeroed one when absent (the
+ * least recently used slot is taken when the table is full). NULL when absent and !create. */
+static struct slot *table_find(struct vg_select *s, struct table *t, const struct tkey *k,
+			       bool create)
+{
+	uint64_t h = siphash(s, k, sizeof(*k));
+	uint32_t i = t->bucket[h & t->mask];
+	while (i != NIL && (t->slot[i].hash != h || memcmp(&t->slot[i].key, k, sizeof(*k))))
+		i = t->slot[i].chain;
+	if (i != NIL) {
+		list_unlink(t, i);
+		list_push_front(t, i);
+		return &t->slot[i];
+	}
+	if (!create)
+		return NULL;
+	if (t->n < t->max) {
+		i = t->n++;
+	} else {
+		i = t->tail; /* evict the least recently used entry, and only that one */
+		list_unlink(t, i);
+		bucket_unlink(t, i);
+	}
+	struct slot *e = &t->slot[i];
+	memset(e, 0, sizeof(*e));
+	e->hash = h;
+	e->key = *k;
+	e->chain = t->bucket[h & t->mask];
+	t->bucket[h & t->mask] = i;
+	list_push_front(t, i);
+	return e;
+}
+
+static void tkey_of(const struct vg_sockaddr *a, uint64_t zone, struct tkey *k)
+{
+	memset(k, 0, sizeof(*k)); /* padding too: keys are hashed and compared as bytes */
+	key_of(a, &k->srv);
+	k->zone = zone;
+}
+
+static struct vg_srv_info *srv_find(struct vg_select *s, const struct vg_sockaddr *a, bool create)
+{
+	struct tkey k;
+	tkey_of(a, 0, &k);
+	struct slot *e = table_find(s, &s->srv, &k, create);
+	return e ? &e->v.srv : NULL;
+}
+
+static void random_key(struct vg_select *s)
+{
+	uint64_t k[2] = {0, 0};
+	if (getrandom(k, sizeof(k), 0) != (ssize_t)sizeof(k)) {
+		/* Not expected after boot; a key nobody outside this process sees is still better
+		 * than none. */
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		k[0] ^= (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)s;
+		k[1] ^= (uint64_t)ts.tv_sec * 0xc2b2ae3d27d4eb4full ^ (uint64_t)getpid();
+	}
+	s->k0 = k[0];
+	s->k1 = k[1];
 }
 
 struct vg_select *vg_select_new(size_t max)
@@ -83,11 +248,8 @@ struct vg_select *vg_select_new(size_t max)
 	struct vg_select *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	s->cap = pow2(max);
-	s->lame_cap = pow2(max / 4 + 16);
-	s->srv = calloc(s->cap, sizeof(*s->srv));
-	s->lame = calloc(s->lame_cap, sizeof(*s->lame));
-	if (!s->srv || !s->lame) {
+	random_key(s);
+	if (table_init(&s->srv, max) < 0 || table_init(&s->lame, max / 4 + 16) < 0) {
 		vg_select_free(s);
 		return NULL;
 	}
@@ -98,35 +260,16 @@ void vg_select_free(struct vg_select *s)
 {
 	if (!s)
 		return;
-	free(s->srv);
-	free(s->lame);
+	free(s->srv.slot);
+	free(s->srv.bucket);
+	free(s->lame.slot);
+	free(s->lame.bucket);
 	free(s);
 }
 
 struct vg_srv_info *vg_select_get(struct vg_select *s, const struct vg_sockaddr *a)
 {
-	struct srv_key k;
-	key_of(a, &k);
-	size_t mask = s->cap - 1;
-	size_t i = key_hash(&k) & mask;
-	for (;; i = (i + 1) & mask) {
-		if (!s->srv[i].used)
-			break;
-		if (memcmp(&s->srv[i].key, &k, sizeof(k)) == 0)
-			return &s->srv[i].info;
-	}
-	if (s->n + 1 > s->cap / 2) {
-		/* Full: forget everything. Measurements rebuild within a few queries, and a
-		 * bounded table keeps memory flat however many servers the world has. */
-		memset(s->srv, 0, s->cap * sizeof(*s->srv));
-		s->n = 0;
-		i = key_hash(&k) & mask;
-	}
-	s->srv[i].used = true;
-	s->srv[i].key = k;
-	memset(&s->srv[i].info, 0, sizeof(s->srv[i].info));
-	s->n++;
-	return &s->srv[i].info;
+	return srv_find(s, a, true);
 }
 
 void vg_select_rtt(struct vg_select *s, const struct vg_sockaddr *a, uint32_t rtt_ms)
@@ -168,7 +311,7 @@ void vg_select_timeout(struct vg_select *s, const struct vg_sockaddr *a, uint64_
 
 uint32_t vg_select_rto(struct vg_select *s, const struct vg_sockaddr *a)
 {
-	struct vg_srv_info *in = vg_select_get(s, a);
+	struct vg_srv_info *in = srv_find(s, a, false);
 	if (!in)
 		return VG_RTO_INITIAL_MS;
 	uint64_t rto = in->srtt_ms ? in->srtt_ms + 4 * (uint64_t)in->rttvar_ms : VG_RTO_INITIAL_MS;
@@ -182,52 +325,26 @@ uint32_t vg_select_rto(struct vg_select *s, const struct vg_sockaddr *a)
 
 bool vg_select_held(struct vg_select *s, const struct vg_sockaddr *a, uint64_t now)
 {
-	struct vg_srv_info *in = vg_select_get(s, a);
+	struct vg_srv_info *in = srv_find(s, a, false);
 	return in && in->held_until > now;
-}
-
-static struct lame_entry *lame_slot(struct vg_select *s, const struct vg_sockaddr *a,
-				    const uint8_t *zone, bool create)
-{
-	struct srv_key k;
-	key_of(a, &k);
-	uint64_t zh = zone_hash(zone);
-	size_t mask = s->lame_cap - 1;
-	size_t i = hash_bytes(&zh, sizeof(zh), key_hash(&k)) & mask;
-	for (;; i = (i + 1) & mask) {
-		struct lame_entry *e = &s->lame[i];
-		if (!e->used)
-			break;
-		if (e->zone_hash == zh && memcmp(&e->key, &k, sizeof(k)) == 0)
-			return e;
-	}
-	if (!create)
-		return NULL;
-	if (s->lame_n + 1 > s->lame_cap / 2) {
-		memset(s->lame, 0, s->lame_cap * sizeof(*s->lame));
-		s->lame_n = 0;
-		i = hash_bytes(&zh, sizeof(zh), key_hash(&k)) & mask;
-	}
-	s->lame[i].used = true;
-	s->lame[i].key = k;
-	s->lame[i].zone_hash = zh;
-	s->lame_n++;
-	return &s->lame[i];
 }
 
 void vg_select_lame_set(struct vg_select *s, const struct vg_sockaddr *a, const uint8_t *zone,
 			uint64_t now)
 {
-	struct lame_entry *e = lame_slot(s, a, zone, true);
-	if (e)
-		e->until = now + VG_LAME_MS;
+	struct tkey k;
+	tkey_of(a, zone_hash(s, zone), &k);
+	struct slot *e = table_find(s, &s->lame, &k, true);
+	e->v.lame_until = now + VG_LAME_MS;
 }
 
 bool vg_select_is_lame(struct vg_select *s, const struct vg_sockaddr *a, const uint8_t *zone,
 		       uint64_t now)
 {
-	struct lame_entry *e = lame_slot(s, a, zone, false);
-	return e && e->until > now;
+	struct tkey k;
+	tkey_of(a, zone_hash(s, zone), &k);
+	struct slot *e = table_find(s, &s->lame, &k, false);
+	return e && e->v.lame_until > now;
 }
 
 int vg_select_pick(struct vg_select *s, const struct vg_sockaddr *cand, size_t n, const bool *tried,

@@ -122,6 +122,123 @@ Test(select, table_stays_bounded)
 	vg_select_free(s);
 }
 
+/* The i-th address of a flood: distinct IPv4 and IPv6 addresses and ports. */
+static struct vg_sockaddr flood_addr(int i)
+{
+	char buf[64];
+	struct vg_sockaddr a;
+	if (i % 3 == 2)
+		snprintf(buf, sizeof(buf), "2001:db8::%x:%x", i >> 16, i & 0xffff);
+	else
+		snprintf(buf, sizeof(buf), "198.%d.%d.%d", 18 + (i >> 16), (i >> 8) & 255, i & 255);
+	cr_assert_eq(vg_sockaddr_parse(buf, (uint16_t)(53 + (i % 3 == 1)), &a), 0, "%s", buf);
+	return a;
+}
+
+/* An RTT that tells entries apart through their RTO (3 x rtt for an even first measurement). */
+static uint32_t tag_rtt(int i)
+{
+	return 20 + 2 * (uint32_t)(i % 400);
+}
+
+Test(select, filling_the_table_past_its_bound_evicts_the_least_recently_used_only)
+{
+	struct vg_select *s = vg_select_new(16);
+	for (int i = 0; i < 16; i++) {
+		struct vg_sockaddr a = flood_addr(i);
+		vg_select_rtt(s, &a, tag_rtt(i));
+	}
+	/* Use entries 0..3 again: now 4..15 are the least recently used. */
+	for (int i = 0; i < 4; i++) {
+		struct vg_sockaddr a = flood_addr(i);
+		cr_assert_eq(vg_select_rto(s, &a), 3 * tag_rtt(i));
+	}
+	for (int i = 16; i < 20; i++) {
+		struct vg_sockaddr a = flood_addr(i);
+		vg_select_rtt(s, &a, tag_rtt(i));
+	}
+	for (int i = 0; i < 20; i++) {
+		struct vg_sockaddr a = flood_addr(i);
+		bool evicted = i >= 4 && i < 8;
+		cr_assert_eq(vg_select_rto(s, &a), evicted ? VG_RTO_INITIAL_MS : 3 * tag_rtt(i),
+			     "entry %d", i);
+	}
+	vg_select_free(s);
+}
+
+Test(select, a_recently_used_server_keeps_its_holddown_rtt_and_edns_state_under_a_flood)
+{
+	struct vg_select *s = vg_select_new(64);
+	struct vg_sockaddr v = addr("192.0.2.53"), w = addr("192.0.2.54");
+	vg_select_rtt(s, &v, 40);
+	vg_select_rtt(s, &w, 40);
+	vg_select_get(s, &v)->no_edns_until = 1000 + VG_NO_EDNS_MS;
+	vg_select_get(s, &w)->no_edns_until = 1000 + VG_NO_EDNS_MS;
+	for (int i = 0; i < VG_HOLDDOWN_AFTER; i++) {
+		vg_select_timeout(s, &v, 1000);
+		vg_select_timeout(s, &w, 1000);
+	}
+	cr_assert(vg_select_held(s, &v, 1000));
+	uint32_t rto = vg_select_rto(s, &v);
+	/* A hostile zone's glue: 10,000 new addresses, while v is asked about now and then. */
+	for (int i = 0; i < 10000; i++) {
+		struct vg_sockaddr a = flood_addr(i);
+		vg_select_timeout(s, &a, 1000);
+		if (i % 32 == 0)
+			cr_assert(vg_select_held(s, &v, 1000), "v lost its hold-down at %d", i);
+	}
+	cr_assert(vg_select_held(s, &v, 1000), "hold-down kept");
+	cr_assert_eq(vg_select_rto(s, &v), rto, "RTT state kept");
+	cr_assert_eq(vg_select_get(s, &v)->no_edns_until, 1000 + VG_NO_EDNS_MS, "EDNS state kept");
+	cr_assert(!vg_select_held(s, &w, 1000),
+		  "an idle server is forgotten: the table is bounded");
+	vg_select_free(s);
+}
+
+Test(select, a_recently_used_lameness_survives_a_flood_of_lame_pairs)
+{
+	struct vg_select *s = vg_select_new(64); /* 32 lame pairs */
+	struct vg_sockaddr v = addr("192.0.2.53");
+	uint8_t z[VG_NAME_MAX], other[VG_NAME_MAX];
+	vg_name_from_text("example.com.", z);
+	vg_select_lame_set(s, &v, z, 0);
+	char buf[64];
+	for (int i = 0; i < 5000; i++) {
+		snprintf(buf, sizeof(buf), "z%d.evil.example.", i);
+		vg_name_from_text(buf, other);
+		struct vg_sockaddr a = flood_addr(i);
+		vg_select_lame_set(s, &a, other, 0);
+		if (i % 8 == 0)
+			cr_assert(vg_select_is_lame(s, &v, z, 10), "lameness lost at %d", i);
+	}
+	cr_assert(vg_select_is_lame(s, &v, z, 10));
+	vg_select_free(s);
+}
+
+Test(select, lookups_stay_correct_under_many_colliding_inserts)
+{
+	/* 16 entries in 16 buckets, 20,000 inserts: chains form and are cut on every eviction. */
+	struct vg_select *s = vg_select_new(16);
+	for (int i = 0; i < 20000; i++) {
+		struct vg_sockaddr a = flood_addr(i);
+		vg_select_rtt(s, &a, tag_rtt(i));
+		if (i % 97 != 0)
+			continue;
+		/* The 16 newest are there with their own state (oldest first keeps the order). */
+		for (int j = i - 15 < 0 ? 0 : i - 15; j <= i; j++) {
+			struct vg_sockaddr b = flood_addr(j);
+			cr_assert_eq(vg_select_rto(s, &b), 3 * tag_rtt(j), "entry %d after %d", j,
+				     i);
+		}
+		if (i >= 16) {
+			struct vg_sockaddr old = flood_addr(i - 16);
+			cr_assert_eq(vg_select_rto(s, &old), VG_RTO_INITIAL_MS, "%d evicted",
+				     i - 16);
+		}
+	}
+	vg_select_free(s);
+}
+
 Test(select, local_addresses_need_query_local_addresses)
 {
 	struct vg_config cfg = {.do_ip4 = true, .do_ip6 = true};
