@@ -359,6 +359,7 @@ static enum step st_pick(struct vg_iq *iq)
 		iq->server_idx = idx[k];
 		struct vg_srv_info *si = vg_select_get(r->sel, &cand[k]);
 		iq->no_edns = si && si->no_edns_until > now;
+		iq->edns_probe = false;
 		iq->tcp = false;
 		iq->state = IQ_SEND;
 		return STEP_NEXT;
@@ -614,16 +615,22 @@ static enum step st_follow(struct vg_iq *iq)
 	struct vg_resolver *r = iq->req->r;
 	uint64_t now = r->up->ops->now_ms(r->up);
 	struct vg_verdict *v = &iq->verdict;
+	bool usable = v->kind == VG_REPLY_ANSWER || v->kind == VG_REPLY_CNAME ||
+		      v->kind == VG_REPLY_NXDOMAIN || v->kind == VG_REPLY_NODATA ||
+		      v->kind == VG_REPLY_REFERRAL;
+	if (iq->edns_probe && usable) {
+		/* The plain query worked where EDNS got FORMERR: the server lacks EDNS (RFC 6891
+		 * §7). Not forever: it may be upgraded, and EDNS keeps answers whole over UDP. */
+		vg_select_get(r->sel, &iq->server)->no_edns_until = now + VG_NO_EDNS_MS;
+	}
+	iq->edns_probe = false;
 	switch (v->kind) {
 	case VG_REPLY_FORMERR:
 		if (!iq->no_edns) {
-			/* RFC 6891 §7: a server that does not know EDNS answers FORMERR. Not
-			 * forever: the server may be upgraded, and EDNS is what keeps answers
-			 * whole over UDP. */
-			struct vg_srv_info *si = vg_select_get(r->sel, &iq->server);
-			if (si)
-				si->no_edns_until = now + VG_NO_EDNS_MS;
+			/* Ask again without OPT, this time only: a FORMERR is easy to forge, so the
+			 * server's state changes only when the plain query succeeds (above). */
 			iq->no_edns = true;
+			iq->edns_probe = true;
 			iq->state = IQ_SEND;
 			return STEP_NEXT;
 		}

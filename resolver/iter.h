@@ -96,6 +96,9 @@ struct vg_iq {
 	struct vg_ns *server_ns;
 	int server_idx;
 	bool tcp, no_edns;
+	/* A FORMERR to our EDNS query made this one plain: only if it succeeds is the server kept
+	 * on plain DNS (no_edns_until); a forged FORMERR followed by a failure changes nothing. */
+	bool edns_probe;
 	struct vg_outq *oq;
 	struct vg_iq *oq_next;
 

@@ -31,6 +31,7 @@ enum fake_mode {
 	FAKE_CASE_FLIP_ALL, /* inverts the case over UDP and TCP */
 	FAKE_WRONG_ID,	    /* answers with ID + 1 only */
 	FAKE_FORMERR_EDNS,  /* FORMERR to queries with OPT */
+	FAKE_FORMERR,	    /* FORMERR to everything (or a forged FORMERR, then a broken server) */
 	FAKE_TC,	    /* TC=1 over UDP, full answer over TCP */
 	FAKE_SERVFAIL,	    /* SERVFAIL to everything */
 	FAKE_REFUSED,	    /* REFUSED to everything (lame) */
@@ -315,7 +316,7 @@ static size_t fake_reply(struct fake_up *f, struct fake_server *s, const struct 
 	ldns_rr *question = ldns_rr_clone(ldns_rr_list_rr(ldns_pkt_question(qp), 0));
 	ldns_pkt_push_rr(p, LDNS_SECTION_QUESTION, question);
 	bool edns = ldns_pkt_edns(qp);
-	if (s->mode == FAKE_FORMERR_EDNS && edns) {
+	if ((s->mode == FAKE_FORMERR_EDNS && edns) || s->mode == FAKE_FORMERR) {
 		ldns_pkt_set_rcode(p, LDNS_RCODE_FORMERR);
 	} else if (s->mode == FAKE_SERVFAIL) {
 		ldns_pkt_set_rcode(p, LDNS_RCODE_SERVFAIL);

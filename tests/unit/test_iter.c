@@ -1,5 +1,6 @@
 /* Unit tests of the iterator state machine and request driver: iteration, transport, limits,
  * EDE codes, priming, forwarding (helpers and the scripted Internet in iter_test.h). */
+#include <inttypes.h>
 #include "iter_test.h"
 
 TestSuite(iter, .init = setup, .fini = teardown);
@@ -345,7 +346,10 @@ Test(iter, identical_questions_share_one_resolution)
 	int n = vg_name_from_text("www.example.com.", wire);
 	struct vg_question q = {
 	    .qname = wire, .qname_len = (size_t)n, .qtype = VG_T_A, .qclass = 1, .rd_bit = true};
-	struct result a = {0}, b = {0};
+	static struct result a, b; /* static: requests left pending by a failed assertion are
+				    * answered at teardown */
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
 	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &a), 0);
 	wire[1] = 'W'; /* another client's spelling */
 	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &b), 0);
@@ -634,6 +638,84 @@ Test(iter, formerr_to_edns_is_remembered_for_a_while_then_edns_is_tried_again)
 	cr_assert_geq(F.n_log, 1);
 	for (size_t i = 0; i < F.n_log; i++)
 		cr_assert(F.log[i].edns, "query %zu to %s without EDNS", i, F.log[i].server);
+}
+
+static struct vg_srv_info *srv_info(const char *a)
+{
+	struct vg_sockaddr sa;
+	cr_assert_eq(vg_sockaddr_parse(a, 53, &sa), 0);
+	return vg_select_get(R->sel, &sa);
+}
+
+static bool first_query_had_edns(const char *server, const char *name)
+{
+	for (size_t i = 0; i < F.n_log; i++)
+		if (!strcmp(F.log[i].server, server) && !strcasecmp(F.log[i].name, name))
+			return F.log[i].edns;
+	cr_assert_fail("%s was not asked for %s", server, name);
+	return false;
+}
+
+Test(iter, formerr_turns_edns_off_for_that_address_only_once_the_plain_query_succeeded)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_FORMERR_EDNS; /* example.com. */
+	F.servers[3].delay_ms = 100;
+	uint8_t wire[VG_NAME_MAX];
+	int n = vg_name_from_text("www.example.com.", wire);
+	struct vg_question q = {
+	    .qname = wire, .qname_len = (size_t)n, .qtype = VG_T_A, .qclass = 1, .rd_bit = true};
+	static struct result a, b; /* static: requests left pending by a failed assertion are
+				    * answered at teardown */
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &a), 0);
+	/* Until the FORMERR: the plain query is on its way, its answer is not. */
+	fake_run(&F, 150);
+	vg_cache_sync(cache);
+	cr_assert(!a.done);
+	cr_assert_eq(srv_info(EXCOM)->no_edns_until, 0, "a FORMERR alone changes nothing");
+	/* Another question to the same server meanwhile still gets EDNS. */
+	n = vg_name_from_text("alias.example.com.", wire);
+	q.qname_len = (size_t)n;
+	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &b), 0);
+	fake_run(&F, 120000);
+	cr_assert(a.done && b.done);
+	cr_assert(has_rr(a.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, NULL));
+	free_result(&a);
+	free_result(&b);
+	cr_assert(first_query_had_edns(EXCOM, "alias.example.com."),
+		  "EDNS went off before the plain query succeeded");
+	/* The plain query succeeded: that address is on plain DNS for VG_NO_EDNS_MS. */
+	uint64_t until = srv_info(EXCOM)->no_edns_until;
+	cr_assert(until > F.now && until <= F.now + VG_NO_EDNS_MS, "until %" PRIu64, until);
+	/* Other addresses are not affected. */
+	cr_assert_eq(srv_info(COM)->no_edns_until, 0);
+	cr_assert_eq(srv_info(EXNET)->no_edns_until, 0);
+	F.n_log = 0;
+	struct result c;
+	resolve("www.example.net.", VG_T_A, &c);
+	cr_assert(first_query_had_edns(EXNET, "www.example.net."));
+	free_result(&c);
+}
+
+Test(iter, formerr_followed_by_a_failing_plain_query_keeps_edns_on)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_FORMERR; /* the plain query fails too */
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	free_result(&res);
+	cr_assert_eq(srv_info(EXCOM)->no_edns_until, 0, "EDNS stays on for the address");
+	/* The server works again (the FORMERR was forged, say): asked with EDNS straight away. */
+	F.servers[3].mode = FAKE_AUTH;
+	F.n_log = 0;
+	F.now += 1000;
+	resolve("alias.example.com.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, NULL));
+	free_result(&res);
+	cr_assert(first_query_had_edns(EXCOM, "alias.example.com."));
 }
 
 Test(iter, servers_answering_only_servfail_give_ede_network_error)
