@@ -239,6 +239,7 @@ static enum step st_find_cut(struct vg_iq *iq)
 	const struct vg_config *cfg = iq->req->r->cfg;
 	const struct vg_forward_zone *fz = forward_for(cfg, iq->sname);
 	iq->forward = false;
+	iq->cut_until = UINT32_MAX;
 	reset_outcomes(iq);
 	iq->qmin_labels = -1;
 	iq->qmin_steps = 0;
@@ -584,6 +585,9 @@ static enum step follow_referral(struct vg_iq *iq)
 		const struct vg_rr *rr = &m->rr[i];
 		if (rr->drop || rr->section != VG_SEC_AUTHORITY || rr->type != VG_T_NS)
 			continue;
+		uint32_t until = vg_wall32(r) + rr->ttl;
+		if (until >= vg_wall32(r) && until < iq->cut_until)
+			iq->cut_until = until; /* no longer than the zone that delegated it */
 		struct vg_ns *e = &ns[n++];
 		memcpy(e->name, rr->rdata, (size_t)vg_name_len(rr->rdata, VG_NAME_MAX));
 		vg_name_lower(e->name);

@@ -78,8 +78,11 @@ struct vg_iq {
 	bool stale;
 	bool forwarded_data; /* some of the answer came from a forwarder */
 
-	/* The current zone cut. */
+	/* The current zone cut. cut_until: wall-clock second its delegation ends (UINT32_MAX for
+	 * hints and forwarders); a delegation its servers hand out is cached no longer, so a zone
+	 * removed at its parent takes the subzones it delegated along (ghost domains). */
 	uint8_t zone[VG_NAME_MAX];
+	uint32_t cut_until;
 	bool forward; /* servers are forwarders (RD=1, no delegations accepted) */
 	struct vg_ns *ns;
 	size_t n_ns;

@@ -219,6 +219,7 @@ static int find_cut_once(struct vg_iq *iq, const uint8_t *name, uint8_t *zone)
 		vg_name_lower(ns[i].name);
 	}
 	/* v points into r->cbuf, which vg_store_addrs reuses: nothing of v is read below. */
+	uint32_t ttl = v.ttl;
 	size_t with_addr = 0, outside = 0;
 	for (size_t i = 0; i < n; i++) {
 		with_addr += vg_store_addrs(iq, &ns[i]) > 0;
@@ -229,6 +230,7 @@ static int find_cut_once(struct vg_iq *iq, const uint8_t *name, uint8_t *zone)
 	memcpy(iq->zone, zone, (size_t)vg_name_len(zone, VG_NAME_MAX));
 	iq->ns = ns;
 	iq->n_ns = n;
+	iq->cut_until = vg_wall32(r) + ttl;
 	return 1;
 }
 
@@ -379,6 +381,12 @@ void vg_store_reply(struct vg_iq *iq)
 		rs.sigs = sg;
 		rs.sigs_len = soff;
 		rs.delegation = is_delegation(iq, a);
+		if (rs.delegation && a->section == VG_SEC_AUTHORITY) {
+			/* No longer than the delegation of the zone that handed it out. */
+			uint32_t left = iq->cut_until > now ? iq->cut_until - now : 0;
+			if (rs.ttl > left)
+				rs.ttl = left;
+		}
 		int rc = vg_cache_rrset_put(r->cache, &rs, now);
 		if (rc == 0 && rs.delegation && a->section == VG_SEC_ANSWER) {
 			rs.delegation = false; /* the root's NS set also answers ". NS" */

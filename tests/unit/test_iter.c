@@ -1017,3 +1017,34 @@ Test(iter, a_phoenix_domain_that_renamed_its_servers_stops_resolving_after_the_p
 	cr_assert_eq(fake_count(&F, GHOST2, NULL, 0), 0, "ns2 was never a server of the cut");
 	free_result(&res);
 }
+
+Test(iter, a_subzone_delegated_by_a_removed_zone_stops_resolving_with_it)
+{
+	/* ghost.com. (600 s at com.) delegates sub.ghost.com. for a day: once com. removes
+	 * ghost.com. and its 600 s are over, the subzone must not live on through its own cut. */
+	size_t before = ghost_zone("ghost.com.", "ns1.ghost.com.", GHOST);
+	for (size_t i = 0; i < F.n_servers; i++) {
+		if (strcmp(F.servers[i].apex, "ghost.com."))
+			continue;
+		fake_rr(&F.servers[i], "sub.ghost.com. 86400 IN NS ns.sub.ghost.com.");
+		fake_rr(&F.servers[i], "ns.sub.ghost.com. 86400 IN A " GHOST2);
+	}
+	struct fake_server *sub = fake_server(&F, GHOST2, "sub.ghost.com.", FAKE_AUTH);
+	fake_rr(sub, SOA("sub.ghost.com."));
+	fake_rr(sub, "www.sub.ghost.com. 86400 IN A 192.0.2.68");
+	fake_rr(sub, "after.sub.ghost.com. 86400 IN A 192.0.2.69");
+	start_resolver();
+	int64_t t0 = F.wall;
+	struct result res;
+	resolve("www.sub.ghost.com.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.sub.ghost.com.", LDNS_RR_TYPE_A, NULL));
+	free_result(&res);
+	F.servers[1].n_rrs = before;
+	F.wall = t0 + 601;
+	F.n_log = 0;
+	resolve("after.sub.ghost.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NXDOMAIN,
+		     "the subzone outlived the zone that delegated it");
+	cr_assert_eq(fake_count(&F, GHOST2, NULL, 0), 0);
+	free_result(&res);
+}
