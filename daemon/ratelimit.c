@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <vigil/hash.h>
 #include "ratelimit.h"
 
 /* Tokens are kept in thousandths so that refill needs no division: elapsed_ms * rate. */
@@ -19,53 +20,6 @@ struct vg_rl_slot {
 	uint32_t limited;  /* queries limited in a row (drives the slip pattern) */
 	uint32_t used;
 };
-
-static uint64_t rotl(uint64_t x, int b)
-{
-	return (x << b) | (x >> (64 - b));
-}
-
-#define SIPROUND \
-	do { \
-		v0 += v1; \
-		v1 = rotl(v1, 13); \
-		v1 ^= v0; \
-		v0 = rotl(v0, 32); \
-		v2 += v3; \
-		v3 = rotl(v3, 16); \
-		v3 ^= v2; \
-		v0 += v3; \
-		v3 = rotl(v3, 21); \
-		v3 ^= v0; \
-		v2 += v1; \
-		v1 = rotl(v1, 17); \
-		v1 ^= v2; \
-		v2 = rotl(v2, 32); \
-	} while (0)
-
-/* SipHash-1-3 of a 16-byte key: a keyed hash, so sources cannot be chosen to share a slot
- * without knowing the per-table secret. */
-static uint64_t siphash16(const uint64_t k[2], const uint8_t in[16])
-{
-	uint64_t v0 = k[0] ^ 0x736f6d6570736575ull, v1 = k[1] ^ 0x646f72616e646f6dull;
-	uint64_t v2 = k[0] ^ 0x6c7967656e657261ull, v3 = k[1] ^ 0x7465646279746573ull;
-	uint64_t m[2];
-	memcpy(m, in, 16);
-	for (int i = 0; i < 2; i++) {
-		v3 ^= m[i];
-		SIPROUND;
-		v0 ^= m[i];
-	}
-	uint64_t b = (uint64_t)16 << 56;
-	v3 ^= b;
-	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
-}
 
 int vg_ratelimit_init(struct vg_ratelimit *rl, uint32_t rate, uint32_t burst, size_t slots)
 {
@@ -123,7 +77,7 @@ enum vg_rl_verdict vg_ratelimit_check(struct vg_ratelimit *rl, const struct sock
 		return VG_RL_PASS;
 	/* Two candidate slots (a pair): the client's own if present, else an empty one, else the
 	 * one idle the longest is taken over. */
-	size_t i = (size_t)siphash16(rl->seed, key) & rl->mask;
+	size_t i = (size_t)vg_siphash13(rl->seed, key, 16) & rl->mask;
 	struct vg_rl_slot *a = &rl->slots[i], *b = &rl->slots[i ^ 1], *s;
 	uint64_t cap = (uint64_t)rl->burst * MILLI;
 	if (a->used && memcmp(a->key, key, 16) == 0) {

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <vigil/config.h>
+#include <vigil/hash.h>
 #include <vigil/name.h>
 #include "internal.h"
 
@@ -45,7 +46,7 @@ struct table {
 
 struct vg_select {
 	struct table srv, lame;
-	uint64_t k0, k1; /* SipHash key, random per table */
+	uint64_t key[2]; /* SipHash key, random per table */
 };
 
 static void key_of(const struct vg_sockaddr *a, struct srv_key *k)
@@ -62,56 +63,12 @@ static void key_of(const struct vg_sockaddr *a, struct srv_key *k)
 	}
 }
 
-/* SipHash-2-4 (Aumasson, Bernstein): server addresses and zone names come from zones anyone can
- * publish, so the bucket must not be predictable without the table's key, or one zone's glue
- * could fill a bucket with chains that every lookup of other servers walks. */
-#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                                                   \
-	do {                                                                                       \
-		v0 += v1;                                                                          \
-		v1 = ROTL(v1, 13);                                                                 \
-		v1 ^= v0;                                                                          \
-		v0 = ROTL(v0, 32);                                                                 \
-		v2 += v3;                                                                          \
-		v3 = ROTL(v3, 16);                                                                 \
-		v3 ^= v2;                                                                          \
-		v0 += v3;                                                                          \
-		v3 = ROTL(v3, 21);                                                                 \
-		v3 ^= v0;                                                                          \
-		v2 += v1;                                                                          \
-		v1 = ROTL(v1, 17);                                                                 \
-		v1 ^= v2;                                                                          \
-		v2 = ROTL(v2, 32);                                                                 \
-	} while (0)
-
+/* Buckets come from a keyed hash: server addresses and zone names come from zones anyone can
+ * publish, so without the table's key nobody can aim them at one bucket (one zone's glue making
+ * the chains that every lookup of other servers walks). */
 static uint64_t siphash(const struct vg_select *s, const void *p, size_t n)
 {
-	const uint8_t *b = p;
-	uint64_t v0 = s->k0 ^ 0x736f6d6570736575ull, v1 = s->k1 ^ 0x646f72616e646f6dull;
-	uint64_t v2 = s->k0 ^ 0x6c7967656e657261ull, v3 = s->k1 ^ 0x7465646279746573ull;
-	uint64_t last = (uint64_t)n << 56;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t m = 0;
-		for (int j = 0; j < 8; j++)
-			m |= (uint64_t)b[i + j] << (8 * j);
-		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m;
-	}
-	for (int j = 0; i + j < n; j++)
-		last |= (uint64_t)b[i + j] << (8 * j);
-	v3 ^= last;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= last;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
+	return vg_siphash13(s->key, p, n);
 }
 
 static uint64_t zone_hash(const struct vg_select *s, const uint8_t *zone)
@@ -239,8 +196,8 @@ static void random_key(struct vg_select *s)
 		k[0] ^= (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)s;
 		k[1] ^= (uint64_t)ts.tv_sec * 0xc2b2ae3d27d4eb4full ^ (uint64_t)getpid();
 	}
-	s->k0 = k[0];
-	s->k1 = k[1];
+	s->key[0] = k[0];
+	s->key[1] = k[1];
 }
 
 struct vg_select *vg_select_new(size_t max)

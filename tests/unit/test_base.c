@@ -1,4 +1,5 @@
-/* Unit tests of the base library: names (decompression rules, lookup format, text), arena, errors. */
+/* Unit tests of the base library: names (decompression rules, lookup format, text), arena, errors.
+ */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -6,6 +7,7 @@
 #include <vigil/addr.h>
 #include <vigil/base.h>
 #include <vigil/file.h>
+#include <vigil/hash.h>
 
 static size_t wire(const char *text, uint8_t *out)
 {
@@ -292,4 +294,24 @@ Test(file, reads_whole_file_cuts_at_max_and_reports_errors)
 	cr_assert_null(text);
 	cr_assert_eq(vg_file_read("/", 100, &text, &len), -EISDIR);
 	cr_assert_null(text);
+}
+
+Test(hash, siphash_depends_on_key_bytes_and_length)
+{
+	uint64_t k1[2] = {0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull}, k2[2] = {k1[0], k1[1] ^ 1};
+	uint8_t in[24];
+	for (int i = 0; i < 24; i++)
+		in[i] = (uint8_t)i;
+	uint64_t seen[25];
+	for (size_t n = 0; n <= 24; n++) {
+		seen[n] = vg_siphash13(k1, in, n);
+		cr_assert_eq(seen[n], vg_siphash13(k1, in, n), "a pure function");
+		cr_assert_neq(seen[n], vg_siphash13(k2, in, n), "keyed (length %zu)", n);
+		for (size_t m = 0; m < n; m++)
+			cr_assert_neq(seen[m], seen[n], "lengths %zu and %zu", m, n);
+	}
+	uint8_t flip[24];
+	memcpy(flip, in, sizeof(flip));
+	flip[23] ^= 0x80;
+	cr_assert_neq(vg_siphash13(k1, flip, 24), seen[24], "the tail bytes count");
 }

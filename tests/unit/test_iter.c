@@ -640,6 +640,17 @@ Test(iter, formerr_to_edns_is_remembered_for_a_while_then_edns_is_tried_again)
 		cr_assert(F.log[i].edns, "query %zu to %s without EDNS", i, F.log[i].server);
 }
 
+/* Starts resolving (name, A) into res without running the fake Internet. */
+static void resolve_start(const char *name, struct result *res)
+{
+	uint8_t wire[VG_NAME_MAX];
+	int n = vg_name_from_text(name, wire);
+	struct vg_question q = {
+	    .qname = wire, .qname_len = (size_t)n, .qtype = VG_T_A, .qclass = 1, .rd_bit = true};
+	memset(res, 0, sizeof(*res));
+	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, res), 0);
+}
+
 static struct vg_srv_info *srv_info(const char *a)
 {
 	struct vg_sockaddr sa;
@@ -661,24 +672,16 @@ Test(iter, formerr_turns_edns_off_for_that_address_only_once_the_plain_query_suc
 	start_resolver();
 	F.servers[3].mode = FAKE_FORMERR_EDNS; /* example.com. */
 	F.servers[3].delay_ms = 100;
-	uint8_t wire[VG_NAME_MAX];
-	int n = vg_name_from_text("www.example.com.", wire);
-	struct vg_question q = {
-	    .qname = wire, .qname_len = (size_t)n, .qtype = VG_T_A, .qclass = 1, .rd_bit = true};
 	static struct result a, b; /* static: requests left pending by a failed assertion are
 				    * answered at teardown */
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &a), 0);
+	resolve_start("www.example.com.", &a);
 	/* Until the FORMERR: the plain query is on its way, its answer is not. */
 	fake_run(&F, 150);
 	vg_cache_sync(cache);
 	cr_assert(!a.done);
 	cr_assert_eq(srv_info(EXCOM)->no_edns_until, 0, "a FORMERR alone changes nothing");
 	/* Another question to the same server meanwhile still gets EDNS. */
-	n = vg_name_from_text("alias.example.com.", wire);
-	q.qname_len = (size_t)n;
-	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &b), 0);
+	resolve_start("alias.example.com.", &b);
 	fake_run(&F, 120000);
 	cr_assert(a.done && b.done);
 	cr_assert(has_rr(a.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, NULL));
@@ -943,79 +946,83 @@ static bool cached_cut(const char *name, char *ns_text, size_t cap, uint32_t *tt
 	return found;
 }
 
-/* The zone's own NS set, and the address of its first server, are asked for again and again
- * while the parent's delegation runs out (an attacker's clients can do that). */
-static void ask_child_ns_until_near_expiry(const char *zone, int64_t t0)
+/* ghost_zone(zone, child_ns, child_glue), then: resolves www.<zone>; com. removes the delegation,
+ * and the zone's own NS set and the address of its first server are asked for again and again
+ * until just before the parent's 600 s end (an attacker's clients can do that). Returns the start
+ * time; *ns and *ttl: the cached cut's first server name and time left then. */
+static int64_t ask_child_until_near_expiry(const char *zone, const char *child_ns,
+					   const char *child_glue, char *ns, size_t cap,
+					   uint32_t *ttl)
 {
+	size_t before = ghost_zone(zone, child_ns, child_glue);
+	start_resolver();
+	int64_t t0 = F.wall;
 	struct result res;
-	char ns1[300];
-	snprintf(ns1, sizeof(ns1), "ns1.%s", zone);
+	char name[300];
+	snprintf(name, sizeof(name), "www.%s", zone);
+	resolve(name, VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, name, LDNS_RR_TYPE_A, NULL));
+	free_result(&res);
+	F.servers[1].n_rrs = before; /* com. removes the delegation */
+	snprintf(name, sizeof(name), "ns1.%s", zone);
 	for (int64_t at = 100; at <= 590; at += 70) {
 		F.wall = t0 + at;
 		resolve(zone, VG_T_NS, &res);
 		cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
 		free_result(&res);
-		resolve(ns1, VG_T_A, &res);
+		resolve(name, VG_T_A, &res);
 		cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
 		free_result(&res);
 	}
+	snprintf(name, sizeof(name), "after.%s", zone);
+	cr_assert(cached_cut(name, ns, cap, ttl));
+	return t0;
+}
+
+/* Once the parent's TTL is over, `name` (held only by the removed zone's servers) is NXDOMAIN
+ * from com., and `addr` was never asked. */
+static void expect_gone_after_parent_ttl(int64_t t0, const char *name, const char *addr,
+					 const char *why)
+{
+	F.wall = t0 + 601;
+	F.n_log = 0;
+	struct result res;
+	resolve(name, VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NXDOMAIN, "%s", why);
+	cr_assert_geq(fake_count(&F, COM, NULL, 0), 1, "the parent is asked again");
+	cr_assert_eq(fake_count(&F, addr, NULL, 0), 0, "%s asked", addr);
+	free_result(&res);
 }
 
 Test(iter, a_delegation_removed_at_the_parent_stops_resolving_after_the_parent_ttl)
 {
-	size_t before = ghost_zone("ghost.com.", "ns1.ghost.com.", GHOST);
-	start_resolver();
-	int64_t t0 = F.wall;
-	struct result res;
-	resolve("www.ghost.com.", VG_T_A, &res);
-	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.ghost.com.", LDNS_RR_TYPE_A, NULL));
-	free_result(&res);
-	F.servers[1].n_rrs = before; /* com. removes the delegation */
-	ask_child_ns_until_near_expiry("ghost.com.", t0);
 	char ns[VG_NAME_TEXT_MAX];
 	uint32_t ttl = 0;
-	cr_assert(cached_cut("after.ghost.com.", ns, sizeof(ns), &ttl));
+	int64_t t0 = ask_child_until_near_expiry("ghost.com.", "ns1.ghost.com.", GHOST, ns,
+						 sizeof(ns), &ttl);
 	cr_assert_leq(ttl, 10, "the child's NS answers did not extend the cut (%u s left)", ttl);
-	F.wall = t0 + 601;
-	F.n_log = 0;
-	resolve("after.ghost.com.", VG_T_A, &res);
-	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NXDOMAIN,
-		     "resolved through the ghost's servers after the parent's TTL");
-	cr_assert_geq(fake_count(&F, COM, NULL, 0), 1, "the parent is asked again");
-	cr_assert_eq(fake_count(&F, GHOST, NULL, 0) + fake_count(&F, GHOST2, NULL, 0), 0);
-	free_result(&res);
+	expect_gone_after_parent_ttl(t0, "after.ghost.com.", GHOST,
+				     "resolved through the ghost's servers after the parent's TTL");
 }
 
 Test(iter, a_phoenix_domain_that_renamed_its_servers_stops_resolving_after_the_parent_ttl)
 {
 	/* The child switches to new NS names (ns2, at another address), then the parent removes
 	 * the delegation: the new names must neither become the cut nor restart its TTL. */
-	size_t before = ghost_zone("phoenix.com.", "ns2.phoenix.com.", GHOST2);
-	start_resolver();
-	int64_t t0 = F.wall;
+	char ns[VG_NAME_TEXT_MAX];
+	uint32_t ttl = 0;
+	int64_t t0 = ask_child_until_near_expiry("phoenix.com.", "ns2.phoenix.com.", GHOST2, ns,
+						 sizeof(ns), &ttl);
 	struct result res;
-	resolve("www.phoenix.com.", VG_T_A, &res);
-	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.phoenix.com.", LDNS_RR_TYPE_A, NULL));
-	free_result(&res);
-	F.servers[1].n_rrs = before;
-	ask_child_ns_until_near_expiry("phoenix.com.", t0);
 	resolve("phoenix.com.", VG_T_NS, &res);
 	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "phoenix.com.", LDNS_RR_TYPE_NS,
 			 "ns2.phoenix.com."),
 		  "the child's NS set still answers NS questions");
 	free_result(&res);
-	char ns[VG_NAME_TEXT_MAX];
-	uint32_t ttl = 0;
-	cr_assert(cached_cut("after.phoenix.com.", ns, sizeof(ns), &ttl));
 	cr_assert_str_eq(ns, "ns1.phoenix.com.", "the cut keeps the parent's server names");
 	cr_assert_leq(ttl, 10, "%u s left", ttl);
-	F.wall = t0 + 601;
-	F.n_log = 0;
-	resolve("after.phoenix.com.", VG_T_A, &res);
-	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NXDOMAIN,
-		     "resolved through the renamed servers after the parent's TTL");
-	cr_assert_eq(fake_count(&F, GHOST2, NULL, 0), 0, "ns2 was never a server of the cut");
-	free_result(&res);
+	expect_gone_after_parent_ttl(t0, "after.phoenix.com.", GHOST2,
+				     "resolved through the renamed servers after the parent's TTL");
 }
 
 Test(iter, a_subzone_delegated_by_a_removed_zone_stops_resolving_with_it)
@@ -1040,11 +1047,6 @@ Test(iter, a_subzone_delegated_by_a_removed_zone_stops_resolving_with_it)
 	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.sub.ghost.com.", LDNS_RR_TYPE_A, NULL));
 	free_result(&res);
 	F.servers[1].n_rrs = before;
-	F.wall = t0 + 601;
-	F.n_log = 0;
-	resolve("after.sub.ghost.com.", VG_T_A, &res);
-	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NXDOMAIN,
-		     "the subzone outlived the zone that delegated it");
-	cr_assert_eq(fake_count(&F, GHOST2, NULL, 0), 0);
-	free_result(&res);
+	expect_gone_after_parent_ttl(t0, "after.sub.ghost.com.", GHOST2,
+				     "the subzone outlived the zone that delegated it");
 }
