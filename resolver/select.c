@@ -163,7 +163,7 @@ static struct slot *table_find(struct vg_select *s, struct table *t, const struc
 	struct slot *e = &t->slot[i];
 	memset(e, 0, sizeof(*e));
 	e->hash = h;
-	e->key = *k;
+	memcpy(&e->key, k, sizeof(*k)); /* with its (zero) padding: compared with memcmp */
 	e->chain = t->bucket[h & t->mask];
 	t->bucket[h & t->mask] = i;
 	list_push_front(t, i);
@@ -188,9 +188,9 @@ static struct vg_srv_info *srv_find(struct vg_select *s, const struct vg_sockadd
 static void random_key(struct vg_select *s)
 {
 	uint64_t k[2] = {0, 0};
-	if (getrandom(k, sizeof(k), 0) != (ssize_t)sizeof(k)) {
-		/* Not expected after boot; a key nobody outside this process sees is still better
-		 * than none. */
+	if (getrandom(k, sizeof(k), GRND_NONBLOCK) != (ssize_t)sizeof(k)) {
+		/* Only before the kernel's pool is ready (early boot; not worth blocking a worker
+		 * for): a key nobody outside this process sees is still better than none. */
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
 		k[0] ^= (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)(uintptr_t)s;
