@@ -163,6 +163,8 @@ struct vg_srv_info {
 	uint32_t holddowns;	     /* how often it was held down in a row */
 	uint64_t no_edns_until;	     /* monotonic ms: answered FORMERR to EDNS, ask without OPT
 				      * until then (servers get upgraded; RFC 6891 §6.2.2) */
+	uint64_t edns_ok_until;	     /* monotonic ms: answered an EDNS query usably, so a later
+				      * FORMERR is not taken for missing EDNS until then */
 };
 
 /* Creates a table for at most `max` server addresses and max/4 + 16 lame (server, zone) pairs.

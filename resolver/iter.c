@@ -622,10 +622,15 @@ static enum step st_follow(struct vg_iq *iq)
 	bool usable = v->kind == VG_REPLY_ANSWER || v->kind == VG_REPLY_CNAME ||
 		      v->kind == VG_REPLY_NXDOMAIN || v->kind == VG_REPLY_NODATA ||
 		      v->kind == VG_REPLY_REFERRAL;
-	if (iq->edns_probe && usable) {
-		/* The plain query worked where EDNS got FORMERR: the server lacks EDNS (RFC 6891
-		 * §7). Not forever: it may be upgraded, and EDNS keeps answers whole over UDP. */
-		vg_select_get(r->sel, &iq->server)->no_edns_until = now + VG_NO_EDNS_MS;
+	if (usable) {
+		struct vg_srv_info *si = vg_select_get(r->sel, &iq->server);
+		if (!iq->no_edns)
+			si->edns_ok_until = now + VG_NO_EDNS_MS;
+		else if (iq->edns_probe && si->edns_ok_until <= now)
+			/* The plain query worked where EDNS got FORMERR, and EDNS has not worked
+			 * lately: the server lacks it (RFC 6891 §7). Not forever: it may be
+			 * upgraded, and EDNS keeps answers whole over UDP. */
+			si->no_edns_until = now + VG_NO_EDNS_MS;
 	}
 	iq->edns_probe = false;
 	switch (v->kind) {

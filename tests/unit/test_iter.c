@@ -702,6 +702,26 @@ Test(iter, formerr_turns_edns_off_for_that_address_only_once_the_plain_query_suc
 	free_result(&c);
 }
 
+Test(iter, a_formerr_from_a_server_whose_edns_just_worked_keeps_edns_on)
+{
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res); /* EDNS works with example.com.'s server */
+	free_result(&res);
+	/* A forged FORMERR (or a passing hiccup); the plain query then works, as it would. */
+	F.servers[3].mode = FAKE_FORMERR_EDNS;
+	F.now += 1000;
+	resolve("alias.example.com.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, NULL));
+	free_result(&res);
+	cr_assert_eq(srv_info(EXCOM)->no_edns_until, 0, "EDNS worked lately: it stays on");
+	/* Once EDNS has not worked for VG_NO_EDNS_MS, the same sequence turns it off. */
+	F.now += VG_NO_EDNS_MS;
+	resolve("c1.example.com.", VG_T_A, &res);
+	free_result(&res);
+	cr_assert_gt(srv_info(EXCOM)->no_edns_until, F.now);
+}
+
 Test(iter, formerr_followed_by_a_failing_plain_query_keeps_edns_on)
 {
 	start_resolver();
