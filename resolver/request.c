@@ -367,7 +367,7 @@ void vg_req_complete(struct vg_req *req)
 	} else {
 		/* RFC 8767: when the authorities cannot give an answer, an expired one (TTL 30)
 		 * beats SERVFAIL. Suspect entries are never served stale (the cache's rule). */
-		iq->n_ans = 0;
+		vg_iq_ans_clear(iq);
 		iq->soa = NULL;
 		unsigned hint = 0;
 		int kind = -1, arc = -1;
@@ -394,7 +394,7 @@ void vg_req_complete(struct vg_req *req)
 			ede_text = iq->ede_text;
 			r->stats.stale_served++;
 		} else {
-			iq->n_ans = 0;
+			vg_iq_ans_clear(iq);
 			iq->soa = NULL;
 			/* RD=0 and not cached: REFUSED, as Unbound (access-control: allow) and
 			 * Knot Resolver answer it; SERVFAIL would claim we tried. */
