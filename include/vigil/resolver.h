@@ -30,7 +30,11 @@ struct vg_question {
 /* The resolver's result: a complete DNS message without OPT record. Its ID is 0 and its question
  * is the client's (spelling kept); flags QR/RA/AD/rcode are set. The front end writes the ID, adds
  * the OPT (with the EDE option when ede != VG_EDE_NONE) and truncates to the client's size.
- * `wire` is valid only during the callback. */
+ * `wire` is valid only during the callback. At most VG_ANSWER_MAX bytes, so the OPT still fits a
+ * DNS message: an answer that does not fit is cut at an RRset boundary with TC=1 (and is not
+ * cached); the front end sends it so over UDP and answers SERVFAIL over TCP, where TC has no
+ * meaning. */
+#define VG_ANSWER_MAX (65535 - 512)
 struct vg_answer {
 	const uint8_t *wire;
 	size_t len;
