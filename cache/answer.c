@@ -70,8 +70,8 @@ int vg_answer_encode(const struct vg_cache_opts *o, const uint8_t *wire, size_t 
 		if (type == 41) {
 			/* OPT: the front end adds its own. Only droppable when last (nothing after
 			 * it can point into or past it). */
-			if (i != total - 1 || i < counts[0] + counts[1] || pos + 10 + rdlen != len ||
-			    wire[rr] != 0)
+			if (i != total - 1 || i < counts[0] + counts[1] ||
+			    pos + 10 + rdlen != len || wire[rr] != 0)
 				return VG_EFORMAT;
 			end = rr;
 			pos += 10 + rdlen;

@@ -159,7 +159,7 @@ struct vg_verdict {
 	unsigned hops;		 /* CNAME/DNAME links followed inside this reply */
 	bool loop;		 /* the chain came back to a name it had visited */
 	unsigned dropped;	 /* records the scrubber rejected */
-	const char *limit;	 /* vg_scrub returned VG_ELIMIT: which per-reply limit, as EDE text */
+	const char *limit; /* vg_scrub returned VG_ELIMIT: which per-reply limit, as EDE text */
 	/* CNAMEs a DNAME implies that the reply did not carry (or carried wrong): the iterator
 	 * adds them to the client's answer after their DNAME (RFC 6672 §3.4: clients that do
 	 * not know DNAME follow the CNAME). Never cached: the DNAME is. */

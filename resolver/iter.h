@@ -67,7 +67,7 @@ struct vg_iq {
 	size_t n_ans, cap_ans;
 	const struct vg_rr **ans_set; /* open addressing over ans: duplicates found in O(1) */
 	size_t ans_set_cap;	      /* a power of two, at least twice n_ans */
-	const struct vg_rr *soa; /* negative answers */
+	const struct vg_rr *soa;      /* negative answers */
 	uint16_t rcode;
 	unsigned cname_hops, referrals, glueless;
 	/* What the current cut's servers did, for the EDE when none is left (reset per cut). */

@@ -266,7 +266,8 @@ static uint32_t clamp_ttl(const struct vg_config *cfg, uint32_t ttl, bool negati
 	return ttl;
 }
 
-/* Whether b belongs to the RRset of a (an RRSIG to the set it covers): where an answer may be cut. */
+/* Whether b belongs to the RRset of a (an RRSIG to the set it covers): where an answer may be cut.
+ */
 static bool same_set(const struct vg_rr *a, const struct vg_rr *b)
 {
 	uint16_t ta = a->type == VG_T_RRSIG && a->rdlen >= 2 ? vg_get_u16(a->rdata) : a->type;
@@ -385,7 +386,8 @@ void vg_req_complete(struct vg_req *req)
 							     : EDE_STALE_ANSWER;
 			r->stats.stale_served++;
 		} else if (r->cache && !iq->is_prime && !(r->abuf[2] & 0x02)) {
-			/* A cut answer (TC) is never cached: the next client would get it as whole. */
+			/* A cut answer (TC) is never cached: the next client would get it as whole.
+			 */
 			uint8_t rank =
 			    VG_RANK_AUTH_ANSWER | (iq->forwarded_data ? 0 : VG_RANK_ITERATED);
 			vg_cache_answer_put(r->cache, req->qname, req->qtype, req->do_bit,
@@ -536,7 +538,9 @@ static int load_hints(struct vg_resolver *r)
 	const char *text = vg_builtin_root_hints;
 	char *buf = NULL;
 	if (r->cfg->root_hints_text) {
-		text = r->cfg->root_hints_text; /* read by the config loader before the privilege drop */
+		text =
+		    r->cfg
+			->root_hints_text; /* read by the config loader before the privilege drop */
 	} else if (r->cfg->root_hints && r->cfg->root_hints[0]) {
 		size_t n;
 		int rc = vg_file_read(r->cfg->root_hints, VG_ROOT_HINTS_MAX, &buf, &n);

@@ -151,7 +151,8 @@ static int keep_proof(struct vg_msg *m, struct vg_verdict *v, const uint8_t *zon
 		    !vg_name_in_zone(rr->owner, zone))
 			continue;
 		if (++n > VG_MAX_PROOF_NSEC)
-			return over(v, OVER STR(VG_MAX_PROOF_NSEC) " NSEC/NSEC3 records in one proof");
+			return over(v,
+				    OVER STR(VG_MAX_PROOF_NSEC) " NSEC/NSEC3 records in one proof");
 		int rc = keep_with_sigs(m, v, &m->sets[rr->set], VG_SEC_AUTHORITY);
 		if (rc < 0)
 			return rc;
@@ -312,7 +313,8 @@ int vg_scrub(struct vg_msg *m, const uint8_t *zone, const uint8_t *qname, uint16
 		struct vg_rr *cn = dn ? NULL : find(m, VG_SEC_ANSWER, sname, VG_T_CNAME);
 		if (cn && vg_name_in_zone(sname, zone)) {
 			keep(cn);
-			if ((rc = keep_sigs(m, v, VG_SEC_ANSWER, cn->owner, cn->ohash, VG_T_CNAME)) < 0)
+			if ((rc = keep_sigs(m, v, VG_SEC_ANSWER, cn->owner, cn->ohash,
+					    VG_T_CNAME)) < 0)
 				goto out;
 			next = cn->rdata;
 		} else {
@@ -324,8 +326,8 @@ int vg_scrub(struct vg_msg *m, const uint8_t *zone, const uint8_t *qname, uint16
 				goto out;
 			}
 			keep(dn);
-			if ((rc = keep_sigs(m, v, VG_SEC_ANSWER, dn->owner, dn->ohash, VG_T_DNAME)) <
-			    0)
+			if ((rc = keep_sigs(m, v, VG_SEC_ANSWER, dn->owner, dn->ohash,
+					    VG_T_DNAME)) < 0)
 				goto out;
 			/* The server's synthesized CNAME is believed only when it says what we
 			 * computed ourselves. */

@@ -281,14 +281,16 @@ static uint8_t rank_of(const struct vg_iq *iq, const struct vg_rr *rr)
 static bool synthesized(const struct vg_rr *const *dn, size_t n_dn, const struct vg_rr *cn)
 {
 	for (size_t i = 0; i < n_dn; i++)
-		if (vg_name_in_zone(cn->owner, dn[i]->owner) && !vg_name_eq(cn->owner, dn[i]->owner))
+		if (vg_name_in_zone(cn->owner, dn[i]->owner) &&
+		    !vg_name_eq(cn->owner, dn[i]->owner))
 			return true;
 	return false;
 }
 
 static int rdata_cmp(const void *pa, const void *pb)
 {
-	const struct vg_rr *a = *(const struct vg_rr *const *)pa, *b = *(const struct vg_rr *const *)pb;
+	const struct vg_rr *a = *(const struct vg_rr *const *)pa,
+			   *b = *(const struct vg_rr *const *)pb;
 	if (a->rdlen != b->rdlen)
 		return a->rdlen < b->rdlen ? -1 : 1;
 	int c = memcmp(a->rdata, b->rdata, a->rdlen);
@@ -380,7 +382,8 @@ void vg_store_reply(struct vg_iq *iq)
 					    .sec = VG_SEC_INDETERMINATE};
 		if (set_rdata(a, m, s, tmp, &rs, false) < 0)
 			return;
-		const struct vg_rrset_ix *sg = vg_msg_rrset(m, s->owner, s->ohash, VG_T_RRSIG, s->type);
+		const struct vg_rrset_ix *sg =
+		    vg_msg_rrset(m, s->owner, s->ohash, VG_T_RRSIG, s->type);
 		if (sg && set_rdata(a, m, sg, tmp, &rs, true) < 0)
 			return;
 		/* Whole or not at all: an RRset the cache cannot hold (VG_ELIMIT) is not cut. */

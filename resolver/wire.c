@@ -139,8 +139,8 @@ static uint16_t covered_of(const struct vg_rr *rr)
 	return rr->type == VG_T_RRSIG && rr->rdlen >= 2 ? vg_get_u16(rr->rdata) : 0;
 }
 
-static bool set_is(const struct vg_rrset_ix *s, const uint8_t *owner, uint32_t ohash,
-		   uint16_t type, uint16_t covered)
+static bool set_is(const struct vg_rrset_ix *s, const uint8_t *owner, uint32_t ohash, uint16_t type,
+		   uint16_t covered)
 {
 	return s->ohash == ohash && s->type == type && s->covered == covered &&
 	       (s->owner == owner || vg_name_eq(s->owner, owner));

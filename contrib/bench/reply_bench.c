@@ -78,7 +78,7 @@ static size_t nsec_reply(unsigned pairs)
 	/* SOA at the zone: owner, MNAME and RNAME all point at "example." */
 	pkt[p] = (uint8_t)(0xC0 | (zone_off >> 8));
 	pkt[p + 1] = (uint8_t)zone_off;
-	p = put_rr(p, VG_T_SOA, 24) ;
+	p = put_rr(p, VG_T_SOA, 24);
 	pkt[p - 12] = (uint8_t)(0xC0 | (zone_off >> 8));
 	pkt[p - 11] = (uint8_t)zone_off;
 	for (int i = 0; i < 2; i++) {
@@ -186,7 +186,8 @@ int main(int argc, char **argv)
 		free(req);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	double ms = ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	double ms =
+	    ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	printf("%s: %zu-byte reply, %u run(s), %.3f ms per run, result %s, %zu answer records\n",
 	       what, len, runs, ms / runs, last == 0 ? "accepted" : vg_strerror(last), kept);
 	free(r);

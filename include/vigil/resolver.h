@@ -15,7 +15,8 @@ struct vg_upstream;
 /* A client's question as the front end parsed it. All pointers are borrowed for the duration of
  * the vg_resolver_resolve call only; the resolver copies what it keeps. */
 struct vg_question {
-	const uint8_t *qname; /* uncompressed wire name, as the client spelled it (0x20 case kept) */
+	const uint8_t
+	    *qname; /* uncompressed wire name, as the client spelled it (0x20 case kept) */
 	size_t qname_len;
 	uint16_t qtype, qclass;
 	bool do_bit; /* client set DO in its OPT */
@@ -38,7 +39,7 @@ struct vg_question {
 struct vg_answer {
 	const uint8_t *wire;
 	size_t len;
-	uint16_t ede;         /* RFC 8914 info-code or VG_EDE_NONE */
+	uint16_t ede;	      /* RFC 8914 info-code or VG_EDE_NONE */
 	const char *ede_text; /* NUL-terminated extra text or NULL */
 };
 
@@ -50,7 +51,7 @@ typedef void (*vg_resolve_cb)(void *ctx, const struct vg_answer *ans);
 /* What a resolver needs from its worker. Borrowed; must outlive the resolver. */
 struct vg_resolver_env {
 	const struct vg_config *cfg;
-	struct vg_cache *cache;       /* may be NULL (no cache) */
+	struct vg_cache *cache;	      /* may be NULL (no cache) */
 	struct vg_upstream *upstream; /* the daemon's upstream layer (sockets, timers, clocks) */
 	int worker_id;
 };

@@ -29,8 +29,10 @@ static void free_list(void)
 	n_list = 0;
 }
 
-/* Delegates big.com. to two servers answering `rcode` with the records added so far, or with
- * `raw` replies; starts the resolver. */
+static struct fake_server *big[2];
+
+/* Delegates big.com. to two servers answering `rcode` with the records in `list`, or with `raw`
+ * replies; starts the resolver. */
 static void big_zone(int rcode, size_t (*raw)(const uint8_t *, size_t, uint8_t *, size_t))
 {
 	for (size_t i = 0; i < F.n_servers; i++) {
@@ -45,10 +47,10 @@ static void big_zone(int rcode, size_t (*raw)(const uint8_t *, size_t, uint8_t *
 	}
 	const char *addrs[2] = {BIG1, BIG2};
 	for (int i = 0; i < 2; i++) {
-		struct fake_server *s = fake_server(&F, addrs[i], "big.com.", FAKE_FIXED);
-		s->fixed = (const char *const *)list;
-		s->fixed_rcode = rcode;
-		s->raw = raw;
+		big[i] = fake_server(&F, addrs[i], "big.com.", FAKE_FIXED);
+		big[i]->fixed = (const char *const *)list;
+		big[i]->fixed_rcode = rcode;
+		big[i]->raw = raw;
 	}
 	start_resolver();
 }
@@ -69,151 +71,107 @@ static void servfail_naming(const struct result *res, const char *what)
 
 TestSuite(iter_limits, .init = setup, .fini = teardown);
 
-static void rrset(unsigned n)
+/* One limit at its edge: build(name, n_at + 1) records for "at.big.com." (a reply exactly at
+ * the limit: answered with `rcode`), then for "over.big.com." (one over: every server is asked,
+ * then SERVFAIL with the EDE naming the limit). */
+static void edge(void (*build)(const char *name, size_t n), size_t n_at, int rcode,
+		 const char *text)
+{
+	big_zone(rcode, NULL);
+	const char *names[2] = {"at.big.com.", "over.big.com."};
+	for (int over = 0; over < 2; over++) {
+		build(names[over], n_at + (size_t)over);
+		for (int i = 0; i < 2; i++)
+			big[i]->fixed = (const char *const *)list;
+		F.n_log = 0;
+		struct result res;
+		resolve(names[over], LDNS_RR_TYPE_A, &res);
+		if (over) {
+			servfail_naming(&res, text);
+			both_servers_asked();
+		} else {
+			cr_assert_eq(ldns_pkt_get_rcode(res.pkt), rcode, "at the limit: answered");
+		}
+		free_result(&res);
+		free_list();
+	}
+}
+
+static void rrset(const char *name, size_t n)
 {
 	for (unsigned i = 0; i < n; i++)
-		add("A|www.big.com. 300 IN A 198.18.%u.%u", i / 256, i % 256);
-	big_zone(LDNS_RCODE_NOERROR, NULL);
+		add("A|%s 300 IN A 198.18.%u.%u", name, i / 256, i % 256);
 }
 
-Test(iter_limits, answers_an_rrset_at_the_record_limit)
+Test(iter_limits, records_per_rrset)
 {
-	rrset(VG_MAX_RRSET_RRS);
-	struct result res;
-	resolve("www.big.com.", LDNS_RR_TYPE_A, &res);
-	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
-	cr_assert_eq(ldns_pkt_ancount(res.pkt), VG_MAX_RRSET_RRS);
-	free_result(&res);
-	free_list();
+	edge(rrset, VG_MAX_RRSET_RRS, LDNS_RCODE_NOERROR, "records in one RRset");
 }
 
-Test(iter_limits, servfails_an_rrset_one_over_the_record_limit_after_every_server)
+static void sigs(const char *name, size_t n)
 {
-	rrset(VG_MAX_RRSET_RRS + 1);
-	struct result res;
-	resolve("www.big.com.", LDNS_RR_TYPE_A, &res);
-	servfail_naming(&res, "records in one RRset");
-	both_servers_asked();
-	free_result(&res);
-	free_list();
-}
-
-static void sigs(unsigned n)
-{
-	add("A|www.big.com. 300 IN A 198.18.0.1");
+	add("A|%s 300 IN A 198.18.0.1", name);
 	for (unsigned i = 0; i < n; i++)
-		add("A|www.big.com. 300 IN RRSIG A 13 3 300 20991231000000 20200101000000 %u big.com. "
-		    "AAAA",
-		    1000 + i);
-	big_zone(LDNS_RCODE_NOERROR, NULL);
+		add("A|%s 300 IN RRSIG A 13 3 300 20991231000000 20200101000000 %u big.com. AAAA",
+		    name, 1000 + i);
 }
 
-Test(iter_limits, answers_with_rrsigs_at_the_signature_limit)
+Test(iter_limits, rrsigs_per_rrset)
 {
-	sigs(VG_MAX_RRSET_SIGS);
-	struct result res;
-	resolve_rd("www.big.com.", LDNS_RR_TYPE_A, true, &res);
-	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
-	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.big.com.", LDNS_RR_TYPE_A, NULL));
-	free_result(&res);
-	free_list();
+	edge(sigs, VG_MAX_RRSET_SIGS, LDNS_RCODE_NOERROR, "RRSIGs covering one RRset");
 }
 
-Test(iter_limits, servfails_rrsigs_one_over_the_signature_limit_after_every_server)
-{
-	sigs(VG_MAX_RRSET_SIGS + 1);
-	struct result res;
-	resolve("www.big.com.", LDNS_RR_TYPE_A, &res);
-	servfail_naming(&res, "RRSIGs covering one RRset");
-	both_servers_asked();
-	free_result(&res);
-	free_list();
-}
-
-static void nsecs(unsigned n)
+static void nsecs(const char *name, size_t n)
 {
 	add("U|" SOA("big.com."));
 	for (unsigned i = 0; i < n; i++)
 		add("U|x%u.big.com. 300 IN NSEC x%u.big.com. A", i, i + 1);
-	big_zone(LDNS_RCODE_NXDOMAIN, NULL);
 }
 
-Test(iter_limits, answers_nxdomain_with_nsec_records_at_the_proof_limit)
+Test(iter_limits, nsec_records_per_proof)
 {
-	nsecs(VG_MAX_PROOF_NSEC);
-	struct result res;
-	resolve("www.big.com.", LDNS_RR_TYPE_A, &res);
-	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NXDOMAIN);
-	free_result(&res);
-	free_list();
-}
-
-Test(iter_limits, servfails_nsec_records_one_over_the_proof_limit_after_every_server)
-{
-	nsecs(VG_MAX_PROOF_NSEC + 1);
-	struct result res;
-	resolve("www.big.com.", LDNS_RR_TYPE_A, &res);
-	servfail_naming(&res, "NSEC/NSEC3 records in one proof");
-	both_servers_asked();
-	free_result(&res);
-	free_list();
+	edge(nsecs, VG_MAX_PROOF_NSEC, LDNS_RCODE_NXDOMAIN, "NSEC/NSEC3 records in one proof");
 }
 
 /* An NSEC (35 bytes of wire: owner 11, fixed 10, next name 11, bitmap 3) and two RRSIGs over it
  * (48 bytes + signature each): 131 + s1 + s2 bytes of proof. */
-static void proof(size_t bytes)
+static void proof(const char *name, size_t bytes)
 {
-	size_t s1 = 8100, s2 = bytes - 131 - s1;
+	size_t sl[2] = {8100, bytes - 131 - 8100};
 	add("U|" SOA("big.com."));
 	add("U|a.big.com. 300 IN NSEC z.big.com. A");
-	size_t sl[2] = {s1, s2};
 	for (int k = 0; k < 2; k++) {
 		/* base64 of sl[k] zero bytes */
 		char *b64 = calloc(1, sl[k] / 3 * 4 + 8);
 		for (size_t j = 0; j < sl[k] / 3; j++)
 			memcpy(b64 + 4 * j, "AAAA", 4);
 		strcat(b64, sl[k] % 3 == 1 ? "AA==" : sl[k] % 3 == 2 ? "AAA=" : "");
-		add("U|a.big.com. 300 IN RRSIG NSEC 13 3 300 20991231000000 20200101000000 %d big.com. "
+		add("U|a.big.com. 300 IN RRSIG NSEC 13 3 300 20991231000000 20200101000000 %d "
+		    "big.com. "
 		    "%s",
 		    100 + k, b64);
 		free(b64);
 	}
-	big_zone(LDNS_RCODE_NXDOMAIN, NULL);
+	(void)name;
 }
 
-Test(iter_limits, caches_a_negative_proof_at_the_byte_limit)
+Test(iter_limits, bytes_of_negative_proof)
 {
-	proof(VG_MAX_PROOF_BYTES);
-	struct result res;
-	resolve("www.big.com.", LDNS_RR_TYPE_A, &res);
-	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NXDOMAIN);
-	/* The proof went to the cache whole: exactly at the limit. */
+	edge(proof, VG_MAX_PROOF_BYTES, LDNS_RCODE_NXDOMAIN, "bytes of negative proof");
+	/* The reply at the limit went to the cache with its proof whole: exactly the limit. */
 	struct vg_cache_reader *rd = vg_cache_reader_new(cache);
 	cr_assert_eq(vg_cache_read_begin(rd), 0);
 	static uint8_t buf[VG_CACHE_READ_MAX];
 	struct vg_cache_rrset_view v;
 	uint8_t name[VG_NAME_MAX];
-	vg_name_from_text("www.big.com.", name);
-	cr_assert_eq(vg_cache_rrset_get(rd, name, LDNS_RR_TYPE_A, (uint32_t)F.wall, 0, buf,
-					sizeof(buf), &v),
-		     0);
+	vg_name_from_text("at.big.com.", name);
+	cr_assert_eq(
+	    vg_cache_rrset_get(rd, name, LDNS_RR_TYPE_A, (uint32_t)F.wall, 0, buf, sizeof(buf), &v),
+	    0);
 	cr_assert_eq(v.kind, VG_CACHE_NXDOMAIN);
 	cr_assert_eq(v.proof_len, VG_MAX_PROOF_BYTES);
 	vg_cache_read_end(rd);
 	vg_cache_reader_free(rd);
-	free_result(&res);
-	free_list();
-}
-
-Test(iter_limits, servfails_a_negative_proof_one_byte_over_the_limit_after_every_server)
-{
-	proof(VG_MAX_PROOF_BYTES + 1);
-	struct result res;
-	resolve("www.big.com.", LDNS_RR_TYPE_A, &res);
-	servfail_naming(&res, "bytes of negative proof");
-	both_servers_asked();
-	free_result(&res);
-	free_list();
 }
 
 /* ---- the crafted replies of docs/benchmarks.md "Per-reply work" ---- */
