@@ -69,6 +69,28 @@ static void servfail_naming(const struct result *res, const char *what)
 		  "EDE text: %s", res->ede_text);
 }
 
+/* Looks (owner, type) up in the rrset cache; *v points into a static buffer. */
+static int cached_view(const char *owner, uint16_t type, struct vg_cache_rrset_view *v)
+{
+	struct vg_cache_reader *rd = vg_cache_reader_new(cache);
+	cr_assert_eq(vg_cache_read_begin(rd), 0);
+	uint8_t name[VG_NAME_MAX];
+	vg_name_from_text(owner, name);
+	static uint8_t buf[VG_CACHE_READ_MAX];
+	int rc = vg_cache_rrset_get(rd, name, type, (uint32_t)F.wall, 0, buf, sizeof(buf), v);
+	vg_cache_read_end(rd);
+	vg_cache_reader_free(rd);
+	return rc;
+}
+
+/* The rrset cache's (name, type): VG_ENOTFOUND or its record count. */
+static int rrset_cached(const char *owner, uint16_t type)
+{
+	struct vg_cache_rrset_view v;
+	int rc = cached_view(owner, type, &v);
+	return rc < 0 ? rc : v.rr_count;
+}
+
 TestSuite(iter_limits, .init = setup, .fini = teardown);
 
 /* One limit at its edge: build(name, n_at + 1) records for "at.big.com." (a reply exactly at
@@ -159,19 +181,10 @@ Test(iter_limits, bytes_of_negative_proof)
 {
 	edge(proof, VG_MAX_PROOF_BYTES, LDNS_RCODE_NXDOMAIN, "bytes of negative proof");
 	/* The reply at the limit went to the cache with its proof whole: exactly the limit. */
-	struct vg_cache_reader *rd = vg_cache_reader_new(cache);
-	cr_assert_eq(vg_cache_read_begin(rd), 0);
-	static uint8_t buf[VG_CACHE_READ_MAX];
 	struct vg_cache_rrset_view v;
-	uint8_t name[VG_NAME_MAX];
-	vg_name_from_text("at.big.com.", name);
-	cr_assert_eq(
-	    vg_cache_rrset_get(rd, name, LDNS_RR_TYPE_A, (uint32_t)F.wall, 0, buf, sizeof(buf), &v),
-	    0);
+	cr_assert_eq(cached_view("at.big.com.", LDNS_RR_TYPE_A, &v), 0);
 	cr_assert_eq(v.kind, VG_CACHE_NXDOMAIN);
 	cr_assert_eq(v.proof_len, VG_MAX_PROOF_BYTES);
-	vg_cache_read_end(rd);
-	vg_cache_reader_free(rd);
 }
 
 /* ---- the crafted replies of docs/benchmarks.md "Per-reply work" ---- */
@@ -296,21 +309,6 @@ static bool answer_cached(const char *qname, uint16_t qtype)
 	vg_cache_read_end(rd);
 	vg_cache_reader_free(rd);
 	return rc == 0;
-}
-
-/* The rrset cache's (name, type): VG_ENOTFOUND or its record count. */
-static int rrset_cached(const char *owner, uint16_t type)
-{
-	struct vg_cache_reader *rd = vg_cache_reader_new(cache);
-	cr_assert_eq(vg_cache_read_begin(rd), 0);
-	uint8_t name[VG_NAME_MAX];
-	vg_name_from_text(owner, name);
-	static uint8_t buf[VG_CACHE_READ_MAX];
-	struct vg_cache_rrset_view v;
-	int rc = vg_cache_rrset_get(rd, name, type, (uint32_t)F.wall, 0, buf, sizeof(buf), &v);
-	vg_cache_read_end(rd);
-	vg_cache_reader_free(rd);
-	return rc < 0 ? rc : v.rr_count;
 }
 
 Test(iter_limits, cuts_an_answer_too_big_for_a_message_before_an_rrset_and_sets_tc)
