@@ -101,12 +101,14 @@ struct vg_msg {
  * RFC 1035 types (and SRV) are decompressed. Returns 0, VG_EFORMAT, VG_ETRUNC or -ENOMEM. */
 int vg_msg_parse(struct vg_arena *a, const uint8_t *pkt, size_t len, struct vg_msg *m);
 
-/* FNV-1a of a lowercase wire name of `len` bytes (owners are lowercased when parsed). */
+/* FNV-1a of a wire name of `len` bytes, case-folded like vg_name_eq compares. */
 static inline uint32_t vg_name_hash(const uint8_t *name, size_t len)
 {
 	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ name[i]) * 16777619u;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = name[i];
+		h = (h ^ (c >= 'A' && c <= 'Z' ? c | 0x20 : c)) * 16777619u;
+	}
 	return h;
 }
 
