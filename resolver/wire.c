@@ -251,7 +251,7 @@ int vg_msg_parse(struct vg_arena *a, const uint8_t *pkt, size_t len, struct vg_m
 		for (size_t i = 0; i < counts[sec]; i++) {
 			uint8_t owner[VG_NAME_MAX];
 			/* The name at `from` decodes to this owner: a pointer's target, or here. */
-			size_t from = (pkt[pos] & 0xC0) == 0xC0 && pos + 1 < len
+			size_t from = pos + 1 < len && (pkt[pos] & 0xC0) == 0xC0
 					  ? ((size_t)(pkt[pos] & 0x3F) << 8) | pkt[pos + 1]
 					  : pos;
 			struct owner_memo *om = &memo[from % OWNER_MEMO];
