@@ -23,8 +23,10 @@ int vg_answer_encode(const struct vg_cache_opts *o, const uint8_t *wire, size_t 
 		     const uint8_t *qname, uint8_t rank, uint8_t sec, uint8_t flags, uint32_t now,
 		     uint8_t **val, size_t *vlen)
 {
-	if (len < 12 || len > 65535)
+	if (len < 12)
 		return VG_EFORMAT;
+	if (len > VG_CACHE_READ_MAX)
+		return VG_ELIMIT; /* no reader could take it back */
 	if (vg_get_u16(wire + 4) != 1)
 		return VG_EFORMAT;
 	uint8_t rcode = wire[3] & 0x0F;
@@ -68,8 +70,8 @@ int vg_answer_encode(const struct vg_cache_opts *o, const uint8_t *wire, size_t 
 		if (type == 41) {
 			/* OPT: the front end adds its own. Only droppable when last (nothing after
 			 * it can point into or past it). */
-			if (i != total - 1 || i < counts[0] + counts[1] || pos + 10 + rdlen != len ||
-			    wire[rr] != 0)
+			if (i != total - 1 || i < counts[0] + counts[1] ||
+			    pos + 10 + rdlen != len || wire[rr] != 0)
 				return VG_EFORMAT;
 			end = rr;
 			pos += 10 + rdlen;

@@ -85,6 +85,10 @@ static int enqueue_rrset(struct vg_cache *c, const uint8_t *owner, uint16_t type
 	size_t rl = alen + a2len + a3len;
 	if (rl > UINT32_MAX / 2 || slen > UINT32_MAX / 2)
 		return VG_EFORMAT;
+	/* A lookup copies rdata and sigs into the reader's buffer: a body over VG_CACHE_READ_MAX
+	 * would be stored and never found (VG_ESPACE on every read). */
+	if (rl + slen > VG_CACHE_READ_MAX)
+		return VG_ELIMIT;
 	size_t vl = VG_CVAL_HDR + RS_BODY + rl + slen;
 	struct vg_cop *op = vg_cop_new(VG_COP_PUT_RRSET, (size_t)kl, vl);
 	if (!op)

@@ -263,6 +263,16 @@ int vg_query_finish(const struct vg_query *q, uint8_t *buf, size_t len, size_t c
 	return (int)len;
 }
 
+int vg_query_finish_tcp(const struct vg_query *q, uint8_t *buf, size_t len, size_t cap,
+			uint16_t ede, const char *ede_text, uint16_t our_udp_size)
+{
+	int n = vg_query_finish(q, buf, len, cap, 65535, ede, ede_text, our_udp_size);
+	if (n < VG_DNS_HEADER || !(buf[2] & 0x02))
+		return n;
+	return vg_query_error(q, VG_RCODE_SERVFAIL, 0, "answer does not fit in a DNS message",
+			      our_udp_size, buf, cap);
+}
+
 int vg_query_any_answer(const struct vg_query *q, uint8_t *out, size_t cap)
 {
 	static const uint8_t rr[] = {

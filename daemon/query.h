@@ -93,6 +93,13 @@ int vg_query_error(const struct vg_query *q, int rcode, uint16_t ede, const char
 int vg_query_finish(const struct vg_query *q, uint8_t *buf, size_t len, size_t cap, size_t limit,
 		    uint16_t ede, const char *ede_text, uint16_t our_udp_size);
 
+/* vg_query_finish for a TCP client (limit 65535): the whole answer or nothing. An answer that
+ * is cut (it came with TC=1 from the resolver, which could not fit it in a DNS message, or does
+ * not fit with the OPT) becomes SERVFAIL with EDE 0 "answer does not fit in a DNS message": TC
+ * means nothing over TCP (RFC 7766). Returns as vg_query_finish. */
+int vg_query_finish_tcp(const struct vg_query *q, uint8_t *buf, size_t len, size_t cap,
+			uint16_t ede, const char *ede_text, uint16_t our_udp_size);
+
 /* RFC 8482 minimal answer to qtype ANY for a name that is not local: one synthesized
  * HINFO "RFC8482" "" record (TTL 3600), ID 0, no OPT, ready for vg_query_finish.
  * Returns the length or VG_ESPACE. */

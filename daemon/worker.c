@@ -74,8 +74,9 @@ static void deliver(struct vg_worker *w, const struct vg_reply_to *to, const str
 		    uint8_t *buf, size_t len, size_t cap, uint16_t ede, const char *ede_text)
 {
 	uint16_t our = w->policy->cfg.edns_buffer_size;
-	size_t limit = to->udp ? vg_query_udp_limit(q, our) : 65535;
-	int n = vg_query_finish(q, buf, len, cap, limit, ede, ede_text, our);
+	int n = to->udp ? vg_query_finish(q, buf, len, cap, vg_query_udp_limit(q, our), ede,
+					  ede_text, our)
+			: vg_query_finish_tcp(q, buf, len, cap, ede, ede_text, our);
 	if (n < 0) {
 		vg_debug("cannot finish an answer: %s", vg_strerror(n));
 		n = vg_query_error(q, VG_RCODE_SERVFAIL, VG_EDE_NONE, NULL, our, buf, cap);

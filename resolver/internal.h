@@ -50,6 +50,29 @@ struct vg_rr {
 	uint8_t section;
 	bool drop;	 /* the scrubber rejected it: never cached, never used */
 	bool from_cache; /* read back from the cache: ttl is the time left, clamps applied */
+	uint32_t ohash;	 /* vg_name_hash of the owner (parsed records; 0 elsewhere) */
+	uint32_t set;	 /* its RRset in the message's index (parsed records) */
+};
+
+/* Per-reply limits (docs/architecture.md "Per-reply limits"). A reply that needs more than one
+ * of them is handled as from a broken server: the next server is asked, and when none is left
+ * the client gets SERVFAIL with EDE 0 naming the limit. */
+#define VG_MAX_RRSET_RRS 256	 /* records of one RRset kept (cached, answered) */
+#define VG_MAX_RRSET_SIGS 8	 /* RRSIGs kept covering one RRset */
+#define VG_MAX_PROOF_NSEC 8	 /* NSEC/NSEC3 records kept per negative answer or referral */
+#define VG_MAX_PROOF_BYTES 16384 /* bytes of a negative answer's proof (cached with it) */
+
+/* One RRset of a parsed message: the records sharing (owner, type, and for RRSIGs the type
+ * covered), in every section. members[first .. first+n) of the message lists them in message
+ * order. */
+struct vg_rrset_ix {
+	const uint8_t *owner;
+	uint32_t ohash;
+	uint16_t type, covered;
+	uint32_t first, n;
+	uint16_t n_sec[3]; /* members per section */
+	uint8_t kept;	   /* scrubber: sections whose members it already kept (bit per section) */
+	bool seen;	   /* scrubber: examined once (referral NS owners, glue targets) */
 };
 
 /* A parsed DNS message (reply from upstream). */
@@ -62,6 +85,13 @@ struct vg_msg {
 	struct vg_rr *rr; /* answer, authority, additional in order; OPT not included */
 	size_t n_rr;
 	bool edns;
+	/* The index built once per message (vg_msg_parse): every RRset, so the scrubber and the
+	 * store look records up instead of scanning the message per record. */
+	struct vg_rrset_ix *sets;
+	size_t n_sets;
+	uint32_t *members; /* record numbers grouped by set */
+	uint32_t *slots;   /* open addressing: set number + 1, 0 = empty */
+	uint32_t mask;
 };
 
 #define VG_MSG_AA(m) (((m)->flags1 & 0x04) != 0)
@@ -70,6 +100,22 @@ struct vg_msg {
 /* Parses a whole message into `m` (records and names copied into `a`). Names in the rdata of the
  * RFC 1035 types (and SRV) are decompressed. Returns 0, VG_EFORMAT, VG_ETRUNC or -ENOMEM. */
 int vg_msg_parse(struct vg_arena *a, const uint8_t *pkt, size_t len, struct vg_msg *m);
+
+/* FNV-1a of a wire name of `len` bytes, case-folded like vg_name_eq compares. */
+static inline uint32_t vg_name_hash(const uint8_t *name, size_t len)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = name[i];
+		h = (h ^ (c >= 'A' && c <= 'Z' ? c | 0x20 : c)) * 16777619u;
+	}
+	return h;
+}
+
+/* The RRset (owner, type, covered) of a parsed message, NULL if it has none. `covered` is the type
+ * an RRSIG covers, 0 for other types. `owner` lowercase, `ohash` its vg_name_hash. */
+struct vg_rrset_ix *vg_msg_rrset(const struct vg_msg *m, const uint8_t *owner, uint32_t ohash,
+				 uint16_t type, uint16_t covered);
 
 /* Checks rdata of `type` read back from the cache like rdata from the wire and copies it into `a`:
  * the names inside must be valid (the cache file is untrusted input). Returns 0 or VG_EFORMAT /
@@ -115,6 +161,7 @@ struct vg_verdict {
 	unsigned hops;		 /* CNAME/DNAME links followed inside this reply */
 	bool loop;		 /* the chain came back to a name it had visited */
 	unsigned dropped;	 /* records the scrubber rejected */
+	const char *limit; /* vg_scrub returned VG_ELIMIT: which per-reply limit, as EDE text */
 	/* CNAMEs a DNAME implies that the reply did not carry (or carried wrong): the iterator
 	 * adds them to the client's answer after their DNAME (RFC 6672 §3.4: clients that do
 	 * not know DNAME follow the CNAME). Never cached: the DNAME is. */
@@ -129,7 +176,9 @@ struct vg_verdict {
  * Marks out-of-bailiwick and unrelated records rr->drop (answer records not on the chain from
  * qname; authority records outside the zone or not above qname; additional records that are not
  * in-bailiwick addresses of an accepted NS name). `forwarded`: the server is a forwarder
- * (recursive): AA is not required and delegations are never accepted. Returns 0 or VG_EFORMAT. */
+ * (recursive): AA is not required and delegations are never accepted. Returns 0, VG_EFORMAT, or
+ * VG_ELIMIT when what it would keep is over a per-reply limit (v->limit says which). Linear in
+ * the records (the message's index). */
 int vg_scrub(struct vg_msg *m, const uint8_t *zone, const uint8_t *qname, uint16_t qtype,
 	     bool forwarded, struct vg_verdict *v);
 

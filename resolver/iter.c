@@ -55,13 +55,44 @@ static bool same_rr(const struct vg_rr *a, const struct vg_rr *b)
 	       !memcmp(a->rdata, b->rdata, a->rdlen) && vg_name_eq(a->owner, b->owner);
 }
 
+static uint32_t rr_hash(const struct vg_rr *rr)
+{
+	uint32_t h = vg_name_hash(rr->owner, (size_t)vg_name_len(rr->owner, VG_NAME_MAX));
+	h = (h ^ rr->type) * 16777619u;
+	h = (h ^ rr->rclass) * 16777619u;
+	for (uint16_t i = 0; i < rr->rdlen; i++)
+		h = (h ^ rr->rdata[i]) * 16777619u;
+	return h;
+}
+
+/* The slot of rr in an open-addressing table of `cap` (a power of two): its twin or a free one. */
+static const struct vg_rr **ans_slot(const struct vg_rr **set, size_t cap, const struct vg_rr *rr,
+				     uint32_t h)
+{
+	size_t k = h & (cap - 1);
+	while (set[k] && !same_rr(set[k], rr))
+		k = (k + 1) & (cap - 1);
+	return &set[k];
+}
+
 int vg_iq_ans_add(struct vg_iq *iq, const struct vg_rr *rr)
 {
 	/* RFC 2181 §5: an RRset holds no duplicates, whatever a server (or a chain that passed
-	 * the same name twice through the cache and the wire) sent. */
-	for (size_t i = 0; i < iq->n_ans; i++)
-		if (same_rr(iq->ans[i], rr))
-			return 0;
+	 * the same name twice through the cache and the wire) sent. A hash set keeps this O(1)
+	 * per record, also for big RRsets read back from the cache. */
+	if (2 * (iq->n_ans + 1) > iq->ans_set_cap) {
+		size_t cap = iq->ans_set_cap ? iq->ans_set_cap * 2 : 32;
+		const struct vg_rr **set = vg_arena_zalloc(&iq->req->arena, cap * sizeof(*set));
+		if (!set)
+			return -ENOMEM;
+		for (size_t i = 0; i < iq->n_ans; i++)
+			*ans_slot(set, cap, iq->ans[i], rr_hash(iq->ans[i])) = iq->ans[i];
+		iq->ans_set = set;
+		iq->ans_set_cap = cap;
+	}
+	const struct vg_rr **slot = ans_slot(iq->ans_set, iq->ans_set_cap, rr, rr_hash(rr));
+	if (*slot)
+		return 0;
 	if (iq->n_ans == iq->cap_ans) {
 		size_t cap = iq->cap_ans ? iq->cap_ans * 2 : 8;
 		const struct vg_rr **n = vg_arena_alloc(&iq->req->arena, cap * sizeof(*n));
@@ -72,15 +103,23 @@ int vg_iq_ans_add(struct vg_iq *iq, const struct vg_rr *rr)
 		iq->ans = n;
 		iq->cap_ans = cap;
 	}
+	*slot = rr;
 	iq->ans[iq->n_ans++] = rr;
 	return 0;
+}
+
+void vg_iq_ans_clear(struct vg_iq *iq)
+{
+	iq->n_ans = 0;
+	if (iq->ans_set)
+		memset(iq->ans_set, 0, iq->ans_set_cap * sizeof(*iq->ans_set));
 }
 
 struct vg_iq *vg_iq_new(struct vg_req *req, const uint8_t *name, uint16_t qtype, uint16_t qclass)
 {
 	/* Zeroing all of it was ~4,600 instructions per iq; the verdict is written before read. */
 	_Static_assert(offsetof(struct vg_iq, verdict) + sizeof(struct vg_verdict) ==
-			       sizeof(struct vg_iq),
+			   sizeof(struct vg_iq),
 		       "the verdict must stay the last member of struct vg_iq");
 	struct vg_iq *iq = vg_arena_alloc(&req->arena, sizeof(*iq));
 	if (!iq)
@@ -232,6 +271,7 @@ static void reset_outcomes(struct vg_iq *iq)
 {
 	iq->rounds = 0;
 	iq->n_silent = iq->n_lame = iq->n_broken = iq->n_policy = iq->n_family = 0;
+	iq->over_limit = NULL;
 }
 
 static enum step st_find_cut(struct vg_iq *iq)
@@ -312,6 +352,8 @@ static enum step fail_no_server(struct vg_iq *iq, size_t candidates)
 	if (candidates == 0 && iq->n_family)
 		return fail(iq, EDE_NO_REACHABLE_AUTHORITY,
 			    "no server address of an enabled family (do-ip4/do-ip6)");
+	if (iq->over_limit && !iq->n_silent && !iq->n_lame)
+		return fail_limit(iq, iq->over_limit);
 	if (iq->n_broken && !iq->n_silent && !iq->n_lame)
 		return fail(iq, EDE_NETWORK_ERROR, "servers answered only with errors");
 	if (iq->n_lame && !iq->n_silent)
@@ -485,8 +527,11 @@ static enum step st_reply(struct vg_iq *iq)
 		iq->state = IQ_PICK;
 		return STEP_NEXT;
 	}
-	if (vg_scrub(&iq->msg, iq->zone, iq->asked, iq->asked_type, iq->forward, &iq->verdict) <
-	    0) {
+	rc = vg_scrub(&iq->msg, iq->zone, iq->asked, iq->asked_type, iq->forward, &iq->verdict);
+	if (rc < 0) {
+		/* Over a per-reply limit: a broken server, like a malformed reply. */
+		if (rc == VG_ELIMIT)
+			iq->over_limit = iq->verdict.limit;
 		mark_tried(iq);
 		iq->n_broken++;
 		iq->state = IQ_PICK;

@@ -65,7 +65,9 @@ struct vg_iq {
 	/* The answer built so far: CNAME/DNAME links and the final RRset (RRSIGs included). */
 	const struct vg_rr **ans;
 	size_t n_ans, cap_ans;
-	const struct vg_rr *soa; /* negative answers */
+	const struct vg_rr **ans_set; /* open addressing over ans: duplicates found in O(1) */
+	size_t ans_set_cap;	      /* a power of two, at least twice n_ans */
+	const struct vg_rr *soa;      /* negative answers */
 	uint16_t rcode;
 	unsigned cname_hops, referrals, glueless;
 	/* What the current cut's servers did, for the EDE when none is left (reset per cut). */
@@ -75,6 +77,7 @@ struct vg_iq {
 	unsigned n_policy; /* addresses skipped: loopback/private (query-local-addresses: no) */
 	unsigned n_family; /* addresses skipped: family switched off (do-ip4/do-ip6) */
 	unsigned rounds;   /* passes over the cut's addresses (retries after timeouts) */
+	const char *over_limit; /* a reply was over a per-reply limit (scrubber's text) */
 	bool stale;
 	bool forwarded_data; /* some of the answer came from a forwarder */
 
@@ -173,7 +176,8 @@ struct vg_resolver {
 	struct vg_req *zombies; /* finished, freed on the next loop pass */
 	struct vg_upstream_timer *reaper;
 	struct vg_resolver_stats stats;
-	uint8_t cbuf[65536]; /* cache lookup buffer (views point into it until the next lookup) */
+	/* cache lookup buffer (views point into it until the next lookup): any stored value fits */
+	uint8_t cbuf[VG_CACHE_READ_MAX];
 	uint8_t abuf[65536]; /* answer building */
 };
 
@@ -213,8 +217,10 @@ int vg_store_stale_answer(struct vg_req *req, uint8_t *buf, size_t cap, size_t *
 /* Ends the read snapshot of the current event; every resolver entry point calls it last. */
 void vg_store_read_done(struct vg_resolver *r);
 
-/* Appends one record to iq->ans (arena array growth). */
+/* Appends one record to iq->ans (arena array growth) unless it is there already. */
 int vg_iq_ans_add(struct vg_iq *iq, const struct vg_rr *rr);
+/* Empties iq->ans. */
+void vg_iq_ans_clear(struct vg_iq *iq);
 uint32_t vg_wall32(struct vg_resolver *r);
 
 #endif

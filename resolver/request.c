@@ -266,10 +266,23 @@ static uint32_t clamp_ttl(const struct vg_config *cfg, uint32_t ttl, bool negati
 	return ttl;
 }
 
-/* Minimal response (answer section + SOA for negative answers) into buf; returns its length. */
+/* Whether b belongs to the RRset of a (an RRSIG to the set it covers): where an answer may be cut.
+ */
+static bool same_set(const struct vg_rr *a, const struct vg_rr *b)
+{
+	uint16_t ta = a->type == VG_T_RRSIG && a->rdlen >= 2 ? vg_get_u16(a->rdata) : a->type;
+	uint16_t tb = b->type == VG_T_RRSIG && b->rdlen >= 2 ? vg_get_u16(b->rdata) : b->type;
+	return ta == tb && a->rclass == b->rclass && vg_name_eq(a->owner, b->owner);
+}
+
+/* Minimal response (answer section + SOA for negative answers) into buf; returns its length. An
+ * answer over VG_ANSWER_MAX is cut before the RRset that does not fit, with TC=1: never a part of
+ * an RRset. */
 static size_t build_answer(struct vg_req *req, const struct vg_iq *iq, uint16_t rcode, bool stale,
 			   uint8_t *buf, size_t cap)
 {
+	if (cap > VG_ANSWER_MAX)
+		cap = VG_ANSWER_MAX;
 	const struct vg_config *cfg = req->r->cfg;
 	size_t qn = (size_t)vg_name_len(req->qname, VG_NAME_MAX);
 	memset(buf, 0, 12);
@@ -279,20 +292,31 @@ static size_t build_answer(struct vg_req *req, const struct vg_iq *iq, uint16_t 
 	memcpy(buf + 12, req->qname, qn);
 	vg_put_u16(buf + 12 + qn, req->qtype);
 	vg_put_u16(buf + 14 + qn, req->qclass);
-	size_t off = 16 + qn;
-	uint16_t an = 0, ns = 0;
+	size_t off = 16 + qn, set_off = off;
+	uint16_t an = 0, ns = 0, set_an = 0;
+	const struct vg_rr *prev = NULL;
+	bool tc = false;
 	for (size_t i = 0; iq && i < iq->n_ans; i++) {
 		const struct vg_rr *rr = iq->ans[i];
 		if (rr->type == VG_T_RRSIG && !req->do_bit)
 			continue;
+		if (!prev || !same_set(prev, rr)) {
+			set_off = off;
+			set_an = an;
+		}
+		prev = rr;
 		uint32_t ttl = rr->from_cache ? rr->ttl : clamp_ttl(cfg, rr->ttl, false);
 		size_t w = vg_rr_write(buf + off, cap - off, rr, stale ? VG_CACHE_STALE_TTL : ttl);
-		if (!w)
+		if (!w) {
+			off = set_off;
+			an = set_an;
+			tc = true;
 			break;
+		}
 		off += w;
 		an++;
 	}
-	if (iq && iq->soa) {
+	if (iq && iq->soa && !tc) {
 		/* Negative answers carry the SOA with the negative TTL: min(SOA TTL, MINIMUM)
 		 * (RFC 2308 §5) in the cache's clamps; from the cache, what is left of it. */
 		const struct vg_rr *soa = iq->soa;
@@ -306,8 +330,12 @@ static size_t build_answer(struct vg_req *req, const struct vg_iq *iq, uint16_t 
 		if (w) {
 			off += w;
 			ns++;
+		} else {
+			tc = true;
 		}
 	}
+	if (tc)
+		buf[2] |= 0x02;
 	vg_put_u16(buf + 6, an);
 	vg_put_u16(buf + 8, ns);
 	return off;
@@ -357,7 +385,9 @@ void vg_req_complete(struct vg_req *req)
 			ede = iq->rcode == VG_RCODE_NXDOMAIN ? EDE_STALE_NXDOMAIN_ANSWER
 							     : EDE_STALE_ANSWER;
 			r->stats.stale_served++;
-		} else if (r->cache && !iq->is_prime) {
+		} else if (r->cache && !iq->is_prime && !(r->abuf[2] & 0x02)) {
+			/* A cut answer (TC) is never cached: the next client would get it as whole.
+			 */
 			uint8_t rank =
 			    VG_RANK_AUTH_ANSWER | (iq->forwarded_data ? 0 : VG_RANK_ITERATED);
 			vg_cache_answer_put(r->cache, req->qname, req->qtype, req->do_bit,
@@ -367,7 +397,7 @@ void vg_req_complete(struct vg_req *req)
 	} else {
 		/* RFC 8767: when the authorities cannot give an answer, an expired one (TTL 30)
 		 * beats SERVFAIL. Suspect entries are never served stale (the cache's rule). */
-		iq->n_ans = 0;
+		vg_iq_ans_clear(iq);
 		iq->soa = NULL;
 		unsigned hint = 0;
 		int kind = -1, arc = -1;
@@ -394,7 +424,7 @@ void vg_req_complete(struct vg_req *req)
 			ede_text = iq->ede_text;
 			r->stats.stale_served++;
 		} else {
-			iq->n_ans = 0;
+			vg_iq_ans_clear(iq);
 			iq->soa = NULL;
 			/* RD=0 and not cached: REFUSED, as Unbound (access-control: allow) and
 			 * Knot Resolver answer it; SERVFAIL would claim we tried. */
@@ -508,7 +538,9 @@ static int load_hints(struct vg_resolver *r)
 	const char *text = vg_builtin_root_hints;
 	char *buf = NULL;
 	if (r->cfg->root_hints_text) {
-		text = r->cfg->root_hints_text; /* read by the config loader before the privilege drop */
+		text =
+		    r->cfg
+			->root_hints_text; /* read by the config loader before the privilege drop */
 	} else if (r->cfg->root_hints && r->cfg->root_hints[0]) {
 		size_t n;
 		int rc = vg_file_read(r->cfg->root_hints, VG_ROOT_HINTS_MAX, &buf, &n);

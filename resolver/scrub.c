@@ -6,6 +6,9 @@
 #include "internal.h"
 
 #define SCRUB_MAX_HOPS 16 /* CNAME/DNAME links followed inside one reply */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define OVER "reply over a per-reply limit: more than "
 
 int vg_dname_subst(const uint8_t *name, const uint8_t *owner, const uint8_t *target, uint8_t *out)
 {
@@ -26,56 +29,106 @@ static void keep(struct vg_rr *rr)
 	rr->drop = false;
 }
 
-/* Keeps the RRSIGs in `sec` covering (owner, type). */
-static void keep_sigs(struct vg_msg *m, int sec, const uint8_t *owner, uint16_t type)
+static uint32_t hash_of(const uint8_t *name)
 {
-	for (size_t i = 0; i < m->n_rr; i++) {
-		struct vg_rr *rr = &m->rr[i];
-		if (rr->section == sec && rr->type == VG_T_RRSIG && rr->rdlen >= 2 &&
-		    vg_get_u16(rr->rdata) == type && vg_name_eq(rr->owner, owner))
-			keep(rr);
-	}
+	return vg_name_hash(name, (size_t)vg_name_len(name, VG_NAME_MAX));
 }
 
-/* Keeps every record of (sec, owner, type); returns how many. */
-static unsigned keep_set(struct vg_msg *m, int sec, const uint8_t *owner, uint16_t type)
+static int over(struct vg_verdict *v, const char *which)
 {
-	unsigned n = 0;
+	v->limit = which;
+	return VG_ELIMIT;
+}
+
+/* Keeps the members of s in `sec` (each set and section once: the index makes every keep
+ * linear in what it keeps). Returns how many, or VG_ELIMIT. */
+static int keep_members(struct vg_msg *m, struct vg_verdict *v, struct vg_rrset_ix *s, int sec)
+{
+	unsigned n = s->n_sec[sec];
+	if (s->type == VG_T_RRSIG ? n > VG_MAX_RRSET_SIGS : n > VG_MAX_RRSET_RRS)
+		return over(v, s->type == VG_T_RRSIG
+				   ? OVER STR(VG_MAX_RRSET_SIGS) " RRSIGs covering one RRset"
+				   : OVER STR(VG_MAX_RRSET_RRS) " records in one RRset");
+	if (n == 0 || (s->kept & (1u << sec)))
+		return (int)n;
+	s->kept |= (uint8_t)(1u << sec);
+	for (uint32_t i = 0; i < s->n; i++) {
+		struct vg_rr *rr = &m->rr[m->members[s->first + i]];
+		if (rr->section == sec)
+			keep(rr);
+	}
+	return (int)n;
+}
+
+/* Keeps the RRSIGs in `sec` covering (owner, type). */
+static int keep_sigs(struct vg_msg *m, struct vg_verdict *v, int sec, const uint8_t *owner,
+		     uint32_t ohash, uint16_t type)
+{
+	struct vg_rrset_ix *s = vg_msg_rrset(m, owner, ohash, VG_T_RRSIG, type);
+	return s ? keep_members(m, v, s, sec) : 0;
+}
+
+/* Keeps (sec, set) and the RRSIGs covering it; returns how many records of the set. */
+static int keep_with_sigs(struct vg_msg *m, struct vg_verdict *v, struct vg_rrset_ix *s, int sec)
+{
+	int n = keep_members(m, v, s, sec);
+	if (n > 0) {
+		int rc = keep_sigs(m, v, sec, s->owner, s->ohash, s->type);
+		if (rc < 0)
+			return rc;
+	}
+	return n;
+}
+
+/* Keeps every record of (sec, owner, type); returns how many, or VG_ELIMIT. */
+static int keep_set(struct vg_msg *m, struct vg_verdict *v, int sec, const uint8_t *owner,
+		    uint16_t type)
+{
+	uint32_t h = hash_of(owner);
+	if (type != VG_T_ANY && type != VG_T_RRSIG) {
+		struct vg_rrset_ix *s = vg_msg_rrset(m, owner, h, type, 0);
+		return s ? keep_with_sigs(m, v, s, sec) : 0;
+	}
+	/* ANY and RRSIG span several sets of the owner: one pass over the message. */
+	int n = 0;
 	for (size_t i = 0; i < m->n_rr; i++) {
 		struct vg_rr *rr = &m->rr[i];
-		if (rr->section == sec &&
-		    (rr->type == type || (type == VG_T_ANY && rr->type != VG_T_RRSIG)) &&
-		    vg_name_eq(rr->owner, owner)) {
-			keep(rr);
-			n++;
-		}
+		if (rr->section != sec || (rr->type == VG_T_RRSIG) != (type == VG_T_RRSIG) ||
+		    !rr->drop || rr->ohash != h || !vg_name_eq(rr->owner, owner))
+			continue;
+		int k = keep_with_sigs(m, v, &m->sets[rr->set], sec);
+		if (k < 0)
+			return k;
+		n += k;
 	}
-	if (n)
-		keep_sigs(m, sec, owner, type);
 	return n;
 }
 
 static struct vg_rr *find(struct vg_msg *m, int sec, const uint8_t *owner, uint16_t type)
 {
-	for (size_t i = 0; i < m->n_rr; i++) {
-		struct vg_rr *rr = &m->rr[i];
-		if (rr->section == sec && rr->type == type && vg_name_eq(rr->owner, owner))
+	struct vg_rrset_ix *s = vg_msg_rrset(m, owner, hash_of(owner), type, 0);
+	for (uint32_t i = 0; s && s->n_sec[sec] && i < s->n; i++) {
+		struct vg_rr *rr = &m->rr[m->members[s->first + i]];
+		if (rr->section == sec)
 			return rr;
 	}
 	return NULL;
 }
 
-/* A DNAME in the answer section at a proper ancestor of `name`, inside `zone`. */
+/* A DNAME in the answer section at a proper ancestor of `name`, inside `zone` (the first in
+ * message order when several ancestors have one). */
 static struct vg_rr *find_dname(struct vg_msg *m, const uint8_t *name, const uint8_t *zone)
 {
-	for (size_t i = 0; i < m->n_rr; i++) {
-		struct vg_rr *rr = &m->rr[i];
-		if (rr->section == VG_SEC_ANSWER && rr->type == VG_T_DNAME &&
-		    vg_name_in_zone(name, rr->owner) && !vg_name_eq(name, rr->owner) &&
-		    vg_name_in_zone(rr->owner, zone))
-			return rr;
+	struct vg_rr *best = NULL;
+	int labels = vg_name_labels(name), zl = vg_name_labels(zone);
+	if (!vg_name_in_zone(name, zone))
+		return NULL;
+	for (int keep_l = zl; keep_l < labels; keep_l++) {
+		struct vg_rr *d = find(m, VG_SEC_ANSWER, vg_name_suffix(name, keep_l), VG_T_DNAME);
+		if (d && (!best || d < best))
+			best = d;
 	}
-	return NULL;
+	return best;
 }
 
 static bool visited(uint8_t (*seen)[256], unsigned n, const uint8_t *name)
@@ -86,59 +139,103 @@ static bool visited(uint8_t (*seen)[256], unsigned n, const uint8_t *name)
 	return false;
 }
 
-/* Keeps the denial records of the authority section: the SOA of the zone holding `name` and
- * NSEC/NSEC3 with their signatures, all inside `zone`. */
-static const struct vg_rr *keep_negative(struct vg_msg *m, const uint8_t *zone, const uint8_t *name)
+/* Keeps the NSEC/NSEC3 records of the authority section inside `zone`, with their signatures:
+ * at most VG_MAX_PROOF_NSEC of them. */
+static int keep_proof(struct vg_msg *m, struct vg_verdict *v, const uint8_t *zone)
 {
-	const struct vg_rr *soa = NULL;
+	unsigned n = 0;
 	for (size_t i = 0; i < m->n_rr; i++) {
 		struct vg_rr *rr = &m->rr[i];
-		if (rr->section != VG_SEC_AUTHORITY || !vg_name_in_zone(rr->owner, zone))
+		if (rr->section != VG_SEC_AUTHORITY ||
+		    (rr->type != VG_T_NSEC && rr->type != VG_T_NSEC3) ||
+		    !vg_name_in_zone(rr->owner, zone))
 			continue;
-		if (rr->type == VG_T_SOA && !soa && vg_name_in_zone(name, rr->owner)) {
+		if (++n > VG_MAX_PROOF_NSEC)
+			return over(v,
+				    OVER STR(VG_MAX_PROOF_NSEC) " NSEC/NSEC3 records in one proof");
+		int rc = keep_with_sigs(m, v, &m->sets[rr->set], VG_SEC_AUTHORITY);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Keeps the denial records of the authority section: the SOA of the zone holding `name` and
+ * NSEC/NSEC3 with their signatures, all inside `zone`; the proof (all but the SOA itself) must
+ * fit VG_MAX_PROOF_BYTES, as the cache stores it whole. */
+static int keep_negative(struct vg_msg *m, struct vg_verdict *v, const uint8_t *zone,
+			 const uint8_t *name)
+{
+	for (size_t i = 0; i < m->n_rr && !v->soa; i++) {
+		struct vg_rr *rr = &m->rr[i];
+		if (rr->section == VG_SEC_AUTHORITY && rr->type == VG_T_SOA &&
+		    vg_name_in_zone(rr->owner, zone) && vg_name_in_zone(name, rr->owner)) {
 			keep(rr);
-			keep_sigs(m, VG_SEC_AUTHORITY, rr->owner, VG_T_SOA);
-			soa = rr;
-		} else if (rr->type == VG_T_NSEC || rr->type == VG_T_NSEC3) {
-			keep(rr);
-			keep_sigs(m, VG_SEC_AUTHORITY, rr->owner, rr->type);
+			int rc = keep_sigs(m, v, VG_SEC_AUTHORITY, rr->owner, rr->ohash, VG_T_SOA);
+			if (rc < 0)
+				return rc;
+			v->soa = rr;
 		}
 	}
-	return soa;
+	int rc = keep_proof(m, v, zone);
+	if (rc < 0)
+		return rc;
+	size_t bytes = 0;
+	for (size_t i = 0; i < m->n_rr; i++) {
+		const struct vg_rr *rr = &m->rr[i];
+		if (!rr->drop && rr->section == VG_SEC_AUTHORITY && rr != v->soa)
+			bytes += vg_rr_wire_len(rr);
+	}
+	if (bytes > VG_MAX_PROOF_BYTES)
+		return over(v, OVER STR(VG_MAX_PROOF_BYTES) " bytes of negative proof");
+	return 0;
 }
 
 /* Glue: keeps additional-section addresses of the NS names kept in `ns_sec`, only inside the
  * sending server's zone (bailiwick). */
-static void keep_ns_addresses(struct vg_msg *m, const uint8_t *zone, int ns_sec)
+static int keep_ns_addresses(struct vg_msg *m, struct vg_verdict *v, const uint8_t *zone,
+			     int ns_sec)
 {
+	static const uint16_t types[2] = {VG_T_A, VG_T_AAAA};
 	for (size_t i = 0; i < m->n_rr; i++) {
-		struct vg_rr *g = &m->rr[i];
-		if (g->section != VG_SEC_ADDITIONAL ||
-		    (g->type != VG_T_A && g->type != VG_T_AAAA) || !vg_name_in_zone(g->owner, zone))
+		const struct vg_rr *n = &m->rr[i];
+		if (n->section != ns_sec || n->type != VG_T_NS || n->drop)
 			continue;
-		for (size_t j = 0; j < m->n_rr; j++) {
-			struct vg_rr *n = &m->rr[j];
-			if (n->section == ns_sec && n->type == VG_T_NS && !n->drop &&
-			    vg_name_eq(n->rdata, g->owner)) {
-				keep(g);
-				break;
-			}
+		uint32_t h = hash_of(n->rdata);
+		for (int t = 0; t < 2; t++) {
+			struct vg_rrset_ix *s = vg_msg_rrset(m, n->rdata, h, types[t], 0);
+			if (!s || s->seen || !s->n_sec[VG_SEC_ADDITIONAL])
+				continue;
+			s->seen = true;
+			if (!vg_name_in_zone(s->owner, zone))
+				continue;
+			int rc = keep_members(m, v, s, VG_SEC_ADDITIONAL);
+			if (rc < 0)
+				return rc;
 		}
 	}
+	return 0;
 }
 
 /* Looks for an acceptable delegation for `name` in the authority section. Keeps the NS set, its
- * DS/NSEC proof and in-bailiwick glue; returns the cut or NULL. *upward is set when NS records
- * exist but point at the zone itself or above/sideways (a lame or malicious server). */
-static const uint8_t *keep_referral(struct vg_msg *m, const uint8_t *zone, const uint8_t *name,
-				    bool *upward)
+ * DS/NSEC proof and in-bailiwick glue; returns the cut or NULL (*rc < 0: over a limit). *upward
+ * is set when NS records exist but point at the zone itself or above/sideways (a lame or
+ * malicious server). */
+static const uint8_t *keep_referral(struct vg_msg *m, struct vg_verdict *v, const uint8_t *zone,
+				    const uint8_t *name, bool *upward, int *rc)
 {
 	const uint8_t *cut = NULL;
 	*upward = false;
+	*rc = 0;
 	for (size_t i = 0; i < m->n_rr; i++) {
 		struct vg_rr *rr = &m->rr[i];
 		if (rr->section != VG_SEC_AUTHORITY || rr->type != VG_T_NS)
 			continue;
+		/* Each owner once: its set says it all. */
+		struct vg_rrset_ix *s = &m->sets[rr->set];
+		if (s->seen)
+			continue;
+		s->seen = true;
 		/* Closer to the qname than the sending server's zone, and inside that zone. */
 		if (vg_name_in_zone(name, rr->owner) && vg_name_in_zone(rr->owner, zone) &&
 		    !vg_name_eq(rr->owner, zone)) {
@@ -150,21 +247,16 @@ static const uint8_t *keep_referral(struct vg_msg *m, const uint8_t *zone, const
 	if (!cut)
 		return NULL;
 	*upward = false;
-	unsigned ns = keep_set(m, VG_SEC_AUTHORITY, cut, VG_T_NS);
-	if (ns == 0)
-		return NULL;
-	keep_set(m, VG_SEC_AUTHORITY, cut, VG_T_DS);
-	for (size_t i = 0; i < m->n_rr; i++) {
-		struct vg_rr *rr = &m->rr[i];
-		if (rr->section == VG_SEC_AUTHORITY &&
-		    (rr->type == VG_T_NSEC || rr->type == VG_T_NSEC3) &&
-		    vg_name_in_zone(rr->owner, zone)) {
-			keep(rr);
-			keep_sigs(m, VG_SEC_AUTHORITY, rr->owner, rr->type);
-		}
-	}
-	keep_ns_addresses(m, zone, VG_SEC_AUTHORITY);
-	return cut;
+	int ns = keep_set(m, v, VG_SEC_AUTHORITY, cut, VG_T_NS);
+	if (ns > 0)
+		*rc = keep_set(m, v, VG_SEC_AUTHORITY, cut, VG_T_DS);
+	if (ns > 0 && *rc >= 0)
+		*rc = keep_proof(m, v, zone);
+	if (ns > 0 && *rc >= 0)
+		*rc = keep_ns_addresses(m, v, zone, VG_SEC_AUTHORITY);
+	if (ns < 0)
+		*rc = ns;
+	return ns > 0 && *rc >= 0 ? cut : NULL;
 }
 
 int vg_scrub(struct vg_msg *m, const uint8_t *zone, const uint8_t *qname, uint16_t qtype,
@@ -173,6 +265,11 @@ int vg_scrub(struct vg_msg *m, const uint8_t *zone, const uint8_t *qname, uint16
 	memset(v, 0, sizeof(*v));
 	for (size_t i = 0; i < m->n_rr; i++)
 		m->rr[i].drop = true;
+	for (size_t i = 0; i < m->n_sets; i++) {
+		m->sets[i].kept = 0;
+		m->sets[i].seen = false;
+	}
+	int rc = 0;
 	int len = vg_name_len(qname, VG_NAME_MAX);
 	if (len < 0)
 		return VG_EFORMAT;
@@ -200,12 +297,14 @@ int vg_scrub(struct vg_msg *m, const uint8_t *zone, const uint8_t *qname, uint16
 	memcpy(seen[n_seen++], qname, (size_t)len);
 	uint8_t *sname = v->target;
 	for (;;) {
-		if (keep_set(m, VG_SEC_ANSWER, sname, qtype)) {
+		rc = keep_set(m, v, VG_SEC_ANSWER, sname, qtype);
+		if (rc > 0) {
 			v->kind = VG_REPLY_ANSWER;
-			if (qtype == VG_T_NS)
-				keep_ns_addresses(m, zone, VG_SEC_ANSWER);
+			rc = qtype == VG_T_NS ? keep_ns_addresses(m, v, zone, VG_SEC_ANSWER) : 0;
 			goto out;
 		}
+		if (rc < 0)
+			goto out;
 		const uint8_t *next = NULL;
 		uint8_t synth[256];
 		/* A DNAME above the name wins over any CNAME at it: the CNAME must be the one the
@@ -214,7 +313,9 @@ int vg_scrub(struct vg_msg *m, const uint8_t *zone, const uint8_t *qname, uint16
 		struct vg_rr *cn = dn ? NULL : find(m, VG_SEC_ANSWER, sname, VG_T_CNAME);
 		if (cn && vg_name_in_zone(sname, zone)) {
 			keep(cn);
-			keep_sigs(m, VG_SEC_ANSWER, cn->owner, VG_T_CNAME);
+			if ((rc = keep_sigs(m, v, VG_SEC_ANSWER, cn->owner, cn->ohash,
+					    VG_T_CNAME)) < 0)
+				goto out;
 			next = cn->rdata;
 		} else {
 			if (!dn)
@@ -225,7 +326,9 @@ int vg_scrub(struct vg_msg *m, const uint8_t *zone, const uint8_t *qname, uint16
 				goto out;
 			}
 			keep(dn);
-			keep_sigs(m, VG_SEC_ANSWER, dn->owner, VG_T_DNAME);
+			if ((rc = keep_sigs(m, v, VG_SEC_ANSWER, dn->owner, dn->ohash,
+					    VG_T_DNAME)) < 0)
+				goto out;
 			/* The server's synthesized CNAME is believed only when it says what we
 			 * computed ourselves. */
 			struct vg_rr *sc = find(m, VG_SEC_ANSWER, sname, VG_T_CNAME);
@@ -258,7 +361,7 @@ int vg_scrub(struct vg_msg *m, const uint8_t *zone, const uint8_t *qname, uint16
 
 	if (m->rcode == VG_RCODE_NXDOMAIN) {
 		v->kind = VG_REPLY_NXDOMAIN;
-		v->soa = keep_negative(m, zone, sname);
+		rc = keep_negative(m, v, zone, sname);
 		goto out;
 	}
 	const struct vg_rr *soa = NULL;
@@ -268,14 +371,17 @@ int vg_scrub(struct vg_msg *m, const uint8_t *zone, const uint8_t *qname, uint16
 			soa = rr;
 	}
 	if (soa) {
-		v->soa = keep_negative(m, zone, sname);
+		if ((rc = keep_negative(m, v, zone, sname)) < 0)
+			goto out;
 		if (v->soa || VG_MSG_AA(m)) {
 			v->kind = VG_REPLY_NODATA;
 			goto out;
 		}
 	}
 	bool upward = false;
-	const uint8_t *cut = forwarded ? NULL : keep_referral(m, zone, sname, &upward);
+	const uint8_t *cut = forwarded ? NULL : keep_referral(m, v, zone, sname, &upward, &rc);
+	if (rc < 0)
+		goto out;
 	if (cut && v->hops == 0) {
 		v->kind = VG_REPLY_REFERRAL;
 		memcpy(v->cut, cut, (size_t)vg_name_len(cut, VG_NAME_MAX));
@@ -296,7 +402,12 @@ int vg_scrub(struct vg_msg *m, const uint8_t *zone, const uint8_t *qname, uint16
 	}
 	v->kind = VG_REPLY_LAME;
 out:
+	if (rc < 0) {
+		/* Over a limit: nothing of this reply is believed. */
+		for (size_t i = 0; i < m->n_rr; i++)
+			m->rr[i].drop = true;
+	}
 	for (size_t i = 0; i < m->n_rr; i++)
 		v->dropped += m->rr[i].drop;
-	return 0;
+	return rc < 0 ? rc : 0;
 }

@@ -1,6 +1,7 @@
 /* The resolver's glue to the cache: what a scrubbed reply stores (with its rank), and the lookups
  * the iterator makes (answers, CNAMEs, zone cuts, server addresses). */
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 #include <vigil/err.h>
 #include <vigil/log.h>
@@ -291,104 +292,126 @@ static bool is_delegation(const struct vg_iq *iq, const struct vg_rr *ns)
 }
 
 /* A CNAME below a DNAME of the same reply was synthesized from it: caching it would answer
- * later questions without the DNAME (RFC 6672 §3.4: the DNAME is what is cached). */
-static bool synthesized(const struct vg_msg *m, const struct vg_rr *cn)
+ * later questions without the DNAME (RFC 6672 §3.4: the DNAME is what is cached). `dn` lists
+ * the DNAMEs the scrubber kept. */
+static bool synthesized(const struct vg_rr *const *dn, size_t n_dn, const struct vg_rr *cn)
 {
-	for (size_t i = 0; i < m->n_rr; i++) {
-		const struct vg_rr *d = &m->rr[i];
-		if (!d->drop && d->type == VG_T_DNAME && vg_name_in_zone(cn->owner, d->owner) &&
-		    !vg_name_eq(cn->owner, d->owner))
+	for (size_t i = 0; i < n_dn; i++)
+		if (vg_name_in_zone(cn->owner, dn[i]->owner) &&
+		    !vg_name_eq(cn->owner, dn[i]->owner))
 			return true;
-	}
 	return false;
 }
 
-/* True when rd[0..len) (u16 length + rdata entries) already holds b's rdata: duplicates in a
- * reply are stored once (RFC 2181 §5). */
-static bool rdata_seen(const uint8_t *rd, size_t len, const struct vg_rr *b)
+static int rdata_cmp(const void *pa, const void *pb)
 {
-	for (size_t off = 0; off + 2 <= len;) {
-		uint16_t l = vg_get_u16(rd + off);
-		if (l == b->rdlen && !memcmp(rd + off + 2, b->rdata, l))
-			return true;
-		off += 2 + (size_t)l;
+	const struct vg_rr *a = *(const struct vg_rr *const *)pa,
+			   *b = *(const struct vg_rr *const *)pb;
+	if (a->rdlen != b->rdlen)
+		return a->rdlen < b->rdlen ? -1 : 1;
+	int c = memcmp(a->rdata, b->rdata, a->rdlen);
+	return c ? c : (a < b ? -1 : a > b);
+}
+
+/* The kept records of set s (of the class of its first kept one, without duplicates: RFC 2181
+ * §5) written as (u16 rdlen, rdata) into a buffer from the arena; n log n in the set's size. */
+static int set_rdata(struct vg_arena *a, const struct vg_msg *m, const struct vg_rrset_ix *s,
+		     const struct vg_rr **tmp, struct vg_cache_rrset *rs, bool sigs)
+{
+	size_t n = 0, bytes = 0;
+	uint16_t rclass = 0;
+	for (uint32_t i = 0; i < s->n; i++) {
+		const struct vg_rr *b = &m->rr[m->members[s->first + i]];
+		if (b->drop || (n && b->rclass != rclass))
+			continue;
+		rclass = b->rclass;
+		tmp[n++] = b;
+		bytes += 2 + (size_t)b->rdlen;
 	}
-	return false;
+	if (n > 1)
+		qsort(tmp, n, sizeof(*tmp), rdata_cmp);
+	uint8_t *out = vg_arena_alloc(a, bytes ? bytes : 1);
+	if (!out)
+		return -1;
+	size_t off = 0;
+	unsigned count = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct vg_rr *b = tmp[i];
+		if (i && b->rdlen == tmp[i - 1]->rdlen &&
+		    !memcmp(b->rdata, tmp[i - 1]->rdata, b->rdlen))
+			continue;
+		vg_put_u16(out + off, b->rdlen);
+		memcpy(out + off + 2, b->rdata, b->rdlen);
+		off += 2 + (size_t)b->rdlen;
+		count++;
+		if (!sigs && b->ttl < rs->ttl)
+			rs->ttl = b->ttl;
+	}
+	if (count > 0xffff)
+		return -1; /* cannot happen past the scrubber's VG_MAX_RRSET_RRS */
+	if (sigs) {
+		rs->sigs = out;
+		rs->sigs_len = off;
+		rs->sig_count = (uint16_t)count;
+	} else {
+		rs->rdata = out;
+		rs->rdata_len = off;
+		rs->rr_count = (uint16_t)count;
+		rs->rclass = rclass;
+	}
+	return 0;
 }
 
 void vg_store_reply(struct vg_iq *iq)
 {
 	struct vg_resolver *r = iq->req->r;
 	struct vg_msg *m = &iq->msg;
+	struct vg_arena *a = &iq->req->arena;
 	if (!r->cache || m->n_rr == 0)
 		goto negative;
 	uint32_t now = vg_wall32(r);
-	/* Buffers sized to this reply: every RRset's data fits, so no per-set allocation. */
-	size_t total = 0;
-	for (size_t i = 0; i < m->n_rr; i++)
-		total += 2 + (size_t)m->rr[i].rdlen;
-	if (total > 65536)
-		total = 65536;
-	bool *done = vg_arena_zalloc(&iq->req->arena, m->n_rr);
-	uint8_t *rd = vg_arena_alloc(&iq->req->arena, total);
-	uint8_t *sg = vg_arena_alloc(&iq->req->arena, total);
-	if (!done || !rd || !sg)
+	/* One pass per RRset of the index: linear in the reply, plus sorting each set's rdata. */
+	const struct vg_rr **tmp = vg_arena_alloc(a, m->n_rr * sizeof(*tmp));
+	const struct vg_rr *dn[32];
+	size_t n_dn = 0;
+	if (!tmp)
 		return;
-	for (size_t i = 0; i < m->n_rr; i++) {
-		const struct vg_rr *a = &m->rr[i];
-		if (a->drop || done[i] || a->type == VG_T_RRSIG)
+	for (size_t i = 0; i < m->n_rr && n_dn < 32; i++)
+		if (!m->rr[i].drop && m->rr[i].type == VG_T_DNAME)
+			dn[n_dn++] = &m->rr[i];
+	for (size_t k = 0; k < m->n_sets; k++) {
+		const struct vg_rrset_ix *s = &m->sets[k];
+		const struct vg_rr *first = NULL;
+		for (uint32_t i = 0; i < s->n && !first; i++)
+			if (!m->rr[m->members[s->first + i]].drop)
+				first = &m->rr[m->members[s->first + i]];
+		if (!first || s->type == VG_T_RRSIG)
 			continue;
-		if (iq->forward && (a->type == VG_T_NS || a->type == VG_T_DS))
+		if (iq->forward && (s->type == VG_T_NS || s->type == VG_T_DS))
 			continue; /* forwarders never supply delegations */
-		if (a->type == VG_T_CNAME && synthesized(m, a))
+		if (s->type == VG_T_CNAME && synthesized(dn, n_dn, first))
 			continue;
-		struct vg_cache_rrset rs = {.owner = a->owner,
-					    .type = a->type,
-					    .rclass = a->rclass,
-					    .ttl = a->ttl,
-					    .rank = rank_of(iq, a),
+		struct vg_cache_rrset rs = {.owner = first->owner,
+					    .type = first->type,
+					    .ttl = first->ttl,
+					    .rank = rank_of(iq, first),
 					    .sec = VG_SEC_INDETERMINATE};
-		size_t off = 0, soff = 0;
-		for (size_t j = i; j < m->n_rr; j++) {
-			const struct vg_rr *b = &m->rr[j];
-			if (b->drop || done[j] || b->type != a->type || b->rclass != a->rclass ||
-			    !vg_name_eq(b->owner, a->owner))
-				continue;
-			done[j] = true;
-			if (off + 2 + b->rdlen > total || rs.rr_count == 0xffff ||
-			    rdata_seen(rd, off, b))
-				continue;
-			vg_put_u16(rd + off, b->rdlen);
-			memcpy(rd + off + 2, b->rdata, b->rdlen);
-			off += 2 + (size_t)b->rdlen;
-			rs.rr_count++;
-			if (b->ttl < rs.ttl)
-				rs.ttl = b->ttl;
-		}
-		for (size_t j = 0; j < m->n_rr; j++) {
-			const struct vg_rr *s = &m->rr[j];
-			if (s->drop || s->type != VG_T_RRSIG || s->rdlen < 2 ||
-			    vg_get_u16(s->rdata) != a->type || !vg_name_eq(s->owner, a->owner) ||
-			    soff + 2 + s->rdlen > total)
-				continue;
-			vg_put_u16(sg + soff, s->rdlen);
-			memcpy(sg + soff + 2, s->rdata, s->rdlen);
-			soff += 2 + (size_t)s->rdlen;
-			rs.sig_count++;
-		}
-		rs.rdata = rd;
-		rs.rdata_len = off;
-		rs.sigs = sg;
-		rs.sigs_len = soff;
-		rs.delegation = is_delegation(iq, a);
-		if (rs.delegation && a->section == VG_SEC_AUTHORITY) {
+		if (set_rdata(a, m, s, tmp, &rs, false) < 0)
+			return;
+		const struct vg_rrset_ix *sg =
+		    vg_msg_rrset(m, s->owner, s->ohash, VG_T_RRSIG, s->type);
+		if (sg && set_rdata(a, m, sg, tmp, &rs, true) < 0)
+			return;
+		rs.delegation = is_delegation(iq, first);
+		if (rs.delegation && first->section == VG_SEC_AUTHORITY) {
 			/* No longer than the delegation of the zone that handed it out. */
 			uint32_t left = iq->cut_until > now ? iq->cut_until - now : 0;
 			if (rs.ttl > left)
 				rs.ttl = left;
 		}
+		/* Whole or not at all: an RRset the cache cannot hold (VG_ELIMIT) is not cut. */
 		int rc = vg_cache_rrset_put(r->cache, &rs, now);
-		if (rc == 0 && rs.delegation && a->section == VG_SEC_ANSWER) {
+		if (rc == 0 && rs.delegation && first->section == VG_SEC_ANSWER) {
 			rs.delegation = false; /* the root's NS set also answers ". NS" */
 			rc = vg_cache_rrset_put(r->cache, &rs, now);
 		}

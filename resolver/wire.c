@@ -124,8 +124,102 @@ int vg_rdata_import(struct vg_arena *a, const uint8_t *rdata, uint16_t rdlen, ui
 	return rdata_copy(a, rdata, rdlen, 0, rdlen, type, out, outlen);
 }
 
+/* ---- the message index: every RRset of a reply found once, in linear time ---- */
+
+static uint32_t set_key(uint32_t ohash, uint16_t type, uint16_t covered)
+{
+	uint32_t h = ohash ^ ((uint32_t)type * 0x9E3779B1u) ^ ((uint32_t)covered * 0x85EBCA77u);
+	h ^= h >> 15;
+	h *= 0x2C1B3C6Du;
+	return h ^ (h >> 13);
+}
+
+static uint16_t covered_of(const struct vg_rr *rr)
+{
+	return rr->type == VG_T_RRSIG && rr->rdlen >= 2 ? vg_get_u16(rr->rdata) : 0;
+}
+
+static bool set_is(const struct vg_rrset_ix *s, const uint8_t *owner, uint32_t ohash, uint16_t type,
+		   uint16_t covered)
+{
+	return s->ohash == ohash && s->type == type && s->covered == covered &&
+	       (s->owner == owner || vg_name_eq(s->owner, owner));
+}
+
+struct vg_rrset_ix *vg_msg_rrset(const struct vg_msg *m, const uint8_t *owner, uint32_t ohash,
+				 uint16_t type, uint16_t covered)
+{
+	if (!m->slots)
+		return NULL;
+	for (uint32_t k = set_key(ohash, type, covered) & m->mask;; k = (k + 1) & m->mask) {
+		uint32_t id = m->slots[k];
+		if (id == 0)
+			return NULL;
+		if (set_is(&m->sets[id - 1], owner, ohash, type, covered))
+			return &m->sets[id - 1];
+	}
+}
+
+/* Groups the records into RRsets: one hash-table insert per record, then a counting sort. */
+static int msg_index(struct vg_arena *a, struct vg_msg *m)
+{
+	uint32_t cap = 16;
+	while (cap < 2 * m->n_rr)
+		cap *= 2;
+	m->mask = cap - 1;
+	m->slots = vg_arena_zalloc(a, cap * sizeof(*m->slots));
+	m->sets = vg_arena_alloc(a, (m->n_rr ? m->n_rr : 1) * sizeof(*m->sets));
+	m->members = vg_arena_alloc(a, (m->n_rr ? m->n_rr : 1) * sizeof(*m->members));
+	if (!m->slots || !m->sets || !m->members)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n_rr; i++) {
+		struct vg_rr *rr = &m->rr[i];
+		uint16_t cov = covered_of(rr);
+		uint32_t k = set_key(rr->ohash, rr->type, cov) & m->mask;
+		while (m->slots[k] &&
+		       !set_is(&m->sets[m->slots[k] - 1], rr->owner, rr->ohash, rr->type, cov))
+			k = (k + 1) & m->mask;
+		if (!m->slots[k]) {
+			struct vg_rrset_ix *s = &m->sets[m->n_sets];
+			memset(s, 0, sizeof(*s));
+			s->owner = rr->owner;
+			s->ohash = rr->ohash;
+			s->type = rr->type;
+			s->covered = cov;
+			m->slots[k] = (uint32_t)++m->n_sets;
+		}
+		struct vg_rrset_ix *s = &m->sets[m->slots[k] - 1];
+		rr->set = m->slots[k] - 1;
+		s->n++;
+		s->n_sec[rr->section]++;
+	}
+	uint32_t pos = 0;
+	for (size_t i = 0; i < m->n_sets; i++) {
+		m->sets[i].first = pos;
+		pos += m->sets[i].n;
+		m->sets[i].n = 0;
+	}
+	for (size_t i = 0; i < m->n_rr; i++) {
+		struct vg_rrset_ix *s = &m->sets[m->rr[i].set];
+		m->members[s->first + s->n++] = (uint32_t)i;
+	}
+	return 0;
+}
+
+/* Owners written as one compression pointer to a name already decoded reuse it (pointer, hash):
+ * thousands of records at one long owner cost one decode, not thousands. Keyed by the offset
+ * the decoded name starts at. */
+#define OWNER_MEMO 64
+struct owner_memo {
+	size_t off;
+	const uint8_t *name;
+	uint32_t hash;
+};
+
 int vg_msg_parse(struct vg_arena *a, const uint8_t *pkt, size_t len, struct vg_msg *m)
 {
+	struct owner_memo memo[OWNER_MEMO];
+	memset(memo, 0, sizeof(memo));
 	memset(m, 0, sizeof(*m));
 	if (len < 12)
 		return VG_ETRUNC;
@@ -156,9 +250,19 @@ int vg_msg_parse(struct vg_arena *a, const uint8_t *pkt, size_t len, struct vg_m
 	for (int sec = 0; sec < 3; sec++) {
 		for (size_t i = 0; i < counts[sec]; i++) {
 			uint8_t owner[VG_NAME_MAX];
-			n = vg_name_unpack(pkt, len, &pos, owner);
-			if (n < 0)
-				return n;
+			/* The name at `from` decodes to this owner: a pointer's target, or here. */
+			size_t from = pos + 1 < len && (pkt[pos] & 0xC0) == 0xC0
+					  ? ((size_t)(pkt[pos] & 0x3F) << 8) | pkt[pos + 1]
+					  : pos;
+			struct owner_memo *om = &memo[from % OWNER_MEMO];
+			bool memo_hit = from != pos && om->name && om->off == from;
+			if (memo_hit) {
+				pos += 2;
+			} else {
+				n = vg_name_unpack(pkt, len, &pos, owner);
+				if (n < 0)
+					return n;
+			}
 			if (pos + 10 > len)
 				return VG_ETRUNC;
 			uint16_t type = vg_get_u16(pkt + pos);
@@ -169,7 +273,8 @@ int vg_msg_parse(struct vg_arena *a, const uint8_t *pkt, size_t len, struct vg_m
 			if (pos + rdlen > len)
 				return VG_ETRUNC;
 			if (type == VG_T_OPT) {
-				if (sec != VG_SEC_ADDITIONAL || m->edns || owner[0] != 0)
+				if (sec != VG_SEC_ADDITIONAL || m->edns ||
+				    (memo_hit ? om->name[0] : owner[0]) != 0)
 					return VG_EFORMAT;
 				m->edns = true;
 				m->rcode |= (uint16_t)((ttl >> 24) << 4);
@@ -177,12 +282,19 @@ int vg_msg_parse(struct vg_arena *a, const uint8_t *pkt, size_t len, struct vg_m
 				continue;
 			}
 			struct vg_rr *rr = &m->rr[m->n_rr];
-			/* Owners are kept lowercase: the 0x20 spelling we sent must not leak into
-			 * the cache or to clients. */
-			vg_name_lower(owner);
-			rr->owner = vg_arena_memdup(a, owner, (size_t)n);
-			if (!rr->owner)
-				return -ENOMEM;
+			if (memo_hit) {
+				rr->owner = om->name;
+				rr->ohash = om->hash;
+			} else {
+				/* Owners are kept lowercase: the 0x20 spelling we sent must not
+				 * leak into the cache or to clients. */
+				vg_name_lower(owner);
+				rr->owner = vg_arena_memdup(a, owner, (size_t)n);
+				if (!rr->owner)
+					return -ENOMEM;
+				rr->ohash = vg_name_hash(owner, (size_t)n);
+				*om = (struct owner_memo){from, rr->owner, rr->ohash};
+			}
 			rr->type = type;
 			rr->rclass = rclass;
 			/* RFC 2181 §8: a TTL with the top bit set is treated as zero. */
@@ -197,7 +309,7 @@ int vg_msg_parse(struct vg_arena *a, const uint8_t *pkt, size_t len, struct vg_m
 			m->n_rr++;
 		}
 	}
-	return 0;
+	return msg_index(a, m);
 }
 
 int vg_query_build(uint8_t *buf, size_t cap, uint16_t id, const uint8_t *qname, uint16_t qtype,

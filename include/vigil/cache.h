@@ -163,6 +163,12 @@ int vg_cache_answer_put(struct vg_cache *c, const uint8_t *qname, uint16_t qtype
 
 /* ---- rrset DB ---- */
 
+/* The largest value body a lookup hands back: an RRset's data and signatures together (or a
+ * negative entry's SOA and proof), and an answer's wire. Readers pass buffers this big (the
+ * resolver's lookup buffer is one); a put whose body would be larger could never be read back,
+ * so it is refused with VG_ELIMIT instead of being stored. */
+#define VG_CACHE_READ_MAX 65535
+
 /* An RRset to store. RR data are a sequence of (u16 big-endian rdlength, rdata) with every name in
  * rdata uncompressed; sigs the same for the RRSIG rdatas covering it (may be empty). */
 struct vg_cache_rrset {
@@ -186,7 +192,8 @@ struct vg_cache_rrset {
  * the earliest RRSIG expiration. Replaces a stored entry for (owner, type) only when that entry is
  * expired, or of lower rank, or of equal rank and inside its prefetch window (last 10% of TTL: the
  * refresh a prefetch asked for). A positive RRset also replaces a negative entry under the same
- * rule. Returns 0 queued, VG_EFORMAT (malformed input), VG_ELIMIT (queue full). Thread-safe. */
+ * rule. Returns 0 queued, VG_EFORMAT (malformed input), VG_ELIMIT (queue full, or data and
+ * signatures over VG_CACHE_READ_MAX bytes: never stored cut). Thread-safe. */
 int vg_cache_rrset_put(struct vg_cache *c, const struct vg_cache_rrset *rs, uint32_t now);
 
 enum vg_cache_kind { VG_CACHE_POSITIVE = 0, VG_CACHE_NODATA = 1, VG_CACHE_NXDOMAIN = 2 };
@@ -239,7 +246,8 @@ struct vg_cache_neg {
 };
 
 /* Queues a negative entry; TTL = min(SOA TTL, SOA MINIMUM) clamped by max_neg_ttl (and min_ttl),
- * same replacement rule as rrsets. Returns 0, VG_EFORMAT, VG_ELIMIT. Thread-safe. */
+ * same replacement rule as rrsets. Returns 0, VG_EFORMAT, VG_ELIMIT (queue full, or SOA and proof
+ * over VG_CACHE_READ_MAX bytes). Thread-safe. */
 int vg_cache_neg_put(struct vg_cache *c, const struct vg_cache_neg *neg, uint32_t now);
 
 /* Closest cached, live delegation (an NS RRset put with .delegation) at or above qname (walks up

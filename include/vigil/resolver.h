@@ -15,7 +15,8 @@ struct vg_upstream;
 /* A client's question as the front end parsed it. All pointers are borrowed for the duration of
  * the vg_resolver_resolve call only; the resolver copies what it keeps. */
 struct vg_question {
-	const uint8_t *qname; /* uncompressed wire name, as the client spelled it (0x20 case kept) */
+	const uint8_t
+	    *qname; /* uncompressed wire name, as the client spelled it (0x20 case kept) */
 	size_t qname_len;
 	uint16_t qtype, qclass;
 	bool do_bit; /* client set DO in its OPT */
@@ -30,11 +31,15 @@ struct vg_question {
 /* The resolver's result: a complete DNS message without OPT record. Its ID is 0 and its question
  * is the client's (spelling kept); flags QR/RA/AD/rcode are set. The front end writes the ID, adds
  * the OPT (with the EDE option when ede != VG_EDE_NONE) and truncates to the client's size.
- * `wire` is valid only during the callback. */
+ * `wire` is valid only during the callback. At most VG_ANSWER_MAX bytes, so the OPT still fits a
+ * DNS message: an answer that does not fit is cut at an RRset boundary with TC=1 (and is not
+ * cached); the front end sends it so over UDP and answers SERVFAIL over TCP, where TC has no
+ * meaning. */
+#define VG_ANSWER_MAX (65535 - 512)
 struct vg_answer {
 	const uint8_t *wire;
 	size_t len;
-	uint16_t ede;         /* RFC 8914 info-code or VG_EDE_NONE */
+	uint16_t ede;	      /* RFC 8914 info-code or VG_EDE_NONE */
 	const char *ede_text; /* NUL-terminated extra text or NULL */
 };
 
@@ -46,7 +51,7 @@ typedef void (*vg_resolve_cb)(void *ctx, const struct vg_answer *ans);
 /* What a resolver needs from its worker. Borrowed; must outlive the resolver. */
 struct vg_resolver_env {
 	const struct vg_config *cfg;
-	struct vg_cache *cache;       /* may be NULL (no cache) */
+	struct vg_cache *cache;	      /* may be NULL (no cache) */
 	struct vg_upstream *upstream; /* the daemon's upstream layer (sockets, timers, clocks) */
 	int worker_id;
 };

@@ -36,6 +36,7 @@ enum fake_mode {
 	FAKE_SERVFAIL,	    /* SERVFAIL to everything */
 	FAKE_REFUSED,	    /* REFUSED to everything (lame) */
 	FAKE_RECURSIVE,	    /* a forwarder: answers from `zone` data with RA, whatever the name */
+	FAKE_FIXED,	    /* answers every query with AA, `fixed_rcode` and the `fixed` records */
 };
 
 struct fake_server {
@@ -47,6 +48,11 @@ struct fake_server {
 	size_t n_rrs;
 	unsigned queries;    /* received */
 	bool dname_no_cname; /* applies DNAMEs without adding the synthesized CNAME (old servers) */
+	/* FAKE_FIXED: "S|rr text" entries (S = A(nswer), U(thority), D(additional)), NULL-ended */
+	const char *const *fixed;
+	int fixed_rcode;
+	/* any mode: when set, builds the whole reply to `query` itself (crafted wire) */
+	size_t (*raw)(const uint8_t *query, size_t qlen, uint8_t *out, size_t cap);
 };
 
 struct fake_q {
@@ -298,6 +304,22 @@ static void fake_answer(const struct fake_server *s, ldns_pkt *p, const ldns_rdf
 	ldns_rr_list_deep_free(z);
 }
 
+static void fake_fixed(const struct fake_server *s, ldns_pkt *p)
+{
+	ldns_pkt_set_aa(p, true);
+	ldns_pkt_set_rcode(p, (uint8_t)s->fixed_rcode);
+	for (const char *const *e = s->fixed; e && *e; e++) {
+		ldns_rr *rr = NULL;
+		if (ldns_rr_new_frm_str(&rr, *e + 2, 3600, NULL, NULL) != LDNS_STATUS_OK)
+			continue;
+		ldns_pkt_push_rr(p,
+				 (*e)[0] == 'A'	  ? LDNS_SECTION_ANSWER
+				 : (*e)[0] == 'U' ? LDNS_SECTION_AUTHORITY
+						  : LDNS_SECTION_ADDITIONAL,
+				 rr);
+	}
+}
+
 /* Builds the server's reply to the query; returns its length, 0 for silence. */
 static size_t fake_reply(struct fake_up *f, struct fake_server *s, const struct fake_q *q,
 			 uint8_t *out, size_t cap)
@@ -305,9 +327,9 @@ static size_t fake_reply(struct fake_up *f, struct fake_server *s, const struct 
 	ldns_pkt *qp = NULL;
 	if (ldns_wire2pkt(&qp, q->wire, q->len) != LDNS_STATUS_OK)
 		return 0;
-	if (s->mode == FAKE_SILENT) {
+	if (s->mode == FAKE_SILENT || s->raw) {
 		ldns_pkt_free(qp);
-		return 0;
+		return s->raw ? s->raw(q->wire, q->len, out, cap) : 0;
 	}
 	ldns_pkt *p = ldns_pkt_new();
 	ldns_pkt_set_id(p, ldns_pkt_id(qp));
@@ -324,6 +346,8 @@ static size_t fake_reply(struct fake_up *f, struct fake_server *s, const struct 
 		ldns_pkt_set_rcode(p, LDNS_RCODE_REFUSED);
 	} else if (s->mode == FAKE_TC && !q->tcp) {
 		ldns_pkt_set_tc(p, true);
+	} else if (s->mode == FAKE_FIXED) {
+		fake_fixed(s, p);
 	} else {
 		fake_answer(s, p, ldns_rr_owner(question), ldns_rr_get_type(question));
 	}

@@ -811,3 +811,43 @@ Test(cache, entries_stored_in_the_future_are_expired_when_the_clock_goes_back)
 	cr_assert_eq(memcmp(v.rdata + 2, A2, 4), 0);
 	vg_cache_close(c);
 }
+
+/* Two records whose (u16 rdlen, rdata) sequence is `bytes` long, at `owner`. */
+static int put_bytes(struct vg_cache *c, const char *owner, size_t bytes)
+{
+	static uint8_t rd[VG_CACHE_READ_MAX + 1];
+	uint8_t o[VG_NAME_MAX];
+	W(owner, o);
+	vg_put_u16(rd, 60000);
+	vg_put_u16(rd + 60002, (uint16_t)(bytes - 60004));
+	struct vg_cache_rrset rs = {.owner = o,
+				    .type = 16,
+				    .rclass = 1,
+				    .ttl = 300,
+				    .rank = 0x15,
+				    .rr_count = 2,
+				    .rdata = rd,
+				    .rdata_len = bytes};
+	return vg_cache_rrset_put(c, &rs, T0);
+}
+
+Test(cache, rrset_put_refuses_a_value_no_reader_could_take_back)
+{
+	struct vg_cache *c = open_default();
+	cr_assert_eq(put_bytes(c, "at.example.", VG_CACHE_READ_MAX), 0);
+	cr_assert_eq(put_bytes(c, "over.example.", VG_CACHE_READ_MAX + 1), VG_ELIMIT);
+	vg_cache_sync(c);
+	struct vg_cache_reader *rd = vg_cache_reader_new(c);
+	cr_assert_eq(vg_cache_read_begin(rd), 0);
+	static uint8_t buf[VG_CACHE_READ_MAX];
+	struct vg_cache_rrset_view v;
+	uint8_t o[VG_NAME_MAX];
+	W("at.example.", o);
+	cr_assert_eq(vg_cache_rrset_get(rd, o, 16, T0, 0, buf, sizeof(buf), &v), 0);
+	cr_assert_eq(v.rdata_len, VG_CACHE_READ_MAX, "the largest value a reader takes back");
+	W("over.example.", o);
+	cr_assert_eq(vg_cache_rrset_get(rd, o, 16, T0, 0, buf, sizeof(buf), &v), VG_ENOTFOUND);
+	vg_cache_read_end(rd);
+	vg_cache_reader_free(rd);
+	vg_cache_close(c);
+}

@@ -596,3 +596,56 @@ Test(query, any_gets_rfc8482_hinfo)
 	cr_assert_eq(memcmp(rr + 12, "\7RFC8482\0", 9), 0);
 	cr_assert_eq(memcmp(out + 12, "\7Example\3com", 13), 0, "client's spelling");
 }
+
+/* A header + question of a.example. A + `n` A records (16 bytes each) into big[]. */
+static size_t big_answer(uint8_t *big, unsigned n, bool tc)
+{
+	struct pkt a;
+	answer(&a, 1, 0, 0);
+	size_t len = a.n;
+	memcpy(big, a.b, len);
+	vg_put_u16(big + 6, (uint16_t)n);
+	for (unsigned i = 1; i < n; i++, len += 16)
+		memcpy(big + len, a.b + a.n - 16, 16);
+	if (tc)
+		big[2] |= 0x02;
+	return len;
+}
+
+static uint8_t big[70000];
+
+Test(query, tcp_finish_sends_the_whole_answer_or_servfail_never_a_cut_one)
+{
+	struct pkt p;
+	struct vg_query q;
+	query(&p, "a.example.", 1, true);
+	cr_assert_eq(parse(&p, &q), VG_QUERY_OK);
+	/* 12 + 15 + 4093 * 16 = 65515, + 11 for the OPT = 65526 */
+	size_t len = big_answer(big, 4093, false);
+	int n = vg_query_finish_tcp(&q, big, len, sizeof(big), VG_EDE_NONE, NULL, 1232);
+	cr_assert_eq((size_t)n, len + 11);
+	cr_assert_eq(big[2] & 0x02, 0, "no TC");
+	cr_assert_eq(vg_get_u16(big + 6), 4093, "every record");
+	cr_assert_eq(big[3] & 0x0F, VG_RCODE_NOERROR);
+	/* The resolver's answer came cut (TC=1: it did not fit in a DNS message). */
+	len = big_answer(big, 10, true);
+	n = vg_query_finish_tcp(&q, big, len, sizeof(big), VG_EDE_NONE, NULL, 1232);
+	cr_assert_gt(n, 12);
+	cr_assert_eq(big[3] & 0x0F, VG_RCODE_SERVFAIL);
+	cr_assert_eq(big[2] & 0x02, 0, "no TC over TCP");
+	cr_assert_eq(vg_get_u16(big + 6), 0, "no records");
+	cr_assert(memmem(big, (size_t)n, "does not fit", 12), "EDE text");
+	/* A whole answer that does not fit with the OPT (65531 + 11 bytes) is not cut either. */
+	len = big_answer(big, 4094, false);
+	cr_assert_eq(len, 65531u);
+	n = vg_query_finish_tcp(&q, big, len, sizeof(big), VG_EDE_NONE, NULL, 1232);
+	cr_assert_gt(n, 12);
+	cr_assert_eq(big[3] & 0x0F, VG_RCODE_SERVFAIL);
+	cr_assert_eq(vg_get_u16(big + 6), 0);
+	/* Over UDP the cut answer keeps TC and its records up to the limit. */
+	len = big_answer(big, 10, true);
+	n = vg_query_finish(&q, big, len, sizeof(big), 1232, VG_EDE_NONE, NULL, 1232);
+	cr_assert_eq((size_t)n, len + 11);
+	cr_assert(big[2] & 0x02, "TC kept");
+	cr_assert_eq(vg_get_u16(big + 6), 10);
+}

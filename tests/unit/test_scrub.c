@@ -288,3 +288,12 @@ Test(scrub, ns_answer_keeps_in_bailiwick_addresses_of_its_names)
 	cr_assert(kept(VG_SEC_ADDITIONAL, "a.root-servers.net.", VG_T_A));
 	cr_assert(!kept(VG_SEC_ADDITIONAL, "unrelated.example.", VG_T_A));
 }
+
+Test(scrub, finds_the_answer_whatever_the_case_of_the_question)
+{
+	const char *rrs[] = {"A|www.example.com. A 192.0.2.1", NULL};
+	reply("www.example.com.", LDNS_RR_TYPE_A, true, LDNS_RCODE_NOERROR, rrs);
+	scrub("example.com.", "WwW.ExAmPlE.CoM.", VG_T_A, false);
+	cr_assert_eq(V.kind, VG_REPLY_ANSWER);
+	cr_assert(kept(VG_SEC_ANSWER, "www.example.com.", VG_T_A));
+}

@@ -173,3 +173,53 @@ Test(wire, empty_rdata_at_the_end_of_a_packet_is_read_within_bounds)
 	vg_arena_free(&a);
 	free(exact);
 }
+
+/* Appends one record: owner `own` (wire bytes, maybe a pointer), type, rdata. */
+static size_t rec(uint8_t *p, size_t o, const void *own, size_t ol, uint16_t type, const void *rd,
+		  uint16_t rdlen)
+{
+	memcpy(p + o, own, ol);
+	o += ol;
+	vg_put_u16(p + o, type);
+	vg_put_u16(p + o + 2, VG_C_IN);
+	vg_put_u32(p + o + 4, 300);
+	vg_put_u16(p + o + 8, rdlen);
+	memcpy(p + o + 10, rd, rdlen);
+	return o + 10 + rdlen;
+}
+
+Test(wire, index_groups_records_by_owner_type_and_covered_type)
+{
+	uint8_t p[512] = {0, 1, 0x84, 0, 0, 1, 0, 5, 0, 0, 0, 0};
+	static const uint8_t q[] = "\3www\7example\3com\0\0\1\0\1";
+	memcpy(p + 12, q, sizeof(q) - 1);
+	size_t o = 12 + sizeof(q) - 1;
+	static const uint8_t ptr[2] = {0xC0, 12}, upper[] = "\3WWW\7example\3COM";
+	static const uint8_t a1[4] = {192, 0, 2, 1}, a2[4] = {192, 0, 2, 2};
+	static const uint8_t sig_a[2] = {0, VG_T_A}, sig_ns[2] = {0, VG_T_NS};
+	o = rec(p, o, ptr, 2, VG_T_A, a1, 4);
+	o = rec(p, o, ptr, 2, VG_T_RRSIG, sig_a, 2);
+	o = rec(p, o, upper, sizeof(upper), VG_T_A, a2, 4); /* spelled out, other case */
+	o = rec(p, o, ptr, 2, VG_T_RRSIG, sig_ns, 2);
+	o = rec(p, o, ptr, 2, VG_T_A, a1, 4); /* a duplicate is a member too */
+	struct vg_arena a;
+	struct vg_msg m;
+	vg_arena_init(&a, 0, 0);
+	cr_assert_eq(vg_msg_parse(&a, p, o, &m), 0);
+	cr_assert_eq(m.n_sets, 3, "A, RRSIG(A), RRSIG(NS)");
+	uint8_t www[VG_NAME_MAX];
+	vg_name_from_text("www.example.com.", www);
+	uint32_t h = vg_name_hash(www, sizeof(q) - 5);
+	struct vg_rrset_ix *s = vg_msg_rrset(&m, www, h, VG_T_A, 0);
+	cr_assert_not_null(s);
+	cr_assert_eq(s->n, 3);
+	cr_assert_eq(s->n_sec[VG_SEC_ANSWER], 3);
+	uint32_t want[3] = {0, 2, 4}; /* message order */
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(m.members[s->first + (uint32_t)i], want[i]);
+	cr_assert_eq(m.rr[0].owner, m.rr[4].owner, "one decode for owners written as a pointer");
+	cr_assert_eq(vg_msg_rrset(&m, www, h, VG_T_RRSIG, VG_T_A)->n, 1);
+	cr_assert_eq(vg_msg_rrset(&m, www, h, VG_T_RRSIG, VG_T_NS)->n, 1);
+	cr_assert_null(vg_msg_rrset(&m, www, h, VG_T_AAAA, 0));
+	vg_arena_free(&a);
+}
