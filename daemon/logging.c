@@ -1,4 +1,5 @@
-/* vigild's log sink: stderr (journal, terminal or plain form) in the foreground, syslog otherwise. */
+/* vigild's log sink: stderr (journal, terminal or plain form) in the foreground, syslog otherwise.
+ */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,8 +30,8 @@ static enum form detect_form(void)
 	struct stat st;
 	if (js && fstat(2, &st) == 0) {
 		unsigned long long dev, ino;
-		if (sscanf(js, "%llu:%llu", &dev, &ino) == 2 && dev == (unsigned long long)st.st_dev &&
-		    ino == (unsigned long long)st.st_ino)
+		if (sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+		    dev == (unsigned long long)st.st_dev && ino == (unsigned long long)st.st_ino)
 			return FORM_JOURNAL;
 	}
 	return isatty(2) ? FORM_TERMINAL : FORM_PLAIN;

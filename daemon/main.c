@@ -69,14 +69,14 @@ fail:;
 /* What usually causes a failed bind and how to fix it, for the error message. */
 static const char *bind_hint(const struct vg_sockaddr *addr, int e)
 {
-	uint16_t port = ntohs(addr->u.sa.sa_family == AF_INET6 ? addr->u.sin6.sin6_port
-							       : addr->u.sin.sin_port);
+	uint16_t port =
+	    ntohs(addr->u.sa.sa_family == AF_INET6 ? addr->u.sin6.sin6_port : addr->u.sin.sin_port);
 	bool wildcard = addr->u.sa.sa_family == AF_INET6
 			    ? IN6_IS_ADDR_UNSPECIFIED(&addr->u.sin6.sin6_addr)
 			    : addr->u.sin.sin_addr.s_addr == htonl(INADDR_ANY);
 	if (e == EACCES && port < 1024)
-		return " (ports below 1024 need root or CAP_NET_BIND_SERVICE: start vigild as root, "
-		       "or through its systemd unit)";
+		return " (ports below 1024 need root or CAP_NET_BIND_SERVICE: start vigild as "
+		       "root, or through its systemd unit)";
 	if (e != EADDRINUSE || port != 53)
 		return "";
 	if (wildcard)
@@ -418,7 +418,7 @@ int main(int argc, char **argv)
 		uid_t uid = (uid_t)-1;
 		gid_t gid = (gid_t)-1;
 		struct passwd *pw = user ? getpwnam(user) : NULL;
-		/* already that user (the systemd unit): no chown, which its syscall filter denies */
+		/* already that user (systemd unit): no chown, which its syscall filter denies */
 		if (pw && (pw->pw_uid != geteuid() || pw->pw_gid != getegid())) {
 			uid = pw->pw_uid;
 			gid = pw->pw_gid;

@@ -93,8 +93,8 @@ static int check_dir(const struct who *w, const char *what, const char *dir, uns
 			return VG_ECONFIG;
 		}
 		return may(w, &st, want) ? 0
-					 : deny(w, what, dir, &st, want & 4 ? "readable and writable"
-									    : "writable",
+					 : deny(w, what, dir, &st,
+						want & 4 ? "readable and writable" : "writable",
 						fix, err, errlen);
 	}
 	if (errno != ENOENT || !may_create) {
@@ -110,8 +110,8 @@ static int check_dir(const struct who *w, const char *what, const char *dir, uns
 		snprintf(err, errlen, "%s: %s: %s; %s", what, parent, strerror(errno), fix);
 		rc = VG_ECONFIG;
 	} else if (!may(w, &st, 3)) {
-		rc = deny(w, what, parent, &st, "writable (to create the cache directory)", fix, err,
-			  errlen);
+		rc = deny(w, what, parent, &st, "writable (to create the cache directory)", fix,
+			  err, errlen);
 	}
 	free(copy);
 	return rc;
@@ -141,8 +141,9 @@ int vg_runas_check(const struct vg_config *cfg, char *err, size_t errlen)
 	char fix[512];
 	const char *cache = cfg->cache_dir;
 	if (cache && *cache) {
-		snprintf(fix, sizeof(fix), "fix: chown -R %s %s (the systemd unit's CacheDirectory= "
-					   "does this)",
+		snprintf(fix, sizeof(fix),
+			 "fix: chown -R %s %s (the systemd unit's CacheDirectory= "
+			 "does this)",
 			 w.name, cache);
 		int rc = check_dir(&w, "cache-dir", cache, 7, true, fix, err, errlen);
 		/* files left by a run as another user (root before the service existed) */
