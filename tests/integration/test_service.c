@@ -114,14 +114,10 @@ Test(service, unit_reload_fails_when_vigild_refuses_the_file, .fini = stop_v)
 	cr_assert_eq(WEXITSTATUS(pclose(p)), 0, "%s", out);
 
 	/* valid syntax, but the new address is taken: vigild refuses and keeps running */
-	int hold = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	cr_assert_eq(bind(hold, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	socklen_t sl = sizeof(sa);
-	getsockname(hold, (struct sockaddr *)&sa, &sl);
-	snprintf(extra, sizeof(extra), "control-socket: %s\nlisten: 127.0.0.1@%u\n", ctl,
-		 ntohs(sa.sin_port));
+	uint16_t port;
+	int hold = itest_hold_udp("127.0.0.1", 0, &port);
+	cr_assert_geq(hold, 0);
+	snprintf(extra, sizeof(extra), "control-socket: %s\nlisten: 127.0.0.1@%u\n", ctl, port);
 	cr_assert_eq(itest_write_config(&v, extra), 0);
 	p = popen(cmd, "r");
 	out[fread(out, 1, sizeof(out) - 1, p)] = 0;
@@ -134,13 +130,9 @@ Test(service, unit_reload_fails_when_vigild_refuses_the_file, .fini = stop_v)
 static void port_taken_message(const char *bind_to, const char *listen, const char *want)
 {
 	/* port 53 needs a private network namespace (meson test runs there) and root */
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(53)};
-	inet_pton(AF_INET, bind_to, &sa.sin_addr);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
+	int fd = itest_hold_udp(bind_to, 53, NULL);
+	if (fd < 0)
 		cr_skip_test("cannot bind %s@53 (not root, or port 53 busy here)", bind_to);
-	}
 	char dir[] = "/tmp/vigil-itest-p-XXXXXX";
 	cr_assert_not_null(mkdtemp(dir));
 	char path[300], text[512], args[400], out[4096];
