@@ -376,7 +376,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check && vg_runas_check(&policy->cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vigild: %s: %s\n", path ? path : "(built-in defaults)", err);
+		char msg[ERRLEN + 300];
+		snprintf(msg, sizeof(msg), "%s: %s", path ? path : "(built-in defaults)", err);
+		vg_logging_fatal(msg);
 		vg_policy_unref(policy);
 		return 1;
 	}
