@@ -44,12 +44,12 @@ test_conf() {
 start() {
 	"$1" -f -c "$2" 2> "$tmp/vigild.log" &
 	pid=$!
-	for _ in $(seq 100); do
+	for _ in $(seq 400); do
 		"${3:-$VIGILCTL}" -s "$tmp/ctl.sock" status > /dev/null 2>&1 && return 0
 		kill -0 "$pid" 2>/dev/null || fail "vigild exited at start"
 		sleep 0.05
 	done
-	fail "vigild did not answer on its control socket within 5 s"
+	fail "vigild did not answer on its control socket within 20 s"
 }
 
 stop() {
@@ -134,15 +134,20 @@ runas)
 	chmod 0755 "$tmp"
 	printf 'listen: 127.0.0.1@%s\ncache-dir: %s/cache\n' "$port" "$tmp" > "$tmp/auto.conf"
 	printf 'user: ""\n' | cat "$tmp/auto.conf" - > "$tmp/keep.conf"
-	# runs vigild for half a second in the namespace, with passwd $1 and config $2; prints its
-	# uid and log
+	# runs vigild in the namespace with passwd $1 and config $2 until it serves (10 s at most);
+	# prints its uid and log
 	run() {
 		unshare -m bash -c '
 			mount --bind "$1" /etc/passwd
-			"$VIGILD" -f -c "$2" 2>&1 & p=$!
-			sleep 0.5
+			"$VIGILD" -f -c "$2" > "$3" 2>&1 & p=$!
+			for _ in $(seq 200); do
+				grep -q "started with" "$3" && break
+				kill -0 $p 2> /dev/null || break
+				sleep 0.05
+			done
 			grep "^Uid:" /proc/$p/status
-			kill $p; wait $p' _ "$1" "$2"
+			kill $p; wait $p
+			cat "$3"' _ "$1" "$2" "$tmp/run.log"
 	}
 	out=$(run "$tmp/passwd-with" "$tmp/auto.conf")
 	echo "$out" | grep -q "^Uid:[[:space:]]*64999" || fail "root without user: did not become vigil: $out"
@@ -188,7 +193,7 @@ logging)
 	export JOURNAL_STREAM
 	"$VIGILD" -f -c "$tmp/v.conf" 2>> "$tmp/journal.log" &
 	pid=$!
-	for _ in $(seq 100); do
+	for _ in $(seq 400); do
 		"$VIGILCTL" -s "$tmp/ctl.sock" status > /dev/null 2>&1 && break
 		sleep 0.05
 	done
@@ -208,7 +213,7 @@ logging)
 	grep -q '^<3>.*missing.conf' "$tmp/fatal.log" || fail "journal: fatal error not '<3>'"
 	# on a terminal: a timestamp
 	if command -v script > /dev/null; then
-		script -qec "timeout 1 '$VIGILD' -f -c '$tmp/v.conf'" /dev/null > "$tmp/tty.out" || true
+		script -qec "timeout 5 '$VIGILD' -f -c '$tmp/v.conf'" /dev/null > "$tmp/tty.out" || true
 		grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} vigild\[info\]: .*started' \
 			"$tmp/tty.out" || fail "terminal: no timestamp: $(cat "$tmp/tty.out")"
 	else
