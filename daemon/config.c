@@ -34,7 +34,9 @@ struct pstate {
 	int key_line[64]; /* last line each key (index in keys[]) was set on, for cross-key errors */
 };
 
-enum ktype { K_BOOL, K_U32, K_SECS, K_MS, K_STR, K_STR_EMPTY, K_FUNC };
+/* K_STR_EMPTY: "" resets to NULL (unset); K_STR_KEEP: "" is a value of its own (user: "" = stay
+ * as started, while unset lets vigild pick its default user). */
+enum ktype { K_BOOL, K_U32, K_SECS, K_MS, K_STR, K_STR_EMPTY, K_STR_KEEP, K_FUNC };
 
 typedef int (*setter)(struct pstate *ps, const char *v);
 
@@ -341,7 +343,7 @@ static const struct key keys[] = {
 	/* front end */
 	{"listen", K_FUNC, 0, 0, 0, set_listen},
 	{"workers", K_FUNC, 0, 0, 0, set_workers},
-	{"user", K_STR_EMPTY, F(user), 0, 0, NULL},
+	{"user", K_STR_KEEP, F(user), 0, 0, NULL},
 	{"allow", K_FUNC, 0, 0, 0, set_allow},
 	{"deny", K_FUNC, 0, 0, 0, set_deny},
 	{"rate-limit", K_U32, F(rate_limit), 0, 10000000, NULL},
@@ -400,7 +402,7 @@ static int apply(struct pstate *ps, const struct key *k, const char *v)
 		*field = NULL;
 		return 0;
 	}
-	if (v[0] == 0)
+	if (v[0] == 0 && k->type != K_STR_KEEP)
 		return fail(ps, "missing value");
 	if (k->fn)
 		return k->fn(ps, v);
@@ -425,6 +427,7 @@ static int apply(struct pstate *ps, const struct key *k, const char *v)
 	}
 	case K_STR:
 	case K_STR_EMPTY:
+	case K_STR_KEEP:
 		return set_string(ps, (char **)(base + k->off), v);
 	case K_FUNC:
 		return 0;

@@ -187,7 +187,33 @@ void vg_tcp_conn_done(struct vg_tcp_conn *c);
 void vg_tcp_close_all(struct vg_worker *w);
 
 /* ---- logging.c ---- */
-/* Sends log lines to stderr (foreground) or syslog (ident "vigild"). */
+/* Sends log lines to stderr (foreground) or syslog (ident "vigild"). On stderr the line's form
+ * follows where stderr goes: the journal (JOURNAL_STREAM names stderr's device:inode) gets a
+ * "<N>" syslog priority prefix, a terminal a timestamp, anything else "vigild[LEVEL]: ". Main
+ * thread, before the workers start. */
 void vg_logging_setup(bool foreground, enum vg_log_level level);
+/* Writes a fatal start-up message to stderr in the form chosen above ("vigild: MSG" in the plain
+ * form, as before vg_logging_setup). */
+void vg_logging_fatal(const char *msg);
+
+/* ---- runas.c ---- */
+/* The user vigild becomes after binding: `user:` when non-empty; NULL for `user: ""`; unset:
+ * VIGIL_DEFAULT_USER when started as root and that user exists (*automatic set), else NULL (stay
+ * as started). The pointer lives as long as cfg. */
+const char *vg_runas_user(const struct vg_config *cfg, bool *automatic);
+/* Becomes `user` (NULL: no change): initgroups, setgid, setuid. 0, VG_ECONFIG or -errno + err. */
+int vg_runas_drop(const char *user, char *err, size_t errlen);
+/* `vigild -t`: the user exists, and it can use cache-dir (or create it) and the control socket's
+ * directory. Judged by owner/group/other bits (not ACLs). 0, or VG_ECONFIG with a message naming
+ * the path, the owner and mode, and the fix. */
+int vg_runas_check(const struct vg_config *cfg, char *err, size_t errlen);
+
+/* ---- notify.c ---- */
+/* Sends one sd_notify(3) message ("READY=1", "RELOADING=1\nMONOTONIC_USEC=...", "STOPPING=1",
+ * "STATUS=...") to $NOTIFY_SOCKET. No socket set: does nothing, returns 0. Logs and returns -errno
+ * on failure. Main thread. */
+int vg_notify(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* CLOCK_MONOTONIC in microseconds, for MONOTONIC_USEC=. */
+unsigned long long vg_notify_monotonic_usec(void);
 
 #endif

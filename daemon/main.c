@@ -24,9 +24,10 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vigild [-c FILE] [-t] [-f] [-v] [-h]\n"
-		"  -c FILE  configuration file (default: built-in defaults, listen on\n"
-		"           127.0.0.1@53 and ::1@53)\n"
-		"  -t       check the configuration and exit (0 ok, 1 error)\n"
+		"  -c FILE  configuration file (default: " VIGIL_DEFAULT_CONFIG " if it\n"
+		"           exists, else built-in defaults: listen on 127.0.0.1@53 and ::1@53)\n"
+		"  -t       check the configuration, the user and its directories; exit\n"
+		"           (0 ok, 1 error)\n"
 		"  -f       stay in the foreground and log to stderr (otherwise: daemon, syslog)\n"
 		"  -v       print the version and exit\n"
 		"  -h       this help\n");
@@ -65,6 +66,29 @@ fail:;
 	return -e;
 }
 
+/* What usually causes a failed bind and how to fix it, for the error message. */
+static const char *bind_hint(const struct vg_sockaddr *addr, int e)
+{
+	uint16_t port =
+	    ntohs(addr->u.sa.sa_family == AF_INET6 ? addr->u.sin6.sin6_port : addr->u.sin.sin_port);
+	bool wildcard = addr->u.sa.sa_family == AF_INET6
+			    ? IN6_IS_ADDR_UNSPECIFIED(&addr->u.sin6.sin6_addr)
+			    : addr->u.sin.sin_addr.s_addr == htonl(INADDR_ANY);
+	if (e == EACCES && port < 1024)
+		return " (ports below 1024 need root or CAP_NET_BIND_SERVICE: start vigild as "
+		       "root, or through its systemd unit)";
+	if (e != EADDRINUSE || port != 53)
+		return "";
+	if (wildcard)
+		return " (another DNS server holds port 53 on some address: on a wildcard this is "
+		       "usually systemd-resolved's stub on 127.0.0.53 and 127.0.0.54; set "
+		       "DNSStubListener=no in /etc/systemd/resolved.conf, or listen on specific "
+		       "addresses instead; `ss -lunp sport = 53` shows who holds it)";
+	return " (another DNS server holds it: usually dnsmasq, unbound, named, nsd or a second "
+	       "vigild; `ss -lunp sport = 53` shows which; stop it with `systemctl disable --now "
+	       "NAME`, or give vigild other `listen:` addresses)";
+}
+
 /* Binds `addr` for every worker (UDP and TCP). fds[w].udp_fd/tcp_fd receive the sockets. */
 static int bind_address(const struct vg_sockaddr *addr, int n_workers, struct vg_listen_fds *fds,
 			char *err, size_t errlen)
@@ -74,9 +98,9 @@ static int bind_address(const struct vg_sockaddr *addr, int n_workers, struct vg
 	for (int t = 0; t < 2; t++) {
 		int probe = bind_socket(addr, types[t], false);
 		if (probe < 0) {
-			snprintf(err, errlen, "cannot listen on %s (%s): %s",
+			snprintf(err, errlen, "cannot listen on %s (%s): %s%s",
 				 addr_str(addr, as, sizeof(as)), t ? "tcp" : "udp",
-				 strerror(-probe));
+				 strerror(-probe), bind_hint(addr, -probe));
 			return probe;
 		}
 		close(probe);
@@ -174,6 +198,7 @@ static int bind_all(const struct vg_config *cfg, int n_workers, const struct vg_
 	return 0;
 }
 
+/* path NULL: built-in defaults. */
 static int load_config(const char *path, struct vg_config *cfg, char *err, size_t errlen)
 {
 	int rc = vg_config_defaults(cfg);
@@ -182,24 +207,6 @@ static int load_config(const char *path, struct vg_config *cfg, char *err, size_
 		return rc;
 	}
 	return path ? vg_config_load(cfg, path, err, errlen) : 0;
-}
-
-static int drop_privileges(const char *user, char *err, size_t errlen)
-{
-	if (!user || !*user)
-		return 0;
-	struct passwd *pw = getpwnam(user);
-	if (!pw) {
-		snprintf(err, errlen, "user '%s' does not exist", user);
-		return VG_ECONFIG;
-	}
-	if (geteuid() == pw->pw_uid)
-		return 0;
-	if (initgroups(user, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-		snprintf(err, errlen, "cannot become user '%s': %s", user, strerror(errno));
-		return -errno;
-	}
-	return 0;
 }
 
 /* Forks into the background; the parent waits until the child reports it is serving, so the
@@ -273,6 +280,7 @@ int vg_daemon_reload(struct vg_daemon *d, char *err, size_t errlen)
 	char why[ERRLEN];
 	struct vg_config cfg;
 	vg_info("reloading %s", d->config_path ? d->config_path : "built-in defaults");
+	vg_notify("RELOADING=1\nMONOTONIC_USEC=%llu", vg_notify_monotonic_usec());
 	int rc = load_config(d->config_path, &cfg, why, sizeof(why));
 	struct vg_policy *p = NULL;
 	if (rc == 0)
@@ -284,6 +292,7 @@ int vg_daemon_reload(struct vg_daemon *d, char *err, size_t errlen)
 		vg_policy_unref(p);
 	if (rc < 0) {
 		vg_err("reload refused, old configuration kept: %s", why);
+		vg_notify("READY=1\nSTATUS=reload refused, old configuration kept: %s", why);
 		snprintf(err, errlen, "%s", why);
 		return rc;
 	}
@@ -307,6 +316,7 @@ int vg_daemon_reload(struct vg_daemon *d, char *err, size_t errlen)
 	vg_policy_unref(d->policy);
 	d->policy = p;
 	vg_info("reloaded");
+	vg_notify("READY=1\nSTATUS=serving (reloaded)");
 	return 0;
 }
 
@@ -354,12 +364,22 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* the installed configuration when there is one, else the built-in defaults */
+	if (!path && access(VIGIL_DEFAULT_CONFIG, F_OK) == 0)
+		path = VIGIL_DEFAULT_CONFIG;
 	char err[ERRLEN];
 	struct vg_config cfg;
 	struct vg_policy *policy;
 	if (load_config(path, &cfg, err, sizeof(err)) < 0 ||
 	    vg_policy_new(&cfg, &policy, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vigild: %s\n", err);
+		vg_logging_fatal(err);
+		return 1;
+	}
+	if (check && vg_runas_check(&policy->cfg, err, sizeof(err)) < 0) {
+		char msg[ERRLEN + 300];
+		snprintf(msg, sizeof(msg), "%s: %s", path ? path : "(built-in defaults)", err);
+		vg_logging_fatal(msg);
+		vg_policy_unref(policy);
 		return 1;
 	}
 	if (check) {
@@ -380,7 +400,7 @@ int main(int argc, char **argv)
 	struct vg_listen_fds *plan;
 	size_t n_listen;
 	if (bind_all(&policy->cfg, d.n_workers, NULL, &plan, &n_listen, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vigild: %s\n", err);
+		vg_logging_fatal(err);
 		vg_policy_unref(policy);
 		return 1;
 	}
@@ -392,29 +412,36 @@ int main(int argc, char **argv)
 	int status = 1;
 	uv_loop_init(&d.loop);
 	d.started_at = time(NULL);
+	bool automatic;
+	const char *user = vg_runas_user(&policy->cfg, &automatic);
 	if (policy->cfg.control_socket && *policy->cfg.control_socket) {
 		/* bound before dropping privileges (its directory may be root's), owned by the user
 		 * vigild becomes so that user can still remove it at stop */
 		uid_t uid = (uid_t)-1;
 		gid_t gid = (gid_t)-1;
-		struct passwd *pw =
-		    policy->cfg.user && *policy->cfg.user ? getpwnam(policy->cfg.user) : NULL;
-		if (pw) {
+		struct passwd *pw = user ? getpwnam(user) : NULL;
+		/* already that user (systemd unit): no chown, which its syscall filter denies */
+		if (pw && (pw->pw_uid != geteuid() || pw->pw_gid != getegid())) {
 			uid = pw->pw_uid;
 			gid = pw->pw_gid;
 		}
 		if (vg_control_start(&d, policy->cfg.control_socket, uid, gid, err, sizeof(err)) <
 		    0) {
 			vg_err("%s", err);
-			if (foreground)
-				fprintf(stderr, "vigild: %s\n", err);
 			goto out_plan;
 		}
 	}
-	if (drop_privileges(policy->cfg.user, err, sizeof(err)) < 0) {
+	if (vg_runas_drop(user, err, sizeof(err)) < 0) {
 		vg_err("%s", err);
 		goto out_plan;
 	}
+	if (automatic)
+		vg_info("started as root without user: in the configuration: running as user '%s'",
+			user);
+	else if (!user && !policy->cfg.user && geteuid() == 0)
+		vg_warn("running as root: no user: in the configuration and no user '%s' to switch "
+			"to (create it with systemd-sysusers, or set user: \"\" to silence this)",
+			VIGIL_DEFAULT_USER);
 	if (policy->cfg.cache_dir && *policy->cfg.cache_dir) {
 		struct vg_cache_opts co;
 		vg_cache_opts_default(&co);
@@ -464,6 +491,8 @@ int main(int argc, char **argv)
 			vg_info("listening on %s (udp, tcp)",
 				addr_str(&policy->cfg.listen[i], as, sizeof(as)));
 		vg_info("vigild %s started with %d workers", VIGIL_VERSION, d.n_workers);
+		vg_notify("READY=1\nSTATUS=serving with %d workers\nMAINPID=%ld", d.n_workers,
+			  (long)getpid());
 		if (ready_fd >= 0) {
 			if (write(ready_fd, "k", 1) != 1)
 				vg_warn("cannot report readiness: %s", strerror(errno));
@@ -471,6 +500,7 @@ int main(int argc, char **argv)
 			ready_fd = -1;
 		}
 		uv_run(&d.loop, UV_RUN_DEFAULT);
+		vg_notify("STOPPING=1");
 		status = 0;
 	}
 	for (int i = 0; i < started; i++)

@@ -34,7 +34,8 @@ struct vg_config {
 	struct vg_sockaddr *listen;
 	size_t n_listen;
 	int workers; /* 0 = auto (number of CPUs) */
-	char *user;  /* NULL or "" = do not drop privileges */
+	/* NULL = unset: started as root, become VIGIL_DEFAULT_USER if it exists; "" = stay */
+	char *user;
 	struct vg_cidr *allow, *deny;
 	size_t n_allow, n_deny;
 	bool allow_set; /* an allow: line was given (otherwise default: loopback only) */

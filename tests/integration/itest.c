@@ -395,3 +395,20 @@ bool itest_tcp_closed_within(int fd, int timeout_ms)
 			return false;
 	}
 }
+
+int itest_hold_udp(const char *addr, uint16_t port, uint16_t *bound)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	socklen_t sl = sizeof(sa);
+	if (fd < 0 || inet_pton(AF_INET, addr, &sa.sin_addr) != 1 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (bound)
+		*bound = ntohs(sa.sin_port);
+	return fd;
+}

@@ -62,6 +62,10 @@ int itest_tcp_read(int fd, uint8_t *out, size_t cap, int timeout_ms);
 /* True when the peer closes the connection within timeout_ms (reads and discards data). */
 bool itest_tcp_closed_within(int fd, int timeout_ms);
 
+/* Binds a UDP socket to addr@port (IPv4; port 0 = any) and returns it with the bound port in
+ * *bound (may be NULL), or -1: for holding an address vigild then cannot bind. */
+int itest_hold_udp(const char *addr, uint16_t port, uint16_t *bound);
+
 /* Monotonic milliseconds. */
 uint64_t itest_now_ms(void);
 

@@ -237,7 +237,7 @@ Test(config, comments_blank_lines_and_quotes)
 Test(config, empty_user_means_stay_as_started)
 {
 	parse_ok("user: \"\"\n");
-	cr_assert_null(cfg.user);
+	cr_assert_str_eq(cfg.user, "", "\"\" is kept, unlike unset (NULL: pick the default user)");
 }
 
 Test(config, workers_auto_and_bounds)
