@@ -4,7 +4,8 @@
 # worker/thread/process each, pinned to one CPU, the clients pinned to another. Loopback only, in a
 # private network namespace (the script re-runs itself under `unshare -n`); every run is bounded
 # in count and time; every server is started and stopped (by PID) by this script. Env SERVERS picks
-# a subset of "vigild unbound kresd fixed" (vigild is needed for the ratios).
+# a subset of "vigild unbound kresd fixed" (vigild is needed for the ratios); with BASELINE=PATH
+# (another vigild binary, e.g. main's) the server "base" runs it with vigild's config.
 #
 #   contrib/bench/frontend.sh [BUILD_DIR]      (default: build)
 #
@@ -40,6 +41,8 @@ PV=${PV:-25353}
 PU=${PU:-25354}
 PK=${PK:-25355}
 PF=${PF:-25356}
+PB=${PB:-25357}
+BASELINE=${BASELINE:-}
 SERVERS=${SERVERS:-vigild unbound kresd fixed}
 PRIO=${PRIO:-} # e.g. "nice -n -5": a prefix for every server and client command
 
@@ -86,6 +89,9 @@ log-level: warn
 root-hints: $W/loopback.hints
 $(cat "$W/vigil-ld")
 CONF
+
+sed "s/^listen: .*/listen: 127.0.0.1@$PB/; s|^cache-dir: .*|cache-dir: $W/base-cache|" "$W/vigild.conf" \
+	> "$W/base.conf"
 
 cat > "$W/unbound.conf" <<CONF
 server:
@@ -141,7 +147,8 @@ port_of() {
 	unbound) echo "$PU" ;;
 	kresd) echo "$PK" ;;
 	fixed) echo "$PF" ;;
-	*) echo "frontend.sh: unknown server '$1' (vigild, unbound, kresd, fixed)" >&2; exit 2 ;;
+	base) echo "$PB" ;;
+	*) echo "frontend.sh: unknown server '$1' (vigild, unbound, kresd, fixed, base)" >&2; exit 2 ;;
 	esac
 }
 
@@ -152,6 +159,7 @@ start_server() { # $1 = vigild|unbound|kresd|fixed; sets SPID
 	kresd) "${on[@]}" kresd -n -c "$W/kresd.conf" "$W/kresd" 2>>"$W/kresd.log" </dev/null & ;;
 	unbound) "${on[@]}" unbound -d -c "$W/unbound.conf" 2>>"$W/unbound.log" & ;;
 	fixed) "${on[@]}" "$FIXED" 127.0.0.1 "$PF" 3600 2>>"$W/fixed.log" & ;;
+	base) "${on[@]}" "$BASELINE" -f -c "$W/base.conf" 2>>"$W/base.log" & ;;
 	esac
 	SPID=$!
 	PIDS+=("$SPID")
@@ -216,10 +224,10 @@ for r in $(seq 1 "$RUNS"); do
 	done
 done
 
-# callgrind: instructions per query = (run with N queries - run with 1 query) / N
-callgrind_run() { # $1 = number of dnsperf passes over the name file (0 = none)
-	local out="$W/cg.$1"
-	valgrind --tool=callgrind --callgrind-out-file="$out" "$VIGILD" -f -c "$W/vigild.conf" \
+# callgrind: instructions per query = (run with N queries - run with none) / N
+callgrind_run() { # $1 vigild binary, $2 = number of dnsperf passes over the name file (0 = none)
+	local out="$W/cg.$2"
+	valgrind --tool=callgrind --callgrind-out-file="$out" "$1" -f -c "$W/vigild.conf" \
 		2>>"$W/callgrind.log" &
 	SPID=$!
 	PIDS+=("$SPID")
@@ -227,19 +235,26 @@ callgrind_run() { # $1 = number of dnsperf passes over the name file (0 = none)
 		dig +short +tries=1 +time=1 @127.0.0.1 -p "$PV" host1.bench.lan A >/dev/null 2>&1 && break
 		sleep 0.1
 	done
-	if [ "$1" -gt 0 ]; then
-		dnsperf -s 127.0.0.1 -p "$PV" -d "$W/queries" -n "$1" -Q 3000 -c 1 -t 5 > "$W/cg.dnsperf.$1" 2>&1
+	if [ "$2" -gt 0 ]; then
+		dnsperf -s 127.0.0.1 -p "$PV" -d "$W/queries" -n "$2" -Q 3000 -c 1 -t 5 > "$W/cg.dnsperf.$2" 2>&1
 	fi
 	stop_server
-	awk '/^(summary|totals):/ { print $2; exit }' "$out"
+	# total, then the inclusive cost of the per-query entry (parse, ACL, lookup, answer)
+	echo "$(awk '/^(summary|totals):/ { print $2; exit }' "$out") $(callgrind_annotate \
+		--inclusive=yes "$out" 2>/dev/null | awk '/vg_worker_query/ { gsub(",", "", $1); print $1; exit }')"
 }
-IPQ=
+ipq() { # $1 vigild binary: prints instructions per query, all and in vg_worker_query
+	local passes=$((CG_QUERIES / NAMES)) idle idle_q loaded loaded_q done_q
+	read -r idle idle_q < <(callgrind_run "$1" 0)
+	read -r loaded loaded_q < <(callgrind_run "$1" "$passes")
+	done_q=$(awk '/Queries completed:/ { print $3 }' "$W/cg.dnsperf.$passes")
+	echo "$(((loaded - idle) / done_q)) instructions/query ($loaded - $idle Ir over $done_q queries)," \
+		"of which vg_worker_query $(((loaded_q - idle_q) / done_q))"
+}
+IPQ= IPQ_BASE=
 if have vigild && [ "${CALLGRIND:-1}" = 1 ]; then
-	PASSES=$((CG_QUERIES / NAMES))
-	base=$(callgrind_run 0)
-	loaded=$(callgrind_run "$PASSES")
-	done_q=$(awk '/Queries completed:/ { print $3 }' "$W/cg.dnsperf.$PASSES")
-	IPQ=$(( (loaded - base) / done_q ))
+	IPQ=$(ipq "$VIGILD")
+	[ -z "$BASELINE" ] || IPQ_BASE=$(ipq "$BASELINE")
 fi
 
 med() { # $1 server, $2 metric: median over rounds
@@ -267,4 +282,5 @@ for m in $METRICS; do
 done
 echo "targets: one_mean vigild/fixed <= 1.1; *_avg and *_p99 vigild/unbound <= 1; rfix_cpu vigild/unbound <= 0.6; rmax_qps vigild/unbound >= 1"
 [ -z "${KEEP:-}" ] || cp "$RES" "$KEEP"
-[ -z "$IPQ" ] || echo "vigild callgrind: $IPQ instructions/query ($loaded - $base Ir over $done_q queries)"
+[ -z "$IPQ" ] || echo "vigild callgrind: $IPQ"
+[ -z "$IPQ_BASE" ] || echo "base callgrind: $IPQ_BASE"
