@@ -5,15 +5,14 @@
  *
  *   fixed_answer ADDR PORT [MAX_SECONDS]     (exits after MAX_SECONDS, default 3600, or on SIGTERM)
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "bench_udp.h"
 
 #define BATCH 64
 #define QCAP 512
@@ -50,16 +49,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: fixed_answer ADDR PORT [MAX_SECONDS]\n");
 		return 2;
 	}
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2]))};
-	if (inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1) {
-		fprintf(stderr, "fixed_answer: bad IPv4 address %s\n", argv[1]);
-		return 2;
-	}
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		perror("fixed_answer: socket/bind");
+	int fd = bench_udp_socket("fixed_answer", argv[1], argv[2], true);
+	if (fd < 0)
 		return 1;
-	}
 	alarm(argc > 3 ? (unsigned)atoi(argv[3])
 		       : 3600); /* a forgotten server does not run forever */
 

@@ -7,9 +7,7 @@
  * Bounded in count and time: stops after QUERIES queries or MAX_SECONDS, whichever comes first; a
  * query unanswered for 1 s is counted as lost and the next one is sent. Output, one line:
  *   answered N lost L mean_us M p50_us P p99_us Q */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +16,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "bench_udp.h"
 
 static double now_us(void)
 {
@@ -56,11 +55,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: qlat ADDR PORT QUERIES MAX_SECONDS [NAMES]\n");
 		return 2;
 	}
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2]))};
-	if (inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1) {
-		fprintf(stderr, "qlat: bad IPv4 address %s\n", argv[1]);
-		return 2;
-	}
 	long total = atol(argv[3]);
 	double max_us = atof(argv[4]) * 1e6;
 	unsigned names = argc > 5 ? (unsigned)atoi(argv[5]) : 100;
@@ -68,11 +62,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "qlat: QUERIES and NAMES must be positive\n");
 		return 2;
 	}
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		perror("qlat: socket/connect");
+	int fd = bench_udp_socket("qlat", argv[1], argv[2], false);
+	if (fd < 0)
 		return 1;
-	}
 	double *lat = malloc((size_t)total * sizeof(*lat));
 	if (!lat)
 		return 1;
