@@ -3,8 +3,9 @@
  *
  * Why not uv_udp_t: libuv 1.44's recvmmsg mode always calls recvmmsg again until EAGAIN (one
  * wasted syscall per wake-up at moderate load) and hands out one 64 KiB chunk per datagram.
- * Driving the socket with uv_poll_t and our own recvmmsg/sendmmsg saves that syscall; on a loaded
- * socket a wake-up still drains up to RECV_BATCH datagrams (docs/architecture.md, Daemon). */
+ * Driving the socket with uv_poll_t and our own recvmmsg/sendmmsg saves that syscall. A wake-up
+ * answers what it read before it reads again, and reads again only after a full batch (the socket
+ * may hold more), at most DRAIN_ROUNDS batches (docs/architecture.md, Daemon). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,19 +18,12 @@
 #define RECV_CAP 4096 /* larger queries are dropped (MSG_TRUNC): no real query needs more */
 #define SLOT_CAP 4096 /* largest UDP answer we send: edns-buffer-size is at most 4096 */
 #define SEND_SLOTS 64 /* replies queued before a flush is forced */
-/* Wake-up coalescing (docs/architecture.md, Daemon): when datagrams arrive less than
- * COALESCE_TRIGGER_NS apart and a wake-up drained the socket, stop reading for COALESCE_MS so the
- * next wake-up finds a batch. A wake-up (IPI, context switch) costs more than answering a query;
- * at low rates this never triggers, under load it adds at most COALESCE_MS of latency. */
-#define COALESCE_TRIGGER_NS 250000
-#define COALESCE_MS 1
+/* Full batches read per wake-up before the loop's other handles (TCP, upstream replies, timers)
+ * get a turn; the poll is level-triggered, so what is left wakes the next loop pass at once. */
+#define DRAIN_ROUNDS 8
 
 struct vg_udp {
 	uv_poll_t h;
-	uv_timer_t pause_timer;
-	int handles_open;
-	uint64_t last_wake_ns;
-	bool paused;
 	struct vg_worker *w;
 	struct vg_sockaddr addr;
 	int fd;
@@ -99,12 +93,20 @@ static int receive_batch(struct vg_udp *u)
 	return n;
 }
 
-static void on_pause_end(uv_timer_t *t)
+/* Answers what is queued now: nothing is held back to make a bigger batch (issue 13: holding
+ * reads for 1 ms under load made a client that waits for each answer wait ~0.6 ms per query, and
+ * capped a client with 100 queries in flight at ~100 per ms). Batches form by themselves when
+ * datagrams arrive faster than they are answered. */
+static void on_readable(struct vg_udp *u)
 {
-	struct vg_udp *u = t->data;
-	u->paused = false;
-	u->want_write = !u->want_write; /* force set_events to apply the new mask */
-	set_events(u);
+	for (unsigned round = 0; round < DRAIN_ROUNDS; round++) {
+		int n = receive_batch(u);
+		vg_worker_batch_end(u->w); /* the cache snapshot lives for one batch */
+		if (n > 0)
+			vg_udp_flush(u); /* this batch's answers leave before the next read */
+		if (n < RECV_BATCH || u->nq > 0 || u->stopped)
+			return; /* drained, replies stuck (we wait for writability), or stopping */
+	}
 }
 
 static void on_poll(uv_poll_t *h, int status, int events)
@@ -114,18 +116,8 @@ static void on_poll(uv_poll_t *h, int status, int events)
 		vg_debug("udp poll: %s", uv_strerror(status));
 		return;
 	}
-	if (events & UV_READABLE) {
-		int n = receive_batch(u);
-		vg_worker_batch_end(u->w); /* the cache snapshot lives for one batch */
-		uint64_t now = uv_hrtime();
-		if (n > 0 && n < RECV_BATCH && now - u->last_wake_ns < COALESCE_TRIGGER_NS &&
-		    !u->stopped) {
-			u->paused = true;
-			u->want_write = !u->want_write; /* force set_events to apply the new mask */
-			uv_timer_start(&u->pause_timer, on_pause_end, COALESCE_MS, 0);
-		}
-		u->last_wake_ns = now;
-	}
+	if (events & UV_READABLE)
+		on_readable(u);
 	vg_udp_flush(u);
 }
 
@@ -207,7 +199,7 @@ static void set_events(struct vg_udp *u)
 	bool want_write = u->nq > 0;
 	if (want_write == u->want_write && !u->stopped)
 		return;
-	bool reading = !u->stopped && !u->paused && !want_write; /* no room to answer */
+	bool reading = !u->stopped && !want_write; /* no room to answer */
 	if (!reading && !want_write) {
 		uv_poll_stop(&u->h);
 		u->want_write = false;
@@ -221,8 +213,6 @@ static void set_events(struct vg_udp *u)
 static void on_closed(uv_handle_t *h)
 {
 	struct vg_udp *u = h->data;
-	if (--u->handles_open > 0)
-		return;
 	close(u->fd); /* uv_poll_t never owns the fd */
 	vg_udp_unref(u);
 }
@@ -261,9 +251,6 @@ int vg_udp_open(struct vg_worker *w, int fd, const struct vg_sockaddr *addr, str
 		return VG_ELIBUV;
 	}
 	u->h.data = u;
-	uv_timer_init(&w->loop, &u->pause_timer);
-	u->pause_timer.data = u;
-	u->handles_open = 2;
 	uv_poll_start(&u->h, UV_READABLE, on_poll);
 	*out = u;
 	return 0;
@@ -296,5 +283,4 @@ void vg_udp_close(struct vg_udp *u)
 	u->qhead = u->nq = 0;
 	u->closed = true;
 	uv_close((uv_handle_t *)&u->h, on_closed);
-	uv_close((uv_handle_t *)&u->pause_timer, on_closed);
 }

@@ -137,6 +137,73 @@ Test(frontend, answers_localhost_over_udp_v4_and_v6, .fini = stop_v)
 	}
 }
 
+/* A connected UDP socket to vigild with a receive timeout of timeout_ms. */
+static int udp_client(int timeout_ms)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	cr_assert_geq(fd, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(V.port)};
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* Reads one reply; returns its ID, or -1 when none came or it is not a NOERROR answer. */
+static int recv_answer_id(int fd)
+{
+	uint8_t r[4096];
+	ssize_t n = recv(fd, r, sizeof(r), 0);
+	if (n <= 0)
+		return -1;
+	ldns_pkt *p = itest_parse(r, (size_t)n);
+	int id = ldns_pkt_get_rcode(p) == LDNS_RCODE_NOERROR && ldns_pkt_ancount(p) == 1
+		     ? ldns_pkt_id(p)
+		     : -1;
+	ldns_pkt_free(p);
+	return id;
+}
+
+/* The client that sends its next query when the answer arrives (issue 13): every answer comes,
+ * and none is held back waiting for more datagrams (a held one would still arrive, so this checks
+ * behaviour; the benchmark measures the time). */
+Test(frontend, one_client_sending_after_each_answer_gets_every_answer, .fini = stop_v)
+{
+	start("local-data: \"a.lan. 300 A 10.9.9.9\"\n");
+	int fd = udp_client(2000);
+	for (uint16_t id = 1; id <= 500; id++) {
+		uint8_t q[512];
+		size_t ql = itest_query(id % 2 ? "a.lan." : "localhost.", LDNS_RR_TYPE_A, id, 0,
+					false, q, sizeof(q));
+		cr_assert_eq(send(fd, q, ql, 0), (ssize_t)ql);
+		cr_assert_eq(recv_answer_id(fd), id, "query %u not answered", id);
+	}
+	close(fd);
+}
+
+/* More datagrams than one receive batch takes, sent before any answer is read: the listener
+ * reads batch after batch and answers each query once. */
+Test(frontend, burst_larger_than_a_batch_is_answered_in_full, .fini = stop_v)
+{
+	start("local-data: \"a.lan. 300 A 10.9.9.9\"\n");
+	int fd = udp_client(2000);
+	enum { BURST = 100 };
+	for (uint16_t id = 0; id < BURST; id++) {
+		uint8_t q[512];
+		size_t ql = itest_query("a.lan.", LDNS_RR_TYPE_A, id, 0, false, q, sizeof(q));
+		cr_assert_eq(send(fd, q, ql, 0), (ssize_t)ql);
+	}
+	bool seen[BURST] = {false};
+	for (int i = 0; i < BURST; i++) {
+		int id = recv_answer_id(fd);
+		cr_assert(id >= 0 && id < BURST, "answer %d of %d missing", i, BURST);
+		cr_assert_not(seen[id], "ID %d answered twice", id);
+		seen[id] = true;
+	}
+	close(fd);
+}
+
 Test(frontend, answers_localhost_over_tcp_v4_and_v6, .fini = stop_v)
 {
 	start(NULL);
