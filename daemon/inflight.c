@@ -26,7 +26,8 @@ unsigned long vg_inflight_raise_nofile(const struct vg_config *cfg, int workers)
 	}
 	rlim_t old = rl.rlim_cur;
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
-		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+		rl.rlim_cur =
+		    rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
 			vg_warn("descriptors: cannot raise RLIMIT_NOFILE to %lu: %s",
 				(unsigned long)rl.rlim_cur, strerror(errno));

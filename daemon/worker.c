@@ -114,9 +114,8 @@ static void deliver(struct vg_worker *w, const struct vg_reply_to *to, const str
 
 /* Sends an answer-less response with `rcode` (and TC when `tc`), with an EDE unless
  * ede == VG_EDE_NONE. */
-static void respond_ede(struct vg_worker *w, const struct vg_reply_to *to,
-			const struct vg_query *q, int rcode, bool tc, uint16_t ede,
-			const char *ede_text)
+static void respond_ede(struct vg_worker *w, const struct vg_reply_to *to, const struct vg_query *q,
+			int rcode, bool tc, uint16_t ede, const char *ede_text)
 {
 	uint16_t our = w->policy->cfg.edns_buffer_size;
 	int n = vg_query_error(q, rcode, ede, ede_text, our, w->scratch, sizeof(w->scratch));
@@ -412,8 +411,8 @@ static void on_flush(uv_check_t *h)
 		vg_udp_flush(w->udp[i]);
 	vg_worker_batch_end(w);
 	if (w->upstream) /* the transport's own counter, made readable for the main thread */
-		atomic_store_explicit(&w->stats.upstream_socket_cap,
-				      w->upstream->stats.socket_cap, memory_order_relaxed);
+		atomic_store_explicit(&w->stats.upstream_socket_cap, w->upstream->stats.socket_cap,
+				      memory_order_relaxed);
 }
 
 /* Replaces the listener set: keeps sockets whose address stays, opens the new fds, closes the

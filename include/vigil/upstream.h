@@ -123,8 +123,9 @@ struct uv_loop_s;
 
 /* Creates the transport for one worker on `loop`: fresh connected UDP socket per query (kernel-
  * chosen random source port), TCP on request, at most cfg->max_upstream_sockets open at once (0:
- * no cap), source address from cfg->outgoing (per family), IDs and case from getrandom(). `cfg` is borrowed and must outlive the transport. Returns 0 and *out
- * or a negative code. Loop thread only. */
+ * no cap), source address from cfg->outgoing (per family), IDs and case from getrandom(). `cfg` is
+ * borrowed and must outlive the transport. Returns 0 and *out or a negative code. Loop thread only.
+ */
 int vg_upstream_new(struct uv_loop_s *loop, const struct vg_config *cfg, int worker_id,
 		    struct vg_upstream **out);
 

@@ -200,8 +200,8 @@ static ssize_t recv_stamped(int fd, uint8_t *buf, size_t cap, uint64_t *at_ms)
 {
 	char ctl[CMSG_SPACE(sizeof(struct timespec))];
 	struct iovec iov = {.iov_base = buf, .iov_len = cap};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
-			   .msg_controllen = sizeof(ctl)};
+	struct msghdr m = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
 	ssize_t n = recvmsg(fd, &m, 0);
 	*at_ms = real_ms();
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); n > 0 && c; c = CMSG_NXTHDR(&m, c)) {
@@ -223,8 +223,7 @@ static ssize_t recv_stamped(int fd, uint8_t *buf, size_t cap, uint64_t *at_ms)
 #define DISCARD_MS 1900
 #define LATE_MS 1000 /* an answer this late answers a query that waited (parked) */
 
-Test(inflight, flood_of_a_slow_zone_keeps_memory_descriptors_and_bursts_bounded,
-     .timeout = 90)
+Test(inflight, flood_of_a_slow_zone_keeps_memory_descriptors_and_bursts_bounded, .timeout = 90)
 {
 	char extra[256];
 	snprintf(extra, sizeof(extra),
@@ -257,10 +256,10 @@ Test(inflight, flood_of_a_slow_zone_keeps_memory_descriptors_and_bursts_bounded,
 		if (now - t0 >= FLOOD_MS + DRAIN_MS)
 			break;
 		uint64_t due = (now - t0 < FLOOD_MS ? now - t0 : FLOOD_MS) * FLOOD_QPS / 1000;
-		while (sent < (int)due &&
-		       sent < FLOOD_QPS * FLOOD_MS / 1000) {
+		while (sent < (int)due && sent < FLOOD_QPS * FLOOD_MS / 1000) {
 			char name[96];
-			snprintf(name, sizeof(name), "u%d-%d.slow9.faults.net.", (int)getpid(), sent);
+			snprintf(name, sizeof(name), "u%d-%d.slow9.faults.net.", (int)getpid(),
+				 sent);
 			sent_at[sent] = real_ms();
 			send_name(slow, name, (uint16_t)sent);
 			sent++;
@@ -294,8 +293,8 @@ Test(inflight, flood_of_a_slow_zone_keeps_memory_descriptors_and_bursts_bounded,
 			uint8_t q[512], a[4096];
 			size_t ql = itest_query("www.example.com.", LDNS_RR_TYPE_A,
 						(uint16_t)samples, 1232, false, q, sizeof(q));
-			int n = itest_udp("127.0.0.1", V.port, "127.0.0.3", q, ql, a, sizeof(a),
-					  500);
+			int n =
+			    itest_udp("127.0.0.1", V.port, "127.0.0.3", q, ql, a, sizeof(a), 500);
 			ldns_pkt *c = n > 0 ? itest_parse(a, (size_t)n) : NULL;
 			if (!c || !vg_lab_has(c, LDNS_SECTION_ANSWER, "www.example.com.",
 					      LDNS_RR_TYPE_A, "192.0.2.1"))
@@ -310,12 +309,13 @@ Test(inflight, flood_of_a_slow_zone_keeps_memory_descriptors_and_bursts_bounded,
 	for (size_t i = 0; i < sizeof(late_per_s) / sizeof(late_per_s[0]); i++)
 		late_peak = late_per_s[i] > late_peak ? late_per_s[i] : late_peak;
 	long over = stat_of("over_max_pending");
-	fprintf(stderr,
-		"inflight flood: sent %d, answers %d, late (>= %d ms) answers in the worst second "
-		"%d, slowest answer %d ms, over_max_pending %ld, fds peak %d (bound %d), RSS %ld -> "
-		"%ld KiB (growth bound %ld), cached name missed %d of %d\n",
-		sent, answers, LATE_MS, late_peak, worst_late_ms, over, fd_peak, fd_bound, rss0,
-		rss_peak, rss_bound, missed, samples);
+	fprintf(
+	    stderr,
+	    "inflight flood: sent %d, answers %d, late (>= %d ms) answers in the worst second "
+	    "%d, slowest answer %d ms, over_max_pending %ld, fds peak %d (bound %d), RSS %ld -> "
+	    "%ld KiB (growth bound %ld), cached name missed %d of %d\n",
+	    sent, answers, LATE_MS, late_peak, worst_late_ms, over, fd_peak, fd_bound, rss0,
+	    rss_peak, rss_bound, missed, samples);
 	cr_expect_eq(sent, FLOOD_QPS * FLOOD_MS / 1000, "the flood was sent");
 	cr_expect_leq(fd_peak, fd_bound, "open descriptors of vigild");
 	cr_expect_leq(rss_peak - rss0, rss_bound, "RSS growth of vigild (KiB)");

@@ -319,7 +319,8 @@ Test(upstream, refuses_a_socket_over_max_upstream_sockets_and_takes_one_when_fre
 	struct vg_upstream_query *h[17];
 	uint8_t q[512];
 	size_t ql = query(q, "www.example.com.");
-	struct vg_upstream_req req = {.server = &srv_addr, .wire = q, .len = ql, .timeout_ms = 5000};
+	struct vg_upstream_req req = {
+	    .server = &srv_addr, .wire = q, .len = ql, .timeout_ms = 5000};
 	for (int i = 0; i < 16; i++)
 		cr_assert_eq(up->ops->send(up, &req, on_reply, &g[i], &h[i]), 0, "socket %d", i);
 	cr_assert_eq(up->ops->send(up, &req, on_reply, &g[16], &h[16]), VG_ELIMIT,
