@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <vigil/name.h>
 #include "itest.h"
 #include "lab.h"
 
@@ -70,29 +71,6 @@ static long stat_of(const char *field)
 	return v;
 }
 
-/* The EDE (RFC 8914) of a reply: info-code, or -1, and its text into `text`. */
-static int ede_of(const ldns_pkt *p, char *text, size_t cap)
-{
-	text[0] = 0;
-	ldns_rdf *d = ldns_pkt_edns_data(p);
-	if (!d)
-		return -1;
-	const uint8_t *b = ldns_rdf_data(d);
-	size_t n = ldns_rdf_size(d), off = 0;
-	while (off + 4 <= n) {
-		uint16_t code = (uint16_t)(b[off] << 8 | b[off + 1]);
-		uint16_t len = (uint16_t)(b[off + 2] << 8 | b[off + 3]);
-		if (code == 15 && len >= 2 && off + 4 + len <= n) {
-			size_t tl = len - 2u < cap - 1 ? len - 2u : cap - 1;
-			memcpy(text, b + off + 6, tl);
-			text[tl] = 0;
-			return b[off + 4] << 8 | b[off + 5];
-		}
-		off += 4 + (size_t)len;
-	}
-	return -1;
-}
-
 /* A UDP socket bound to `src`, connected to vigild, non-blocking. */
 static int udp_client(const char *src)
 {
@@ -127,25 +105,19 @@ static ldns_pkt *recv_reply(int fd, int timeout_ms)
 	return n > 0 ? itest_parse(r, (size_t)n) : NULL;
 }
 
-/* One query over TCP from 127.0.0.1; the parsed reply or NULL. */
+/* One query over TCP from 127.0.0.1 (the query is written behind its 2-byte length); the
+ * parsed reply or NULL. */
 static ldns_pkt *ask_tcp(const char *name, ldns_rr_type type, int timeout_ms)
 {
-	uint8_t q[512], framed[514], r[65536];
-	size_t ql = itest_query(name, type, 7, 1232, false, q, sizeof(q));
-	int fd = itest_tcp_connect("127.0.0.1", V.port);
-	if (fd < 0)
-		return NULL;
-	framed[0] = (uint8_t)(ql >> 8);
-	framed[1] = (uint8_t)ql;
-	memcpy(framed + 2, q, ql);
-	ldns_pkt *p = NULL;
-	if (itest_write_all(fd, framed, ql + 2) == 0) {
-		int n = itest_tcp_read(fd, r, sizeof(r), timeout_ms);
-		if (n > 0)
-			p = itest_parse(r, (size_t)n);
-	}
-	close(fd);
-	return p;
+	static uint8_t msg[65536];
+	size_t len = itest_query(name, type, 7, 1232, false, msg + 2, 512);
+	vg_put_u16(msg, (uint16_t)len);
+	int fd = itest_tcp_connect("127.0.0.1", V.port), n = -1;
+	if (fd >= 0 && itest_write_all(fd, msg, len + 2) == 0)
+		n = itest_tcp_read(fd, msg, sizeof(msg), timeout_ms);
+	if (fd >= 0)
+		close(fd);
+	return n > 0 ? itest_parse(msg, (size_t)n) : NULL;
 }
 
 static void expect_servfail_naming(ldns_pkt *p, const char *key)
@@ -153,7 +125,7 @@ static void expect_servfail_naming(ldns_pkt *p, const char *key)
 	char text[256];
 	cr_assert_not_null(p, "no answer: expected SERVFAIL naming %s", key);
 	cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_SERVFAIL);
-	cr_assert_eq(ede_of(p, text, sizeof(text)), 0, "EDE 0 (Other)");
+	cr_assert_eq(itest_ede(p, text, sizeof(text)), 0, "EDE 0 (Other)");
 	cr_assert(strstr(text, key), "EDE text '%s' names %s", text, key);
 	ldns_pkt_free(p);
 }

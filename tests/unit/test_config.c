@@ -615,25 +615,27 @@ Test(config, random_garbage_never_crashes_and_errors_cleanly)
 
 Test(config, work_in_flight_keys_parse_with_their_defaults)
 {
-	parse_ok("");
-	cr_assert_eq(cfg.max_requests, 1000);
-	cr_assert_eq(cfg.max_pending_per_client, 100);
-	cr_assert_eq(cfg.max_upstream_sockets, 1024);
-	cr_assert_eq(cfg.discard_timeout_ms, 1900);
-	cr_assert_eq(cfg.n_trusted, 0);
-	parse_ok("max-requests: 1\nmax-pending-per-client: 0\nmax-upstream-sockets: 16\n"
-		 "discard-timeout: 0\n");
-	cr_assert_eq(cfg.max_requests, 1);
-	cr_assert_eq(cfg.max_pending_per_client, 0);
-	cr_assert_eq(cfg.max_upstream_sockets, 16);
-	cr_assert_eq(cfg.discard_timeout_ms, 0);
-	parse_ok("max-requests: 1000000\nmax-pending-per-client: 1000000\n"
-		 "max-upstream-sockets: 1000000\ndiscard-timeout: 10m\n");
-	cr_assert_eq(cfg.max_requests, 1000000);
-	cr_assert_eq(cfg.max_upstream_sockets, 1000000);
-	cr_assert_eq(cfg.discard_timeout_ms, 600000);
-	parse_ok("discard-timeout: 2s\n");
-	cr_assert_eq(cfg.discard_timeout_ms, 2000);
+	static const struct {
+		const char *text;
+		uint32_t requests, pending, sockets, discard_ms;
+	} cases[] = {
+	    {"", 1000, 100, 1024, 1900},
+	    {"max-requests: 1\nmax-pending-per-client: 0\nmax-upstream-sockets: 16\n"
+	     "discard-timeout: 0\n",
+	     1, 0, 16, 0},
+	    {"max-requests: 1000000\nmax-pending-per-client: 1000000\n"
+	     "max-upstream-sockets: 1000000\ndiscard-timeout: 10m\n",
+	     1000000, 1000000, 1000000, 600000},
+	    {"discard-timeout: 2s\n", 1000, 100, 1024, 2000},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		parse_ok(cases[i].text);
+		cr_assert_eq(cfg.max_requests, cases[i].requests, "[%s]", cases[i].text);
+		cr_assert_eq(cfg.max_pending_per_client, cases[i].pending, "[%s]", cases[i].text);
+		cr_assert_eq(cfg.max_upstream_sockets, cases[i].sockets, "[%s]", cases[i].text);
+		cr_assert_eq(cfg.discard_timeout_ms, cases[i].discard_ms, "[%s]", cases[i].text);
+		cr_assert_eq(cfg.n_trusted, 0);
+	}
 }
 
 Test(config, work_in_flight_keys_out_of_range_are_errors)
