@@ -40,19 +40,6 @@ static void teardown(void)
 	vg_lab_down();
 }
 
-/* One lab for the whole binary (bringing it up and down per test costs seconds of CPU that the
- * flood test would feel). */
-ReportHook(PRE_ALL)(struct criterion_test_set *set)
-{
-	(void)set;
-	vg_lab_up_for_tests();
-}
-ReportHook(POST_ALL)(struct criterion_global_stats *st)
-{
-	(void)st;
-	vg_lab_down();
-}
-
 TestSuite(inflight, .fini = teardown, .timeout = 60);
 
 /* A counter from `vigilctl stats`, or -1. */
@@ -186,7 +173,15 @@ static ssize_t recv_stamped(int fd, uint8_t *buf, size_t cap, uint64_t *at_ms)
 	return n;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+/* A sanitizer build of vigild answers ~5x slower, and its RSS holds freed memory (ASan's
+ * quarantine): flood at a rate it can take, and do not check the RSS bound there. */
+#define FLOOD_QPS 200
+#define CHECK_RSS 0
+#else
 #define FLOOD_QPS 1000
+#define CHECK_RSS 1
+#endif
 #define FLOOD_MS 10000
 #define DRAIN_MS 3000
 #define PENDING 50
@@ -290,7 +285,8 @@ Test(inflight, flood_of_a_slow_zone_keeps_memory_descriptors_and_bursts_bounded,
 	    rss_peak, rss_bound, missed, samples);
 	cr_expect_eq(sent, FLOOD_QPS * FLOOD_MS / 1000, "the flood was sent");
 	cr_expect_leq(fd_peak, fd_bound, "open descriptors of vigild");
-	cr_expect_leq(rss_peak - rss0, rss_bound, "RSS growth of vigild (KiB)");
+	if (CHECK_RSS)
+		cr_expect_leq(rss_peak - rss0, rss_bound, "RSS growth of vigild (KiB)");
 	cr_expect_eq(missed, 0, "the cached name was answered at every sample (%d)", samples);
 	cr_expect_eq(too_late, 0, "no answer later than discard-timeout (%d ms)", DISCARD_MS);
 	cr_expect_leq(late_peak, PENDING, "parked answers to the flooding client in one second");
