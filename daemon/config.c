@@ -204,10 +204,23 @@ static int add_cidr(struct pstate *ps, struct vg_cidr **arr, size_t *n, const ch
 	return 0;
 }
 
+/* allow: PREFIX [trusted] -- a trusted range is also exempt from max-pending-per-client. */
 static int set_allow(struct pstate *ps, const char *v)
 {
+	char prefix[128];
+	size_t n = strcspn(v, " \t");
+	const char *rest = v + n + strspn(v + n, " \t");
+	if (n >= sizeof(prefix))
+		return fail(ps, "bad CIDR '%s' (expected ADDR/BITS or ADDR)", v);
+	memcpy(prefix, v, n);
+	prefix[n] = 0;
+	if (*rest && strcmp(rest, "trusted") != 0)
+		return fail(ps, "unexpected '%s' after the prefix (expected nothing or 'trusted')",
+			    rest);
 	ps->cfg->allow_set = true;
-	return add_cidr(ps, &ps->cfg->allow, &ps->cfg->n_allow, v);
+	if (add_cidr(ps, &ps->cfg->allow, &ps->cfg->n_allow, prefix) != 0)
+		return -1;
+	return *rest ? add_cidr(ps, &ps->cfg->trusted, &ps->cfg->n_trusted, prefix) : 0;
 }
 
 static int set_deny(struct pstate *ps, const char *v)
@@ -380,6 +393,11 @@ static const struct key keys[] = {
 	{"max-cname-chain", K_U32, F(max_cname_chain), 0, 100, NULL},
 	{"max-referral-depth", K_U32, F(max_referral_depth), 1, 255, NULL},
 	{"request-timeout", K_MS, F(request_timeout_ms), 100, 600000, NULL},
+	/* work in flight */
+	{"max-requests", K_U32, F(max_requests), 1, 1000000, NULL},
+	{"max-pending-per-client", K_U32, F(max_pending_per_client), 0, 1000000, NULL},
+	{"max-upstream-sockets", K_U32, F(max_upstream_sockets), 16, 1000000, NULL},
+	{"discard-timeout", K_MS, F(discard_timeout_ms), 0, 600000, NULL},
 };
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <= 64, "grow pstate.key_line");
@@ -565,6 +583,10 @@ int vg_config_defaults(struct vg_config *cfg)
 	cfg->max_cname_chain = 12;
 	cfg->max_referral_depth = 30;
 	cfg->request_timeout_ms = 10000;
+	cfg->max_requests = 1000;
+	cfg->max_pending_per_client = 100;
+	cfg->max_upstream_sockets = 1024;
+	cfg->discard_timeout_ms = 1900;
 	return 0;
 }
 
@@ -706,5 +728,6 @@ void vg_config_free(struct vg_config *cfg)
 	for (size_t i = 0; i < cfg->n_forward_zones; i++)
 		free(cfg->forward_zones[i].addrs);
 	free(cfg->forward_zones);
+	free(cfg->trusted);
 	memset(cfg, 0, sizeof(*cfg));
 }

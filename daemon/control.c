@@ -148,6 +148,10 @@ static void cmd_stats(struct vg_daemon *d, FILE *f)
 	SUM(tcp_refused);
 	SUM(tcp_bad_frame);
 	SUM(send_errors);
+	SUM(over_max_requests);
+	SUM(over_max_pending);
+	SUM(late_discarded);
+	SUM(upstream_socket_cap);
 #undef SUM
 	struct vg_cache_stats cs;
 	if (d->cache && vg_cache_stats(d->cache, &cs) == 0) {

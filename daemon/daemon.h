@@ -35,6 +35,7 @@ struct vg_policy {
 	struct vg_config cfg;
 	struct vg_acl *acl;
 	struct vg_localdata *ld;
+	struct vg_acl *trusted; /* `allow: PREFIX trusted` ranges; NULL when there are none */
 };
 
 /* Takes ownership of *cfg (left zeroed) and builds the ACL and local data. On error returns
@@ -55,6 +56,10 @@ struct vg_stats {
 	    formerr, notimp, badvers, refused, local, cached, prefetch, resolved, servfail,
 	    any_minimal, truncated, tcp_accepted, tcp_idle_closed, tcp_evicted, tcp_refused,
 	    tcp_bad_frame, send_errors;
+	/* work in flight: queries refused at max-requests and max-pending-per-client, UDP answers
+	 * later than discard-timeout, upstream queries refused at max-upstream-sockets */
+	atomic_uint_fast64_t over_max_requests, over_max_pending, late_discarded,
+	    upstream_socket_cap;
 };
 #define VG_STAT_ADD(w, field, n)                                                                   \
 	atomic_fetch_add_explicit(&(w)->stats.field, (n), memory_order_relaxed)
@@ -120,6 +125,7 @@ struct vg_daemon {
 	const char *config_path;
 	time_t started_at;
 	struct vg_control *control; /* NULL without control-socket */
+	struct vg_pending *pending; /* max-pending-per-client counters; NULL: not counted */
 	uv_loop_t loop;		    /* main thread: signals, control socket */
 };
 
@@ -185,6 +191,14 @@ void vg_tcp_conn_ref(struct vg_tcp_conn *c);
 void vg_tcp_conn_done(struct vg_tcp_conn *c);
 /* Closes every connection of the worker once its answers are written (graceful stop). */
 void vg_tcp_close_all(struct vg_worker *w);
+
+/* ---- inflight.c ---- */
+/* Raises RLIMIT_NOFILE (soft, up to the hard limit) to what `workers` workers need with the
+ * caps of cfg (max-upstream-sockets, tcp-max-clients, listeners) and logs what was granted.
+ * Returns the descriptors needed. Main thread, at start. */
+unsigned long vg_inflight_raise_nofile(const struct vg_config *cfg, int workers);
+/* Logs the work-in-flight counters summed over the workers (stop log). */
+void vg_inflight_log_stats(const struct vg_daemon *d);
 
 /* ---- logging.c ---- */
 /* Sends log lines to stderr (foreground) or syslog (ident "vigild"). On stderr the line's form

@@ -412,6 +412,9 @@ int main(int argc, char **argv)
 	int status = 1;
 	uv_loop_init(&d.loop);
 	d.started_at = time(NULL);
+	vg_inflight_raise_nofile(&policy->cfg, d.n_workers);
+	if (vg_pending_new(0, &d.pending) < 0)
+		vg_warn("out of memory: max-pending-per-client is not applied");
 	bool automatic;
 	const char *user = vg_runas_user(&policy->cfg, &automatic);
 	if (policy->cfg.control_socket && *policy->cfg.control_socket) {
@@ -508,6 +511,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < started; i++)
 		vg_worker_join(&d.workers[i]);
 	log_stats(&d);
+	vg_inflight_log_stats(&d);
 	free(d.workers);
 out_loop:
 	for (int i = 0; i < 3; i++)
@@ -521,6 +525,7 @@ out_plan:
 	uv_loop_close(&d.loop);
 	free(plan);
 	vg_policy_unref(d.policy);
+	vg_pending_free(d.pending);
 	if (status == 0)
 		vg_info("stopped");
 	free(abs_path);

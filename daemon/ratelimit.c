@@ -1,5 +1,7 @@
-/* Per-client token bucket in a fixed, randomly keyed hash table (one per worker, no locks). */
+/* Per-client limits in fixed, randomly keyed hash tables: the token bucket (one table per worker,
+ * no locks) and the count of queries waiting for the resolver (one table of atomics). */
 #include <errno.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -21,6 +23,29 @@ struct vg_rl_slot {
 	uint32_t used;
 };
 
+/* A random hash key; `salt` (any address) adds a little when the kernel has no entropy yet. */
+static void seed_key(uint64_t seed[2], const void *salt)
+{
+	if (getrandom(seed, 2 * sizeof(seed[0]), GRND_NONBLOCK) != (ssize_t)(2 * sizeof(seed[0]))) {
+		/* No entropy yet (early boot): a weaker key still beats a fixed one. */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed[0] = (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)seed;
+		seed[1] = (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)salt;
+	}
+}
+
+/* Table size: a power of two, at least 64 (0 = DEFAULT_SLOTS). */
+static size_t table_size(size_t slots)
+{
+	if (slots == 0)
+		slots = DEFAULT_SLOTS;
+	size_t n = 64;
+	while (n < slots && n < ((size_t)1 << 30))
+		n <<= 1;
+	return n;
+}
+
 int vg_ratelimit_init(struct vg_ratelimit *rl, uint32_t rate, uint32_t burst, size_t slots)
 {
 	memset(rl, 0, sizeof(*rl));
@@ -28,22 +53,12 @@ int vg_ratelimit_init(struct vg_ratelimit *rl, uint32_t rate, uint32_t burst, si
 	rl->burst = burst ? burst : rate;
 	if (rate == 0)
 		return 0;
-	if (slots == 0)
-		slots = DEFAULT_SLOTS;
-	size_t n = 64;
-	while (n < slots && n < ((size_t)1 << 30))
-		n <<= 1;
+	size_t n = table_size(slots);
 	rl->slots = calloc(n, sizeof(struct vg_rl_slot));
 	if (!rl->slots)
 		return -ENOMEM;
 	rl->mask = n - 1;
-	if (getrandom(rl->seed, sizeof(rl->seed), GRND_NONBLOCK) != (ssize_t)sizeof(rl->seed)) {
-		/* No entropy yet (early boot): a weaker key still beats a fixed one. */
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		rl->seed[0] = (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)rl;
-		rl->seed[1] = (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)rl->slots;
-	}
+	seed_key(rl->seed, rl->slots);
 	return 0;
 }
 
@@ -111,4 +126,64 @@ void vg_ratelimit_free(struct vg_ratelimit *rl)
 {
 	free(rl->slots);
 	memset(rl, 0, sizeof(*rl));
+}
+
+/* ---- queries waiting for the resolver, per client (max-pending-per-client) ---- */
+
+struct vg_pending {
+	size_t mask;
+	uint64_t seed[2];
+	atomic_uint count[];
+};
+
+int vg_pending_new(size_t slots, struct vg_pending **out)
+{
+	size_t n = table_size(slots);
+	struct vg_pending *p = calloc(1, sizeof(*p) + n * sizeof(p->count[0]));
+	if (!p)
+		return -ENOMEM;
+	p->mask = n - 1;
+	seed_key(p->seed, p);
+	*out = p;
+	return 0;
+}
+
+static long pending_slot(const struct vg_pending *p, const struct sockaddr *sa)
+{
+	uint8_t key[16];
+	if (!client_key(sa, key))
+		return -2;
+	return (long)(vg_siphash13(p->seed, key, 16) & p->mask);
+}
+
+long vg_pending_take(struct vg_pending *p, const struct sockaddr *sa, uint32_t limit)
+{
+	long i = limit ? pending_slot(p, sa) : -2;
+	if (i < 0)
+		return i;
+	/* Increment first, undo when over: the check and the count are one atomic step, so
+	 * workers racing for the last place never let limit + 1 through. */
+	unsigned old = atomic_fetch_add_explicit(&p->count[i], 1, memory_order_relaxed);
+	if (old >= limit) {
+		atomic_fetch_sub_explicit(&p->count[i], 1, memory_order_relaxed);
+		return -1;
+	}
+	return i;
+}
+
+void vg_pending_release(struct vg_pending *p, long slot)
+{
+	if (p && slot >= 0 && (size_t)slot <= p->mask)
+		atomic_fetch_sub_explicit(&p->count[slot], 1, memory_order_relaxed);
+}
+
+uint32_t vg_pending_count(const struct vg_pending *p, const struct sockaddr *sa)
+{
+	long i = pending_slot(p, sa);
+	return i < 0 ? 0 : atomic_load_explicit(&p->count[i], memory_order_relaxed);
+}
+
+void vg_pending_free(struct vg_pending *p)
+{
+	free(p);
 }

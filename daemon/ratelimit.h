@@ -1,4 +1,5 @@
-/* Per-client token-bucket rate limiter, one table per worker thread (issue 2). */
+/* Per-client limits: the token-bucket rate limiter, one table per worker thread (issue 2), and
+ * the count of queries a client has waiting for the resolver, one table for all workers. */
 #ifndef VIGIL_DAEMON_RATELIMIT_H
 #define VIGIL_DAEMON_RATELIMIT_H
 
@@ -40,5 +41,31 @@ enum vg_rl_verdict vg_ratelimit_check(struct vg_ratelimit *rl, const struct sock
 
 /* Frees the table; `rl` may be initialised again. */
 void vg_ratelimit_free(struct vg_ratelimit *rl);
+
+/* Queries waiting for the resolver per client (max-pending-per-client), shared by every worker:
+ * a fixed array of atomic counters indexed by the keyed hash of the client (bucketed as by the
+ * rate limiter: IPv4 address, IPv6 /56). Two clients whose keys land in one counter share it;
+ * that only makes the limit stricter for both, and the random key keeps an attacker from
+ * choosing whom he shares with. Memory is fixed: slots * 4 bytes. Thread-safe (relaxed atomics,
+ * no locks). */
+struct vg_pending;
+
+/* Creates a table of `slots` counters (rounded up to a power of two, at least 64; 0 = default
+ * 65536). Returns 0 and *out (free with vg_pending_free) or -ENOMEM. */
+int vg_pending_new(size_t slots, struct vg_pending **out);
+
+/* Counts one more query of `sa` if its count is below `limit`: returns the counter's index (pass
+ * it to vg_pending_release when the query is answered), or -1 when the client already has
+ * `limit` queries waiting (nothing counted). limit 0 = no limit: returns -2 and counts nothing
+ * (releasing -2 does nothing). Families other than AF_INET/AF_INET6 are not counted (-2). */
+long vg_pending_take(struct vg_pending *p, const struct sockaddr *sa, uint32_t limit);
+
+/* Ends one query counted by vg_pending_take (`slot` < 0 is ignored). */
+void vg_pending_release(struct vg_pending *p, long slot);
+
+/* The current count for `sa` (tests and diagnostics). */
+uint32_t vg_pending_count(const struct vg_pending *p, const struct sockaddr *sa);
+
+void vg_pending_free(struct vg_pending *p);
 
 #endif

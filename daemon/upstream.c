@@ -59,6 +59,7 @@ struct up_impl {
 	const struct vg_config *cfg;
 	int worker_id;
 	struct vg_upstream_query *queries;
+	size_t n_sockets; /* open query sockets: at most cfg->max_upstream_sockets */
 	struct vg_upstream_timer *timers;
 	uint64_t wall_mono; /* loop time at which `wall` was read */
 	int64_t wall;
@@ -103,8 +104,10 @@ static void query_release(struct vg_upstream_query *q)
 	if (q->next)
 		q->next->prev = q->prev;
 	q->prev = q->next = NULL;
-	if (q->fd >= 0)
+	if (q->fd >= 0) {
 		close(q->fd); /* also leaves the epoll set: the fd is never duplicated */
+		u->n_sockets--;
+	}
 	q->fd = -1;
 	uv_timer_stop(&q->timer);
 	uv_close((uv_handle_t *)&q->timer, query_handle_closed);
@@ -298,6 +301,10 @@ static int up_send(struct vg_upstream *head, const struct vg_upstream_req *req,
 	struct up_impl *u = impl_of(head);
 	if (vg_fails(req->len >= 12 && req->len <= 65535) || u->closing)
 		return -EINVAL;
+	if (u->cfg->max_upstream_sockets && u->n_sockets >= u->cfg->max_upstream_sockets) {
+		u->head.stats.socket_cap++;
+		return VG_ELIMIT;
+	}
 	struct vg_upstream_query *q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
@@ -351,6 +358,7 @@ static int up_send(struct vg_upstream *head, const struct vg_upstream_req *req,
 	uv_timer_init(u->loop, &q->timer);
 	q->timer.data = q;
 	u->handles += 1;
+	u->n_sockets++;
 	q->started = uv_now(u->loop);
 	q->next = u->queries;
 	if (u->queries)

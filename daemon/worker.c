@@ -21,6 +21,8 @@ struct vg_req {
 	struct vg_worker *w;
 	struct vg_reply_to to;
 	struct vg_query q;
+	uint64_t started; /* loop time the query reached the resolver (discard-timeout) */
+	long pend_slot;	  /* max-pending-per-client counter taken, or < 0 */
 };
 
 int vg_policy_new(struct vg_config *cfg, struct vg_policy **out, char *err, size_t errlen)
@@ -42,9 +44,20 @@ int vg_policy_new(struct vg_config *cfg, struct vg_policy **out, char *err, size
 	rc = vg_localdata_new(&p->cfg, &p->ld, err, errlen);
 	if (rc < 0)
 		goto fail;
+	if (p->cfg.n_trusted) {
+		/* The trusted ranges as an ACL of their own: "allowed" there means trusted. */
+		struct vg_config t = {
+		    .allow = p->cfg.trusted, .n_allow = p->cfg.n_trusted, .allow_set = true};
+		if ((rc = vg_acl_new(&t, &p->trusted)) < 0) {
+			snprintf(err, errlen, "cannot build the trusted ranges: %s",
+				 vg_strerror(rc));
+			goto fail;
+		}
+	}
 	*out = p;
 	return 0;
 fail:
+	vg_localdata_free(p->ld);
 	vg_acl_free(p->acl);
 	vg_config_free(&p->cfg);
 	free(p);
@@ -62,6 +75,7 @@ void vg_policy_unref(struct vg_policy *p)
 	if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
 		return;
 	vg_acl_free(p->acl);
+	vg_acl_free(p->trusted);
 	vg_localdata_free(p->ld);
 	vg_config_free(&p->cfg);
 	free(p);
@@ -99,12 +113,13 @@ static void deliver(struct vg_worker *w, const struct vg_reply_to *to, const str
 	}
 }
 
-/* Sends an answer-less response with `rcode` (and TC when `tc`). */
-static void respond_error(struct vg_worker *w, const struct vg_reply_to *to,
-			  const struct vg_query *q, int rcode, bool tc)
+/* Sends an answer-less response with `rcode` (and TC when `tc`), with an EDE unless
+ * ede == VG_EDE_NONE. */
+static void respond_ede(struct vg_worker *w, const struct vg_reply_to *to, const struct vg_query *q,
+			int rcode, bool tc, uint16_t ede, const char *ede_text)
 {
 	uint16_t our = w->policy->cfg.edns_buffer_size;
-	int n = vg_query_error(q, rcode, VG_EDE_NONE, NULL, our, w->scratch, sizeof(w->scratch));
+	int n = vg_query_error(q, rcode, ede, ede_text, our, w->scratch, sizeof(w->scratch));
 	if (n < 0)
 		return;
 	if (tc)
@@ -120,6 +135,12 @@ static void respond_error(struct vg_worker *w, const struct vg_reply_to *to,
 	} else {
 		vg_tcp_send(to->conn, w->scratch, (size_t)n);
 	}
+}
+
+static void respond_error(struct vg_worker *w, const struct vg_reply_to *to,
+			  const struct vg_query *q, int rcode, bool tc)
+{
+	respond_ede(w, to, q, rcode, tc, VG_EDE_NONE, NULL);
 }
 
 static void cache_begin(struct vg_worker *w)
@@ -148,8 +169,15 @@ static void on_resolved(void *ctx, const struct vg_answer *ans)
 {
 	struct vg_req *r = ctx;
 	struct vg_worker *w = r->w;
+	uint32_t discard_ms = w->policy->cfg.discard_timeout_ms;
 	w->inflight--;
-	if (ans->len <= sizeof(w->scratch) && ans->len >= VG_DNS_HEADER) {
+	vg_pending_release(w->d->pending, r->pend_slot);
+	if (r->to.udp && discard_ms && uv_now(&w->loop) - r->started > discard_ms) {
+		/* A UDP client has given up long ago (stubs retry within 1-2 s); sending now
+		 * would only let answers parked on a slow zone leave together, towards whoever
+		 * the source address names (DNSBomb). The resolver has cached the answer. */
+		VG_STAT_ADD(w, late_discarded, 1);
+	} else if (ans->len <= sizeof(w->scratch) && ans->len >= VG_DNS_HEADER) {
 		memcpy(w->scratch, ans->wire, ans->len);
 		w->scratch[2] &= (uint8_t)~0x04; /* a resolver's answer is never authoritative */
 		if ((w->scratch[3] & 0x0F) == VG_RCODE_SERVFAIL)
@@ -170,16 +198,51 @@ static void on_resolved(void *ctx, const struct vg_answer *ans)
 		vg_worker_maybe_done(w);
 }
 
+/* The caps on queries waiting for the resolver (docs/configuration.md, "Work in flight").
+ * Returns true when the query may go on, with *slot the per-client counter it holds (< 0:
+ * none); otherwise the query was answered or dropped here and counted. */
+static bool admit(struct vg_worker *w, const struct vg_reply_to *to, const struct vg_query *q,
+		  long *slot)
+{
+	const struct vg_policy *p = w->policy;
+	*slot = -2;
+	if (w->inflight >= p->cfg.max_requests) {
+		/* The worker is full: an immediate SERVFAIL lets a stub try its next server. */
+		VG_STAT_ADD(w, over_max_requests, 1);
+		respond_ede(w, to, q, VG_RCODE_SERVFAIL, false, 0, "vigild busy: max-requests");
+		return false;
+	}
+	if (!w->d->pending || (p->trusted && vg_acl_allows(p->trusted, &to->client.u.sa)))
+		return true;
+	*slot = vg_pending_take(w->d->pending, &to->client.u.sa, p->cfg.max_pending_per_client);
+	if (*slot != -1)
+		return true;
+	/* Over UDP the source may be a victim's spoofed address: drop, so nothing a flood
+	 * parks here can come back to it as a burst. A TCP client proved its address and
+	 * would wait for an answer on its connection: tell it. */
+	VG_STAT_ADD(w, over_max_pending, 1);
+	if (!to->udp)
+		respond_ede(w, to, q, VG_RCODE_SERVFAIL, false, 0,
+			    "too many queries waiting: max-pending-per-client");
+	return false;
+}
+
 static void ask_resolver(struct vg_worker *w, const struct vg_reply_to *to,
 			 const struct vg_query *q)
 {
+	long slot;
+	if (!admit(w, to, q, &slot))
+		return;
 	struct vg_req *r = w->free_reqs;
 	if (r) {
 		w->free_reqs = r->next;
 	} else if (!(r = malloc(sizeof(*r)))) {
+		vg_pending_release(w->d->pending, slot);
 		respond_error(w, to, q, VG_RCODE_SERVFAIL, false);
 		return;
 	}
+	r->started = uv_now(&w->loop);
+	r->pend_slot = slot;
 	r->w = w;
 	r->to = *to;
 	r->q = *q;
@@ -348,6 +411,9 @@ static void on_flush(uv_check_t *h)
 	for (size_t i = 0; i < w->n_udp; i++)
 		vg_udp_flush(w->udp[i]);
 	vg_worker_batch_end(w);
+	if (w->upstream) /* the transport's own counter, made readable for the main thread */
+		atomic_store_explicit(&w->stats.upstream_socket_cap, w->upstream->stats.socket_cap,
+				      memory_order_relaxed);
 }
 
 /* Replaces the listener set: keeps sockets whose address stays, opens the new fds, closes the

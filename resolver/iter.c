@@ -477,6 +477,8 @@ static enum step st_send(struct vg_iq *iq)
 	req->upstream_queries++;
 	choose_question(iq);
 	int rc = vg_outq_send(iq);
+	if (rc == VG_ELIMIT) /* our own socket cap, not the server's fault: no timeout charged */
+		return fail_limit(iq, "upstream sockets over max-upstream-sockets");
 	if (rc < 0) {
 		/* Local trouble with this address (e.g. no route): treat like an error reply, and
 		 * count it like a timeout so an unreachable address gets held down. */

@@ -17,6 +17,9 @@
 #define VG_QMIN_MAX_STEPS 10 /* RFC 9156 MAX_MINIMISE_COUNT */
 #define VG_MAX_ROUNDS 3	     /* passes over a zone's servers before giving up */
 #define VG_ARENA_LIMIT (4u << 20)
+/* The arenas of one resolver together: max-requests times this (a request that walks a few
+ * referrals uses 40-80 KiB; one alone may still use up to VG_ARENA_LIMIT). */
+#define VG_ARENA_PER_REQUEST (128u << 10)
 #define VG_OUTQ_BUCKETS 1024
 #define VG_REQ_BUCKETS 1024
 
@@ -173,7 +176,8 @@ struct vg_resolver {
 	struct vg_req *reqs;			 /* all live requests */
 	struct vg_req *req_hash[VG_REQ_BUCKETS]; /* client questions in flight, for joining */
 	struct vg_outq *outq_hash[VG_OUTQ_BUCKETS];
-	struct vg_req *zombies; /* finished, freed on the next loop pass */
+	struct vg_arena_pool arena_pool; /* every request's arena is charged here */
+	struct vg_req *zombies;		 /* finished, freed on the next loop pass */
 	struct vg_upstream_timer *reaper;
 	struct vg_resolver_stats stats;
 	/* cache lookup buffer (views point into it until the next lookup): any stored value fits */

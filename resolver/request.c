@@ -456,6 +456,7 @@ static struct vg_req *req_new(struct vg_resolver *r, const uint8_t *qname, uint1
 		return NULL;
 	req->r = r;
 	vg_arena_init(&req->arena, 0, VG_ARENA_LIMIT);
+	req->arena.pool = &r->arena_pool;
 	memcpy(req->qname, qname, (size_t)vg_name_len(qname, VG_NAME_MAX));
 	vg_name_lower(req->qname);
 	req->qtype = qtype;
@@ -570,6 +571,8 @@ int vg_resolver_new(const struct vg_resolver_env *env, struct vg_resolver **out)
 	r->cache = env->cache;
 	r->up = env->upstream;
 	r->worker_id = env->worker_id;
+	/* Memory of requests in flight, bounded whatever they meet (docs/configuration.md). */
+	r->arena_pool.limit = (size_t)r->cfg->max_requests * VG_ARENA_PER_REQUEST;
 	if (vg_fails(r->up != NULL)) {
 		free(r);
 		return -EINVAL;

@@ -6,12 +6,20 @@
 
 struct vg_arena_chunk;
 
+/* A byte budget shared by several arenas (one resolver's requests): every chunk is charged to it
+ * when allocated and given back when freed, so the arenas together never hold more than `limit`
+ * bytes (0 = no limit), whatever each one's own limit. Not thread-safe, like the arenas. */
+struct vg_arena_pool {
+	size_t used, limit;
+};
+
 /* Not thread-safe: one arena belongs to one request on one worker. */
 struct vg_arena {
 	struct vg_arena_chunk *head;
 	size_t chunk_size; /* size of each new chunk; a larger request gets a chunk of its own */
 	size_t used;       /* total bytes handed out since the last reset (for limits and stats) */
 	size_t limit;      /* 0 = unlimited; else vg_arena_alloc fails once `used` would exceed it */
+	struct vg_arena_pool *pool; /* NULL = none; set after vg_arena_init, before allocating */
 };
 
 /* Prepares an empty arena. chunk_size 0 picks the default (16 KiB). Allocates nothing yet. */

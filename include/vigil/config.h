@@ -78,6 +78,15 @@ struct vg_config {
 	uint32_t max_cname_chain;
 	uint32_t max_referral_depth;
 	uint32_t request_timeout_ms;     /* lifetime of one client request */
+
+	/* work in flight (DNSBomb, memory, descriptors; docs/configuration.md "Work in flight") */
+	uint32_t max_requests;		 /* per worker: client queries waiting for the resolver */
+	uint32_t max_pending_per_client; /* per client address, all workers together; 0 = off */
+	uint32_t max_upstream_sockets;	 /* per worker: upstream UDP and TCP sockets open */
+	uint32_t discard_timeout_ms;	 /* UDP answers later than this are not sent; 0 = off */
+	struct vg_cidr *trusted;	 /* `allow: PREFIX trusted`: exempt from
+					  * max-pending-per-client */
+	size_t n_trusted;
 };
 
 /* Fills `cfg` with the built-in defaults (listen 127.0.0.1 and ::1 port 53, ...). Returns 0 or

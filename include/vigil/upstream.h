@@ -53,7 +53,9 @@ typedef void (*vg_upstream_timer_cb)(void *ctx);
 /* The operations a transport provides. Each takes the vg_upstream it belongs to. */
 struct vg_upstream_ops {
 	/* Sends req; on success returns 0 and *out, a handle valid until the callback ran or
-	 * cancel was called. A negative code means nothing was sent and cb will not be called. */
+	 * cancel was called. A negative code means nothing was sent and cb will not be called;
+	 * VG_ELIMIT: the transport's own cap on open sockets (max-upstream-sockets) was reached,
+	 * which says nothing about the server. */
 	int (*send)(struct vg_upstream *up, const struct vg_upstream_req *req,
 		    vg_upstream_reply_cb cb, void *ctx, struct vg_upstream_query **out);
 	/* Abandons a query: its callback will not be called; the handle is invalid afterwards. */
@@ -80,6 +82,7 @@ struct vg_upstream_stats {
 	uint64_t unsolicited; /* datagrams ignored: wrong source, ID, question bytes or case */
 	uint64_t timeouts;
 	uint64_t errors;
+	uint64_t socket_cap; /* sends refused with VG_ELIMIT: max-upstream-sockets were open */
 };
 
 /* The head every implementation starts with. `ops` is set by the implementation. */
@@ -119,9 +122,10 @@ enum vg_upstream_match vg_upstream_match(const uint8_t *query, size_t qlen, cons
 struct uv_loop_s;
 
 /* Creates the transport for one worker on `loop`: fresh connected UDP socket per query (kernel-
- * chosen random source port), TCP on request, source address from cfg->outgoing (per family), IDs
- * and case from getrandom(). `cfg` is borrowed and must outlive the transport. Returns 0 and *out
- * or a negative code. Loop thread only. */
+ * chosen random source port), TCP on request, at most cfg->max_upstream_sockets open at once (0:
+ * no cap), source address from cfg->outgoing (per family), IDs and case from getrandom(). `cfg` is
+ * borrowed and must outlive the transport. Returns 0 and *out or a negative code. Loop thread only.
+ */
 int vg_upstream_new(struct uv_loop_s *loop, const struct vg_config *cfg, int worker_id,
 		    struct vg_upstream **out);
 

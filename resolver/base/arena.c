@@ -20,13 +20,20 @@ void vg_arena_init(struct vg_arena *a, size_t chunk_size, size_t limit)
 	a->chunk_size = chunk_size ? chunk_size : ARENA_DEFAULT_CHUNK;
 	a->used = 0;
 	a->limit = limit;
+	a->pool = NULL;
 }
 
-static struct vg_arena_chunk *chunk_new(size_t size)
+static struct vg_arena_chunk *chunk_new(struct vg_arena *a, size_t size)
 {
-	struct vg_arena_chunk *c = malloc(sizeof(*c) + size);
+	struct vg_arena_pool *p = a->pool;
+	size_t cost = sizeof(struct vg_arena_chunk) + size;
+	if (p && p->limit && (cost > p->limit || p->used > p->limit - cost))
+		return NULL;
+	struct vg_arena_chunk *c = malloc(cost);
 	if (!c)
 		return NULL;
+	if (p)
+		p->used += cost;
 	c->next = NULL;
 	c->size = size;
 	c->off = 0;
@@ -46,7 +53,7 @@ void *vg_arena_alloc(struct vg_arena *a, size_t n)
 	if (!c || c->size - c->off < rounded) {
 		if (rounded > a->chunk_size / 4) {
 			/* Big block: own chunk, linked behind the current one so the head keeps its space. */
-			struct vg_arena_chunk *big = chunk_new(rounded);
+			struct vg_arena_chunk *big = chunk_new(a, rounded);
 			if (!big)
 				return NULL;
 			big->off = rounded;
@@ -59,7 +66,7 @@ void *vg_arena_alloc(struct vg_arena *a, size_t n)
 			a->used += rounded;
 			return big->data;
 		}
-		c = chunk_new(a->chunk_size);
+		c = chunk_new(a, a->chunk_size);
 		if (!c)
 			return NULL;
 		c->next = a->head;
@@ -87,6 +94,13 @@ void *vg_arena_memdup(struct vg_arena *a, const void *src, size_t n)
 	return p;
 }
 
+static void chunk_free(struct vg_arena *a, struct vg_arena_chunk *c)
+{
+	if (a->pool)
+		a->pool->used -= sizeof(*c) + c->size;
+	free(c);
+}
+
 void vg_arena_reset(struct vg_arena *a)
 {
 	/* Keep one standard-size chunk for reuse; free the rest. */
@@ -98,7 +112,7 @@ void vg_arena_reset(struct vg_arena *a)
 			keep->off = 0;
 			keep->next = NULL;
 		} else {
-			free(c);
+			chunk_free(a, c);
 		}
 		c = next;
 	}
@@ -111,7 +125,7 @@ void vg_arena_free(struct vg_arena *a)
 	struct vg_arena_chunk *c = a->head;
 	while (c) {
 		struct vg_arena_chunk *next = c->next;
-		free(c);
+		chunk_free(a, c);
 		c = next;
 	}
 	a->head = NULL;

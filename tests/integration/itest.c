@@ -412,3 +412,25 @@ int itest_hold_udp(const char *addr, uint16_t port, uint16_t *bound)
 		*bound = ntohs(sa.sin_port);
 	return fd;
 }
+
+int itest_ede(const ldns_pkt *p, char *text, size_t cap)
+{
+	text[0] = 0;
+	ldns_rdf *d = ldns_pkt_edns_data(p);
+	if (!d)
+		return -1;
+	const uint8_t *b = ldns_rdf_data(d);
+	size_t n = ldns_rdf_size(d), off = 0;
+	while (off + 4 <= n) {
+		uint16_t code = (uint16_t)(b[off] << 8 | b[off + 1]);
+		uint16_t len = (uint16_t)(b[off + 2] << 8 | b[off + 3]);
+		if (code == 15 && len >= 2 && off + 4 + len <= n) {
+			size_t tl = len - 2u < cap - 1 ? len - 2u : cap - 1;
+			memcpy(text, b + off + 6, tl);
+			text[tl] = 0;
+			return b[off + 4] << 8 | b[off + 5];
+		}
+		off += 4 + (size_t)len;
+	}
+	return -1;
+}

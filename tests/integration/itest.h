@@ -54,6 +54,10 @@ ldns_pkt *itest_parse(const uint8_t *wire, size_t len);
 /* UDP query for name/type; returns the parsed reply or NULL on timeout. */
 ldns_pkt *itest_ask(const struct itest_vigild *v, const char *name, ldns_rr_type type);
 
+/* The Extended DNS Error (RFC 8914) of a reply: its info-code, or -1 when there is none; its
+ * text (NUL-terminated, cut to cap) into `text`. */
+int itest_ede(const ldns_pkt *p, char *text, size_t cap);
+
 /* TCP: connect (blocking, 2 s timeout), write everything, read one framed message. */
 int itest_tcp_connect(const char *dst, uint16_t port);
 int itest_write_all(int fd, const uint8_t *buf, size_t len);

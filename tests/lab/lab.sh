@@ -56,6 +56,7 @@ FAULT_SERVERS=(
 	"127.53.9.14|nxns|nxns.faults.net.|-N 40"
 	"127.53.9.15|case|case.faults.net.|"
 	"127.53.9.16|twice|twice.faults.net.|"
+	"127.53.9.17|slow|slow9.faults.net.|-d 9000"
 )
 # Addresses named in the zones on purpose with no server behind them.
 DEAD_SERVERS=(

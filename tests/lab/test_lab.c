@@ -530,9 +530,9 @@ Test(lab, signed_zone_files_verify_with_ldns_verify_zone)
 	cr_assert_neq(run(cmd), 0, "bogus.org. must fail ldns-verify-zone");
 }
 
-static const char *const fault_modes[] = {"ok",	     "silent",	"slow",	     "tc",   "garbage",
-					  "wrongid", "wrongq",	"wrongport", "oob",  "refloop",
-					  "upward",  "formerr", "nxns",	     "case", "twice"};
+static const char *const fault_modes[] = {
+    "ok",  "silent",  "slow",	"tc",	   "garbage", "wrongid", "wrongq", "wrongport",
+    "oob", "refloop", "upward", "formerr", "nxns",    "case",	 "twice",  "slow9"};
 
 Test(lab, faults_net_delegates_every_mode_to_its_faultd)
 {

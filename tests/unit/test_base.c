@@ -315,3 +315,28 @@ Test(hash, siphash_depends_on_key_bytes_and_length)
 	flip[23] ^= 0x80;
 	cr_assert_neq(vg_siphash13(k1, flip, 24), seen[24], "the tail bytes count");
 }
+
+Test(arena, a_shared_pool_bounds_every_arena_together_and_is_given_back)
+{
+	struct vg_arena_pool pool = {.used = 0, .limit = 0};
+	struct vg_arena a, b;
+	vg_arena_init(&a, 1024, 0);
+	vg_arena_init(&b, 1024, 0);
+	a.pool = b.pool = &pool;
+	cr_assert_not_null(vg_arena_alloc(&a, 100));
+	size_t one = pool.used; /* a chunk of 1024 and its header */
+	cr_assert_gt(one, 1024);
+	pool.limit = 2 * one;
+	cr_assert_not_null(vg_arena_alloc(&b, 100), "the second chunk fits the pool exactly");
+	cr_assert_eq(pool.used, 2 * one);
+	cr_assert_not_null(vg_arena_alloc(&a, 100), "room left in a's chunk costs nothing");
+	cr_assert_null(vg_arena_alloc(&a, 1000), "a third chunk is over the pool");
+	cr_assert_null(vg_arena_alloc(&b, 5000), "so is a big block");
+	vg_arena_free(&a);
+	cr_assert_eq(pool.used, one, "a freed arena gives its chunks back");
+	cr_assert_not_null(vg_arena_alloc(&b, 1000));
+	vg_arena_reset(&b);
+	cr_assert_eq(pool.used, one, "reset keeps one chunk charged");
+	vg_arena_free(&b);
+	cr_assert_eq(pool.used, 0);
+}

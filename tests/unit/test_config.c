@@ -612,3 +612,65 @@ Test(config, random_garbage_never_crashes_and_errors_cleanly)
 		}
 	}
 }
+
+Test(config, work_in_flight_keys_parse_with_their_defaults)
+{
+	static const struct {
+		const char *text;
+		uint32_t requests, pending, sockets, discard_ms;
+	} cases[] = {
+	    {"", 1000, 100, 1024, 1900},
+	    {"max-requests: 1\nmax-pending-per-client: 0\nmax-upstream-sockets: 16\n"
+	     "discard-timeout: 0\n",
+	     1, 0, 16, 0},
+	    {"max-requests: 1000000\nmax-pending-per-client: 1000000\n"
+	     "max-upstream-sockets: 1000000\ndiscard-timeout: 10m\n",
+	     1000000, 1000000, 1000000, 600000},
+	    {"discard-timeout: 2s\n", 1000, 100, 1024, 2000},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		parse_ok(cases[i].text);
+		cr_assert_eq(cfg.max_requests, cases[i].requests, "[%s]", cases[i].text);
+		cr_assert_eq(cfg.max_pending_per_client, cases[i].pending, "[%s]", cases[i].text);
+		cr_assert_eq(cfg.max_upstream_sockets, cases[i].sockets, "[%s]", cases[i].text);
+		cr_assert_eq(cfg.discard_timeout_ms, cases[i].discard_ms, "[%s]", cases[i].text);
+		cr_assert_eq(cfg.n_trusted, 0);
+	}
+}
+
+Test(config, work_in_flight_keys_out_of_range_are_errors)
+{
+	parse_err("max-requests: 0\n", "test.conf:1: key 'max-requests': bad value '0' (expected a "
+				       "number 1..1000000)");
+	parse_err("\nmax-requests: 1000001\n", "test.conf:2: key 'max-requests': bad value "
+					       "'1000001' (expected a number 1..1000000)");
+	parse_err("max-pending-per-client: many\n",
+		  "test.conf:1: key 'max-pending-per-client': bad value 'many' (expected a number "
+		  "0..1000000)");
+	parse_err("max-upstream-sockets: 15\n", "test.conf:1: key 'max-upstream-sockets': bad "
+						"value '15' (expected a number 16..1000000)");
+	parse_err("discard-timeout: 601s\n",
+		  "test.conf:1: key 'discard-timeout': bad duration '601s' (expected milliseconds "
+		  "0..600000, or with suffix ms, s, m, h)");
+	parse_err("discard-timeout:\n", "test.conf:1: key 'discard-timeout': missing value");
+}
+
+Test(config, allow_marks_trusted_ranges)
+{
+	parse_ok("allow: 192.0.2.0/24 trusted\nallow: 198.51.100.0/24\nallow: 2001:db8::/32  "
+		 "trusted # LAN\n");
+	cr_assert_eq(cfg.n_allow, 3);
+	cr_assert_eq(cfg.n_trusted, 2);
+	cr_assert_eq(cfg.trusted[0].family, AF_INET);
+	cr_assert_eq(cfg.trusted[0].prefix, 24);
+	cr_assert_eq(cfg.trusted[1].family, AF_INET6);
+	cr_assert_eq(cfg.trusted[1].prefix, 32);
+	parse_err("allow: 192.0.2.0/24 trustd\n", "test.conf:1: key 'allow': unexpected 'trustd' "
+						  "after the prefix (expected nothing or "
+						  "'trusted')");
+	parse_err("allow: 192.0.2.0/24 trusted yes\n",
+		  "test.conf:1: key 'allow': unexpected 'trusted yes' after the prefix (expected "
+		  "nothing or 'trusted')");
+	parse_err("allow: 192.0.2.0/33 trusted\n",
+		  "test.conf:1: key 'allow': bad CIDR '192.0.2.0/33' (expected ADDR/BITS or ADDR)");
+}

@@ -148,3 +148,48 @@ Test(ratelimit, hash_key_is_random_per_table)
 	vg_ratelimit_free(&other);
 	cr_assert_null(other.slots);
 }
+
+/* ---- max-pending-per-client: the shared counter table ---- */
+
+static long take(struct vg_pending *p, const char *addr, uint32_t limit)
+{
+	struct vg_sockaddr sa;
+	cr_assert_eq(vg_sockaddr_parse(addr, 53, &sa), 0, "bad test address %s", addr);
+	return vg_pending_take(p, &sa.u.sa, limit);
+}
+
+Test(ratelimit, pending_admits_exactly_the_limit_and_one_more_after_a_release)
+{
+	struct vg_pending *p;
+	cr_assert_eq(vg_pending_new(0, &p), 0);
+	long s[3];
+	for (int i = 0; i < 3; i++)
+		cr_assert_geq(s[i] = take(p, "192.0.2.1", 3), 0, "query %d is within the limit", i);
+	cr_assert_eq(take(p, "192.0.2.1", 3), -1, "the 4th waiting query is over the limit");
+	cr_assert_eq(take(p, "192.0.2.1", 3), -1, "a refused query counts nothing");
+	vg_pending_release(p, s[1]);
+	cr_assert_geq(s[1] = take(p, "192.0.2.1", 3), 0, "an answered query frees its place");
+	cr_assert_eq(take(p, "192.0.2.1", 3), -1);
+	cr_assert_geq(take(p, "192.0.2.2", 3), 0, "another client has its own count");
+	cr_assert_geq(take(p, "192.0.2.1", 4), 0, "a raised limit (reload) applies at once");
+	vg_pending_free(p);
+}
+
+Test(ratelimit, pending_limit_one_and_limit_zero_is_off)
+{
+	struct vg_pending *p;
+	cr_assert_eq(vg_pending_new(64, &p), 0);
+	long s = take(p, "2001:db8::1", 1);
+	cr_assert_geq(s, 0);
+	cr_assert_eq(take(p, "2001:db8::1", 1), -1);
+	cr_assert_eq(take(p, "2001:db8:0:ff::2", 1), -1, "one /56 is one client");
+	for (int i = 0; i < 1000; i++)
+		cr_assert_eq(take(p, "2001:db8::1", 0), -2, "limit 0 counts nothing");
+	vg_pending_release(p, -2);
+	vg_pending_release(p, -1);
+	vg_pending_release(p, s);
+	struct vg_sockaddr sa;
+	vg_sockaddr_parse("2001:db8::1", 53, &sa);
+	cr_assert_eq(vg_pending_count(p, &sa.u.sa), 0, "back to zero, never below");
+	vg_pending_free(p);
+}

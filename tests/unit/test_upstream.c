@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <uv.h>
 #include <vigil/config.h>
+#include <vigil/err.h>
 #include <vigil/name.h>
 #include <vigil/upstream.h>
 
@@ -308,4 +309,31 @@ Test(upstream, over_tcp_a_case_only_difference_is_accepted)
 	run_until(&g);
 	cr_assert_eq(g.st, VG_UP_REPLY);
 	close(c);
+}
+
+Test(upstream, refuses_a_socket_over_max_upstream_sockets_and_takes_one_when_freed)
+{
+	script = SILENT;
+	cfg.max_upstream_sockets = 16;
+	struct got g[17] = {{0}};
+	struct vg_upstream_query *h[17];
+	uint8_t q[512];
+	size_t ql = query(q, "www.example.com.");
+	struct vg_upstream_req req = {
+	    .server = &srv_addr, .wire = q, .len = ql, .timeout_ms = 5000};
+	for (int i = 0; i < 16; i++)
+		cr_assert_eq(up->ops->send(up, &req, on_reply, &g[i], &h[i]), 0, "socket %d", i);
+	cr_assert_eq(up->ops->send(up, &req, on_reply, &g[16], &h[16]), VG_ELIMIT,
+		     "the 17th socket is over the cap");
+	cr_assert_eq(up->stats.socket_cap, 1);
+	cr_assert_eq(up->stats.sent_udp, 16, "nothing was sent for the refused query");
+	up->ops->cancel(up, h[3]);
+	cr_assert_eq(up->ops->send(up, &req, on_reply, &g[16], &h[16]), 0,
+		     "a cancelled query gives its socket back");
+	cr_assert_eq(up->ops->send(up, &req, on_reply, &g[3], &h[3]), VG_ELIMIT);
+	cr_assert_eq(up->stats.socket_cap, 2);
+	for (int i = 0; i < 17; i++)
+		up->ops->cancel(up, h[i]);
+	for (int i = 0; i < 17; i++)
+		cr_assert_eq(g[i].calls, 0);
 }
