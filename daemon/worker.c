@@ -22,7 +22,7 @@ struct vg_req {
 	struct vg_reply_to to;
 	struct vg_query q;
 	uint64_t started; /* loop time the query reached the resolver (discard-timeout) */
-	long pend_slot;	  /* max-pending-per-client counter taken, or < 0 */
+	long pend_slot;	  /* max-pending-per-client counter taken, or < 0 (SLOT_TRUSTED: exempt) */
 };
 
 int vg_policy_new(struct vg_config *cfg, struct vg_policy **out, char *err, size_t errlen)
@@ -165,17 +165,35 @@ void vg_worker_batch_end(struct vg_worker *w)
 	}
 }
 
+#define SLOT_TRUSTED (-3L) /* admit(): a trusted client, exempt from max-pending-per-client */
+
+/* Whether a UDP answer is withheld by discard-timeout: it is late and its client (as counted by
+ * max-pending-per-client) still has other queries waiting. Answers parked on a slow zone would
+ * otherwise leave together towards whoever the source address names (DNSBomb); the burst is cut to
+ * the last one. A lone late answer is still sent: glibc's stub and dig wait 5 s per try, so a
+ * single client is usually still listening, and a SERVFAIL it never sees only makes it retry.
+ * Either way the resolver has cached the result. Clients in a `trusted` range always get their
+ * answer; with max-pending-per-client off, no late answer is sent. Called after this query's own
+ * count was released. */
+static bool late_burst(struct vg_worker *w, const struct vg_req *r)
+{
+	uint32_t discard_ms = w->policy->cfg.discard_timeout_ms;
+	if (!r->to.udp || !discard_ms || uv_now(&w->loop) - r->started <= discard_ms)
+		return false;
+	if (r->pend_slot == SLOT_TRUSTED)
+		return false;
+	if (r->pend_slot < 0) /* not counted (the cap is off): every late answer is withheld */
+		return true;
+	return vg_pending_count(w->d->pending, &r->to.client.u.sa) > 0;
+}
+
 static void on_resolved(void *ctx, const struct vg_answer *ans)
 {
 	struct vg_req *r = ctx;
 	struct vg_worker *w = r->w;
-	uint32_t discard_ms = w->policy->cfg.discard_timeout_ms;
 	w->inflight--;
 	vg_pending_release(w->d->pending, r->pend_slot);
-	if (r->to.udp && discard_ms && uv_now(&w->loop) - r->started > discard_ms) {
-		/* A UDP client has given up long ago (stubs retry within 1-2 s); sending now
-		 * would only let answers parked on a slow zone leave together, towards whoever
-		 * the source address names (DNSBomb). The resolver has cached the answer. */
+	if (late_burst(w, r)) {
 		VG_STAT_ADD(w, late_discarded, 1);
 	} else if (ans->len <= sizeof(w->scratch) && ans->len >= VG_DNS_HEADER) {
 		memcpy(w->scratch, ans->wire, ans->len);
@@ -212,7 +230,11 @@ static bool admit(struct vg_worker *w, const struct vg_reply_to *to, const struc
 		respond_ede(w, to, q, VG_RCODE_SERVFAIL, false, 0, "vigild busy: max-requests");
 		return false;
 	}
-	if (!w->d->pending || (p->trusted && vg_acl_allows(p->trusted, &to->client.u.sa)))
+	if (p->trusted && vg_acl_allows(p->trusted, &to->client.u.sa)) {
+		*slot = SLOT_TRUSTED;
+		return true;
+	}
+	if (!w->d->pending)
 		return true;
 	*slot = vg_pending_take(w->d->pending, &to->client.u.sa, p->cfg.max_pending_per_client);
 	if (*slot != -1)
