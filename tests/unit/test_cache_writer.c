@@ -204,7 +204,8 @@ Test(cache_writer, queue_byte_bound_takes_puts_up_to_its_edge_and_drops_the_next
 		struct vg_cache_opts o;
 		opts_init(&o);
 		o.queue_max_bytes = room == 3 ? 3 * one : 3 * one - 1;
-		struct vg_cache *c = open_with(&o); /* no writer thread: nothing drains until sync */
+		/* no writer thread: nothing drains until sync */
+		struct vg_cache *c = open_with(&o);
 		char name[32];
 		for (int i = 1; i <= 4; i++) {
 			uint8_t q[VG_NAME_MAX];
@@ -213,8 +214,8 @@ Test(cache_writer, queue_byte_bound_takes_puts_up_to_its_edge_and_drops_the_next
 			W(name, q);
 			msg_init(&m, name, 1, 0);
 			msg_rr(&m, 1, name, 1, 300, A1, 4);
-			int rc = vg_cache_answer_put(c, q, 1, false, false, m.b, m.len, 0x15, 0, 0,
-						     T0);
+			int rc =
+			    vg_cache_answer_put(c, q, 1, false, false, m.b, m.len, 0x15, 0, 0, T0);
 			cr_assert_eq(rc, (size_t)i <= room ? 0 : VG_ELIMIT,
 				     "bound %zu: put %d returned %d", o.queue_max_bytes, i, rc);
 		}
