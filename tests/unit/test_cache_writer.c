@@ -208,14 +208,8 @@ Test(cache_writer, queue_byte_bound_takes_puts_up_to_its_edge_and_drops_the_next
 		struct vg_cache *c = open_with(&o);
 		char name[32];
 		for (int i = 1; i <= 4; i++) {
-			uint8_t q[VG_NAME_MAX];
-			struct msg m;
 			snprintf(name, sizeof(name), "e%d.example.", i);
-			W(name, q);
-			msg_init(&m, name, 1, 0);
-			msg_rr(&m, 1, name, 1, 300, A1, 4);
-			int rc =
-			    vg_cache_answer_put(c, q, 1, false, false, m.b, m.len, 0x15, 0, 0, T0);
+			int rc = try_put_a_answer(c, name, 300, 0x15, 0, T0);
 			cr_assert_eq(rc, (size_t)i <= room ? 0 : VG_ELIMIT,
 				     "bound %zu: put %d returned %d", o.queue_max_bytes, i, rc);
 		}
