@@ -335,8 +335,9 @@ static int chown_socket_file(const char *path, uid_t uid, gid_t gid, char *err, 
 {
 	int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
-		return -errno;
+		int e = errno;
+		snprintf(err, errlen, "control socket %s: %s", path, strerror(e));
+		return -e;
 	}
 	struct stat st;
 	int rc = 0;
