@@ -32,6 +32,7 @@ void vg_cache_opts_default(struct vg_cache_opts *o)
 	o->low_water_pct = 70;
 	o->sync_interval_ms = 5000;
 	o->queue_max = 65536;
+	o->queue_max_bytes = 32u << 20;
 }
 
 void vg_cache_opts_from_config(struct vg_cache_opts *o, const struct vg_config *cfg)
@@ -436,6 +437,8 @@ int vg_cache_open(const struct vg_cache_opts *opts, struct vg_cache **out, char 
 		c->o.sync_interval_ms = d.sync_interval_ms;
 	if (!c->o.queue_max)
 		c->o.queue_max = d.queue_max;
+	if (!c->o.queue_max_bytes)
+		c->o.queue_max_bytes = d.queue_max_bytes;
 	snprintf(c->path, sizeof(c->path), "%s/data.mdb", c->o.dir);
 	if (mkdir(c->o.dir, 0700) != 0 && errno != EEXIST) {
 		int e = -errno;
@@ -601,6 +604,7 @@ int vg_cache_stats(struct vg_cache *c, struct vg_cache_stats *st)
 	mdb_txn_abort(txn);
 	st->used_bytes = pages * psize;
 	st->queued = atomic_load(&c->queued);
+	st->queued_bytes = atomic_load(&c->queued_bytes);
 	st->dropped = atomic_load(&c->st_dropped);
 	st->committed = atomic_load(&c->st_committed);
 	st->refused_rank = atomic_load(&c->st_refused);

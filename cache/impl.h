@@ -157,6 +157,7 @@ struct vg_cache {
 	struct vg_cop *tail;
 	struct vg_cop *stub; /* heap: a struct with a flexible member cannot be embedded */
 	atomic_size_t queued;
+	atomic_size_t queued_bytes; /* data ops from enqueue until freed after their commit */
 
 	pthread_mutex_t mu; /* guards wake/barrier state below */
 	pthread_cond_t wake_cv, done_cv;
@@ -187,6 +188,8 @@ struct vg_cache {
 	uint8_t sweep_key[2][VG_CKEY_MAX];
 	size_t sweep_klen[2];
 	uint64_t last_sync_ms; /* monotonic; writer only */
+	/* puts and touches applied in the open write txn, added to the stats at its commit */
+	uint64_t txn_puts, txn_touches;
 
 	/* stats */
 	atomic_uint_fast64_t st_dropped, st_committed, st_refused, st_evicted, st_rounds,

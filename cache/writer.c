@@ -112,11 +112,30 @@ static void wake(struct vg_cache *c, bool urgent)
 		signal_writer(c);
 }
 
+/* Memory a data op holds from its enqueue until it is freed after its commit. */
+static size_t cop_bytes(const struct vg_cop *op)
+{
+	return sizeof(*op) + op->klen + op->vlen;
+}
+
+/* Reserves the op's bytes under queue_max_bytes; false when they do not fit. A reservation, not
+ * a check then an add: producers racing for the last bytes cannot overshoot the bound together. */
+static bool reserve_bytes(struct vg_cache *c, size_t n)
+{
+	size_t cur = atomic_load(&c->queued_bytes);
+	do {
+		if (n > c->o.queue_max_bytes || cur > c->o.queue_max_bytes - n)
+			return false;
+	} while (!atomic_compare_exchange_weak(&c->queued_bytes, &cur, cur + n));
+	return true;
+}
+
 int vg_cache_enqueue(struct vg_cache *c, struct vg_cop *op)
 {
 	bool ctl = op->kind >= VG_COP_FLUSH_ALL;
 	/* Control ops (flush, barrier, stop) are never dropped; data is, when the writer lags. */
-	if (!ctl && atomic_load(&c->queued) >= c->o.queue_max) {
+	if (!ctl &&
+	    (atomic_load(&c->queued) >= c->o.queue_max || !reserve_bytes(c, cop_bytes(op)))) {
 		atomic_fetch_add(&c->st_dropped, 1);
 		free(op);
 		return VG_ELIMIT;
@@ -155,7 +174,7 @@ int vg_cache_apply_put(struct vg_cache *c, MDB_txn *txn, MDB_dbi dbi, const stru
 	}
 	rc = mdb_put(txn, dbi, &k, &v, 0);
 	if (rc == 0)
-		atomic_fetch_add(&c->st_committed, 1);
+		c->txn_puts++;
 	return rc;
 }
 
@@ -182,7 +201,7 @@ int vg_cache_apply_touch(struct vg_cache *c, MDB_txn *txn, MDB_dbi dbi, const st
 	rc = mdb_put(txn, dbi, &k, &nv, 0);
 	free(tmp);
 	if (rc == 0)
-		atomic_fetch_add(&c->st_touches, 1);
+		c->txn_touches++;
 	return rc;
 }
 
@@ -202,44 +221,82 @@ static int apply(struct vg_cache *c, MDB_txn *txn, const struct vg_cop *op)
 	}
 }
 
-/* Runs ops[0..n) in one txn. On a full map: evict hard and retry; pages freed while a reader
- * still holds an older snapshot become reusable only when it moves on, so wait a little between
- * attempts. Still full: drop the batch (counted) rather than stop serving or wipe. */
+/* Applies ops[0..n) in one txn and commits it. Returns 0 or the LMDB error; *failed receives the
+ * index of the op whose apply failed, or n when the commit did. */
+static int commit_ops(struct vg_cache *c, struct vg_cop **ops, size_t n, size_t *failed)
+{
+	MDB_txn *txn;
+	*failed = 0;
+	int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+	if (rc)
+		return rc;
+	c->txn_puts = c->txn_touches = 0;
+	size_t i = 0;
+	while (i < n && (rc = apply(c, txn, ops[i])) == 0)
+		i++;
+	*failed = i;
+	if (rc) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	rc = mdb_txn_commit(txn);
+	if (rc == 0) {
+		atomic_fetch_add(&c->st_committed, c->txn_puts);
+		atomic_fetch_add(&c->st_touches, c->txn_touches);
+	}
+	return rc;
+}
+
+/* The map stayed full after eviction: keeps what fits. The ops before the one that did not fit
+ * go in one txn (they fitted a moment ago), each later op in a txn of its own; an op that does
+ * not fit alone is dropped (counted), and only it. */
+static void salvage(struct vg_cache *c, struct vg_cop **ops, size_t n, size_t fitted)
+{
+	size_t i = 0, dropped = 0, at;
+	if (fitted && commit_ops(c, ops, fitted, &at) == 0)
+		i = fitted;
+	for (; i < n; i++) {
+		int rc = commit_ops(c, ops + i, 1, &at);
+		if (rc == MDB_MAP_FULL)
+			dropped++;
+		else if (rc)
+			vg_err("cache writer: %s", mdb_strerror(rc));
+	}
+	atomic_fetch_add(&c->st_dropped, dropped);
+}
+
+/* Runs ops[0..n) in one txn, then frees them. On a full map: evict hard and retry; pages freed
+ * while a reader still holds an older snapshot become reusable only when it moves on, so wait a
+ * little between attempts. Still full: keep what fits, drop (and count) only the rest, rather
+ * than stop serving or wipe. */
 static void commit_batch(struct vg_cache *c, struct vg_cop **ops, size_t n)
 {
 	if (!n)
 		return;
-	for (int attempt = 0; attempt < 4; attempt++) {
-		MDB_txn *txn;
-		int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
-		if (rc) {
-			vg_err("cache writer: txn begin: %s", mdb_strerror(rc));
-			break;
-		}
-		for (size_t i = 0; i < n && rc == 0; i++)
-			rc = apply(c, txn, ops[i]);
-		if (rc == 0)
-			rc = mdb_txn_commit(txn);
-		else
-			mdb_txn_abort(txn);
+	for (int attempt = 0;; attempt++) {
+		size_t fitted;
+		int rc = commit_ops(c, ops, n, &fitted);
 		if (rc == 0)
 			break;
-		if (rc == MDB_MAP_FULL) {
-			atomic_fetch_add(&c->st_map_full, 1);
-			vg_cache_evict(c, vg_cache_now(c), true);
-			if (attempt < 3) {
-				struct timespec ts = {0, 1000000};
-				nanosleep(&ts, NULL);
-				continue;
-			}
-			atomic_fetch_add(&c->st_dropped, n);
+		if (rc != MDB_MAP_FULL) {
+			vg_err("cache writer: %s", mdb_strerror(rc));
 			break;
 		}
-		vg_err("cache writer: %s", mdb_strerror(rc));
-		break;
+		atomic_fetch_add(&c->st_map_full, 1);
+		vg_cache_evict(c, vg_cache_now(c), true);
+		if (attempt == 3) {
+			salvage(c, ops, n, fitted);
+			break;
+		}
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
 	}
-	for (size_t i = 0; i < n; i++)
+	size_t bytes = 0;
+	for (size_t i = 0; i < n; i++) {
+		bytes += cop_bytes(ops[i]);
 		free(ops[i]);
+	}
+	atomic_fetch_sub(&c->queued_bytes, bytes);
 }
 
 static void finish_barriers(struct vg_cache *c, uint64_t ticket)

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <ldns/ldns.h>
 #include <stdarg.h>
@@ -347,6 +348,25 @@ out:
 	return rc;
 }
 
+/* Resolved now, so `vigild -t` reports a group that does not exist with its line. */
+static int set_control_group(struct pstate *ps, const char *v)
+{
+	struct group gr, *res = NULL;
+	char buf[4096];
+	int e = getgrnam_r(v, &gr, buf, sizeof(buf), &res);
+	if (e == ERANGE)
+		return fail(ps, "group '%s' has too many members to look up", v);
+	if (!res)
+		return fail(ps, "unknown group '%s'%s%s", v, e ? ": " : "", e ? strerror(e) : "");
+	char *name = strdup(v);
+	if (!name)
+		return oom(ps);
+	free(ps->cfg->control_group);
+	ps->cfg->control_group = name;
+	ps->cfg->control_gid = (uint32_t)gr.gr_gid;
+	return 0;
+}
+
 #define F(field) offsetof(struct vg_config, field)
 #define DAY 86400ull
 #define YEAR (365 * DAY)
@@ -364,6 +384,7 @@ static const struct key keys[] = {
 	{"local-data", K_FUNC, 0, 0, 0, set_local_data},
 	{"log-level", K_FUNC, 0, 0, 0, set_log_level},
 	{"control-socket", K_STR_EMPTY, F(control_socket), 0, 0, NULL},
+	{"control-group", K_STR_EMPTY, F(control_group), 0, 0, set_control_group},
 	{"suspicious-log", K_STR_EMPTY, F(suspicious_log), 0, 0, NULL},
 	{"tcp-idle-timeout", K_MS, F(tcp_idle_timeout_ms), 100, 3600000, NULL},
 	{"tcp-max-clients", K_U32, F(tcp_max_clients), 1, 1000000, NULL},
@@ -718,6 +739,7 @@ void vg_config_free(struct vg_config *cfg)
 		free(cfg->local_data[i].text);
 	free(cfg->local_data);
 	free(cfg->control_socket);
+	free(cfg->control_group);
 	free(cfg->suspicious_log);
 	free(cfg->cache_dir);
 	free(cfg->root_hints);

@@ -1,12 +1,15 @@
 /* The control socket (main thread): a Unix stream socket taking one command line per
  * connection and answering with text, then closing. Used by vigilctl. Commands: status, stats,
  * reload, stop, flush, flush-name NAME [TYPE], flush-zone NAME, flush-negative, flush-suspicious,
- * dump. The first line of an answer is "ok ..." or "error: ...". */
+ * dump. The first line of an answer is "ok ..." or "error: ...". Only root, vigild's own user
+ * and members of control-group may use it (checked on the peer's credentials). */
 #include <errno.h>
+#include <fcntl.h>
 #include <ldns/ldns.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,6 +25,9 @@ struct vg_control {
 	uv_pipe_t server;
 	struct vg_daemon *d;
 	char *path;
+	bool have_group; /* control-group, read at start like control-socket */
+	gid_t group;
+	char group_name[64];
 };
 
 struct ctl_conn {
@@ -31,6 +37,8 @@ struct ctl_conn {
 	size_t len;
 	bool answered;
 	bool stop_after;
+	bool refused; /* the peer may not control vigild: its command is read, then refused */
+	struct ucred peer;
 };
 
 struct ctl_write {
@@ -260,7 +268,46 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		*nl = 0;
 	c->answered = true;
 	uv_read_stop(s);
+	if (c->refused) {
+		vg_warn("control socket: refused '%.64s' from uid %u (pid %d)", c->buf,
+			(unsigned)c->peer.uid, (int)c->peer.pid);
+		reply(c, fmt("error: permission denied: uid %u is not root, vigild's user or a "
+			     "member of control-group%s%s\n",
+			     (unsigned)c->peer.uid, c->ctl->have_group ? " " : " (none set)",
+			     c->ctl->have_group ? c->ctl->group_name : ""));
+		return;
+	}
 	reply(c, run_command(c, c->buf));
+}
+
+static bool peer_in_group(int fd, const struct ucred *cr, gid_t group)
+{
+	if (cr->gid == group)
+		return true;
+	/* the peer's supplementary groups as they were at connect() */
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false; /* ERANGE: more than 256 groups; refused, which is the safe side */
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == group)
+			return true;
+	return false;
+}
+
+/* Root, the user vigild runs as (after dropping privileges), or a member of control-group. The
+ * kernel fills in SO_PEERCRED at connect(): a client cannot claim someone else's. */
+static bool peer_allowed(const struct vg_control *ctl, int fd, struct ucred *cr)
+{
+	socklen_t len = sizeof(*cr);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cr, &len) < 0 || len != sizeof(*cr)) {
+		memset(cr, 0, sizeof(*cr));
+		cr->uid = (uid_t)-1;
+		return false;
+	}
+	if (cr->uid == 0 || cr->uid == geteuid())
+		return true;
+	return ctl->have_group && peer_in_group(fd, cr, ctl->group);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -274,9 +321,40 @@ static void on_connection(uv_stream_t *server, int status)
 	c->ctl = ctl;
 	uv_pipe_init(&ctl->d->loop, &c->h, 0);
 	c->h.data = c;
+	uv_os_fd_t fd;
 	if (uv_accept(server, (uv_stream_t *)&c->h) < 0 ||
-	    uv_read_start((uv_stream_t *)&c->h, on_alloc, on_read) < 0)
+	    uv_fileno((uv_handle_t *)&c->h, &fd) < 0 ||
+	    uv_read_start((uv_stream_t *)&c->h, on_alloc, on_read) < 0) {
 		uv_close((uv_handle_t *)&c->h, on_conn_closed);
+		return;
+	}
+	c->refused = !peer_allowed(ctl, fd, &c->peer);
+}
+
+/* Gives the bound socket file to uid/gid. Not fchown(sockfd): on a socket fd that changes the
+ * socket's own inode, not the file bind() created. Not chown(path) either: if the path was
+ * swapped for a symlink since bind(), that would hand the link's target to vigild's user. The
+ * file is opened without following a link, checked to be a socket, and changed through that fd. */
+static int chown_socket_file(const char *path, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		snprintf(err, errlen, "control socket %s: %s", path, strerror(e));
+		return -e;
+	}
+	struct stat st;
+	int rc = 0;
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "control socket %s: replaced by something else after bind",
+			 path);
+		rc = -EEXIST;
+	} else if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "control socket %s: chown: %s", path, strerror(errno));
+	}
+	close(fd);
+	return rc;
 }
 
 int vg_control_start(struct vg_daemon *d, const char *path, uid_t uid, gid_t gid, char *err,
@@ -291,24 +369,41 @@ int vg_control_start(struct vg_daemon *d, const char *path, uid_t uid, gid_t gid
 	ctl->d = d;
 	uv_pipe_init(&d->loop, &ctl->server, 0);
 	ctl->server.data = ctl;
+	const struct vg_config *cfg = &d->policy->cfg;
+	if (cfg->control_group) {
+		ctl->have_group = true;
+		ctl->group = (gid_t)cfg->control_gid;
+		snprintf(ctl->group_name, sizeof(ctl->group_name), "%s", cfg->control_group);
+		gid = ctl->group; /* members must be able to connect: the file's group is theirs */
+	}
 	struct stat st;
-	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-		unlink(path);	  /* left by a vigild that did not stop cleanly */
-	mode_t old = umask(0117); /* 0660: the owner and its group may control vigild */
-	int rc = uv_pipe_bind(&ctl->server, path);
-	umask(old);
-	if (rc == 0)
-		rc = uv_listen((uv_stream_t *)&ctl->server, 16, on_connection);
-	if (rc < 0) {
+	int rc = 0;
+	if (lstat(path, &st) == 0) {
+		if (S_ISSOCK(st.st_mode)) {
+			unlink(path); /* left by a vigild that did not stop cleanly */
+		} else {
+			snprintf(err, errlen,
+				 "control socket %s: exists and is not a socket (left as it is)",
+				 path);
+			rc = -EEXIST;
+		}
+	}
+	/* 0660: the owner and the file's group may connect; peer_allowed decides. */
+	mode_t old = umask(0117);
+	if (rc == 0 && (rc = uv_pipe_bind(&ctl->server, path)) < 0)
 		snprintf(err, errlen, "control socket %s: %s", path, uv_strerror(rc));
+	umask(old);
+	if (rc == 0 && (uid != (uid_t)-1 || gid != (gid_t)-1))
+		rc = chown_socket_file(path, uid, gid, err, errlen);
+	if (rc == 0 && (rc = uv_listen((uv_stream_t *)&ctl->server, 16, on_connection)) < 0)
+		snprintf(err, errlen, "control socket %s: %s", path, uv_strerror(rc));
+	if (rc < 0) {
 		uv_close((uv_handle_t *)&ctl->server, NULL);
 		free(ctl->path);
 		ctl->path = NULL;
 		d->control = ctl; /* freed by vg_control_close after the handle closed */
-		return VG_ELIBUV;
+		return rc;
 	}
-	if (uid != (uid_t)-1 && chown(path, uid, gid) < 0)
-		vg_warn("control socket %s: chown: %s", path, strerror(errno));
 	d->control = ctl;
 	return 0;
 }

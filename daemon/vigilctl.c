@@ -1,6 +1,7 @@
 /* vigilctl: sends one command to vigild's control socket and prints the answer. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,9 +87,17 @@ int main(int argc, char **argv)
 	strcpy(sa.sun_path, sock);
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr, "vigilctl: cannot connect to %s: %s\n", sock, strerror(errno));
+		if (errno == EACCES)
+			fprintf(stderr,
+				"vigilctl: permission denied on %s: only root, vigild's user and "
+				"members of its control-group may use it\n",
+				sock);
+		else
+			fprintf(stderr, "vigilctl: cannot connect to %s: %s\n", sock,
+				strerror(errno));
 		return 1;
 	}
+	signal(SIGPIPE, SIG_IGN); /* a refusal closes the socket: report, do not die */
 	if (have_cfg)
 		vg_config_free(&cfg);
 	size_t len = strlen(line);

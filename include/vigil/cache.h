@@ -52,6 +52,11 @@ struct vg_cache_opts {
 	unsigned low_water_pct;	   /* evict down to this %; 0 = 70 */
 	unsigned sync_interval_ms; /* periodic mdb_env_sync by the writer; 0 = 5000 */
 	size_t queue_max; /* max queued writes before puts are dropped (counted); 0 = 65536 */
+	/* Max bytes held by queued data writes (each op's key, value and ~48 bytes of header),
+	 * from the put until the writer has committed it; a put that would exceed it is dropped
+	 * (counted in stats.dropped) and returns VG_ELIMIT. Control ops are never dropped.
+	 * 0 = 32 MiB. */
+	size_t queue_max_bytes;
 	bool skip_verify; /* skip the full read of an existing file at open (see vg_cache_open) */
 };
 
@@ -284,7 +289,8 @@ int vg_cache_dump(struct vg_cache *c, void *f, uint32_t now);
 struct vg_cache_stats {
 	uint64_t rrsets, negatives, answers; /* entries */
 	uint64_t map_size, used_bytes;	     /* LMDB map and pages in use */
-	uint64_t queued, dropped;	     /* writes waiting / dropped on a full queue */
+	uint64_t queued, dropped;	     /* writes waiting / dropped (full queue or map) */
+	uint64_t queued_bytes; /* bytes held by data writes not yet committed (queue_max_bytes) */
 	uint64_t committed, refused_rank;    /* writes applied / refused by the rank rule */
 	uint64_t evicted, evict_rounds;	     /* entries removed by eviction, eviction passes */
 	uint64_t corrupt;		     /* values that failed validation (treated as misses) */

@@ -45,6 +45,10 @@ struct vg_config {
 	size_t n_local_data;
 	int log_level;  /* enum vg_log_level */
 	char *control_socket;
+	/* control-group: its members may use the control socket (besides root and vigild's own
+	 * user); the gid is resolved when the file is read. NULL = no such group. */
+	char *control_group;
+	uint32_t control_gid;
 	char *suspicious_log;
 	uint32_t tcp_idle_timeout_ms;
 	uint32_t tcp_max_clients;   /* per worker */

@@ -50,6 +50,8 @@ static bool port_free(uint16_t port)
 			struct sockaddr_storage ss;
 			socklen_t len;
 			int fam = make_addr(ips[i], port, &ss, &len);
+			if (fam < 0)
+				return false;
 			int fd = socket(fam, t ? SOCK_STREAM : SOCK_DGRAM, 0);
 			if (fd < 0)
 				return false;
@@ -273,14 +275,15 @@ int itest_udp(const char *dst, uint16_t port, const char *src, const uint8_t *q,
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int fam = make_addr(dst, port, &ss, &sl);
+	if (fam < 0)
+		return 0;
 	int fd = socket(fam, SOCK_DGRAM, 0);
 	if (fd < 0)
 		return 0;
 	if (src) {
 		struct sockaddr_storage bs;
 		socklen_t bl;
-		make_addr(src, 0, &bs, &bl);
-		if (bind(fd, (struct sockaddr *)&bs, bl) < 0) {
+		if (make_addr(src, 0, &bs, &bl) < 0 || bind(fd, (struct sockaddr *)&bs, bl) < 0) {
 			close(fd);
 			return 0;
 		}
@@ -318,6 +321,8 @@ int itest_tcp_connect(const char *dst, uint16_t port)
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int fam = make_addr(dst, port, &ss, &sl);
+	if (fam < 0)
+		return -1;
 	int fd = socket(fam, SOCK_STREAM, 0);
 	if (fd < 0)
 		return -1;

@@ -2,6 +2,8 @@
  * the control socket and several workers. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +149,7 @@ Test(daemon, check_mode_reports_config_errors_exactly)
 	    {"deny: nonsense\n", ":1: key 'deny': "},
 	    {"listen: 127.0.0.1@5353\nlisten: 127.0.0.1@5353\n", ":2: key 'listen': "},
 	    {"local-data: \"x.lan. 300 A not-an-address\"\n", ":1: key 'local-data': "},
+	    {"control-group: no-such-group\n", ":1: key 'control-group': unknown group"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		write_file(path, bad[i][0]);
@@ -428,4 +431,130 @@ Test(daemon, starts_under_valgrind_on_an_existing_cache, .fini = stop_v)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", cdir);
 	cr_assert_eq(system(cmd), 0);
 #endif
+}
+
+/* Runs `vigilctl -s ctl_path cmd` in a child that first becomes uid/gid with only the given
+ * supplementary groups. Returns its exit status (-1 when killed), output in out. */
+static int vigilctl_as(uid_t uid, gid_t gid, const gid_t *groups, size_t n, const char *cmd,
+		       char *out, size_t cap)
+{
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		if (setgroups(n, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+			_exit(99);
+		alarm(5); /* kept across exec: a hung vigilctl dies */
+		execl(getenv("VIGILCTL"), "vigilctl", "-s", ctl_path, cmd, (char *)NULL);
+		_exit(98);
+	}
+	close(p[1]);
+	size_t len = 0;
+	ssize_t r;
+	while (len + 1 < cap && (r = read(p[0], out + len, cap - 1 - len)) > 0)
+		len += (size_t)r;
+	out[len] = 0;
+	close(p[0]);
+	int st;
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+#define NOBODY 65534
+#define DAEMON_GID 1 /* group 'daemon' on Debian: the control-group of these tests */
+
+Test(daemon, control_socket_admits_root_and_control_group_and_refuses_others, .fini = stop_v)
+{
+	if (getuid() != 0)
+		cr_skip_test("needs root to switch users");
+	struct group *gr = getgrgid(DAEMON_GID);
+	if (!gr || strcmp(gr->gr_name, "daemon"))
+		cr_skip_test("no group 'daemon' with gid 1");
+	char extra[256], out[4096];
+	snprintf(ctl_path, sizeof(ctl_path), "/tmp/vigil-ctl-g-%d.sock", (int)getpid());
+	snprintf(extra, sizeof(extra), "control-socket: %s\ncontrol-group: daemon\n", ctl_path);
+	start(extra);
+	struct stat st;
+	cr_assert_eq(lstat(ctl_path, &st), 0);
+	cr_assert_eq(st.st_gid, DAEMON_GID, "members of control-group cannot open the socket");
+	cr_assert_eq(st.st_mode & 0777, 0660);
+	cr_assert_eq(vigilctl_as(0, 0, NULL, 0, "status", out, sizeof(out)), 0, "root: %s", out);
+	cr_assert(strstr(out, "ok vigild"), "%s", out);
+	const gid_t member[] = {DAEMON_GID};
+	cr_assert_eq(vigilctl_as(NOBODY, NOBODY, member, 1, "status", out, sizeof(out)), 0,
+		     "member of control-group: %s", out);
+	cr_assert(strstr(out, "ok vigild"), "%s", out);
+	int rc = vigilctl_as(NOBODY, NOBODY, NULL, 0, "flush", out, sizeof(out));
+	cr_assert_neq(rc, 0, "nobody flushed the cache: %s", out);
+	cr_assert(strstr(out, "permission denied") && strstr(out, "control-group"),
+		  "no clear refusal: %s", out);
+	expect_alive();
+}
+
+Test(daemon, control_socket_checks_the_peer_not_only_the_file_mode, .fini = stop_v)
+{
+	if (getuid() != 0)
+		cr_skip_test("needs root to switch users");
+	char cache[64], extra[256], out[4096];
+	snprintf(cache, sizeof(cache), "/tmp/vigil-itest-ctl-%d", (int)getpid());
+	cr_assert_eq(mkdir(cache, 0700), 0);
+	cr_assert_eq(chown(cache, NOBODY, NOBODY), 0);
+	snprintf(ctl_path, sizeof(ctl_path), "/tmp/vigil-ctl-u-%d.sock", (int)getpid());
+	snprintf(extra, sizeof(extra), "user: nobody\ncache-dir: %s\ncontrol-socket: %s\n", cache,
+		 ctl_path);
+	start(extra);
+	struct stat st;
+	cr_assert_eq(lstat(ctl_path, &st), 0);
+	cr_assert(st.st_uid == NOBODY && st.st_gid == NOBODY, "socket not given to vigild's user");
+	/* vigild's own user, and root */
+	cr_assert_eq(vigilctl_as(NOBODY, NOBODY, NULL, 0, "status", out, sizeof(out)), 0, "%s",
+		     out);
+	cr_assert_eq(vigilctl_as(0, 0, NULL, 0, "status", out, sizeof(out)), 0, "%s", out);
+	/* uid 1 in the socket file's group gets through the file mode; the peer check refuses */
+	const gid_t nogroup[] = {NOBODY};
+	int rc = vigilctl_as(1, NOBODY, nogroup, 1, "stop", out, sizeof(out));
+	cr_assert_eq(rc, 1, "%s", out);
+	cr_assert(strstr(out, "error: permission denied: uid 1 "), "no clear refusal: %s", out);
+	expect_alive();
+	cr_assert(log_contains("refused 'stop' from uid 1"), "refusal not logged");
+	cr_assert_eq(itest_stop(&V), 0);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", cache);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(daemon, control_socket_never_follows_a_symlink_at_its_path)
+{
+	if (getuid() != 0)
+		cr_skip_test("needs root to switch users");
+	char dir[] = "/tmp/vigil-itest-l-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	char conf[256], target[256], sock[256], text[768], args[512], out[4096];
+	snprintf(conf, sizeof(conf), "%s/v.conf", dir);
+	snprintf(target, sizeof(target), "%s/precious", dir);
+	snprintf(sock, sizeof(sock), "%s/ctl.sock", dir);
+	write_file(target, "root's\n");
+	cr_assert_eq(chmod(target, 0600), 0);
+	cr_assert_eq(symlink(target, sock), 0);
+	/* user: nobody, so vigild would hand the socket file to nobody */
+	snprintf(text, sizeof(text), "listen: 127.0.0.1@%d\nuser: nobody\ncontrol-socket: %s\n",
+		 12000 + (int)(getpid() % 20000), sock);
+	write_file(conf, text);
+	snprintf(args, sizeof(args), "-f -c %s", conf);
+	cr_assert_eq(itest_run_vigild(out, sizeof(out), args), 1, "%s", out);
+	cr_assert(strstr(out, "exists and is not a socket"), "%s", out);
+	struct stat st;
+	cr_assert_eq(stat(target, &st), 0);
+	cr_assert(st.st_uid == 0 && st.st_gid == 0 && (st.st_mode & 0777) == 0600,
+		  "the link's target changed hands: uid %u gid %u mode %o", (unsigned)st.st_uid,
+		  (unsigned)st.st_gid, (unsigned)(st.st_mode & 0777));
+	cr_assert_eq(lstat(sock, &st), 0);
+	cr_assert(S_ISLNK(st.st_mode), "the link was removed or replaced");
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
 }

@@ -102,8 +102,8 @@ static void teardown(void)
 	}
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", udir);
-	if (udir[0])
-		(void)system(cmd);
+	if (udir[0] && system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", udir);
 	vg_lab_down();
 }
 

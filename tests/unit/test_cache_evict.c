@@ -62,14 +62,8 @@ Test(cache_evict, full_queue_drops_data_but_not_flushes)
 	char name[32];
 	int dropped = 0;
 	for (int i = 0; i < 6; i++) {
-		uint8_t q[VG_NAME_MAX];
-		struct msg m;
 		snprintf(name, sizeof(name), "q%d.example.", i);
-		W(name, q);
-		msg_init(&m, name, 1, 0);
-		msg_rr(&m, 1, name, 1, 300, A1, 4);
-		if (vg_cache_answer_put(c, q, 1, false, false, m.b, m.len, 0x15, 0, 0, T0) ==
-		    VG_ELIMIT)
+		if (try_put_a_answer(c, name, 300, 0x15, 0, T0) == VG_ELIMIT)
 			dropped++;
 	}
 	cr_assert_eq(dropped, 2);

@@ -181,3 +181,102 @@ Test(cache_writer, close_commits_puts_still_waiting_for_the_timer)
 	}
 	vg_cache_close(c);
 }
+
+/* Bytes one queued put of a 1-RR A answer for a name of this length holds. */
+static size_t put_bytes(const char *qname)
+{
+	struct vg_cache *c = open_default();
+	put_a_answer(c, qname, 300, 0x15, 0, T0);
+	struct vg_cache_stats st;
+	vg_cache_stats(c, &st);
+	vg_cache_close(c);
+	rm_tmp();
+	mkdir_tmp();
+	return st.queued_bytes;
+}
+
+Test(cache_writer, queue_byte_bound_takes_puts_up_to_its_edge_and_drops_the_next)
+{
+	size_t one = put_bytes("e0.example.");
+	cr_assert_gt(one, 20, "a queued put holds no bytes");
+	/* exactly three puts' worth takes three; one byte less takes two */
+	for (size_t room = 3; room >= 2; room--) {
+		struct vg_cache_opts o;
+		opts_init(&o);
+		o.queue_max_bytes = room == 3 ? 3 * one : 3 * one - 1;
+		/* no writer thread: nothing drains until sync */
+		struct vg_cache *c = open_with(&o);
+		char name[32];
+		for (int i = 1; i <= 4; i++) {
+			snprintf(name, sizeof(name), "e%d.example.", i);
+			int rc = try_put_a_answer(c, name, 300, 0x15, 0, T0);
+			cr_assert_eq(rc, (size_t)i <= room ? 0 : VG_ELIMIT,
+				     "bound %zu: put %d returned %d", o.queue_max_bytes, i, rc);
+		}
+		struct vg_cache_stats st;
+		vg_cache_stats(c, &st);
+		cr_assert_eq(st.queued_bytes, room * one);
+		cr_assert_eq(st.dropped, 4 - room);
+		cr_assert_eq(vg_cache_flush_negative(c), 0, "control op dropped at the byte bound");
+		cr_assert_eq(vg_cache_sync(c), 0);
+		for (int i = 1; i <= 4; i++) {
+			snprintf(name, sizeof(name), "e%d.example.", i);
+			cr_assert_eq(visible(c, name), (size_t)i <= room, "%s", name);
+		}
+		/* committed writes give their bytes back */
+		vg_cache_stats(c, &st);
+		cr_assert_eq(st.queued_bytes, 0);
+		put_a_answer(c, "e5.example.", 300, 0x15, 0, T0);
+		vg_cache_close(c);
+		rm_tmp();
+		mkdir_tmp();
+	}
+}
+
+/* Queues an answer op of `vlen` bytes for qname (a valid header, then filler). */
+static void queue_big_answer(struct vg_cache *c, const char *qname, size_t vlen)
+{
+	uint8_t q[VG_NAME_MAX], key[VG_CKEY_MAX];
+	W(qname, q);
+	int klen = vg_ckey_answer(key, q, 1, false, false);
+	cr_assert_gt(klen, 0);
+	struct vg_cop *op = vg_cop_new(VG_COP_PUT_ANSWER, (size_t)klen, vlen);
+	cr_assert_not_null(op);
+	memcpy(op->data, key, (size_t)klen);
+	memset(op->data + klen, 0, vlen);
+	struct vg_cval_hdr h = {.format = VG_CACHE_FORMAT, .stored_at = T0, .ttl = 300};
+	vg_cval_hdr_encode(op->data + klen, &h);
+	op->now = T0;
+	cr_assert_eq(vg_cache_enqueue(c, op), 0);
+}
+
+Test(cache_writer, a_batch_hitting_map_full_midway_keeps_the_entries_that_fit)
+{
+	struct vg_cache_opts o;
+	opts_init(&o);
+	o.map_size = 1u << 20;
+	struct vg_cache *c = open_with(&o);
+	/* Eviction off: this is about what the writer keeps, not what eviction takes later. */
+	c->high_pct = 100;
+	unsigned n = c->batch_max;
+	cr_assert_geq(n, 8);
+	/* Each entry fits the empty map alone; four fit together, the whole batch does not. */
+	size_t vlen = o.map_size * 2 / 9;
+	char name[32];
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "big%u.example.", i);
+		queue_big_answer(c, name, vlen);
+	}
+	cr_assert_eq(vg_cache_sync(c), 0); /* one batch, applied on this thread */
+	struct vg_cache_stats st;
+	vg_cache_stats(c, &st);
+	cr_assert_gt(st.map_full, 0, "the batch never hit MDB_MAP_FULL");
+	cr_assert_geq(st.answers, 3, "only %llu of %u entries kept", (unsigned long long)st.answers,
+		      n);
+	cr_assert_lt(st.answers, n);
+	cr_assert_eq(st.dropped, n - st.answers, "dropped %llu, kept %llu of %u",
+		     (unsigned long long)st.dropped, (unsigned long long)st.answers, n);
+	cr_assert_eq(st.committed, st.answers);
+	cr_assert_eq(st.queued_bytes, 0);
+	vg_cache_close(c);
+}
