@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -129,6 +131,38 @@ static void dump_log(const struct itest_vigild *v)
 	fclose(f);
 }
 
+static uint32_t wait_ms(const struct itest_vigild *v)
+{
+	return v->wait_ms ? v->wait_ms : 5000;
+}
+
+/* Reserves v->port among concurrent test processes: vigild binds with SO_REUSEPORT, so two
+ * vigilds that picked the same free port would both bind it and share its queries. The lock
+ * (flock on /tmp/vigil-itest-ports/PORT) goes away with the process that holds it. */
+static bool lock_port(struct itest_vigild *v)
+{
+	char path[64];
+	if (mkdir("/tmp/vigil-itest-ports", 01777) < 0 && errno != EEXIST)
+		return true; /* no lock directory: go on unreserved, as before */
+	snprintf(path, sizeof(path), "/tmp/vigil-itest-ports/%u", v->port);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	if (fd < 0)
+		return true;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return false;
+	}
+	v->port_lock = fd + 1;
+	return true;
+}
+
+static void unlock_port(struct itest_vigild *v)
+{
+	if (v->port_lock > 0)
+		close(v->port_lock - 1);
+	v->port_lock = 0;
+}
+
 int itest_start(struct itest_vigild *v, const char *extra)
 {
 	const char *bin = getenv("VIGILD");
@@ -146,10 +180,12 @@ int itest_start(struct itest_vigild *v, const char *extra)
 	for (int attempt = 0; attempt < 10; attempt++) {
 		/* below Linux's ephemeral range (32768-60999), so no client socket collides */
 		v->port = (uint16_t)(12000 + rand() % 20000);
-		if (!port_free(v->port))
+		if (!port_free(v->port) || !lock_port(v))
 			continue;
-		if (itest_write_config(v, extra) < 0)
+		if (itest_write_config(v, extra) < 0) {
+			unlock_port(v);
 			return -1;
+		}
 		pid_t pid = fork();
 		if (pid < 0)
 			return -1;
@@ -164,11 +200,12 @@ int itest_start(struct itest_vigild *v, const char *extra)
 			_exit(127);
 		}
 		v->pid = pid;
-		uint64_t deadline = itest_now_ms() + 5000;
+		uint64_t deadline = itest_now_ms() + wait_ms(v);
 		while (itest_now_ms() < deadline) {
 			int st;
 			if (waitpid(pid, &st, WNOHANG) == pid) {
 				v->pid = 0;
+				unlock_port(v);
 				break; /* exited: maybe the port was taken meanwhile; retry */
 			}
 			uint8_t q[512], r[4096];
@@ -195,7 +232,7 @@ int itest_stop(struct itest_vigild *v)
 	int status = 0; /* nothing running: nothing failed */
 	if (v->pid > 0) {
 		kill(v->pid, SIGTERM);
-		uint64_t deadline = itest_now_ms() + 5000;
+		uint64_t deadline = itest_now_ms() + wait_ms(v);
 		int st = 0;
 		pid_t r = 0;
 		while ((r = waitpid(v->pid, &st, WNOHANG)) == 0 && itest_now_ms() < deadline)
@@ -203,7 +240,7 @@ int itest_stop(struct itest_vigild *v)
 		if (r == 0) {
 			kill(v->pid, SIGKILL);
 			waitpid(v->pid, &st, 0);
-			fprintf(stderr, "itest: vigild did not stop within 5 s\n");
+			fprintf(stderr, "itest: vigild did not stop within %u ms\n", wait_ms(v));
 			dump_log(v);
 			status = -1;
 		} else if (WIFEXITED(st)) {
@@ -215,6 +252,7 @@ int itest_stop(struct itest_vigild *v)
 			dump_log(v);
 		v->pid = 0;
 	}
+	unlock_port(v);
 	if (v->dir[0] && status != 0) {
 		fprintf(stderr, "itest: vigild failed (status %d); its files are kept in %s\n",
 			status, v->dir);

@@ -421,6 +421,7 @@ Test(daemon, starts_under_valgrind_on_an_existing_cache, .fini = stop_v)
 	chmod(wrapper, 0755);
 	char *real = strdup(getenv("VIGILD"));
 	setenv("VIGILD", wrapper, 1);
+	V.wait_ms = 60000; /* valgrind starts slowly on a loaded machine (3-7 s seen) */
 	int rc = itest_start(&V, extra);
 	setenv("VIGILD", real, 1);
 	free(real);
