@@ -301,8 +301,8 @@ static int count_replies(int fd, int timeout_ms)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int i = 0; i < 16; i++) {
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		long left = timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000 +
-					  (t.tv_nsec - t0.tv_nsec) / 1000000);
+		long left = timeout_ms -
+			    ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
 		ldns_pkt *p = left > 0 ? recv_reply(fd, (int)left) : NULL;
 		if (!p)
 			break;
