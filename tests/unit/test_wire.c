@@ -173,3 +173,22 @@ Test(wire, empty_rdata_at_the_end_of_a_packet_is_read_within_bounds)
 	vg_arena_free(&a);
 	free(exact);
 }
+
+Test(wire, a_matching_reply_that_does_not_parse_is_malformed)
+{
+	uint8_t n[VG_NAME_MAX], q[512], r[600];
+	vg_name_from_text("www.example.com.", n);
+	int ql = vg_query_build(q, sizeof(q), 0x4321, n, VG_T_A, VG_C_IN, false, false, false);
+	size_t rl = reply_of(r, q, ql);
+	cr_assert_eq(vg_upstream_match(q, (size_t)ql, r, rl), VG_MATCH_OK);
+	r[7] = 2; /* ANCOUNT 2, no records: the counts lie */
+	cr_assert_eq(vg_upstream_match(q, (size_t)ql, r, rl), VG_MATCH_MALFORMED);
+	/* One NS record whose rdata name points past the packet. */
+	const uint8_t rr[] = {0xc0, 12, 0, 2, 0, 1, 0, 0, 0, 60, 0, 2, 0xc3, 0xff};
+	memcpy(r + rl, rr, sizeof(rr));
+	r[7] = 1;
+	cr_assert_eq(vg_upstream_match(q, (size_t)ql, r, rl + sizeof(rr)), VG_MATCH_MALFORMED);
+	r[rl + 12] = 0xc0; /* points at the question's name: fine */
+	r[rl + 13] = 12;
+	cr_assert_eq(vg_upstream_match(q, (size_t)ql, r, rl + sizeof(rr)), VG_MATCH_OK);
+}
