@@ -354,8 +354,9 @@ int vg_lab_server_start(const char *addr)
 		fprintf(stderr, "lab: '%s' failed\n", cmd);
 		return -1;
 	}
-	/* Any reply (NOERROR, REFUSED...) means it serves. */
-	for (int i = 0; i < 30; i++) {
+	/* Any reply (NOERROR, REFUSED...) means it serves. NSD needs about 0.5 s, much more on a
+	 * loaded machine. */
+	for (int i = 0; i < 150; i++) {
 		ldns_pkt *p = NULL;
 		if (vg_lab_query_udp(addr, ".", LDNS_RR_TYPE_SOA, 0, 100, &p) == 0) {
 			ldns_pkt_free(p);
@@ -363,7 +364,7 @@ int vg_lab_server_start(const char *addr)
 		}
 		usleep(100 * 1000);
 	}
-	fprintf(stderr, "lab: %s did not answer within 3 s after start\n", addr);
+	fprintf(stderr, "lab: %s did not answer within 15 s after start\n", addr);
 	return -1;
 }
 
