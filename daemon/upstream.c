@@ -170,10 +170,10 @@ static void udp_readable(struct vg_upstream_query *q)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				return;
-			/* An ICMP error (port/host/net unreachable...) queued on the socket; reading
-			 * it cleared it. Anyone on the path can forge one, so it ends nothing: the
-			 * socket keeps listening until the reply or the timeout. The resolver hears
-			 * of it once, to try another server meanwhile. */
+			/* An ICMP error (port/host/net unreachable...) queued on the socket;
+			 * reading it cleared it. Anyone on the path can forge one, so it ends
+			 * nothing: the socket keeps listening until the reply or the timeout. The
+			 * resolver hears of it once, to try another server meanwhile. */
 			u->head.stats.icmp_errors++;
 			vg_debug("upstream: ICMP error on a query socket: %s", strerror(errno));
 			if (!q->icmp_seen) {

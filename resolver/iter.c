@@ -80,7 +80,7 @@ struct vg_iq *vg_iq_new(struct vg_req *req, const uint8_t *name, uint16_t qtype,
 {
 	/* Zeroing all of it was ~4,600 instructions per iq; the verdict is written before read. */
 	_Static_assert(offsetof(struct vg_iq, verdict) + sizeof(struct vg_verdict) ==
-			       sizeof(struct vg_iq),
+			   sizeof(struct vg_iq),
 		       "the verdict must stay the last member of struct vg_iq");
 	struct vg_iq *iq = vg_arena_alloc(&req->arena, sizeof(*iq));
 	if (!iq)

@@ -59,10 +59,10 @@ struct vg_iq;
  * request's arena. */
 struct vg_oq_wait {
 	struct vg_iq *iq;
-	struct vg_outq *oq;	     /* NULL once detached */
-	struct vg_oq_wait *next;     /* next waiter of oq */
-	struct vg_oq_wait *iq_next;  /* next query the iq listens on */
-	bool notified;		     /* the oq's ICMP notice reached this waiter */
+	struct vg_outq *oq;	    /* NULL once detached */
+	struct vg_oq_wait *next;    /* next waiter of oq */
+	struct vg_oq_wait *iq_next; /* next query the iq listens on */
+	bool notified;		    /* the oq's ICMP notice reached this waiter */
 	struct vg_sockaddr server;
 	struct vg_ns *server_ns;
 	int server_idx;
@@ -194,7 +194,7 @@ struct vg_resolver {
 	uint32_t prime_backoff_ms;
 	uint64_t local_err_log_at; /* monotonic ms: next local-error log line allowed */
 	uint64_t local_err_quiet;  /* local errors not logged since the last line */
-	struct vg_req *reqs;			 /* all live requests */
+	struct vg_req *reqs;	   /* all live requests */
 	struct vg_req *req_hash[VG_REQ_BUCKETS]; /* client questions in flight, for joining */
 	struct vg_outq *outq_hash[VG_OUTQ_BUCKETS];
 	struct vg_req *zombies; /* finished, freed on the next loop pass */

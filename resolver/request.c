@@ -64,6 +64,10 @@ static void outq_unlink(struct vg_outq *oq)
 		*pp = oq->hnext;
 }
 
+/* The fields of struct vg_iq that say what was asked of whom, saved per upstream query in its
+ * struct vg_oq_wait and restored when that query's reply is the one used (asked: memcpy). */
+#define SENT_FIELDS(X) X(server) X(server_ns) X(server_idx) X(tcp) X(no_edns) X(asked_type)
+
 /* Removes w from its iq's list of queries listened on. */
 static void wait_unlink_iq(struct vg_oq_wait *w)
 {
@@ -158,12 +162,10 @@ static void on_outq_reply(void *ctx, enum vg_upstream_status st, const uint8_t *
 			/* A reply ends the wait on every other server this iq was asking. */
 			if (st == VG_UP_REPLY || st == VG_UP_CASE)
 				vg_outq_leave(iq);
-			iq->server = w->server;
-			iq->server_ns = w->server_ns;
-			iq->server_idx = w->server_idx;
-			iq->tcp = w->tcp;
-			iq->no_edns = w->no_edns;
-			iq->asked_type = w->asked_type;
+				/* The iq is back to what it asked of this server. */
+#define RESTORE(f) iq->f = w->f;
+			SENT_FIELDS(RESTORE)
+#undef RESTORE
 			memcpy(iq->asked, w->asked, sizeof(iq->asked));
 			iq->st = st;
 			iq->rtt_ms = rtt_ms;
@@ -190,12 +192,9 @@ int vg_outq_send(struct vg_iq *iq)
 	if (!w)
 		return -ENOMEM;
 	w->iq = iq;
-	w->server = iq->server;
-	w->server_ns = iq->server_ns;
-	w->server_idx = iq->server_idx;
-	w->tcp = iq->tcp;
-	w->no_edns = iq->no_edns;
-	w->asked_type = iq->asked_type;
+#define SAVE(f) w->f = iq->f;
+	SENT_FIELDS(SAVE)
+#undef SAVE
 	memcpy(w->asked, iq->asked, sizeof(w->asked));
 	uint8_t low[VG_NAME_MAX];
 	memcpy(low, iq->asked, (size_t)vg_name_len(iq->asked, VG_NAME_MAX));
@@ -447,8 +446,8 @@ static void prime_done(struct vg_resolver *r, bool ok)
 	uint32_t wait = r->prime_backoff_ms ? r->prime_backoff_ms : VG_PRIME_RETRY_MIN_MS;
 	r->prime_retry_at = r->up->ops->now_ms(r->up) + wait;
 	r->prime_backoff_ms = wait * 2 > VG_PRIME_RETRY_MAX_MS ? VG_PRIME_RETRY_MAX_MS : wait * 2;
-	vg_info("resolver %d: root priming failed, next try in %u ms at the earliest",
-		r->worker_id, wait);
+	vg_info("resolver %d: root priming failed, next try in %u ms at the earliest", r->worker_id,
+		wait);
 }
 
 void vg_req_complete(struct vg_req *req)
@@ -616,7 +615,9 @@ static int load_hints(struct vg_resolver *r)
 	const char *text = vg_builtin_root_hints;
 	char *buf = NULL;
 	if (r->cfg->root_hints_text) {
-		text = r->cfg->root_hints_text; /* read by the config loader before the privilege drop */
+		text =
+		    r->cfg
+			->root_hints_text; /* read by the config loader before the privilege drop */
 	} else if (r->cfg->root_hints && r->cfg->root_hints[0]) {
 		size_t n;
 		int rc = vg_file_read(r->cfg->root_hints, VG_ROOT_HINTS_MAX, &buf, &n);

@@ -78,7 +78,8 @@ Test(coldstart, answers_the_first_query_after_the_authorities_come_up)
 	cr_assert(
 	    vg_lab_has(p, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"));
 	ldns_pkt_free(p);
-	fprintf(stderr,
-		"coldstart: roots up %llu ms after vigild started; first answer %llu ms after that\n",
-		(unsigned long long)(up - t0), (unsigned long long)took);
+	fprintf(
+	    stderr,
+	    "coldstart: roots up %llu ms after vigild started; first answer %llu ms after that\n",
+	    (unsigned long long)(up - t0), (unsigned long long)took);
 }

@@ -170,12 +170,13 @@ Test(outage, running_out_of_descriptors_is_not_held_against_the_servers)
 	uint8_t buf[4096];
 	for (int i = 0; i < 330 && itest_now_ms() < end; i++) {
 		char name[96];
-		snprintf(name, sizeof(name), i < 300 ? "f%d.slow.faults.net." : "f%d.wild.example.com.",
-			 i);
+		snprintf(name, sizeof(name),
+			 i < 300 ? "f%d.slow.faults.net." : "f%d.wild.example.com.", i);
 		if (i == 300)
 			usleep(100 * 1000); /* the slow queries hold their sockets now */
 		uint8_t q[512];
-		size_t ql = itest_query(name, LDNS_RR_TYPE_A, (uint16_t)i, 1232, false, q, sizeof(q));
+		size_t ql =
+		    itest_query(name, LDNS_RR_TYPE_A, (uint16_t)i, 1232, false, q, sizeof(q));
 		if (sendto(fd, q, ql, 0, (struct sockaddr *)&to, sizeof(to)) == (ssize_t)ql)
 			sent++;
 		while (recv(fd, buf, sizeof(buf), 0) > 0)

@@ -25,18 +25,19 @@ struct fake_up;
 
 /* Per-server behaviour. NULL `zone` with FAKE_SILENT: never answers. */
 enum fake_mode {
-	FAKE_AUTH = 0,	    /* answers like an authoritative server from its zone data */
-	FAKE_SILENT,	    /* never answers */
-	FAKE_CASE_FLIP,	    /* UDP: answers with the question's letter case inverted; TCP: fine */
-	FAKE_CASE_FLIP_ALL, /* inverts the case over UDP and TCP */
-	FAKE_WRONG_ID,	    /* answers with ID + 1 only */
-	FAKE_FORMERR_EDNS,  /* FORMERR to queries with OPT */
-	FAKE_TC,	    /* TC=1 over UDP, full answer over TCP */
-	FAKE_SERVFAIL,	    /* SERVFAIL to everything */
-	FAKE_REFUSED,	    /* REFUSED to everything (lame) */
-	FAKE_RECURSIVE,	    /* a forwarder: answers from `zone` data with RA, whatever the name */
-	FAKE_UNREACHABLE,   /* an ICMP error at once (VG_UP_UNREACHABLE), then nothing */
-	FAKE_ICMP_THEN_AUTH, /* a (forged) ICMP error at once, then the real answer after delay_ms */
+	FAKE_AUTH = 0,	     /* answers like an authoritative server from its zone data */
+	FAKE_SILENT,	     /* never answers */
+	FAKE_CASE_FLIP,	     /* UDP: answers with the question's letter case inverted; TCP: fine */
+	FAKE_CASE_FLIP_ALL,  /* inverts the case over UDP and TCP */
+	FAKE_WRONG_ID,	     /* answers with ID + 1 only */
+	FAKE_FORMERR_EDNS,   /* FORMERR to queries with OPT */
+	FAKE_TC,	     /* TC=1 over UDP, full answer over TCP */
+	FAKE_SERVFAIL,	     /* SERVFAIL to everything */
+	FAKE_REFUSED,	     /* REFUSED to everything (lame) */
+	FAKE_RECURSIVE,	     /* a forwarder: answers from `zone` data with RA, whatever the name */
+	FAKE_UNREACHABLE,    /* an ICMP error at once (VG_UP_UNREACHABLE), then nothing */
+	FAKE_ICMP_THEN_AUTH, /* a (forged) ICMP error at once, then the real answer after delay_ms
+			      */
 	FAKE_LOCAL_ERROR,    /* ops->send fails with -ENETUNREACH: nothing is sent */
 };
 
@@ -502,7 +503,8 @@ static void fake_run(struct fake_up *f, uint64_t max_ms)
 			struct fake_server *s = fake_find_q(f, &q->server, q->wire, q->len);
 			uint64_t due = q->deadline;
 			int k = 2; /* timeout */
-			bool icmp = s && (s->mode == FAKE_UNREACHABLE || s->mode == FAKE_ICMP_THEN_AUTH);
+			bool icmp =
+			    s && (s->mode == FAKE_UNREACHABLE || s->mode == FAKE_ICMP_THEN_AUTH);
 			if (icmp && !q->icmp) {
 				due = q->sent_at;
 				k = 4; /* the ICMP notice */

@@ -352,8 +352,8 @@ Test(iter, priming_backoff_doubles_up_to_a_minute)
 		uint32_t next = (uint32_t)VG_PRIME_RETRY_MIN_MS << (i + 1);
 		if (next > VG_PRIME_RETRY_MAX_MS)
 			next = VG_PRIME_RETRY_MAX_MS;
-		cr_assert_eq(R->prime_backoff_ms, next, "after failure %d the next wait is %u ms", i,
-			     next);
+		cr_assert_eq(R->prime_backoff_ms, next, "after failure %d the next wait is %u ms",
+			     i, next);
 		size_t before = fake_count(&F, ROOT, ".", VG_T_NS);
 		F.now = R->prime_retry_at - 1;
 		struct result res;
@@ -361,7 +361,8 @@ Test(iter, priming_backoff_doubles_up_to_a_minute)
 		free_result(&res);
 		cr_assert_eq(fake_count(&F, ROOT, ".", VG_T_NS), before, "not before its time");
 		F.now = R->prime_retry_at;
-		resolve("www.example.net.", VG_T_A, &res); /* starts the next priming, which fails */
+		resolve("www.example.net.", VG_T_A,
+			&res); /* starts the next priming, which fails */
 		free_result(&res);
 		cr_assert_gt(fake_count(&F, ROOT, ".", VG_T_NS), before);
 	}
