@@ -27,9 +27,13 @@ enum vg_upstream_match vg_upstream_match(const uint8_t *query, size_t qlen, cons
 		return n <= 0 ? VG_MATCH_SHORT : VG_MATCH_QUESTION;
 	if (memcmp(query + pos, reply + pos, (size_t)n + 4) == 0) {
 		/* A reply that would fail the resolver's parser is dropped here, not after the
-		 * query ended: one forged datagram with our ID must not cut the wait short. */
+		 * query ended: one forged datagram with our ID must not cut the wait short. Not a
+		 * truncated one (TC=1): it may end inside a record, and only its header is read
+		 * (the question goes to TCP, where this check applies). */
 		struct vg_msg m;
-		return vg_msg_parse(NULL, reply, rlen, &m) < 0 ? VG_MATCH_MALFORMED : VG_MATCH_OK;
+		if (!(reply[2] & 0x02) && vg_msg_parse(NULL, reply, rlen, &m) < 0)
+			return VG_MATCH_MALFORMED;
+		return VG_MATCH_OK;
 	}
 	/* Tell a case-only difference apart: it is what a 0x20 check catches (forgery or a server
 	 * that does not preserve case). */

@@ -117,8 +117,8 @@ enum vg_upstream_match {
 	VG_MATCH_ID = 3,	/* different ID */
 	VG_MATCH_QUESTION = 4,	/* different question (name, type or class), or QDCOUNT != 1 */
 	VG_MATCH_CASE = 5,	/* same question except for the letter case of the name (0x20) */
-	VG_MATCH_MALFORMED = 6, /* ID and question match, but the records do not parse: a server
-				 * bug or a forgery; the real reply may still come */
+	VG_MATCH_MALFORMED = 6, /* ID and question match, TC is clear, but the records do not
+				 * parse: a server bug or a forgery; the real reply may come */
 };
 
 /* Compares a received message with the query it may answer: ID, QR, QDCOUNT = 1 and the exact

@@ -367,3 +367,591 @@ Test(iter, priming_backoff_doubles_up_to_a_minute)
 		cr_assert_gt(fake_count(&F, ROOT, ".", VG_T_NS), before);
 	}
 }
+
+Test(iter, silent_server_is_skipped_for_the_next_one)
+{
+	start_resolver();
+	struct result res;
+	resolve("www.twons.com.", VG_T_A, &res);
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.twons.com.", LDNS_RR_TYPE_A, "192.0.2.77"));
+	free_result(&res);
+}
+
+Test(iter, case_changed_reply_is_rejected_and_tcp_asked)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_CASE_FLIP;
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_geq(F.unsolicited, 1, "the UDP reply failed the 0x20 check");
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"),
+	    "the answer came over TCP");
+	bool tcp = false;
+	for (size_t i = 0; i < F.n_log; i++)
+		tcp |= !strcmp(F.log[i].server, EXCOM) && F.log[i].tcp;
+	cr_assert(tcp);
+	free_result(&res);
+}
+
+Test(iter, case_changed_over_tcp_is_accepted)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_CASE_FLIP_ALL;
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"),
+	    "TCP proves the origin; the 0x20 check is for UDP");
+	free_result(&res);
+}
+
+Test(iter, case_randomisation_off_sends_lowercase_names)
+{
+	C.case_randomisation = false;
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	for (size_t i = 0; i < F.n_log; i++)
+		for (const char *p = F.log[i].name; *p; p++)
+			cr_assert(!(*p >= 'A' && *p <= 'Z'), "no 0x20 with case-randomisation: no");
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, NULL));
+	free_result(&res);
+}
+
+Test(iter, reply_with_wrong_id_is_ignored)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_WRONG_ID;
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_geq(F.unsolicited, 1);
+	free_result(&res);
+}
+
+Test(iter, sends_mixed_case_names_with_case_randomisation)
+{
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	bool mixed = false;
+	for (size_t i = 0; i < F.n_log; i++)
+		for (const char *p = F.log[i].name; *p; p++)
+			mixed |= (*p >= 'A' && *p <= 'Z');
+	cr_assert(mixed, "0x20: some letters are upper case");
+	free_result(&res);
+}
+
+Test(iter, formerr_to_edns_retries_without_opt)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_FORMERR_EDNS;
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, NULL));
+	bool plain = false;
+	for (size_t i = 0; i < F.n_log; i++)
+		plain |= !strcmp(F.log[i].server, EXCOM) && !F.log[i].edns;
+	cr_assert(plain);
+	free_result(&res);
+}
+
+Test(iter, truncated_reply_is_retried_over_tcp)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_TC;
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, NULL));
+	bool tcp = false;
+	for (size_t i = 0; i < F.n_log; i++)
+		tcp |= !strcmp(F.log[i].server, EXCOM) && F.log[i].tcp;
+	cr_assert(tcp);
+	free_result(&res);
+}
+
+Test(iter, lame_server_is_remembered)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_REFUSED;
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_eq(res.ede, 22, "RFC 8914: 22 covers servers that refused to reply");
+	cr_assert(strstr(res.ede_text, "lame"), "%s", res.ede_text);
+	free_result(&res);
+	unsigned before = fake_count(&F, EXCOM, NULL, 0);
+	resolve("alias.example.com.", VG_T_A, &res);
+	cr_assert_eq(fake_count(&F, EXCOM, NULL, 0), before, "lame for the zone: not asked again");
+	free_result(&res);
+}
+
+Test(iter, identical_questions_share_one_resolution)
+{
+	start_resolver();
+	uint8_t wire[VG_NAME_MAX];
+	int n = vg_name_from_text("www.example.com.", wire);
+	struct vg_question q = {
+	    .qname = wire, .qname_len = (size_t)n, .qtype = VG_T_A, .qclass = 1, .rd_bit = true};
+	struct result a = {0}, b = {0};
+	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &a), 0);
+	wire[1] = 'W'; /* another client's spelling */
+	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &b), 0);
+	fake_run(&F, 60000);
+	cr_assert_eq(a.calls, 1);
+	cr_assert_eq(b.calls, 1);
+	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_T_A), 1);
+	ldns_rr *qa = ldns_rr_list_rr(ldns_pkt_question(b.pkt), 0);
+	char *t = ldns_rdf2str(ldns_rr_owner(qa));
+	cr_assert_str_eq(t, "Www.example.com.", "each client gets its own spelling back");
+	free(t);
+	free_result(&a);
+	free_result(&b);
+}
+
+Test(iter, identical_minimised_queries_are_joined)
+{
+	start_resolver();
+	const char *names[] = {"www.example.com.", "alias.example.com."};
+	struct result res[2] = {0};
+	for (int i = 0; i < 2; i++) {
+		uint8_t wire[VG_NAME_MAX];
+		int n = vg_name_from_text(names[i], wire);
+		struct vg_question q = {.qname = wire,
+					.qname_len = (size_t)n,
+					.qtype = VG_T_A,
+					.qclass = 1,
+					.rd_bit = true};
+		cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &res[i]), 0);
+	}
+	fake_run(&F, 60000);
+	cr_assert(res[0].done && res[1].done);
+	cr_assert_eq(fake_count(&F, ROOT, "com.", VG_T_A), 1, "one query for both requests");
+	cr_assert_eq(fake_count(&F, COM, "example.com.", VG_T_A), 1);
+	free_result(&res[0]);
+	free_result(&res[1]);
+}
+
+Test(iter, loopback_servers_are_not_queried_by_default)
+{
+	start_resolver();
+	struct result res;
+	resolve("www.local.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_eq(fake_count(&F, "127.0.0.1", NULL, 0), 0);
+	cr_assert_eq(res.ede, 22);
+	cr_assert(strstr(res.ede_text, "query-local-addresses"), "the EDE names the setting: %s",
+		  res.ede_text);
+	free_result(&res);
+}
+
+Test(iter, forward_mode_asks_the_forwarder_with_rd)
+{
+	struct vg_sockaddr fwd;
+	cr_assert_eq(vg_sockaddr_parse("8.8.8.8", 53, &fwd), 0);
+	C.forward = &fwd;
+	C.n_forward = 1;
+	struct fake_server *s = fake_server(&F, "8.8.8.8", ".", FAKE_RECURSIVE);
+	fake_rr(s, "www.example.com. 300 IN A 192.0.2.200");
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A,
+			 "192.0.2.200"));
+	cr_assert_eq(fake_count(&F, ROOT, NULL, 0), 0);
+	cr_assert_eq(fake_count(&F, "8.8.8.8", "www.example.com.", VG_T_A), 1);
+	cr_assert(F.log[0].rd, "forwarded queries ask for recursion");
+	free_result(&res);
+}
+
+Test(iter, forward_zone_applies_only_below_its_zone)
+{
+	struct vg_forward_zone fz = {0};
+	struct vg_sockaddr fwd;
+	cr_assert_eq(vg_sockaddr_parse("8.8.4.4", 53, &fwd), 0);
+	vg_name_from_text("lan.", fz.zone);
+	fz.addrs = &fwd;
+	fz.n_addrs = 1;
+	C.forward_zones = &fz;
+	C.n_forward_zones = 1;
+	struct fake_server *s = fake_server(&F, "8.8.4.4", "lan.", FAKE_RECURSIVE);
+	fake_rr(s, "router.lan. 300 IN A 192.0.2.254");
+	start_resolver();
+	struct result res;
+	resolve("router.lan.", VG_T_A, &res);
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "router.lan.", LDNS_RR_TYPE_A, "192.0.2.254"));
+	free_result(&res);
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"));
+	cr_assert_eq(fake_count(&F, "8.8.4.4", "www.example.com.", 0), 0);
+	free_result(&res);
+}
+
+Test(iter, close_answers_pending_requests_with_servfail)
+{
+	start_resolver();
+	uint8_t wire[VG_NAME_MAX];
+	int n = vg_name_from_text("www.example.com.", wire);
+	struct vg_question q = {
+	    .qname = wire, .qname_len = (size_t)n, .qtype = VG_T_A, .qclass = 1, .rd_bit = true};
+	struct result res = {0};
+	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &res), 0);
+	vg_resolver_close(R);
+	R = NULL;
+	cr_assert_eq(res.calls, 1);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	free_result(&res);
+}
+
+Test(iter, state_names_cover_every_state)
+{
+	for (int s = 0; s < 12; s++)
+		cr_assert_str_neq(vg_iq_state_name((enum vg_iq_state)s), "?");
+}
+
+Test(iter, prefetch_refreshes_an_entry_in_its_last_tenth)
+{
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	free_result(&res);
+	unsigned before = fake_count(&F, EXCOM, "www.example.com.", VG_T_A);
+	F.wall += 3300; /* 300 s of 3600 left: inside the last 10% */
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, NULL));
+	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_T_A), before + 1,
+		     "the hit started one background refresh");
+	free_result(&res);
+}
+
+Test(iter, prefetch_no_sends_no_refresh)
+{
+	C.prefetch = false;
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	free_result(&res);
+	unsigned before = fake_count(&F, EXCOM, "www.example.com.", VG_T_A);
+	F.wall += 3300;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_T_A), before);
+	free_result(&res);
+	cr_assert_eq(vg_resolver_prefetch(R, (const uint8_t *)"\3www\7example\3com", 17, VG_T_A),
+		     VG_EREFUSED);
+}
+
+Test(iter, primes_the_root_at_start_and_again_after_expiry)
+{
+	struct vg_resolver_env env = {.cfg = &C, .cache = cache, .upstream = &F.head};
+	cr_assert_eq(vg_resolver_new(&env, &R), 0);
+	fake_run(&F, 60000);
+	cr_assert_eq(fake_count(&F, ROOT, ".", VG_T_NS), 1, "priming at start (RFC 8109)");
+	cr_assert_eq(R->n_hints, 1, "the primed address replaced the hints");
+	cr_assert_gt(R->primed_until, F.wall + 3600, "valid for the NS set's TTL, not 10 s");
+	vg_cache_sync(cache);
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	free_result(&res);
+	cr_assert_eq(fake_count(&F, ROOT, ".", VG_T_NS), 1, "not again while the NS set lives");
+	F.wall += 518400 + 1;
+	resolve("www.example.net.", VG_T_A, &res);
+	free_result(&res);
+	cr_assert_eq(fake_count(&F, ROOT, ".", VG_T_NS), 2, "primed again after expiry");
+}
+
+Test(iter, out_of_bailiwick_referral_glue_is_not_used)
+{
+	start_resolver();
+	struct result res;
+	/* com. delegates evil.com. to ns.evil.net. without glue: the address must come from
+	 * net., never from anything com. might add. The resolution fails (no such zone). */
+	resolve("www.evil.com.", VG_T_A, &res);
+	cr_assert_eq(fake_count(&F, NET, "ns.evil.net.", 0) + fake_count(&F, NET, "evil.net.", 0) >=
+			 1,
+		     true, "the NS name was resolved through net.");
+	free_result(&res);
+}
+
+Test(iter, ipv6_servers_are_used_only_with_do_ip6)
+{
+	/* a zone whose only server has an IPv6 address */
+	struct fake_server *s = &F.servers[1]; /* com. */
+	fake_rr(s, "six.com. 172800 IN NS ns.six.com.");
+	fake_rr(s, "ns.six.com. 172800 IN AAAA 2001:500:1::53");
+	s = fake_server(&F, "2001:500:1::53", "six.com.", FAKE_AUTH);
+	fake_rr(s, SOA("six.com."));
+	fake_rr(s, "www.six.com. 3600 IN A 192.0.2.6");
+	C.do_ip6 = true;
+	start_resolver();
+	struct result res;
+	resolve("www.six.com.", VG_T_A, &res);
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.six.com.", LDNS_RR_TYPE_A, "192.0.2.6"));
+	free_result(&res);
+	vg_resolver_close(R);
+	R = NULL;
+	vg_cache_flush_all(cache);
+	vg_cache_sync(cache);
+	C.do_ip6 = false;
+	start_resolver();
+	resolve("www.six.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_eq(res.ede, 22);
+	cr_assert(strstr(res.ede_text, "do-ip6"), "%s", res.ede_text);
+	cr_assert_eq(fake_count(&F, "2001:500:1::53", NULL, 0), 0);
+	free_result(&res);
+}
+
+Test(iter, ds_is_asked_from_the_parent_zone)
+{
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res); /* caches the example.com. cut */
+	free_result(&res);
+	F.n_log = 0;
+	resolve("example.com.", VG_T_DS, &res);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "example.com.", LDNS_RR_TYPE_DS, NULL));
+	cr_assert_eq(fake_count(&F, COM, "example.com.", VG_T_DS), 1);
+	cr_assert_eq(fake_count(&F, EXCOM, "example.com.", VG_T_DS), 0, "not the child");
+	free_result(&res);
+}
+
+Test(iter, front_end_prefetch_asks_the_authorities_once)
+{
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	free_result(&res);
+	unsigned before = fake_count(&F, EXCOM, "www.example.com.", VG_T_A);
+	const uint8_t *name = (const uint8_t *)"\3www\7example\3com";
+	cr_assert_eq(vg_resolver_prefetch(R, name, 17, VG_T_A), 0);
+	cr_assert_eq(vg_resolver_prefetch(R, name, 17, VG_T_A), VG_ELIMIT, "already running");
+	fake_run(&F, 60000);
+	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_T_A), before + 1);
+	cr_assert_eq(vg_resolver_prefetch(R, name, 3, VG_T_A), VG_EFORMAT);
+}
+
+Test(iter, request_timeout_edges)
+{
+	/* example.com.'s server answers after 300 ms; everything else at once */
+	F.servers[3].delay_ms = 300;
+	C.request_timeout_ms = 350;
+	start_resolver();
+	struct result res;
+	uint64_t t0 = F.now;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR, "done within 350 ms");
+	cr_assert_geq(F.now - t0, 300);
+	free_result(&res);
+	vg_resolver_close(R);
+	R = NULL;
+	vg_cache_flush_all(cache);
+	vg_cache_sync(cache);
+	C.request_timeout_ms = 250;
+	start_resolver();
+	t0 = F.now;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL, "not within 250 ms");
+	cr_assert_eq(res.ede, 22);
+	cr_assert_str_eq(res.ede_text, "request-timeout reached");
+	free_result(&res);
+}
+
+Test(iter, formerr_to_edns_is_remembered_for_a_while_then_edns_is_tried_again)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_FORMERR_EDNS;
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	free_result(&res);
+	/* Within the hold time the server is asked without OPT straight away. */
+	F.n_log = 0;
+	F.now += 60000;
+	resolve("mail.example.com.", VG_T_A, &res);
+	free_result(&res);
+	cr_assert_eq(fake_count(&F, EXCOM, "mail.example.com.", 0), 1, "no FORMERR round trip");
+	cr_assert(!F.log[F.n_log - 1].edns);
+	/* The server got upgraded; after VG_NO_EDNS_MS it is asked with EDNS again. */
+	F.servers[3].mode = FAKE_AUTH;
+	F.now += VG_NO_EDNS_MS;
+	F.n_log = 0;
+	resolve("alias.example.com.", VG_T_A, &res);
+	free_result(&res);
+	cr_assert_geq(F.n_log, 1);
+	for (size_t i = 0; i < F.n_log; i++)
+		cr_assert(F.log[i].edns, "query %zu to %s without EDNS", i, F.log[i].server);
+}
+
+Test(iter, servers_answering_only_servfail_give_ede_network_error)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_SERVFAIL;
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_eq(res.ede, 23, "every server answered, only with errors: 23 Network Error");
+	free_result(&res);
+}
+
+Test(iter, glueless_ns_name_with_only_an_ipv6_address_is_found_with_do_ip6)
+{
+	fake_rr(&F.servers[1], "v6only.com. 172800 IN NS ns.v6.net."); /* com. */
+	fake_rr(&F.servers[2],
+		"v6.net. 172800 IN NS ns.example.net."); /* net. -> example.net's server */
+	struct fake_server *s = fake_server(&F, EXNET, "v6.net.", FAKE_AUTH);
+	fake_rr(s, SOA("v6.net."));
+	fake_rr(s, "ns.v6.net. 3600 IN AAAA 2001:500:2::53");
+	s = fake_server(&F, "2001:500:2::53", "v6only.com.", FAKE_AUTH);
+	fake_rr(s, SOA("v6only.com."));
+	fake_rr(s, "www.v6only.com. 3600 IN A 192.0.2.60");
+	C.do_ip6 = true;
+	start_resolver();
+	struct result res;
+	resolve("www.v6only.com.", VG_T_A, &res);
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.v6only.com.", LDNS_RR_TYPE_A, "192.0.2.60"),
+	    "rcode %d, %s", ldns_pkt_get_rcode(res.pkt), res.ede_text);
+	cr_assert_eq(fake_count(&F, EXNET, "ns.v6.net.", VG_T_AAAA), 1);
+	free_result(&res);
+}
+
+Test(iter, upstream_limit_hit_in_a_glueless_subresolution_is_named_in_the_ede)
+{
+	C.max_upstream_queries = 4; /* the sub-resolution of ns.example.net. needs the 5th */
+	start_resolver();
+	struct result res;
+	resolve("www.glueless.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_eq(res.ede, 0);
+	cr_assert(strstr(res.ede_text, "max-upstream-queries"), "%s", res.ede_text);
+	cr_assert_leq(F.n_log, 4);
+	free_result(&res);
+}
+
+Test(iter, priming_expires_with_the_root_ns_set_ttl)
+{
+	/* The root's NS set lives 600 s, its addresses much longer: the NS set decides. */
+	F.servers[0].rrs[1] = ". 600 IN NS a.root-servers.net.";
+	start_resolver();
+	cr_assert_leq(R->primed_until, F.wall + 600);
+	struct result res;
+	F.wall += 601;
+	resolve("www.example.com.", VG_T_A, &res);
+	free_result(&res);
+	cr_assert_eq(fake_count(&F, ROOT, ".", VG_T_NS), 1, "primed again once the NS set expired");
+}
+
+Test(iter, root_hints_file_replaces_the_built_in_hints)
+{
+	struct vg_resolver_env env = {.cfg = &C, .cache = cache, .upstream = &F.head};
+	cr_assert_eq(vg_resolver_new(&env, &R), 0);
+	cr_assert_eq(R->n_hints, 1, "only the file's server, none of the built-in 13");
+	cr_assert_eq(F.n_log, 1, "priming at start");
+	cr_assert_str_eq(F.log[0].server, ROOT, "asked the file's root server");
+	vg_resolver_close(R);
+	R = NULL;
+	C.root_hints = NULL;
+	cr_assert_eq(vg_resolver_new(&env, &R), 0);
+	cr_assert_geq(R->n_hints, 13, "the built-in hints");
+	vg_resolver_close(R);
+	R = NULL;
+	char bad[160];
+	snprintf(bad, sizeof(bad), "%s/none.hints", dir);
+	C.root_hints = bad;
+	cr_assert_lt(vg_resolver_new(&env, &R), 0, "an unreadable root-hints file is an error");
+	R = NULL;
+}
+
+Test(iter, do_ip4_no_sends_nothing_to_ipv4_servers)
+{
+	C.do_ip4 = false;
+	C.do_ip6 = true;
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_eq(F.n_log, 0, "every server of the fake Internet is IPv4");
+	cr_assert_eq(res.ede, 22);
+	cr_assert(strstr(res.ede_text, "do-ip4"), "%s", res.ede_text);
+	free_result(&res);
+}
+
+Test(iter, a_forwarder_that_recurses_slowly_after_fast_cached_answers_is_waited_for)
+{
+	struct vg_sockaddr fwd;
+	cr_assert_eq(vg_sockaddr_parse("8.8.8.8", 53, &fwd), 0);
+	C.forward = &fwd;
+	C.n_forward = 1;
+	struct fake_server *s = fake_server(&F, "8.8.8.8", ".", FAKE_RECURSIVE);
+	fake_rr(s, "www.example.com. 300 IN A 192.0.2.200");
+	fake_rr(s, "cold.example.com. 300 IN A 192.0.2.201");
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res); /* answered at once: srtt ~0 */
+	free_result(&res);
+	/* The next name is not in the forwarder's cache: its recursion takes 300 ms. */
+	s->delay_ms = 300;
+	resolve("cold.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR, "ede %u %s", res.ede,
+		     res.ede_text);
+	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "cold.example.com.", LDNS_RR_TYPE_A,
+			 "192.0.2.201"));
+	free_result(&res);
+	s->delay_ms = 0;
+	resolve("www.example.com.", VG_T_AAAA, &res);
+	cr_assert_neq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL,
+		      "the only forwarder is not held down");
+	free_result(&res);
+}
+
+Test(iter, a_cached_cut_whose_in_zone_ns_names_lost_their_addresses_is_refreshed_from_the_parent)
+{
+	start_resolver();
+	struct result res;
+	resolve("www.example.com.", VG_T_A, &res);
+	free_result(&res);
+	/* The glue went (evicted, expired earlier, or not committed yet) while the NS set stayed:
+	 * ns1.example.com. cannot be resolved through example.com. itself. */
+	cr_assert_eq(vg_cache_flush_name(cache, (const uint8_t *)"\3ns1\7example\3com", 0), 0);
+	vg_cache_sync(cache);
+	F.n_log = 0;
+	resolve("alias.example.com.", VG_T_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR, "ede %u %s", res.ede,
+		     res.ede_text);
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"));
+	cr_assert_geq(fake_count(&F, COM, NULL, 0), 1,
+		      "the referral (and glue) asked of com. again");
+	free_result(&res);
+}
+
+Test(iter, a_timeout_shared_by_joined_questions_counts_once)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_SILENT; /* example.com. */
+	uint8_t wire[VG_NAME_MAX];
+	int n = vg_name_from_text("www.example.com.", wire);
+	struct result res[3] = {0};
+	/* Three requests (DO/CD differ) that ask the same upstream query: it is sent once. */
+	for (int i = 0; i < 3; i++) {
+		struct vg_question q = {.qname = wire,
+					.qname_len = (size_t)n,
+					.qtype = VG_T_A,
+					.qclass = 1,
+					.rd_bit = true,
+					.do_bit = i & 1,
+					.cd_bit = i & 2};
+		cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &res[i]), 0);
+	}
+	fake_run(&F, 120000);
+	for (int i = 0; i < 3; i++) {
+		cr_assert(res[i].done);
+		free_result(&res[i]);
+	}
+	cr_assert_eq(fake_count(&F, EXCOM, NULL, 0), 3,
+		     "three rounds as for one question; one lost query is one timeout, not three");
+}
