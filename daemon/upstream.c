@@ -37,6 +37,7 @@ struct vg_upstream_query {
 	uint64_t started;
 	vg_upstream_reply_cb cb;
 	void *ctx;
+	bool icmp_seen; /* VG_UP_UNREACHABLE was delivered */
 	struct vg_upstream_query *prev, *next;
 };
 
@@ -172,9 +173,18 @@ static void udp_readable(struct vg_upstream_query *q)
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				return;
-			/* ICMP port unreachable and friends: the server is not there. */
-			query_finish(q, VG_UP_ERROR, NULL, 0);
-			return;
+			/* An ICMP error (port/host/net unreachable...) queued on the socket;
+			 * reading it cleared it. Anyone on the path can forge one, so it ends
+			 * nothing: the socket keeps listening until the reply or the timeout. The
+			 * resolver hears of it once, to try another server meanwhile. */
+			u->head.stats.icmp_errors++;
+			vg_debug("upstream: ICMP error on a query socket: %s", strerror(errno));
+			if (!q->icmp_seen) {
+				q->icmp_seen = true;
+				q->cb(q->ctx, VG_UP_UNREACHABLE, NULL, 0, 0);
+				return; /* the callback may have cancelled q */
+			}
+			continue;
 		}
 		if (query_offer(q, u->udp_buf, (size_t)n))
 			return;

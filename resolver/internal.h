@@ -98,7 +98,9 @@ struct vg_msg {
 #define VG_MSG_TC(m) (((m)->flags1 & 0x02) != 0)
 
 /* Parses a whole message into `m` (records and names copied into `a`). Names in the rdata of the
- * RFC 1035 types (and SRV) are decompressed. Returns 0, VG_EFORMAT, VG_ETRUNC or -ENOMEM. */
+ * RFC 1035 types (and SRV) are decompressed. With `a` NULL it only checks (header fields and the
+ * question are filled, no records are stored; used by vg_upstream_match). Returns 0,
+ * VG_EFORMAT, VG_ETRUNC or -ENOMEM. */
 int vg_msg_parse(struct vg_arena *a, const uint8_t *pkt, size_t len, struct vg_msg *m);
 
 /* FNV-1a of a wire name of `len` bytes, case-folded like vg_name_eq compares. */
@@ -242,7 +244,9 @@ bool vg_select_is_lame(struct vg_select *s, const struct vg_sockaddr *a, const u
 		       uint64_t now);
 
 /* Picks among cand[0..n) (skipping tried[i] and held-down or lame ones): the lowest RTO, or with
- * probability VG_EXPLORE_PER_1024/1024 (rnd) a random other usable one. Returns the index or -1. */
+ * probability VG_EXPLORE_PER_1024/1024 (rnd) a random other usable one. When every candidate
+ * that is not lame is held down, returns the untried one whose hold-down ends first (a probe;
+ * none when a held-down candidate was already tried). Returns the index or -1. */
 int vg_select_pick(struct vg_select *s, const struct vg_sockaddr *cand, size_t n, const bool *tried,
 		   const uint8_t *zone, uint64_t now, uint32_t rnd);
 

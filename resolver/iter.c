@@ -400,12 +400,21 @@ static enum step st_pick(struct vg_iq *iq)
 		iq->server = cand[k];
 		iq->server_ns = owner[k];
 		iq->server_idx = idx[k];
+		/* Tried from now on: an iq still listening on this server after an ICMP error
+		 * must not pick it again meanwhile. */
+		owner[k]->tried[idx[k]] = true;
 		struct vg_srv_info *si = vg_select_get(r->sel, &cand[k]);
 		iq->no_edns = si && si->no_edns_until > now;
 		iq->edns_probe = false;
 		iq->tcp = false;
 		iq->state = IQ_SEND;
 		return STEP_NEXT;
+	}
+	/* Queries that reported an ICMP error still listen until their timeout: wait for them
+	 * rather than give up on the zone (an off-path attacker can forge ICMP errors). */
+	if (iq->waits) {
+		iq->state = IQ_WAIT_REPLY;
+		return STEP_WAIT;
 	}
 	/* No usable address: resolve a glueless NS name, if the limits allow. */
 	if (!iq->forward && iq->depth < VG_MAX_SUB_DEPTH) {
@@ -426,7 +435,8 @@ static enum step st_pick(struct vg_iq *iq)
 		clear_tried(iq);
 		k = vg_select_pick(r->sel, cand, n, (bool[VG_MAX_NS * VG_MAX_NS_ADDRS]){0},
 				   iq->forward ? NULL : iq->zone, now, rnd);
-		if (k >= 0) {
+		/* A held-down pick is a probe: one per request is enough to see the zone back. */
+		if (k >= 0 && !vg_select_held(r->sel, &cand[k], now)) {
 			iq->state = IQ_PICK;
 			return STEP_NEXT;
 		}
@@ -468,6 +478,25 @@ static bool asked_full(const struct vg_iq *iq)
 	return iq->asked_type == iq->qtype && vg_name_eq(iq->asked, iq->sname);
 }
 
+/* Counts a local send error; logs one line per VG_LOCAL_ERR_LOG_MS per worker (a flood of
+ * misses with no descriptors left must not become a flood of log lines). */
+static void local_error(struct vg_resolver *r, const struct vg_sockaddr *server, int rc)
+{
+	uint64_t now = r->up->ops->now_ms(r->up);
+	r->stats.upstream_local_errors++;
+	if (r->local_err_log_at && now < r->local_err_log_at) {
+		r->local_err_quiet++;
+		return;
+	}
+	char a[64];
+	vg_warn("resolver %d: cannot send to %s: %s (a local error, not held against the "
+		"server; %llu more since the last such message)",
+		r->worker_id, vg_sockaddr_str(server, a, sizeof(a)), vg_strerror(rc),
+		(unsigned long long)r->local_err_quiet);
+	r->local_err_quiet = 0;
+	r->local_err_log_at = now + VG_LOCAL_ERR_LOG_MS;
+}
+
 static enum step st_send(struct vg_iq *iq)
 {
 	struct vg_req *req = iq->req;
@@ -480,9 +509,9 @@ static enum step st_send(struct vg_iq *iq)
 	if (rc == VG_ELIMIT) /* our own socket cap, not the server's fault: no timeout charged */
 		return fail_limit(iq, "upstream sockets over max-upstream-sockets");
 	if (rc < 0) {
-		/* Local trouble with this address (e.g. no route): treat like an error reply, and
-		 * count it like a timeout so an unreachable address gets held down. */
-		vg_select_timeout(r->sel, &iq->server, r->up->ops->now_ms(r->up));
+		/* Our own trouble (no route, no source address, out of descriptors or buffers):
+		 * nothing reached the server, so nothing is held against it. Try the next one. */
+		local_error(r, &iq->server, rc);
 		iq->st = VG_UP_ERROR;
 		iq->state = IQ_REPLY;
 		return STEP_NEXT;
@@ -744,6 +773,7 @@ static enum step st_follow(struct vg_iq *iq)
 			memcpy(r->hints, h, n * sizeof(h[0]));
 			r->n_hints = n;
 			r->primed_until = r->up->ops->wall_now(r->up) + (ttl ? ttl : 1);
+			iq->primed = true;
 			vg_info("resolver: root primed with %zu addresses for %u s", n, ttl);
 		}
 	}
@@ -838,6 +868,7 @@ void vg_iq_run(struct vg_iq *iq)
 		if (s == STEP_END)
 			break;
 	}
+	vg_outq_leave(iq); /* a finished iq listens no more */
 	if (iq->parent)
 		sub_finished(iq);
 	else
@@ -846,6 +877,5 @@ void vg_iq_run(struct vg_iq *iq)
 
 void vg_iq_cancel(struct vg_iq *iq)
 {
-	if (iq->oq)
-		vg_outq_leave(iq);
+	vg_outq_leave(iq);
 }

@@ -22,6 +22,9 @@
 #define VG_ARENA_PER_REQUEST (128u << 10)
 #define VG_OUTQ_BUCKETS 1024
 #define VG_REQ_BUCKETS 1024
+#define VG_PRIME_RETRY_MIN_MS 1000  /* first wait after a failed priming */
+#define VG_PRIME_RETRY_MAX_MS 60000 /* the wait doubles up to this */
+#define VG_LOCAL_ERR_LOG_MS 10000   /* at most one local-error log line per worker per 10 s */
 
 /* The iterator's states (STYLE habit 4): one function each in iter.c, see vg_iq_state_name. */
 enum vg_iq_state {
@@ -50,6 +53,26 @@ struct vg_ns {
 
 struct vg_req;
 struct vg_outq;
+struct vg_iq;
+
+/* One iterator query listening on one upstream query (outq). An iq usually has one; after an
+ * ICMP error it keeps listening on that query until its timeout while it asks the next server,
+ * so it may have several (see "Unreachable servers" in docs/architecture.md). Each link keeps
+ * what was asked of whom, restored into the iq when its reply is the one used. In the
+ * request's arena. */
+struct vg_oq_wait {
+	struct vg_iq *iq;
+	struct vg_outq *oq;	    /* NULL once detached */
+	struct vg_oq_wait *next;    /* next waiter of oq */
+	struct vg_oq_wait *iq_next; /* next query the iq listens on */
+	bool notified;		    /* the oq's ICMP notice reached this waiter */
+	struct vg_sockaddr server;
+	struct vg_ns *server_ns;
+	int server_idx;
+	bool tcp, no_edns;
+	uint16_t asked_type;
+	uint8_t asked[VG_NAME_MAX];
+};
 
 struct vg_iq {
 	struct vg_req *req;
@@ -59,6 +82,7 @@ struct vg_iq {
 	int depth;
 	enum vg_iq_state state;
 	bool is_prime;	    /* root priming query */
+	bool primed;	    /* priming: the root's NS addresses replaced the hints */
 	bool refresh;	    /* prefetch: skip the cached answer, ask the authorities */
 	bool want_prefetch; /* answered from a cache entry near its expiry */
 
@@ -108,8 +132,7 @@ struct vg_iq {
 	/* A FORMERR to our EDNS query made this one plain: only if it succeeds is the server kept
 	 * on plain DNS (no_edns_until); a forged FORMERR followed by a failure changes nothing. */
 	bool edns_probe;
-	struct vg_outq *oq;
-	struct vg_iq *oq_next;
+	struct vg_oq_wait *waits; /* upstream queries this iq listens on (usually one) */
 
 	/* The reply being handled. */
 	enum vg_upstream_status st;
@@ -159,6 +182,10 @@ struct vg_resolver_stats {
 	uint64_t requests, joined, cache_answers, upstream_sent, upstream_joined;
 	uint64_t servfail, stale_served, prefetches, primings, limit_hits;
 	uint64_t refused_rd0; /* RD=0 questions the cache could not answer */
+	/* Local errors sending upstream (socket/bind/connect/send failed: EMFILE, ENETUNREACH,
+	 * EADDRNOTAVAIL, ENOBUFS...): ours, never counted against the server. */
+	uint64_t upstream_local_errors;
+	uint64_t upstream_unreachable; /* upstream queries that reported an ICMP error */
 };
 
 struct vg_resolver {
@@ -173,7 +200,13 @@ struct vg_resolver {
 	size_t n_hints;
 	int64_t primed_until; /* wall clock; 0 = never primed */
 	bool priming;
-	struct vg_req *reqs;			 /* all live requests */
+	/* After a failed priming: no new one before prime_retry_at (monotonic ms); the wait
+	 * doubles per failure from VG_PRIME_RETRY_MIN_MS to VG_PRIME_RETRY_MAX_MS. */
+	uint64_t prime_retry_at;
+	uint32_t prime_backoff_ms;
+	uint64_t local_err_log_at; /* monotonic ms: next local-error log line allowed */
+	uint64_t local_err_quiet;  /* local errors not logged since the last line */
+	struct vg_req *reqs;	   /* all live requests */
 	struct vg_req *req_hash[VG_REQ_BUCKETS]; /* client questions in flight, for joining */
 	struct vg_outq *outq_hash[VG_OUTQ_BUCKETS];
 	struct vg_arena_pool arena_pool; /* every request's arena is charged here */

@@ -35,8 +35,10 @@ struct vg_outq {
 	uint8_t qname[VG_NAME_MAX]; /* lowercase */
 	uint16_t qtype;
 	bool tcp, rd, edns;
+	bool unreachable; /* an ICMP error was reported: its timeout says nothing of the server */
+	bool notifying;	  /* on_outq_reply is walking the waiters: leaving must not free it */
 	struct vg_upstream_query *uq;
-	struct vg_iq *waiters;
+	struct vg_oq_wait *waiters;
 };
 
 static uint64_t outq_hash(const struct vg_sockaddr *s, const uint8_t *qname, uint16_t qtype,
@@ -62,40 +64,121 @@ static void outq_unlink(struct vg_outq *oq)
 		*pp = oq->hnext;
 }
 
+/* The fields of struct vg_iq that say what was asked of whom, saved per upstream query in its
+ * struct vg_oq_wait and restored when that query's reply is the one used (asked: memcpy). */
+#define SENT_FIELDS(X) X(server) X(server_ns) X(server_idx) X(tcp) X(no_edns) X(asked_type)
+
+/* Removes w from its iq's list of queries listened on. */
+static void wait_unlink_iq(struct vg_oq_wait *w)
+{
+	struct vg_oq_wait **pp = &w->iq->waits;
+	while (*pp && *pp != w)
+		pp = &(*pp)->iq_next;
+	if (*pp)
+		*pp = w->iq_next;
+	w->iq_next = NULL;
+}
+
+/* Takes one waiter off its outq; the last one cancels the upstream query. */
+static void wait_leave(struct vg_oq_wait *w)
+{
+	struct vg_outq *oq = w->oq;
+	if (!oq)
+		return;
+	struct vg_oq_wait **pp = &oq->waiters;
+	while (*pp && *pp != w)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = w->next;
+	w->oq = NULL;
+	if (!oq->waiters && !oq->notifying) {
+		oq->r->up->ops->cancel(oq->r->up, oq->uq);
+		outq_unlink(oq);
+		free(oq);
+	}
+}
+
+/* The ICMP notice (VG_UP_UNREACHABLE): the query keeps listening; each waiting iq may ask
+ * another server meanwhile. Waiters are visited one at a time from the head, because running
+ * an iq may make other waiters leave (their request completed). */
+static void outq_unreachable(struct vg_outq *oq)
+{
+	struct vg_resolver *r = oq->r;
+	oq->unreachable = true;
+	r->stats.upstream_unreachable++;
+	oq->notifying = true;
+	for (unsigned guard = 0; guard < 100000; guard++) {
+		struct vg_oq_wait *w = oq->waiters;
+		while (w && w->notified)
+			w = w->next;
+		if (!w)
+			break;
+		w->notified = true;
+		struct vg_iq *iq = w->iq;
+		if (!iq->req->done && iq->state == IQ_WAIT_REPLY) {
+			iq->state = IQ_PICK;
+			vg_iq_run(iq);
+		}
+	}
+	oq->notifying = false;
+	if (!oq->waiters) {
+		r->up->ops->cancel(r->up, oq->uq);
+		outq_unlink(oq);
+		free(oq);
+	}
+}
+
 static void on_outq_reply(void *ctx, enum vg_upstream_status st, const uint8_t *reply, size_t len,
 			  uint32_t rtt_ms)
 {
 	struct vg_outq *oq = ctx;
 	struct vg_resolver *r = oq->r;
-	struct vg_iq *w = oq->waiters;
+	if (st == VG_UP_UNREACHABLE) {
+		outq_unreachable(oq);
+		vg_store_read_done(r);
+		return;
+	}
 	/* Once per query, however many iqs wait on it: a lost datagram is one timeout for the
-	 * server's backoff and hold-down, not one per waiter. An error (ICMP unreachable, reset)
-	 * counts like a timeout; a 0x20 mismatch says nothing about the server's health. */
+	 * server's backoff and hold-down, not one per waiter. Only silence counts against a
+	 * server: not an ICMP error (forgeable off-path, and what a server not up yet sends), not
+	 * the timeout after one, not a TCP reset, not a 0x20 mismatch. */
 	if (st == VG_UP_REPLY)
 		vg_select_rtt(r->sel, &oq->server, rtt_ms);
-	else if (st == VG_UP_TIMEOUT || st == VG_UP_ERROR)
+	else if (st == VG_UP_TIMEOUT && !oq->unreachable)
 		vg_select_timeout(r->sel, &oq->server, r->up->ops->now_ms(r->up));
 	outq_unlink(oq);
+	struct vg_oq_wait *w = oq->waiters;
+	for (struct vg_oq_wait *x = w; x; x = x->next) {
+		x->oq = NULL;
+		wait_unlink_iq(x);
+	}
 	free(oq);
 	/* Each waiter keeps its own copy: requests end independently. A finished request's
 	 * memory lives until the reaper runs, so `next` stays readable. */
 	while (w) {
-		struct vg_iq *next = w->oq_next;
-		w->oq = NULL;
-		w->oq_next = NULL;
-		if (!w->req->done && w->state == IQ_WAIT_REPLY) {
-			w->st = st;
-			w->rtt_ms = rtt_ms;
-			w->reply = NULL;
-			w->reply_len = 0;
+		struct vg_oq_wait *next = w->next;
+		struct vg_iq *iq = w->iq;
+		if (!iq->req->done && iq->state == IQ_WAIT_REPLY) {
+			/* A reply ends the wait on every other server this iq was asking. */
+			if (st == VG_UP_REPLY || st == VG_UP_CASE)
+				vg_outq_leave(iq);
+				/* The iq is back to what it asked of this server. */
+#define RESTORE(f) iq->f = w->f;
+			SENT_FIELDS(RESTORE)
+#undef RESTORE
+			memcpy(iq->asked, w->asked, sizeof(iq->asked));
+			iq->st = st;
+			iq->rtt_ms = rtt_ms;
+			iq->reply = NULL;
+			iq->reply_len = 0;
 			if (st == VG_UP_REPLY) {
-				w->reply = vg_arena_memdup(&w->req->arena, reply, len);
-				w->reply_len = len;
-				if (!w->reply)
-					w->st = VG_UP_ERROR;
+				iq->reply = vg_arena_memdup(&iq->req->arena, reply, len);
+				iq->reply_len = len;
+				if (!iq->reply)
+					iq->st = VG_UP_ERROR;
 			}
-			w->state = IQ_REPLY;
-			vg_iq_run(w);
+			iq->state = IQ_REPLY;
+			vg_iq_run(iq);
 		}
 		w = next;
 	}
@@ -105,18 +188,30 @@ static void on_outq_reply(void *ctx, enum vg_upstream_status st, const uint8_t *
 int vg_outq_send(struct vg_iq *iq)
 {
 	struct vg_resolver *r = iq->req->r;
+	struct vg_oq_wait *w = vg_arena_zalloc(&iq->req->arena, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->iq = iq;
+#define SAVE(f) w->f = iq->f;
+	SENT_FIELDS(SAVE)
+#undef SAVE
+	memcpy(w->asked, iq->asked, sizeof(w->asked));
 	uint8_t low[VG_NAME_MAX];
 	memcpy(low, iq->asked, (size_t)vg_name_len(iq->asked, VG_NAME_MAX));
 	vg_name_lower(low);
 	bool rd = iq->forward, edns = !iq->no_edns;
 	uint64_t h = outq_hash(&iq->server, low, iq->asked_type, iq->tcp, rd, edns);
 	for (struct vg_outq *oq = r->outq_hash[h % VG_OUTQ_BUCKETS]; oq; oq = oq->hnext) {
-		if (oq->hash == h && oq->qtype == iq->asked_type && oq->tcp == iq->tcp &&
-		    oq->rd == rd && oq->edns == edns && vg_sockaddr_eq(&oq->server, &iq->server) &&
-		    vg_name_eq(oq->qname, low)) {
-			iq->oq = oq;
-			iq->oq_next = oq->waiters;
-			oq->waiters = iq;
+		/* Not one that reported an ICMP error: its waiters were told to move on, a new
+		 * waiter would not be. */
+		if (oq->hash == h && !oq->unreachable && oq->qtype == iq->asked_type &&
+		    oq->tcp == iq->tcp && oq->rd == rd && oq->edns == edns &&
+		    vg_sockaddr_eq(&oq->server, &iq->server) && vg_name_eq(oq->qname, low)) {
+			w->oq = oq;
+			w->next = oq->waiters;
+			oq->waiters = w;
+			w->iq_next = iq->waits;
+			iq->waits = w;
 			r->stats.upstream_joined++;
 			return 0;
 		}
@@ -170,28 +265,20 @@ int vg_outq_send(struct vg_iq *iq)
 	r->stats.upstream_sent++;
 	oq->hnext = r->outq_hash[h % VG_OUTQ_BUCKETS];
 	r->outq_hash[h % VG_OUTQ_BUCKETS] = oq;
-	iq->oq = oq;
-	iq->oq_next = NULL;
-	oq->waiters = iq;
+	w->oq = oq;
+	oq->waiters = w;
+	w->iq_next = iq->waits;
+	iq->waits = w;
 	return 0;
 }
 
 void vg_outq_leave(struct vg_iq *iq)
 {
-	struct vg_outq *oq = iq->oq;
-	if (!oq)
-		return;
-	struct vg_iq **pp = &oq->waiters;
-	while (*pp && *pp != iq)
-		pp = &(*pp)->oq_next;
-	if (*pp)
-		*pp = iq->oq_next;
-	iq->oq = NULL;
-	iq->oq_next = NULL;
-	if (!oq->waiters) {
-		oq->r->up->ops->cancel(oq->r->up, oq->uq);
-		outq_unlink(oq);
-		free(oq);
+	while (iq->waits) {
+		struct vg_oq_wait *w = iq->waits;
+		iq->waits = w->iq_next;
+		w->iq_next = NULL;
+		wait_leave(w);
 	}
 }
 
@@ -360,6 +447,37 @@ static void deliver(struct vg_req *req, const uint8_t *wire, size_t len, uint16_
 	}
 }
 
+/* Priming never holds a query back: a question that arrives meanwhile iterates from the hints'
+ * addresses. A failed priming is tried again by the first question after a short wait that
+ * doubles per failure (1 s .. 60 s), so a resolver started before its network (or its lab) was
+ * up primes within a second of the roots answering. */
+static void maybe_prime(struct vg_resolver *r)
+{
+	if (r->priming || r->cfg->n_forward)
+		return;
+	if (r->primed_until && r->up->ops->wall_now(r->up) < r->primed_until)
+		return;
+	if (r->prime_retry_at && r->up->ops->now_ms(r->up) < r->prime_retry_at)
+		return;
+	vg_req_start_background(r, (const uint8_t *)"", VG_T_NS, true);
+}
+
+/* The priming request ended: back off after a failure, start over after a success. */
+static void prime_done(struct vg_resolver *r, bool ok)
+{
+	r->priming = false;
+	if (ok) {
+		r->prime_backoff_ms = 0;
+		r->prime_retry_at = 0;
+		return;
+	}
+	uint32_t wait = r->prime_backoff_ms ? r->prime_backoff_ms : VG_PRIME_RETRY_MIN_MS;
+	r->prime_retry_at = r->up->ops->now_ms(r->up) + wait;
+	r->prime_backoff_ms = wait * 2 > VG_PRIME_RETRY_MAX_MS ? VG_PRIME_RETRY_MAX_MS : wait * 2;
+	vg_info("resolver %d: root priming failed, next try in %u ms at the earliest", r->worker_id,
+		wait);
+}
+
 void vg_req_complete(struct vg_req *req)
 {
 	struct vg_resolver *r = req->r;
@@ -375,7 +493,7 @@ void vg_req_complete(struct vg_req *req)
 	req_unlink(req);
 	struct vg_iq *iq = req->root;
 	if (iq->is_prime)
-		r->priming = false;
+		prime_done(r, iq->state == IQ_DONE && iq->primed);
 	uint16_t ede = VG_EDE_NONE;
 	const char *ede_text = NULL;
 	size_t len;
@@ -497,15 +615,6 @@ static struct vg_req *req_find(struct vg_resolver *r, const uint8_t *low, uint16
 	return NULL;
 }
 
-static void maybe_prime(struct vg_resolver *r)
-{
-	if (r->priming || r->cfg->n_forward)
-		return;
-	if (r->primed_until && r->up->ops->wall_now(r->up) < r->primed_until)
-		return;
-	vg_req_start_background(r, (const uint8_t *)"", VG_T_NS, true);
-}
-
 struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype,
 				       bool prime)
 {
@@ -522,8 +631,6 @@ struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qna
 	if (prime) {
 		r->priming = true;
 		r->stats.primings++;
-		/* Keep priming from re-triggering every request when it fails: retry later. */
-		r->primed_until = r->up->ops->wall_now(r->up) + 10;
 	} else {
 		r->stats.prefetches++;
 	}
@@ -682,13 +789,16 @@ void vg_resolver_close(struct vg_resolver *r)
 	vg_info(
 	    "resolver %d: %llu requests (%llu joined, %llu from the cache), %llu upstream queries "
 	    "(%llu joined), %llu SERVFAIL, %llu stale, %llu prefetches, %llu primings, "
-	    "%llu limits hit, %llu RD=0 misses refused, %llu unsolicited replies ignored",
+	    "%llu limits hit, %llu RD=0 misses refused, %llu unsolicited replies ignored, "
+	    "%llu upstream queries with an ICMP error, %llu local send errors",
 	    r->worker_id, (unsigned long long)st->requests, (unsigned long long)st->joined,
 	    (unsigned long long)st->cache_answers, (unsigned long long)st->upstream_sent,
 	    (unsigned long long)st->upstream_joined, (unsigned long long)st->servfail,
 	    (unsigned long long)st->stale_served, (unsigned long long)st->prefetches,
 	    (unsigned long long)st->primings, (unsigned long long)st->limit_hits,
-	    (unsigned long long)st->refused_rd0, (unsigned long long)r->up->stats.unsolicited);
+	    (unsigned long long)st->refused_rd0, (unsigned long long)r->up->stats.unsolicited,
+	    (unsigned long long)st->upstream_unreachable,
+	    (unsigned long long)st->upstream_local_errors);
 	while (r->reqs) {
 		struct vg_req *req = r->reqs;
 		req->root->state = IQ_FAIL;

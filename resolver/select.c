@@ -307,11 +307,25 @@ bool vg_select_is_lame(struct vg_select *s, const struct vg_sockaddr *a, const u
 int vg_select_pick(struct vg_select *s, const struct vg_sockaddr *cand, size_t n, const bool *tried,
 		   const uint8_t *zone, uint64_t now, uint32_t rnd)
 {
-	int best = -1, usable = 0;
+	int best = -1, usable = 0, probe = -1;
+	bool any_up = false; /* some candidate (tried or not) is neither held down nor lame */
+	bool probed = false; /* a held-down candidate was already tried in this pass */
 	uint32_t best_rto = 0;
+	uint64_t probe_until = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (tried[i] || vg_select_held(s, &cand[i], now) ||
-		    (zone && vg_select_is_lame(s, &cand[i], zone, now)))
+		if (zone && vg_select_is_lame(s, &cand[i], zone, now))
+			continue;
+		struct vg_srv_info *in = vg_select_get(s, &cand[i]);
+		if (in && in->held_until > now) {
+			probed |= tried[i];
+			if (!tried[i] && (probe < 0 || in->held_until < probe_until)) {
+				probe = (int)i;
+				probe_until = in->held_until;
+			}
+			continue;
+		}
+		any_up = true;
+		if (tried[i])
 			continue;
 		usable++;
 		uint32_t rto = vg_select_rto(s, &cand[i]);
@@ -320,6 +334,12 @@ int vg_select_pick(struct vg_select *s, const struct vg_sockaddr *cand, size_t n
 			best_rto = rto;
 		}
 	}
+	/* Every address of the zone is held down: probe the one whose hold-down ends first, so
+	 * the zone comes back as soon as one server answers again instead of staying dark for
+	 * the whole hold-down. One probe per pass over the zone: a dead zone costs one timeout
+	 * per pass, not one per address. */
+	if (!any_up)
+		return probed ? -1 : probe;
 	if (usable > 1 && (rnd & 1023) < VG_EXPLORE_PER_1024) {
 		/* Exploration: a random usable server, so a slow server that got faster is seen. */
 		int k = (int)((rnd >> 10) % (uint32_t)usable);

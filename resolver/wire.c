@@ -25,8 +25,16 @@ enum vg_upstream_match vg_upstream_match(const uint8_t *query, size_t qlen, cons
 	int n = vg_name_len(query + 12, qlen - 12);
 	if (n <= 0 || 12 + (size_t)n + 4 > qlen || 12 + (size_t)n + 4 > rlen)
 		return n <= 0 ? VG_MATCH_SHORT : VG_MATCH_QUESTION;
-	if (memcmp(query + pos, reply + pos, (size_t)n + 4) == 0)
+	if (memcmp(query + pos, reply + pos, (size_t)n + 4) == 0) {
+		/* A reply that would fail the resolver's parser is dropped here, not after the
+		 * query ended: one forged datagram with our ID must not cut the wait short. Not a
+		 * truncated one (TC=1): it may end inside a record, and only its header is read
+		 * (the question goes to TCP, where this check applies). */
+		struct vg_msg m;
+		if (!(reply[2] & 0x02) && vg_msg_parse(NULL, reply, rlen, &m) < 0)
+			return VG_MATCH_MALFORMED;
 		return VG_MATCH_OK;
+	}
 	/* Tell a case-only difference apart: it is what a 0x20 check catches (forgery or a server
 	 * that does not preserve case). */
 	for (size_t i = 0; i < (size_t)n + 4; i++) {
@@ -78,6 +86,8 @@ static int rdata_copy(struct vg_arena *a, const uint8_t *pkt, size_t len, size_t
 {
 	enum rd_layout lay = rd_layout_of(type);
 	size_t end = pos + rdlen;
+	if (lay == RD_OPAQUE && !a)
+		return 0;
 	if (lay == RD_OPAQUE) {
 		/* An empty rdata may sit at the very end of the packet: read nothing then. */
 		uint8_t *p = rdlen ? vg_arena_memdup(a, pkt + pos, rdlen) : vg_arena_zalloc(a, 1);
@@ -107,6 +117,8 @@ static int rdata_copy(struct vg_arena *a, const uint8_t *pkt, size_t len, size_t
 	size_t rest = end - p;
 	if (p > end || (lay == RD_SOA && rest != 20) || (lay != RD_SOA && rest != 0))
 		return VG_EFORMAT;
+	if (!a)
+		return 0;
 	memcpy(buf + o, pkt + p, rest);
 	o += rest;
 	uint8_t *c = vg_arena_memdup(a, buf, o);
@@ -244,8 +256,8 @@ int vg_msg_parse(struct vg_arena *a, const uint8_t *pkt, size_t len, struct vg_m
 	/* Each record takes at least 11 bytes: a count larger than the packet allows is a lie. */
 	if (total > (len - pos) / 11 + 1)
 		return VG_EFORMAT;
-	m->rr = vg_arena_alloc(a, (total ? total : 1) * sizeof(struct vg_rr));
-	if (!m->rr)
+	m->rr = a ? vg_arena_alloc(a, (total ? total : 1) * sizeof(struct vg_rr)) : NULL;
+	if (a && !m->rr)
 		return -ENOMEM;
 	for (int sec = 0; sec < 3; sec++) {
 		for (size_t i = 0; i < counts[sec]; i++) {
@@ -278,6 +290,15 @@ int vg_msg_parse(struct vg_arena *a, const uint8_t *pkt, size_t len, struct vg_m
 					return VG_EFORMAT;
 				m->edns = true;
 				m->rcode |= (uint16_t)((ttl >> 24) << 4);
+				pos += rdlen;
+				continue;
+			}
+			if (!a) {
+				const uint8_t *rd;
+				uint16_t rl;
+				int rc = rdata_copy(NULL, pkt, len, pos, rdlen, type, &rd, &rl);
+				if (rc < 0)
+					return rc;
 				pos += rdlen;
 				continue;
 			}

@@ -22,10 +22,15 @@ enum vg_upstream_status {
 	VG_UP_REPLY =
 	    0, /* `reply` holds a reply that matched address, port, ID and question bytes */
 	VG_UP_TIMEOUT = 1, /* no matching reply within timeout_ms */
-	VG_UP_ERROR = 2,   /* local error (socket, connect refused/ICMP unreachable, TCP reset) */
+	VG_UP_ERROR = 2,   /* TCP connection refused or reset, or closed before the reply */
 	VG_UP_CASE = 3,	   /* a reply differing only in the letter case of the name (0x20) came
 			    * first: nothing delivered; ask again over TCP, where off-path forgery
 			    * is not possible and case does not matter */
+	/* Not final: an ICMP error (port, host or network unreachable...) was reported on the
+	 * query's UDP socket. The query goes on waiting for a reply until its timeout — an ICMP
+	 * error is as easy to forge off-path as it is to lose (TuDoor) — and the callback is
+	 * called again with the final status. Delivered at most once per query. */
+	VG_UP_UNREACHABLE = 4,
 };
 
 /* What the resolver asks the transport to send. The packet is complete: the resolver has already
@@ -39,12 +44,15 @@ struct vg_upstream_req {
 	uint32_t timeout_ms; /* total time allowed for this query */
 };
 
-/* Called exactly once per query that ops->send accepted (never from inside send), unless the query
- * was cancelled first. `reply` is valid only during the call. rtt_ms is the measured round trip
- * (monotonic clock) for VG_UP_REPLY. Non-matching datagrams never reach the callback: the transport
- * counts them (unsolicited) and keeps waiting until the match or the timeout — except a UDP reply
- * whose question differs only in case, which ends the query with VG_UP_CASE (also counted).
- * Over TCP a case-only difference is accepted: the connection already proves the origin. */
+/* Called exactly once per query that ops->send accepted with a final status (never from inside
+ * send), unless the query was cancelled first; before that, at most once with the notice
+ * VG_UP_UNREACHABLE (the handle stays valid). `reply` is valid only during the call. rtt_ms is
+ * the measured round trip (monotonic clock) for VG_UP_REPLY. Non-matching datagrams never reach
+ * the callback, nor do matching ones that are not well-formed DNS messages (VG_MATCH_MALFORMED):
+ * the transport counts them (unsolicited) and keeps waiting until the match or the timeout —
+ * except a UDP reply whose question differs only in case, which ends the query with VG_UP_CASE
+ * (also counted). Over TCP a case-only difference is accepted: the connection already proves the
+ * origin. */
 typedef void (*vg_upstream_reply_cb)(void *ctx, enum vg_upstream_status st, const uint8_t *reply,
 				     size_t len, uint32_t rtt_ms);
 
@@ -52,10 +60,11 @@ typedef void (*vg_upstream_timer_cb)(void *ctx);
 
 /* The operations a transport provides. Each takes the vg_upstream it belongs to. */
 struct vg_upstream_ops {
-	/* Sends req; on success returns 0 and *out, a handle valid until the callback ran or
-	 * cancel was called. A negative code means nothing was sent and cb will not be called;
-	 * VG_ELIMIT: the transport's own cap on open sockets (max-upstream-sockets) was reached,
-	 * which says nothing about the server. */
+	/* Sends req; on success returns 0 and *out, a handle valid until the callback ran with a
+	 * final status or cancel was called. A negative code means nothing was sent and cb will
+	 * not be called: a local error (socket, bind, connect or send failed, e.g. ENETUNREACH,
+	 * EADDRNOTAVAIL, EMFILE, ENOBUFS), or VG_ELIMIT: the transport's own cap on open sockets
+	 * (max-upstream-sockets) was reached. Neither says anything about the server. */
 	int (*send)(struct vg_upstream *up, const struct vg_upstream_req *req,
 		    vg_upstream_reply_cb cb, void *ctx, struct vg_upstream_query **out);
 	/* Abandons a query: its callback will not be called; the handle is invalid afterwards. */
@@ -81,8 +90,9 @@ struct vg_upstream_stats {
 	uint64_t replies;     /* matched replies delivered */
 	uint64_t unsolicited; /* datagrams ignored: wrong source, ID, question bytes or case */
 	uint64_t timeouts;
-	uint64_t errors;
-	uint64_t socket_cap; /* sends refused with VG_ELIMIT: max-upstream-sockets were open */
+	uint64_t errors;      /* TCP refused/reset (VG_UP_ERROR) */
+	uint64_t icmp_errors; /* ICMP errors reported on UDP query sockets (waited past) */
+	uint64_t socket_cap;  /* sends refused with VG_ELIMIT: max-upstream-sockets were open */
 };
 
 /* The head every implementation starts with. `ops` is set by the implementation. */
@@ -109,10 +119,13 @@ enum vg_upstream_match {
 	VG_MATCH_ID = 3,	/* different ID */
 	VG_MATCH_QUESTION = 4,	/* different question (name, type or class), or QDCOUNT != 1 */
 	VG_MATCH_CASE = 5,	/* same question except for the letter case of the name (0x20) */
+	VG_MATCH_MALFORMED = 6, /* ID and question match, TC is clear, but the records do not
+				 * parse: a server bug or a forgery; the real reply may come */
 };
 
 /* Compares a received message with the query it may answer: ID, QR, QDCOUNT = 1 and the exact
- * question bytes (name case included, so 0x20 is checked). Address and port are the transport's
+ * question bytes (name case included, so 0x20 is checked); a match must also parse as a whole
+ * (the resolver's parser, without storing anything). Address and port are the transport's
  * job (connected sockets). Pure function, thread-safe; implemented in resolver/wire.c so every
  * transport and the tests use the same rule. */
 enum vg_upstream_match vg_upstream_match(const uint8_t *query, size_t qlen, const uint8_t *reply,

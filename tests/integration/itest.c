@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -165,6 +166,11 @@ static void unlock_port(struct itest_vigild *v)
 
 int itest_start(struct itest_vigild *v, const char *extra)
 {
+	return itest_start_nofile(v, extra, 0);
+}
+
+int itest_start_nofile(struct itest_vigild *v, const char *extra, unsigned nofile)
+{
 	const char *bin = getenv("VIGILD");
 	if (!bin) {
 		fprintf(stderr, "itest: VIGILD is not set (run through meson test)\n");
@@ -191,6 +197,9 @@ int itest_start(struct itest_vigild *v, const char *extra)
 			return -1;
 		if (pid == 0) {
 			prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive a crashed test */
+			struct rlimit rl = {.rlim_cur = nofile, .rlim_max = nofile};
+			if (nofile && setrlimit(RLIMIT_NOFILE, &rl) != 0)
+				_exit(126);
 			int fd = open(v->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 			if (fd >= 0) {
 				dup2(fd, 1);
@@ -352,6 +361,38 @@ ldns_pkt *itest_ask(const struct itest_vigild *v, const char *name, ldns_rr_type
 	size_t ql = itest_query(name, type, 4242, 1232, false, q, sizeof(q));
 	int n = itest_udp("127.0.0.1", v->port, NULL, q, ql, r, sizeof(r), 2000);
 	return n > 0 ? itest_parse(r, (size_t)n) : NULL;
+}
+
+ldns_pkt *itest_ask_within(const struct itest_vigild *v, const char *name, ldns_rr_type type,
+			   int timeout_ms)
+{
+	uint8_t q[512], r[65536];
+	size_t ql = itest_query(name, type, (uint16_t)(rand() & 0xffff), 1232, false, q, sizeof(q));
+	int n = itest_udp("127.0.0.1", v->port, NULL, q, ql, r, sizeof(r), timeout_ms);
+	return n > 0 ? itest_parse(r, (size_t)n) : NULL;
+}
+
+bool itest_resolves_a(const struct itest_vigild *v, const char *name, const char *addr,
+		      int timeout_ms)
+{
+	ldns_pkt *p = itest_ask_within(v, name, LDNS_RR_TYPE_A, timeout_ms);
+	bool ok = false;
+	ldns_rdf *owner = ldns_dname_new_frm_str(name);
+	ldns_rdf *want = ldns_rdf_new_frm_str(LDNS_RDF_TYPE_A, addr);
+	if (p && owner && want && ldns_pkt_get_rcode(p) == LDNS_RCODE_NOERROR) {
+		ldns_rr_list *an = ldns_pkt_answer(p);
+		for (size_t i = 0; i < ldns_rr_list_rr_count(an) && !ok; i++) {
+			ldns_rr *rr = ldns_rr_list_rr(an, i);
+			ok = ldns_rr_get_type(rr) == LDNS_RR_TYPE_A &&
+			     ldns_dname_compare(ldns_rr_owner(rr), owner) == 0 &&
+			     ldns_rdf_compare(ldns_rr_rdf(rr, 0), want) == 0;
+		}
+	}
+	ldns_rdf_deep_free(owner);
+	ldns_rdf_deep_free(want);
+	if (p)
+		ldns_pkt_free(p);
+	return ok;
 }
 
 int itest_tcp_connect(const char *dst, uint16_t port)

@@ -32,6 +32,10 @@ int itest_write_config(struct itest_vigild *v, const char *extra);
  * it answers "localhost. A" over UDP. Returns 0, or -1 (with vigild's log on stderr). */
 int itest_start(struct itest_vigild *v, const char *extra);
 
+/* itest_start with RLIMIT_NOFILE (soft and hard, like `ulimit -n`) set to `nofile` in vigild's
+ * process before exec; 0 leaves the limit alone. */
+int itest_start_nofile(struct itest_vigild *v, const char *extra, unsigned nofile);
+
 /* SIGTERM, then waits at most 5 s (SIGKILL after). Returns vigild's exit status, 128+signal if
  * killed by one, -1 if it had to be killed, 0 when nothing was running. Removes the temp
  * directory. Idempotent. */
@@ -55,6 +59,12 @@ ldns_pkt *itest_parse(const uint8_t *wire, size_t len);
 
 /* UDP query for name/type; returns the parsed reply or NULL on timeout. */
 ldns_pkt *itest_ask(const struct itest_vigild *v, const char *name, ldns_rr_type type);
+/* The same with a random ID and a timeout of the caller's choice. */
+ldns_pkt *itest_ask_within(const struct itest_vigild *v, const char *name, ldns_rr_type type,
+			   int timeout_ms);
+/* True when `name` A resolves with NOERROR and an A record `addr` for `name` in the answer. */
+bool itest_resolves_a(const struct itest_vigild *v, const char *name, const char *addr,
+		      int timeout_ms);
 
 /* The Extended DNS Error (RFC 8914) of a reply: its info-code, or -1 when there is none; its
  * text (NUL-terminated, cut to cap) into `text`. */

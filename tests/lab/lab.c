@@ -299,6 +299,75 @@ void vg_lab_down(void)
 	}
 }
 
+/* The PID in RUN/srv-ADDR/pid when that process runs and its command line names the server's
+ * directory (a recycled PID is never taken for ours), else 0. */
+static pid_t server_pid(const char *addr)
+{
+	char path[PATH_MAX + 64], mark[PATH_MAX + 64], cmd[PATH_MAX + 64];
+	long pid = 0;
+	snprintf(path, sizeof(path), "%s/srv-%s/pid", vg_lab_run_dir(), addr);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	if (pid <= 0 || kill((pid_t)pid, 0) != 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	snprintf(mark, sizeof(mark), "%s/srv-%s/", vg_lab_run_dir(), addr);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	size_t n = fread(cmd, 1, sizeof(cmd) - 1, f);
+	fclose(f);
+	for (size_t i = 0; i < n; i++)
+		if (cmd[i] == '\0')
+			cmd[i] = ' ';
+	cmd[n] = '\0';
+	return strstr(cmd, mark) ? (pid_t)pid : 0;
+}
+
+int vg_lab_server_stop(const char *addr)
+{
+	pid_t pid = server_pid(addr);
+	if (pid == 0) {
+		fprintf(stderr, "lab: no server of ours runs at %s\n", addr);
+		return -1;
+	}
+	kill(pid, SIGTERM);
+	for (int i = 0; i < 60 && kill(pid, 0) == 0; i++)
+		usleep(50 * 1000);
+	if (kill(pid, 0) == 0)
+		kill(pid, SIGKILL);
+	for (int i = 0; i < 20 && kill(pid, 0) == 0; i++)
+		usleep(50 * 1000);
+	return 0;
+}
+
+int vg_lab_server_start(const char *addr)
+{
+	char cmd[2 * PATH_MAX];
+	snprintf(cmd, sizeof(cmd), "nsd -c '%s/srv-%s/nsd.conf' >/dev/null 2>&1", vg_lab_run_dir(),
+		 addr);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "lab: '%s' failed\n", cmd);
+		return -1;
+	}
+	/* Any reply (NOERROR, REFUSED...) means it serves. NSD needs about 0.5 s, much more on a
+	 * loaded machine. */
+	for (int i = 0; i < 150; i++) {
+		ldns_pkt *p = NULL;
+		if (vg_lab_query_udp(addr, ".", LDNS_RR_TYPE_SOA, 0, 100, &p) == 0) {
+			ldns_pkt_free(p);
+			return 0;
+		}
+		usleep(100 * 1000);
+	}
+	fprintf(stderr, "lab: %s did not answer within 15 s after start\n", addr);
+	return -1;
+}
+
 int vg_lab_build_query(const char *name, ldns_rr_type type, unsigned flags, uint8_t *buf,
 		       size_t cap)
 {

@@ -56,6 +56,15 @@ int vg_lab_isolate(void);
  * no process behind. Safe to call without up. */
 void vg_lab_down(void);
 
+/* Stops one NSD server of a running lab (TERM, KILL after 3 s) or starts it again from the
+ * nsd.conf `lab.sh up` wrote, and waits (at most 15 s) until it answers. For outage tests: the
+ * address then refuses queries (ICMP port unreachable) until it is started again. `addr` is one
+ * of the NSD addresses of docs/lab.md ("127.53.2.1"); fault servers are not handled. A lab with
+ * a stopped server counts as partly running: the next `lab.sh up` restarts it all. Returns 0 or
+ * -1 after printing why on stderr. */
+int vg_lab_server_stop(const char *addr);
+int vg_lab_server_start(const char *addr);
+
 /* Run directory and generated files. The strings are static, valid for the process lifetime. */
 const char *vg_lab_run_dir(void);
 const char *vg_lab_root_hints(void);	      /* RUN/root.hints */

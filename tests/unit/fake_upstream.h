@@ -25,18 +25,22 @@ struct fake_up;
 
 /* Per-server behaviour. NULL `zone` with FAKE_SILENT: never answers. */
 enum fake_mode {
-	FAKE_AUTH = 0,	    /* answers like an authoritative server from its zone data */
-	FAKE_SILENT,	    /* never answers */
-	FAKE_CASE_FLIP,	    /* UDP: answers with the question's letter case inverted; TCP: fine */
-	FAKE_CASE_FLIP_ALL, /* inverts the case over UDP and TCP */
-	FAKE_WRONG_ID,	    /* answers with ID + 1 only */
-	FAKE_FORMERR_EDNS,  /* FORMERR to queries with OPT */
-	FAKE_FORMERR,	    /* FORMERR to everything (or a forged FORMERR, then a broken server) */
-	FAKE_TC,	    /* TC=1 over UDP, full answer over TCP */
-	FAKE_SERVFAIL,	    /* SERVFAIL to everything */
-	FAKE_REFUSED,	    /* REFUSED to everything (lame) */
-	FAKE_RECURSIVE,	    /* a forwarder: answers from `zone` data with RA, whatever the name */
-	FAKE_FIXED,	    /* answers every query with AA, `fixed_rcode` and the `fixed` records */
+	FAKE_AUTH = 0,	     /* answers like an authoritative server from its zone data */
+	FAKE_SILENT,	     /* never answers */
+	FAKE_CASE_FLIP,	     /* UDP: answers with the question's letter case inverted; TCP: fine */
+	FAKE_CASE_FLIP_ALL,  /* inverts the case over UDP and TCP */
+	FAKE_WRONG_ID,	     /* answers with ID + 1 only */
+	FAKE_FORMERR_EDNS,   /* FORMERR to queries with OPT */
+	FAKE_FORMERR,	     /* FORMERR to everything (or a forged FORMERR, then a broken server) */
+	FAKE_TC,	     /* TC=1 over UDP, full answer over TCP */
+	FAKE_SERVFAIL,	     /* SERVFAIL to everything */
+	FAKE_REFUSED,	     /* REFUSED to everything (lame) */
+	FAKE_RECURSIVE,	     /* a forwarder: answers from `zone` data with RA, whatever the name */
+	FAKE_FIXED,	     /* answers every query with AA, `fixed_rcode` and the `fixed` records */
+	FAKE_UNREACHABLE,    /* an ICMP error at once (VG_UP_UNREACHABLE), then nothing */
+	FAKE_ICMP_THEN_AUTH, /* a (forged) ICMP error at once, then the real answer after delay_ms
+			      */
+	FAKE_LOCAL_ERROR,    /* ops->send fails with -ENETUNREACH: nothing is sent */
 };
 
 struct fake_server {
@@ -63,6 +67,7 @@ struct fake_q {
 	bool tcp;
 	struct vg_sockaddr server;
 	uint64_t sent_at, deadline;
+	bool icmp; /* the ICMP notice was delivered */
 	vg_upstream_reply_cb cb;
 	void *ctx;
 };
@@ -93,6 +98,7 @@ struct fake_up {
 	struct fake_log log[FAKE_LOG];
 	size_t n_log;
 	unsigned unsolicited;
+	unsigned send_errors; /* sends refused by FAKE_LOCAL_ERROR servers */
 };
 
 static struct fake_server *fake_server(struct fake_up *f, const char *addr, const char *apex,
@@ -394,6 +400,11 @@ static int fake_send(struct vg_upstream *up, const struct vg_upstream_req *req,
 		     vg_upstream_reply_cb cb, void *ctx, struct vg_upstream_query **out)
 {
 	struct fake_up *f = (struct fake_up *)up;
+	struct fake_server *ls = fake_find(f, req->server);
+	if (ls && ls->mode == FAKE_LOCAL_ERROR) {
+		f->send_errors++;
+		return -ENETUNREACH;
+	}
 	for (size_t i = 0; i < FAKE_MAX_Q; i++) {
 		struct fake_q *q = &f->q[i];
 		if (q->live)
@@ -517,7 +528,13 @@ static void fake_run(struct fake_up *f, uint64_t max_ms)
 			struct fake_server *s = fake_find_q(f, &q->server, q->wire, q->len);
 			uint64_t due = q->deadline;
 			int k = 2; /* timeout */
-			if (s && s->mode != FAKE_SILENT && q->sent_at + s->delay_ms < q->deadline) {
+			bool icmp =
+			    s && (s->mode == FAKE_UNREACHABLE || s->mode == FAKE_ICMP_THEN_AUTH);
+			if (icmp && !q->icmp) {
+				due = q->sent_at;
+				k = 4; /* the ICMP notice */
+			} else if (s && s->mode != FAKE_SILENT && s->mode != FAKE_UNREACHABLE &&
+				   q->sent_at + s->delay_ms < q->deadline) {
 				due = q->sent_at + s->delay_ms;
 				k = 1;
 			}
@@ -544,6 +561,15 @@ static void fake_run(struct fake_up *f, uint64_t max_ms)
 			continue;
 		}
 		struct fake_q *q = &f->q[which];
+		if (kind == 4) {
+			struct fake_server *s = fake_find_q(f, &q->server, q->wire, q->len);
+			if (s->mode == FAKE_UNREACHABLE)
+				s->queries++; /* FAKE_ICMP_THEN_AUTH counts it when it answers */
+			q->icmp = true;
+			f->head.stats.icmp_errors++;
+			q->cb(q->ctx, VG_UP_UNREACHABLE, NULL, 0, 0); /* the query stays live */
+			continue;
+		}
 		if (kind == 1) {
 			struct fake_server *s = fake_find_q(f, &q->server, q->wire, q->len);
 			s->queries++;

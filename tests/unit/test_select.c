@@ -57,11 +57,49 @@ Test(select, timeouts_back_off_and_then_hold_the_server_down)
 	cr_assert(vg_select_held(s, &a, 1000));
 	cr_assert(vg_select_held(s, &a, 1000 + VG_HOLDDOWN_MS - 1));
 	cr_assert(!vg_select_held(s, &a, 1000 + VG_HOLDDOWN_MS), "hold-down ends");
-	bool tried[1] = {false};
-	cr_assert_eq(vg_select_pick(s, &a, 1, tried, NULL, 2000, 0), -1);
+	bool tried[1] = {true};
+	cr_assert_eq(vg_select_pick(s, &a, 1, tried, NULL, 2000, 0), -1, "held and tried");
 	/* an answer clears the record */
 	vg_select_rtt(s, &a, 10);
 	cr_assert(!vg_select_held(s, &a, 2000));
+	vg_select_free(s);
+}
+
+Test(select, an_all_held_down_zone_still_gets_one_probe)
+{
+	struct vg_select *s = vg_select_new(64);
+	struct vg_sockaddr c[3] = {addr("192.0.2.1"), addr("192.0.2.2"), addr("192.0.2.3")};
+	/* .2 is held down first (at t=1000), .1 and .3 later (t=5000): .2's hold ends first. */
+	for (int i = 0; i < VG_HOLDDOWN_AFTER; i++)
+		vg_select_timeout(s, &c[1], 1000);
+	for (int i = 0; i < VG_HOLDDOWN_AFTER; i++) {
+		vg_select_timeout(s, &c[0], 5000);
+		vg_select_timeout(s, &c[2], 5000);
+	}
+	bool tried[3] = {false, false, false};
+	for (int i = 0; i < 3; i++)
+		cr_assert(vg_select_held(s, &c[i], 6000));
+	cr_assert_eq(vg_select_pick(s, c, 3, tried, NULL, 6000, 0), 1,
+		     "every address held down: the one whose hold-down ends first is probed");
+	tried[1] = true;
+	cr_assert_eq(vg_select_pick(s, c, 3, tried, NULL, 6000, 0), -1, "one probe per pass");
+	/* The probe answers: the zone is back at once. */
+	vg_select_rtt(s, &c[1], 20);
+	cr_assert(!vg_select_held(s, &c[1], 6000));
+	tried[1] = false;
+	cr_assert_eq(vg_select_pick(s, c, 3, tried, NULL, 6000, 0), 1);
+	vg_select_free(s);
+}
+
+Test(select, held_down_servers_are_not_probed_while_another_is_up)
+{
+	struct vg_select *s = vg_select_new(64);
+	struct vg_sockaddr c[2] = {addr("192.0.2.1"), addr("192.0.2.2")};
+	for (int i = 0; i < VG_HOLDDOWN_AFTER; i++)
+		vg_select_timeout(s, &c[0], 1000);
+	bool tried[2] = {false, true}; /* .2 is up but already tried in this pass */
+	cr_assert_eq(vg_select_pick(s, c, 2, tried, NULL, 2000, 0), -1,
+		     "the zone is not all held down: no probe, the next pass retries .2");
 	vg_select_free(s);
 }
 

@@ -19,7 +19,7 @@ static struct vg_upstream *up;
 static int srv_udp = -1, srv_tcp = -1;
 static struct vg_sockaddr srv_addr;
 
-enum script { ANSWER, WRONG_ID_THEN_ANSWER, WRONG_CASE_THEN_ANSWER, SILENT };
+enum script { ANSWER, WRONG_ID_THEN_ANSWER, WRONG_CASE_THEN_ANSWER, MALFORMED_THEN_ANSWER, SILENT };
 static enum script script;
 static struct sockaddr_in last_from; /* source of the last query the server saw */
 
@@ -56,6 +56,11 @@ static void serve_udp(uv_poll_t *h, int status, int events)
 		b[1] ^= 0x55;
 		sendto(srv_udp, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
 		b[1] ^= 0x55;
+	} else if (script == MALFORMED_THEN_ANSWER) {
+		/* Our ID and question, but an answer count with no record behind it. */
+		b[7] = 1;
+		sendto(srv_udp, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
+		b[7] = 0;
 	} else if (script == WRONG_CASE_THEN_ANSWER) {
 		b[13] ^= 0x20;
 		sendto(srv_udp, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
@@ -167,6 +172,48 @@ Test(upstream, a_reply_with_changed_case_ends_the_query_with_case_status)
 	cr_assert_eq(g.st, VG_UP_CASE, "nothing delivered: the resolver asks again over TCP");
 	cr_assert_eq(up->stats.unsolicited, 1);
 	cr_assert_eq(up->stats.replies, 0);
+}
+
+Test(upstream, a_matching_reply_that_does_not_parse_is_ignored_and_the_wait_goes_on)
+{
+	script = MALFORMED_THEN_ANSWER;
+	struct got g = {0};
+	send_q(&g, "www.example.com.", false, 2000);
+	run_until(&g);
+	cr_assert_eq(g.calls, 1);
+	cr_assert_eq(g.st, VG_UP_REPLY);
+	cr_assert_eq(g.reply[7], 0, "the well-formed reply, not the broken one");
+	cr_assert_eq(up->stats.unsolicited, 1);
+}
+
+Test(upstream, an_icmp_error_is_a_notice_and_the_query_waits_until_its_timeout)
+{
+	/* A loopback port nobody listens on: the kernel answers ICMP port unreachable. */
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	socklen_t al = sizeof(a);
+	getsockname(fd, (struct sockaddr *)&a, &al);
+	close(fd);
+	struct vg_sockaddr dead = {.len = sizeof(a)};
+	dead.u.sin = a;
+	uint8_t q[512];
+	size_t ql = query(q, "www.example.com.");
+	struct vg_upstream_req req = {.server = &dead, .wire = q, .len = ql, .timeout_ms = 200};
+	struct vg_upstream_query *h;
+	struct got g = {0};
+	uint64_t t0 = up->ops->now_ms(up);
+	cr_assert_eq(up->ops->send(up, &req, on_reply, &g, &h), 0);
+	run_until(&g);
+	cr_assert_eq(g.calls, 1);
+	cr_assert_eq(g.st, VG_UP_UNREACHABLE, "the resolver hears of it at once");
+	cr_assert_lt(up->ops->now_ms(up) - t0, 200);
+	cr_assert_eq(up->stats.icmp_errors, 1);
+	for (int i = 0; i < 2000 && g.calls < 2; i++)
+		uv_run(&loop, UV_RUN_ONCE);
+	cr_assert_eq(g.calls, 2);
+	cr_assert_eq(g.st, VG_UP_TIMEOUT, "but the socket listened until the timeout");
+	cr_assert_geq(up->ops->now_ms(up) - t0, 200);
 }
 
 Test(upstream, times_out_when_nothing_matches)

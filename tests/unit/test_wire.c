@@ -223,3 +223,25 @@ Test(wire, index_groups_records_by_owner_type_and_covered_type)
 	cr_assert_null(vg_msg_rrset(&m, www, h, VG_T_AAAA, 0));
 	vg_arena_free(&a);
 }
+
+Test(wire, a_matching_reply_that_does_not_parse_is_malformed)
+{
+	uint8_t n[VG_NAME_MAX], q[512], r[600];
+	vg_name_from_text("www.example.com.", n);
+	int ql = vg_query_build(q, sizeof(q), 0x4321, n, VG_T_A, VG_C_IN, false, false, false);
+	size_t rl = reply_of(r, q, ql);
+	cr_assert_eq(vg_upstream_match(q, (size_t)ql, r, rl), VG_MATCH_OK);
+	r[7] = 2; /* ANCOUNT 2, no records: the counts lie */
+	cr_assert_eq(vg_upstream_match(q, (size_t)ql, r, rl), VG_MATCH_MALFORMED);
+	r[2] |= 0x02; /* unless truncated: cut inside a record, read for its TC bit only */
+	cr_assert_eq(vg_upstream_match(q, (size_t)ql, r, rl), VG_MATCH_OK);
+	r[2] &= (uint8_t)~0x02;
+	/* One NS record whose rdata name points past the packet. */
+	const uint8_t rr[] = {0xc0, 12, 0, 2, 0, 1, 0, 0, 0, 60, 0, 2, 0xc3, 0xff};
+	memcpy(r + rl, rr, sizeof(rr));
+	r[7] = 1;
+	cr_assert_eq(vg_upstream_match(q, (size_t)ql, r, rl + sizeof(rr)), VG_MATCH_MALFORMED);
+	r[rl + 12] = 0xc0; /* points at the question's name: fine */
+	r[rl + 13] = 12;
+	cr_assert_eq(vg_upstream_match(q, (size_t)ql, r, rl + sizeof(rr)), VG_MATCH_OK);
+}
