@@ -124,6 +124,10 @@ void vg_hijack_rebinding(struct vg_iq *iq)
 	const struct vg_hijack_opts *o = r->hijack;
 	if (!o || !o->enabled || o->rebinding == VG_REBIND_OFF)
 		return;
+	/* A name server's own address (glueless sub-query) is no client's answer: whether a
+	 * private one may be asked is query-local-addresses' decision. */
+	if (iq != req->root)
+		return;
 	/* A forwarder that is itself private (a LAN's DHCP server) may name private hosts. */
 	if (iq->forward && vg_addr_class_sa(&iq->server) != VG_ADDR_PUBLIC)
 		return;
@@ -160,10 +164,8 @@ void vg_hijack_rebinding(struct vg_iq *iq)
 				    vg_name_eq(m->rr[j].owner, sig->owner))
 					sig->drop = true;
 		}
-		if (iq == req->root) {
-			req->suspect_ede = VG_EDE_BLOCKED;
-			req->suspect_text = "rebinding: private address for a public name removed";
-		}
+		req->suspect_ede = VG_EDE_BLOCKED;
+		req->suspect_text = "rebinding: private address for a public name removed";
 	}
 	struct vg_suspect_event ev = {
 	    .reason = VG_SUSPECT_REBINDING,
