@@ -330,7 +330,8 @@ int vg_msg_parse(struct vg_arena *a, const uint8_t *pkt, size_t len, struct vg_m
 			m->n_rr++;
 		}
 	}
-	return msg_index(a, m);
+	/* Without an arena this was a validity check only (vg_upstream_match): nothing to index. */
+	return a ? msg_index(a, m) : 0;
 }
 
 int vg_query_build(uint8_t *buf, size_t cap, uint16_t id, const uint8_t *qname, uint16_t qtype,

@@ -176,7 +176,9 @@ int itest_start_nofile(struct itest_vigild *v, const char *extra, unsigned nofil
 		fprintf(stderr, "itest: VIGILD is not set (run through meson test)\n");
 		return -1;
 	}
+	uint32_t wait = v->wait_ms; /* the one field a caller sets before starting */
 	memset(v, 0, sizeof(*v));
+	v->wait_ms = wait;
 	snprintf(v->dir, sizeof(v->dir), "/tmp/vigil-itest-XXXXXX");
 	if (!mkdtemp(v->dir))
 		return -1;

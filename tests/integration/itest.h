@@ -16,7 +16,7 @@ struct itest_vigild {
 	char dir[256];	/* temporary directory: config, cache, log */
 	char conf[320]; /* dir/vigild.conf */
 	char log[320];	/* dir/vigild.log (vigild's stderr) */
-	uint32_t wait_ms; /* how long itest_start/itest_stop wait for vigild; 0 = 5 s */
+	uint32_t wait_ms; /* how long itest_start/itest_stop wait for vigild; 0 = 5 s (kept by start) */
 	int port_lock;	  /* fd + 1 of the lock that reserves `port` among test processes; 0 = none */
 };
 
