@@ -641,6 +641,8 @@ int vg_config_defaults(struct vg_config *cfg)
 	cfg->max_pending_per_client = 100;
 	cfg->max_upstream_sockets = 1024;
 	cfg->discard_timeout_ms = 1900;
+	cfg->hijack_checks = true;
+	cfg->rebinding = VG_REBIND_BLOCK;
 	return 0;
 }
 
