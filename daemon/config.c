@@ -351,8 +351,8 @@ out:
 
 static int set_rebinding(struct pstate *ps, const char *v)
 {
-	static const char *const modes[] = {[VG_REBIND_BLOCK] = "block", [VG_REBIND_LOG] = "log",
-					    [VG_REBIND_OFF] = "off"};
+	static const char *const modes[] = {
+	    [VG_REBIND_BLOCK] = "block", [VG_REBIND_LOG] = "log", [VG_REBIND_OFF] = "off"};
 	for (int i = 0; i < 3; i++) {
 		if (!strcmp(v, modes[i])) {
 			ps->cfg->rebinding = i;
@@ -369,8 +369,8 @@ static int set_private_domain(struct pstate *ps, const char *v)
 	if (vg_name_from_text(v, wire) < 0)
 		return fail(ps, "bad domain name '%s'", v);
 	vg_name_lower(wire);
-	uint8_t(*el)[256] = grow((void **)&cfg->private_domains, &cfg->n_private_domains,
-				 sizeof(*el));
+	uint8_t(*el)[256] =
+	    grow((void **)&cfg->private_domains, &cfg->n_private_domains, sizeof(*el));
 	if (!el)
 		return oom(ps);
 	memcpy(*el, wire, (size_t)vg_name_len(wire, VG_NAME_MAX));

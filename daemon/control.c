@@ -1,8 +1,8 @@
 /* The control socket (main thread): a Unix stream socket taking one command line per
  * connection and answering with text, then closing. Used by vigilctl. Commands: status, stats,
- * reload, log-reopen, stop, flush, flush-name NAME [TYPE], flush-zone NAME, flush-negative, flush-suspicious,
- * dump. The first line of an answer is "ok ..." or "error: ...". Only root, vigild's own user
- * and members of control-group may use it (checked on the peer's credentials). */
+ * reload, log-reopen, stop, flush, flush-name NAME [TYPE], flush-zone NAME, flush-negative,
+ * flush-suspicious, dump. The first line of an answer is "ok ..." or "error: ...". Only root,
+ * vigild's own user and members of control-group may use it (checked on the peer's credentials). */
 #include <errno.h>
 #include <fcntl.h>
 #include <ldns/ldns.h>
@@ -242,7 +242,8 @@ static char *run_command(struct ctl_conn *c, char *line)
 			return fmt("error: unknown type '%s'\n", argv[2]);
 		return done(vg_cache_flush_name(d->cache, name, type));
 	}
-	return fmt("error: unknown command '%s' (status, stats, reload, log-reopen, stop, flush, flush-name, "
+	return fmt("error: unknown command '%s' (status, stats, reload, log-reopen, stop, flush, "
+		   "flush-name, "
 		   "flush-zone, flush-negative, flush-suspicious, dump)\n",
 		   cmd);
 }

@@ -327,7 +327,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	if (signum == SIGHUP) {
 		char err[ERRLEN];
 		vg_daemon_reload(d, err, sizeof(err)); /* logs its own errors */
-		vg_suspect_log_reopen(d->suspect); /* logrotate: harmless without a file */
+		vg_suspect_log_reopen(d->suspect);     /* logrotate: harmless without a file */
 		return;
 	}
 	vg_info("signal %d: stopping", signum);

@@ -132,7 +132,8 @@ char *vg_suspect_encode(const struct vg_suspect_event *ev, int64_t time_ms)
 		json_array_append_new(recs, json_string(ev->records[i]));
 	put(o, "records", recs);
 	put(o, "served", json_string(ev->served ? ev->served : ""));
-	char *b64 = base64(ev->reply ? ev->reply : (const uint8_t *)"", ev->reply ? ev->reply_len : 0);
+	char *b64 =
+	    base64(ev->reply ? ev->reply : (const uint8_t *)"", ev->reply ? ev->reply_len : 0);
 	put(o, "reply", json_string(b64 ? b64 : ""));
 	free(b64);
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -146,9 +147,9 @@ static char *encode_summary(enum vg_suspect_reason r, uint64_t dropped, int64_t 
 	char ts[64], since[64];
 	rfc3339(time_ms, ts, sizeof(ts));
 	rfc3339(since_ms, since, sizeof(since));
-	json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:s}", "time", ts, "reason",
-			      vg_suspect_reason_name(r), "action", "summary", "dropped",
-			      (json_int_t)dropped, "since", since);
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s, s:I, s:s}", "time", ts, "reason", vg_suspect_reason_name(r),
+		      "action", "summary", "dropped", (json_int_t)dropped, "since", since);
 	if (!o)
 		return NULL;
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <vigil/suspect.h>
 
-#define VG_SUSPECT_RATE 10	     /* lines per reason per second; the rest are summarised */
+#define VG_SUSPECT_RATE 10	  /* lines per reason per second; the rest are summarised */
 #define VG_SUSPECT_QUEUE_MAX 4096 /* lines waiting for the writer; more are dropped (counted) */
 
 struct vg_suspect_log;

@@ -35,8 +35,9 @@ enum vg_addr_class vg_addr_class6(const uint8_t a[16])
 	if (!memcmp(a, mapped, 12) || !memcmp(a, nat64, 12))
 		return vg_addr_class4(a + 12);
 	if (!memcmp(a, zero, 15))
-		return a[15] == 1 ? VG_ADDR_LOOPBACK : a[15] == 0 ? VG_ADDR_UNSPECIFIED
-								  : VG_ADDR_PUBLIC;
+		return a[15] == 1   ? VG_ADDR_LOOPBACK
+		       : a[15] == 0 ? VG_ADDR_UNSPECIFIED
+				    : VG_ADDR_PUBLIC;
 	if ((a[0] & 0xfe) == 0xfc)
 		return VG_ADDR_PRIVATE;
 	if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
@@ -112,8 +113,8 @@ static const char *rr_text(struct vg_arena *a, const struct vg_rr *rr)
 	size_t cap = strlen(owner) + sizeof(addr) + 40;
 	char *s = vg_arena_alloc(a, cap);
 	if (s)
-		snprintf(s, cap, "%s %u IN %s %s", owner, rr->ttl, rr->type == VG_T_A ? "A" : "AAAA",
-			 addr);
+		snprintf(s, cap, "%s %u IN %s %s", owner, rr->ttl,
+			 rr->type == VG_T_A ? "A" : "AAAA", addr);
 	return s;
 }
 

@@ -201,7 +201,7 @@ struct vg_resolver {
 	bool rd_open; /* a read snapshot is open for the event being handled */
 	struct vg_upstream *up;
 	int worker_id;
-	const struct vg_hijack_opts *hijack; /* NULL: no hijack checks */
+	const struct vg_hijack_opts *hijack;   /* NULL: no hijack checks */
 	const struct vg_suspect_sink *suspect; /* NULL: findings are not reported */
 	struct vg_select *sel;
 	struct vg_hint hints[VG_MAX_HINTS];

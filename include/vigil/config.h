@@ -94,7 +94,7 @@ struct vg_config {
 
 	/* hijack detection (docs/suspicious-log.md) */
 	bool hijack_checks; /* no: every detection off */
-	int rebinding;	    /* enum vg_rebinding_mode (vigil/suspect.h): block (default), log, off */
+	int rebinding; /* enum vg_rebinding_mode (vigil/suspect.h): block (default), log, off */
 	uint8_t (*private_domains)[256]; /* wire, lowercase: may answer private addresses */
 	size_t n_private_domains;
 };

@@ -56,7 +56,7 @@ struct vg_resolver_env {
 	struct vg_cache *cache;	      /* may be NULL (no cache) */
 	struct vg_upstream *upstream; /* the daemon's upstream layer (sockets, timers, clocks) */
 	int worker_id;
-	const struct vg_hijack_opts *hijack;	/* NULL: no hijack checks */
+	const struct vg_hijack_opts *hijack;   /* NULL: no hijack checks */
 	const struct vg_suspect_sink *suspect; /* NULL: findings are not reported */
 };
 

@@ -37,7 +37,7 @@ struct vg_suspect_event {
 	bool tcp;			  /* the reply came over TCP */
 	const char *const *records;	  /* offending records, presentation format */
 	size_t n_records;
-	const char *served; /* what the client got instead, free text */
+	const char *served;   /* what the client got instead, free text */
 	const uint8_t *reply; /* the raw reply as received */
 	size_t reply_len;
 };

@@ -295,6 +295,23 @@ int itest_run_vigild(char *out, size_t cap, const char *args)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+int itest_vigilctl(const char *socket, const char *args, char *out, size_t cap)
+{
+	char cmd[1024];
+	const char *bin = getenv("VIGILCTL");
+	out[0] = 0;
+	if (!bin)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "timeout 5 '%s' -s %s %s 2>&1", bin, socket, args);
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	size_t n = fread(out, 1, cap - 1, p);
+	out[n] = 0;
+	int st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 size_t itest_query(const char *name, ldns_rr_type type, uint16_t id, uint16_t edns_size,
 		   bool do_bit, uint8_t *out, size_t cap)
 {

@@ -48,15 +48,7 @@ TestSuite(hijack, .init = setup, .fini = teardown, .timeout = 60);
 
 static int vigilctl(const char *args, char *out, size_t cap)
 {
-	char cmd[1024];
-	snprintf(cmd, sizeof(cmd), "timeout 5 '%s' -s %s %s 2>&1", getenv("VIGILCTL"), ctl_path,
-		 args);
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	size_t n = fread(out, 1, cap - 1, p);
-	out[n] = 0;
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return itest_vigilctl(ctl_path, args, out, cap);
 }
 
 /* Lines of `path` (at most 64) parsed as JSON, waiting up to 3 s for at least `min` of them
@@ -162,8 +154,8 @@ Test(hijack, mixed_answer_keeps_its_public_address)
 {
 	ldns_pkt *p = ask("mixed.example.com.", LDNS_RR_TYPE_A);
 	cr_expect_eq(ldns_pkt_ancount(p), 1);
-	cr_expect(vg_lab_has(p, LDNS_SECTION_ANSWER, "mixed.example.com.", LDNS_RR_TYPE_A,
-			     "192.0.2.9"));
+	cr_expect(
+	    vg_lab_has(p, LDNS_SECTION_ANSWER, "mixed.example.com.", LDNS_RR_TYPE_A, "192.0.2.9"));
 	char text[256];
 	cr_expect_eq(itest_ede(p, text, sizeof(text)), 15);
 	ldns_pkt_free(p);
@@ -174,16 +166,17 @@ Test(hijack, benign_controls_raise_nothing)
 	struct {
 		const char *name, *addr;
 	} ok[] = {
-	    {"www.example.com.", "192.0.2.1"},	    /* public name, public address */
+	    {"www.example.com.", "192.0.2.1"},	   /* public name, public address */
 	    {"intranet.example.org.", "10.1.2.3"}, /* private-domain */
 	    {"lan.example.net.", "192.168.1.50"},  /* forward-zone to a private server */
-	    {"router.lan.", "192.168.1.1"},	    /* local-data */
+	    {"router.lan.", "192.168.1.1"},	   /* local-data */
 	};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		ldns_pkt *p = ask(ok[i].name, LDNS_RR_TYPE_A);
 		char text[256];
-		cr_expect(vg_lab_has(p, LDNS_SECTION_ANSWER, ok[i].name, LDNS_RR_TYPE_A, ok[i].addr),
-			  "%s", ok[i].name);
+		cr_expect(
+		    vg_lab_has(p, LDNS_SECTION_ANSWER, ok[i].name, LDNS_RR_TYPE_A, ok[i].addr),
+		    "%s", ok[i].name);
 		cr_expect_eq(itest_ede(p, text, sizeof(text)), -1, "%s: EDE %s", ok[i].name, text);
 		ldns_pkt_free(p);
 	}
@@ -216,7 +209,7 @@ Test(hijack, log_reopens_on_sighup_and_vigilctl)
 		cr_expect_str_eq(field(l[0], "qtype"), "AAAA");
 	free_lines(l, n);
 	n = read_lines(rotated, l, 1);
-	cr_expect_eq(n, 1, "the rotated file changed");
+	cr_expect_eq(n, 1, "the rotated file has %zu lines", n);
 	free_lines(l, n);
 
 	/* vigilctl log-reopen does the same. */

@@ -106,10 +106,11 @@ static const char *str(json_t *o, const char *key)
 Test(encode, every_field_round_trips)
 {
 	/* "a\"b\\c\x00\xff.example." : a quote, a backslash, NUL and a high byte in a label. */
-	const uint8_t qname[] = {7, 'a', '"', 'b', '\\', 'c', 0, 0xff, 7, 'e', 'x', 'a', 'm', 'p',
-				 'l', 'e', 0};
+	const uint8_t qname[] = {7,   'a', '"', 'b', '\\', 'c', 0,   0xff, 7,
+				 'e', 'x', 'a', 'm', 'p',  'l', 'e', 0};
 	const uint8_t reply[] = {0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 0xfb};
-	const char *recs[] = {"evil.example. 300 IN A 192.168.1.1", "evil.example. 300 IN AAAA ::1"};
+	const char *recs[] = {"evil.example. 300 IN A 192.168.1.1",
+			      "evil.example. 300 IN AAAA ::1"};
 	struct vg_sockaddr client, server;
 	cr_assert_eq(vg_sockaddr_parse("127.0.0.1@40000", 53, &client), 0);
 	cr_assert_eq(vg_sockaddr_parse("2001:db8::53@5300", 53, &server), 0);
