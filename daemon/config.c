@@ -16,6 +16,7 @@
 #include <vigil/err.h>
 #include <vigil/log.h>
 #include <vigil/name.h>
+#include <vigil/suspect.h>
 #include <vigil_build.h>
 
 /* Grammar (documented in docs/configuration.md):
@@ -348,6 +349,34 @@ out:
 	return rc;
 }
 
+static int set_rebinding(struct pstate *ps, const char *v)
+{
+	static const char *const modes[] = {
+	    [VG_REBIND_BLOCK] = "block", [VG_REBIND_LOG] = "log", [VG_REBIND_OFF] = "off"};
+	for (int i = 0; i < 3; i++) {
+		if (!strcmp(v, modes[i])) {
+			ps->cfg->rebinding = i;
+			return 0;
+		}
+	}
+	return fail(ps, "bad value '%s' (expected block, log or off)", v);
+}
+
+static int set_private_domain(struct pstate *ps, const char *v)
+{
+	struct vg_config *cfg = ps->cfg;
+	uint8_t wire[VG_NAME_MAX];
+	if (vg_name_from_text(v, wire) < 0)
+		return fail(ps, "bad domain name '%s'", v);
+	vg_name_lower(wire);
+	uint8_t(*el)[256] =
+	    grow((void **)&cfg->private_domains, &cfg->n_private_domains, sizeof(*el));
+	if (!el)
+		return oom(ps);
+	memcpy(*el, wire, (size_t)vg_name_len(wire, VG_NAME_MAX));
+	return 0;
+}
+
 /* Resolved now, so `vigild -t` reports a group that does not exist with its line. */
 static int set_control_group(struct pstate *ps, const char *v)
 {
@@ -419,6 +448,10 @@ static const struct key keys[] = {
 	{"max-pending-per-client", K_U32, F(max_pending_per_client), 0, 1000000, NULL},
 	{"max-upstream-sockets", K_U32, F(max_upstream_sockets), 16, 1000000, NULL},
 	{"discard-timeout", K_MS, F(discard_timeout_ms), 0, 600000, NULL},
+	/* hijack detection */
+	{"hijack-checks", K_BOOL, F(hijack_checks), 0, 0, NULL},
+	{"rebinding", K_FUNC, 0, 0, 0, set_rebinding},
+	{"private-domain", K_FUNC, 0, 0, 0, set_private_domain},
 };
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <= 64, "grow pstate.key_line");
@@ -608,6 +641,8 @@ int vg_config_defaults(struct vg_config *cfg)
 	cfg->max_pending_per_client = 100;
 	cfg->max_upstream_sockets = 1024;
 	cfg->discard_timeout_ms = 1900;
+	cfg->hijack_checks = true;
+	cfg->rebinding = VG_REBIND_BLOCK;
 	return 0;
 }
 
@@ -751,5 +786,6 @@ void vg_config_free(struct vg_config *cfg)
 		free(cfg->forward_zones[i].addrs);
 	free(cfg->forward_zones);
 	free(cfg->trusted);
+	free(cfg->private_domains);
 	memset(cfg, 0, sizeof(*cfg));
 }

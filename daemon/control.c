@@ -1,8 +1,8 @@
 /* The control socket (main thread): a Unix stream socket taking one command line per
  * connection and answering with text, then closing. Used by vigilctl. Commands: status, stats,
- * reload, stop, flush, flush-name NAME [TYPE], flush-zone NAME, flush-negative, flush-suspicious,
- * dump. The first line of an answer is "ok ..." or "error: ...". Only root, vigild's own user
- * and members of control-group may use it (checked on the peer's credentials). */
+ * reload, log-reopen, stop, flush, flush-name NAME [TYPE], flush-zone NAME, flush-negative,
+ * flush-suspicious, dump. The first line of an answer is "ok ..." or "error: ...". Only root,
+ * vigild's own user and members of control-group may use it (checked on the peer's credentials). */
 #include <errno.h>
 #include <fcntl.h>
 #include <ldns/ldns.h>
@@ -18,6 +18,7 @@
 #include <vigil/name.h>
 #include <vigil_build.h>
 #include "daemon.h"
+#include "suspect.h"
 
 #define CMD_MAX 1024
 
@@ -161,6 +162,9 @@ static void cmd_stats(struct vg_daemon *d, FILE *f)
 	SUM(late_discarded);
 	SUM(upstream_socket_cap);
 #undef SUM
+	for (int r = 0; r < VG_SUSPECT_N_REASONS; r++)
+		fprintf(f, "suspect_%s: %lu\n", vg_suspect_reason_name((enum vg_suspect_reason)r),
+			(unsigned long)vg_suspect_log_count(d->suspect, (enum vg_suspect_reason)r));
 	struct vg_cache_stats cs;
 	if (d->cache && vg_cache_stats(d->cache, &cs) == 0) {
 		fprintf(f, "cache_rrsets: %lu\ncache_negatives: %lu\ncache_answers: %lu\n",
@@ -204,6 +208,11 @@ static char *run_command(struct ctl_conn *c, char *line)
 		return vg_daemon_reload(d, err, sizeof(err)) < 0 ? fmt("error: %s\n", err)
 								 : fmt("ok reloaded\n");
 	}
+	if (!strcmp(cmd, "log-reopen")) {
+		if (vg_suspect_log_reopen(d->suspect) < 0)
+			return fmt("error: vigild started without suspicious-log\n");
+		return fmt("ok reopening the suspicious-log\n");
+	}
 	if (!strcmp(cmd, "stop")) {
 		c->stop_after = true;
 		vg_info("stop requested on the control socket");
@@ -233,7 +242,8 @@ static char *run_command(struct ctl_conn *c, char *line)
 			return fmt("error: unknown type '%s'\n", argv[2]);
 		return done(vg_cache_flush_name(d->cache, name, type));
 	}
-	return fmt("error: unknown command '%s' (status, stats, reload, stop, flush, flush-name, "
+	return fmt("error: unknown command '%s' (status, stats, reload, log-reopen, stop, flush, "
+		   "flush-name, "
 		   "flush-zone, flush-negative, flush-suspicious, dump)\n",
 		   cmd);
 }

@@ -17,6 +17,7 @@
 #include <vigil/err.h>
 #include <vigil_build.h>
 #include "daemon.h"
+#include "suspect.h"
 
 #define ERRLEN 512
 
@@ -326,6 +327,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	if (signum == SIGHUP) {
 		char err[ERRLEN];
 		vg_daemon_reload(d, err, sizeof(err)); /* logs its own errors */
+		vg_suspect_log_reopen(d->suspect);     /* logrotate: harmless without a file */
 		return;
 	}
 	vg_info("signal %d: stopping", signum);
@@ -445,6 +447,9 @@ int main(int argc, char **argv)
 		vg_warn("running as root: no user: in the configuration and no user '%s' to switch "
 			"to (create it with systemd-sysusers, or set user: \"\" to silence this)",
 			VIGIL_DEFAULT_USER);
+	/* After the drop, like the cache: the file belongs to the user that reopens it. */
+	if (vg_suspect_log_new(policy->cfg.suspicious_log, &d.suspect) < 0)
+		goto out_plan;
 	if (policy->cfg.cache_dir && *policy->cfg.cache_dir) {
 		struct vg_cache_opts co;
 		vg_cache_opts_default(&co);
@@ -521,6 +526,7 @@ out_cache:
 	vg_cache_close(d.cache);
 out_plan:
 	vg_control_close(&d);
+	vg_suspect_log_close(d.suspect);
 	uv_run(&d.loop, UV_RUN_NOWAIT);
 	uv_loop_close(&d.loop);
 	free(plan);

@@ -19,6 +19,7 @@ static void usage(FILE *f)
 		   "  status                  version, uptime, workers, listeners\n"
 		   "  stats                   query and cache counters\n"
 		   "  reload                  re-read the configuration (as SIGHUP)\n"
+		   "  log-reopen              reopen the suspicious-log (after logrotate)\n"
 		   "  stop                    graceful stop (as SIGTERM)\n"
 		   "  flush                   empty the cache\n"
 		   "  flush-name NAME [TYPE]  forget one name (all types, or one)\n"

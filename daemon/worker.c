@@ -11,6 +11,7 @@
 #include <vigil/upstream.h>
 #include "acl.h"
 #include "daemon.h"
+#include "suspect.h"
 #include "localdata.h"
 
 #define STOP_GRACE_MS 2000 /* how long a stop waits for the resolver's answers in flight */
@@ -620,8 +621,17 @@ int vg_worker_start(struct vg_worker *w, struct vg_policy *p, const struct vg_li
 		vg_err("worker %d: upstream layer: %s", w->id, vg_strerror(rc));
 		return rc;
 	}
+	const struct vg_config *cfg = &w->boot_policy->cfg;
+	w->hijack = (struct vg_hijack_opts){
+	    .enabled = cfg->hijack_checks,
+	    .rebinding = (enum vg_rebinding_mode)cfg->rebinding,
+	    .private_domains = (const uint8_t(*)[256])cfg->private_domains,
+	    .n_private_domains = cfg->n_private_domains,
+	};
 	struct vg_resolver_env env = {
 	    .cfg = &w->boot_policy->cfg,
+	    .hijack = &w->hijack,
+	    .suspect = w->d->suspect ? vg_suspect_log_sink(w->d->suspect) : NULL,
 	    .cache = w->d->cache,
 	    .upstream = w->upstream,
 	    .worker_id = w->id,

@@ -578,6 +578,7 @@ static enum step st_reply(struct vg_iq *iq)
  * "indeterminate" (VG_SEC_INDETERMINATE is what IQ_STORE writes) and AD is never set. */
 static enum step st_validate(struct vg_iq *iq)
 {
+	vg_hijack_rebinding(iq);
 	iq->state = IQ_STORE;
 	return STEP_NEXT;
 }

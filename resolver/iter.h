@@ -155,6 +155,8 @@ struct vg_waiter {
 	void *ctx;
 	uint8_t qname[VG_NAME_MAX]; /* the client's spelling */
 	bool rd;
+	bool has_client;
+	struct vg_sockaddr client; /* for the suspicious-answer log */
 	struct vg_waiter *next;
 };
 
@@ -174,6 +176,10 @@ struct vg_req {
 	/* RD=0 (a client that wants no recursion): answered from the cache only, never linked for
 	 * joining, never sends a query; a miss is REFUSED with EDE 20 (RFC 8914 §4.21). */
 	bool cache_only;
+	/* A hijack check removed records from the answer: it carries this EDE and is not put
+	 * into the answer cache. 0 = none. */
+	uint16_t suspect_ede;
+	const char *suspect_text;
 	struct vg_req *hnext;	    /* hash chain of requests in flight */
 	struct vg_req *next, *prev; /* all live requests */
 };
@@ -195,6 +201,8 @@ struct vg_resolver {
 	bool rd_open; /* a read snapshot is open for the event being handled */
 	struct vg_upstream *up;
 	int worker_id;
+	const struct vg_hijack_opts *hijack;   /* NULL: no hijack checks */
+	const struct vg_suspect_sink *suspect; /* NULL: findings are not reported */
 	struct vg_select *sel;
 	struct vg_hint hints[VG_MAX_HINTS];
 	size_t n_hints;
@@ -226,6 +234,10 @@ void vg_iq_run(struct vg_iq *iq);
 struct vg_iq *vg_iq_new(struct vg_req *req, const uint8_t *name, uint16_t qtype, uint16_t qclass);
 /* Detaches iq from the upstream layer (outq) and stops everything it waits on. */
 void vg_iq_cancel(struct vg_iq *iq);
+
+/* hijack.c: the rebinding check on the scrubbed reply of iq (IQ_VALIDATE): private addresses
+ * for public names are reported and, with `rebinding: block`, marked drop. */
+void vg_hijack_rebinding(struct vg_iq *iq);
 
 /* request.c: called by the iterator when the request's root iq finished (DONE or FAIL). */
 void vg_req_complete(struct vg_req *req);

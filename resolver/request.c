@@ -503,6 +503,10 @@ void vg_req_complete(struct vg_req *req)
 			ede = iq->rcode == VG_RCODE_NXDOMAIN ? EDE_STALE_NXDOMAIN_ANSWER
 							     : EDE_STALE_ANSWER;
 			r->stats.stale_served++;
+		} else if (req->suspect_ede) {
+			/* Records were removed: never cached as a valid answer. */
+			ede = req->suspect_ede;
+			ede_text = req->suspect_text;
 		} else if (r->cache && !iq->is_prime && !(r->abuf[2] & 0x02)) {
 			/* A cut answer (TC) is never cached: the next client would get it as whole.
 			 */
@@ -678,6 +682,8 @@ int vg_resolver_new(const struct vg_resolver_env *env, struct vg_resolver **out)
 	r->cache = env->cache;
 	r->up = env->upstream;
 	r->worker_id = env->worker_id;
+	r->hijack = env->hijack;
+	r->suspect = env->suspect;
 	/* Memory of requests in flight, bounded whatever they meet (docs/configuration.md). */
 	r->arena_pool.limit = (size_t)r->cfg->max_requests * VG_ARENA_PER_REQUEST;
 	if (vg_fails(r->up != NULL)) {
@@ -732,7 +738,9 @@ int vg_resolver_resolve(struct vg_resolver *r, const struct vg_question *q, vg_r
 	if (q->qname_len == 0 || q->qname_len > VG_NAME_MAX ||
 	    vg_name_len(q->qname, q->qname_len) != (int)q->qname_len)
 		return VG_EFORMAT;
-	struct vg_waiter w = {.cb = cb, .ctx = ctx, .rd = q->rd_bit};
+	struct vg_waiter w = {.cb = cb, .ctx = ctx, .rd = q->rd_bit, .has_client = q->client};
+	if (q->client)
+		w.client = *q->client;
 	memcpy(w.qname, q->qname, q->qname_len);
 	uint8_t low[VG_NAME_MAX];
 	memcpy(low, q->qname, q->qname_len);

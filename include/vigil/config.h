@@ -91,6 +91,12 @@ struct vg_config {
 	struct vg_cidr *trusted;	 /* `allow: PREFIX trusted`: exempt from
 					  * max-pending-per-client */
 	size_t n_trusted;
+
+	/* hijack detection (docs/suspicious-log.md) */
+	bool hijack_checks; /* no: every detection off */
+	int rebinding; /* enum vg_rebinding_mode (vigil/suspect.h): block (default), log, off */
+	uint8_t (*private_domains)[256]; /* wire, lowercase: may answer private addresses */
+	size_t n_private_domains;
 };
 
 /* Fills `cfg` with the built-in defaults (listen 127.0.0.1 and ::1 port 53, ...). Returns 0 or

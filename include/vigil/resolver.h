@@ -11,6 +11,8 @@
 struct vg_config;
 struct vg_cache;
 struct vg_upstream;
+struct vg_hijack_opts;
+struct vg_suspect_sink;
 
 /* A client's question as the front end parsed it. All pointers are borrowed for the duration of
  * the vg_resolver_resolve call only; the resolver copies what it keeps. */
@@ -54,6 +56,8 @@ struct vg_resolver_env {
 	struct vg_cache *cache;	      /* may be NULL (no cache) */
 	struct vg_upstream *upstream; /* the daemon's upstream layer (sockets, timers, clocks) */
 	int worker_id;
+	const struct vg_hijack_opts *hijack;   /* NULL: no hijack checks */
+	const struct vg_suspect_sink *suspect; /* NULL: findings are not reported */
 };
 
 struct vg_resolver;

@@ -279,9 +279,11 @@ int itest_stop(struct itest_vigild *v)
 	return status;
 }
 
-int itest_run_vigild(char *out, size_t cap, const char *args)
+/* Runs `timeout 5 '$ENV' args` with stdout and stderr into out; its exit status or -1. */
+static int run_tool(const char *env, const char *args, char *out, size_t cap)
 {
-	const char *bin = getenv("VIGILD");
+	const char *bin = getenv(env);
+	out[0] = 0;
 	if (!bin)
 		return -1;
 	char cmd[1024];
@@ -293,6 +295,18 @@ int itest_run_vigild(char *out, size_t cap, const char *args)
 	out[n] = 0;
 	int st = pclose(p);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int itest_run_vigild(char *out, size_t cap, const char *args)
+{
+	return run_tool("VIGILD", args, out, cap);
+}
+
+int itest_vigilctl(const char *socket, const char *args, char *out, size_t cap)
+{
+	char a[1024];
+	snprintf(a, sizeof(a), "-s %s %s", socket, args);
+	return run_tool("VIGILCTL", a, out, cap);
 }
 
 size_t itest_query(const char *name, ldns_rr_type type, uint16_t id, uint16_t edns_size,

@@ -798,15 +798,7 @@ static char ctl_path[64];
 /* Runs vigilctl with `args` against ctl_path; returns its status, output in out. */
 static int vigilctl(const char *args, char *out, size_t cap)
 {
-	char cmd[1024];
-	snprintf(cmd, sizeof(cmd), "timeout 5 '%s' -s %s %s 2>&1", getenv("VIGILCTL"), ctl_path,
-		 args);
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	size_t n = fread(out, 1, cap - 1, p);
-	out[n] = 0;
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return itest_vigilctl(ctl_path, args, out, cap);
 }
 
 Test(frontend, repeated_question_is_answered_from_the_answer_cache, .fini = stop_v_and_upstream)

@@ -250,6 +250,11 @@ dname.example.com. IN DNAME example.net.
 *.wild.example.com. IN TXT "wildcard"
 a.ent.example.com. IN A 192.0.2.4
 nodata.example.com. IN TXT "no address here"
+rebind.example.com. IN A 192.168.1.1
+rebind.example.com. IN A 10.0.0.1
+rebind.example.com. IN AAAA ::1
+mixed.example.com. IN A 192.0.2.9
+mixed.example.com. IN A 10.0.0.9
 EOF
 		for i in $(seq 1 30); do
 			printf 'big.example.com. IN TXT "%02d-%s"\n' "$i" \
@@ -268,6 +273,7 @@ www.example.net. IN A 192.0.2.2
 www.example.net. IN AAAA 2001:db8::2
 c1.example.net. IN CNAME c2.example.org.
 loop.example.net. IN CNAME loop.example.com.
+lan.example.net. IN A 192.168.1.50
 EOF
 	} >"$ZONES/example.net.zone"
 	{
@@ -284,6 +290,7 @@ example.org. 86400 IN NS ns1.example.org.
 ns1.example.org. 86400 IN A 127.53.2.4
 www.example.org. IN A 192.0.2.7
 c2.example.org. IN A 192.0.2.3
+intranet.example.org. IN A 10.1.2.3
 EOF
 	} >"$ZONES/example.org.zone"
 	{

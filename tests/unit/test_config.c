@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <vigil/config.h>
+#include <vigil/suspect.h>
 #include <vigil/err.h>
 #include <vigil/log.h>
 #include <vigil/name.h>
@@ -528,6 +529,7 @@ static const char *const all_keys[] = {
 	"case-randomisation", "do-ip4", "do-ip6", "query-local-addresses", "prefetch", "forward",
 	"forward-zone", "max-upstream-queries", "max-glueless-per-referral", "max-cname-chain",
 	"max-referral-depth", "request-timeout",
+	"hijack-checks", "rebinding", "private-domain",
 };
 
 static char *slurp(const char *rel)
@@ -634,6 +636,25 @@ Test(config, work_in_flight_keys_parse_with_their_defaults)
 		cr_assert_eq(cfg.discard_timeout_ms, cases[i].discard_ms, "[%s]", cases[i].text);
 		cr_assert_eq(cfg.n_trusted, 0);
 	}
+}
+
+Test(config, hijack_keys_parse_with_their_defaults)
+{
+	parse_ok("");
+	cr_assert(cfg.hijack_checks);
+	cr_assert_eq(cfg.rebinding, VG_REBIND_BLOCK);
+	cr_assert_eq(cfg.n_private_domains, 0);
+	parse_ok("hijack-checks: no\nrebinding: log\nprivate-domain: Home.Example.\n"
+		 "private-domain: lan\n");
+	cr_assert(!cfg.hijack_checks);
+	cr_assert_eq(cfg.rebinding, VG_REBIND_LOG);
+	cr_assert_eq(cfg.n_private_domains, 2);
+	cr_assert_eq(memcmp(cfg.private_domains[0], "\4home\7example", 14), 0);
+	cr_assert_eq(memcmp(cfg.private_domains[1], "\3lan", 5), 0);
+	parse_ok("rebinding: off\n");
+	cr_assert_eq(cfg.rebinding, VG_REBIND_OFF);
+	parse_err("rebinding: drop\n",
+		  "test.conf:1: key 'rebinding': bad value 'drop' (expected block, log or off)");
 }
 
 Test(config, work_in_flight_keys_out_of_range_are_errors)

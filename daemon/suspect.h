@@ -1,0 +1,33 @@
+/* The suspicious-answer log writer (daemon side of include/vigil/suspect.h): events become JSON
+ * lines on the worker that found them, a queue hands them to one writer thread, so workers never
+ * block on the file. Format: docs/suspicious-log.md. */
+#ifndef VIGIL_DAEMON_SUSPECT_H
+#define VIGIL_DAEMON_SUSPECT_H
+
+#include <stdint.h>
+#include <vigil/suspect.h>
+
+#define VG_SUSPECT_RATE 10	  /* lines per reason per second; the rest are summarised */
+#define VG_SUSPECT_QUEUE_MAX 4096 /* lines waiting for the writer; more are dropped (counted) */
+
+struct vg_suspect_log;
+
+/* Creates the log. `path` NULL: events are only counted. Starts the writer thread when there is
+ * a file. Returns 0 or a negative code (the file cannot be opened: -errno, message logged).
+ * Main thread. */
+int vg_suspect_log_new(const char *path, struct vg_suspect_log **out);
+/* The sink to put in the resolver's environment; lives as long as the log. */
+const struct vg_suspect_sink *vg_suspect_log_sink(struct vg_suspect_log *l);
+/* Asks the writer to reopen the file (logrotate moved it): the next line goes to the file now
+ * at the path. Returns 0, or -ENOENT when the log has no file. Any thread. */
+int vg_suspect_log_reopen(struct vg_suspect_log *l);
+/* Detections per reason since start (every event, also those not written). Any thread. */
+uint64_t vg_suspect_log_count(struct vg_suspect_log *l, enum vg_suspect_reason r);
+/* Writes what is queued, stops the writer and frees the log. NULL is a no-op. */
+void vg_suspect_log_close(struct vg_suspect_log *l);
+
+/* One event as a JSON object without newline (malloc'd; NULL without memory). `time_ms`: Unix
+ * time in milliseconds. Thread-safe. */
+char *vg_suspect_encode(const struct vg_suspect_event *ev, int64_t time_ms);
+
+#endif

@@ -1,0 +1,86 @@
+/* Suspicious-answer events: what a hijack detection reports, the sink the daemon hands the
+ * resolver to receive them (docs/suspicious-log.md), and the address classifier of the
+ * rebinding check. The resolver fills events; it never opens files. */
+#ifndef VIGIL_SUSPECT_H
+#define VIGIL_SUSPECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <vigil/addr.h>
+
+/* Reason codes; their names (vg_suspect_reason_name) are the log's "reason" values. Later
+ * detections add theirs before VG_SUSPECT_N_REASONS. */
+#define VG_SUSPECT_REASONS(X) X(REBINDING, "rebinding")
+enum vg_suspect_reason {
+#define VG_SUSPECT_ENUM(id, name) VG_SUSPECT_##id,
+	VG_SUSPECT_REASONS(VG_SUSPECT_ENUM)
+#undef VG_SUSPECT_ENUM
+	    VG_SUSPECT_N_REASONS
+};
+
+enum vg_suspect_action {
+	VG_SUSPECT_LOGGED,
+	VG_SUSPECT_BLOCKED,
+	VG_SUSPECT_RETRIED,
+	VG_SUSPECT_QUARANTINED,
+};
+
+/* One detection. Every pointer is borrowed for the duration of the emit call only. */
+struct vg_suspect_event {
+	enum vg_suspect_reason reason;
+	enum vg_suspect_action action;
+	const uint8_t *qname; /* wire, the question asked (any bytes) */
+	uint16_t qtype;
+	const struct vg_sockaddr *client; /* NULL when no client asked (prefetch, sub-query) */
+	const struct vg_sockaddr *server; /* who sent the reply (address and port) */
+	bool tcp;			  /* the reply came over TCP */
+	const char *const *records;	  /* offending records, presentation format */
+	size_t n_records;
+	const char *served;   /* what the client got instead, free text */
+	const uint8_t *reply; /* the raw reply as received */
+	size_t reply_len;
+};
+
+/* Receives events. emit is called on a worker's loop thread and must not block (the daemon's
+ * writer queues the line and returns); it must be thread-safe across workers. */
+struct vg_suspect_sink {
+	void (*emit)(void *ctx, const struct vg_suspect_event *ev);
+	void *ctx;
+};
+
+/* `rebinding:` setting. */
+enum vg_rebinding_mode { VG_REBIND_BLOCK = 0, VG_REBIND_LOG, VG_REBIND_OFF };
+
+/* The resolver's hijack settings (read by resolver/hijack.c only). Borrowed; must outlive the
+ * resolver. */
+struct vg_hijack_opts {
+	bool enabled; /* hijack-checks: no turns every detection off */
+	enum vg_rebinding_mode rebinding;
+	const uint8_t (*private_domains)[256]; /* wire, lowercase: exempt from rebinding */
+	size_t n_private_domains;
+};
+
+/* Address classes of the rebinding check. */
+enum vg_addr_class {
+	VG_ADDR_PUBLIC = 0,
+	VG_ADDR_PRIVATE,     /* RFC 1918, fc00::/7 (ULA) */
+	VG_ADDR_LOOPBACK,    /* 127/8, ::1 */
+	VG_ADDR_LINKLOCAL,   /* 169.254/16, fe80::/10 */
+	VG_ADDR_UNSPECIFIED, /* 0/8, :: */
+	VG_ADDR_CGNAT,	     /* 100.64/10 */
+};
+
+/* Class of an IPv4 address (4 bytes, network order). Pure. */
+enum vg_addr_class vg_addr_class4(const uint8_t a[4]);
+/* Class of an IPv6 address (16 bytes): an IPv4-mapped (::ffff:0:0/96) or NAT64-embedded
+ * (64:ff9b::/96) address has the class of the IPv4 address inside. Pure. */
+enum vg_addr_class vg_addr_class6(const uint8_t a[16]);
+/* Class of a sockaddr (AF_INET or AF_INET6; anything else is public). */
+enum vg_addr_class vg_addr_class_sa(const struct vg_sockaddr *a);
+const char *vg_addr_class_name(enum vg_addr_class c);
+
+const char *vg_suspect_reason_name(enum vg_suspect_reason r);
+const char *vg_suspect_action_name(enum vg_suspect_action a);
+
+#endif

@@ -1,0 +1,254 @@
+/* Integration tests of hijack detection on the lab (docs/lab.md, docs/suspicious-log.md): the
+ * rebinding check blocks private addresses of public names with EDE 15, the suspicious-log gets
+ * one JSON line per event, vigilctl stats counts them, benign controls raise nothing, the log is
+ * reopened on SIGHUP and rate-limited with a summary line. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "itest.h"
+#include "lab.h"
+
+static struct itest_vigild V;
+static char log_path[400], ctl_path[400];
+
+static void setup(void)
+{
+	cr_assert_eq(vg_lab_up(), 0, "the lab did not come up");
+	char conf[3072];
+	snprintf(log_path, sizeof(log_path), "/tmp/vigil-hijack-%d.log", (int)getpid());
+	snprintf(ctl_path, sizeof(ctl_path), "/tmp/vigil-hijack-%d.ctl", (int)getpid());
+	unlink(log_path);
+	snprintf(conf, sizeof(conf),
+		 "root-hints: %s\ntrust-anchor-file: %s\nquery-local-addresses: yes\n"
+		 "do-ip6: no\ndiscard-timeout: 0\n"
+		 "suspicious-log: %s\ncontrol-socket: %s\n"
+		 "private-domain: intranet.example.org.\n"
+		 "forward-zone: example.net. 127.53.2.3\n"
+		 "local-data: \"router.lan. 300 A 192.168.1.1\"\n",
+		 vg_lab_root_hints(), vg_lab_trust_anchor(), log_path, ctl_path);
+	cr_assert_eq(itest_start(&V, conf), 0, "vigild did not start");
+}
+
+static void teardown(void)
+{
+	cr_expect_eq(itest_stop(&V), 0, "vigild did not exit cleanly");
+	vg_lab_down();
+	unlink(log_path);
+	char rotated[420];
+	snprintf(rotated, sizeof(rotated), "%s.1", log_path);
+	unlink(rotated);
+}
+
+TestSuite(hijack, .init = setup, .fini = teardown, .timeout = 60);
+
+static int vigilctl(const char *args, char *out, size_t cap)
+{
+	return itest_vigilctl(ctl_path, args, out, cap);
+}
+
+/* Lines of `path` (at most 64) parsed as JSON, waiting up to 3 s for at least `min` of them
+ * (the writer thread writes shortly after the answer). Returns the count. */
+static size_t read_lines(const char *path, json_t **out, size_t min)
+{
+	size_t n = 0;
+	for (int tries = 0; tries < 30; tries++) {
+		for (size_t i = 0; i < n; i++)
+			json_decref(out[i]);
+		n = 0;
+		FILE *f = fopen(path, "r");
+		char line[16384];
+		while (f && n < 64 && fgets(line, sizeof(line), f)) {
+			json_error_t e;
+			out[n] = json_loads(line, 0, &e);
+			cr_assert_not_null(out[n], "not JSON: %s (%s)", line, e.text);
+			n++;
+		}
+		if (f)
+			fclose(f);
+		if (n >= min)
+			break;
+		usleep(100000);
+	}
+	return n;
+}
+
+static void free_lines(json_t **l, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		json_decref(l[i]);
+}
+
+static const char *field(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_string(v) ? json_string_value(v) : "";
+}
+
+static ldns_pkt *ask(const char *name, ldns_rr_type type)
+{
+	ldns_pkt *p = itest_ask_within(&V, name, type, 4000);
+	cr_assert_not_null(p, "no answer for %s", name);
+	return p;
+}
+
+Test(hijack, rebinding_blocked_with_ede_logged_and_counted)
+{
+	ldns_pkt *p = ask("rebind.example.com.", LDNS_RR_TYPE_A);
+	char text[256];
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	cr_expect_eq(ldns_pkt_ancount(p), 0, "private addresses were served");
+	cr_expect_eq(itest_ede(p, text, sizeof(text)), 15);
+	cr_expect(strstr(text, "rebinding") != NULL, "EDE text: %s", text);
+	ldns_pkt_free(p);
+
+	json_t *l[64];
+	size_t n = read_lines(log_path, l, 1);
+	cr_assert_eq(n, 1, "log lines: %zu", n);
+	json_t *o = l[0];
+	cr_expect_str_eq(field(o, "reason"), "rebinding");
+	cr_expect_str_eq(field(o, "action"), "blocked");
+	cr_expect_str_eq(field(o, "qname"), "rebind.example.com.");
+	cr_expect_str_eq(field(o, "qtype"), "A");
+	cr_expect_str_eq(field(o, "client"), "127.0.0.1");
+	cr_expect_str_eq(field(o, "server"), "127.53.2.1");
+	cr_expect_eq(json_integer_value(json_object_get(o, "port")), 53);
+	cr_expect_str_eq(field(o, "transport"), "udp");
+	cr_expect_eq(strlen(field(o, "time")), 24, "time: %s", field(o, "time"));
+	json_t *recs = json_object_get(o, "records");
+	cr_expect_eq(json_array_size(recs), 2);
+	char all[1024] = "";
+	for (size_t i = 0; i < json_array_size(recs); i++) {
+		strncat(all, json_string_value(json_array_get(recs, i)), 400);
+		strcat(all, "|");
+	}
+	cr_expect(strstr(all, "rebind.example.com. ") && strstr(all, "IN A 192.168.1.1") &&
+		      strstr(all, "IN A 10.0.0.1"),
+		  "records: %s", all);
+	cr_expect(strlen(field(o, "reply")) > 40, "reply: %s", field(o, "reply"));
+	cr_expect(strlen(field(o, "served")) > 0);
+	if (getenv("VIGIL_HIJACK_SHOW"))
+		fprintf(stderr, "%s\n", json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER));
+	free_lines(l, n);
+
+	/* AAAA ::1 too; and never served from the cache afterwards. */
+	p = ask("rebind.example.com.", LDNS_RR_TYPE_AAAA);
+	cr_expect_eq(ldns_pkt_ancount(p), 0);
+	cr_expect_eq(itest_ede(p, text, sizeof(text)), 15);
+	ldns_pkt_free(p);
+	p = ask("rebind.example.com.", LDNS_RR_TYPE_A);
+	cr_expect_eq(ldns_pkt_ancount(p), 0, "blocked addresses came back from the cache");
+	cr_expect_eq(itest_ede(p, text, sizeof(text)), 15);
+	ldns_pkt_free(p);
+
+	char out[8192];
+	cr_assert_eq(vigilctl("stats", out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "suspect_rebinding: 3\n") != NULL, "%s", out);
+}
+
+Test(hijack, mixed_answer_keeps_its_public_address)
+{
+	ldns_pkt *p = ask("mixed.example.com.", LDNS_RR_TYPE_A);
+	cr_expect_eq(ldns_pkt_ancount(p), 1);
+	cr_expect(
+	    vg_lab_has(p, LDNS_SECTION_ANSWER, "mixed.example.com.", LDNS_RR_TYPE_A, "192.0.2.9"));
+	char text[256];
+	cr_expect_eq(itest_ede(p, text, sizeof(text)), 15);
+	ldns_pkt_free(p);
+}
+
+Test(hijack, benign_controls_raise_nothing)
+{
+	struct {
+		const char *name, *addr;
+	} ok[] = {
+	    {"www.example.com.", "192.0.2.1"},	   /* public name, public address */
+	    {"intranet.example.org.", "10.1.2.3"}, /* private-domain */
+	    {"lan.example.net.", "192.168.1.50"},  /* forward-zone to a private server */
+	    {"router.lan.", "192.168.1.1"},	   /* local-data */
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		ldns_pkt *p = ask(ok[i].name, LDNS_RR_TYPE_A);
+		char text[256];
+		cr_expect(
+		    vg_lab_has(p, LDNS_SECTION_ANSWER, ok[i].name, LDNS_RR_TYPE_A, ok[i].addr),
+		    "%s", ok[i].name);
+		cr_expect_eq(itest_ede(p, text, sizeof(text)), -1, "%s: EDE %s", ok[i].name, text);
+		ldns_pkt_free(p);
+	}
+	usleep(300000);
+	json_t *l[64];
+	size_t n = read_lines(log_path, l, 0);
+	cr_expect_eq(n, 0, "benign names were logged");
+	free_lines(l, n);
+	char out[8192];
+	cr_assert_eq(vigilctl("stats", out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "suspect_rebinding: 0\n") != NULL, "%s", out);
+}
+
+Test(hijack, log_reopens_on_sighup_and_vigilctl)
+{
+	ldns_pkt_free(ask("rebind.example.com.", LDNS_RR_TYPE_A));
+	json_t *l[64];
+	size_t n = read_lines(log_path, l, 1);
+	cr_assert_eq(n, 1);
+	free_lines(l, n);
+	char rotated[420];
+	snprintf(rotated, sizeof(rotated), "%s.1", log_path);
+	cr_assert_eq(rename(log_path, rotated), 0);
+	cr_assert_eq(kill(V.pid, SIGHUP), 0);
+	usleep(300000);
+	ldns_pkt_free(ask("rebind.example.com.", LDNS_RR_TYPE_AAAA));
+	n = read_lines(log_path, l, 1);
+	cr_expect_eq(n, 1, "the event after SIGHUP is not in the new file");
+	if (n)
+		cr_expect_str_eq(field(l[0], "qtype"), "AAAA");
+	free_lines(l, n);
+	n = read_lines(rotated, l, 1);
+	cr_expect_geq(n, 1, "the rotated file lost its line");
+	for (size_t i = 0; i < n; i++)
+		cr_expect_str_eq(field(l[i], "qtype"), "A",
+				 "an event after SIGHUP went to the old file");
+	free_lines(l, n);
+
+	/* vigilctl log-reopen does the same. */
+	cr_assert_eq(rename(log_path, rotated), 0);
+	char out[512];
+	cr_assert_eq(vigilctl("log-reopen", out, sizeof(out)), 0, "%s", out);
+	usleep(300000);
+	ldns_pkt_free(ask("mixed.example.com.", LDNS_RR_TYPE_A));
+	n = read_lines(log_path, l, 1);
+	cr_expect_eq(n, 1, "the event after log-reopen is not in the new file");
+	free_lines(l, n);
+}
+
+Test(hijack, over_the_rate_limit_a_summary_line_appears)
+{
+	/* Blocked answers are not cached: each query is a new detection. */
+	for (int i = 0; i < 25; i++)
+		ldns_pkt_free(ask("rebind.example.com.", LDNS_RR_TYPE_A));
+	json_t *l[64];
+	size_t n = 0;
+	json_t *summary = NULL;
+	for (int tries = 0; tries < 4 && !summary; tries++) {
+		free_lines(l, n);
+		n = read_lines(log_path, l, 11);
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(field(l[i], "action"), "summary"))
+				summary = l[i];
+		if (!summary)
+			sleep(1);
+	}
+	cr_assert_not_null(summary, "no summary line in %zu lines", n);
+	cr_expect_str_eq(field(summary, "reason"), "rebinding");
+	cr_expect_gt(json_integer_value(json_object_get(summary, "dropped")), 0);
+	size_t events = 0;
+	for (size_t i = 0; i < n; i++)
+		events += !strcmp(field(l[i], "action"), "blocked");
+	cr_expect_lt(events, 25, "every event was written");
+	free_lines(l, n);
+}
