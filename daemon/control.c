@@ -122,29 +122,27 @@ static json_t *done(int rc)
 static json_t *cmd_status(struct vg_daemon *d)
 {
 	const struct vg_config *cfg = &d->policy->cfg;
-	json_t *o = json_pack("{s:b,s:s,s:I,s:i,s:s?,s:s}", "ok", 1, "version", VIGIL_VERSION,
-			      "uptime", (json_int_t)(time(NULL) - d->started_at), "workers",
-			      d->n_workers, "config", d->config_path, "validation",
-			      VALIDATION_STATE);
+	json_t *o =
+	    json_pack("{s:b,s:s,s:I,s:i,s:s?,s:s}", "ok", 1, "version", VIGIL_VERSION, "uptime",
+		      (json_int_t)(time(NULL) - d->started_at), "workers", d->n_workers, "config",
+		      d->config_path, "validation", VALIDATION_STATE);
 	json_t *listen = json_array();
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		char as[128];
-		json_array_append_new(listen,
-				      json_string(vg_sockaddr_str(&cfg->listen[i], as, sizeof(as))));
+		json_array_append_new(
+		    listen, json_string(vg_sockaddr_str(&cfg->listen[i], as, sizeof(as))));
 	}
 	json_object_set_new(o, "listen", listen);
 	struct vg_cache_stats cs;
 	if (d->cache && vg_cache_stats(d->cache, &cs) == 0)
-		json_object_set_new(o, "cache",
-				    json_pack("{s:s,s:I,s:I,s:I,s:I}", "path", cfg->cache_dir,
-					      "used_bytes", (json_int_t)cs.used_bytes, "map_size",
-					      (json_int_t)cs.map_size, "rrsets",
-					      (json_int_t)cs.rrsets, "answers",
-					      (json_int_t)cs.answers));
+		json_object_set_new(
+		    o, "cache",
+		    json_pack("{s:s,s:I,s:I,s:I,s:I}", "path", cfg->cache_dir, "used_bytes",
+			      (json_int_t)cs.used_bytes, "map_size", (json_int_t)cs.map_size,
+			      "rrsets", (json_int_t)cs.rrsets, "answers", (json_int_t)cs.answers));
 	else
 		json_object_set_new(o, "cache", json_null());
-	json_object_set_new(o, "log_level",
-			    json_string(vg_log_level_name(vg_log_get_level())));
+	json_object_set_new(o, "log_level", json_string(vg_log_level_name(vg_log_get_level())));
 	return o;
 }
 
@@ -157,10 +155,9 @@ static void text_status(const json_t *o, FILE *f)
 		json_integer_value(json_object_get(o, "workers")));
 	const char *conf = json_string_value(json_object_get(o, "config"));
 	fprintf(f, "config: %s\n", conf ? conf : "(built-in defaults)");
-	size_t i;
-	json_t *v;
-	json_array_foreach(json_object_get(o, "listen"), i, v)
-		fprintf(f, "listen: %s\n", json_string_value(v));
+	const json_t *listen = json_object_get(o, "listen");
+	for (size_t i = 0; i < json_array_size(listen); i++)
+		fprintf(f, "listen: %s\n", json_string_value(json_array_get(listen, i)));
 	json_t *c = json_object_get(o, "cache");
 	if (json_is_object(c))
 		fprintf(f,
@@ -193,10 +190,10 @@ static json_t *cmd_stats(struct vg_daemon *d)
 static void text_stats(const json_t *o, FILE *f)
 {
 	fprintf(f, "ok\n");
-	const char *k;
-	json_t *v;
-	json_object_foreach(json_object_get(o, "stats"), k, v)
-		fprintf(f, "%s: %" JSON_INTEGER_FORMAT "\n", k, json_integer_value(v));
+	json_t *st = json_object_get(o, "stats");
+	for (void *it = json_object_iter(st); it; it = json_object_iter_next(st, it))
+		fprintf(f, "%s: %" JSON_INTEGER_FORMAT "\n", json_object_iter_key(it),
+			json_integer_value(json_object_iter_value(it)));
 }
 
 static json_t *cmd_dump(struct vg_daemon *d)
@@ -208,7 +205,8 @@ static json_t *cmd_dump(struct vg_daemon *d)
 		return NULL;
 	int rc = vg_cache_dump(d->cache, f, (uint32_t)time(NULL));
 	fclose(f);
-	json_t *o = rc < 0 ? err_msg("%s", vg_strerror(rc)) : json_pack("{s:b,s:s}", "ok", 1, "dump", s);
+	json_t *o =
+	    rc < 0 ? err_msg("%s", vg_strerror(rc)) : json_pack("{s:b,s:s}", "ok", 1, "dump", s);
 	free(s);
 	return o;
 }

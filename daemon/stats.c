@@ -57,8 +57,8 @@ size_t vg_stats_collect(struct vg_daemon *d, struct vg_stat_value *out, size_t c
 	if (n < cap && d->cache && vg_cache_stats(d->cache, &cs) == 0) {
 #define CACHE(name, k, h)                                                                          \
 	if (n < cap)                                                                               \
-		out[n++] = (struct vg_stat_value){VG_STATS_PREFIX_CACHE #name, h, VG_STAT_##k,     \
-						  cs.name};
+		out[n++] =                                                                         \
+		    (struct vg_stat_value){VG_STATS_PREFIX_CACHE #name, h, VG_STAT_##k, cs.name};
 		VG_STATS_CACHE(CACHE)
 #undef CACHE
 	}

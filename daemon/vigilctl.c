@@ -145,9 +145,8 @@ static int print_json(const char *answer)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"json", no_argument, NULL, 'j'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	const char *sock = NULL, *conf = NULL;
 	int opt;
 	while ((opt = getopt_long(argc, argv, "+s:c:jh", longopts, NULL)) != -1) {

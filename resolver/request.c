@@ -794,7 +794,7 @@ static void log_stats(const struct vg_resolver *r)
 	size_t n = 0;
 #define LOG_STAT(prefix, st, name)                                                                 \
 	if (n < sizeof(line))                                                                      \
-		n += (size_t)snprintf(line + n, sizeof(line) - n, " " prefix #name "=%llu",       \
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " " prefix #name "=%llu",        \
 				      (unsigned long long)(st)->name);
 #define LOG_RESOLVER(name, kind, help) LOG_STAT(VG_STATS_PREFIX_RESOLVER, &r->stats, name)
 #define LOG_UPSTREAM(name, kind, help) LOG_STAT(VG_STATS_PREFIX_UPSTREAM, &r->up->stats, name)
