@@ -141,9 +141,10 @@ struct vg_daemon {
  * On error keeps everything as it was, logs and returns <0 with the reason in err. Main thread. */
 int vg_daemon_reload(struct vg_daemon *d, char *err, size_t errlen);
 
-/* Reopens the daemon's log files (`vigilctl log-reopen`, and SIGHUP). The one place every log
- * writer that keeps a file open hooks its reopen into; today vigild keeps none (stderr or
- * syslog), so it reopens nothing and returns 0. Main thread; <0 with a reason in err. */
+/* Reopens the daemon's log files (`vigilctl log-reopen`; SIGHUP should call it too once a log
+ * file exists). The one place every log writer that keeps a file open hooks its reopen into;
+ * today vigild keeps none (stderr or syslog), so it reopens nothing and returns 0. Main thread;
+ * <0 with a reason in err. */
 int vg_daemon_log_reopen(struct vg_daemon *d, char *err, size_t errlen);
 
 /* ---- stats.c (main thread) ---- */

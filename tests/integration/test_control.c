@@ -52,12 +52,7 @@ static int run(const char *args, bool want_stderr, char *out, size_t cap)
 	char cmd[1024];
 	snprintf(cmd, sizeof(cmd), "timeout 5 '%s' %s %s", getenv("VIGILCTL"), args,
 		 want_stderr ? "2>&1" : "2>/dev/null");
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	size_t n = fread(out, 1, cap - 1, p);
-	out[n] = 0;
-	int st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return itest_run(cmd, out, cap);
 }
 
 /* `vigilctl -s ctl_path ARGS` as text (stdout and stderr). */
@@ -300,29 +295,11 @@ Test(control, permission_denied_on_the_socket_file_exits_4)
 {
 	if (getuid() != 0)
 		cr_skip_test("needs root to switch users");
-	int p[2];
-	cr_assert_eq(pipe(p), 0);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		close(p[0]);
-		/* nobody: not the socket file's owner (root) nor in its group */
-		if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
-			_exit(99);
-		alarm(5);
-		execl(getenv("VIGILCTL"), "vigilctl", "-s", ctl_path, "status", (char *)NULL);
-		_exit(98);
-	}
-	close(p[1]);
+	/* nobody: not the socket file's owner (root) nor in its group */
+	char *argv[] = {getenv("VIGILCTL"), "-s", ctl_path, "status", NULL};
 	char out[4096];
-	ssize_t n = read(p[0], out, sizeof(out) - 1);
-	out[n > 0 ? n : 0] = 0;
-	close(p[0]);
-	int st;
-	waitpid(pid, &st, 0);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 4, "status %d: %s", WEXITSTATUS(st), out);
+	int rc = itest_run_as(65534, 65534, NULL, 0, argv, out, sizeof(out));
+	cr_assert_eq(rc, 4, "%s", out);
 	cr_assert(strstr(out, "permission denied on ") && strstr(out, ctl_path), "%s", out);
 }
 
