@@ -1,10 +1,13 @@
 /* The control socket (main thread): a Unix stream socket taking one command line per
  * connection and answering with text, then closing. Used by vigilctl. Commands: status, stats,
- * reload, log-reopen, stop, flush, flush-name NAME [TYPE], flush-zone NAME, flush-negative,
- * flush-suspicious, dump. The first line of an answer is "ok ..." or "error: ...". Only root,
- * vigild's own user and members of control-group may use it (checked on the peer's credentials). */
+ * reload, stop, log-reopen, verbosity [LEVEL], flush, flush-name NAME [TYPE], flush-zone NAME,
+ * flush-negative, flush-suspicious, dump. The first line of a text answer is "ok ..." or
+ * "error: ..."; a command line starting with "json" gets one JSON object instead, with "ok"
+ * true or false and "error" when false. Only root, vigild's own user
+ * and members of control-group may use it (checked on the peer's credentials). */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <ldns/ldns.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +21,6 @@
 #include <vigil/name.h>
 #include <vigil_build.h>
 #include "daemon.h"
-#include "suspect.h"
 
 #define CMD_MAX 1024
 
@@ -84,8 +86,19 @@ static void reply(struct ctl_conn *c, char *text)
 	}
 }
 
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
+/* A command's result: {"ok": true, ...fields} or {"ok": false, "error": "..."}. It is sent as
+ * one JSON line (the command line began with "json") or as text: "ok[ MESSAGE]" or "error: ..."
+ * on the first line, then the command's fields. */
+static json_t *ok_msg(const char *message)
+{
+	json_t *o = json_pack("{s:b}", "ok", 1);
+	if (o && message)
+		json_object_set_new(o, "message", json_string(message));
+	return o;
+}
+
+static json_t *err_msg(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static json_t *err_msg(const char *f, ...)
 {
 	va_list ap;
 	va_start(ap, f);
@@ -93,135 +106,155 @@ static char *fmt(const char *f, ...)
 	if (vasprintf(&s, f, ap) < 0)
 		s = NULL;
 	va_end(ap);
-	return s;
+	json_t *o = s ? json_pack("{s:b,s:s}", "ok", 0, "error", s) : NULL;
+	free(s);
+	return o;
 }
 
-/* Runs a command that writes a multi-line reply; returns it as a heap string (NULL on OOM). */
-static char *reply_of(struct vg_daemon *d, void (*cmd)(struct vg_daemon *, FILE *))
+static json_t *done(int rc)
+{
+	return rc < 0 ? err_msg("%s", vg_strerror(rc)) : ok_msg(NULL);
+}
+
+/* The validator is not built yet (issue 7): say so rather than "on" or "off". */
+#define VALIDATION_STATE "off: not built yet"
+
+static json_t *cmd_status(struct vg_daemon *d)
+{
+	const struct vg_config *cfg = &d->policy->cfg;
+	json_t *o =
+	    json_pack("{s:b,s:s,s:I,s:i,s:s?,s:s}", "ok", 1, "version", VIGIL_VERSION, "uptime",
+		      (json_int_t)(time(NULL) - d->started_at), "workers", d->n_workers, "config",
+		      d->config_path, "validation", VALIDATION_STATE);
+	json_t *listen = json_array();
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		char as[128];
+		json_array_append_new(
+		    listen, json_string(vg_sockaddr_str(&cfg->listen[i], as, sizeof(as))));
+	}
+	json_object_set_new(o, "listen", listen);
+	struct vg_cache_stats cs;
+	if (d->cache && vg_cache_stats(d->cache, &cs) == 0)
+		json_object_set_new(
+		    o, "cache",
+		    json_pack("{s:s,s:I,s:I,s:I,s:I}", "path", cfg->cache_dir, "used_bytes",
+			      (json_int_t)cs.used_bytes, "map_size", (json_int_t)cs.map_size,
+			      "rrsets", (json_int_t)cs.rrsets, "answers", (json_int_t)cs.answers));
+	else
+		json_object_set_new(o, "cache", json_null());
+	json_object_set_new(o, "log_level", json_string(vg_log_level_name(vg_log_get_level())));
+	return o;
+}
+
+static void text_status(const json_t *o, FILE *f)
+{
+	fprintf(f, "ok vigild %s\n", json_string_value(json_object_get(o, "version")));
+	fprintf(f, "uptime: %" JSON_INTEGER_FORMAT " s\n",
+		json_integer_value(json_object_get(o, "uptime")));
+	fprintf(f, "workers: %" JSON_INTEGER_FORMAT "\n",
+		json_integer_value(json_object_get(o, "workers")));
+	const char *conf = json_string_value(json_object_get(o, "config"));
+	fprintf(f, "config: %s\n", conf ? conf : "(built-in defaults)");
+	const json_t *listen = json_object_get(o, "listen");
+	for (size_t i = 0; i < json_array_size(listen); i++)
+		fprintf(f, "listen: %s\n", json_string_value(json_array_get(listen, i)));
+	json_t *c = json_object_get(o, "cache");
+	if (json_is_object(c))
+		fprintf(f,
+			"cache: %s\ncache-use: %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT
+			" bytes\n",
+			json_string_value(json_object_get(c, "path")),
+			json_integer_value(json_object_get(c, "used_bytes")),
+			json_integer_value(json_object_get(c, "map_size")));
+	else
+		fprintf(f, "cache: none\n");
+	fprintf(f, "validation: %s\n", json_string_value(json_object_get(o, "validation")));
+	fprintf(f, "log-level: %s\n", json_string_value(json_object_get(o, "log_level")));
+}
+
+/* {"ok": true, "stats": {NAME: VALUE, ...}} in the order of the lists in vigil/stats.h. */
+static json_t *cmd_stats(struct vg_daemon *d)
+{
+	size_t cap = vg_stats_count();
+	struct vg_stat_value *v = calloc(cap, sizeof(*v));
+	if (!v)
+		return NULL;
+	size_t n = vg_stats_collect(d, v, cap);
+	json_t *st = json_object();
+	for (size_t i = 0; i < n; i++)
+		json_object_set_new(st, v[i].name, json_integer((json_int_t)v[i].value));
+	free(v);
+	return json_pack("{s:b,s:o}", "ok", 1, "stats", st);
+}
+
+static void text_stats(const json_t *o, FILE *f)
+{
+	fprintf(f, "ok\n");
+	json_t *st = json_object_get(o, "stats");
+	for (void *it = json_object_iter(st); it; it = json_object_iter_next(st, it))
+		fprintf(f, "%s: %" JSON_INTEGER_FORMAT "\n", json_object_iter_key(it),
+			json_integer_value(json_object_iter_value(it)));
+}
+
+static json_t *cmd_dump(struct vg_daemon *d)
 {
 	char *s = NULL;
 	size_t n = 0;
 	FILE *f = open_memstream(&s, &n);
 	if (!f)
 		return NULL;
-	cmd(d, f);
-	fclose(f);
-	return s;
-}
-
-static void cmd_status(struct vg_daemon *d, FILE *f)
-{
-	fprintf(f, "ok vigild %s\n", VIGIL_VERSION);
-	fprintf(f, "uptime: %ld s\n", (long)(time(NULL) - d->started_at));
-	fprintf(f, "workers: %d\n", d->n_workers);
-	fprintf(f, "config: %s\n", d->config_path ? d->config_path : "(built-in defaults)");
-	for (size_t i = 0; i < d->policy->cfg.n_listen; i++) {
-		char as[128];
-		fprintf(f, "listen: %s\n",
-			vg_sockaddr_str(&d->policy->cfg.listen[i], as, sizeof(as)));
-	}
-	fprintf(f, "cache: %s\n", d->cache ? d->policy->cfg.cache_dir : "none");
-}
-
-static void cmd_stats(struct vg_daemon *d, FILE *f)
-{
-	fprintf(f, "ok\n");
-#define SUM(field)                                                                                 \
-	do {                                                                                       \
-		uint64_t t = 0;                                                                    \
-		for (int i = 0; i < d->n_workers; i++)                                             \
-			t += atomic_load_explicit(&d->workers[i].stats.field,                      \
-						  memory_order_relaxed);                           \
-		fprintf(f, "%s: %lu\n", #field, (unsigned long)t);                                 \
-	} while (0)
-	SUM(udp_queries);
-	SUM(tcp_queries);
-	SUM(answers);
-	SUM(local);
-	SUM(cached);
-	SUM(prefetch);
-	SUM(resolved);
-	SUM(servfail);
-	SUM(any_minimal);
-	SUM(truncated);
-	SUM(dropped);
-	SUM(refused_acl);
-	SUM(ratelimited);
-	SUM(formerr);
-	SUM(notimp);
-	SUM(badvers);
-	SUM(refused);
-	SUM(tcp_accepted);
-	SUM(tcp_idle_closed);
-	SUM(tcp_evicted);
-	SUM(tcp_refused);
-	SUM(tcp_bad_frame);
-	SUM(send_errors);
-	SUM(over_max_requests);
-	SUM(over_max_pending);
-	SUM(late_discarded);
-	SUM(upstream_socket_cap);
-#undef SUM
-	for (int r = 0; r < VG_SUSPECT_N_REASONS; r++)
-		fprintf(f, "suspect_%s: %lu\n", vg_suspect_reason_name((enum vg_suspect_reason)r),
-			(unsigned long)vg_suspect_log_count(d->suspect, (enum vg_suspect_reason)r));
-	struct vg_cache_stats cs;
-	if (d->cache && vg_cache_stats(d->cache, &cs) == 0) {
-		fprintf(f, "cache_rrsets: %lu\ncache_negatives: %lu\ncache_answers: %lu\n",
-			(unsigned long)cs.rrsets, (unsigned long)cs.negatives,
-			(unsigned long)cs.answers);
-		fprintf(f, "cache_map_size: %lu\ncache_used_bytes: %lu\ncache_evicted: %lu\n",
-			(unsigned long)cs.map_size, (unsigned long)cs.used_bytes,
-			(unsigned long)cs.evicted);
-	}
-}
-
-static void cmd_dump(struct vg_daemon *d, FILE *f)
-{
-	fprintf(f, "ok\n");
 	int rc = vg_cache_dump(d->cache, f, (uint32_t)time(NULL));
-	if (rc < 0)
-		fprintf(f, "error: %s\n", vg_strerror(rc));
+	fclose(f);
+	json_t *o =
+	    rc < 0 ? err_msg("%s", vg_strerror(rc)) : json_pack("{s:b,s:s}", "ok", 1, "dump", s);
+	free(s);
+	return o;
 }
 
-static char *done(int rc)
+static json_t *cmd_verbosity(int argc, char **argv)
 {
-	return rc < 0 ? fmt("error: %s\n", vg_strerror(rc)) : fmt("ok\n");
+	enum vg_log_level l;
+	if (argc < 2)
+		return ok_msg(vg_log_level_name(vg_log_get_level()));
+	if (vg_log_level_parse(argv[1], &l) != 0)
+		return err_msg("unknown level '%s' (error, warn, info, debug)", argv[1]);
+	vg_log_set_level(l);
+	vg_info("log level set to %s on the control socket", vg_log_level_name(l));
+	return ok_msg(vg_log_level_name(l));
 }
 
-static char *run_command(struct ctl_conn *c, char *line)
+#define COMMANDS                                                                                   \
+	"status, stats, reload, stop, log-reopen, verbosity, flush, flush-name, flush-zone, "      \
+	"flush-negative, flush-suspicious, dump"
+
+static json_t *run_command(struct ctl_conn *c, int argc, char **argv)
 {
 	struct vg_daemon *d = c->ctl->d;
-	char *argv[4] = {NULL};
-	int argc = 0;
-	for (char *t = strtok(line, " \t\r"); t && argc < 4; t = strtok(NULL, " \t\r"))
-		argv[argc++] = t;
 	if (argc == 0)
-		return fmt("error: empty command\n");
+		return err_msg("empty command");
 	const char *cmd = argv[0];
+	char err[512];
 	if (!strcmp(cmd, "status"))
-		return reply_of(d, cmd_status);
+		return cmd_status(d);
 	if (!strcmp(cmd, "stats"))
-		return reply_of(d, cmd_stats);
-	if (!strcmp(cmd, "reload")) {
-		char err[512];
-		return vg_daemon_reload(d, err, sizeof(err)) < 0 ? fmt("error: %s\n", err)
-								 : fmt("ok reloaded\n");
-	}
-	if (!strcmp(cmd, "log-reopen")) {
-		if (vg_suspect_log_reopen(d->suspect) < 0)
-			return fmt("error: vigild started without suspicious-log\n");
-		return fmt("ok reopening the suspicious-log\n");
-	}
+		return cmd_stats(d);
+	if (!strcmp(cmd, "reload"))
+		return vg_daemon_reload(d, err, sizeof(err)) < 0 ? err_msg("%s", err)
+								 : ok_msg("reloaded");
+	if (!strcmp(cmd, "log-reopen"))
+		return vg_daemon_log_reopen(d, err, sizeof(err)) < 0 ? err_msg("%s", err)
+								     : ok_msg("reopened");
+	if (!strcmp(cmd, "verbosity"))
+		return cmd_verbosity(argc, argv);
 	if (!strcmp(cmd, "stop")) {
 		c->stop_after = true;
 		vg_info("stop requested on the control socket");
-		return fmt("ok stopping\n");
+		return ok_msg("stopping");
 	}
 	if (!d->cache && !strncmp(cmd, "flush", 5))
-		return fmt("error: no cache\n");
+		return err_msg("no cache");
 	if (!d->cache && !strcmp(cmd, "dump"))
-		return fmt("error: no cache\n");
+		return err_msg("no cache");
 	if (!strcmp(cmd, "flush"))
 		return done(vg_cache_flush_all(d->cache));
 	if (!strcmp(cmd, "flush-negative"))
@@ -229,23 +262,67 @@ static char *run_command(struct ctl_conn *c, char *line)
 	if (!strcmp(cmd, "flush-suspicious"))
 		return done(vg_cache_flush_suspicious(d->cache));
 	if (!strcmp(cmd, "dump"))
-		return reply_of(d, cmd_dump);
+		return cmd_dump(d);
 	if (!strcmp(cmd, "flush-name") || !strcmp(cmd, "flush-zone")) {
 		uint8_t name[VG_NAME_MAX];
 		if (argc < 2 || vg_name_from_text(argv[1], name) <= 0)
-			return fmt("error: usage: %s NAME%s\n", cmd,
-				   cmd[6] == 'n' ? " [TYPE]" : "");
+			return err_msg("usage: %s NAME%s", cmd, cmd[6] == 'n' ? " [TYPE]" : "");
 		if (cmd[6] == 'z')
 			return done(vg_cache_flush_zone(d->cache, name));
 		uint16_t type = 0;
 		if (argc >= 3 && !(type = ldns_get_rr_type_by_name(argv[2])))
-			return fmt("error: unknown type '%s'\n", argv[2]);
+			return err_msg("unknown type '%s'", argv[2]);
 		return done(vg_cache_flush_name(d->cache, name, type));
 	}
-	return fmt("error: unknown command '%s' (status, stats, reload, log-reopen, stop, flush, "
-		   "flush-name, "
-		   "flush-zone, flush-negative, flush-suspicious, dump)\n",
-		   cmd);
+	return err_msg("unknown command '%s' (" COMMANDS ")", cmd);
+}
+
+/* Renders a command's result for the wire (heap string, NULL on OOM). */
+static char *render(const char *cmd, json_t *o, bool json)
+{
+	if (!o)
+		return NULL;
+	char *s = NULL;
+	size_t n = 0;
+	if (json) {
+		char *j = json_dumps(o, JSON_COMPACT);
+		if (j && asprintf(&s, "%s\n", j) < 0)
+			s = NULL;
+		free(j);
+		return s;
+	}
+	FILE *f = open_memstream(&s, &n);
+	if (!f)
+		return NULL;
+	const char *msg = json_string_value(json_object_get(o, "message"));
+	if (!json_is_true(json_object_get(o, "ok")))
+		fprintf(f, "error: %s\n", json_string_value(json_object_get(o, "error")));
+	else if (!strcmp(cmd, "status"))
+		text_status(o, f);
+	else if (!strcmp(cmd, "stats"))
+		text_stats(o, f);
+	else if (!strcmp(cmd, "dump"))
+		fprintf(f, "ok\n%s", json_string_value(json_object_get(o, "dump")));
+	else
+		fprintf(f, "ok%s%s\n", msg ? " " : "", msg ? msg : "");
+	fclose(f);
+	return s;
+}
+
+/* One command line: [json] COMMAND [ARGS]. */
+static char *answer(struct ctl_conn *c, char *line)
+{
+	char *argv[5] = {NULL};
+	int argc = 0;
+	for (char *t = strtok(line, " \t\r"); t && argc < 5; t = strtok(NULL, " \t\r"))
+		argv[argc++] = t;
+	bool json = argc > 0 && !strcmp(argv[0], "json");
+	char **args = json ? argv + 1 : argv;
+	int nargs = json ? argc - 1 : argc;
+	json_t *o = run_command(c, nargs, args);
+	char *s = render(nargs ? args[0] : "", o, json);
+	json_decref(o);
+	return s;
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -281,13 +358,15 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (c->refused) {
 		vg_warn("control socket: refused '%.64s' from uid %u (pid %d)", c->buf,
 			(unsigned)c->peer.uid, (int)c->peer.pid);
-		reply(c, fmt("error: permission denied: uid %u is not root, vigild's user or a "
-			     "member of control-group%s%s\n",
-			     (unsigned)c->peer.uid, c->ctl->have_group ? " " : " (none set)",
-			     c->ctl->have_group ? c->ctl->group_name : ""));
+		json_t *o = err_msg("permission denied: uid %u is not root, vigild's user or a "
+				    "member of control-group%s%s",
+				    (unsigned)c->peer.uid, c->ctl->have_group ? " " : " (none set)",
+				    c->ctl->have_group ? c->ctl->group_name : "");
+		reply(c, render("", o, !strncmp(c->buf, "json ", 5)));
+		json_decref(o);
 		return;
 	}
-	reply(c, run_command(c, c->buf));
+	reply(c, answer(c, c->buf));
 }
 
 static bool peer_in_group(int fd, const struct ucred *cr, gid_t group)

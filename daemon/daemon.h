@@ -19,6 +19,7 @@
 #include <vigil/config.h>
 #include <vigil/log.h>
 #include <vigil/suspect.h>
+#include <vigil/stats.h>
 #include "query.h"
 #include "ratelimit.h"
 
@@ -51,16 +52,20 @@ struct vg_listen_fds {
 	int udp_fd, tcp_fd; /* -1 in a reload plan: keep the worker's existing sockets for addr */
 };
 
-/* Per-worker counters; written by the worker, read (approximately) by the main thread. */
+/* Per-worker counters, one field per line of the lists in vigil/stats.h; written by the worker,
+ * read (approximately) by the main thread. The front-end counters are incremented in place; the
+ * resolver's and the upstream transport's are plain fields of single-threaded objects, copied here
+ * by the worker once per loop pass (vg_worker_publish_stats), so a reader sees them at most one
+ * loop pass old and the query path pays no atomic for them. */
+#define VG_STAT_ATOMIC(name, kind, help) atomic_uint_fast64_t name;
 struct vg_stats {
-	atomic_uint_fast64_t udp_queries, tcp_queries, answers, dropped, refused_acl, ratelimited,
-	    formerr, notimp, badvers, refused, local, cached, prefetch, resolved, servfail,
-	    any_minimal, truncated, tcp_accepted, tcp_idle_closed, tcp_evicted, tcp_refused,
-	    tcp_bad_frame, send_errors;
-	/* work in flight: queries refused at max-requests and max-pending-per-client, UDP answers
-	 * later than discard-timeout, upstream queries refused at max-upstream-sockets */
-	atomic_uint_fast64_t over_max_requests, over_max_pending, late_discarded,
-	    upstream_socket_cap;
+	VG_STATS_FRONTEND(VG_STAT_ATOMIC)
+};
+struct vg_resolver_stats_pub {
+	VG_STATS_RESOLVER(VG_STAT_ATOMIC)
+};
+struct vg_upstream_stats_pub {
+	VG_STATS_UPSTREAM(VG_STAT_ATOMIC)
 };
 #define VG_STAT_ADD(w, field, n)                                                                   \
 	atomic_fetch_add_explicit(&(w)->stats.field, (n), memory_order_relaxed)
@@ -115,6 +120,8 @@ struct vg_worker {
 	bool mail_stop;
 
 	struct vg_stats stats;
+	struct vg_resolver_stats_pub resolver_stats;
+	struct vg_upstream_stats_pub upstream_stats;
 	uint8_t scratch[65535 + 2]; /* one response under construction (TCP, async answers) */
 };
 
@@ -136,6 +143,28 @@ struct vg_daemon {
 /* Re-reads the config file and applies it (listeners, ACL, local data, limits, log level).
  * On error keeps everything as it was, logs and returns <0 with the reason in err. Main thread. */
 int vg_daemon_reload(struct vg_daemon *d, char *err, size_t errlen);
+
+/* Reopens the daemon's log files (`vigilctl log-reopen`; SIGHUP should call it too once a log
+ * file exists). The one place every log writer that keeps a file open hooks its reopen into;
+ * today vigild keeps none (stderr or syslog), so it reopens nothing and returns 0. Main thread;
+ * <0 with a reason in err. */
+int vg_daemon_log_reopen(struct vg_daemon *d, char *err, size_t errlen);
+
+/* ---- stats.c (main thread) ---- */
+/* One counter of the lists in vigil/stats.h, summed over the workers. */
+struct vg_stat_value {
+	const char *name; /* with its list's prefix, as `vigilctl stats` prints it */
+	const char *help;
+	enum vg_stat_kind kind;
+	uint64_t value;
+};
+/* Fills out[] with every counter (front end, resolver, upstream, then the cache's when d has a
+ * cache) in list order; returns how many (at most cap). */
+size_t vg_stats_collect(struct vg_daemon *d, struct vg_stat_value *out, size_t cap);
+/* Upper bound of vg_stats_collect's count. */
+size_t vg_stats_count(void);
+/* The stop log: one line "stats: name=value ..." with every front-end counter. */
+void vg_stats_log(struct vg_daemon *d);
 
 /* ---- control.c (main thread) ---- */
 struct vg_control;
@@ -162,6 +191,9 @@ void vg_worker_query(struct vg_worker *w, const uint8_t *pkt, size_t len,
 /* Called by listeners around each receive batch (opens/closes the cache read snapshot). */
 void vg_worker_batch_begin(struct vg_worker *w);
 void vg_worker_batch_end(struct vg_worker *w);
+/* Copies the resolver's and the upstream transport's counters into w's published atomics.
+ * Worker thread, once per loop pass. */
+void vg_worker_publish_stats(struct vg_worker *w);
 /* True when the worker has nothing in flight and may finish stopping. */
 void vg_worker_maybe_done(struct vg_worker *w);
 
@@ -200,8 +232,6 @@ void vg_tcp_close_all(struct vg_worker *w);
  * caps of cfg (max-upstream-sockets, tcp-max-clients, listeners) and logs what was granted.
  * Returns the descriptors needed. Main thread, at start. */
 unsigned long vg_inflight_raise_nofile(const struct vg_config *cfg, int workers);
-/* Logs the work-in-flight counters summed over the workers (stop log). */
-void vg_inflight_log_stats(const struct vg_daemon *d);
 
 /* ---- logging.c ---- */
 /* Sends log lines to stderr (foreground) or syslog (ident "vigild"). On stderr the line's form

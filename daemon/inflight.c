@@ -44,18 +44,3 @@ unsigned long vg_inflight_raise_nofile(const struct vg_config *cfg, int workers)
 			(unsigned long)rl.rlim_cur, (unsigned long)old, (unsigned long)rl.rlim_max);
 	return need;
 }
-
-void vg_inflight_log_stats(const struct vg_daemon *d)
-{
-	uint64_t req = 0, pend = 0, late = 0, sock = 0;
-	for (int i = 0; i < d->n_workers; i++) {
-		const struct vg_stats *s = &d->workers[i].stats;
-		req += atomic_load(&s->over_max_requests);
-		pend += atomic_load(&s->over_max_pending);
-		late += atomic_load(&s->late_discarded);
-		sock += atomic_load(&s->upstream_socket_cap);
-	}
-	vg_info("stats: over-max-requests=%lu over-max-pending-per-client=%lu late-discarded=%lu "
-		"upstream-socket-cap=%lu",
-		(unsigned long)req, (unsigned long)pend, (unsigned long)late, (unsigned long)sock);
-}

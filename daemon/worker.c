@@ -434,9 +434,7 @@ static void on_flush(uv_check_t *h)
 	for (size_t i = 0; i < w->n_udp; i++)
 		vg_udp_flush(w->udp[i]);
 	vg_worker_batch_end(w);
-	if (w->upstream) /* the transport's own counter, made readable for the main thread */
-		atomic_store_explicit(&w->stats.upstream_socket_cap, w->upstream->stats.socket_cap,
-				      memory_order_relaxed);
+	vg_worker_publish_stats(w);
 }
 
 /* Replaces the listener set: keeps sockets whose address stays, opens the new fds, closes the

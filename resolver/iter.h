@@ -184,16 +184,6 @@ struct vg_req {
 	struct vg_req *next, *prev; /* all live requests */
 };
 
-struct vg_resolver_stats {
-	uint64_t requests, joined, cache_answers, upstream_sent, upstream_joined;
-	uint64_t servfail, stale_served, prefetches, primings, limit_hits;
-	uint64_t refused_rd0; /* RD=0 questions the cache could not answer */
-	/* Local errors sending upstream (socket/bind/connect/send failed: EMFILE, ENETUNREACH,
-	 * EADDRNOTAVAIL, ENOBUFS...): ours, never counted against the server. */
-	uint64_t upstream_local_errors;
-	uint64_t upstream_unreachable; /* upstream queries that reported an ICMP error */
-};
-
 struct vg_resolver {
 	const struct vg_config *cfg;
 	struct vg_cache *cache;

@@ -789,24 +789,36 @@ int vg_resolver_prefetch(struct vg_resolver *r, const uint8_t *qname, size_t qna
 	return rc;
 }
 
+const struct vg_resolver_stats *vg_resolver_stats(const struct vg_resolver *r)
+{
+	return &r->stats;
+}
+
+/* The stop log: one line per resolver, every counter of VG_STATS_RESOLVER and VG_STATS_UPSTREAM
+ * as name=value with the names `vigilctl stats` uses. */
+static void log_stats(const struct vg_resolver *r)
+{
+	char line[2048];
+	size_t n = 0;
+#define LOG_STAT(prefix, st, name)                                                                 \
+	if (n < sizeof(line))                                                                      \
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " " prefix #name "=%llu",        \
+				      (unsigned long long)(st)->name);
+#define LOG_RESOLVER(name, kind, help) LOG_STAT(VG_STATS_PREFIX_RESOLVER, &r->stats, name)
+#define LOG_UPSTREAM(name, kind, help) LOG_STAT(VG_STATS_PREFIX_UPSTREAM, &r->up->stats, name)
+	VG_STATS_RESOLVER(LOG_RESOLVER)
+	VG_STATS_UPSTREAM(LOG_UPSTREAM)
+#undef LOG_RESOLVER
+#undef LOG_UPSTREAM
+#undef LOG_STAT
+	vg_info("resolver %d stats:%s", r->worker_id, line);
+}
+
 void vg_resolver_close(struct vg_resolver *r)
 {
 	if (!r)
 		return;
-	const struct vg_resolver_stats *st = &r->stats;
-	vg_info(
-	    "resolver %d: %llu requests (%llu joined, %llu from the cache), %llu upstream queries "
-	    "(%llu joined), %llu SERVFAIL, %llu stale, %llu prefetches, %llu primings, "
-	    "%llu limits hit, %llu RD=0 misses refused, %llu unsolicited replies ignored, "
-	    "%llu upstream queries with an ICMP error, %llu local send errors",
-	    r->worker_id, (unsigned long long)st->requests, (unsigned long long)st->joined,
-	    (unsigned long long)st->cache_answers, (unsigned long long)st->upstream_sent,
-	    (unsigned long long)st->upstream_joined, (unsigned long long)st->servfail,
-	    (unsigned long long)st->stale_served, (unsigned long long)st->prefetches,
-	    (unsigned long long)st->primings, (unsigned long long)st->limit_hits,
-	    (unsigned long long)st->refused_rd0, (unsigned long long)r->up->stats.unsolicited,
-	    (unsigned long long)st->upstream_unreachable,
-	    (unsigned long long)st->upstream_local_errors);
+	log_stats(r);
 	while (r->reqs) {
 		struct vg_req *req = r->reqs;
 		req->root->state = IQ_FAIL;

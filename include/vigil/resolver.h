@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <vigil/addr.h>
+#include <vigil/stats.h>
 
 struct vg_config;
 struct vg_cache;
@@ -77,6 +78,14 @@ int vg_resolver_resolve(struct vg_resolver *r, const struct vg_question *q, vg_r
  * VG_ELIMIT (already running or no memory). Loop thread only. */
 int vg_resolver_prefetch(struct vg_resolver *r, const uint8_t *qname, size_t qname_len,
 			 uint16_t qtype);
+
+/* The resolver's counters, one field per line of VG_STATS_RESOLVER in vigil/stats.h. */
+struct vg_resolver_stats {
+	VG_STATS_RESOLVER(VG_STAT_FIELD_U64)
+};
+/* The resolver's counters; the pointer lives as long as r. Worker thread only: other threads
+ * read the copy the worker publishes (daemon/daemon.h). */
+const struct vg_resolver_stats *vg_resolver_stats(const struct vg_resolver *r);
 
 /* Completes every pending request with SERVFAIL and frees the resolver. */
 void vg_resolver_close(struct vg_resolver *r);

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <vigil/addr.h>
+#include <vigil/stats.h>
 
 struct vg_config;
 struct vg_upstream;
@@ -84,15 +85,10 @@ struct vg_upstream_ops {
 	void (*random)(struct vg_upstream *up, void *buf, size_t len);
 };
 
-/* Counters a transport keeps (read-only for others; for stats and tests). */
+/* Counters a transport keeps (read-only for others; for stats and tests), one field per line of
+ * VG_STATS_UPSTREAM in vigil/stats.h. */
 struct vg_upstream_stats {
-	uint64_t sent_udp, sent_tcp;
-	uint64_t replies;     /* matched replies delivered */
-	uint64_t unsolicited; /* datagrams ignored: wrong source, ID, question bytes or case */
-	uint64_t timeouts;
-	uint64_t errors;      /* TCP refused/reset (VG_UP_ERROR) */
-	uint64_t icmp_errors; /* ICMP errors reported on UDP query sockets (waited past) */
-	uint64_t socket_cap;  /* sends refused with VG_ELIMIT: max-upstream-sockets were open */
+	VG_STATS_UPSTREAM(VG_STAT_FIELD_U64)
 };
 
 /* The head every implementation starts with. `ops` is set by the implementation. */

@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -279,15 +280,8 @@ int itest_stop(struct itest_vigild *v)
 	return status;
 }
 
-/* Runs `timeout 5 '$ENV' args` with stdout and stderr into out; its exit status or -1. */
-static int run_tool(const char *env, const char *args, char *out, size_t cap)
+int itest_run(const char *cmd, char *out, size_t cap)
 {
-	const char *bin = getenv(env);
-	out[0] = 0;
-	if (!bin)
-		return -1;
-	char cmd[1024];
-	snprintf(cmd, sizeof(cmd), "timeout 5 '%s' %s 2>&1", bin, args);
 	FILE *p = popen(cmd, "r");
 	if (!p)
 		return -1;
@@ -297,16 +291,55 @@ static int run_tool(const char *env, const char *args, char *out, size_t cap)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+int itest_run_as(uid_t uid, gid_t gid, const gid_t *groups, size_t n, char *const argv[], char *out,
+		 size_t cap)
+{
+	int p[2];
+	if (pipe(p) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		if (setgroups(n, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+			_exit(99);
+		alarm(5); /* kept across exec: a hung program dies */
+		execv(argv[0], argv);
+		_exit(98);
+	}
+	close(p[1]);
+	size_t len = 0;
+	ssize_t r;
+	while (len + 1 < cap && (r = read(p[0], out + len, cap - 1 - len)) > 0)
+		len += (size_t)r;
+	out[len] = 0;
+	close(p[0]);
+	int st;
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 int itest_run_vigild(char *out, size_t cap, const char *args)
 {
-	return run_tool("VIGILD", args, out, cap);
+	const char *bin = getenv("VIGILD");
+	if (!bin)
+		return -1;
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "timeout 5 '%s' %s 2>&1", bin, args);
+	return itest_run(cmd, out, cap);
 }
 
 int itest_vigilctl(const char *socket, const char *args, char *out, size_t cap)
 {
-	char a[1024];
-	snprintf(a, sizeof(a), "-s %s %s", socket, args);
-	return run_tool("VIGILCTL", a, out, cap);
+	const char *bin = getenv("VIGILCTL");
+	if (!bin)
+		return -1;
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "timeout 5 '%s' -s %s %s 2>&1", bin, socket, args);
+	return itest_run(cmd, out, cap);
 }
 
 size_t itest_query(const char *name, ldns_rr_type type, uint16_t id, uint16_t edns_size,

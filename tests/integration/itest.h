@@ -41,6 +41,14 @@ int itest_start_nofile(struct itest_vigild *v, const char *extra, unsigned nofil
  * directory. Idempotent. */
 int itest_stop(struct itest_vigild *v);
 
+/* Runs the shell command `cmd` to completion, capturing its stdout into out (NUL-terminated).
+ * Returns the exit status or -1. */
+int itest_run(const char *cmd, char *out, size_t cap);
+/* Runs argv (argv[0] a path) as uid/gid with the supplementary groups given (root only), 5 s
+ * max, capturing stdout+stderr into out. Returns the exit status or -1. */
+int itest_run_as(uid_t uid, gid_t gid, const gid_t *groups, size_t n, char *const argv[], char *out,
+		 size_t cap);
+
 /* Runs `$VIGILD args...` to completion (5 s max), capturing stdout+stderr into out. Returns the
  * exit status or -1. */
 int itest_run_vigild(char *out, size_t cap, const char *args);

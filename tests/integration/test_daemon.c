@@ -431,30 +431,8 @@ Test(daemon, starts_under_valgrind_on_an_existing_cache, .fini = stop_v)
 static int vigilctl_as(uid_t uid, gid_t gid, const gid_t *groups, size_t n, const char *cmd,
 		       char *out, size_t cap)
 {
-	int p[2];
-	cr_assert_eq(pipe(p), 0);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		dup2(p[1], 1);
-		dup2(p[1], 2);
-		close(p[0]);
-		if (setgroups(n, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
-			_exit(99);
-		alarm(5); /* kept across exec: a hung vigilctl dies */
-		execl(getenv("VIGILCTL"), "vigilctl", "-s", ctl_path, cmd, (char *)NULL);
-		_exit(98);
-	}
-	close(p[1]);
-	size_t len = 0;
-	ssize_t r;
-	while (len + 1 < cap && (r = read(p[0], out + len, cap - 1 - len)) > 0)
-		len += (size_t)r;
-	out[len] = 0;
-	close(p[0]);
-	int st;
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	char *argv[] = {getenv("VIGILCTL"), "-s", ctl_path, (char *)cmd, NULL};
+	return itest_run_as(uid, gid, groups, n, argv, out, cap);
 }
 
 #define NOBODY 65534

@@ -23,6 +23,10 @@ skip() {
 	exit 77
 }
 port=$((20000 + RANDOM % 10000))
+# Tests talk to loopback only: every vigild here gets a root on a loopback address, which it
+# refuses to query (query-local-addresses: no), instead of priming the built-in IANA roots.
+hints=$tmp/loopback.hints
+printf '.\t3600000\tNS\ta.root.test.\na.root.test.\t3600000\tA\t127.0.0.9\n' > "$hints"
 
 # Installs the build into $tmp/dest; sets prefix paths from the installed tree.
 install_dest() {
@@ -36,8 +40,8 @@ install_dest() {
 # A copy of the installed configuration pointed at a test port, cache and socket.
 test_conf() {
 	cp "$conf" "$tmp/v.conf"
-	printf 'listen: 127.0.0.1@%s\ncache-dir: %s/cache\ncontrol-socket: %s/ctl.sock\nuser: ""\n' \
-		"$port" "$tmp" "$tmp" >> "$tmp/v.conf"
+	printf 'listen: 127.0.0.1@%s\ncache-dir: %s/cache\ncontrol-socket: %s/ctl.sock\nuser: ""\nroot-hints: %s\n' \
+		"$port" "$tmp" "$tmp" "$hints" >> "$tmp/v.conf"
 }
 
 # Starts $1 -f -c $2 (stderr to $tmp/vigild.log) and waits until the control socket answers.
@@ -132,7 +136,8 @@ runas)
 	echo 'vigil:x:64999:64999:vigil test:/nonexistent:/usr/sbin/nologin' >> "$tmp/passwd-with"
 	mkdir -m 0777 "$tmp/cache"
 	chmod 0755 "$tmp"
-	printf 'listen: 127.0.0.1@%s\ncache-dir: %s/cache\n' "$port" "$tmp" > "$tmp/auto.conf"
+	printf 'listen: 127.0.0.1@%s\ncache-dir: %s/cache\nroot-hints: %s\n' "$port" "$tmp" "$hints" \
+		> "$tmp/auto.conf"
 	printf 'user: ""\n' | cat "$tmp/auto.conf" - > "$tmp/keep.conf"
 	# runs vigild in the namespace with passwd $1 and config $2 until it serves (10 s at most);
 	# prints its uid and log
@@ -185,8 +190,8 @@ runas)
 	fi
 	;;
 logging)
-	printf 'listen: 127.0.0.1@%s\ncache-dir: %s/cache\ncontrol-socket: %s/ctl.sock\nuser: ""\n' \
-		"$port" "$tmp" "$tmp" > "$tmp/v.conf"
+	printf 'listen: 127.0.0.1@%s\ncache-dir: %s/cache\ncontrol-socket: %s/ctl.sock\nuser: ""\nroot-hints: %s\n' \
+		"$port" "$tmp" "$tmp" "$hints" > "$tmp/v.conf"
 	# under systemd: JOURNAL_STREAM names stderr's device:inode
 	: > "$tmp/journal.log"
 	JOURNAL_STREAM=$(stat -c '%d:%i' "$tmp/journal.log")
