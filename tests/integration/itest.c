@@ -305,7 +305,8 @@ int itest_run_as(uid_t uid, gid_t gid, const gid_t *groups, size_t n, char *cons
 		dup2(p[1], 2);
 		close(p[0]);
 		/* Opened before the switch and run through the descriptor: the build tree may sit
-		 * in a directory the other user cannot enter (a CI clone under a 0700 mktemp -d). */
+		 * in a directory the other user cannot enter (a CI clone under a 0700 mktemp -d).
+		 */
 		int exe = open(argv[0], O_RDONLY | O_CLOEXEC);
 		if (exe < 0 || setgroups(n, groups) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
 			_exit(99);
