@@ -12,26 +12,6 @@
 
 struct vg_config;
 
-/* Transitional spellings, removed with the resolver's switch to vigil/dns.h. */
-#define VG_T_A VG_TYPE_A
-#define VG_T_NS VG_TYPE_NS
-#define VG_T_CNAME VG_TYPE_CNAME
-#define VG_T_SOA VG_TYPE_SOA
-#define VG_T_PTR VG_TYPE_PTR
-#define VG_T_MX VG_TYPE_MX
-#define VG_T_TXT VG_TYPE_TXT
-#define VG_T_AAAA VG_TYPE_AAAA
-#define VG_T_SRV VG_TYPE_SRV
-#define VG_T_DNAME VG_TYPE_DNAME
-#define VG_T_OPT VG_TYPE_OPT
-#define VG_T_DS VG_TYPE_DS
-#define VG_T_RRSIG VG_TYPE_RRSIG
-#define VG_T_NSEC VG_TYPE_NSEC
-#define VG_T_DNSKEY VG_TYPE_DNSKEY
-#define VG_T_NSEC3 VG_TYPE_NSEC3
-#define VG_T_ANY VG_TYPE_ANY
-#define VG_C_IN VG_CLASS_IN
-
 enum { VG_SEC_ANSWER = 0, VG_SEC_AUTHORITY = 1, VG_SEC_ADDITIONAL = 2 };
 
 /* One resource record of a parsed message. Names (owner and inside rdata) are uncompressed; all
