@@ -460,7 +460,8 @@ static void choose_question(struct vg_iq *iq)
 	if (minimise) {
 		const uint8_t *s = vg_name_suffix(iq->sname, iq->qmin_labels + 1);
 		memcpy(iq->asked, s, (size_t)vg_name_len(s, VG_NAME_MAX));
-		iq->asked_type = VG_TYPE_A; /* RFC 9156 §2.1: A hides the real type and works widely */
+		iq->asked_type =
+		    VG_TYPE_A; /* RFC 9156 §2.1: A hides the real type and works widely */
 	} else {
 		memcpy(iq->asked, iq->sname, (size_t)vg_name_len(iq->sname, VG_NAME_MAX));
 		iq->asked_type = iq->is_prime ? VG_TYPE_NS : iq->qtype;
@@ -620,7 +621,8 @@ static void add_chain(struct vg_iq *iq, bool final)
 			continue;
 		if (!final && rr->type != VG_TYPE_CNAME && rr->type != VG_TYPE_DNAME &&
 		    !(rr->type == VG_TYPE_RRSIG && rr->rdlen >= 2 &&
-		      (vg_get_u16(rr->rdata) == VG_TYPE_CNAME || vg_get_u16(rr->rdata) == VG_TYPE_DNAME)))
+		      (vg_get_u16(rr->rdata) == VG_TYPE_CNAME ||
+		       vg_get_u16(rr->rdata) == VG_TYPE_DNAME)))
 			continue;
 		vg_iq_ans_add(iq, rr);
 		if (rr->type == VG_TYPE_DNAME)

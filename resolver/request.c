@@ -527,8 +527,8 @@ void vg_req_complete(struct vg_req *req)
 			kind = vg_store_lookup_answer(iq, req->qname, req->qtype,
 						      (int)r->cfg->serve_stale_max, &hint);
 		if (arc >= 0) {
-			ede =
-			    arc == VG_RCODE_NXDOMAIN ? VG_EDE_STALE_NXDOMAIN_ANSWER : VG_EDE_STALE_ANSWER;
+			ede = arc == VG_RCODE_NXDOMAIN ? VG_EDE_STALE_NXDOMAIN_ANSWER
+						       : VG_EDE_STALE_ANSWER;
 			ede_text = iq->ede_text;
 			r->stats.stale_served++;
 		} else if (kind >= 0 && (hint & VG_CACHE_STALE)) {

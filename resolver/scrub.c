@@ -124,7 +124,8 @@ static struct vg_rr *find_dname(struct vg_msg *m, const uint8_t *name, const uin
 	if (!vg_name_in_zone(name, zone))
 		return NULL;
 	for (int keep_l = zl; keep_l < labels; keep_l++) {
-		struct vg_rr *d = find(m, VG_SEC_ANSWER, vg_name_suffix(name, keep_l), VG_TYPE_DNAME);
+		struct vg_rr *d =
+		    find(m, VG_SEC_ANSWER, vg_name_suffix(name, keep_l), VG_TYPE_DNAME);
 		if (d && (!best || d < best))
 			best = d;
 	}
@@ -171,7 +172,8 @@ static int keep_negative(struct vg_msg *m, struct vg_verdict *v, const uint8_t *
 		if (rr->section == VG_SEC_AUTHORITY && rr->type == VG_TYPE_SOA &&
 		    vg_name_in_zone(rr->owner, zone) && vg_name_in_zone(name, rr->owner)) {
 			keep(rr);
-			int rc = keep_sigs(m, v, VG_SEC_AUTHORITY, rr->owner, rr->ohash, VG_TYPE_SOA);
+			int rc =
+			    keep_sigs(m, v, VG_SEC_AUTHORITY, rr->owner, rr->ohash, VG_TYPE_SOA);
 			if (rc < 0)
 				return rc;
 			v->soa = rr;

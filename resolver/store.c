@@ -138,8 +138,8 @@ bool vg_store_name_exists(struct vg_iq *iq, const uint8_t *name)
 	if (!read_begin(r))
 		return false;
 	struct vg_cache_rrset_view v;
-	int rc =
-	    vg_cache_rrset_get(r->rd, name, VG_TYPE_A, vg_wall32(r), 0, r->cbuf, sizeof(r->cbuf), &v);
+	int rc = vg_cache_rrset_get(r->rd, name, VG_TYPE_A, vg_wall32(r), 0, r->cbuf,
+				    sizeof(r->cbuf), &v);
 	return rc == 0 && v.kind != VG_CACHE_NXDOMAIN && (v.rank & VG_RANK_ITERATED);
 }
 

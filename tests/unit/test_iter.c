@@ -947,7 +947,8 @@ Test(iter, priming_expires_with_the_root_ns_set_ttl)
 	F.wall += 601;
 	resolve("www.example.com.", VG_TYPE_A, &res);
 	free_result(&res);
-	cr_assert_eq(fake_count(&F, ROOT, ".", VG_TYPE_NS), 1, "primed again once the NS set expired");
+	cr_assert_eq(fake_count(&F, ROOT, ".", VG_TYPE_NS), 1,
+		     "primed again once the NS set expired");
 }
 
 Test(iter, root_hints_file_replaces_the_built_in_hints)

@@ -85,7 +85,8 @@ Test(scrub, accepts_referral_closer_to_qname_with_in_bailiwick_glue)
 	vg_name_from_text("example.com.", cut);
 	cr_assert(vg_name_eq(V.cut, cut));
 	cr_assert(kept(VG_SEC_ADDITIONAL, "ns1.example.com.", VG_TYPE_A));
-	cr_assert(!kept(VG_SEC_ADDITIONAL, "ns.other.net.", VG_TYPE_A), "glue outside com. dropped");
+	cr_assert(!kept(VG_SEC_ADDITIONAL, "ns.other.net.", VG_TYPE_A),
+		  "glue outside com. dropped");
 }
 
 Test(scrub, rejects_referral_outside_the_servers_zone)

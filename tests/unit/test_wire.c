@@ -228,7 +228,8 @@ Test(wire, a_matching_reply_that_does_not_parse_is_malformed)
 {
 	uint8_t n[VG_NAME_MAX], q[512], r[600];
 	vg_name_from_text("www.example.com.", n);
-	int ql = vg_query_build(q, sizeof(q), 0x4321, n, VG_TYPE_A, VG_CLASS_IN, false, false, false);
+	int ql =
+	    vg_query_build(q, sizeof(q), 0x4321, n, VG_TYPE_A, VG_CLASS_IN, false, false, false);
 	size_t rl = reply_of(r, q, ql);
 	cr_assert_eq(vg_upstream_match(q, (size_t)ql, r, rl), VG_MATCH_OK);
 	r[7] = 2; /* ANCOUNT 2, no records: the counts lie */
