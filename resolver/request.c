@@ -338,14 +338,7 @@ static void on_deadline(void *ctx)
 static uint32_t clamp_ttl(const struct vg_config *cfg, uint32_t ttl, bool negative)
 {
 	uint32_t hi = negative ? cfg->cache_max_negative_ttl : cfg->cache_max_ttl;
-	uint32_t lo = cfg->cache_min_ttl;
-	if (hi && lo > hi)
-		lo = hi;
-	if (ttl < lo)
-		ttl = lo;
-	if (hi && ttl > hi)
-		ttl = hi;
-	return ttl;
+	return vg_cache_ttl_clamp(ttl, cfg->cache_min_ttl, hi ? hi : UINT32_MAX);
 }
 
 /* Whether b belongs to the RRset of a (an RRSIG to the set it covers): where an answer may be cut.
