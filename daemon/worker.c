@@ -228,7 +228,8 @@ static bool admit(struct vg_worker *w, const struct vg_reply_to *to, const struc
 	if (w->inflight >= p->cfg.max_requests) {
 		/* The worker is full: an immediate SERVFAIL lets a stub try its next server. */
 		VG_STAT_ADD(w, over_max_requests, 1);
-		respond_ede(w, to, q, VG_RCODE_SERVFAIL, false, 0, "vigild busy: max-requests");
+		respond_ede(w, to, q, VG_RCODE_SERVFAIL, false, VG_EDE_OTHER,
+			    "vigild busy: max-requests");
 		return false;
 	}
 	if (p->trusted && vg_acl_allows(p->trusted, &to->client.u.sa)) {
@@ -245,7 +246,7 @@ static bool admit(struct vg_worker *w, const struct vg_reply_to *to, const struc
 	 * would wait for an answer on its connection: tell it. */
 	VG_STAT_ADD(w, over_max_pending, 1);
 	if (!to->udp)
-		respond_ede(w, to, q, VG_RCODE_SERVFAIL, false, 0,
+		respond_ede(w, to, q, VG_RCODE_SERVFAIL, false, VG_EDE_OTHER,
 			    "too many queries waiting: max-pending-per-client");
 	return false;
 }
