@@ -364,19 +364,23 @@ static int set_rebinding(struct pstate *ps, const char *v)
 	return fail(ps, "bad value '%s' (expected block, log or off)", v);
 }
 
-static int set_private_domain(struct pstate *ps, const char *v)
+/* Appends a domain name (wire, lowercase) to a list of names. */
+static int add_domain(struct pstate *ps, uint8_t (**arr)[256], size_t *n, const char *v)
 {
-	struct vg_config *cfg = ps->cfg;
 	uint8_t wire[VG_NAME_MAX];
 	if (vg_name_from_text(v, wire) < 0)
 		return fail(ps, "bad domain name '%s'", v);
 	vg_name_lower(wire);
-	uint8_t(*el)[256] =
-	    grow((void **)&cfg->private_domains, &cfg->n_private_domains, sizeof(*el));
+	uint8_t(*el)[256] = grow((void **)arr, n, sizeof(*el));
 	if (!el)
 		return oom(ps);
 	memcpy(*el, wire, (size_t)vg_name_len(wire, VG_NAME_MAX));
 	return 0;
+}
+
+static int set_private_domain(struct pstate *ps, const char *v)
+{
+	return add_domain(ps, &ps->cfg->private_domains, &ps->cfg->n_private_domains, v);
 }
 
 /* Resolved now, so `vigild -t` reports a group that does not exist with its line. */
@@ -428,17 +432,8 @@ static int set_trust_anchor_file(struct pstate *ps, const char *v)
 
 static int set_negative_trust_anchor(struct pstate *ps, const char *v)
 {
-	struct vg_config *cfg = ps->cfg;
-	uint8_t wire[VG_NAME_MAX];
-	if (vg_name_from_text(v, wire) < 0)
-		return fail(ps, "bad domain name '%s'", v);
-	vg_name_lower(wire);
-	uint8_t(*el)[256] = grow((void **)&cfg->negative_trust_anchors,
-				 &cfg->n_negative_trust_anchors, sizeof(*el));
-	if (!el)
-		return oom(ps);
-	memcpy(*el, wire, (size_t)vg_name_len(wire, VG_NAME_MAX));
-	return 0;
+	return add_domain(ps, &ps->cfg->negative_trust_anchors, &ps->cfg->n_negative_trust_anchors,
+			  v);
 }
 
 #define F(field) offsetof(struct vg_config, field)

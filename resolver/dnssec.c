@@ -5,9 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <vigil/cache.h>
 #include <vigil/name.h>
 #include <vigil/resolver.h>
 #include "dnssec_impl.h"
+
+/* A verdict is stored as the cache's security status: same values, cast directly. */
+_Static_assert(VG_DNSSEC_INDETERMINATE == (int)VG_SEC_INDETERMINATE &&
+		   VG_DNSSEC_INSECURE == (int)VG_SEC_INSECURE &&
+		   VG_DNSSEC_SECURE == (int)VG_SEC_SECURE && VG_DNSSEC_BOGUS == (int)VG_SEC_BOGUS,
+	       "enum vg_dnssec_status must match enum vg_cache_sec");
 
 #define KEY_FLAG_ZONE 0x0100
 #define KEY_FLAG_REVOKE 0x0080
@@ -314,8 +321,8 @@ static bool crypto_ok(struct vg_validator *v, const struct vg_rrsig *s, const ui
 					     s->alg) == LDNS_STATUS_OK;
 }
 
-static void set_res(struct vg_dnssec_result *res, enum vg_dnssec_status st, uint16_t ede,
-		    const char *why)
+void vg_dnssec_set_result(struct vg_dnssec_result *res, enum vg_dnssec_status st, uint16_t ede,
+			  const char *why)
 {
 	res->status = st;
 	res->ede = ede;
@@ -346,7 +353,7 @@ void vg_dnssec_verify_with(struct vg_validator *v, struct vg_dnssec_work *w,
 	bool from_signer = false, have_key = false, expired = false, early = false,
 	     crypto_failed = false, unsupported = false, canon_done = false;
 	if (set->n_rd == 0) {
-		set_res(res, VG_DNSSEC_INDETERMINATE, VG_EDE_OTHER, "empty RRset");
+		vg_dnssec_set_result(res, VG_DNSSEC_INDETERMINATE, VG_EDE_OTHER, "empty RRset");
 		return;
 	}
 	int ol = sig_labels(set->owner);
@@ -390,26 +397,27 @@ void vg_dnssec_verify_with(struct vg_validator *v, struct vg_dnssec_work *w,
 			tried++;
 			have_key = true;
 			if (w->verifies >= v->lim.verify_max) {
-				set_res(res, VG_DNSSEC_INDETERMINATE, VG_EDE_OTHER,
-					"signature verification limit reached");
+				vg_dnssec_set_result(res, VG_DNSSEC_INDETERMINATE, VG_EDE_OTHER,
+						     "signature verification limit reached");
 				return;
 			}
 			w->verifies++;
 			if (!canon_done) {
 				if (build_canon(v, set) < 0) {
-					set_res(res, VG_DNSSEC_INDETERMINATE, VG_EDE_OTHER,
-						"out of memory");
+					vg_dnssec_set_result(res, VG_DNSSEC_INDETERMINATE,
+							     VG_EDE_OTHER, "out of memory");
 					return;
 				}
 				canon_done = true;
 			}
 			if (build_data(v, set, &set->sig[i], &s) < 0) {
-				set_res(res, VG_DNSSEC_INDETERMINATE, VG_EDE_OTHER,
-					"out of memory");
+				vg_dnssec_set_result(res, VG_DNSSEC_INDETERMINATE, VG_EDE_OTHER,
+						     "out of memory");
 				return;
 			}
 			if (crypto_ok(v, &s, kr->data + 4, kr->len - 4u)) {
-				set_res(res, VG_DNSSEC_SECURE, VG_EDE_NONE, "signature verified");
+				vg_dnssec_set_result(res, VG_DNSSEC_SECURE, VG_EDE_NONE,
+						     "signature verified");
 				uint32_t ttl = set->ttl, left = s.expire - now;
 				if (s.orig_ttl < ttl)
 					ttl = s.orig_ttl;
@@ -422,19 +430,22 @@ void vg_dnssec_verify_with(struct vg_validator *v, struct vg_dnssec_work *w,
 		}
 	}
 	if (crypto_failed)
-		set_res(res, VG_DNSSEC_BOGUS, VG_EDE_DNSSEC_BOGUS, "signature does not verify");
+		vg_dnssec_set_result(res, VG_DNSSEC_BOGUS, VG_EDE_DNSSEC_BOGUS,
+				     "signature does not verify");
 	else if (expired)
-		set_res(res, VG_DNSSEC_BOGUS, VG_EDE_SIG_EXPIRED, "signature expired");
+		vg_dnssec_set_result(res, VG_DNSSEC_BOGUS, VG_EDE_SIG_EXPIRED, "signature expired");
 	else if (early)
-		set_res(res, VG_DNSSEC_BOGUS, VG_EDE_SIG_NOT_YET_VALID, "signature not yet valid");
+		vg_dnssec_set_result(res, VG_DNSSEC_BOGUS, VG_EDE_SIG_NOT_YET_VALID,
+				     "signature not yet valid");
 	else if (unsupported && !have_key)
-		set_res(res, VG_DNSSEC_BOGUS, VG_EDE_DNSSEC_BOGUS,
-			"no RRSIG with a supported algorithm");
+		vg_dnssec_set_result(res, VG_DNSSEC_BOGUS, VG_EDE_DNSSEC_BOGUS,
+				     "no RRSIG with a supported algorithm");
 	else if (from_signer)
-		set_res(res, VG_DNSSEC_BOGUS, VG_EDE_DNSKEY_MISSING, "no DNSKEY for the RRSIG");
+		vg_dnssec_set_result(res, VG_DNSSEC_BOGUS, VG_EDE_DNSKEY_MISSING,
+				     "no DNSKEY for the RRSIG");
 	else
-		set_res(res, VG_DNSSEC_BOGUS, VG_EDE_RRSIGS_MISSING,
-			nsig ? "no RRSIG from the zone's signer" : "RRSIG missing");
+		vg_dnssec_set_result(res, VG_DNSSEC_BOGUS, VG_EDE_RRSIGS_MISSING,
+				     nsig ? "no RRSIG from the zone's signer" : "RRSIG missing");
 }
 
 void vg_dnssec_verify_rrset(struct vg_validator *v, struct vg_dnssec_work *w,
@@ -442,7 +453,7 @@ void vg_dnssec_verify_rrset(struct vg_validator *v, struct vg_dnssec_work *w,
 			    struct vg_dnssec_result *res)
 {
 	if (keys->n_rd == 0) {
-		set_res(res, VG_DNSSEC_BOGUS, VG_EDE_DNSKEY_MISSING, "DNSKEY missing");
+		vg_dnssec_set_result(res, VG_DNSSEC_BOGUS, VG_EDE_DNSKEY_MISSING, "DNSKEY missing");
 		return;
 	}
 	vg_dnssec_verify_with(v, w, set, keys, NULL, res);
@@ -503,22 +514,24 @@ void vg_dnssec_verify_dnskey_ds(struct vg_validator *v, struct vg_dnssec_work *w
 	}
 	if (!any) {
 		if (nds == 0)
-			set_res(res, VG_DNSSEC_INDETERMINATE, VG_EDE_OTHER, "no DS records");
+			vg_dnssec_set_result(res, VG_DNSSEC_INDETERMINATE, VG_EDE_OTHER,
+					     "no DS records");
 		else if (bad_alg)
-			set_res(res, VG_DNSSEC_INSECURE, VG_EDE_UNSUPPORTED_DNSKEY_ALG,
-				"DS use only unsupported DNSKEY algorithms");
+			vg_dnssec_set_result(res, VG_DNSSEC_INSECURE, VG_EDE_UNSUPPORTED_DNSKEY_ALG,
+					     "DS use only unsupported DNSKEY algorithms");
 		else
-			set_res(res, VG_DNSSEC_INSECURE, VG_EDE_UNSUPPORTED_DS_DIGEST,
-				"DS use only unsupported digest types");
+			vg_dnssec_set_result(res, VG_DNSSEC_INSECURE, VG_EDE_UNSUPPORTED_DS_DIGEST,
+					     "DS use only unsupported digest types");
 		(void)bad_digest;
 		return;
 	}
 	if (keys->n_rd == 0) {
-		set_res(res, VG_DNSSEC_BOGUS, VG_EDE_DNSKEY_MISSING, "DNSKEY missing");
+		vg_dnssec_set_result(res, VG_DNSSEC_BOGUS, VG_EDE_DNSKEY_MISSING, "DNSKEY missing");
 		return;
 	}
 	struct vg_dnssec_result last;
-	set_res(&last, VG_DNSSEC_BOGUS, VG_EDE_DNSKEY_MISSING, "no DNSKEY matches the DS");
+	vg_dnssec_set_result(&last, VG_DNSSEC_BOGUS, VG_EDE_DNSKEY_MISSING,
+			     "no DNSKEY matches the DS");
 	size_t nkeys = keys->n_rd < VG_DNSSEC_RRS_MAX ? keys->n_rd : VG_DNSSEC_RRS_MAX;
 	for (size_t i = 0; i < nds; i++) {
 		const struct vg_rdata_ref *d = &ds->rd[i];
@@ -553,7 +566,8 @@ void vg_dnssec_verify_dnskey_anchor(struct vg_validator *v, struct vg_dnssec_wor
 {
 	bool any = false;
 	struct vg_dnssec_result last;
-	set_res(&last, VG_DNSSEC_BOGUS, VG_EDE_DNSKEY_MISSING, "no DNSKEY matches the anchor");
+	vg_dnssec_set_result(&last, VG_DNSSEC_BOGUS, VG_EDE_DNSKEY_MISSING,
+			     "no DNSKEY matches the anchor");
 	size_t nkeys = keys->n_rd < VG_DNSSEC_RRS_MAX ? keys->n_rd : VG_DNSSEC_RRS_MAX;
 	for (size_t i = 0; i < anchor->n_rd && i < VG_DNSSEC_DS_MAX; i++) {
 		const struct vg_rdata_ref *a = &anchor->rd[i];
@@ -574,12 +588,14 @@ void vg_dnssec_verify_dnskey_anchor(struct vg_validator *v, struct vg_dnssec_wor
 		}
 	}
 	if (!any) {
-		set_res(res, anchor->n_rd ? VG_DNSSEC_INSECURE : VG_DNSSEC_INDETERMINATE,
-			anchor->n_rd ? VG_EDE_UNSUPPORTED_DNSKEY_ALG : VG_EDE_OTHER,
-			"anchor keys use only unsupported algorithms");
+		vg_dnssec_set_result(res,
+				     anchor->n_rd ? VG_DNSSEC_INSECURE : VG_DNSSEC_INDETERMINATE,
+				     anchor->n_rd ? VG_EDE_UNSUPPORTED_DNSKEY_ALG : VG_EDE_OTHER,
+				     "anchor keys use only unsupported algorithms");
 		return;
 	}
 	if (keys->n_rd == 0)
-		set_res(&last, VG_DNSSEC_BOGUS, VG_EDE_DNSKEY_MISSING, "DNSKEY missing");
+		vg_dnssec_set_result(&last, VG_DNSSEC_BOGUS, VG_EDE_DNSKEY_MISSING,
+				     "DNSKEY missing");
 	*res = last;
 }

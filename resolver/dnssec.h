@@ -29,6 +29,7 @@
 #define VG_DNSSEC_HASH_MAX 64		/* NSEC3 name hashes per request (CVE-2023-50868) */
 #define VG_DNSSEC_DS_MAX 16		/* DS records examined per DS RRset */
 
+/* Same values as the cache's enum vg_cache_sec (checked in dnssec.c): a verdict is stored as is. */
 enum vg_dnssec_status {
 	VG_DNSSEC_INDETERMINATE = 0, /* not decided: work limit hit or input unusable */
 	VG_DNSSEC_INSECURE,	     /* provably unsigned, or signed with what we cannot check */

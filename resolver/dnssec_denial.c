@@ -397,24 +397,14 @@ static enum ce_result n3_closest_encloser(struct vg_validator *v, struct vg_dnss
 
 /* ---- the proofs ---- */
 
-static void res_set(struct vg_dnssec_result *res, enum vg_dnssec_status st, uint16_t ede,
-		    const char *why)
-{
-	res->status = st;
-	res->ede = ede;
-	res->why = why;
-	res->ttl = 0;
-	res->opt_out = false;
-}
-
 static void proved(struct vg_dnssec_result *res, const char *why)
 {
-	res_set(res, VG_DNSSEC_SECURE, VG_EDE_NONE, why);
+	vg_dnssec_set_result(res, VG_DNSSEC_SECURE, VG_EDE_NONE, why);
 }
 
 static void not_proved(struct vg_dnssec_result *res, const char *why)
 {
-	res_set(res, VG_DNSSEC_BOGUS, VG_EDE_NSEC_MISSING, why);
+	vg_dnssec_set_result(res, VG_DNSSEC_BOGUS, VG_EDE_NSEC_MISSING, why);
 }
 
 /* Loads the NSEC3 set when there is one; returns false after filling res when the NSEC3 kind
@@ -427,12 +417,13 @@ static bool load(const struct vg_validator *v, const uint8_t *zone, const struct
 	*use3 = st != N3_NONE;
 	*n1 = 0;
 	if (st == N3_UNKNOWN_ALG) {
-		res_set(res, VG_DNSSEC_INSECURE, VG_EDE_NONE, "NSEC3 with unknown hash algorithm");
+		vg_dnssec_set_result(res, VG_DNSSEC_INSECURE, VG_EDE_NONE,
+				     "NSEC3 with unknown hash algorithm");
 		return false;
 	}
 	if (st == N3_TOO_MANY_ITER) {
-		res_set(res, VG_DNSSEC_INSECURE, VG_EDE_UNSUPPORTED_NSEC3_ITER,
-			"NSEC3 iterations above nsec3-max-iterations");
+		vg_dnssec_set_result(res, VG_DNSSEC_INSECURE, VG_EDE_UNSUPPORTED_NSEC3_ITER,
+				     "NSEC3 iterations above nsec3-max-iterations");
 		return false;
 	}
 	if (!*use3)
@@ -442,7 +433,8 @@ static bool load(const struct vg_validator *v, const uint8_t *zone, const struct
 
 static void limit_hit(struct vg_dnssec_result *res)
 {
-	res_set(res, VG_DNSSEC_INDETERMINATE, VG_EDE_OTHER, "NSEC3 hash limit reached");
+	vg_dnssec_set_result(res, VG_DNSSEC_INDETERMINATE, VG_EDE_OTHER,
+			     "NSEC3 hash limit reached");
 }
 
 void vg_dnssec_prove_nxdomain(struct vg_validator *v, struct vg_dnssec_work *w, const uint8_t *zone,
@@ -500,11 +492,29 @@ void vg_dnssec_prove_nxdomain(struct vg_validator *v, struct vg_dnssec_work *w, 
 	}
 	if (nc->opt_out) {
 		/* An unsigned delegation may hide in an opt-out span: not provably absent. */
-		res_set(res, VG_DNSSEC_INSECURE, VG_EDE_NONE, "NSEC3 opt-out covers the name");
+		vg_dnssec_set_result(res, VG_DNSSEC_INSECURE, VG_EDE_NONE,
+				     "NSEC3 opt-out covers the name");
 		res->opt_out = true;
 		return;
 	}
 	proved(res, "NSEC3 NXDOMAIN proof");
+}
+
+/* The NSEC or NSEC3 (`kind`) whose owner is qname, with type bitmap bm, proves qtype absent:
+ * not in the bitmap, no CNAME; for DS only from the parent side of a cut (no SOA, zone above
+ * qname), for other types not from the parent side (NS without SOA). */
+static void bitmap_nodata(const uint8_t *bm, size_t bl, const uint8_t *zone, const uint8_t *qname,
+			  uint16_t qtype, const char *kind, struct vg_dnssec_result *res)
+{
+	bool soa = vg_dnssec_bitmap_has(bm, bl, T_SOA), ns = vg_dnssec_bitmap_has(bm, bl, T_NS);
+	if (qtype == T_DS && (vg_name_eq(zone, qname) || soa))
+		not_proved(res, "DS denial from the child side");
+	else if (qtype != T_DS && ns && !soa)
+		not_proved(res, "a record at a delegation denies only DS");
+	else if (vg_dnssec_bitmap_has(bm, bl, qtype) || vg_dnssec_bitmap_has(bm, bl, T_CNAME))
+		not_proved(res, "the type bitmap has the type");
+	else
+		proved(res, kind[4] ? "NSEC3 NODATA proof" : "NSEC NODATA proof");
 }
 
 static void nsec_nodata(const struct nsec *s1, size_t n1, const uint8_t *zone, const uint8_t *qname,
@@ -512,22 +522,7 @@ static void nsec_nodata(const struct nsec *s1, size_t n1, const uint8_t *zone, c
 {
 	const struct nsec *m = nsec_at(s1, n1, qname);
 	if (m) {
-		if (qtype == T_DS) {
-			/* DS lives in the parent: a child apex NSEC (SOA set) says nothing of it.
-			 */
-			if (vg_name_eq(zone, qname) || nsec_has(m, T_SOA)) {
-				not_proved(res, "DS denial from the child side");
-				return;
-			}
-		} else if (nsec_has(m, T_NS) && !nsec_has(m, T_SOA)) {
-			not_proved(res, "NSEC at a delegation denies only DS");
-			return;
-		}
-		if (nsec_has(m, qtype) || nsec_has(m, T_CNAME)) {
-			not_proved(res, "the NSEC bitmap has the type");
-			return;
-		}
-		proved(res, "NSEC NODATA proof");
+		bitmap_nodata(m->bm, m->bmlen, zone, qname, qtype, "NSEC", res);
 		return;
 	}
 	/* Empty non-terminal: an NSEC around qname whose next name lies below it. */
@@ -578,20 +573,7 @@ void vg_dnssec_prove_nodata(struct vg_validator *v, struct vg_dnssec_work *w, co
 	}
 	const struct nsec3 *m = n3_match(&s3, h);
 	if (m) {
-		if (qtype == T_DS) {
-			if (vg_name_eq(zone, qname) || n3_has(m, T_SOA)) {
-				not_proved(res, "DS denial from the child side");
-				return;
-			}
-		} else if (n3_has(m, T_NS) && !n3_has(m, T_SOA)) {
-			not_proved(res, "NSEC3 at a delegation denies only DS");
-			return;
-		}
-		if (n3_has(m, qtype) || n3_has(m, T_CNAME)) {
-			not_proved(res, "the NSEC3 bitmap has the type");
-			return;
-		}
-		proved(res, "NSEC3 NODATA proof");
+		bitmap_nodata(m->bm, m->bmlen, zone, qname, qtype, "NSEC3", res);
 		return;
 	}
 	int ce;
@@ -609,7 +591,8 @@ void vg_dnssec_prove_nodata(struct vg_validator *v, struct vg_dnssec_work *w, co
 	}
 	if (qtype == T_DS && nc->opt_out) {
 		/* RFC 5155 8.6: no DS under an opt-out span, the delegation is unsigned. */
-		res_set(res, VG_DNSSEC_INSECURE, VG_EDE_NONE, "NSEC3 opt-out covers the DS name");
+		vg_dnssec_set_result(res, VG_DNSSEC_INSECURE, VG_EDE_NONE,
+				     "NSEC3 opt-out covers the DS name");
 		res->opt_out = true;
 		return;
 	}
@@ -621,6 +604,14 @@ void vg_dnssec_prove_nodata(struct vg_validator *v, struct vg_dnssec_work *w, co
 	const struct nsec3 *wm = n3_match(&s3, h);
 	if (wm && !n3_has(wm, qtype) && !n3_has(wm, T_CNAME)) {
 		proved(res, "NSEC3 wildcard NODATA proof");
+		return;
+	}
+	if (nc->opt_out) {
+		/* An opt-out zone may leave out the NSEC3 of an unsigned delegation and of empty
+		 * non-terminals above it (RFC 5155 7.1): the name is not provably empty. */
+		vg_dnssec_set_result(res, VG_DNSSEC_INSECURE, VG_EDE_NONE,
+				     "NSEC3 opt-out covers the name");
+		res->opt_out = true;
 		return;
 	}
 	not_proved(res, "no NSEC3 proves NODATA");

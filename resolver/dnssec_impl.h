@@ -36,6 +36,10 @@ struct vg_rrsig {
 	size_t sig_len;
 };
 
+/* Fills every field of `res` (ttl 0, opt_out false). */
+void vg_dnssec_set_result(struct vg_dnssec_result *res, enum vg_dnssec_status st, uint16_t ede,
+			  const char *why);
+
 /* Parses an RRSIG rdata (signer name validated, signature non-empty). */
 bool vg_dnssec_parse_rrsig(const struct vg_rdata_ref *r, struct vg_rrsig *s);
 

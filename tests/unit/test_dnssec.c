@@ -920,9 +920,16 @@ Test(dnssec, nsec3_opt_out)
 	cr_assert(R.opt_out);
 	cr_assert_eq(vg_dnssec_denies(V, &W, zone, wire("nope.example."), 1, c, n), VG_DENY_NONE,
 		     "RFC 8198: opt-out spans deny nothing");
+	vg_dnssec_prove_nodata(V, &W, zone, wire("d.example."), 1, c, n, &R);
+	cr_assert_eq(R.status, VG_DNSSEC_INSECURE, "a name in an opt-out span: %s", R.why);
+	cr_assert(R.opt_out);
 	/* without the opt-out flag the same gap is no proof of an unsigned delegation */
 	c = nsec3_chain(1, 0, 0, "d.example.", &n);
 	vg_dnssec_prove_insecure_delegation(V, &W, zone, wire("d.example."), c, n, &R);
+	cr_assert_eq(R.status, VG_DNSSEC_BOGUS);
+	vg_dnssec_prove_nodata(V, &W, zone, wire("d.example."), 43, c, n, &R);
+	cr_assert_eq(R.status, VG_DNSSEC_BOGUS);
+	vg_dnssec_prove_nodata(V, &W, zone, wire("d.example."), 1, c, n, &R);
 	cr_assert_eq(R.status, VG_DNSSEC_BOGUS);
 }
 
