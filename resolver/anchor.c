@@ -153,12 +153,12 @@ static int take_rr(struct vg_anchors *a, const ldns_rr *rr, const char *name, in
 	const uint8_t *d = ldns_buffer_begin(b);
 	size_t len = ldns_buffer_position(b);
 	if (t == LDNS_RR_TYPE_DS) {
-		size_t want = d[3] == 1 ? 20 : d[3] == 2 ? 32 : d[3] == 4 ? 48 : 0;
+		uint8_t dt = len >= 4 ? d[3] : 0;
+		size_t want = dt == 1 ? 20 : dt == 2 ? 32 : dt == 4 ? 48 : 0;
 		if (len < 5 || (want && len != 4 + want))
 			rc = failf(err, errlen,
-				   "%s:%d: DS digest has %zu bytes, digest type %u "
-				   "needs %zu",
-				   name, line, len >= 4 ? len - 4 : 0, len >= 4 ? d[3] : 0, want);
+				   "%s:%d: DS digest has %zu bytes, digest type %u needs %zu", name,
+				   line, len >= 4 ? len - 4 : 0, dt, want);
 	} else if (len < 5 || !(vg_get_u16(d) & 0x0100) || d[2] != 3) {
 		rc = failf(err, errlen,
 			   "%s:%d: DNSKEY is not a zone key (flags need bit 7, protocol 3)", name,

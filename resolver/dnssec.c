@@ -402,19 +402,14 @@ void vg_dnssec_verify_with(struct vg_validator *v, struct vg_dnssec_work *w,
 				return;
 			}
 			w->verifies++;
-			if (!canon_done) {
-				if (build_canon(v, set) < 0) {
-					vg_dnssec_set_result(res, VG_DNSSEC_INDETERMINATE,
-							     VG_EDE_OTHER, "out of memory");
-					return;
-				}
-				canon_done = true;
-			}
-			if (build_data(v, set, &set->sig[i], &s) < 0) {
+			/* The canonical RRset once per call, the signed data once per RRSIG. */
+			if ((!canon_done && build_canon(v, set) < 0) ||
+			    (tried == 1 && build_data(v, set, &set->sig[i], &s) < 0)) {
 				vg_dnssec_set_result(res, VG_DNSSEC_INDETERMINATE, VG_EDE_OTHER,
 						     "out of memory");
 				return;
 			}
+			canon_done = true;
 			if (crypto_ok(v, &s, kr->data + 4, kr->len - 4u)) {
 				vg_dnssec_set_result(res, VG_DNSSEC_SECURE, VG_EDE_NONE,
 						     "signature verified");
