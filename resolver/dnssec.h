@@ -172,15 +172,21 @@ void vg_dnssec_prove_insecure_delegation(struct vg_validator *v, struct vg_dnsse
 					 struct vg_dnssec_result *res);
 
 /* RFC 8198 aggressive use: what validated NSEC/NSEC3 records held elsewhere (the cache) prove
- * about (qname, qtype). Opt-out spans prove nothing here. Pure apart from w's hash count. */
+ * about (qname, qtype): the name does not exist, it has no such type (NODATA, wildcard NODATA
+ * included), or it does not exist but the wildcard at its closest encloser has qtype or a CNAME
+ * (VG_DENY_WILDCARD: the answer is that wildcard's RRset expanded to qname, with these records as
+ * its proof; its name is written to `wildcard`, VG_NAME_MAX bytes, when not NULL). Opt-out spans
+ * prove nothing here. Pure apart from w's hash count. */
 enum vg_dnssec_denial {
 	VG_DENY_NONE = 0,
 	VG_DENY_NXDOMAIN,
 	VG_DENY_NODATA,
+	VG_DENY_WILDCARD,
 };
 enum vg_dnssec_denial vg_dnssec_denies(struct vg_validator *v, struct vg_dnssec_work *w,
 				       const uint8_t *zone, const uint8_t *qname, uint16_t qtype,
-				       const struct vg_rrset_view *nsec, size_t n);
+				       const struct vg_rrset_view *nsec, size_t n,
+				       uint8_t *wildcard);
 
 /* Canonical DNS name order (RFC 4034 6.1): <0, 0, >0. Valid wire names. */
 int vg_dnssec_name_cmp(const uint8_t *a, const uint8_t *b);

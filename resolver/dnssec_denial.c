@@ -712,9 +712,43 @@ void vg_dnssec_prove_insecure_delegation(struct vg_validator *v, struct vg_dnsse
 	not_proved(res, "no NSEC3 proves the delegation unsigned");
 }
 
+/* RFC 8198 5.3: qname is denied and the wildcard at its closest encloser exists with qtype (or a
+ * CNAME): the answer is that wildcard's RRset, expanded. Writes the wildcard's name. */
+static bool wildcard_answers(struct vg_validator *v, struct vg_dnssec_work *w, const uint8_t *zone,
+			     const uint8_t *qname, uint16_t qtype, const struct vg_rrset_view *nsec,
+			     size_t n, uint8_t *out)
+{
+	struct n3set s3;
+	struct nsec s1[VG_DNSSEC_PROOF_MAX];
+	size_t n1;
+	bool use3;
+	int ce;
+	uint8_t wc[VG_NAME_MAX + 2];
+	struct vg_dnssec_result res;
+	if (!vg_name_in_zone(qname, zone) || !load(v, zone, nsec, n, &s3, s1, &n1, &use3, &res))
+		return false;
+	if (!use3) {
+		const struct nsec *m;
+		if (!nsec_nxname(s1, n1, zone, qname, &ce) || !wildcard_of(qname, ce, wc) ||
+		    !(m = nsec_at(s1, n1, wc)) || !(nsec_has(m, qtype) || nsec_has(m, T_CNAME)))
+			return false;
+	} else {
+		const struct nsec3 *nc, *m;
+		uint8_t h[HASH_LEN];
+		if (n3_closest_encloser(v, w, &s3, zone, qname, &ce, &nc) != CE_OK || nc->opt_out ||
+		    !wildcard_of(qname, ce, wc) || !n3_hash(v, w, &s3, wc, h) ||
+		    !(m = n3_match(&s3, h)) || !(n3_has(m, qtype) || n3_has(m, T_CNAME)))
+			return false;
+	}
+	if (out)
+		memcpy(out, wc, (size_t)vg_name_len(wc, VG_NAME_MAX));
+	return true;
+}
+
 enum vg_dnssec_denial vg_dnssec_denies(struct vg_validator *v, struct vg_dnssec_work *w,
 				       const uint8_t *zone, const uint8_t *qname, uint16_t qtype,
-				       const struct vg_rrset_view *nsec, size_t n)
+				       const struct vg_rrset_view *nsec, size_t n,
+				       uint8_t *wildcard)
 {
 	struct vg_dnssec_result r;
 	vg_dnssec_prove_nxdomain(v, w, zone, qname, nsec, n, &r);
@@ -723,5 +757,7 @@ enum vg_dnssec_denial vg_dnssec_denies(struct vg_validator *v, struct vg_dnssec_
 	vg_dnssec_prove_nodata(v, w, zone, qname, qtype, nsec, n, &r);
 	if (r.status == VG_DNSSEC_SECURE && !r.opt_out)
 		return VG_DENY_NODATA;
+	if (wildcard_answers(v, w, zone, qname, qtype, nsec, n, wildcard))
+		return VG_DENY_WILDCARD;
 	return VG_DENY_NONE;
 }

@@ -142,8 +142,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(&r, &w);
 	vg_dnssec_prove_insecure_delegation(val, &w, zone, m.qname, proof, np, &r);
 	check(&r, &w);
-	enum vg_dnssec_denial d = vg_dnssec_denies(val, &w, zone, m.qname, m.qtype, proof, np);
-	VG_FUZZ_CHECK(d <= VG_DENY_NODATA);
+	uint8_t wc[VG_NAME_MAX];
+	enum vg_dnssec_denial d = vg_dnssec_denies(val, &w, zone, m.qname, m.qtype, proof, np, wc);
+	VG_FUZZ_CHECK(d <= VG_DENY_WILDCARD);
+	if (d == VG_DENY_WILDCARD)
+		VG_FUZZ_CHECK(wc[0] == 1 && wc[1] == '*' && vg_name_in_zone(wc, zone));
 	VG_FUZZ_CHECK(w.hashes <= VG_DNSSEC_HASH_MAX);
 	return 0;
 }

@@ -925,8 +925,8 @@ Test(dnssec, nsec3_opt_out)
 	vg_dnssec_prove_nxdomain(V, &W, zone, wire("nope.example."), c, n, &R);
 	cr_assert_eq(R.status, VG_DNSSEC_INSECURE);
 	cr_assert(R.opt_out);
-	cr_assert_eq(vg_dnssec_denies(V, &W, zone, wire("nope.example."), 1, c, n), VG_DENY_NONE,
-		     "RFC 8198: opt-out spans deny nothing");
+	cr_assert_eq(vg_dnssec_denies(V, &W, zone, wire("nope.example."), 1, c, n, NULL),
+		     VG_DENY_NONE, "RFC 8198: opt-out spans deny nothing");
 	vg_dnssec_prove_nodata(V, &W, zone, wire("d.example."), 1, c, n, &R);
 	cr_assert_eq(R.status, VG_DNSSEC_INSECURE, "a name in an opt-out span: %s", R.why);
 	cr_assert(R.opt_out);
@@ -1008,19 +1008,36 @@ Test(dnssec, nsec3_from_the_wrong_zone_is_ignored)
 Test(dnssec, aggressive_use_of_cached_proofs)
 {
 	const uint8_t *zone = wire("example.");
+	uint8_t wc[VG_NAME_MAX];
 	PICK(NSEC_CHAIN, "example.", "a.example.", "b.x.example.", "d.example.", "*.w.example.",
 	     "z.example.");
-	cr_assert_eq(vg_dnssec_denies(V, &W, zone, wire("b.example."), 1, picked, n_picked),
+	cr_assert_eq(vg_dnssec_denies(V, &W, zone, wire("b.example."), 1, picked, n_picked, wc),
 		     VG_DENY_NXDOMAIN);
-	cr_assert_eq(vg_dnssec_denies(V, &W, zone, wire("a.example."), 28, picked, n_picked),
+	cr_assert_eq(vg_dnssec_denies(V, &W, zone, wire("a.example."), 28, picked, n_picked, wc),
 		     VG_DENY_NODATA);
-	cr_assert_eq(vg_dnssec_denies(V, &W, zone, wire("a.example."), 1, picked, n_picked),
+	cr_assert_eq(vg_dnssec_denies(V, &W, zone, wire("a.example."), 1, picked, n_picked, wc),
 		     VG_DENY_NONE);
-	cr_assert_eq(vg_dnssec_denies(V, &W, zone, wire("q.w.example."), 16, picked, n_picked),
-		     VG_DENY_NONE, "the wildcard answers TXT");
+	cr_assert_eq(vg_dnssec_denies(V, &W, zone, wire("q.w.example."), 1, picked, n_picked, wc),
+		     VG_DENY_NODATA, "wildcard NODATA");
+	memset(wc, 0, sizeof(wc));
+	cr_assert_eq(vg_dnssec_denies(V, &W, zone, wire("q.w.example."), 16, picked, n_picked, wc),
+		     VG_DENY_WILDCARD, "the wildcard answers TXT");
+	cr_assert(vg_name_eq(wc, wire("*.w.example.")));
+	/* without the NSEC at the wildcard nothing is known of *.w.example */
+	PICK(NSEC_CHAIN, "d.example.", "b.x.example.");
+	cr_assert_eq(vg_dnssec_denies(V, &W, zone, wire("q.w.example."), 16, picked, n_picked, wc),
+		     VG_DENY_NONE);
 	size_t n;
 	struct vg_rrset_view *c = nsec3_chain(1, 0, 1, NULL, &n);
-	cr_assert_eq(vg_dnssec_denies(V, &W, zone, wire("nope.example."), 1, c, n),
+	cr_assert_eq(vg_dnssec_denies(V, &W, zone, wire("nope.example."), 1, c, n, NULL),
 		     VG_DENY_NXDOMAIN);
-	cr_assert_eq(vg_dnssec_denies(V, &W, zone, wire("x.example."), 1, c, n), VG_DENY_NODATA);
+	cr_assert_eq(vg_dnssec_denies(V, &W, zone, wire("x.example."), 1, c, n, NULL),
+		     VG_DENY_NODATA);
+	cr_assert_eq(vg_dnssec_denies(V, &W, zone, wire("q.w.example."), 1, c, n, NULL),
+		     VG_DENY_NODATA);
+	cr_assert_eq(vg_dnssec_denies(V, &W, zone, wire("q.w.example."), 16, c, n, wc),
+		     VG_DENY_WILDCARD);
+	cr_assert(vg_name_eq(wc, wire("*.w.example.")));
+	cr_assert_eq(vg_dnssec_denies(V, &W, zone, wire("a.example."), 1, c, n, NULL),
+		     VG_DENY_NONE);
 }
