@@ -25,7 +25,7 @@ CASE_ZONES=(
 	rsamd5.org. dsa.org. rsasha1.org. rsasha1nsec3.org. rsasha512.org. ecdsa384.org.
 	ed25519.org. ed448.org. dssha1.org. dssha384.org. unknownalg.org. gostds.org.
 	unknownds.org. future.org. nosig.org. nokey.org. denial.org. denial3.org. optout.org.
-	nsec3iter51.org. nsec3iter151.org. nsec3iter500.org. nsec3salt.org. island.com.
+	nsec3iter51.org. nsec3iter151.org. nsec3iter500.org. nsec3salt.org. keytrap.org. island.com.
 )
 
 # NSD servers: address|server name|zones served (comma separated, may be empty = lame server)
@@ -581,7 +581,91 @@ c_split() {
 	cp "$KSK.key" "$KEYS/$z.ksk"
 }
 
-CASES=(rsamd5 dsa rsasha1 rsasha1nsec3 rsasha512 ecdsa384 ed25519 ed448 dssha1 dssha384 gostds
+# keytrap.org. (KeyTrap, CVE-2023-50387): RSASHA256, 2048 bits. Its DNSKEY set holds the KSK,
+# the ZSK and 31 more keys with the ZSK's key tag (the ZSK's modulus with two bytes chosen to
+# collide and two random ones: valid RSA public keys that match no private key). www.keytrap.org.
+# A carries 31 RRSIGs with random signatures and the genuine one; bad.keytrap.org. A carries 32
+# random ones; one.keytrap.org. A only the genuine one. The DNSKEY set is genuinely signed by the
+# KSK. The genuine ZSK and RRSIG come last in the zone file (NSD serves that order), so a
+# validator that tries them in the order received needs the most work.
+KEYTRAP_N=32
+c_keytrap() {
+	local z=keytrap.org
+	ALG="RSASHA256 -b 2048"
+	keygen $z || return 1
+	case_zone $z 192.0.2.195 <<EOF || return 1
+bad.$z. IN A 192.0.2.196
+one.$z. IN A 192.0.2.197
+EOF
+	perl -e '
+		use strict; use warnings; use MIME::Base64;
+		my ($file, $n) = @ARGV;
+		open(my $f, "<", $file) or die "$file: $!";
+		my ($owner, $flags, $proto, $alg, $b64);
+		while (<$f>) {
+			s/;.*//;
+			next unless /^(\S+)\s+(?:\d+\s+)?IN\s+DNSKEY\s+(\d+)\s+(\d+)\s+(\d+)\s+(.+)$/;
+			($owner, $flags, $proto, $alg, $b64) = ($1, $2, $3, $4, $5);
+		}
+		die "no DNSKEY in $file" unless defined $b64;
+		$b64 =~ s/\s//g;
+		my $rd = pack("nCC", $flags, $proto, $alg) . decode_base64($b64);
+		sub tag { my $ac = 0; my @b = unpack("C*", $_[0]);
+			for my $i (0 .. $#b) { $ac += ($i & 1) ? $b[$i] : $b[$i] << 8 }
+			return ($ac + (($ac >> 16) & 0xffff)) & 0xffff; }
+		my $want = tag($rd);
+		# The ZSK itself: ldns-signzone adds no key whose tag a DNSKEY of the zone already has.
+		print "$owner 3600 IN DNSKEY $flags $proto $alg $b64\n";
+		my $p = 8 + 100; # an even offset inside the modulus: the 16-bit word that collides
+		for my $i (1 .. $n - 1) {
+			my $k = $rd;
+			substr($k, $p + 2, 2) = pack("n", ($i * 7919 + 12345) & 0xffff);
+			substr($k, $p, 2) = pack("n", 0);
+			my $s = 0; my @b = unpack("C*", $k);
+			for my $j (0 .. $#b) { $s += ($j & 1) ? $b[$j] : $b[$j] << 8 }
+			my $w;
+			for my $c (0 .. 0xffff) {
+				my $t = $s + $c;
+				if ((($t + (($t >> 16) & 0xffff)) & 0xffff) == $want) { $w = $c; last }
+			}
+			die "no collision for key $i" unless defined $w;
+			substr($k, $p, 2) = pack("n", $w);
+			die "key $i is the ZSK" if $k eq $rd;
+			die "key $i: tag mismatch" unless tag($k) == $want;
+			print "$owner 3600 IN DNSKEY $flags $proto $alg ", encode_base64(substr($k, 4), ""), "\n";
+		}' "$ZSK.key" "$KEYTRAP_N" >>"$ZONES/$z.zone" || return 1
+	ldns-signzone -i $INCEPTION -e $EXPIRATION -o $z -f "$ZONES/$z.zone.genuine" \
+		"$ZONES/$z.zone" "$ZSK" "$KSK" || return 1
+	# Random signatures: the genuine one's fields, the signature bytes replaced.
+	perl -e '
+		use strict; use warnings; use MIME::Base64;
+		my ($n, $zsk) = @ARGV;
+		srand(20250101);
+		my $held;
+		sub fake { my ($l) = @_; my @f = split(/\s+/, $l);
+			my $len = length(decode_base64($f[-1]));
+			$f[-1] = encode_base64(pack("C*", map { int(rand(256)) } 1 .. $len), "");
+			return join("\t", @f) . "\n"; }
+		while (my $l = <STDIN>) {
+			my $dnskey = $l =~ /^\S+\s+\d+\s+IN\s+DNSKEY\s/;
+			if ($dnskey && index($l, $zsk) >= 0) { $held = $l; next }
+			if (defined $held && !$dnskey) { print $held; undef $held }
+			if ($l =~ /^www\.keytrap\.org\.\s+\d+\s+IN\s+RRSIG\s+A\s/) {
+				print fake($l) for 1 .. $n - 1;
+				print $l;
+			} elsif ($l =~ /^bad\.keytrap\.org\.\s+\d+\s+IN\s+RRSIG\s+A\s/) {
+				print fake($l) for 1 .. $n;
+			} else {
+				print $l;
+			}
+		}
+		print $held if defined $held;' "$KEYTRAP_N" "$(awk '{ print $7 }' "$ZSK.key")" \
+		<"$ZONES/$z.zone.genuine" >"$ZONES/$z.zone.signed" || return 1
+	ldns-key2ds -n -2 "$KSK.key" >"$KEYS/$z.ds"
+	cp "$KSK.key" "$KEYS/$z.ksk"
+}
+
+CASES=(keytrap rsamd5 dsa rsasha1 rsasha1nsec3 rsasha512 ecdsa384 ed25519 ed448 dssha1 dssha384 gostds
 	unknownds unknownalg future nosig nokey denial denial3 optout nsec3iter51 nsec3iter151
 	nsec3iter500 nsec3salt island split)
 
@@ -929,10 +1013,14 @@ cmd_up() {
 		[ ! -s "$ZONES/root.zone.signed" ] || [ ! -s "$RUN/root.ds" ] ||
 		[ ! -s "$RUN/island.ds" ]; then
 		rm -f "$RUN/zones.version"
+		# One generation at a time per cache: private labs started together (a test suite)
+		# wait for the first and copy its material.
+		mkdir -p "$GEN_CACHE" 2>/dev/null && exec 7>"$GEN_CACHE/.lock" && flock 7
 		if ! load_generated; then
 			generate || die "zone generation failed (see messages above)"
 			store_generated
 		fi
+		exec 7>&-
 		script_version >"$RUN/zones.version"
 	fi
 

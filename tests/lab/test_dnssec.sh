@@ -175,6 +175,14 @@ expect nx.nsec3iter151.org A NXDOMAIN - -
 expect www.nsec3iter500.org A NOERROR ad - 192.0.2.183
 expect nx.nsec3iter500.org A NXDOMAIN - -
 
+# KeyTrap: 32 keys with one tag; www has the genuine signature among 31 random ones, bad only
+# random ones, one only the genuine one.
+# Secure by the RFCs (www, one), but Unbound (with its CVE-2023-50387 limits) gives up before
+# it reaches the genuine key, served last: SERVFAIL, EDE 6 "too many RRSIG validations".
+expect www.keytrap.org A SERVFAIL - 6
+expect bad.keytrap.org A SERVFAIL - 6
+expect one.keytrap.org A SERVFAIL - 6
+
 # Island of trust: secure only through its own anchor (com. is unsigned).
 expect www.island.com A NOERROR ad - 192.0.2.190
 
@@ -202,6 +210,35 @@ for n in www:192.0.2.200:192.0.2.200 cdn:192.0.2.201:192.0.2.202 forged:192.0.2.
 		echo "ok   $name.split.org: ns1 $a, ns2 $b"
 	fi
 done
+
+# ldns (vigil's verification primitives) on the zone files as served: the correct ones verify
+# (every algorithm included), the broken ones do not.
+for z in rsamd5 dsa rsasha1 rsasha1nsec3 rsasha512 ecdsa384 ed25519 ed448 dssha1 dssha384 gostds \
+	unknownds denial denial3 optout nsec3iter51 nsec3iter151 nsec3iter500 nsec3salt; do
+	checks=$((checks + 1))
+	if ldns-verify-zone "$run/zones/$z.org.zone.signed" >/dev/null 2>&1; then
+		echo "ok   ldns-verify-zone $z.org."
+	else
+		failures=$((failures + 1))
+		echo "FAIL ldns-verify-zone $z.org.: $(ldns-verify-zone "$run/zones/$z.org.zone.signed" 2>&1 | head -n 3)"
+	fi
+done
+for z in unknownalg.org future.org nosig.org nokey.org keytrap.org; do
+	checks=$((checks + 1))
+	if ldns-verify-zone "$run/zones/$z.zone.signed" >/dev/null 2>&1; then
+		failures=$((failures + 1))
+		echo "FAIL ldns-verify-zone accepts the broken $z."
+	else
+		echo "ok   ldns-verify-zone rejects $z."
+	fi
+done
+checks=$((checks + 1))
+if ldns-verify-zone "$run/zones/island.com.zone.signed" >/dev/null 2>&1; then
+	echo "ok   ldns-verify-zone island.com."
+else
+	failures=$((failures + 1))
+	echo "FAIL ldns-verify-zone island.com."
+fi
 
 echo "$checks checks, $failures failed (Unbound log: $dir/unbound.log)"
 [ "$failures" = 0 ]
