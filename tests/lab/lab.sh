@@ -24,7 +24,7 @@ ALG=ECDSAP256SHA256
 CASE_ZONES=(
 	rsamd5.org. dsa.org. rsasha1.org. rsasha1nsec3.org. rsasha512.org. ecdsa384.org.
 	ed25519.org. ed448.org. dssha1.org. dssha384.org. unknownalg.org. gostds.org.
-	unknownds.org. future.org. nosig.org. nokey.org. denial.org. denial3.org. optout.org.
+	unknownds.org. future.org. nosig.org. nokey.org. nta.org. denial.org. denial3.org. optout.org.
 	nsec3iter51.org. nsec3iter151.org. nsec3iter500.org. nsec3salt.org. keytrap.org. island.com.
 )
 
@@ -509,6 +509,15 @@ c_nokey() {
 		>"$ZONES/nokey.tmp" && mv "$ZONES/nokey.tmp" "$ZONES/nokey.org.zone.signed"
 }
 
+# nta.org.: bogus like bogus.org. (www.nta.org. A served as 192.0.2.144, signed as 192.0.2.143),
+# the target of a negative trust anchor.
+c_nta() {
+	case_alg nta.org 192.0.2.143 ECDSAP256SHA256 || return 1
+	sed -i -E 's/^(www\.nta\.org\.[[:space:]].*[[:space:]]A[[:space:]]+)192\.0\.2\.143$/\1192.0.2.144/' \
+		"$ZONES/nta.org.zone.signed"
+	grep -qE '^www\.nta\.org\..*A[[:space:]]+192\.0\.2\.144$' "$ZONES/nta.org.zone.signed"
+}
+
 # The names of the denial zones (denial.org. NSEC, denial3.org. NSEC3, optout.org.), and the
 # unsigned zone each delegates to (served by 127.53.3.2).
 denial_names() { # ZONE FIRST-OCTET
@@ -666,7 +675,7 @@ EOF
 }
 
 CASES=(keytrap rsamd5 dsa rsasha1 rsasha1nsec3 rsasha512 ecdsa384 ed25519 ed448 dssha1 dssha384 gostds
-	unknownds unknownalg future nosig nokey denial denial3 optout nsec3iter51 nsec3iter151
+	unknownds unknownalg future nosig nokey nta denial denial3 optout nsec3iter51 nsec3iter151
 	nsec3iter500 nsec3salt island split)
 
 # Runs every c_CASE, three at a time (keygen and signing are CPU-bound; the machine may be

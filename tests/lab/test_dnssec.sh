@@ -61,6 +61,8 @@ server:
 	trust-anchor-file: "$run/island.ds"
 	val-log-level: 2
 	ede: yes
+	# A negative trust anchor, Unbound's way.
+	domain-insecure: "nta.org."
 remote-control:
 	control-enable: no
 EOF
@@ -138,6 +140,8 @@ expect www.unknownds.org A NOERROR - - 192.0.2.132
 expect www.future.org A SERVFAIL - 8
 expect www.nosig.org A SERVFAIL - 10
 expect www.nokey.org A SERVFAIL - 9
+# Bogus like bogus.org., but under a negative trust anchor: insecure, the data as served.
+expect www.nta.org A NOERROR - - 192.0.2.144
 
 # Denial of existence, wildcards, CNAME/DNAME, insecure delegations: NSEC, NSEC3, opt-out.
 # In optout.org. every NSEC3 has the opt-out flag, so the proof that the next closer name does
@@ -223,7 +227,7 @@ for z in rsamd5 dsa rsasha1 rsasha1nsec3 rsasha512 ecdsa384 ed25519 ed448 dssha1
 		echo "FAIL ldns-verify-zone $z.org.: $(ldns-verify-zone "$run/zones/$z.org.zone.signed" 2>&1 | head -n 3)"
 	fi
 done
-for z in unknownalg.org future.org nosig.org nokey.org keytrap.org; do
+for z in unknownalg.org future.org nosig.org nokey.org nta.org keytrap.org; do
 	checks=$((checks + 1))
 	if ldns-verify-zone "$run/zones/$z.zone.signed" >/dev/null 2>&1; then
 		failures=$((failures + 1))
