@@ -428,9 +428,9 @@ void vg_dnssec_verify_with(struct vg_validator *v, struct vg_dnssec_work *w,
 		vg_dnssec_set_result(res, VG_DNSSEC_BOGUS, VG_EDE_DNSSEC_BOGUS,
 				     "signature does not verify");
 	else if (expired)
-		vg_dnssec_set_result(res, VG_DNSSEC_BOGUS, VG_EDE_SIG_EXPIRED, "signature expired");
+		vg_dnssec_set_result(res, VG_DNSSEC_BOGUS, VG_EDE_SIGNATURE_EXPIRED, "signature expired");
 	else if (early)
-		vg_dnssec_set_result(res, VG_DNSSEC_BOGUS, VG_EDE_SIG_NOT_YET_VALID,
+		vg_dnssec_set_result(res, VG_DNSSEC_BOGUS, VG_EDE_SIGNATURE_NOT_YET_VALID,
 				     "signature not yet valid");
 	else if (unsupported && !have_key)
 		vg_dnssec_set_result(res, VG_DNSSEC_BOGUS, VG_EDE_DNSSEC_BOGUS,

@@ -8,17 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* RFC 8914 Extended DNS Error info-codes the validator reports (VG_EDE_NONE: vigil/resolver.h). */
-#define VG_EDE_OTHER 0
-#define VG_EDE_UNSUPPORTED_DNSKEY_ALG 1
-#define VG_EDE_UNSUPPORTED_DS_DIGEST 2
-#define VG_EDE_DNSSEC_BOGUS 6
-#define VG_EDE_SIG_EXPIRED 7
-#define VG_EDE_SIG_NOT_YET_VALID 8
-#define VG_EDE_DNSKEY_MISSING 9
-#define VG_EDE_RRSIGS_MISSING 10
-#define VG_EDE_NSEC_MISSING 12
-#define VG_EDE_UNSUPPORTED_NSEC3_ITER 27
+#include "vigil/dns.h"
 
 /* Validation limits (docs/architecture.md "The validator core"). The per-RRset bounds come from
  * the scrubber's VG_MAX_RRSET_SIGS and VG_MAX_PROOF_NSEC (internal.h); these bound the rest. */
@@ -77,7 +67,7 @@ struct vg_dnssec_limits {
  * signature that verified. `why`: static text for logs and the EDE extra text. */
 struct vg_dnssec_result {
 	enum vg_dnssec_status status;
-	uint16_t ede; /* RFC 8914 code or VG_EDE_NONE (0xFFFF) */
+	uint16_t ede; /* RFC 8914 code (enum vg_ede in vigil/dns.h) or VG_EDE_NONE */
 	uint32_t ttl;
 	const char *why;
 	bool opt_out; /* NSEC3: the proof relied on an opt-out span (no AD for such answers) */

@@ -422,7 +422,7 @@ static bool load(const struct vg_validator *v, const uint8_t *zone, const struct
 		return false;
 	}
 	if (st == N3_TOO_MANY_ITER) {
-		vg_dnssec_set_result(res, VG_DNSSEC_INSECURE, VG_EDE_UNSUPPORTED_NSEC3_ITER,
+		vg_dnssec_set_result(res, VG_DNSSEC_INSECURE, VG_EDE_UNSUPPORTED_NSEC3_ITERATIONS,
 				     "NSEC3 iterations above nsec3-max-iterations");
 		return false;
 	}

@@ -45,12 +45,12 @@ static void check(const struct vg_dnssec_result *r, const struct vg_dnssec_work 
 				       VG_EDE_UNSUPPORTED_DNSKEY_ALG,
 				       VG_EDE_UNSUPPORTED_DS_DIGEST,
 				       VG_EDE_DNSSEC_BOGUS,
-				       VG_EDE_SIG_EXPIRED,
-				       VG_EDE_SIG_NOT_YET_VALID,
+				       VG_EDE_SIGNATURE_EXPIRED,
+				       VG_EDE_SIGNATURE_NOT_YET_VALID,
 				       VG_EDE_DNSKEY_MISSING,
 				       VG_EDE_RRSIGS_MISSING,
 				       VG_EDE_NSEC_MISSING,
-				       VG_EDE_UNSUPPORTED_NSEC3_ITER};
+				       VG_EDE_UNSUPPORTED_NSEC3_ITERATIONS};
 	bool known = false;
 	for (size_t i = 0; i < sizeof(ede) / sizeof(ede[0]); i++)
 		known |= r->ede == ede[i];
@@ -76,7 +76,7 @@ static bool view_of(const struct vg_msg *m, const struct vg_rrset_ix *ix, struct
 		rd[v->n_rd++] = (struct vg_rdata_ref){rr->rdata, rr->rdlen};
 	}
 	const struct vg_rrset_ix *sigs =
-	    vg_msg_rrset(m, ix->owner, ix->ohash, VG_T_RRSIG, ix->type);
+	    vg_msg_rrset(m, ix->owner, ix->ohash, VG_TYPE_RRSIG, ix->type);
 	if (sigs) {
 		struct vg_rdata_ref *sg = vg_arena_alloc(&arena, (sigs->n + 1) * sizeof(*sg));
 		if (!sg)
@@ -108,13 +108,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t nv = 0, np = 0;
 	const struct vg_rrset_view *keys = NULL, *ds = NULL;
 	for (size_t i = 0; i < m.n_sets; i++) {
-		if (m.sets[i].type == VG_T_RRSIG || !view_of(&m, &m.sets[i], &views[nv]))
+		if (m.sets[i].type == VG_TYPE_RRSIG || !view_of(&m, &m.sets[i], &views[nv]))
 			continue;
-		if (views[nv].type == VG_T_DNSKEY && !keys)
+		if (views[nv].type == VG_TYPE_DNSKEY && !keys)
 			keys = &views[nv];
-		if (views[nv].type == VG_T_DS && !ds)
+		if (views[nv].type == VG_TYPE_DS && !ds)
 			ds = &views[nv];
-		if (views[nv].type == VG_T_NSEC || views[nv].type == VG_T_NSEC3)
+		if (views[nv].type == VG_TYPE_NSEC || views[nv].type == VG_TYPE_NSEC3)
 			proof[np++] = views[nv];
 		nv++;
 	}

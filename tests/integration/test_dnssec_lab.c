@@ -231,7 +231,7 @@ Test(dnssec_lab, designed_failures_have_their_ede)
 	keys_of(CHILD, "badds.org.", ds_of(ORG, "badds.org.", org), VG_DNSSEC_BOGUS,
 		VG_EDE_DNSKEY_MISSING);
 	keys_of(CHILD, "expired.org.", ds_of(ORG, "expired.org.", org), VG_DNSSEC_BOGUS,
-		VG_EDE_SIG_EXPIRED);
+		VG_EDE_SIGNATURE_EXPIRED);
 }
 
 static void denial(const struct vg_rrset_view *keys, const char *zone, const char *name,

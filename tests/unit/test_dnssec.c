@@ -168,14 +168,14 @@ Test(dnssec, expired_signature_is_bogus_with_ede_7)
 {
 	sign_and_verify(13, -7200, -60);
 	cr_assert_eq(R.status, VG_DNSSEC_BOGUS);
-	cr_assert_eq(R.ede, VG_EDE_SIG_EXPIRED, "%u %s", R.ede, R.why);
+	cr_assert_eq(R.ede, VG_EDE_SIGNATURE_EXPIRED, "%u %s", R.ede, R.why);
 }
 
 Test(dnssec, not_yet_valid_signature_is_bogus_with_ede_8)
 {
 	sign_and_verify(13, 600, 7200);
 	cr_assert_eq(R.status, VG_DNSSEC_BOGUS);
-	cr_assert_eq(R.ede, VG_EDE_SIG_NOT_YET_VALID, "%u %s", R.ede, R.why);
+	cr_assert_eq(R.ede, VG_EDE_SIGNATURE_NOT_YET_VALID, "%u %s", R.ede, R.why);
 }
 
 Test(dnssec, ttl_is_capped_by_original_ttl_and_expiry)
@@ -947,7 +947,7 @@ Test(dnssec, nsec3_iterations_above_the_limit_are_insecure_with_ede_27)
 	const uint8_t *zone = wire("example.");
 	vg_dnssec_prove_nxdomain(V, &W, zone, wire("nope.example."), c, n, &R);
 	cr_assert_eq(R.status, VG_DNSSEC_INSECURE);
-	cr_assert_eq(R.ede, VG_EDE_UNSUPPORTED_NSEC3_ITER);
+	cr_assert_eq(R.ede, VG_EDE_UNSUPPORTED_NSEC3_ITERATIONS);
 	cr_assert_eq(W.hashes, 0, "no hashing over the limit");
 	c = nsec3_chain(1, 0, 50, NULL, &n);
 	vg_dnssec_prove_nxdomain(V, &W, zone, wire("nope.example."), c, n, &R);
@@ -963,7 +963,7 @@ Test(dnssec, nsec3_iterations_above_the_limit_are_insecure_with_ede_27)
 	cr_assert_eq(R.status, VG_DNSSEC_SECURE, "%s", R.why);
 	c = nsec3_chain(1, 0, 151, NULL, &n);
 	vg_dnssec_prove_nxdomain(V, &W, zone, wire("nope.example."), c, n, &R);
-	cr_assert_eq(R.ede, VG_EDE_UNSUPPORTED_NSEC3_ITER);
+	cr_assert_eq(R.ede, VG_EDE_UNSUPPORTED_NSEC3_ITERATIONS);
 }
 
 Test(dnssec, nsec3_unknown_hash_algorithm_is_ignored)
