@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "impl.h"
-#include "vigil/config.h"
 #include "vigil/err.h"
 #include "vigil/log.h"
 
@@ -33,21 +32,6 @@ void vg_cache_opts_default(struct vg_cache_opts *o)
 	o->sync_interval_ms = 5000;
 	o->queue_max = 65536;
 	o->queue_max_bytes = 32u << 20;
-}
-
-void vg_cache_opts_from_config(struct vg_cache_opts *o, const struct vg_config *cfg)
-{
-	vg_cache_opts_default(o);
-	o->dir = cfg->cache_dir;
-	if (cfg->cache_size)
-		o->map_size = cfg->cache_size;
-	o->min_ttl = cfg->cache_min_ttl;
-	if (cfg->cache_max_ttl)
-		o->max_ttl = cfg->cache_max_ttl;
-	if (cfg->cache_max_negative_ttl)
-		o->max_neg_ttl = cfg->cache_max_negative_ttl;
-	o->stale_max = cfg->serve_stale_max;
-	o->rebuild_on_error = cfg->cache_rebuild_on_error;
 }
 
 uint32_t vg_cache_now(struct vg_cache *c)

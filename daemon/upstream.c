@@ -10,11 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
-#include <vigil/config.h>
 #include <vigil/err.h>
 #include <vigil/log.h>
 #include <vigil/name.h>
-#include <vigil/upstream.h>
+#include "upstream.h"
 
 #define UP_UDP_BUF 65536
 #define UP_TCP_MAX (2 + 65535)
@@ -57,10 +56,11 @@ struct up_impl {
 	 */
 	int epfd;
 	uv_poll_t ep_poll;
-	const struct vg_config *cfg;
+	struct vg_addr_policy addr; /* outgoing: source addresses */
+	uint32_t max_sockets;	    /* max-upstream-sockets, 0 = no cap */
 	int worker_id;
 	struct vg_upstream_query *queries;
-	size_t n_sockets; /* open query sockets: at most cfg->max_upstream_sockets */
+	size_t n_sockets; /* open query sockets: at most max_sockets */
 	struct vg_upstream_timer *timers;
 	uint64_t wall_mono; /* loop time at which `wall` was read */
 	int64_t wall;
@@ -271,9 +271,9 @@ static void on_query_timeout(uv_timer_t *t)
 
 static const struct vg_sockaddr *outgoing_for(const struct up_impl *u, int family)
 {
-	for (size_t i = 0; i < u->cfg->n_outgoing; i++)
-		if (u->cfg->outgoing[i].u.sa.sa_family == family)
-			return &u->cfg->outgoing[i];
+	for (size_t i = 0; i < u->addr.n_outgoing; i++)
+		if (u->addr.outgoing[i].u.sa.sa_family == family)
+			return &u->addr.outgoing[i];
 	return NULL;
 }
 
@@ -311,7 +311,7 @@ static int up_send(struct vg_upstream *head, const struct vg_upstream_req *req,
 	struct up_impl *u = impl_of(head);
 	if (vg_fails(req->len >= 12 && req->len <= 65535) || u->closing)
 		return -EINVAL;
-	if (u->cfg->max_upstream_sockets && u->n_sockets >= u->cfg->max_upstream_sockets) {
+	if (u->max_sockets && u->n_sockets >= u->max_sockets) {
 		u->head.stats.socket_cap++;
 		return VG_ELIMIT;
 	}
@@ -504,7 +504,7 @@ static const struct vg_upstream_ops up_ops = {
     .random = up_random,
 };
 
-int vg_upstream_new(uv_loop_t *loop, const struct vg_config *cfg, int worker_id,
+int vg_upstream_new(uv_loop_t *loop, const struct vg_resolver_opts *opts, int worker_id,
 		    struct vg_upstream **out)
 {
 	struct up_impl *u = calloc(1, sizeof(*u));
@@ -512,7 +512,8 @@ int vg_upstream_new(uv_loop_t *loop, const struct vg_config *cfg, int worker_id,
 		return -ENOMEM;
 	u->head.ops = &up_ops;
 	u->loop = loop;
-	u->cfg = cfg;
+	u->addr = opts->addr;
+	u->max_sockets = opts->max_upstream_sockets;
 	u->worker_id = worker_id;
 	u->rnd_off = sizeof(u->rnd);
 	u->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -10,7 +10,7 @@
 #include <vigil/arena.h>
 #include <vigil/dns.h>
 
-struct vg_config;
+struct vg_addr_policy;
 
 enum { VG_SEC_ANSWER = 0, VG_SEC_AUTHORITY = 1, VG_SEC_ADDITIONAL = 2 };
 
@@ -227,7 +227,7 @@ int vg_select_pick(struct vg_select *s, const struct vg_sockaddr *cand, size_t n
 
 /* Address policy: family enabled (do-ip4/do-ip6), and loopback/unspecified/private addresses only
  * with query-local-addresses. */
-bool vg_addr_allowed(const struct vg_config *cfg, const struct vg_sockaddr *a);
+bool vg_addr_allowed(const struct vg_addr_policy *p, const struct vg_sockaddr *a);
 
 /* ---- root hints (hints.c) ---- */
 

@@ -124,7 +124,7 @@ struct vg_iq *vg_iq_new(struct vg_req *req, const uint8_t *name, uint16_t qtype,
 	vg_name_lower(iq->sname);
 	iq->qtype = qtype;
 	iq->qclass = qclass;
-	iq->qmin = req->r->cfg->qname_minimisation;
+	iq->qmin = req->r->opts.qname_minimisation;
 	iq->state = IQ_START;
 	iq->next_all = req->iqs;
 	req->iqs = iq;
@@ -144,9 +144,9 @@ static bool chain_has(const struct vg_iq *iq, const uint8_t *name)
 /* Moves to `target` after a CNAME/DNAME: the hop limit and loop check happen here. */
 static enum step restart_at(struct vg_iq *iq, const uint8_t *target, unsigned hops)
 {
-	const struct vg_config *cfg = iq->req->r->cfg;
+	const struct vg_resolver_opts *o = &iq->req->r->opts;
 	iq->cname_hops += hops;
-	if (iq->cname_hops > cfg->max_cname_chain)
+	if (iq->cname_hops > o->max_cname_chain)
 		return fail_limit(iq, "CNAME chain longer than max-cname-chain");
 	if (chain_has(iq, target) || vg_name_eq(target, iq->req->qname))
 		return fail(iq, VG_EDE_OTHER, "CNAME loop");
@@ -173,7 +173,7 @@ static enum step st_start(struct vg_iq *iq)
 	if (kind == VG_CACHE_POSITIVE) {
 		r->stats.cache_answers++;
 		/* Started once this request is done (it would join itself otherwise). */
-		if ((hint & VG_CACHE_PREFETCH) && r->cfg->prefetch && !iq->parent &&
+		if ((hint & VG_CACHE_PREFETCH) && r->opts.prefetch && !iq->parent &&
 		    !iq->req->cache_only)
 			iq->want_prefetch = true;
 		iq->rcode = VG_RCODE_NOERROR;
@@ -202,12 +202,13 @@ static enum step st_start(struct vg_iq *iq)
 }
 
 /* ---- IQ_FIND_CUT ---- */
-static const struct vg_forward_zone *forward_for(const struct vg_config *cfg, const uint8_t *name)
+static const struct vg_forward_zone *forward_for(const struct vg_resolver_opts *o,
+						 const uint8_t *name)
 {
 	const struct vg_forward_zone *best = NULL;
 	int best_labels = -1;
-	for (size_t i = 0; i < cfg->n_forward_zones; i++) {
-		const struct vg_forward_zone *fz = &cfg->forward_zones[i];
+	for (size_t i = 0; i < o->n_forward_zones; i++) {
+		const struct vg_forward_zone *fz = &o->forward_zones[i];
 		int l = vg_name_labels(fz->zone);
 		if (vg_name_in_zone(name, fz->zone) && l > best_labels) {
 			best = fz;
@@ -270,8 +271,8 @@ static void reset_outcomes(struct vg_iq *iq)
 
 static enum step st_find_cut(struct vg_iq *iq)
 {
-	const struct vg_config *cfg = iq->req->r->cfg;
-	const struct vg_forward_zone *fz = forward_for(cfg, iq->sname);
+	const struct vg_resolver_opts *o = &iq->req->r->opts;
+	const struct vg_forward_zone *fz = forward_for(o, iq->sname);
 	iq->forward = false;
 	iq->cut_until = UINT32_MAX;
 	reset_outcomes(iq);
@@ -280,9 +281,9 @@ static enum step st_find_cut(struct vg_iq *iq)
 	if (fz) {
 		iq->forward = true;
 		cut_from_addrs(iq, fz->zone, fz->addrs, fz->n_addrs);
-	} else if (cfg->n_forward) {
+	} else if (o->n_forward) {
 		iq->forward = true;
-		cut_from_addrs(iq, (const uint8_t *)"", cfg->forward, cfg->n_forward);
+		cut_from_addrs(iq, (const uint8_t *)"", o->forward, o->n_forward);
 	} else {
 		/* DS lives in the parent zone (RFC 4035 §3.1.4.1): start above the name. */
 		const uint8_t *from = iq->sname;
@@ -323,12 +324,12 @@ static enum step start_sub_type(struct vg_iq *iq, struct vg_ns *ns, uint16_t typ
 static enum step start_sub(struct vg_iq *iq, struct vg_ns *ns)
 {
 	iq->glueless++;
-	return start_sub_type(iq, ns, iq->req->r->cfg->do_ip4 ? VG_TYPE_A : VG_TYPE_AAAA);
+	return start_sub_type(iq, ns, iq->req->r->opts.addr.do_ip4 ? VG_TYPE_A : VG_TYPE_AAAA);
 }
 
-static bool family_ok(const struct vg_config *cfg, const struct vg_sockaddr *a)
+static bool family_ok(const struct vg_addr_policy *ap, const struct vg_sockaddr *a)
 {
-	return a->u.sa.sa_family == AF_INET ? cfg->do_ip4 : cfg->do_ip6;
+	return a->u.sa.sa_family == AF_INET ? ap->do_ip4 : ap->do_ip6;
 }
 
 /* No server of the cut is left: say why (RFC 8914). 22 No Reachable Authority when servers did
@@ -338,7 +339,7 @@ static enum step fail_no_server(struct vg_iq *iq, size_t candidates)
 {
 	/* A sub-resolution that stopped at the request's query budget left us without
 	 * addresses: the budget is the reason, not the servers. */
-	if (iq->req->upstream_queries >= iq->req->r->cfg->max_upstream_queries)
+	if (iq->req->upstream_queries >= iq->req->r->opts.max_upstream_queries)
 		return fail_limit(iq, "upstream queries over max-upstream-queries");
 	if (candidates == 0 && iq->n_policy)
 		return fail(iq, VG_EDE_NO_REACHABLE_AUTHORITY,
@@ -370,11 +371,11 @@ static enum step st_pick(struct vg_iq *iq)
 		for (size_t j = 0; j < ns->n_addrs; j++) {
 			/* Forwarders are the user's own choice (often a local daemon): only the
 			 * family switches apply. Addresses named by zones get the full policy. */
-			if (!family_ok(r->cfg, &ns->addrs[j])) {
+			if (!family_ok(&r->opts.addr, &ns->addrs[j])) {
 				iq->n_family++;
 				continue;
 			}
-			if (!iq->forward && !vg_addr_allowed(r->cfg, &ns->addrs[j])) {
+			if (!iq->forward && !vg_addr_allowed(&r->opts.addr, &ns->addrs[j])) {
 				iq->n_policy++;
 				continue;
 			}
@@ -417,7 +418,7 @@ static enum step st_pick(struct vg_iq *iq)
 			/* A name inside the zone itself cannot be resolved through this cut. */
 			if (ns->resolved || vg_name_in_zone(ns->name, iq->zone))
 				continue;
-			if (iq->glueless >= r->cfg->max_glueless_per_referral)
+			if (iq->glueless >= r->opts.max_glueless_per_referral)
 				return fail_limit(
 				    iq, "glueless NS names over max-glueless-per-referral");
 			return start_sub(iq, ns);
@@ -496,7 +497,7 @@ static enum step st_send(struct vg_iq *iq)
 {
 	struct vg_req *req = iq->req;
 	struct vg_resolver *r = req->r;
-	if (req->upstream_queries >= r->cfg->max_upstream_queries)
+	if (req->upstream_queries >= r->opts.max_upstream_queries)
 		return fail_limit(iq, "upstream queries over max-upstream-queries");
 	req->upstream_queries++;
 	choose_question(iq);
@@ -646,7 +647,7 @@ static enum step follow_referral(struct vg_iq *iq)
 		iq->state = IQ_PICK;
 		return STEP_NEXT;
 	}
-	if (++iq->referrals > r->cfg->max_referral_depth)
+	if (++iq->referrals > r->opts.max_referral_depth)
 		return fail_limit(iq, "referrals over max-referral-depth");
 	struct vg_msg *m = &iq->msg;
 	const uint8_t *cut = iq->verdict.cut;
@@ -777,7 +778,7 @@ static enum step st_follow(struct vg_iq *iq)
 	if (v->kind != VG_REPLY_CNAME && v->hops > 0) {
 		/* Links followed inside this reply count like links followed across zones. */
 		iq->cname_hops += v->hops;
-		if (iq->cname_hops > r->cfg->max_cname_chain)
+		if (iq->cname_hops > r->opts.max_cname_chain)
 			return fail_limit(iq, "CNAME chain longer than max-cname-chain");
 	}
 	switch (v->kind) {
@@ -836,7 +837,7 @@ static void sub_finished(struct vg_iq *sub)
 	}
 	if (p->state != IQ_WAIT_SUB)
 		return;
-	if (ns->n_addrs == 0 && sub->qtype == VG_TYPE_A && p->req->r->cfg->do_ip6) {
+	if (ns->n_addrs == 0 && sub->qtype == VG_TYPE_A && p->req->r->opts.addr.do_ip6) {
 		/* An IPv6-only name server. */
 		if (start_sub_type(p, ns, VG_TYPE_AAAA) == STEP_WAIT)
 			return;

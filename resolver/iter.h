@@ -5,7 +5,6 @@
 #define VIGIL_RESOLVER_ITER_H
 
 #include <vigil/cache.h>
-#include <vigil/config.h>
 #include <vigil/resolver.h>
 #include <vigil/upstream.h>
 #include "internal.h"
@@ -185,13 +184,13 @@ struct vg_req {
 };
 
 struct vg_resolver {
-	const struct vg_config *cfg;
+	struct vg_resolver_opts opts; /* copied at vg_resolver_new */
 	struct vg_cache *cache;
 	struct vg_cache_reader *rd;
 	bool rd_open; /* a read snapshot is open for the event being handled */
 	struct vg_upstream *up;
 	int worker_id;
-	const struct vg_hijack_opts *hijack;   /* NULL: no hijack checks */
+	const struct vg_hijack_opts *hijack;   /* &opts.hijack */
 	const struct vg_suspect_sink *suspect; /* NULL: findings are not reported */
 	struct vg_select *sel;
 	struct vg_hint hints[VG_MAX_HINTS];

@@ -231,7 +231,7 @@ int vg_outq_send(struct vg_iq *iq)
 	r->up->ops->random(r->up, &rnd, sizeof(rnd));
 	/* Over TCP the handshake already proves the reply's origin: no 0x20, so servers that
 	 * change the case still answer. */
-	if (r->cfg->case_randomisation && !iq->tcp)
+	if (r->opts.case_randomisation && !iq->tcp)
 		vg_name_randomise_case(name, rnd.bits, sizeof(rnd.bits));
 	uint8_t wire[VG_NAME_MAX + 32];
 	/* DO=1 upstream: signatures are cached with the data for the validator to come. */
@@ -335,10 +335,10 @@ static void on_deadline(void *ctx)
 /* The TTL a record learned just now is shown with: the clamps the cache applies when it stores
  * it (cache-min-ttl, cache-max-ttl or cache-max-negative-ttl), so the first answer and every
  * cached repeat agree. */
-static uint32_t clamp_ttl(const struct vg_config *cfg, uint32_t ttl, bool negative)
+static uint32_t clamp_ttl(const struct vg_resolver_opts *o, uint32_t ttl, bool negative)
 {
-	uint32_t hi = negative ? cfg->cache_max_negative_ttl : cfg->cache_max_ttl;
-	return vg_cache_ttl_clamp(ttl, cfg->cache_min_ttl, hi ? hi : UINT32_MAX);
+	uint32_t hi = negative ? o->cache_max_negative_ttl : o->cache_max_ttl;
+	return vg_cache_ttl_clamp(ttl, o->cache_min_ttl, hi ? hi : UINT32_MAX);
 }
 
 /* Whether b belongs to the RRset of a (an RRSIG to the set it covers): where an answer may be cut.
@@ -358,7 +358,7 @@ static size_t build_answer(struct vg_req *req, const struct vg_iq *iq, uint16_t 
 {
 	if (cap > VG_ANSWER_MAX)
 		cap = VG_ANSWER_MAX;
-	const struct vg_config *cfg = req->r->cfg;
+	const struct vg_resolver_opts *o = &req->r->opts;
 	size_t qn = (size_t)vg_name_len(req->qname, VG_NAME_MAX);
 	memset(buf, 0, 12);
 	buf[2] = 0x80;
@@ -380,7 +380,7 @@ static size_t build_answer(struct vg_req *req, const struct vg_iq *iq, uint16_t 
 			set_an = an;
 		}
 		prev = rr;
-		uint32_t ttl = rr->from_cache ? rr->ttl : clamp_ttl(cfg, rr->ttl, false);
+		uint32_t ttl = rr->from_cache ? rr->ttl : clamp_ttl(o, rr->ttl, false);
 		size_t w = vg_rr_write(buf + off, cap - off, rr, stale ? VG_CACHE_STALE_TTL : ttl);
 		if (!w) {
 			off = set_off;
@@ -399,7 +399,7 @@ static size_t build_answer(struct vg_req *req, const struct vg_iq *iq, uint16_t 
 		if (!soa->from_cache) {
 			if (soa->rdlen >= 4 && vg_get_u32(soa->rdata + soa->rdlen - 4) < ttl)
 				ttl = vg_get_u32(soa->rdata + soa->rdlen - 4);
-			ttl = clamp_ttl(cfg, ttl, true);
+			ttl = clamp_ttl(o, ttl, true);
 		}
 		size_t w = vg_rr_write(buf + off, cap - off, soa, stale ? VG_CACHE_STALE_TTL : ttl);
 		if (w) {
@@ -441,7 +441,7 @@ static void deliver(struct vg_req *req, const uint8_t *wire, size_t len, uint16_
  * up primes within a second of the roots answering. */
 static void maybe_prime(struct vg_resolver *r)
 {
-	if (r->priming || r->cfg->n_forward)
+	if (r->priming || r->opts.n_forward)
 		return;
 	if (r->primed_until && r->up->ops->wall_now(r->up) < r->primed_until)
 		return;
@@ -511,14 +511,14 @@ void vg_req_complete(struct vg_req *req)
 		iq->soa = NULL;
 		unsigned hint = 0;
 		int kind = -1, arc = -1;
-		bool stale_ok = r->cfg->serve_stale_max > 0 && req->waiters && !iq->is_prime &&
+		bool stale_ok = r->opts.serve_stale_max > 0 && req->waiters && !iq->is_prime &&
 				!req->cache_only;
 		/* The answer cache first: it holds the whole answer, CNAME chain included. */
 		if (stale_ok)
 			arc = vg_store_stale_answer(req, r->abuf, sizeof(r->abuf), &len);
 		if (stale_ok && arc < 0)
 			kind = vg_store_lookup_answer(iq, req->qname, req->qtype,
-						      (int)r->cfg->serve_stale_max, &hint);
+						      (int)r->opts.serve_stale_max, &hint);
 		if (arc >= 0) {
 			ede = arc == VG_RCODE_NXDOMAIN ? VG_EDE_STALE_NXDOMAIN_ANSWER
 						       : VG_EDE_STALE_ANSWER;
@@ -592,7 +592,7 @@ static void req_link(struct vg_req *req)
 	if (r->reqs)
 		r->reqs->prev = req;
 	r->reqs = req;
-	r->up->ops->timer_start(r->up, r->cfg->request_timeout_ms, on_deadline, req,
+	r->up->ops->timer_start(r->up, r->opts.request_timeout_ms, on_deadline, req,
 				&req->deadline);
 }
 
@@ -637,15 +637,14 @@ static int load_hints(struct vg_resolver *r)
 {
 	const char *text = vg_builtin_root_hints;
 	char *buf = NULL;
-	if (r->cfg->root_hints_text) {
-		text =
-		    r->cfg
-			->root_hints_text; /* read by the config loader before the privilege drop */
-	} else if (r->cfg->root_hints && r->cfg->root_hints[0]) {
+	if (r->opts.root_hints_text) {
+		/* read by the config loader before the privilege drop */
+		text = r->opts.root_hints_text;
+	} else if (r->opts.root_hints && r->opts.root_hints[0]) {
 		size_t n;
-		int rc = vg_file_read(r->cfg->root_hints, VG_ROOT_HINTS_MAX, &buf, &n);
+		int rc = vg_file_read(r->opts.root_hints, VG_ROOT_HINTS_MAX, &buf, &n);
 		if (rc < 0) {
-			vg_err("resolver: cannot read root-hints %s", r->cfg->root_hints);
+			vg_err("resolver: cannot read root-hints %s", r->opts.root_hints);
 			return rc;
 		}
 		text = buf;
@@ -654,11 +653,32 @@ static int load_hints(struct vg_resolver *r)
 	free(buf);
 	if (n < 0) {
 		vg_err("resolver: no root server address in %s",
-		       r->cfg->root_hints ? r->cfg->root_hints : "the built-in root hints");
+		       r->opts.root_hints ? r->opts.root_hints : "the built-in root hints");
 		return n;
 	}
 	r->n_hints = (size_t)n;
 	return 0;
+}
+
+void vg_resolver_opts_default(struct vg_resolver_opts *o)
+{
+	*o = (struct vg_resolver_opts){
+	    .addr = {.do_ip4 = true, .do_ip6 = true},
+	    .qname_minimisation = true,
+	    .case_randomisation = true,
+	    .prefetch = true,
+	    .serve_stale_max = 86400,
+	    .cache_max_ttl = 86400,
+	    .cache_max_negative_ttl = 3600,
+	    .max_upstream_queries = 100,
+	    .max_glueless_per_referral = 4,
+	    .max_cname_chain = 12,
+	    .max_referral_depth = 30,
+	    .request_timeout_ms = 10000,
+	    .max_requests = 1000,
+	    .max_upstream_sockets = 1024,
+	    .hijack = {.enabled = true, .rebinding = VG_REBIND_BLOCK},
+	};
 }
 
 int vg_resolver_new(const struct vg_resolver_env *env, struct vg_resolver **out)
@@ -666,14 +686,18 @@ int vg_resolver_new(const struct vg_resolver_env *env, struct vg_resolver **out)
 	struct vg_resolver *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->cfg = env->cfg;
+	if (vg_fails(env->opts != NULL)) {
+		free(r);
+		return -EINVAL;
+	}
+	r->opts = *env->opts;
 	r->cache = env->cache;
 	r->up = env->upstream;
 	r->worker_id = env->worker_id;
-	r->hijack = env->hijack;
+	r->hijack = &r->opts.hijack;
 	r->suspect = env->suspect;
 	/* Memory of requests in flight, bounded whatever they meet (docs/configuration.md). */
-	r->arena_pool.limit = (size_t)r->cfg->max_requests * VG_ARENA_PER_REQUEST;
+	r->arena_pool.limit = (size_t)r->opts.max_requests * VG_ARENA_PER_REQUEST;
 	if (vg_fails(r->up != NULL)) {
 		free(r);
 		return -EINVAL;
@@ -768,7 +792,7 @@ int vg_resolver_resolve(struct vg_resolver *r, const struct vg_question *q, vg_r
 int vg_resolver_prefetch(struct vg_resolver *r, const uint8_t *qname, size_t qname_len,
 			 uint16_t qtype)
 {
-	if (!r->cfg->prefetch)
+	if (!r->opts.prefetch)
 		return VG_EREFUSED;
 	if (qname_len == 0 || vg_name_len(qname, qname_len) != (int)qname_len)
 		return VG_EFORMAT;

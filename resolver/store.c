@@ -126,7 +126,7 @@ int vg_store_stale_answer(struct vg_req *req, uint8_t *buf, size_t cap, size_t *
 	size_t qn = (size_t)vg_name_len(req->qname, VG_NAME_MAX);
 	int rc =
 	    vg_cache_answer_get(r->rd, req->qname, qn, req->qtype, req->do_bit, req->cd_bit, 0,
-				vg_wall32(r), buf, cap, len, &flags, (int)r->cfg->serve_stale_max);
+				vg_wall32(r), buf, cap, len, &flags, (int)r->opts.serve_stale_max);
 	if (rc < 0 || *len < 12 || !(flags & VG_CACHE_STALE))
 		return -1;
 	return buf[3] & 0x0f;
@@ -158,7 +158,7 @@ size_t vg_store_addrs(struct vg_iq *iq, struct vg_ns *ns)
 	if (!read_begin(r))
 		return 0;
 	uint16_t types[2] = {VG_TYPE_A, VG_TYPE_AAAA};
-	bool want[2] = {r->cfg->do_ip4, r->cfg->do_ip6};
+	bool want[2] = {r->opts.addr.do_ip4, r->opts.addr.do_ip6};
 	for (int t = 0; t < 2; t++) {
 		if (!want[t])
 			continue;

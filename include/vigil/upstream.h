@@ -1,7 +1,7 @@
 /* The resolver -> network contract: how the resolver sends queries to authoritative servers and
  * forwarders, and reads time, without touching sockets or clocks itself.
  *
- * The daemon implements it with libuv (daemon/upstream.c: vg_upstream_new); unit tests implement
+ * The daemon implements it with libuv (daemon/upstream.h: vg_upstream_new); unit tests implement
  * the same ops table with scripted replies and a fake clock. Everything here is used from one
  * worker's loop thread only (not thread-safe); one vg_upstream per worker. */
 #ifndef VIGIL_UPSTREAM_H
@@ -13,7 +13,6 @@
 #include <vigil/addr.h>
 #include <vigil/stats.h>
 
-struct vg_config;
 struct vg_upstream;
 struct vg_upstream_query; /* one query in flight (opaque, owned by the implementation) */
 struct vg_upstream_timer; /* one armed timer (opaque, owned by the implementation) */
@@ -126,20 +125,5 @@ enum vg_upstream_match {
  * transport and the tests use the same rule. */
 enum vg_upstream_match vg_upstream_match(const uint8_t *query, size_t qlen, const uint8_t *reply,
 					 size_t rlen);
-
-/* --- The daemon's libuv transport (daemon/upstream.c, library vg_upstream_dep) --- */
-struct uv_loop_s;
-
-/* Creates the transport for one worker on `loop`: fresh connected UDP socket per query (kernel-
- * chosen random source port), TCP on request, at most cfg->max_upstream_sockets open at once (0:
- * no cap), source address from cfg->outgoing (per family), IDs and case from getrandom(). `cfg` is
- * borrowed and must outlive the transport. Returns 0 and *out or a negative code. Loop thread only.
- */
-int vg_upstream_new(struct uv_loop_s *loop, const struct vg_config *cfg, int worker_id,
-		    struct vg_upstream **out);
-
-/* Cancels every query and timer (no callbacks) and frees the transport once libuv has closed its
- * handles; the loop must run afterwards (uv_run) for the memory to be released. */
-void vg_upstream_close(struct vg_upstream *up);
 
 #endif

@@ -321,7 +321,7 @@ Test(iter, local_send_errors_are_counted_and_not_held_against_the_server)
 Test(iter, a_failed_priming_neither_blocks_queries_nor_waits_ten_seconds)
 {
 	F.servers[0].mode = FAKE_UNREACHABLE; /* the root is not up yet at start */
-	struct vg_resolver_env env = {.cfg = &C, .cache = cache, .upstream = &F.head};
+	struct vg_resolver_env env = {.opts = &C, .cache = cache, .upstream = &F.head};
 	cr_assert_eq(vg_resolver_new(&env, &R), 0);
 	fake_run(&F, 60000);
 	size_t primings = fake_count(&F, ROOT, ".", VG_TYPE_NS);
@@ -346,7 +346,7 @@ Test(iter, a_failed_priming_neither_blocks_queries_nor_waits_ten_seconds)
 Test(iter, priming_backoff_doubles_up_to_a_minute)
 {
 	F.servers[0].mode = FAKE_UNREACHABLE;
-	struct vg_resolver_env env = {.cfg = &C, .cache = cache, .upstream = &F.head};
+	struct vg_resolver_env env = {.opts = &C, .cache = cache, .upstream = &F.head};
 	cr_assert_eq(vg_resolver_new(&env, &R), 0);
 	fake_run(&F, 60000);
 	for (int i = 0; i < 8; i++) {
@@ -650,7 +650,7 @@ Test(iter, prefetch_no_sends_no_refresh)
 
 Test(iter, primes_the_root_at_start_and_again_after_expiry)
 {
-	struct vg_resolver_env env = {.cfg = &C, .cache = cache, .upstream = &F.head};
+	struct vg_resolver_env env = {.opts = &C, .cache = cache, .upstream = &F.head};
 	cr_assert_eq(vg_resolver_new(&env, &R), 0);
 	fake_run(&F, 60000);
 	cr_assert_eq(fake_count(&F, ROOT, ".", VG_TYPE_NS), 1, "priming at start (RFC 8109)");
@@ -689,7 +689,7 @@ Test(iter, ipv6_servers_are_used_only_with_do_ip6)
 	s = fake_server(&F, "2001:500:1::53", "six.com.", FAKE_AUTH);
 	fake_rr(s, SOA("six.com."));
 	fake_rr(s, "www.six.com. 3600 IN A 192.0.2.6");
-	C.do_ip6 = true;
+	C.addr.do_ip6 = true;
 	start_resolver();
 	struct result res;
 	resolve("www.six.com.", VG_TYPE_A, &res);
@@ -700,7 +700,7 @@ Test(iter, ipv6_servers_are_used_only_with_do_ip6)
 	R = NULL;
 	vg_cache_flush_all(cache);
 	vg_cache_sync(cache);
-	C.do_ip6 = false;
+	C.addr.do_ip6 = false;
 	start_resolver();
 	resolve("www.six.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
@@ -913,7 +913,7 @@ Test(iter, glueless_ns_name_with_only_an_ipv6_address_is_found_with_do_ip6)
 	s = fake_server(&F, "2001:500:2::53", "v6only.com.", FAKE_AUTH);
 	fake_rr(s, SOA("v6only.com."));
 	fake_rr(s, "www.v6only.com. 3600 IN A 192.0.2.60");
-	C.do_ip6 = true;
+	C.addr.do_ip6 = true;
 	start_resolver();
 	struct result res;
 	resolve("www.v6only.com.", VG_TYPE_A, &res);
@@ -953,7 +953,7 @@ Test(iter, priming_expires_with_the_root_ns_set_ttl)
 
 Test(iter, root_hints_file_replaces_the_built_in_hints)
 {
-	struct vg_resolver_env env = {.cfg = &C, .cache = cache, .upstream = &F.head};
+	struct vg_resolver_env env = {.opts = &C, .cache = cache, .upstream = &F.head};
 	cr_assert_eq(vg_resolver_new(&env, &R), 0);
 	cr_assert_eq(R->n_hints, 1, "only the file's server, none of the built-in 13");
 	cr_assert_eq(F.n_log, 1, "priming at start");
@@ -974,8 +974,8 @@ Test(iter, root_hints_file_replaces_the_built_in_hints)
 
 Test(iter, do_ip4_no_sends_nothing_to_ipv4_servers)
 {
-	C.do_ip4 = false;
-	C.do_ip6 = true;
+	C.addr.do_ip4 = false;
+	C.addr.do_ip6 = true;
 	start_resolver();
 	struct result res;
 	resolve("www.example.com.", VG_TYPE_A, &res);

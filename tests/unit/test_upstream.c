@@ -8,13 +8,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
-#include <vigil/config.h>
 #include <vigil/err.h>
 #include <vigil/name.h>
-#include <vigil/upstream.h>
+#include "upstream.h"
 
 static uv_loop_t loop;
-static struct vg_config cfg;
+static struct vg_resolver_opts opts;
 static struct vg_upstream *up;
 static int srv_udp = -1, srv_tcp = -1;
 static struct vg_sockaddr srv_addr;
@@ -74,8 +73,7 @@ static uv_poll_t srv_poll;
 static void setup(void)
 {
 	cr_assert_eq(uv_loop_init(&loop), 0);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.do_ip4 = true;
+	vg_resolver_opts_default(&opts);
 	srv_udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
 	cr_assert_eq(bind(srv_udp, (struct sockaddr *)&a, sizeof(a)), 0);
@@ -92,7 +90,14 @@ static void setup(void)
 	listen(srv_tcp, 4);
 	uv_poll_init(&loop, &srv_poll, srv_udp);
 	uv_poll_start(&srv_poll, UV_READABLE, serve_udp);
-	cr_assert_eq(vg_upstream_new(&loop, &cfg, 0, &up), 0);
+	cr_assert_eq(vg_upstream_new(&loop, &opts, 0, &up), 0);
+}
+
+/* A transport copies its options: one built again takes the test's changes. */
+static void renew(void)
+{
+	vg_upstream_close(up);
+	cr_assert_eq(vg_upstream_new(&loop, &opts, 0, &up), 0);
 }
 
 static void teardown(void)
@@ -312,8 +317,9 @@ Test(upstream, sends_from_the_outgoing_address_with_a_fresh_port_each_time)
 {
 	struct vg_sockaddr src;
 	cr_assert_eq(vg_sockaddr_parse("127.0.0.2", 0, &src), 0);
-	cfg.outgoing = &src;
-	cfg.n_outgoing = 1;
+	opts.addr.outgoing = &src;
+	opts.addr.n_outgoing = 1;
+	renew();
 	script = ANSWER;
 	struct got g = {0};
 	send_q(&g, "www.example.com.", false, 2000);
@@ -325,8 +331,6 @@ Test(upstream, sends_from_the_outgoing_address_with_a_fresh_port_each_time)
 	send_q(&g2, "www.example.com.", false, 2000);
 	run_until(&g2);
 	cr_assert_neq(ntohs(last_from.sin_port), p1, "a new socket, a new source port");
-	cfg.outgoing = NULL;
-	cfg.n_outgoing = 0;
 }
 
 Test(upstream, over_tcp_a_case_only_difference_is_accepted)
@@ -361,7 +365,8 @@ Test(upstream, over_tcp_a_case_only_difference_is_accepted)
 Test(upstream, refuses_a_socket_over_max_upstream_sockets_and_takes_one_when_freed)
 {
 	script = SILENT;
-	cfg.max_upstream_sockets = 16;
+	opts.max_upstream_sockets = 16;
+	renew();
 	struct got g[17] = {{0}};
 	struct vg_upstream_query *h[17];
 	uint8_t q[512];
