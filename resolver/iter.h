@@ -54,6 +54,23 @@ struct vg_req;
 struct vg_outq;
 struct vg_iq;
 
+#define VG_UNWANTED_SOURCES 4 /* distinct (source, transport) pairs kept per iq */
+
+/* The unwanted messages that reached the upstream queries an iq waited on (wrong ID, question,
+ * 0x20 case or source; malformed; late), as the transport reported them: recorded for the
+ * hijack checks, changing nothing yet. Bounded: counts saturate at UINT16_MAX, only the first
+ * VG_UNWANTED_SOURCES distinct sources are kept (src_overflow says more were seen). */
+struct vg_unwanted_log {
+	uint16_t count[VG_UNWANTED_N_KINDS]; /* per enum vg_upstream_unwanted_kind */
+	uint8_t n_src;
+	bool src_overflow;
+	struct vg_unwanted_src {
+		struct vg_sockaddr from;
+		bool tcp;
+		uint8_t kinds; /* a bit per enum vg_upstream_unwanted_kind seen from it */
+	} src[VG_UNWANTED_SOURCES];
+};
+
 /* One iterator query listening on one upstream query (outq). An iq usually has one; after an
  * ICMP error it keeps listening on that query until its timeout while it asks the next server,
  * so it may have several (see "Unreachable servers" in docs/architecture.md). Each link keeps
@@ -132,6 +149,7 @@ struct vg_iq {
 	 * on plain DNS (no_edns_until); a forged FORMERR followed by a failure changes nothing. */
 	bool edns_probe;
 	struct vg_oq_wait *waits; /* upstream queries this iq listens on (usually one) */
+	struct vg_unwanted_log unwanted; /* over the iq's whole life, every query it waited on */
 
 	/* The reply being handled. */
 	enum vg_upstream_status st;

@@ -123,6 +123,45 @@ static void outq_unreachable(struct vg_outq *oq)
 	}
 }
 
+/* Adds one unwanted message to an iq's bounded record. */
+static void unwanted_note(struct vg_unwanted_log *l, const struct vg_upstream_unwanted *u)
+{
+	if (l->count[u->kind] < UINT16_MAX)
+		l->count[u->kind]++;
+	for (size_t i = 0; i < l->n_src; i++) {
+		if (l->src[i].tcp == u->tcp && vg_sockaddr_eq(&l->src[i].from, &u->from)) {
+			l->src[i].kinds |= (uint8_t)(1u << u->kind);
+			return;
+		}
+	}
+	if (l->n_src == VG_UNWANTED_SOURCES) {
+		l->src_overflow = true;
+		return;
+	}
+	l->src[l->n_src++] = (struct vg_unwanted_src){u->from, u->tcp, (uint8_t)(1u << u->kind)};
+}
+
+/* The transport heard a message for this query that did not answer it: every iq waiting on the
+ * query records it (the hijack checks read it); the query waits on as before. */
+static void on_outq_unwanted(void *ctx, const struct vg_upstream_unwanted *u)
+{
+	struct vg_outq *oq = ctx;
+	if (vg_fails(u->kind < VG_UNWANTED_N_KINDS))
+		return;
+	struct vg_resolver_stats *st = &oq->r->stats;
+	uint64_t *const count[VG_UNWANTED_N_KINDS] = {
+	    [VG_UNWANTED_ID] = &st->unwanted_id,
+	    [VG_UNWANTED_QUESTION] = &st->unwanted_question,
+	    [VG_UNWANTED_CASE] = &st->unwanted_case,
+	    [VG_UNWANTED_MALFORMED] = &st->unwanted_malformed,
+	    [VG_UNWANTED_SOURCE] = &st->unwanted_source,
+	    [VG_UNWANTED_LATE] = &st->unwanted_late,
+	};
+	(*count[u->kind])++;
+	for (struct vg_oq_wait *w = oq->waiters; w; w = w->next)
+		unwanted_note(&w->iq->unwanted, u);
+}
+
 static void on_outq_reply(void *ctx, enum vg_upstream_status st, const uint8_t *reply, size_t len,
 			  uint32_t rtt_ms)
 {
@@ -251,6 +290,7 @@ int vg_outq_send(struct vg_iq *iq)
 	    .tcp = iq->tcp,
 	    /* TCP needs a handshake first; give it room. */
 	    .timeout_ms = iq->tcp ? rto * 2 + 500 : rto,
+	    .unwanted = on_outq_unwanted,
 	};
 	int rc = r->up->ops->send(r->up, &ureq, on_outq_reply, oq, &oq->uq);
 	if (rc < 0) {

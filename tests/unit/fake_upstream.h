@@ -69,6 +69,7 @@ struct fake_q {
 	uint64_t sent_at, deadline;
 	bool icmp; /* the ICMP notice was delivered */
 	vg_upstream_reply_cb cb;
+	vg_upstream_unwanted_cb unwanted;
 	void *ctx;
 };
 
@@ -419,6 +420,7 @@ static int fake_send(struct vg_upstream *up, const struct vg_upstream_req *req,
 		q->sent_at = f->now;
 		q->deadline = f->now + req->timeout_ms;
 		q->cb = cb;
+		q->unwanted = req->unwanted;
 		q->ctx = ctx;
 		if (f->n_log < FAKE_LOG) {
 			struct fake_log *l = &f->log[f->n_log++];
@@ -586,8 +588,17 @@ static void fake_run(struct fake_up *f, uint64_t max_ms)
 				      (uint32_t)(f->now - q->sent_at));
 				continue;
 			}
-			if (len)
+			if (len) {
 				f->unsolicited++;
+				if (q->unwanted) { /* as the daemon's transport: from the server */
+					struct vg_upstream_unwanted uw = {
+					    vg_upstream_unwanted_kind_of(mv), q->server, q->tcp,
+					    buf, len};
+					q->unwanted(q->ctx, &uw);
+					if (!q->live)
+						continue; /* cancelled by the callback */
+				}
+			}
 			if (mv == VG_MATCH_CASE && !q->tcp) {
 				q->live = false;
 				q->cb(q->ctx, VG_UP_CASE, NULL, 0, 0);

@@ -432,6 +432,51 @@ Test(iter, reply_with_wrong_id_is_ignored)
 	free_result(&res);
 }
 
+/* Each unwanted reply reaches the query it arrived for: recorded on the iq with its source and
+ * counted, while the query waits on (here until its timeout) as before. */
+Test(iter, unwanted_replies_are_recorded_on_the_waiting_query_with_their_source)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_WRONG_ID;
+	uint8_t wire[VG_NAME_MAX];
+	int n = vg_name_from_text("www.example.com.", wire);
+	struct vg_question q = {
+	    .qname = wire, .qname_len = (size_t)n, .qtype = VG_TYPE_A, .qclass = 1, .rd_bit = true};
+	struct result res = {0};
+	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &res), 0);
+	fake_run(&F, 10); /* the wrong-ID reply came at once; the query waits for its timeout */
+	cr_assert(!res.done);
+	cr_assert_not_null(R->reqs);
+	const struct vg_unwanted_log *l = &R->reqs->root->unwanted;
+	cr_assert_eq(l->count[VG_UNWANTED_ID], 1);
+	cr_assert_eq(l->count[VG_UNWANTED_CASE] + l->count[VG_UNWANTED_QUESTION] +
+			 l->count[VG_UNWANTED_MALFORMED],
+		     0);
+	cr_assert_eq(l->n_src, 1);
+	char a[64];
+	cr_assert_str_eq(vg_sockaddr_str(&l->src[0].from, a, sizeof(a)), EXCOM "@53");
+	cr_assert(!l->src[0].tcp);
+	cr_assert_eq(l->src[0].kinds, 1u << VG_UNWANTED_ID);
+	cr_assert_eq(R->stats.unwanted_id, 1);
+	fake_run(&F, 120000);
+	cr_assert(res.done, "the query still ends");
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_eq(R->stats.unwanted_id, F.unsolicited, "every unsolicited reply was reported");
+	free_result(&res);
+}
+
+Test(iter, a_case_changed_reply_is_counted_as_unwanted)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_CASE_FLIP;
+	struct result res;
+	resolve("www.example.com.", VG_TYPE_A, &res);
+	cr_assert_geq(R->stats.unwanted_case, 1);
+	cr_assert_eq(R->stats.unwanted_case, F.unsolicited);
+	cr_assert_eq(R->stats.unwanted_id, 0);
+	free_result(&res);
+}
+
 Test(iter, sends_mixed_case_names_with_case_randomisation)
 {
 	start_resolver();

@@ -18,7 +18,14 @@ static struct vg_upstream *up;
 static int srv_udp = -1, srv_tcp = -1;
 static struct vg_sockaddr srv_addr;
 
-enum script { ANSWER, WRONG_ID_THEN_ANSWER, WRONG_CASE_THEN_ANSWER, MALFORMED_THEN_ANSWER, SILENT };
+enum script {
+	ANSWER,
+	WRONG_ID_THEN_ANSWER,
+	WRONG_CASE_THEN_ANSWER,
+	MALFORMED_THEN_ANSWER,
+	ALL_WRONG_THEN_ANSWER, /* wrong ID, wrong question, garbage, malformed, then the answer */
+	SILENT
+};
 static enum script script;
 static struct sockaddr_in last_from; /* source of the last query the server saw */
 
@@ -27,7 +34,22 @@ struct got {
 	enum vg_upstream_status st;
 	uint8_t reply[512];
 	size_t len;
+	int n_unwanted; /* reports before the final callback */
+	struct vg_upstream_unwanted unwanted[8];
+	int unwanted_after_final;
 };
+
+static void on_unwanted(void *ctx, const struct vg_upstream_unwanted *u)
+{
+	struct got *g = ctx;
+	if (g->calls)
+		g->unwanted_after_final++;
+	if (g->n_unwanted < 8) {
+		g->unwanted[g->n_unwanted] = *u;
+		g->unwanted[g->n_unwanted].msg = NULL; /* valid only during the call */
+	}
+	g->n_unwanted++;
+}
 
 static void on_reply(void *ctx, enum vg_upstream_status st, const uint8_t *reply, size_t len,
 		     uint32_t rtt)
@@ -57,6 +79,17 @@ static void serve_udp(uv_poll_t *h, int status, int events)
 		b[1] ^= 0x55;
 	} else if (script == MALFORMED_THEN_ANSWER) {
 		/* Our ID and question, but an answer count with no record behind it. */
+		b[7] = 1;
+		sendto(srv_udp, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
+		b[7] = 0;
+	} else if (script == ALL_WRONG_THEN_ANSWER) {
+		b[1] ^= 0x55;
+		sendto(srv_udp, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
+		b[1] ^= 0x55;
+		b[n - 3] ^= 0x01; /* the question's type */
+		sendto(srv_udp, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
+		b[n - 3] ^= 0x01;
+		sendto(srv_udp, "junk!", 5, 0, (struct sockaddr *)&from, fl);
 		b[7] = 1;
 		sendto(srv_udp, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
 		b[7] = 0;
@@ -136,8 +169,12 @@ static void send_q(struct got *g, const char *name, bool tcp, uint32_t timeout)
 {
 	uint8_t q[512];
 	size_t ql = query(q, name);
-	struct vg_upstream_req req = {
-	    .server = &srv_addr, .wire = q, .len = ql, .tcp = tcp, .timeout_ms = timeout};
+	struct vg_upstream_req req = {.server = &srv_addr,
+				      .wire = q,
+				      .len = ql,
+				      .tcp = tcp,
+				      .timeout_ms = timeout,
+				      .unwanted = on_unwanted};
 	struct vg_upstream_query *h;
 	cr_assert_eq(up->ops->send(up, &req, on_reply, g, &h), 0);
 	cr_assert_eq(g->calls, 0, "never called from inside send");
@@ -176,7 +213,35 @@ Test(upstream, a_reply_with_changed_case_ends_the_query_with_case_status)
 	cr_assert_eq(g.calls, 1);
 	cr_assert_eq(g.st, VG_UP_CASE, "nothing delivered: the resolver asks again over TCP");
 	cr_assert_eq(up->stats.unsolicited, 1);
+	cr_assert_eq(g.n_unwanted, 1, "reported before the query ended");
+	cr_assert_eq(g.unwanted[0].kind, VG_UNWANTED_CASE);
+	cr_assert(vg_sockaddr_eq(&g.unwanted[0].from, &srv_addr));
+	cr_assert(!g.unwanted[0].tcp);
 	cr_assert_eq(up->stats.replies, 0);
+}
+
+Test(upstream, each_unwanted_datagram_is_reported_with_kind_and_source_and_the_reply_still_comes)
+{
+	script = ALL_WRONG_THEN_ANSWER;
+	struct got g = {0};
+	send_q(&g, "wWw.example.com.", false, 2000);
+	run_until(&g);
+	cr_assert_eq(g.calls, 1);
+	cr_assert_eq(g.st, VG_UP_REPLY);
+	cr_assert_eq(g.reply[1], 0x34, "the real reply");
+	cr_assert_eq(g.reply[7], 0);
+	cr_assert_eq(up->stats.unsolicited, 4);
+	cr_assert_eq(g.n_unwanted, 4);
+	const enum vg_upstream_unwanted_kind want[4] = {
+	    VG_UNWANTED_ID, VG_UNWANTED_QUESTION, VG_UNWANTED_MALFORMED, VG_UNWANTED_MALFORMED};
+	const size_t want_len[4] = {g.len, g.len, 5, g.len};
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(g.unwanted[i].kind, want[i], "report %d", i);
+		cr_assert(vg_sockaddr_eq(&g.unwanted[i].from, &srv_addr), "report %d: source", i);
+		cr_assert_eq(g.unwanted[i].len, want_len[i], "report %d: length", i);
+		cr_assert(!g.unwanted[i].tcp);
+	}
+	cr_assert_eq(g.unwanted_after_final, 0);
 }
 
 Test(upstream, a_matching_reply_that_does_not_parse_is_ignored_and_the_wait_goes_on)
