@@ -148,7 +148,7 @@ struct vg_iq {
 	/* A FORMERR to our EDNS query made this one plain: only if it succeeds is the server kept
 	 * on plain DNS (no_edns_until); a forged FORMERR followed by a failure changes nothing. */
 	bool edns_probe;
-	struct vg_oq_wait *waits; /* upstream queries this iq listens on (usually one) */
+	struct vg_oq_wait *waits;	 /* upstream queries this iq listens on (usually one) */
 	struct vg_unwanted_log unwanted; /* over the iq's whole life, every query it waited on */
 
 	/* The reply being handled. */
@@ -224,6 +224,7 @@ struct vg_resolver {
 	struct vg_req *reqs;	   /* all live requests */
 	struct vg_req *req_hash[VG_REQ_BUCKETS]; /* client questions in flight, for joining */
 	struct vg_outq *outq_hash[VG_OUTQ_BUCKETS];
+	uint64_t hash_key[2]; /* SipHash key of the request and outq tables, random per resolver */
 	struct vg_arena_pool arena_pool; /* every request's arena is charged here */
 	struct vg_req *zombies;		 /* finished, freed on the next loop pass */
 	struct vg_upstream_timer *reaper;
@@ -252,9 +253,20 @@ void vg_req_complete(struct vg_req *req);
 struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype,
 				       bool prime);
 
-/* outq (request.c): identical upstream queries in flight are sent once. */
+/* outq.c: identical upstream queries in flight are sent once. */
 int vg_outq_send(struct vg_iq *iq);
 void vg_outq_leave(struct vg_iq *iq);
+
+/* answer.c: builds the finished request's answer (or the stale one, or SERVFAIL/REFUSED with its
+ * EDE), stores it in the answer cache when it may be, and hands it to every waiting client. */
+void vg_answer_finish(struct vg_req *req);
+
+/* prime.c: root priming. vg_prime_maybe starts a priming request when the root NS set is due
+ * (and the back-off allows); vg_prime_done records its outcome; vg_prime_load_hints fills
+ * r->hints at creation. */
+void vg_prime_maybe(struct vg_resolver *r);
+void vg_prime_done(struct vg_resolver *r, bool ok);
+int vg_prime_load_hints(struct vg_resolver *r);
 
 /* store.c: the cache glue. All return quietly when there is no cache. */
 void vg_store_reply(struct vg_iq *iq);
