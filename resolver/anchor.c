@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <vigil/anchor.h>
-#include <vigil/config.h>
+#include <vigil/resolver.h>
 #include <vigil/err.h>
 #include <vigil/name.h>
 #include <vigil/roothints.h>
@@ -249,24 +249,23 @@ int vg_anchors_add_nta(struct vg_anchors *a, const uint8_t *zone)
 	return 0;
 }
 
-int vg_anchors_from_config(struct vg_anchors *a, const struct vg_config *cfg, char *err,
-			   size_t errlen)
+int vg_anchors_from_opts(struct vg_anchors *a, const struct vg_dnssec_opts *o, char *err,
+			 size_t errlen)
 {
 	int rc = 0;
-	if (cfg->n_trust_anchor_files == 0) {
+	if (o->n_anchors == 0) {
 		rc = vg_anchors_add_builtin(a);
 	} else {
-		for (size_t i = 0; i < cfg->n_trust_anchor_files && rc == 0; i++) {
-			const char *text =
-			    cfg->trust_anchor_texts ? cfg->trust_anchor_texts[i] : NULL;
+		for (size_t i = 0; i < o->n_anchors && rc == 0; i++) {
+			const char *name = o->anchor_names ? o->anchor_names[i] : "trust-anchor-file";
+			const char *text = o->anchor_texts ? o->anchor_texts[i] : NULL;
 			if (!text)
-				return failf(err, errlen, "%s: not read",
-					     cfg->trust_anchor_files[i]);
-			rc = vg_anchors_add_text(a, cfg->trust_anchor_files[i], text, err, errlen);
+				return failf(err, errlen, "%s: not read", name);
+			rc = vg_anchors_add_text(a, name, text, err, errlen);
 		}
 	}
-	for (size_t i = 0; i < cfg->n_negative_trust_anchors && rc == 0; i++)
-		rc = vg_anchors_add_nta(a, cfg->negative_trust_anchors[i]);
+	for (size_t i = 0; i < o->n_nta && rc == 0; i++)
+		rc = vg_anchors_add_nta(a, o->nta[i]);
 	return rc;
 }
 

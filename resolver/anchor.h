@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include "dnssec.h"
 
-struct vg_config;
+struct vg_dnssec_opts;
 
 /* One trust point. `ds` and `dnskey` are views (owner = zone) for vg_dnssec_verify_dnskey_ds and
  * vg_dnssec_verify_dnskey_anchor; either may be empty (n_rd 0). An NTA has both empty. */
@@ -36,10 +36,10 @@ int vg_anchors_add_builtin(struct vg_anchors *a);
  * a trust point below an NTA is used for names under it. Returns 0 or -ENOMEM. */
 int vg_anchors_add_nta(struct vg_anchors *a, const uint8_t *zone);
 
-/* From a loaded config: the trust-anchor-file texts (or the built-in root anchors when there is
- * none) and the negative-trust-anchor names. Returns 0, VG_ECONFIG (err) or -ENOMEM. */
-int vg_anchors_from_config(struct vg_anchors *a, const struct vg_config *cfg, char *err,
-			   size_t errlen);
+/* From the resolver's DNSSEC options: the trust-anchor-file texts (or the built-in root anchors
+ * when there is none) and the negative trust anchors. Returns 0, VG_ECONFIG (err) or -ENOMEM. */
+int vg_anchors_from_opts(struct vg_anchors *a, const struct vg_dnssec_opts *o, char *err,
+			 size_t errlen);
 
 /* The deepest trust point or NTA whose zone is `name` or encloses it; NULL when none does (the
  * name is outside every island of trust: insecure). Valid until vg_anchors_free. */

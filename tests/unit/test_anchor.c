@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 #include <vigil/anchor.h>
-#include <vigil/config.h>
+#include <vigil/resolver.h>
 #include <vigil/err.h>
 #include <vigil/name.h>
 #include <vigil/roothints.h>
@@ -144,22 +144,22 @@ Test(anchor, unsupported_algorithms_are_accepted_as_anchors)
 		     0, "%s", err);
 }
 
-Test(anchor, from_config_uses_files_or_the_builtin_root)
+Test(anchor, from_opts_uses_files_or_the_builtin_root)
 {
-	struct vg_config cfg = {0};
-	cr_assert_eq(vg_anchors_from_config(T, &cfg, err, sizeof(err)), 0, "%s", err);
+	struct vg_dnssec_opts o = {.enabled = true};
+	cr_assert_eq(vg_anchors_from_opts(T, &o, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(vg_anchors_lookup(T, w("com."))->zone[0], 0);
 	vg_anchors_free(T);
 	cr_assert_eq(vg_anchors_new(&T), 0);
-	char *files[] = {"corp.key"}, *texts[] = {(char *)CORP_KEY};
+	const char *files[] = {"corp.key"}, *texts[] = {CORP_KEY};
 	uint8_t nta[1][256];
 	memcpy(nta[0], w("a.corp.example."), 17);
-	cfg.trust_anchor_files = files;
-	cfg.trust_anchor_texts = texts;
-	cfg.n_trust_anchor_files = 1;
-	cfg.negative_trust_anchors = nta;
-	cfg.n_negative_trust_anchors = 1;
-	cr_assert_eq(vg_anchors_from_config(T, &cfg, err, sizeof(err)), 0, "%s", err);
+	o.anchor_names = files;
+	o.anchor_texts = texts;
+	o.n_anchors = 1;
+	o.nta = (const uint8_t(*)[256])nta;
+	o.n_nta = 1;
+	cr_assert_eq(vg_anchors_from_opts(T, &o, err, sizeof(err)), 0, "%s", err);
 	cr_assert_null(vg_anchors_lookup(T, w("com.")), "files replace the built-in anchors");
 	cr_assert_not(vg_anchors_lookup(T, w("b.corp.example."))->nta);
 	cr_assert(vg_anchors_lookup(T, w("x.a.corp.example."))->nta);
