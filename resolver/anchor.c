@@ -257,7 +257,8 @@ int vg_anchors_from_opts(struct vg_anchors *a, const struct vg_dnssec_opts *o, c
 		rc = vg_anchors_add_builtin(a);
 	} else {
 		for (size_t i = 0; i < o->n_anchors && rc == 0; i++) {
-			const char *name = o->anchor_names ? o->anchor_names[i] : "trust-anchor-file";
+			const char *name =
+			    o->anchor_names ? o->anchor_names[i] : "trust-anchor-file";
 			const char *text = o->anchor_texts ? o->anchor_texts[i] : NULL;
 			if (!text)
 				return failf(err, errlen, "%s: not read", name);

@@ -232,6 +232,8 @@ int vg_resolver_new(const struct vg_resolver_env *env, struct vg_resolver **out)
 	r->up->ops->random(r->up, r->hash_key, sizeof(r->hash_key));
 	r->sel = vg_select_new(4096);
 	int rc = r->sel ? vg_prime_load_hints(r) : -ENOMEM;
+	if (rc == 0)
+		rc = vg_validate_init(r);
 	if (rc < 0) {
 		vg_select_free(r->sel);
 		free(r);
@@ -406,5 +408,6 @@ void vg_resolver_close(struct vg_resolver *r)
 	if (r->rd)
 		vg_cache_reader_free(r->rd);
 	vg_select_free(r->sel);
+	vg_validate_free(r);
 	free(r);
 }
