@@ -242,6 +242,25 @@ Test(validation, secure_answers_keep_ad_from_the_cache)
 	}
 }
 
+Test(validation, keytrap_zone_is_servfail_within_the_work_caps)
+{
+	/* 32 keys with one tag and up to 32 signatures per RRset (docs/lab.md keytrap.org.): the
+	 * caps on keys per tag, RRSIGs per RRset and verifications per request stop the work; the
+	 * answer is SERVFAIL with an EDE, and the resolver still answers others. */
+	const char *names[] = {"www.keytrap.org.", "bad.keytrap.org.", "one.keytrap.org."};
+	for (size_t i = 0; i < 3; i++) {
+		ldns_pkt *p = ask(names[i], LDNS_RR_TYPE_A, true, false);
+		cr_assert_not_null(p, "%s: no answer", names[i]);
+		char text[256];
+		cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_SERVFAIL, "%s", names[i]);
+		cr_expect_geq(itest_ede(p, text, sizeof(text)), 0, "%s: SERVFAIL with an EDE",
+			      names[i]);
+		ldns_pkt_free(p);
+	}
+	static const struct verdict t[] = {SECURE("www.secure.org.", LDNS_RR_TYPE_A)};
+	CHECK(t);
+}
+
 Test(validation, dnssec_no_turns_validation_off, .init = NULL)
 {
 	start_with("dnssec: no\n");
