@@ -558,9 +558,8 @@ bool vg_validate_reply(struct vg_iq *iq, bool full)
 		return true; /* RFC 4035 3.2.2: the client checks; the store keeps no bogus set */
 	char nb[VG_NAME_TEXT_MAX];
 	vg_name_to_text(iq->sname, nb, sizeof(nb));
-	vg_info("dnssec: %s/%u from zone cut %s: %s (%s)", nb, iq->qtype,
-		vg_dnssec_status_name(j.bad.status), j.bad.why ? j.bad.why : "",
-		iq->forward ? "forwarded" : "iterated");
+	vg_info("dnssec: %s/%u %s: %s%s", nb, iq->qtype, vg_dnssec_status_name(j.bad.status),
+		j.bad.why ? j.bad.why : "", req->cd_bit ? " (CD=1: answered unchecked)" : "");
 	iq->ede = j.bad.ede != VG_EDE_NONE ? j.bad.ede : VG_EDE_DNSSEC_BOGUS;
 	iq->ede_text = j.bad.why;
 	iq->state = IQ_FAIL;

@@ -298,7 +298,8 @@ static void fake_answer(const struct fake_server *s, ldns_pkt *p, const ldns_rdf
 				cname = rr;
 		}
 		if (cname) {
-			ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, ldns_rr_clone(cname));
+			/* the CNAME with its RRSIGs, if the zone is signed */
+			fake_add_matching(p, LDNS_SECTION_ANSWER, z, name, LDNS_RR_TYPE_CNAME);
 			ldns_rdf *t = ldns_rdf_clone(ldns_rr_rdf(cname, 0));
 			ldns_rdf_deep_free(name);
 			name = t;
