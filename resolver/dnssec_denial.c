@@ -407,6 +407,15 @@ static void not_proved(struct vg_dnssec_result *res, const char *why)
 	vg_dnssec_set_result(res, VG_DNSSEC_BOGUS, VG_EDE_NSEC_MISSING, why);
 }
 
+/* The proof needs a name absent that an NSEC3 opt-out span covers: an unsigned delegation (and
+ * the empty non-terminals above it, RFC 5155 7.1) may hide there, so nothing is provably
+ * absent: insecure (RFC 5155 9.2). */
+static void opt_out_span(struct vg_dnssec_result *res)
+{
+	vg_dnssec_set_result(res, VG_DNSSEC_INSECURE, VG_EDE_NONE, "NSEC3 opt-out covers the name");
+	res->opt_out = true;
+}
+
 /* Loads the NSEC3 set when there is one; returns false after filling res when the NSEC3 kind
  * decides the result by itself (unknown algorithm, too many iterations). *use3 says NSEC3. */
 static bool load(const struct vg_validator *v, const uint8_t *zone, const struct vg_rrset_view *in,
@@ -491,10 +500,7 @@ void vg_dnssec_prove_nxdomain(struct vg_validator *v, struct vg_dnssec_work *w, 
 		return;
 	}
 	if (nc->opt_out) {
-		/* An unsigned delegation may hide in an opt-out span: not provably absent. */
-		vg_dnssec_set_result(res, VG_DNSSEC_INSECURE, VG_EDE_NONE,
-				     "NSEC3 opt-out covers the name");
-		res->opt_out = true;
+		opt_out_span(res);
 		return;
 	}
 	proved(res, "NSEC3 NXDOMAIN proof");
@@ -607,11 +613,7 @@ void vg_dnssec_prove_nodata(struct vg_validator *v, struct vg_dnssec_work *w, co
 		return;
 	}
 	if (nc->opt_out) {
-		/* An opt-out zone may leave out the NSEC3 of an unsigned delegation and of empty
-		 * non-terminals above it (RFC 5155 7.1): the name is not provably empty. */
-		vg_dnssec_set_result(res, VG_DNSSEC_INSECURE, VG_EDE_NONE,
-				     "NSEC3 opt-out covers the name");
-		res->opt_out = true;
+		opt_out_span(res);
 		return;
 	}
 	not_proved(res, "no NSEC3 proves NODATA");

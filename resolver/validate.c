@@ -21,6 +21,7 @@ struct vg_zk {
 	uint8_t kind;
 	uint8_t sec;
 	bool cut;
+	bool unchecked; /* ZK_DS: a referral's DS set kept before the parent's keys were known */
 	uint16_t ede;
 	const char *why;
 	struct vg_rrset_view set;
@@ -53,6 +54,7 @@ static struct vg_zk *zk_set(struct vg_req *req, const uint8_t *name, uint8_t kin
 	z->ede = ede;
 	z->why = why;
 	z->cut = false;
+	z->unchecked = false;
 	if (set)
 		z->set = *set;
 	return z;
@@ -282,7 +284,15 @@ static enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
 				return CHAIN_DONE;
 			}
 			next = vg_name_suffix(z, vg_name_labels(top->name) + 1);
-			const struct vg_zk *ds = zk_find(req, next, ZK_DS);
+			struct vg_zk *ds = zk_find(req, next, ZK_DS);
+			if (ds && ds->unchecked) {
+				/* The referral's DS, now that the parent's keys are known. */
+				struct vg_dnssec_result res = {0};
+				vg_dnssec_verify_rrset(req->r->val, &req->dwork, &ds->set,
+						       &top->set, &res);
+				zk_result(req, next, ZK_DS, &res, &ds->set);
+				continue;
+			}
 			if (!ds) {
 				if (!may_fetch)
 					goto unknown;
@@ -532,8 +542,20 @@ bool vg_validate_reply(struct vg_iq *iq, bool full)
 	const struct vg_zk *zk = NULL;
 	if (chain_for(iq, iq->zone, final, &zk) == CHAIN_WAIT)
 		return false;
-	if (!zk)
-		return true; /* a referral whose zone's keys are not known yet */
+	if (!zk) {
+		/* A referral whose zone's keys are not known yet: its DS set is kept for the walk,
+		 * which checks it once they are (saving a DS query). */
+		struct vg_rrset *ds = msg_set(m, v->cut, VG_TYPE_DS, VG_SEC_AUTHORITY);
+		struct vg_rrset_view view;
+		if (referral && ds && !zk_find(req, v->cut, ZK_DS) &&
+		    view_of(&req->arena, ds, &view)) {
+			struct vg_zk *z = zk_set(req, v->cut, ZK_DS, VG_SEC_INDETERMINATE,
+						 VG_EDE_NONE, "DS unchecked", &view);
+			if (z)
+				z->unchecked = true;
+		}
+		return true;
+	}
 	struct judge j = {0};
 	if (zk->sec == VG_SEC_SECURE) {
 		judge_secure(iq, zk, final, &j);
