@@ -167,6 +167,10 @@ static enum step st_start(struct vg_iq *iq)
 		iq->state = IQ_FIND_CUT;
 		return STEP_NEXT;
 	}
+	uint16_t bogus_ede;
+	const char *bogus_why;
+	if (vg_validate_remembered(iq, &bogus_ede, &bogus_why))
+		return fail(iq, bogus_ede, bogus_why);
 	unsigned hint = 0;
 	int kind = iq->refresh ? -1 : vg_store_lookup_answer(iq, iq->sname, iq->qtype, 0, &hint);
 	iq->refresh = false; /* only the first lookup is skipped; CNAME targets may be cached */

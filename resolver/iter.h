@@ -56,6 +56,7 @@ struct vg_outq;
 struct vg_iq;
 struct vg_zk;
 struct vg_anchors;
+struct vg_bogus;
 
 /* What a sub-request hands its parent when it ends. Records and sets live in the request's arena
  * (valid for the request's life); the `sets` array only during the continuation call. */
@@ -245,6 +246,7 @@ struct vg_resolver {
 	const struct vg_suspect_sink *suspect; /* NULL: findings are not reported */
 	struct vg_anchors *anchors;	       /* NULL: validation off (dnssec: no) */
 	struct vg_validator *val;
+	struct vg_bogus *bogus; /* VG_BOGUS_SLOTS answers found bogus lately (validate.c) */
 	struct vg_select *sel;
 	struct vg_hint hints[VG_MAX_HINTS];
 	size_t n_hints;
@@ -300,6 +302,11 @@ void vg_hijack_rebinding(struct vg_iq *iq);
  * touches iq no more (the state re-enters IQ_VALIDATE when the sub-request ends). `full`: the
  * reply answers iq's whole question (not a minimised step). */
 bool vg_validate_reply(struct vg_iq *iq, bool full);
+/* A question (iq's sname, qtype) whose answer was found bogus less than VG_BOGUS_TTL seconds ago
+ * answers SERVFAIL with the same EDE without asking again (a flood of a bogus name costs one
+ * validation a minute); CD=1 questions are never stopped here. True (with *ede and *why) when so;
+ * *why points into the resolver until the slot is reused. */
+bool vg_validate_remembered(struct vg_iq *iq, uint16_t *ede, const char **why);
 /* Trust anchors and validator of a new resolver per r->opts.dnssec; 0, VG_ECONFIG or -ENOMEM. */
 int vg_validate_init(struct vg_resolver *r);
 void vg_validate_free(struct vg_resolver *r);

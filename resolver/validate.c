@@ -2,6 +2,8 @@
  * the zone that answered, its DS and DNSKEY sets fetched with sub-requests, and the status of
  * each RRset of a reply from the validator core (dnssec.c, dnssec_denial.c). */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <vigil/err.h>
 #include <vigil/log.h>
@@ -96,6 +98,51 @@ static struct vg_rrset *msg_set(struct vg_msg *m, const uint8_t *owner, uint16_t
 		    vg_name_eq(m->rrsets[k].owner, owner))
 			return &m->rrsets[k];
 	return NULL;
+}
+
+/* ---- bogus answers remembered ---- */
+
+#define VG_BOGUS_SLOTS 256
+#define VG_BOGUS_TTL 60 /* seconds (docs/configuration.md "dnssec") */
+
+struct vg_bogus {
+	uint8_t name[VG_NAME_MAX]; /* lowercase; empty slot: until 0 */
+	uint16_t qtype, ede;
+	uint32_t until; /* wall clock */
+	char why[64];
+};
+
+static struct vg_bogus *bogus_slot(struct vg_resolver *r, const uint8_t *name, uint16_t qtype)
+{
+	uint32_t h =
+	    vg_name_hash(name, (size_t)vg_name_len(name, VG_NAME_MAX)) ^ qtype * 0x9e3779b1u;
+	return &r->bogus[h % VG_BOGUS_SLOTS];
+}
+
+static void remember_bogus(struct vg_iq *iq, uint16_t ede, const char *why)
+{
+	struct vg_resolver *r = iq->req->r;
+	struct vg_bogus *b = bogus_slot(r, iq->sname, iq->qtype);
+	memcpy(b->name, iq->sname, (size_t)vg_name_len(iq->sname, VG_NAME_MAX));
+	b->qtype = iq->qtype;
+	b->ede = ede;
+	b->until = vg_wall32(r) + VG_BOGUS_TTL;
+	snprintf(b->why, sizeof(b->why), "%s", why ? why : "DNSSEC bogus");
+}
+
+bool vg_validate_remembered(struct vg_iq *iq, uint16_t *ede, const char **why)
+{
+	struct vg_resolver *r = iq->req->r;
+	if (!r->bogus || iq->req->cd_bit)
+		return false;
+	struct vg_bogus *b = bogus_slot(r, iq->sname, iq->qtype);
+	uint32_t now = vg_wall32(r);
+	if (b->qtype != iq->qtype || !vg_name_eq(b->name, iq->sname) || b->until <= now ||
+	    b->until - now > VG_BOGUS_TTL)
+		return false;
+	*ede = b->ede;
+	*why = b->why;
+	return true;
 }
 
 /* ---- fetching DS and DNSKEY sets ---- */
@@ -576,13 +623,16 @@ bool vg_validate_reply(struct vg_iq *iq, bool full)
 	if (!final)
 		return true; /* a referral's own sets: the answer below it is judged on its own */
 	r->stats.dnssec_bogus++;
+	uint16_t ede = j.bad.ede != VG_EDE_NONE ? j.bad.ede : VG_EDE_DNSSEC_BOGUS;
+	if (!iq->parent)
+		remember_bogus(iq, ede, j.bad.why);
 	if (req->cd_bit)
 		return true; /* RFC 4035 3.2.2: the client checks; the store keeps no bogus set */
 	char nb[VG_NAME_TEXT_MAX];
 	vg_name_to_text(iq->sname, nb, sizeof(nb));
 	vg_info("dnssec: %s/%u %s: %s%s", nb, iq->qtype, vg_dnssec_status_name(j.bad.status),
 		j.bad.why ? j.bad.why : "", req->cd_bit ? " (CD=1: answered unchecked)" : "");
-	iq->ede = j.bad.ede != VG_EDE_NONE ? j.bad.ede : VG_EDE_DNSSEC_BOGUS;
+	iq->ede = ede;
 	iq->ede_text = j.bad.why;
 	iq->state = IQ_FAIL;
 	return true;
@@ -606,6 +656,8 @@ int vg_validate_init(struct vg_resolver *r)
 		vg_err("resolver: trust anchors: %s", err);
 	if (rc == 0)
 		rc = vg_validator_new(&lim, &r->val);
+	if (rc == 0 && !(r->bogus = calloc(VG_BOGUS_SLOTS, sizeof(*r->bogus))))
+		rc = -ENOMEM;
 	if (rc < 0)
 		vg_validate_free(r);
 	return rc;
@@ -615,6 +667,8 @@ void vg_validate_free(struct vg_resolver *r)
 {
 	vg_validator_free(r->val);
 	vg_anchors_free(r->anchors);
+	free(r->bogus);
+	r->bogus = NULL;
 	r->val = NULL;
 	r->anchors = NULL;
 }

@@ -269,9 +269,23 @@ Test(validate, forged_answer_is_servfail_with_ede_6_and_not_cached)
 	cr_expect(
 	    has_rr(r.pkt, LDNS_SECTION_ANSWER, "www.bogus.org.", LDNS_RR_TYPE_A, "192.0.2.66"));
 	free_result(&r);
+	unsigned asked = fake_count(&F, BOGUS_ORG, "www.bogus.org.", LDNS_RR_TYPE_A);
+	ask("www.bogus.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_SERVFAIL);
+	cr_expect_eq(r.ede, VG_EDE_DNSSEC_BOGUS);
+	free_result(&r);
+	/* Remembered for the bogus TTL: not asked again within 60 s, asked again after. */
+	cr_expect_eq(fake_count(&F, BOGUS_ORG, "www.bogus.org.", LDNS_RR_TYPE_A), asked);
+	F.wall += 59;
+	ask("www.bogus.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect_eq(r.ede, VG_EDE_DNSSEC_BOGUS);
+	free_result(&r);
+	cr_expect_eq(fake_count(&F, BOGUS_ORG, "www.bogus.org.", LDNS_RR_TYPE_A), asked);
+	F.wall += 2;
 	ask("www.bogus.org.", LDNS_RR_TYPE_A, true, false, &r);
 	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_SERVFAIL);
 	free_result(&r);
+	cr_expect_eq(fake_count(&F, BOGUS_ORG, "www.bogus.org.", LDNS_RR_TYPE_A), asked + 1);
 	stop_world();
 }
 
