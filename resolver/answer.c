@@ -43,6 +43,26 @@ static uint8_t answer_sec(const struct vg_iq *iq)
 	return any ? sec : VG_SEC_INDETERMINATE;
 }
 
+static bool is_proof_type(uint16_t type)
+{
+	return type == VG_TYPE_RRSIG || type == VG_TYPE_NSEC || type == VG_TYPE_NSEC3;
+}
+
+void vg_iq_proof_from_msg(struct vg_iq *iq, const struct vg_msg *m)
+{
+	iq->n_proof = 0;
+	size_t n = 0;
+	for (size_t i = 0; i < m->n_rr; i++)
+		n += !m->rr[i].drop && m->rr[i].section == VG_SEC_AUTHORITY &&
+		     is_proof_type(m->rr[i].type);
+	iq->proof = n ? vg_arena_alloc(&iq->req->arena, n * sizeof(*iq->proof)) : NULL;
+	for (size_t i = 0; iq->proof && i < m->n_rr; i++) {
+		const struct vg_rr *rr = &m->rr[i];
+		if (!rr->drop && rr->section == VG_SEC_AUTHORITY && is_proof_type(rr->type))
+			iq->proof[iq->n_proof++] = rr;
+	}
+}
+
 /* Minimal response (answer section + SOA for negative answers) into buf; returns its length. An
  * answer over VG_ANSWER_MAX is cut before the RRset that does not fit, with TC=1: never a part of
  * an RRset. */
@@ -105,6 +125,19 @@ static size_t build_answer(struct vg_req *req, const struct vg_iq *iq, uint16_t 
 			ns++;
 		} else {
 			tc = true;
+		}
+		/* RFC 4035 3.1.3: a DO client gets the SOA's RRSIGs and the NSEC/NSEC3 proof with
+		 * their RRSIGs, shown no longer than the SOA (RFC 9077). */
+		for (size_t i = 0; req->do_bit && !tc && i < iq->n_proof; i++) {
+			const struct vg_rr *p = iq->proof[i];
+			uint32_t pttl = p->ttl < ttl ? p->ttl : ttl;
+			w = vg_rr_write(buf + off, cap - off, p, stale ? VG_CACHE_STALE_TTL : pttl);
+			if (!w) {
+				tc = true;
+				break;
+			}
+			off += w;
+			ns++;
 		}
 	}
 	if (tc)

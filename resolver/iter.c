@@ -831,6 +831,7 @@ static enum step st_follow(struct vg_iq *iq)
 		add_chain(iq, false);
 		iq->rcode = v->kind == VG_REPLY_NXDOMAIN ? VG_RCODE_NXDOMAIN : VG_RCODE_NOERROR;
 		iq->soa = v->soa;
+		vg_iq_proof_from_msg(iq, &iq->msg);
 		iq->state = IQ_DONE;
 		return STEP_NEXT;
 	case VG_REPLY_CNAME:

@@ -140,6 +140,11 @@ struct vg_iq {
 	const struct vg_rr **ans_set; /* open addressing over ans: duplicates found in O(1) */
 	size_t ans_set_cap;	      /* a power of two, at least twice n_ans */
 	const struct vg_rr *soa;      /* negative answers */
+	/* A negative answer's proof for DO clients (RFC 4035 3.1.3): the SOA's RRSIGs, the
+	 * NSEC/NSEC3 records and their RRSIGs, as the reply or the cache entry had them. Only
+	 * meaningful while soa is set. */
+	const struct vg_rr **proof;
+	size_t n_proof;
 	uint16_t rcode;
 	unsigned cname_hops, referrals, glueless;
 	/* What the current cut's servers did, for the EDE when none is left (reset per cut). */
@@ -352,6 +357,8 @@ int vg_store_stale_answer(struct vg_req *req, uint8_t *buf, size_t cap, size_t *
  * the outermost entry returns, the snapshot is closed, so none stays open across a loop pass. */
 int vg_resolver_entry(struct vg_resolver *r, int (*fn)(void *arg), void *arg);
 
+/* Points iq->proof at the kept authority RRSIG, NSEC and NSEC3 records of m (a negative reply). */
+void vg_iq_proof_from_msg(struct vg_iq *iq, const struct vg_msg *m);
 /* Appends one record to iq->ans (arena array growth) unless it is there already. */
 int vg_iq_ans_add(struct vg_iq *iq, const struct vg_rr *rr);
 /* Empties iq->ans. */

@@ -106,6 +106,41 @@ static int view_to_rrs(struct vg_iq *iq, const uint8_t *owner, const struct vg_c
 	return 0;
 }
 
+/* Reads a negative entry's proof (uncompressed wire records, untrusted like a packet) into
+ * iq->proof, each shown with at most the time left of the entry. A damaged proof is left out
+ * whole: the answer stays right, only without the records a DO client could check. */
+static void proof_from_cache(struct vg_iq *iq, const struct vg_cache_rrset_view *v)
+{
+	struct vg_arena *a = &iq->req->arena;
+	iq->n_proof = 0;
+	iq->proof = v->proof_count ? vg_arena_alloc(a, v->proof_count * sizeof(*iq->proof)) : NULL;
+	size_t pos = 0, n = 0;
+	uint8_t owner[VG_NAME_MAX];
+	while (iq->proof && n < v->proof_count) {
+		struct vg_rr *rr = vg_arena_zalloc(a, sizeof(*rr));
+		if (!rr || vg_name_unpack(v->proof, v->proof_len, &pos, owner) < 0 ||
+		    pos + 10 > v->proof_len)
+			return;
+		const uint8_t *f = v->proof + pos;
+		uint16_t rdlen = vg_get_u16(f + 8);
+		pos += 10;
+		if (pos + rdlen > v->proof_len)
+			return;
+		rr->type = vg_get_u16(f);
+		rr->rclass = vg_get_u16(f + 2);
+		rr->ttl = vg_get_u32(f + 4) < v->ttl ? vg_get_u32(f + 4) : v->ttl;
+		rr->section = VG_SEC_AUTHORITY;
+		rr->from_cache = true;
+		rr->owner = vg_arena_memdup(a, owner, (size_t)vg_name_len(owner, VG_NAME_MAX));
+		if (!rr->owner ||
+		    vg_rdata_import(a, v->proof + pos, rdlen, rr->type, &rr->rdata, &rr->rdlen) < 0)
+			return;
+		pos += rdlen;
+		iq->proof[n++] = rr;
+	}
+	iq->n_proof = n;
+}
+
 int vg_store_lookup_answer(struct vg_iq *iq, const uint8_t *name, uint16_t type, int stale_secs,
 			   unsigned *hint)
 {
@@ -153,8 +188,10 @@ int vg_store_lookup_answer(struct vg_iq *iq, const uint8_t *name, uint16_t type,
 				soa->rrset->n_rrs = 1;
 				soa->rrset->rclass = VG_CLASS_IN;
 			}
-			if (soa->owner && soa->rdata && soa->rrset)
+			if (soa->owner && soa->rdata && soa->rrset) {
 				iq->soa = soa;
+				proof_from_cache(iq, &v);
+			}
 		}
 	}
 	return (int)v.kind;

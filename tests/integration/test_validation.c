@@ -270,3 +270,63 @@ Test(validation, dnssec_no_turns_validation_off, .init = NULL)
 	};
 	CHECK(t);
 }
+
+/* Authority records of p of `type` (RRSIGs: those covering `covered`, 0 for any). */
+static size_t auth_count(const ldns_pkt *p, ldns_rr_type type, ldns_rr_type covered)
+{
+	size_t n = 0;
+	const ldns_rr_list *l = ldns_pkt_authority(p);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(l, i);
+		if (ldns_rr_get_type(rr) != type)
+			continue;
+		if (covered && ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rr)) != covered)
+			continue;
+		n++;
+	}
+	return n;
+}
+
+Test(validation, negative_answers_carry_their_proof_for_do_clients)
+{
+	/* RFC 4035 3.1.3: the SOA's RRSIG and the NSEC/NSEC3 records with their RRSIGs, fresh,
+	 * from the answer cache, and from the negative entry of the rrset cache (the DO=0 answer
+	 * is asked first, so the DO=1 one is built from the entry, not the stored wire). */
+	const struct {
+		const char *name;
+		ldns_rr_type type, denial;
+		ldns_pkt_rcode rcode;
+		bool do_first;
+	} t[] = {
+	    {"nx.denial.org.", LDNS_RR_TYPE_A, LDNS_RR_TYPE_NSEC, LDNS_RCODE_NXDOMAIN, true},
+	    {"nodata.denial.org.", LDNS_RR_TYPE_A, LDNS_RR_TYPE_NSEC, LDNS_RCODE_NOERROR, true},
+	    {"nx.denial3.org.", LDNS_RR_TYPE_A, LDNS_RR_TYPE_NSEC3, LDNS_RCODE_NXDOMAIN, false},
+	    {"nodata.denial3.org.", LDNS_RR_TYPE_A, LDNS_RR_TYPE_NSEC3, LDNS_RCODE_NOERROR, false},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		for (int round = 0; round < 3; round++) {
+			bool do_bit = t[i].do_first ? round != 1 : round != 0;
+			ldns_pkt *p = ask(t[i].name, t[i].type, do_bit, false);
+			cr_assert_not_null(p, "%s: no answer", t[i].name);
+			cr_expect_eq(ldns_pkt_get_rcode(p), t[i].rcode, "%s round %d", t[i].name,
+				     round);
+			cr_expect_eq(ldns_pkt_ad(p), do_bit, "%s round %d: AD", t[i].name, round);
+			cr_expect_eq(auth_count(p, LDNS_RR_TYPE_SOA, 0), 1, "%s: SOA", t[i].name);
+			size_t sig_soa = auth_count(p, LDNS_RR_TYPE_RRSIG, LDNS_RR_TYPE_SOA);
+			size_t denial = auth_count(p, t[i].denial, 0);
+			size_t sig_denial = auth_count(p, LDNS_RR_TYPE_RRSIG, t[i].denial);
+			if (do_bit) {
+				cr_expect_geq(sig_soa, 1, "%s round %d: SOA RRSIG", t[i].name,
+					      round);
+				cr_expect_geq(denial, 1, "%s round %d: %s", t[i].name, round,
+					      ldns_rr_type2str(t[i].denial));
+				cr_expect_eq(sig_denial, denial, "%s round %d: proof RRSIGs",
+					     t[i].name, round);
+			} else {
+				cr_expect_eq(sig_soa + denial + sig_denial, 0,
+					     "%s round %d: no proof without DO", t[i].name, round);
+			}
+			ldns_pkt_free(p);
+		}
+	}
+}
