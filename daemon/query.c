@@ -21,6 +21,7 @@ int vg_query_parse(const uint8_t *pkt, size_t len, struct vg_query *q)
 	q->opcode = (pkt[2] >> 3) & 0x0F;
 	q->rd = pkt[2] & 0x01;
 	q->cd = pkt[3] & 0x10;
+	q->ad = pkt[3] & 0x20;
 	if (pkt[2] & 0x80)
 		return VG_QUERY_DROP; /* a response: answering it could start a loop */
 	/* An opcode or section-count error is only reported after the walk below: the error

@@ -19,6 +19,7 @@ struct vg_query {
 	uint16_t id;
 	uint8_t opcode;
 	bool rd, cd;
+	bool ad; /* AD in the query: the client understands AD without DO (RFC 6840 5.7) */
 	bool has_question; /* the question parsed (it is echoed in error responses) */
 	uint8_t qname[VG_NAME_MAX];
 	uint8_t qname_len;

@@ -282,6 +282,7 @@ static void ask_resolver(struct vg_worker *w, const struct vg_reply_to *to,
 	    .qclass = q->qclass,
 	    .do_bit = q->do_bit,
 	    .cd_bit = q->cd,
+	    .ad_bit = q->ad,
 	    .rd_bit = q->rd,
 	    .has_edns = q->has_edns,
 	    .client = &r->to.client,
@@ -416,6 +417,8 @@ void vg_worker_query(struct vg_worker *w, const uint8_t *pkt, size_t len,
 					q.id, w->now_wall, buf, cap, &outlen, &flags, 0) == 0) {
 			VG_STAT_ADD(w, cached, 1);
 			buf[2] &= (uint8_t)~0x04; /* whoever stored it, a cached answer is not AA */
+			if (!q.do_bit && !q.ad) /* AD only for clients that ask for it (DO or AD) */
+				buf[3] &= (uint8_t)~0x20;
 			reply_now(w, to, &q, buf, outlen, cap);
 			/* last 10% of the TTL: refresh it in the background while it still serves;
 			 * an RD=0 question asks what we know and starts no upstream query */

@@ -76,9 +76,10 @@ static size_t build_answer(struct vg_req *req, const struct vg_iq *iq, uint16_t 
 	memset(buf, 0, 12);
 	buf[2] = 0x80;
 	buf[3] = (uint8_t)(0x80 | (rcode & 0x0f)); /* RA */
-	/* AD only on data validated secure, for a client that can tell (DO), never with CD=1
-	 * (RFC 4035 3.2.3, RFC 6840 5.7). */
-	if (iq && req->do_bit && !req->cd_bit && !stale && answer_sec(iq) == VG_SEC_SECURE &&
+	/* AD only on data validated secure, never with CD=1 (RFC 4035 3.2.3). It is set here for
+	 * every client and kept in the answer cache; the front end takes it off for a client that
+	 * set neither DO nor AD (RFC 6840 5.7), per waiter here and per hit in the worker. */
+	if (iq && !req->cd_bit && !stale && answer_sec(iq) == VG_SEC_SECURE &&
 	    (rcode == VG_RCODE_NOERROR || rcode == VG_RCODE_NXDOMAIN))
 		buf[3] |= 0x20;
 	vg_put_u16(buf + 4, 1);
@@ -154,12 +155,14 @@ static void deliver(struct vg_req *req, const uint8_t *wire, size_t len, uint16_
 	struct vg_waiter *w = req->waiters;
 	req->waiters = NULL;
 	size_t qn = (size_t)vg_name_len(req->qname, VG_NAME_MAX);
+	uint8_t ad = len >= 12 ? wire[3] & 0x20 : 0;
 	for (; w; w = w->next) {
 		/* The shared buffer gets each client's RD bit and 0x20 spelling in turn. */
 		uint8_t *b = r->abuf;
 		if (b != wire)
 			memcpy(b, wire, len);
 		b[2] = (uint8_t)((b[2] & ~0x01) | (w->rd ? 0x01 : 0));
+		b[3] = (uint8_t)((b[3] & ~0x20) | (w->ad ? ad : 0));
 		memcpy(b + 12, w->qname, qn);
 		struct vg_answer a = {.wire = b, .len = len, .ede = ede, .ede_text = ede_text};
 		w->cb(w->ctx, &a);
@@ -209,6 +212,7 @@ void vg_answer_finish(struct vg_req *req)
 			kind = vg_store_lookup_answer(iq, req->qname, req->qtype,
 						      (int)r->opts.serve_stale_max, &hint);
 		if (arc >= 0) {
+			r->abuf[3] &= (uint8_t)~0x20; /* stale data is never shown as validated */
 			ede = arc == VG_RCODE_NXDOMAIN ? VG_EDE_STALE_NXDOMAIN_ANSWER
 						       : VG_EDE_STALE_ANSWER;
 			ede_text = iq->ede_text;

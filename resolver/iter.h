@@ -206,6 +206,7 @@ struct vg_waiter {
 	void *ctx;
 	uint8_t qname[VG_NAME_MAX]; /* the client's spelling */
 	bool rd;
+	bool ad; /* the client set DO or AD: it is shown AD on secure answers */
 	bool has_client;
 	struct vg_sockaddr client; /* for the suspicious-answer log */
 	struct vg_waiter *next;

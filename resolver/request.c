@@ -289,7 +289,11 @@ static int resolve_entry(void *arg)
 	if (q->qname_len == 0 || q->qname_len > VG_NAME_MAX ||
 	    vg_name_len(q->qname, q->qname_len) != (int)q->qname_len)
 		return VG_EFORMAT;
-	struct vg_waiter w = {.cb = cb, .ctx = ctx, .rd = q->rd_bit, .has_client = q->client};
+	struct vg_waiter w = {.cb = cb,
+			      .ctx = ctx,
+			      .rd = q->rd_bit,
+			      .ad = q->do_bit || q->ad_bit,
+			      .has_client = q->client};
 	if (q->client)
 		w.client = *q->client;
 	memcpy(w.qname, q->qname, q->qname_len);

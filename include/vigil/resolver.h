@@ -24,6 +24,7 @@ struct vg_question {
 	uint16_t qtype, qclass;
 	bool do_bit; /* client set DO in its OPT */
 	bool cd_bit; /* client set CD */
+	bool ad_bit; /* client set AD: it wants AD on secure answers even without DO */
 	bool rd_bit; /* client set RD */
 	bool has_edns;
 	const struct vg_sockaddr *client;

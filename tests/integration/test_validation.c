@@ -39,14 +39,16 @@ TestSuite(validation, .init = setup, .fini = teardown, .timeout = 240);
 
 enum { NONE = -1 };
 
-/* Asks (name, type) with DO (and CD when cd) and returns the reply, NULL on silence. */
-static ldns_pkt *ask(const char *name, ldns_rr_type type, bool do_bit, bool cd)
+/* Asks (name, type) with DO, AD and CD as given and returns the reply, NULL on silence. */
+static ldns_pkt *ask_flags(const char *name, ldns_rr_type type, bool do_bit, bool ad, bool cd)
 {
 	uint8_t q[512], r[65536];
 	size_t ql =
 	    itest_query(name, type, (uint16_t)(rand() & 0xffff), 1232, do_bit, q, sizeof(q));
 	if (cd)
 		q[3] |= 0x10;
+	if (ad)
+		q[3] |= 0x20;
 	int n = itest_udp("127.0.0.1", V.port, NULL, q, ql, r, sizeof(r), 12000);
 	if (n > 0 && (r[2] & 0x02)) {
 		ldns_pkt *p = NULL;
@@ -55,6 +57,12 @@ static ldns_pkt *ask(const char *name, ldns_rr_type type, bool do_bit, bool cd)
 		return p;
 	}
 	return n > 0 ? itest_parse(r, (size_t)n) : NULL;
+}
+
+/* Asks (name, type) with DO (and CD when cd), without AD. */
+static ldns_pkt *ask(const char *name, ldns_rr_type type, bool do_bit, bool cd)
+{
+	return ask_flags(name, type, do_bit, false, cd);
 }
 
 struct verdict {
@@ -326,6 +334,37 @@ Test(validation, negative_answers_carry_their_proof_for_do_clients)
 				cr_expect_eq(sig_soa + denial + sig_denial, 0,
 					     "%s round %d: no proof without DO", t[i].name, round);
 			}
+			ldns_pkt_free(p);
+		}
+	}
+}
+
+Test(validation, ad_without_do_gets_ad_on_secure_answers_and_no_rrsigs)
+{
+	/* RFC 6840 5.7: AD in the query asks for AD in the reply, DO or not. Asked plain first
+	 * (resolved), then with AD (answer cache), then plain again (the cached AD taken off). */
+	const struct {
+		const char *name;
+		ldns_pkt_rcode rcode;
+		bool secure;
+	} t[] = {
+	    {"www.secure.org.", LDNS_RCODE_NOERROR, true},
+	    {"nx.denial3.org.", LDNS_RCODE_NXDOMAIN, true},
+	    {"www.example.org.", LDNS_RCODE_NOERROR, false},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		for (int round = 0; round < 4; round++) {
+			bool ad = round == 1 || round == 3;
+			ldns_pkt *p = ask_flags(t[i].name, LDNS_RR_TYPE_A, false, ad, round == 3);
+			cr_assert_not_null(p, "%s: no answer", t[i].name);
+			cr_expect_eq(ldns_pkt_get_rcode(p), t[i].rcode, "%s round %d", t[i].name,
+				     round);
+			bool want = ad && t[i].secure && round != 3; /* never AD with CD=1 */
+			cr_expect_eq(ldns_pkt_ad(p), want, "%s round %d: AD %d", t[i].name, round,
+				     ldns_pkt_ad(p));
+			cr_expect_eq(ldns_rr_list_rr_count(ldns_pkt_rr_list_by_type(
+					 p, LDNS_RR_TYPE_RRSIG, LDNS_SECTION_ANY_NOQUESTION)),
+				     0, "%s round %d: RRSIGs without DO", t[i].name, round);
 			ldns_pkt_free(p);
 		}
 	}
