@@ -187,6 +187,10 @@ void vg_answer_finish(struct vg_req *req)
 			/* Records were removed: never cached as a valid answer. */
 			ede = req->suspect_ede;
 			ede_text = req->suspect_text;
+		} else if (req->insecure_ede) {
+			/* The answer cache keeps no EDE: such answers are built each time. */
+			ede = req->insecure_ede;
+			ede_text = req->insecure_text;
 		} else if (r->cache && !iq->is_prime && !(r->abuf[2] & 0x02)) {
 			/* A cut answer (TC) is never cached: the next client would get it as whole.
 			 */

@@ -232,6 +232,10 @@ struct vg_req {
 	 * into the answer cache. 0 = none. */
 	uint16_t suspect_ede;
 	const char *suspect_text;
+	/* Part of the answer is insecure for a reason RFC 8914 names (EDE 1, 2 or 27): the answer
+	 * carries it and is not put into the answer cache, which keeps no EDE. 0 = none. */
+	uint16_t insecure_ede;
+	const char *insecure_text;
 	/* DNSSEC: what this request learned of the chain of trust (validate.c) and the work
 	 * done against the validator's limits. */
 	struct vg_zk *zk;

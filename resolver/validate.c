@@ -442,6 +442,18 @@ static void mark_proof(struct vg_iq *iq, uint8_t sec)
 	}
 }
 
+/* Notes on the request an insecure verdict of its answer that RFC 8914 gives a code (an
+ * unsupported algorithm or digest, too many NSEC3 iterations), for the client's EDE. */
+static void note_insecure(struct vg_iq *iq, uint16_t ede, const char *why)
+{
+	if (iq->parent ||
+	    (ede != VG_EDE_UNSUPPORTED_DNSKEY_ALG && ede != VG_EDE_UNSUPPORTED_DS_DIGEST &&
+	     ede != VG_EDE_UNSUPPORTED_NSEC3_ITERATIONS))
+		return;
+	iq->req->insecure_ede = ede;
+	iq->req->insecure_text = why;
+}
+
 /* Applies a denial proof's result to the reply: secure keeps the proof sets secure, insecure
  * (opt-out, too many NSEC3 iterations) lowers them, anything else fails the reply. */
 static void proof_outcome(struct vg_iq *iq, struct judge *j, const struct vg_dnssec_result *res)
@@ -450,6 +462,7 @@ static void proof_outcome(struct vg_iq *iq, struct judge *j, const struct vg_dns
 		return;
 	if (res->status == VG_DNSSEC_INSECURE || res->status == VG_DNSSEC_SECURE) {
 		mark_proof(iq, VG_SEC_INSECURE);
+		note_insecure(iq, res->ede, res->why);
 		return;
 	}
 	judge_fail(j, res);
@@ -541,9 +554,10 @@ static void judge_secure(struct vg_iq *iq, const struct vg_zk *zk, bool final, s
 		vg_dnssec_prove_wildcard(r->val, &req->dwork, zk->name, wild->owner, wild_labels,
 					 proof, n, &res);
 		if (res.status == VG_DNSSEC_INSECURE ||
-		    (res.status == VG_DNSSEC_SECURE && res.opt_out))
+		    (res.status == VG_DNSSEC_SECURE && res.opt_out)) {
 			wild->sec = VG_SEC_INSECURE; /* an opt-out span proves no absence: no AD */
-		else if (res.status != VG_DNSSEC_SECURE)
+			note_insecure(iq, res.ede, res.why);
+		} else if (res.status != VG_DNSSEC_SECURE)
 			judge_fail(j, &res);
 	}
 	if (v->kind == VG_REPLY_NXDOMAIN) {
@@ -610,6 +624,8 @@ bool vg_validate_reply(struct vg_iq *iq, bool full)
 		for (size_t k = 0; k < m->n_rrsets; k++)
 			if (m->rrsets[k].section != VG_SEC_ADDITIONAL)
 				m->rrsets[k].sec = zk->sec;
+		if (final && zk->sec == VG_SEC_INSECURE)
+			note_insecure(iq, zk->ede, zk->why);
 		/* Bogus, or a link that hit a validation limit (indeterminate with an EDE). */
 		if (zk->sec == VG_SEC_BOGUS ||
 		    (zk->sec == VG_SEC_INDETERMINATE && zk->ede != VG_EDE_NONE)) {

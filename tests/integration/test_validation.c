@@ -89,6 +89,14 @@ struct verdict {
 	{                                                                                          \
 		n, t, LDNS_RCODE_NXDOMAIN, false, NONE                                             \
 	}
+#define INSECURE_EDE(n, t, e)                                                                      \
+	{                                                                                          \
+		n, t, LDNS_RCODE_NOERROR, false, e                                                 \
+	}
+#define INSECURE_NX_EDE(n, t, e)                                                                   \
+	{                                                                                          \
+		n, t, LDNS_RCODE_NXDOMAIN, false, e                                                \
+	}
 #define BOGUS(n, t, e)                                                                             \
 	{                                                                                          \
 		n, t, LDNS_RCODE_SERVFAIL, false, e                                                \
@@ -146,10 +154,11 @@ Test(validation, secure_zones_of_every_supported_algorithm_and_digest_get_ad)
 Test(validation, unsupported_algorithms_and_digests_are_insecure_not_bogus)
 {
 	static const struct verdict t[] = {
-	    INSECURE("www.rsamd5.org.", LDNS_RR_TYPE_A),
-	    INSECURE("www.unknownalg.org.", LDNS_RR_TYPE_A),
-	    INSECURE("www.gostds.org.", LDNS_RR_TYPE_A),
-	    INSECURE("www.unknownds.org.", LDNS_RR_TYPE_A),
+	    /* RFC 8914: EDE 1 Unsupported DNSKEY Algorithm, 2 Unsupported DS Digest Type */
+	    INSECURE_EDE("www.rsamd5.org.", LDNS_RR_TYPE_A, 1),
+	    INSECURE_EDE("www.unknownalg.org.", LDNS_RR_TYPE_A, 1),
+	    INSECURE_EDE("www.gostds.org.", LDNS_RR_TYPE_A, 2),
+	    INSECURE_EDE("www.unknownds.org.", LDNS_RR_TYPE_A, 2),
 	    INSECURE("www.example.org.", LDNS_RR_TYPE_A), /* unsigned child of signed org. */
 	    INSECURE("www.example.com.", LDNS_RR_TYPE_A), /* unsigned com. under the root */
 	};
@@ -203,8 +212,8 @@ Test(validation, nsec_and_nsec3_denials_wildcards_and_insecure_delegations)
 	    INSECURE("www.unsigned.optout.org.", LDNS_RR_TYPE_A),
 	    /* NSEC3 iterations (RFC 9276): over the limit is insecure */
 	    SECURE_NX("nx.nsec3salt.org.", LDNS_RR_TYPE_A),
-	    INSECURE_NX("nx.nsec3iter51.org.", LDNS_RR_TYPE_A),
-	    INSECURE_NX("nx.nsec3iter500.org.", LDNS_RR_TYPE_A),
+	    INSECURE_NX_EDE("nx.nsec3iter51.org.", LDNS_RR_TYPE_A, 27),
+	    INSECURE_NX_EDE("nx.nsec3iter500.org.", LDNS_RR_TYPE_A, 27),
 	};
 	CHECK(t);
 }
