@@ -132,6 +132,10 @@ char *vg_suspect_encode(const struct vg_suspect_event *ev, int64_t time_ms)
 		json_array_append_new(recs, json_string(ev->records[i]));
 	put(o, "records", recs);
 	put(o, "served", json_string(ev->served ? ev->served : ""));
+	if (ev->ede)
+		put(o, "ede", json_integer(ev->ede));
+	if (ev->zone && vg_name_to_text(ev->zone, name, sizeof(name)) > 0)
+		put(o, "zone", json_string(name));
 	char *b64 =
 	    base64(ev->reply ? ev->reply : (const uint8_t *)"", ev->reply ? ev->reply_len : 0);
 	put(o, "reply", json_string(b64 ? b64 : ""));

@@ -582,6 +582,34 @@ static void judge_secure(struct vg_iq *iq, const struct vg_zk *zk, bool final, s
 	}
 }
 
+/* One suspicious-answer event for a reply found bogus: the zone, the EDE, and the reason text as
+ * the one record (docs/suspicious-log.md, reason `bogus`). */
+static void report_bogus(struct vg_iq *iq, const uint8_t *zone, uint16_t ede, const char *why)
+{
+	struct vg_req *req = iq->req;
+	struct vg_resolver *r = req->r;
+	if (!r->suspect || !r->suspect->emit)
+		return;
+	const char *rec[1] = {why ? why : "bogus"};
+	struct vg_suspect_event ev = {
+	    .reason = VG_SUSPECT_BOGUS,
+	    .action = req->cd_bit ? VG_SUSPECT_LOGGED : VG_SUSPECT_BLOCKED,
+	    .qname = req->qname,
+	    .qtype = req->qtype,
+	    .client = req->waiters && req->waiters->has_client ? &req->waiters->client : NULL,
+	    .server = &iq->server,
+	    .tcp = iq->tcp,
+	    .records = rec,
+	    .n_records = 1,
+	    .served = req->cd_bit ? "the data unchecked (CD=1)" : "SERVFAIL with the EDE",
+	    .reply = iq->reply,
+	    .reply_len = iq->reply_len,
+	    .ede = ede,
+	    .zone = zone,
+	};
+	r->suspect->emit(r->suspect->ctx, &ev);
+}
+
 bool vg_validate_reply(struct vg_iq *iq, bool full)
 {
 	struct vg_req *req = iq->req;
@@ -642,6 +670,8 @@ bool vg_validate_reply(struct vg_iq *iq, bool full)
 	uint16_t ede = j.bad.ede != VG_EDE_NONE ? j.bad.ede : VG_EDE_DNSSEC_BOGUS;
 	if (!iq->parent)
 		remember_bogus(iq, ede, j.bad.why);
+	if (!iq->parent)
+		report_bogus(iq, zk->name, ede, j.bad.why);
 	if (req->cd_bit)
 		return true; /* RFC 4035 3.2.2: the client checks; the store keeps no bogus set */
 	char nb[VG_NAME_TEXT_MAX];

@@ -11,7 +11,7 @@
 
 /* Reason codes; their names (vg_suspect_reason_name) are the log's "reason" values. Later
  * detections add theirs before VG_SUSPECT_N_REASONS. */
-#define VG_SUSPECT_REASONS(X) X(REBINDING, "rebinding")
+#define VG_SUSPECT_REASONS(X) X(REBINDING, "rebinding") X(BOGUS, "bogus")
 enum vg_suspect_reason {
 #define VG_SUSPECT_ENUM(id, name) VG_SUSPECT_##id,
 	VG_SUSPECT_REASONS(VG_SUSPECT_ENUM)
@@ -40,6 +40,8 @@ struct vg_suspect_event {
 	const char *served;   /* what the client got instead, free text */
 	const uint8_t *reply; /* the raw reply as received */
 	size_t reply_len;
+	uint16_t ede;	     /* the EDE the client got, 0 = none (not logged) */
+	const uint8_t *zone; /* wire: the zone whose data failed validation, NULL = none */
 };
 
 /* Receives events. emit is called on a worker's loop thread and must not block (the daemon's

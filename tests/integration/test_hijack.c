@@ -252,3 +252,26 @@ Test(hijack, over_the_rate_limit_a_summary_line_appears)
 	cr_expect_lt(events, 25, "every event was written");
 	free_lines(l, n);
 }
+
+Test(hijack, bogus_answer_logged_with_its_ede_and_zone)
+{
+	ldns_pkt *p = ask("www.bogus.org.", LDNS_RR_TYPE_A);
+	char text[256];
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_SERVFAIL);
+	cr_expect_eq(itest_ede(p, text, sizeof(text)), 6);
+	ldns_pkt_free(p);
+
+	json_t *l[64];
+	size_t n = read_lines(log_path, l, 1);
+	cr_assert_eq(n, 1, "log lines: %zu", n);
+	json_t *o = l[0];
+	cr_expect_str_eq(field(o, "reason"), "bogus");
+	cr_expect_str_eq(field(o, "action"), "blocked");
+	cr_expect_str_eq(field(o, "qname"), "www.bogus.org.");
+	cr_expect_str_eq(field(o, "qtype"), "A");
+	cr_expect_str_eq(field(o, "zone"), "bogus.org.");
+	cr_expect_eq(json_integer_value(json_object_get(o, "ede")), 6);
+	cr_expect_eq(json_array_size(json_object_get(o, "records")), 1, "the reason text");
+	cr_expect(strlen(field(o, "reply")) > 40, "reply: %s", field(o, "reply"));
+	free_lines(l, n);
+}
