@@ -378,3 +378,61 @@ Test(validation, ad_without_do_gets_ad_on_secure_answers_and_no_rrsigs)
 		}
 	}
 }
+
+Test(validation, a_restart_keeps_security_statuses, .init = NULL)
+{
+	/* Resolved with the lab up, vigild stopped with SIGTERM and started again on the same
+	 * cache-dir with the lab down: whatever is answered now comes from the cache file, so
+	 * AD can only come from the statuses stored there (no DNSKEY could be fetched). */
+	char dir[128], extra[256];
+	snprintf(dir, sizeof(dir), "/tmp/vigil-val-restart-%d", (int)getpid());
+	snprintf(extra, sizeof(extra), "cache-dir: %s\n", dir);
+	start_with(extra);
+	ldns_pkt *p = ask("www.secure.org.", LDNS_RR_TYPE_A, true, false);
+	cr_assert_not_null(p);
+	cr_expect(ldns_pkt_ad(p));
+	ldns_pkt_free(p);
+	/* DO=0 first: after the restart the DO=1 answer is built from the rrset cache. */
+	p = ask("www.ed25519.org.", LDNS_RR_TYPE_A, false, false);
+	cr_assert_not_null(p);
+	ldns_pkt_free(p);
+	p = ask("nx.denial.org.", LDNS_RR_TYPE_A, true, false);
+	cr_assert_not_null(p);
+	cr_expect(ldns_pkt_ad(p));
+	ldns_pkt_free(p);
+	p = ask("www.bogus.org.", LDNS_RR_TYPE_A, true, true); /* CD=1: the bogus data */
+	cr_assert_not_null(p);
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	ldns_pkt_free(p);
+	cr_expect_eq(itest_stop(&V), 0, "vigild did not stop cleanly on SIGTERM");
+	vg_lab_down();
+	/* Same configuration, lab down. */
+	char conf[2048];
+	snprintf(conf, sizeof(conf),
+		 "root-hints: %s\ntrust-anchor-file: %s\ntrust-anchor-file: %s\n"
+		 "negative-trust-anchor: nta.org.\nquery-local-addresses: yes\ndo-ip6: no\n"
+		 "discard-timeout: 0\nrebinding: off\n%s",
+		 vg_lab_root_hints(), vg_lab_trust_anchor(), vg_lab_island_anchor(), extra);
+	cr_assert_eq(itest_start(&V, conf), 0, "vigild did not start again");
+	const char *secure[] = {"www.secure.org.", "www.ed25519.org."};
+	for (size_t i = 0; i < 2; i++) {
+		p = ask(secure[i], LDNS_RR_TYPE_A, true, false);
+		cr_assert_not_null(p, "%s: no answer after the restart", secure[i]);
+		cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR, "%s", secure[i]);
+		cr_expect(ldns_pkt_ad(p), "%s: AD from the cache after the restart", secure[i]);
+		ldns_pkt_free(p);
+	}
+	p = ask("nx.denial.org.", LDNS_RR_TYPE_A, true, false);
+	cr_assert_not_null(p);
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	cr_expect(ldns_pkt_ad(p), "the NXDOMAIN keeps AD after the restart");
+	ldns_pkt_free(p);
+	p = ask("www.bogus.org.", LDNS_RR_TYPE_A, true, false);
+	cr_assert_not_null(p);
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_SERVFAIL, "bogus data is never served");
+	cr_expect_eq(ldns_pkt_ancount(p), 0);
+	ldns_pkt_free(p);
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_expect_eq(system(cmd), 0);
+}
