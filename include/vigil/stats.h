@@ -59,7 +59,7 @@ enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
 	X(refused_rd0, COUNTER, "RD=0 questions the cache could not answer")                       \
 	X(upstream_local_errors, COUNTER,                                                          \
 	  "local errors sending upstream (EMFILE, ENETUNREACH...)")                                \
-	X(upstream_unreachable, COUNTER, "upstream queries that reported an ICMP error")            \
+	X(upstream_unreachable, COUNTER, "upstream queries that reported an ICMP error")           \
 	X(unwanted_id, COUNTER, "unwanted upstream messages: wrong ID")                            \
 	X(unwanted_question, COUNTER, "unwanted upstream messages: wrong question")                \
 	X(unwanted_case, COUNTER, "unwanted upstream messages: wrong 0x20 case")                   \
@@ -77,7 +77,9 @@ enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
 	X(timeouts, COUNTER, "upstream queries that timed out")                                    \
 	X(errors, COUNTER, "upstream TCP connections refused or reset")                            \
 	X(icmp_errors, COUNTER, "ICMP errors reported on upstream UDP sockets")                    \
-	X(socket_cap, COUNTER, "upstream sends refused at max-upstream-sockets")
+	X(socket_cap, COUNTER, "upstream sends refused at max-upstream-sockets")                   \
+	X(late, COUNTER, "datagrams on lingering sockets after the reply (injection-window)")      \
+	X(linger_closed, COUNTER, "lingering sockets closed early to make room for a query")
 
 /* Suspicious-answer reasons (daemon/, issue 9): one line per reason goes here as
  * VG_STATS_SUSPECT(X) with prefix "suspect_", and one X-list line in daemon/stats.c. */
