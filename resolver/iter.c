@@ -401,7 +401,7 @@ static enum step st_pick(struct vg_iq *iq)
 		struct vg_srv_info *si = vg_select_get(r->sel, &cand[k]);
 		iq->no_edns = si && si->no_edns_until > now;
 		iq->edns_probe = false;
-		iq->tcp = false;
+		iq->tcp = iq->req->tcp_only;
 		iq->state = IQ_SEND;
 		return STEP_NEXT;
 	}
@@ -574,6 +574,7 @@ static enum step st_reply(struct vg_iq *iq)
  * "indeterminate" (VG_SEC_INDETERMINATE is what IQ_STORE writes) and AD is never set. */
 static enum step st_validate(struct vg_iq *iq)
 {
+	vg_hijack_bailiwick(iq);
 	vg_hijack_rebinding(iq);
 	iq->state = IQ_STORE;
 	return STEP_NEXT;

@@ -64,6 +64,7 @@ struct vg_unwanted_log {
 	uint16_t count[VG_UNWANTED_N_KINDS]; /* per enum vg_upstream_unwanted_kind */
 	uint8_t n_src;
 	bool src_overflow;
+	bool moved_tcp; /* spoof-attempt moved a query of this iq to TCP */
 	struct vg_unwanted_src {
 		struct vg_sockaddr from;
 		bool tcp;
@@ -197,6 +198,9 @@ struct vg_req {
 	 * into the answer cache. 0 = none. */
 	uint16_t suspect_ede;
 	const char *suspect_text;
+	/* Every query over TCP: a re-fetch after a second answer (the cache keeps what TCP
+	 * confirms). */
+	bool tcp_only;
 	struct vg_req *hnext;	    /* hash chain of requests in flight */
 	struct vg_req *next, *prev; /* all live requests */
 };
@@ -246,12 +250,26 @@ void vg_iq_cancel(struct vg_iq *iq);
 /* hijack.c: the rebinding check on the scrubbed reply of iq (IQ_VALIDATE): private addresses
  * for public names are reported and, with `rebinding: block`, marked drop. */
 void vg_hijack_rebinding(struct vg_iq *iq);
+/* hijack.c: records the scrubber removed that lie outside the asked server's zone, as an
+ * out-of-bailiwick event (IQ_VALIDATE). */
+void vg_hijack_bailiwick(struct vg_iq *iq);
+/* hijack.c: one spoof-attempt event for the request, from its iqs' unwanted-message logs
+ * (wrong ID, question, case or source), when there were any. Called as the request ends. */
+void vg_hijack_spoof_report(struct vg_req *req);
+/* hijack.c: the transport's late callback (vg_upstream_req.late, ctx = the resolver): counts
+ * the late message; a second reply that matches and differs from the accepted one is a
+ * second-answer event, and in block mode quarantines the RRsets of both answers and asks the
+ * question again over TCP. */
+void vg_hijack_late(void *ctx, const struct vg_upstream_late *l);
 
 /* request.c: called by the iterator when the request's root iq finished (DONE or FAIL). */
 void vg_req_complete(struct vg_req *req);
 /* Starts a request without client (prefetch, priming); returns it or NULL. */
 struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype,
 				       bool prime);
+/* Starts a background request for (qname, qtype) that skips the cached answer and asks every
+ * server over TCP; NULL when one is already in flight or without memory. */
+struct vg_req *vg_req_refetch_tcp(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype);
 
 /* outq.c: identical upstream queries in flight are sent once. */
 int vg_outq_send(struct vg_iq *iq);

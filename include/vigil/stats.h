@@ -64,8 +64,9 @@ enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
 	X(unwanted_question, COUNTER, "unwanted upstream messages: wrong question")                \
 	X(unwanted_case, COUNTER, "unwanted upstream messages: wrong 0x20 case")                   \
 	X(unwanted_malformed, COUNTER, "unwanted upstream messages: not a parsable reply")         \
-	X(unwanted_source, COUNTER, "unwanted upstream messages: wrong source address or port")    \
-	X(unwanted_late, COUNTER, "unwanted upstream messages: a second reply after the answer")
+	X(unwanted_source, COUNTER,                                                                \
+	  "unwanted upstream messages: wrong source (none with connected sockets)")                \
+	X(unwanted_late, COUNTER, "datagrams after the answer, in the injection window")
 
 /* Upstream transport, per worker (include/vigil/upstream.h struct vg_upstream_stats). */
 #define VG_STATS_PREFIX_UPSTREAM "upstream_"
