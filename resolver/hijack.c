@@ -189,26 +189,54 @@ void vg_hijack_rebinding(struct vg_iq *iq)
 		r->suspect->emit(r->suspect->ctx, &ev);
 }
 
-/* Presentation text of any record ("name TTL IN TYPE rdata") into the arena, via ldns; NULL
- * without memory or when ldns cannot print it. */
-static const char *rr_text_any(struct vg_arena *a, const struct vg_rr *rr, const char *prefix)
+/* Presentation text of an ldns record, "<prefix>owner TTL IN TYPE rdata" with single spaces
+ * (as the rebinding records are written), owner and names in rdata lowercased (the 0x20
+ * spelling of a query says nothing); malloc'd, NULL without memory. */
+static char *rr_print(const ldns_rr *rr, const char *prefix)
+{
+	ldns_rr *c = ldns_rr_clone(rr);
+	if (!c)
+		return NULL;
+	ldns_rr2canonical(c);
+	char *t = ldns_rr2str(c);
+	ldns_rr_free(c);
+	if (!t)
+		return NULL;
+	size_t pl = strlen(prefix), tl = strlen(t);
+	char *s = malloc(pl + tl + 1);
+	if (s) {
+		memcpy(s, prefix, pl);
+		size_t n = pl;
+		for (size_t i = 0; i < tl; i++) {
+			char ch = t[i] == '\t' || t[i] == '\n' ? ' ' : t[i];
+			if (ch != ' ' || (n > pl && s[n - 1] != ' '))
+				s[n++] = ch;
+		}
+		while (n > pl && s[n - 1] == ' ')
+			n--;
+		s[n] = 0;
+	}
+	free(t);
+	return s;
+}
+
+/* rr_print of one of our records, into the arena; NULL without memory or when ldns cannot
+ * read it. */
+static const char *rr_text_any(struct vg_arena *a, const struct vg_rr *rr)
 {
 	uint8_t wire[VG_NAME_MAX + 10 + 65535];
 	size_t len = vg_rr_write(wire, sizeof(wire), rr, rr->ttl), pos = 0;
 	ldns_rr *lr = NULL;
 	if (!len || ldns_wire2rr(&lr, wire, len, &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK)
 		return NULL;
-	char *t = ldns_rr2str(lr);
+	char *t = rr_print(lr, "");
 	ldns_rr_free(lr);
 	if (!t)
 		return NULL;
-	size_t tl = strlen(t);
-	while (tl && (t[tl - 1] == '\n' || t[tl - 1] == '\t' || t[tl - 1] == ' '))
-		t[--tl] = 0;
-	size_t cap = strlen(prefix) + tl + 1;
+	size_t cap = strlen(t) + 1;
 	char *s = vg_arena_alloc(a, cap);
 	if (s)
-		snprintf(s, cap, "%s%s", prefix, t);
+		memcpy(s, t, cap);
 	free(t);
 	return s;
 }
@@ -252,7 +280,7 @@ void vg_hijack_bailiwick(struct vg_iq *iq)
 		if (!texts && !(texts = vg_arena_alloc(&req->arena,
 						       (BAILIWICK_LIST_MAX + 1) * sizeof(*texts))))
 			return;
-		const char *t = rr_text_any(&req->arena, rr, "");
+		const char *t = rr_text_any(&req->arena, rr);
 		if (t)
 			texts[n++] = t;
 	}
@@ -386,16 +414,8 @@ static void second_list(struct vg_resolver *r, const ldns_pkt *p, const char *pr
 	const ldns_rr_list *l = ldns_pkt_answer(p);
 	for (size_t i = 0; i < ldns_rr_list_rr_count(l) && *n < SECOND_LIST_MAX; i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(l, i);
-		char *t = ldns_rr2str(rr);
-		if (t) {
-			size_t tl = strlen(t);
-			while (tl && (t[tl - 1] == '\n' || t[tl - 1] == ' '))
-				t[--tl] = 0;
-			size_t cap = strlen(prefix) + tl + 1;
-			if ((texts[*n] = malloc(cap)))
-				snprintf(texts[(*n)++], cap, "%s%s", prefix, t);
-			free(t);
-		}
+		if ((texts[*n] = rr_print(rr, prefix)))
+			(*n)++;
 		const ldns_rdf *o = ldns_rr_owner(rr);
 		if (flush && r->cache && ldns_rdf_size(o) <= VG_NAME_MAX)
 			vg_cache_flush_name(r->cache, ldns_rdf_data(o), ldns_rr_get_type(rr));

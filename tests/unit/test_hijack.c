@@ -225,8 +225,8 @@ Test(hijack, records_outside_the_servers_zone_are_listed_in_one_event)
 	cr_assert_eq(e->n_records, 2, "in-zone glue is not listed");
 	char all[600];
 	snprintf(all, sizeof(all), "%s|%s", e->records[0], e->records[1]);
-	cr_assert(strstr(all, "com.\t3600\tIN\tNS\tns.evil.net.") &&
-		      strstr(all, "www.bank.com.\t3600\tIN\tA\t192.0.2.66"),
+	cr_assert(strstr(all, "com. 3600 IN NS ns.evil.net.") &&
+		      strstr(all, "www.bank.com. 3600 IN A 192.0.2.66"),
 		  "records: %s", all);
 	cr_assert_str_eq(e->server, EXCOM "@53");
 	free_result(&res);
@@ -340,11 +340,8 @@ Test(hijack, a_different_second_reply_is_quarantined_and_asked_again_over_tcp)
 	cr_assert_eq(e->qtype, LDNS_RR_TYPE_A);
 	cr_assert(e->has_first, "both replies are in the event");
 	cr_assert_eq(e->n_records, 2);
-	cr_assert(strstr(e->records[0], "first: www.example.com.") &&
-		      strstr(e->records[0], "192.0.2.66"),
-		  "%s", e->records[0]);
-	cr_assert(strstr(e->records[1], "second: ") && strstr(e->records[1], "192.0.2.1"), "%s",
-		  e->records[1]);
+	cr_assert_str_eq(e->records[0], "first: www.example.com. 300 IN A 192.0.2.66");
+	cr_assert_str_eq(e->records[1], "second: www.example.com. 3600 IN A 192.0.2.1");
 	fake_run(&F, 60000);
 	vg_cache_sync(cache);
 	cr_assert_eq(tcp_queries(EXCOM, "www.example.com."), 1, "the re-fetch goes over TCP");

@@ -187,6 +187,29 @@ static void send_q(struct got *g, const char *name, bool tcp, uint32_t timeout)
 	cr_assert_eq(g->calls, 0, "never called from inside send");
 }
 
+/* Plays the TCP server by hand: accepts the transport's connection and reads the framed query
+ * into b (600 bytes); returns the connection, *n the bytes read. */
+static int tcp_accept_query(uint8_t *b, ssize_t *n)
+{
+	int c = -1;
+	for (int i = 0; i < 200 && c < 0; i++) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		c = accept4(srv_tcp, NULL, NULL, SOCK_NONBLOCK);
+		if (c < 0)
+			usleep(1000);
+	}
+	cr_assert_geq(c, 0);
+	*n = -1;
+	for (int i = 0; i < 200 && *n <= 0; i++) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		*n = recv(c, b, 600, 0);
+		if (*n <= 0)
+			usleep(1000);
+	}
+	cr_assert_gt(*n, 14);
+	return c;
+}
+
 Test(upstream, delivers_the_matching_reply)
 {
 	script = ANSWER;
@@ -325,23 +348,9 @@ Test(upstream, tcp_frames_the_query_and_reads_the_reply)
 	struct got g = {0};
 	send_q(&g, "www.example.com.", true, 2000);
 	/* play the server by hand: accept, read the framed query, answer twice (first wrong ID) */
-	int c = -1;
-	for (int i = 0; i < 200 && c < 0; i++) {
-		uv_run(&loop, UV_RUN_NOWAIT);
-		c = accept4(srv_tcp, NULL, NULL, SOCK_NONBLOCK);
-		if (c < 0)
-			usleep(1000);
-	}
-	cr_assert_geq(c, 0);
 	uint8_t b[600];
-	ssize_t n = -1;
-	for (int i = 0; i < 200 && n <= 0; i++) {
-		uv_run(&loop, UV_RUN_NOWAIT);
-		n = recv(c, b, sizeof(b), 0);
-		if (n <= 0)
-			usleep(1000);
-	}
-	cr_assert_gt(n, 14);
+	ssize_t n;
+	int c = tcp_accept_query(b, &n);
 	size_t len = vg_get_u16(b);
 	cr_assert_eq((size_t)n, len + 2, "2-byte length framing");
 	b[4] |= 0x80;
@@ -409,23 +418,9 @@ Test(upstream, over_tcp_a_case_only_difference_is_accepted)
 {
 	struct got g = {0};
 	send_q(&g, "www.example.com.", true, 2000);
-	int c = -1;
-	for (int i = 0; i < 200 && c < 0; i++) {
-		uv_run(&loop, UV_RUN_NOWAIT);
-		c = accept4(srv_tcp, NULL, NULL, SOCK_NONBLOCK);
-		if (c < 0)
-			usleep(1000);
-	}
-	cr_assert_geq(c, 0);
 	uint8_t b[600];
-	ssize_t n = -1;
-	for (int i = 0; i < 200 && n <= 0; i++) {
-		uv_run(&loop, UV_RUN_NOWAIT);
-		n = recv(c, b, sizeof(b), 0);
-		if (n <= 0)
-			usleep(1000);
-	}
-	cr_assert_gt(n, 14);
+	ssize_t n;
+	int c = tcp_accept_query(b, &n);
 	b[4] |= 0x80;
 	b[2 + 13] ^= 0x20; /* 'w' -> 'W' */
 	cr_assert_eq(send(c, b, (size_t)n, 0), n);
@@ -604,23 +599,9 @@ Test(upstream, tcp_queries_do_not_linger)
 	struct late_log ll = {0};
 	struct vg_upstream_query *h;
 	send_linger(&g, &ll, true, 5000, &h);
-	int c = -1;
-	for (int i = 0; i < 200 && c < 0; i++) {
-		uv_run(&loop, UV_RUN_NOWAIT);
-		c = accept4(srv_tcp, NULL, NULL, SOCK_NONBLOCK);
-		if (c < 0)
-			usleep(1000);
-	}
-	cr_assert_geq(c, 0);
 	uint8_t b[600];
-	ssize_t n = -1;
-	for (int i = 0; i < 200 && n <= 0; i++) {
-		uv_run(&loop, UV_RUN_NOWAIT);
-		n = recv(c, b, sizeof(b), 0);
-		if (n <= 0)
-			usleep(1000);
-	}
-	cr_assert_gt(n, 14);
+	ssize_t n;
+	int c = tcp_accept_query(b, &n);
 	b[4] |= 0x80;
 	uint8_t two[1200];
 	memcpy(two, b, (size_t)n);
