@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -14,6 +15,7 @@
 
 #include "impl.h"
 #include "vigil/err.h"
+#include "vigil/hash.h"
 #include "vigil/log.h"
 
 static const char META_FORMAT[] = "format";
@@ -486,6 +488,12 @@ struct vg_cache_reader *vg_cache_reader_new(struct vg_cache *c)
 	if (!rd)
 		return NULL;
 	rd->c = c;
+	if (getrandom(rd->touch_key, sizeof(rd->touch_key), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(rd->touch_key)) {
+		/* No entropy yet (early boot): the address of the reader still differs per run. */
+		rd->touch_key[0] = (uint64_t)(uintptr_t)rd;
+		rd->touch_key[1] = (uint64_t)time(NULL);
+	}
 	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &rd->txn);
 	if (rc) {
 		vg_err("cache: cannot create a reader: %s", mdb_strerror(rc));
@@ -523,12 +531,12 @@ void vg_cache_read_end(struct vg_cache_reader *rd)
 	rd->active = false;
 }
 
-static uint32_t key_hash(const uint8_t *k, size_t n, bool answer)
+/* Keyed (the project's one hash, vigil/hash.h): the names come from clients, and a chosen
+ * collision would suppress another entry's touch and so hasten its eviction. */
+static uint32_t key_hash(const struct vg_cache_reader *rd, const uint8_t *k, size_t n, bool answer)
 {
-	uint32_t h = answer ? 2166136261u : 2166136287u; /* FNV-1a */
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ k[i]) * 16777619u;
-	return h | 1;
+	uint64_t h = vg_siphash13(rd->touch_key, k, n);
+	return ((uint32_t)(h >> 32) ^ (answer ? 0x2u : 0)) | 1;
 }
 
 void vg_cache_touch(struct vg_cache_reader *rd, bool answer, const uint8_t *key, size_t klen,
@@ -536,7 +544,7 @@ void vg_cache_touch(struct vg_cache_reader *rd, bool answer, const uint8_t *key,
 {
 	/* The stored stamp stays old until the writer commits the touch; the slot table keeps this
 	 * worker from queueing the same touch on every hit meanwhile. */
-	uint32_t hh = key_hash(key, klen, answer);
+	uint32_t hh = key_hash(rd, key, klen, answer);
 	unsigned slot = hh % VG_CACHE_TOUCH_SLOTS;
 	if (rd->touch_hash[slot] == hh && now - rd->touch_at[slot] < VG_CACHE_TOUCH_SECS)
 		return;

@@ -109,6 +109,25 @@ static void deliver(struct vg_req *req, const uint8_t *wire, size_t len, uint16_
 	}
 }
 
+/* The status of the whole answer from its RRsets' (vg_sec_combine): the CNAME links, the final
+ * set, and a negative answer's SOA. RRSIGs count with the set they cover. */
+static uint8_t answer_sec(const struct vg_iq *iq)
+{
+	const struct vg_rrset *sets[2] = {NULL, iq->soa ? iq->soa->rrset : NULL};
+	uint8_t sec = VG_SEC_SECURE;
+	bool any = false;
+	for (size_t i = 0; i <= iq->n_ans; i++) {
+		const struct vg_rrset *rs = i < iq->n_ans ? iq->ans[i]->rrset : sets[1];
+		if (!rs || rs == sets[0])
+			continue; /* an orphan RRSIG, or the set just counted */
+		sets[0] = rs;
+		sec = vg_sec_combine(sec, rs->sec);
+		any = true;
+	}
+	/* An answer without any RRset (a negative one without SOA) proves nothing. */
+	return any ? sec : VG_SEC_INDETERMINATE;
+}
+
 /* Builds and delivers the answer of req, whose iterations have ended (vg_req_complete). */
 void vg_answer_finish(struct vg_req *req)
 {
@@ -133,8 +152,8 @@ void vg_answer_finish(struct vg_req *req)
 			uint8_t rank =
 			    VG_RANK_AUTH_ANSWER | (iq->forwarded_data ? 0 : VG_RANK_ITERATED);
 			vg_cache_answer_put(r->cache, req->qname, req->qtype, req->do_bit,
-					    req->cd_bit, r->abuf, len, rank, VG_SEC_INDETERMINATE,
-					    0, vg_wall32(r));
+					    req->cd_bit, r->abuf, len, rank, answer_sec(iq), 0,
+					    vg_wall32(r));
 		}
 	} else {
 		/* RFC 8767: when the authorities cannot give an answer, an expired one (TTL 30)

@@ -1,7 +1,9 @@
-/* Hijack heuristics: the rebinding check (private addresses for public names) and the address
- * classifier it uses, out-of-bailiwick records (IQ_VALIDATE), spoof attempts (per request, from
- * the unwanted-message reports) and second answers on lingering sockets (on-path injection).
- * Findings go to the suspicious-answer sink. */
+/* Hijack heuristics: in IQ_VALIDATE on the reply's RRsets, the rebinding check (private
+ * addresses for public names, with the address classifier it uses) and out-of-bailiwick records
+ * (what the scrubber removed outside the server's zone); spoof attempts (per request, from the
+ * unwanted-message reports) and second answers on lingering sockets (on-path injection). A
+ * finding on a kept RRset sets its reason bit there; every finding goes to the
+ * suspicious-answer sink. */
 #include <arpa/inet.h>
 #include <ldns/ldns.h>
 #include <stdlib.h>
@@ -138,35 +140,33 @@ void vg_hijack_rebinding(struct vg_iq *iq)
 	const char **texts = NULL;
 	size_t n = 0;
 	bool block = o->rebinding == VG_REBIND_BLOCK;
-	for (size_t i = 0; i < m->n_rr; i++) {
-		struct vg_rr *rr = &m->rr[i];
-		if (rr->drop || rr->section != VG_SEC_ANSWER || rdata_class(rr) == VG_ADDR_PUBLIC ||
-		    private_domain(o, rr->owner))
+	for (size_t k = 0; k < m->n_rrsets; k++) {
+		struct vg_rrset *rs = &m->rrsets[k];
+		if ((rs->type != VG_TYPE_A && rs->type != VG_TYPE_AAAA) ||
+		    private_domain(o, rs->owner))
 			continue;
-		if (!texts && !(texts = vg_arena_alloc(&req->arena, m->n_rr * sizeof(*texts))))
-			return;
-		const char *t = rr_text(&req->arena, rr);
-		if (t)
-			texts[n++] = t;
-		if (block)
-			rr->drop = true;
+		for (uint16_t i = 0; i < rs->n_rrs;) {
+			const struct vg_rr *rr = rs->rrs[i];
+			if (rr->section != VG_SEC_ANSWER || rdata_class(rr) == VG_ADDR_PUBLIC) {
+				i++;
+				continue;
+			}
+			if (!texts &&
+			    !(texts = vg_arena_alloc(&req->arena, m->n_rr * sizeof(*texts))))
+				return;
+			const char *t = rr_text(&req->arena, rr);
+			if (t)
+				texts[n++] = t;
+			rs->suspect |= 1u << VG_SUSPECT_REBINDING;
+			if (block)
+				vg_rrset_remove(rs, i); /* its signatures go with it */
+			else
+				i++;
+		}
 	}
 	if (!texts)
 		return;
 	if (block) {
-		/* Signatures over a removed set go with it. */
-		for (size_t i = 0; i < m->n_rr; i++) {
-			struct vg_rr *sig = &m->rr[i];
-			if (sig->drop || sig->type != VG_TYPE_RRSIG || sig->rdlen < 2)
-				continue;
-			uint16_t cov = vg_get_u16(sig->rdata);
-			if (cov != VG_TYPE_A && cov != VG_TYPE_AAAA)
-				continue;
-			for (size_t j = 0; j < m->n_rr; j++)
-				if (m->rr[j].drop && m->rr[j].type == cov &&
-				    vg_name_eq(m->rr[j].owner, sig->owner))
-					sig->drop = true;
-		}
 		req->suspect_ede = VG_EDE_BLOCKED;
 		req->suspect_text = "rebinding: private address for a public name removed";
 	}
@@ -422,19 +422,26 @@ static void second_list(struct vg_resolver *r, const ldns_pkt *p, const char *pr
 	}
 }
 
-void vg_hijack_late(void *ctx, const struct vg_upstream_late *l)
+struct late_args {
+	struct vg_resolver *r;
+	const struct vg_upstream_late *l;
+};
+
+static int late_entry(void *arg)
 {
-	struct vg_resolver *r = ctx;
+	const struct late_args *a = arg;
+	struct vg_resolver *r = a->r;
+	const struct vg_upstream_late *l = a->l;
 	r->stats.unwanted_late++;
 	const struct vg_hijack_opts *o = r->hijack;
 	/* A late message that does not match (wrong ID or question) is an off-path guess that
 	 * came too late to matter: counted, nothing else. */
 	if (l->match != VG_MATCH_OK || !o || !o->enabled || o->second_answer == VG_DETECT_OFF)
-		return;
+		return 0;
 	uint8_t qname[VG_NAME_MAX];
 	int qn = l->query_len > 12 ? vg_name_len(l->query + 12, l->query_len - 12) : -1;
 	if (qn <= 0 || (size_t)qn + 16 > l->query_len)
-		return;
+		return 0;
 	memcpy(qname, l->query + 12, (size_t)qn);
 	vg_name_lower(qname);
 	uint16_t qtype = vg_get_u16(l->query + 12 + qn);
@@ -480,5 +487,12 @@ out:
 	ldns_rr_list_deep_free(lb);
 	ldns_pkt_free(pa);
 	ldns_pkt_free(pb);
-	vg_store_read_done(r);
+	return 0;
+}
+
+void vg_hijack_late(void *ctx, const struct vg_upstream_late *l)
+{
+	struct late_args a = {ctx, l};
+	/* An entry point: the re-fetch it may start reads the cache. */
+	vg_resolver_entry(a.r, late_entry, &a);
 }

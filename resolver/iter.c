@@ -305,26 +305,49 @@ static void clear_tried(struct vg_iq *iq)
 		memset(iq->ns[i].tried, 0, sizeof(iq->ns[i].tried));
 }
 
-static enum step start_sub_type(struct vg_iq *iq, struct vg_ns *ns, uint16_t type)
+static void glue_done(struct vg_iq *p, const struct vg_sub_result *res, void *ctx);
+
+/* Starts the address lookup of a glueless NS name. A loop (the name is what an ancestor is
+ * looking up) leaves the name without addresses; the parent picks on. */
+static enum step start_glue(struct vg_iq *iq, struct vg_ns *ns, uint16_t type)
 {
 	ns->resolved = true;
-	struct vg_iq *sub = vg_iq_new(iq->req, ns->name, type, VG_CLASS_IN);
-	if (!sub)
-		return fail(iq, VG_EDE_OTHER, "out of memory");
-	sub->parent = iq;
-	sub->parent_ns = ns;
-	sub->depth = iq->depth + 1;
-	iq->state = IQ_WAIT_SUB;
-	vg_iq_run(sub);
-	return STEP_WAIT;
+	int rc = vg_iq_sub_start(iq, ns->name, type, glue_done, ns);
+	if (rc == VG_ELIMIT) {
+		iq->state = IQ_PICK;
+		return STEP_NEXT;
+	}
+	return rc < 0 ? fail(iq, VG_EDE_OTHER, "out of memory") : STEP_WAIT;
 }
 
-/* Resolves a glueless NS name: A first (when do-ip4), AAAA when that gave nothing (see
- * sub_finished); one name counts once against max-glueless-per-referral. */
+/* The continuation of a glue lookup: the addresses go to the parent's NS entry; A gave nothing
+ * and IPv6 is on: AAAA next (an IPv6-only name server); then the parent picks again. */
+static void glue_done(struct vg_iq *p, const struct vg_sub_result *res, void *ctx)
+{
+	struct vg_ns *ns = ctx;
+	for (size_t k = 0; k < res->n_sets; k++)
+		for (uint16_t i = 0; i < res->sets[k]->n_rrs && ns->n_addrs < VG_MAX_NS_ADDRS;
+		     i++) {
+			const struct vg_rr *g = res->sets[k]->rrs[i];
+			if (vg_addr_from_rdata(g->type, g->rdata, g->rdlen,
+					       &ns->addrs[ns->n_addrs]))
+				ns->n_addrs++;
+		}
+	if (p->state != IQ_WAIT_SUB)
+		return;
+	if (ns->n_addrs == 0 && res->qtype == VG_TYPE_A && p->req->r->opts.addr.do_ip6 &&
+	    start_glue(p, ns, VG_TYPE_AAAA) == STEP_WAIT)
+		return;
+	if (p->state == IQ_WAIT_SUB)
+		p->state = IQ_PICK;
+}
+
+/* Resolves a glueless NS name: A first (when do-ip4), AAAA when that gave nothing (glue_done);
+ * one name counts once against max-glueless-per-referral. */
 static enum step start_sub(struct vg_iq *iq, struct vg_ns *ns)
 {
 	iq->glueless++;
-	return start_sub_type(iq, ns, iq->req->r->opts.addr.do_ip4 ? VG_TYPE_A : VG_TYPE_AAAA);
+	return start_glue(iq, ns, iq->req->r->opts.addr.do_ip4 ? VG_TYPE_A : VG_TYPE_AAAA);
 }
 
 static bool family_ok(const struct vg_addr_policy *ap, const struct vg_sockaddr *a)
@@ -564,16 +587,28 @@ static enum step st_reply(struct vg_iq *iq)
 		iq->state = IQ_PICK;
 		return STEP_NEXT;
 	}
+	/* Once, right after the scrubber: every later step works on these RRsets. */
+	rc = vg_rrsets_group(&iq->req->arena, &iq->msg, iq->forward);
+	if (rc < 0)
+		return fail(iq, VG_EDE_OTHER, "out of memory");
 	iq->state = IQ_VALIDATE;
 	return STEP_NEXT;
 }
 
 /* ---- IQ_VALIDATE ---- */
-/* The place for the DNSSEC validator and the hijack heuristics: they see the scrubbed reply
- * before anything is cached or answered. Until validation exists every verdict is
- * "indeterminate" (VG_SEC_INDETERMINATE is what IQ_STORE writes) and AD is never set. */
+/* The DNSSEC validator and the hijack heuristics see the reply's RRsets before anything is
+ * cached or answered; the store and the answer builder take each set's status from here. */
+static void validate_rrsets(struct vg_iq *iq)
+{
+	/* The validation step has not run: this is the one place that says so. Until the
+	 * validator exists every RRset is "indeterminate" and AD is never set. */
+	for (size_t k = 0; k < iq->msg.n_rrsets; k++)
+		iq->msg.rrsets[k].sec = VG_SEC_INDETERMINATE;
+}
+
 static enum step st_validate(struct vg_iq *iq)
 {
+	validate_rrsets(iq);
 	vg_hijack_bailiwick(iq);
 	vg_hijack_rebinding(iq);
 	iq->state = IQ_STORE;
@@ -611,6 +646,10 @@ static void add_synthesized(struct vg_iq *iq, const struct vg_rr *dname)
 		cn->ttl = dname->ttl; /* RFC 6672 §3.1: the DNAME's TTL */
 		cn->rdlen = (uint16_t)tn;
 		cn->section = VG_SEC_ANSWER;
+		/* Its own one-record set, as trustworthy as the DNAME it comes from. */
+		cn->rrset = vg_rrset_single(a, cn, dname->rrset);
+		if (!cn->rrset)
+			return;
 		vg_iq_ans_add(iq, cn);
 	}
 }
@@ -823,29 +862,73 @@ static enum step (*const handlers[IQ_N_STATES])(struct vg_iq *) = {
     [IQ_FOLLOW] = st_follow, [IQ_DONE] = st_end,	  [IQ_FAIL] = st_end,
 };
 
-/* A sub-resolution finished: give its addresses to the parent and let it pick again. */
+int vg_iq_sub_start(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, vg_sub_cb cb,
+		    void *ctx)
+{
+	if (parent->depth >= VG_MAX_SUB_DEPTH)
+		return VG_ELIMIT;
+	for (const struct vg_iq *a = parent; a; a = a->parent)
+		if (a->qtype == qtype && vg_name_eq(a->sname, name))
+			return VG_ELIMIT;
+	struct vg_iq *sub = vg_iq_new(parent->req, name, qtype, VG_CLASS_IN);
+	if (!sub)
+		return -ENOMEM;
+	sub->parent = parent;
+	sub->sub_cb = cb;
+	sub->sub_ctx = ctx;
+	sub->depth = parent->depth + 1;
+	parent->subs_started++;
+	parent->state = IQ_WAIT_SUB;
+	vg_iq_run(sub);
+	return 0;
+}
+
+/* The distinct RRsets of sub's answer in order, into the request's arena. */
+static size_t answer_sets(struct vg_iq *sub, struct vg_rrset ***out)
+{
+	struct vg_rrset **sets = vg_arena_alloc(&sub->req->arena, (sub->n_ans + 1) * sizeof(*sets));
+	size_t n = 0;
+	*out = sets;
+	for (size_t i = 0; sets && i < sub->n_ans; i++) {
+		struct vg_rrset *rs = sub->ans[i]->rrset;
+		bool seen = !rs;			/* an orphan RRSIG belongs to no set */
+		for (size_t k = n; !seen && k > 0; k--) /* the last one first: sets are adjacent */
+			seen = sets[k - 1] == rs;
+		if (!seen)
+			sets[n++] = rs;
+	}
+	return n;
+}
+
+/* A sub-request ended: its continuation interprets the result for the parent, which resumes
+ * unless the continuation started another sub-request (that one's end resumes it). */
 static void sub_finished(struct vg_iq *sub)
 {
 	struct vg_iq *p = sub->parent;
-	struct vg_ns *ns = sub->parent_ns;
-	if (sub->state == IQ_DONE) {
-		for (size_t i = 0; i < sub->n_ans && ns->n_addrs < VG_MAX_NS_ADDRS; i++) {
-			const struct vg_rr *g = sub->ans[i];
-			if (vg_addr_from_rdata(g->type, g->rdata, g->rdlen,
-					       &ns->addrs[ns->n_addrs]))
-				ns->n_addrs++;
-		}
-	}
-	if (p->state != IQ_WAIT_SUB)
+	bool waiting = p->state == IQ_WAIT_SUB;
+	unsigned started = p->subs_started;
+	struct vg_sub_result res = {.qname = sub->sname,
+				    .qtype = sub->qtype,
+				    .answered = sub->state == IQ_DONE,
+				    .rcode = sub->state == IQ_DONE ? sub->rcode : VG_RCODE_SERVFAIL,
+				    .soa = sub->state == IQ_DONE ? sub->soa : NULL,
+				    .ede = sub->ede,
+				    .ede_text = sub->ede_text};
+	struct vg_rrset **sets = NULL;
+	if (res.answered)
+		res.n_sets = answer_sets(sub, &sets);
+	res.sets = sets;
+	if (res.answered && !sets)
+		res = (struct vg_sub_result){.qname = sub->sname,
+					     .qtype = sub->qtype,
+					     .rcode = VG_RCODE_SERVFAIL,
+					     .ede = VG_EDE_OTHER,
+					     .ede_text = "out of memory"};
+	sub->sub_cb(p, &res, sub->sub_ctx);
+	if (!waiting || p->subs_started != started)
 		return;
-	if (ns->n_addrs == 0 && sub->qtype == VG_TYPE_A && p->req->r->opts.addr.do_ip6) {
-		/* An IPv6-only name server. */
-		if (start_sub_type(p, ns, VG_TYPE_AAAA) == STEP_WAIT)
-			return;
-		vg_iq_run(p); /* failed to start: p is in IQ_FAIL */
-		return;
-	}
-	p->state = IQ_PICK;
+	if (vg_fails(p->state != IQ_WAIT_SUB)) /* the continuation said nothing */
+		fail(p, VG_EDE_OTHER, "sub-request result not handled");
 	vg_iq_run(p);
 }
 

@@ -54,6 +54,29 @@ struct vg_req;
 struct vg_outq;
 struct vg_iq;
 
+/* What a sub-request hands its parent when it ends. Records and sets live in the request's arena
+ * (valid for the request's life); the `sets` array only during the continuation call. */
+struct vg_sub_result {
+	const uint8_t *qname; /* what the sub-request asked (lowercase) */
+	uint16_t qtype;
+	bool answered; /* it ended with an answer (positive or negative); false: SERVFAIL */
+	uint16_t rcode;
+	/* The answer's RRsets in order (CNAME/DNAME links, then the final set), each with its
+	 * covering RRSIGs, rank and security status. */
+	struct vg_rrset *const *sets;
+	size_t n_sets;
+	const struct vg_rr *soa; /* a negative answer's SOA (its rrset has the status), or NULL */
+	uint16_t ede;		 /* why it failed (answered false) */
+	const char *ede_text;
+};
+
+/* A sub-request's continuation (as Unbound's inform_super, Knot's yield): called once when the
+ * sub-request ends, on the loop thread. It interprets res for the parent and says how the
+ * parent goes on: it sets parent->state to the state to resume in (the iterator then runs the
+ * parent), or starts another sub-request (vg_iq_sub_start) and the parent keeps waiting. When
+ * the parent no longer waits (parent->state != IQ_WAIT_SUB) it may only record. */
+typedef void (*vg_sub_cb)(struct vg_iq *parent, const struct vg_sub_result *res, void *ctx);
+
 #define VG_UNWANTED_SOURCES 4 /* distinct (source, transport) pairs kept per iq */
 
 /* The unwanted messages that reached the upstream queries an iq waited on (wrong ID, question,
@@ -93,9 +116,11 @@ struct vg_oq_wait {
 
 struct vg_iq {
 	struct vg_req *req;
-	struct vg_iq *parent;	 /* sub-resolution of a glueless NS name: who waits */
-	struct vg_ns *parent_ns; /* the parent's NS entry this resolves */
-	struct vg_iq *next_all;	 /* all iqs of the request */
+	struct vg_iq *parent; /* a sub-request: who waits for it */
+	vg_sub_cb sub_cb;     /* and what receives its result */
+	void *sub_ctx;
+	unsigned subs_started;	/* sub-requests this iq started (vg_iq_sub_start) */
+	struct vg_iq *next_all; /* all iqs of the request */
 	int depth;
 	enum vg_iq_state state;
 	bool is_prime;	    /* root priming query */
@@ -209,7 +234,8 @@ struct vg_resolver {
 	struct vg_resolver_opts opts; /* copied at vg_resolver_new */
 	struct vg_cache *cache;
 	struct vg_cache_reader *rd;
-	bool rd_open; /* a read snapshot is open for the event being handled */
+	bool rd_open;	      /* a read snapshot is open for the entry being handled */
+	unsigned entry_depth; /* vg_resolver_entry calls on the stack (an entry may nest one) */
 	struct vg_upstream *up;
 	int worker_id;
 	const struct vg_hijack_opts *hijack;   /* &opts.hijack */
@@ -246,9 +272,20 @@ void vg_iq_run(struct vg_iq *iq);
 struct vg_iq *vg_iq_new(struct vg_req *req, const uint8_t *name, uint16_t qtype, uint16_t qclass);
 /* Detaches iq from the upstream layer (outq) and stops everything it waits on. */
 void vg_iq_cancel(struct vg_iq *iq);
+/* Starts a sub-request for (name, qtype, IN) on behalf of parent, whose result cb(parent, res,
+ * ctx) receives (see vg_sub_cb). The parent moves to IQ_WAIT_SUB; the sub-request runs at once
+ * and may end (and call cb) before this returns. The caller returns STEP_WAIT from its state
+ * function (or, from a continuation, does nothing more); a parent not inside a state function
+ * must not be listening for a reply (vg_iq_cancel). Bounds: nesting up to VG_MAX_SUB_DEPTH, no
+ * question already asked by an ancestor (a loop); each sub-request has its own
+ * max-referral-depth and max-cname-chain and shares the request's max-upstream-queries.
+ * Returns 0, VG_ELIMIT (depth or loop: nothing started, parent unchanged) or -ENOMEM. */
+int vg_iq_sub_start(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, vg_sub_cb cb,
+		    void *ctx);
 
-/* hijack.c: the rebinding check on the scrubbed reply of iq (IQ_VALIDATE): private addresses
- * for public names are reported and, with `rebinding: block`, marked drop. */
+/* hijack.c: the rebinding check on the reply's RRsets (IQ_VALIDATE): an RRset with private
+ * addresses for a public name gets VG_SUSPECT_REBINDING, is reported and, with `rebinding:
+ * block`, loses those records (vg_rrset_remove). */
 void vg_hijack_rebinding(struct vg_iq *iq);
 /* hijack.c: records the scrubber removed that lie outside the asked server's zone, as an
  * out-of-bailiwick event (IQ_VALIDATE). */
@@ -300,8 +337,11 @@ bool vg_store_name_exists(struct vg_iq *iq, const uint8_t *name);
 /* The whole answer the answer cache holds for req's question when it is stale (within
  * serve-stale-max), written into buf (ID 0, TTLs 30); returns its rcode, or -1. */
 int vg_store_stale_answer(struct vg_req *req, uint8_t *buf, size_t cap, size_t *len);
-/* Ends the read snapshot of the current event; every resolver entry point calls it last. */
-void vg_store_read_done(struct vg_resolver *r);
+/* The one wrapper of every resolver entry point (vg_resolver_new, _resolve, _prefetch, _close,
+ * the upstream reply callback, the request deadline timer): runs fn(arg) and returns its value.
+ * The cache lookups fn makes share one read snapshot, opened lazily by the first of them; when
+ * the outermost entry returns, the snapshot is closed, so none stays open across a loop pass. */
+int vg_resolver_entry(struct vg_resolver *r, int (*fn)(void *arg), void *arg);
 
 /* Appends one record to iq->ans (arena array growth) unless it is there already. */
 int vg_iq_ans_add(struct vg_iq *iq, const struct vg_rr *rr);

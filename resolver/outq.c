@@ -182,15 +182,26 @@ static void on_outq_unwanted(void *ctx, const struct vg_upstream_unwanted *u)
 	}
 }
 
-static void on_outq_reply(void *ctx, enum vg_upstream_status st, const uint8_t *reply, size_t len,
-			  uint32_t rtt_ms)
+struct reply_args {
+	struct vg_outq *oq;
+	enum vg_upstream_status st;
+	const uint8_t *reply;
+	size_t len;
+	uint32_t rtt_ms;
+};
+
+static int reply_entry(void *arg)
 {
-	struct vg_outq *oq = ctx;
+	const struct reply_args *a = arg;
+	struct vg_outq *oq = a->oq;
 	struct vg_resolver *r = oq->r;
+	enum vg_upstream_status st = a->st;
+	const uint8_t *reply = a->reply;
+	size_t len = a->len;
+	uint32_t rtt_ms = a->rtt_ms;
 	if (st == VG_UP_UNREACHABLE) {
 		outq_unreachable(oq);
-		vg_store_read_done(r);
-		return;
+		return 0;
 	}
 	/* Once per query, however many iqs wait on it: a lost datagram is one timeout for the
 	 * server's backoff and hold-down, not one per waiter. Only silence counts against a
@@ -236,7 +247,14 @@ static void on_outq_reply(void *ctx, enum vg_upstream_status st, const uint8_t *
 		}
 		w = next;
 	}
-	vg_store_read_done(r);
+	return 0;
+}
+
+static void on_outq_reply(void *ctx, enum vg_upstream_status st, const uint8_t *reply, size_t len,
+			  uint32_t rtt_ms)
+{
+	struct reply_args a = {ctx, st, reply, len, rtt_ms};
+	vg_resolver_entry(((struct vg_outq *)ctx)->r, reply_entry, &a);
 }
 
 int vg_outq_send(struct vg_iq *iq)

@@ -58,19 +58,25 @@ static void req_unlink(struct vg_req *req)
 	req->next = req->prev = NULL;
 }
 
-static void on_deadline(void *ctx)
+static int deadline_entry(void *ctx)
 {
 	struct vg_req *req = ctx;
 	req->deadline = NULL;
 	if (req->done)
-		return;
+		return 0;
 	vg_debug("resolver: request lifetime (request-timeout) exceeded");
 	req->root->state = IQ_FAIL;
 	req->root->ede = VG_EDE_NO_REACHABLE_AUTHORITY;
 	req->root->ede_text = "request-timeout reached";
 	req->r->stats.limit_hits++;
 	vg_req_complete(req);
-	vg_store_read_done(req->r);
+	return 0;
+}
+
+static void on_deadline(void *ctx)
+{
+	struct vg_req *req = ctx;
+	vg_resolver_entry(req->r, deadline_entry, req);
 }
 
 void vg_req_complete(struct vg_req *req)
@@ -213,6 +219,12 @@ void vg_resolver_opts_default(struct vg_resolver_opts *o)
 	};
 }
 
+static int prime_entry(void *arg)
+{
+	vg_prime_maybe(arg);
+	return 0;
+}
+
 int vg_resolver_new(const struct vg_resolver_env *env, struct vg_resolver **out)
 {
 	struct vg_resolver *r = calloc(1, sizeof(*r));
@@ -249,8 +261,7 @@ int vg_resolver_new(const struct vg_resolver_env *env, struct vg_resolver **out)
 				r->worker_id);
 	}
 	*out = r;
-	vg_prime_maybe(r);
-	vg_store_read_done(r);
+	vg_resolver_entry(r, prime_entry, r);
 	return 0;
 }
 
@@ -273,13 +284,23 @@ static int resolve_from_cache(struct vg_resolver *r, const struct vg_question *q
 	vg_iq_run(req->root);
 	if (vg_fails(req->done))
 		vg_req_complete(req);
-	vg_store_read_done(r);
 	return 0;
 }
 
-int vg_resolver_resolve(struct vg_resolver *r, const struct vg_question *q, vg_resolve_cb cb,
-			void *ctx)
+struct resolve_args {
+	struct vg_resolver *r;
+	const struct vg_question *q;
+	vg_resolve_cb cb;
+	void *ctx;
+};
+
+static int resolve_entry(void *arg)
 {
+	const struct resolve_args *a = arg;
+	struct vg_resolver *r = a->r;
+	const struct vg_question *q = a->q;
+	vg_resolve_cb cb = a->cb;
+	void *ctx = a->ctx;
 	if (q->qname_len == 0 || q->qname_len > VG_NAME_MAX ||
 	    vg_name_len(q->qname, q->qname_len) != (int)q->qname_len)
 		return VG_EFORMAT;
@@ -318,8 +339,26 @@ int vg_resolver_resolve(struct vg_resolver *r, const struct vg_question *q, vg_r
 		req_link(req);
 		vg_iq_run(req->root);
 	}
-	vg_store_read_done(r);
 	return 0;
+}
+
+int vg_resolver_resolve(struct vg_resolver *r, const struct vg_question *q, vg_resolve_cb cb,
+			void *ctx)
+{
+	struct resolve_args a = {r, q, cb, ctx};
+	return vg_resolver_entry(r, resolve_entry, &a);
+}
+
+struct prefetch_args {
+	struct vg_resolver *r;
+	const uint8_t *qname;
+	uint16_t qtype;
+};
+
+static int prefetch_entry(void *arg)
+{
+	const struct prefetch_args *a = arg;
+	return vg_req_start_background(a->r, a->qname, a->qtype, false) ? 0 : VG_ELIMIT;
 }
 
 int vg_resolver_prefetch(struct vg_resolver *r, const uint8_t *qname, size_t qname_len,
@@ -329,9 +368,8 @@ int vg_resolver_prefetch(struct vg_resolver *r, const uint8_t *qname, size_t qna
 		return VG_EREFUSED;
 	if (qname_len == 0 || vg_name_len(qname, qname_len) != (int)qname_len)
 		return VG_EFORMAT;
-	int rc = vg_req_start_background(r, qname, qtype, false) ? 0 : VG_ELIMIT;
-	vg_store_read_done(r);
-	return rc;
+	struct prefetch_args a = {r, qname, qtype};
+	return vg_resolver_entry(r, prefetch_entry, &a);
 }
 
 const struct vg_resolver_stats *vg_resolver_stats(const struct vg_resolver *r)
@@ -359,11 +397,10 @@ static void log_stats(const struct vg_resolver *r)
 	vg_info("resolver %d stats:%s", r->worker_id, line);
 }
 
-void vg_resolver_close(struct vg_resolver *r)
+/* Ends every request in flight with SERVFAIL (their stale answers may be looked up). */
+static int close_entry(void *arg)
 {
-	if (!r)
-		return;
-	log_stats(r);
+	struct vg_resolver *r = arg;
 	while (r->reqs) {
 		struct vg_req *req = r->reqs;
 		req->root->state = IQ_FAIL;
@@ -371,7 +408,15 @@ void vg_resolver_close(struct vg_resolver *r)
 		req->root->ede_text = "resolver shutting down";
 		vg_req_complete(req); /* unlinks it */
 	}
-	vg_store_read_done(r);
+	return 0;
+}
+
+void vg_resolver_close(struct vg_resolver *r)
+{
+	if (!r)
+		return;
+	log_stats(r);
+	vg_resolver_entry(r, close_entry, r);
 	if (r->reaper)
 		r->up->ops->timer_stop(r->up, r->reaper);
 	reaper_fire(r);

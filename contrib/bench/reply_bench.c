@@ -171,6 +171,8 @@ int main(int argc, char **argv)
 			rc = vg_scrub(&iq->msg, iq->zone, iq->asked, iq->asked_type, false,
 				      &iq->verdict);
 		}
+		if (rc == 0)
+			rc = vg_rrsets_group(&req->arena, &iq->msg, false);
 		if (rc == 0) {
 			vg_store_reply(iq);
 			for (size_t i = 0; i < iq->msg.n_rr; i++)
