@@ -319,6 +319,24 @@ static const char *const unwanted_names[VG_UNWANTED_N_KINDS] = {
     [VG_UNWANTED_SOURCE] = "wrong-source", [VG_UNWANTED_LATE] = "late",
 };
 
+/* Wrong IDs, questions or cases heard by an iq: a blind spoofer was guessing. */
+static unsigned spoof_guesses(const struct vg_unwanted_log *l)
+{
+	return l->count[VG_UNWANTED_ID] + l->count[VG_UNWANTED_QUESTION] +
+	       l->count[VG_UNWANTED_CASE] + l->count[VG_UNWANTED_SOURCE];
+}
+
+void vg_hijack_spoof_mark(struct vg_iq *iq)
+{
+	const struct vg_hijack_opts *o = iq->req->r->hijack;
+	/* Over TCP the connection proves the origin: what came that way is clean. */
+	if (!o || !o->enabled || o->spoof_attempt == VG_DETECT_OFF || iq->tcp ||
+	    !spoof_guesses(&iq->unwanted))
+		return;
+	for (size_t k = 0; k < iq->msg.n_rrsets; k++)
+		iq->msg.rrsets[k].suspect |= 1u << VG_SUSPECT_SPOOF_ATTEMPT;
+}
+
 void vg_hijack_spoof_report(struct vg_req *req)
 {
 	struct vg_resolver *r = req->r;
@@ -332,9 +350,7 @@ void vg_hijack_spoof_report(struct vg_req *req)
 	const struct vg_iq *last = NULL;
 	for (const struct vg_iq *iq = req->iqs; iq; iq = iq->next_all) {
 		const struct vg_unwanted_log *l = &iq->unwanted;
-		unsigned spoofy = l->count[VG_UNWANTED_ID] + l->count[VG_UNWANTED_QUESTION] +
-				  l->count[VG_UNWANTED_CASE] + l->count[VG_UNWANTED_SOURCE];
-		if (!spoofy)
+		if (!spoof_guesses(l))
 			continue;
 		last = iq;
 		retried |= l->moved_tcp;

@@ -609,6 +609,7 @@ static void validate_rrsets(struct vg_iq *iq)
 static enum step st_validate(struct vg_iq *iq)
 {
 	validate_rrsets(iq);
+	vg_hijack_spoof_mark(iq);
 	vg_hijack_bailiwick(iq);
 	vg_hijack_rebinding(iq);
 	iq->state = IQ_STORE;

@@ -290,6 +290,9 @@ void vg_hijack_rebinding(struct vg_iq *iq);
 /* hijack.c: records the scrubber removed that lie outside the asked server's zone, as an
  * out-of-bailiwick event (IQ_VALIDATE). */
 void vg_hijack_bailiwick(struct vg_iq *iq);
+/* hijack.c: a UDP reply accepted by an iq that heard wrong IDs, questions or cases: every
+ * RRset of it gets the spoof-attempt reason bit (IQ_VALIDATE). A TCP reply is not marked. */
+void vg_hijack_spoof_mark(struct vg_iq *iq);
 /* hijack.c: one spoof-attempt event for the request, from its iqs' unwanted-message logs
  * (wrong ID, question, case or source), when there were any. Called as the request ends. */
 void vg_hijack_spoof_report(struct vg_req *req);

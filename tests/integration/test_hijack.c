@@ -280,6 +280,20 @@ static void records_of(json_t *o, char *all, size_t cap)
 	}
 }
 
+/* The first line of vigilctl dump that starts with `owner` and holds `needle`, into line. */
+static bool dump_line(const char *owner, const char *needle, char *line, size_t cap)
+{
+	static char out[1 << 16];
+	cr_assert_eq(vigilctl("dump", out, sizeof(out)), 0, "%s", out);
+	for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n")) {
+		if (!strncmp(l, owner, strlen(owner)) && strstr(l, needle)) {
+			snprintf(line, cap, "%s", l);
+			return true;
+		}
+	}
+	return false;
+}
+
 static bool dump_has(const char *needle)
 {
 	static char out[1 << 16];
@@ -357,6 +371,12 @@ Test(hijack, spoof_attempt_wrong_id_is_logged_with_counts_and_source)
 	char out[8192];
 	cr_assert_eq(vigilctl("stats", out, sizeof(out)), 0, "%s", out);
 	cr_expect(strstr(out, "suspect_spoof_attempt: 1\n") != NULL, "%s", out);
+	/* The reply accepted over UDP while someone guessed is cached, flagged suspect (never
+	 * served stale; vigilctl flush-suspicious drops it). */
+	char line[512];
+	cr_assert(dump_line("www.wrongid.faults.net.", "192.0.2.53", line, sizeof(line)),
+		  "not cached");
+	cr_expect(strstr(line, " suspect") != NULL, "%s", line);
 }
 
 Test(hijack, spoof_attempt_case_mismatch_is_retried_over_tcp)

@@ -180,6 +180,43 @@ Test(hijack, spoof_attempt_log_reports_without_moving_to_tcp)
 	cr_assert_eq(event_of(VG_SUSPECT_SPOOF_ATTEMPT)->action, VG_SUSPECT_LOGGED);
 }
 
+Test(hijack, a_udp_reply_after_spoof_guesses_gets_the_reason_bit_on_its_rrsets)
+{
+	struct vg_hijack_opts o = {.enabled = true, .spoof_attempt = VG_DETECT_BLOCK};
+	struct vg_resolver *r = calloc(1, sizeof(*r));
+	struct vg_req *req = calloc(1, sizeof(*req));
+	struct vg_iq *iq = calloc(1, sizeof(*iq));
+	cr_assert(r && req && iq);
+	r->hijack = &o;
+	req->r = r;
+	iq->req = req;
+	struct vg_rrset sets[2] = {{0}};
+	iq->msg.rrsets = sets;
+	iq->msg.n_rrsets = 2;
+	const uint32_t bit = 1u << VG_SUSPECT_SPOOF_ATTEMPT;
+	vg_hijack_spoof_mark(iq);
+	cr_assert_eq(sets[0].suspect | sets[1].suspect, 0, "nothing heard");
+	iq->unwanted.count[VG_UNWANTED_MALFORMED] = 1;
+	vg_hijack_spoof_mark(iq);
+	cr_assert_eq(sets[0].suspect | sets[1].suspect, 0, "a broken reply is no guess");
+	iq->unwanted.count[VG_UNWANTED_ID] = 1;
+	iq->tcp = true;
+	vg_hijack_spoof_mark(iq);
+	cr_assert_eq(sets[0].suspect | sets[1].suspect, 0, "TCP proves the origin");
+	iq->tcp = false;
+	o.spoof_attempt = VG_DETECT_OFF;
+	vg_hijack_spoof_mark(iq);
+	cr_assert_eq(sets[0].suspect | sets[1].suspect, 0, "detection off");
+	o.spoof_attempt = VG_DETECT_LOG;
+	sets[1].suspect = 1u << VG_SUSPECT_REBINDING;
+	vg_hijack_spoof_mark(iq);
+	cr_assert_eq(sets[0].suspect, bit);
+	cr_assert_eq(sets[1].suspect, bit | (1u << VG_SUSPECT_REBINDING), "other reasons kept");
+	free(iq);
+	free(req);
+	free(r);
+}
+
 Test(hijack, clean_replies_raise_no_spoof_event)
 {
 	start();
