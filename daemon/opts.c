@@ -53,4 +53,11 @@ void vg_resolver_opts_from_config(struct vg_resolver_opts *o, const struct vg_co
 	o->hijack.spoof_tcp_after = cfg->spoof_tcp_after;
 	o->hijack.out_of_bailiwick = (enum vg_detect_mode)cfg->out_of_bailiwick;
 	o->injection_window_ms = cfg->injection_window_ms;
+	o->dnssec.enabled = cfg->dnssec;
+	o->dnssec.anchor_names = (const char *const *)cfg->trust_anchor_files;
+	o->dnssec.anchor_texts = (const char *const *)cfg->trust_anchor_texts;
+	o->dnssec.n_anchors = cfg->n_trust_anchor_files;
+	o->dnssec.nta = (const uint8_t(*)[256])cfg->negative_trust_anchors;
+	o->dnssec.n_nta = cfg->n_negative_trust_anchors;
+	o->dnssec.nsec3_max_iterations = cfg->nsec3_max_iterations;
 }

@@ -8,6 +8,7 @@
 #include <vigil/hash.h>
 #include <vigil/log.h>
 #include <vigil/name.h>
+#include "dnssec.h"
 #include "iter.h"
 
 /* ---- requests ---- */
@@ -216,6 +217,7 @@ void vg_resolver_opts_default(struct vg_resolver_opts *o)
 		       .spoof_attempt = VG_DETECT_BLOCK,
 		       .spoof_tcp_after = 3,
 		       .out_of_bailiwick = VG_DETECT_LOG},
+	    .dnssec = {.enabled = true, .nsec3_max_iterations = VG_DNSSEC_NSEC3_ITER_DEFAULT},
 	};
 }
 
@@ -249,6 +251,8 @@ int vg_resolver_new(const struct vg_resolver_env *env, struct vg_resolver **out)
 	r->up->ops->random(r->up, r->hash_key, sizeof(r->hash_key));
 	r->sel = vg_select_new(4096);
 	int rc = r->sel ? vg_prime_load_hints(r) : -ENOMEM;
+	if (rc == 0)
+		rc = vg_validate_init(r);
 	if (rc < 0) {
 		vg_select_free(r->sel);
 		free(r);
@@ -423,5 +427,6 @@ void vg_resolver_close(struct vg_resolver *r)
 	if (r->rd)
 		vg_cache_reader_free(r->rd);
 	vg_select_free(r->sel);
+	vg_validate_free(r);
 	free(r);
 }
