@@ -172,19 +172,10 @@ static void text_status(const json_t *o, FILE *f)
 	fprintf(f, "log-level: %s\n", json_string_value(json_object_get(o, "log_level")));
 }
 
-/* {"ok": true, "stats": {NAME: VALUE, ...}} in the order of the lists in vigil/stats.h. */
+/* vg_stats_json: every counter in the order of the lists in vigil/stats.h, and the histograms. */
 static json_t *cmd_stats(struct vg_daemon *d)
 {
-	size_t cap = vg_stats_count();
-	struct vg_stat_value *v = calloc(cap, sizeof(*v));
-	if (!v)
-		return NULL;
-	size_t n = vg_stats_collect(d, v, cap);
-	json_t *st = json_object();
-	for (size_t i = 0; i < n; i++)
-		json_object_set_new(st, v[i].name, json_integer((json_int_t)v[i].value));
-	free(v);
-	return json_pack("{s:b,s:o}", "ok", 1, "stats", st);
+	return vg_stats_json(d);
 }
 
 static void text_stats(const json_t *o, FILE *f)
@@ -194,6 +185,21 @@ static void text_stats(const json_t *o, FILE *f)
 	for (void *it = json_object_iter(st); it; it = json_object_iter_next(st, it))
 		fprintf(f, "%s: %" JSON_INTEGER_FORMAT "\n", json_object_iter_key(it),
 			json_integer_value(json_object_iter_value(it)));
+	/* histograms: NAME_count, NAME_sum_seconds, then NAME_le_BOUND (cumulative) */
+	json_t *hs = json_object_get(o, "histograms");
+	for (void *it = json_object_iter(hs); it; it = json_object_iter_next(hs, it)) {
+		const char *name = json_object_iter_key(it);
+		json_t *h = json_object_iter_value(it);
+		fprintf(f, "%s_count: %" JSON_INTEGER_FORMAT "\n", name,
+			json_integer_value(json_object_get(h, "count")));
+		fprintf(f, "%s_sum_seconds: %.6f\n", name,
+			json_real_value(json_object_get(h, "sum_seconds")));
+		json_t *le = json_object_get(h, "le");
+		for (void *b = json_object_iter(le); b; b = json_object_iter_next(le, b))
+			fprintf(f, "%s_le_%s: %" JSON_INTEGER_FORMAT "\n", name,
+				json_object_iter_key(b),
+				json_integer_value(json_object_iter_value(b)));
+	}
 }
 
 static json_t *cmd_dump(struct vg_daemon *d)

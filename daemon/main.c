@@ -17,6 +17,8 @@
 #include <vigil/err.h>
 #include <vigil_build.h>
 #include "daemon.h"
+#include "http.h"
+#include "querylog.h"
 #include "suspect.h"
 
 #define ERRLEN 512
@@ -252,9 +254,16 @@ int vg_daemon_log_reopen(struct vg_daemon *d, char *err, size_t errlen)
 	(void)err;
 	(void)errlen;
 	/* every log writer that keeps a file open reopens it here (logrotate) */
-	if (vg_suspect_log_reopen(d->suspect) == 0)
+	bool any = false;
+	if (vg_suspect_log_reopen(d->suspect) == 0) {
 		vg_info("suspicious-log reopened");
-	else
+		any = true;
+	}
+	if (vg_querylog_reopen(d->qlog) == 0) {
+		vg_info("query-log reopened");
+		any = true;
+	}
+	if (!any)
 		vg_info("log files reopened (none open)");
 	return 0;
 }
@@ -419,6 +428,11 @@ int main(int argc, char **argv)
 			goto out_plan;
 		}
 	}
+	/* bound before dropping privileges too, so a taken port is reported at start */
+	if (vg_http_bind(&policy->cfg, &d.http, err, sizeof(err)) < 0) {
+		vg_err("%s", err);
+		goto out_plan;
+	}
 	if (vg_runas_drop(user, err, sizeof(err)) < 0) {
 		vg_err("%s", err);
 		goto out_plan;
@@ -432,6 +446,9 @@ int main(int argc, char **argv)
 			VIGIL_DEFAULT_USER);
 	/* After the drop, like the cache: the file belongs to the user that reopens it. */
 	if (vg_suspect_log_new(policy->cfg.suspicious_log, &d.suspect) < 0)
+		goto out_plan;
+	if (policy->cfg.query_log && *policy->cfg.query_log &&
+	    vg_querylog_new(policy->cfg.query_log, policy->cfg.query_log_rate, &d.qlog) < 0)
 		goto out_plan;
 	if (policy->cfg.cache_dir && *policy->cfg.cache_dir) {
 		struct vg_cache_opts co;
@@ -476,7 +493,12 @@ int main(int argc, char **argv)
 	}
 	free(plan);
 	plan = NULL;
-	if (started == d.n_workers) {
+	bool serving = started == d.n_workers;
+	if (serving && d.http && vg_http_start(d.http, &d, err, sizeof(err)) < 0) {
+		vg_err("%s", err);
+		serving = false; /* stop the workers, exit 1 */
+	}
+	if (serving) {
 		char as[128];
 		for (size_t i = 0; i < n_listen; i++)
 			vg_info("listening on %s (udp, tcp)",
@@ -498,6 +520,9 @@ int main(int argc, char **argv)
 		vg_worker_post_stop(&d.workers[i]);
 	for (int i = 0; i < started; i++)
 		vg_worker_join(&d.workers[i]);
+	/* the HTTP threads read the workers' counters: stopped before they are freed */
+	vg_http_stop(d.http);
+	d.http = NULL;
 	vg_stats_log(&d);
 	free(d.workers);
 out_loop:
@@ -508,6 +533,8 @@ out_cache:
 	vg_cache_close(d.cache);
 out_plan:
 	vg_control_close(&d);
+	vg_http_stop(d.http); /* bound but not started */
+	vg_querylog_close(d.qlog);
 	vg_suspect_log_close(d.suspect);
 	uv_run(&d.loop, UV_RUN_NOWAIT);
 	uv_loop_close(&d.loop);

@@ -41,6 +41,8 @@ struct vg_suspect_log {
 	bool reopen, stop;
 	struct reason_rl rl[VG_SUSPECT_N_REASONS];
 	atomic_uint_fast64_t count[VG_SUSPECT_N_REASONS];
+	vg_suspect_tap_fn tap; /* set before the workers start, then read-only */
+	void *tap_ctx;
 };
 
 static int64_t now_ms(clockid_t c)
@@ -195,12 +197,13 @@ static void emit(void *ctx, const struct vg_suspect_event *ev)
 	if ((unsigned)ev->reason >= VG_SUSPECT_N_REASONS)
 		return;
 	atomic_fetch_add_explicit(&l->count[ev->reason], 1, memory_order_relaxed);
-	if (!l->has_thread)
+	if (!l->has_thread && !l->tap)
 		return;
 	int64_t wall = now_ms(CLOCK_REALTIME), mono = now_ms(CLOCK_MONOTONIC) / 1000;
 	pthread_mutex_lock(&l->mu);
 	struct reason_rl *rl = &l->rl[ev->reason];
-	flush_summaries(l, mono, wall);
+	if (l->has_thread)
+		flush_summaries(l, mono, wall);
 	if (rl->window != mono) {
 		rl->window = mono;
 		rl->written = 0;
@@ -215,6 +218,12 @@ static void emit(void *ctx, const struct vg_suspect_event *ev)
 		return;
 	/* Encoded outside the lock: only the queue is shared. */
 	char *text = vg_suspect_encode(ev, wall);
+	if (text && l->tap)
+		l->tap(l->tap_ctx, text);
+	if (!l->has_thread) {
+		free(text);
+		return;
+	}
 	pthread_mutex_lock(&l->mu);
 	enqueue(l, text);
 	pthread_mutex_unlock(&l->mu);
@@ -295,6 +304,12 @@ int vg_suspect_log_new(const char *path, struct vg_suspect_log **out)
 	}
 	*out = l;
 	return 0;
+}
+
+void vg_suspect_log_set_tap(struct vg_suspect_log *l, vg_suspect_tap_fn tap, void *ctx)
+{
+	l->tap = tap;
+	l->tap_ctx = ctx;
 }
 
 const struct vg_suspect_sink *vg_suspect_log_sink(struct vg_suspect_log *l)

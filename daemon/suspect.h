@@ -16,6 +16,11 @@ struct vg_suspect_log;
  * a file. Returns 0 or a negative code (the file cannot be opened: -errno, message logged).
  * Main thread. */
 int vg_suspect_log_new(const char *path, struct vg_suspect_log **out);
+/* A second consumer of the encoded lines (the live page's event feed): called on the worker
+ * thread with each line that passes the rate limit, file or not; it must copy what it keeps and
+ * not block. Set before the workers start (not synchronised); NULL removes it. */
+typedef void (*vg_suspect_tap_fn)(void *ctx, const char *line);
+void vg_suspect_log_set_tap(struct vg_suspect_log *l, vg_suspect_tap_fn tap, void *ctx);
 /* The sink to put in the resolver's environment; lives as long as the log. */
 const struct vg_suspect_sink *vg_suspect_log_sink(struct vg_suspect_log *l);
 /* Asks the writer to reopen the file (logrotate moved it): the next line goes to the file now

@@ -78,6 +78,7 @@ static int receive_batch(struct vg_udp *u)
 	if (n <= 0)
 		return 0; /* EAGAIN (another worker's wake-up took it) or a transient error */
 	VG_STAT_ADD(w, udp_queries, (unsigned)n);
+	vg_worker_batch_received(w);
 	for (int i = 0; i < n && !w->stopping; i++) {
 		struct msghdr *m = &u->rmsg[i].msg_hdr;
 		if ((m->msg_flags & MSG_TRUNC) || (m->msg_namelen != sizeof(struct sockaddr_in) &&
@@ -102,8 +103,10 @@ static void on_readable(struct vg_udp *u)
 	for (unsigned round = 0; round < DRAIN_ROUNDS; round++) {
 		int n = receive_batch(u);
 		vg_worker_batch_end(u->w); /* the cache snapshot lives for one batch */
-		if (n > 0)
+		if (n > 0) {
 			vg_udp_flush(u); /* this batch's answers leave before the next read */
+			vg_worker_batch_sent(u->w);
+		}
 		if (n < RECV_BATCH || u->nq > 0 || u->stopped)
 			return; /* drained, replies stuck (we wait for writability), or stopping */
 	}

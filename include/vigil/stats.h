@@ -10,6 +10,7 @@
 #ifndef VIGIL_STATS_H
 #define VIGIL_STATS_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
@@ -85,6 +86,101 @@ enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
 	X(map_size, GAUGE, "LMDB map size in bytes")                                               \
 	X(used_bytes, GAUGE, "bytes of the map in use")                                            \
 	X(evicted, COUNTER, "entries evicted to make room")
+
+/* Counters with a label: /metrics shows the lines of one group as one family with a label
+ * (Prometheus conventions); `vigilctl stats` shows each as PREFIX + label value. Entry form:
+ * X(id, value): id names the array slot (VG_QTYPE_A...), value the wire code. The last slot of
+ * each group counts everything else ("other"). Front end, per worker. */
+#define VG_STATS_QTYPES(X)                                                                         \
+	X(A, 1) X(NS, 2) X(CNAME, 5) X(SOA, 6) X(PTR, 12) X(MX, 15) X(TXT, 16) X(AAAA, 28)          \
+	    X(SRV, 33) X(NAPTR, 35) X(DS, 43) X(DNSKEY, 48) X(SVCB, 64) X(HTTPS, 65) X(ANY, 255)
+#define VG_STATS_RCODES(X)                                                                         \
+	X(NOERROR, 0) X(FORMERR, 1) X(SERVFAIL, 2) X(NXDOMAIN, 3) X(NOTIMP, 4) X(REFUSED, 5)
+enum vg_stat_qtype {
+#define VG_STAT_QTYPE_ENUM(id, v) VG_QTYPE_##id,
+	VG_STATS_QTYPES(VG_STAT_QTYPE_ENUM)
+#undef VG_STAT_QTYPE_ENUM
+	    VG_QTYPE_OTHER,
+	VG_QTYPE_N
+};
+enum vg_stat_rcode {
+#define VG_STAT_RCODE_ENUM(id, v) VG_RCODE_STAT_##id,
+	VG_STATS_RCODES(VG_STAT_RCODE_ENUM)
+#undef VG_STAT_RCODE_ENUM
+	    VG_RCODE_STAT_OTHER,
+	VG_RCODE_STAT_N
+};
+static inline unsigned vg_stat_qtype_slot(uint16_t t)
+{
+	switch (t) {
+#define VG_STAT_QTYPE_CASE(id, v)                                                                  \
+	case v:                                                                                    \
+		return VG_QTYPE_##id;
+		VG_STATS_QTYPES(VG_STAT_QTYPE_CASE)
+#undef VG_STAT_QTYPE_CASE
+	default:
+		return VG_QTYPE_OTHER;
+	}
+}
+static inline unsigned vg_stat_rcode_slot(unsigned rcode)
+{
+	return rcode < VG_RCODE_STAT_OTHER ? rcode : VG_RCODE_STAT_OTHER;
+}
+/* The labelled groups: X(prefix, family, label, help). `prefix` + value name is the name in
+ * `vigilctl stats`; /metrics shows vigil_FAMILY_total{LABEL="value"}. */
+#define VG_STATS_LABELLED(X)                                                                       \
+	X("qtype_", "queries_by_qtype", "qtype", "queries answered, by question type")             \
+	X("rcode_", "answers_by_rcode", "rcode", "answers sent, by response code")
+
+/* Counters of the flat lists above that /metrics groups into one family with a label:
+ * X(name with its prefix, family, label, value, family help). */
+#define VG_STATS_FAMILIES(X)                                                                       \
+	X("udp_queries", "queries", "transport", "udp", "queries received, by transport")          \
+	X("tcp_queries", "queries", "transport", "tcp", "queries received, by transport")
+/* The suspicious-answer counters (one per reason of vigil/suspect.h, "suspect_" + reason) are
+ * the family suspicious_answers with the label reason. */
+
+/* Histograms, per worker: X(name, help). Time in seconds on /metrics (_bucket{le}, _sum,
+ * _count); `vigilctl stats` shows NAME_count, NAME_sum_us and NAME_le_BOUND (cumulative). */
+#define VG_STATS_HISTOGRAMS(X)                                                                     \
+	X(answer_latency, "time from receiving a query to sending its answer")                     \
+	X(upstream_rtt, "round trip of upstream queries answered (UDP and TCP)")
+
+/* Upper bounds of the buckets, in seconds (text, as /metrics prints them) and nanoseconds. */
+#define VG_HIST_BOUNDS(X)                                                                          \
+	X("0.0001", 100000) X("0.00025", 250000) X("0.0005", 500000) X("0.001", 1000000)            \
+	    X("0.0025", 2500000) X("0.005", 5000000) X("0.01", 10000000) X("0.025", 25000000)       \
+		X("0.05", 50000000) X("0.1", 100000000) X("0.25", 250000000)                        \
+		    X("0.5", 500000000) X("1", 1000000000) X("2.5", 2500000000)                     \
+			X("5", 5000000000) X("10", 10000000000)
+#define VG_HIST_ONE(text, ns) +1
+enum { VG_HIST_N = 0 VG_HIST_BOUNDS(VG_HIST_ONE) };
+
+/* One histogram: count[i] holds the observations in bucket i alone (not cumulative; the last is
+ * above every bound), sum_ns their total. One writer (its worker thread), any number of readers;
+ * readers sum the buckets into the cumulative form, so count and +Inf agree by construction. */
+struct vg_hist {
+	atomic_uint_fast64_t count[VG_HIST_N + 1];
+	atomic_uint_fast64_t sum_ns;
+};
+
+/* Adds n observations of ns nanoseconds. Only h's writer thread may call it: a relaxed load and
+ * store instead of a locked add. */
+static inline void vg_hist_add(struct vg_hist *h, uint64_t ns, uint64_t n)
+{
+#define VG_HIST_NS(text, ns) ns,
+	static const uint64_t bound[VG_HIST_N] = {VG_HIST_BOUNDS(VG_HIST_NS)};
+#undef VG_HIST_NS
+	unsigned i = 0;
+	while (i < VG_HIST_N && ns > bound[i])
+		i++;
+	atomic_store_explicit(&h->count[i],
+			      atomic_load_explicit(&h->count[i], memory_order_relaxed) + n,
+			      memory_order_relaxed);
+	atomic_store_explicit(&h->sum_ns,
+			      atomic_load_explicit(&h->sum_ns, memory_order_relaxed) + ns * n,
+			      memory_order_relaxed);
+}
 
 /* Generators for the lists' users. */
 #define VG_STAT_FIELD_U64(name, kind, help) uint64_t name;
