@@ -74,7 +74,7 @@ struct vg_hists {
 };
 /* Increment of a counter only its worker writes (qtype, rcode): relaxed load + store. */
 #define VG_STAT_BUMP(a)                                                                            \
-	atomic_store_explicit(&(a), atomic_load_explicit(&(a), memory_order_relaxed) + 1,         \
+	atomic_store_explicit(&(a), atomic_load_explicit(&(a), memory_order_relaxed) + 1,          \
 			      memory_order_relaxed)
 #define VG_STAT_ADD(w, field, n)                                                                   \
 	atomic_fetch_add_explicit(&(w)->stats.field, (n), memory_order_relaxed)
@@ -102,7 +102,7 @@ struct vg_worker {
 
 	struct vg_policy *policy; /* current snapshot (ACL, local data, limits) */
 	struct vg_policy
-	    *boot_policy; /* the config the resolver was built with (kept to the end) */
+	    *boot_policy;	      /* the config the resolver was built with (kept to the end) */
 	struct vg_hijack_opts hijack; /* the resolver's hijack settings, from boot_policy */
 	struct vg_ratelimit rl;
 	struct vg_resolver *resolver;
@@ -131,7 +131,7 @@ struct vg_worker {
 	struct vg_stats stats;
 	struct vg_resolver_stats_pub resolver_stats;
 	struct vg_upstream_stats_pub upstream_stats;
-	atomic_uint_fast64_t qtype_stats[VG_QTYPE_N];	  /* queries answered, by qtype */
+	atomic_uint_fast64_t qtype_stats[VG_QTYPE_N];	   /* queries answered, by qtype */
 	atomic_uint_fast64_t rcode_stats[VG_RCODE_STAT_N]; /* answers sent, by rcode */
 	struct vg_hists hist;
 	/* Answer latency of the answers given while handling a batch (local data, cache, errors):
@@ -144,8 +144,8 @@ struct vg_worker {
 	struct vg_suspect_sink suspect_sink; /* forwards to d->suspect, notes reasons for the
 					      * query log (worker.c) */
 	struct vg_suspect_note {
-		uint64_t hash; /* of qname (lowercase) and qtype */
-		uint64_t at;   /* loop time, ms */
+		uint64_t hash;	  /* of qname (lowercase) and qtype */
+		uint64_t at;	  /* loop time, ms */
 		uint32_t reasons; /* bit per enum vg_suspect_reason */
 	} suspect_notes[8];
 	unsigned suspect_note_next;
@@ -160,12 +160,12 @@ struct vg_daemon {
 	bool foreground;
 	const char *config_path;
 	time_t started_at;
-	struct vg_control *control; /* NULL without control-socket */
-	struct vg_pending *pending; /* max-pending-per-client counters; NULL: not counted */
+	struct vg_control *control;	/* NULL without control-socket */
+	struct vg_pending *pending;	/* max-pending-per-client counters; NULL: not counted */
 	struct vg_suspect_log *suspect; /* suspicious-answer log (counts even without a file) */
 	struct vg_querylog *qlog;	/* query-log; NULL when off */
 	struct vg_http *http;		/* http-listen server; NULL when off */
-	uv_loop_t loop;		    /* main thread: signals, control socket */
+	uv_loop_t loop;			/* main thread: signals, control socket */
 };
 
 /* ---- main.c ---- */

@@ -103,8 +103,7 @@ char *vg_http_metrics_text(struct vg_daemon *d, size_t *len)
 		fprintf(f, "vigil_%s_bucket{le=\"+Inf\"} %llu\n", fam,
 			(unsigned long long)h[i].count[VG_HIST_N]);
 		fprintf(f, "vigil_%s_sum %.9f\n", fam, (double)h[i].sum_ns / 1e9);
-		fprintf(f, "vigil_%s_count %llu\n", fam,
-			(unsigned long long)h[i].count[VG_HIST_N]);
+		fprintf(f, "vigil_%s_count %llu\n", fam, (unsigned long long)h[i].count[VG_HIST_N]);
 	}
 	family_head(f, "start_time_seconds", "when vigild started (Unix time)", "gauge");
 	fprintf(f, "vigil_start_time_seconds %lld\n", (long long)d->started_at);
@@ -275,17 +274,16 @@ static struct MHD_Response *events_response(struct vg_http *h, unsigned *status)
 
 static struct MHD_Response *text_response(char *body, size_t len, const char *type)
 {
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(len, body, body ? MHD_RESPMEM_MUST_FREE
-							    : MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+	    len, body, body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (r)
 		MHD_add_response_header(r, "Content-Type", type);
 	return r;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size, void **con_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
 {
 	struct vg_http *h = cls;
 	bool head = !strcmp(method, "HEAD");
@@ -361,9 +359,9 @@ static const char *url_of(const struct vg_sockaddr *a, char *buf, size_t cap)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 	bool v6 = a->u.sa.sa_family == AF_INET6;
-	inet_ntop(a->u.sa.sa_family, v6 ? (const void *)&a->u.sin6.sin6_addr
-					 : (const void *)&a->u.sin.sin_addr,
-		  ip, sizeof(ip));
+	inet_ntop(a->u.sa.sa_family,
+		  v6 ? (const void *)&a->u.sin6.sin6_addr : (const void *)&a->u.sin.sin_addr, ip,
+		  sizeof(ip));
 	snprintf(buf, cap, "http://%s%s%s:%u/", v6 ? "[" : "", ip, v6 ? "]" : "",
 		 ntohs(v6 ? a->u.sin6.sin6_port : a->u.sin.sin_port));
 	return buf;

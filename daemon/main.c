@@ -268,6 +268,21 @@ int vg_daemon_log_reopen(struct vg_daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* Keys read at start only: a reload that changes them says so instead of ignoring them quietly. */
+static void warn_restart_only(const struct vg_config *old, const struct vg_config *cfg)
+{
+	bool same_http = old->n_http_listen == cfg->n_http_listen;
+	for (size_t i = 0; same_http && i < cfg->n_http_listen; i++)
+		same_http = vg_sockaddr_eq(&old->http_listen[i], &cfg->http_listen[i]);
+	if (!same_http)
+		vg_warn("reload: http-listen changed; it takes effect at the next start");
+	const char *a = old->query_log ? old->query_log : "",
+		   *b = cfg->query_log ? cfg->query_log : "";
+	if (strcmp(a, b) || old->query_log_rate != cfg->query_log_rate)
+		vg_warn("reload: query-log or query-log-rate changed; they take effect at the next "
+			"start");
+}
+
 int vg_daemon_reload(struct vg_daemon *d, char *err, size_t errlen)
 {
 	char why[ERRLEN];
@@ -306,6 +321,7 @@ int vg_daemon_reload(struct vg_daemon *d, char *err, size_t errlen)
 	}
 	free(plan);
 	vg_log_set_level((enum vg_log_level)p->cfg.log_level);
+	warn_restart_only(&d->policy->cfg, &p->cfg);
 	vg_policy_unref(d->policy);
 	d->policy = p;
 	vg_info("reloaded");

@@ -71,8 +71,8 @@ char *vg_querylog_encode(const struct vg_qlog_entry *e)
 		json_array_append_new(flags, json_string("TC"));
 	for (int r = 0; r < VG_SUSPECT_N_REASONS; r++)
 		if (e->reasons & (1u << r))
-			json_array_append_new(
-			    reasons, json_string(vg_suspect_reason_name((enum vg_suspect_reason)r)));
+			json_array_append_new(reasons, json_string(vg_suspect_reason_name(
+							   (enum vg_suspect_reason)r)));
 	json_t *o = json_pack(
 	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:f, s:s, s:s, s:o}", "time", ts, "client", addr,
 	    "transport", e->tcp ? "tcp" : "udp", "qname", name, "qtype", tn ? tn : "?", "rcode",
@@ -147,7 +147,8 @@ static void *writer_main(void *arg)
 	pthread_mutex_lock(&l->mu);
 	for (;;) {
 		while (!l->n && !l->stop && !l->reopen && !l->summary) {
-			/* wakes once a second so a rate window's summary shows without new queries */
+			/* wakes once a second so a rate window's summary shows without new queries
+			 */
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += 1;

@@ -36,8 +36,8 @@ void vg_worker_publish_stats(struct vg_worker *w)
 size_t vg_stats_count(void)
 {
 	return 0 VG_STATS_FRONTEND(ONE) VG_STATS_RESOLVER(ONE) VG_STATS_UPSTREAM(ONE)
-	    VG_STATS_CACHE(ONE) VG_STATS_QUERYLOG(ONE) VG_STATS_HTTP(ONE) + VG_SUSPECT_N_REASONS +
-	    VG_QTYPE_N + VG_RCODE_STAT_N;
+		   VG_STATS_CACHE(ONE) VG_STATS_QUERYLOG(ONE) VG_STATS_HTTP(ONE) +
+	       VG_SUSPECT_N_REASONS + VG_QTYPE_N + VG_RCODE_STAT_N;
 }
 
 /* The /metrics family of a flat counter (VG_STATS_FAMILIES), if it has one. */
@@ -161,14 +161,16 @@ size_t vg_stats_collect(struct vg_daemon *d, struct vg_stat_value *out, size_t c
 	vg_querylog_stats(d->qlog, &qs);
 #define QLOG(name, k, h)                                                                           \
 	if (n < cap)                                                                               \
-		out[n++] = (struct vg_stat_value){VG_STATS_PREFIX_QUERYLOG #name, h, VG_STAT_##k, qs.name};
+		out[n++] = (struct vg_stat_value){VG_STATS_PREFIX_QUERYLOG #name, h, VG_STAT_##k,  \
+						  qs.name};
 	VG_STATS_QUERYLOG(QLOG)
 #undef QLOG
 	struct vg_http_stats hs;
 	vg_http_stats(d->http, &hs);
 #define HTTP(name, k, h)                                                                           \
 	if (n < cap)                                                                               \
-		out[n++] = (struct vg_stat_value){VG_STATS_PREFIX_HTTP #name, h, VG_STAT_##k, hs.name};
+		out[n++] =                                                                         \
+		    (struct vg_stat_value){VG_STATS_PREFIX_HTTP #name, h, VG_STAT_##k, hs.name};
 	VG_STATS_HTTP(HTTP)
 #undef HTTP
 	struct vg_cache_stats cs;

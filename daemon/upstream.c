@@ -127,8 +127,7 @@ static void query_finish(struct vg_upstream_query *q, enum vg_upstream_status st
 		u->head.stats.replies++;
 		if (u->head.rtt_hist)
 			vg_hist_add(u->head.rtt_hist, uv_hrtime() - q->started_ns, 1);
-	}
-	else if (st == VG_UP_TIMEOUT)
+	} else if (st == VG_UP_TIMEOUT)
 		u->head.stats.timeouts++;
 	else if (st == VG_UP_ERROR)
 		u->head.stats.errors++;

@@ -23,9 +23,9 @@ struct vg_req {
 	struct vg_worker *w;
 	struct vg_reply_to to;
 	struct vg_query q;
-	uint64_t started; /* loop time the query reached the resolver (discard-timeout) */
+	uint64_t started;    /* loop time the query reached the resolver (discard-timeout) */
 	uint64_t arrived_ns; /* uv_hrtime() of its receive batch (answer latency) */
-	long pend_slot;	  /* max-pending-per-client counter taken, or < 0 (SLOT_TRUSTED: exempt) */
+	long pend_slot; /* max-pending-per-client counter taken, or < 0 (SLOT_TRUSTED: exempt) */
 };
 
 int vg_policy_new(struct vg_config *cfg, struct vg_policy **out, char *err, size_t errlen)
@@ -189,7 +189,7 @@ static void query_log(struct vg_worker *w, const struct vg_reply_to *to, const s
 	e.source = (uint8_t)src;
 	e.dnssec = e.ad ? VG_QLOG_SECURE
 			: (rcode == VG_RCODE_SERVFAIL && ede_bogus(ede) ? VG_QLOG_BOGUS
-									  : VG_QLOG_INDETERMINATE);
+									: VG_QLOG_INDETERMINATE);
 	e.ede = ede;
 	snprintf(e.ede_text, sizeof(e.ede_text), "%s", ede_text ? ede_text : "");
 	uint64_t ns = w->in_async ? w->async_ns : (w->batch_ns ? uv_hrtime() - w->batch_ns : 0);

@@ -92,8 +92,9 @@ enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
  * X(id, value): id names the array slot (VG_QTYPE_A...), value the wire code. The last slot of
  * each group counts everything else ("other"). Front end, per worker. */
 #define VG_STATS_QTYPES(X)                                                                         \
-	X(A, 1) X(NS, 2) X(CNAME, 5) X(SOA, 6) X(PTR, 12) X(MX, 15) X(TXT, 16) X(AAAA, 28)          \
-	    X(SRV, 33) X(NAPTR, 35) X(DS, 43) X(DNSKEY, 48) X(SVCB, 64) X(HTTPS, 65) X(ANY, 255)
+	X(A, 1)                                                                                    \
+	X(NS, 2) X(CNAME, 5) X(SOA, 6) X(PTR, 12) X(MX, 15) X(TXT, 16) X(AAAA, 28) X(SRV, 33)      \
+	    X(NAPTR, 35) X(DS, 43) X(DNSKEY, 48) X(SVCB, 64) X(HTTPS, 65) X(ANY, 255)
 #define VG_STATS_RCODES(X)                                                                         \
 	X(NOERROR, 0) X(FORMERR, 1) X(SERVFAIL, 2) X(NXDOMAIN, 3) X(NOTIMP, 4) X(REFUSED, 5)
 enum vg_stat_qtype {
@@ -148,11 +149,11 @@ static inline unsigned vg_stat_rcode_slot(unsigned rcode)
 
 /* Upper bounds of the buckets, in seconds (text, as /metrics prints them) and nanoseconds. */
 #define VG_HIST_BOUNDS(X)                                                                          \
-	X("0.0001", 100000) X("0.00025", 250000) X("0.0005", 500000) X("0.001", 1000000)            \
-	    X("0.0025", 2500000) X("0.005", 5000000) X("0.01", 10000000) X("0.025", 25000000)       \
-		X("0.05", 50000000) X("0.1", 100000000) X("0.25", 250000000)                        \
-		    X("0.5", 500000000) X("1", 1000000000) X("2.5", 2500000000)                     \
-			X("5", 5000000000) X("10", 10000000000)
+	X("0.0001", 100000)                                                                        \
+	X("0.00025", 250000) X("0.0005", 500000) X("0.001", 1000000) X("0.0025", 2500000)          \
+	    X("0.005", 5000000) X("0.01", 10000000) X("0.025", 25000000) X("0.05", 50000000)       \
+		X("0.1", 100000000) X("0.25", 250000000) X("0.5", 500000000) X("1", 1000000000)    \
+		    X("2.5", 2500000000) X("5", 5000000000) X("10", 10000000000)
 #define VG_HIST_ONE(text, ns) +1
 enum { VG_HIST_N = 0 VG_HIST_BOUNDS(VG_HIST_ONE) };
 

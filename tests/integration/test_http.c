@@ -48,7 +48,8 @@ static void start(const char *more)
 		 "do-ip6: no\ndiscard-timeout: 0\n"
 		 "http-listen: 127.0.0.1@%u\nquery-log: %s\ncontrol-socket: %s\n"
 		 "local-data: \"router.lan. 300 A 192.168.1.1\"\n%s",
-		 vg_lab_root_hints(), vg_lab_trust_anchor(), http_port, qlog_path, ctl_path, more ? more : "");
+		 vg_lab_root_hints(), vg_lab_trust_anchor(), http_port, qlog_path, ctl_path,
+		 more ? more : "");
 	cr_assert_eq(itest_start(&V, conf), 0, "vigild did not start");
 }
 
@@ -71,9 +72,10 @@ TestSuite(http, .init = setup, .fini = teardown, .timeout = 120);
 
 /* Sends `req` raw and reads until the server closes (at most timeout_ms). Returns the bytes read
  * (NUL-terminated in out), or -1 when the connection failed. */
-static int http_raw(const char *req, char *out, size_t cap, int timeout_ms)
+static int http_raw_to(const char *host, uint16_t port, const char *req, char *out, size_t cap,
+		       int timeout_ms)
 {
-	int fd = itest_tcp_connect("127.0.0.1", http_port);
+	int fd = itest_tcp_connect(host, port);
 	if (fd < 0)
 		return -1;
 	if (itest_write_all(fd, (const uint8_t *)req, strlen(req)) < 0) {
@@ -96,11 +98,16 @@ static int http_raw(const char *req, char *out, size_t cap, int timeout_ms)
 	return (int)n;
 }
 
+static int http_raw(const char *req, char *out, size_t cap, int timeout_ms)
+{
+	return http_raw_to("127.0.0.1", http_port, req, out, cap, timeout_ms);
+}
+
 static int http_get(const char *path, char *out, size_t cap)
 {
 	char req[512];
-	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-		 path);
+	snprintf(req, sizeof(req),
+		 "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
 	return http_raw(req, out, cap, 5000);
 }
 
@@ -302,7 +309,8 @@ Test(http, query_log_lines_field_by_field)
 	/* the first www.example.com. A came from the resolver, the last from the cache */
 	json_t *first = NULL, *second = NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(field(l[i], "qname"), "www.example.com.") || strcmp(field(l[i], "qtype"), "A"))
+		if (strcmp(field(l[i], "qname"), "www.example.com.") ||
+		    strcmp(field(l[i], "qtype"), "A"))
 			continue;
 		if (!first)
 			first = l[i];
@@ -359,9 +367,8 @@ Test(http, live_page_in_chromium_shows_a_fresh_event)
 	cr_expect(strstr(resp, "new EventSource('/events')") != NULL);
 	cr_expect(strstr(body_of(resp), "src=") == NULL, "the page loads nothing from elsewhere");
 	/* Chromium opens the page, then the query triggers a rebinding event in the lab */
-	snprintf(cmd, sizeof(cmd),
-		 "/usr/bin/python3 %s page %s %u rebind.example.com. %s 2>&1", checker(), url,
-		 V.port, VG_TEST_OUTDIR);
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s page %s %u rebind.example.com. %s 2>&1",
+		 checker(), url, V.port, VG_TEST_OUTDIR);
 	int rc = itest_run(cmd, out, sizeof(out));
 	cr_assert_eq(rc, 0, "live page check failed: %s", out);
 	cr_expect(strstr(out, "reason=rebinding") != NULL, "%s", out);
@@ -467,7 +474,8 @@ Test(http, connections_over_the_limit_are_closed)
 	bool ok = false;
 	for (int tries = 0; tries < 30 && !ok; tries++) {
 		usleep(100000);
-		ok = http_get("/metrics", resp, sizeof(resp)) > 0 && !strncmp(resp, "HTTP/1.1 200", 12);
+		ok = http_get("/metrics", resp, sizeof(resp)) > 0 &&
+		     !strncmp(resp, "HTTP/1.1 200", 12);
 	}
 	cr_expect(ok, "no answer after the connections closed");
 }
@@ -524,7 +532,8 @@ Test(http_config, address_in_use_is_named, .timeout = 30)
 		logtext[k] = 0;
 		fclose(f);
 	}
-	snprintf(want, sizeof(want), "cannot listen on 127.0.0.1@%u (http-listen): Address already in use",
+	snprintf(want, sizeof(want),
+		 "cannot listen on 127.0.0.1@%u (http-listen): Address already in use",
 		 ntohs(a.sin_port));
 	cr_expect(strstr(logtext, want) != NULL, "log: %s", logtext);
 	int st = itest_stop(&v);
@@ -555,4 +564,25 @@ Test(http_config, bad_http_listen_value_names_file_line_key, .timeout = 30)
 	}
 	unlink(path);
 	rmdir(dir);
+}
+
+Test(http_config, two_addresses_ipv4_and_ipv6, .timeout = 30)
+{
+	uint16_t p4 = free_tcp_port(), p6 = free_tcp_port();
+	bool v6 = itest_have_ipv6();
+	char extra[256];
+	snprintf(extra, sizeof(extra), "http-listen: 127.0.0.1@%u\n%s%s%u\n", p4,
+		 v6 ? "http-listen: ::1@" : "# no IPv6 here: ", v6 ? "" : "", p6);
+	struct itest_vigild v = {0};
+	cr_assert_eq(itest_start(&v, extra), 0, "vigild did not start");
+	const char *req = "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	static char resp[1 << 18];
+	cr_expect(http_raw_to("127.0.0.1", p4, req, resp, sizeof(resp), 5000) > 0 &&
+		      !strncmp(resp, "HTTP/1.1 200", 12),
+		  "%.200s", resp);
+	if (v6)
+		cr_expect(http_raw_to("::1", p6, req, resp, sizeof(resp), 5000) > 0 &&
+			      !strncmp(resp, "HTTP/1.1 200", 12),
+			  "%.200s", resp);
+	cr_expect_eq(itest_stop(&v), 0);
 }

@@ -529,7 +529,7 @@ static const char *const all_keys[] = {
 	"case-randomisation", "do-ip4", "do-ip6", "query-local-addresses", "prefetch", "forward",
 	"forward-zone", "max-upstream-queries", "max-glueless-per-referral", "max-cname-chain",
 	"max-referral-depth", "request-timeout",
-	"hijack-checks", "rebinding", "private-domain",
+	"hijack-checks", "rebinding", "private-domain", "query-log", "query-log-rate", "http-listen",
 };
 
 static char *slurp(const char *rel)
