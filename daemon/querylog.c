@@ -13,6 +13,7 @@
 #include <vigil/name.h>
 #include <vigil/suspect.h>
 #include "querylog.h"
+#include "suspect.h"
 
 struct vg_querylog {
 	char *path;
@@ -39,22 +40,13 @@ static int64_t mono_s(void)
 	return ts.tv_sec;
 }
 
-static void rfc3339(int64_t ms, char *buf, size_t cap)
-{
-	time_t s = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&s, &tm);
-	snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-}
-
 static const char *const source_names[] = {"local", "cache", "resolver", "stale"};
 static const char *const dnssec_names[] = {"indeterminate", "secure", "bogus"};
 
 char *vg_querylog_encode(const struct vg_qlog_entry *e)
 {
 	char ts[64], name[VG_NAME_TEXT_MAX], addr[INET6_ADDRSTRLEN] = "";
-	rfc3339(e->time_ms, ts, sizeof(ts));
+	vg_log_rfc3339(e->time_ms, ts, sizeof(ts));
 	/* presentation format escapes every byte outside printable ASCII: valid UTF-8 */
 	if (vg_name_to_text(e->qname, name, sizeof(name)) < 0)
 		snprintf(name, sizeof(name), "?");
@@ -124,10 +116,19 @@ void vg_querylog_push(struct vg_querylog *l, const struct vg_qlog_entry *e)
 
 static FILE *open_file(const char *path)
 {
-	FILE *f = fopen(path, "ae");
-	if (!f)
-		vg_err("query-log: cannot open %s: %s", path, strerror(errno));
-	return f;
+	return vg_log_file_open("query-log", path);
+}
+
+/* Frees what new allocated (the thread is not running). */
+static void free_log(struct vg_querylog *l)
+{
+	if (l->f)
+		fclose(l->f);
+	free(l->ring);
+	free(l->path);
+	pthread_mutex_destroy(&l->mu);
+	pthread_cond_destroy(&l->cv);
+	free(l);
 }
 
 static void write_summary(struct vg_querylog *l, uint64_t dropped)
@@ -135,7 +136,7 @@ static void write_summary(struct vg_querylog *l, uint64_t dropped)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	char t[64];
-	rfc3339((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, t, sizeof(t));
+	vg_log_rfc3339((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, t, sizeof(t));
 	fprintf(l->f, "{\"time\":\"%s\",\"summary\":\"query-log-rate\",\"dropped\":%llu}\n", t,
 		(unsigned long long)dropped);
 }
@@ -219,13 +220,7 @@ int vg_querylog_new(const char *path, uint32_t rate, struct vg_querylog **out)
 	else
 		rc = -pthread_create(&l->thread, NULL, writer_main, l);
 	if (rc < 0) {
-		if (l->f)
-			fclose(l->f);
-		free(l->ring);
-		free(l->path);
-		pthread_mutex_destroy(&l->mu);
-		pthread_cond_destroy(&l->cv);
-		free(l);
+		free_log(l);
 		return rc;
 	}
 	*out = l;
@@ -262,10 +257,5 @@ void vg_querylog_close(struct vg_querylog *l)
 	pthread_cond_signal(&l->cv);
 	pthread_mutex_unlock(&l->mu);
 	pthread_join(l->thread, NULL);
-	fclose(l->f);
-	free(l->ring);
-	free(l->path);
-	pthread_mutex_destroy(&l->mu);
-	pthread_cond_destroy(&l->cv);
-	free(l);
+	free_log(l);
 }

@@ -67,6 +67,34 @@ static uint64_t sum_slot(struct vg_daemon *d, size_t off, unsigned slot)
 	return t;
 }
 
+static const char *const qtype_names[VG_QTYPE_N] = {
+#define QNAME(id, v) "qtype_" #id,
+    VG_STATS_QTYPES(QNAME)
+#undef QNAME
+	"qtype_other"};
+static const char *const rcode_names[VG_RCODE_STAT_N] = {
+#define RNAME(id, v) "rcode_" #id,
+    VG_STATS_RCODES(RNAME)
+#undef RNAME
+	"rcode_other"};
+
+/* Appends one labelled group: names[i] ("LABEL_VALUE") summed from the workers' array at off. */
+static size_t add_labelled(struct vg_daemon *d, struct vg_stat_value *out, size_t n, size_t cap,
+			   const char *const *names, unsigned slots, size_t off, const char *label,
+			   const char *family, const char *help)
+{
+	for (unsigned i = 0; i < slots && n < cap; i++)
+		out[n++] = (struct vg_stat_value){names[i],
+						  help,
+						  VG_STAT_COUNTER,
+						  sum_slot(d, off, i),
+						  family,
+						  label,
+						  names[i] + strlen(label) + 1,
+						  help};
+	return n;
+}
+
 void vg_stats_collect_hist(struct vg_daemon *d, struct vg_hist_value *out)
 {
 	size_t k = 0;
@@ -105,37 +133,12 @@ size_t vg_stats_collect(struct vg_daemon *d, struct vg_stat_value *out, size_t c
 	VG_STATS_FRONTEND(SUM_FRONTEND)
 	for (size_t i = 0; i < n; i++)
 		set_family(&out[i]);
-	/* the labelled front-end groups (VG_STATS_LABELLED) */
-	static const char *const qtype_names[VG_QTYPE_N] = {
-#define QNAME(id, v) "qtype_" #id,
-	    VG_STATS_QTYPES(QNAME)
-#undef QNAME
-		"qtype_other"};
-	static const char *const rcode_names[VG_RCODE_STAT_N] = {
-#define RNAME(id, v) "rcode_" #id,
-	    VG_STATS_RCODES(RNAME)
-#undef RNAME
-		"rcode_other"};
-	for (unsigned q = 0; q < VG_QTYPE_N && n < cap; q++)
-		out[n++] = (struct vg_stat_value){
-		    qtype_names[q],
-		    "queries answered with this question type",
-		    VG_STAT_COUNTER,
-		    sum_slot(d, offsetof(struct vg_worker, qtype_stats), q),
-		    "queries_by_qtype",
-		    "qtype",
-		    qtype_names[q] + 6,
-		    "queries answered, by question type (the common ones; \"other\" for the rest)"};
-	for (unsigned r = 0; r < VG_RCODE_STAT_N && n < cap; r++)
-		out[n++] = (struct vg_stat_value){
-		    rcode_names[r],
-		    "answers sent with this response code",
-		    VG_STAT_COUNTER,
-		    sum_slot(d, offsetof(struct vg_worker, rcode_stats), r),
-		    "answers_by_rcode",
-		    "rcode",
-		    rcode_names[r] + 6,
-		    "answers sent, by response code (\"other\" for the extended ones)"};
+		/* the labelled front-end groups (VG_STATS_LABELLED) */
+#define LABELLED(grp, slots, fam, fhelp)                                                           \
+	n = add_labelled(d, out, n, cap, grp##_names, slots,                                       \
+			 offsetof(struct vg_worker, grp##_stats), #grp, fam, fhelp);
+	VG_STATS_LABELLED(LABELLED)
+#undef LABELLED
 	VG_STATS_RESOLVER(SUM_RESOLVER)
 	VG_STATS_UPSTREAM(SUM_UPSTREAM)
 #undef SUM_FRONTEND

@@ -52,7 +52,7 @@ static int64_t now_ms(clockid_t c)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void rfc3339(int64_t ms, char *buf, size_t cap)
+void vg_log_rfc3339(int64_t ms, char *buf, size_t cap)
 {
 	time_t s = (time_t)(ms / 1000);
 	struct tm tm;
@@ -111,7 +111,7 @@ char *vg_suspect_encode(const struct vg_suspect_event *ev, int64_t time_ms)
 		return NULL;
 	char ts[64], name[VG_NAME_TEXT_MAX], abuf[INET6_ADDRSTRLEN];
 	int port;
-	rfc3339(time_ms, ts, sizeof(ts));
+	vg_log_rfc3339(time_ms, ts, sizeof(ts));
 	put(o, "time", json_string(ts));
 	put(o, "reason", json_string(vg_suspect_reason_name(ev->reason)));
 	put(o, "action", json_string(vg_suspect_action_name(ev->action)));
@@ -147,8 +147,8 @@ static char *encode_summary(enum vg_suspect_reason r, uint64_t dropped, int64_t 
 			    int64_t time_ms)
 {
 	char ts[64], since[64];
-	rfc3339(time_ms, ts, sizeof(ts));
-	rfc3339(since_ms, since, sizeof(since));
+	vg_log_rfc3339(time_ms, ts, sizeof(ts));
+	vg_log_rfc3339(since_ms, since, sizeof(since));
 	json_t *o =
 	    json_pack("{s:s, s:s, s:s, s:I, s:s}", "time", ts, "reason", vg_suspect_reason_name(r),
 		      "action", "summary", "dropped", (json_int_t)dropped, "since", since);
@@ -229,12 +229,17 @@ static void emit(void *ctx, const struct vg_suspect_event *ev)
 	pthread_mutex_unlock(&l->mu);
 }
 
-static FILE *open_file(const char *path)
+FILE *vg_log_file_open(const char *key, const char *path)
 {
 	FILE *f = fopen(path, "ae");
 	if (!f)
-		vg_err("suspicious-log: cannot open %s: %s", path, strerror(errno));
+		vg_err("%s: cannot open %s: %s", key, path, strerror(errno));
 	return f;
+}
+
+static FILE *open_file(const char *path)
+{
+	return vg_log_file_open("suspicious-log", path);
 }
 
 static void *writer_main(void *arg)

@@ -5,6 +5,7 @@
 #define VIGIL_DAEMON_SUSPECT_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <vigil/suspect.h>
 
 #define VG_SUSPECT_RATE 10	  /* lines per reason per second; the rest are summarised */
@@ -30,6 +31,13 @@ int vg_suspect_log_reopen(struct vg_suspect_log *l);
 uint64_t vg_suspect_log_count(struct vg_suspect_log *l, enum vg_suspect_reason r);
 /* Writes what is queued, stops the writer and frees the log. NULL is a no-op. */
 void vg_suspect_log_close(struct vg_suspect_log *l);
+
+/* Shared by the JSON Lines writers (this log and the query log): */
+/* Unix time in milliseconds as RFC 3339 UTC with milliseconds ("2026-12-07T06:40:46.066Z"). */
+void vg_log_rfc3339(int64_t ms, char *buf, size_t cap);
+/* Opens a log file for appending (close-on-exec); NULL with "KEY: cannot open PATH: REASON"
+ * logged and errno set. */
+FILE *vg_log_file_open(const char *key, const char *path);
 
 /* One event as a JSON object without newline (malloc'd; NULL without memory). `time_ms`: Unix
  * time in milliseconds. Thread-safe. */

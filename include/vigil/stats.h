@@ -93,8 +93,9 @@ enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
  * each group counts everything else ("other"). Front end, per worker. */
 #define VG_STATS_QTYPES(X)                                                                         \
 	X(A, 1)                                                                                    \
-	X(NS, 2) X(CNAME, 5) X(SOA, 6) X(PTR, 12) X(MX, 15) X(TXT, 16) X(AAAA, 28) X(SRV, 33)      \
-	    X(NAPTR, 35) X(DS, 43) X(DNSKEY, 48) X(SVCB, 64) X(HTTPS, 65) X(ANY, 255)
+	X(NS, 2)                                                                                   \
+	X(CNAME, 5) X(SOA, 6) X(PTR, 12) X(MX, 15) X(TXT, 16) X(AAAA, 28) X(SRV, 33) X(NAPTR, 35)  \
+	    X(DS, 43) X(DNSKEY, 48) X(SVCB, 64) X(HTTPS, 65) X(ANY, 255)
 #define VG_STATS_RCODES(X)                                                                         \
 	X(NOERROR, 0) X(FORMERR, 1) X(SERVFAIL, 2) X(NXDOMAIN, 3) X(NOTIMP, 4) X(REFUSED, 5)
 enum vg_stat_qtype {
@@ -127,11 +128,14 @@ static inline unsigned vg_stat_rcode_slot(unsigned rcode)
 {
 	return rcode < VG_RCODE_STAT_OTHER ? rcode : VG_RCODE_STAT_OTHER;
 }
-/* The labelled groups: X(prefix, family, label, help). `prefix` + value name is the name in
- * `vigilctl stats`; /metrics shows vigil_FAMILY_total{LABEL="value"}. */
+/* The labelled groups: X(label, slots, family, help). LABEL_VALUE (qtype_A, rcode_NXDOMAIN) is
+ * the name in `vigilctl stats`; /metrics shows vigil_FAMILY_total{LABEL="VALUE"}. The worker
+ * field is LABEL_stats[slots]. */
 #define VG_STATS_LABELLED(X)                                                                       \
-	X("qtype_", "queries_by_qtype", "qtype", "queries answered, by question type")             \
-	X("rcode_", "answers_by_rcode", "rcode", "answers sent, by response code")
+	X(qtype, VG_QTYPE_N, "queries_by_qtype",                                                   \
+	  "queries received with a question, by question type (\"other\": the less common)")       \
+	X(rcode, VG_RCODE_STAT_N, "answers_by_rcode",                                              \
+	  "answers sent, by response code (\"other\": the extended ones)")
 
 /* Counters of the flat lists above that /metrics groups into one family with a label:
  * X(name with its prefix, family, label, value, family help). */
@@ -150,10 +154,11 @@ static inline unsigned vg_stat_rcode_slot(unsigned rcode)
 /* Upper bounds of the buckets, in seconds (text, as /metrics prints them) and nanoseconds. */
 #define VG_HIST_BOUNDS(X)                                                                          \
 	X("0.0001", 100000)                                                                        \
-	X("0.00025", 250000) X("0.0005", 500000) X("0.001", 1000000) X("0.0025", 2500000)          \
-	    X("0.005", 5000000) X("0.01", 10000000) X("0.025", 25000000) X("0.05", 50000000)       \
-		X("0.1", 100000000) X("0.25", 250000000) X("0.5", 500000000) X("1", 1000000000)    \
-		    X("2.5", 2500000000) X("5", 5000000000) X("10", 10000000000)
+	X("0.00025", 250000)                                                                       \
+	X("0.0005", 500000) X("0.001", 1000000) X("0.0025", 2500000) X("0.005", 5000000)           \
+	    X("0.01", 10000000) X("0.025", 25000000) X("0.05", 50000000) X("0.1", 100000000)       \
+		X("0.25", 250000000) X("0.5", 500000000) X("1", 1000000000) X("2.5", 2500000000)   \
+		    X("5", 5000000000) X("10", 10000000000)
 #define VG_HIST_ONE(text, ns) +1
 enum { VG_HIST_N = 0 VG_HIST_BOUNDS(VG_HIST_ONE) };
 
