@@ -74,7 +74,7 @@ char *vg_querylog_encode(const struct vg_qlog_entry *e)
 	free(rn);
 	if (!o)
 		return NULL;
-	if (e->ede != 0xFFFF) {
+	if (e->ede != VG_EDE_NONE) {
 		json_t *ede = json_pack("{s:i}", "code", e->ede);
 		if (ede && e->ede_text[0])
 			json_object_set_new(ede, "text", json_string(e->ede_text));

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <vigil/addr.h>
+#include <vigil/dns.h>
 #include <vigil/stats.h>
 
 #define VG_QLOG_QUEUE_MAX 4096 /* records waiting for the writer; more are dropped (counted) */
@@ -30,7 +31,7 @@ struct vg_qlog_entry {
 	bool ad, tc, tcp;
 	uint8_t source; /* enum vg_qlog_source */
 	uint8_t dnssec; /* enum vg_qlog_dnssec */
-	uint16_t ede;	/* VG_EDE_NONE (0xFFFF) when none */
+	uint16_t ede;	/* VG_EDE_NONE when none */
 	char ede_text[VG_QLOG_EDE_TEXT];
 	uint32_t latency_us;
 	uint32_t reasons; /* suspicious-answer reasons, bit (1 << enum vg_suspect_reason) */

@@ -165,7 +165,9 @@ static uint32_t suspect_reasons(struct vg_worker *w, const struct vg_query *q)
 /* RFC 8914 codes that mean DNSSEC validation failed. */
 static bool ede_bogus(uint16_t ede)
 {
-	return ede == 6 || ede == 7 || ede == 8 || ede == 9 || ede == 10 || ede == 12;
+	return ede == VG_EDE_DNSSEC_BOGUS || ede == VG_EDE_SIGNATURE_EXPIRED ||
+	       ede == VG_EDE_SIGNATURE_NOT_YET_VALID || ede == VG_EDE_DNSKEY_MISSING ||
+	       ede == VG_EDE_RRSIGS_MISSING || ede == VG_EDE_NSEC_MISSING;
 }
 
 static void query_log(struct vg_worker *w, const struct vg_reply_to *to, const struct vg_query *q,

@@ -1,6 +1,7 @@
 /* The one list of vigil's counters: each X-macro list below declares, one line per counter, its
  * name, kind and help text. The lists generate the counter structs (front end, resolver, upstream
- * transport), the stop log, `vigilctl stats` (text and JSON) and, later, the /metrics page.
+ * transport), the stop log, `vigilctl stats` (text and JSON), /stats.json and /metrics
+ * (daemon/http.c).
  *
  * Entry form: X(name, KIND, "help"). KIND is COUNTER (only grows) or GAUGE (goes up and down).
  * The name is the field name and, with the list's prefix (VG_STATS_PREFIX_*), the name in

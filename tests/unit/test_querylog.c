@@ -26,7 +26,7 @@ static struct vg_qlog_entry entry(const char *client, const uint8_t *qname, size
 	memcpy(e.qname, qname, qlen);
 	e.qtype = 28;
 	e.rcode = 3;
-	e.ede = 0xFFFF;
+	e.ede = VG_EDE_NONE;
 	e.latency_us = 1500;
 	return e;
 }
