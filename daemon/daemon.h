@@ -106,7 +106,7 @@ struct vg_worker {
 
 	struct vg_policy *policy; /* current snapshot (ACL, local data, limits) */
 	struct vg_policy
-	    *boot_policy;	      /* the config the resolver was built with (kept to the end) */
+	    *boot_policy; /* the config the resolver was built with (kept to the end) */
 	struct vg_hijack_opts hijack; /* the resolver's hijack settings, from boot_policy */
 	struct vg_ratelimit rl;
 	struct vg_resolver *resolver;
@@ -146,10 +146,10 @@ struct vg_daemon {
 	bool foreground;
 	const char *config_path;
 	time_t started_at;
-	struct vg_control *control;	/* NULL without control-socket */
-	struct vg_pending *pending;	/* max-pending-per-client counters; NULL: not counted */
+	struct vg_control *control; /* NULL without control-socket */
+	struct vg_pending *pending; /* max-pending-per-client counters; NULL: not counted */
 	struct vg_suspect_log *suspect; /* suspicious-answer log (counts even without a file) */
-	uv_loop_t loop;			/* main thread: signals, control socket */
+	uv_loop_t loop;		    /* main thread: signals, control socket */
 };
 
 /* ---- main.c ---- */

@@ -22,13 +22,13 @@
 
 /* Node flags. A node is one owner name; every node has at least one flag. */
 #define F_DATA 1     /* has RRsets */
-#define F_ENT 2	     /* empty non-terminal below a static zone: NODATA, not NXDOMAIN */
+#define F_ENT 2      /* empty non-terminal below a static zone: NODATA, not NXDOMAIN */
 #define F_STATIC 4   /* zone apex: names below that have no node are NXDOMAIN */
 #define F_REDIRECT 8 /* zone apex: names below get the apex's A/AAAA (RFC 6761 localhost.) */
 #define F_ZONE (F_STATIC | F_REDIRECT)
-#define F_PASS                                                                                     \
-	16 /* a forward-zone apex: names at and below it that have no data of their own go         \
-	    * to the resolver, even inside a built-in zone (RFC 1918 PTRs to a DHCP server) */
+/* A forward-zone apex: names at and below it that have no data of their own go to the resolver,
+ * even inside a built-in zone (RFC 1918 PTRs to a DHCP server). */
+#define F_PASS 16
 
 /* TTL and negative TTL of the locally made SOA records: RFC 6303 zones use the RFC's 10800;
  * names that only have user data use 3600, so a changed config is seen within an hour. */
@@ -65,7 +65,7 @@ struct node {
 	uint16_t soa_len; /* negative SOA record after its owner (type .. rdata) */
 	uint32_t soa_off;
 	uint32_t first_rr; /* index in ld->rrsets */
-	uint32_t zone;	   /* index of the nearest enclosing zone apex (itself if apex), NO_ZONE */
+	uint32_t zone;     /* index of the nearest enclosing zone apex (itself if apex), NO_ZONE */
 	struct brrset *b;  /* build time only */
 	size_t nb;
 };
@@ -266,36 +266,36 @@ static int add_text(struct vg_localdata *ld, const char *text, enum origin origi
 /* Built-in zones: RFC 6761 (localhost., invalid., test.), RFC 6303 (AS112 reverse zones),
  * RFC 8375 (home.arpa.), RFC 7686 (onion.), as Unbound serves them by default. */
 static const char *const static_zones[] = {
-    "test.",
-    "invalid.",
-    "onion.",
-    "home.arpa.",
-    "127.in-addr.arpa.",
-    "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.",
-    "0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.",
-    "0.in-addr.arpa.",
-    "10.in-addr.arpa.",
-    "168.192.in-addr.arpa.",
-    "254.169.in-addr.arpa.",
-    "2.0.192.in-addr.arpa.",
-    "100.51.198.in-addr.arpa.",
-    "113.0.203.in-addr.arpa.",
-    "255.255.255.255.in-addr.arpa.",
-    "d.f.ip6.arpa.",
-    "8.e.f.ip6.arpa.",
-    "9.e.f.ip6.arpa.",
-    "a.e.f.ip6.arpa.",
-    "b.e.f.ip6.arpa.",
-    "8.b.d.0.1.0.0.2.ip6.arpa.",
+	"test.",
+	"invalid.",
+	"onion.",
+	"home.arpa.",
+	"127.in-addr.arpa.",
+	"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.",
+	"0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.",
+	"0.in-addr.arpa.",
+	"10.in-addr.arpa.",
+	"168.192.in-addr.arpa.",
+	"254.169.in-addr.arpa.",
+	"2.0.192.in-addr.arpa.",
+	"100.51.198.in-addr.arpa.",
+	"113.0.203.in-addr.arpa.",
+	"255.255.255.255.in-addr.arpa.",
+	"d.f.ip6.arpa.",
+	"8.e.f.ip6.arpa.",
+	"9.e.f.ip6.arpa.",
+	"a.e.f.ip6.arpa.",
+	"b.e.f.ip6.arpa.",
+	"8.b.d.0.1.0.0.2.ip6.arpa.",
 };
 
 static const char *const builtin_data[] = {
-    "localhost. 10800 IN A 127.0.0.1",
-    "localhost. 10800 IN AAAA ::1",
-    "1.0.0.127.in-addr.arpa. 10800 IN PTR localhost.",
-    /* the reverse name of ::1 */
-    ("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa. 10800 IN PTR "
-     "localhost."),
+	"localhost. 10800 IN A 127.0.0.1",
+	"localhost. 10800 IN AAAA ::1",
+	"1.0.0.127.in-addr.arpa. 10800 IN PTR localhost.",
+	/* the reverse name of ::1 */
+	("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa. 10800 IN PTR "
+	 "localhost."),
 };
 
 static int add_zone(struct vg_localdata *ld, const char *zone, uint8_t flag)
@@ -381,8 +381,7 @@ static uint32_t zone_above(struct vg_localdata *ld, size_t idx)
 		uint64_t h = name_hash(ld->seed, name + pos, len - pos);
 		struct node *z = lookup(ld, h, name + pos, len - pos);
 		if (z && (z->flags & F_PASS))
-			return NO_ZONE; /* a forward zone is closer than any built-in zone above it
-					 */
+			return NO_ZONE; /* a forward zone is closer than any built-in zone above it */
 		if (z && (z->flags & F_ZONE))
 			return (uint32_t)(z - ld->nodes);
 	}
@@ -636,10 +635,8 @@ int vg_localdata_new(const struct vg_config *cfg, struct vg_localdata **out, cha
 		int st = parse_rr(lr->text, &rr);
 		if (st == LDNS_STATUS_OK && ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
 			ldns_rr_free(rr);
-			snprintf(err, errlen,
-				 "%s:%d: key 'local-data': bad record \"%s\": only class "
-				 "IN is served",
-				 cfg->path ? cfg->path : "(config)", lr->line, lr->text);
+			snprintf(err, errlen, "%s:%d: key 'local-data': bad record \"%s\": only class "
+				 "IN is served", cfg->path ? cfg->path : "(config)", lr->line, lr->text);
 			rc = VG_ECONFIG;
 			break;
 		}
@@ -717,15 +714,15 @@ static const struct rrset *any_rrset(const struct vg_localdata *ld, const struct
 /* Writes the response: header, question in the client's spelling, then either the answer RRset
  * or (ans == NULL) the negative SOA of `neg` in the authority section. */
 static int emit(const struct vg_localdata *ld, const uint8_t *qname, size_t qlen, uint16_t qtype,
-		uint16_t qclass, bool rd, int rcode, const struct rrset *ans,
-		const struct node *neg, uint8_t *out, size_t cap, size_t *outlen)
+		uint16_t qclass, bool rd, int rcode, const struct rrset *ans, const struct node *neg,
+		uint8_t *out, size_t cap, size_t *outlen)
 {
 	size_t need = 12 + qlen + 4 + (ans ? ans->len : 2u + neg->soa_len);
 	if (need > cap)
 		return VG_ESPACE;
 	out[0] = out[1] = 0;
 	out[2] = (uint8_t)(0x80 | 0x04 | (rd ? 0x01 : 0)); /* QR AA RD */
-	out[3] = (uint8_t)(0x80 | rcode);		   /* RA */
+	out[3] = (uint8_t)(0x80 | rcode);                 /* RA */
 	vg_put_u16(out + 4, 1);
 	vg_put_u16(out + 6, ans ? ans->count : 0);
 	vg_put_u16(out + 8, ans ? 0 : 1);
@@ -806,8 +803,8 @@ int vg_localdata_answer(const struct vg_localdata *ld, const uint8_t *qname, siz
 		if (!n || !(n->flags & F_ZONE))
 			continue;
 		if (n->flags & F_STATIC)
-			return emit(ld, qname, qname_len, qtype, qclass, rd, LDNS_RCODE_NXDOMAIN,
-				    NULL, n, out, cap, outlen);
+			return emit(ld, qname, qname_len, qtype, qclass, rd, LDNS_RCODE_NXDOMAIN, NULL,
+				    n, out, cap, outlen);
 		/* Redirect (localhost.): every name below answers like the apex for addresses. */
 		const struct rrset *r = NULL;
 		if (qtype == T_A || qtype == T_AAAA)

@@ -139,8 +139,7 @@ Test(localdata, reverse_loopback)
 	/* An empty non-terminal above the PTR exists: NODATA, not NXDOMAIN. */
 	cr_assert_eq(ask("0.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR), 1);
 	expect_negative(LDNS_RCODE_NOERROR, LOCAL_SOA("127.in-addr.arpa."));
-	const char *v6 =
-	    "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.";
+	const char *v6 = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.";
 	cr_assert_eq(ask(v6, LDNS_RR_TYPE_PTR), 1);
 	char want[256];
 	snprintf(want, sizeof(want), "%s 10800 IN PTR localhost.", v6);
@@ -150,25 +149,13 @@ Test(localdata, reverse_loopback)
 Test(localdata, private_reverse_zones_are_nxdomain_with_soa)
 {
 	build("");
-	const char *zones[] = {"10.in-addr.arpa.",
-			       "16.172.in-addr.arpa.",
-			       "31.172.in-addr.arpa.",
-			       "168.192.in-addr.arpa.",
-			       "254.169.in-addr.arpa.",
-			       "64.100.in-addr.arpa.",
-			       "127.100.in-addr.arpa.",
-			       "0.in-addr.arpa.",
-			       "2.0.192.in-addr.arpa.",
-			       "100.51.198.in-addr.arpa.",
-			       "113.0.203.in-addr.arpa.",
-			       "255.255.255.255.in-addr.arpa.",
-			       "d.f.ip6.arpa.",
-			       "8.e.f.ip6.arpa.",
-			       "b.e.f.ip6.arpa.",
-			       "8.b.d.0.1.0.0.2.ip6.arpa.",
-			       "home.arpa.",
-			       "onion.",
-			       "test.",
+	const char *zones[] = {"10.in-addr.arpa.", "16.172.in-addr.arpa.", "31.172.in-addr.arpa.",
+			       "168.192.in-addr.arpa.", "254.169.in-addr.arpa.",
+			       "64.100.in-addr.arpa.", "127.100.in-addr.arpa.", "0.in-addr.arpa.",
+			       "2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.",
+			       "113.0.203.in-addr.arpa.", "255.255.255.255.in-addr.arpa.",
+			       "d.f.ip6.arpa.", "8.e.f.ip6.arpa.", "b.e.f.ip6.arpa.",
+			       "8.b.d.0.1.0.0.2.ip6.arpa.", "home.arpa.", "onion.", "test.",
 			       "invalid."};
 	for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++) {
 		char q[300], soa[400];
@@ -192,8 +179,7 @@ Test(localdata, forward_zone_equal_to_a_builtin_zone_replaces_it)
 {
 	build("forward-zone: \"168.192.in-addr.arpa. 127.0.0.1\"\n");
 	cr_assert_eq(ask("4.3.168.192.in-addr.arpa.", LDNS_RR_TYPE_PTR), 0);
-	cr_assert_eq(ask("168.192.in-addr.arpa.", LDNS_RR_TYPE_NS), 0,
-		     "apex is asked upstream too");
+	cr_assert_eq(ask("168.192.in-addr.arpa.", LDNS_RR_TYPE_NS), 0, "apex is asked upstream too");
 	cr_assert_eq(ask("168.192.in-addr.arpa.", LDNS_RR_TYPE_SOA), 0);
 	/* The other private zones stay local. */
 	cr_assert_eq(ask("4.3.10.in-addr.arpa.", LDNS_RR_TYPE_PTR), 1);
@@ -208,10 +194,9 @@ Test(localdata, forward_zone_inside_a_builtin_zone_carves_out_its_names)
 	      "forward-zone: \"d.f.ip6.arpa. ::1\"\n");
 	cr_assert_eq(ask("5.1.168.192.in-addr.arpa.", LDNS_RR_TYPE_PTR), 0);
 	cr_assert_eq(ask("1.168.192.in-addr.arpa.", LDNS_RR_TYPE_NS), 0);
-	cr_assert_eq(
-	    ask("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa.",
-		LDNS_RR_TYPE_PTR),
-	    0);
+	cr_assert_eq(ask("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa.",
+			 LDNS_RR_TYPE_PTR),
+		     0);
 	/* The rest of 168.192.in-addr.arpa. is still answered here. */
 	cr_assert_eq(ask("5.2.168.192.in-addr.arpa.", LDNS_RR_TYPE_PTR), 1);
 	expect_negative(LDNS_RCODE_NXDOMAIN, LOCAL_SOA("168.192.in-addr.arpa."));
@@ -266,10 +251,9 @@ Test(localdata, local_data_with_auto_ptr)
 	/* The user's PTR wins over the one that would be made for nas.lan. */
 	cr_assert_eq(ask("2.1.168.192.in-addr.arpa.", LDNS_RR_TYPE_PTR), 1);
 	expect_answer("2.1.168.192.in-addr.arpa. 60 IN PTR storage.lan.");
-	cr_assert_eq(
-	    ask("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa.",
-		LDNS_RR_TYPE_PTR),
-	    1);
+	cr_assert_eq(ask("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa.",
+			 LDNS_RR_TYPE_PTR),
+		     1);
 	cr_assert_eq(ldns_pkt_ancount(pkt), 1);
 	cr_assert(strstr(rr_text(ldns_pkt_answer(pkt), 0), "PTR router.lan.") != NULL);
 	/* Other names in the private reverse zone stay NXDOMAIN. */
@@ -284,9 +268,8 @@ Test(localdata, other_type_at_a_local_name_is_nodata)
 {
 	build("local-data: \"router.lan. 300 A 192.168.1.1\"\n");
 	cr_assert_eq(ask("router.lan.", LDNS_RR_TYPE_MX), 1);
-	expect_negative(
-	    LDNS_RCODE_NOERROR,
-	    "router.lan. 3600 IN SOA localhost. nobody.invalid. 1 3600 1200 604800 3600");
+	expect_negative(LDNS_RCODE_NOERROR,
+			"router.lan. 3600 IN SOA localhost. nobody.invalid. 1 3600 1200 604800 3600");
 	/* In a built-in zone the zone's SOA is used, its owner pointing into the question. */
 	fini();
 	build("local-data: \"box.home.arpa. 300 A 192.168.1.9\"\n");
@@ -415,9 +398,8 @@ Test(localdata, ten_thousand_entries_stay_fast)
 	char *text = malloc(cap);
 	cr_assert_not_null(text);
 	for (size_t i = 0; i < n; i++)
-		o += (size_t)snprintf(text + o, cap - o,
-				      "local-data: \"h%zu.lan. 300 A 10.%zu.%zu.%zu\"\n", i,
-				      i >> 16, (i >> 8) & 255, i & 255);
+		o += (size_t)snprintf(text + o, cap - o, "local-data: \"h%zu.lan. 300 A 10.%zu.%zu.%zu\"\n",
+				      i, i >> 16, (i >> 8) & 255, i & 255);
 	build(text);
 	free(text);
 	/* 10k A + 10k PTR + built-ins. */
@@ -437,9 +419,8 @@ Test(localdata, ten_thousand_entries_stay_fast)
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	int iters = 200000;
 	for (int i = 0; i < iters; i++) {
-		int rc =
-		    vg_localdata_answer(ld, names[i & 63], (size_t)lens[i & 63], LDNS_RR_TYPE_A,
-					LDNS_RR_CLASS_IN, true, out, sizeof(out), &outlen);
+		int rc = vg_localdata_answer(ld, names[i & 63], (size_t)lens[i & 63], LDNS_RR_TYPE_A,
+					     LDNS_RR_CLASS_IN, true, out, sizeof(out), &outlen);
 		if (rc != 1)
 			cr_assert_fail("lookup %d failed: %d", i, rc);
 	}
@@ -453,17 +434,15 @@ Test(localdata, ten_thousand_entries_stay_fast)
 Test(localdata, random_names_answer_or_decline_cleanly)
 {
 	build("local-data: \"router.lan. 300 A 192.168.1.1\"\n");
-	static const char *const labels[] = {"localhost", "LAN", "router", "10", "in-addr",
-					     "arpa",	  "168", "192",	   "x",	 "home",
-					     "onion",	  "1",	 "0",	   "127"};
+	static const char *const labels[] = {"localhost", "LAN", "router", "10", "in-addr", "arpa",
+					     "168", "192", "x", "home", "onion", "1", "0", "127"};
 	unsigned seed = 777;
 	uint8_t wire[VG_NAME_MAX];
 	for (int round = 0; round < 20000; round++) {
 		size_t o = 0;
 		int n = (int)(rand_r(&seed) % 7);
 		for (int i = 0; i < n; i++) {
-			const char *l =
-			    labels[rand_r(&seed) % (sizeof(labels) / sizeof(labels[0]))];
+			const char *l = labels[rand_r(&seed) % (sizeof(labels) / sizeof(labels[0]))];
 			size_t len = strlen(l);
 			wire[o++] = (uint8_t)len;
 			memcpy(wire + o, l, len);
