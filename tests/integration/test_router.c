@@ -40,57 +40,11 @@ static void teardown(void)
 
 TestSuite(router, .fini = teardown, .timeout = 60);
 
-/* A free UDP and TCP port on 127.0.0.1 (free now; nothing holds it afterwards). */
 static uint16_t free_port(void)
 {
-	for (int tries = 0; tries < 50; tries++) {
-		uint16_t port = 0;
-		int fd = itest_hold_udp("127.0.0.1", 0, &port);
-		cr_assert_geq(fd, 0);
-		close(fd);
-		int t = socket(AF_INET, SOCK_STREAM, 0);
-		struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		bool ok = t >= 0 && bind(t, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-		if (t >= 0)
-			close(t);
-		if (ok && port >= 1024)
-			return port;
-	}
-	cr_assert_fail("no free port");
-	return 0;
-}
-
-/* Starts faultd serving `zone_text` for `origin` on 127.0.0.1@port (the LAN's DHCP server). */
-static void start_dhcp_dns(const char *origin, const char *zone_text, uint16_t port)
-{
-	const char *faultd = getenv("VIGIL_FAULTD");
-	cr_assert_not_null(faultd, "meson sets VIGIL_FAULTD");
-	snprintf(zone_dir, sizeof(zone_dir), "/tmp/vg-router-XXXXXX");
-	cr_assert_not_null(mkdtemp(zone_dir));
-	char zone[128], addr[64];
-	snprintf(zone, sizeof(zone), "%s/lan.zone", zone_dir);
-	FILE *f = fopen(zone, "w");
-	cr_assert_not_null(f);
-	fputs(zone_text, f);
-	fclose(f);
-	snprintf(addr, sizeof(addr), "127.0.0.1@%u", port);
-	faultd_pid = fork();
-	cr_assert_geq(faultd_pid, 0);
-	if (faultd_pid == 0) {
-		execl(faultd, "faultd", "-a", addr, "-z", zone, "-o", origin, "-m", "ok", "-f",
-		      (char *)NULL);
-		_exit(127);
-	}
-	/* ready when it answers its SOA */
-	uint8_t q[512], r[4096];
-	size_t ql = itest_query(origin, LDNS_RR_TYPE_SOA, 7, 1232, false, q, sizeof(q));
-	for (int i = 0; i < 50; i++) {
-		if (itest_udp("127.0.0.1", port, NULL, q, ql, r, sizeof(r), 100) > 0)
-			return;
-		usleep(100 * 1000);
-	}
-	cr_assert_fail("faultd did not start on %s", addr);
+	uint16_t port = itest_free_port();
+	cr_assert_neq(port, 0, "no free port");
+	return port;
 }
 
 static bool has_ptr(const ldns_pkt *p, const char *target)
@@ -124,13 +78,14 @@ static const char *authority_owner(const ldns_pkt *p, char *buf, size_t cap)
 Test(router, lan_ptr_lookups_go_to_the_forward_zone_past_the_builtin_zone)
 {
 	uint16_t port = free_port();
-	start_dhcp_dns("168.192.in-addr.arpa.",
+	faultd_pid = itest_start_faultd("168.192.in-addr.arpa.",
 		       "$ORIGIN 168.192.in-addr.arpa.\n"
 		       "@ 300 IN SOA dhcp.lan. admin.lan. 1 3600 600 86400 60\n"
 		       "@ 300 IN NS dhcp.lan.\n"
 		       "23.1 300 IN PTR laptop.lan.\n"
 		       "42.1 300 IN PTR phone.lan.\n",
-		       port);
+		       port, zone_dir, sizeof(zone_dir));
+	cr_assert_gt(faultd_pid, 0, "faultd (the DHCP server's DNS) did not start");
 	char extra[512];
 	snprintf(extra, sizeof(extra),
 		 "forward-zone: \"168.192.in-addr.arpa. 127.0.0.1@%u\"\n"
