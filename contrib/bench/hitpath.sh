@@ -84,7 +84,8 @@ stop() { # $1 pid
 	wait "$1" 2>/dev/null || true
 }
 
-cg_run() { # $1 binary, $2 config, $3 query file, $4 queries (0 = none): prints "Ir Ir_in_vg_worker_query"
+FUNCS="vg_worker_query vg_udp_reply_commit vg_worker_batch_end mdb_txn_renew"
+cg_run() { # $1 binary, $2 config, $3 query file, $4 queries (0 = none): prints "Ir Ir(f) for f in FUNCS"
 	local out="$W/cg.$RANDOM"
 	valgrind --tool=callgrind --callgrind-out-file="$out" "$1" -f -c "$2" 2>>"$W/callgrind.log" &
 	local pid=$!
@@ -96,12 +97,16 @@ cg_run() { # $1 binary, $2 config, $3 query file, $4 queries (0 = none): prints 
 	stop "$pid"
 	local done_q=0
 	[ "$4" -gt 0 ] && done_q=$(awk '/Queries completed:/ { print $3 }' "$out.dnsperf")
-	echo "$(awk '/^(summary|totals):/ { print $2; exit }' "$out") $(callgrind_annotate \
-		--inclusive=yes "$out" 2>/dev/null | awk '/vg_worker_query/ && $1 ~ /^[0-9,]+$/ { gsub(",", "", $1); print $1; exit } END { print 0 }' | head -1) $done_q"
+	callgrind_annotate --inclusive=yes --threshold=100 "$out" 2>/dev/null > "$out.txt"
+	printf "%s %s" "$done_q" "$(awk '/^(summary|totals):/ { print $2; exit }' "$out")"
+	for f in $FUNCS; do
+		printf " %s" "$(awk -v f="$f" '$1 ~ /^[0-9,]+$/ && index($0, ":" f " ") { gsub(",", "", $1); print $1; exit } END { print 0 }' "$out.txt" | head -1)"
+	done
+	echo
 }
 
 measure() { # $1 label, $2 binary, $3 listen address, $4 query file
-	local cdir="$W/cache.$RANDOM" idle idle_q loaded loaded_q n
+	local cdir="$W/cache.$RANDOM"
 	conf "$3" "$cdir" > "$W/m.conf"
 	# fill the cache without valgrind
 	"$2" -f -c "$W/m.conf" 2>>"$W/warm.log" &
@@ -110,10 +115,16 @@ measure() { # $1 label, $2 binary, $3 listen address, $4 query file
 	wait_up
 	dnsperf -s 127.0.0.1 -p "$PV" -d "$4" -n 2 -c 1 -t 5 > /dev/null 2>&1
 	stop "$pid"
-	read -r idle idle_q _ < <(cg_run "$2" "$W/m.conf" "$4" 0)
-	read -r loaded loaded_q n < <(cg_run "$2" "$W/m.conf" "$4" "$CG_QUERIES")
-	printf "%-34s %6d instructions/query, of which vg_worker_query %5d (%d queries)\n" "$1" \
-		$(((loaded - idle) / n)) $(((loaded_q - idle_q) / n)) "$n"
+	local -a a b
+	read -r -a a < <(cg_run "$2" "$W/m.conf" "$4" 0)
+	read -r -a b < <(cg_run "$2" "$W/m.conf" "$4" "$CG_QUERIES")
+	local n=${b[0]} i=2 line
+	line=$(printf "%-34s %5d Ir/query;" "$1" $(((b[1] - a[1]) / n)))
+	for f in $FUNCS; do
+		line+=$(printf " %s %d" "$f" $(((b[i] - a[i]) / n)))
+		i=$((i + 1))
+	done
+	echo "$line ($n queries)"
 }
 
 for bin in "$VIGILD" ${BASELINE:+"$BASELINE"}; do
