@@ -270,3 +270,62 @@ Test(router, replies_from_the_address_asked_when_listening_on_a_wildcard)
 		cr_expect_str_eq(from, "2001:db8::7");
 	}
 }
+
+/* `vigild -t` accepts every configuration the project ships, with the machine-specific lines
+ * (user, cache-dir, control-socket) pointed at a scratch directory: those depend on the host,
+ * the rest of each file does not. */
+Test(router, every_shipped_config_passes_the_check)
+{
+	const char *files[] = {"contrib/vigil.conf", "contrib/desktop.conf", "contrib/router.conf"};
+	char dir[] = "/tmp/vg-shipped-XXXXXX";
+	cr_assert_not_null(mkdtemp(dir));
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char src[512], dst[300], cmd[2048], out[4096];
+		snprintf(src, sizeof(src), "%s/%s", VG_SOURCE_ROOT, files[i]);
+		snprintf(dst, sizeof(dst), "%s/%zu.conf", dir, i);
+		snprintf(cmd, sizeof(cmd),
+			 "sed -e 's|^user:.*|user: \"\"|' -e 's|^cache-dir:.*|cache-dir: %s/cache%zu|' "
+			 "-e 's|^control-socket: /.*|control-socket: %s/ctl%zu|' '%s' > '%s' && "
+			 "grep -c . '%s'",
+			 dir, i, dir, i, src, dst, dst);
+		cr_assert_eq(itest_run(cmd, out, sizeof(out)), 0, "cannot copy %s", src);
+		snprintf(cmd, sizeof(cmd), "-t -c %s", dst);
+		cr_expect_eq(itest_run_vigild(out, sizeof(out), cmd), 0, "%s: %s", files[i], out);
+	}
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+/* The router example's local data and forward zones together: the router's own PTR is local,
+ * the rest of the LAN's reverse zone is forwarded (the DHCP server's DNS on 127.0.0.1@5353 in the
+ * file is replaced by faultd's port). */
+Test(router, router_conf_forwards_lan_ptrs_and_keeps_its_own)
+{
+	uint16_t port = free_port();
+	faultd_pid = itest_start_faultd("168.192.in-addr.arpa.",
+					"$ORIGIN 168.192.in-addr.arpa.\n"
+					"@ 300 IN SOA dhcp.lan. admin.lan. 1 3600 600 86400 60\n"
+					"@ 300 IN NS dhcp.lan.\n"
+					"23.1 300 IN PTR laptop.lan.\n",
+					port, zone_dir, sizeof(zone_dir));
+	cr_assert_gt(faultd_pid, 0);
+	char cmd[1024], extra[8192];
+	/* the file's local-data and forward-zone lines; listen, user, cache are the test's own */
+	snprintf(cmd, sizeof(cmd),
+		 "grep -E '^(local-data|forward-zone):' '%s/contrib/router.conf' | "
+		 "sed 's|127.0.0.1@5353|127.0.0.1@%u|'",
+		 VG_SOURCE_ROOT, port);
+	cr_assert_eq(itest_run(cmd, extra, sizeof(extra)), 0);
+	cr_assert(strstr(extra, "168.192.in-addr.arpa."), "router.conf forwards the reverse zone");
+	cr_assert_eq(itest_start(&V, extra), 0);
+	ldns_pkt *p = itest_ask_within(&V, "23.1.168.192.in-addr.arpa.", LDNS_RR_TYPE_PTR, 5000);
+	cr_assert_not_null(p);
+	cr_expect(has_ptr(p, "laptop.lan."));
+	ldns_pkt_free(p);
+	p = itest_ask_within(&V, "1.1.168.192.in-addr.arpa.", LDNS_RR_TYPE_PTR, 5000);
+	cr_assert_not_null(p);
+	cr_expect(has_ptr(p, "router.lan."), "the router's own PTR, from its local-data");
+	ldns_pkt_free(p);
+}
