@@ -79,12 +79,12 @@ Test(router, lan_ptr_lookups_go_to_the_forward_zone_past_the_builtin_zone)
 {
 	uint16_t port = free_port();
 	faultd_pid = itest_start_faultd("168.192.in-addr.arpa.",
-		       "$ORIGIN 168.192.in-addr.arpa.\n"
-		       "@ 300 IN SOA dhcp.lan. admin.lan. 1 3600 600 86400 60\n"
-		       "@ 300 IN NS dhcp.lan.\n"
-		       "23.1 300 IN PTR laptop.lan.\n"
-		       "42.1 300 IN PTR phone.lan.\n",
-		       port, zone_dir, sizeof(zone_dir));
+					"$ORIGIN 168.192.in-addr.arpa.\n"
+					"@ 300 IN SOA dhcp.lan. admin.lan. 1 3600 600 86400 60\n"
+					"@ 300 IN NS dhcp.lan.\n"
+					"23.1 300 IN PTR laptop.lan.\n"
+					"42.1 300 IN PTR phone.lan.\n",
+					port, zone_dir, sizeof(zone_dir));
 	cr_assert_gt(faultd_pid, 0, "faultd (the DHCP server's DNS) did not start");
 	char extra[512];
 	snprintf(extra, sizeof(extra),
@@ -283,11 +283,12 @@ Test(router, every_shipped_config_passes_the_check)
 		char src[512], dst[300], cmd[2048], out[4096];
 		snprintf(src, sizeof(src), "%s/%s", VG_SOURCE_ROOT, files[i]);
 		snprintf(dst, sizeof(dst), "%s/%zu.conf", dir, i);
-		snprintf(cmd, sizeof(cmd),
-			 "sed -e 's|^user:.*|user: \"\"|' -e 's|^cache-dir:.*|cache-dir: %s/cache%zu|' "
-			 "-e 's|^control-socket: /.*|control-socket: %s/ctl%zu|' '%s' > '%s' && "
-			 "grep -c . '%s'",
-			 dir, i, dir, i, src, dst, dst);
+		snprintf(
+		    cmd, sizeof(cmd),
+		    "sed -e 's|^user:.*|user: \"\"|' -e 's|^cache-dir:.*|cache-dir: %s/cache%zu|' "
+		    "-e 's|^control-socket: /.*|control-socket: %s/ctl%zu|' '%s' > '%s' && "
+		    "grep -c . '%s'",
+		    dir, i, dir, i, src, dst, dst);
 		cr_assert_eq(itest_run(cmd, out, sizeof(out)), 0, "cannot copy %s", src);
 		snprintf(cmd, sizeof(cmd), "-t -c %s", dst);
 		cr_expect_eq(itest_run_vigild(out, sizeof(out), cmd), 0, "%s: %s", files[i], out);

@@ -96,6 +96,17 @@ static bool answered_through(uint16_t port, const char *name, const char *addr)
 	return ok;
 }
 
+/* h2..hNAMES through dnsdist, each answered with its own address. */
+static void ask_names(uint16_t port)
+{
+	for (int i = 2; i <= NAMES; i++) {
+		char name[64], addr[32];
+		snprintf(name, sizeof(name), "h%d.scale.zz.", i);
+		snprintf(addr, sizeof(addr), "10.9.0.%d", i);
+		cr_expect(answered_through(port, name, addr), "%s through dnsdist", name);
+	}
+}
+
 Test(scaling, two_vigild_behind_dnsdist_share_the_names)
 {
 	const char *dnsdist = "/usr/bin/dnsdist";
@@ -147,12 +158,7 @@ Test(scaling, two_vigild_behind_dnsdist_share_the_names)
 	cr_assert(up, "no answer through dnsdist on %s", listen);
 
 	long long ra0 = stat_of(ctl_a, "resolved"), rb0 = stat_of(ctl_b, "resolved");
-	for (int i = 2; i <= NAMES; i++) {
-		char name[64], addr[32];
-		snprintf(name, sizeof(name), "h%d.scale.zz.", i);
-		snprintf(addr, sizeof(addr), "10.9.0.%d", i);
-		cr_expect(answered_through(port, name, addr), "%s through dnsdist", name);
-	}
+	ask_names(port);
 	/* workers publish their counters once per loop pass */
 	usleep(300 * 1000);
 	long long ra = stat_of(ctl_a, "resolved") - ra0, rb = stat_of(ctl_b, "resolved") - rb0;
@@ -163,16 +169,11 @@ Test(scaling, two_vigild_behind_dnsdist_share_the_names)
 
 	/* Asked again, every name comes from the cache of the instance that resolved it. */
 	long long ca0 = stat_of(ctl_a, "cached"), cb0 = stat_of(ctl_b, "cached");
-	for (int i = 2; i <= NAMES; i++) {
-		char name[64], addr[32];
-		snprintf(name, sizeof(name), "h%d.scale.zz.", i);
-		snprintf(addr, sizeof(addr), "10.9.0.%d", i);
-		cr_expect(answered_through(port, name, addr), "%s again", name);
-	}
+	ask_names(port);
 	usleep(300 * 1000);
 	long long ca = stat_of(ctl_a, "cached") - ca0, cb = stat_of(ctl_b, "cached") - cb0;
 	cr_expect_eq(ca, ra, "instance a answers its own names from its cache");
 	cr_expect_eq(cb, rb, "instance b answers its own names from its cache");
-	cr_expect_eq(stat_of(ctl_a, "resolved") - ra0 + stat_of(ctl_b, "resolved") - rb0,
-		     NAMES - 1, "nothing resolved twice");
+	cr_expect_eq(stat_of(ctl_a, "resolved") - ra0 + stat_of(ctl_b, "resolved") - rb0, NAMES - 1,
+		     "nothing resolved twice");
 }
