@@ -1,10 +1,10 @@
 /* The control socket (main thread): a Unix stream socket taking one command line per
  * connection and answering with text, then closing. Used by vigilctl. Commands: status, stats,
  * reload, stop, log-reopen, verbosity [LEVEL], flush, flush-name NAME [TYPE], flush-zone NAME,
- * flush-negative, flush-suspicious, dump, lookup NAME [TYPE]. The first line of a text answer is "ok ..." or
- * "error: ..."; a command line starting with "json" gets one JSON object instead, with "ok"
- * true or false and "error" when false. Only root, vigild's own user
- * and members of control-group may use it (checked on the peer's credentials). */
+ * flush-negative, flush-suspicious, dump, lookup NAME [TYPE]. The first line of a text answer is
+ * "ok ..." or "error: ..."; a command line starting with "json" gets one JSON object instead, with
+ * "ok" true or false and "error" when false. Only root, vigild's own user and members of
+ * control-group may use it (checked on the peer's credentials). */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -151,14 +151,15 @@ static json_t *trust_anchors(const struct vg_config *cfg)
 		ldns_rr_type t = ldns_rr_get_type(rr);
 		if (t == LDNS_RR_TYPE_DS || t == LDNS_RR_TYPE_DNSKEY) {
 			char *owner = ldns_rdf2str(ldns_rr_owner(rr));
-			json_int_t tag = t == LDNS_RR_TYPE_DS ? ldns_rdf2native_int16(ldns_rr_rdf(rr, 0))
-							      : ldns_calc_keytag(rr);
-			json_int_t alg = ldns_rdf2native_int8(
-			    ldns_rr_rdf(rr, t == LDNS_RR_TYPE_DS ? 1 : 2));
-			json_array_append_new(list, json_pack("{s:s,s:s,s:I,s:I}", "owner",
-							      owner ? owner : "?", "type",
-							      t == LDNS_RR_TYPE_DS ? "DS" : "DNSKEY",
-							      "key_tag", tag, "algorithm", alg));
+			json_int_t tag = t == LDNS_RR_TYPE_DS
+					     ? ldns_rdf2native_int16(ldns_rr_rdf(rr, 0))
+					     : ldns_calc_keytag(rr);
+			json_int_t alg =
+			    ldns_rdf2native_int8(ldns_rr_rdf(rr, t == LDNS_RR_TYPE_DS ? 1 : 2));
+			json_array_append_new(
+			    list, json_pack("{s:s,s:s,s:I,s:I}", "owner", owner ? owner : "?",
+					    "type", t == LDNS_RR_TYPE_DS ? "DS" : "DNSKEY",
+					    "key_tag", tag, "algorithm", alg));
 			free(owner);
 		}
 		ldns_rr_free(rr);

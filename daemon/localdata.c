@@ -380,8 +380,9 @@ static uint32_t zone_above(struct vg_localdata *ld, size_t idx)
 		pos += (size_t)name[pos] + 1;
 		uint64_t h = name_hash(ld->seed, name + pos, len - pos);
 		struct node *z = lookup(ld, h, name + pos, len - pos);
+		/* a forward zone is closer than any built-in zone above it */
 		if (z && (z->flags & F_PASS))
-			return NO_ZONE; /* a forward zone is closer than any built-in zone above it */
+			return NO_ZONE;
 		if (z && (z->flags & F_ZONE))
 			return (uint32_t)(z - ld->nodes);
 	}

@@ -141,7 +141,8 @@ Test(control, status_as_text_and_json)
 	cr_assert(level && (!strcmp(level, "info") || !strcmp(level, "debug")), "%s", level);
 	/* the built-in root trust anchors (dns-root-data): KSK-2017 is among them */
 	json_t *ta = json_object_get(o, "trust_anchors");
-	cr_assert_str_eq(json_string_value(json_object_get(ta, "source")), "built-in (dns-root-data)");
+	cr_assert_str_eq(json_string_value(json_object_get(ta, "source")),
+			 "built-in (dns-root-data)");
 	json_t *anchors = json_object_get(ta, "anchors");
 	bool ksk2017 = false;
 	for (size_t i = 0; i < json_array_size(anchors); i++) {
@@ -402,8 +403,8 @@ Test(control, lookup_and_dump_print_cached_data_as_dig_does, .init = NULL)
 	cr_assert_eq(ctl("lookup look.zz MX", out, sizeof(out)), 0, "%s", out);
 	cr_assert(strstr(out, "look.zz. ") && strstr(out, " IN MX 10 mail.look.zz. ; rank="), "%s",
 		  out);
-	cr_assert(strstr(out, "(nonauth-answer, forwarder; ttl 300, stored "), "where it came from: %s",
-		  out);
+	cr_assert(strstr(out, "(nonauth-answer, forwarder; ttl 300, stored "),
+		  "where it came from: %s", out);
 	cr_assert_null(strstr(out, " IN TXT "), "only the type asked: %s", out);
 
 	cr_assert_eq(ctl("lookup LOOK.zz.", out, sizeof(out)), 0, "%s", out);

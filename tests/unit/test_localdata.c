@@ -179,7 +179,8 @@ Test(localdata, forward_zone_equal_to_a_builtin_zone_replaces_it)
 {
 	build("forward-zone: \"168.192.in-addr.arpa. 127.0.0.1\"\n");
 	cr_assert_eq(ask("4.3.168.192.in-addr.arpa.", LDNS_RR_TYPE_PTR), 0);
-	cr_assert_eq(ask("168.192.in-addr.arpa.", LDNS_RR_TYPE_NS), 0, "apex is asked upstream too");
+	cr_assert_eq(ask("168.192.in-addr.arpa.", LDNS_RR_TYPE_NS), 0,
+		     "apex is asked upstream too");
 	cr_assert_eq(ask("168.192.in-addr.arpa.", LDNS_RR_TYPE_SOA), 0);
 	/* The other private zones stay local. */
 	cr_assert_eq(ask("4.3.10.in-addr.arpa.", LDNS_RR_TYPE_PTR), 1);
@@ -194,9 +195,10 @@ Test(localdata, forward_zone_inside_a_builtin_zone_carves_out_its_names)
 	      "forward-zone: \"d.f.ip6.arpa. ::1\"\n");
 	cr_assert_eq(ask("5.1.168.192.in-addr.arpa.", LDNS_RR_TYPE_PTR), 0);
 	cr_assert_eq(ask("1.168.192.in-addr.arpa.", LDNS_RR_TYPE_NS), 0);
-	cr_assert_eq(ask("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa.",
-			 LDNS_RR_TYPE_PTR),
-		     0);
+	cr_assert_eq(
+	    ask("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa.",
+		LDNS_RR_TYPE_PTR),
+	    0);
 	/* The rest of 168.192.in-addr.arpa. is still answered here. */
 	cr_assert_eq(ask("5.2.168.192.in-addr.arpa.", LDNS_RR_TYPE_PTR), 1);
 	expect_negative(LDNS_RCODE_NXDOMAIN, LOCAL_SOA("168.192.in-addr.arpa."));
