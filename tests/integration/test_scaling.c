@@ -162,6 +162,7 @@ Test(scaling, two_vigild_behind_dnsdist_share_the_names)
 	/* workers publish their counters once per loop pass */
 	usleep(300 * 1000);
 	long long ra = stat_of(ctl_a, "resolved") - ra0, rb = stat_of(ctl_b, "resolved") - rb0;
+	fprintf(stderr, "names resolved by instance a: %lld, by b: %lld\n", ra, rb);
 	cr_expect_gt(ra, 0, "instance a resolved none of the names (b: %lld)", rb);
 	cr_expect_gt(rb, 0, "instance b resolved none of the names (a: %lld)", ra);
 	cr_expect_eq(ra + rb, NAMES - 1, "each name resolved once, by one instance: a %lld b %lld",
