@@ -6,10 +6,12 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -329,4 +331,32 @@ Test(router, router_conf_forwards_lan_ptrs_and_keeps_its_own)
 	cr_assert_not_null(p);
 	cr_expect(has_ptr(p, "router.lan."), "the router's own PTR, from its local-data");
 	ldns_pkt_free(p);
+}
+
+/* The "plain /etc/resolv.conf" recipe (docs/recipes.md), end to end: in a network and mount
+ * namespace of the test's own, /etc/resolv.conf says `nameserver 127.0.0.1`, vigild listens on
+ * 127.0.0.1 port 53, and glibc's getent finds the router's name and its PTR through it. */
+Test(router, glibc_resolves_through_vigild_from_resolv_conf)
+{
+	own_netns_or_skip();
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		cr_skip_test("cannot make a private mount namespace: %s", strerror(errno));
+	char path[] = "/tmp/vg-resolv-XXXXXX";
+	int fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	const char *text = "nameserver 127.0.0.1\noptions timeout:2 attempts:1\n";
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	cr_assert_eq(mount(path, "/etc/resolv.conf", NULL, MS_BIND, NULL), 0, "bind mount: %s",
+		     strerror(errno));
+	cr_assert_eq(itest_start(&V, "listen: 127.0.0.1@53\n"
+				     "local-data: \"router.lan. 300 A 192.168.1.1\"\n"),
+		     0);
+	char out[512];
+	cr_expect_eq(itest_run("getent hosts router.lan", out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "192.168.1.1") && strstr(out, "router.lan"), "%s", out);
+	cr_expect_eq(itest_run("getent hosts 192.168.1.1", out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "router.lan"), "the PTR made from the A record: %s", out);
+	umount("/etc/resolv.conf");
+	unlink(path);
 }
