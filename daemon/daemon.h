@@ -84,11 +84,24 @@ struct vg_tcp_listener;
 struct vg_tcp_conn;
 struct vg_client_req;
 
+/* The address a UDP query was sent to, read from IP_PKTINFO / IPV6_PKTINFO on a wildcard
+ * listener (0.0.0.0, ::) so that the reply leaves from it: a client drops a reply from another
+ * address. family 0: not known (a listener on one address needs none). */
+struct vg_udp_dst {
+	sa_family_t family;
+	unsigned ifindex; /* the receiving interface; used for IPv6 link-local sources only */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	} a;
+};
+
 /* Where an answer goes: a UDP listener and client address, or a TCP connection. */
 struct vg_reply_to {
 	struct vg_udp *udp;	  /* UDP: the listener the query came in on */
 	struct vg_tcp_conn *conn; /* TCP: the connection (referenced while a request holds it) */
 	struct vg_sockaddr client;
+	struct vg_udp_dst dst; /* UDP on a wildcard listener: the address the query went to */
 };
 
 struct vg_worker {
@@ -258,8 +271,9 @@ void vg_udp_stop(struct vg_udp *u);
 const struct vg_sockaddr *vg_udp_addr(const struct vg_udp *u);
 /* Reply slot: returns a buffer of *cap bytes for the next reply to send on u. */
 uint8_t *vg_udp_reply_buf(struct vg_udp *u, size_t *cap);
-/* Queues the reply written into the last vg_udp_reply_buf for `client`. */
-void vg_udp_reply_commit(struct vg_udp *u, const struct vg_sockaddr *client, size_t len);
+/* Queues the reply written into the last vg_udp_reply_buf for to->client, sent from to->dst
+ * when the listener is a wildcard. */
+void vg_udp_reply_commit(struct vg_udp *u, const struct vg_reply_to *to, size_t len);
 /* Sends every queued reply with sendmmsg; on EAGAIN keeps the rest queued and sends them when
  * the socket becomes writable (reading pauses meanwhile). */
 void vg_udp_flush(struct vg_udp *u);

@@ -44,7 +44,7 @@ static const char *addr_str(const struct vg_sockaddr *a, char *buf, size_t cap)
 /* Creates one listening socket. reuseport: share the address between workers (SO_REUSEPORT);
  * without it the bind fails if anyone else holds the address, which is how we detect a port in
  * use even by a process that set SO_REUSEPORT itself. Returns the fd or -errno. */
-static int bind_socket(const struct vg_sockaddr *a, int type, bool reuseport)
+static int bind_socket(const struct vg_sockaddr *a, int type, bool reuseport, bool freebind)
 {
 	int fd = socket(a->u.sa.sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -56,6 +56,17 @@ static int bind_socket(const struct vg_sockaddr *a, int type, bool reuseport)
 		goto fail;
 	if (a->u.sa.sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		/* An address that is not up yet (a router's LAN bridge at boot): bind anyway, and
+		 * receive once it appears. IP_FREEBIND covers IPv6 sockets too; IPV6_FREEBIND
+		 * (Linux 4.15) is the IPv6 spelling, set when the headers have it. */
+#ifdef IPV6_FREEBIND
+	if (freebind && a->u.sa.sa_family == AF_INET6) {
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one)) < 0)
+			goto fail;
+	} else
+#endif
+	    if (freebind && setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one)) < 0)
+		goto fail;
 	if (type == SOCK_DGRAM) {
 		int sz = 1 << 20; /* absorbs bursts between two loop passes */
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
@@ -92,14 +103,32 @@ static const char *bind_hint(const struct vg_sockaddr *addr, int e)
 	       "NAME`, or give vigild other `listen:` addresses)";
 }
 
+static bool is_loopback(const struct vg_sockaddr *a)
+{
+	if (a->u.sa.sa_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&a->u.sin6.sin6_addr);
+	return (ntohl(a->u.sin.sin_addr.s_addr) >> 24) == 127;
+}
+
 /* Binds `addr` for every worker (UDP and TCP). fds[w].udp_fd/tcp_fd receive the sockets. */
 static int bind_address(const struct vg_sockaddr *addr, int n_workers, struct vg_listen_fds *fds,
 			char *err, size_t errlen)
 {
 	char as[128];
 	static const int types[2] = {SOCK_DGRAM, SOCK_STREAM};
+	bool freebind = false;
 	for (int t = 0; t < 2; t++) {
-		int probe = bind_socket(addr, types[t], false);
+		int probe = bind_socket(addr, types[t], false, freebind);
+		/* Not for loopback: 127/8 is always up, and a missing ::1 means no IPv6 at all
+		 * (the default listen set skips it then). */
+		if (probe == -EADDRNOTAVAIL && !freebind && !is_loopback(addr)) {
+			freebind = true;
+			vg_warn(
+			    "listen %s: the address is on no interface (yet); listening anyway, "
+			    "queries arrive once it is up (IP_FREEBIND)",
+			    addr_str(addr, as, sizeof(as)));
+			probe = bind_socket(addr, types[t], false, freebind);
+		}
 		if (probe < 0) {
 			snprintf(err, errlen, "cannot listen on %s (%s): %s%s",
 				 addr_str(addr, as, sizeof(as)), t ? "tcp" : "udp",
@@ -110,8 +139,9 @@ static int bind_address(const struct vg_sockaddr *addr, int n_workers, struct vg
 	}
 	for (int i = 0; i < n_workers; i++) {
 		fds[i].addr = *addr;
-		fds[i].udp_fd = bind_socket(addr, SOCK_DGRAM, true);
-		fds[i].tcp_fd = fds[i].udp_fd < 0 ? -1 : bind_socket(addr, SOCK_STREAM, true);
+		fds[i].udp_fd = bind_socket(addr, SOCK_DGRAM, true, freebind);
+		fds[i].tcp_fd =
+		    fds[i].udp_fd < 0 ? -1 : bind_socket(addr, SOCK_STREAM, true, freebind);
 		if (fds[i].udp_fd < 0 || fds[i].tcp_fd < 0) {
 			int e = fds[i].udp_fd < 0 ? fds[i].udp_fd : fds[i].tcp_fd;
 			snprintf(err, errlen, "cannot listen on %s: %s",

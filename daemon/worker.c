@@ -225,7 +225,7 @@ static void deliver(struct vg_worker *w, const struct vg_reply_to *to, const str
 		if ((size_t)n > scap)
 			return; /* cannot happen: limit <= slot size */
 		memcpy(slot, buf, (size_t)n);
-		vg_udp_reply_commit(to->udp, &to->client, (size_t)n);
+		vg_udp_reply_commit(to->udp, to, (size_t)n);
 	} else {
 		vg_tcp_send(to->conn, buf, (size_t)n);
 	}
@@ -249,7 +249,7 @@ static void respond_ede(struct vg_worker *w, const struct vg_reply_to *to, const
 		if ((size_t)n > scap)
 			return;
 		memcpy(slot, w->scratch, (size_t)n);
-		vg_udp_reply_commit(to->udp, &to->client, (size_t)n);
+		vg_udp_reply_commit(to->udp, to, (size_t)n);
 	} else {
 		vg_tcp_send(to->conn, w->scratch, (size_t)n);
 	}
@@ -446,7 +446,7 @@ static void reply_now(struct vg_worker *w, const struct vg_reply_to *to, const s
 	if (buf[2] & 0x02)
 		VG_STAT_ADD(w, truncated, 1);
 	answered(w, to, q, buf, (size_t)n, buf[3] & 0x0F, src, VG_EDE_NONE, NULL);
-	vg_udp_reply_commit(to->udp, &to->client, (size_t)n);
+	vg_udp_reply_commit(to->udp, to, (size_t)n);
 }
 
 void vg_worker_query(struct vg_worker *w, const uint8_t *pkt, size_t len,

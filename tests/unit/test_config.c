@@ -576,7 +576,7 @@ Test(config, contrib_router_conf_parses)
 	load_contrib("router.conf");
 	cr_assert(cfg.allow_set);
 	cr_assert_gt(cfg.rate_limit, 0);
-	cr_assert_eq(cfg.n_forward_zones, 1);
+	cr_assert_eq(cfg.n_forward_zones, 2, "lan. and the LAN's reverse zone");
 }
 #endif
 
