@@ -551,6 +551,7 @@ void vg_worker_query(struct vg_worker *w, const uint8_t *pkt, size_t len,
 				VG_STAT_ADD(w, prefetch, 1);
 			return;
 		}
+		VG_STAT_ADD(w, answer_cache_misses, 1);
 	}
 	ask_resolver(w, to, &q);
 }

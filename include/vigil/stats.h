@@ -23,6 +23,7 @@ enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
 	X(answers, COUNTER, "answers sent")                                                        \
 	X(local, COUNTER, "answers from local data")                                               \
 	X(cached, COUNTER, "answers from the answer cache")                                        \
+	X(answer_cache_misses, COUNTER, "questions not in the answer cache (to the resolver)")     \
 	X(prefetch, COUNTER, "background refreshes started by a cache hit near its TTL's end")     \
 	X(resolved, COUNTER, "answers from the resolver")                                          \
 	X(servfail, COUNTER, "SERVFAIL answers from the resolver")                                 \
@@ -86,7 +87,13 @@ enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
 	X(answers, GAUGE, "answers in the answer cache")                                           \
 	X(map_size, GAUGE, "LMDB map size in bytes")                                               \
 	X(used_bytes, GAUGE, "bytes of the map in use")                                            \
-	X(evicted, COUNTER, "entries evicted to make room")
+	X(evicted, COUNTER, "entries evicted to make room")                                        \
+	X(queued, GAUGE, "writes waiting for the cache writer")                                    \
+	X(committed, COUNTER, "writes the cache writer applied")                                   \
+	X(dropped, COUNTER, "writes dropped: queue or map full")                                   \
+	X(refused_rank, COUNTER, "writes refused: a live entry of equal or higher rank")           \
+	X(map_full, COUNTER, "times the writer found the map full (recovered by eviction)")        \
+	X(corrupt, COUNTER, "cache values that failed validation (treated as misses)")
 
 /* Counters with a label: /metrics shows the lines of one group as one family with a label
  * (Prometheus conventions); `vigilctl stats` shows each as PREFIX + label value. Entry form:

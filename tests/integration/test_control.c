@@ -354,6 +354,7 @@ Test(control, resolver_counters_move_when_a_query_is_resolved, .init = NULL)
 	start_with(extra);
 	long long req = stat_of("resolver_requests"), sent = stat_of("resolver_upstream_sent");
 	long long udp = stat_of("upstream_sent_udp"), rep = stat_of("upstream_replies");
+	long long miss = stat_of("answer_cache_misses"), committed = stat_of("cache_committed");
 	ldns_pkt *pk = itest_ask_within(&V, "www.example.com.", LDNS_RR_TYPE_A, 8000);
 	cr_assert_not_null(pk);
 	cr_assert(
@@ -365,6 +366,20 @@ Test(control, resolver_counters_move_when_a_query_is_resolved, .init = NULL)
 	cr_assert_gt(stat_above("upstream_sent_udp", udp), udp);
 	cr_assert_gt(stat_above("upstream_replies", rep), rep);
 	cr_assert_geq(stat_of("resolved"), 1);
+	/* the answer cache missed it once; the writer stored it; the same question then hits */
+	cr_assert_gt(stat_above("answer_cache_misses", miss), miss);
+	cr_assert_gt(stat_above("cache_committed", committed), committed);
+	long long hits = stat_of("cached");
+	bool hit = false;
+	for (int i = 0; i < 10 && !hit; i++) { /* the writer commits in groups of a few ms */
+		pk = itest_ask_within(&V, "www.example.com.", LDNS_RR_TYPE_A, 2000);
+		cr_assert_not_null(pk);
+		ldns_pkt_free(pk);
+		hit = stat_above("cached", hits) > hits;
+	}
+	cr_assert(hit, "the second question was not answered from the answer cache");
+	cr_assert_eq(stat_of("cache_dropped"), 0);
+	cr_assert_eq(stat_of("cache_corrupt"), 0);
 }
 
 /* lookup and dump show what the cache holds in dig's presentation format, with where each RRset
