@@ -114,11 +114,6 @@ void vg_querylog_push(struct vg_querylog *l, const struct vg_qlog_entry *e)
 	pthread_mutex_unlock(&l->mu);
 }
 
-static FILE *open_file(const char *path)
-{
-	return vg_log_file_open("query-log", path);
-}
-
 /* Frees what new allocated (the thread is not running). */
 static void free_log(struct vg_querylog *l)
 {
@@ -170,13 +165,8 @@ static void *writer_main(void *arg)
 		l->reopen = false;
 		l->summary = 0;
 		pthread_mutex_unlock(&l->mu);
-		if (reopen) {
-			FILE *nf = open_file(l->path);
-			if (nf) {
-				fclose(l->f);
-				l->f = nf;
-			}
-		}
+		if (reopen)
+			vg_log_file_reopen("query-log", l->path, &l->f);
 		uint64_t written = 0;
 		for (size_t i = 0; i < k; i++) {
 			char *s = vg_querylog_encode(&batch[i]);
@@ -215,7 +205,7 @@ int vg_querylog_new(const char *path, uint32_t rate, struct vg_querylog **out)
 	int rc = 0;
 	if (!(l->path = strdup(path)) || !(l->ring = calloc(VG_QLOG_QUEUE_MAX, sizeof(*l->ring))))
 		rc = -ENOMEM;
-	else if (!(l->f = open_file(path)))
+	else if (!(l->f = vg_log_file_open("query-log", path)))
 		rc = -errno;
 	else
 		rc = -pthread_create(&l->thread, NULL, writer_main, l);

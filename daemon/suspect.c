@@ -237,9 +237,13 @@ FILE *vg_log_file_open(const char *key, const char *path)
 	return f;
 }
 
-static FILE *open_file(const char *path)
+void vg_log_file_reopen(const char *key, const char *path, FILE **f)
 {
-	return vg_log_file_open("suspicious-log", path);
+	FILE *nf = vg_log_file_open(key, path);
+	if (nf) {
+		fclose(*f);
+		*f = nf;
+	}
 }
 
 static void *writer_main(void *arg)
@@ -261,13 +265,8 @@ static void *writer_main(void *arg)
 		bool reopen = l->reopen, stop = l->stop;
 		l->reopen = false;
 		pthread_mutex_unlock(&l->mu);
-		if (reopen) {
-			FILE *nf = open_file(l->path);
-			if (nf) {
-				fclose(l->f);
-				l->f = nf;
-			}
-		}
+		if (reopen)
+			vg_log_file_reopen("suspicious-log", l->path, &l->f);
 		while (batch) {
 			struct line *next = batch->next;
 			fputs(batch->text, l->f);
@@ -298,7 +297,7 @@ int vg_suspect_log_new(const char *path, struct vg_suspect_log **out)
 		int rc = 0;
 		if (!(l->path = strdup(path)))
 			rc = -ENOMEM;
-		else if (!(l->f = open_file(path)))
+		else if (!(l->f = vg_log_file_open("suspicious-log", path)))
 			rc = -errno;
 		else if ((rc = -pthread_create(&l->thread, NULL, writer_main, l)) == 0)
 			l->has_thread = true;

@@ -38,6 +38,9 @@ void vg_log_rfc3339(int64_t ms, char *buf, size_t cap);
 /* Opens a log file for appending (close-on-exec); NULL with "KEY: cannot open PATH: REASON"
  * logged and errno set. */
 FILE *vg_log_file_open(const char *key, const char *path);
+/* Reopens a log file (after rotation): *f becomes PATH opened anew and the old stream is closed;
+ * when PATH cannot be opened (logged as above), *f stays the old stream, still writable. */
+void vg_log_file_reopen(const char *key, const char *path, FILE **f);
 
 /* One event as a JSON object without newline (malloc'd; NULL without memory). `time_ms`: Unix
  * time in milliseconds. Thread-safe. */
