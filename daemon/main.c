@@ -20,6 +20,7 @@
 #include "http.h"
 #include "querylog.h"
 #include "suspect.h"
+#include "opts.h"
 
 #define ERRLEN 512
 
