@@ -117,32 +117,11 @@ static json_t *done(int rc)
 	return rc < 0 ? err_msg("%s", vg_strerror(rc)) : ok_msg(NULL);
 }
 
-/* The validator is not built yet (issue 7): say so rather than "on" or "off". */
-#define VALIDATION_STATE "off: not built yet"
-
-/* The root trust anchors vigild would validate with: each DS (or DNSKEY) record of
- * trust-anchor-file, or of the built-in set, as {owner, type, key_tag, algorithm}. The file is
- * read again here, so status shows what a restart would load; an unreadable file is reported. */
-static json_t *trust_anchors(const struct vg_config *cfg)
+/* Adds each DS or DNSKEY record of `text` (zone-file lines) to `list` as {owner, type, key_tag,
+ * algorithm}; other lines (comments, blank lines, $-directives) are passed over. */
+static void add_anchors(json_t *list, const char *anchors)
 {
-	json_t *o = json_object();
-	const char *src = cfg->trust_anchor_file;
-	json_object_set_new(o, "source", json_string(src ? src : "built-in (dns-root-data)"));
-	json_t *list = json_array();
-	char *text = NULL;
-	if (src) {
-		FILE *f = fopen(src, "r");
-		size_t n = 0;
-		if (!f || getdelim(&text, &n, 0, f) < 0) {
-			json_object_set_new(o, "error", json_string(strerror(errno)));
-			free(text);
-			text = NULL;
-		}
-		if (f)
-			fclose(f);
-	} else {
-		text = strdup(vg_builtin_root_ds);
-	}
+	char *text = strdup(anchors);
 	for (char *save = NULL, *line = text ? strtok_r(text, "\n", &save) : NULL; line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		ldns_rr *rr = NULL;
@@ -165,7 +144,29 @@ static json_t *trust_anchors(const struct vg_config *cfg)
 		ldns_rr_free(rr);
 	}
 	free(text);
-	json_object_set_new(o, "anchors", list);
+}
+
+/* The root trust anchors vigild validates with, as its configuration loaded them: the files of
+ * trust-anchor-file (their names joined as "source"), or the built-in set. */
+static json_t *trust_anchors(const struct vg_config *cfg)
+{
+	json_t *list = json_array();
+	char *src = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&src, &len);
+	for (size_t i = 0; f && i < cfg->n_trust_anchor_files; i++) {
+		fprintf(f, "%s%s", i ? ", " : "", cfg->trust_anchor_files[i]);
+		if (cfg->trust_anchor_texts && cfg->trust_anchor_texts[i])
+			add_anchors(list, cfg->trust_anchor_texts[i]);
+	}
+	if (f)
+		fclose(f);
+	if (cfg->n_trust_anchor_files == 0)
+		add_anchors(list, vg_builtin_root_ds);
+	json_t *o = json_pack("{s:s,s:o}", "source",
+			      cfg->n_trust_anchor_files && src ? src : "built-in (dns-root-data)",
+			      "anchors", list);
+	free(src);
 	return o;
 }
 
@@ -175,7 +176,7 @@ static json_t *cmd_status(struct vg_daemon *d)
 	json_t *o =
 	    json_pack("{s:b,s:s,s:I,s:i,s:s?,s:s}", "ok", 1, "version", VIGIL_VERSION, "uptime",
 		      (json_int_t)(time(NULL) - d->started_at), "workers", d->n_workers, "config",
-		      d->config_path, "validation", VALIDATION_STATE);
+		      d->config_path, "validation", cfg->dnssec ? "on" : "off");
 	json_t *listen = json_array();
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		char as[128];

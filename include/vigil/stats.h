@@ -59,6 +59,7 @@ enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
 	X(prefetches, COUNTER, "prefetch requests")                                                \
 	X(primings, COUNTER, "root primings")                                                      \
 	X(limit_hits, COUNTER, "requests stopped by a limit")                                      \
+	X(dnssec_bogus, COUNTER, "replies DNSSEC validation found bogus (SERVFAIL)")               \
 	X(refused_rd0, COUNTER, "RD=0 questions the cache could not answer")                       \
 	X(upstream_local_errors, COUNTER,                                                          \
 	  "local errors sending upstream (EMFILE, ENETUNREACH...)")                                \

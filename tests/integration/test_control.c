@@ -113,7 +113,7 @@ Test(control, status_as_text_and_json)
 	char out[8192], want[512];
 	cr_assert_eq(ctl("status", out, sizeof(out)), 0, "%s", out);
 	cr_assert(strstr(out, "ok vigild ") && strstr(out, "\nworkers: 1\n"), "%s", out);
-	cr_assert(strstr(out, "\nvalidation: off: not built yet\n"), "%s", out);
+	cr_assert(strstr(out, "\nvalidation: on\n"), "dnssec: yes is the default: %s", out);
 	snprintf(want, sizeof(want), "\nconfig: %s\n", V.conf);
 	cr_assert(strstr(out, want), "%s", out);
 	snprintf(want, sizeof(want), "\nlisten: 127.0.0.1@%u\n", V.port);
@@ -125,7 +125,7 @@ Test(control, status_as_text_and_json)
 	cr_assert_eq(json_integer_value(json_object_get(o, "workers")), 1);
 	cr_assert_geq(json_integer_value(json_object_get(o, "uptime")), 0);
 	cr_assert_str_eq(json_string_value(json_object_get(o, "config")), V.conf);
-	cr_assert_str_eq(json_string_value(json_object_get(o, "validation")), "off: not built yet");
+	cr_assert_str_eq(json_string_value(json_object_get(o, "validation")), "on");
 	json_t *listen = json_object_get(o, "listen");
 	snprintf(want, sizeof(want), "127.0.0.1@%u", V.port);
 	bool found = false;
@@ -169,9 +169,10 @@ Test(control, status_names_the_trust_anchor_file, .init = NULL)
 	      "0000000000000000000000000000000000000000000000000000000000000000\n",
 	      f);
 	fclose(f);
-	snprintf(extra, sizeof(extra), "trust-anchor-file: %s\n", path);
+	snprintf(extra, sizeof(extra), "trust-anchor-file: %s\ndnssec: no\n", path);
 	start_with(extra);
 	cr_assert_eq(ctl("status", out, sizeof(out)), 0, "%s", out);
+	cr_assert(strstr(out, "\nvalidation: off\n"), "dnssec: no: %s", out);
 	char want[160];
 	snprintf(want, sizeof(want), "\ntrust-anchors: %s: . DS 12345 (algorithm 13)\n", path);
 	cr_assert(strstr(out, want), "%s", out);
