@@ -60,6 +60,9 @@ enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
 	X(primings, COUNTER, "root primings")                                                      \
 	X(limit_hits, COUNTER, "requests stopped by a limit")                                      \
 	X(dnssec_bogus, COUNTER, "replies DNSSEC validation found bogus (SERVFAIL)")               \
+	X(dnssec_secure, COUNTER, "answers built from data DNSSEC proved secure")                  \
+	X(dnssec_insecure, COUNTER, "answers built from data proved unsigned (insecure)")          \
+	X(dnssec_indeterminate, COUNTER, "answers built without a verdict (no RRset to judge)")    \
 	X(refused_rd0, COUNTER, "RD=0 questions the cache could not answer")                       \
 	X(upstream_local_errors, COUNTER,                                                          \
 	  "local errors sending upstream (EMFILE, ENETUNREACH...)")                                \

@@ -367,6 +367,9 @@ Test(control, resolver_counters_move_when_a_query_is_resolved, .init = NULL)
 	cr_assert_gt(stat_above("upstream_sent_udp", udp), udp);
 	cr_assert_gt(stat_above("upstream_replies", rep), rep);
 	cr_assert_geq(stat_of("resolved"), 1);
+	/* the lab's root is signed and com. has no DS: an insecure answer, validated as such */
+	cr_assert_geq(stat_above("resolver_dnssec_insecure", 0), 1);
+	cr_assert_eq(stat_of("resolver_dnssec_bogus"), 0);
 	/* the answer cache missed it once; the writer stored it; the same question then hits */
 	cr_assert_gt(stat_above("answer_cache_misses", miss), miss);
 	cr_assert_gt(stat_above("cache_committed", committed), committed);
