@@ -7,7 +7,8 @@
 #   3. cold resolution root -> TLD -> zone with an empty cache (one UDP query, median of 5 names);
 #   4. RSS (VmRSS) after the runs.
 # Usage: contrib/bench/resolver.sh [BUILD_DIR]   (default build-resolver; needs root for the lab,
-# dnsperf, unbound, kresd; env SERVERS picks a subset of "vigild unbound kresd"). Bounded: about
+# dnsperf, unbound, kresd; env SERVERS picks a subset of "vigild unbound kresd", VIGILD_EXTRA adds
+# config lines to vigild's). Bounded: about
 # three minutes. Everything lives under a temp dir, removed at exit; every server is stopped by PID.
 # Without LAB_RUN the script joins this tree's shared lab like a test binary does (tests/lab/lab.h:
 # a PID in RUN/lab.users under flock(RUN/lab.lock)), so test binaries that finish meanwhile do not
@@ -20,6 +21,8 @@ HIT_RATE=${HIT_RATE:-20000}
 HIT_SECS=${HIT_SECS:-10}
 CPU=${CPU:-1}
 SERVERS=${SERVERS:-vigild unbound kresd}
+# Extra lines for vigild's config, e.g. VIGILD_EXTRA="hijack-checks: no" (issue 11's comparison).
+VIGILD_EXTRA=${VIGILD_EXTRA:-}
 [ -x "$VIGILD" ] || { echo "build first: ninja -C $B" >&2; exit 1; }
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # LAB_RUN=DIR uses a lab that is already up from another checkout (same lab.sh; its run directory
@@ -115,6 +118,7 @@ root-hints: $HINTS
 query-local-addresses: yes
 do-ip6: no
 log-level: error
+$VIGILD_EXTRA
 EOF
 	taskset -c "$CPU" "$VIGILD" -f -c "$T/vigil.conf" 2>"$T/vigild.log" &
 	PID=$!
