@@ -232,10 +232,39 @@ static const char *sec_name(uint8_t s)
 	return s <= 3 ? n[s] : "?";
 }
 
-/* A, AAAA and single-name types in presentation form; the rest as RFC 3597 generic data. */
-static void print_rdata(FILE *f, uint16_t type, const uint8_t *rd, size_t len)
+/* What a rank says about where the data came from: the message section (RFC 2181 5.4.1) and
+ * whether we iterated to it or a forwarder handed it to us. */
+static const char *rank_name(uint8_t rank)
+{
+	static const char *n[] = {"hint",	    "additional",     "glue",
+				  "nonauth-answer", "auth-authority", "auth-answer"};
+	uint8_t r = rank & (uint8_t)~VG_RANK_ITERATED;
+	return r <= 5 ? n[r] : "?";
+}
+
+static void print_origin(FILE *f, const struct vg_cval_hdr *h, uint32_t now)
+{
+	uint32_t age = 0;
+	bool known = vg_cval_age(h, now, &age);
+	const char *from = (h->rank & VG_RANK_ITERATED)	       ? "iterated"
+			   : (h->rank & ~VG_RANK_ITERATED) == 0 ? "hints"
+								: "forwarder";
+	fprintf(f, " rank=%u sec=%s (%s, %s; ttl %u", h->rank, sec_name(h->sec), rank_name(h->rank),
+		from, h->ttl);
+	if (known)
+		fprintf(f, ", stored %u s ago)", age);
+	else
+		fprintf(f, ", stored in the future)");
+}
+
+/* A, AAAA and single-name types in presentation form; the rest as RFC 3597 generic data, unless
+ * the caller's formatter takes it. */
+static void print_rdata(FILE *f, uint16_t type, const uint8_t *rd, size_t len,
+			vg_cache_rdata_fmt fmt, void *arg)
 {
 	char txt[VG_NAME_TEXT_MAX];
+	if (fmt && fmt(f, type, rd, len, arg) == 0)
+		return;
 	if (type == VG_TYPE_A && len == 4) {
 		fprintf(f, "%u.%u.%u.%u", rd[0], rd[1], rd[2], rd[3]);
 		return;
@@ -257,7 +286,7 @@ static void print_rdata(FILE *f, uint16_t type, const uint8_t *rd, size_t len)
 }
 
 static void dump_rrset(FILE *f, const uint8_t *name, uint16_t type, const MDB_val *v, uint32_t now,
-		       uint8_t *buf, size_t cap)
+		       uint8_t *buf, size_t cap, vg_cache_rdata_fmt fmt, void *arg)
 {
 	struct vg_cval_hdr h;
 	struct vg_cache_rrset_view vw;
@@ -275,10 +304,11 @@ static void dump_rrset(FILE *f, const uint8_t *name, uint16_t type, const MDB_va
 	const char *sus = (h.flags & VG_CACHE_F_SUSPECT) ? " suspect" : "";
 	if (h.kind != VG_CACHE_POSITIVE) {
 		vg_name_to_text(vw.soa_owner, zb, sizeof(zb));
-		fprintf(f, "%s %u IN %s \\# 0 ; %s soa=%s rank=%u sec=%s%s%s\n", owner, left,
+		fprintf(f, "%s %u IN %s \\# 0 ; %s soa=%s", owner, left,
 			type ? type_name(type, tb) : "ANY",
-			h.kind == VG_CACHE_NXDOMAIN ? "NXDOMAIN" : "NODATA", zb, h.rank,
-			sec_name(h.sec), st, sus);
+			h.kind == VG_CACHE_NXDOMAIN ? "NXDOMAIN" : "NODATA", zb);
+		print_origin(f, &h, now);
+		fprintf(f, "%s%s\n", st, sus);
 		return;
 	}
 	size_t pos = 0;
@@ -286,8 +316,10 @@ static void dump_rrset(FILE *f, const uint8_t *name, uint16_t type, const MDB_va
 		size_t rl = vg_get_u16(vw.rdata + pos);
 		fprintf(f, "%s %u %s %s ", owner, left, h.aux == 1 ? "IN" : "CLASS?",
 			type_name(type, tb));
-		print_rdata(f, type, vw.rdata + pos + 2, rl);
-		fprintf(f, " ; rank=%u sec=%s%s%s%s\n", h.rank, sec_name(h.sec), st, sus, deleg);
+		print_rdata(f, type, vw.rdata + pos + 2, rl, fmt, arg);
+		fprintf(f, " ;");
+		print_origin(f, &h, now);
+		fprintf(f, "%s%s%s\n", st, sus, deleg);
 		pos += 2 + rl;
 	}
 	if (vw.sig_count)
@@ -296,7 +328,18 @@ static void dump_rrset(FILE *f, const uint8_t *name, uint16_t type, const MDB_va
 
 int vg_cache_dump(struct vg_cache *c, void *fp, uint32_t now)
 {
+	return vg_cache_dump_select(c, fp, now, NULL, 0, NULL, NULL);
+}
+
+int vg_cache_dump_select(struct vg_cache *c, void *fp, uint32_t now, const uint8_t *only,
+			 uint16_t only_type, vg_cache_rdata_fmt fmt, void *arg)
+{
 	FILE *f = fp;
+	uint8_t prefix[VG_CKEY_MAX];
+	int plen = 0;
+	if (only && (plen = vg_ckey_name_prefix(prefix, only)) < 0)
+		return plen;
+	unsigned found = 0;
 	MDB_txn *txn;
 	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
 	if (rc)
@@ -312,18 +355,26 @@ int vg_cache_dump(struct vg_cache *c, void *fp, uint32_t now)
 		MDB_cursor *cur;
 		if ((rc = mdb_cursor_open(txn, answer ? c->dbi_answer : c->dbi_rrset, &cur)))
 			break;
-		MDB_val k, v;
-		int r = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		MDB_val k = {.mv_size = (size_t)plen, .mv_data = prefix}, v;
+		int r = mdb_cursor_get(cur, &k, &v, only ? MDB_SET_RANGE : MDB_FIRST);
 		for (; r == 0; r = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 			uint8_t name[VG_NAME_MAX], dob = 0;
 			uint16_t type;
 			char txt[VG_NAME_TEXT_MAX], tb[16];
+			/* keys of one name are contiguous: stop at the first other one */
+			if (only && (k.mv_size < (size_t)plen ||
+				     memcmp(k.mv_data, prefix, (size_t)plen) != 0))
+				break;
 			if (vg_ckey_parse(k.mv_data, k.mv_size, answer, name, &type, &dob) < 0) {
 				fprintf(f, "; corrupt key\n");
 				continue;
 			}
+			if (only_type && type != only_type &&
+			    !(only_type == 2 && type == VG_CKEY_T_DELEG))
+				continue;
+			found++;
 			if (!answer) {
-				dump_rrset(f, name, type, &v, now, buf, cap);
+				dump_rrset(f, name, type, &v, now, buf, cap, fmt, arg);
 				continue;
 			}
 			struct vg_cval_hdr h;
@@ -343,5 +394,7 @@ int vg_cache_dump(struct vg_cache *c, void *fp, uint32_t now)
 	}
 	free(buf);
 	mdb_txn_abort(txn);
-	return rc ? vg_cache_mdb_err(rc) : 0;
+	if (rc)
+		return vg_cache_mdb_err(rc);
+	return only && !found ? VG_ENOTFOUND : 0;
 }

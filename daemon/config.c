@@ -184,6 +184,16 @@ static int set_listen(struct pstate *ps, const char *v)
 	return add_addr(ps, &cfg->listen, &cfg->n_listen, v, VG_DEFAULT_PORT, true, "listen");
 }
 
+static int set_http_listen(struct pstate *ps, const char *v)
+{
+	if (add_addr(ps, &ps->cfg->http_listen, &ps->cfg->n_http_listen, v, VG_HTTP_DEFAULT_PORT,
+		     true, "http-listen") != 0)
+		return -1;
+	if (ps->cfg->n_http_listen > VG_HTTP_LISTEN_MAX)
+		return fail(ps, "at most %d http-listen addresses", VG_HTTP_LISTEN_MAX);
+	return 0;
+}
+
 static int set_outgoing(struct pstate *ps, const char *v)
 {
 	return add_addr(ps, &ps->cfg->outgoing, &ps->cfg->n_outgoing, v, 0, false,
@@ -476,6 +486,9 @@ static const struct key keys[] = {
 	{"control-socket", K_STR_EMPTY, F(control_socket), 0, 0, NULL},
 	{"control-group", K_STR_EMPTY, F(control_group), 0, 0, set_control_group},
 	{"suspicious-log", K_STR_EMPTY, F(suspicious_log), 0, 0, NULL},
+	{"query-log", K_STR_EMPTY, F(query_log), 0, 0, NULL},
+	{"query-log-rate", K_U32, F(query_log_rate), 0, 10000000, NULL},
+	{"http-listen", K_FUNC, 0, 0, 0, set_http_listen},
 	{"tcp-idle-timeout", K_MS, F(tcp_idle_timeout_ms), 100, 3600000, NULL},
 	{"tcp-max-clients", K_U32, F(tcp_max_clients), 1, 1000000, NULL},
 	{"edns-buffer-size", K_FUNC, 0, 0, 0, set_edns_size},
@@ -714,6 +727,7 @@ int vg_config_defaults(struct vg_config *cfg)
 	cfg->dnssec = true;
 	cfg->nsec3_max_iterations = 50;
 	cfg->hijack_checks = true;
+	cfg->query_log_rate = 1000;
 	cfg->rebinding = VG_REBIND_BLOCK;
 	cfg->second_answer = VG_DETECT_BLOCK;
 	cfg->spoof_attempt = VG_DETECT_BLOCK;
@@ -883,6 +897,8 @@ void vg_config_free(struct vg_config *cfg)
 	free(cfg->control_socket);
 	free(cfg->control_group);
 	free(cfg->suspicious_log);
+	free(cfg->query_log);
+	free(cfg->http_listen);
 	free(cfg->cache_dir);
 	free(cfg->root_hints);
 	free(cfg->root_hints_text);

@@ -1,10 +1,10 @@
 /* The control socket (main thread): a Unix stream socket taking one command line per
  * connection and answering with text, then closing. Used by vigilctl. Commands: status, stats,
  * reload, stop, log-reopen, verbosity [LEVEL], flush, flush-name NAME [TYPE], flush-zone NAME,
- * flush-negative, flush-suspicious, dump. The first line of a text answer is "ok ..." or
- * "error: ..."; a command line starting with "json" gets one JSON object instead, with "ok"
- * true or false and "error" when false. Only root, vigild's own user
- * and members of control-group may use it (checked on the peer's credentials). */
+ * flush-negative, flush-suspicious, dump, lookup NAME [TYPE]. The first line of a text answer is
+ * "ok ..." or "error: ..."; a command line starting with "json" gets one JSON object instead, with
+ * "ok" true or false and "error" when false. Only root, vigild's own user and members of
+ * control-group may use it (checked on the peer's credentials). */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -19,6 +19,7 @@
 #include <vigil/cache.h>
 #include <vigil/err.h>
 #include <vigil/name.h>
+#include <vigil/roothints.h>
 #include <vigil_build.h>
 #include "daemon.h"
 
@@ -116,8 +117,58 @@ static json_t *done(int rc)
 	return rc < 0 ? err_msg("%s", vg_strerror(rc)) : ok_msg(NULL);
 }
 
-/* The validator is not built yet (issue 7): say so rather than "on" or "off". */
-#define VALIDATION_STATE "off: not built yet"
+/* Adds each DS or DNSKEY record of `text` (zone-file lines) to `list` as {owner, type, key_tag,
+ * algorithm}; other lines (comments, blank lines, $-directives) are passed over. */
+static void add_anchors(json_t *list, const char *anchors)
+{
+	char *text = strdup(anchors);
+	for (char *save = NULL, *line = text ? strtok_r(text, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		ldns_rr *rr = NULL;
+		if (ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL) != LDNS_STATUS_OK || !rr)
+			continue; /* comments, blank lines, $-directives */
+		ldns_rr_type t = ldns_rr_get_type(rr);
+		if (t == LDNS_RR_TYPE_DS || t == LDNS_RR_TYPE_DNSKEY) {
+			char *owner = ldns_rdf2str(ldns_rr_owner(rr));
+			json_int_t tag = t == LDNS_RR_TYPE_DS
+					     ? ldns_rdf2native_int16(ldns_rr_rdf(rr, 0))
+					     : ldns_calc_keytag(rr);
+			json_int_t alg =
+			    ldns_rdf2native_int8(ldns_rr_rdf(rr, t == LDNS_RR_TYPE_DS ? 1 : 2));
+			json_array_append_new(
+			    list, json_pack("{s:s,s:s,s:I,s:I}", "owner", owner ? owner : "?",
+					    "type", t == LDNS_RR_TYPE_DS ? "DS" : "DNSKEY",
+					    "key_tag", tag, "algorithm", alg));
+			free(owner);
+		}
+		ldns_rr_free(rr);
+	}
+	free(text);
+}
+
+/* The root trust anchors vigild validates with, as its configuration loaded them: the files of
+ * trust-anchor-file (their names joined as "source"), or the built-in set. */
+static json_t *trust_anchors(const struct vg_config *cfg)
+{
+	json_t *list = json_array();
+	char *src = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&src, &len);
+	for (size_t i = 0; f && i < cfg->n_trust_anchor_files; i++) {
+		fprintf(f, "%s%s", i ? ", " : "", cfg->trust_anchor_files[i]);
+		if (cfg->trust_anchor_texts && cfg->trust_anchor_texts[i])
+			add_anchors(list, cfg->trust_anchor_texts[i]);
+	}
+	if (f)
+		fclose(f);
+	if (cfg->n_trust_anchor_files == 0)
+		add_anchors(list, vg_builtin_root_ds);
+	json_t *o = json_pack("{s:s,s:o}", "source",
+			      cfg->n_trust_anchor_files && src ? src : "built-in (dns-root-data)",
+			      "anchors", list);
+	free(src);
+	return o;
+}
 
 static json_t *cmd_status(struct vg_daemon *d)
 {
@@ -125,7 +176,7 @@ static json_t *cmd_status(struct vg_daemon *d)
 	json_t *o =
 	    json_pack("{s:b,s:s,s:I,s:i,s:s?,s:s}", "ok", 1, "version", VIGIL_VERSION, "uptime",
 		      (json_int_t)(time(NULL) - d->started_at), "workers", d->n_workers, "config",
-		      d->config_path, "validation", VALIDATION_STATE);
+		      d->config_path, "validation", cfg->dnssec ? "on" : "off");
 	json_t *listen = json_array();
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		char as[128];
@@ -143,6 +194,7 @@ static json_t *cmd_status(struct vg_daemon *d)
 	else
 		json_object_set_new(o, "cache", json_null());
 	json_object_set_new(o, "log_level", json_string(vg_log_level_name(vg_log_get_level())));
+	json_object_set_new(o, "trust_anchors", trust_anchors(cfg));
 	return o;
 }
 
@@ -169,22 +221,27 @@ static void text_status(const json_t *o, FILE *f)
 	else
 		fprintf(f, "cache: none\n");
 	fprintf(f, "validation: %s\n", json_string_value(json_object_get(o, "validation")));
+	const json_t *ta = json_object_get(o, "trust_anchors");
+	const json_t *anchors = json_object_get(ta, "anchors");
+	fprintf(f, "trust-anchors: %s", json_string_value(json_object_get(ta, "source")));
+	for (size_t i = 0; i < json_array_size(anchors); i++) {
+		const json_t *a = json_array_get(anchors, i);
+		fprintf(f, "%s %s %s %" JSON_INTEGER_FORMAT " (algorithm %" JSON_INTEGER_FORMAT ")",
+			i ? "," : ":", json_string_value(json_object_get(a, "owner")),
+			json_string_value(json_object_get(a, "type")),
+			json_integer_value(json_object_get(a, "key_tag")),
+			json_integer_value(json_object_get(a, "algorithm")));
+	}
+	if (json_object_get(ta, "error"))
+		fprintf(f, " (unreadable: %s)", json_string_value(json_object_get(ta, "error")));
+	fputc('\n', f);
 	fprintf(f, "log-level: %s\n", json_string_value(json_object_get(o, "log_level")));
 }
 
-/* {"ok": true, "stats": {NAME: VALUE, ...}} in the order of the lists in vigil/stats.h. */
+/* vg_stats_json: every counter in the order of the lists in vigil/stats.h, and the histograms. */
 static json_t *cmd_stats(struct vg_daemon *d)
 {
-	size_t cap = vg_stats_count();
-	struct vg_stat_value *v = calloc(cap, sizeof(*v));
-	if (!v)
-		return NULL;
-	size_t n = vg_stats_collect(d, v, cap);
-	json_t *st = json_object();
-	for (size_t i = 0; i < n; i++)
-		json_object_set_new(st, v[i].name, json_integer((json_int_t)v[i].value));
-	free(v);
-	return json_pack("{s:b,s:o}", "ok", 1, "stats", st);
+	return vg_stats_json(d);
 }
 
 static void text_stats(const json_t *o, FILE *f)
@@ -194,19 +251,75 @@ static void text_stats(const json_t *o, FILE *f)
 	for (void *it = json_object_iter(st); it; it = json_object_iter_next(st, it))
 		fprintf(f, "%s: %" JSON_INTEGER_FORMAT "\n", json_object_iter_key(it),
 			json_integer_value(json_object_iter_value(it)));
+	/* histograms: NAME_count, NAME_sum_seconds, then NAME_le_BOUND (cumulative) */
+	json_t *hs = json_object_get(o, "histograms");
+	for (void *it = json_object_iter(hs); it; it = json_object_iter_next(hs, it)) {
+		const char *name = json_object_iter_key(it);
+		json_t *h = json_object_iter_value(it);
+		fprintf(f, "%s_count: %" JSON_INTEGER_FORMAT "\n", name,
+			json_integer_value(json_object_get(h, "count")));
+		fprintf(f, "%s_sum_seconds: %.6f\n", name,
+			json_real_value(json_object_get(h, "sum_seconds")));
+		json_t *le = json_object_get(h, "le");
+		for (void *b = json_object_iter(le); b; b = json_object_iter_next(le, b))
+			fprintf(f, "%s_le_%s: %" JSON_INTEGER_FORMAT "\n", name,
+				json_object_iter_key(b),
+				json_integer_value(json_object_iter_value(b)));
+	}
 }
 
-static json_t *cmd_dump(struct vg_daemon *d)
+/* Cache rdata in ldns' presentation format (what dig prints), for dump and lookup. */
+static int rdata_text(void *fp, uint16_t type, const uint8_t *rd, size_t len, void *arg)
+{
+	(void)arg;
+	uint8_t wire[11 + 65535];
+	if (len > 65535)
+		return -1;
+	wire[0] = 0; /* owner: the root; only the rdata is printed */
+	vg_put_u16(wire + 1, type);
+	vg_put_u16(wire + 3, LDNS_RR_CLASS_IN);
+	vg_put_u32(wire + 5, 0);
+	vg_put_u16(wire + 9, (uint16_t)len);
+	memcpy(wire + 11, rd, len);
+	ldns_rr *rr = NULL;
+	size_t pos = 0;
+	if (ldns_wire2rr(&rr, wire, 11 + len, &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK)
+		return -1;
+	ldns_buffer *b = ldns_buffer_new(256);
+	int rc = b ? 0 : -1;
+	for (size_t i = 0; rc == 0 && i < ldns_rr_rd_count(rr); i++) {
+		if (i)
+			ldns_buffer_printf(b, " ");
+		if (ldns_rdf2buffer_str(b, ldns_rr_rdf(rr, i)) != LDNS_STATUS_OK)
+			rc = -1;
+	}
+	if (rc == 0 && ldns_buffer_status_ok(b))
+		fwrite(ldns_buffer_begin(b), 1, ldns_buffer_position(b), fp);
+	else
+		rc = -1;
+	ldns_buffer_free(b);
+	ldns_rr_free(rr);
+	return rc;
+}
+
+/* dump (only == NULL) or lookup: the cache's text lines in "dump" or "lookup". */
+static json_t *cmd_dump(struct vg_daemon *d, const char *key, const uint8_t *only, uint16_t type)
 {
 	char *s = NULL;
 	size_t n = 0;
 	FILE *f = open_memstream(&s, &n);
 	if (!f)
 		return NULL;
-	int rc = vg_cache_dump(d->cache, f, (uint32_t)time(NULL));
+	int rc =
+	    vg_cache_dump_select(d->cache, f, (uint32_t)time(NULL), only, type, rdata_text, NULL);
 	fclose(f);
-	json_t *o =
-	    rc < 0 ? err_msg("%s", vg_strerror(rc)) : json_pack("{s:b,s:s}", "ok", 1, "dump", s);
+	json_t *o;
+	if (rc == VG_ENOTFOUND)
+		o = json_pack("{s:b,s:s,s:s}", "ok", 1, key, "", "message", "not in the cache");
+	else if (rc < 0)
+		o = err_msg("%s", vg_strerror(rc));
+	else
+		o = json_pack("{s:b,s:s}", "ok", 1, key, s);
 	free(s);
 	return o;
 }
@@ -225,7 +338,7 @@ static json_t *cmd_verbosity(int argc, char **argv)
 
 #define COMMANDS                                                                                   \
 	"status, stats, reload, stop, log-reopen, verbosity, flush, flush-name, flush-zone, "      \
-	"flush-negative, flush-suspicious, dump"
+	"flush-negative, flush-suspicious, dump, lookup"
 
 static json_t *run_command(struct ctl_conn *c, int argc, char **argv)
 {
@@ -253,7 +366,7 @@ static json_t *run_command(struct ctl_conn *c, int argc, char **argv)
 	}
 	if (!d->cache && !strncmp(cmd, "flush", 5))
 		return err_msg("no cache");
-	if (!d->cache && !strcmp(cmd, "dump"))
+	if (!d->cache && (!strcmp(cmd, "dump") || !strcmp(cmd, "lookup")))
 		return err_msg("no cache");
 	if (!strcmp(cmd, "flush"))
 		return done(vg_cache_flush_all(d->cache));
@@ -262,7 +375,16 @@ static json_t *run_command(struct ctl_conn *c, int argc, char **argv)
 	if (!strcmp(cmd, "flush-suspicious"))
 		return done(vg_cache_flush_suspicious(d->cache));
 	if (!strcmp(cmd, "dump"))
-		return cmd_dump(d);
+		return cmd_dump(d, "dump", NULL, 0);
+	if (!strcmp(cmd, "lookup")) {
+		uint8_t name[VG_NAME_MAX];
+		uint16_t type = 0;
+		if (argc < 2 || vg_name_from_text(argv[1], name) <= 0)
+			return err_msg("usage: lookup NAME [TYPE]");
+		if (argc >= 3 && !(type = ldns_get_rr_type_by_name(argv[2])))
+			return err_msg("unknown type '%s'", argv[2]);
+		return cmd_dump(d, "lookup", name, type);
+	}
 	if (!strcmp(cmd, "flush-name") || !strcmp(cmd, "flush-zone")) {
 		uint8_t name[VG_NAME_MAX];
 		if (argc < 2 || vg_name_from_text(argv[1], name) <= 0)
@@ -301,8 +423,9 @@ static char *render(const char *cmd, json_t *o, bool json)
 		text_status(o, f);
 	else if (!strcmp(cmd, "stats"))
 		text_stats(o, f);
-	else if (!strcmp(cmd, "dump"))
-		fprintf(f, "ok\n%s", json_string_value(json_object_get(o, "dump")));
+	else if (!strcmp(cmd, "dump") || !strcmp(cmd, "lookup"))
+		fprintf(f, "ok%s%s\n%s", msg ? " " : "", msg ? msg : "",
+			json_string_value(json_object_get(o, cmd)));
 	else
 		fprintf(f, "ok%s%s\n", msg ? " " : "", msg ? msg : "");
 	fclose(f);

@@ -67,6 +67,15 @@ struct vg_resolver_stats_pub {
 struct vg_upstream_stats_pub {
 	VG_STATS_UPSTREAM(VG_STAT_ATOMIC)
 };
+/* The histograms of VG_STATS_HISTOGRAMS, one field each. */
+#define VG_STAT_HIST(name, help) struct vg_hist name;
+struct vg_hists {
+	VG_STATS_HISTOGRAMS(VG_STAT_HIST)
+};
+/* Increment of a counter only its worker writes (qtype, rcode): relaxed load + store. */
+#define VG_STAT_BUMP(a)                                                                            \
+	atomic_store_explicit(&(a), atomic_load_explicit(&(a), memory_order_relaxed) + 1,          \
+			      memory_order_relaxed)
 #define VG_STAT_ADD(w, field, n)                                                                   \
 	atomic_fetch_add_explicit(&(w)->stats.field, (n), memory_order_relaxed)
 
@@ -75,11 +84,24 @@ struct vg_tcp_listener;
 struct vg_tcp_conn;
 struct vg_client_req;
 
+/* The address a UDP query was sent to, read from IP_PKTINFO / IPV6_PKTINFO on a wildcard
+ * listener (0.0.0.0, ::) so that the reply leaves from it: a client drops a reply from another
+ * address. family 0: not known (a listener on one address needs none). */
+struct vg_udp_dst {
+	sa_family_t family;
+	unsigned ifindex; /* the receiving interface; used for IPv6 link-local sources only */
+	union {
+		struct in_addr v4;
+		struct in6_addr v6;
+	} a;
+};
+
 /* Where an answer goes: a UDP listener and client address, or a TCP connection. */
 struct vg_reply_to {
 	struct vg_udp *udp;	  /* UDP: the listener the query came in on */
 	struct vg_tcp_conn *conn; /* TCP: the connection (referenced while a request holds it) */
 	struct vg_sockaddr client;
+	struct vg_udp_dst dst; /* UDP on a wildcard listener: the address the query went to */
 };
 
 struct vg_worker {
@@ -121,6 +143,24 @@ struct vg_worker {
 	struct vg_stats stats;
 	struct vg_resolver_stats_pub resolver_stats;
 	struct vg_upstream_stats_pub upstream_stats;
+	atomic_uint_fast64_t qtype_stats[VG_QTYPE_N];	   /* queries answered, by qtype */
+	atomic_uint_fast64_t rcode_stats[VG_RCODE_STAT_N]; /* answers sent, by rcode */
+	struct vg_hists hist;
+	/* Answer latency of the answers given while handling a batch (local data, cache, errors):
+	 * they share the batch's receive time and are observed together once the batch is sent
+	 * (two clock reads per batch, none per answer). */
+	uint64_t batch_ns;   /* uv_hrtime() when the batch was received; 0: none open */
+	uint32_t batch_sync; /* answers given for the current batch */
+	bool in_async;	     /* inside a resolver callback: the answer is timed on its own */
+	uint64_t async_ns;   /* that answer's latency */
+	struct vg_suspect_sink suspect_sink; /* forwards to d->suspect, notes reasons for the
+					      * query log (worker.c) */
+	struct vg_suspect_note {
+		uint64_t hash;	  /* of qname (lowercase) and qtype */
+		uint64_t at;	  /* loop time, ms */
+		uint32_t reasons; /* bit per enum vg_suspect_reason */
+	} suspect_notes[8];
+	unsigned suspect_note_next;
 	uint8_t scratch[65535 + 2]; /* one response under construction (TCP, async answers) */
 };
 
@@ -132,10 +172,12 @@ struct vg_daemon {
 	bool foreground;
 	const char *config_path;
 	time_t started_at;
-	struct vg_control *control; /* NULL without control-socket */
-	struct vg_pending *pending; /* max-pending-per-client counters; NULL: not counted */
+	struct vg_control *control;	/* NULL without control-socket */
+	struct vg_pending *pending;	/* max-pending-per-client counters; NULL: not counted */
 	struct vg_suspect_log *suspect; /* suspicious-answer log (counts even without a file) */
-	uv_loop_t loop;		    /* main thread: signals, control socket */
+	struct vg_querylog *qlog;	/* query-log; NULL when off */
+	struct vg_http *http;		/* http-listen server; NULL when off */
+	uv_loop_t loop;			/* main thread: signals, control socket */
 };
 
 /* ---- main.c ---- */
@@ -156,12 +198,32 @@ struct vg_stat_value {
 	const char *help;
 	enum vg_stat_kind kind;
 	uint64_t value;
+	/* On /metrics: vigil_FAMILY[_total]{LABEL="LABEL_VALUE"} with family_help; family NULL:
+	 * vigil_NAME[_total], no label. Static strings. */
+	const char *family, *label, *label_value, *family_help;
 };
-/* Fills out[] with every counter (front end, resolver, upstream, then the cache's when d has a
- * cache) in list order; returns how many (at most cap). */
+/* One histogram of VG_STATS_HISTOGRAMS, merged over the workers; count[] is cumulative
+ * (count[VG_HIST_N] is every observation: +Inf and _count). */
+struct vg_hist_value {
+	const char *name, *help;
+	uint64_t count[VG_HIST_N + 1];
+	uint64_t sum_ns;
+};
+#define VG_HIST_COUNT (0 VG_STATS_HISTOGRAMS(VG_HIST_ONE_H))
+#define VG_HIST_ONE_H(name, help) +1
+/* Fills out[VG_HIST_COUNT] in list order. Any thread. */
+void vg_stats_collect_hist(struct vg_daemon *d, struct vg_hist_value *out);
+/* Fills out[] with every counter (front end, its qtype and rcode groups, resolver, upstream,
+ * suspicious reasons, then the cache's when d has a cache) in list order; returns how many (at
+ * most cap). Any thread (the control socket, the HTTP server): reads relaxed atomics. */
 size_t vg_stats_collect(struct vg_daemon *d, struct vg_stat_value *out, size_t cap);
 /* Upper bound of vg_stats_collect's count. */
 size_t vg_stats_count(void);
+/* {"ok": true, "stats": {NAME: VALUE...}, "histograms": {NAME: {"count", "sum_seconds", "le":
+ * {BOUND: cumulative count..., "+Inf"}}}}: `vigilctl stats --json` and /stats.json. Any thread;
+ * NULL without memory. */
+typedef struct json_t json_t;
+json_t *vg_stats_json(struct vg_daemon *d);
 /* The stop log: one line "stats: name=value ..." with every front-end counter. */
 void vg_stats_log(struct vg_daemon *d);
 
@@ -190,6 +252,10 @@ void vg_worker_query(struct vg_worker *w, const uint8_t *pkt, size_t len,
 /* Called by listeners around each receive batch (opens/closes the cache read snapshot). */
 void vg_worker_batch_begin(struct vg_worker *w);
 void vg_worker_batch_end(struct vg_worker *w);
+/* Called by listeners when a batch of queries was received (reads the clock) and once its
+ * answers were handed to the kernel (observes their latency). Worker thread. */
+void vg_worker_batch_received(struct vg_worker *w);
+void vg_worker_batch_sent(struct vg_worker *w);
 /* Copies the resolver's and the upstream transport's counters into w's published atomics.
  * Worker thread, once per loop pass. */
 void vg_worker_publish_stats(struct vg_worker *w);
@@ -204,8 +270,9 @@ void vg_udp_stop(struct vg_udp *u);
 const struct vg_sockaddr *vg_udp_addr(const struct vg_udp *u);
 /* Reply slot: returns a buffer of *cap bytes for the next reply to send on u. */
 uint8_t *vg_udp_reply_buf(struct vg_udp *u, size_t *cap);
-/* Queues the reply written into the last vg_udp_reply_buf for `client`. */
-void vg_udp_reply_commit(struct vg_udp *u, const struct vg_sockaddr *client, size_t len);
+/* Queues the reply written into the last vg_udp_reply_buf for to->client, sent from to->dst
+ * when the listener is a wildcard. */
+void vg_udp_reply_commit(struct vg_udp *u, const struct vg_reply_to *to, size_t len);
 /* Sends every queued reply with sendmmsg; on EAGAIN keeps the rest queued and sends them when
  * the socket becomes writable (reading pauses meanwhile). */
 void vg_udp_flush(struct vg_udp *u);

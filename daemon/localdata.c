@@ -18,6 +18,9 @@
 #define F_STATIC 4   /* zone apex: names below that have no node are NXDOMAIN */
 #define F_REDIRECT 8 /* zone apex: names below get the apex's A/AAAA (RFC 6761 localhost.) */
 #define F_ZONE (F_STATIC | F_REDIRECT)
+/* A forward-zone apex: names at and below it that have no data of their own go to the resolver,
+ * even inside a built-in zone (RFC 1918 PTRs to a DHCP server). */
+#define F_PASS 16
 
 /* TTL and negative TTL of the locally made SOA records: RFC 6303 zones use the RFC's 10800;
  * names that only have user data use 3600, so a changed config is seen within an hour. */
@@ -369,10 +372,47 @@ static uint32_t zone_above(struct vg_localdata *ld, size_t idx)
 		pos += (size_t)name[pos] + 1;
 		uint64_t h = name_hash(ld->seed, name + pos, len - pos);
 		struct node *z = lookup(ld, h, name + pos, len - pos);
+		/* a forward zone is closer than any built-in zone above it */
+		if (z && (z->flags & F_PASS))
+			return NO_ZONE;
 		if (z && (z->flags & F_ZONE))
 			return (uint32_t)(z - ld->nodes);
 	}
 	return NO_ZONE;
+}
+
+/* Each forward-zone apex becomes a pass point. The rule is "the closest enclosing zone wins": a
+ * forward zone equal to a built-in zone replaces it (its made-up NS and SOA go, so the apex is
+ * asked upstream too); one inside a built-in zone carves its names out of it; one above a built-in
+ * zone (say `in-addr.arpa.`) leaves the more specific built-in zone in place. The user's
+ * local-data still answers its own names, wherever they are. */
+static int add_pass_points(struct vg_localdata *ld, const struct vg_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_forward_zones; i++) {
+		const uint8_t *zone = cfg->forward_zones[i].zone;
+		int zlen = vg_name_len(zone, sizeof(cfg->forward_zones[i].zone));
+		if (zlen < 0)
+			return zlen;
+		long idx = get_node(ld, zone, (size_t)zlen);
+		if (idx < 0)
+			return (int)idx;
+		struct node *n = &ld->nodes[idx];
+		n->flags |= F_PASS;
+		if (!(n->flags & F_ZONE))
+			continue;
+		n->flags &= (uint8_t)~F_ZONE;
+		size_t k = 0;
+		for (size_t j = 0; j < n->nb; j++) {
+			if (n->b[j].origin == O_BUILTIN)
+				brrset_clear(&n->b[j]);
+			else
+				n->b[k++] = n->b[j];
+		}
+		n->nb = k;
+		if (k == 0)
+			n->flags &= (uint8_t)~F_DATA;
+	}
+	return 0;
 }
 
 /* Sets each node's zone, and adds empty non-terminals between data and a static apex so that
@@ -385,6 +425,8 @@ static int assign_zones(struct vg_localdata *ld)
 			ld->nodes[i].zone = (uint32_t)i;
 			continue;
 		}
+		if (ld->nodes[i].flags & F_PASS)
+			continue; /* zone stays NO_ZONE */
 		uint32_t z = zone_above(ld, i);
 		ld->nodes[i].zone = z;
 		if (z == NO_ZONE || !(ld->nodes[z].flags & F_STATIC))
@@ -627,6 +669,8 @@ int vg_localdata_new(const struct vg_config *cfg, struct vg_localdata **out, cha
 		rc = add_auto_ptr(ld, addrs[i]);
 	free(addrs);
 	if (rc == 0)
+		rc = add_pass_points(ld, cfg);
+	if (rc == 0)
 		rc = assign_zones(ld);
 	if (rc == 0)
 		rc = serialise(ld);
@@ -733,6 +777,8 @@ int vg_localdata_answer(const struct vg_localdata *ld, const uint8_t *qname, siz
 	if (nl == 0)
 		return 0; /* the root is never local */
 	const struct node *n = lookup(ld, hs[0], low, qname_len);
+	if (n && n->n_rr == 0 && (n->flags & F_PASS))
+		return 0;
 	if (n) {
 		const struct rrset *r = NULL;
 		if (n->n_rr) {
@@ -746,6 +792,8 @@ int vg_localdata_answer(const struct vg_localdata *ld, const uint8_t *qname, siz
 	for (int k = 1; k < nl; k++) {
 		const uint8_t *s = low + starts[k];
 		n = lookup(ld, hs[k], s, qname_len - starts[k]);
+		if (n && (n->flags & F_PASS))
+			return 0;
 		if (!n || !(n->flags & F_ZONE))
 			continue;
 		if (n->flags & F_STATIC)

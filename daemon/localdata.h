@@ -10,7 +10,9 @@
 
 struct vg_localdata;
 
-/* Builds the local answer table from the built-in zones and cfg->local_data. Every answer is
+/* Builds the local answer table from the built-in zones and cfg->local_data; each of
+ * cfg->forward_zones takes its names out of any built-in zone equal to or above it (the closest
+ * enclosing zone wins; local-data still answers its own names). Every answer is
  * precomputed in wire form here, so the query path does no parsing and no allocation.
  * Returns 0 and *out (free with vg_localdata_free), VG_ECONFIG with a message
  * "FILE:LINE: key 'local-data': reason" in err when a record does not parse, or -ENOMEM.

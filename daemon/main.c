@@ -17,6 +17,8 @@
 #include <vigil/err.h>
 #include <vigil_build.h>
 #include "daemon.h"
+#include "http.h"
+#include "querylog.h"
 #include "suspect.h"
 #include "opts.h"
 
@@ -43,7 +45,7 @@ static const char *addr_str(const struct vg_sockaddr *a, char *buf, size_t cap)
 /* Creates one listening socket. reuseport: share the address between workers (SO_REUSEPORT);
  * without it the bind fails if anyone else holds the address, which is how we detect a port in
  * use even by a process that set SO_REUSEPORT itself. Returns the fd or -errno. */
-static int bind_socket(const struct vg_sockaddr *a, int type, bool reuseport)
+static int bind_socket(const struct vg_sockaddr *a, int type, bool reuseport, bool freebind)
 {
 	int fd = socket(a->u.sa.sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -55,6 +57,17 @@ static int bind_socket(const struct vg_sockaddr *a, int type, bool reuseport)
 		goto fail;
 	if (a->u.sa.sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		/* An address that is not up yet (a router's LAN bridge at boot): bind anyway, and
+		 * receive once it appears. IP_FREEBIND covers IPv6 sockets too; IPV6_FREEBIND
+		 * (Linux 4.15) is the IPv6 spelling, set when the headers have it. */
+#ifdef IPV6_FREEBIND
+	if (freebind && a->u.sa.sa_family == AF_INET6) {
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one)) < 0)
+			goto fail;
+	} else
+#endif
+	    if (freebind && setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one)) < 0)
+		goto fail;
 	if (type == SOCK_DGRAM) {
 		int sz = 1 << 20; /* absorbs bursts between two loop passes */
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
@@ -91,14 +104,32 @@ static const char *bind_hint(const struct vg_sockaddr *addr, int e)
 	       "NAME`, or give vigild other `listen:` addresses)";
 }
 
+static bool is_loopback(const struct vg_sockaddr *a)
+{
+	if (a->u.sa.sa_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&a->u.sin6.sin6_addr);
+	return (ntohl(a->u.sin.sin_addr.s_addr) >> 24) == 127;
+}
+
 /* Binds `addr` for every worker (UDP and TCP). fds[w].udp_fd/tcp_fd receive the sockets. */
 static int bind_address(const struct vg_sockaddr *addr, int n_workers, struct vg_listen_fds *fds,
 			char *err, size_t errlen)
 {
 	char as[128];
 	static const int types[2] = {SOCK_DGRAM, SOCK_STREAM};
+	bool freebind = false;
 	for (int t = 0; t < 2; t++) {
-		int probe = bind_socket(addr, types[t], false);
+		int probe = bind_socket(addr, types[t], false, freebind);
+		/* Not for loopback: 127/8 is always up, and a missing ::1 means no IPv6 at all
+		 * (the default listen set skips it then). */
+		if (probe == -EADDRNOTAVAIL && !freebind && !is_loopback(addr)) {
+			freebind = true;
+			vg_warn(
+			    "listen %s: the address is on no interface (yet); listening anyway, "
+			    "queries arrive once it is up (IP_FREEBIND)",
+			    addr_str(addr, as, sizeof(as)));
+			probe = bind_socket(addr, types[t], false, freebind);
+		}
 		if (probe < 0) {
 			snprintf(err, errlen, "cannot listen on %s (%s): %s%s",
 				 addr_str(addr, as, sizeof(as)), t ? "tcp" : "udp",
@@ -109,8 +140,9 @@ static int bind_address(const struct vg_sockaddr *addr, int n_workers, struct vg
 	}
 	for (int i = 0; i < n_workers; i++) {
 		fds[i].addr = *addr;
-		fds[i].udp_fd = bind_socket(addr, SOCK_DGRAM, true);
-		fds[i].tcp_fd = fds[i].udp_fd < 0 ? -1 : bind_socket(addr, SOCK_STREAM, true);
+		fds[i].udp_fd = bind_socket(addr, SOCK_DGRAM, true, freebind);
+		fds[i].tcp_fd =
+		    fds[i].udp_fd < 0 ? -1 : bind_socket(addr, SOCK_STREAM, true, freebind);
 		if (fds[i].udp_fd < 0 || fds[i].tcp_fd < 0) {
 			int e = fds[i].udp_fd < 0 ? fds[i].udp_fd : fds[i].tcp_fd;
 			snprintf(err, errlen, "cannot listen on %s: %s",
@@ -253,11 +285,33 @@ int vg_daemon_log_reopen(struct vg_daemon *d, char *err, size_t errlen)
 	(void)err;
 	(void)errlen;
 	/* every log writer that keeps a file open reopens it here (logrotate) */
-	if (vg_suspect_log_reopen(d->suspect) == 0)
+	bool any = false;
+	if (vg_suspect_log_reopen(d->suspect) == 0) {
 		vg_info("suspicious-log reopened");
-	else
+		any = true;
+	}
+	if (vg_querylog_reopen(d->qlog) == 0) {
+		vg_info("query-log reopened");
+		any = true;
+	}
+	if (!any)
 		vg_info("log files reopened (none open)");
 	return 0;
+}
+
+/* Keys read at start only: a reload that changes them says so instead of ignoring them quietly. */
+static void warn_restart_only(const struct vg_config *old, const struct vg_config *cfg)
+{
+	bool same_http = old->n_http_listen == cfg->n_http_listen;
+	for (size_t i = 0; same_http && i < cfg->n_http_listen; i++)
+		same_http = vg_sockaddr_eq(&old->http_listen[i], &cfg->http_listen[i]);
+	if (!same_http)
+		vg_warn("reload: http-listen changed; it takes effect at the next start");
+	const char *a = old->query_log ? old->query_log : "",
+		   *b = cfg->query_log ? cfg->query_log : "";
+	if (strcmp(a, b) || old->query_log_rate != cfg->query_log_rate)
+		vg_warn("reload: query-log or query-log-rate changed; they take effect at the next "
+			"start");
 }
 
 int vg_daemon_reload(struct vg_daemon *d, char *err, size_t errlen)
@@ -298,6 +352,7 @@ int vg_daemon_reload(struct vg_daemon *d, char *err, size_t errlen)
 	}
 	free(plan);
 	vg_log_set_level((enum vg_log_level)p->cfg.log_level);
+	warn_restart_only(&d->policy->cfg, &p->cfg);
 	vg_policy_unref(d->policy);
 	d->policy = p;
 	vg_info("reloaded");
@@ -420,6 +475,11 @@ int main(int argc, char **argv)
 			goto out_plan;
 		}
 	}
+	/* bound before dropping privileges too, so a taken port is reported at start */
+	if (vg_http_bind(&policy->cfg, &d.http, err, sizeof(err)) < 0) {
+		vg_err("%s", err);
+		goto out_plan;
+	}
 	if (vg_runas_drop(user, err, sizeof(err)) < 0) {
 		vg_err("%s", err);
 		goto out_plan;
@@ -433,6 +493,9 @@ int main(int argc, char **argv)
 			VIGIL_DEFAULT_USER);
 	/* After the drop, like the cache: the file belongs to the user that reopens it. */
 	if (vg_suspect_log_new(policy->cfg.suspicious_log, &d.suspect) < 0)
+		goto out_plan;
+	if (policy->cfg.query_log && *policy->cfg.query_log &&
+	    vg_querylog_new(policy->cfg.query_log, policy->cfg.query_log_rate, &d.qlog) < 0)
 		goto out_plan;
 	if (policy->cfg.cache_dir && *policy->cfg.cache_dir) {
 		struct vg_cache_opts co;
@@ -477,7 +540,12 @@ int main(int argc, char **argv)
 	}
 	free(plan);
 	plan = NULL;
-	if (started == d.n_workers) {
+	bool serving = started == d.n_workers;
+	if (serving && d.http && vg_http_start(d.http, &d, err, sizeof(err)) < 0) {
+		vg_err("%s", err);
+		serving = false; /* stop the workers, exit 1 */
+	}
+	if (serving) {
 		char as[128];
 		for (size_t i = 0; i < n_listen; i++)
 			vg_info("listening on %s (udp, tcp)",
@@ -499,6 +567,9 @@ int main(int argc, char **argv)
 		vg_worker_post_stop(&d.workers[i]);
 	for (int i = 0; i < started; i++)
 		vg_worker_join(&d.workers[i]);
+	/* the HTTP threads read the workers' counters: stopped before they are freed */
+	vg_http_stop(d.http);
+	d.http = NULL;
 	vg_stats_log(&d);
 	free(d.workers);
 out_loop:
@@ -509,6 +580,8 @@ out_cache:
 	vg_cache_close(d.cache);
 out_plan:
 	vg_control_close(&d);
+	vg_http_stop(d.http); /* bound but not started */
+	vg_querylog_close(d.qlog);
 	vg_suspect_log_close(d.suspect);
 	uv_run(&d.loop, UV_RUN_NOWAIT);
 	uv_loop_close(&d.loop);

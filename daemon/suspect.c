@@ -41,6 +41,8 @@ struct vg_suspect_log {
 	bool reopen, stop;
 	struct reason_rl rl[VG_SUSPECT_N_REASONS];
 	atomic_uint_fast64_t count[VG_SUSPECT_N_REASONS];
+	vg_suspect_tap_fn tap; /* set before the workers start, then read-only */
+	void *tap_ctx;
 };
 
 static int64_t now_ms(clockid_t c)
@@ -50,7 +52,7 @@ static int64_t now_ms(clockid_t c)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void rfc3339(int64_t ms, char *buf, size_t cap)
+void vg_log_rfc3339(int64_t ms, char *buf, size_t cap)
 {
 	time_t s = (time_t)(ms / 1000);
 	struct tm tm;
@@ -109,7 +111,7 @@ char *vg_suspect_encode(const struct vg_suspect_event *ev, int64_t time_ms)
 		return NULL;
 	char ts[64], name[VG_NAME_TEXT_MAX], abuf[INET6_ADDRSTRLEN];
 	int port;
-	rfc3339(time_ms, ts, sizeof(ts));
+	vg_log_rfc3339(time_ms, ts, sizeof(ts));
 	put(o, "time", json_string(ts));
 	put(o, "reason", json_string(vg_suspect_reason_name(ev->reason)));
 	put(o, "action", json_string(vg_suspect_action_name(ev->action)));
@@ -175,8 +177,8 @@ static char *encode_summary(enum vg_suspect_reason r, uint64_t dropped, int64_t 
 			    int64_t time_ms)
 {
 	char ts[64], since[64];
-	rfc3339(time_ms, ts, sizeof(ts));
-	rfc3339(since_ms, since, sizeof(since));
+	vg_log_rfc3339(time_ms, ts, sizeof(ts));
+	vg_log_rfc3339(since_ms, since, sizeof(since));
 	json_t *o =
 	    json_pack("{s:s, s:s, s:s, s:I, s:s}", "time", ts, "reason", vg_suspect_reason_name(r),
 		      "action", "summary", "dropped", (json_int_t)dropped, "since", since);
@@ -225,12 +227,13 @@ static void emit(void *ctx, const struct vg_suspect_event *ev)
 	if ((unsigned)ev->reason >= VG_SUSPECT_N_REASONS)
 		return;
 	atomic_fetch_add_explicit(&l->count[ev->reason], 1, memory_order_relaxed);
-	if (!l->has_thread)
+	if (!l->has_thread && !l->tap)
 		return;
 	int64_t wall = now_ms(CLOCK_REALTIME), mono = now_ms(CLOCK_MONOTONIC) / 1000;
 	pthread_mutex_lock(&l->mu);
 	struct reason_rl *rl = &l->rl[ev->reason];
-	flush_summaries(l, mono, wall);
+	if (l->has_thread)
+		flush_summaries(l, mono, wall);
 	if (rl->window != mono) {
 		rl->window = mono;
 		rl->written = 0;
@@ -245,17 +248,32 @@ static void emit(void *ctx, const struct vg_suspect_event *ev)
 		return;
 	/* Encoded outside the lock: only the queue is shared. */
 	char *text = vg_suspect_encode(ev, wall);
+	if (text && l->tap)
+		l->tap(l->tap_ctx, text);
+	if (!l->has_thread) {
+		free(text);
+		return;
+	}
 	pthread_mutex_lock(&l->mu);
 	enqueue(l, text);
 	pthread_mutex_unlock(&l->mu);
 }
 
-static FILE *open_file(const char *path)
+FILE *vg_log_file_open(const char *key, const char *path)
 {
 	FILE *f = fopen(path, "ae");
 	if (!f)
-		vg_err("suspicious-log: cannot open %s: %s", path, strerror(errno));
+		vg_err("%s: cannot open %s: %s", key, path, strerror(errno));
 	return f;
+}
+
+void vg_log_file_reopen(const char *key, const char *path, FILE **f)
+{
+	FILE *nf = vg_log_file_open(key, path);
+	if (nf) {
+		fclose(*f);
+		*f = nf;
+	}
 }
 
 static void *writer_main(void *arg)
@@ -277,13 +295,8 @@ static void *writer_main(void *arg)
 		bool reopen = l->reopen, stop = l->stop;
 		l->reopen = false;
 		pthread_mutex_unlock(&l->mu);
-		if (reopen) {
-			FILE *nf = open_file(l->path);
-			if (nf) {
-				fclose(l->f);
-				l->f = nf;
-			}
-		}
+		if (reopen)
+			vg_log_file_reopen("suspicious-log", l->path, &l->f);
 		while (batch) {
 			struct line *next = batch->next;
 			fputs(batch->text, l->f);
@@ -314,7 +327,7 @@ int vg_suspect_log_new(const char *path, struct vg_suspect_log **out)
 		int rc = 0;
 		if (!(l->path = strdup(path)))
 			rc = -ENOMEM;
-		else if (!(l->f = open_file(path)))
+		else if (!(l->f = vg_log_file_open("suspicious-log", path)))
 			rc = -errno;
 		else if ((rc = -pthread_create(&l->thread, NULL, writer_main, l)) == 0)
 			l->has_thread = true;
@@ -325,6 +338,12 @@ int vg_suspect_log_new(const char *path, struct vg_suspect_log **out)
 	}
 	*out = l;
 	return 0;
+}
+
+void vg_suspect_log_set_tap(struct vg_suspect_log *l, vg_suspect_tap_fn tap, void *ctx)
+{
+	l->tap = tap;
+	l->tap_ctx = ctx;
 }
 
 const struct vg_suspect_sink *vg_suspect_log_sink(struct vg_suspect_log *l)

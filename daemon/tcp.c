@@ -162,6 +162,11 @@ static void process_frames(struct vg_tcp_conn *c)
 		return;
 	c->in_frames = true; /* a synchronous answer must not re-enter this loop */
 	size_t off = 0;
+	/* times its answers as a batch, unless called inside another (a UDP batch's resolver
+	 * callback finishing a request of this connection) */
+	bool own_batch = !c->w->batch_ns && c->rlen >= 2;
+	if (own_batch)
+		vg_worker_batch_received(c->w);
 	while (!c->closing && c->rlen - off >= 2 && c->inflight < TCP_MAX_INFLIGHT &&
 	       c->unsent < TCP_MAX_UNSENT) {
 		size_t len = vg_get_u16(c->rbuf + off);
@@ -195,6 +200,8 @@ static void process_frames(struct vg_tcp_conn *c)
 		c->rlen -= off;
 	}
 	c->in_frames = false;
+	if (own_batch)
+		vg_worker_batch_sent(c->w); /* the answers are queued on the socket */
 	update_reading(c);
 }
 

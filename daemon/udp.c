@@ -5,8 +5,13 @@
  * wasted syscall per wake-up at moderate load) and hands out one 64 KiB chunk per datagram.
  * Driving the socket with uv_poll_t and our own recvmmsg/sendmmsg saves that syscall. A wake-up
  * answers what it read before it reads again, and reads again only after a full batch (the socket
- * may hold more), at most DRAIN_ROUNDS batches (docs/architecture.md, Daemon). */
+ * may hold more), at most DRAIN_ROUNDS batches (docs/architecture.md, Daemon).
+ *
+ * A wildcard listener (0.0.0.0, ::) asks for each datagram's destination address (IP_PKTINFO,
+ * IPV6_RECVPKTINFO) and sends each reply from it with the same control message, still in one
+ * recvmmsg/sendmmsg per batch; a listener on one address carries no control messages at all. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -22,6 +27,12 @@
  * get a turn; the poll is level-triggered, so what is left wakes the next loop pass at once. */
 #define DRAIN_ROUNDS 8
 
+/* One control message with the larger of the two pktinfo structures. */
+union udp_ctl {
+	char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	size_t align; /* struct cmsghdr's alignment (its flexible array rules it out here) */
+};
+
 struct vg_udp {
 	uv_poll_t h;
 	struct vg_worker *w;
@@ -29,16 +40,20 @@ struct vg_udp {
 	int fd;
 	int refs; /* 1 while open + one per request waiting for the resolver */
 	bool closed, stopped, want_write, overflow;
+	bool pktinfo; /* wildcard address: control messages carry each datagram's destination */
 	/* receive batch */
 	struct mmsghdr rmsg[RECV_BATCH];
 	struct iovec riov[RECV_BATCH];
 	struct sockaddr_storage rfrom[RECV_BATCH];
-	uint8_t *rbuf; /* RECV_BATCH * RECV_CAP */
+	union udp_ctl rctl[RECV_BATCH]; /* pktinfo only */
+	uint8_t *rbuf;			/* RECV_BATCH * RECV_CAP */
 	/* send queue: replies [qhead, nq) are waiting */
 	unsigned qhead, nq;
 	struct mmsghdr msgs[SEND_SLOTS];
 	struct iovec iov[SEND_SLOTS];
 	struct vg_sockaddr to[SEND_SLOTS];
+	struct vg_udp_dst from[SEND_SLOTS]; /* pktinfo only: source of each reply */
+	union udp_ctl sctl[SEND_SLOTS];	    /* pktinfo only */
 	uint8_t *slots; /* (SEND_SLOTS + 1) * SLOT_CAP; the last one takes replies we must drop */
 };
 
@@ -63,6 +78,63 @@ void vg_udp_unref(struct vg_udp *u)
 
 static void set_events(struct vg_udp *u);
 
+/* The destination of a received datagram, from its IP_PKTINFO / IPV6_PKTINFO message. */
+static void read_dst(struct msghdr *m, struct vg_udp_dst *d)
+{
+	d->family = 0;
+	if (m->msg_flags & MSG_CTRUNC)
+		return;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			d->family = AF_INET;
+			d->ifindex = (unsigned)pi.ipi_ifindex;
+			d->a.v4 = pi.ipi_spec_dst; /* the local address to answer from */
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+			   c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			d->family = AF_INET6;
+			d->ifindex = pi.ipi6_ifindex;
+			d->a.v6 = pi.ipi6_addr;
+		}
+	}
+}
+
+/* Points send message i at a control message that makes its source from[i] (none when the
+ * destination was not known). */
+static void set_source(struct vg_udp *u, unsigned i)
+{
+	struct msghdr *m = &u->msgs[i].msg_hdr;
+	const struct vg_udp_dst *d = &u->from[i];
+	m->msg_control = NULL;
+	m->msg_controllen = 0;
+	if (d->family == 0)
+		return;
+	struct cmsghdr *c = (struct cmsghdr *)u->sctl[i].buf;
+	if (d->family == AF_INET) {
+		struct in_pktinfo pi = {.ipi_ifindex = 0, .ipi_spec_dst = d->a.v4};
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		m->msg_controllen = CMSG_SPACE(sizeof(pi));
+	} else {
+		/* the interface matters only for a link-local source; elsewhere routing picks it */
+		struct in6_pktinfo pi = {.ipi6_addr = d->a.v6, .ipi6_ifindex = 0};
+		if (IN6_IS_ADDR_LINKLOCAL(&d->a.v6))
+			pi.ipi6_ifindex = d->ifindex;
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		m->msg_controllen = CMSG_SPACE(sizeof(pi));
+	}
+	m->msg_control = c;
+}
+
 /* Returns the number of datagrams read. */
 static int receive_batch(struct vg_udp *u)
 {
@@ -71,6 +143,9 @@ static int receive_batch(struct vg_udp *u)
 		u->rmsg[i].msg_hdr.msg_namelen = sizeof(u->rfrom[i]);
 		u->rmsg[i].msg_hdr.msg_flags = 0;
 	}
+	if (u->pktinfo)
+		for (unsigned i = 0; i < RECV_BATCH; i++)
+			u->rmsg[i].msg_hdr.msg_controllen = sizeof(u->rctl[i]);
 	int n;
 	do
 		n = recvmmsg(u->fd, u->rmsg, RECV_BATCH, MSG_DONTWAIT, NULL);
@@ -78,6 +153,7 @@ static int receive_batch(struct vg_udp *u)
 	if (n <= 0)
 		return 0; /* EAGAIN (another worker's wake-up took it) or a transient error */
 	VG_STAT_ADD(w, udp_queries, (unsigned)n);
+	vg_worker_batch_received(w);
 	for (int i = 0; i < n && !w->stopping; i++) {
 		struct msghdr *m = &u->rmsg[i].msg_hdr;
 		if ((m->msg_flags & MSG_TRUNC) || (m->msg_namelen != sizeof(struct sockaddr_in) &&
@@ -88,6 +164,8 @@ static int receive_batch(struct vg_udp *u)
 		struct vg_reply_to to = {.udp = u, .conn = NULL};
 		memcpy(&to.client.u.ss, &u->rfrom[i], m->msg_namelen);
 		to.client.len = m->msg_namelen;
+		if (u->pktinfo)
+			read_dst(m, &to.dst);
 		vg_worker_query(w, u->riov[i].iov_base, u->rmsg[i].msg_len, &to);
 	}
 	return n;
@@ -102,8 +180,10 @@ static void on_readable(struct vg_udp *u)
 	for (unsigned round = 0; round < DRAIN_ROUNDS; round++) {
 		int n = receive_batch(u);
 		vg_worker_batch_end(u->w); /* the cache snapshot lives for one batch */
-		if (n > 0)
+		if (n > 0) {
 			vg_udp_flush(u); /* this batch's answers leave before the next read */
+			vg_worker_batch_sent(u->w);
+		}
 		if (n < RECV_BATCH || u->nq > 0 || u->stopped)
 			return; /* drained, replies stuck (we wait for writability), or stopping */
 	}
@@ -134,8 +214,9 @@ uint8_t *vg_udp_reply_buf(struct vg_udp *u, size_t *cap)
 	return u->slots + (size_t)u->nq * SLOT_CAP;
 }
 
-void vg_udp_reply_commit(struct vg_udp *u, const struct vg_sockaddr *client, size_t len)
+void vg_udp_reply_commit(struct vg_udp *u, const struct vg_reply_to *rt, size_t len)
 {
+	const struct vg_sockaddr *client = &rt->client;
 	if (u->overflow) {
 		u->overflow = false;
 		VG_STAT_ADD(u->w, send_errors, 1);
@@ -147,6 +228,10 @@ void vg_udp_reply_commit(struct vg_udp *u, const struct vg_sockaddr *client, siz
 	u->to[i] = *client;
 	u->iov[i].iov_len = len;
 	u->msgs[i].msg_hdr.msg_namelen = client->len;
+	if (u->pktinfo) {
+		u->from[i] = rt->dst;
+		set_source(u, i);
+	}
 }
 
 /* Moves the waiting replies [qhead, nq) to the front of the queue (rare: after EAGAIN). */
@@ -161,6 +246,10 @@ static void compact(struct vg_udp *u)
 		u->iov[k].iov_len = u->iov[i].iov_len;
 		u->to[k] = u->to[i];
 		u->msgs[k].msg_hdr.msg_namelen = u->msgs[i].msg_hdr.msg_namelen;
+		if (u->pktinfo) {
+			u->from[k] = u->from[i];
+			set_source(u, k);
+		}
 	}
 	u->qhead = 0;
 	u->nq = k;
@@ -217,6 +306,27 @@ static void on_closed(uv_handle_t *h)
 	vg_udp_unref(u);
 }
 
+/* A wildcard address gets each datagram's destination (true); a specific one needs none. */
+static bool want_pktinfo(int fd, const struct vg_sockaddr *addr)
+{
+	int one = 1;
+	if (addr->u.sa.sa_family == AF_INET6) {
+		if (!IN6_IS_ADDR_UNSPECIFIED(&addr->u.sin6.sin6_addr))
+			return false;
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) == 0)
+			return true;
+	} else {
+		if (addr->u.sin.sin_addr.s_addr != htonl(INADDR_ANY))
+			return false;
+		if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) == 0)
+			return true;
+	}
+	vg_warn("udp listener on a wildcard address: no IP_PKTINFO (%s); replies may leave from "
+		"another address than the client asked",
+		strerror(errno));
+	return false;
+}
+
 int vg_udp_open(struct vg_worker *w, int fd, const struct vg_sockaddr *addr, struct vg_udp **out)
 {
 	struct vg_udp *u = calloc(1, sizeof(*u));
@@ -230,12 +340,15 @@ int vg_udp_open(struct vg_worker *w, int fd, const struct vg_sockaddr *addr, str
 	u->addr = *addr;
 	u->fd = fd;
 	u->refs = 1;
+	u->pktinfo = want_pktinfo(fd, addr);
 	for (unsigned i = 0; i < RECV_BATCH; i++) {
 		u->riov[i].iov_base = u->rbuf + (size_t)i * RECV_CAP;
 		u->riov[i].iov_len = RECV_CAP;
 		u->rmsg[i].msg_hdr.msg_name = &u->rfrom[i];
 		u->rmsg[i].msg_hdr.msg_iov = &u->riov[i];
 		u->rmsg[i].msg_hdr.msg_iovlen = 1;
+		if (u->pktinfo)
+			u->rmsg[i].msg_hdr.msg_control = u->rctl[i].buf;
 	}
 	for (unsigned i = 0; i < SEND_SLOTS; i++) {
 		u->iov[i].iov_base = u->slots + (size_t)i * SLOT_CAP;

@@ -35,6 +35,7 @@ struct vg_upstream_query {
 	uint8_t *rbuf; /* TCP reassembly buffer */
 	size_t roff;
 	uint64_t started;
+	uint64_t started_ns; /* uv_hrtime() at send: the RTT histogram */
 	vg_upstream_reply_cb cb;
 	vg_upstream_unwanted_cb unwanted; /* NULL: the sender does not want to know */
 	void *ctx;
@@ -172,9 +173,11 @@ static void query_finish(struct vg_upstream_query *q, enum vg_upstream_status st
 	uint32_t rtt = (uint32_t)(now - q->started);
 	vg_upstream_reply_cb cb = q->cb;
 	void *ctx = q->ctx;
-	if (st == VG_UP_REPLY)
+	if (st == VG_UP_REPLY) {
 		u->head.stats.replies++;
-	else if (st == VG_UP_TIMEOUT)
+		if (u->head.rtt_hist)
+			vg_hist_add(u->head.rtt_hist, uv_hrtime() - q->started_ns, 1);
+	} else if (st == VG_UP_TIMEOUT)
 		u->head.stats.timeouts++;
 	else if (st == VG_UP_ERROR)
 		u->head.stats.errors++;
@@ -471,6 +474,7 @@ static int up_send(struct vg_upstream *head, const struct vg_upstream_req *req,
 	u->handles += 1;
 	u->n_sockets++;
 	q->started = uv_now(u->loop);
+	q->started_ns = uv_hrtime();
 	q->next = u->queries;
 	if (u->queries)
 		u->queries->prev = q;

@@ -13,6 +13,7 @@
 #include "suspect.h"
 #include "localdata.h"
 #include "opts.h"
+#include "querylog.h"
 #include "upstream.h"
 
 #define STOP_GRACE_MS 2000 /* how long a stop waits for the resolver's answers in flight */
@@ -23,8 +24,9 @@ struct vg_client_req {
 	struct vg_worker *w;
 	struct vg_reply_to to;
 	struct vg_query q;
-	uint64_t started; /* loop time the query reached the resolver (discard-timeout) */
-	long pend_slot;	  /* max-pending-per-client counter taken, or < 0 (SLOT_TRUSTED: exempt) */
+	uint64_t started;    /* loop time the query reached the resolver (discard-timeout) */
+	uint64_t arrived_ns; /* uv_hrtime() of its receive batch (answer latency) */
+	long pend_slot; /* max-pending-per-client counter taken, or < 0 (SLOT_TRUSTED: exempt) */
 };
 
 int vg_policy_new(struct vg_config *cfg, struct vg_policy **out, char *err, size_t errlen)
@@ -85,9 +87,124 @@ void vg_policy_unref(struct vg_policy *p)
 
 /* ---- answering ---- */
 
+/* The query log's record of one answer; only called when the log is on. */
+static void query_log(struct vg_worker *w, const struct vg_reply_to *to, const struct vg_query *q,
+		      const uint8_t *buf, size_t n, int rcode, enum vg_qlog_source src,
+		      uint16_t ede, const char *ede_text);
+
+/* Counts an answer of n bytes in buf about to be sent: answers, its rcode, its latency (timed
+ * with its batch, or by on_resolved), the query log. The hit path's share of the metrics. */
+static inline void answered(struct vg_worker *w, const struct vg_reply_to *to,
+			    const struct vg_query *q, const uint8_t *buf, size_t n, int rcode,
+			    enum vg_qlog_source src, uint16_t ede, const char *ede_text)
+{
+	VG_STAT_ADD(w, answers, 1);
+	VG_STAT_BUMP(w->rcode_stats[vg_stat_rcode_slot((unsigned)rcode)]);
+	w->batch_sync += !w->in_async;
+	if (__builtin_expect(w->d->qlog != NULL, 0))
+		query_log(w, to, q, buf, n, rcode, src, ede, ede_text);
+}
+
+void vg_worker_batch_received(struct vg_worker *w)
+{
+	w->batch_ns = uv_hrtime();
+	w->batch_sync = 0;
+}
+
+void vg_worker_batch_sent(struct vg_worker *w)
+{
+	if (w->batch_sync && w->batch_ns)
+		vg_hist_add(&w->hist.answer_latency, uv_hrtime() - w->batch_ns, w->batch_sync);
+	w->batch_sync = 0;
+	w->batch_ns = 0;
+}
+
+/* Hash of a question for the suspect notes: the name lowercased (FNV-1a) and the type. */
+static uint64_t note_hash(const uint8_t *qname, uint16_t qtype)
+{
+	uint64_t h = 1469598103934665603ull ^ qtype;
+	for (size_t i = 0; i < 255 && qname[i]; i += (size_t)qname[i] + 1) {
+		for (size_t j = i; j <= i + qname[i] && j < 255; j++) {
+			uint8_t c = qname[j];
+			h = (h ^ (uint8_t)(c >= 'A' && c <= 'Z' ? c + 32 : c)) * 1099511628211ull;
+		}
+	}
+	return h;
+}
+
+/* The worker's suspect sink: hands the event to the suspicious-answer log and, for the query
+ * log, notes its reason against the question; the request's answer follows on this thread. */
+static void worker_suspect_emit(void *ctx, const struct vg_suspect_event *ev)
+{
+	struct vg_worker *w = ctx;
+	const struct vg_suspect_sink *log = vg_suspect_log_sink(w->d->suspect);
+	log->emit(log->ctx, ev);
+	if (!w->d->qlog || !ev->qname || (unsigned)ev->reason >= 32)
+		return;
+	uint64_t h = note_hash(ev->qname, ev->qtype), now = uv_now(&w->loop);
+	for (size_t i = 0; i < sizeof(w->suspect_notes) / sizeof(w->suspect_notes[0]); i++) {
+		struct vg_suspect_note *n = &w->suspect_notes[i];
+		if (n->hash == h && now - n->at < 1000) {
+			n->reasons |= 1u << ev->reason;
+			return;
+		}
+	}
+	struct vg_suspect_note *n = &w->suspect_notes[w->suspect_note_next++ % 8];
+	*n = (struct vg_suspect_note){h, now, 1u << ev->reason};
+}
+
+/* Reasons noted for this question within the last second (resolver answers only). */
+static uint32_t suspect_reasons(struct vg_worker *w, const struct vg_query *q)
+{
+	uint64_t h = note_hash(q->qname, q->qtype), now = uv_now(&w->loop);
+	for (size_t i = 0; i < sizeof(w->suspect_notes) / sizeof(w->suspect_notes[0]); i++)
+		if (w->suspect_notes[i].hash == h && now - w->suspect_notes[i].at < 1000)
+			return w->suspect_notes[i].reasons;
+	return 0;
+}
+
+/* RFC 8914 codes that mean DNSSEC validation failed. */
+static bool ede_bogus(uint16_t ede)
+{
+	return ede == VG_EDE_DNSSEC_BOGUS || ede == VG_EDE_SIGNATURE_EXPIRED ||
+	       ede == VG_EDE_SIGNATURE_NOT_YET_VALID || ede == VG_EDE_DNSKEY_MISSING ||
+	       ede == VG_EDE_RRSIGS_MISSING || ede == VG_EDE_NSEC_MISSING;
+}
+
+static void query_log(struct vg_worker *w, const struct vg_reply_to *to, const struct vg_query *q,
+		      const uint8_t *buf, size_t n, int rcode, enum vg_qlog_source src,
+		      uint16_t ede, const char *ede_text)
+{
+	if (!q->has_question)
+		return;
+	struct vg_qlog_entry e;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	e.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	e.client = to->client;
+	memcpy(e.qname, q->qname, q->qname_len);
+	e.qname[q->qname_len] = 0; /* qname_len <= 255 < sizeof(e.qname) */
+	e.qtype = q->qtype;
+	e.rcode = (uint16_t)rcode;
+	e.ad = n >= VG_DNS_HEADER && (buf[3] & 0x20);
+	e.tc = n >= VG_DNS_HEADER && (buf[2] & 0x02);
+	e.tcp = to->udp == NULL;
+	e.source = (uint8_t)src;
+	e.dnssec = e.ad ? VG_QLOG_SECURE
+			: (rcode == VG_RCODE_SERVFAIL && ede_bogus(ede) ? VG_QLOG_BOGUS
+									: VG_QLOG_INDETERMINATE);
+	e.ede = ede;
+	snprintf(e.ede_text, sizeof(e.ede_text), "%s", ede_text ? ede_text : "");
+	uint64_t ns = w->in_async ? w->async_ns : (w->batch_ns ? uv_hrtime() - w->batch_ns : 0);
+	e.latency_us = ns / 1000 > UINT32_MAX ? UINT32_MAX : (uint32_t)(ns / 1000);
+	e.reasons = src == VG_QLOG_RESOLVER ? suspect_reasons(w, q) : 0;
+	vg_querylog_push(w->d->qlog, &e);
+}
+
 /* Finishes an answer held in buf (ID 0, no OPT) for the client and sends it. */
 static void deliver(struct vg_worker *w, const struct vg_reply_to *to, const struct vg_query *q,
-		    uint8_t *buf, size_t len, size_t cap, uint16_t ede, const char *ede_text)
+		    uint8_t *buf, size_t len, size_t cap, uint16_t ede, const char *ede_text,
+		    enum vg_qlog_source src)
 {
 	uint16_t our = w->policy->cfg.edns_buffer_size;
 	int n = to->udp ? vg_query_finish(q, buf, len, cap, vg_query_udp_limit(q, our), ede,
@@ -102,14 +219,14 @@ static void deliver(struct vg_worker *w, const struct vg_reply_to *to, const str
 	}
 	if ((size_t)n >= VG_DNS_HEADER && (buf[2] & 0x02))
 		VG_STAT_ADD(w, truncated, 1);
-	VG_STAT_ADD(w, answers, 1);
+	answered(w, to, q, buf, (size_t)n, buf[3] & 0x0F, src, ede, ede_text);
 	if (to->udp) {
 		size_t scap;
 		uint8_t *slot = vg_udp_reply_buf(to->udp, &scap);
 		if ((size_t)n > scap)
 			return; /* cannot happen: limit <= slot size */
 		memcpy(slot, buf, (size_t)n);
-		vg_udp_reply_commit(to->udp, &to->client, (size_t)n);
+		vg_udp_reply_commit(to->udp, to, (size_t)n);
 	} else {
 		vg_tcp_send(to->conn, buf, (size_t)n);
 	}
@@ -126,14 +243,14 @@ static void respond_ede(struct vg_worker *w, const struct vg_reply_to *to, const
 		return;
 	if (tc)
 		w->scratch[2] |= 0x02;
-	VG_STAT_ADD(w, answers, 1);
+	answered(w, to, q, w->scratch, (size_t)n, rcode, VG_QLOG_LOCAL, ede, ede_text);
 	if (to->udp) {
 		size_t scap;
 		uint8_t *slot = vg_udp_reply_buf(to->udp, &scap);
 		if ((size_t)n > scap)
 			return;
 		memcpy(slot, w->scratch, (size_t)n);
-		vg_udp_reply_commit(to->udp, &to->client, (size_t)n);
+		vg_udp_reply_commit(to->udp, to, (size_t)n);
 	} else {
 		vg_tcp_send(to->conn, w->scratch, (size_t)n);
 	}
@@ -194,8 +311,12 @@ static void on_resolved(void *ctx, const struct vg_answer *ans)
 	struct vg_client_req *r = ctx;
 	struct vg_worker *w = r->w;
 	w->inflight--;
+	/* timed on its own: from its batch's receive time to now */
+	w->in_async = true;
+	w->async_ns = uv_hrtime() - r->arrived_ns;
 	vg_pending_release(w->d->pending, r->pend_slot);
-	if (late_burst(w, r)) {
+	bool late_discarded = late_burst(w, r);
+	if (late_discarded) {
 		VG_STAT_ADD(w, late_discarded, 1);
 	} else if (ans->len <= sizeof(w->scratch) && ans->len >= VG_DNS_HEADER) {
 		memcpy(w->scratch, ans->wire, ans->len);
@@ -203,11 +324,14 @@ static void on_resolved(void *ctx, const struct vg_answer *ans)
 		if ((w->scratch[3] & 0x0F) == VG_RCODE_SERVFAIL)
 			VG_STAT_ADD(w, servfail, 1);
 		deliver(w, &r->to, &r->q, w->scratch, ans->len, sizeof(w->scratch), ans->ede,
-			ans->ede_text);
+			ans->ede_text, VG_QLOG_RESOLVER);
 	} else {
 		VG_STAT_ADD(w, servfail, 1);
 		respond_error(w, &r->to, &r->q, VG_RCODE_SERVFAIL, false);
 	}
+	if (!late_discarded)
+		vg_hist_add(&w->hist.answer_latency, w->async_ns, 1);
+	w->in_async = false;
 	if (r->to.udp)
 		vg_udp_unref(r->to.udp);
 	else
@@ -267,6 +391,7 @@ static void ask_resolver(struct vg_worker *w, const struct vg_reply_to *to,
 		return;
 	}
 	r->started = uv_now(&w->loop);
+	r->arrived_ns = w->batch_ns ? w->batch_ns : uv_hrtime();
 	r->pend_slot = slot;
 	r->w = w;
 	r->to = *to;
@@ -307,11 +432,11 @@ static uint8_t *reply_buf(struct vg_worker *w, const struct vg_reply_to *to, siz
 }
 
 static void reply_now(struct vg_worker *w, const struct vg_reply_to *to, const struct vg_query *q,
-		      uint8_t *buf, size_t len, size_t cap)
+		      uint8_t *buf, size_t len, size_t cap, enum vg_qlog_source src)
 {
 	uint16_t our = w->policy->cfg.edns_buffer_size;
 	if (!to->udp) {
-		deliver(w, to, q, buf, len, cap, VG_EDE_NONE, NULL);
+		deliver(w, to, q, buf, len, cap, VG_EDE_NONE, NULL, src);
 		return;
 	}
 	int n =
@@ -322,8 +447,8 @@ static void reply_now(struct vg_worker *w, const struct vg_reply_to *to, const s
 	}
 	if (buf[2] & 0x02)
 		VG_STAT_ADD(w, truncated, 1);
-	VG_STAT_ADD(w, answers, 1);
-	vg_udp_reply_commit(to->udp, &to->client, (size_t)n);
+	answered(w, to, q, buf, (size_t)n, buf[3] & 0x0F, src, VG_EDE_NONE, NULL);
+	vg_udp_reply_commit(to->udp, to, (size_t)n);
 }
 
 void vg_worker_query(struct vg_worker *w, const uint8_t *pkt, size_t len,
@@ -337,6 +462,8 @@ void vg_worker_query(struct vg_worker *w, const uint8_t *pkt, size_t len,
 		VG_STAT_ADD(w, dropped, 1);
 		return;
 	}
+	if (q.has_question)
+		VG_STAT_BUMP(w->qtype_stats[vg_stat_qtype_slot(q.qtype)]);
 	if (!vg_acl_allows(p->acl, &to->client.u.sa)) {
 		VG_STAT_ADD(w, refused_acl, 1);
 		respond_error(w, to, &q, VG_RCODE_REFUSED, false);
@@ -389,13 +516,13 @@ void vg_worker_query(struct vg_worker *w, const uint8_t *pkt, size_t len,
 		if (rc == 1) {
 			VG_STAT_ADD(w, local, 1);
 			deliver(w, to, &q, w->scratch, outlen, sizeof(w->scratch), VG_EDE_NONE,
-				NULL);
+				NULL, VG_QLOG_LOCAL);
 			return;
 		}
 	}
 	if (rc == 1) {
 		VG_STAT_ADD(w, local, 1);
-		reply_now(w, to, &q, buf, outlen, cap);
+		reply_now(w, to, &q, buf, outlen, cap, VG_QLOG_LOCAL);
 		return;
 	}
 	if (rc < 0) {
@@ -406,7 +533,7 @@ void vg_worker_query(struct vg_worker *w, const uint8_t *pkt, size_t len,
 		VG_STAT_ADD(w, any_minimal, 1);
 		int n = vg_query_any_answer(&q, buf, cap);
 		if (n > 0)
-			reply_now(w, to, &q, buf, (size_t)n, cap);
+			reply_now(w, to, &q, buf, (size_t)n, cap, VG_QLOG_LOCAL);
 		return;
 	}
 	if (w->cache_rd) {
@@ -419,7 +546,8 @@ void vg_worker_query(struct vg_worker *w, const uint8_t *pkt, size_t len,
 			buf[2] &= (uint8_t)~0x04; /* whoever stored it, a cached answer is not AA */
 			if (!q.do_bit && !q.ad) /* AD only for clients that ask for it (DO or AD) */
 				buf[3] &= (uint8_t)~0x20;
-			reply_now(w, to, &q, buf, outlen, cap);
+			reply_now(w, to, &q, buf, outlen, cap,
+				  (flags & VG_CACHE_STALE) ? VG_QLOG_STALE : VG_QLOG_CACHE);
 			/* last 10% of the TTL: refresh it in the background while it still serves;
 			 * an RD=0 question asks what we know and starts no upstream query */
 			if ((flags & VG_CACHE_PREFETCH) && q.rd && w->resolver &&
@@ -427,6 +555,7 @@ void vg_worker_query(struct vg_worker *w, const uint8_t *pkt, size_t len,
 				VG_STAT_ADD(w, prefetch, 1);
 			return;
 		}
+		VG_STAT_ADD(w, answer_cache_misses, 1);
 	}
 	ask_resolver(w, to, &q);
 }
@@ -627,9 +756,11 @@ int vg_worker_start(struct vg_worker *w, struct vg_policy *p, const struct vg_li
 		vg_err("worker %d: upstream layer: %s", w->id, vg_strerror(rc));
 		return rc;
 	}
+	w->upstream->rtt_hist = &w->hist.upstream_rtt;
+	w->suspect_sink = (struct vg_suspect_sink){.emit = worker_suspect_emit, .ctx = w};
 	struct vg_resolver_env env = {
 	    .opts = &opts,
-	    .suspect = w->d->suspect ? vg_suspect_log_sink(w->d->suspect) : NULL,
+	    .suspect = w->d->suspect ? &w->suspect_sink : NULL,
 	    .cache = w->d->cache,
 	    .upstream = w->upstream,
 	    .worker_id = w->id,

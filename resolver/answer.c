@@ -169,6 +169,17 @@ static void deliver(struct vg_req *req, const uint8_t *wire, size_t len, uint16_
 	}
 }
 
+/* The validation outcome of a fresh answer (bogus ones are counted where they are found). */
+static void count_verdict(struct vg_resolver *r, uint8_t sec)
+{
+	if (sec == VG_SEC_SECURE)
+		r->stats.dnssec_secure++;
+	else if (sec == VG_SEC_INSECURE)
+		r->stats.dnssec_insecure++;
+	else if (sec == VG_SEC_INDETERMINATE)
+		r->stats.dnssec_indeterminate++;
+}
+
 /* Builds and delivers the answer of req, whose iterations have ended (vg_req_complete). */
 void vg_answer_finish(struct vg_req *req)
 {
@@ -179,6 +190,8 @@ void vg_answer_finish(struct vg_req *req)
 	size_t len;
 	if (iq->state == IQ_DONE) {
 		len = build_answer(req, iq, iq->rcode, iq->stale, r->abuf, sizeof(r->abuf));
+		if (r->opts.dnssec.enabled && !iq->is_prime && !iq->stale)
+			count_verdict(r, answer_sec(iq));
 		if (iq->stale) {
 			ede = iq->rcode == VG_RCODE_NXDOMAIN ? VG_EDE_STALE_NXDOMAIN_ANSWER
 							     : VG_EDE_STALE_ANSWER;

@@ -555,6 +555,7 @@ static enum step st_reply(struct vg_iq *iq)
 	if (iq->st == VG_UP_CASE && !iq->tcp) {
 		/* The reply failed the 0x20 check: the same server over TCP. */
 		iq->tcp = true;
+		iq->req->r->stats.tcp_fallbacks++;
 		iq->state = IQ_SEND;
 		return STEP_NEXT;
 	}
@@ -569,6 +570,7 @@ static enum step st_reply(struct vg_iq *iq)
 	/* TC first, from the header: a truncated message may end inside a record. */
 	if (iq->reply_len >= 12 && (iq->reply[2] & 0x02) && !iq->tcp) {
 		iq->tcp = true;
+		iq->req->r->stats.tcp_fallbacks++;
 		iq->state = IQ_SEND;
 		return STEP_NEXT;
 	}

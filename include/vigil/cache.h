@@ -287,6 +287,20 @@ int vg_cache_flush_suspicious(struct vg_cache *c);
  * Opens its own read txn; thread-safe. Returns 0 or an error. */
 int vg_cache_dump(struct vg_cache *c, void *f, uint32_t now);
 
+/* Writes one rdata of `type` (uncompressed wire, len bytes) in presentation form to `f` (a FILE
+ * *). Returns 0, or <0 to have the cache print it itself (RFC 3597 generic form for most types).
+ */
+typedef int (*vg_cache_rdata_fmt)(void *f, uint16_t type, const uint8_t *rdata, size_t len,
+				  void *arg);
+
+/* vg_cache_dump limited to the entries of one name (`only`, wire, any case; NULL = all) and one
+ * type (`only_type`, 0 = all; NS includes the name's delegation), answer-cache lines included,
+ * with rdata written by `fmt` when given. Every RR line ends with where the data came from:
+ *   "; rank=R sec=S (SECTION, iterated|forwarder|hints; ttl T, stored N s ago) [stale] [suspect]"
+ * Returns 0, VG_ENOTFOUND when `only` was given and nothing matched, or an error. Thread-safe. */
+int vg_cache_dump_select(struct vg_cache *c, void *f, uint32_t now, const uint8_t *only,
+			 uint16_t only_type, vg_cache_rdata_fmt fmt, void *arg);
+
 struct vg_cache_stats {
 	uint64_t rrsets, negatives, answers; /* entries */
 	uint64_t map_size, used_bytes;	     /* LMDB map and pages in use */

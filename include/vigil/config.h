@@ -12,6 +12,8 @@
 #include <vigil/resolver.h> /* struct vg_forward_zone */
 
 #define VG_DEFAULT_PORT 53
+#define VG_HTTP_DEFAULT_PORT 8053 /* http-listen without @PORT */
+#define VG_HTTP_LISTEN_MAX 4	  /* http-listen addresses */
 
 /* One local-data record as written ("router.lan. 300 A 192.168.1.1"); parsed by the daemon's
  * local-data module, which reports errors with the line it came from. */
@@ -43,6 +45,11 @@ struct vg_config {
 	char *control_group;
 	uint32_t control_gid;
 	char *suspicious_log;
+	char *query_log;	 /* query-log: FILE; NULL = off */
+	uint32_t query_log_rate; /* query-log lines per second, 0 = no limit */
+	/* http-listen: /metrics, the live page (daemon/http.c); none = off */
+	struct vg_sockaddr *http_listen;
+	size_t n_http_listen;
 	uint32_t tcp_idle_timeout_ms;
 	uint32_t tcp_max_clients;   /* per worker */
 	uint16_t edns_buffer_size;  /* advertised and used for our answers, default 1232 */

@@ -167,6 +167,9 @@ struct vg_upstream_stats {
 struct vg_upstream {
 	const struct vg_upstream_ops *ops;
 	struct vg_upstream_stats stats;
+	/* Round trips of matched replies (the daemon's transport observes them; NULL: none).
+	 * Set by the owner after creation; written on the loop thread only. */
+	struct vg_hist *rtt_hist;
 };
 
 /* Convenience wrappers (header-only, so the resolver and tests read the same way). */

@@ -165,6 +165,59 @@ static void unlock_port(struct itest_vigild *v)
 	v->port_lock = 0;
 }
 
+uint16_t itest_free_port(void)
+{
+	srand((unsigned)(getpid() ^ itest_now_ms()));
+	for (int attempt = 0; attempt < 50; attempt++) {
+		struct itest_vigild v = {.port = (uint16_t)(12000 + rand() % 20000)};
+		if (port_free(v.port) && lock_port(&v))
+			return v.port; /* the lock stays open until the process ends */
+	}
+	return 0;
+}
+
+pid_t itest_start_faultd(const char *origin, const char *zone_text, uint16_t port, char *dir,
+			 size_t dircap)
+{
+	const char *faultd = getenv("VIGIL_FAULTD");
+	if (!faultd) {
+		fprintf(stderr, "itest: VIGIL_FAULTD is not set (run through meson test)\n");
+		return -1;
+	}
+	snprintf(dir, dircap, "/tmp/vigil-itest-zone-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	char zone[300], addr[64];
+	snprintf(zone, sizeof(zone), "%s/zone", dir);
+	FILE *f = fopen(zone, "w");
+	if (!f)
+		return -1;
+	fputs(zone_text, f);
+	fclose(f);
+	snprintf(addr, sizeof(addr), "127.0.0.1@%u", port);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		execl(faultd, "faultd", "-a", addr, "-z", zone, "-o", origin, "-m", "ok", "-f",
+		      (char *)NULL);
+		_exit(127);
+	}
+	uint8_t q[512], r[4096];
+	size_t ql = itest_query(origin, LDNS_RR_TYPE_SOA, 7, 1232, false, q, sizeof(q));
+	for (uint64_t end = itest_now_ms() + 5000; itest_now_ms() < end; usleep(50 * 1000)) {
+		if (itest_udp("127.0.0.1", port, NULL, q, ql, r, sizeof(r), 100) > 0)
+			return pid;
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			break;
+	}
+	fprintf(stderr, "itest: faultd did not start on %s\n", addr);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
 int itest_start(struct itest_vigild *v, const char *extra)
 {
 	return itest_start_nofile(v, extra, 0);

@@ -94,6 +94,17 @@ bool itest_tcp_closed_within(int fd, int timeout_ms);
  * *bound (may be NULL), or -1: for holding an address vigild then cannot bind. */
 int itest_hold_udp(const char *addr, uint16_t port, uint16_t *bound);
 
+/* A port free for UDP and TCP on 127.0.0.1 and ::1, reserved among concurrent test processes
+ * for the life of this process (the lock itest_start uses). 0 when none was found. */
+uint16_t itest_free_port(void);
+
+/* Starts the lab's faultd ($VIGIL_FAULTD) in mode "ok" serving `zone_text` (a zone file) for
+ * `origin` on 127.0.0.1@port, and waits (at most 5 s) until it answers the origin's SOA. The
+ * zone file goes in a new temporary directory, whose path is written to dir (remove it with
+ * `rm -rf`). Returns faultd's pid (stop it with SIGTERM), or -1 after printing why. */
+pid_t itest_start_faultd(const char *origin, const char *zone_text, uint16_t port, char *dir,
+			 size_t dircap);
+
 /* Monotonic milliseconds. */
 uint64_t itest_now_ms(void);
 

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <grp.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,7 +113,7 @@ Test(control, status_as_text_and_json)
 	char out[8192], want[512];
 	cr_assert_eq(ctl("status", out, sizeof(out)), 0, "%s", out);
 	cr_assert(strstr(out, "ok vigild ") && strstr(out, "\nworkers: 1\n"), "%s", out);
-	cr_assert(strstr(out, "\nvalidation: off: not built yet\n"), "%s", out);
+	cr_assert(strstr(out, "\nvalidation: on\n"), "dnssec: yes is the default: %s", out);
 	snprintf(want, sizeof(want), "\nconfig: %s\n", V.conf);
 	cr_assert(strstr(out, want), "%s", out);
 	snprintf(want, sizeof(want), "\nlisten: 127.0.0.1@%u\n", V.port);
@@ -124,7 +125,7 @@ Test(control, status_as_text_and_json)
 	cr_assert_eq(json_integer_value(json_object_get(o, "workers")), 1);
 	cr_assert_geq(json_integer_value(json_object_get(o, "uptime")), 0);
 	cr_assert_str_eq(json_string_value(json_object_get(o, "config")), V.conf);
-	cr_assert_str_eq(json_string_value(json_object_get(o, "validation")), "off: not built yet");
+	cr_assert_str_eq(json_string_value(json_object_get(o, "validation")), "on");
 	json_t *listen = json_object_get(o, "listen");
 	snprintf(want, sizeof(want), "127.0.0.1@%u", V.port);
 	bool found = false;
@@ -138,7 +139,45 @@ Test(control, status_as_text_and_json)
 	cr_assert(json_is_integer(json_object_get(cache, "used_bytes")));
 	const char *level = json_string_value(json_object_get(o, "log_level"));
 	cr_assert(level && (!strcmp(level, "info") || !strcmp(level, "debug")), "%s", level);
+	/* the built-in root trust anchors (dns-root-data): KSK-2017 is among them */
+	json_t *ta = json_object_get(o, "trust_anchors");
+	cr_assert_str_eq(json_string_value(json_object_get(ta, "source")),
+			 "built-in (dns-root-data)");
+	json_t *anchors = json_object_get(ta, "anchors");
+	bool ksk2017 = false;
+	for (size_t i = 0; i < json_array_size(anchors); i++) {
+		json_t *a = json_array_get(anchors, i);
+		cr_assert_str_eq(json_string_value(json_object_get(a, "owner")), ".");
+		ksk2017 = ksk2017 || (json_integer_value(json_object_get(a, "key_tag")) == 20326 &&
+				      json_integer_value(json_object_get(a, "algorithm")) == 8);
+	}
+	cr_assert(ksk2017, "no DS 20326 among the trust anchors");
 	json_decref(o);
+	cr_assert(strstr(out, "\ntrust-anchors: built-in (dns-root-data): ") &&
+		      strstr(out, ". DS 20326 (algorithm 8)"),
+		  "%s", out);
+}
+
+Test(control, status_names_the_trust_anchor_file, .init = NULL)
+{
+	char dir[] = "/tmp/vg-ta-XXXXXX", path[64], extra[128], out[8192];
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/root.key", dir);
+	FILE *f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("; a test anchor\n. 3600 IN DS 12345 13 2 "
+	      "0000000000000000000000000000000000000000000000000000000000000000\n",
+	      f);
+	fclose(f);
+	snprintf(extra, sizeof(extra), "trust-anchor-file: %s\ndnssec: no\n", path);
+	start_with(extra);
+	cr_assert_eq(ctl("status", out, sizeof(out)), 0, "%s", out);
+	cr_assert(strstr(out, "\nvalidation: off\n"), "dnssec: no: %s", out);
+	char want[160];
+	snprintf(want, sizeof(want), "\ntrust-anchors: %s: . DS 12345 (algorithm 13)\n", path);
+	cr_assert(strstr(out, want), "%s", out);
+	unlink(path);
+	rmdir(dir);
 }
 
 Test(control, stats_as_text_and_json_count_local_answers)
@@ -192,6 +231,7 @@ Test(control, every_other_command_as_text_and_json)
 	    {"flush-negative", "ok\n"},
 	    {"flush-suspicious", "ok\n"},
 	    {"dump", "ok\n"},
+	    {"lookup x.lan", "ok not in the cache\n"},
 	};
 	char out[16384];
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
@@ -315,6 +355,7 @@ Test(control, resolver_counters_move_when_a_query_is_resolved, .init = NULL)
 	start_with(extra);
 	long long req = stat_of("resolver_requests"), sent = stat_of("resolver_upstream_sent");
 	long long udp = stat_of("upstream_sent_udp"), rep = stat_of("upstream_replies");
+	long long miss = stat_of("answer_cache_misses"), committed = stat_of("cache_committed");
 	ldns_pkt *pk = itest_ask_within(&V, "www.example.com.", LDNS_RR_TYPE_A, 8000);
 	cr_assert_not_null(pk);
 	cr_assert(
@@ -326,4 +367,102 @@ Test(control, resolver_counters_move_when_a_query_is_resolved, .init = NULL)
 	cr_assert_gt(stat_above("upstream_sent_udp", udp), udp);
 	cr_assert_gt(stat_above("upstream_replies", rep), rep);
 	cr_assert_geq(stat_of("resolved"), 1);
+	/* the lab's root is signed and com. has no DS: an insecure answer, validated as such */
+	cr_assert_geq(stat_above("resolver_dnssec_insecure", 0), 1);
+	cr_assert_eq(stat_of("resolver_dnssec_bogus"), 0);
+	/* the answer cache missed it once; the writer stored it; the same question then hits */
+	cr_assert_gt(stat_above("answer_cache_misses", miss), miss);
+	cr_assert_gt(stat_above("cache_committed", committed), committed);
+	long long hits = stat_of("cached");
+	bool hit = false;
+	for (int i = 0; i < 10 && !hit; i++) { /* the writer commits in groups of a few ms */
+		pk = itest_ask_within(&V, "www.example.com.", LDNS_RR_TYPE_A, 2000);
+		cr_assert_not_null(pk);
+		ldns_pkt_free(pk);
+		hit = stat_above("cached", hits) > hits;
+	}
+	cr_assert(hit, "the second question was not answered from the answer cache");
+	cr_assert_eq(stat_of("cache_dropped"), 0);
+	cr_assert_eq(stat_of("cache_corrupt"), 0);
+}
+
+/* lookup and dump show what the cache holds in dig's presentation format, with where each RRset
+ * came from; flush-name removes it. The data come from faultd, forwarded (no lab needed). */
+Test(control, lookup_and_dump_print_cached_data_as_dig_does, .init = NULL)
+{
+	uint16_t port = itest_free_port();
+	cr_assert_neq(port, 0);
+	char dir[128], extra[256], out[65536];
+	pid_t fd = itest_start_faultd("look.zz.",
+				      "$ORIGIN look.zz.\n@ 300 IN SOA ns h 7 3600 600 86400 300\n"
+				      "@ 300 IN NS ns\nns 300 IN A 127.0.0.1\n"
+				      "@ 300 IN MX 10 mail.look.zz.\n"
+				      "@ 300 IN TXT \"hello world\" \"two\"\n"
+				      "_sip._udp 300 IN SRV 5 10 5060 sip.look.zz.\n"
+				      "www 300 IN A 192.0.2.80\n",
+				      port, dir, sizeof(dir));
+	cr_assert_gt(fd, 0);
+	snprintf(extra, sizeof(extra), "forward-zone: \"look.zz. 127.0.0.1@%u\"\n", port);
+	start_with(extra);
+	const struct {
+		const char *name;
+		ldns_rr_type type;
+	} qs[] = {{"look.zz.", LDNS_RR_TYPE_MX},
+		  {"look.zz.", LDNS_RR_TYPE_TXT},
+		  {"_sip._udp.look.zz.", LDNS_RR_TYPE_SRV},
+		  {"www.look.zz.", LDNS_RR_TYPE_A},
+		  {"nope.look.zz.", LDNS_RR_TYPE_A}};
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		ldns_pkt *p = itest_ask_within(&V, qs[i].name, qs[i].type, 5000);
+		cr_assert_not_null(p, "%s", qs[i].name);
+		ldns_pkt_free(p);
+	}
+	usleep(300 * 1000); /* the cache writer commits in groups of a few ms */
+
+	cr_assert_eq(ctl("lookup look.zz MX", out, sizeof(out)), 0, "%s", out);
+	cr_assert(strstr(out, "look.zz. ") && strstr(out, " IN MX 10 mail.look.zz. ; rank="), "%s",
+		  out);
+	cr_assert(strstr(out, "(nonauth-answer, forwarder; ttl 300, stored "),
+		  "where it came from: %s", out);
+	cr_assert_null(strstr(out, " IN TXT "), "only the type asked: %s", out);
+
+	cr_assert_eq(ctl("lookup LOOK.zz.", out, sizeof(out)), 0, "%s", out);
+	cr_assert(strstr(out, " IN TXT \"hello world\" \"two\" ;"), "%s", out);
+	cr_assert(strstr(out, " IN MX 10 mail.look.zz. ;"), "%s", out);
+	cr_assert_null(strstr(out, "www.look.zz."), "a child is another name: %s", out);
+
+	cr_assert_eq(ctl("lookup nope.look.zz", out, sizeof(out)), 0, "%s", out);
+	cr_assert(strstr(out, "NXDOMAIN soa=look.zz."), "negative entries too: %s", out);
+
+	cr_assert_eq(ctl("dump", out, sizeof(out)), 0, "%s", out);
+	cr_assert(strstr(out, "_sip._udp.look.zz. ") &&
+		      strstr(out, " IN SRV 5 10 5060 sip.look.zz. ;"),
+		  "%s", out);
+	cr_assert(strstr(out, " IN A 192.0.2.80 ;"), "%s", out);
+	/* no generic hex for known types ("\# 0" marks a negative entry, which has no rdata) */
+	for (const char *h = strstr(out, "\\# "); h; h = strstr(h + 1, "\\# "))
+		cr_assert_eq(strncmp(h, "\\# 0 ; N", 8), 0, "generic rdata in: %s", out);
+
+	json_t *o = ctl_json("lookup www.look.zz A", 0);
+	const char *text = json_string_value(json_object_get(o, "lookup"));
+	cr_assert(text && strstr(text, " IN A 192.0.2.80 ;"), "%s", text ? text : "(null)");
+	json_decref(o);
+
+	/* usage errors are vigild's refusals: exit 1 with the reason */
+	cr_assert_eq(ctl("lookup", out, sizeof(out)), 1, "%s", out);
+	cr_assert(strstr(out, "usage: lookup NAME [TYPE]"), "%s", out);
+	cr_assert_eq(ctl("lookup www.look.zz NOSUCHTYPE", out, sizeof(out)), 1, "%s", out);
+	cr_assert(strstr(out, "unknown type 'NOSUCHTYPE'"), "%s", out);
+
+	cr_assert_eq(ctl("flush-name www.look.zz", out, sizeof(out)), 0, "%s", out);
+	usleep(300 * 1000);
+	cr_assert_eq(ctl("lookup www.look.zz", out, sizeof(out)), 0, "%s", out);
+	cr_assert_eq(strncmp(out, "ok not in the cache\n", 20), 0, "flushed: %s", out);
+
+	kill(fd, SIGTERM);
+	waitpid(fd, NULL, 0);
+	char cmd[160];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
 }

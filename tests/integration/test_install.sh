@@ -2,10 +2,20 @@
 # Install and service tests, one part per meson test (argument): install (a DESTDIR install, then
 # the installed vigild on the installed configuration), unit (systemd-analyze verify and
 # security), runas (the default user and the default configuration file, in a private mount
-# namespace), logging (journal and terminal line forms). Exit 77 = skipped (meson's convention).
-# Environment from meson: VIGILD, VIGILCTL, BUILD_ROOT, HAVE_MAN (1 when scdoc built the pages).
+# namespace), logging (journal and terminal line forms), walkthrough (docs/operations.md, "From a
+# clean checkout to a watched service": every step a person takes, on the installed files, in a
+# network and mount namespace of its own). Exit 77 = skipped (meson's convention).
+# Environment from meson: VIGILD, VIGILCTL, BUILD_ROOT, HAVE_MAN (1 when scdoc built the pages),
+# LAB_SH and VIGIL_FAULTD (walkthrough).
 set -euo pipefail
 part=$1
+# The walkthrough takes port 53 and 8053 and bind-mounts /etc/resolv.conf: in namespaces of its
+# own, entered before anything else (the machine's network and files stay untouched).
+if [ "$part" = walkthrough ] && [ -z "${VG_WALK_NS:-}" ]; then
+	[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (port 53, namespaces)"; exit 77; }
+	unshare -nm true 2> /dev/null || { echo "SKIP: cannot create network and mount namespaces"; exit 77; }
+	VG_WALK_NS=1 exec unshare -nm "$0" walkthrough
+fi
 tmp=$(mktemp -d /tmp/vigil-install-XXXXXX)
 pid=
 cleanup() {
@@ -224,6 +234,65 @@ logging)
 	else
 		echo "note: script (util-linux) absent: terminal form not checked"
 	fi
+	;;
+walkthrough)
+	# docs/operations.md, "From a clean checkout to a watched service", step by step.
+	ip link set lo up
+	mount --make-rprivate /
+	command -v nsd > /dev/null || fail "nsd is absent (the README's test command installs it)"
+	lab=$tmp/lab
+	lab_down() { VIGIL_LAB_DIR=$lab "$LAB_SH" down > /dev/null 2>&1 || true; }
+	trap 'lab_down; cleanup' EXIT
+	VIGIL_LAB_DIR=$lab "$LAB_SH" up > "$tmp/lab.log" 2>&1 || fail "the lab did not come up"
+	# 1. install: the files of `meson install`
+	install_dest
+	# 2. configure: the installed file, with the metrics address the docs add; the rest only
+	# points it at this test's lab, directories and socket (the user is root here: user "")
+	cp "$conf" "$tmp/v.conf"
+	printf '%s\n' "http-listen: 127.0.0.1@8053" "cache-dir: $tmp/cache" \
+		"control-socket: $tmp/ctl.sock" 'user: ""' "root-hints: $lab/root.hints" \
+		"trust-anchor-file: $lab/root.ds" "query-local-addresses: yes" "do-ip6: no" \
+		>> "$tmp/v.conf"
+	"$sbin" -t -c "$tmp/v.conf" > "$tmp/check.log" 2>&1 || fail "vigild -t refused the config"
+	# 3. start it (the unit's ExecStart, in the foreground) with the built-in listen set
+	start "$sbin" "$tmp/v.conf" "$bin"
+	ctl() { "$bin" -c "$tmp/v.conf" "$@"; }
+	stat_of() { ctl --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["stats"][sys.argv[1]])' "$1"; }
+	# 4. point resolv.conf at it: glibc resolves a lab name through vigild (`getent
+	# ahostsv4` finds nothing in a namespace where only loopback is up; `ahosts` does)
+	printf 'nameserver 127.0.0.1\noptions timeout:2 attempts:2\n' > "$tmp/resolv.conf"
+	mount --bind "$tmp/resolv.conf" /etc/resolv.conf
+	out=$(getent ahosts www.example.com) || fail "getent through vigild failed"
+	echo "$out" | grep -q "^192.0.2.1 " || fail "getent www.example.com: '$out'"
+	# 5. read stats: the name was resolved, not answered locally
+	resolved=$(stat_of resolved)
+	[ "$resolved" -ge 1 ] || fail "stats: resolved=$resolved after a lookup"
+	ctl stats > "$tmp/stats.txt" || fail "vigilctl stats"
+	grep -Eq "^resolver_upstream_sent:? [1-9]" "$tmp/stats.txt" || fail "vigilctl stats: $(cat "$tmp/stats.txt")"
+	# 6. look a name up in the cache and flush it
+	ctl lookup www.example.com A > "$tmp/lookup.txt" || fail "vigilctl lookup"
+	grep -q "192.0.2.1" "$tmp/lookup.txt" || fail "lookup: $(cat "$tmp/lookup.txt")"
+	ctl flush-name www.example.com > /dev/null || fail "vigilctl flush-name"
+	ctl lookup www.example.com A > "$tmp/lookup2.txt" || fail "vigilctl lookup after flush"
+	grep -q "not in the cache" "$tmp/lookup2.txt" || fail "still cached: $(cat "$tmp/lookup2.txt")"
+	sent=$(stat_of resolver_upstream_sent)
+	getent ahosts www.example.com > /dev/null || fail "getent after the flush"
+	[ "$(stat_of resolver_upstream_sent)" -gt "$sent" ] || fail "the flushed name was not asked upstream again"
+	# 7. scrape the metrics and parse them as Prometheus does
+	curl -sf http://127.0.0.1:8053/metrics > "$tmp/metrics.txt" || fail "GET /metrics"
+	/usr/bin/python3 "$CHECKER" metrics "$tmp/metrics.txt" > "$tmp/samples.txt" 2>&1 || fail "metrics do not parse: $(cat "$tmp/samples.txt")"
+	grep -Eq '^vigil_resolved_total\{\} [1-9]' "$tmp/samples.txt" || fail "no vigil_resolved_total > 0"
+	grep -Eq '^vigil_answer_latency_seconds_count\{\} [1-9]' "$tmp/samples.txt" ||
+		fail "no answer latency observed"
+	# 8. watch the live page: a rebinding answer shows up in it (screenshot kept)
+	outdir=$BUILD_ROOT/meson-logs/walkthrough
+	/usr/bin/python3 "$CHECKER" page http://127.0.0.1:8053/ 53 rebind.example.com. "$outdir" \
+		> "$tmp/page.txt" 2>&1 || fail "live page: $(cat "$tmp/page.txt")"
+	grep -q "reason=rebinding" "$tmp/page.txt" || fail "live page event: $(cat "$tmp/page.txt")"
+	[ "$(stat_of suspect_rebinding)" -ge 1 ] || fail "stats: no suspect_rebinding"
+	umount /etc/resolv.conf
+	stop
+	echo "resolved=$resolved; live page: $(cat "$tmp/page.txt"); screenshot: $outdir/live-page.png"
 	;;
 *)
 	fail "unknown part '$part'"

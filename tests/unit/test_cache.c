@@ -672,15 +672,70 @@ Test(cache, dump_writes_zone_file_like_lines)
 	FILE *f = open_memstream(&text, &tl);
 	cr_assert_eq(vg_cache_dump(c, f, T0 + 100), 0);
 	fclose(f);
-	cr_assert(strstr(text, "www.example.com. 500 IN A 192.0.2.1 ; rank=21 sec=secure\n"), "%s",
-		  text);
+	cr_assert(strstr(text, "www.example.com. 500 IN A 192.0.2.1 ; rank=21 sec=secure "
+			       "(auth-answer, iterated; ttl 600, stored 100 s ago)\n"),
+		  "%s", text);
 	cr_assert(strstr(text, "example.com. 500 IN NS ns1.example.com. ; rank=20 sec=secure "
-			       "suspect\n"),
+			       "(auth-authority, iterated; ttl 600, stored 100 s ago) suspect\n"),
 		  "%s", text);
 	cr_assert(strstr(text, "gone.example.com. 200 IN ANY \\# 0 ; NXDOMAIN soa=example.com."),
 		  "%s", text);
 	cr_assert(strstr(text, "; answer www.example.com. A do=0 cd=0 ttl=500"), "%s", text);
 	free(text);
+	vg_cache_close(c);
+}
+
+/* A formatter that takes MX only, to see the hook used and the fallback kept. */
+static int fmt_mx(void *fp, uint16_t type, const uint8_t *rd, size_t len, void *arg)
+{
+	(void)rd;
+	(void)arg;
+	if (type != 15)
+		return -1;
+	fprintf(fp, "<mx %zu bytes>", len);
+	return 0;
+}
+
+Test(cache, dump_select_shows_one_name_with_its_origin)
+{
+	struct vg_cache *c = open_default();
+	static const uint8_t mx[] = {0, 10, 2, 'm', 'x', 0};
+	put_rrset(c, "www.example.com.", 1, 600, 0x15, 0, A1, 4, T0);
+	put_rrset(c, "www.example.com.", 15, 600, 0x03, 0, mx, sizeof(mx), T0);
+	put_rrset(c, "a.www.example.com.", 1, 600, 0x15, 0, A1, 4, T0);
+	put_rrset(c, "example.com.", 1, 600, 0x15, 0, A1, 4, T0);
+	vg_cache_sync(c);
+	uint8_t name[VG_NAME_MAX];
+	W("WWW.example.com.", name);
+	char *text = NULL;
+	size_t tl = 0;
+	FILE *f = open_memstream(&text, &tl);
+	cr_assert_eq(vg_cache_dump_select(c, f, T0 + 10, name, 0, fmt_mx, NULL), 0);
+	fclose(f);
+	cr_assert(strstr(text, "www.example.com. 590 IN A 192.0.2.1 ; rank=21 sec=secure "
+			       "(auth-answer, iterated; ttl 600, stored 10 s ago)\n"),
+		  "%s", text);
+	cr_assert(strstr(text, "www.example.com. 590 IN MX <mx 6 bytes> ; rank=3 sec=secure "
+			       "(nonauth-answer, forwarder; ttl 600, stored 10 s ago)\n"),
+		  "%s", text);
+	cr_assert_null(strstr(text, "a.www.example.com."), "a child is not the name: %s", text);
+	cr_assert_null(strstr(text, "\nexample.com."), "the parent is not the name: %s", text);
+	free(text);
+
+	/* one type */
+	text = NULL;
+	f = open_memstream(&text, &tl);
+	cr_assert_eq(vg_cache_dump_select(c, f, T0 + 10, name, 15, NULL, NULL), 0);
+	fclose(f);
+	cr_assert(strstr(text, " IN MX \\# 6 000a026d7800 ;"), "built-in fallback: %s", text);
+	cr_assert_null(strstr(text, " IN A "), "%s", text);
+	free(text);
+
+	/* nothing cached for the name */
+	W("nothing.example.com.", name);
+	f = fopen("/dev/null", "w");
+	cr_assert_eq(vg_cache_dump_select(c, f, T0 + 10, name, 0, NULL, NULL), VG_ENOTFOUND);
+	fclose(f);
 	vg_cache_close(c);
 }
 

@@ -637,6 +637,9 @@ static const char *const all_keys[] = {
     "spoof-attempt",
     "spoof-tcp-after",
     "out-of-bailiwick",
+    "query-log",
+    "query-log-rate",
+    "http-listen",
 };
 
 static char *slurp(const char *rel)
@@ -683,7 +686,7 @@ Test(config, contrib_router_conf_parses)
 	load_contrib("router.conf");
 	cr_assert(cfg.allow_set);
 	cr_assert_gt(cfg.rate_limit, 0);
-	cr_assert_eq(cfg.n_forward_zones, 1);
+	cr_assert_eq(cfg.n_forward_zones, 2, "lan. and the LAN's reverse zone");
 }
 #endif
 

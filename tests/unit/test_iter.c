@@ -393,6 +393,7 @@ Test(iter, case_changed_reply_is_rejected_and_tcp_asked)
 	for (size_t i = 0; i < F.n_log; i++)
 		tcp |= !strcmp(F.log[i].server, EXCOM) && F.log[i].tcp;
 	cr_assert(tcp);
+	cr_assert_eq(R->stats.tcp_fallbacks, 1, "one question asked again over TCP");
 	free_result(&res);
 }
 
@@ -515,6 +516,7 @@ Test(iter, truncated_reply_is_retried_over_tcp)
 	for (size_t i = 0; i < F.n_log; i++)
 		tcp |= !strcmp(F.log[i].server, EXCOM) && F.log[i].tcp;
 	cr_assert(tcp);
+	cr_assert_eq(R->stats.tcp_fallbacks, 1, "the truncated reply's question, once, over TCP");
 	free_result(&res);
 }
 

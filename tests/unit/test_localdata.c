@@ -175,6 +175,59 @@ Test(localdata, private_reverse_zones_are_nxdomain_with_soa)
 	cr_assert_eq(ask("in-addr.arpa.", LDNS_RR_TYPE_NS), 0);
 }
 
+Test(localdata, forward_zone_equal_to_a_builtin_zone_replaces_it)
+{
+	build("forward-zone: \"168.192.in-addr.arpa. 127.0.0.1\"\n");
+	cr_assert_eq(ask("4.3.168.192.in-addr.arpa.", LDNS_RR_TYPE_PTR), 0);
+	cr_assert_eq(ask("168.192.in-addr.arpa.", LDNS_RR_TYPE_NS), 0,
+		     "apex is asked upstream too");
+	cr_assert_eq(ask("168.192.in-addr.arpa.", LDNS_RR_TYPE_SOA), 0);
+	/* The other private zones stay local. */
+	cr_assert_eq(ask("4.3.10.in-addr.arpa.", LDNS_RR_TYPE_PTR), 1);
+	expect_negative(LDNS_RCODE_NXDOMAIN, LOCAL_SOA("10.in-addr.arpa."));
+	cr_assert_eq(ask("1.0.0.127.in-addr.arpa.", LDNS_RR_TYPE_PTR), 1);
+	expect_answer("1.0.0.127.in-addr.arpa. 10800 IN PTR localhost.");
+}
+
+Test(localdata, forward_zone_inside_a_builtin_zone_carves_out_its_names)
+{
+	build("forward-zone: \"1.168.192.IN-ADDR.arpa. 127.0.0.1\"\n"
+	      "forward-zone: \"d.f.ip6.arpa. ::1\"\n");
+	cr_assert_eq(ask("5.1.168.192.in-addr.arpa.", LDNS_RR_TYPE_PTR), 0);
+	cr_assert_eq(ask("1.168.192.in-addr.arpa.", LDNS_RR_TYPE_NS), 0);
+	cr_assert_eq(
+	    ask("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa.",
+		LDNS_RR_TYPE_PTR),
+	    0);
+	/* The rest of 168.192.in-addr.arpa. is still answered here. */
+	cr_assert_eq(ask("5.2.168.192.in-addr.arpa.", LDNS_RR_TYPE_PTR), 1);
+	expect_negative(LDNS_RCODE_NXDOMAIN, LOCAL_SOA("168.192.in-addr.arpa."));
+	cr_assert_eq(ask("168.192.in-addr.arpa.", LDNS_RR_TYPE_NS), 1);
+	expect_answer("168.192.in-addr.arpa. 10800 IN NS localhost.");
+}
+
+Test(localdata, forward_zone_above_a_builtin_zone_keeps_the_closer_builtin)
+{
+	build("forward-zone: \"in-addr.arpa. 127.0.0.1\"\n");
+	cr_assert_eq(ask("4.3.10.in-addr.arpa.", LDNS_RR_TYPE_PTR), 1);
+	expect_negative(LDNS_RCODE_NXDOMAIN, LOCAL_SOA("10.in-addr.arpa."));
+	cr_assert_eq(ask("8.8.8.8.in-addr.arpa.", LDNS_RR_TYPE_PTR), 0);
+}
+
+Test(localdata, local_data_answers_its_names_inside_a_forward_zone)
+{
+	build("forward-zone: \"168.192.in-addr.arpa. 127.0.0.1\"\n"
+	      "local-data: \"router.lan. 300 A 192.168.1.1\"\n"
+	      "local-data: \"7.1.168.192.in-addr.arpa. 60 PTR printer.lan.\"\n");
+	cr_assert_eq(ask("1.1.168.192.in-addr.arpa.", LDNS_RR_TYPE_PTR), 1);
+	expect_answer("1.1.168.192.in-addr.arpa. 300 IN PTR router.lan.");
+	cr_assert_eq(ask("7.1.168.192.in-addr.arpa.", LDNS_RR_TYPE_PTR), 1);
+	expect_answer("7.1.168.192.in-addr.arpa. 60 IN PTR printer.lan.");
+	/* Names without local data, and the empty non-terminal, go to the forwarder. */
+	cr_assert_eq(ask("2.1.168.192.in-addr.arpa.", LDNS_RR_TYPE_PTR), 0);
+	cr_assert_eq(ask("1.168.192.in-addr.arpa.", LDNS_RR_TYPE_PTR), 0);
+}
+
 Test(localdata, names_that_are_not_local_return_zero)
 {
 	build("local-data: \"router.lan. 300 A 192.168.1.1\"\n");

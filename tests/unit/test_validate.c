@@ -234,6 +234,8 @@ Test(validate, secure_answer_gets_ad_with_one_dnskey_query_per_zone)
 	/* The DS sets came with the referrals: no DS query. */
 	cr_expect_eq(fake_count(&F, NULL, NULL, LDNS_RR_TYPE_DS), 0);
 	size_t sent = F.n_log;
+	cr_expect_eq(R->stats.dnssec_secure, 1, "one secure answer counted");
+	cr_expect_eq(R->stats.dnssec_bogus, 0);
 
 	/* Again, and a CNAME to it: from the cache, still AD, no new query. */
 	ask("www.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
@@ -261,6 +263,8 @@ Test(validate, forged_answer_is_servfail_with_ede_6_and_not_cached)
 	cr_expect_eq(r.ede, VG_EDE_DNSSEC_BOGUS, "EDE %u (%s)", r.ede, r.ede_text);
 	cr_expect_eq(ldns_pkt_ancount(r.pkt), 0);
 	free_result(&r);
+	cr_expect_eq(R->stats.dnssec_bogus, 1, "the bogus answer counted");
+	cr_expect_eq(R->stats.dnssec_secure, 0);
 
 	/* CD=1: the data unchecked, without AD; and still never cached for a CD=0 client. */
 	ask("www.bogus.org.", LDNS_RR_TYPE_A, true, true, &r);
@@ -324,5 +328,8 @@ Test(validate, validation_off_sends_no_dnskey_query_and_sets_no_ad)
 	free_result(&r);
 	cr_expect_eq(fake_count(&F, NULL, NULL, LDNS_RR_TYPE_DNSKEY), 0);
 	cr_expect_eq(fake_count(&F, NULL, NULL, LDNS_RR_TYPE_DS), 0);
+	cr_expect_eq(R->stats.dnssec_secure + R->stats.dnssec_insecure +
+			 R->stats.dnssec_indeterminate + R->stats.dnssec_bogus,
+		     0, "validation off: no outcome counted");
 	stop_world();
 }
