@@ -197,23 +197,34 @@ load() {
 		>"$3" 2>&1
 }
 
-# Checks a dnsperf report: everything answered (or at most $2 per mille lost, when a fault of
-# the part explains it), no SERVFAIL for the healthy mix.
+# Checks a dnsperf report (-v: one line per answer): nothing lost (or at most $2 per mille, when
+# a fault of the part explains it); no SERVFAIL for a cached name (the healthy mix stays
+# answered); misses (unique wildcard names, each an upstream query) may get SERVFAIL only
+# when the machine stalls the lab's servers past the resolver's retries (about 1 s: RTO floor
+# 50 ms, backoff per timeout, a few rounds), at most 2 % of the misses, and it is reported.
 check_load() {
-	local f=$1 permille=${2:-0} sent lost servfail
+	local f=$1 permille=${2:-0} sent lost sf_hit sf_miss
 	sent=$(awk '/Queries sent:/ { print $3 }' "$f")
 	lost=$(awk '/Queries lost:/ { print $3 }' "$f")
-	servfail=$(sed -n 's/.*SERVFAIL \([0-9]*\).*/\1/p' "$f")
-	echo "attack: dnsperf $(basename "$f"): sent ${sent:-?} lost ${lost:-?} servfail ${servfail:-0};" \
+	sf_miss=$(grep -c '^> SERVFAIL m[0-9]*-[0-9]*\.wild\.example\.com' "$f")
+	sf_hit=$(($(grep -c '^> SERVFAIL' "$f") - sf_miss))
+	echo "attack: dnsperf $(basename "$f"): sent ${sent:-?} lost ${lost:-?}" \
+		"servfail: cached names $sf_hit, misses $sf_miss;" \
 		"$(grep -E 'Queries per second|Average Latency' "$f" | tr -s ' ' | tr '\n' ';')"
 	if [ -z "$sent" ] || [ "$sent" -eq 0 ]; then
 		fail "dnsperf sent nothing: $(head -n 5 "$f")"
-	elif [ "$lost" -gt $((sent * permille / 1000)) ]; then
-		fail "dnsperf lost $lost of $sent queries (allowed: $permille per mille)"
+		return
 	fi
-	if [ "${servfail:-0}" -gt 0 ]; then
-		grep '^> SERVFAIL' "$f" | head -n 10 | sed 's/^/attack: /'
-		fail "$servfail SERVFAIL answers for the healthy zones"
+	[ "$lost" -le $((sent * permille / 1000)) ] ||
+		fail "dnsperf lost $lost of $sent queries (allowed: $permille per mille)"
+	if [ "$sf_hit" -gt 0 ]; then
+		grep '^> SERVFAIL' "$f" | grep -v '\.wild\.example\.com' | head -n 5 | sed 's/^/attack: /'
+		fail "$sf_hit SERVFAIL answers for cached names"
+	fi
+	if [ "$sf_miss" -gt 0 ]; then
+		grep '^> SERVFAIL' "$f" | head -n 3 | sed 's/^/attack: /'
+		echo "attack: upstream timeouts so far: $(stat_of upstream_timeouts)"
+		[ "$sf_miss" -le $((sent / 6 / 50)) ] || fail "$sf_miss SERVFAIL answers for misses (over 2 %)"
 	fi
 }
 
