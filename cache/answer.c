@@ -12,13 +12,6 @@
 #define ANS_BODY 4
 #define ANS_MAX_TTLS 4096
 
-static uint32_t clamp(uint32_t v, uint32_t lo, uint32_t hi)
-{
-	if (v < lo)
-		v = lo;
-	return v > hi ? hi : v;
-}
-
 int vg_answer_encode(const struct vg_cache_opts *o, const uint8_t *wire, size_t len,
 		     const uint8_t *qname, uint8_t rank, uint8_t sec, uint8_t flags, uint32_t now,
 		     uint8_t **val, size_t *vlen)
@@ -30,7 +23,7 @@ int vg_answer_encode(const struct vg_cache_opts *o, const uint8_t *wire, size_t 
 	if (vg_get_u16(wire + 4) != 1)
 		return VG_EFORMAT;
 	uint8_t rcode = wire[3] & 0x0F;
-	if (rcode != 0 && rcode != 3)
+	if (rcode != VG_RCODE_NOERROR && rcode != VG_RCODE_NXDOMAIN)
 		return -EINVAL; /* only NOERROR and NXDOMAIN answers are cached */
 	if (wire[2] & 0x02)
 		return -EINVAL; /* truncated: not a whole answer */
@@ -50,7 +43,7 @@ int vg_answer_encode(const struct vg_cache_opts *o, const uint8_t *wire, size_t 
 		return VG_EFORMAT;
 	uint16_t offs[ANS_MAX_TTLS];
 	unsigned n = 0;
-	bool negative = rcode == 3 || counts[0] == 0;
+	bool negative = rcode == VG_RCODE_NXDOMAIN || counts[0] == 0;
 	uint32_t hi = negative ? o->max_neg_ttl : o->max_ttl;
 	uint32_t lo = o->min_ttl < hi ? o->min_ttl : hi;
 	uint32_t min_ttl = UINT32_MAX;
@@ -59,37 +52,33 @@ int vg_answer_encode(const struct vg_cache_opts *o, const uint8_t *wire, size_t 
 	size_t end = len;
 	for (unsigned i = 0; i < total; i++) {
 		size_t rr = pos;
-		if (vg_name_unpack(wire, len, &pos, NULL) < 0)
+		struct vg_dns_rr h;
+		if (vg_dns_rr_read(wire, len, &pos, NULL, &h) < 0)
 			return VG_EFORMAT;
-		if (pos + 10 > len)
-			return VG_EFORMAT;
-		uint16_t type = vg_get_u16(wire + pos);
-		uint16_t rdlen = vg_get_u16(wire + pos + 8);
-		if (pos + 10 + rdlen > len)
-			return VG_EFORMAT;
-		if (type == 41) {
+		uint16_t type = h.type, rdlen = h.rdlen;
+		if (type == VG_TYPE_OPT) {
 			/* OPT: the front end adds its own. Only droppable when last (nothing after
 			 * it can point into or past it). */
-			if (i != total - 1 || i < counts[0] + counts[1] ||
-			    pos + 10 + rdlen != len || wire[rr] != 0)
+			if (i != total - 1 || i < counts[0] + counts[1] || pos + rdlen != len ||
+			    wire[rr] != 0)
 				return VG_EFORMAT;
 			end = rr;
-			pos += 10 + rdlen;
+			pos += rdlen;
 			break;
 		}
-		uint32_t t = clamp(vg_get_u32(wire + pos + 4), lo, hi);
+		uint32_t t = vg_cache_ttl_clamp(h.ttl, lo, hi);
 		if (t < min_ttl)
 			min_ttl = t;
-		if (type == 6 && rdlen >= 22 && i >= counts[0])
-			soa_min = vg_get_u32(wire + pos + 10 + rdlen - 4);
-		if (type == 46 && rdlen >= 18) {
-			int32_t left = (int32_t)(vg_get_u32(wire + pos + 10 + 8) - now);
+		if (type == VG_TYPE_SOA && rdlen >= 22 && i >= counts[0])
+			soa_min = vg_get_u32(wire + pos + rdlen - 4);
+		if (type == VG_TYPE_RRSIG && rdlen >= 18) {
+			int32_t left = (int32_t)(vg_get_u32(wire + pos + 8) - now);
 			uint32_t l = left > 0 ? (uint32_t)left : 0;
 			if (l < sig_cap)
 				sig_cap = l;
 		}
-		offs[n++] = (uint16_t)(pos + 4);
-		pos += 10 + rdlen;
+		offs[n++] = (uint16_t)(pos - VG_DNS_RR_FIXED + 4); /* the TTL field */
+		pos += rdlen;
 	}
 	if (pos != len)
 		return VG_EFORMAT; /* trailing garbage */
@@ -97,7 +86,7 @@ int vg_answer_encode(const struct vg_cache_opts *o, const uint8_t *wire, size_t 
 		return -EINVAL; /* nothing says how long it may live */
 	uint32_t ttl = min_ttl;
 	if (negative && soa_min < ttl)
-		ttl = clamp(soa_min, lo, hi);
+		ttl = vg_cache_ttl_clamp(soa_min, lo, hi);
 	if (sig_cap < ttl)
 		ttl = sig_cap;
 	if (ttl == 0)
@@ -132,7 +121,7 @@ int vg_answer_encode(const struct vg_cache_opts *o, const uint8_t *wire, size_t 
 		vg_put_u16(w + 10, (uint16_t)(vg_get_u16(w + 10) - 1));
 	vg_name_lower(w + 12);
 	for (unsigned i = 0; i < n; i++) {
-		uint32_t t = clamp(vg_get_u32(w + offs[i]), lo, hi);
+		uint32_t t = vg_cache_ttl_clamp(vg_get_u32(w + offs[i]), lo, hi);
 		/* Negative answers show one TTL (RFC 2308 §5); positive ones keep their own, but
 		 * none outlives a signature. */
 		if (negative)

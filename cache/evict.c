@@ -57,7 +57,8 @@ static int64_t score(const struct vg_cval_hdr *h, uint16_t type, bool rrset, uin
 	s += (int64_t)(h->rank & 0x0F) * 30 + ((h->rank & VG_RANK_ITERATED) ? 60 : 0);
 	if (!vg_cval_live(h, now))
 		s -= 1 << 24; /* only good for serve-stale now */
-	if (rrset && (type == 2 || type == 43 || type == 48 || type == VG_CKEY_T_DELEG))
+	if (rrset && (type == VG_TYPE_NS || type == VG_TYPE_DS || type == VG_TYPE_DNSKEY ||
+		      type == VG_CKEY_T_DELEG))
 		s += 1ll << 32;
 	(void)stale_max;
 	return s;

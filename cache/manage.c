@@ -71,7 +71,7 @@ static bool flush_match(const struct vg_cop *op, bool answer, const MDB_val *k, 
 		/* NS takes the delegation along: both are "the NS set" to whoever flushes. */
 		return k->mv_size == plen + tail &&
 		       (t == op->type || (!answer && t == 0) ||
-			(!answer && op->type == 2 && t == VG_CKEY_T_DELEG));
+			(!answer && op->type == VG_TYPE_NS && t == VG_CKEY_T_DELEG));
 	}
 	struct vg_cval_hdr h;
 	if (vg_cval_hdr_decode(v->mv_data, v->mv_size, &h) < 0)
@@ -236,16 +236,17 @@ static const char *sec_name(uint8_t s)
 static void print_rdata(FILE *f, uint16_t type, const uint8_t *rd, size_t len)
 {
 	char txt[VG_NAME_TEXT_MAX];
-	if (type == 1 && len == 4) {
+	if (type == VG_TYPE_A && len == 4) {
 		fprintf(f, "%u.%u.%u.%u", rd[0], rd[1], rd[2], rd[3]);
 		return;
 	}
-	if (type == 28 && len == 16) {
+	if (type == VG_TYPE_AAAA && len == 16) {
 		for (int i = 0; i < 16; i += 2)
 			fprintf(f, "%s%x", i ? ":" : "", vg_get_u16(rd + i));
 		return;
 	}
-	if ((type == 2 || type == 5 || type == 12 || type == 39) &&
+	if ((type == VG_TYPE_NS || type == VG_TYPE_CNAME || type == VG_TYPE_PTR ||
+	     type == VG_TYPE_DNAME) &&
 	    vg_name_len(rd, len) == (int)len && vg_name_to_text(rd, txt, sizeof(txt)) >= 0) {
 		fprintf(f, "%s", txt);
 		return;

@@ -37,20 +37,21 @@ static bool rr_seq_ok(const uint8_t *p, size_t len, unsigned count)
 		if (nl < 0)
 			return false;
 		pos += (size_t)nl;
-		if (pos + 10 > len)
+		struct vg_dns_rr h;
+		if (vg_dns_rr_fixed(p, len, &pos, &h) < 0)
 			return false;
-		pos += 10 + (size_t)vg_get_u16(p + pos + 8);
-		if (pos > len)
-			return false;
+		pos += h.rdlen;
 	}
 	return pos == len;
 }
 
-static uint32_t clamp(uint32_t v, uint32_t lo, uint32_t hi)
+uint32_t vg_cache_ttl_clamp(uint32_t ttl, uint32_t lo, uint32_t hi)
 {
-	if (v < lo)
-		v = lo;
-	return v > hi ? hi : v;
+	if (lo > hi)
+		lo = hi;
+	if (ttl < lo)
+		return lo;
+	return ttl > hi ? hi : ttl;
 }
 
 /* Seconds until the earliest RRSIG expiration (serial arithmetic), UINT32_MAX if none. */
@@ -117,12 +118,12 @@ static int enqueue_rrset(struct vg_cache *c, const uint8_t *owner, uint16_t type
 int vg_cache_rrset_put(struct vg_cache *c, const struct vg_cache_rrset *rs, uint32_t now)
 {
 	if (!rs || !rs->owner || vg_name_len(rs->owner, VG_NAME_MAX) < 0 || rs->type == 0 ||
-	    rs->type == VG_CKEY_T_DELEG || (rs->delegation && rs->type != 2 /* NS */))
+	    rs->type == VG_CKEY_T_DELEG || (rs->delegation && rs->type != VG_TYPE_NS))
 		return VG_EFORMAT;
 	if (!rdata_seq_ok(rs->rdata, rs->rdata_len, rs->rr_count) || rs->rr_count == 0 ||
 	    !rdata_seq_ok(rs->sigs, rs->sigs_len, rs->sig_count))
 		return VG_EFORMAT;
-	uint32_t ttl = clamp(rs->ttl, c->o.min_ttl, c->o.max_ttl);
+	uint32_t ttl = vg_cache_ttl_clamp(rs->ttl, c->o.min_ttl, c->o.max_ttl);
 	uint32_t sl = sig_left(rs->sigs, rs->sigs_len, now);
 	if (sl < ttl)
 		ttl = sl; /* never outlive a signature, whatever min_ttl says */
@@ -160,7 +161,7 @@ int vg_cache_neg_put(struct vg_cache *c, const struct vg_cache_neg *n, uint32_t 
 	if (minimum < ttl)
 		ttl = minimum; /* RFC 2308 §5 */
 	uint32_t hi = c->o.max_neg_ttl;
-	ttl = clamp(ttl, c->o.min_ttl < hi ? c->o.min_ttl : hi, hi);
+	ttl = vg_cache_ttl_clamp(ttl, c->o.min_ttl, hi);
 	if (ttl == 0)
 		return 0;
 	struct vg_cval_hdr h = {

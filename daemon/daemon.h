@@ -73,7 +73,7 @@ struct vg_upstream_stats_pub {
 struct vg_udp;
 struct vg_tcp_listener;
 struct vg_tcp_conn;
-struct vg_req;
+struct vg_client_req;
 
 /* Where an answer goes: a UDP listener and client address, or a TCP connection. */
 struct vg_reply_to {
@@ -108,7 +108,7 @@ struct vg_worker {
 	size_t n_tcp;
 	struct vg_tcp_conn *conn_head, *conn_tail; /* least recently active first */
 	size_t n_conns;
-	struct vg_req *free_reqs; /* request contexts for the resolver, reused */
+	struct vg_client_req *free_reqs; /* request contexts for the resolver, reused */
 	size_t inflight;	  /* resolver requests not yet answered */
 	bool stopping;
 

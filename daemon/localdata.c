@@ -7,18 +7,10 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <vigil/dns.h>
 #include <vigil/err.h>
 #include <vigil/name.h>
 #include "localdata.h"
-
-#define T_A 1
-#define T_NS 2
-#define T_CNAME 5
-#define T_SOA 6
-#define T_PTR 12
-#define T_AAAA 28
-#define T_ANY 255
-#define C_IN 1
 
 /* Node flags. A node is one owner name; every node has at least one flag. */
 #define F_DATA 1     /* has RRsets */
@@ -344,7 +336,7 @@ static int add_auto_ptr(struct vg_localdata *ld, const ldns_rr *rr)
 		return -ENOMEM;
 	long idx = get_node(ld, ldns_rdf_data(rev), ldns_rdf_size(rev));
 	int rc = (int)(idx < 0 ? idx : 0);
-	if (rc == 0 && !find_b(&ld->nodes[idx], T_PTR)) {
+	if (rc == 0 && !find_b(&ld->nodes[idx], VG_TYPE_PTR)) {
 		ldns_rr *ptr = ldns_rr_new();
 		ldns_rdf *target = ldns_rdf_clone(ldns_rr_owner(rr));
 		ldns_rdf *owner = ldns_rdf_clone(rev);
@@ -455,7 +447,7 @@ static int put_rr_body(struct vg_localdata *ld, const ldns_rr *rr, uint32_t ttl)
 		goto out;
 	uint8_t *p = ld->blob + ld->blob_len;
 	vg_put_u16(p, (uint16_t)ldns_rr_get_type(rr));
-	vg_put_u16(p + 2, C_IN);
+	vg_put_u16(p + 2, VG_CLASS_IN);
 	vg_put_u32(p + 4, ttl);
 	vg_put_u16(p + 8, (uint16_t)rdlen);
 	memcpy(p + 10, ldns_buffer_begin(buf), rdlen);
@@ -524,7 +516,7 @@ static int serialise(struct vg_localdata *ld)
 		n->n_rr = (uint16_t)n->nb;
 		for (size_t j = 0; rc == 0 && j < n->nb; j++)
 			rc = serialise_rrset(ld, n, &n->b[j]);
-		struct brrset *soa = find_b(n, T_SOA);
+		struct brrset *soa = find_b(n, VG_TYPE_SOA);
 		if (rc == 0 && soa && soa->n)
 			rc = serialise_soa(ld, n, soa->rrs[0]);
 	}
@@ -623,7 +615,8 @@ int vg_localdata_new(const struct vg_config *cfg, struct vg_localdata **out, cha
 			rc = (int)idx;
 			break;
 		}
-		bool addr = (type == T_A || type == T_AAAA) && ldns_rr_rd_count(rr) == 1;
+		bool addr =
+		    (type == VG_TYPE_A || type == VG_TYPE_AAAA) && ldns_rr_rd_count(rr) == 1;
 		rc = add_rr(ld, idx, rr, O_USER);
 		/* Remember stored addresses for their PTRs; the record stays owned by its RRset. */
 		if (rc == 0 && addr)
@@ -660,9 +653,9 @@ static const struct rrset *find_rrset(const struct vg_localdata *ld, const struc
 /* RFC 8482: ANY gets one RRset, preferably the addresses a client most likely wants. */
 static const struct rrset *any_rrset(const struct vg_localdata *ld, const struct node *n)
 {
-	const struct rrset *r = find_rrset(ld, n, T_A);
+	const struct rrset *r = find_rrset(ld, n, VG_TYPE_A);
 	if (!r)
-		r = find_rrset(ld, n, T_AAAA);
+		r = find_rrset(ld, n, VG_TYPE_AAAA);
 	if (!r && n->n_rr)
 		r = &ld->rrsets[n->first_rr];
 	return r;
@@ -707,7 +700,7 @@ int vg_localdata_answer(const struct vg_localdata *ld, const uint8_t *qname, siz
 	uint8_t low[VG_NAME_MAX];
 	uint8_t starts[128]; /* offset of each label */
 	int nl = 0;
-	if (qclass != C_IN)
+	if (qclass != VG_CLASS_IN)
 		return 0;
 	if (qname_len == 0 || qname_len > VG_NAME_MAX)
 		return VG_EFORMAT;
@@ -743,9 +736,9 @@ int vg_localdata_answer(const struct vg_localdata *ld, const uint8_t *qname, siz
 	if (n) {
 		const struct rrset *r = NULL;
 		if (n->n_rr) {
-			r = qtype == T_ANY ? any_rrset(ld, n) : find_rrset(ld, n, qtype);
+			r = qtype == VG_TYPE_ANY ? any_rrset(ld, n) : find_rrset(ld, n, qtype);
 			if (!r)
-				r = find_rrset(ld, n, T_CNAME);
+				r = find_rrset(ld, n, VG_TYPE_CNAME);
 		}
 		return emit(ld, qname, qname_len, qtype, qclass, rd, LDNS_RCODE_NOERROR, r, n, out,
 			    cap, outlen);
@@ -760,10 +753,10 @@ int vg_localdata_answer(const struct vg_localdata *ld, const uint8_t *qname, siz
 				    n, out, cap, outlen);
 		/* Redirect (localhost.): every name below answers like the apex for addresses. */
 		const struct rrset *r = NULL;
-		if (qtype == T_A || qtype == T_AAAA)
+		if (qtype == VG_TYPE_A || qtype == VG_TYPE_AAAA)
 			r = find_rrset(ld, n, qtype);
-		else if (qtype == T_ANY)
-			r = find_rrset(ld, n, T_A);
+		else if (qtype == VG_TYPE_ANY)
+			r = find_rrset(ld, n, VG_TYPE_A);
 		return emit(ld, qname, qname_len, qtype, qclass, rd, LDNS_RCODE_NOERROR, r, n, out,
 			    cap, outlen);
 	}

@@ -4,7 +4,6 @@
 #include "query.h"
 
 #define OPT_FIXED 11	 /* root owner, type, class, TTL, RDLENGTH */
-#define EDE_OPTION 15	 /* RFC 8914 option code */
 #define EDE_TEXT_MAX 200 /* our texts are short; cap keeps the OPT size predictable */
 
 int vg_query_parse(const uint8_t *pkt, size_t len, struct vg_query *q)
@@ -53,16 +52,12 @@ int vg_query_parse(const uint8_t *pkt, size_t len, struct vg_query *q)
 
 	for (unsigned i = 0; i < skip + arcount; i++) {
 		uint8_t owner[VG_NAME_MAX];
-		int on = vg_name_unpack(pkt, len, &pos, owner);
-		if (on <= 0 || pos + 10 > len)
+		struct vg_dns_rr h;
+		int on = vg_dns_rr_read(pkt, len, &pos, owner, &h);
+		if (on <= 0)
 			return bad;
-		uint16_t type = vg_get_u16(pkt + pos);
-		uint16_t klass = vg_get_u16(pkt + pos + 2);
-		uint32_t ttl = vg_get_u32(pkt + pos + 4);
-		uint16_t rdlen = vg_get_u16(pkt + pos + 8);
-		pos += 10;
-		if (pos + rdlen > len)
-			return bad;
+		uint16_t type = h.type, klass = h.rclass, rdlen = h.rdlen;
+		uint32_t ttl = h.ttl;
 		if (type == VG_TYPE_OPT && i >= skip) {
 			if (q->has_edns || on != 1)
 				return bad; /* two OPTs, or an owner other than root */
@@ -135,7 +130,7 @@ static size_t opt_write(uint8_t *out, int rcode, bool do_bit, uint16_t our_udp_s
 		return OPT_FIXED;
 	}
 	vg_put_u16(out + 9, (uint16_t)(6 + tl));
-	vg_put_u16(out + 11, EDE_OPTION);
+	vg_put_u16(out + 11, VG_EDNS_OPT_EDE);
 	vg_put_u16(out + 13, (uint16_t)(2 + tl));
 	vg_put_u16(out + 15, ede);
 	if (tl)
@@ -197,12 +192,11 @@ static int find_cut(const uint8_t *buf, size_t len, size_t allowed, struct cut *
 	for (int sec = 0; sec < 3; sec++) {
 		for (unsigned i = 0; i < total[sec]; i++) {
 			size_t start = pos;
-			if (vg_name_unpack(buf, len, &pos, cur) <= 0 || pos + 10 > len)
+			struct vg_dns_rr h;
+			if (vg_dns_rr_read(buf, len, &pos, cur, &h) <= 0)
 				return VG_EFORMAT;
-			uint16_t type = vg_get_u16(buf + pos), klass = vg_get_u16(buf + pos + 2);
-			size_t end = pos + 10 + vg_get_u16(buf + pos + 8);
-			if (end > len)
-				return VG_EFORMAT;
+			uint16_t type = h.type, klass = h.rclass;
+			size_t end = h.rdata + h.rdlen;
 			bool same = sec == prev_sec && type == prev_type && klass == prev_class &&
 				    vg_name_eq(cur, prev);
 			if (!same && start <= allowed) {

@@ -7,37 +7,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <vigil/dns.h>
 #include <vigil/name.h>
-#include <vigil/resolver.h> /* VG_EDE_NONE */
+#include <vigil/resolver.h>
 
-#define VG_DNS_HEADER 12
 #define VG_UDP_PLAIN_MAX 512 /* answer size limit for a query without EDNS (RFC 1035) */
 #define VG_EDNS_MIN 512	     /* smaller advertised EDNS sizes are treated as 512 (RFC 6891 6.2.5) */
-
-/* Response codes used by the front end (the extended ones need an OPT record). */
-enum {
-	VG_RCODE_NOERROR = 0,
-	VG_RCODE_FORMERR = 1,
-	VG_RCODE_SERVFAIL = 2,
-	VG_RCODE_NXDOMAIN = 3,
-	VG_RCODE_NOTIMP = 4,
-	VG_RCODE_REFUSED = 5,
-	VG_RCODE_BADVERS = 16,
-};
-
-/* RR types and classes the front end treats specially. */
-enum {
-	VG_TYPE_HINFO = 13,
-	VG_TYPE_OPT = 41,
-	VG_TYPE_IXFR = 251,
-	VG_TYPE_AXFR = 252,
-	VG_TYPE_MAILB = 253,
-	VG_TYPE_MAILA = 254,
-	VG_TYPE_ANY = 255,
-	VG_CLASS_IN = 1,
-	VG_CLASS_CH = 3,
-	VG_CLASS_HS = 4,
-};
 
 /* What vg_query_parse learned. qname is a copy, so the struct outlives the packet. */
 struct vg_query {

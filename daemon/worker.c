@@ -17,8 +17,8 @@
 #define STOP_GRACE_MS 2000 /* how long a stop waits for the resolver's answers in flight */
 
 /* A question handed to the resolver; lives until its callback. Reused through a free list. */
-struct vg_req {
-	struct vg_req *next;
+struct vg_client_req {
+	struct vg_client_req *next;
 	struct vg_worker *w;
 	struct vg_reply_to to;
 	struct vg_query q;
@@ -176,7 +176,7 @@ void vg_worker_batch_end(struct vg_worker *w)
  * Either way the resolver has cached the result. Clients in a `trusted` range always get their
  * answer; with max-pending-per-client off, no late answer is sent. Called after this query's own
  * count was released. */
-static bool late_burst(struct vg_worker *w, const struct vg_req *r)
+static bool late_burst(struct vg_worker *w, const struct vg_client_req *r)
 {
 	uint32_t discard_ms = w->policy->cfg.discard_timeout_ms;
 	if (!r->to.udp || !discard_ms || uv_now(&w->loop) - r->started <= discard_ms)
@@ -190,7 +190,7 @@ static bool late_burst(struct vg_worker *w, const struct vg_req *r)
 
 static void on_resolved(void *ctx, const struct vg_answer *ans)
 {
-	struct vg_req *r = ctx;
+	struct vg_client_req *r = ctx;
 	struct vg_worker *w = r->w;
 	w->inflight--;
 	vg_pending_release(w->d->pending, r->pend_slot);
@@ -228,7 +228,8 @@ static bool admit(struct vg_worker *w, const struct vg_reply_to *to, const struc
 	if (w->inflight >= p->cfg.max_requests) {
 		/* The worker is full: an immediate SERVFAIL lets a stub try its next server. */
 		VG_STAT_ADD(w, over_max_requests, 1);
-		respond_ede(w, to, q, VG_RCODE_SERVFAIL, false, 0, "vigild busy: max-requests");
+		respond_ede(w, to, q, VG_RCODE_SERVFAIL, false, VG_EDE_OTHER,
+			    "vigild busy: max-requests");
 		return false;
 	}
 	if (p->trusted && vg_acl_allows(p->trusted, &to->client.u.sa)) {
@@ -245,7 +246,7 @@ static bool admit(struct vg_worker *w, const struct vg_reply_to *to, const struc
 	 * would wait for an answer on its connection: tell it. */
 	VG_STAT_ADD(w, over_max_pending, 1);
 	if (!to->udp)
-		respond_ede(w, to, q, VG_RCODE_SERVFAIL, false, 0,
+		respond_ede(w, to, q, VG_RCODE_SERVFAIL, false, VG_EDE_OTHER,
 			    "too many queries waiting: max-pending-per-client");
 	return false;
 }
@@ -256,7 +257,7 @@ static void ask_resolver(struct vg_worker *w, const struct vg_reply_to *to,
 	long slot;
 	if (!admit(w, to, q, &slot))
 		return;
-	struct vg_req *r = w->free_reqs;
+	struct vg_client_req *r = w->free_reqs;
 	if (r) {
 		w->free_reqs = r->next;
 	} else if (!(r = malloc(sizeof(*r)))) {
@@ -675,7 +676,7 @@ void vg_worker_join(struct vg_worker *w)
 	if (w->cache_rd)
 		vg_cache_reader_free(w->cache_rd);
 	while (w->free_reqs) {
-		struct vg_req *r = w->free_reqs;
+		struct vg_client_req *r = w->free_reqs;
 		w->free_reqs = r->next;
 		free(r);
 	}

@@ -10,8 +10,6 @@
 #include "internal.h"
 #include "iter.h"
 
-#define VG_EDE_BLOCKED 15 /* RFC 8914 "Blocked" */
-
 enum vg_addr_class vg_addr_class4(const uint8_t a[4])
 {
 	if (a[0] == 10 || (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168))
@@ -88,9 +86,9 @@ const char *vg_suspect_action_name(enum vg_suspect_action a)
 /* The class of an A or AAAA rdata; public for anything else. */
 static enum vg_addr_class rdata_class(const struct vg_rr *rr)
 {
-	if (rr->type == VG_T_A && rr->rdlen == 4)
+	if (rr->type == VG_TYPE_A && rr->rdlen == 4)
 		return vg_addr_class4(rr->rdata);
-	if (rr->type == VG_T_AAAA && rr->rdlen == 16)
+	if (rr->type == VG_TYPE_AAAA && rr->rdlen == 16)
 		return vg_addr_class6(rr->rdata);
 	return VG_ADDR_PUBLIC;
 }
@@ -109,12 +107,12 @@ static const char *rr_text(struct vg_arena *a, const struct vg_rr *rr)
 	char owner[VG_NAME_TEXT_MAX], addr[INET6_ADDRSTRLEN];
 	if (vg_name_to_text(rr->owner, owner, sizeof(owner)) < 0)
 		snprintf(owner, sizeof(owner), "?");
-	inet_ntop(rr->type == VG_T_A ? AF_INET : AF_INET6, rr->rdata, addr, sizeof(addr));
+	inet_ntop(rr->type == VG_TYPE_A ? AF_INET : AF_INET6, rr->rdata, addr, sizeof(addr));
 	size_t cap = strlen(owner) + sizeof(addr) + 40;
 	char *s = vg_arena_alloc(a, cap);
 	if (s)
 		snprintf(s, cap, "%s %u IN %s %s", owner, rr->ttl,
-			 rr->type == VG_T_A ? "A" : "AAAA", addr);
+			 rr->type == VG_TYPE_A ? "A" : "AAAA", addr);
 	return s;
 }
 
@@ -155,10 +153,10 @@ void vg_hijack_rebinding(struct vg_iq *iq)
 		/* Signatures over a removed set go with it. */
 		for (size_t i = 0; i < m->n_rr; i++) {
 			struct vg_rr *sig = &m->rr[i];
-			if (sig->drop || sig->type != VG_T_RRSIG || sig->rdlen < 2)
+			if (sig->drop || sig->type != VG_TYPE_RRSIG || sig->rdlen < 2)
 				continue;
 			uint16_t cov = vg_get_u16(sig->rdata);
-			if (cov != VG_T_A && cov != VG_T_AAAA)
+			if (cov != VG_TYPE_A && cov != VG_TYPE_AAAA)
 				continue;
 			for (size_t j = 0; j < m->n_rr; j++)
 				if (m->rr[j].drop && m->rr[j].type == cov &&

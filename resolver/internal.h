@@ -8,34 +8,9 @@
 #include <stdint.h>
 #include <vigil/addr.h>
 #include <vigil/arena.h>
+#include <vigil/dns.h>
 
 struct vg_config;
-
-#define VG_T_A 1
-#define VG_T_NS 2
-#define VG_T_CNAME 5
-#define VG_T_SOA 6
-#define VG_T_PTR 12
-#define VG_T_MX 15
-#define VG_T_TXT 16
-#define VG_T_AAAA 28
-#define VG_T_SRV 33
-#define VG_T_DNAME 39
-#define VG_T_OPT 41
-#define VG_T_DS 43
-#define VG_T_RRSIG 46
-#define VG_T_NSEC 47
-#define VG_T_DNSKEY 48
-#define VG_T_NSEC3 50
-#define VG_T_ANY 255
-#define VG_C_IN 1
-
-#define VG_RCODE_NOERROR 0
-#define VG_RCODE_FORMERR 1
-#define VG_RCODE_SERVFAIL 2
-#define VG_RCODE_NXDOMAIN 3
-#define VG_RCODE_NOTIMP 4
-#define VG_RCODE_REFUSED 5
 
 enum { VG_SEC_ANSWER = 0, VG_SEC_AUTHORITY = 1, VG_SEC_ADDITIONAL = 2 };
 

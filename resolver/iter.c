@@ -9,12 +9,6 @@
 #include <vigil/name.h>
 #include "iter.h"
 
-/* EDE info-codes (RFC 8914) used here. */
-#define EDE_OTHER 0
-#define EDE_NOT_AUTHORITATIVE 20
-#define EDE_NO_REACHABLE_AUTHORITY 22
-#define EDE_NETWORK_ERROR 23
-
 enum step { STEP_NEXT, STEP_WAIT, STEP_END };
 
 static const char *const state_names[IQ_N_STATES] = {
@@ -46,7 +40,7 @@ static enum step fail_limit(struct vg_iq *iq, const char *text)
 {
 	iq->req->r->stats.limit_hits++;
 	vg_debug("resolver: limit reached: %s", text);
-	return fail(iq, EDE_OTHER, text);
+	return fail(iq, VG_EDE_OTHER, text);
 }
 
 static bool same_rr(const struct vg_rr *a, const struct vg_rr *b)
@@ -141,7 +135,7 @@ struct vg_iq *vg_iq_new(struct vg_req *req, const uint8_t *name, uint16_t qtype,
 static bool chain_has(const struct vg_iq *iq, const uint8_t *name)
 {
 	for (size_t i = 0; i < iq->n_ans; i++)
-		if ((iq->ans[i]->type == VG_T_CNAME || iq->ans[i]->type == VG_T_DNAME) &&
+		if ((iq->ans[i]->type == VG_TYPE_CNAME || iq->ans[i]->type == VG_TYPE_DNAME) &&
 		    vg_name_eq(iq->ans[i]->owner, name))
 			return true;
 	return false;
@@ -155,10 +149,10 @@ static enum step restart_at(struct vg_iq *iq, const uint8_t *target, unsigned ho
 	if (iq->cname_hops > cfg->max_cname_chain)
 		return fail_limit(iq, "CNAME chain longer than max-cname-chain");
 	if (chain_has(iq, target) || vg_name_eq(target, iq->req->qname))
-		return fail(iq, EDE_OTHER, "CNAME loop");
+		return fail(iq, VG_EDE_OTHER, "CNAME loop");
 	int tlen = vg_name_len(target, VG_NAME_MAX);
 	if (vg_fails(tlen > 0))
-		return fail(iq, EDE_OTHER, "invalid CNAME target");
+		return fail(iq, VG_EDE_OTHER, "invalid CNAME target");
 	memcpy(iq->sname, target, (size_t)tlen);
 	vg_name_lower(iq->sname);
 	iq->state = IQ_START;
@@ -191,9 +185,9 @@ static enum step st_start(struct vg_iq *iq)
 		iq->state = IQ_DONE;
 		return STEP_NEXT;
 	}
-	if (iq->qtype != VG_T_CNAME) {
+	if (iq->qtype != VG_TYPE_CNAME) {
 		size_t before = iq->n_ans;
-		kind = vg_store_lookup_answer(iq, iq->sname, VG_T_CNAME, 0, &hint);
+		kind = vg_store_lookup_answer(iq, iq->sname, VG_TYPE_CNAME, 0, &hint);
 		if (kind == VG_CACHE_POSITIVE && iq->n_ans > before) {
 			const struct vg_rr *cn = iq->ans[before];
 			return restart_at(iq, cn->rdata, 1);
@@ -201,7 +195,7 @@ static enum step st_start(struct vg_iq *iq)
 		iq->soa = NULL; /* a negative entry for the CNAME type says nothing about qtype */
 	}
 	if (iq->req->cache_only)
-		return fail(iq, EDE_NOT_AUTHORITATIVE,
+		return fail(iq, VG_EDE_NOT_AUTHORITATIVE,
 			    "not in the cache; recursion not desired (RD=0)");
 	iq->state = IQ_FIND_CUT;
 	return STEP_NEXT;
@@ -292,13 +286,13 @@ static enum step st_find_cut(struct vg_iq *iq)
 	} else {
 		/* DS lives in the parent zone (RFC 4035 §3.1.4.1): start above the name. */
 		const uint8_t *from = iq->sname;
-		if (iq->qtype == VG_T_DS && iq->sname[0])
+		if (iq->qtype == VG_TYPE_DS && iq->sname[0])
 			from = iq->sname + iq->sname[0] + 1;
 		if (iq->is_prime || !vg_store_find_cut(iq, from))
 			cut_from_hints(iq);
 	}
 	if (!iq->ns)
-		return fail(iq, EDE_OTHER, "out of memory");
+		return fail(iq, VG_EDE_OTHER, "out of memory");
 	iq->state = IQ_PICK;
 	return STEP_NEXT;
 }
@@ -313,9 +307,9 @@ static void clear_tried(struct vg_iq *iq)
 static enum step start_sub_type(struct vg_iq *iq, struct vg_ns *ns, uint16_t type)
 {
 	ns->resolved = true;
-	struct vg_iq *sub = vg_iq_new(iq->req, ns->name, type, VG_C_IN);
+	struct vg_iq *sub = vg_iq_new(iq->req, ns->name, type, VG_CLASS_IN);
 	if (!sub)
-		return fail(iq, EDE_OTHER, "out of memory");
+		return fail(iq, VG_EDE_OTHER, "out of memory");
 	sub->parent = iq;
 	sub->parent_ns = ns;
 	sub->depth = iq->depth + 1;
@@ -329,7 +323,7 @@ static enum step start_sub_type(struct vg_iq *iq, struct vg_ns *ns, uint16_t typ
 static enum step start_sub(struct vg_iq *iq, struct vg_ns *ns)
 {
 	iq->glueless++;
-	return start_sub_type(iq, ns, iq->req->r->cfg->do_ip4 ? VG_T_A : VG_T_AAAA);
+	return start_sub_type(iq, ns, iq->req->r->cfg->do_ip4 ? VG_TYPE_A : VG_TYPE_AAAA);
 }
 
 static bool family_ok(const struct vg_config *cfg, const struct vg_sockaddr *a)
@@ -347,19 +341,19 @@ static enum step fail_no_server(struct vg_iq *iq, size_t candidates)
 	if (iq->req->upstream_queries >= iq->req->r->cfg->max_upstream_queries)
 		return fail_limit(iq, "upstream queries over max-upstream-queries");
 	if (candidates == 0 && iq->n_policy)
-		return fail(iq, EDE_NO_REACHABLE_AUTHORITY,
+		return fail(iq, VG_EDE_NO_REACHABLE_AUTHORITY,
 			    "server addresses are loopback/private (query-local-addresses: no)");
 	if (candidates == 0 && iq->n_family)
-		return fail(iq, EDE_NO_REACHABLE_AUTHORITY,
+		return fail(iq, VG_EDE_NO_REACHABLE_AUTHORITY,
 			    "no server address of an enabled family (do-ip4/do-ip6)");
 	if (iq->over_limit && !iq->n_silent && !iq->n_lame)
 		return fail_limit(iq, iq->over_limit);
 	if (iq->n_broken && !iq->n_silent && !iq->n_lame)
-		return fail(iq, EDE_NETWORK_ERROR, "servers answered only with errors");
+		return fail(iq, VG_EDE_NETWORK_ERROR, "servers answered only with errors");
 	if (iq->n_lame && !iq->n_silent)
-		return fail(iq, EDE_NO_REACHABLE_AUTHORITY,
+		return fail(iq, VG_EDE_NO_REACHABLE_AUTHORITY,
 			    "servers are lame or refused to answer");
-	return fail(iq, EDE_NO_REACHABLE_AUTHORITY, "no reachable authority");
+	return fail(iq, VG_EDE_NO_REACHABLE_AUTHORITY, "no reachable authority");
 }
 
 static enum step st_pick(struct vg_iq *iq)
@@ -466,10 +460,11 @@ static void choose_question(struct vg_iq *iq)
 	if (minimise) {
 		const uint8_t *s = vg_name_suffix(iq->sname, iq->qmin_labels + 1);
 		memcpy(iq->asked, s, (size_t)vg_name_len(s, VG_NAME_MAX));
-		iq->asked_type = VG_T_A; /* RFC 9156 §2.1: A hides the real type and works widely */
+		iq->asked_type =
+		    VG_TYPE_A; /* RFC 9156 §2.1: A hides the real type and works widely */
 	} else {
 		memcpy(iq->asked, iq->sname, (size_t)vg_name_len(iq->sname, VG_NAME_MAX));
-		iq->asked_type = iq->is_prime ? VG_T_NS : iq->qtype;
+		iq->asked_type = iq->is_prime ? VG_TYPE_NS : iq->qtype;
 	}
 }
 
@@ -551,7 +546,7 @@ static enum step st_reply(struct vg_iq *iq)
 	}
 	int rc = vg_msg_parse(&iq->req->arena, iq->reply, iq->reply_len, &iq->msg);
 	if (rc == -ENOMEM)
-		return fail(iq, EDE_OTHER, "out of memory");
+		return fail(iq, VG_EDE_OTHER, "out of memory");
 	if (rc < 0) {
 		mark_tried(iq);
 		iq->n_broken++;
@@ -609,7 +604,7 @@ static void add_synthesized(struct vg_iq *iq, const struct vg_rr *dname)
 		cn->rdata = vg_arena_memdup(a, y->target, (size_t)tn);
 		if (!cn->owner || !cn->rdata)
 			return;
-		cn->type = VG_T_CNAME;
+		cn->type = VG_TYPE_CNAME;
 		cn->rclass = dname->rclass;
 		cn->ttl = dname->ttl; /* RFC 6672 §3.1: the DNAME's TTL */
 		cn->rdlen = (uint16_t)tn;
@@ -624,12 +619,13 @@ static void add_chain(struct vg_iq *iq, bool final)
 		const struct vg_rr *rr = &iq->msg.rr[i];
 		if (rr->drop || rr->section != VG_SEC_ANSWER)
 			continue;
-		if (!final && rr->type != VG_T_CNAME && rr->type != VG_T_DNAME &&
-		    !(rr->type == VG_T_RRSIG && rr->rdlen >= 2 &&
-		      (vg_get_u16(rr->rdata) == VG_T_CNAME || vg_get_u16(rr->rdata) == VG_T_DNAME)))
+		if (!final && rr->type != VG_TYPE_CNAME && rr->type != VG_TYPE_DNAME &&
+		    !(rr->type == VG_TYPE_RRSIG && rr->rdlen >= 2 &&
+		      (vg_get_u16(rr->rdata) == VG_TYPE_CNAME ||
+		       vg_get_u16(rr->rdata) == VG_TYPE_DNAME)))
 			continue;
 		vg_iq_ans_add(iq, rr);
-		if (rr->type == VG_T_DNAME)
+		if (rr->type == VG_TYPE_DNAME)
 			add_synthesized(iq, rr);
 	}
 	if (iq->forward)
@@ -639,7 +635,7 @@ static void add_chain(struct vg_iq *iq, bool final)
 static enum step follow_referral(struct vg_iq *iq)
 {
 	struct vg_resolver *r = iq->req->r;
-	if (iq->qtype == VG_T_DS && vg_name_eq(iq->verdict.cut, iq->sname)) {
+	if (iq->qtype == VG_TYPE_DS && vg_name_eq(iq->verdict.cut, iq->sname)) {
 		/* The parent referred us to the child for the child's DS: the DS is not
 		 * there. The parent's server is lame for this question. */
 		if (!iq->forward)
@@ -656,11 +652,11 @@ static enum step follow_referral(struct vg_iq *iq)
 	const uint8_t *cut = iq->verdict.cut;
 	struct vg_ns *ns = vg_arena_zalloc(&iq->req->arena, VG_MAX_NS * sizeof(*ns));
 	if (!ns)
-		return fail(iq, EDE_OTHER, "out of memory");
+		return fail(iq, VG_EDE_OTHER, "out of memory");
 	size_t n = 0;
 	for (size_t i = 0; i < m->n_rr && n < VG_MAX_NS; i++) {
 		const struct vg_rr *rr = &m->rr[i];
-		if (rr->drop || rr->section != VG_SEC_AUTHORITY || rr->type != VG_T_NS)
+		if (rr->drop || rr->section != VG_SEC_AUTHORITY || rr->type != VG_TYPE_NS)
 			continue;
 		uint32_t until = vg_wall32(r) + rr->ttl;
 		if (until >= vg_wall32(r) && until < iq->cut_until)
@@ -757,7 +753,7 @@ static enum step st_follow(struct vg_iq *iq)
 		for (size_t i = 0; i < iq->msg.n_rr && n < VG_MAX_HINTS; i++) {
 			const struct vg_rr *g = &iq->msg.rr[i];
 			/* The root NS set's own TTL bounds the priming too (RFC 8109 §4). */
-			if (!g->drop && g->section == VG_SEC_ANSWER && g->type == VG_T_NS &&
+			if (!g->drop && g->section == VG_SEC_ANSWER && g->type == VG_TYPE_NS &&
 			    g->ttl < ttl)
 				ttl = g->ttl;
 			if (g->drop || g->section != VG_SEC_ADDITIONAL)
@@ -800,10 +796,10 @@ static enum step st_follow(struct vg_iq *iq)
 	case VG_REPLY_CNAME:
 		add_chain(iq, false);
 		if (v->loop)
-			return fail(iq, EDE_OTHER, "CNAME loop");
+			return fail(iq, VG_EDE_OTHER, "CNAME loop");
 		return restart_at(iq, v->target, v->hops);
 	default:
-		return fail(iq, EDE_OTHER, "unexpected reply");
+		return fail(iq, VG_EDE_OTHER, "unexpected reply");
 	}
 }
 
@@ -840,9 +836,9 @@ static void sub_finished(struct vg_iq *sub)
 	}
 	if (p->state != IQ_WAIT_SUB)
 		return;
-	if (ns->n_addrs == 0 && sub->qtype == VG_T_A && p->req->r->cfg->do_ip6) {
+	if (ns->n_addrs == 0 && sub->qtype == VG_TYPE_A && p->req->r->cfg->do_ip6) {
 		/* An IPv6-only name server. */
-		if (start_sub_type(p, ns, VG_T_AAAA) == STEP_WAIT)
+		if (start_sub_type(p, ns, VG_TYPE_AAAA) == STEP_WAIT)
 			return;
 		vg_iq_run(p); /* failed to start: p is in IQ_FAIL */
 		return;

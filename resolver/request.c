@@ -12,11 +12,6 @@
 #include <vigil/roothints.h>
 #include "iter.h"
 
-#define EDE_OTHER 0
-#define EDE_STALE_ANSWER 3
-#define EDE_STALE_NXDOMAIN_ANSWER 19
-#define EDE_NO_REACHABLE_AUTHORITY 22
-
 static uint64_t hash_bytes(const void *p, size_t n, uint64_t h)
 {
 	const uint8_t *b = p;
@@ -330,7 +325,7 @@ static void on_deadline(void *ctx)
 		return;
 	vg_debug("resolver: request lifetime (request-timeout) exceeded");
 	req->root->state = IQ_FAIL;
-	req->root->ede = EDE_NO_REACHABLE_AUTHORITY;
+	req->root->ede = VG_EDE_NO_REACHABLE_AUTHORITY;
 	req->root->ede_text = "request-timeout reached";
 	req->r->stats.limit_hits++;
 	vg_req_complete(req);
@@ -343,22 +338,15 @@ static void on_deadline(void *ctx)
 static uint32_t clamp_ttl(const struct vg_config *cfg, uint32_t ttl, bool negative)
 {
 	uint32_t hi = negative ? cfg->cache_max_negative_ttl : cfg->cache_max_ttl;
-	uint32_t lo = cfg->cache_min_ttl;
-	if (hi && lo > hi)
-		lo = hi;
-	if (ttl < lo)
-		ttl = lo;
-	if (hi && ttl > hi)
-		ttl = hi;
-	return ttl;
+	return vg_cache_ttl_clamp(ttl, cfg->cache_min_ttl, hi ? hi : UINT32_MAX);
 }
 
 /* Whether b belongs to the RRset of a (an RRSIG to the set it covers): where an answer may be cut.
  */
 static bool same_set(const struct vg_rr *a, const struct vg_rr *b)
 {
-	uint16_t ta = a->type == VG_T_RRSIG && a->rdlen >= 2 ? vg_get_u16(a->rdata) : a->type;
-	uint16_t tb = b->type == VG_T_RRSIG && b->rdlen >= 2 ? vg_get_u16(b->rdata) : b->type;
+	uint16_t ta = a->type == VG_TYPE_RRSIG && a->rdlen >= 2 ? vg_get_u16(a->rdata) : a->type;
+	uint16_t tb = b->type == VG_TYPE_RRSIG && b->rdlen >= 2 ? vg_get_u16(b->rdata) : b->type;
 	return ta == tb && a->rclass == b->rclass && vg_name_eq(a->owner, b->owner);
 }
 
@@ -385,7 +373,7 @@ static size_t build_answer(struct vg_req *req, const struct vg_iq *iq, uint16_t 
 	bool tc = false;
 	for (size_t i = 0; iq && i < iq->n_ans; i++) {
 		const struct vg_rr *rr = iq->ans[i];
-		if (rr->type == VG_T_RRSIG && !req->do_bit)
+		if (rr->type == VG_TYPE_RRSIG && !req->do_bit)
 			continue;
 		if (!prev || !same_set(prev, rr)) {
 			set_off = off;
@@ -459,7 +447,7 @@ static void maybe_prime(struct vg_resolver *r)
 		return;
 	if (r->prime_retry_at && r->up->ops->now_ms(r->up) < r->prime_retry_at)
 		return;
-	vg_req_start_background(r, (const uint8_t *)"", VG_T_NS, true);
+	vg_req_start_background(r, (const uint8_t *)"", VG_TYPE_NS, true);
 }
 
 /* The priming request ended: back off after a failure, start over after a success. */
@@ -500,8 +488,8 @@ void vg_req_complete(struct vg_req *req)
 	if (iq->state == IQ_DONE) {
 		len = build_answer(req, iq, iq->rcode, iq->stale, r->abuf, sizeof(r->abuf));
 		if (iq->stale) {
-			ede = iq->rcode == VG_RCODE_NXDOMAIN ? EDE_STALE_NXDOMAIN_ANSWER
-							     : EDE_STALE_ANSWER;
+			ede = iq->rcode == VG_RCODE_NXDOMAIN ? VG_EDE_STALE_NXDOMAIN_ANSWER
+							     : VG_EDE_STALE_ANSWER;
 			r->stats.stale_served++;
 		} else if (req->suspect_ede) {
 			/* Records were removed: never cached as a valid answer. */
@@ -532,8 +520,8 @@ void vg_req_complete(struct vg_req *req)
 			kind = vg_store_lookup_answer(iq, req->qname, req->qtype,
 						      (int)r->cfg->serve_stale_max, &hint);
 		if (arc >= 0) {
-			ede =
-			    arc == VG_RCODE_NXDOMAIN ? EDE_STALE_NXDOMAIN_ANSWER : EDE_STALE_ANSWER;
+			ede = arc == VG_RCODE_NXDOMAIN ? VG_EDE_STALE_NXDOMAIN_ANSWER
+						       : VG_EDE_STALE_ANSWER;
 			ede_text = iq->ede_text;
 			r->stats.stale_served++;
 		} else if (kind >= 0 && (hint & VG_CACHE_STALE)) {
@@ -541,8 +529,8 @@ void vg_req_complete(struct vg_req *req)
 			    kind == VG_CACHE_NXDOMAIN ? VG_RCODE_NXDOMAIN : VG_RCODE_NOERROR;
 			len = build_answer(req, iq, rc, true, r->abuf, sizeof(r->abuf));
 			/* RFC 8914: 19 for a stale NXDOMAIN, 3 for any other stale answer. */
-			ede = kind == VG_CACHE_NXDOMAIN ? EDE_STALE_NXDOMAIN_ANSWER
-							: EDE_STALE_ANSWER;
+			ede = kind == VG_CACHE_NXDOMAIN ? VG_EDE_STALE_NXDOMAIN_ANSWER
+							: VG_EDE_STALE_ANSWER;
 			ede_text = iq->ede_text;
 			r->stats.stale_served++;
 		} else {
@@ -625,9 +613,9 @@ struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qna
 	uint8_t low[VG_NAME_MAX];
 	memcpy(low, qname, (size_t)vg_name_len(qname, VG_NAME_MAX));
 	vg_name_lower(low);
-	if (req_find(r, low, qtype, VG_C_IN, false, false))
+	if (req_find(r, low, qtype, VG_CLASS_IN, false, false))
 		return NULL; /* already being refreshed */
-	struct vg_req *req = req_new(r, low, qtype, VG_C_IN, false, false);
+	struct vg_req *req = req_new(r, low, qtype, VG_CLASS_IN, false, false);
 	if (!req)
 		return NULL;
 	req->root->is_prime = prime;
@@ -822,7 +810,7 @@ void vg_resolver_close(struct vg_resolver *r)
 	while (r->reqs) {
 		struct vg_req *req = r->reqs;
 		req->root->state = IQ_FAIL;
-		req->root->ede = EDE_OTHER;
+		req->root->ede = VG_EDE_OTHER;
 		req->root->ede_text = "resolver shutting down";
 		vg_req_complete(req); /* unlinks it */
 	}

@@ -45,8 +45,8 @@ static int over(struct vg_verdict *v, const char *which)
 static int keep_members(struct vg_msg *m, struct vg_verdict *v, struct vg_rrset_ix *s, int sec)
 {
 	unsigned n = s->n_sec[sec];
-	if (s->type == VG_T_RRSIG ? n > VG_MAX_RRSET_SIGS : n > VG_MAX_RRSET_RRS)
-		return over(v, s->type == VG_T_RRSIG
+	if (s->type == VG_TYPE_RRSIG ? n > VG_MAX_RRSET_SIGS : n > VG_MAX_RRSET_RRS)
+		return over(v, s->type == VG_TYPE_RRSIG
 				   ? OVER STR(VG_MAX_RRSET_SIGS) " RRSIGs covering one RRset"
 				   : OVER STR(VG_MAX_RRSET_RRS) " records in one RRset");
 	if (n == 0 || (s->kept & (1u << sec)))
@@ -64,7 +64,7 @@ static int keep_members(struct vg_msg *m, struct vg_verdict *v, struct vg_rrset_
 static int keep_sigs(struct vg_msg *m, struct vg_verdict *v, int sec, const uint8_t *owner,
 		     uint32_t ohash, uint16_t type)
 {
-	struct vg_rrset_ix *s = vg_msg_rrset(m, owner, ohash, VG_T_RRSIG, type);
+	struct vg_rrset_ix *s = vg_msg_rrset(m, owner, ohash, VG_TYPE_RRSIG, type);
 	return s ? keep_members(m, v, s, sec) : 0;
 }
 
@@ -85,7 +85,7 @@ static int keep_set(struct vg_msg *m, struct vg_verdict *v, int sec, const uint8
 		    uint16_t type)
 {
 	uint32_t h = hash_of(owner);
-	if (type != VG_T_ANY && type != VG_T_RRSIG) {
+	if (type != VG_TYPE_ANY && type != VG_TYPE_RRSIG) {
 		struct vg_rrset_ix *s = vg_msg_rrset(m, owner, h, type, 0);
 		return s ? keep_with_sigs(m, v, s, sec) : 0;
 	}
@@ -93,7 +93,7 @@ static int keep_set(struct vg_msg *m, struct vg_verdict *v, int sec, const uint8
 	int n = 0;
 	for (size_t i = 0; i < m->n_rr; i++) {
 		struct vg_rr *rr = &m->rr[i];
-		if (rr->section != sec || (rr->type == VG_T_RRSIG) != (type == VG_T_RRSIG) ||
+		if (rr->section != sec || (rr->type == VG_TYPE_RRSIG) != (type == VG_TYPE_RRSIG) ||
 		    !rr->drop || rr->ohash != h || !vg_name_eq(rr->owner, owner))
 			continue;
 		int k = keep_with_sigs(m, v, &m->sets[rr->set], sec);
@@ -124,7 +124,8 @@ static struct vg_rr *find_dname(struct vg_msg *m, const uint8_t *name, const uin
 	if (!vg_name_in_zone(name, zone))
 		return NULL;
 	for (int keep_l = zl; keep_l < labels; keep_l++) {
-		struct vg_rr *d = find(m, VG_SEC_ANSWER, vg_name_suffix(name, keep_l), VG_T_DNAME);
+		struct vg_rr *d =
+		    find(m, VG_SEC_ANSWER, vg_name_suffix(name, keep_l), VG_TYPE_DNAME);
 		if (d && (!best || d < best))
 			best = d;
 	}
@@ -147,7 +148,7 @@ static int keep_proof(struct vg_msg *m, struct vg_verdict *v, const uint8_t *zon
 	for (size_t i = 0; i < m->n_rr; i++) {
 		struct vg_rr *rr = &m->rr[i];
 		if (rr->section != VG_SEC_AUTHORITY ||
-		    (rr->type != VG_T_NSEC && rr->type != VG_T_NSEC3) ||
+		    (rr->type != VG_TYPE_NSEC && rr->type != VG_TYPE_NSEC3) ||
 		    !vg_name_in_zone(rr->owner, zone))
 			continue;
 		if (++n > VG_MAX_PROOF_NSEC)
@@ -168,10 +169,11 @@ static int keep_negative(struct vg_msg *m, struct vg_verdict *v, const uint8_t *
 {
 	for (size_t i = 0; i < m->n_rr && !v->soa; i++) {
 		struct vg_rr *rr = &m->rr[i];
-		if (rr->section == VG_SEC_AUTHORITY && rr->type == VG_T_SOA &&
+		if (rr->section == VG_SEC_AUTHORITY && rr->type == VG_TYPE_SOA &&
 		    vg_name_in_zone(rr->owner, zone) && vg_name_in_zone(name, rr->owner)) {
 			keep(rr);
-			int rc = keep_sigs(m, v, VG_SEC_AUTHORITY, rr->owner, rr->ohash, VG_T_SOA);
+			int rc =
+			    keep_sigs(m, v, VG_SEC_AUTHORITY, rr->owner, rr->ohash, VG_TYPE_SOA);
 			if (rc < 0)
 				return rc;
 			v->soa = rr;
@@ -196,10 +198,10 @@ static int keep_negative(struct vg_msg *m, struct vg_verdict *v, const uint8_t *
 static int keep_ns_addresses(struct vg_msg *m, struct vg_verdict *v, const uint8_t *zone,
 			     int ns_sec)
 {
-	static const uint16_t types[2] = {VG_T_A, VG_T_AAAA};
+	static const uint16_t types[2] = {VG_TYPE_A, VG_TYPE_AAAA};
 	for (size_t i = 0; i < m->n_rr; i++) {
 		const struct vg_rr *n = &m->rr[i];
-		if (n->section != ns_sec || n->type != VG_T_NS || n->drop)
+		if (n->section != ns_sec || n->type != VG_TYPE_NS || n->drop)
 			continue;
 		uint32_t h = hash_of(n->rdata);
 		for (int t = 0; t < 2; t++) {
@@ -229,7 +231,7 @@ static const uint8_t *keep_referral(struct vg_msg *m, struct vg_verdict *v, cons
 	*rc = 0;
 	for (size_t i = 0; i < m->n_rr; i++) {
 		struct vg_rr *rr = &m->rr[i];
-		if (rr->section != VG_SEC_AUTHORITY || rr->type != VG_T_NS)
+		if (rr->section != VG_SEC_AUTHORITY || rr->type != VG_TYPE_NS)
 			continue;
 		/* Each owner once: its set says it all. */
 		struct vg_rrset_ix *s = &m->sets[rr->set];
@@ -247,9 +249,9 @@ static const uint8_t *keep_referral(struct vg_msg *m, struct vg_verdict *v, cons
 	if (!cut)
 		return NULL;
 	*upward = false;
-	int ns = keep_set(m, v, VG_SEC_AUTHORITY, cut, VG_T_NS);
+	int ns = keep_set(m, v, VG_SEC_AUTHORITY, cut, VG_TYPE_NS);
 	if (ns > 0)
-		*rc = keep_set(m, v, VG_SEC_AUTHORITY, cut, VG_T_DS);
+		*rc = keep_set(m, v, VG_SEC_AUTHORITY, cut, VG_TYPE_DS);
 	if (ns > 0 && *rc >= 0)
 		*rc = keep_proof(m, v, zone);
 	if (ns > 0 && *rc >= 0)
@@ -300,7 +302,7 @@ int vg_scrub(struct vg_msg *m, const uint8_t *zone, const uint8_t *qname, uint16
 		rc = keep_set(m, v, VG_SEC_ANSWER, sname, qtype);
 		if (rc > 0) {
 			v->kind = VG_REPLY_ANSWER;
-			rc = qtype == VG_T_NS ? keep_ns_addresses(m, v, zone, VG_SEC_ANSWER) : 0;
+			rc = qtype == VG_TYPE_NS ? keep_ns_addresses(m, v, zone, VG_SEC_ANSWER) : 0;
 			goto out;
 		}
 		if (rc < 0)
@@ -310,11 +312,11 @@ int vg_scrub(struct vg_msg *m, const uint8_t *zone, const uint8_t *qname, uint16
 		/* A DNAME above the name wins over any CNAME at it: the CNAME must be the one the
 		 * DNAME synthesizes (RFC 6672). */
 		struct vg_rr *dn = find_dname(m, sname, zone);
-		struct vg_rr *cn = dn ? NULL : find(m, VG_SEC_ANSWER, sname, VG_T_CNAME);
+		struct vg_rr *cn = dn ? NULL : find(m, VG_SEC_ANSWER, sname, VG_TYPE_CNAME);
 		if (cn && vg_name_in_zone(sname, zone)) {
 			keep(cn);
 			if ((rc = keep_sigs(m, v, VG_SEC_ANSWER, cn->owner, cn->ohash,
-					    VG_T_CNAME)) < 0)
+					    VG_TYPE_CNAME)) < 0)
 				goto out;
 			next = cn->rdata;
 		} else {
@@ -327,11 +329,11 @@ int vg_scrub(struct vg_msg *m, const uint8_t *zone, const uint8_t *qname, uint16
 			}
 			keep(dn);
 			if ((rc = keep_sigs(m, v, VG_SEC_ANSWER, dn->owner, dn->ohash,
-					    VG_T_DNAME)) < 0)
+					    VG_TYPE_DNAME)) < 0)
 				goto out;
 			/* The server's synthesized CNAME is believed only when it says what we
 			 * computed ourselves. */
-			struct vg_rr *sc = find(m, VG_SEC_ANSWER, sname, VG_T_CNAME);
+			struct vg_rr *sc = find(m, VG_SEC_ANSWER, sname, VG_TYPE_CNAME);
 			if (sc && vg_name_eq(sc->rdata, synth)) {
 				keep(sc);
 			} else if (v->n_synth < sizeof(v->synth) / sizeof(v->synth[0])) {
@@ -367,7 +369,7 @@ int vg_scrub(struct vg_msg *m, const uint8_t *zone, const uint8_t *qname, uint16
 	const struct vg_rr *soa = NULL;
 	for (size_t i = 0; i < m->n_rr; i++) {
 		const struct vg_rr *rr = &m->rr[i];
-		if (rr->section == VG_SEC_AUTHORITY && rr->type == VG_T_SOA)
+		if (rr->section == VG_SEC_AUTHORITY && rr->type == VG_TYPE_SOA)
 			soa = rr;
 	}
 	if (soa) {

@@ -48,7 +48,7 @@ static int view_to_rrs(struct vg_iq *iq, const uint8_t *owner, const struct vg_c
 			if (off + 2 + rdlen > len)
 				return -1;
 			struct vg_rr *rr = vg_arena_zalloc(a, sizeof(*rr));
-			uint16_t type = pass ? VG_T_RRSIG : v->type;
+			uint16_t type = pass ? VG_TYPE_RRSIG : v->type;
 			const uint8_t *rd = NULL;
 			uint16_t rdl = 0;
 			/* A damaged name inside cached rdata makes the whole RRset a miss. */
@@ -101,12 +101,12 @@ int vg_store_lookup_answer(struct vg_iq *iq, const uint8_t *name, uint16_t type,
 		const uint8_t *srd = NULL;
 		uint16_t srdl = 0;
 		if (soa && on > 0 &&
-		    vg_rdata_import(a, v.soa_rdata, v.soa_rdlen, VG_T_SOA, &srd, &srdl) == 0) {
+		    vg_rdata_import(a, v.soa_rdata, v.soa_rdlen, VG_TYPE_SOA, &srd, &srdl) == 0) {
 			soa->owner = vg_arena_memdup(a, v.soa_owner, (size_t)on);
 			soa->rdata = srd;
 			soa->rdlen = srdl;
-			soa->type = VG_T_SOA;
-			soa->rclass = VG_C_IN;
+			soa->type = VG_TYPE_SOA;
+			soa->rclass = VG_CLASS_IN;
 			soa->ttl = v.ttl;
 			soa->section = VG_SEC_AUTHORITY;
 			soa->from_cache = true; /* ttl: what is left of the negative entry */
@@ -138,8 +138,8 @@ bool vg_store_name_exists(struct vg_iq *iq, const uint8_t *name)
 	if (!read_begin(r))
 		return false;
 	struct vg_cache_rrset_view v;
-	int rc =
-	    vg_cache_rrset_get(r->rd, name, VG_T_A, vg_wall32(r), 0, r->cbuf, sizeof(r->cbuf), &v);
+	int rc = vg_cache_rrset_get(r->rd, name, VG_TYPE_A, vg_wall32(r), 0, r->cbuf,
+				    sizeof(r->cbuf), &v);
 	return rc == 0 && v.kind != VG_CACHE_NXDOMAIN && (v.rank & VG_RANK_ITERATED);
 }
 
@@ -157,7 +157,7 @@ size_t vg_store_addrs(struct vg_iq *iq, struct vg_ns *ns)
 	size_t before = ns->n_addrs;
 	if (!read_begin(r))
 		return 0;
-	uint16_t types[2] = {VG_T_A, VG_T_AAAA};
+	uint16_t types[2] = {VG_TYPE_A, VG_TYPE_AAAA};
 	bool want[2] = {r->cfg->do_ip4, r->cfg->do_ip6};
 	for (int t = 0; t < 2; t++) {
 		if (!want[t])
@@ -284,7 +284,7 @@ static uint8_t rank_of(const struct vg_iq *iq, const struct vg_rr *rr)
  * resolving when the parent's TTL ends, whatever its own servers say (ghost domains). */
 static bool is_delegation(const struct vg_iq *iq, const struct vg_rr *ns)
 {
-	if (iq->forward || ns->type != VG_T_NS)
+	if (iq->forward || ns->type != VG_TYPE_NS)
 		return false;
 	if (iq->verdict.kind == VG_REPLY_REFERRAL)
 		return ns->section == VG_SEC_AUTHORITY && vg_name_eq(ns->owner, iq->verdict.cut);
@@ -377,7 +377,7 @@ void vg_store_reply(struct vg_iq *iq)
 	if (!tmp)
 		return;
 	for (size_t i = 0; i < m->n_rr && n_dn < 32; i++)
-		if (!m->rr[i].drop && m->rr[i].type == VG_T_DNAME)
+		if (!m->rr[i].drop && m->rr[i].type == VG_TYPE_DNAME)
 			dn[n_dn++] = &m->rr[i];
 	for (size_t k = 0; k < m->n_sets; k++) {
 		const struct vg_rrset_ix *s = &m->sets[k];
@@ -385,11 +385,11 @@ void vg_store_reply(struct vg_iq *iq)
 		for (uint32_t i = 0; i < s->n && !first; i++)
 			if (!m->rr[m->members[s->first + i]].drop)
 				first = &m->rr[m->members[s->first + i]];
-		if (!first || s->type == VG_T_RRSIG)
+		if (!first || s->type == VG_TYPE_RRSIG)
 			continue;
-		if (iq->forward && (s->type == VG_T_NS || s->type == VG_T_DS))
+		if (iq->forward && (s->type == VG_TYPE_NS || s->type == VG_TYPE_DS))
 			continue; /* forwarders never supply delegations */
-		if (s->type == VG_T_CNAME && synthesized(dn, n_dn, first))
+		if (s->type == VG_TYPE_CNAME && synthesized(dn, n_dn, first))
 			continue;
 		struct vg_cache_rrset rs = {.owner = first->owner,
 					    .type = first->type,
@@ -399,7 +399,7 @@ void vg_store_reply(struct vg_iq *iq)
 		if (set_rdata(a, m, s, tmp, &rs, false) < 0)
 			return;
 		const struct vg_rrset_ix *sg =
-		    vg_msg_rrset(m, s->owner, s->ohash, VG_T_RRSIG, s->type);
+		    vg_msg_rrset(m, s->owner, s->ohash, VG_TYPE_RRSIG, s->type);
 		if (sg && set_rdata(a, m, sg, tmp, &rs, true) < 0)
 			return;
 		rs.delegation = is_delegation(iq, first);
@@ -446,7 +446,7 @@ negative:
 	    .qname = v->target,
 	    .qtype = iq->asked_type,
 	    .nxdomain = v->kind == VG_REPLY_NXDOMAIN,
-	    .rclass = VG_C_IN,
+	    .rclass = VG_CLASS_IN,
 	    .soa_owner = v->soa->owner,
 	    .soa_ttl = v->soa->ttl,
 	    .soa_rdata = v->soa->rdata,

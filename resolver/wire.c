@@ -47,48 +47,18 @@ enum vg_upstream_match vg_upstream_match(const uint8_t *query, size_t qlen, cons
 
 /* ---- message parsing and query building ---- */
 
-/* Layout of rdata for decompression: which parts are names. */
-enum rd_layout { RD_OPAQUE, RD_NAME, RD_SOA, RD_U16_NAME, RD_SRV, RD_2NAMES };
-
-static enum rd_layout rd_layout_of(uint16_t type)
-{
-	switch (type) {
-	case VG_T_NS:
-	case VG_T_CNAME:
-	case VG_T_PTR:
-	case VG_T_DNAME:
-	case 3:
-	case 4:
-	case 7:
-	case 8:
-	case 9: /* MD MF MB MG MR */
-		return RD_NAME;
-	case VG_T_SOA:
-		return RD_SOA;
-	case VG_T_MX:
-	case 18:
-	case 21:
-	case 36: /* MX AFSDB RT KX */
-		return RD_U16_NAME;
-	case VG_T_SRV:
-		return RD_SRV;
-	case 14:
-	case 17: /* MINFO RP */
-		return RD_2NAMES;
-	default:
-		return RD_OPAQUE;
-	}
-}
-
 /* Copies rdata at pkt[pos..pos+rdlen) into the arena with embedded names decompressed. */
 static int rdata_copy(struct vg_arena *a, const uint8_t *pkt, size_t len, size_t pos,
 		      uint16_t rdlen, uint16_t type, const uint8_t **out, uint16_t *outlen)
 {
-	enum rd_layout lay = rd_layout_of(type);
+	/* Names in DNSSEC rdata are never compressed (RFC 4034 6.2) and are kept as sent. */
+	enum vg_rdata_layout lay = vg_dns_rdata_layout(type);
+	if (!vg_dns_rdata_compressible(lay))
+		lay = VG_RD_OPAQUE;
 	size_t end = pos + rdlen;
-	if (lay == RD_OPAQUE && !a)
+	if (lay == VG_RD_OPAQUE && !a)
 		return 0;
-	if (lay == RD_OPAQUE) {
+	if (lay == VG_RD_OPAQUE) {
 		/* An empty rdata may sit at the very end of the packet: read nothing then. */
 		uint8_t *p = rdlen ? vg_arena_memdup(a, pkt + pos, rdlen) : vg_arena_zalloc(a, 1);
 		if (!p)
@@ -99,13 +69,13 @@ static int rdata_copy(struct vg_arena *a, const uint8_t *pkt, size_t len, size_t
 	}
 	uint8_t buf[2 * VG_NAME_MAX + 64];
 	size_t o = 0, p = pos;
-	size_t fixed_before = lay == RD_U16_NAME ? 2 : lay == RD_SRV ? 6 : 0;
+	size_t fixed_before = lay == VG_RD_U16_NAME ? 2 : lay == VG_RD_SRV ? 6 : 0;
 	if (p + fixed_before > end)
 		return VG_EFORMAT;
 	memcpy(buf, pkt + p, fixed_before);
 	o += fixed_before;
 	p += fixed_before;
-	int names = (lay == RD_SOA || lay == RD_2NAMES) ? 2 : 1;
+	int names = (lay == VG_RD_SOA || lay == VG_RD_2NAMES) ? 2 : 1;
 	for (int i = 0; i < names; i++) {
 		int n = vg_name_unpack(pkt, end, &p, buf + o);
 		if (n < 0)
@@ -115,7 +85,7 @@ static int rdata_copy(struct vg_arena *a, const uint8_t *pkt, size_t len, size_t
 		o += (size_t)n;
 	}
 	size_t rest = end - p;
-	if (p > end || (lay == RD_SOA && rest != 20) || (lay != RD_SOA && rest != 0))
+	if (p > end || (lay == VG_RD_SOA && rest != 20) || (lay != VG_RD_SOA && rest != 0))
 		return VG_EFORMAT;
 	if (!a)
 		return 0;
@@ -148,7 +118,7 @@ static uint32_t set_key(uint32_t ohash, uint16_t type, uint16_t covered)
 
 static uint16_t covered_of(const struct vg_rr *rr)
 {
-	return rr->type == VG_T_RRSIG && rr->rdlen >= 2 ? vg_get_u16(rr->rdata) : 0;
+	return rr->type == VG_TYPE_RRSIG && rr->rdlen >= 2 ? vg_get_u16(rr->rdata) : 0;
 }
 
 static bool set_is(const struct vg_rrset_ix *s, const uint8_t *owner, uint32_t ohash, uint16_t type,
@@ -275,16 +245,12 @@ int vg_msg_parse(struct vg_arena *a, const uint8_t *pkt, size_t len, struct vg_m
 				if (n < 0)
 					return n;
 			}
-			if (pos + 10 > len)
+			struct vg_dns_rr h;
+			if (vg_dns_rr_fixed(pkt, len, &pos, &h) < 0)
 				return VG_ETRUNC;
-			uint16_t type = vg_get_u16(pkt + pos);
-			uint16_t rclass = vg_get_u16(pkt + pos + 2);
-			uint32_t ttl = vg_get_u32(pkt + pos + 4);
-			uint16_t rdlen = vg_get_u16(pkt + pos + 8);
-			pos += 10;
-			if (pos + rdlen > len)
-				return VG_ETRUNC;
-			if (type == VG_T_OPT) {
+			uint16_t type = h.type, rclass = h.rclass, rdlen = h.rdlen;
+			uint32_t ttl = h.ttl;
+			if (type == VG_TYPE_OPT) {
 				if (sec != VG_SEC_ADDITIONAL || m->edns ||
 				    (memo_hit ? om->name[0] : owner[0]) != 0)
 					return VG_EFORMAT;
@@ -355,7 +321,7 @@ int vg_query_build(uint8_t *buf, size_t cap, uint16_t id, const uint8_t *qname, 
 	if (edns) {
 		vg_put_u16(buf + 10, 1);
 		buf[p] = 0; /* root owner */
-		vg_put_u16(buf + p + 1, VG_T_OPT);
+		vg_put_u16(buf + p + 1, VG_TYPE_OPT);
 		vg_put_u16(buf + p + 3,
 			   1232); /* RFC 6891 payload size, the DNS flag day 2020 value */
 		vg_put_u32(buf + p + 5, do_bit ? 0x8000 : 0);
@@ -406,7 +372,7 @@ size_t vg_rr_write(uint8_t *out, size_t cap, const struct vg_rr *rr, uint32_t tt
 bool vg_addr_from_rdata(uint16_t type, const uint8_t *rdata, uint16_t rdlen,
 			struct vg_sockaddr *out)
 {
-	if (type == VG_T_A && rdlen == 4) {
+	if (type == VG_TYPE_A && rdlen == 4) {
 		memset(out, 0, sizeof(*out));
 		out->u.sin.sin_family = AF_INET;
 		out->u.sin.sin_port = htons(53);
@@ -414,7 +380,7 @@ bool vg_addr_from_rdata(uint16_t type, const uint8_t *rdata, uint16_t rdlen,
 		out->len = sizeof(struct sockaddr_in);
 		return true;
 	}
-	if (type == VG_T_AAAA && rdlen == 16) {
+	if (type == VG_TYPE_AAAA && rdlen == 16) {
 		memset(out, 0, sizeof(*out));
 		out->u.sin6.sin6_family = AF_INET6;
 		out->u.sin6.sin6_port = htons(53);

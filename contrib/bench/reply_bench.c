@@ -39,7 +39,7 @@ static size_t put_rr(size_t p, uint16_t type, uint16_t rdlen)
 	pkt[p] = 0xC0; /* the owner: a pointer to the question name */
 	pkt[p + 1] = 12;
 	vg_put_u16(pkt + p + 2, type);
-	vg_put_u16(pkt + p + 4, VG_C_IN);
+	vg_put_u16(pkt + p + 4, VG_CLASS_IN);
 	vg_put_u32(pkt + p + 6, 300);
 	vg_put_u16(pkt + p + 10, rdlen);
 	return p + 12;
@@ -64,8 +64,8 @@ static size_t put_head(uint8_t rcode, uint16_t an, uint16_t ns, int labels, int 
 	*zone_off = p;
 	memcpy(pkt + p, "\7example\0", 9);
 	p += 9;
-	vg_put_u16(pkt + p, VG_T_A);
-	vg_put_u16(pkt + p + 2, VG_C_IN);
+	vg_put_u16(pkt + p, VG_TYPE_A);
+	vg_put_u16(pkt + p + 2, VG_CLASS_IN);
 	return p + 4;
 }
 
@@ -78,7 +78,7 @@ static size_t nsec_reply(unsigned pairs)
 	/* SOA at the zone: owner, MNAME and RNAME all point at "example." */
 	pkt[p] = (uint8_t)(0xC0 | (zone_off >> 8));
 	pkt[p + 1] = (uint8_t)zone_off;
-	p = put_rr(p, VG_T_SOA, 24);
+	p = put_rr(p, VG_TYPE_SOA, 24);
 	pkt[p - 12] = (uint8_t)(0xC0 | (zone_off >> 8));
 	pkt[p - 11] = (uint8_t)zone_off;
 	for (int i = 0; i < 2; i++) {
@@ -88,10 +88,10 @@ static size_t nsec_reply(unsigned pairs)
 	for (int i = 0; i < 5; i++, p += 4)
 		vg_put_u32(pkt + p, 300);
 	for (unsigned i = 0; i < pairs; i++) {
-		p = put_rr(p, VG_T_NSEC, 1);
+		p = put_rr(p, VG_TYPE_NSEC, 1);
 		pkt[p++] = 0; /* next name: the root; no type bitmap */
-		p = put_rr(p, VG_T_RRSIG, 2);
-		vg_put_u16(pkt + p, VG_T_NSEC); /* type covered; nothing more */
+		p = put_rr(p, VG_TYPE_RRSIG, 2);
+		vg_put_u16(pkt + p, VG_TYPE_NSEC); /* type covered; nothing more */
 		p += 2;
 	}
 	return p;
@@ -103,7 +103,7 @@ static size_t rrset_reply(unsigned n)
 	size_t zone_off;
 	size_t p = put_head(0, (uint16_t)n, 0, 1, 3, &zone_off);
 	for (unsigned i = 0; i < n; i++) {
-		p = put_rr(p, VG_T_A, 4);
+		p = put_rr(p, VG_TYPE_A, 4);
 		vg_put_u32(pkt + p, 0xC0000200u + i);
 		p += 4;
 	}
@@ -161,7 +161,7 @@ int main(int argc, char **argv)
 		struct vg_req *req = calloc(1, sizeof(*req));
 		req->r = r;
 		vg_arena_init(&req->arena, 0, VG_ARENA_LIMIT);
-		struct vg_iq *iq = vg_iq_new(req, (const uint8_t *)"", VG_T_A, VG_C_IN);
+		struct vg_iq *iq = vg_iq_new(req, (const uint8_t *)"", VG_TYPE_A, VG_CLASS_IN);
 		memcpy(iq->zone, zone, sizeof(zone));
 		CALLGRIND_TOGGLE_COLLECT;
 		/* What IQ_REPLY, IQ_STORE and IQ_FOLLOW do with one reply. */
@@ -169,7 +169,7 @@ int main(int argc, char **argv)
 		if (rc == 0) {
 			memcpy(iq->asked, iq->msg.qname, sizeof(iq->msg.qname));
 			vg_name_lower(iq->asked);
-			iq->asked_type = VG_T_A;
+			iq->asked_type = VG_TYPE_A;
 			rc = vg_scrub(&iq->msg, iq->zone, iq->asked, iq->asked_type, false,
 				      &iq->verdict);
 		}

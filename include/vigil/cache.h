@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <vigil/dns.h>
 
 struct vg_config;
 struct vg_cache;
@@ -192,6 +193,11 @@ struct vg_cache_rrset {
 	const uint8_t *sigs;
 	size_t sigs_len;
 };
+
+/* The one TTL clamp: `ttl` limited to [min(lo, hi), hi]. The cache applies it at store time with
+ * its min_ttl and max_ttl (max_neg_ttl for negative data); the resolver shows a record learned
+ * just now with the same clamp so the first answer and cached repeats agree. Thread-safe. */
+uint32_t vg_cache_ttl_clamp(uint32_t ttl, uint32_t lo, uint32_t hi);
 
 /* Queues an RRset. At store: TTL clamped to [min_ttl, max_ttl] and capped so it never outlives
  * the earliest RRSIG expiration. Replaces a stored entry for (owner, type) only when that entry is

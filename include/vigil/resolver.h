@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <vigil/addr.h>
+#include <vigil/dns.h> /* VG_EDE_NONE */
 #include <vigil/stats.h>
 
 struct vg_config;
@@ -28,8 +29,6 @@ struct vg_question {
 	bool has_edns;
 	const struct vg_sockaddr *client;
 };
-
-#define VG_EDE_NONE 0xFFFF
 
 /* The resolver's result: a complete DNS message without OPT record. Its ID is 0 and its question
  * is the client's (spelling kept); flags QR/RA/AD/rcode are set. The front end writes the ID, adds

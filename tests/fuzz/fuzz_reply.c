@@ -52,7 +52,7 @@ static void check_verdict(const struct vg_msg *m, const uint8_t *zone, const uin
 		VG_FUZZ_CHECK(vg_name_in_zone(qname, v->cut));
 	}
 	if (v->soa)
-		VG_FUZZ_CHECK(v->soa->type == VG_T_SOA && !v->soa->drop);
+		VG_FUZZ_CHECK(v->soa->type == VG_TYPE_SOA && !v->soa->drop);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <vigil/addr.h>
 #include <vigil/base.h>
+#include <vigil/dns.h>
 #include <vigil/file.h>
 #include <vigil/hash.h>
 
@@ -339,4 +340,45 @@ Test(arena, a_shared_pool_bounds_every_arena_together_and_is_given_back)
 	cr_assert_eq(pool.used, one, "reset keeps one chunk charged");
 	vg_arena_free(&b);
 	cr_assert_eq(pool.used, 0);
+}
+
+Test(dns, rr_reader_follows_compression_and_refuses_rdata_past_the_end)
+{
+	/* header, then "a." at 12, then an RR whose owner points at it: type A, class IN, TTL 300,
+	 * rdlength 4, 192.0.2.1 */
+	uint8_t p[] = {0,  0, 0, 0, 0, 0, 0, 0, 0,  0, 0, 0,   1, 'a', 0, 0xC0,
+		       12, 0, 1, 0, 1, 0, 0, 1, 44, 0, 4, 192, 0, 2,   1};
+	uint8_t owner[VG_NAME_MAX];
+	struct vg_dns_rr rr;
+	size_t pos = 15;
+	cr_assert_eq(vg_dns_rr_read(p, sizeof(p), &pos, owner, &rr), 3);
+	cr_expect_eq(rr.owner, 15);
+	cr_expect_eq(rr.type, VG_TYPE_A);
+	cr_expect_eq(rr.rclass, VG_CLASS_IN);
+	cr_expect_eq(rr.ttl, 300);
+	cr_expect_eq(rr.rdlen, 4);
+	cr_expect_eq(rr.rdata, 27);
+	cr_expect_eq(pos, 27);
+	cr_expect_eq(memcmp(owner, "\1a", 3), 0);
+	pos = 15;
+	cr_expect_eq(vg_dns_rr_read(p, sizeof(p) - 1, &pos, NULL, &rr), VG_ETRUNC, "rdata cut");
+	pos = 15;
+	cr_expect_eq(vg_dns_rr_read(p, 20, &pos, NULL, &rr), VG_ETRUNC, "fixed fields cut");
+	pos = 17;
+	cr_expect_eq(vg_dns_rr_fixed(p, sizeof(p), &pos, &rr), 0);
+	cr_expect_eq(rr.rdlen, 4);
+}
+
+Test(dns, rdata_layout_decompresses_only_rfc1035_era_names)
+{
+	cr_expect_eq(vg_dns_rdata_layout(VG_TYPE_NS), VG_RD_NAME);
+	cr_expect_eq(vg_dns_rdata_layout(VG_TYPE_SOA), VG_RD_SOA);
+	cr_expect_eq(vg_dns_rdata_layout(VG_TYPE_MX), VG_RD_U16_NAME);
+	cr_expect_eq(vg_dns_rdata_layout(VG_TYPE_SRV), VG_RD_SRV);
+	cr_expect_eq(vg_dns_rdata_layout(VG_TYPE_RRSIG), VG_RD_RRSIG);
+	cr_expect_eq(vg_dns_rdata_layout(VG_TYPE_NSEC), VG_RD_NAME_REST);
+	cr_expect_eq(vg_dns_rdata_layout(VG_TYPE_A), VG_RD_OPAQUE);
+	cr_expect(vg_dns_rdata_compressible(VG_RD_SOA));
+	cr_expect(!vg_dns_rdata_compressible(VG_RD_RRSIG));
+	cr_expect(!vg_dns_rdata_compressible(VG_RD_NAME_REST));
 }

@@ -9,7 +9,7 @@ Test(iter, resolves_from_root_through_referrals)
 {
 	start_resolver();
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
 	cr_assert(
 	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"));
@@ -21,7 +21,7 @@ Test(iter, resolves_from_root_through_referrals)
 	cr_assert_eq(ldns_pkt_nscount(res.pkt), 0, "minimal responses: no authority on answers");
 	cr_assert_eq(ldns_pkt_arcount(res.pkt), 0);
 	cr_assert_eq(res.ede, VG_EDE_NONE);
-	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_T_A), 1);
+	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_TYPE_A), 1);
 	free_result(&res);
 }
 
@@ -29,17 +29,17 @@ Test(iter, answers_second_question_from_cache_without_upstream_queries)
 {
 	start_resolver();
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	free_result(&res);
 	size_t before = F.n_log;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert(
 	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"));
 	cr_assert_eq(F.n_log, before, "a cached answer needs no upstream query");
 	free_result(&res);
 	/* Another name in the same zone starts at the cached cut: straight to example.com. */
 	F.n_log = 0;
-	resolve("alias.example.com.", VG_T_A, &res);
+	resolve("alias.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(fake_count(&F, ROOT, NULL, 0), 0);
 	cr_assert_eq(fake_count(&F, COM, NULL, 0), 0);
 	free_result(&res);
@@ -49,13 +49,13 @@ Test(iter, qname_minimisation_hides_the_full_name_from_parents)
 {
 	start_resolver();
 	struct result res;
-	resolve("a.b.c.d.example.com.", VG_T_A, &res);
+	resolve("a.b.c.d.example.com.", VG_TYPE_A, &res);
 	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "a.b.c.d.example.com.", LDNS_RR_TYPE_A,
 			 "192.0.2.9"));
 	cr_assert_eq(fake_count(&F, ROOT, "a.b.c.d.example.com.", 0), 0);
 	cr_assert_eq(fake_count(&F, COM, "a.b.c.d.example.com.", 0), 0);
-	cr_assert_eq(fake_count(&F, ROOT, "com.", VG_T_A), 1);
-	cr_assert_eq(fake_count(&F, COM, "example.com.", VG_T_A), 1);
+	cr_assert_eq(fake_count(&F, ROOT, "com.", VG_TYPE_A), 1);
+	cr_assert_eq(fake_count(&F, COM, "example.com.", VG_TYPE_A), 1);
 	free_result(&res);
 }
 
@@ -64,8 +64,8 @@ Test(iter, without_minimisation_parents_see_the_full_name)
 	C.qname_minimisation = false;
 	start_resolver();
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
-	cr_assert_eq(fake_count(&F, ROOT, "www.example.com.", VG_T_A), 1);
+	resolve("www.example.com.", VG_TYPE_A, &res);
+	cr_assert_eq(fake_count(&F, ROOT, "www.example.com.", VG_TYPE_A), 1);
 	free_result(&res);
 }
 
@@ -73,7 +73,7 @@ Test(iter, follows_cname_across_zones)
 {
 	start_resolver();
 	struct result res;
-	resolve("chain.example.com.", VG_T_A, &res);
+	resolve("chain.example.com.", VG_TYPE_A, &res);
 	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "chain.example.com.", LDNS_RR_TYPE_CNAME,
 			 "www.example.net."));
 	cr_assert(
@@ -85,10 +85,10 @@ Test(iter, resolves_glueless_ns_names_in_a_subrequest)
 {
 	start_resolver();
 	struct result res;
-	resolve("www.glueless.com.", VG_T_A, &res);
+	resolve("www.glueless.com.", VG_TYPE_A, &res);
 	cr_assert(
 	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.glueless.com.", LDNS_RR_TYPE_A, "192.0.2.5"));
-	cr_assert_geq(fake_count(&F, EXNET, "ns.example.net.", VG_T_A), 1);
+	cr_assert_geq(fake_count(&F, EXNET, "ns.example.net.", VG_TYPE_A), 1);
 	free_result(&res);
 }
 
@@ -96,7 +96,7 @@ Test(iter, cname_loop_fails_with_ede)
 {
 	start_resolver();
 	struct result res;
-	resolve("loop.example.com.", VG_T_A, &res);
+	resolve("loop.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
 	cr_assert_neq(res.ede, VG_EDE_NONE);
 	cr_assert(strstr(res.ede_text, "loop"), "%s", res.ede_text);
@@ -108,7 +108,7 @@ Test(iter, cname_chain_at_the_limit_is_followed)
 	C.max_cname_chain = 3; /* c1 -> c2 -> c3 -> www: three links */
 	start_resolver();
 	struct result res;
-	resolve("c1.example.com.", VG_T_A, &res);
+	resolve("c1.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
 	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, NULL));
 	free_result(&res);
@@ -119,7 +119,7 @@ Test(iter, cname_chain_over_the_limit_fails)
 	C.max_cname_chain = 2;
 	start_resolver();
 	struct result res;
-	resolve("c1.example.com.", VG_T_A, &res);
+	resolve("c1.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
 	cr_assert(strstr(res.ede_text, "max-cname-chain"), "%s", res.ede_text);
 	free_result(&res);
@@ -131,7 +131,7 @@ Test(iter, upstream_query_limit_edges)
 	C.max_upstream_queries = 3; /* root, com., example.com. */
 	start_resolver();
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
 	free_result(&res);
 	vg_resolver_close(R);
@@ -140,7 +140,7 @@ Test(iter, upstream_query_limit_edges)
 	vg_cache_sync(cache);
 	C.max_upstream_queries = 2;
 	start_resolver();
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
 	cr_assert(strstr(res.ede_text, "max-upstream-queries"), "%s", res.ede_text);
 	free_result(&res);
@@ -152,7 +152,7 @@ Test(iter, referral_depth_limit_edges)
 	C.max_referral_depth = 2; /* root -> com. -> example.com. */
 	start_resolver();
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
 	free_result(&res);
 	vg_resolver_close(R);
@@ -161,7 +161,7 @@ Test(iter, referral_depth_limit_edges)
 	vg_cache_sync(cache);
 	C.max_referral_depth = 1;
 	start_resolver();
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
 	cr_assert(strstr(res.ede_text, "max-referral-depth"), "%s", res.ede_text);
 	free_result(&res);
@@ -172,7 +172,7 @@ Test(iter, glueless_limit_edges)
 	C.max_glueless_per_referral = 1;
 	start_resolver();
 	struct result res;
-	resolve("www.glueless.com.", VG_T_A, &res);
+	resolve("www.glueless.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
 	free_result(&res);
 	vg_resolver_close(R);
@@ -181,7 +181,7 @@ Test(iter, glueless_limit_edges)
 	vg_cache_sync(cache);
 	C.max_glueless_per_referral = 0;
 	start_resolver();
-	resolve("www.glueless.com.", VG_T_A, &res);
+	resolve("www.glueless.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
 	cr_assert(strstr(res.ede_text, "max-glueless-per-referral"), "%s", res.ede_text);
 	free_result(&res);
@@ -194,7 +194,7 @@ Test(iter, request_lifetime_bounds_a_dead_zone)
 	F.servers[3].mode = FAKE_SILENT; /* example.com. */
 	struct result res;
 	uint64_t t0 = F.now;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
 	cr_assert_eq(res.ede, 22);
 	cr_assert_leq(F.now - t0, 1500 + 1, "answered within the request lifetime");
@@ -206,14 +206,14 @@ Test(iter, all_servers_dead_gives_servfail_with_ede_after_bounded_retries)
 	start_resolver();
 	F.servers[3].mode = FAKE_SILENT;
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
 	cr_assert_eq(res.ede, 22);
 	cr_assert_eq(fake_count(&F, EXCOM, NULL, 0), 3, "three rounds, then hold-down");
 	free_result(&res);
 	/* held down: the next question costs one probe, not three rounds */
 	size_t before = fake_count(&F, EXCOM, NULL, 0);
-	resolve("alias.example.com.", VG_T_A, &res);
+	resolve("alias.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
 	cr_assert_eq(fake_count(&F, EXCOM, NULL, 0), before + 1, "one probe of the held server");
 	free_result(&res);
@@ -231,13 +231,13 @@ Test(iter, an_all_held_down_zone_comes_back_as_soon_as_its_server_answers)
 	start_resolver();
 	F.servers[3].mode = FAKE_SILENT; /* example.com.'s only server */
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	free_result(&res);
 	struct vg_sockaddr ex = sa(EXCOM);
 	cr_assert(vg_select_held(R->sel, &ex, F.now), "three timeouts: held down");
 	F.servers[3].mode = FAKE_AUTH; /* back, long before the hold-down ends */
 	F.now += 1000;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR,
 		     "the probe of the held-down server got the answer");
 	cr_assert(
@@ -252,7 +252,7 @@ Test(iter, three_icmp_errors_in_a_row_leave_the_server_selectable)
 	F.servers[3].mode = FAKE_UNREACHABLE; /* example.com.: port unreachable, like a server
 					       * that is not up yet */
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
 	cr_assert_eq(res.ede, 22);
 	cr_assert_eq(fake_count(&F, EXCOM, NULL, 0), 3, "three rounds, three ICMP errors");
@@ -261,7 +261,7 @@ Test(iter, three_icmp_errors_in_a_row_leave_the_server_selectable)
 	cr_assert(!vg_select_held(R->sel, &ex, F.now), "ICMP errors never hold a server down");
 	cr_assert_eq(vg_select_rto(R->sel, &ex), VG_RTO_INITIAL_MS, "nor back off its RTO");
 	F.servers[3].mode = FAKE_AUTH; /* the server comes up */
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
 	cr_assert(
 	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"));
@@ -274,7 +274,7 @@ Test(iter, a_forged_icmp_error_does_not_end_the_wait_for_the_reply)
 	F.servers[3].mode = FAKE_ICMP_THEN_AUTH; /* ICMP error at once, the answer 100 ms later */
 	F.servers[3].delay_ms = 100;
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
 	cr_assert(
 	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"));
@@ -292,7 +292,7 @@ Test(iter, an_icmp_error_lets_the_next_server_be_asked_without_waiting)
 		vg_select_rtt(R->sel, &ns1, 1);
 	struct result res;
 	uint64_t t0 = F.now;
-	resolve("www.twons.com.", VG_T_A, &res);
+	resolve("www.twons.com.", VG_TYPE_A, &res);
 	cr_assert(
 	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.twons.com.", LDNS_RR_TYPE_A, "192.0.2.77"));
 	cr_assert_geq(fake_count(&F, EXCOM2, NULL, 0), 1, "the preferred server was asked first");
@@ -305,7 +305,7 @@ Test(iter, local_send_errors_are_counted_and_not_held_against_the_server)
 	start_resolver();
 	F.servers[3].mode = FAKE_LOCAL_ERROR; /* e.g. EMFILE, ENETUNREACH on our side */
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
 	free_result(&res);
 	cr_assert_geq(R->stats.upstream_local_errors, 3);
@@ -313,7 +313,7 @@ Test(iter, local_send_errors_are_counted_and_not_held_against_the_server)
 	struct vg_sockaddr ex = sa(EXCOM);
 	cr_assert(!vg_select_held(R->sel, &ex, F.now));
 	F.servers[3].mode = FAKE_AUTH;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
 	free_result(&res);
 }
@@ -324,22 +324,22 @@ Test(iter, a_failed_priming_neither_blocks_queries_nor_waits_ten_seconds)
 	struct vg_resolver_env env = {.cfg = &C, .cache = cache, .upstream = &F.head};
 	cr_assert_eq(vg_resolver_new(&env, &R), 0);
 	fake_run(&F, 60000);
-	size_t primings = fake_count(&F, ROOT, ".", VG_T_NS);
+	size_t primings = fake_count(&F, ROOT, ".", VG_TYPE_NS);
 	cr_assert_geq(primings, 1);
 	cr_assert(!R->priming && R->primed_until == 0, "priming failed");
 	F.servers[0].mode = FAKE_AUTH; /* the root comes up */
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR,
 		     "iterates from the hints' addresses while not primed");
 	cr_assert(
 	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"));
 	free_result(&res);
-	cr_assert_eq(fake_count(&F, ROOT, ".", VG_T_NS), primings, "no retry within 1 s");
+	cr_assert_eq(fake_count(&F, ROOT, ".", VG_TYPE_NS), primings, "no retry within 1 s");
 	F.now += VG_PRIME_RETRY_MIN_MS;
-	resolve("www.example.net.", VG_T_A, &res);
+	resolve("www.example.net.", VG_TYPE_A, &res);
 	free_result(&res);
-	cr_assert_eq(fake_count(&F, ROOT, ".", VG_T_NS), primings + 1, "retried after 1 s");
+	cr_assert_eq(fake_count(&F, ROOT, ".", VG_TYPE_NS), primings + 1, "retried after 1 s");
 	cr_assert_gt(R->primed_until, 0, "and primed");
 }
 
@@ -355,17 +355,17 @@ Test(iter, priming_backoff_doubles_up_to_a_minute)
 			next = VG_PRIME_RETRY_MAX_MS;
 		cr_assert_eq(R->prime_backoff_ms, next, "after failure %d the next wait is %u ms",
 			     i, next);
-		size_t before = fake_count(&F, ROOT, ".", VG_T_NS);
+		size_t before = fake_count(&F, ROOT, ".", VG_TYPE_NS);
 		F.now = R->prime_retry_at - 1;
 		struct result res;
-		resolve("www.example.com.", VG_T_A, &res);
+		resolve("www.example.com.", VG_TYPE_A, &res);
 		free_result(&res);
-		cr_assert_eq(fake_count(&F, ROOT, ".", VG_T_NS), before, "not before its time");
+		cr_assert_eq(fake_count(&F, ROOT, ".", VG_TYPE_NS), before, "not before its time");
 		F.now = R->prime_retry_at;
-		resolve("www.example.net.", VG_T_A,
+		resolve("www.example.net.", VG_TYPE_A,
 			&res); /* starts the next priming, which fails */
 		free_result(&res);
-		cr_assert_gt(fake_count(&F, ROOT, ".", VG_T_NS), before);
+		cr_assert_gt(fake_count(&F, ROOT, ".", VG_TYPE_NS), before);
 	}
 }
 
@@ -373,7 +373,7 @@ Test(iter, silent_server_is_skipped_for_the_next_one)
 {
 	start_resolver();
 	struct result res;
-	resolve("www.twons.com.", VG_T_A, &res);
+	resolve("www.twons.com.", VG_TYPE_A, &res);
 	cr_assert(
 	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.twons.com.", LDNS_RR_TYPE_A, "192.0.2.77"));
 	free_result(&res);
@@ -384,7 +384,7 @@ Test(iter, case_changed_reply_is_rejected_and_tcp_asked)
 	start_resolver();
 	F.servers[3].mode = FAKE_CASE_FLIP;
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_geq(F.unsolicited, 1, "the UDP reply failed the 0x20 check");
 	cr_assert(
 	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"),
@@ -401,7 +401,7 @@ Test(iter, case_changed_over_tcp_is_accepted)
 	start_resolver();
 	F.servers[3].mode = FAKE_CASE_FLIP_ALL;
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert(
 	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"),
 	    "TCP proves the origin; the 0x20 check is for UDP");
@@ -413,7 +413,7 @@ Test(iter, case_randomisation_off_sends_lowercase_names)
 	C.case_randomisation = false;
 	start_resolver();
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	for (size_t i = 0; i < F.n_log; i++)
 		for (const char *p = F.log[i].name; *p; p++)
 			cr_assert(!(*p >= 'A' && *p <= 'Z'), "no 0x20 with case-randomisation: no");
@@ -426,7 +426,7 @@ Test(iter, reply_with_wrong_id_is_ignored)
 	start_resolver();
 	F.servers[3].mode = FAKE_WRONG_ID;
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
 	cr_assert_geq(F.unsolicited, 1);
 	free_result(&res);
@@ -436,7 +436,7 @@ Test(iter, sends_mixed_case_names_with_case_randomisation)
 {
 	start_resolver();
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	bool mixed = false;
 	for (size_t i = 0; i < F.n_log; i++)
 		for (const char *p = F.log[i].name; *p; p++)
@@ -450,7 +450,7 @@ Test(iter, formerr_to_edns_retries_without_opt)
 	start_resolver();
 	F.servers[3].mode = FAKE_FORMERR_EDNS;
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, NULL));
 	bool plain = false;
 	for (size_t i = 0; i < F.n_log; i++)
@@ -464,7 +464,7 @@ Test(iter, truncated_reply_is_retried_over_tcp)
 	start_resolver();
 	F.servers[3].mode = FAKE_TC;
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, NULL));
 	bool tcp = false;
 	for (size_t i = 0; i < F.n_log; i++)
@@ -478,13 +478,13 @@ Test(iter, lame_server_is_remembered)
 	start_resolver();
 	F.servers[3].mode = FAKE_REFUSED;
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
 	cr_assert_eq(res.ede, 22, "RFC 8914: 22 covers servers that refused to reply");
 	cr_assert(strstr(res.ede_text, "lame"), "%s", res.ede_text);
 	free_result(&res);
 	unsigned before = fake_count(&F, EXCOM, NULL, 0);
-	resolve("alias.example.com.", VG_T_A, &res);
+	resolve("alias.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(fake_count(&F, EXCOM, NULL, 0), before, "lame for the zone: not asked again");
 	free_result(&res);
 }
@@ -495,7 +495,7 @@ Test(iter, identical_questions_share_one_resolution)
 	uint8_t wire[VG_NAME_MAX];
 	int n = vg_name_from_text("www.example.com.", wire);
 	struct vg_question q = {
-	    .qname = wire, .qname_len = (size_t)n, .qtype = VG_T_A, .qclass = 1, .rd_bit = true};
+	    .qname = wire, .qname_len = (size_t)n, .qtype = VG_TYPE_A, .qclass = 1, .rd_bit = true};
 	static struct result a, b; /* static: requests left pending by a failed assertion are
 				    * answered at teardown */
 	memset(&a, 0, sizeof(a));
@@ -506,7 +506,7 @@ Test(iter, identical_questions_share_one_resolution)
 	fake_run(&F, 60000);
 	cr_assert_eq(a.calls, 1);
 	cr_assert_eq(b.calls, 1);
-	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_T_A), 1);
+	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_TYPE_A), 1);
 	ldns_rr *qa = ldns_rr_list_rr(ldns_pkt_question(b.pkt), 0);
 	char *t = ldns_rdf2str(ldns_rr_owner(qa));
 	cr_assert_str_eq(t, "Www.example.com.", "each client gets its own spelling back");
@@ -525,15 +525,15 @@ Test(iter, identical_minimised_queries_are_joined)
 		int n = vg_name_from_text(names[i], wire);
 		struct vg_question q = {.qname = wire,
 					.qname_len = (size_t)n,
-					.qtype = VG_T_A,
+					.qtype = VG_TYPE_A,
 					.qclass = 1,
 					.rd_bit = true};
 		cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &res[i]), 0);
 	}
 	fake_run(&F, 60000);
 	cr_assert(res[0].done && res[1].done);
-	cr_assert_eq(fake_count(&F, ROOT, "com.", VG_T_A), 1, "one query for both requests");
-	cr_assert_eq(fake_count(&F, COM, "example.com.", VG_T_A), 1);
+	cr_assert_eq(fake_count(&F, ROOT, "com.", VG_TYPE_A), 1, "one query for both requests");
+	cr_assert_eq(fake_count(&F, COM, "example.com.", VG_TYPE_A), 1);
 	free_result(&res[0]);
 	free_result(&res[1]);
 }
@@ -542,7 +542,7 @@ Test(iter, loopback_servers_are_not_queried_by_default)
 {
 	start_resolver();
 	struct result res;
-	resolve("www.local.com.", VG_T_A, &res);
+	resolve("www.local.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
 	cr_assert_eq(fake_count(&F, "127.0.0.1", NULL, 0), 0);
 	cr_assert_eq(res.ede, 22);
@@ -561,11 +561,11 @@ Test(iter, forward_mode_asks_the_forwarder_with_rd)
 	fake_rr(s, "www.example.com. 300 IN A 192.0.2.200");
 	start_resolver();
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A,
 			 "192.0.2.200"));
 	cr_assert_eq(fake_count(&F, ROOT, NULL, 0), 0);
-	cr_assert_eq(fake_count(&F, "8.8.8.8", "www.example.com.", VG_T_A), 1);
+	cr_assert_eq(fake_count(&F, "8.8.8.8", "www.example.com.", VG_TYPE_A), 1);
 	cr_assert(F.log[0].rd, "forwarded queries ask for recursion");
 	free_result(&res);
 }
@@ -584,11 +584,11 @@ Test(iter, forward_zone_applies_only_below_its_zone)
 	fake_rr(s, "router.lan. 300 IN A 192.0.2.254");
 	start_resolver();
 	struct result res;
-	resolve("router.lan.", VG_T_A, &res);
+	resolve("router.lan.", VG_TYPE_A, &res);
 	cr_assert(
 	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "router.lan.", LDNS_RR_TYPE_A, "192.0.2.254"));
 	free_result(&res);
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert(
 	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"));
 	cr_assert_eq(fake_count(&F, "8.8.4.4", "www.example.com.", 0), 0);
@@ -601,7 +601,7 @@ Test(iter, close_answers_pending_requests_with_servfail)
 	uint8_t wire[VG_NAME_MAX];
 	int n = vg_name_from_text("www.example.com.", wire);
 	struct vg_question q = {
-	    .qname = wire, .qname_len = (size_t)n, .qtype = VG_T_A, .qclass = 1, .rd_bit = true};
+	    .qname = wire, .qname_len = (size_t)n, .qtype = VG_TYPE_A, .qclass = 1, .rd_bit = true};
 	struct result res = {0};
 	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &res), 0);
 	vg_resolver_close(R);
@@ -621,13 +621,13 @@ Test(iter, prefetch_refreshes_an_entry_in_its_last_tenth)
 {
 	start_resolver();
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	free_result(&res);
-	unsigned before = fake_count(&F, EXCOM, "www.example.com.", VG_T_A);
+	unsigned before = fake_count(&F, EXCOM, "www.example.com.", VG_TYPE_A);
 	F.wall += 3300; /* 300 s of 3600 left: inside the last 10% */
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, NULL));
-	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_T_A), before + 1,
+	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_TYPE_A), before + 1,
 		     "the hit started one background refresh");
 	free_result(&res);
 }
@@ -637,14 +637,14 @@ Test(iter, prefetch_no_sends_no_refresh)
 	C.prefetch = false;
 	start_resolver();
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	free_result(&res);
-	unsigned before = fake_count(&F, EXCOM, "www.example.com.", VG_T_A);
+	unsigned before = fake_count(&F, EXCOM, "www.example.com.", VG_TYPE_A);
 	F.wall += 3300;
-	resolve("www.example.com.", VG_T_A, &res);
-	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_T_A), before);
+	resolve("www.example.com.", VG_TYPE_A, &res);
+	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_TYPE_A), before);
 	free_result(&res);
-	cr_assert_eq(vg_resolver_prefetch(R, (const uint8_t *)"\3www\7example\3com", 17, VG_T_A),
+	cr_assert_eq(vg_resolver_prefetch(R, (const uint8_t *)"\3www\7example\3com", 17, VG_TYPE_A),
 		     VG_EREFUSED);
 }
 
@@ -653,18 +653,18 @@ Test(iter, primes_the_root_at_start_and_again_after_expiry)
 	struct vg_resolver_env env = {.cfg = &C, .cache = cache, .upstream = &F.head};
 	cr_assert_eq(vg_resolver_new(&env, &R), 0);
 	fake_run(&F, 60000);
-	cr_assert_eq(fake_count(&F, ROOT, ".", VG_T_NS), 1, "priming at start (RFC 8109)");
+	cr_assert_eq(fake_count(&F, ROOT, ".", VG_TYPE_NS), 1, "priming at start (RFC 8109)");
 	cr_assert_eq(R->n_hints, 1, "the primed address replaced the hints");
 	cr_assert_gt(R->primed_until, F.wall + 3600, "valid for the NS set's TTL, not 10 s");
 	vg_cache_sync(cache);
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	free_result(&res);
-	cr_assert_eq(fake_count(&F, ROOT, ".", VG_T_NS), 1, "not again while the NS set lives");
+	cr_assert_eq(fake_count(&F, ROOT, ".", VG_TYPE_NS), 1, "not again while the NS set lives");
 	F.wall += 518400 + 1;
-	resolve("www.example.net.", VG_T_A, &res);
+	resolve("www.example.net.", VG_TYPE_A, &res);
 	free_result(&res);
-	cr_assert_eq(fake_count(&F, ROOT, ".", VG_T_NS), 2, "primed again after expiry");
+	cr_assert_eq(fake_count(&F, ROOT, ".", VG_TYPE_NS), 2, "primed again after expiry");
 }
 
 Test(iter, out_of_bailiwick_referral_glue_is_not_used)
@@ -673,7 +673,7 @@ Test(iter, out_of_bailiwick_referral_glue_is_not_used)
 	struct result res;
 	/* com. delegates evil.com. to ns.evil.net. without glue: the address must come from
 	 * net., never from anything com. might add. The resolution fails (no such zone). */
-	resolve("www.evil.com.", VG_T_A, &res);
+	resolve("www.evil.com.", VG_TYPE_A, &res);
 	cr_assert_eq(fake_count(&F, NET, "ns.evil.net.", 0) + fake_count(&F, NET, "evil.net.", 0) >=
 			 1,
 		     true, "the NS name was resolved through net.");
@@ -692,7 +692,7 @@ Test(iter, ipv6_servers_are_used_only_with_do_ip6)
 	C.do_ip6 = true;
 	start_resolver();
 	struct result res;
-	resolve("www.six.com.", VG_T_A, &res);
+	resolve("www.six.com.", VG_TYPE_A, &res);
 	cr_assert(
 	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.six.com.", LDNS_RR_TYPE_A, "192.0.2.6"));
 	free_result(&res);
@@ -702,7 +702,7 @@ Test(iter, ipv6_servers_are_used_only_with_do_ip6)
 	vg_cache_sync(cache);
 	C.do_ip6 = false;
 	start_resolver();
-	resolve("www.six.com.", VG_T_A, &res);
+	resolve("www.six.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
 	cr_assert_eq(res.ede, 22);
 	cr_assert(strstr(res.ede_text, "do-ip6"), "%s", res.ede_text);
@@ -714,13 +714,13 @@ Test(iter, ds_is_asked_from_the_parent_zone)
 {
 	start_resolver();
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res); /* caches the example.com. cut */
+	resolve("www.example.com.", VG_TYPE_A, &res); /* caches the example.com. cut */
 	free_result(&res);
 	F.n_log = 0;
-	resolve("example.com.", VG_T_DS, &res);
+	resolve("example.com.", VG_TYPE_DS, &res);
 	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "example.com.", LDNS_RR_TYPE_DS, NULL));
-	cr_assert_eq(fake_count(&F, COM, "example.com.", VG_T_DS), 1);
-	cr_assert_eq(fake_count(&F, EXCOM, "example.com.", VG_T_DS), 0, "not the child");
+	cr_assert_eq(fake_count(&F, COM, "example.com.", VG_TYPE_DS), 1);
+	cr_assert_eq(fake_count(&F, EXCOM, "example.com.", VG_TYPE_DS), 0, "not the child");
 	free_result(&res);
 }
 
@@ -728,15 +728,15 @@ Test(iter, front_end_prefetch_asks_the_authorities_once)
 {
 	start_resolver();
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	free_result(&res);
-	unsigned before = fake_count(&F, EXCOM, "www.example.com.", VG_T_A);
+	unsigned before = fake_count(&F, EXCOM, "www.example.com.", VG_TYPE_A);
 	const uint8_t *name = (const uint8_t *)"\3www\7example\3com";
-	cr_assert_eq(vg_resolver_prefetch(R, name, 17, VG_T_A), 0);
-	cr_assert_eq(vg_resolver_prefetch(R, name, 17, VG_T_A), VG_ELIMIT, "already running");
+	cr_assert_eq(vg_resolver_prefetch(R, name, 17, VG_TYPE_A), 0);
+	cr_assert_eq(vg_resolver_prefetch(R, name, 17, VG_TYPE_A), VG_ELIMIT, "already running");
 	fake_run(&F, 60000);
-	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_T_A), before + 1);
-	cr_assert_eq(vg_resolver_prefetch(R, name, 3, VG_T_A), VG_EFORMAT);
+	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_TYPE_A), before + 1);
+	cr_assert_eq(vg_resolver_prefetch(R, name, 3, VG_TYPE_A), VG_EFORMAT);
 }
 
 Test(iter, request_timeout_edges)
@@ -747,7 +747,7 @@ Test(iter, request_timeout_edges)
 	start_resolver();
 	struct result res;
 	uint64_t t0 = F.now;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR, "done within 350 ms");
 	cr_assert_geq(F.now - t0, 300);
 	free_result(&res);
@@ -758,7 +758,7 @@ Test(iter, request_timeout_edges)
 	C.request_timeout_ms = 250;
 	start_resolver();
 	t0 = F.now;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL, "not within 250 ms");
 	cr_assert_eq(res.ede, 22);
 	cr_assert_str_eq(res.ede_text, "request-timeout reached");
@@ -770,12 +770,12 @@ Test(iter, formerr_to_edns_is_remembered_for_a_while_then_edns_is_tried_again)
 	start_resolver();
 	F.servers[3].mode = FAKE_FORMERR_EDNS;
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	free_result(&res);
 	/* Within the hold time the server is asked without OPT straight away. */
 	F.n_log = 0;
 	F.now += 60000;
-	resolve("mail.example.com.", VG_T_A, &res);
+	resolve("mail.example.com.", VG_TYPE_A, &res);
 	free_result(&res);
 	cr_assert_eq(fake_count(&F, EXCOM, "mail.example.com.", 0), 1, "no FORMERR round trip");
 	cr_assert(!F.log[F.n_log - 1].edns);
@@ -783,7 +783,7 @@ Test(iter, formerr_to_edns_is_remembered_for_a_while_then_edns_is_tried_again)
 	F.servers[3].mode = FAKE_AUTH;
 	F.now += VG_NO_EDNS_MS;
 	F.n_log = 0;
-	resolve("alias.example.com.", VG_T_A, &res);
+	resolve("alias.example.com.", VG_TYPE_A, &res);
 	free_result(&res);
 	cr_assert_geq(F.n_log, 1);
 	for (size_t i = 0; i < F.n_log; i++)
@@ -796,7 +796,7 @@ static void resolve_start(const char *name, struct result *res)
 	uint8_t wire[VG_NAME_MAX];
 	int n = vg_name_from_text(name, wire);
 	struct vg_question q = {
-	    .qname = wire, .qname_len = (size_t)n, .qtype = VG_T_A, .qclass = 1, .rd_bit = true};
+	    .qname = wire, .qname_len = (size_t)n, .qtype = VG_TYPE_A, .qclass = 1, .rd_bit = true};
 	memset(res, 0, sizeof(*res));
 	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, res), 0);
 }
@@ -847,7 +847,7 @@ Test(iter, formerr_turns_edns_off_for_that_address_only_once_the_plain_query_suc
 	cr_assert_eq(srv_info(EXNET)->no_edns_until, 0);
 	F.n_log = 0;
 	struct result c;
-	resolve("www.example.net.", VG_T_A, &c);
+	resolve("www.example.net.", VG_TYPE_A, &c);
 	cr_assert(first_query_had_edns(EXNET, "www.example.net."));
 	free_result(&c);
 }
@@ -856,18 +856,18 @@ Test(iter, a_formerr_from_a_server_whose_edns_just_worked_keeps_edns_on)
 {
 	start_resolver();
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res); /* EDNS works with example.com.'s server */
+	resolve("www.example.com.", VG_TYPE_A, &res); /* EDNS works with example.com.'s server */
 	free_result(&res);
 	/* A forged FORMERR (or a passing hiccup); the plain query then works, as it would. */
 	F.servers[3].mode = FAKE_FORMERR_EDNS;
 	F.now += 1000;
-	resolve("alias.example.com.", VG_T_A, &res);
+	resolve("alias.example.com.", VG_TYPE_A, &res);
 	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, NULL));
 	free_result(&res);
 	cr_assert_eq(srv_info(EXCOM)->no_edns_until, 0, "EDNS worked lately: it stays on");
 	/* Once EDNS has not worked for VG_NO_EDNS_MS, the same sequence turns it off. */
 	F.now += VG_NO_EDNS_MS;
-	resolve("c1.example.com.", VG_T_A, &res);
+	resolve("c1.example.com.", VG_TYPE_A, &res);
 	free_result(&res);
 	cr_assert_gt(srv_info(EXCOM)->no_edns_until, F.now);
 }
@@ -877,7 +877,7 @@ Test(iter, formerr_followed_by_a_failing_plain_query_keeps_edns_on)
 	start_resolver();
 	F.servers[3].mode = FAKE_FORMERR; /* the plain query fails too */
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
 	free_result(&res);
 	cr_assert_eq(srv_info(EXCOM)->no_edns_until, 0, "EDNS stays on for the address");
@@ -885,7 +885,7 @@ Test(iter, formerr_followed_by_a_failing_plain_query_keeps_edns_on)
 	F.servers[3].mode = FAKE_AUTH;
 	F.n_log = 0;
 	F.now += 1000;
-	resolve("alias.example.com.", VG_T_A, &res);
+	resolve("alias.example.com.", VG_TYPE_A, &res);
 	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, NULL));
 	free_result(&res);
 	cr_assert(first_query_had_edns(EXCOM, "alias.example.com."));
@@ -896,7 +896,7 @@ Test(iter, servers_answering_only_servfail_give_ede_network_error)
 	start_resolver();
 	F.servers[3].mode = FAKE_SERVFAIL;
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
 	cr_assert_eq(res.ede, 23, "every server answered, only with errors: 23 Network Error");
 	free_result(&res);
@@ -916,11 +916,11 @@ Test(iter, glueless_ns_name_with_only_an_ipv6_address_is_found_with_do_ip6)
 	C.do_ip6 = true;
 	start_resolver();
 	struct result res;
-	resolve("www.v6only.com.", VG_T_A, &res);
+	resolve("www.v6only.com.", VG_TYPE_A, &res);
 	cr_assert(
 	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.v6only.com.", LDNS_RR_TYPE_A, "192.0.2.60"),
 	    "rcode %d, %s", ldns_pkt_get_rcode(res.pkt), res.ede_text);
-	cr_assert_eq(fake_count(&F, EXNET, "ns.v6.net.", VG_T_AAAA), 1);
+	cr_assert_eq(fake_count(&F, EXNET, "ns.v6.net.", VG_TYPE_AAAA), 1);
 	free_result(&res);
 }
 
@@ -929,7 +929,7 @@ Test(iter, upstream_limit_hit_in_a_glueless_subresolution_is_named_in_the_ede)
 	C.max_upstream_queries = 4; /* the sub-resolution of ns.example.net. needs the 5th */
 	start_resolver();
 	struct result res;
-	resolve("www.glueless.com.", VG_T_A, &res);
+	resolve("www.glueless.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
 	cr_assert_eq(res.ede, 0);
 	cr_assert(strstr(res.ede_text, "max-upstream-queries"), "%s", res.ede_text);
@@ -945,9 +945,10 @@ Test(iter, priming_expires_with_the_root_ns_set_ttl)
 	cr_assert_leq(R->primed_until, F.wall + 600);
 	struct result res;
 	F.wall += 601;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	free_result(&res);
-	cr_assert_eq(fake_count(&F, ROOT, ".", VG_T_NS), 1, "primed again once the NS set expired");
+	cr_assert_eq(fake_count(&F, ROOT, ".", VG_TYPE_NS), 1,
+		     "primed again once the NS set expired");
 }
 
 Test(iter, root_hints_file_replaces_the_built_in_hints)
@@ -977,7 +978,7 @@ Test(iter, do_ip4_no_sends_nothing_to_ipv4_servers)
 	C.do_ip6 = true;
 	start_resolver();
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
 	cr_assert_eq(F.n_log, 0, "every server of the fake Internet is IPv4");
 	cr_assert_eq(res.ede, 22);
@@ -996,18 +997,18 @@ Test(iter, a_forwarder_that_recurses_slowly_after_fast_cached_answers_is_waited_
 	fake_rr(s, "cold.example.com. 300 IN A 192.0.2.201");
 	start_resolver();
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res); /* answered at once: srtt ~0 */
+	resolve("www.example.com.", VG_TYPE_A, &res); /* answered at once: srtt ~0 */
 	free_result(&res);
 	/* The next name is not in the forwarder's cache: its recursion takes 300 ms. */
 	s->delay_ms = 300;
-	resolve("cold.example.com.", VG_T_A, &res);
+	resolve("cold.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR, "ede %u %s", res.ede,
 		     res.ede_text);
 	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "cold.example.com.", LDNS_RR_TYPE_A,
 			 "192.0.2.201"));
 	free_result(&res);
 	s->delay_ms = 0;
-	resolve("www.example.com.", VG_T_AAAA, &res);
+	resolve("www.example.com.", VG_TYPE_AAAA, &res);
 	cr_assert_neq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL,
 		      "the only forwarder is not held down");
 	free_result(&res);
@@ -1017,14 +1018,14 @@ Test(iter, a_cached_cut_whose_in_zone_ns_names_lost_their_addresses_is_refreshed
 {
 	start_resolver();
 	struct result res;
-	resolve("www.example.com.", VG_T_A, &res);
+	resolve("www.example.com.", VG_TYPE_A, &res);
 	free_result(&res);
 	/* The glue went (evicted, expired earlier, or not committed yet) while the NS set stayed:
 	 * ns1.example.com. cannot be resolved through example.com. itself. */
 	cr_assert_eq(vg_cache_flush_name(cache, (const uint8_t *)"\3ns1\7example\3com", 0), 0);
 	vg_cache_sync(cache);
 	F.n_log = 0;
-	resolve("alias.example.com.", VG_T_A, &res);
+	resolve("alias.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR, "ede %u %s", res.ede,
 		     res.ede_text);
 	cr_assert(
@@ -1045,7 +1046,7 @@ Test(iter, a_timeout_shared_by_joined_questions_counts_once)
 	for (int i = 0; i < 3; i++) {
 		struct vg_question q = {.qname = wire,
 					.qname_len = (size_t)n,
-					.qtype = VG_T_A,
+					.qtype = VG_TYPE_A,
 					.qclass = 1,
 					.rd_bit = true,
 					.do_bit = i & 1,
@@ -1130,17 +1131,17 @@ static int64_t ask_child_until_near_expiry(const char *zone, const char *child_n
 	struct result res;
 	char name[300];
 	snprintf(name, sizeof(name), "www.%s", zone);
-	resolve(name, VG_T_A, &res);
+	resolve(name, VG_TYPE_A, &res);
 	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, name, LDNS_RR_TYPE_A, NULL));
 	free_result(&res);
 	F.servers[1].n_rrs = before; /* com. removes the delegation */
 	snprintf(name, sizeof(name), "ns1.%s", zone);
 	for (int64_t at = 100; at <= 590; at += 70) {
 		F.wall = t0 + at;
-		resolve(zone, VG_T_NS, &res);
+		resolve(zone, VG_TYPE_NS, &res);
 		cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
 		free_result(&res);
-		resolve(name, VG_T_A, &res);
+		resolve(name, VG_TYPE_A, &res);
 		cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
 		free_result(&res);
 	}
@@ -1157,7 +1158,7 @@ static void expect_gone_after_parent_ttl(int64_t t0, const char *name, const cha
 	F.wall = t0 + 601;
 	F.n_log = 0;
 	struct result res;
-	resolve(name, VG_T_A, &res);
+	resolve(name, VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NXDOMAIN, "%s", why);
 	cr_assert_geq(fake_count(&F, COM, NULL, 0), 1, "the parent is asked again");
 	cr_assert_eq(fake_count(&F, addr, NULL, 0), 0, "%s asked", addr);
@@ -1184,7 +1185,7 @@ Test(iter, a_phoenix_domain_that_renamed_its_servers_stops_resolving_after_the_p
 	int64_t t0 = ask_child_until_near_expiry("phoenix.com.", "ns2.phoenix.com.", GHOST2, ns,
 						 sizeof(ns), &ttl);
 	struct result res;
-	resolve("phoenix.com.", VG_T_NS, &res);
+	resolve("phoenix.com.", VG_TYPE_NS, &res);
 	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "phoenix.com.", LDNS_RR_TYPE_NS,
 			 "ns2.phoenix.com."),
 		  "the child's NS set still answers NS questions");
@@ -1213,7 +1214,7 @@ Test(iter, a_subzone_delegated_by_a_removed_zone_stops_resolving_with_it)
 	start_resolver();
 	int64_t t0 = F.wall;
 	struct result res;
-	resolve("www.sub.ghost.com.", VG_T_A, &res);
+	resolve("www.sub.ghost.com.", VG_TYPE_A, &res);
 	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.sub.ghost.com.", LDNS_RR_TYPE_A, NULL));
 	free_result(&res);
 	F.servers[1].n_rrs = before;

@@ -79,22 +79,23 @@ Test(scrub, accepts_referral_closer_to_qname_with_in_bailiwick_glue)
 			     "U|example.com. NS ns.other.net.", "D|ns1.example.com. A 192.0.2.1",
 			     "D|ns.other.net. A 192.0.2.66", NULL};
 	reply("www.example.com.", LDNS_RR_TYPE_A, false, LDNS_RCODE_NOERROR, rrs);
-	scrub("com.", "www.example.com.", VG_T_A, false);
+	scrub("com.", "www.example.com.", VG_TYPE_A, false);
 	cr_assert_eq(V.kind, VG_REPLY_REFERRAL);
 	uint8_t cut[VG_NAME_MAX];
 	vg_name_from_text("example.com.", cut);
 	cr_assert(vg_name_eq(V.cut, cut));
-	cr_assert(kept(VG_SEC_ADDITIONAL, "ns1.example.com.", VG_T_A));
-	cr_assert(!kept(VG_SEC_ADDITIONAL, "ns.other.net.", VG_T_A), "glue outside com. dropped");
+	cr_assert(kept(VG_SEC_ADDITIONAL, "ns1.example.com.", VG_TYPE_A));
+	cr_assert(!kept(VG_SEC_ADDITIONAL, "ns.other.net.", VG_TYPE_A),
+		  "glue outside com. dropped");
 }
 
 Test(scrub, rejects_referral_outside_the_servers_zone)
 {
 	const char *rrs[] = {"U|example.net. NS ns1.example.net.", NULL};
 	reply("www.example.net.", LDNS_RR_TYPE_A, false, LDNS_RCODE_NOERROR, rrs);
-	scrub("com.", "www.example.net.", VG_T_A, false);
+	scrub("com.", "www.example.net.", VG_TYPE_A, false);
 	cr_assert_neq(V.kind, VG_REPLY_REFERRAL);
-	cr_assert(!kept(VG_SEC_AUTHORITY, "example.net.", VG_T_NS));
+	cr_assert(!kept(VG_SEC_AUTHORITY, "example.net.", VG_TYPE_NS));
 }
 
 Test(scrub, upward_referral_is_lame)
@@ -102,7 +103,7 @@ Test(scrub, upward_referral_is_lame)
 	const char *rrs[] = {"U|. NS a.root-servers.net.", "D|a.root-servers.net. A 192.0.2.9",
 			     NULL};
 	reply("www.upward.net.", LDNS_RR_TYPE_A, false, LDNS_RCODE_NOERROR, rrs);
-	scrub("upward.net.", "www.upward.net.", VG_T_A, false);
+	scrub("upward.net.", "www.upward.net.", VG_TYPE_A, false);
 	cr_assert_eq(V.kind, VG_REPLY_LAME);
 }
 
@@ -110,7 +111,7 @@ Test(scrub, sideways_referral_to_the_same_zone_is_lame)
 {
 	const char *rrs[] = {"U|loop.net. NS ns2.loop.net.", "D|ns2.loop.net. A 192.0.2.9", NULL};
 	reply("www.loop.net.", LDNS_RR_TYPE_A, false, LDNS_RCODE_NOERROR, rrs);
-	scrub("loop.net.", "www.loop.net.", VG_T_A, false);
+	scrub("loop.net.", "www.loop.net.", VG_TYPE_A, false);
 	cr_assert_eq(V.kind, VG_REPLY_LAME);
 }
 
@@ -118,7 +119,7 @@ Test(scrub, referral_not_above_the_qname_is_rejected)
 {
 	const char *rrs[] = {"U|other.com. NS ns1.other.com.", NULL};
 	reply("www.example.com.", LDNS_RR_TYPE_A, false, LDNS_RCODE_NOERROR, rrs);
-	scrub("com.", "www.example.com.", VG_T_A, false);
+	scrub("com.", "www.example.com.", VG_TYPE_A, false);
 	cr_assert_neq(V.kind, VG_REPLY_REFERRAL);
 }
 
@@ -128,12 +129,12 @@ Test(scrub, answer_drops_out_of_bailiwick_records)
 			     "U|example.com. NS ns.oob.net.", "D|www.example.com. A 192.0.2.66",
 			     NULL};
 	reply("www.oob.net.", LDNS_RR_TYPE_A, true, LDNS_RCODE_NOERROR, rrs);
-	scrub("oob.net.", "www.oob.net.", VG_T_A, false);
+	scrub("oob.net.", "www.oob.net.", VG_TYPE_A, false);
 	cr_assert_eq(V.kind, VG_REPLY_ANSWER);
-	cr_assert(kept(VG_SEC_ANSWER, "www.oob.net.", VG_T_A));
-	cr_assert(!kept(VG_SEC_ANSWER, "www.example.com.", VG_T_A));
-	cr_assert(!kept(VG_SEC_AUTHORITY, "example.com.", VG_T_NS));
-	cr_assert(!kept(VG_SEC_ADDITIONAL, "www.example.com.", VG_T_A));
+	cr_assert(kept(VG_SEC_ANSWER, "www.oob.net.", VG_TYPE_A));
+	cr_assert(!kept(VG_SEC_ANSWER, "www.example.com.", VG_TYPE_A));
+	cr_assert(!kept(VG_SEC_AUTHORITY, "example.com.", VG_TYPE_NS));
+	cr_assert(!kept(VG_SEC_ADDITIONAL, "www.example.com.", VG_TYPE_A));
 	cr_assert_eq(V.dropped, 3);
 }
 
@@ -143,13 +144,13 @@ Test(scrub, cname_chain_inside_zone_is_followed_and_outside_is_cut)
 			     "A|b.example.com. CNAME www.other.net.",
 			     "A|www.other.net. A 192.0.2.66", NULL};
 	reply("a.example.com.", LDNS_RR_TYPE_A, true, LDNS_RCODE_NOERROR, rrs);
-	scrub("example.com.", "a.example.com.", VG_T_A, false);
+	scrub("example.com.", "a.example.com.", VG_TYPE_A, false);
 	cr_assert_eq(V.kind, VG_REPLY_CNAME);
 	cr_assert_eq(V.hops, 2);
 	uint8_t t[VG_NAME_MAX];
 	vg_name_from_text("www.other.net.", t);
 	cr_assert(vg_name_eq(V.target, t));
-	cr_assert(!kept(VG_SEC_ANSWER, "www.other.net.", VG_T_A), "not this server's to tell");
+	cr_assert(!kept(VG_SEC_ANSWER, "www.other.net.", VG_TYPE_A), "not this server's to tell");
 }
 
 Test(scrub, cname_loop_inside_one_reply_is_detected)
@@ -157,7 +158,7 @@ Test(scrub, cname_loop_inside_one_reply_is_detected)
 	const char *rrs[] = {"A|a.example.com. CNAME b.example.com.",
 			     "A|b.example.com. CNAME a.example.com.", NULL};
 	reply("a.example.com.", LDNS_RR_TYPE_A, true, LDNS_RCODE_NOERROR, rrs);
-	scrub("example.com.", "a.example.com.", VG_T_A, false);
+	scrub("example.com.", "a.example.com.", VG_TYPE_A, false);
 	cr_assert(V.loop);
 }
 
@@ -166,12 +167,12 @@ Test(scrub, dname_is_applied_with_our_own_substitution)
 	const char *rrs[] = {"A|d.example.com. DNAME example.net.",
 			     "A|www.d.example.com. CNAME www.evil.org.", NULL};
 	reply("www.d.example.com.", LDNS_RR_TYPE_A, true, LDNS_RCODE_NOERROR, rrs);
-	scrub("example.com.", "www.d.example.com.", VG_T_A, false);
+	scrub("example.com.", "www.d.example.com.", VG_TYPE_A, false);
 	cr_assert_eq(V.kind, VG_REPLY_CNAME);
 	uint8_t t[VG_NAME_MAX];
 	vg_name_from_text("www.example.net.", t);
 	cr_assert(vg_name_eq(V.target, t));
-	cr_assert(!kept(VG_SEC_ANSWER, "www.d.example.com.", VG_T_CNAME),
+	cr_assert(!kept(VG_SEC_ANSWER, "www.d.example.com.", VG_TYPE_CNAME),
 		  "a synthesized CNAME that disagrees with the DNAME is dropped");
 	cr_assert_eq(V.n_synth, 1, "and ours takes its place");
 	uint8_t o[VG_NAME_MAX];
@@ -184,7 +185,7 @@ Test(scrub, dname_without_its_cname_gets_one_synthesized)
 {
 	const char *rrs[] = {"A|d.example.com. DNAME d.example.com.sub.example.com.", NULL};
 	reply("www.d.example.com.", LDNS_RR_TYPE_A, true, LDNS_RCODE_NOERROR, rrs);
-	scrub("example.com.", "www.d.example.com.", VG_T_A, false);
+	scrub("example.com.", "www.d.example.com.", VG_TYPE_A, false);
 	cr_assert_eq(V.n_synth, 1);
 	uint8_t t[VG_NAME_MAX];
 	vg_name_from_text("www.d.example.com.sub.example.com.", t);
@@ -192,9 +193,9 @@ Test(scrub, dname_without_its_cname_gets_one_synthesized)
 	const char *ok[] = {"A|d.example.com. DNAME example.net.",
 			    "A|www.d.example.com. CNAME www.example.net.", NULL};
 	reply("www.d.example.com.", LDNS_RR_TYPE_A, true, LDNS_RCODE_NOERROR, ok);
-	scrub("example.com.", "www.d.example.com.", VG_T_A, false);
+	scrub("example.com.", "www.d.example.com.", VG_TYPE_A, false);
 	cr_assert_eq(V.n_synth, 0, "the server's own, correct CNAME is used");
-	cr_assert(kept(VG_SEC_ANSWER, "www.d.example.com.", VG_T_CNAME));
+	cr_assert(kept(VG_SEC_ANSWER, "www.d.example.com.", VG_TYPE_CNAME));
 }
 
 Test(scrub, nxdomain_keeps_the_zone_soa_only)
@@ -202,38 +203,38 @@ Test(scrub, nxdomain_keeps_the_zone_soa_only)
 	const char *rrs[] = {"U|example.com. SOA ns. h. 1 2 3 4 300",
 			     "U|com. SOA ns. h. 1 2 3 4 300", NULL};
 	reply("nx.example.com.", LDNS_RR_TYPE_A, true, LDNS_RCODE_NXDOMAIN, rrs);
-	scrub("example.com.", "nx.example.com.", VG_T_A, false);
+	scrub("example.com.", "nx.example.com.", VG_TYPE_A, false);
 	cr_assert_eq(V.kind, VG_REPLY_NXDOMAIN);
 	cr_assert_not_null(V.soa);
-	cr_assert(kept(VG_SEC_AUTHORITY, "example.com.", VG_T_SOA));
-	cr_assert(!kept(VG_SEC_AUTHORITY, "com.", VG_T_SOA), "SOA above the server's zone");
+	cr_assert(kept(VG_SEC_AUTHORITY, "example.com.", VG_TYPE_SOA));
+	cr_assert(!kept(VG_SEC_AUTHORITY, "com.", VG_TYPE_SOA), "SOA above the server's zone");
 }
 
 Test(scrub, nodata_is_recognised)
 {
 	const char *rrs[] = {"U|example.com. SOA ns. h. 1 2 3 4 300", NULL};
 	reply("www.example.com.", LDNS_RR_TYPE_TXT, true, LDNS_RCODE_NOERROR, rrs);
-	scrub("example.com.", "www.example.com.", VG_T_TXT, false);
+	scrub("example.com.", "www.example.com.", VG_TYPE_TXT, false);
 	cr_assert_eq(V.kind, VG_REPLY_NODATA);
 }
 
 Test(scrub, non_authoritative_empty_reply_is_lame)
 {
 	reply("www.example.com.", LDNS_RR_TYPE_A, false, LDNS_RCODE_NOERROR, NULL);
-	scrub("example.com.", "www.example.com.", VG_T_A, false);
+	scrub("example.com.", "www.example.com.", VG_TYPE_A, false);
 	cr_assert_eq(V.kind, VG_REPLY_LAME);
 }
 
 Test(scrub, error_rcodes_are_classified)
 {
 	reply("www.example.com.", LDNS_RR_TYPE_A, false, LDNS_RCODE_REFUSED, NULL);
-	scrub("example.com.", "www.example.com.", VG_T_A, false);
+	scrub("example.com.", "www.example.com.", VG_TYPE_A, false);
 	cr_assert_eq(V.kind, VG_REPLY_LAME);
 	reply("www.example.com.", LDNS_RR_TYPE_A, false, LDNS_RCODE_SERVFAIL, NULL);
-	scrub("example.com.", "www.example.com.", VG_T_A, false);
+	scrub("example.com.", "www.example.com.", VG_TYPE_A, false);
 	cr_assert_eq(V.kind, VG_REPLY_SERVFAIL);
 	reply("www.example.com.", LDNS_RR_TYPE_A, false, LDNS_RCODE_FORMERR, NULL);
-	scrub("example.com.", "www.example.com.", VG_T_A, false);
+	scrub("example.com.", "www.example.com.", VG_TYPE_A, false);
 	cr_assert_eq(V.kind, VG_REPLY_FORMERR);
 }
 
@@ -242,16 +243,16 @@ Test(scrub, forwarders_never_supply_delegations)
 	const char *rrs[] = {"U|example.com. NS ns1.example.com.", "D|ns1.example.com. A 192.0.2.1",
 			     NULL};
 	reply("www.example.com.", LDNS_RR_TYPE_A, false, LDNS_RCODE_NOERROR, rrs);
-	scrub(".", "www.example.com.", VG_T_A, true);
+	scrub(".", "www.example.com.", VG_TYPE_A, true);
 	cr_assert_neq(V.kind, VG_REPLY_REFERRAL);
-	cr_assert(!kept(VG_SEC_AUTHORITY, "example.com.", VG_T_NS));
+	cr_assert(!kept(VG_SEC_AUTHORITY, "example.com.", VG_TYPE_NS));
 }
 
 Test(scrub, forwarded_answer_needs_no_aa)
 {
 	const char *rrs[] = {"A|www.example.com. A 192.0.2.1", NULL};
 	reply("www.example.com.", LDNS_RR_TYPE_A, false, LDNS_RCODE_NOERROR, rrs);
-	scrub(".", "www.example.com.", VG_T_A, true);
+	scrub(".", "www.example.com.", VG_TYPE_A, true);
 	cr_assert_eq(V.kind, VG_REPLY_ANSWER);
 }
 
@@ -283,17 +284,17 @@ Test(scrub, ns_answer_keeps_in_bailiwick_addresses_of_its_names)
 	const char *rrs[] = {"A|. NS a.root-servers.net.", "D|a.root-servers.net. A 198.41.0.4",
 			     "D|unrelated.example. A 192.0.2.66", NULL};
 	reply(".", LDNS_RR_TYPE_NS, true, LDNS_RCODE_NOERROR, rrs);
-	scrub(".", ".", VG_T_NS, false);
+	scrub(".", ".", VG_TYPE_NS, false);
 	cr_assert_eq(V.kind, VG_REPLY_ANSWER);
-	cr_assert(kept(VG_SEC_ADDITIONAL, "a.root-servers.net.", VG_T_A));
-	cr_assert(!kept(VG_SEC_ADDITIONAL, "unrelated.example.", VG_T_A));
+	cr_assert(kept(VG_SEC_ADDITIONAL, "a.root-servers.net.", VG_TYPE_A));
+	cr_assert(!kept(VG_SEC_ADDITIONAL, "unrelated.example.", VG_TYPE_A));
 }
 
 Test(scrub, finds_the_answer_whatever_the_case_of_the_question)
 {
 	const char *rrs[] = {"A|www.example.com. A 192.0.2.1", NULL};
 	reply("www.example.com.", LDNS_RR_TYPE_A, true, LDNS_RCODE_NOERROR, rrs);
-	scrub("example.com.", "WwW.ExAmPlE.CoM.", VG_T_A, false);
+	scrub("example.com.", "WwW.ExAmPlE.CoM.", VG_TYPE_A, false);
 	cr_assert_eq(V.kind, VG_REPLY_ANSWER);
-	cr_assert(kept(VG_SEC_ANSWER, "www.example.com.", VG_T_A));
+	cr_assert(kept(VG_SEC_ANSWER, "www.example.com.", VG_TYPE_A));
 }

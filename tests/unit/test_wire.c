@@ -10,7 +10,7 @@ static int query(uint8_t *buf, const char *name, uint16_t id)
 {
 	uint8_t n[VG_NAME_MAX];
 	vg_name_from_text(name, n);
-	return vg_query_build(buf, 512, id, n, VG_T_A, VG_C_IN, false, true, true);
+	return vg_query_build(buf, 512, id, n, VG_TYPE_A, VG_CLASS_IN, false, true, true);
 }
 
 static size_t reply_of(uint8_t *r, const uint8_t *q, int qlen)
@@ -59,12 +59,12 @@ Test(wire, query_has_opt_with_1232_and_do)
 	int ql = query(q, "www.example.com.", 1);
 	cr_assert_eq(vg_get_u16(q + 10), 1, "ARCOUNT 1");
 	const uint8_t *opt = q + ql - 11;
-	cr_assert_eq(vg_get_u16(opt + 1), VG_T_OPT);
+	cr_assert_eq(vg_get_u16(opt + 1), VG_TYPE_OPT);
 	cr_assert_eq(vg_get_u16(opt + 3), 1232);
 	cr_assert_eq(vg_get_u32(opt + 5) & 0x8000, 0x8000);
 	uint8_t n[VG_NAME_MAX];
 	vg_name_from_text("www.example.com.", n);
-	int l2 = vg_query_build(q, 512, 1, n, VG_T_A, VG_C_IN, true, false, false);
+	int l2 = vg_query_build(q, 512, 1, n, VG_TYPE_A, VG_CLASS_IN, true, false, false);
 	cr_assert_eq(vg_get_u16(q + 10), 0, "no OPT without EDNS");
 	cr_assert_eq(q[2] & 1, 1, "RD");
 	cr_assert_eq(l2, 12 + 17 + 4);
@@ -181,7 +181,7 @@ static size_t rec(uint8_t *p, size_t o, const void *own, size_t ol, uint16_t typ
 	memcpy(p + o, own, ol);
 	o += ol;
 	vg_put_u16(p + o, type);
-	vg_put_u16(p + o + 2, VG_C_IN);
+	vg_put_u16(p + o + 2, VG_CLASS_IN);
 	vg_put_u32(p + o + 4, 300);
 	vg_put_u16(p + o + 8, rdlen);
 	memcpy(p + o + 10, rd, rdlen);
@@ -196,12 +196,12 @@ Test(wire, index_groups_records_by_owner_type_and_covered_type)
 	size_t o = 12 + sizeof(q) - 1;
 	static const uint8_t ptr[2] = {0xC0, 12}, upper[] = "\3WWW\7example\3COM";
 	static const uint8_t a1[4] = {192, 0, 2, 1}, a2[4] = {192, 0, 2, 2};
-	static const uint8_t sig_a[2] = {0, VG_T_A}, sig_ns[2] = {0, VG_T_NS};
-	o = rec(p, o, ptr, 2, VG_T_A, a1, 4);
-	o = rec(p, o, ptr, 2, VG_T_RRSIG, sig_a, 2);
-	o = rec(p, o, upper, sizeof(upper), VG_T_A, a2, 4); /* spelled out, other case */
-	o = rec(p, o, ptr, 2, VG_T_RRSIG, sig_ns, 2);
-	o = rec(p, o, ptr, 2, VG_T_A, a1, 4); /* a duplicate is a member too */
+	static const uint8_t sig_a[2] = {0, VG_TYPE_A}, sig_ns[2] = {0, VG_TYPE_NS};
+	o = rec(p, o, ptr, 2, VG_TYPE_A, a1, 4);
+	o = rec(p, o, ptr, 2, VG_TYPE_RRSIG, sig_a, 2);
+	o = rec(p, o, upper, sizeof(upper), VG_TYPE_A, a2, 4); /* spelled out, other case */
+	o = rec(p, o, ptr, 2, VG_TYPE_RRSIG, sig_ns, 2);
+	o = rec(p, o, ptr, 2, VG_TYPE_A, a1, 4); /* a duplicate is a member too */
 	struct vg_arena a;
 	struct vg_msg m;
 	vg_arena_init(&a, 0, 0);
@@ -210,7 +210,7 @@ Test(wire, index_groups_records_by_owner_type_and_covered_type)
 	uint8_t www[VG_NAME_MAX];
 	vg_name_from_text("www.example.com.", www);
 	uint32_t h = vg_name_hash(www, sizeof(q) - 5);
-	struct vg_rrset_ix *s = vg_msg_rrset(&m, www, h, VG_T_A, 0);
+	struct vg_rrset_ix *s = vg_msg_rrset(&m, www, h, VG_TYPE_A, 0);
 	cr_assert_not_null(s);
 	cr_assert_eq(s->n, 3);
 	cr_assert_eq(s->n_sec[VG_SEC_ANSWER], 3);
@@ -218,9 +218,9 @@ Test(wire, index_groups_records_by_owner_type_and_covered_type)
 	for (int i = 0; i < 3; i++)
 		cr_assert_eq(m.members[s->first + (uint32_t)i], want[i]);
 	cr_assert_eq(m.rr[0].owner, m.rr[4].owner, "one decode for owners written as a pointer");
-	cr_assert_eq(vg_msg_rrset(&m, www, h, VG_T_RRSIG, VG_T_A)->n, 1);
-	cr_assert_eq(vg_msg_rrset(&m, www, h, VG_T_RRSIG, VG_T_NS)->n, 1);
-	cr_assert_null(vg_msg_rrset(&m, www, h, VG_T_AAAA, 0));
+	cr_assert_eq(vg_msg_rrset(&m, www, h, VG_TYPE_RRSIG, VG_TYPE_A)->n, 1);
+	cr_assert_eq(vg_msg_rrset(&m, www, h, VG_TYPE_RRSIG, VG_TYPE_NS)->n, 1);
+	cr_assert_null(vg_msg_rrset(&m, www, h, VG_TYPE_AAAA, 0));
 	vg_arena_free(&a);
 }
 
@@ -228,7 +228,8 @@ Test(wire, a_matching_reply_that_does_not_parse_is_malformed)
 {
 	uint8_t n[VG_NAME_MAX], q[512], r[600];
 	vg_name_from_text("www.example.com.", n);
-	int ql = vg_query_build(q, sizeof(q), 0x4321, n, VG_T_A, VG_C_IN, false, false, false);
+	int ql =
+	    vg_query_build(q, sizeof(q), 0x4321, n, VG_TYPE_A, VG_CLASS_IN, false, false, false);
 	size_t rl = reply_of(r, q, ql);
 	cr_assert_eq(vg_upstream_match(q, (size_t)ql, r, rl), VG_MATCH_OK);
 	r[7] = 2; /* ANCOUNT 2, no records: the counts lie */
