@@ -18,9 +18,11 @@ skip() {
 	echo "SKIP: $*"
 	exit 77
 }
+# Also from a subshell ($(...)): the mark file carries the verdict out of it.
 fail() {
 	echo "FAIL: $*"
 	FAILED=1
+	[ -n "${T:-}" ] && touch "$T/failed"
 }
 
 if [ -z "${ATTACK_IN_NS:-}" ]; then
@@ -115,7 +117,17 @@ start_vigild() {
 }
 
 ctl() { timeout 10 "$VIGILCTL" -s "$CTL" "$@"; }
-stat_of() { ctl stats | awk -v k="$1" '$1 == k || $1 == k":" { print $2; exit }'; }
+# One counter of `vigilctl stats`; a counter that is not there fails the part (and prints -1), so
+# a renamed counter cannot make a comparison pass by comparing two empty strings.
+stat_of() {
+	local v
+	v=$(ctl stats | awk -v k="$1" '$1 == k || $1 == k":" { print $2; exit }')
+	if [ -z "$v" ]; then
+		fail "vigilctl stats has no counter $1" >&2
+		v=-1
+	fi
+	echo "$v"
+}
 
 # One UDP question from source $3 (default 127.0.0.2, not the load generator's address);
 # prints the answer section's data, "TIMEOUT", or "RCODE x".
@@ -199,9 +211,11 @@ load() {
 
 # Checks a dnsperf report (-v: one line per answer): nothing lost (or at most $2 per mille, when
 # a fault of the part explains it); no SERVFAIL for a cached name (the healthy mix stays
-# answered); misses (unique wildcard names, each an upstream query) may get SERVFAIL only
-# when the machine stalls the lab's servers past the resolver's retries (about 1 s: RTO floor
-# 50 ms, backoff per timeout, a few rounds), at most 2 % of the misses, and it is reported.
+# answered). A miss (a unique *.wild.example.com name, one upstream query) may end in SERVFAIL
+# only when its upstream queries timed out: on a saturated machine the lab's NSD can stall past
+# the resolver's retries. That is asserted as behaviour, not as a rate: there are at least as
+# many upstream timeouts as such SERVFAILs, the SERVFAIL was not cached (each name, asked again
+# after the load, gets its wildcard address), and the resolver recovered.
 check_load() {
 	local f=$1 permille=${2:-0} sent lost sf_hit sf_miss
 	sent=$(awk '/Queries sent:/ { print $3 }' "$f")
@@ -221,11 +235,24 @@ check_load() {
 		grep '^> SERVFAIL' "$f" | grep -v '\.wild\.example\.com' | head -n 5 | sed 's/^/attack: /'
 		fail "$sf_hit SERVFAIL answers for cached names"
 	fi
-	if [ "$sf_miss" -gt 0 ]; then
-		grep '^> SERVFAIL' "$f" | head -n 3 | sed 's/^/attack: /'
-		echo "attack: upstream timeouts so far: $(stat_of upstream_timeouts)"
-		[ "$sf_miss" -le $((sent / 6 / 50)) ] || fail "$sf_miss SERVFAIL answers for misses (over 2 %)"
-	fi
+	[ "$sf_miss" -gt 0 ] || return 0
+	local timeouts name a bad=0 n=0
+	timeouts=$(stat_of upstream_timeouts)
+	echo "attack: $sf_miss misses ended in SERVFAIL; upstream timeouts: $timeouts"
+	[ "$timeouts" -ge "$sf_miss" ] ||
+		fail "$sf_miss SERVFAIL answers for misses but only $timeouts upstream timeouts"
+	# Asked again (at most 20 of them, each bounded by dig's 4 s), each must resolve now.
+	for name in $(awk '$1 == ">" && $2 == "SERVFAIL" && $3 ~ /\.wild\.example\.com/ { print $3 }' \
+		"$f" | sort -u | head -n 20); do
+		n=$((n + 1))
+		a=$(ask "$name" A)
+		echo "$a" | grep -qx 192.0.2.80 || {
+			bad=$((bad + 1))
+			echo "attack: $name after the load: $(echo $a)"
+		}
+	done
+	echo "attack: SERVFAILed misses asked again: $n, still failing: $bad"
+	[ "$bad" -eq 0 ] || fail "$bad misses still fail after the load (SERVFAIL cached or resolver stuck)"
 }
 
 # Waits for the background probes of this shell (not vigild, dnsperf or the RSS sampler).
@@ -273,6 +300,8 @@ part_load() {
 		ask "s$s.slow.faults.net" A >/dev/null &
 		ask "s$s.silent.faults.net" A 127.0.0.2 2 >/dev/null &
 		ask "www.glueless.com" A >/dev/null & # needs example.net: dead or coming back
+		# a public name with private addresses: blocked, one suspicious-log event each time
+		ask rebind.example.com A >"$T/rebind-$s" &
 		wait_bg
 		nsd -c "$lab/srv-127.53.2.3/nsd.conf" >/dev/null 2>&1
 		alive || break
@@ -299,7 +328,19 @@ part_load() {
 	fi
 	grep -c '192.0.2.80' "$T/dump.txt" | sed 's/^/attack: cached wildcard answers: /'
 	echo "attack: stats: $(ctl stats | grep -E '^(answers|cached|resolved|servfail|upstream_unsolicited|upstream_timeouts|upstream_icmp_errors|suspect_[a-z_]*)[: ]' | tr -s ' ' | tr '\n' ' ')"
-	[ -f "$T/suspicious.log" ] && echo "attack: suspicious-log events: $(wc -l <"$T/suspicious.log")"
+	# The events: forged datagrams are dropped and counted (they fail the match before any check
+	# sees them), each rebinding answer is blocked and logged.
+	local unsol rebind_ev rebind_served
+	unsol=$(stat_of upstream_unsolicited)
+	echo "attack: forged datagrams dropped (upstream_unsolicited): $unsol"
+	[ "$unsol" -gt 0 ] || fail "no forged datagram was counted as unsolicited"
+	rebind_served=$(cat "$T"/rebind-* | grep -cE '^(192\.168\.|10\.)')
+	[ "$rebind_served" -eq 0 ] || fail "private addresses of rebind.example.com served $rebind_served times"
+	rebind_ev=$(grep -c '"reason":"rebinding","action":"blocked","qname":"rebind.example.com."' \
+		"$T/suspicious.log" 2>/dev/null)
+	echo "attack: suspicious-log events: $(wc -l <"$T/suspicious.log" 2>/dev/null || echo 0)," \
+		"rebinding blocked: ${rebind_ev:-0} for $steps probes; suspect_rebinding $(stat_of suspect_rebinding)"
+	[ "${rebind_ev:-0}" -ge "$steps" ] || fail "rebinding events logged: ${rebind_ev:-0} of $steps probes"
 }
 
 part_kill9() {
@@ -446,7 +487,11 @@ part_hup() {
 	done
 	wait "$perf"
 	alive
-	echo "attack: SIGHUP sent $n times; reloads logged: $(grep -ci 'reload' "$T/vigild.log")"
+	# Signals sent while one is being handled may merge into one reload: at least one is asserted.
+	local reloads
+	reloads=$(sed -n '/^== hup$/,$p' "$T/vigild.log" | grep -c 'reloaded')
+	echo "attack: SIGHUP sent $n times; reloads logged: $reloads"
+	[ "$reloads" -ge 1 ] || fail "no reload logged after $n SIGHUPs"
 	check_load "$T/perf.txt" 0
 	# The cache was kept: the warm names are still hits, no upstream query for them.
 	local sent0 sent1
@@ -514,6 +559,8 @@ for PART in "$@"; do
 	echo "attack: == $PART"
 	"part_$PART"
 	stop_vigild
+	[ -e "$T/failed" ] && FAILED=1
+	rm -f "$T/failed"
 	verdict=passed
 	[ "$FAILED" = 0 ] || verdict=FAILED
 	echo "attack: $PART $verdict in $(($(date +%s) - t0)) s"
