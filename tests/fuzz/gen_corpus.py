@@ -492,8 +492,64 @@ def lab_upstream():
     return sess
 
 
+# Signed replies for fuzz_reply (the parser and scrubber the DNSSEC validator's input goes
+# through first): (server, qname, qtype, labels of qname in the server's zone, file name).
+# RRSIG, DNSKEY, DS, NSEC and NSEC3 in the answer, authority and additional sections, from the
+# lab's signed root, org. and its signed children (docs/lab.md), asked with DO.
+LAB_SIGNED = [
+    ("127.53.0.1", ".", 48, 0, "root-dnskey"),
+    ("127.53.0.1", ".", 2, 0, "root-ns"),
+    ("127.53.0.1", "www.secure.org", 1, 0, "root-referral-ds"),
+    ("127.53.0.1", "www.example.com", 1, 0, "root-referral-nsec-nods"),
+    ("127.53.0.1", "nosuch", 1, 0, "root-nxdomain-nsec"),
+    ("127.53.1.4", "www.secure.org", 1, 1, "org-referral-ds"),
+    ("127.53.1.4", "www.example.org", 1, 1, "org-referral-nods"),
+    ("127.53.1.4", "org", 48, 1, "org-dnskey"),
+    ("127.53.1.4", "secure.org", 43, 1, "org-ds"),
+    ("127.53.2.8", "www.secure.org", 1, 2, "secure-a"),
+    ("127.53.2.8", "secure.org", 2, 2, "secure-ns-glue"),
+    ("127.53.2.8", "secure.org", 48, 2, "secure-dnskey"),
+    ("127.53.2.8", "nx.secure.org", 1, 2, "secure-nxdomain-nsec"),
+    ("127.53.2.8", "www.secure.org", 16, 2, "secure-nodata-nsec"),
+    ("127.53.2.8", "a.wild.secure.org", 1, 2, "secure-wildcard"),
+    ("127.53.2.8", "www.nsec3.org", 1, 2, "nsec3-a"),
+    ("127.53.2.8", "nx.nsec3.org", 1, 2, "nsec3-nxdomain"),
+    ("127.53.2.8", "www.nsec3.org", 16, 2, "nsec3-nodata"),
+    ("127.53.2.8", "www.rsa.org", 1, 2, "rsa-a"),
+    ("127.53.2.8", "www.bogus.org", 1, 2, "bogus-a"),
+    ("127.53.2.8", "www.badds.org", 1, 2, "badds-a"),
+    ("127.53.2.8", "www.expired.org", 1, 2, "expired-a"),
+]
+
+
+def lab_signed():
+    """fuzz_reply inputs recorded from a running lab: control byte (EDNS, DO, zone labels)
+    and the signed reply as it came."""
+    import random
+    import socket
+    out = {}
+    for server, qn, qt, labels, fname in LAB_SIGNED:
+        qid = random.randrange(65536)
+        msg = header(qid, 0x0000, ar=1) + question(qn, qt) + opt(do=True)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(2)
+            s.sendto(msg, (server, 53))
+            try:
+                r = s.recv(65535)
+            except socket.timeout:
+                raise SystemExit("no reply from %s for %s/%d: is the lab up?" % (server, qn, qt))
+        out["lab-signed-" + fname] = bytes([2 | 4 | labels << 3]) + r
+    return out
+
+
 def main():
     import sys
+    if sys.argv[1:] == ["--lab-signed"]:
+        d = os.path.join(HERE, "corpus", "reply")
+        for fname, data in lab_signed().items():
+            with open(os.path.join(d, fname), "wb") as fh:
+                fh.write(data)
+        return
     if sys.argv[1:] == ["--lab"]:
         # Only the lab-captured inputs; needs a running lab (root, a network namespace).
         d = os.path.join(HERE, "corpus", "upstream")
