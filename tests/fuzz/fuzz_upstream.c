@@ -10,7 +10,8 @@
  * Input:
  *   u8 question: bits 0-3 qname (the lab's names, below), bits 4-6 qtype
  *   u8 setup: bits 0-1 config variant (0 default: QNAME minimisation and 0x20 on; 1 both off;
- *     2 forward; 3 forward-zone), bit 2 DO
+ *     2 forward; 3 forward-zone), bit 2 DO, bit 3 hijack checks on (rebinding: block; with bit
+ *     4: log), reported to a sink that checks each event
  *   then per query, oldest first: u8 k: bits 0-2 number of datagrams, bit 3: if none is
  *     accepted the query ends with a local error instead of a timeout, bit 4: an ICMP error
  *     notice comes first (VG_UP_UNREACHABLE);
@@ -23,7 +24,9 @@
  * Properties: only datagrams that match ID and question (case included over UDP) reach the
  * resolver; the client is answered exactly once; nothing stays in flight; and 192.0.2.66 (the
  * lab's forged address, never in the names or IDs used here) is in an answer only when an
- * accepted datagram carried it. */
+ * accepted datagram carried it. With the rebinding check blocking (no private domains, public
+ * names and forwarders only), no A or AAAA record in the answer section holds a private,
+ * loopback, link-local, unspecified or CGNAT address. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,7 +35,9 @@
 #include <vigil/config.h>
 #include <vigil/err.h>
 #include <vigil/name.h>
+#include <vigil/dns.h>
 #include <vigil/resolver.h>
+#include <vigil/suspect.h>
 #include <vigil/upstream.h>
 #include "fuzz.h"
 #include "fake_upstream.h"
@@ -78,6 +83,7 @@ static bool accepted_forged; /* an accepted datagram carried the forged address'
 struct client {
 	unsigned calls;
 	bool saw_forged;
+	bool saw_private; /* an A/AAAA with a non-public address in the answer section */
 	const uint8_t *qname;
 	size_t qname_len;
 	uint16_t qtype;
@@ -92,11 +98,42 @@ static void on_answer(void *ctx, const struct vg_answer *ans)
 	VG_FUZZ_CHECK(vg_get_u16(ans->wire + 4) == 1);
 	VG_FUZZ_CHECK(memcmp(ans->wire + 12, c->qname, c->qname_len) == 0);
 	c->saw_forged = memmem(ans->wire, ans->len, forged, sizeof(forged)) != NULL;
+	size_t pos = 12 + c->qname_len + 4;
+	for (unsigned i = 0, an = vg_get_u16(ans->wire + 6); i < an; i++) {
+		struct vg_dns_rr rr;
+		if (vg_dns_rr_read(ans->wire, ans->len, &pos, NULL, &rr) < 0)
+			break;
+		pos += rr.rdlen;
+		if ((rr.type == VG_TYPE_A && rr.rdlen == 4 &&
+		     vg_addr_class4(ans->wire + rr.rdata) != VG_ADDR_PUBLIC) ||
+		    (rr.type == VG_TYPE_AAAA && rr.rdlen == 16 &&
+		     vg_addr_class6(ans->wire + rr.rdata) != VG_ADDR_PUBLIC))
+			c->saw_private = true;
+	}
 	if (debug)
 		fprintf(stderr, "fuzz_upstream: answer rcode %u, %u answer records%s\n",
 			ans->wire[3] & 0x0F, vg_get_u16(ans->wire + 6),
 			c->saw_forged ? ", FORGED" : "");
 }
+
+/* The suspicious-answer sink: every event must be complete and readable (ASan checks the
+ * borrowed pointers). */
+static unsigned events;
+static void on_suspect(void *ctx, const struct vg_suspect_event *ev)
+{
+	(void)ctx;
+	events++;
+	VG_FUZZ_CHECK((unsigned)ev->reason < VG_SUSPECT_N_REASONS);
+	VG_FUZZ_CHECK(ev->action == VG_SUSPECT_LOGGED || ev->action == VG_SUSPECT_BLOCKED);
+	VG_FUZZ_CHECK(ev->qname && vg_name_len(ev->qname, VG_NAME_MAX) > 0);
+	VG_FUZZ_CHECK(ev->server && ev->served && ev->n_records > 0 && ev->records);
+	for (size_t i = 0; i < ev->n_records; i++)
+		VG_FUZZ_CHECK(ev->records[i] && strlen(ev->records[i]) > 0);
+	VG_FUZZ_CHECK(ev->reply && ev->reply_len >= 12);
+	volatile uint8_t last = ev->reply[ev->reply_len - 1];
+	(void)last;
+}
+static const struct vg_suspect_sink sink = {.emit = on_suspect};
 
 static uint8_t dgram[65536 + 600];
 
@@ -267,7 +304,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fu.up.ops = &fake_ops;
 	fu.now = 1000;
 	accepted_forged = false;
-	struct vg_resolver_env env = {.cfg = &cfgs[setup & 3], .cache = NULL, .upstream = &fu.up};
+	events = 0;
+	const struct vg_hijack_opts hijack = {
+	    .enabled = true,
+	    .rebinding = (setup & 0x10) ? VG_REBIND_LOG : VG_REBIND_BLOCK,
+	};
+	struct vg_resolver_env env = {.cfg = &cfgs[setup & 3],
+				      .cache = NULL,
+				      .upstream = &fu.up,
+				      .hijack = (setup & 8) ? &hijack : NULL,
+				      .suspect = &sink};
 	struct vg_resolver *r;
 	if (vg_resolver_new(&env, &r) != 0)
 		return 0;
@@ -307,6 +353,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	VG_FUZZ_CHECK(cl.calls == (started ? 1u : 0u));
 	/* A forged address in the answer came through the rule, never around it. */
 	VG_FUZZ_CHECK(!cl.saw_forged || accepted_forged);
+	/* Blocking rebinding: nothing private reaches the client; without checks, no event. */
+	VG_FUZZ_CHECK(!cl.saw_private || !(setup & 8) || (setup & 0x10));
+	VG_FUZZ_CHECK(events == 0 || (setup & 8));
 	VG_FUZZ_CHECK(fu.nq == 0);
 	VG_FUZZ_CHECK(fu.nt == 0);
 	while (fu.nq)

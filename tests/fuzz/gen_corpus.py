@@ -381,6 +381,8 @@ def upstream():
                   ar=[rr("ns1.example.com", 1, bytes([127, 53, 2, 1]), 172800)])
     good = chunk(0x8400, an=[rr(PTR12, 1, A, 3600)])
     bad = chunk(0x8400, an=[rr(PTR12, 1, A66, 3600)])
+    private = chunk(0x8400, an=[rr(PTR12, 1, bytes([10, 0, 0, 1]), 3600),
+                                rr(PTR12, 1, bytes([192, 168, 1, 1]), 3600), rr(PTR12, 1, A, 3600)])
     one = lambda c: bytes([1]) + dgram(0, c)  # noqa: E731  one datagram, from the server
     sess = {
         # question 0 (www.example.com A), setup 1: no QNAME minimisation, no 0x20
@@ -411,6 +413,14 @@ def upstream():
         bytes([0]) + one(to_ex) + one(good) * 3,
         "forward-race": bytes([0, 2]) + bytes([3]) + dgram(0x08, bad) + dgram(0x01, bad) +
         dgram(0, chunk(0x8180, an=[rr(PTR12, 1, A, 3600)])),
+        # setup bit 3: hijack checks, rebinding blocks (bit 4: logs) a private address
+        "rebinding-block": bytes([0, 1 | 8]) + one(prime) + one(to_com) + one(to_ex) +
+        one(private),
+        "rebinding-log": bytes([0, 1 | 8 | 0x10]) + one(prime) + one(to_com) + one(to_ex) +
+        one(private),
+        "rebinding-forward-aaaa": bytes([1 << 4, 2 | 8]) + one(chunk(0x8180, an=[
+            rr(PTR12, 28, bytes(15) + b"\1", 3600),
+            rr(PTR12, 28, bytes([0x20, 1, 0xd, 0xb8]) + bytes(11) + b"\1", 3600)])),
     }
     return sess
 
