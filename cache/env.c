@@ -7,14 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "impl.h"
-#include "vigil/config.h"
 #include "vigil/err.h"
+#include "vigil/hash.h"
 #include "vigil/log.h"
 
 static const char META_FORMAT[] = "format";
@@ -33,21 +34,6 @@ void vg_cache_opts_default(struct vg_cache_opts *o)
 	o->sync_interval_ms = 5000;
 	o->queue_max = 65536;
 	o->queue_max_bytes = 32u << 20;
-}
-
-void vg_cache_opts_from_config(struct vg_cache_opts *o, const struct vg_config *cfg)
-{
-	vg_cache_opts_default(o);
-	o->dir = cfg->cache_dir;
-	if (cfg->cache_size)
-		o->map_size = cfg->cache_size;
-	o->min_ttl = cfg->cache_min_ttl;
-	if (cfg->cache_max_ttl)
-		o->max_ttl = cfg->cache_max_ttl;
-	if (cfg->cache_max_negative_ttl)
-		o->max_neg_ttl = cfg->cache_max_negative_ttl;
-	o->stale_max = cfg->serve_stale_max;
-	o->rebuild_on_error = cfg->cache_rebuild_on_error;
 }
 
 uint32_t vg_cache_now(struct vg_cache *c)
@@ -502,6 +488,12 @@ struct vg_cache_reader *vg_cache_reader_new(struct vg_cache *c)
 	if (!rd)
 		return NULL;
 	rd->c = c;
+	if (getrandom(rd->touch_key, sizeof(rd->touch_key), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(rd->touch_key)) {
+		/* No entropy yet (early boot): the address of the reader still differs per run. */
+		rd->touch_key[0] = (uint64_t)(uintptr_t)rd;
+		rd->touch_key[1] = (uint64_t)time(NULL);
+	}
 	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &rd->txn);
 	if (rc) {
 		vg_err("cache: cannot create a reader: %s", mdb_strerror(rc));
@@ -539,12 +531,12 @@ void vg_cache_read_end(struct vg_cache_reader *rd)
 	rd->active = false;
 }
 
-static uint32_t key_hash(const uint8_t *k, size_t n, bool answer)
+/* Keyed (the project's one hash, vigil/hash.h): the names come from clients, and a chosen
+ * collision would suppress another entry's touch and so hasten its eviction. */
+static uint32_t key_hash(const struct vg_cache_reader *rd, const uint8_t *k, size_t n, bool answer)
 {
-	uint32_t h = answer ? 2166136261u : 2166136287u; /* FNV-1a */
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ k[i]) * 16777619u;
-	return h | 1;
+	uint64_t h = vg_siphash13(rd->touch_key, k, n);
+	return ((uint32_t)(h >> 32) ^ (answer ? 0x2u : 0)) | 1;
 }
 
 void vg_cache_touch(struct vg_cache_reader *rd, bool answer, const uint8_t *key, size_t klen,
@@ -552,7 +544,7 @@ void vg_cache_touch(struct vg_cache_reader *rd, bool answer, const uint8_t *key,
 {
 	/* The stored stamp stays old until the writer commits the touch; the slot table keeps this
 	 * worker from queueing the same touch on every hit meanwhile. */
-	uint32_t hh = key_hash(key, klen, answer);
+	uint32_t hh = key_hash(rd, key, klen, answer);
 	unsigned slot = hh % VG_CACHE_TOUCH_SLOTS;
 	if (rd->touch_hash[slot] == hh && now - rd->touch_at[slot] < VG_CACHE_TOUCH_SECS)
 		return;

@@ -203,6 +203,7 @@ struct vg_cache_reader {
 	MDB_txn *txn;
 	bool active;
 	/* Recently queued touches (key hash -> stamp): one touch per entry per interval. */
+	uint64_t touch_key[2]; /* SipHash key of the touch slots, random per reader */
 	uint32_t touch_hash[VG_CACHE_TOUCH_SLOTS];
 	uint32_t touch_at[VG_CACHE_TOUCH_SLOTS];
 };

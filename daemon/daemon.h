@@ -94,7 +94,6 @@ struct vg_worker {
 	struct vg_policy *policy; /* current snapshot (ACL, local data, limits) */
 	struct vg_policy
 	    *boot_policy; /* the config the resolver was built with (kept to the end) */
-	struct vg_hijack_opts hijack; /* the resolver's hijack settings, from boot_policy */
 	struct vg_ratelimit rl;
 	struct vg_resolver *resolver;
 	struct vg_upstream *upstream;

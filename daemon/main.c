@@ -18,6 +18,7 @@
 #include <vigil_build.h>
 #include "daemon.h"
 #include "suspect.h"
+#include "opts.h"
 
 #define ERRLEN 512
 

@@ -10,11 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
-#include <vigil/config.h>
 #include <vigil/err.h>
 #include <vigil/log.h>
 #include <vigil/name.h>
-#include <vigil/upstream.h>
+#include "upstream.h"
 
 #define UP_UDP_BUF 65536
 #define UP_TCP_MAX (2 + 65535)
@@ -36,7 +35,9 @@ struct vg_upstream_query {
 	size_t roff;
 	uint64_t started;
 	vg_upstream_reply_cb cb;
+	vg_upstream_unwanted_cb unwanted; /* NULL: the sender does not want to know */
 	void *ctx;
+	struct vg_sockaddr server; /* the connected peer: the source of TCP messages */
 	bool icmp_seen; /* VG_UP_UNREACHABLE was delivered */
 	struct vg_upstream_query *prev, *next;
 };
@@ -57,10 +58,11 @@ struct up_impl {
 	 */
 	int epfd;
 	uv_poll_t ep_poll;
-	const struct vg_config *cfg;
+	struct vg_addr_policy addr; /* outgoing: source addresses */
+	uint32_t max_sockets;	    /* max-upstream-sockets, 0 = no cap */
 	int worker_id;
 	struct vg_upstream_query *queries;
-	size_t n_sockets; /* open query sockets: at most cfg->max_upstream_sockets */
+	size_t n_sockets; /* open query sockets: at most max_sockets */
 	struct vg_upstream_timer *timers;
 	uint64_t wall_mono; /* loop time at which `wall` was read */
 	int64_t wall;
@@ -156,8 +158,10 @@ enum vg_upstream_offer vg_upstream_judge(const uint8_t *query, size_t qlen, bool
 	return m == VG_MATCH_CASE ? VG_OFFER_CASE : VG_OFFER_IGNORE;
 }
 
-/* Returns true when the message answered the query (and finished it). */
-static bool query_offer(struct vg_upstream_query *q, const uint8_t *msg, size_t len)
+/* Returns true when the message answered the query (and finished it) or the query went away
+ * while its unwanted message was reported. `from` is the message's source. */
+static bool query_offer(struct vg_upstream_query *q, const uint8_t *msg, size_t len,
+			const struct vg_sockaddr *from)
 {
 	size_t qlen;
 	const uint8_t *qw = query_msg(q, &qlen);
@@ -166,6 +170,13 @@ static bool query_offer(struct vg_upstream_query *q, const uint8_t *msg, size_t 
 	if (o != VG_OFFER_ACCEPT) {
 		q->up->head.stats.unsolicited++;
 		vg_debug("upstream: ignored unsolicited message (match verdict %d)", (int)m);
+		if (q->unwanted) {
+			struct vg_upstream_unwanted uw = {vg_upstream_unwanted_kind_of(m), *from,
+							  q->tcp, msg, len};
+			q->unwanted(q->ctx, &uw);
+			if (q->done)
+				return true; /* cancelled by the callback */
+		}
 	}
 	if (o == VG_OFFER_IGNORE)
 		return false;
@@ -180,7 +191,9 @@ static void udp_readable(struct vg_upstream_query *q)
 	for (int i = 0; i < 16; i++) {
 		/* Connected socket: the kernel only delivers datagrams from the server's address
 		 * and port, so source matching is done by connect(). */
-		ssize_t n = recv(q->fd, u->udp_buf, sizeof(u->udp_buf), 0);
+		struct vg_sockaddr from = {.len = sizeof(from.u)};
+		socklen_t fl = sizeof(from.u);
+		ssize_t n = recvfrom(q->fd, u->udp_buf, sizeof(u->udp_buf), 0, &from.u.sa, &fl);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				return;
@@ -197,7 +210,8 @@ static void udp_readable(struct vg_upstream_query *q)
 			}
 			continue;
 		}
-		if (query_offer(q, u->udp_buf, (size_t)n))
+		from.len = fl;
+		if (query_offer(q, u->udp_buf, (size_t)n, &from))
 			return;
 	}
 }
@@ -249,7 +263,7 @@ static void tcp_io(struct vg_upstream_query *q, uint32_t events)
 			size_t mlen = vg_get_u16(q->rbuf);
 			if (q->roff < 2 + mlen)
 				break;
-			if (query_offer(q, q->rbuf + 2, mlen))
+			if (query_offer(q, q->rbuf + 2, mlen, &q->server))
 				return;
 			memmove(q->rbuf, q->rbuf + 2 + mlen, q->roff - 2 - mlen);
 			q->roff -= 2 + mlen;
@@ -282,9 +296,9 @@ static void on_query_timeout(uv_timer_t *t)
 
 static const struct vg_sockaddr *outgoing_for(const struct up_impl *u, int family)
 {
-	for (size_t i = 0; i < u->cfg->n_outgoing; i++)
-		if (u->cfg->outgoing[i].u.sa.sa_family == family)
-			return &u->cfg->outgoing[i];
+	for (size_t i = 0; i < u->addr.n_outgoing; i++)
+		if (u->addr.outgoing[i].u.sa.sa_family == family)
+			return &u->addr.outgoing[i];
 	return NULL;
 }
 
@@ -322,7 +336,7 @@ static int up_send(struct vg_upstream *head, const struct vg_upstream_req *req,
 	struct up_impl *u = impl_of(head);
 	if (vg_fails(req->len >= 12 && req->len <= 65535) || u->closing)
 		return -EINVAL;
-	if (u->cfg->max_upstream_sockets && u->n_sockets >= u->cfg->max_upstream_sockets) {
+	if (u->max_sockets && u->n_sockets >= u->max_sockets) {
 		u->head.stats.socket_cap++;
 		return VG_ELIMIT;
 	}
@@ -332,7 +346,9 @@ static int up_send(struct vg_upstream *head, const struct vg_upstream_req *req,
 	q->up = u;
 	q->tcp = req->tcp;
 	q->cb = cb;
+	q->unwanted = req->unwanted;
 	q->ctx = ctx;
+	q->server = *req->server;
 	q->wlen = req->len + (req->tcp ? 2 : 0);
 	q->wire = malloc(q->wlen);
 	if (!q->wire || (req->tcp && !(q->rbuf = malloc(UP_TCP_MAX)))) {
@@ -515,7 +531,7 @@ static const struct vg_upstream_ops up_ops = {
     .random = up_random,
 };
 
-int vg_upstream_new(uv_loop_t *loop, const struct vg_config *cfg, int worker_id,
+int vg_upstream_new(uv_loop_t *loop, const struct vg_resolver_opts *opts, int worker_id,
 		    struct vg_upstream **out)
 {
 	struct up_impl *u = calloc(1, sizeof(*u));
@@ -523,7 +539,8 @@ int vg_upstream_new(uv_loop_t *loop, const struct vg_config *cfg, int worker_id,
 		return -ENOMEM;
 	u->head.ops = &up_ops;
 	u->loop = loop;
-	u->cfg = cfg;
+	u->addr = opts->addr;
+	u->max_sockets = opts->max_upstream_sockets;
 	u->worker_id = worker_id;
 	u->rnd_off = sizeof(u->rnd);
 	u->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -8,11 +8,12 @@
 #include <vigil/cache.h>
 #include <vigil/err.h>
 #include <vigil/resolver.h>
-#include <vigil/upstream.h>
 #include "acl.h"
 #include "daemon.h"
 #include "suspect.h"
 #include "localdata.h"
+#include "opts.h"
+#include "upstream.h"
 
 #define STOP_GRACE_MS 2000 /* how long a stop waits for the resolver's answers in flight */
 
@@ -616,20 +617,15 @@ int vg_worker_start(struct vg_worker *w, struct vg_policy *p, const struct vg_li
 			vg_warn("worker %d: no cache reader slot: answering without the cache",
 				w->id);
 	}
-	if ((rc = vg_upstream_new(&w->loop, &w->boot_policy->cfg, w->id, &w->upstream)) < 0) {
+	/* Built once from the boot config: a reload does not reach them (resolver.h). */
+	struct vg_resolver_opts opts;
+	vg_resolver_opts_from_config(&opts, &w->boot_policy->cfg);
+	if ((rc = vg_upstream_new(&w->loop, &opts, w->id, &w->upstream)) < 0) {
 		vg_err("worker %d: upstream layer: %s", w->id, vg_strerror(rc));
 		return rc;
 	}
-	const struct vg_config *cfg = &w->boot_policy->cfg;
-	w->hijack = (struct vg_hijack_opts){
-	    .enabled = cfg->hijack_checks,
-	    .rebinding = (enum vg_rebinding_mode)cfg->rebinding,
-	    .private_domains = (const uint8_t(*)[256])cfg->private_domains,
-	    .n_private_domains = cfg->n_private_domains,
-	};
 	struct vg_resolver_env env = {
-	    .cfg = &w->boot_policy->cfg,
-	    .hijack = &w->hijack,
+	    .opts = &opts,
 	    .suspect = w->d->suspect ? vg_suspect_log_sink(w->d->suspect) : NULL,
 	    .cache = w->d->cache,
 	    .upstream = w->upstream,

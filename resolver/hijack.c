@@ -1,5 +1,6 @@
-/* Hijack heuristics run in IQ_VALIDATE: the rebinding check (private addresses for public names)
- * and the address classifier it uses. Findings go to the suspicious-answer sink. */
+/* Hijack heuristics run in IQ_VALIDATE on the reply's RRsets: the rebinding check (private
+ * addresses for public names) and the address classifier it uses. Each finding sets its reason on
+ * the RRset and goes to the suspicious-answer sink. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
@@ -134,35 +135,33 @@ void vg_hijack_rebinding(struct vg_iq *iq)
 	const char **texts = NULL;
 	size_t n = 0;
 	bool block = o->rebinding == VG_REBIND_BLOCK;
-	for (size_t i = 0; i < m->n_rr; i++) {
-		struct vg_rr *rr = &m->rr[i];
-		if (rr->drop || rr->section != VG_SEC_ANSWER || rdata_class(rr) == VG_ADDR_PUBLIC ||
-		    private_domain(o, rr->owner))
+	for (size_t k = 0; k < m->n_rrsets; k++) {
+		struct vg_rrset *rs = &m->rrsets[k];
+		if ((rs->type != VG_TYPE_A && rs->type != VG_TYPE_AAAA) ||
+		    private_domain(o, rs->owner))
 			continue;
-		if (!texts && !(texts = vg_arena_alloc(&req->arena, m->n_rr * sizeof(*texts))))
-			return;
-		const char *t = rr_text(&req->arena, rr);
-		if (t)
-			texts[n++] = t;
-		if (block)
-			rr->drop = true;
+		for (uint16_t i = 0; i < rs->n_rrs;) {
+			const struct vg_rr *rr = rs->rrs[i];
+			if (rr->section != VG_SEC_ANSWER || rdata_class(rr) == VG_ADDR_PUBLIC) {
+				i++;
+				continue;
+			}
+			if (!texts &&
+			    !(texts = vg_arena_alloc(&req->arena, m->n_rr * sizeof(*texts))))
+				return;
+			const char *t = rr_text(&req->arena, rr);
+			if (t)
+				texts[n++] = t;
+			rs->suspect |= 1u << VG_SUSPECT_REBINDING;
+			if (block)
+				vg_rrset_remove(rs, i); /* its signatures go with it */
+			else
+				i++;
+		}
 	}
 	if (!texts)
 		return;
 	if (block) {
-		/* Signatures over a removed set go with it. */
-		for (size_t i = 0; i < m->n_rr; i++) {
-			struct vg_rr *sig = &m->rr[i];
-			if (sig->drop || sig->type != VG_TYPE_RRSIG || sig->rdlen < 2)
-				continue;
-			uint16_t cov = vg_get_u16(sig->rdata);
-			if (cov != VG_TYPE_A && cov != VG_TYPE_AAAA)
-				continue;
-			for (size_t j = 0; j < m->n_rr; j++)
-				if (m->rr[j].drop && m->rr[j].type == cov &&
-				    vg_name_eq(m->rr[j].owner, sig->owner))
-					sig->drop = true;
-		}
 		req->suspect_ede = VG_EDE_BLOCKED;
 		req->suspect_text = "rebinding: private address for a public name removed";
 	}

@@ -10,7 +10,8 @@
 #include <vigil/arena.h>
 #include <vigil/dns.h>
 
-struct vg_config;
+struct vg_addr_policy;
+struct vg_rrset;
 
 enum { VG_SEC_ANSWER = 0, VG_SEC_AUTHORITY = 1, VG_SEC_ADDITIONAL = 2 };
 
@@ -27,6 +28,9 @@ struct vg_rr {
 	bool from_cache; /* read back from the cache: ttl is the time left, clamps applied */
 	uint32_t ohash;	 /* vg_name_hash of the owner (parsed records; 0 elsewhere) */
 	uint32_t set;	 /* its RRset in the message's index (parsed records) */
+	/* Its RRset (an RRSIG: the set it covers) once grouped (vg_rrsets_group), read back
+	 * from the cache or synthesized; NULL for dropped records and orphan RRSIGs. */
+	struct vg_rrset *rrset;
 };
 
 /* Per-reply limits (docs/architecture.md "Per-reply limits"). A reply that needs more than one
@@ -67,7 +71,48 @@ struct vg_msg {
 	uint32_t *members; /* record numbers grouped by set */
 	uint32_t *slots;   /* open addressing: set number + 1, 0 = empty */
 	uint32_t mask;
+	/* The kept records grouped into RRsets after the scrubber (vg_rrsets_group). */
+	struct vg_rrset *rrsets;
+	size_t n_rrsets;
 };
+
+/* One RRset after the scrubber: the one structure the validation step, the hijack checks, the
+ * store and the answer builder work on (docs/architecture.md "RRsets"). Built from a reply
+ * (vg_rrsets_group), from a cache entry or for a CNAME synthesized from a DNAME; lives in the
+ * request's arena. */
+struct vg_rrset {
+	const uint8_t *owner; /* as the first kept record spells it */
+	uint16_t type, rclass;
+	uint32_t ttl;	     /* the lowest TTL of its records */
+	struct vg_rr **rrs;  /* kept records of the set's class, message order */
+	uint16_t n_rrs;	     /* at most VG_MAX_RRSET_RRS */
+	uint8_t n_sigs;	     /* at most VG_MAX_RRSET_SIGS */
+	struct vg_rr **sigs; /* the kept RRSIGs covering it */
+	uint8_t section;     /* of its first kept record */
+	uint8_t rank;	     /* VG_RANK_* (include/vigil/cache.h), VG_RANK_ITERATED included */
+	uint8_t sec;	     /* VG_SEC_*: what the validation step (IQ_VALIDATE) found */
+	uint32_t suspect;    /* a bit (1u << enum vg_suspect_reason) per hijack finding */
+};
+
+/* Groups the kept records of a scrubbed message into m->rrsets (one per RRset of the index with
+ * a kept record; orphan RRSIGs belong to none) and points each record at its set. Ranks from
+ * the section of the set's first record and AA (`forward`: a forwarder's data, capped and not
+ * iterated); status and suspect reasons start empty: the validation step sets them. Linear in
+ * the records. Returns 0, -ENOMEM, or VG_ELIMIT past a per-set cap (the scrubber's caps make
+ * that impossible). */
+int vg_rrsets_group(struct vg_arena *a, struct vg_msg *m, bool forward);
+
+/* Removes record i from rs (marked drop) with the signatures over the set (they no longer
+ * verify it); the TTL follows what is left. */
+void vg_rrset_remove(struct vg_rrset *rs, uint16_t i);
+
+/* A one-record set for rr (a CNAME synthesized from a DNAME) taking rank, status and suspect
+ * reasons from `like` (required); rr->rrset is left to the caller. NULL without memory. */
+struct vg_rrset *vg_rrset_single(struct vg_arena *a, struct vg_rr *rr, const struct vg_rrset *like);
+
+/* The status of data made of parts of status a and b: bogus over indeterminate over insecure
+ * over secure. */
+uint8_t vg_sec_combine(uint8_t a, uint8_t b);
 
 #define VG_MSG_AA(m) (((m)->flags1 & 0x04) != 0)
 #define VG_MSG_TC(m) (((m)->flags1 & 0x02) != 0)
@@ -227,7 +272,7 @@ int vg_select_pick(struct vg_select *s, const struct vg_sockaddr *cand, size_t n
 
 /* Address policy: family enabled (do-ip4/do-ip6), and loopback/unspecified/private addresses only
  * with query-local-addresses. */
-bool vg_addr_allowed(const struct vg_config *cfg, const struct vg_sockaddr *a);
+bool vg_addr_allowed(const struct vg_addr_policy *p, const struct vg_sockaddr *a);
 
 /* ---- root hints (hints.c) ---- */
 

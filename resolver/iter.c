@@ -124,7 +124,7 @@ struct vg_iq *vg_iq_new(struct vg_req *req, const uint8_t *name, uint16_t qtype,
 	vg_name_lower(iq->sname);
 	iq->qtype = qtype;
 	iq->qclass = qclass;
-	iq->qmin = req->r->cfg->qname_minimisation;
+	iq->qmin = req->r->opts.qname_minimisation;
 	iq->state = IQ_START;
 	iq->next_all = req->iqs;
 	req->iqs = iq;
@@ -144,9 +144,9 @@ static bool chain_has(const struct vg_iq *iq, const uint8_t *name)
 /* Moves to `target` after a CNAME/DNAME: the hop limit and loop check happen here. */
 static enum step restart_at(struct vg_iq *iq, const uint8_t *target, unsigned hops)
 {
-	const struct vg_config *cfg = iq->req->r->cfg;
+	const struct vg_resolver_opts *o = &iq->req->r->opts;
 	iq->cname_hops += hops;
-	if (iq->cname_hops > cfg->max_cname_chain)
+	if (iq->cname_hops > o->max_cname_chain)
 		return fail_limit(iq, "CNAME chain longer than max-cname-chain");
 	if (chain_has(iq, target) || vg_name_eq(target, iq->req->qname))
 		return fail(iq, VG_EDE_OTHER, "CNAME loop");
@@ -173,7 +173,7 @@ static enum step st_start(struct vg_iq *iq)
 	if (kind == VG_CACHE_POSITIVE) {
 		r->stats.cache_answers++;
 		/* Started once this request is done (it would join itself otherwise). */
-		if ((hint & VG_CACHE_PREFETCH) && r->cfg->prefetch && !iq->parent &&
+		if ((hint & VG_CACHE_PREFETCH) && r->opts.prefetch && !iq->parent &&
 		    !iq->req->cache_only)
 			iq->want_prefetch = true;
 		iq->rcode = VG_RCODE_NOERROR;
@@ -202,12 +202,13 @@ static enum step st_start(struct vg_iq *iq)
 }
 
 /* ---- IQ_FIND_CUT ---- */
-static const struct vg_forward_zone *forward_for(const struct vg_config *cfg, const uint8_t *name)
+static const struct vg_forward_zone *forward_for(const struct vg_resolver_opts *o,
+						 const uint8_t *name)
 {
 	const struct vg_forward_zone *best = NULL;
 	int best_labels = -1;
-	for (size_t i = 0; i < cfg->n_forward_zones; i++) {
-		const struct vg_forward_zone *fz = &cfg->forward_zones[i];
+	for (size_t i = 0; i < o->n_forward_zones; i++) {
+		const struct vg_forward_zone *fz = &o->forward_zones[i];
 		int l = vg_name_labels(fz->zone);
 		if (vg_name_in_zone(name, fz->zone) && l > best_labels) {
 			best = fz;
@@ -270,8 +271,8 @@ static void reset_outcomes(struct vg_iq *iq)
 
 static enum step st_find_cut(struct vg_iq *iq)
 {
-	const struct vg_config *cfg = iq->req->r->cfg;
-	const struct vg_forward_zone *fz = forward_for(cfg, iq->sname);
+	const struct vg_resolver_opts *o = &iq->req->r->opts;
+	const struct vg_forward_zone *fz = forward_for(o, iq->sname);
 	iq->forward = false;
 	iq->cut_until = UINT32_MAX;
 	reset_outcomes(iq);
@@ -280,9 +281,9 @@ static enum step st_find_cut(struct vg_iq *iq)
 	if (fz) {
 		iq->forward = true;
 		cut_from_addrs(iq, fz->zone, fz->addrs, fz->n_addrs);
-	} else if (cfg->n_forward) {
+	} else if (o->n_forward) {
 		iq->forward = true;
-		cut_from_addrs(iq, (const uint8_t *)"", cfg->forward, cfg->n_forward);
+		cut_from_addrs(iq, (const uint8_t *)"", o->forward, o->n_forward);
 	} else {
 		/* DS lives in the parent zone (RFC 4035 §3.1.4.1): start above the name. */
 		const uint8_t *from = iq->sname;
@@ -304,31 +305,54 @@ static void clear_tried(struct vg_iq *iq)
 		memset(iq->ns[i].tried, 0, sizeof(iq->ns[i].tried));
 }
 
-static enum step start_sub_type(struct vg_iq *iq, struct vg_ns *ns, uint16_t type)
+static void glue_done(struct vg_iq *p, const struct vg_sub_result *res, void *ctx);
+
+/* Starts the address lookup of a glueless NS name. A loop (the name is what an ancestor is
+ * looking up) leaves the name without addresses; the parent picks on. */
+static enum step start_glue(struct vg_iq *iq, struct vg_ns *ns, uint16_t type)
 {
 	ns->resolved = true;
-	struct vg_iq *sub = vg_iq_new(iq->req, ns->name, type, VG_CLASS_IN);
-	if (!sub)
-		return fail(iq, VG_EDE_OTHER, "out of memory");
-	sub->parent = iq;
-	sub->parent_ns = ns;
-	sub->depth = iq->depth + 1;
-	iq->state = IQ_WAIT_SUB;
-	vg_iq_run(sub);
-	return STEP_WAIT;
+	int rc = vg_iq_sub_start(iq, ns->name, type, glue_done, ns);
+	if (rc == VG_ELIMIT) {
+		iq->state = IQ_PICK;
+		return STEP_NEXT;
+	}
+	return rc < 0 ? fail(iq, VG_EDE_OTHER, "out of memory") : STEP_WAIT;
 }
 
-/* Resolves a glueless NS name: A first (when do-ip4), AAAA when that gave nothing (see
- * sub_finished); one name counts once against max-glueless-per-referral. */
+/* The continuation of a glue lookup: the addresses go to the parent's NS entry; A gave nothing
+ * and IPv6 is on: AAAA next (an IPv6-only name server); then the parent picks again. */
+static void glue_done(struct vg_iq *p, const struct vg_sub_result *res, void *ctx)
+{
+	struct vg_ns *ns = ctx;
+	for (size_t k = 0; k < res->n_sets; k++)
+		for (uint16_t i = 0; i < res->sets[k]->n_rrs && ns->n_addrs < VG_MAX_NS_ADDRS;
+		     i++) {
+			const struct vg_rr *g = res->sets[k]->rrs[i];
+			if (vg_addr_from_rdata(g->type, g->rdata, g->rdlen,
+					       &ns->addrs[ns->n_addrs]))
+				ns->n_addrs++;
+		}
+	if (p->state != IQ_WAIT_SUB)
+		return;
+	if (ns->n_addrs == 0 && res->qtype == VG_TYPE_A && p->req->r->opts.addr.do_ip6 &&
+	    start_glue(p, ns, VG_TYPE_AAAA) == STEP_WAIT)
+		return;
+	if (p->state == IQ_WAIT_SUB)
+		p->state = IQ_PICK;
+}
+
+/* Resolves a glueless NS name: A first (when do-ip4), AAAA when that gave nothing (glue_done);
+ * one name counts once against max-glueless-per-referral. */
 static enum step start_sub(struct vg_iq *iq, struct vg_ns *ns)
 {
 	iq->glueless++;
-	return start_sub_type(iq, ns, iq->req->r->cfg->do_ip4 ? VG_TYPE_A : VG_TYPE_AAAA);
+	return start_glue(iq, ns, iq->req->r->opts.addr.do_ip4 ? VG_TYPE_A : VG_TYPE_AAAA);
 }
 
-static bool family_ok(const struct vg_config *cfg, const struct vg_sockaddr *a)
+static bool family_ok(const struct vg_addr_policy *ap, const struct vg_sockaddr *a)
 {
-	return a->u.sa.sa_family == AF_INET ? cfg->do_ip4 : cfg->do_ip6;
+	return a->u.sa.sa_family == AF_INET ? ap->do_ip4 : ap->do_ip6;
 }
 
 /* No server of the cut is left: say why (RFC 8914). 22 No Reachable Authority when servers did
@@ -338,7 +362,7 @@ static enum step fail_no_server(struct vg_iq *iq, size_t candidates)
 {
 	/* A sub-resolution that stopped at the request's query budget left us without
 	 * addresses: the budget is the reason, not the servers. */
-	if (iq->req->upstream_queries >= iq->req->r->cfg->max_upstream_queries)
+	if (iq->req->upstream_queries >= iq->req->r->opts.max_upstream_queries)
 		return fail_limit(iq, "upstream queries over max-upstream-queries");
 	if (candidates == 0 && iq->n_policy)
 		return fail(iq, VG_EDE_NO_REACHABLE_AUTHORITY,
@@ -370,11 +394,11 @@ static enum step st_pick(struct vg_iq *iq)
 		for (size_t j = 0; j < ns->n_addrs; j++) {
 			/* Forwarders are the user's own choice (often a local daemon): only the
 			 * family switches apply. Addresses named by zones get the full policy. */
-			if (!family_ok(r->cfg, &ns->addrs[j])) {
+			if (!family_ok(&r->opts.addr, &ns->addrs[j])) {
 				iq->n_family++;
 				continue;
 			}
-			if (!iq->forward && !vg_addr_allowed(r->cfg, &ns->addrs[j])) {
+			if (!iq->forward && !vg_addr_allowed(&r->opts.addr, &ns->addrs[j])) {
 				iq->n_policy++;
 				continue;
 			}
@@ -417,7 +441,7 @@ static enum step st_pick(struct vg_iq *iq)
 			/* A name inside the zone itself cannot be resolved through this cut. */
 			if (ns->resolved || vg_name_in_zone(ns->name, iq->zone))
 				continue;
-			if (iq->glueless >= r->cfg->max_glueless_per_referral)
+			if (iq->glueless >= r->opts.max_glueless_per_referral)
 				return fail_limit(
 				    iq, "glueless NS names over max-glueless-per-referral");
 			return start_sub(iq, ns);
@@ -496,7 +520,7 @@ static enum step st_send(struct vg_iq *iq)
 {
 	struct vg_req *req = iq->req;
 	struct vg_resolver *r = req->r;
-	if (req->upstream_queries >= r->cfg->max_upstream_queries)
+	if (req->upstream_queries >= r->opts.max_upstream_queries)
 		return fail_limit(iq, "upstream queries over max-upstream-queries");
 	req->upstream_queries++;
 	choose_question(iq);
@@ -563,16 +587,28 @@ static enum step st_reply(struct vg_iq *iq)
 		iq->state = IQ_PICK;
 		return STEP_NEXT;
 	}
+	/* Once, right after the scrubber: every later step works on these RRsets. */
+	rc = vg_rrsets_group(&iq->req->arena, &iq->msg, iq->forward);
+	if (rc < 0)
+		return fail(iq, VG_EDE_OTHER, "out of memory");
 	iq->state = IQ_VALIDATE;
 	return STEP_NEXT;
 }
 
 /* ---- IQ_VALIDATE ---- */
-/* The place for the DNSSEC validator and the hijack heuristics: they see the scrubbed reply
- * before anything is cached or answered. Until validation exists every verdict is
- * "indeterminate" (VG_SEC_INDETERMINATE is what IQ_STORE writes) and AD is never set. */
+/* The DNSSEC validator and the hijack heuristics see the reply's RRsets before anything is
+ * cached or answered; the store and the answer builder take each set's status from here. */
+static void validate_rrsets(struct vg_iq *iq)
+{
+	/* The validation step has not run: this is the one place that says so. Until the
+	 * validator exists every RRset is "indeterminate" and AD is never set. */
+	for (size_t k = 0; k < iq->msg.n_rrsets; k++)
+		iq->msg.rrsets[k].sec = VG_SEC_INDETERMINATE;
+}
+
 static enum step st_validate(struct vg_iq *iq)
 {
+	validate_rrsets(iq);
 	vg_hijack_rebinding(iq);
 	iq->state = IQ_STORE;
 	return STEP_NEXT;
@@ -609,6 +645,10 @@ static void add_synthesized(struct vg_iq *iq, const struct vg_rr *dname)
 		cn->ttl = dname->ttl; /* RFC 6672 §3.1: the DNAME's TTL */
 		cn->rdlen = (uint16_t)tn;
 		cn->section = VG_SEC_ANSWER;
+		/* Its own one-record set, as trustworthy as the DNAME it comes from. */
+		cn->rrset = vg_rrset_single(a, cn, dname->rrset);
+		if (!cn->rrset)
+			return;
 		vg_iq_ans_add(iq, cn);
 	}
 }
@@ -646,7 +686,7 @@ static enum step follow_referral(struct vg_iq *iq)
 		iq->state = IQ_PICK;
 		return STEP_NEXT;
 	}
-	if (++iq->referrals > r->cfg->max_referral_depth)
+	if (++iq->referrals > r->opts.max_referral_depth)
 		return fail_limit(iq, "referrals over max-referral-depth");
 	struct vg_msg *m = &iq->msg;
 	const uint8_t *cut = iq->verdict.cut;
@@ -777,7 +817,7 @@ static enum step st_follow(struct vg_iq *iq)
 	if (v->kind != VG_REPLY_CNAME && v->hops > 0) {
 		/* Links followed inside this reply count like links followed across zones. */
 		iq->cname_hops += v->hops;
-		if (iq->cname_hops > r->cfg->max_cname_chain)
+		if (iq->cname_hops > r->opts.max_cname_chain)
 			return fail_limit(iq, "CNAME chain longer than max-cname-chain");
 	}
 	switch (v->kind) {
@@ -821,29 +861,73 @@ static enum step (*const handlers[IQ_N_STATES])(struct vg_iq *) = {
     [IQ_FOLLOW] = st_follow, [IQ_DONE] = st_end,	  [IQ_FAIL] = st_end,
 };
 
-/* A sub-resolution finished: give its addresses to the parent and let it pick again. */
+int vg_iq_sub_start(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, vg_sub_cb cb,
+		    void *ctx)
+{
+	if (parent->depth >= VG_MAX_SUB_DEPTH)
+		return VG_ELIMIT;
+	for (const struct vg_iq *a = parent; a; a = a->parent)
+		if (a->qtype == qtype && vg_name_eq(a->sname, name))
+			return VG_ELIMIT;
+	struct vg_iq *sub = vg_iq_new(parent->req, name, qtype, VG_CLASS_IN);
+	if (!sub)
+		return -ENOMEM;
+	sub->parent = parent;
+	sub->sub_cb = cb;
+	sub->sub_ctx = ctx;
+	sub->depth = parent->depth + 1;
+	parent->subs_started++;
+	parent->state = IQ_WAIT_SUB;
+	vg_iq_run(sub);
+	return 0;
+}
+
+/* The distinct RRsets of sub's answer in order, into the request's arena. */
+static size_t answer_sets(struct vg_iq *sub, struct vg_rrset ***out)
+{
+	struct vg_rrset **sets = vg_arena_alloc(&sub->req->arena, (sub->n_ans + 1) * sizeof(*sets));
+	size_t n = 0;
+	*out = sets;
+	for (size_t i = 0; sets && i < sub->n_ans; i++) {
+		struct vg_rrset *rs = sub->ans[i]->rrset;
+		bool seen = !rs;			/* an orphan RRSIG belongs to no set */
+		for (size_t k = n; !seen && k > 0; k--) /* the last one first: sets are adjacent */
+			seen = sets[k - 1] == rs;
+		if (!seen)
+			sets[n++] = rs;
+	}
+	return n;
+}
+
+/* A sub-request ended: its continuation interprets the result for the parent, which resumes
+ * unless the continuation started another sub-request (that one's end resumes it). */
 static void sub_finished(struct vg_iq *sub)
 {
 	struct vg_iq *p = sub->parent;
-	struct vg_ns *ns = sub->parent_ns;
-	if (sub->state == IQ_DONE) {
-		for (size_t i = 0; i < sub->n_ans && ns->n_addrs < VG_MAX_NS_ADDRS; i++) {
-			const struct vg_rr *g = sub->ans[i];
-			if (vg_addr_from_rdata(g->type, g->rdata, g->rdlen,
-					       &ns->addrs[ns->n_addrs]))
-				ns->n_addrs++;
-		}
-	}
-	if (p->state != IQ_WAIT_SUB)
+	bool waiting = p->state == IQ_WAIT_SUB;
+	unsigned started = p->subs_started;
+	struct vg_sub_result res = {.qname = sub->sname,
+				    .qtype = sub->qtype,
+				    .answered = sub->state == IQ_DONE,
+				    .rcode = sub->state == IQ_DONE ? sub->rcode : VG_RCODE_SERVFAIL,
+				    .soa = sub->state == IQ_DONE ? sub->soa : NULL,
+				    .ede = sub->ede,
+				    .ede_text = sub->ede_text};
+	struct vg_rrset **sets = NULL;
+	if (res.answered)
+		res.n_sets = answer_sets(sub, &sets);
+	res.sets = sets;
+	if (res.answered && !sets)
+		res = (struct vg_sub_result){.qname = sub->sname,
+					     .qtype = sub->qtype,
+					     .rcode = VG_RCODE_SERVFAIL,
+					     .ede = VG_EDE_OTHER,
+					     .ede_text = "out of memory"};
+	sub->sub_cb(p, &res, sub->sub_ctx);
+	if (!waiting || p->subs_started != started)
 		return;
-	if (ns->n_addrs == 0 && sub->qtype == VG_TYPE_A && p->req->r->cfg->do_ip6) {
-		/* An IPv6-only name server. */
-		if (start_sub_type(p, ns, VG_TYPE_AAAA) == STEP_WAIT)
-			return;
-		vg_iq_run(p); /* failed to start: p is in IQ_FAIL */
-		return;
-	}
-	p->state = IQ_PICK;
+	if (vg_fails(p->state != IQ_WAIT_SUB)) /* the continuation said nothing */
+		fail(p, VG_EDE_OTHER, "sub-request result not handled");
 	vg_iq_run(p);
 }
 

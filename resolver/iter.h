@@ -5,7 +5,6 @@
 #define VIGIL_RESOLVER_ITER_H
 
 #include <vigil/cache.h>
-#include <vigil/config.h>
 #include <vigil/resolver.h>
 #include <vigil/upstream.h>
 #include "internal.h"
@@ -55,6 +54,46 @@ struct vg_req;
 struct vg_outq;
 struct vg_iq;
 
+/* What a sub-request hands its parent when it ends. Records and sets live in the request's arena
+ * (valid for the request's life); the `sets` array only during the continuation call. */
+struct vg_sub_result {
+	const uint8_t *qname; /* what the sub-request asked (lowercase) */
+	uint16_t qtype;
+	bool answered; /* it ended with an answer (positive or negative); false: SERVFAIL */
+	uint16_t rcode;
+	/* The answer's RRsets in order (CNAME/DNAME links, then the final set), each with its
+	 * covering RRSIGs, rank and security status. */
+	struct vg_rrset *const *sets;
+	size_t n_sets;
+	const struct vg_rr *soa; /* a negative answer's SOA (its rrset has the status), or NULL */
+	uint16_t ede;		 /* why it failed (answered false) */
+	const char *ede_text;
+};
+
+/* A sub-request's continuation (as Unbound's inform_super, Knot's yield): called once when the
+ * sub-request ends, on the loop thread. It interprets res for the parent and says how the
+ * parent goes on: it sets parent->state to the state to resume in (the iterator then runs the
+ * parent), or starts another sub-request (vg_iq_sub_start) and the parent keeps waiting. When
+ * the parent no longer waits (parent->state != IQ_WAIT_SUB) it may only record. */
+typedef void (*vg_sub_cb)(struct vg_iq *parent, const struct vg_sub_result *res, void *ctx);
+
+#define VG_UNWANTED_SOURCES 4 /* distinct (source, transport) pairs kept per iq */
+
+/* The unwanted messages that reached the upstream queries an iq waited on (wrong ID, question,
+ * 0x20 case or source; malformed; late), as the transport reported them: recorded for the
+ * hijack checks, changing nothing yet. Bounded: counts saturate at UINT16_MAX, only the first
+ * VG_UNWANTED_SOURCES distinct sources are kept (src_overflow says more were seen). */
+struct vg_unwanted_log {
+	uint16_t count[VG_UNWANTED_N_KINDS]; /* per enum vg_upstream_unwanted_kind */
+	uint8_t n_src;
+	bool src_overflow;
+	struct vg_unwanted_src {
+		struct vg_sockaddr from;
+		bool tcp;
+		uint8_t kinds; /* a bit per enum vg_upstream_unwanted_kind seen from it */
+	} src[VG_UNWANTED_SOURCES];
+};
+
 /* One iterator query listening on one upstream query (outq). An iq usually has one; after an
  * ICMP error it keeps listening on that query until its timeout while it asks the next server,
  * so it may have several (see "Unreachable servers" in docs/architecture.md). Each link keeps
@@ -76,9 +115,11 @@ struct vg_oq_wait {
 
 struct vg_iq {
 	struct vg_req *req;
-	struct vg_iq *parent;	 /* sub-resolution of a glueless NS name: who waits */
-	struct vg_ns *parent_ns; /* the parent's NS entry this resolves */
-	struct vg_iq *next_all;	 /* all iqs of the request */
+	struct vg_iq *parent; /* a sub-request: who waits for it */
+	vg_sub_cb sub_cb;     /* and what receives its result */
+	void *sub_ctx;
+	unsigned subs_started;	/* sub-requests this iq started (vg_iq_sub_start) */
+	struct vg_iq *next_all; /* all iqs of the request */
 	int depth;
 	enum vg_iq_state state;
 	bool is_prime;	    /* root priming query */
@@ -132,7 +173,8 @@ struct vg_iq {
 	/* A FORMERR to our EDNS query made this one plain: only if it succeeds is the server kept
 	 * on plain DNS (no_edns_until); a forged FORMERR followed by a failure changes nothing. */
 	bool edns_probe;
-	struct vg_oq_wait *waits; /* upstream queries this iq listens on (usually one) */
+	struct vg_oq_wait *waits;	 /* upstream queries this iq listens on (usually one) */
+	struct vg_unwanted_log unwanted; /* over the iq's whole life, every query it waited on */
 
 	/* The reply being handled. */
 	enum vg_upstream_status st;
@@ -185,13 +227,14 @@ struct vg_req {
 };
 
 struct vg_resolver {
-	const struct vg_config *cfg;
+	struct vg_resolver_opts opts; /* copied at vg_resolver_new */
 	struct vg_cache *cache;
 	struct vg_cache_reader *rd;
-	bool rd_open; /* a read snapshot is open for the event being handled */
+	bool rd_open;	      /* a read snapshot is open for the entry being handled */
+	unsigned entry_depth; /* vg_resolver_entry calls on the stack (an entry may nest one) */
 	struct vg_upstream *up;
 	int worker_id;
-	const struct vg_hijack_opts *hijack;   /* NULL: no hijack checks */
+	const struct vg_hijack_opts *hijack;   /* &opts.hijack */
 	const struct vg_suspect_sink *suspect; /* NULL: findings are not reported */
 	struct vg_select *sel;
 	struct vg_hint hints[VG_MAX_HINTS];
@@ -207,6 +250,7 @@ struct vg_resolver {
 	struct vg_req *reqs;	   /* all live requests */
 	struct vg_req *req_hash[VG_REQ_BUCKETS]; /* client questions in flight, for joining */
 	struct vg_outq *outq_hash[VG_OUTQ_BUCKETS];
+	uint64_t hash_key[2]; /* SipHash key of the request and outq tables, random per resolver */
 	struct vg_arena_pool arena_pool; /* every request's arena is charged here */
 	struct vg_req *zombies;		 /* finished, freed on the next loop pass */
 	struct vg_upstream_timer *reaper;
@@ -224,9 +268,20 @@ void vg_iq_run(struct vg_iq *iq);
 struct vg_iq *vg_iq_new(struct vg_req *req, const uint8_t *name, uint16_t qtype, uint16_t qclass);
 /* Detaches iq from the upstream layer (outq) and stops everything it waits on. */
 void vg_iq_cancel(struct vg_iq *iq);
+/* Starts a sub-request for (name, qtype, IN) on behalf of parent, whose result cb(parent, res,
+ * ctx) receives (see vg_sub_cb). The parent moves to IQ_WAIT_SUB; the sub-request runs at once
+ * and may end (and call cb) before this returns. The caller returns STEP_WAIT from its state
+ * function (or, from a continuation, does nothing more); a parent not inside a state function
+ * must not be listening for a reply (vg_iq_cancel). Bounds: nesting up to VG_MAX_SUB_DEPTH, no
+ * question already asked by an ancestor (a loop); each sub-request has its own
+ * max-referral-depth and max-cname-chain and shares the request's max-upstream-queries.
+ * Returns 0, VG_ELIMIT (depth or loop: nothing started, parent unchanged) or -ENOMEM. */
+int vg_iq_sub_start(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, vg_sub_cb cb,
+		    void *ctx);
 
-/* hijack.c: the rebinding check on the scrubbed reply of iq (IQ_VALIDATE): private addresses
- * for public names are reported and, with `rebinding: block`, marked drop. */
+/* hijack.c: the rebinding check on the reply's RRsets (IQ_VALIDATE): an RRset with private
+ * addresses for a public name gets VG_SUSPECT_REBINDING, is reported and, with `rebinding:
+ * block`, loses those records (vg_rrset_remove). */
 void vg_hijack_rebinding(struct vg_iq *iq);
 
 /* request.c: called by the iterator when the request's root iq finished (DONE or FAIL). */
@@ -235,9 +290,20 @@ void vg_req_complete(struct vg_req *req);
 struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype,
 				       bool prime);
 
-/* outq (request.c): identical upstream queries in flight are sent once. */
+/* outq.c: identical upstream queries in flight are sent once. */
 int vg_outq_send(struct vg_iq *iq);
 void vg_outq_leave(struct vg_iq *iq);
+
+/* answer.c: builds the finished request's answer (or the stale one, or SERVFAIL/REFUSED with its
+ * EDE), stores it in the answer cache when it may be, and hands it to every waiting client. */
+void vg_answer_finish(struct vg_req *req);
+
+/* prime.c: root priming. vg_prime_maybe starts a priming request when the root NS set is due
+ * (and the back-off allows); vg_prime_done records its outcome; vg_prime_load_hints fills
+ * r->hints at creation. */
+void vg_prime_maybe(struct vg_resolver *r);
+void vg_prime_done(struct vg_resolver *r, bool ok);
+int vg_prime_load_hints(struct vg_resolver *r);
 
 /* store.c: the cache glue. All return quietly when there is no cache. */
 void vg_store_reply(struct vg_iq *iq);
@@ -253,8 +319,11 @@ bool vg_store_name_exists(struct vg_iq *iq, const uint8_t *name);
 /* The whole answer the answer cache holds for req's question when it is stale (within
  * serve-stale-max), written into buf (ID 0, TTLs 30); returns its rcode, or -1. */
 int vg_store_stale_answer(struct vg_req *req, uint8_t *buf, size_t cap, size_t *len);
-/* Ends the read snapshot of the current event; every resolver entry point calls it last. */
-void vg_store_read_done(struct vg_resolver *r);
+/* The one wrapper of every resolver entry point (vg_resolver_new, _resolve, _prefetch, _close,
+ * the upstream reply callback, the request deadline timer): runs fn(arg) and returns its value.
+ * The cache lookups fn makes share one read snapshot, opened lazily by the first of them; when
+ * the outermost entry returns, the snapshot is closed, so none stays open across a loop pass. */
+int vg_resolver_entry(struct vg_resolver *r, int (*fn)(void *arg), void *arg);
 
 /* Appends one record to iq->ans (arena array growth) unless it is there already. */
 int vg_iq_ans_add(struct vg_iq *iq, const struct vg_rr *rr);

@@ -5,9 +5,9 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
-#include <vigil/config.h>
 #include <vigil/hash.h>
 #include <vigil/name.h>
+#include <vigil/resolver.h>
 #include "internal.h"
 
 struct srv_key {
@@ -361,20 +361,20 @@ static bool v4_local(const uint8_t *b)
 	       (b[0] == 100 && (b[1] & 0xc0) == 64) || b[0] >= 224;
 }
 
-bool vg_addr_allowed(const struct vg_config *cfg, const struct vg_sockaddr *a)
+bool vg_addr_allowed(const struct vg_addr_policy *ap, const struct vg_sockaddr *a)
 {
 	if (a->u.sa.sa_family == AF_INET) {
-		if (!cfg->do_ip4)
+		if (!ap->do_ip4)
 			return false;
 		const uint8_t *b = (const uint8_t *)&a->u.sin.sin_addr;
-		return cfg->query_local_addresses || !v4_local(b);
+		return ap->query_local_addresses || !v4_local(b);
 	}
-	if (a->u.sa.sa_family != AF_INET6 || !cfg->do_ip6)
+	if (a->u.sa.sa_family != AF_INET6 || !ap->do_ip6)
 		return false;
 	const struct in6_addr *in6 = &a->u.sin6.sin6_addr;
 	if (IN6_IS_ADDR_V4MAPPED(in6))
-		return cfg->do_ip4 && (cfg->query_local_addresses || !v4_local(in6->s6_addr + 12));
-	if (cfg->query_local_addresses)
+		return ap->do_ip4 && (ap->query_local_addresses || !v4_local(in6->s6_addr + 12));
+	if (ap->query_local_addresses)
 		return true;
 	const uint8_t *b = in6->s6_addr;
 	/* loopback, unspecified, link-local fe80::/10, unique-local fc00::/7, multicast ff00::/8 */

@@ -8,33 +8,63 @@
 #include <vigil/name.h>
 #include "iter.h"
 
-/* One read snapshot serves every lookup of one event (a client question, a reply, a timer):
- * opened at the first lookup, closed by vg_store_read_done when the event is handled. */
+/* One read snapshot serves every lookup of one resolver entry (a client question, a reply, a
+ * timer): opened here at the first lookup, closed once by vg_resolver_entry when the entry
+ * returns to the event loop. A lookup outside an entry is a bug: it would leave a snapshot open
+ * (LMDB pages pinned) until some later entry closed it. */
 static bool read_begin(struct vg_resolver *r)
 {
 	if (r->rd_open)
 		return true;
+	if (vg_fails(r->entry_depth > 0))
+		return false;
 	if (!r->rd || vg_cache_read_begin(r->rd) != 0)
 		return false;
 	r->rd_open = true;
 	return true;
 }
 
-void vg_store_read_done(struct vg_resolver *r)
+int vg_resolver_entry(struct vg_resolver *r, int (*fn)(void *arg), void *arg)
 {
-	if (r->rd_open) {
+	r->entry_depth++;
+	int rc = fn(arg);
+	if (--r->entry_depth == 0 && r->rd_open) {
 		vg_cache_read_end(r->rd);
 		r->rd_open = false;
 	}
+	return rc;
 }
 
-/* Converts a cached positive view to records in the iq's arena. */
+/* An RRset read back from the cache: its rank and status as stored, room for `n` records. */
+static struct vg_rrset *cached_set(struct vg_arena *a, const uint8_t *owner, uint16_t type,
+				   const struct vg_cache_rrset_view *v, size_t n)
+{
+	struct vg_rrset *set = vg_arena_alloc(a, sizeof(*set));
+	struct vg_rr **ptrs = vg_arena_alloc(a, (n + 1) * sizeof(*ptrs));
+	if (!set || !ptrs)
+		return NULL;
+	*set = (struct vg_rrset){.owner = owner,
+				 .type = type,
+				 .rclass = v->rclass,
+				 .ttl = v->ttl,
+				 .rrs = ptrs,
+				 .sigs = ptrs + (type == VG_TYPE_SOA ? 1 : v->rr_count),
+				 .section = type == VG_TYPE_SOA ? VG_SEC_AUTHORITY : VG_SEC_ANSWER,
+				 .rank = v->rank,
+				 .sec = v->sec};
+	return set;
+}
+
+/* Converts a cached positive view to one RRset (its rank and status as stored) and its records
+ * in the iq's arena, and appends the records to the answer. */
 static int view_to_rrs(struct vg_iq *iq, const uint8_t *owner, const struct vg_cache_rrset_view *v)
 {
 	struct vg_arena *a = &iq->req->arena;
 	int on = vg_name_len(owner, VG_NAME_MAX);
 	const uint8_t *ow = vg_arena_memdup(a, owner, (size_t)on);
-	if (!ow)
+	struct vg_rrset *set =
+	    ow ? cached_set(a, ow, v->type, v, (size_t)v->rr_count + v->sig_count) : NULL;
+	if (!set)
 		return -1;
 	for (int pass = 0; pass < 2; pass++) {
 		const uint8_t *p = pass ? v->sigs : v->rdata;
@@ -62,6 +92,12 @@ static int view_to_rrs(struct vg_iq *iq, const uint8_t *owner, const struct vg_c
 			rr->rdata = rd;
 			rr->section = VG_SEC_ANSWER;
 			rr->from_cache = true;
+			rr->rrset = set;
+			/* The cache holds at most 0xffff records and VG_MAX_RRSET_SIGS RRSIGs. */
+			if (pass && set->n_sigs < UINT8_MAX)
+				set->sigs[set->n_sigs++] = rr;
+			else if (!pass)
+				set->rrs[set->n_rrs++] = rr;
 			if (vg_iq_ans_add(iq, rr) < 0)
 				return -1;
 			off += 2 + (size_t)rdlen;
@@ -110,7 +146,14 @@ int vg_store_lookup_answer(struct vg_iq *iq, const uint8_t *name, uint16_t type,
 			soa->ttl = v.ttl;
 			soa->section = VG_SEC_AUTHORITY;
 			soa->from_cache = true; /* ttl: what is left of the negative entry */
-			if (soa->owner && soa->rdata)
+			soa->rrset =
+			    soa->owner ? cached_set(a, soa->owner, VG_TYPE_SOA, &v, 1) : NULL;
+			if (soa->rrset) {
+				soa->rrset->rrs[0] = soa;
+				soa->rrset->n_rrs = 1;
+				soa->rrset->rclass = VG_CLASS_IN;
+			}
+			if (soa->owner && soa->rdata && soa->rrset)
 				iq->soa = soa;
 		}
 	}
@@ -126,7 +169,7 @@ int vg_store_stale_answer(struct vg_req *req, uint8_t *buf, size_t cap, size_t *
 	size_t qn = (size_t)vg_name_len(req->qname, VG_NAME_MAX);
 	int rc =
 	    vg_cache_answer_get(r->rd, req->qname, qn, req->qtype, req->do_bit, req->cd_bit, 0,
-				vg_wall32(r), buf, cap, len, &flags, (int)r->cfg->serve_stale_max);
+				vg_wall32(r), buf, cap, len, &flags, (int)r->opts.serve_stale_max);
 	if (rc < 0 || *len < 12 || !(flags & VG_CACHE_STALE))
 		return -1;
 	return buf[3] & 0x0f;
@@ -158,7 +201,7 @@ size_t vg_store_addrs(struct vg_iq *iq, struct vg_ns *ns)
 	if (!read_begin(r))
 		return 0;
 	uint16_t types[2] = {VG_TYPE_A, VG_TYPE_AAAA};
-	bool want[2] = {r->cfg->do_ip4, r->cfg->do_ip6};
+	bool want[2] = {r->opts.addr.do_ip4, r->opts.addr.do_ip6};
 	for (int t = 0; t < 2; t++) {
 		if (!want[t])
 			continue;
@@ -258,31 +301,12 @@ bool vg_store_find_cut(struct vg_iq *iq, const uint8_t *name)
 	}
 }
 
-static uint8_t rank_of(const struct vg_iq *iq, const struct vg_rr *rr)
-{
-	bool aa = VG_MSG_AA(&iq->msg);
-	uint8_t rank;
-	if (rr->section == VG_SEC_ANSWER)
-		rank = aa ? VG_RANK_AUTH_ANSWER : VG_RANK_NONAUTH_ANSWER;
-	else if (rr->section == VG_SEC_AUTHORITY)
-		rank = aa ? VG_RANK_AUTH_AUTHORITY : VG_RANK_ADDITIONAL;
-	else
-		rank = VG_RANK_GLUE;
-	if (iq->forward) {
-		/* A forwarder is recursive: its answers are "non-authoritative" at best. */
-		if (rank > VG_RANK_NONAUTH_ANSWER)
-			rank = VG_RANK_NONAUTH_ANSWER;
-		return rank;
-	}
-	return rank | VG_RANK_ITERATED;
-}
-
 /* Whether an NS RRset of this reply is a zone cut's delegation: the NS set of an accepted
  * referral (the parent's side), or the root's own NS set from a root server (the root has no
  * parent). Any other NS RRset (the child's answer to an NS question, an authority section) is
  * stored for NS questions only and never becomes a cut: a zone removed at its parent stops
  * resolving when the parent's TTL ends, whatever its own servers say (ghost domains). */
-static bool is_delegation(const struct vg_iq *iq, const struct vg_rr *ns)
+static bool is_delegation(const struct vg_iq *iq, const struct vg_rrset *ns)
 {
 	if (iq->forward || ns->type != VG_TYPE_NS)
 		return false;
@@ -294,7 +318,7 @@ static bool is_delegation(const struct vg_iq *iq, const struct vg_rr *ns)
 /* A CNAME below a DNAME of the same reply was synthesized from it: caching it would answer
  * later questions without the DNAME (RFC 6672 §3.4: the DNAME is what is cached). `dn` lists
  * the DNAMEs the scrubber kept. */
-static bool synthesized(const struct vg_rr *const *dn, size_t n_dn, const struct vg_rr *cn)
+static bool synthesized(const struct vg_rrset *const *dn, size_t n_dn, const struct vg_rrset *cn)
 {
 	for (size_t i = 0; i < n_dn; i++)
 		if (vg_name_in_zone(cn->owner, dn[i]->owner) &&
@@ -313,20 +337,15 @@ static int rdata_cmp(const void *pa, const void *pb)
 	return c ? c : (a < b ? -1 : a > b);
 }
 
-/* The kept records of set s (of the class of its first kept one, without duplicates: RFC 2181
- * §5) written as (u16 rdlen, rdata) into a buffer from the arena; n log n in the set's size. */
-static int set_rdata(struct vg_arena *a, const struct vg_msg *m, const struct vg_rrset_ix *s,
+/* The records rr[0..n) (one RRset's, or its RRSIGs) without duplicates (RFC 2181 §5) written
+ * as (u16 rdlen, rdata) into a buffer from the arena; n log n in the set's size. */
+static int set_rdata(struct vg_arena *a, struct vg_rr *const *rr, size_t n,
 		     const struct vg_rr **tmp, struct vg_cache_rrset *rs, bool sigs)
 {
-	size_t n = 0, bytes = 0;
-	uint16_t rclass = 0;
-	for (uint32_t i = 0; i < s->n; i++) {
-		const struct vg_rr *b = &m->rr[m->members[s->first + i]];
-		if (b->drop || (n && b->rclass != rclass))
-			continue;
-		rclass = b->rclass;
-		tmp[n++] = b;
-		bytes += 2 + (size_t)b->rdlen;
+	size_t bytes = 0;
+	for (size_t i = 0; i < n; i++) {
+		tmp[i] = rr[i];
+		bytes += 2 + (size_t)rr[i]->rdlen;
 	}
 	if (n > 1)
 		qsort(tmp, n, sizeof(*tmp), rdata_cmp);
@@ -344,8 +363,6 @@ static int set_rdata(struct vg_arena *a, const struct vg_msg *m, const struct vg
 		memcpy(out + off + 2, b->rdata, b->rdlen);
 		off += 2 + (size_t)b->rdlen;
 		count++;
-		if (!sigs && b->ttl < rs->ttl)
-			rs->ttl = b->ttl;
 	}
 	if (count > 0xffff)
 		return -1; /* cannot happen past the scrubber's VG_MAX_RRSET_RRS */
@@ -357,7 +374,6 @@ static int set_rdata(struct vg_arena *a, const struct vg_msg *m, const struct vg
 		rs->rdata = out;
 		rs->rdata_len = off;
 		rs->rr_count = (uint16_t)count;
-		rs->rclass = rclass;
 	}
 	return 0;
 }
@@ -370,40 +386,35 @@ void vg_store_reply(struct vg_iq *iq)
 	if (!r->cache || m->n_rr == 0)
 		goto negative;
 	uint32_t now = vg_wall32(r);
-	/* One pass per RRset of the index: linear in the reply, plus sorting each set's rdata. */
+	/* One pass over the reply's RRsets: linear, plus sorting each set's rdata. Each is
+	 * stored with its own rank and the status the validation step gave it. */
 	const struct vg_rr **tmp = vg_arena_alloc(a, m->n_rr * sizeof(*tmp));
-	const struct vg_rr *dn[32];
+	const struct vg_rrset *dn[32];
 	size_t n_dn = 0;
 	if (!tmp)
 		return;
-	for (size_t i = 0; i < m->n_rr && n_dn < 32; i++)
-		if (!m->rr[i].drop && m->rr[i].type == VG_TYPE_DNAME)
-			dn[n_dn++] = &m->rr[i];
-	for (size_t k = 0; k < m->n_sets; k++) {
-		const struct vg_rrset_ix *s = &m->sets[k];
-		const struct vg_rr *first = NULL;
-		for (uint32_t i = 0; i < s->n && !first; i++)
-			if (!m->rr[m->members[s->first + i]].drop)
-				first = &m->rr[m->members[s->first + i]];
-		if (!first || s->type == VG_TYPE_RRSIG)
-			continue;
+	for (size_t k = 0; k < m->n_rrsets && n_dn < 32; k++)
+		if (m->rrsets[k].type == VG_TYPE_DNAME && m->rrsets[k].n_rrs)
+			dn[n_dn++] = &m->rrsets[k];
+	for (size_t k = 0; k < m->n_rrsets; k++) {
+		const struct vg_rrset *s = &m->rrsets[k];
+		if (s->n_rrs == 0)
+			continue; /* every record removed (hijack checks) */
 		if (iq->forward && (s->type == VG_TYPE_NS || s->type == VG_TYPE_DS))
 			continue; /* forwarders never supply delegations */
-		if (s->type == VG_TYPE_CNAME && synthesized(dn, n_dn, first))
+		if (s->type == VG_TYPE_CNAME && synthesized(dn, n_dn, s))
 			continue;
-		struct vg_cache_rrset rs = {.owner = first->owner,
-					    .type = first->type,
-					    .ttl = first->ttl,
-					    .rank = rank_of(iq, first),
-					    .sec = VG_SEC_INDETERMINATE};
-		if (set_rdata(a, m, s, tmp, &rs, false) < 0)
+		struct vg_cache_rrset rs = {.owner = s->owner,
+					    .type = s->type,
+					    .rclass = s->rclass,
+					    .ttl = s->ttl,
+					    .rank = s->rank,
+					    .sec = s->sec};
+		if (set_rdata(a, s->rrs, s->n_rrs, tmp, &rs, false) < 0 ||
+		    (s->n_sigs && set_rdata(a, s->sigs, s->n_sigs, tmp, &rs, true) < 0))
 			return;
-		const struct vg_rrset_ix *sg =
-		    vg_msg_rrset(m, s->owner, s->ohash, VG_TYPE_RRSIG, s->type);
-		if (sg && set_rdata(a, m, sg, tmp, &rs, true) < 0)
-			return;
-		rs.delegation = is_delegation(iq, first);
-		if (rs.delegation && first->section == VG_SEC_AUTHORITY) {
+		rs.delegation = is_delegation(iq, s);
+		if (rs.delegation && s->section == VG_SEC_AUTHORITY) {
 			/* No longer than the delegation of the zone that handed it out. */
 			uint32_t left = iq->cut_until > now ? iq->cut_until - now : 0;
 			if (rs.ttl > left)
@@ -411,7 +422,7 @@ void vg_store_reply(struct vg_iq *iq)
 		}
 		/* Whole or not at all: an RRset the cache cannot hold (VG_ELIMIT) is not cut. */
 		int rc = vg_cache_rrset_put(r->cache, &rs, now);
-		if (rc == 0 && rs.delegation && first->section == VG_SEC_ANSWER) {
+		if (rc == 0 && rs.delegation && s->section == VG_SEC_ANSWER) {
 			rs.delegation = false; /* the root's NS set also answers ". NS" */
 			rc = vg_cache_rrset_put(r->cache, &rs, now);
 		}
@@ -423,6 +434,9 @@ negative:
 		return;
 	const struct vg_verdict *v = &iq->verdict;
 	if ((v->kind != VG_REPLY_NXDOMAIN && v->kind != VG_REPLY_NODATA) || !v->soa)
+		return;
+	const struct vg_rrset *soa_set = v->soa->rrset;
+	if (vg_fails(soa_set != NULL)) /* the scrubber kept it: it was grouped */
 		return;
 	/* The proof: NSEC/NSEC3 and signatures the scrubber kept in the authority section. */
 	size_t pcap = 0;
@@ -454,8 +468,8 @@ negative:
 	    .proof = proof,
 	    .proof_len = plen,
 	    .proof_count = pcount,
-	    .rank = rank_of(iq, v->soa),
-	    .sec = VG_SEC_INDETERMINATE,
+	    .rank = soa_set->rank,
+	    .sec = soa_set->sec,
 	};
 	int rc = vg_cache_neg_put(r->cache, &neg, vg_wall32(r));
 	if (rc < 0)

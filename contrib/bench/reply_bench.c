@@ -145,10 +145,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	struct vg_upstream up = {.ops = &ops};
-	struct vg_config cfg;
-	memset(&cfg, 0, sizeof(cfg));
+	/* options all zero, as the bench has always run */
 	struct vg_resolver *r = calloc(1, sizeof(*r));
-	r->cfg = &cfg;
 	r->cache = cache;
 	r->up = &up;
 	uint8_t zone[VG_NAME_MAX];
@@ -173,6 +171,8 @@ int main(int argc, char **argv)
 			rc = vg_scrub(&iq->msg, iq->zone, iq->asked, iq->asked_type, false,
 				      &iq->verdict);
 		}
+		if (rc == 0)
+			rc = vg_rrsets_group(&req->arena, &iq->msg, false);
 		if (rc == 0) {
 			vg_store_reply(iq);
 			for (size_t i = 0; i < iq->msg.n_rr; i++)

@@ -30,7 +30,6 @@
 #include <stdint.h>
 #include <vigil/dns.h>
 
-struct vg_config;
 struct vg_cache;
 struct vg_cache_reader;
 
@@ -63,10 +62,6 @@ struct vg_cache_opts {
 
 /* Sets every field to its default (dir NULL). */
 void vg_cache_opts_default(struct vg_cache_opts *o);
-
-/* Fills `o` from the config (cache_dir, cache_size, cache_*_ttl, serve_stale_max,
- * cache_rebuild_on_error); o->dir points into cfg, which must outlive the open call. */
-void vg_cache_opts_from_config(struct vg_cache_opts *o, const struct vg_config *cfg);
 
 /* Opens (creating if needed) the cache in opts->dir. Main thread, once per process (LMDB forbids
  * opening one env twice), before other threads start: unless opts->skip_verify, an existing file is

@@ -1,5 +1,5 @@
 /* vigild configuration: the parsed form of the config file (grammar owned by daemon/config.c).
- * Shared by daemon (parses, applies) and resolver/cache (read their options from it).
+ * The daemon's alone: it hands the resolver and the cache their own options (daemon/opts.c).
  * Adding a key: add the field here, parse it in daemon/config.c, document it in
  * docs/configuration.md and contrib/vigil.conf. */
 #ifndef VIGIL_CONFIG_H
@@ -9,16 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <vigil/addr.h>
+#include <vigil/resolver.h> /* struct vg_forward_zone */
 
 #define VG_DEFAULT_PORT 53
-#define VG_ROOT_HINTS_MAX (1 << 20) /* bytes of a root-hints file that are read */
-
-/* forward-zone: "ZONE ADDR [ADDR...]"; zone "." is the same as `forward:`. */
-struct vg_forward_zone {
-	uint8_t zone[256]; /* wire format, lowercase */
-	struct vg_sockaddr *addrs;
-	size_t n_addrs;
-};
 
 /* One local-data record as written ("router.lan. 300 A 192.168.1.1"); parsed by the daemon's
  * local-data module, which reports errors with the line it came from. */

@@ -9,11 +9,10 @@
 #include <vigil/addr.h>
 #include <vigil/dns.h> /* VG_EDE_NONE */
 #include <vigil/stats.h>
+#include <vigil/suspect.h>
 
-struct vg_config;
 struct vg_cache;
 struct vg_upstream;
-struct vg_hijack_opts;
 struct vg_suspect_sink;
 
 /* A client's question as the front end parsed it. All pointers are borrowed for the duration of
@@ -29,6 +28,8 @@ struct vg_question {
 	bool has_edns;
 	const struct vg_sockaddr *client;
 };
+
+#define VG_ROOT_HINTS_MAX (1 << 20) /* bytes of a root-hints file that are read */
 
 /* The resolver's result: a complete DNS message without OPT record. Its ID is 0 and its question
  * is the client's (spelling kept); flags QR/RA/AD/rcode are set. The front end writes the ID, adds
@@ -50,13 +51,73 @@ struct vg_answer {
  * until then; on vg_resolver_close every pending request completes with SERVFAIL first. */
 typedef void (*vg_resolve_cb)(void *ctx, const struct vg_answer *ans);
 
+/* forward-zone: "ZONE ADDR [ADDR...]"; zone "." is the same as `forward:`. */
+struct vg_forward_zone {
+	uint8_t zone[256]; /* wire format, lowercase */
+	struct vg_sockaddr *addrs;
+	size_t n_addrs;
+};
+
+/* Which servers may be queried and from which source addresses. The resolver applies the
+ * families and query-local-addresses; the transport (daemon/upstream.c) binds `outgoing`. */
+struct vg_addr_policy {
+	bool do_ip4, do_ip6;
+	bool query_local_addresses; /* allow loopback, private, link-local... server addresses */
+	const struct vg_sockaddr *outgoing; /* source addresses (port 0), at most one per family */
+	size_t n_outgoing;
+};
+
+/* The resolver's options (and its transport's), in the spirit of Knot's kr_context options:
+ * the resolver never reads the daemon's configuration. Start from vg_resolver_opts_default()
+ * and change what differs; the daemon fills them from its config (daemon/opts.c), so a new
+ * option is a field here, its default in vg_resolver_opts_default, and one line there.
+ *
+ * Lifetime and reload: vg_resolver_new and vg_upstream_new copy the struct; the arrays and
+ * strings it points to are borrowed and must outlive the resolver (the daemon points into the
+ * worker's boot configuration). A reload (SIGHUP) changes none of these options: a worker builds
+ * its resolver and transport once, from the configuration it was started with; a reload swaps
+ * only the worker's front-end policy (ACL, local data, rate limit, listeners, EDNS size,
+ * max-requests admission). Changing them takes a restart. */
+struct vg_resolver_opts {
+	/* where iteration starts */
+	const char *root_hints;	     /* file; NULL = built in */
+	const char *root_hints_text; /* its contents when already read; preferred over the file */
+	/* forwarding: all questions (`forward:`), or below a zone (forward-zone:) */
+	const struct vg_sockaddr *forward;
+	size_t n_forward;
+	const struct vg_forward_zone *forward_zones;
+	size_t n_forward_zones;
+	struct vg_addr_policy addr;
+	/* behaviour */
+	bool qname_minimisation;
+	bool case_randomisation;
+	bool prefetch;
+	uint32_t serve_stale_max; /* seconds past expiry that may be served stale, 0 = off */
+	/* TTL clamps applied to what is stored (seconds; a maximum of 0 = no clamp of our own) */
+	uint32_t cache_min_ttl, cache_max_ttl, cache_max_negative_ttl;
+	/* limits (docs/configuration.md) */
+	uint32_t max_upstream_queries; /* per client request (NXNS bound) */
+	uint32_t max_glueless_per_referral;
+	uint32_t max_cname_chain;
+	uint32_t max_referral_depth;
+	uint32_t request_timeout_ms;   /* lifetime of one client request */
+	uint32_t max_requests;	       /* per worker: sizes the memory of requests in flight */
+	uint32_t max_upstream_sockets; /* per worker, enforced by the transport; 0 = no cap */
+	/* hijack detection (docs/suspicious-log.md); the private-domain array is borrowed */
+	struct vg_hijack_opts hijack;
+};
+
+/* Fills `o` with the built-in defaults (the same as the daemon's config defaults: qname
+ * minimisation, 0x20, IPv4 and IPv6, prefetch, serve-stale one day, the limits of
+ * docs/configuration.md; no forwarding, built-in root hints). Thread-safe. */
+void vg_resolver_opts_default(struct vg_resolver_opts *o);
+
 /* What a resolver needs from its worker. Borrowed; must outlive the resolver. */
 struct vg_resolver_env {
-	const struct vg_config *cfg;
-	struct vg_cache *cache;	      /* may be NULL (no cache) */
+	const struct vg_resolver_opts *opts; /* copied by vg_resolver_new */
+	struct vg_cache *cache;		     /* may be NULL (no cache) */
 	struct vg_upstream *upstream; /* the daemon's upstream layer (sockets, timers, clocks) */
 	int worker_id;
-	const struct vg_hijack_opts *hijack;   /* NULL: no hijack checks */
 	const struct vg_suspect_sink *suspect; /* NULL: findings are not reported */
 };
 

@@ -59,7 +59,13 @@ enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
 	X(refused_rd0, COUNTER, "RD=0 questions the cache could not answer")                       \
 	X(upstream_local_errors, COUNTER,                                                          \
 	  "local errors sending upstream (EMFILE, ENETUNREACH...)")                                \
-	X(upstream_unreachable, COUNTER, "upstream queries that reported an ICMP error")
+	X(upstream_unreachable, COUNTER, "upstream queries that reported an ICMP error")            \
+	X(unwanted_id, COUNTER, "unwanted upstream messages: wrong ID")                            \
+	X(unwanted_question, COUNTER, "unwanted upstream messages: wrong question")                \
+	X(unwanted_case, COUNTER, "unwanted upstream messages: wrong 0x20 case")                   \
+	X(unwanted_malformed, COUNTER, "unwanted upstream messages: not a parsable reply")         \
+	X(unwanted_source, COUNTER, "unwanted upstream messages: wrong source address or port")    \
+	X(unwanted_late, COUNTER, "unwanted upstream messages: a second reply after the answer")
 
 /* Upstream transport, per worker (include/vigil/upstream.h struct vg_upstream_stats). */
 #define VG_STATS_PREFIX_UPSTREAM "upstream_"

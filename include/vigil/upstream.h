@@ -1,7 +1,7 @@
 /* The resolver -> network contract: how the resolver sends queries to authoritative servers and
  * forwarders, and reads time, without touching sockets or clocks itself.
  *
- * The daemon implements it with libuv (daemon/upstream.c: vg_upstream_new); unit tests implement
+ * The daemon implements it with libuv (daemon/upstream.h: vg_upstream_new); unit tests implement
  * the same ops table with scripted replies and a fake clock. Everything here is used from one
  * worker's loop thread only (not thread-safe); one vg_upstream per worker. */
 #ifndef VIGIL_UPSTREAM_H
@@ -13,7 +13,6 @@
 #include <vigil/addr.h>
 #include <vigil/stats.h>
 
-struct vg_config;
 struct vg_upstream;
 struct vg_upstream_query; /* one query in flight (opaque, owned by the implementation) */
 struct vg_upstream_timer; /* one armed timer (opaque, owned by the implementation) */
@@ -34,6 +33,35 @@ enum vg_upstream_status {
 	VG_UP_UNREACHABLE = 4,
 };
 
+/* Why a datagram (or TCP message) that reached an outstanding query did not answer it. */
+enum vg_upstream_unwanted_kind {
+	VG_UNWANTED_ID = 0,	  /* a different ID */
+	VG_UNWANTED_QUESTION = 1, /* a different question (name, type, class) or QDCOUNT != 1 */
+	VG_UNWANTED_CASE = 2,	  /* the question but for the letter case of the name (0x20, UDP) */
+	VG_UNWANTED_MALFORMED = 3, /* not a DNS reply: too short, QR clear, or records that do not
+				    * parse although ID and question match */
+	VG_UNWANTED_SOURCE = 4,	   /* from another address or port than the server's */
+	VG_UNWANTED_LATE = 5,	   /* after the query was answered, on a socket still open */
+	VG_UNWANTED_N_KINDS
+};
+
+/* One unwanted message, reported to the query it arrived for (vg_upstream_req.unwanted). The
+ * daemon's transport uses connected UDP sockets (the kernel drops other sources) and closes a
+ * query's socket when the query ends, so it reports neither VG_UNWANTED_SOURCE nor
+ * VG_UNWANTED_LATE today; a transport that can see them reports them with these kinds. */
+struct vg_upstream_unwanted {
+	enum vg_upstream_unwanted_kind kind;
+	struct vg_sockaddr from; /* who sent it (address and port) */
+	bool tcp;		 /* arrived on the query's TCP connection */
+	const uint8_t *msg;	 /* the message, valid only during the call */
+	size_t len;
+};
+
+/* Called with the ctx given to send, zero or more times before the query's final callback (never
+ * after it, never from inside send). Only a record: the query goes on as the contract of
+ * vg_upstream_reply_cb says. It may cancel the query. */
+typedef void (*vg_upstream_unwanted_cb)(void *ctx, const struct vg_upstream_unwanted *u);
+
 /* What the resolver asks the transport to send. The packet is complete: the resolver has already
  * chosen the ID (from ops->random, a CSPRNG in the daemon), the 0x20 case of the name and the OPT.
  * The transport copies `wire`; it does not change it. */
@@ -43,6 +71,9 @@ struct vg_upstream_req {
 	size_t len;
 	bool tcp;	     /* send over TCP (after TC=1, or for large answers) */
 	uint32_t timeout_ms; /* total time allowed for this query */
+	/* Optional (NULL = not told): every message that reached this query without answering it,
+	 * called with send's ctx. */
+	vg_upstream_unwanted_cb unwanted;
 };
 
 /* Called exactly once per query that ops->send accepted with a final status (never from inside
@@ -50,7 +81,8 @@ struct vg_upstream_req {
  * VG_UP_UNREACHABLE (the handle stays valid). `reply` is valid only during the call. rtt_ms is
  * the measured round trip (monotonic clock) for VG_UP_REPLY. Non-matching datagrams never reach
  * the callback, nor do matching ones that are not well-formed DNS messages (VG_MATCH_MALFORMED):
- * the transport counts them (unsolicited) and keeps waiting until the match or the timeout —
+ * the transport counts them (unsolicited), reports each to req->unwanted, and keeps waiting
+ * until the match or the timeout —
  * except a UDP reply whose question differs only in case, which ends the query with VG_UP_CASE
  * (also counted). Over TCP a case-only difference is accepted: the connection already proves the
  * origin. */
@@ -127,35 +159,19 @@ enum vg_upstream_match {
 enum vg_upstream_match vg_upstream_match(const uint8_t *query, size_t qlen, const uint8_t *reply,
 					 size_t rlen);
 
-/* --- The daemon's libuv transport (daemon/upstream.c, library vg_upstream_dep) --- */
-struct uv_loop_s;
-
-/* What the transport does with a message that arrived for a query in flight (from the server's
- * address and port: connected sockets leave the rest to the kernel). */
-enum vg_upstream_offer {
-	VG_OFFER_ACCEPT = 0, /* the reply: the query ends with VG_UP_REPLY and this message */
-	VG_OFFER_IGNORE = 1, /* counted as unsolicited; the query keeps waiting */
-	VG_OFFER_CASE = 2, /* UDP, question differs only in case: the query ends with VG_UP_CASE */
-};
-
-/* The transport's rule for one message `msg` offered to the query `query` (sent over TCP when
- * `tcp`): vg_upstream_match, with a case-only difference accepted over TCP. The match verdict
- * goes to *why when not NULL. Pure function, thread-safe; the fuzz target fuzz_upstream drives
- * the resolver through it. */
-enum vg_upstream_offer vg_upstream_judge(const uint8_t *query, size_t qlen, bool tcp,
-					 const uint8_t *msg, size_t len,
-					 enum vg_upstream_match *why);
-
-/* Creates the transport for one worker on `loop`: fresh connected UDP socket per query (kernel-
- * chosen random source port), TCP on request, at most cfg->max_upstream_sockets open at once (0:
- * no cap), source address from cfg->outgoing (per family), IDs and case from getrandom(). `cfg` is
- * borrowed and must outlive the transport. Returns 0 and *out or a negative code. Loop thread only.
- */
-int vg_upstream_new(struct uv_loop_s *loop, const struct vg_config *cfg, int worker_id,
-		    struct vg_upstream **out);
-
-/* Cancels every query and timer (no callbacks) and frees the transport once libuv has closed its
- * handles; the loop must run afterwards (uv_run) for the memory to be released. */
-void vg_upstream_close(struct vg_upstream *up);
+/* The kind of unwanted message a vg_upstream_match verdict other than VG_MATCH_OK means. */
+static inline enum vg_upstream_unwanted_kind vg_upstream_unwanted_kind_of(enum vg_upstream_match m)
+{
+	switch (m) {
+	case VG_MATCH_ID:
+		return VG_UNWANTED_ID;
+	case VG_MATCH_QUESTION:
+		return VG_UNWANTED_QUESTION;
+	case VG_MATCH_CASE:
+		return VG_UNWANTED_CASE;
+	default: /* short, QR clear, malformed */
+		return VG_UNWANTED_MALFORMED;
+	}
+}
 
 #endif

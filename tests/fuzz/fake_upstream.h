@@ -20,6 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct fake_query {
 	vg_upstream_reply_cb cb;
+	vg_upstream_unwanted_cb unwanted; /* req->unwanted: NULL when the sender does not ask */
+	struct vg_sockaddr server;	  /* req->server */
 	void *ctx;
 	uint64_t seq;
 	bool in_callback, cancelled_in_callback;
@@ -60,6 +62,8 @@ static int f_send(struct vg_upstream *up, const struct vg_upstream_req *req,
 	if (!q)
 		return -ENOMEM;
 	q->cb = cb;
+	q->unwanted = req->unwanted;
+	q->server = *req->server;
 	q->ctx = ctx;
 	q->seq = fu.seq++;
 	q->len = req->len;

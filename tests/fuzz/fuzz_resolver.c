@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <vigil/config.h>
+#include <vigil/resolver.h>
 #include <vigil/err.h>
 #include <vigil/name.h>
 #include <vigil/resolver.h>
@@ -35,13 +35,12 @@ static bool debug; /* VIGIL_FUZZ_DEBUG=1: trace each delivery and the answer on 
 
 /* ---- fixtures ---- */
 
-static struct vg_config cfgs[4];
-static const char *const cfg_text[4] = {
-    "",
-    "qname-minimisation: no\ncase-randomisation: no\n",
-    "forward: 192.0.2.53\n",
-    "forward-zone: \"example.com. 192.0.2.54 2001:db8::54\"\nprefetch: no\n",
-};
+/* Four option sets, each the resolver's defaults with one twist: as is; no qname minimisation
+ * nor 0x20; `forward: 192.0.2.53`; forward-zone example.com. to 192.0.2.54 and 2001:db8::54
+ * with prefetch off. */
+static struct vg_resolver_opts opts[4];
+static struct vg_sockaddr fwd_all, fwd_zone[2];
+static struct vg_forward_zone fz = {.zone = "\7example\3com", .addrs = fwd_zone, .n_addrs = 2};
 static struct vg_cache *cache;
 static char dir[64];
 
@@ -57,8 +56,6 @@ static void cleanup(void)
 {
 	vg_cache_close(cache);
 	nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-	for (int i = 0; i < 4; i++)
-		vg_config_free(&cfgs[i]);
 }
 
 static uint32_t cache_clock(void *ctx)
@@ -73,14 +70,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	vg_fuzz_init_log();
 	debug = getenv("VIGIL_FUZZ_DEBUG") != NULL;
-	char err[512];
-	for (int i = 0; i < 4; i++) {
-		if (vg_config_defaults(&cfgs[i]) != 0 ||
-		    vg_config_parse(&cfgs[i], "fuzz.conf", cfg_text[i], err, sizeof(err)) != 0) {
-			fprintf(stderr, "fuzz_resolver: config %d: %s\n", i, err);
-			abort();
-		}
-	}
+	for (int i = 0; i < 4; i++)
+		vg_resolver_opts_default(&opts[i]);
+	opts[1].qname_minimisation = false;
+	opts[1].case_randomisation = false;
+	if (vg_sockaddr_parse("192.0.2.53", 53, &fwd_all) != 0 ||
+	    vg_sockaddr_parse("192.0.2.54", 53, &fwd_zone[0]) != 0 ||
+	    vg_sockaddr_parse("2001:db8::54", 53, &fwd_zone[1]) != 0)
+		abort();
+	opts[2].forward = &fwd_all;
+	opts[2].n_forward = 1;
+	opts[3].forward_zones = &fz;
+	opts[3].n_forward_zones = 1;
+	opts[3].prefetch = false;
 	const char *tmp = getenv("TMPDIR");
 	snprintf(dir, sizeof(dir), "%s/vgfuzz-XXXXXX", tmp && strlen(tmp) < 40 ? tmp : "/tmp");
 	if (!mkdtemp(dir))
@@ -90,6 +92,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	o.dir = dir;
 	o.map_size = 32u << 20;
 	o.clock = cache_clock;
+	char err[512];
 	if (vg_cache_open(&o, &cache, err, sizeof(err)) != 0) {
 		fprintf(stderr, "fuzz_resolver: %s\n", err);
 		abort();
@@ -231,7 +234,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		vg_fuzz_cache_load(cache, &in, in.pos + n);
 	}
 	struct vg_resolver_env env = {
-	    .cfg = &cfgs[setup & 3], .cache = with_cache ? cache : NULL, .upstream = &fu.up};
+	    .opts = &opts[setup & 3], .cache = with_cache ? cache : NULL, .upstream = &fu.up};
 	struct vg_resolver *r;
 	if (vg_resolver_new(&env, &r) != 0)
 		return 0;

@@ -6,7 +6,10 @@
  * (vg_upstream_judge, daemon/upstream.c) and, when it is accepted, to the iterator; the first
  * accepted one (or a case mismatch, or the input's timeout/error) ends the query, as in vigild.
  * Source addresses are checked by the kernel in vigild (connected sockets): here a datagram from
- * another source is dropped before the rule, the way the kernel would.
+ * another source never reaches the rule, the way the kernel would drop it, but is reported to
+ * the resolver's unwanted-message callback as VG_UNWANTED_SOURCE (a transport that sees such
+ * datagrams reports them so); every datagram the rule turns down is reported with its kind, as
+ * daemon/upstream.c does, and the callback may cancel the query.
  * Input:
  *   u8 question: bits 0-3 qname (the lab's names, below), bits 4-6 qtype
  *   u8 setup: bits 0-1 config variant (0 default: QNAME minimisation and 0x20 on; 1 both off;
@@ -27,6 +30,7 @@
  * accepted datagram carried it. With the rebinding check blocking (no private domains, public
  * names and forwarders only), no A or AAAA record in the answer section holds a private,
  * loopback, link-local, unspecified or CGNAT address. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,11 +43,14 @@
 #include <vigil/resolver.h>
 #include <vigil/suspect.h>
 #include <vigil/upstream.h>
-#include "fuzz.h"
 #include "fake_upstream.h"
+#include "fuzz.h"
+#include "opts.h"	/* daemon/: the resolver's options from the config, as vigild does */
+#include "upstream.h" /* daemon/: vg_upstream_judge, the transport's rule */
 
 static bool debug; /* VIGIL_FUZZ_DEBUG=1: trace each query, its outcome and the answer */
 static struct vg_config cfgs[4];
+static struct vg_resolver_opts opts[4]; /* from cfgs, as vigild's workers get them */
 /* query-local-addresses: the lab's servers are on 127.53.x.y (the lab-captured seeds). */
 static const char *const cfg_text[4] = {
     "query-local-addresses: yes\n",
@@ -72,6 +79,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 			fprintf(stderr, "fuzz_upstream: config %d: %s\n", i, err);
 			abort();
 		}
+		vg_resolver_opts_from_config(&opts[i], &cfgs[i]);
 	}
 	atexit(cleanup);
 	return 0;
@@ -231,11 +239,34 @@ static void deliver(struct fake_query *q, struct vg_fuzz_in *in)
 		uint8_t f = vg_fuzz_u8(in);
 		size_t n = build(q, f, in);
 		fu.now += 1;
-		if (n == 0 || (f & 3) == 1 || (f & 3) == 2)
-			continue; /* nothing sent, or dropped by the connected socket */
-		enum vg_upstream_match why;
-		enum vg_upstream_offer o =
-		    vg_upstream_judge(q->wire, q->len, q->tcp, dgram, n, &why);
+		if (n == 0)
+			continue;
+		enum vg_upstream_match why = VG_MATCH_OK;
+		enum vg_upstream_offer o = VG_OFFER_IGNORE;
+		bool other_source = (f & 3) == 1 || (f & 3) == 2;
+		/* From another source vigild's connected socket drops it in the kernel; a transport
+		 * that sees it reports it as VG_UNWANTED_SOURCE, as this one does. */
+		if (!other_source)
+			o = vg_upstream_judge(q->wire, q->len, q->tcp, dgram, n, &why);
+		if (o != VG_OFFER_ACCEPT && q->unwanted) {
+			struct vg_upstream_unwanted uw = {
+			    other_source ? VG_UNWANTED_SOURCE : vg_upstream_unwanted_kind_of(why),
+			    q->server, q->tcp, dgram, n};
+			if ((f & 3) == 1 && uw.from.u.sa.sa_family == AF_INET)
+				uw.from.u.sin.sin_port = htons(5353);
+			else if ((f & 3) == 1)
+				uw.from.u.sin6.sin6_port = htons(5353);
+			else if ((f & 3) == 2)
+				vg_sockaddr_parse("198.51.100.9", 53, &uw.from);
+			q->in_callback = true;
+			q->unwanted(q->ctx, &uw);
+			q->in_callback = false;
+			if (q->cancelled_in_callback) { /* the resolver gave up on this query */
+				drop_query(q);
+				free(q);
+				return;
+			}
+		}
 		if (o == VG_OFFER_IGNORE)
 			continue;
 		if (o == VG_OFFER_CASE) {
@@ -305,15 +336,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fu.now = 1000;
 	accepted_forged = false;
 	events = 0;
-	const struct vg_hijack_opts hijack = {
-	    .enabled = true,
-	    .rebinding = (setup & 0x10) ? VG_REBIND_LOG : VG_REBIND_BLOCK,
-	};
-	struct vg_resolver_env env = {.cfg = &cfgs[setup & 3],
-				      .cache = NULL,
-				      .upstream = &fu.up,
-				      .hijack = (setup & 8) ? &hijack : NULL,
-				      .suspect = &sink};
+	struct vg_resolver_opts o = opts[setup & 3];
+	o.hijack.enabled = setup & 8;
+	o.hijack.rebinding = (setup & 0x10) ? VG_REBIND_LOG : VG_REBIND_BLOCK;
+	struct vg_resolver_env env = {.opts = &o, .cache = NULL, .upstream = &fu.up, .suspect = &sink};
 	struct vg_resolver *r;
 	if (vg_resolver_new(&env, &r) != 0)
 		return 0;

@@ -20,7 +20,6 @@
 
 #include <vigil/base.h>
 #include <vigil/cache.h>
-#include <vigil/config.h>
 
 #define T0 1700000000u /* injected wall clock base */
 

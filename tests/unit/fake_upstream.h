@@ -25,19 +25,19 @@ struct fake_up;
 
 /* Per-server behaviour. NULL `zone` with FAKE_SILENT: never answers. */
 enum fake_mode {
-	FAKE_AUTH = 0,	     /* answers like an authoritative server from its zone data */
-	FAKE_SILENT,	     /* never answers */
-	FAKE_CASE_FLIP,	     /* UDP: answers with the question's letter case inverted; TCP: fine */
-	FAKE_CASE_FLIP_ALL,  /* inverts the case over UDP and TCP */
-	FAKE_WRONG_ID,	     /* answers with ID + 1 only */
-	FAKE_FORMERR_EDNS,   /* FORMERR to queries with OPT */
-	FAKE_FORMERR,	     /* FORMERR to everything (or a forged FORMERR, then a broken server) */
-	FAKE_TC,	     /* TC=1 over UDP, full answer over TCP */
-	FAKE_SERVFAIL,	     /* SERVFAIL to everything */
-	FAKE_REFUSED,	     /* REFUSED to everything (lame) */
-	FAKE_RECURSIVE,	     /* a forwarder: answers from `zone` data with RA, whatever the name */
-	FAKE_FIXED,	     /* answers every query with AA, `fixed_rcode` and the `fixed` records */
-	FAKE_UNREACHABLE,    /* an ICMP error at once (VG_UP_UNREACHABLE), then nothing */
+	FAKE_AUTH = 0,	    /* answers like an authoritative server from its zone data */
+	FAKE_SILENT,	    /* never answers */
+	FAKE_CASE_FLIP,	    /* UDP: answers with the question's letter case inverted; TCP: fine */
+	FAKE_CASE_FLIP_ALL, /* inverts the case over UDP and TCP */
+	FAKE_WRONG_ID,	    /* answers with ID + 1 only */
+	FAKE_FORMERR_EDNS,  /* FORMERR to queries with OPT */
+	FAKE_FORMERR,	    /* FORMERR to everything (or a forged FORMERR, then a broken server) */
+	FAKE_TC,	    /* TC=1 over UDP, full answer over TCP */
+	FAKE_SERVFAIL,	    /* SERVFAIL to everything */
+	FAKE_REFUSED,	    /* REFUSED to everything (lame) */
+	FAKE_RECURSIVE,	    /* a forwarder: answers from `zone` data with RA, whatever the name */
+	FAKE_FIXED,	    /* answers every query with AA, `fixed_rcode` and the `fixed` records */
+	FAKE_UNREACHABLE,   /* an ICMP error at once (VG_UP_UNREACHABLE), then nothing */
 	FAKE_ICMP_THEN_AUTH, /* a (forged) ICMP error at once, then the real answer after delay_ms
 			      */
 	FAKE_LOCAL_ERROR,    /* ops->send fails with -ENETUNREACH: nothing is sent */
@@ -69,6 +69,7 @@ struct fake_q {
 	uint64_t sent_at, deadline;
 	bool icmp; /* the ICMP notice was delivered */
 	vg_upstream_reply_cb cb;
+	vg_upstream_unwanted_cb unwanted;
 	void *ctx;
 };
 
@@ -180,8 +181,13 @@ static void fake_add_matching(ldns_pkt *p, ldns_pkt_section sec, const ldns_rr_l
 {
 	for (size_t i = 0; i < ldns_rr_list_rr_count(z); i++) {
 		ldns_rr *rr = ldns_rr_list_rr(z, i);
-		if (ldns_dname_compare(ldns_rr_owner(rr), owner) == 0 &&
-		    (type == 0 || ldns_rr_get_type(rr) == type))
+		if (ldns_dname_compare(ldns_rr_owner(rr), owner))
+			continue;
+		/* an RRSIG goes with the set it covers, as a signed zone's server sends it */
+		ldns_rr_type t = ldns_rr_get_type(rr);
+		if (t == LDNS_RR_TYPE_RRSIG && type != LDNS_RR_TYPE_RRSIG)
+			t = ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rr));
+		if (type == 0 || t == type)
 			ldns_pkt_push_rr(p, sec, ldns_rr_clone(rr));
 	}
 }
@@ -419,6 +425,7 @@ static int fake_send(struct vg_upstream *up, const struct vg_upstream_req *req,
 		q->sent_at = f->now;
 		q->deadline = f->now + req->timeout_ms;
 		q->cb = cb;
+		q->unwanted = req->unwanted;
 		q->ctx = ctx;
 		if (f->n_log < FAKE_LOG) {
 			struct fake_log *l = &f->log[f->n_log++];
@@ -586,8 +593,17 @@ static void fake_run(struct fake_up *f, uint64_t max_ms)
 				      (uint32_t)(f->now - q->sent_at));
 				continue;
 			}
-			if (len)
+			if (len) {
 				f->unsolicited++;
+				if (q->unwanted) { /* as the daemon's transport: from the server */
+					struct vg_upstream_unwanted uw = {
+					    vg_upstream_unwanted_kind_of(mv), q->server, q->tcp,
+					    buf, len};
+					q->unwanted(q->ctx, &uw);
+					if (!q->live)
+						continue; /* cancelled by the callback */
+				}
+			}
 			if (mv == VG_MATCH_CASE && !q->tcp) {
 				q->live = false;
 				q->cb(q->ctx, VG_UP_CASE, NULL, 0, 0);

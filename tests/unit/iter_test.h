@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <vigil/cache.h>
-#include <vigil/config.h>
 #include <vigil/err.h>
 #include <vigil/resolver.h>
 #include "fake_upstream.h"
@@ -26,7 +25,7 @@
 #define SOA(z) z " 3600 IN SOA ns." z " h." z " 1 7200 3600 1209600 300"
 
 static struct fake_up F;
-static struct vg_config C;
+static struct vg_resolver_opts C; /* the resolver's options: defaults, then each test's */
 static struct vg_cache *cache;
 static struct vg_resolver *R;
 static char dir[64] = "/tmp/vg-iter-XXXXXX";
@@ -117,21 +116,9 @@ static void world(void)
 
 static void cfg_init(void)
 {
-	memset(&C, 0, sizeof(C));
+	vg_resolver_opts_default(&C);
 	C.root_hints = hints_path;
-	C.qname_minimisation = true;
-	C.case_randomisation = true;
-	C.do_ip4 = true;
-	C.do_ip6 = false;
-	C.query_local_addresses = false;
-	C.prefetch = true;
-	C.max_upstream_queries = 100;
-	C.max_glueless_per_referral = 4;
-	C.max_cname_chain = 12;
-	C.max_referral_depth = 30;
-	C.request_timeout_ms = 10000;
-	C.serve_stale_max = 86400;
-	C.cache_max_ttl = 86400;
+	C.addr.do_ip6 = false; /* the scripted Internet is IPv4 unless a test adds IPv6 */
 }
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
@@ -141,7 +128,7 @@ static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw
 
 static void start_resolver(void)
 {
-	struct vg_resolver_env env = {.cfg = &C, .cache = cache, .upstream = &F.head};
+	struct vg_resolver_env env = {.opts = &C, .cache = cache, .upstream = &F.head};
 	cr_assert_eq(vg_resolver_new(&env, &R), 0);
 	fake_run(&F, 60000); /* priming */
 	if (cache)

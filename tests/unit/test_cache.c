@@ -684,28 +684,6 @@ Test(cache, dump_writes_zone_file_like_lines)
 	vg_cache_close(c);
 }
 
-Test(cache, opts_from_config_maps_every_cache_key)
-{
-	struct vg_config cfg;
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.cache_dir = dir;
-	cfg.cache_size = 1u << 30;
-	cfg.cache_min_ttl = 5;
-	cfg.cache_max_ttl = 7200;
-	cfg.cache_max_negative_ttl = 900;
-	cfg.serve_stale_max = 1234;
-	cfg.cache_rebuild_on_error = true;
-	struct vg_cache_opts o;
-	vg_cache_opts_from_config(&o, &cfg);
-	cr_assert_str_eq(o.dir, dir);
-	cr_assert_eq(o.map_size, 1u << 30);
-	cr_assert_eq(o.min_ttl, 5);
-	cr_assert_eq(o.max_ttl, 7200);
-	cr_assert_eq(o.max_neg_ttl, 900);
-	cr_assert_eq(o.stale_max, 1234);
-	cr_assert(o.rebuild_on_error);
-}
-
 Test(cache, answer_ttl_never_outlives_an_rrsig_in_the_message)
 {
 	struct vg_cache *c = open_default();

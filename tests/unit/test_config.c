@@ -14,6 +14,7 @@
 #include <vigil/log.h>
 #include <vigil/name.h>
 #include <vigil_build.h>
+#include "opts.h"
 
 static struct vg_config cfg;
 static char err[1024];
@@ -692,4 +693,103 @@ Test(config, allow_marks_trusted_ranges)
 		  "nothing or 'trusted')");
 	parse_err("allow: 192.0.2.0/33 trusted\n",
 		  "test.conf:1: key 'allow': bad CIDR '192.0.2.0/33' (expected ADDR/BITS or ADDR)");
+}
+
+Test(config, cache_opts_map_every_cache_key)
+{
+	parse_ok("cache-dir: /var/cache/vigil-test\n"
+		 "cache-size: 1G\n"
+		 "cache-min-ttl: 5\n"
+		 "cache-max-ttl: 7200\n"
+		 "cache-max-negative-ttl: 900\n"
+		 "serve-stale-max: 1234\n"
+		 "cache-rebuild-on-error: yes\n");
+	struct vg_cache_opts o;
+	vg_cache_opts_from_config(&o, &cfg);
+	cr_assert_str_eq(o.dir, "/var/cache/vigil-test");
+	cr_assert_eq(o.map_size, 1u << 30);
+	cr_assert_eq(o.min_ttl, 5);
+	cr_assert_eq(o.max_ttl, 7200);
+	cr_assert_eq(o.max_neg_ttl, 900);
+	cr_assert_eq(o.stale_max, 1234);
+	cr_assert(o.rebuild_on_error);
+}
+
+/* The resolver's own defaults (what unit tests start from) are the config's defaults. */
+Test(config, default_config_gives_the_resolver_defaults)
+{
+	cr_assert_eq(vg_config_defaults(&cfg), 0);
+	struct vg_resolver_opts o, d;
+	vg_resolver_opts_from_config(&o, &cfg);
+	vg_resolver_opts_default(&d);
+	cr_assert_null(o.root_hints);
+	cr_assert_null(o.root_hints_text);
+	cr_assert_eq(o.n_forward, d.n_forward);
+	cr_assert_eq(o.n_forward_zones, d.n_forward_zones);
+	cr_assert_eq(o.addr.do_ip4, d.addr.do_ip4);
+	cr_assert_eq(o.addr.do_ip6, d.addr.do_ip6);
+	cr_assert_eq(o.addr.query_local_addresses, d.addr.query_local_addresses);
+	cr_assert_eq(o.addr.n_outgoing, d.addr.n_outgoing);
+	cr_assert_eq(o.qname_minimisation, d.qname_minimisation);
+	cr_assert_eq(o.case_randomisation, d.case_randomisation);
+	cr_assert_eq(o.prefetch, d.prefetch);
+	cr_assert_eq(o.serve_stale_max, d.serve_stale_max);
+	cr_assert_eq(o.cache_min_ttl, d.cache_min_ttl);
+	cr_assert_eq(o.cache_max_ttl, d.cache_max_ttl);
+	cr_assert_eq(o.cache_max_negative_ttl, d.cache_max_negative_ttl);
+	cr_assert_eq(o.max_upstream_queries, d.max_upstream_queries);
+	cr_assert_eq(o.max_glueless_per_referral, d.max_glueless_per_referral);
+	cr_assert_eq(o.max_cname_chain, d.max_cname_chain);
+	cr_assert_eq(o.max_referral_depth, d.max_referral_depth);
+	cr_assert_eq(o.request_timeout_ms, d.request_timeout_ms);
+	cr_assert_eq(o.max_requests, d.max_requests);
+	cr_assert_eq(o.max_upstream_sockets, d.max_upstream_sockets);
+}
+
+Test(config, resolver_opts_map_every_resolver_key)
+{
+	parse_ok("root-hints: /usr/share/dns/root.hints\n"
+		 "outgoing-address: 192.0.2.1\n"
+		 "qname-minimisation: no\n"
+		 "case-randomisation: no\n"
+		 "do-ip4: no\n"
+		 "do-ip6: yes\n"
+		 "query-local-addresses: yes\n"
+		 "prefetch: no\n"
+		 "serve-stale-max: 1h\n"
+		 "cache-min-ttl: 5\n"
+		 "cache-max-ttl: 2d\n"
+		 "cache-max-negative-ttl: 15m\n"
+		 "forward: 9.9.9.9\n"
+		 "forward-zone: \"lan. 192.168.1.1\"\n"
+		 "max-upstream-queries: 50\n"
+		 "max-glueless-per-referral: 2\n"
+		 "max-cname-chain: 8\n"
+		 "max-referral-depth: 20\n"
+		 "request-timeout: 4500\n"
+		 "max-requests: 77\n"
+		 "max-upstream-sockets: 99\n");
+	struct vg_resolver_opts o;
+	vg_resolver_opts_from_config(&o, &cfg);
+	cr_assert_eq(o.root_hints, cfg.root_hints);
+	cr_assert_eq(o.root_hints_text, cfg.root_hints_text);
+	cr_assert_eq(o.forward, cfg.forward);
+	cr_assert_eq(o.n_forward, 1);
+	cr_assert_eq(o.forward_zones, cfg.forward_zones);
+	cr_assert_eq(o.n_forward_zones, 1);
+	cr_assert(!o.addr.do_ip4 && o.addr.do_ip6 && o.addr.query_local_addresses);
+	cr_assert_eq(o.addr.outgoing, cfg.outgoing);
+	cr_assert_eq(o.addr.n_outgoing, 1);
+	cr_assert(!o.qname_minimisation && !o.case_randomisation && !o.prefetch);
+	cr_assert_eq(o.serve_stale_max, 3600);
+	cr_assert_eq(o.cache_min_ttl, 5);
+	cr_assert_eq(o.cache_max_ttl, 2 * 86400);
+	cr_assert_eq(o.cache_max_negative_ttl, 900);
+	cr_assert_eq(o.max_upstream_queries, 50);
+	cr_assert_eq(o.max_glueless_per_referral, 2);
+	cr_assert_eq(o.max_cname_chain, 8);
+	cr_assert_eq(o.max_referral_depth, 20);
+	cr_assert_eq(o.request_timeout_ms, 4500);
+	cr_assert_eq(o.max_requests, 77);
+	cr_assert_eq(o.max_upstream_sockets, 99);
 }

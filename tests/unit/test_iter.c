@@ -321,7 +321,7 @@ Test(iter, local_send_errors_are_counted_and_not_held_against_the_server)
 Test(iter, a_failed_priming_neither_blocks_queries_nor_waits_ten_seconds)
 {
 	F.servers[0].mode = FAKE_UNREACHABLE; /* the root is not up yet at start */
-	struct vg_resolver_env env = {.cfg = &C, .cache = cache, .upstream = &F.head};
+	struct vg_resolver_env env = {.opts = &C, .cache = cache, .upstream = &F.head};
 	cr_assert_eq(vg_resolver_new(&env, &R), 0);
 	fake_run(&F, 60000);
 	size_t primings = fake_count(&F, ROOT, ".", VG_TYPE_NS);
@@ -346,7 +346,7 @@ Test(iter, a_failed_priming_neither_blocks_queries_nor_waits_ten_seconds)
 Test(iter, priming_backoff_doubles_up_to_a_minute)
 {
 	F.servers[0].mode = FAKE_UNREACHABLE;
-	struct vg_resolver_env env = {.cfg = &C, .cache = cache, .upstream = &F.head};
+	struct vg_resolver_env env = {.opts = &C, .cache = cache, .upstream = &F.head};
 	cr_assert_eq(vg_resolver_new(&env, &R), 0);
 	fake_run(&F, 60000);
 	for (int i = 0; i < 8; i++) {
@@ -429,6 +429,51 @@ Test(iter, reply_with_wrong_id_is_ignored)
 	resolve("www.example.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
 	cr_assert_geq(F.unsolicited, 1);
+	free_result(&res);
+}
+
+/* Each unwanted reply reaches the query it arrived for: recorded on the iq with its source and
+ * counted, while the query waits on (here until its timeout) as before. */
+Test(iter, unwanted_replies_are_recorded_on_the_waiting_query_with_their_source)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_WRONG_ID;
+	uint8_t wire[VG_NAME_MAX];
+	int n = vg_name_from_text("www.example.com.", wire);
+	struct vg_question q = {
+	    .qname = wire, .qname_len = (size_t)n, .qtype = VG_TYPE_A, .qclass = 1, .rd_bit = true};
+	struct result res = {0};
+	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, &res), 0);
+	fake_run(&F, 10); /* the wrong-ID reply came at once; the query waits for its timeout */
+	cr_assert(!res.done);
+	cr_assert_not_null(R->reqs);
+	const struct vg_unwanted_log *l = &R->reqs->root->unwanted;
+	cr_assert_eq(l->count[VG_UNWANTED_ID], 1);
+	cr_assert_eq(l->count[VG_UNWANTED_CASE] + l->count[VG_UNWANTED_QUESTION] +
+			 l->count[VG_UNWANTED_MALFORMED],
+		     0);
+	cr_assert_eq(l->n_src, 1);
+	char a[64];
+	cr_assert_str_eq(vg_sockaddr_str(&l->src[0].from, a, sizeof(a)), EXCOM "@53");
+	cr_assert(!l->src[0].tcp);
+	cr_assert_eq(l->src[0].kinds, 1u << VG_UNWANTED_ID);
+	cr_assert_eq(R->stats.unwanted_id, 1);
+	fake_run(&F, 120000);
+	cr_assert(res.done, "the query still ends");
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
+	cr_assert_eq(R->stats.unwanted_id, F.unsolicited, "every unsolicited reply was reported");
+	free_result(&res);
+}
+
+Test(iter, a_case_changed_reply_is_counted_as_unwanted)
+{
+	start_resolver();
+	F.servers[3].mode = FAKE_CASE_FLIP;
+	struct result res;
+	resolve("www.example.com.", VG_TYPE_A, &res);
+	cr_assert_geq(R->stats.unwanted_case, 1);
+	cr_assert_eq(R->stats.unwanted_case, F.unsolicited);
+	cr_assert_eq(R->stats.unwanted_id, 0);
 	free_result(&res);
 }
 
@@ -650,7 +695,7 @@ Test(iter, prefetch_no_sends_no_refresh)
 
 Test(iter, primes_the_root_at_start_and_again_after_expiry)
 {
-	struct vg_resolver_env env = {.cfg = &C, .cache = cache, .upstream = &F.head};
+	struct vg_resolver_env env = {.opts = &C, .cache = cache, .upstream = &F.head};
 	cr_assert_eq(vg_resolver_new(&env, &R), 0);
 	fake_run(&F, 60000);
 	cr_assert_eq(fake_count(&F, ROOT, ".", VG_TYPE_NS), 1, "priming at start (RFC 8109)");
@@ -689,7 +734,7 @@ Test(iter, ipv6_servers_are_used_only_with_do_ip6)
 	s = fake_server(&F, "2001:500:1::53", "six.com.", FAKE_AUTH);
 	fake_rr(s, SOA("six.com."));
 	fake_rr(s, "www.six.com. 3600 IN A 192.0.2.6");
-	C.do_ip6 = true;
+	C.addr.do_ip6 = true;
 	start_resolver();
 	struct result res;
 	resolve("www.six.com.", VG_TYPE_A, &res);
@@ -700,7 +745,7 @@ Test(iter, ipv6_servers_are_used_only_with_do_ip6)
 	R = NULL;
 	vg_cache_flush_all(cache);
 	vg_cache_sync(cache);
-	C.do_ip6 = false;
+	C.addr.do_ip6 = false;
 	start_resolver();
 	resolve("www.six.com.", VG_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
@@ -913,7 +958,7 @@ Test(iter, glueless_ns_name_with_only_an_ipv6_address_is_found_with_do_ip6)
 	s = fake_server(&F, "2001:500:2::53", "v6only.com.", FAKE_AUTH);
 	fake_rr(s, SOA("v6only.com."));
 	fake_rr(s, "www.v6only.com. 3600 IN A 192.0.2.60");
-	C.do_ip6 = true;
+	C.addr.do_ip6 = true;
 	start_resolver();
 	struct result res;
 	resolve("www.v6only.com.", VG_TYPE_A, &res);
@@ -953,7 +998,7 @@ Test(iter, priming_expires_with_the_root_ns_set_ttl)
 
 Test(iter, root_hints_file_replaces_the_built_in_hints)
 {
-	struct vg_resolver_env env = {.cfg = &C, .cache = cache, .upstream = &F.head};
+	struct vg_resolver_env env = {.opts = &C, .cache = cache, .upstream = &F.head};
 	cr_assert_eq(vg_resolver_new(&env, &R), 0);
 	cr_assert_eq(R->n_hints, 1, "only the file's server, none of the built-in 13");
 	cr_assert_eq(F.n_log, 1, "priming at start");
@@ -974,8 +1019,8 @@ Test(iter, root_hints_file_replaces_the_built_in_hints)
 
 Test(iter, do_ip4_no_sends_nothing_to_ipv4_servers)
 {
-	C.do_ip4 = false;
-	C.do_ip6 = true;
+	C.addr.do_ip4 = false;
+	C.addr.do_ip6 = true;
 	start_resolver();
 	struct result res;
 	resolve("www.example.com.", VG_TYPE_A, &res);
@@ -1220,4 +1265,173 @@ Test(iter, a_subzone_delegated_by_a_removed_zone_stops_resolving_with_it)
 	F.servers[1].n_rrs = before;
 	expect_gone_after_parent_ttl(t0, "after.sub.ghost.com.", GHOST2,
 				     "the subzone outlived the zone that delegated it");
+}
+
+/* ---- sub-requests report back through a continuation (vg_iq_sub_start) ---- */
+
+struct keys_seen {
+	unsigned calls;
+	bool answered, parent_waited;
+	uint16_t rcode, qtype, type;
+	size_t n_sets;
+	unsigned n_rrs, n_sigs;
+	uint8_t sec, rank;
+};
+
+/* What the validator will do with a DNSKEY sub-request: take the RRset, then resume. */
+static void on_keys(struct vg_iq *p, const struct vg_sub_result *res, void *ctx)
+{
+	struct keys_seen *k = ctx;
+	k->calls++;
+	k->parent_waited = p->state == IQ_WAIT_SUB;
+	k->answered = res->answered;
+	k->rcode = res->rcode;
+	k->qtype = res->qtype;
+	k->n_sets = res->n_sets;
+	if (res->n_sets) {
+		k->type = res->sets[0]->type;
+		k->n_rrs = res->sets[0]->n_rrs;
+		k->n_sigs = res->sets[0]->n_sigs;
+		k->sec = res->sets[0]->sec;
+		k->rank = res->sets[0]->rank;
+	}
+	p->state = IQ_START; /* resume: the parent goes on with its own question */
+}
+
+struct sub_start {
+	const char *parent, *name;
+	uint16_t parent_type, type;
+	int depth; /* the parent's nesting */
+	struct keys_seen *seen;
+	int rc;
+	bool complete; /* end the parent's request after the attempt */
+};
+
+/* A background request whose root iq is stopped where it waits for its first reply, then the
+ * sub-request started from it (inside one resolver entry, as the iterator would). */
+static int sub_start_entry(void *arg)
+{
+	struct sub_start *s = arg;
+	uint8_t pn[VG_NAME_MAX], sn[VG_NAME_MAX];
+	vg_name_from_text(s->parent, pn);
+	vg_name_from_text(s->name, sn);
+	struct vg_req *req = vg_req_start_background(R, pn, s->parent_type, false);
+	cr_assert_not_null(req);
+	cr_assert_eq(req->root->state, IQ_WAIT_REPLY);
+	vg_iq_cancel(req->root);
+	req->root->depth = s->depth;
+	s->rc = vg_iq_sub_start(req->root, sn, s->type, on_keys, s->seen);
+	if (s->complete) {
+		req->root->state = IQ_FAIL;
+		vg_req_complete(req);
+	}
+	return 0;
+}
+
+static struct fake_server *server_of(const char *addr, const char *apex)
+{
+	for (size_t i = 0; i < F.n_servers; i++)
+		if (!strcmp(F.servers[i].addr, addr) && !strcmp(F.servers[i].apex, apex))
+			return &F.servers[i];
+	cr_assert_fail("no server %s for %s", addr, apex);
+	return NULL;
+}
+
+Test(iter, a_parent_starts_a_dnskey_sub_request_receives_its_rrset_and_resumes)
+{
+	struct fake_server *s = server_of(EXCOM, "example.com.");
+	fake_rr(s, "example.com. 3600 IN DNSKEY 257 3 13 "
+		   "mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+"
+		   "KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==");
+	fake_rr(s, "example.com. 3600 IN DNSKEY 256 3 13 "
+		   "mdsswUyr3DPW132mOi8V9xESWE8jTo0dxCjjnopKl+GqJxpVXckHAeF+"
+		   "KkxLbxILfDLUT0rAK9iUzy1L53eKGQ==");
+	fake_rr(s, "example.com. 3600 IN RRSIG DNSKEY 13 2 3600 20301231000000 20200101000000 "
+		   "31589 example.com. AAAA"); /* expiry within 2^31 s of the fake clock (RFC 4034
+						  §3.1.5) */
+	C.qname_minimisation = false;
+	start_resolver();
+	struct keys_seen k = {0};
+	struct sub_start st = {.parent = "www.example.com.",
+			       .parent_type = VG_TYPE_A,
+			       .name = "example.com.",
+			       .type = VG_TYPE_DNSKEY,
+			       .seen = &k};
+	vg_resolver_entry(R, sub_start_entry, &st);
+	cr_assert_eq(st.rc, 0);
+	fake_run(&F, 120000);
+	vg_cache_sync(cache);
+
+	cr_assert_eq(k.calls, 1, "the continuation runs once");
+	cr_assert(k.parent_waited, "the parent waited for it in IQ_WAIT_SUB");
+	cr_assert(k.answered);
+	cr_assert_eq(k.rcode, VG_RCODE_NOERROR);
+	cr_assert_eq(k.qtype, VG_TYPE_DNSKEY);
+	cr_assert_eq(k.n_sets, 1);
+	cr_assert_eq(k.type, VG_TYPE_DNSKEY);
+	cr_assert_eq(k.n_rrs, 2);
+	cr_assert_eq(k.n_sigs, 1, "the RRSIG comes attached to the DNSKEY set");
+	cr_assert_eq(k.sec, VG_SEC_INDETERMINATE, "no validator ran");
+	cr_assert_eq(k.rank, VG_RANK_AUTH_ANSWER | VG_RANK_ITERATED);
+	cr_assert_eq(fake_count(&F, EXCOM, "example.com.", VG_TYPE_DNSKEY), 1);
+	/* The parent resumed and finished its own question. */
+	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_TYPE_A), 1);
+	cr_assert_eq(R->reqs, NULL, "no request left in flight");
+
+	/* A second parent finds the keys in the cache: same result, no query. */
+	struct keys_seen k2 = {0};
+	st.seen = &k2;
+	st.parent = "alias.example.com.";
+	vg_resolver_entry(R, sub_start_entry, &st);
+	fake_run(&F, 120000);
+	cr_assert_eq(k2.calls, 1);
+	cr_assert_eq(k2.n_sets, 1);
+	cr_assert_eq(k2.n_rrs, 2);
+	cr_assert_eq(k2.n_sigs, 1);
+	cr_assert_eq(k2.sec, VG_SEC_INDETERMINATE, "the status as stored");
+	cr_assert_eq(fake_count(&F, EXCOM, "example.com.", VG_TYPE_DNSKEY), 1);
+}
+
+Test(iter, a_sub_request_that_fails_reports_servfail_and_its_ede)
+{
+	start_resolver();
+	struct keys_seen k = {0};
+	struct sub_start st = {.parent = "www.example.com.",
+			       .parent_type = VG_TYPE_A,
+			       .name = "www.glueless.com.", /* its server refuses below */
+			       .type = VG_TYPE_DNSKEY,
+			       .seen = &k};
+	server_of(EXNET, "glueless.com.")->mode = FAKE_REFUSED;
+	vg_resolver_entry(R, sub_start_entry, &st);
+	cr_assert_eq(st.rc, 0);
+	fake_run(&F, 120000);
+	cr_assert_eq(k.calls, 1);
+	cr_assert_not(k.answered);
+	cr_assert_eq(k.rcode, VG_RCODE_SERVFAIL);
+	cr_assert_eq(k.n_sets, 0);
+	cr_assert_eq(fake_count(&F, EXCOM, "www.example.com.", VG_TYPE_A), 1, "resumed anyway");
+}
+
+Test(iter, sub_requests_are_bounded_by_depth_and_loops)
+{
+	start_resolver();
+	struct keys_seen k = {0};
+	/* The question an ancestor asks: a loop. */
+	struct sub_start st = {.parent = "www.example.com.",
+			       .parent_type = VG_TYPE_A,
+			       .name = "www.example.com.",
+			       .type = VG_TYPE_A,
+			       .seen = &k,
+			       .complete = true};
+	vg_resolver_entry(R, sub_start_entry, &st);
+	cr_assert_eq(st.rc, VG_ELIMIT);
+	/* Nested too deep. */
+	st.name = "example.com.";
+	st.type = VG_TYPE_DNSKEY;
+	st.depth = VG_MAX_SUB_DEPTH;
+	vg_resolver_entry(R, sub_start_entry, &st);
+	cr_assert_eq(st.rc, VG_ELIMIT);
+	fake_run(&F, 120000);
+	cr_assert_eq(k.calls, 0, "nothing started");
+	cr_assert_eq(fake_count(&F, NULL, "example.com.", VG_TYPE_DNSKEY), 0);
 }

@@ -183,7 +183,8 @@ Test(iter, negative_answers_show_min_of_soa_ttl_minimum_and_max_negative_ttl)
 	cr_assert_eq(ldns_rr_ttl(soa), 60, "SOA TTL 3600, MINIMUM 300, max negative 60: %u",
 		     ldns_rr_ttl(soa));
 	free_result(&res);
-	C.cache_max_negative_ttl = 0; /* 0: no clamp of our own */
+	/* 0: no clamp of our own; the running resolver holds its own copy of C */
+	R->opts.cache_max_negative_ttl = 0;
 	resolve("nx2.example.com.", VG_TYPE_TXT, &res);
 	soa = ldns_rr_list_rr(ldns_pkt_authority(res.pkt), 0);
 	cr_assert_eq(ldns_rr_ttl(soa), 300, "min(SOA TTL, MINIMUM): %u", ldns_rr_ttl(soa));

@@ -1,6 +1,7 @@
 /* Unit tests of the scrubber: bailiwick rules, referral acceptance and reply classification. */
 #include <criterion/criterion.h>
 #include <ldns/ldns.h>
+#include <vigil/cache.h>
 #include <vigil/err.h>
 #include <vigil/name.h>
 #include "internal.h"
@@ -297,4 +298,131 @@ Test(scrub, finds_the_answer_whatever_the_case_of_the_question)
 	scrub("example.com.", "WwW.ExAmPlE.CoM.", VG_TYPE_A, false);
 	cr_assert_eq(V.kind, VG_REPLY_ANSWER);
 	cr_assert(kept(VG_SEC_ANSWER, "www.example.com.", VG_TYPE_A));
+}
+
+/* ---- the RRsets after the scrubber (resolver/rrset.c) ---- */
+
+static const struct vg_rrset *find_set(const char *owner, uint16_t type)
+{
+	uint8_t o[VG_NAME_MAX];
+	vg_name_from_text(owner, o);
+	for (size_t k = 0; k < M.n_rrsets; k++)
+		if (M.rrsets[k].type == type && vg_name_eq(M.rrsets[k].owner, o))
+			return &M.rrsets[k];
+	return NULL;
+}
+
+Test(scrub, groups_kept_records_into_rrsets_with_their_rrsigs_and_ranks)
+{
+	const char *rrs[] = {
+	    "A|www.example.com. 300 IN A 192.0.2.1",
+	    "A|www.example.com. 300 IN RRSIG A 13 3 300 20991231000000 20200101000000 1 "
+	    "example.com. AAAA",
+	    "A|www.example.com. 120 IN A 192.0.2.2",
+	    "A|www.example.com. 300 IN RRSIG A 13 3 300 20991231000000 20200101000000 2 "
+	    "example.com. AAAA",
+	    "U|example.com. 3600 IN NS ns1.example.com.",
+	    "D|ns1.example.com. 3600 IN A 192.0.2.53",
+	    "D|evil.net. 3600 IN A 203.0.113.66",
+	    NULL};
+	reply("www.example.com.", LDNS_RR_TYPE_A, true, LDNS_RCODE_NOERROR, rrs);
+	scrub("example.com.", "www.example.com.", VG_TYPE_A, false);
+	cr_assert_eq(vg_rrsets_group(&A, &M, false), 0);
+
+	const struct vg_rrset *a = find_set("www.example.com.", VG_TYPE_A);
+	cr_assert_not_null(a);
+	cr_assert_eq(a->n_rrs, 2);
+	cr_assert_eq(a->n_sigs, 2, "both RRSIGs over the A set are attached to it");
+	cr_assert_eq(a->ttl, 120, "the set's TTL is its lowest");
+	cr_assert_eq(a->section, VG_SEC_ANSWER);
+	cr_assert_eq(a->rank, VG_RANK_AUTH_ANSWER | VG_RANK_ITERATED);
+	cr_assert_eq(a->suspect, 0);
+	for (unsigned i = 0; i < a->n_sigs; i++)
+		cr_assert_eq(a->sigs[i]->rrset, a, "an RRSIG points at the set it covers");
+	for (unsigned i = 0; i < a->n_rrs; i++)
+		cr_assert_eq(a->rrs[i]->rrset, a);
+
+	cr_assert_null(find_set("example.com.", VG_TYPE_NS), "an answer's authority NS is dropped");
+	cr_assert_null(find_set("evil.net.", VG_TYPE_A), "a dropped record makes no set");
+	cr_assert_eq(M.n_rrsets, 1);
+	for (size_t i = 0; i < M.n_rr; i++)
+		if (M.rr[i].drop)
+			cr_assert_null(M.rr[i].rrset);
+}
+
+Test(scrub, a_referral_groups_ns_ds_and_glue_with_their_ranks)
+{
+	const char *rrs[] = {
+	    "U|example.com. 3600 IN NS ns1.example.com.",
+	    "U|example.com. 3600 IN NS ns2.example.com.",
+	    "U|example.com. 3600 IN DS 1 13 2 "
+	    "0000000000000000000000000000000000000000000000000000000000000000",
+	    "U|example.com. 3600 IN RRSIG DS 13 2 3600 20991231000000 20200101000000 "
+	    "7 com. AAAA",
+	    "D|ns1.example.com. 3600 IN A 192.0.2.53",
+	    "D|ns2.example.com. 3600 IN A 192.0.2.54",
+	    "D|evil.net. 3600 IN A 203.0.113.66",
+	    NULL};
+	reply("www.example.com.", LDNS_RR_TYPE_A, false, LDNS_RCODE_NOERROR, rrs);
+	scrub("com.", "www.example.com.", VG_TYPE_A, false);
+	cr_assert_eq(V.kind, VG_REPLY_REFERRAL);
+	cr_assert_eq(vg_rrsets_group(&A, &M, false), 0);
+	const struct vg_rrset *ns = find_set("example.com.", VG_TYPE_NS);
+	cr_assert_not_null(ns);
+	cr_assert_eq(ns->n_rrs, 2);
+	cr_assert_eq(ns->n_sigs, 0);
+	cr_assert_eq(ns->section, VG_SEC_AUTHORITY);
+	cr_assert_eq(ns->rank, VG_RANK_ADDITIONAL | VG_RANK_ITERATED, "a referral is not AA");
+	const struct vg_rrset *ds = find_set("example.com.", VG_TYPE_DS);
+	cr_assert_not_null(ds);
+	cr_assert_eq(ds->n_sigs, 1, "the DS set carries its RRSIG");
+	const struct vg_rrset *glue = find_set("ns1.example.com.", VG_TYPE_A);
+	cr_assert_not_null(glue);
+	cr_assert_eq(glue->rank, VG_RANK_GLUE | VG_RANK_ITERATED);
+	cr_assert_eq(glue->section, VG_SEC_ADDITIONAL);
+	cr_assert_null(find_set("evil.net.", VG_TYPE_A), "out-of-bailiwick glue makes no set");
+	cr_assert_eq(M.n_rrsets, 4);
+}
+
+Test(scrub, forwarded_rrsets_rank_below_iterated_data)
+{
+	const char *rrs[] = {"A|www.example.com. 300 IN A 192.0.2.1", NULL};
+	reply("www.example.com.", LDNS_RR_TYPE_A, true, LDNS_RCODE_NOERROR, rrs);
+	scrub("", "www.example.com.", VG_TYPE_A, true);
+	cr_assert_eq(vg_rrsets_group(&A, &M, true), 0);
+	const struct vg_rrset *a = find_set("www.example.com.", VG_TYPE_A);
+	cr_assert_not_null(a);
+	cr_assert_eq(a->rank, VG_RANK_NONAUTH_ANSWER, "capped, and not iterated");
+}
+
+Test(scrub, removing_a_record_drops_the_sets_signatures)
+{
+	const char *rrs[] = {
+	    "A|www.example.com. 300 IN A 192.0.2.1", "A|www.example.com. 60 IN A 10.0.0.1",
+	    "A|www.example.com. 300 IN RRSIG A 13 3 300 20991231000000 20200101000000 1 "
+	    "example.com. AAAA",
+	    NULL};
+	reply("www.example.com.", LDNS_RR_TYPE_A, true, LDNS_RCODE_NOERROR, rrs);
+	scrub("example.com.", "www.example.com.", VG_TYPE_A, false);
+	cr_assert_eq(vg_rrsets_group(&A, &M, false), 0);
+	struct vg_rrset *a = &M.rrsets[0];
+	cr_assert_eq(a->n_rrs, 2);
+	cr_assert_eq(a->ttl, 60);
+	struct vg_rr *sig = a->sigs[0];
+	struct vg_rr *gone = a->rrs[1];
+	vg_rrset_remove(a, 1);
+	cr_assert_eq(a->n_rrs, 1);
+	cr_assert_eq(a->n_sigs, 0);
+	cr_assert(gone->drop && sig->drop);
+	cr_assert_eq(a->ttl, 300, "the TTL follows what is left");
+}
+
+Test(scrub, status_of_combined_parts)
+{
+	cr_assert_eq(vg_sec_combine(VG_SEC_SECURE, VG_SEC_SECURE), VG_SEC_SECURE);
+	cr_assert_eq(vg_sec_combine(VG_SEC_SECURE, VG_SEC_INSECURE), VG_SEC_INSECURE);
+	cr_assert_eq(vg_sec_combine(VG_SEC_INSECURE, VG_SEC_INDETERMINATE), VG_SEC_INDETERMINATE);
+	cr_assert_eq(vg_sec_combine(VG_SEC_BOGUS, VG_SEC_SECURE), VG_SEC_BOGUS);
+	cr_assert_eq(vg_sec_combine(VG_SEC_INDETERMINATE, VG_SEC_BOGUS), VG_SEC_BOGUS);
+	cr_assert_eq(vg_sec_combine(7, VG_SEC_SECURE), VG_SEC_BOGUS, "unknown: not trusted");
 }

@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <vigil/name.h>
-#include <vigil/config.h>
+#include <vigil/resolver.h>
 #include "internal.h"
 
 static struct vg_sockaddr addr(const char *s)
@@ -279,7 +279,7 @@ Test(select, lookups_stay_correct_under_many_colliding_inserts)
 
 Test(select, local_addresses_need_query_local_addresses)
 {
-	struct vg_config cfg = {.do_ip4 = true, .do_ip6 = true};
+	struct vg_addr_policy cfg = {.do_ip4 = true, .do_ip6 = true};
 	const char *local[] = {
 	    "127.0.0.1", "0.0.0.0", "10.1.2.3", "192.168.1.1", "172.16.0.1",	  "169.254.1.1",
 	    "::1",	 "::",	    "fe80::1",	"fd00::1",     "::ffff:127.0.0.1"};
@@ -298,7 +298,7 @@ Test(select, local_addresses_need_query_local_addresses)
 
 Test(select, do_ip4_and_do_ip6_choose_the_families)
 {
-	struct vg_config cfg = {.do_ip4 = true, .do_ip6 = false};
+	struct vg_addr_policy cfg = {.do_ip4 = true, .do_ip6 = false};
 	struct vg_sockaddr v4 = addr("192.0.2.1"), v6 = addr("2001:db8::1");
 	cr_assert(vg_addr_allowed(&cfg, &v4));
 	cr_assert(!vg_addr_allowed(&cfg, &v6));

@@ -8,18 +8,24 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
-#include <vigil/config.h>
 #include <vigil/err.h>
 #include <vigil/name.h>
-#include <vigil/upstream.h>
+#include "upstream.h"
 
 static uv_loop_t loop;
-static struct vg_config cfg;
+static struct vg_resolver_opts opts;
 static struct vg_upstream *up;
 static int srv_udp = -1, srv_tcp = -1;
 static struct vg_sockaddr srv_addr;
 
-enum script { ANSWER, WRONG_ID_THEN_ANSWER, WRONG_CASE_THEN_ANSWER, MALFORMED_THEN_ANSWER, SILENT };
+enum script {
+	ANSWER,
+	WRONG_ID_THEN_ANSWER,
+	WRONG_CASE_THEN_ANSWER,
+	MALFORMED_THEN_ANSWER,
+	ALL_WRONG_THEN_ANSWER, /* wrong ID, wrong question, garbage, malformed, then the answer */
+	SILENT
+};
 static enum script script;
 static struct sockaddr_in last_from; /* source of the last query the server saw */
 
@@ -28,7 +34,22 @@ struct got {
 	enum vg_upstream_status st;
 	uint8_t reply[512];
 	size_t len;
+	int n_unwanted; /* reports before the final callback */
+	struct vg_upstream_unwanted unwanted[8];
+	int unwanted_after_final;
 };
+
+static void on_unwanted(void *ctx, const struct vg_upstream_unwanted *u)
+{
+	struct got *g = ctx;
+	if (g->calls)
+		g->unwanted_after_final++;
+	if (g->n_unwanted < 8) {
+		g->unwanted[g->n_unwanted] = *u;
+		g->unwanted[g->n_unwanted].msg = NULL; /* valid only during the call */
+	}
+	g->n_unwanted++;
+}
 
 static void on_reply(void *ctx, enum vg_upstream_status st, const uint8_t *reply, size_t len,
 		     uint32_t rtt)
@@ -61,6 +82,17 @@ static void serve_udp(uv_poll_t *h, int status, int events)
 		b[7] = 1;
 		sendto(srv_udp, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
 		b[7] = 0;
+	} else if (script == ALL_WRONG_THEN_ANSWER) {
+		b[1] ^= 0x55;
+		sendto(srv_udp, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
+		b[1] ^= 0x55;
+		b[n - 3] ^= 0x01; /* the question's type */
+		sendto(srv_udp, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
+		b[n - 3] ^= 0x01;
+		sendto(srv_udp, "junk!", 5, 0, (struct sockaddr *)&from, fl);
+		b[7] = 1;
+		sendto(srv_udp, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
+		b[7] = 0;
 	} else if (script == WRONG_CASE_THEN_ANSWER) {
 		b[13] ^= 0x20;
 		sendto(srv_udp, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
@@ -74,8 +106,7 @@ static uv_poll_t srv_poll;
 static void setup(void)
 {
 	cr_assert_eq(uv_loop_init(&loop), 0);
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.do_ip4 = true;
+	vg_resolver_opts_default(&opts);
 	/* A UDP server on a port the kernel picks and a TCP listener on the same port. The port
 	 * may be taken for TCP (another test's connection got it as its ephemeral port): then
 	 * try another one, a bounded number of times. */
@@ -104,7 +135,14 @@ static void setup(void)
 	listen(srv_tcp, 4);
 	uv_poll_init(&loop, &srv_poll, srv_udp);
 	uv_poll_start(&srv_poll, UV_READABLE, serve_udp);
-	cr_assert_eq(vg_upstream_new(&loop, &cfg, 0, &up), 0);
+	cr_assert_eq(vg_upstream_new(&loop, &opts, 0, &up), 0);
+}
+
+/* A transport copies its options: one built again takes the test's changes. */
+static void renew(void)
+{
+	vg_upstream_close(up);
+	cr_assert_eq(vg_upstream_new(&loop, &opts, 0, &up), 0);
 }
 
 static void teardown(void)
@@ -143,8 +181,12 @@ static void send_q(struct got *g, const char *name, bool tcp, uint32_t timeout)
 {
 	uint8_t q[512];
 	size_t ql = query(q, name);
-	struct vg_upstream_req req = {
-	    .server = &srv_addr, .wire = q, .len = ql, .tcp = tcp, .timeout_ms = timeout};
+	struct vg_upstream_req req = {.server = &srv_addr,
+				      .wire = q,
+				      .len = ql,
+				      .tcp = tcp,
+				      .timeout_ms = timeout,
+				      .unwanted = on_unwanted};
 	struct vg_upstream_query *h;
 	cr_assert_eq(up->ops->send(up, &req, on_reply, g, &h), 0);
 	cr_assert_eq(g->calls, 0, "never called from inside send");
@@ -183,7 +225,35 @@ Test(upstream, a_reply_with_changed_case_ends_the_query_with_case_status)
 	cr_assert_eq(g.calls, 1);
 	cr_assert_eq(g.st, VG_UP_CASE, "nothing delivered: the resolver asks again over TCP");
 	cr_assert_eq(up->stats.unsolicited, 1);
+	cr_assert_eq(g.n_unwanted, 1, "reported before the query ended");
+	cr_assert_eq(g.unwanted[0].kind, VG_UNWANTED_CASE);
+	cr_assert(vg_sockaddr_eq(&g.unwanted[0].from, &srv_addr));
+	cr_assert(!g.unwanted[0].tcp);
 	cr_assert_eq(up->stats.replies, 0);
+}
+
+Test(upstream, each_unwanted_datagram_is_reported_with_kind_and_source_and_the_reply_still_comes)
+{
+	script = ALL_WRONG_THEN_ANSWER;
+	struct got g = {0};
+	send_q(&g, "wWw.example.com.", false, 2000);
+	run_until(&g);
+	cr_assert_eq(g.calls, 1);
+	cr_assert_eq(g.st, VG_UP_REPLY);
+	cr_assert_eq(g.reply[1], 0x34, "the real reply");
+	cr_assert_eq(g.reply[7], 0);
+	cr_assert_eq(up->stats.unsolicited, 4);
+	cr_assert_eq(g.n_unwanted, 4);
+	const enum vg_upstream_unwanted_kind want[4] = {
+	    VG_UNWANTED_ID, VG_UNWANTED_QUESTION, VG_UNWANTED_MALFORMED, VG_UNWANTED_MALFORMED};
+	const size_t want_len[4] = {g.len, g.len, 5, g.len};
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(g.unwanted[i].kind, want[i], "report %d", i);
+		cr_assert(vg_sockaddr_eq(&g.unwanted[i].from, &srv_addr), "report %d: source", i);
+		cr_assert_eq(g.unwanted[i].len, want_len[i], "report %d: length", i);
+		cr_assert(!g.unwanted[i].tcp);
+	}
+	cr_assert_eq(g.unwanted_after_final, 0);
 }
 
 Test(upstream, a_matching_reply_that_does_not_parse_is_ignored_and_the_wait_goes_on)
@@ -324,8 +394,9 @@ Test(upstream, sends_from_the_outgoing_address_with_a_fresh_port_each_time)
 {
 	struct vg_sockaddr src;
 	cr_assert_eq(vg_sockaddr_parse("127.0.0.2", 0, &src), 0);
-	cfg.outgoing = &src;
-	cfg.n_outgoing = 1;
+	opts.addr.outgoing = &src;
+	opts.addr.n_outgoing = 1;
+	renew();
 	script = ANSWER;
 	struct got g = {0};
 	send_q(&g, "www.example.com.", false, 2000);
@@ -337,8 +408,6 @@ Test(upstream, sends_from_the_outgoing_address_with_a_fresh_port_each_time)
 	send_q(&g2, "www.example.com.", false, 2000);
 	run_until(&g2);
 	cr_assert_neq(ntohs(last_from.sin_port), p1, "a new socket, a new source port");
-	cfg.outgoing = NULL;
-	cfg.n_outgoing = 0;
 }
 
 Test(upstream, over_tcp_a_case_only_difference_is_accepted)
@@ -373,7 +442,8 @@ Test(upstream, over_tcp_a_case_only_difference_is_accepted)
 Test(upstream, refuses_a_socket_over_max_upstream_sockets_and_takes_one_when_freed)
 {
 	script = SILENT;
-	cfg.max_upstream_sockets = 16;
+	opts.max_upstream_sockets = 16;
+	renew();
 	struct got g[17] = {{0}};
 	struct vg_upstream_query *h[17];
 	uint8_t q[512];

@@ -1,0 +1,204 @@
+/* The answer builder: the minimal response handed to the front end for a finished request, with
+ * its EDE, the serve-stale fallback (RFC 8767) and the answer cache store. */
+#include <string.h>
+#include <vigil/err.h>
+#include <vigil/log.h>
+#include <vigil/name.h>
+#include "iter.h"
+
+/* The TTL a record learned just now is shown with: the clamps the cache applies when it stores
+ * it (cache-min-ttl, cache-max-ttl or cache-max-negative-ttl), so the first answer and every
+ * cached repeat agree. */
+static uint32_t clamp_ttl(const struct vg_resolver_opts *o, uint32_t ttl, bool negative)
+{
+	uint32_t hi = negative ? o->cache_max_negative_ttl : o->cache_max_ttl;
+	return vg_cache_ttl_clamp(ttl, o->cache_min_ttl, hi ? hi : UINT32_MAX);
+}
+
+/* Whether b belongs to the RRset of a (an RRSIG to the set it covers): where an answer may be cut.
+ */
+static bool same_set(const struct vg_rr *a, const struct vg_rr *b)
+{
+	uint16_t ta = a->type == VG_TYPE_RRSIG && a->rdlen >= 2 ? vg_get_u16(a->rdata) : a->type;
+	uint16_t tb = b->type == VG_TYPE_RRSIG && b->rdlen >= 2 ? vg_get_u16(b->rdata) : b->type;
+	return ta == tb && a->rclass == b->rclass && vg_name_eq(a->owner, b->owner);
+}
+
+/* Minimal response (answer section + SOA for negative answers) into buf; returns its length. An
+ * answer over VG_ANSWER_MAX is cut before the RRset that does not fit, with TC=1: never a part of
+ * an RRset. */
+static size_t build_answer(struct vg_req *req, const struct vg_iq *iq, uint16_t rcode, bool stale,
+			   uint8_t *buf, size_t cap)
+{
+	if (cap > VG_ANSWER_MAX)
+		cap = VG_ANSWER_MAX;
+	const struct vg_resolver_opts *o = &req->r->opts;
+	size_t qn = (size_t)vg_name_len(req->qname, VG_NAME_MAX);
+	memset(buf, 0, 12);
+	buf[2] = 0x80;
+	buf[3] = (uint8_t)(0x80 | (rcode & 0x0f)); /* RA; AD stays clear until validation exists */
+	vg_put_u16(buf + 4, 1);
+	memcpy(buf + 12, req->qname, qn);
+	vg_put_u16(buf + 12 + qn, req->qtype);
+	vg_put_u16(buf + 14 + qn, req->qclass);
+	size_t off = 16 + qn, set_off = off;
+	uint16_t an = 0, ns = 0, set_an = 0;
+	const struct vg_rr *prev = NULL;
+	bool tc = false;
+	for (size_t i = 0; iq && i < iq->n_ans; i++) {
+		const struct vg_rr *rr = iq->ans[i];
+		if (rr->type == VG_TYPE_RRSIG && !req->do_bit)
+			continue;
+		if (!prev || !same_set(prev, rr)) {
+			set_off = off;
+			set_an = an;
+		}
+		prev = rr;
+		uint32_t ttl = rr->from_cache ? rr->ttl : clamp_ttl(o, rr->ttl, false);
+		size_t w = vg_rr_write(buf + off, cap - off, rr, stale ? VG_CACHE_STALE_TTL : ttl);
+		if (!w) {
+			off = set_off;
+			an = set_an;
+			tc = true;
+			break;
+		}
+		off += w;
+		an++;
+	}
+	if (iq && iq->soa && !tc) {
+		/* Negative answers carry the SOA with the negative TTL: min(SOA TTL, MINIMUM)
+		 * (RFC 2308 §5) in the cache's clamps; from the cache, what is left of it. */
+		const struct vg_rr *soa = iq->soa;
+		uint32_t ttl = soa->ttl;
+		if (!soa->from_cache) {
+			if (soa->rdlen >= 4 && vg_get_u32(soa->rdata + soa->rdlen - 4) < ttl)
+				ttl = vg_get_u32(soa->rdata + soa->rdlen - 4);
+			ttl = clamp_ttl(o, ttl, true);
+		}
+		size_t w = vg_rr_write(buf + off, cap - off, soa, stale ? VG_CACHE_STALE_TTL : ttl);
+		if (w) {
+			off += w;
+			ns++;
+		} else {
+			tc = true;
+		}
+	}
+	if (tc)
+		buf[2] |= 0x02;
+	vg_put_u16(buf + 6, an);
+	vg_put_u16(buf + 8, ns);
+	return off;
+}
+
+static void deliver(struct vg_req *req, const uint8_t *wire, size_t len, uint16_t ede,
+		    const char *ede_text)
+{
+	struct vg_resolver *r = req->r;
+	struct vg_waiter *w = req->waiters;
+	req->waiters = NULL;
+	size_t qn = (size_t)vg_name_len(req->qname, VG_NAME_MAX);
+	for (; w; w = w->next) {
+		/* The shared buffer gets each client's RD bit and 0x20 spelling in turn. */
+		uint8_t *b = r->abuf;
+		if (b != wire)
+			memcpy(b, wire, len);
+		b[2] = (uint8_t)((b[2] & ~0x01) | (w->rd ? 0x01 : 0));
+		memcpy(b + 12, w->qname, qn);
+		struct vg_answer a = {.wire = b, .len = len, .ede = ede, .ede_text = ede_text};
+		w->cb(w->ctx, &a);
+	}
+}
+
+/* The status of the whole answer from its RRsets' (vg_sec_combine): the CNAME links, the final
+ * set, and a negative answer's SOA. RRSIGs count with the set they cover. */
+static uint8_t answer_sec(const struct vg_iq *iq)
+{
+	const struct vg_rrset *sets[2] = {NULL, iq->soa ? iq->soa->rrset : NULL};
+	uint8_t sec = VG_SEC_SECURE;
+	bool any = false;
+	for (size_t i = 0; i <= iq->n_ans; i++) {
+		const struct vg_rrset *rs = i < iq->n_ans ? iq->ans[i]->rrset : sets[1];
+		if (!rs || rs == sets[0])
+			continue; /* an orphan RRSIG, or the set just counted */
+		sets[0] = rs;
+		sec = vg_sec_combine(sec, rs->sec);
+		any = true;
+	}
+	/* An answer without any RRset (a negative one without SOA) proves nothing. */
+	return any ? sec : VG_SEC_INDETERMINATE;
+}
+
+/* Builds and delivers the answer of req, whose iterations have ended (vg_req_complete). */
+void vg_answer_finish(struct vg_req *req)
+{
+	struct vg_resolver *r = req->r;
+	struct vg_iq *iq = req->root;
+	uint16_t ede = VG_EDE_NONE;
+	const char *ede_text = NULL;
+	size_t len;
+	if (iq->state == IQ_DONE) {
+		len = build_answer(req, iq, iq->rcode, iq->stale, r->abuf, sizeof(r->abuf));
+		if (iq->stale) {
+			ede = iq->rcode == VG_RCODE_NXDOMAIN ? VG_EDE_STALE_NXDOMAIN_ANSWER
+							     : VG_EDE_STALE_ANSWER;
+			r->stats.stale_served++;
+		} else if (req->suspect_ede) {
+			/* Records were removed: never cached as a valid answer. */
+			ede = req->suspect_ede;
+			ede_text = req->suspect_text;
+		} else if (r->cache && !iq->is_prime && !(r->abuf[2] & 0x02)) {
+			/* A cut answer (TC) is never cached: the next client would get it as whole.
+			 */
+			uint8_t rank =
+			    VG_RANK_AUTH_ANSWER | (iq->forwarded_data ? 0 : VG_RANK_ITERATED);
+			vg_cache_answer_put(r->cache, req->qname, req->qtype, req->do_bit,
+					    req->cd_bit, r->abuf, len, rank, answer_sec(iq), 0,
+					    vg_wall32(r));
+		}
+	} else {
+		/* RFC 8767: when the authorities cannot give an answer, an expired one (TTL 30)
+		 * beats SERVFAIL. Suspect entries are never served stale (the cache's rule). */
+		vg_iq_ans_clear(iq);
+		iq->soa = NULL;
+		unsigned hint = 0;
+		int kind = -1, arc = -1;
+		bool stale_ok = r->opts.serve_stale_max > 0 && req->waiters && !iq->is_prime &&
+				!req->cache_only;
+		/* The answer cache first: it holds the whole answer, CNAME chain included. */
+		if (stale_ok)
+			arc = vg_store_stale_answer(req, r->abuf, sizeof(r->abuf), &len);
+		if (stale_ok && arc < 0)
+			kind = vg_store_lookup_answer(iq, req->qname, req->qtype,
+						      (int)r->opts.serve_stale_max, &hint);
+		if (arc >= 0) {
+			ede = arc == VG_RCODE_NXDOMAIN ? VG_EDE_STALE_NXDOMAIN_ANSWER
+						       : VG_EDE_STALE_ANSWER;
+			ede_text = iq->ede_text;
+			r->stats.stale_served++;
+		} else if (kind >= 0 && (hint & VG_CACHE_STALE)) {
+			uint16_t rc =
+			    kind == VG_CACHE_NXDOMAIN ? VG_RCODE_NXDOMAIN : VG_RCODE_NOERROR;
+			len = build_answer(req, iq, rc, true, r->abuf, sizeof(r->abuf));
+			/* RFC 8914: 19 for a stale NXDOMAIN, 3 for any other stale answer. */
+			ede = kind == VG_CACHE_NXDOMAIN ? VG_EDE_STALE_NXDOMAIN_ANSWER
+							: VG_EDE_STALE_ANSWER;
+			ede_text = iq->ede_text;
+			r->stats.stale_served++;
+		} else {
+			vg_iq_ans_clear(iq);
+			iq->soa = NULL;
+			/* RD=0 and not cached: REFUSED, as Unbound (access-control: allow) and
+			 * Knot Resolver answer it; SERVFAIL would claim we tried. */
+			len = build_answer(req, NULL,
+					   req->cache_only ? VG_RCODE_REFUSED : VG_RCODE_SERVFAIL,
+					   false, r->abuf, sizeof(r->abuf));
+			ede = iq->ede;
+			ede_text = iq->ede_text;
+			if (req->cache_only)
+				r->stats.refused_rd0++;
+			else
+				r->stats.servfail++;
+		}
+	}
+	deliver(req, r->abuf, len, ede, ede_text);
+}
