@@ -12,9 +12,9 @@ struct uv_loop_s;
  * address and port: connected sockets leave the rest to the kernel). */
 enum vg_upstream_offer {
 	VG_OFFER_ACCEPT = 0, /* the reply: the query ends with VG_UP_REPLY and this message */
-	VG_OFFER_IGNORE = 1, /* unsolicited: counted, reported as unwanted; the query keeps waiting */
-	VG_OFFER_CASE = 2, /* UDP, question differs only in case: reported as unwanted, then the
-			    * query ends with VG_UP_CASE */
+	VG_OFFER_IGNORE = 1, /* unsolicited: counted and reported; the query keeps waiting */
+	VG_OFFER_CASE = 2,   /* UDP, question differs only in case: reported as unwanted, then the
+			      * query ends with VG_UP_CASE */
 };
 
 /* The transport's rule for one message `msg` offered to the query `query` (sent over TCP when

@@ -86,6 +86,19 @@ static void drop_query(struct fake_query *q)
 	VG_FUZZ_CHECK(!"cancel of a query that is not in flight");
 }
 
+/* Ends q with its final status: the callback gets `msg` (a heap copy or NULL, freed here), then
+ * q is dropped and freed. The resolver may send new queries from the callback; q is done either
+ * way, and a cancel of q from inside the callback only marks it (in_callback). */
+static void fake_complete(struct fake_query *q, enum vg_upstream_status st, uint8_t *msg,
+			  size_t len)
+{
+	q->in_callback = true;
+	q->cb(q->ctx, st, msg, len, 15);
+	free(msg);
+	drop_query(q);
+	free(q);
+}
+
 static void f_cancel(struct vg_upstream *up, struct vg_upstream_query *h)
 {
 	(void)up;

@@ -198,12 +198,7 @@ static void deliver(struct fake_query *q, struct vg_fuzz_in *in)
 			abort();
 		memcpy(msg, reply, len);
 	}
-	q->in_callback = true;
-	q->cb(q->ctx, st, msg, len, 15);
-	free(msg);
-	/* The resolver may send new queries from the callback; this one is done either way. */
-	drop_query(q);
-	free(q);
+	fake_complete(q, st, msg, len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

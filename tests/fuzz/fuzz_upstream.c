@@ -45,7 +45,7 @@
 #include <vigil/upstream.h>
 #include "fake_upstream.h"
 #include "fuzz.h"
-#include "opts.h"	/* daemon/: the resolver's options from the config, as vigild does */
+#include "opts.h"     /* daemon/: the resolver's options from the config, as vigild does */
 #include "upstream.h" /* daemon/: vg_upstream_judge, the transport's rule */
 
 static bool debug; /* VIGIL_FUZZ_DEBUG=1: trace each query, its outcome and the answer */
@@ -297,11 +297,7 @@ static void deliver(struct fake_query *q, struct vg_fuzz_in *in)
 			vg_get_u16(q->wire + 12 + vg_name_len(q->wire + 12, 255)),
 			q->tcp ? " tcp" : "", (int)st, len);
 	}
-	q->in_callback = true;
-	q->cb(q->ctx, st, msg, len, 15);
-	free(msg);
-	drop_query(q);
-	free(q);
+	fake_complete(q, st, msg, len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -339,7 +335,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct vg_resolver_opts o = opts[setup & 3];
 	o.hijack.enabled = setup & 8;
 	o.hijack.rebinding = (setup & 0x10) ? VG_REBIND_LOG : VG_REBIND_BLOCK;
-	struct vg_resolver_env env = {.opts = &o, .cache = NULL, .upstream = &fu.up, .suspect = &sink};
+	struct vg_resolver_env env = {
+	    .opts = &o, .cache = NULL, .upstream = &fu.up, .suspect = &sink};
 	struct vg_resolver *r;
 	if (vg_resolver_new(&env, &r) != 0)
 		return 0;
