@@ -503,7 +503,7 @@ def lab_upstream():
 
 
 # Signed replies for fuzz_reply (the parser and scrubber the DNSSEC validator's input goes
-# through first): (server, qname, qtype, labels of qname in the server's zone, file name).
+# through first) and fuzz_dnssec (the validator core): (server, qname, qtype, labels of qname in the server's zone, file name).
 # RRSIG, DNSKEY, DS, NSEC and NSEC3 in the answer, authority and additional sections, from the
 # lab's signed root, org. and its signed children (docs/lab.md), asked with DO.
 LAB_SIGNED = [
@@ -555,10 +555,11 @@ def lab_signed():
 def main():
     import sys
     if sys.argv[1:] == ["--lab-signed"]:
-        d = os.path.join(HERE, "corpus", "reply")
+        # The same replies for fuzz_dnssec, whose control byte is the zone's label count alone.
         for fname, data in lab_signed().items():
-            with open(os.path.join(d, fname), "wb") as fh:
-                fh.write(data)
+            for target, ctl in (("reply", data[0]), ("dnssec", data[0] >> 3)):
+                with open(os.path.join(HERE, "corpus", target, fname), "wb") as fh:
+                    fh.write(bytes([ctl]) + data[1:])
         return
     if sys.argv[1:] == ["--lab"]:
         # Only the lab-captured inputs; needs a running lab (root, a network namespace).
