@@ -520,13 +520,19 @@ part_clock() {
 	[ "$SAN" = 1 ] && asan="ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 	start_vigild "LD_PRELOAD=$lib FAKETIME_TIMESTAMP_FILE=$T/faketime FAKETIME_NO_CACHE=1 DONT_FAKE_MONOTONIC=1 $asan"
 	warm_cache
+	# Today the signatures of future.org. are not valid yet: bogus, SERVFAIL (its AAAA, so the
+	# answer remembered as bogus is not the A asked in 2036 below).
+	local a
+	a=$(ask www.future.org AAAA 127.0.0.2 8)
+	echo "attack: today: www.future.org AAAA -> $(echo $a)"
+	echo "$a" | grep -q 'RCODE SERVFAIL' || fail "www.future.org (signed from 2036) not bogus today"
 	make_queries $((dur * rate / 6 + 1))
 	load "$dur" "$rate" "$T/perf.txt" &
 	local perf=$!
 	sleep $((dur / 3))
 	echo "+1d" >"$T/faketime" # forward a day: every cached TTL (at most 1 day) has run out
 	sleep 1
-	local sent0 sent1 a
+	local sent0 sent1
 	sent0=$(stat_of resolver_upstream_sent)
 	a=$(ask www.example.net A)
 	sent1=$(stat_of resolver_upstream_sent)
@@ -547,6 +553,23 @@ part_clock() {
 	wait "$perf"
 	alive
 	check_load "$T/perf.txt" 0
+	# Signatures judged by the new time: future.org. is signed with inception 2036-01-01 (and
+	# expiration 2037-01-01, like the lab's other zones). At the start it was bogus; with the
+	# wall clock in April 2036 it validates (AD), and secure.org. still does.
+	echo "+3450d" >"$T/faketime"
+	sleep 1
+	local flags
+	flags=$(dig +tries=1 +time=8 +dnssec -b 127.0.0.2 -p $PORT @127.0.0.1 www.future.org A |
+		awk '/^;; flags:/ { print }')
+	a=$(ask www.future.org A 127.0.0.2 8)
+	echo "attack: in 2036: www.future.org A -> $(echo $a) ($flags)"
+	echo "$a" | grep -qx 192.0.2.140 && echo "$flags" | grep -q ' ad' ||
+		fail "www.future.org not validated once the clock reached its signatures' inception"
+	flags=$(dig +tries=1 +time=8 +dnssec -b 127.0.0.2 -p $PORT @127.0.0.1 www.secure.org A |
+		awk '/^;; flags:/ { print }')
+	echo "attack: in 2036: www.secure.org A ($flags)"
+	echo "$flags" | grep -q ' ad' || fail "www.secure.org not validated in 2036"
+	alive
 }
 
 for PART in "$@"; do
