@@ -199,4 +199,20 @@ static struct fake_timer *next_timer(void)
 	return best;
 }
 
+/* Fires the earliest timer, moving the fake clock to it. Returns false when none is armed. */
+static bool fake_fire_next_timer(void)
+{
+	struct fake_timer *t = next_timer();
+	if (!t)
+		return false;
+	if (t->at > fu.now)
+		fu.now = t->at;
+	drop_timer(t);
+	vg_upstream_timer_cb cb = t->cb;
+	void *ctx = t->ctx;
+	free(t);
+	cb(ctx);
+	return true;
+}
+
 #endif

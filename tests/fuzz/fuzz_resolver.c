@@ -274,16 +274,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				(void)vg_resolver_prefetch(r, qname, cl.qname_len, cl.qtype);
 			continue;
 		}
-		struct fake_timer *t = next_timer();
-		if (!t)
+		if (!fake_fire_next_timer())
 			break;
-		if (t->at > fu.now)
-			fu.now = t->at;
-		drop_timer(t);
-		vg_upstream_timer_cb cb = t->cb;
-		void *ctx = t->ctx;
-		free(t);
-		cb(ctx);
 	}
 	vg_resolver_close(r);
 	VG_FUZZ_CHECK(cl.calls == (started ? 1u : 0u));
