@@ -194,6 +194,23 @@ static const uint8_t *query_msg(const struct vg_upstream_query *q, size_t *len)
 	return q->tcp ? q->wire + 2 : q->wire;
 }
 
+enum vg_upstream_offer vg_upstream_judge(const uint8_t *query, size_t qlen, bool tcp,
+					 const uint8_t *msg, size_t len,
+					 enum vg_upstream_match *why)
+{
+	enum vg_upstream_match m = vg_upstream_match(query, qlen, msg, len);
+	/* Over TCP the handshake proves the origin: the case of the name does not matter. */
+	if (m == VG_MATCH_CASE && tcp)
+		m = VG_MATCH_OK;
+	if (why)
+		*why = m;
+	if (m == VG_MATCH_OK)
+		return VG_OFFER_ACCEPT;
+	/* A server that does not keep our 0x20 spelling (or a forger): TCP settles it either way,
+	 * sooner than a timeout would. */
+	return m == VG_MATCH_CASE ? VG_OFFER_CASE : VG_OFFER_IGNORE;
+}
+
 /* Returns true when the message answered the query (and finished it) or the query went away
  * while its unwanted message was reported. `from` is the message's source. */
 static bool query_offer(struct vg_upstream_query *q, const uint8_t *msg, size_t len,
@@ -201,11 +218,9 @@ static bool query_offer(struct vg_upstream_query *q, const uint8_t *msg, size_t 
 {
 	size_t qlen;
 	const uint8_t *qw = query_msg(q, &qlen);
-	enum vg_upstream_match m = vg_upstream_match(qw, qlen, msg, len);
-	/* Over TCP the handshake proves the origin: the case of the name does not matter. */
-	if (m == VG_MATCH_CASE && q->tcp)
-		m = VG_MATCH_OK;
-	if (m != VG_MATCH_OK) {
+	enum vg_upstream_match m;
+	enum vg_upstream_offer o = vg_upstream_judge(qw, qlen, q->tcp, msg, len, &m);
+	if (o != VG_OFFER_ACCEPT) {
 		q->up->head.stats.unsolicited++;
 		vg_debug("upstream: ignored unsolicited message (match verdict %d)", (int)m);
 		if (q->unwanted) {
@@ -215,15 +230,11 @@ static bool query_offer(struct vg_upstream_query *q, const uint8_t *msg, size_t 
 			if (q->done)
 				return true; /* cancelled by the callback */
 		}
-		if (m == VG_MATCH_CASE && !q->tcp) {
-			/* A server that does not keep our 0x20 spelling (or a forger): TCP
-			 * settles it either way, sooner than a timeout would. */
-			query_finish(q, VG_UP_CASE, NULL, 0);
-			return true;
-		}
-		return false;
 	}
-	query_finish(q, VG_UP_REPLY, msg, len);
+	if (o == VG_OFFER_IGNORE)
+		return false;
+	query_finish(q, o == VG_OFFER_CASE ? VG_UP_CASE : VG_UP_REPLY,
+		     o == VG_OFFER_CASE ? NULL : msg, o == VG_OFFER_CASE ? 0 : len);
 	return true;
 }
 

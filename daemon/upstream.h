@@ -8,6 +8,23 @@
 
 struct uv_loop_s;
 
+/* What the transport does with a message that arrived for a query in flight (from the server's
+ * address and port: connected sockets leave the rest to the kernel). */
+enum vg_upstream_offer {
+	VG_OFFER_ACCEPT = 0, /* the reply: the query ends with VG_UP_REPLY and this message */
+	VG_OFFER_IGNORE = 1, /* unsolicited: counted and reported; the query keeps waiting */
+	VG_OFFER_CASE = 2,   /* UDP, question differs only in case: reported as unwanted, then the
+			      * query ends with VG_UP_CASE */
+};
+
+/* The transport's rule for one message `msg` offered to the query `query` (sent over TCP when
+ * `tcp`): vg_upstream_match, with a case-only difference accepted over TCP. The match verdict
+ * goes to *why when not NULL. Pure function, thread-safe; the fuzz target fuzz_upstream drives
+ * the resolver through it. */
+enum vg_upstream_offer vg_upstream_judge(const uint8_t *query, size_t qlen, bool tcp,
+					 const uint8_t *msg, size_t len,
+					 enum vg_upstream_match *why);
+
 /* Creates the transport for one worker on `loop`: fresh connected UDP socket per query (kernel-
  * chosen random source port), TCP on request, at most opts->max_upstream_sockets open at once (0:
  * no cap), source address from opts->addr.outgoing (per family), IDs and case from getrandom().

@@ -29,154 +29,9 @@
 #include "impl.h"
 #include "query.h"
 
-#define T0 1700000000
-#define MAX_STEPS 400 /* deliveries per input: bounds the run time of one input */
-#define MAX_LIVE 512
+#include "fake_upstream.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-struct fake_query {
-	vg_upstream_reply_cb cb;
-	void *ctx;
-	uint64_t seq;
-	bool in_callback, cancelled_in_callback;
-	size_t len;
-	uint8_t wire[512];
-};
-
-struct fake_timer {
-	vg_upstream_timer_cb cb;
-	void *ctx;
-	uint64_t at, seq;
-};
-
-/* Queries and timers are heap objects, freed when done: a handle the resolver uses after that is
- * a use-after-free ASan reports. */
-struct fake_up {
-	struct vg_upstream up;
-	struct fake_query *q[MAX_LIVE];
-	size_t nq;
-	struct fake_timer *t[MAX_LIVE];
-	size_t nt;
-	uint64_t now, seq, rnd;
-};
-
-static struct fake_up fu;
 static bool debug; /* VIGIL_FUZZ_DEBUG=1: trace each delivery and the answer on stderr */
-
-static int f_send(struct vg_upstream *up, const struct vg_upstream_req *req,
-		  vg_upstream_reply_cb cb, void *ctx, struct vg_upstream_query **out)
-{
-	(void)up;
-	VG_FUZZ_CHECK(req->len >= 17 && req->len <= sizeof(((struct fake_query *)0)->wire));
-	VG_FUZZ_CHECK(req->timeout_ms > 0);
-	if (fu.nq == MAX_LIVE)
-		return VG_ELIMIT;
-	struct fake_query *q = calloc(1, sizeof(*q));
-	if (!q)
-		return -ENOMEM;
-	q->cb = cb;
-	q->ctx = ctx;
-	q->seq = fu.seq++;
-	q->len = req->len;
-	memcpy(q->wire, req->wire, req->len);
-	fu.q[fu.nq++] = q;
-	*out = (struct vg_upstream_query *)q;
-	return 0;
-}
-
-static void drop_query(struct fake_query *q)
-{
-	for (size_t i = 0; i < fu.nq; i++) {
-		if (fu.q[i] == q) {
-			fu.q[i] = fu.q[--fu.nq];
-			return;
-		}
-	}
-	VG_FUZZ_CHECK(!"cancel of a query that is not in flight");
-}
-
-static void f_cancel(struct vg_upstream *up, struct vg_upstream_query *h)
-{
-	(void)up;
-	struct fake_query *q = (struct fake_query *)h;
-	if (q->in_callback) { /* freed by the caller of the callback */
-		q->cancelled_in_callback = true;
-		return;
-	}
-	drop_query(q);
-	free(q);
-}
-
-static int f_timer_start(struct vg_upstream *up, uint64_t ms, vg_upstream_timer_cb cb, void *ctx,
-			 struct vg_upstream_timer **out)
-{
-	(void)up;
-	if (fu.nt == MAX_LIVE)
-		return VG_ELIMIT;
-	struct fake_timer *t = calloc(1, sizeof(*t));
-	if (!t)
-		return -ENOMEM;
-	t->cb = cb;
-	t->ctx = ctx;
-	t->at = fu.now + ms;
-	t->seq = fu.seq++;
-	fu.t[fu.nt++] = t;
-	*out = (struct vg_upstream_timer *)t;
-	return 0;
-}
-
-static void drop_timer(struct fake_timer *t)
-{
-	for (size_t i = 0; i < fu.nt; i++) {
-		if (fu.t[i] == t) {
-			fu.t[i] = fu.t[--fu.nt];
-			return;
-		}
-	}
-	VG_FUZZ_CHECK(!"stop of a timer that is not armed");
-}
-
-static void f_timer_stop(struct vg_upstream *up, struct vg_upstream_timer *h)
-{
-	(void)up;
-	struct fake_timer *t = (struct fake_timer *)h;
-	drop_timer(t);
-	free(t);
-}
-
-static uint64_t f_now_ms(struct vg_upstream *up)
-{
-	(void)up;
-	return fu.now;
-}
-
-static int64_t f_wall_now(struct vg_upstream *up)
-{
-	(void)up;
-	return T0 + (int64_t)(fu.now / 1000);
-}
-
-static void f_random(struct vg_upstream *up, void *buf, size_t len)
-{
-	(void)up;
-	uint8_t *b = buf;
-	for (size_t i = 0; i < len; i++) { /* fixed sequence: runs are reproducible */
-		fu.rnd = fu.rnd * 6364136223846793005ull + 1442695040888963407ull;
-		b[i] = (uint8_t)(fu.rnd >> 56);
-	}
-}
-
-static const struct vg_upstream_ops fake_ops = {
-    .send = f_send,
-    .cancel = f_cancel,
-    .timer_start = f_timer_start,
-    .timer_stop = f_timer_stop,
-    .now_ms = f_now_ms,
-    .wall_now = f_wall_now,
-    .random = f_random,
-};
 
 /* ---- fixtures ---- */
 
@@ -290,25 +145,6 @@ static void on_answer(void *ctx, const struct vg_answer *ans)
 
 static uint8_t reply[65536];
 
-static struct fake_query *oldest_query(void)
-{
-	struct fake_query *best = NULL;
-	for (size_t i = 0; i < fu.nq; i++)
-		if (!best || fu.q[i]->seq < best->seq)
-			best = fu.q[i];
-	return best;
-}
-
-static struct fake_timer *next_timer(void)
-{
-	struct fake_timer *best = NULL;
-	for (size_t i = 0; i < fu.nt; i++)
-		if (!best || fu.t[i]->at < best->at ||
-		    (fu.t[i]->at == best->at && fu.t[i]->seq < best->seq))
-			best = fu.t[i];
-	return best;
-}
-
 static void deliver(struct fake_query *q, struct vg_fuzz_in *in)
 {
 	enum vg_upstream_status st = VG_UP_TIMEOUT;
@@ -362,12 +198,7 @@ static void deliver(struct fake_query *q, struct vg_fuzz_in *in)
 			abort();
 		memcpy(msg, reply, len);
 	}
-	q->in_callback = true;
-	q->cb(q->ctx, st, msg, len, 15);
-	free(msg);
-	/* The resolver may send new queries from the callback; this one is done either way. */
-	drop_query(q);
-	free(q);
+	fake_complete(q, st, msg, len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -443,16 +274,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				(void)vg_resolver_prefetch(r, qname, cl.qname_len, cl.qtype);
 			continue;
 		}
-		struct fake_timer *t = next_timer();
-		if (!t)
+		if (!fake_fire_next_timer())
 			break;
-		if (t->at > fu.now)
-			fu.now = t->at;
-		drop_timer(t);
-		vg_upstream_timer_cb cb = t->cb;
-		void *ctx = t->ctx;
-		free(t);
-		cb(ctx);
 	}
 	vg_resolver_close(r);
 	VG_FUZZ_CHECK(cl.calls == (started ? 1u : 0u));

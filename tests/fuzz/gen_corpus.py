@@ -275,13 +275,16 @@ def replies():
     }
 
 
+def chunk(flags, an=b"", ns=b"", ar=b"", counts=None):
+    """A reply as the resolver targets take it: u16 n, then header bytes 2..11 and sections."""
+    c = counts or (len(an), len(ns), len(ar))
+    body = b"".join(an) + b"".join(ns) + b"".join(ar)
+    data = struct.pack(">HHHHH", flags, 1, *c) + body
+    return struct.pack(">H", len(data)) + data
+
+
 def resolver():
     """Sessions for fuzz_resolver: question byte, setup byte, then one chunk per query."""
-    def chunk(flags, an=b"", ns=b"", ar=b"", counts=None):
-        c = counts or (len(an), len(ns), len(ar))
-        body = b"".join(an) + b"".join(ns) + b"".join(ar)
-        data = struct.pack(">HHHHH", flags, 1, *c) + body
-        return struct.pack(">H", len(data)) + data
     timeout = struct.pack(">H", 0)
     error = struct.pack(">H", 1) + b"\0"
     root_ns = [rr("", 2, name("a.root-servers.net"), 518400)]
@@ -355,7 +358,217 @@ def resolver():
     return sess
 
 
+# fuzz_upstream: names[] and types[] of fuzz_upstream.c (qname index, qtype index).
+UP_NAMES = ["www.example.com", "example.com", "", "com"] + [
+    "www.%s.faults.net" % m for m in ("ok", "twice", "wrongid", "wrongq", "wrongport", "case",
+                                      "garbage", "oob", "nxns", "refloop", "upward", "tc")]
+UP_TYPES = [1, 28, 2, 15, 255, 5, 16, 6]
+
+
+def dgram(f, reply, extra=b""):
+    """One datagram of fuzz_upstream: flag byte, its extra bytes, then the reply chunk."""
+    return bytes([f]) + extra + reply
+
+
+def upstream():
+    """Hand-made sessions for fuzz_upstream: a forged datagram racing the real reply."""
+    A66 = bytes([192, 0, 2, 66])
+    prime = chunk(0x8400, an=[rr("", 2, name("a.root-servers.net"), 518400)],
+                  ar=[rr("a.root-servers.net", 1, bytes([198, 41, 0, 4]), 518400)])
+    to_com = chunk(0x8000, ns=[rr("com", 2, name("a.gtld-servers.net"), 172800)],
+                   ar=[rr("a.gtld-servers.net", 1, bytes([192, 5, 6, 30]), 172800)])
+    to_ex = chunk(0x8000, ns=[rr("example.com", 2, name("ns1.example.com"), 172800)],
+                  ar=[rr("ns1.example.com", 1, bytes([127, 53, 2, 1]), 172800)])
+    good = chunk(0x8400, an=[rr(PTR12, 1, A, 3600)])
+    bad = chunk(0x8400, an=[rr(PTR12, 1, A66, 3600)])
+    private = chunk(0x8400, an=[rr(PTR12, 1, bytes([10, 0, 0, 1]), 3600),
+                                rr(PTR12, 1, bytes([192, 168, 1, 1]), 3600), rr(PTR12, 1, A, 3600)])
+    one = lambda c: bytes([1]) + dgram(0, c)  # noqa: E731  one datagram, from the server
+    sess = {
+        # question 0 (www.example.com A), setup 1: no QNAME minimisation, no 0x20
+        "plain": bytes([0, 1]) + one(prime) + one(to_com) + one(to_ex) + one(good) * 2,
+        "wrongid-first": bytes([0, 1]) + one(prime) + one(to_com) + one(to_ex) +
+        bytes([2]) + dgram(0x08, bad) + dgram(0, good),
+        "wrongport-first": bytes([0, 0]) + one(prime) + one(to_com) + one(to_ex) +
+        bytes([2]) + dgram(0x01, bad) + dgram(0, good) + one(good) * 3,
+        "wrongaddr-first": bytes([0, 1]) + one(prime) + one(to_com) + one(to_ex) +
+        bytes([2]) + dgram(0x02, bad) + dgram(0, good),
+        "case-first": bytes([0, 0]) + one(prime) + one(to_com) + one(to_ex) +
+        bytes([2]) + dgram(0x20, bad) + dgram(0, good) + one(good) * 4,
+        "case-mask": bytes([0, 0]) + one(prime) + one(to_com) + one(to_ex) +
+        bytes([2]) + dgram(0x30, bad, b"\x55") + dgram(0, good) + one(good) * 4,
+        "wrongtype-first": bytes([0, 1]) + one(prime) + one(to_com) + one(to_ex) +
+        bytes([2]) + dgram(0x40, bad) + dgram(0, good),
+        "wrongname-first": bytes([0, 1]) + one(prime) + one(to_com) + one(to_ex) +
+        bytes([2]) + dgram(0x50, bad) + dgram(0, good),
+        "raw-question": bytes([0, 1]) + one(prime) + one(to_com) + one(to_ex) +
+        bytes([2]) + dgram(0x60, bad, bytes([5]) + name("") + b"\0\1\0\1") + dgram(0, good),
+        "no-question": bytes([0, 1]) + one(prime) + one(to_com) + one(to_ex) +
+        bytes([3]) + dgram(0x70, bad) + dgram(0xF0, bad) + dgram(0, good),
+        "own-id": bytes([0, 1]) + one(prime) + one(to_com) + one(to_ex) +
+        bytes([2]) + dgram(0x0C, bad, b"\x12\x34") + dgram(0, good),
+        "icmp-then-reply": bytes([0, 1]) + bytes([0x11]) + dgram(0, prime) + one(to_com) +
+        one(to_ex) + one(good),
+        "timeouts-errors": bytes([0, 0]) + bytes([0, 8, 0x18]) + one(prime) + one(to_com) +
+        bytes([0]) + one(to_ex) + one(good) * 3,
+        "forward-race": bytes([0, 2]) + bytes([3]) + dgram(0x08, bad) + dgram(0x01, bad) +
+        dgram(0, chunk(0x8180, an=[rr(PTR12, 1, A, 3600)])),
+        # setup bit 3: hijack checks, rebinding blocks (bit 4: logs) a private address
+        "rebinding-block": bytes([0, 1 | 8]) + one(prime) + one(to_com) + one(to_ex) +
+        one(private),
+        "rebinding-log": bytes([0, 1 | 8 | 0x10]) + one(prime) + one(to_com) + one(to_ex) +
+        one(private),
+        "rebinding-forward-aaaa": bytes([1 << 4, 2 | 8]) + one(chunk(0x8180, an=[
+            rr(PTR12, 28, bytes(15) + b"\1", 3600),
+            rr(PTR12, 28, bytes([0x20, 1, 0xd, 0xb8]) + bytes(11) + b"\1", 3600)])),
+    }
+    return sess
+
+
+LAB_STEPS = {
+    # per fault zone: the servers a resolver without QNAME minimisation asks, in order
+    "example.com": ["127.53.1.1", "127.53.2.1"],
+    "faults.net": ["127.53.1.3", "127.53.2.11"],
+}
+LAB_FAULTD = {"ok": 1, "twice": 16, "wrongid": 6, "wrongq": 7, "wrongport": 8, "case": 15,
+              "garbage": 5, "oob": 9, "nxns": 14, "refloop": 10, "upward": 12, "tc": 4}
+
+
+def lab_datagrams(server, qname, qtype, wait=0.3):
+    """Asks a lab server (EDNS 1232, RD clear) and returns every datagram that came back to the
+    query's socket within `wait` seconds, as fuzz_upstream datagrams."""
+    import random
+    import select
+    import socket
+    qid = random.randrange(65536)
+    q = question(qname, qtype)
+    msg = header(qid, 0x0000, ar=1) + q + opt()
+    out = b""
+    n = 0
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("0.0.0.0", 0))
+        s.sendto(msg, (server, 53))
+        end = __import__("time").monotonic() + wait
+        while n < 7:
+            left = end - __import__("time").monotonic()
+            if left <= 0 or not select.select([s], [], [], left)[0]:
+                break
+            r, src = s.recvfrom(65535)
+            if len(r) < 12:
+                continue
+            f, extra = 0, b""
+            if src != (server, 53):
+                f |= 1 if src[0] == server else 2
+            rid = struct.unpack(">H", r[:2])[0]
+            if rid == (qid + 1) & 0xFFFF:
+                f |= 0x08
+            elif rid != qid:
+                f |= 0x0C
+                extra += r[:2]
+            rq = r[12:12 + len(q)]
+            if rq == q:
+                rest = r[12 + len(q):]
+            elif rq == q.swapcase() and len(r) >= 12 + len(q):
+                f |= 0x20
+                rest = r[12 + len(q):]
+            else:  # anything else verbatim: no question from the harness, QDCOUNT kept
+                f |= 0xF0
+                rest = r[12:]
+            data = r[2:12] + rest
+            out += dgram(f, struct.pack(">H", len(data)) + data, extra)
+            n += 1
+    return bytes([n]) + out
+
+
+def lab_upstream():
+    """Sessions for fuzz_upstream recorded from a running lab (tests/lab/lab.sh up): the
+    replies, forged datagrams included, a resolver without QNAME minimisation gets for each
+    name (setup 1), with the root priming first."""
+    sess = {}
+    for i, qn in enumerate(UP_NAMES):
+        if not qn.endswith(".net") and qn != "www.example.com":
+            continue
+        for ti, qt in ((0, 1), (1, 28)):
+            steps = [("127.53.0.1", "", 2), ("127.53.0.1", qn, qt)]
+            if qn.endswith("faults.net"):
+                mode = qn.split(".")[1]
+                steps += [(a, qn, qt) for a in LAB_STEPS["faults.net"]]
+                steps.append(("127.53.9.%d" % LAB_FAULTD[mode], qn, qt))
+            else:
+                steps += [(a, qn, qt) for a in LAB_STEPS["example.com"]]
+            body = b"".join(lab_datagrams(a, n, t) for a, n, t in steps)
+            sess["lab-%s-%d" % (qn.split(".")[1] if i >= 4 else "example", qt)] = \
+                bytes([i | ti << 4, 1]) + body
+    return sess
+
+
+# Signed replies for fuzz_reply (the parser and scrubber the DNSSEC validator's input goes
+# through first) and fuzz_dnssec (the validator core): (server, qname, qtype, labels of qname in the server's zone, file name).
+# RRSIG, DNSKEY, DS, NSEC and NSEC3 in the answer, authority and additional sections, from the
+# lab's signed root, org. and its signed children (docs/lab.md), asked with DO.
+LAB_SIGNED = [
+    ("127.53.0.1", ".", 48, 0, "root-dnskey"),
+    ("127.53.0.1", ".", 2, 0, "root-ns"),
+    ("127.53.0.1", "www.secure.org", 1, 0, "root-referral-ds"),
+    ("127.53.0.1", "www.example.com", 1, 0, "root-referral-nsec-nods"),
+    ("127.53.0.1", "nosuch", 1, 0, "root-nxdomain-nsec"),
+    ("127.53.1.4", "www.secure.org", 1, 1, "org-referral-ds"),
+    ("127.53.1.4", "www.example.org", 1, 1, "org-referral-nods"),
+    ("127.53.1.4", "org", 48, 1, "org-dnskey"),
+    ("127.53.1.4", "secure.org", 43, 1, "org-ds"),
+    ("127.53.2.8", "www.secure.org", 1, 2, "secure-a"),
+    ("127.53.2.8", "secure.org", 2, 2, "secure-ns-glue"),
+    ("127.53.2.8", "secure.org", 48, 2, "secure-dnskey"),
+    ("127.53.2.8", "nx.secure.org", 1, 2, "secure-nxdomain-nsec"),
+    ("127.53.2.8", "www.secure.org", 16, 2, "secure-nodata-nsec"),
+    ("127.53.2.8", "a.wild.secure.org", 1, 2, "secure-wildcard"),
+    ("127.53.2.8", "www.nsec3.org", 1, 2, "nsec3-a"),
+    ("127.53.2.8", "nx.nsec3.org", 1, 2, "nsec3-nxdomain"),
+    ("127.53.2.8", "www.nsec3.org", 16, 2, "nsec3-nodata"),
+    ("127.53.2.8", "www.rsa.org", 1, 2, "rsa-a"),
+    ("127.53.2.8", "www.bogus.org", 1, 2, "bogus-a"),
+    ("127.53.2.8", "www.badds.org", 1, 2, "badds-a"),
+    ("127.53.2.8", "www.expired.org", 1, 2, "expired-a"),
+]
+
+
+def lab_signed():
+    """fuzz_reply inputs recorded from a running lab: control byte (EDNS, DO, zone labels)
+    and the signed reply as it came."""
+    import random
+    import socket
+    out = {}
+    for server, qn, qt, labels, fname in LAB_SIGNED:
+        qid = random.randrange(65536)
+        msg = header(qid, 0x0000, ar=1) + question(qn, qt) + opt(do=True)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(2)
+            s.sendto(msg, (server, 53))
+            try:
+                r = s.recv(65535)
+            except socket.timeout:
+                raise SystemExit("no reply from %s for %s/%d: is the lab up?" % (server, qn, qt))
+        out["lab-signed-" + fname] = bytes([2 | 4 | labels << 3]) + r
+    return out
+
+
 def main():
+    import sys
+    if sys.argv[1:] == ["--lab-signed"]:
+        # The same replies for fuzz_dnssec, whose control byte is the zone's label count alone.
+        for fname, data in lab_signed().items():
+            for target, ctl in (("reply", data[0]), ("dnssec", data[0] >> 3)):
+                with open(os.path.join(HERE, "corpus", target, fname), "wb") as fh:
+                    fh.write(bytes([ctl]) + data[1:])
+        return
+    if sys.argv[1:] == ["--lab"]:
+        # Only the lab-captured inputs; needs a running lab (root, a network namespace).
+        d = os.path.join(HERE, "corpus", "upstream")
+        for fname, data in lab_upstream().items():
+            with open(os.path.join(d, fname), "wb") as fh:
+                fh.write(data)
+        return
+    write("upstream", upstream())
     write("query", queries())
     write("name", names())
     write("cache_value", cache_values())

@@ -227,6 +227,7 @@ Test(hijack, log_reopens_on_sighup_and_vigilctl)
 	/* vigilctl log-reopen does the same. */
 	cr_assert_eq(rename(log_path, rotated), 0);
 	char out[512];
+	/* vigilctl returns once the main loop has told the writer: no wait needed. */
 	cr_assert_eq(vigilctl("log-reopen", out, sizeof(out)), 0, "%s", out);
 	wait_reopened("log-reopen");
 	ldns_pkt_free(ask("mixed.example.com.", LDNS_RR_TYPE_A));

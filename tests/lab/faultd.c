@@ -38,16 +38,19 @@ enum fd_mode {
 	M_NXNS,
 	M_CASE,
 	M_TWICE,
+	M_FLOOD,
 	M_COUNT
 };
 
 static const char *const mode_names[M_COUNT] = {
     "ok",  "silent",  "slow",	"tc",	   "garbage", "wrongid", "wrongq", "wrongport",
-    "oob", "refloop", "upward", "formerr", "nxns",    "case",	 "twice",
+    "oob", "refloop", "upward", "formerr", "nxns",    "case",	 "twice",  "flood",
 };
 
 #define FORGED_ADDR "192.0.2.66"
 #define TWICE_GAP_MS 20
+#define FLOOD_COUNT 16 /* forged datagrams per query in flood mode */
+#define MAX_OUT (FLOOD_COUNT + 3)
 #define MAX_PENDING 4096 /* 9 s of slow9.faults.net. at ~450 queries/s */
 #define MAX_MSG 65535
 
@@ -241,6 +244,11 @@ static int label_mode(const struct server *srv, const ldns_rdf *qname, ldns_rdf 
 			label[n - 1] = '\0';
 		for (char *c = label; *c != '\0'; c++)
 			*c = (char)tolower((unsigned char)*c);
+		/* Digits after the mode name (wrongid7) make distinct names of one mode: each is
+		 * a cache miss for the resolver under test. */
+		n = strlen(label);
+		while (n > 1 && isdigit((unsigned char)label[n - 1]))
+			label[--n] = '\0';
 		m = mode_parse(label);
 	}
 	free(label);
@@ -327,7 +335,7 @@ static int plan_mode(struct server *srv, const ldns_pkt *q, bool tcp, struct out
 	ldns_pkt *r;
 
 	if (tcp && (mode == M_TC || mode == M_GARBAGE || mode == M_WRONGID || mode == M_WRONGQ ||
-		    mode == M_WRONGPORT || mode == M_TWICE))
+		    mode == M_WRONGPORT || mode == M_TWICE || mode == M_FLOOD))
 		mode = M_OK;
 
 	switch (mode) {
@@ -377,6 +385,21 @@ static int plan_mode(struct server *srv, const ldns_pkt *q, bool tcp, struct out
 	case M_TWICE:
 		add_out(o, &n, forged_reply(q, qname), 0, false);
 		break;
+	case M_FLOOD: {
+		/* An off-path forger racing the server: guessed IDs (never the query's own: 4099 *
+		 * i is not a multiple of 65536 for i <= 16) from the server's port and from
+		 * another, then one with the right ID but the name's case unknown (0x20). */
+		uint16_t id = ldns_pkt_id(q);
+		for (int i = 1; i <= FLOOD_COUNT; i++) {
+			r = forged_reply(q, qname);
+			ldns_pkt_set_id(r, (uint16_t)(id + 4099 * i));
+			add_out(o, &n, r, 0, i & 1);
+		}
+		r = forged_reply(q, qname);
+		flip_case(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(r), 0)));
+		add_out(o, &n, r, 0, false);
+		break;
+	}
 	case M_OOB: {
 		char *origin = ldns_rdf2str(srv->origin);
 		char buf[400];
@@ -461,7 +484,7 @@ static int plan_mode(struct server *srv, const ldns_pkt *q, bool tcp, struct out
 	return n;
 }
 
-/* Decides what to send for one query; fills `o` (up to 3 packets) and returns how many. The
+/* Decides what to send for one query; fills `o` (up to MAX_OUT packets) and returns how many. The
  * packet-injection modes only act over UDP: over TCP they answer correctly. */
 static int plan_replies(struct server *srv, const ldns_pkt *q, bool tcp, struct out *o)
 {
@@ -529,7 +552,7 @@ static void handle_udp(struct server *srv)
 {
 	uint8_t buf[MAX_MSG];
 	struct vg_sockaddr from;
-	struct out o[3];
+	struct out o[MAX_OUT];
 	ldns_pkt *q = NULL;
 	ssize_t len;
 	int n;
@@ -576,7 +599,7 @@ static void *tcp_thread(void *arg)
 	while (buf != NULL && read_full(job->fd, hdr, 2)) {
 		size_t len = (size_t)hdr[0] << 8 | hdr[1];
 		ldns_pkt *q = NULL;
-		struct out o[3];
+		struct out o[MAX_OUT];
 		int n;
 
 		if (len == 0 || !read_full(job->fd, buf, len))

@@ -293,6 +293,12 @@ EOF
 		for i in $(seq 1 100); do
 			echo "big.example.com. IN A 198.51.100.$i"
 		done
+		# A CNAME chain of 100 links (attack tests, issue 14).
+		echo "chain100.example.com. IN CNAME c1.chain100.example.com."
+		for i in $(seq 1 99); do
+			echo "c$i.chain100.example.com. IN CNAME c$((i + 1)).chain100.example.com."
+		done
+		echo "c100.chain100.example.com. IN A 192.0.2.100"
 	} >"$ZONES/example.com.zone"
 	{
 		soa example.net. ns1.example.net.

@@ -114,19 +114,31 @@ static void setup(void)
 {
 	cr_assert_eq(uv_loop_init(&loop), 0);
 	vg_resolver_opts_default(&opts);
-	srv_udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
-	cr_assert_eq(bind(srv_udp, (struct sockaddr *)&a, sizeof(a)), 0);
-	socklen_t al = sizeof(a);
-	getsockname(srv_udp, (struct sockaddr *)&a, &al);
+	/* A UDP server on a port the kernel picks and a TCP listener on the same port. The port
+	 * may be taken for TCP (another test's connection got it as its ephemeral port): then
+	 * try another one, a bounded number of times. */
+	struct sockaddr_in a;
+	int tcp_rc = -1;
+	for (int tries = 0; tries < 50 && tcp_rc != 0; tries++) {
+		if (tries) {
+			close(srv_udp);
+			close(srv_tcp);
+		}
+		a = (struct sockaddr_in){.sin_family = AF_INET,
+					 .sin_addr.s_addr = htonl(0x7f000001)};
+		srv_udp = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+		cr_assert_eq(bind(srv_udp, (struct sockaddr *)&a, sizeof(a)), 0);
+		socklen_t al = sizeof(a);
+		getsockname(srv_udp, (struct sockaddr *)&a, &al);
+		srv_tcp = socket(AF_INET, SOCK_STREAM, 0);
+		int one = 1;
+		setsockopt(srv_tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		tcp_rc = bind(srv_tcp, (struct sockaddr *)&a, sizeof(a));
+	}
+	cr_assert_eq(tcp_rc, 0, "no port free for both UDP and TCP in 50 tries");
 	memset(&srv_addr, 0, sizeof(srv_addr));
 	srv_addr.u.sin = a;
 	srv_addr.len = sizeof(a);
-	/* a TCP listener on the same port */
-	srv_tcp = socket(AF_INET, SOCK_STREAM, 0);
-	int one = 1;
-	setsockopt(srv_tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	cr_assert_eq(bind(srv_tcp, (struct sockaddr *)&a, sizeof(a)), 0);
 	listen(srv_tcp, 4);
 	uv_poll_init(&loop, &srv_poll, srv_udp);
 	uv_poll_start(&srv_poll, UV_READABLE, serve_udp);
