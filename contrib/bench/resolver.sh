@@ -5,7 +5,11 @@
 #      count: resolutions/s and server CPU per miss (utime+stime from /proc/PID/stat);
 #   2. cache hits: one name at a fixed rate (dnsperf -Q): server CPU per query;
 #   3. cold resolution root -> TLD -> zone with an empty cache (one UDP query, median of 5 names);
-#   4. RSS (VmRSS) after the runs.
+#   4. RSS (VmRSS) after the runs, and bytes per cached name: the growth of RSS over the misses
+#      divided by their number;
+#   5. a restart on the warm persistent cache (vigild, kresd): ms from start to the first answer
+#      served from the cache (an RD=0 question for a name the hits asked).
+# With RESULTS=FILE, "server metric value" lines are appended to FILE (contrib/bench/run-all.sh).
 # Usage: contrib/bench/resolver.sh [BUILD_DIR]   (default build-resolver; needs root for the lab,
 # dnsperf, unbound, kresd; env SERVERS picks a subset of "vigild unbound kresd"). Bounded: about
 # three minutes. Everything lives under a temp dir, removed at exit; every server is stopped by PID.
@@ -105,7 +109,7 @@ hz=$(getconf CLK_TCK)
 
 start_vigild() {
 	mkdir -p "$T/vcache"
-	rm -rf "$T/vcache"/*
+	[ -n "${KEEP_CACHE:-}" ] || rm -rf "$T/vcache"/*
 	cat >"$T/vigil.conf" <<EOF
 listen: 127.0.0.1@15353
 workers: 1
@@ -153,7 +157,7 @@ EOF
 # vigild's default map (512 MiB) in the temp dir. One kresd process is one worker.
 start_kresd() {
 	mkdir -p "$T/kresd"
-	rm -rf "$T/kresd"/* "$T/kcache"
+	[ -n "${KEEP_CACHE:-}" ] || rm -rf "$T/kresd"/* "$T/kcache"
 	cat >"$T/kresd.conf" <<EOF
 log_target('stderr')
 log_level('err')
@@ -207,7 +211,8 @@ PY
 		cold="$cold $t"
 	done
 	cold_med=$(echo $cold | tr ' ' '\n' | sort -n | sed -n 3p)
-	# 1. misses over unique wildcard names
+	# 1. misses over unique wildcard names (RSS before and after: bytes per cached name)
+	rss0=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
 	awk -v n="$MISSES" -v tag="$name$$" 'BEGIN { for (i = 0; i < n; i++) printf "m%d-%s.wild.example.com A\n", i, tag }' >"$T/miss.txt"
 	c0=$(cpu_ticks "$PID")
 	dnsperf -s 127.0.0.1 -p "$PORT" -d "$T/miss.txt" -n 1 -c 10 -q 200 -t 5 -l 120 >"$T/miss.out" 2>&1
@@ -218,6 +223,8 @@ PY
 	miss_cpu=$(awk -v t=$((c1 - c0)) -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')
 	miss_us=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v n="$miss_done" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
 	miss_per_cpu=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v n="$miss_done" 'BEGIN { if (t) printf "%.0f", n / (t / hz); else print "inf" }')
+	rss1=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
+	bpn=$(awk -v a="$rss0" -v b="$rss1" -v n="$miss_done" 'BEGIN { printf "%.0f", n ? (b - a) * 1024 / n : 0 }')
 	# 2. hits at a fixed rate
 	echo "www.example.com A" >"$T/hit.txt"
 	dig +time=2 +tries=1 -p "$PORT" @127.0.0.1 www.example.com A >/dev/null
@@ -227,8 +234,43 @@ PY
 	hit_done=$(sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p' "$T/hit.out")
 	hit_us=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v n="$hit_done" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
 	rss=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
-	printf '%-8s miss: %s done (%s), %s q/s, %s CPU-s, %s us CPU/miss, %s misses per CPU-s | hit: %s done, %s us CPU/query | cold median %s ms (%s) | RSS %s kB\n' \
-		"$name" "$miss_done" "$miss_rcodes" "$miss_qps" "$miss_cpu" "$miss_us" "$miss_per_cpu" "$hit_done" "$hit_us" "$cold_med" "$cold" "$rss"
+	# 5. a restart on the warm persistent cache: time from start to the first answer served from
+	# it (RD=0: from the cache only); Unbound keeps no cache across restarts
+	warm=-
+	if [ "$name" != unbound ]; then
+		stop_server
+		KEEP_CACHE=1 "start_$name"
+		warm=$(/usr/bin/python3 - "$PORT" <<'PY'
+import os, socket, struct, sys, time
+port = int(sys.argv[1])
+t0 = time.monotonic()
+q = struct.pack(">HHHHHH", 4242, 0x0000, 1, 0, 0, 0)  # RD=0
+q += b"\3www\7example\3com\0" + struct.pack(">HH", 1, 1)
+while time.monotonic() - t0 < 30:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.05)
+    try:
+        s.sendto(q, ("127.0.0.1", port))
+        r = s.recv(65535)
+        if r[3] & 15 == 0 and struct.unpack(">H", r[6:8])[0] > 0:
+            print("%.0f" % ((time.monotonic() - t0) * 1000))
+            sys.exit(0)
+    except OSError:
+        pass
+    s.close()
+    time.sleep(0.005)
+print("fail")
+PY
+)
+	fi
+	printf '%-8s miss: %s done (%s), %s q/s, %s CPU-s, %s us CPU/miss, %s misses per CPU-s | hit: %s done, %s us CPU/query | cold median %s ms (%s) | RSS %s kB, %s bytes per cached name | warm restart: first cached answer after %s ms\n' \
+		"$name" "$miss_done" "$miss_rcodes" "$miss_qps" "$miss_cpu" "$miss_us" "$miss_per_cpu" "$hit_done" "$hit_us" "$cold_med" "$cold" "$rss" "$bpn" "$warm"
+	if [ -n "${RESULTS:-}" ]; then # "server metric value" lines for contrib/bench/run-all.sh
+		for kv in miss_qps="$miss_qps" miss_per_cpu="$miss_per_cpu" miss_us="$miss_us" \
+			hit_us="$hit_us" rss_kb="$rss" bytes_per_name="$bpn" warm_ms="$warm"; do
+			echo "$name ${kv%%=*} ${kv#*=}" >>"$RESULTS"
+		done
+	fi
 	# kept for the ratios below (names are fixed words, so eval is safe)
 	eval "MPC_$name=$miss_per_cpu HIT_$name=$hit_us RSS_$name=$rss COLD_$name=$cold_med"
 }
