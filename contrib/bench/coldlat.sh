@@ -19,7 +19,7 @@
 set -euo pipefail
 
 if [ -z "${CL_NETNS:-}" ]; then
-	exec unshare -n env CL_NETNS=1 "$0" "$@"
+	exec unshare -n env CL_NETNS=1 bash ${CL_TRACE:+-x} "$0" "$@"
 fi
 ip link set lo up
 
@@ -36,9 +36,9 @@ NAMES=${NAMES:-www.example.com www.example.net www.example.org www.secure.org}
 T=$(mktemp -d /tmp/vg-coldlat-XXXXXX)
 RPID= REL= SPID=
 cleanup() {
-	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
-	[ -n "$REL" ] && kill "$REL" 2>/dev/null && wait "$REL" 2>/dev/null
-	[ -n "$RPID" ] && kill "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null
+	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null || true
+	[ -n "$REL" ] && kill "$REL" 2>/dev/null && wait "$REL" 2>/dev/null || true
+	[ -n "$RPID" ] && kill "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null || true
 	VIGIL_LAB_DIR="$T/lab" "$ROOT/tests/lab/lab.sh" down >/dev/null 2>&1 || true
 	rm -rf "$T"
 	return 0

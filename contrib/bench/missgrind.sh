@@ -26,7 +26,7 @@ MISSES=${MISSES:-2000}
 T=$(mktemp -d /tmp/vg-missgrind-XXXXXX)
 SPID=
 cleanup() {
-	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null
+	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null || true
 	VIGIL_LAB_DIR="$T/lab" "$ROOT/tests/lab/lab.sh" down >/dev/null 2>&1 || true
 	rm -rf "$T"
 	return 0

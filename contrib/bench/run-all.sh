@@ -18,6 +18,7 @@
 #   contrib/bench/run-all.sh        (env: RUNS 3, MISSES 100000, DELAY 20, VALIDATE 0,
 #                                    IDLE_WAIT 600 s, IDLE_LOAD half the CPUs, NO_DOC=1 to
 #                                    leave docs/benchmarks.md alone, BUILD build-bench)
+# Each step's output stays in BUILD/run-all/; a step that fails leaves its rows "-".
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -50,31 +51,35 @@ while awk -v l="$(load)" -v m="$IDLE_LOAD" 'BEGIN { exit !(l >= m) }' && [ "$wai
 done
 LOAD0=$(load)
 
-W=$(mktemp -d /tmp/vg-runall-XXXXXX)
-trap 'rm -rf "$W"' EXIT
+W="$ROOT/$BUILD/run-all" # each step's output, kept for reading after the run
+rm -rf "$W" && mkdir -p "$W"
+step_failed() { echo "run-all: $1 failed (exit $2); its output: $W/$1.out, $W/$1.err" >&2; }
 R="$W/results" # "server metric value" lines; frontend's per-round file is "server round metric value"
 : >"$R"
 
 # 3. hits
 echo "run-all: cache hits (frontend.sh, $RUNS rounds)" >&2
 KEEP="$W/fe" RUNS="$RUNS" SERVERS="vigild unbound kresd fixed" \
-	contrib/bench/frontend.sh "$BUILD" >"$W/frontend.out" 2>"$W/frontend.err"
-awk '{ print $1, $3, $4 }' "$W/fe" >>"$R"
+	contrib/bench/frontend.sh "$BUILD" >"$W/frontend.out" 2>"$W/frontend.err" || step_failed frontend $?
+[ -f "$W/fe" ] && awk '{ print $1, $3, $4 }' "$W/fe" >>"$R"
 sed -n 's/^vigild callgrind: \([0-9]*\) instructions.*/vigild hit_ir \1/p' "$W/frontend.out" >>"$R"
 
 # 4. misses, memory, warm restart (RUNS runs; medians below)
 for i in $(seq "$RUNS"); do
 	echo "run-all: misses (resolver.sh run $i of $RUNS)" >&2
-	RESULTS="$R" MISSES="$MISSES" contrib/bench/resolver.sh "$BUILD" >>"$W/resolver.out" 2>>"$W/resolver.err"
+	RESULTS="$R" MISSES="$MISSES" contrib/bench/resolver.sh "$BUILD" >>"$W/resolver.out" 2>>"$W/resolver.err" ||
+		step_failed resolver $?
 done
 
 # 5. cold resolution over a slow path
 echo "run-all: cold resolution (coldlat.sh, ${DELAY} ms per authoritative reply)" >&2
-RESULTS="$R" DELAY="$DELAY" contrib/bench/coldlat.sh "$BUILD" >"$W/coldlat.out" 2>"$W/coldlat.err"
+RESULTS="$R" DELAY="$DELAY" contrib/bench/coldlat.sh "$BUILD" >"$W/coldlat.out" 2>"$W/coldlat.err" ||
+	step_failed coldlat $?
 
 # 6. instructions per miss
 echo "run-all: callgrind per miss (missgrind.sh)" >&2
-RESULTS="$R" MISSES=1000 contrib/bench/missgrind.sh "$BUILD" >"$W/missgrind.out" 2>"$W/missgrind.err"
+RESULTS="$R" MISSES=1000 contrib/bench/missgrind.sh "$BUILD" >"$W/missgrind.out" 2>"$W/missgrind.err" ||
+	step_failed missgrind $?
 
 # The table: medians per (server, metric), ratios vigild/peer, target and verdict.
 med() { # $1 server $2 metric
