@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <vigil/anchor.h>
 #include <vigil/config.h>
 #include <vigil/file.h>
 #include <vigil/err.h>
@@ -38,7 +39,8 @@ struct pstate {
 
 /* K_STR_EMPTY: "" resets to NULL (unset); K_STR_KEEP: "" is a value of its own (user: "" = stay
  * as started, while unset lets vigild pick its default user). */
-enum ktype { K_BOOL, K_U32, K_SECS, K_MS, K_STR, K_STR_EMPTY, K_STR_KEEP, K_FUNC };
+/* K_LIST_EMPTY: a list key set by its function, "" empties the list. */
+enum ktype { K_BOOL, K_U32, K_SECS, K_MS, K_STR, K_STR_EMPTY, K_STR_KEEP, K_FUNC, K_LIST_EMPTY };
 
 typedef int (*setter)(struct pstate *ps, const char *v);
 
@@ -362,19 +364,23 @@ static int set_rebinding(struct pstate *ps, const char *v)
 	return fail(ps, "bad value '%s' (expected block, log or off)", v);
 }
 
-static int set_private_domain(struct pstate *ps, const char *v)
+/* Appends a domain name (wire, lowercase) to a list of names. */
+static int add_domain(struct pstate *ps, uint8_t (**arr)[256], size_t *n, const char *v)
 {
-	struct vg_config *cfg = ps->cfg;
 	uint8_t wire[VG_NAME_MAX];
 	if (vg_name_from_text(v, wire) < 0)
 		return fail(ps, "bad domain name '%s'", v);
 	vg_name_lower(wire);
-	uint8_t(*el)[256] =
-	    grow((void **)&cfg->private_domains, &cfg->n_private_domains, sizeof(*el));
+	uint8_t(*el)[256] = grow((void **)arr, n, sizeof(*el));
 	if (!el)
 		return oom(ps);
 	memcpy(*el, wire, (size_t)vg_name_len(wire, VG_NAME_MAX));
 	return 0;
+}
+
+static int set_private_domain(struct pstate *ps, const char *v)
+{
+	return add_domain(ps, &ps->cfg->private_domains, &ps->cfg->n_private_domains, v);
 }
 
 /* Resolved now, so `vigild -t` reports a group that does not exist with its line. */
@@ -394,6 +400,40 @@ static int set_control_group(struct pstate *ps, const char *v)
 	ps->cfg->control_group = name;
 	ps->cfg->control_gid = (uint32_t)gr.gr_gid;
 	return 0;
+}
+
+/* trust-anchor-file: FILE (repeatable; the files together replace the built-in root anchors).
+ * The file is read and checked by vg_config_load. */
+static int set_trust_anchor_file(struct pstate *ps, const char *v)
+{
+	struct vg_config *cfg = ps->cfg;
+	if (!v[0]) { /* "": back to the built-in anchors */
+		for (size_t i = 0; i < cfg->n_trust_anchor_files; i++)
+			free(cfg->trust_anchor_files[i]);
+		free(cfg->trust_anchor_files);
+		cfg->trust_anchor_files = NULL;
+		cfg->n_trust_anchor_files = 0;
+		return 0;
+	}
+	for (size_t i = 0; i < cfg->n_trust_anchor_files; i++)
+		if (!strcmp(cfg->trust_anchor_files[i], v))
+			return fail(ps, "duplicate file '%s'", v);
+	char *copy = strdup(v);
+	char **el =
+	    copy ? grow((void **)&cfg->trust_anchor_files, &cfg->n_trust_anchor_files, sizeof(*el))
+		 : NULL;
+	if (!el) {
+		free(copy);
+		return oom(ps);
+	}
+	*el = copy;
+	return 0;
+}
+
+static int set_negative_trust_anchor(struct pstate *ps, const char *v)
+{
+	return add_domain(ps, &ps->cfg->negative_trust_anchors, &ps->cfg->n_negative_trust_anchors,
+			  v);
 }
 
 #define F(field) offsetof(struct vg_config, field)
@@ -428,7 +468,10 @@ static const struct key keys[] = {
 	{"cache-rebuild-on-error", K_BOOL, F(cache_rebuild_on_error), 0, 0, NULL},
 	/* resolver */
 	{"root-hints", K_STR_EMPTY, F(root_hints), 0, 0, NULL},
-	{"trust-anchor-file", K_STR_EMPTY, F(trust_anchor_file), 0, 0, NULL},
+	{"dnssec", K_BOOL, F(dnssec), 0, 0, NULL},
+	{"trust-anchor-file", K_LIST_EMPTY, 0, 0, 0, set_trust_anchor_file},
+	{"negative-trust-anchor", K_FUNC, 0, 0, 0, set_negative_trust_anchor},
+	{"nsec3-max-iterations", K_U32, F(nsec3_max_iterations), 0, 150, NULL},
 	{"outgoing-address", K_FUNC, 0, 0, 0, set_outgoing},
 	{"qname-minimisation", K_BOOL, F(qname_minimisation), 0, 0, NULL},
 	{"case-randomisation", K_BOOL, F(case_randomisation), 0, 0, NULL},
@@ -474,7 +517,7 @@ static int apply(struct pstate *ps, const struct key *k, const char *v)
 		*field = NULL;
 		return 0;
 	}
-	if (v[0] == 0 && k->type != K_STR_KEEP)
+	if (v[0] == 0 && k->type != K_STR_KEEP && k->type != K_LIST_EMPTY)
 		return fail(ps, "missing value");
 	if (k->fn)
 		return k->fn(ps, v);
@@ -502,6 +545,7 @@ static int apply(struct pstate *ps, const struct key *k, const char *v)
 	case K_STR_KEEP:
 		return set_string(ps, (char **)(base + k->off), v);
 	case K_FUNC:
+	case K_LIST_EMPTY:
 		return 0;
 	}
 	return 0;
@@ -641,6 +685,8 @@ int vg_config_defaults(struct vg_config *cfg)
 	cfg->max_pending_per_client = 100;
 	cfg->max_upstream_sockets = 1024;
 	cfg->discard_timeout_ms = 1900;
+	cfg->dnssec = true;
+	cfg->nsec3_max_iterations = 50;
 	cfg->hijack_checks = true;
 	cfg->rebinding = VG_REBIND_BLOCK;
 	return 0;
@@ -738,6 +784,34 @@ static int read_root_hints(struct vg_config *cfg, const char *path, char *err, s
 	return 0;
 }
 
+/* Reads and checks the trust-anchor files now, for the same reasons as the root hints. */
+static int read_trust_anchors(struct vg_config *cfg, const char *path, char *err, size_t errlen)
+{
+	if (cfg->n_trust_anchor_files == 0)
+		return 0;
+	cfg->trust_anchor_texts = calloc(cfg->n_trust_anchor_files, sizeof(char *));
+	if (!cfg->trust_anchor_texts) {
+		vg_config_free(cfg);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < cfg->n_trust_anchor_files; i++) {
+		const char *f = cfg->trust_anchor_files[i];
+		size_t n;
+		int rc = vg_file_read(f, VG_ANCHOR_FILE_MAX, &cfg->trust_anchor_texts[i], &n);
+		if (rc < 0) {
+			snprintf(err, errlen, "%s: key 'trust-anchor-file': cannot read %s: %s",
+				 path, f, strerror(-rc));
+			vg_config_free(cfg);
+			return VG_ECONFIG;
+		}
+		if ((rc = vg_anchor_text_check(f, cfg->trust_anchor_texts[i], err, errlen)) != 0) {
+			vg_config_free(cfg);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 int vg_config_load(struct vg_config *cfg, const char *path, char *err, size_t errlen)
 {
 	char *text;
@@ -758,6 +832,8 @@ int vg_config_load(struct vg_config *cfg, const char *path, char *err, size_t er
 	free(text);
 	if (rc == 0)
 		rc = read_root_hints(cfg, path, err, errlen);
+	if (rc == 0)
+		rc = read_trust_anchors(cfg, path, err, errlen);
 	return rc;
 }
 
@@ -779,7 +855,14 @@ void vg_config_free(struct vg_config *cfg)
 	free(cfg->cache_dir);
 	free(cfg->root_hints);
 	free(cfg->root_hints_text);
-	free(cfg->trust_anchor_file);
+	for (size_t i = 0; i < cfg->n_trust_anchor_files; i++) {
+		free(cfg->trust_anchor_files[i]);
+		if (cfg->trust_anchor_texts)
+			free(cfg->trust_anchor_texts[i]);
+	}
+	free(cfg->trust_anchor_files);
+	free(cfg->trust_anchor_texts);
+	free(cfg->negative_trust_anchors);
 	free(cfg->outgoing);
 	free(cfg->forward);
 	for (size_t i = 0; i < cfg->n_forward_zones; i++)

@@ -48,4 +48,11 @@ void vg_resolver_opts_from_config(struct vg_resolver_opts *o, const struct vg_co
 	o->hijack.rebinding = (enum vg_rebinding_mode)cfg->rebinding;
 	o->hijack.private_domains = (const uint8_t(*)[256])cfg->private_domains;
 	o->hijack.n_private_domains = cfg->n_private_domains;
+	o->dnssec.enabled = cfg->dnssec;
+	o->dnssec.anchor_names = (const char *const *)cfg->trust_anchor_files;
+	o->dnssec.anchor_texts = (const char *const *)cfg->trust_anchor_texts;
+	o->dnssec.n_anchors = cfg->n_trust_anchor_files;
+	o->dnssec.nta = (const uint8_t(*)[256])cfg->negative_trust_anchors;
+	o->dnssec.n_nta = cfg->n_negative_trust_anchors;
+	o->dnssec.nsec3_max_iterations = cfg->nsec3_max_iterations;
 }

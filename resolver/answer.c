@@ -24,6 +24,25 @@ static bool same_set(const struct vg_rr *a, const struct vg_rr *b)
 	return ta == tb && a->rclass == b->rclass && vg_name_eq(a->owner, b->owner);
 }
 
+/* The status of the whole answer from its RRsets' (vg_sec_combine): the CNAME links, the final
+ * set, and a negative answer's SOA. RRSIGs count with the set they cover. */
+static uint8_t answer_sec(const struct vg_iq *iq)
+{
+	const struct vg_rrset *sets[2] = {NULL, iq->soa ? iq->soa->rrset : NULL};
+	uint8_t sec = VG_SEC_SECURE;
+	bool any = false;
+	for (size_t i = 0; i <= iq->n_ans; i++) {
+		const struct vg_rrset *rs = i < iq->n_ans ? iq->ans[i]->rrset : sets[1];
+		if (!rs || rs == sets[0])
+			continue; /* an orphan RRSIG, or the set just counted */
+		sets[0] = rs;
+		sec = vg_sec_combine(sec, rs->sec);
+		any = true;
+	}
+	/* An answer without any RRset (a negative one without SOA) proves nothing. */
+	return any ? sec : VG_SEC_INDETERMINATE;
+}
+
 /* Minimal response (answer section + SOA for negative answers) into buf; returns its length. An
  * answer over VG_ANSWER_MAX is cut before the RRset that does not fit, with TC=1: never a part of
  * an RRset. */
@@ -36,7 +55,12 @@ static size_t build_answer(struct vg_req *req, const struct vg_iq *iq, uint16_t 
 	size_t qn = (size_t)vg_name_len(req->qname, VG_NAME_MAX);
 	memset(buf, 0, 12);
 	buf[2] = 0x80;
-	buf[3] = (uint8_t)(0x80 | (rcode & 0x0f)); /* RA; AD stays clear until validation exists */
+	buf[3] = (uint8_t)(0x80 | (rcode & 0x0f)); /* RA */
+	/* AD only on data validated secure, for a client that can tell (DO), never with CD=1
+	 * (RFC 4035 3.2.3, RFC 6840 5.7). */
+	if (iq && req->do_bit && !req->cd_bit && !stale && answer_sec(iq) == VG_SEC_SECURE &&
+	    (rcode == VG_RCODE_NOERROR || rcode == VG_RCODE_NXDOMAIN))
+		buf[3] |= 0x20;
 	vg_put_u16(buf + 4, 1);
 	memcpy(buf + 12, req->qname, qn);
 	vg_put_u16(buf + 12 + qn, req->qtype);
@@ -107,25 +131,6 @@ static void deliver(struct vg_req *req, const uint8_t *wire, size_t len, uint16_
 		struct vg_answer a = {.wire = b, .len = len, .ede = ede, .ede_text = ede_text};
 		w->cb(w->ctx, &a);
 	}
-}
-
-/* The status of the whole answer from its RRsets' (vg_sec_combine): the CNAME links, the final
- * set, and a negative answer's SOA. RRSIGs count with the set they cover. */
-static uint8_t answer_sec(const struct vg_iq *iq)
-{
-	const struct vg_rrset *sets[2] = {NULL, iq->soa ? iq->soa->rrset : NULL};
-	uint8_t sec = VG_SEC_SECURE;
-	bool any = false;
-	for (size_t i = 0; i <= iq->n_ans; i++) {
-		const struct vg_rrset *rs = i < iq->n_ans ? iq->ans[i]->rrset : sets[1];
-		if (!rs || rs == sets[0])
-			continue; /* an orphan RRSIG, or the set just counted */
-		sets[0] = rs;
-		sec = vg_sec_combine(sec, rs->sec);
-		any = true;
-	}
-	/* An answer without any RRset (a negative one without SOA) proves nothing. */
-	return any ? sec : VG_SEC_INDETERMINATE;
 }
 
 /* Builds and delivers the answer of req, whose iterations have ended (vg_req_complete). */

@@ -167,6 +167,10 @@ static enum step st_start(struct vg_iq *iq)
 		iq->state = IQ_FIND_CUT;
 		return STEP_NEXT;
 	}
+	uint16_t bogus_ede;
+	const char *bogus_why;
+	if (vg_validate_remembered(iq, &bogus_ede, &bogus_why))
+		return fail(iq, bogus_ede, bogus_why);
 	unsigned hint = 0;
 	int kind = iq->refresh ? -1 : vg_store_lookup_answer(iq, iq->sname, iq->qtype, 0, &hint);
 	iq->refresh = false; /* only the first lookup is skipped; CNAME targets may be cached */
@@ -596,19 +600,15 @@ static enum step st_reply(struct vg_iq *iq)
 }
 
 /* ---- IQ_VALIDATE ---- */
-/* The DNSSEC validator and the hijack heuristics see the reply's RRsets before anything is
- * cached or answered; the store and the answer builder take each set's status from here. */
-static void validate_rrsets(struct vg_iq *iq)
-{
-	/* The validation step has not run: this is the one place that says so. Until the
-	 * validator exists every RRset is "indeterminate" and AD is never set. */
-	for (size_t k = 0; k < iq->msg.n_rrsets; k++)
-		iq->msg.rrsets[k].sec = VG_SEC_INDETERMINATE;
-}
-
+/* The DNSSEC validator (validate.c) and the hijack heuristics see the reply's RRsets before
+ * anything is cached or answered; the store and the answer builder take each set's status from
+ * here. Validation may wait for DS/DNSKEY sub-requests and then runs again. */
 static enum step st_validate(struct vg_iq *iq)
 {
-	validate_rrsets(iq);
+	if (!vg_validate_reply(iq, asked_full(iq)))
+		return STEP_WAIT;
+	if (iq->state != IQ_VALIDATE)
+		return STEP_NEXT; /* bogus: IQ_FAIL */
 	vg_hijack_rebinding(iq);
 	iq->state = IQ_STORE;
 	return STEP_NEXT;

@@ -7,6 +7,7 @@
 #include <vigil/cache.h>
 #include <vigil/resolver.h>
 #include <vigil/upstream.h>
+#include "dnssec.h"
 #include "internal.h"
 
 #define VG_MAX_HINTS 64
@@ -34,7 +35,7 @@ enum vg_iq_state {
 	IQ_SEND,       /* build the (minimised) query and hand it to the upstream layer */
 	IQ_WAIT_REPLY, /* waiting for the upstream layer */
 	IQ_REPLY,      /* timeout/error bookkeeping, TC -> TCP, parse, scrub */
-	IQ_VALIDATE,   /* DNSSEC validator stage: between scrubber and cache (indeterminate now) */
+	IQ_VALIDATE,   /* DNSSEC (validate.c, may wait for DS/DNSKEY) and hijack checks */
 	IQ_STORE,      /* accepted RRsets and negative answers to the cache */
 	IQ_FOLLOW,     /* act on the verdict: answer, CNAME, referral, negative, lame, retry */
 	IQ_DONE,       /* finished with an answer (positive or negative) */
@@ -53,6 +54,9 @@ struct vg_ns {
 struct vg_req;
 struct vg_outq;
 struct vg_iq;
+struct vg_zk;
+struct vg_anchors;
+struct vg_bogus;
 
 /* What a sub-request hands its parent when it ends. Records and sets live in the request's arena
  * (valid for the request's life); the `sets` array only during the continuation call. */
@@ -222,6 +226,10 @@ struct vg_req {
 	 * into the answer cache. 0 = none. */
 	uint16_t suspect_ede;
 	const char *suspect_text;
+	/* DNSSEC: what this request learned of the chain of trust (validate.c) and the work
+	 * done against the validator's limits. */
+	struct vg_zk *zk;
+	struct vg_dnssec_work dwork;
 	struct vg_req *hnext;	    /* hash chain of requests in flight */
 	struct vg_req *next, *prev; /* all live requests */
 };
@@ -236,6 +244,9 @@ struct vg_resolver {
 	int worker_id;
 	const struct vg_hijack_opts *hijack;   /* &opts.hijack */
 	const struct vg_suspect_sink *suspect; /* NULL: findings are not reported */
+	struct vg_anchors *anchors;	       /* NULL: validation off (dnssec: no) */
+	struct vg_validator *val;
+	struct vg_bogus *bogus; /* VG_BOGUS_SLOTS answers found bogus lately (validate.c) */
 	struct vg_select *sel;
 	struct vg_hint hints[VG_MAX_HINTS];
 	size_t n_hints;
@@ -283,6 +294,22 @@ int vg_iq_sub_start(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, v
  * addresses for a public name gets VG_SUSPECT_REBINDING, is reported and, with `rebinding:
  * block`, loses those records (vg_rrset_remove). */
 void vg_hijack_rebinding(struct vg_iq *iq);
+
+/* validate.c: DNSSEC. vg_validate_reply sets the status of each RRset of iq's reply (IQ_VALIDATE)
+ * from the chain of trust, fetching DS and DNSKEY sets with sub-requests when the request does
+ * not know them yet. Returns true when done (iq->state is IQ_FAIL with the EDE for bogus data,
+ * unchanged otherwise), false when a sub-request was started: the caller returns STEP_WAIT and
+ * touches iq no more (the state re-enters IQ_VALIDATE when the sub-request ends). `full`: the
+ * reply answers iq's whole question (not a minimised step). */
+bool vg_validate_reply(struct vg_iq *iq, bool full);
+/* A question (iq's sname, qtype) whose answer was found bogus less than VG_BOGUS_TTL seconds ago
+ * answers SERVFAIL with the same EDE without asking again (a flood of a bogus name costs one
+ * validation a minute); CD=1 questions are never stopped here. True (with *ede and *why) when so;
+ * *why points into the resolver until the slot is reused. */
+bool vg_validate_remembered(struct vg_iq *iq, uint16_t *ede, const char **why);
+/* Trust anchors and validator of a new resolver per r->opts.dnssec; 0, VG_ECONFIG or -ENOMEM. */
+int vg_validate_init(struct vg_resolver *r);
+void vg_validate_free(struct vg_resolver *r);
 
 /* request.c: called by the iterator when the request's root iq finished (DONE or FAIL). */
 void vg_req_complete(struct vg_req *req);

@@ -8,6 +8,7 @@
 #include <vigil/hash.h>
 #include <vigil/log.h>
 #include <vigil/name.h>
+#include "dnssec.h"
 #include "iter.h"
 
 /* ---- requests ---- */
@@ -197,6 +198,7 @@ void vg_resolver_opts_default(struct vg_resolver_opts *o)
 	    .max_requests = 1000,
 	    .max_upstream_sockets = 1024,
 	    .hijack = {.enabled = true, .rebinding = VG_REBIND_BLOCK},
+	    .dnssec = {.enabled = true, .nsec3_max_iterations = VG_DNSSEC_NSEC3_ITER_DEFAULT},
 	};
 }
 
@@ -230,6 +232,8 @@ int vg_resolver_new(const struct vg_resolver_env *env, struct vg_resolver **out)
 	r->up->ops->random(r->up, r->hash_key, sizeof(r->hash_key));
 	r->sel = vg_select_new(4096);
 	int rc = r->sel ? vg_prime_load_hints(r) : -ENOMEM;
+	if (rc == 0)
+		rc = vg_validate_init(r);
 	if (rc < 0) {
 		vg_select_free(r->sel);
 		free(r);
@@ -404,5 +408,6 @@ void vg_resolver_close(struct vg_resolver *r)
 	if (r->rd)
 		vg_cache_reader_free(r->rd);
 	vg_select_free(r->sel);
+	vg_validate_free(r);
 	free(r);
 }

@@ -303,6 +303,10 @@ int vg_scrub(struct vg_msg *m, const uint8_t *zone, const uint8_t *qname, uint16
 		if (rc > 0) {
 			v->kind = VG_REPLY_ANSWER;
 			rc = qtype == VG_TYPE_NS ? keep_ns_addresses(m, v, zone, VG_SEC_ANSWER) : 0;
+			/* A wildcard expansion carries the NSEC/NSEC3 proof that the name itself
+			 * does not exist (RFC 4035 3.1.3.3): the validator needs it. */
+			if (rc >= 0)
+				rc = keep_proof(m, v, zone);
 			goto out;
 		}
 		if (rc < 0)

@@ -398,8 +398,8 @@ void vg_store_reply(struct vg_iq *iq)
 			dn[n_dn++] = &m->rrsets[k];
 	for (size_t k = 0; k < m->n_rrsets; k++) {
 		const struct vg_rrset *s = &m->rrsets[k];
-		if (s->n_rrs == 0)
-			continue; /* every record removed (hijack checks) */
+		if (s->n_rrs == 0 || s->sec == VG_SEC_BOGUS)
+			continue; /* every record removed (hijack checks), or bogus (CD=1) */
 		if (iq->forward && (s->type == VG_TYPE_NS || s->type == VG_TYPE_DS))
 			continue; /* forwarders never supply delegations */
 		if (s->type == VG_TYPE_CNAME && synthesized(dn, n_dn, s))
@@ -438,6 +438,8 @@ negative:
 	const struct vg_rrset *soa_set = v->soa->rrset;
 	if (vg_fails(soa_set != NULL)) /* the scrubber kept it: it was grouped */
 		return;
+	if (soa_set->sec == VG_SEC_BOGUS)
+		return; /* a bogus denial (CD=1) is never cached */
 	/* The proof: NSEC/NSEC3 and signatures the scrubber kept in the authority section. */
 	size_t pcap = 0;
 	for (size_t i = 0; i < m->n_rr; i++)

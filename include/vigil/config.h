@@ -58,7 +58,15 @@ struct vg_config {
 	char *root_hints;        /* NULL = built in */
 	char *root_hints_text;   /* its contents, read by vg_config_load while vigild still has
 				  * its starting privileges; NULL = read root_hints when needed */
-	char *trust_anchor_file; /* NULL = built in */
+	/* DNSSEC (docs/configuration.md "DNSSEC validation") */
+	bool dnssec;		   /* validate (default yes) */
+	char **trust_anchor_files; /* trust-anchor-file: none = the built-in root DS */
+	char **trust_anchor_texts; /* their contents, read by vg_config_load (like
+				    * root_hints_text); NULL until then */
+	size_t n_trust_anchor_files;
+	uint8_t (*negative_trust_anchors)[256]; /* wire, lowercase */
+	size_t n_negative_trust_anchors;
+	uint32_t nsec3_max_iterations; /* above: insecure, EDE 27 (RFC 9276); at most 150 */
 	struct vg_sockaddr *outgoing; /* source addresses (port 0) of upstream queries */
 	size_t n_outgoing;
 	bool qname_minimisation;

@@ -105,6 +105,16 @@ struct vg_resolver_opts {
 	uint32_t max_upstream_sockets; /* per worker, enforced by the transport; 0 = no cap */
 	/* hijack detection (docs/suspicious-log.md); the private-domain array is borrowed */
 	struct vg_hijack_opts hijack;
+	/* DNSSEC validation (docs/configuration.md "DNSSEC validation"); the arrays are borrowed */
+	struct vg_dnssec_opts {
+		bool enabled;			 /* dnssec: (default yes) */
+		const char *const *anchor_names; /* trust-anchor-file: names, for messages */
+		const char *const *anchor_texts; /* their contents, already read */
+		size_t n_anchors;		 /* 0: the built-in root anchors */
+		const uint8_t (*nta)[256];	 /* negative-trust-anchor: wire, lowercase */
+		size_t n_nta;
+		uint32_t nsec3_max_iterations; /* above: insecure, EDE 27; at most 150 */
+	} dnssec;
 };
 
 /* Fills `o` with the built-in defaults (the same as the daemon's config defaults: qname

@@ -56,10 +56,11 @@ enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
 	X(prefetches, COUNTER, "prefetch requests")                                                \
 	X(primings, COUNTER, "root primings")                                                      \
 	X(limit_hits, COUNTER, "requests stopped by a limit")                                      \
+	X(dnssec_bogus, COUNTER, "replies DNSSEC validation found bogus (SERVFAIL)")               \
 	X(refused_rd0, COUNTER, "RD=0 questions the cache could not answer")                       \
 	X(upstream_local_errors, COUNTER,                                                          \
 	  "local errors sending upstream (EMFILE, ENETUNREACH...)")                                \
-	X(upstream_unreachable, COUNTER, "upstream queries that reported an ICMP error")            \
+	X(upstream_unreachable, COUNTER, "upstream queries that reported an ICMP error")           \
 	X(unwanted_id, COUNTER, "unwanted upstream messages: wrong ID")                            \
 	X(unwanted_question, COUNTER, "unwanted upstream messages: wrong question")                \
 	X(unwanted_case, COUNTER, "unwanted upstream messages: wrong 0x20 case")                   \

@@ -89,9 +89,9 @@ static void setup(void)
 	/* The lab's name servers are public names on loopback addresses: Unbound (without
 	 * private-address) serves them, so the rebinding check is off for the comparison. */
 	snprintf(conf, sizeof(conf),
-		 "root-hints: %s\nquery-local-addresses: yes\ndo-ip6: no\nlog-level: info\n"
-		 "rebinding: off\n",
-		 vg_lab_root_hints());
+		 "root-hints: %s\ntrust-anchor-file: %s\nquery-local-addresses: yes\ndo-ip6: no\n"
+		 "log-level: info\nrebinding: off\n",
+		 vg_lab_root_hints(), vg_lab_trust_anchor());
 	cr_assert_eq(itest_start(&V, conf), 0);
 	cr_assert_eq(start_unbound(), 0, "unbound did not start (see %s/unbound.log)", udir);
 }

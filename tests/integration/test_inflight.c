@@ -28,8 +28,9 @@ static void start_with(const char *extra)
 	char conf[2048];
 	snprintf(ctl_path, sizeof(ctl_path), "/tmp/vigil-inflight-%d.ctl", (int)getpid());
 	snprintf(conf, sizeof(conf),
-		 "root-hints: %s\nquery-local-addresses: yes\ndo-ip6: no\ncontrol-socket: %s\n%s",
-		 vg_lab_root_hints(), ctl_path, extra ? extra : "");
+		 "root-hints: %s\ntrust-anchor-file: %s\nquery-local-addresses: yes\ndo-ip6: no\n"
+		 "control-socket: %s\n%s",
+		 vg_lab_root_hints(), vg_lab_trust_anchor(), ctl_path, extra ? extra : "");
 	cr_assert_eq(itest_start(&V, conf), 0, "vigild did not start");
 }
 

@@ -59,8 +59,9 @@ TestSuite(outage, .init = need_own_lab, .fini = teardown, .timeout = 150);
 static const char *lab_conf(void)
 {
 	static char conf[1024];
-	snprintf(conf, sizeof(conf), "root-hints: %s\nquery-local-addresses: yes\ndo-ip6: no\n",
-		 vg_lab_root_hints());
+	snprintf(conf, sizeof(conf),
+		 "root-hints: %s\ntrust-anchor-file: %s\nquery-local-addresses: yes\ndo-ip6: no\n",
+		 vg_lab_root_hints(), vg_lab_trust_anchor());
 	return conf;
 }
 
@@ -70,8 +71,9 @@ Test(coldstart, answers_the_first_query_after_the_authorities_come_up)
 	for (int i = 0; i < 2; i++)
 		cr_assert_eq(vg_lab_server_stop(roots[i]), 0);
 	char conf[1024];
-	snprintf(conf, sizeof(conf), "root-hints: %s\nquery-local-addresses: yes\ndo-ip6: no\n",
-		 vg_lab_root_hints());
+	snprintf(conf, sizeof(conf),
+		 "root-hints: %s\ntrust-anchor-file: %s\nquery-local-addresses: yes\ndo-ip6: no\n",
+		 vg_lab_root_hints(), vg_lab_trust_anchor());
 	uint64_t t0 = itest_now_ms();
 	cr_assert_eq(itest_start(&V, conf), 0, "vigild did not start");
 	/* Nothing answers yet: priming fails, and so does a client's question. */

@@ -295,7 +295,8 @@ Test(resolve, queries_nothing_local_without_query_local_addresses, .init = NULL)
 {
 	cr_assert_eq(vg_lab_up(), 0);
 	char conf[1024];
-	snprintf(conf, sizeof(conf), "root-hints: %s\ndo-ip6: no\n", vg_lab_root_hints());
+	snprintf(conf, sizeof(conf), "root-hints: %s\ntrust-anchor-file: %s\ndo-ip6: no\n",
+		 vg_lab_root_hints(), vg_lab_trust_anchor());
 	cr_assert_eq(itest_start(&V, conf), 0);
 	ldns_pkt *p = ask("www.example.com.", LDNS_RR_TYPE_A, false, 8000);
 	cr_assert_not_null(p);
@@ -360,8 +361,9 @@ Test(resolve, forwards_to_another_resolver, .init = NULL)
 	/* W iterates on the lab; V forwards everything to W. */
 	struct itest_vigild W;
 	char conf[1024];
-	snprintf(conf, sizeof(conf), "root-hints: %s\nquery-local-addresses: yes\ndo-ip6: no\n",
-		 vg_lab_root_hints());
+	snprintf(conf, sizeof(conf),
+		 "root-hints: %s\ntrust-anchor-file: %s\nquery-local-addresses: yes\ndo-ip6: no\n",
+		 vg_lab_root_hints(), vg_lab_trust_anchor());
 	cr_assert_eq(itest_start(&W, conf), 0);
 	char extra[128];
 	snprintf(extra, sizeof(extra), "forward: 127.0.0.1@%u\n", W.port);

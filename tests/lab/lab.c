@@ -30,8 +30,18 @@ static char run_dir[PATH_MAX];
 static char path_hints[PATH_MAX + 32];
 static char path_ds[PATH_MAX + 32];
 static char path_key[PATH_MAX + 32];
+static char path_island[PATH_MAX + 32];
 static bool joined;   /* this process is a recorded user */
 static bool isolated; /* run_dir is a private temporary directory (vg_lab_isolate) */
+
+/* The paths of the generated files in run_dir. */
+static void set_paths(void)
+{
+	snprintf(path_hints, sizeof(path_hints), "%s/root.hints", run_dir);
+	snprintf(path_ds, sizeof(path_ds), "%s/root.ds", run_dir);
+	snprintf(path_key, sizeof(path_key), "%s/root.key", run_dir);
+	snprintf(path_island, sizeof(path_island), "%s/island.ds", run_dir);
+}
 
 const char *vg_lab_run_dir(void)
 {
@@ -39,9 +49,7 @@ const char *vg_lab_run_dir(void)
 		const char *env = getenv("VIGIL_LAB_DIR");
 		snprintf(run_dir, sizeof(run_dir), "%s",
 			 env != NULL && env[0] != '\0' ? env : VG_LAB_DEFAULT_RUN_DIR);
-		snprintf(path_hints, sizeof(path_hints), "%s/root.hints", run_dir);
-		snprintf(path_ds, sizeof(path_ds), "%s/root.ds", run_dir);
-		snprintf(path_key, sizeof(path_key), "%s/root.key", run_dir);
+		set_paths();
 	}
 	return run_dir;
 }
@@ -62,6 +70,12 @@ const char *vg_lab_trust_anchor_dnskey(void)
 {
 	vg_lab_run_dir();
 	return path_key;
+}
+
+const char *vg_lab_island_anchor(void)
+{
+	vg_lab_run_dir();
+	return path_island;
 }
 
 /* Runs lab.sh with one argument; its stdout goes to /dev/null (the paths are known), stderr is
@@ -244,9 +258,7 @@ int vg_lab_isolate(void)
 		return r; /* the namespace stays, but without a lab: vg_lab_up fails loudly */
 	}
 	snprintf(run_dir, sizeof(run_dir), "%s", dir);
-	snprintf(path_hints, sizeof(path_hints), "%s/root.hints", run_dir);
-	snprintf(path_ds, sizeof(path_ds), "%s/root.ds", run_dir);
-	snprintf(path_key, sizeof(path_key), "%s/root.key", run_dir);
+	set_paths();
 	/* Test processes and helpers started later find the same directory. */
 	setenv("VIGIL_LAB_DIR", run_dir, 1);
 	isolated = true;

@@ -70,6 +70,7 @@ const char *vg_lab_run_dir(void);
 const char *vg_lab_root_hints(void);	      /* RUN/root.hints */
 const char *vg_lab_trust_anchor(void);	      /* RUN/root.ds (DS form) */
 const char *vg_lab_trust_anchor_dnskey(void); /* RUN/root.key (DNSKEY form) */
+const char *vg_lab_island_anchor(void);	      /* RUN/island.ds: island.com.'s own DS anchor */
 
 /* Query flags. */
 #define VG_LAB_RD 0x1u	 /* set RD (default: off, as a resolver asks an authority) */

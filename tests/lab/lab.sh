@@ -19,6 +19,15 @@ INCEPTION=20250101000000
 EXPIRATION=20370101000000
 ALG=ECDSAP256SHA256
 
+# The signed zones of the DNSSEC cases served by 127.53.3.1 (all but island.com. are children of
+# org. with a DS there; island.com. is an island of trust under the unsigned com.).
+CASE_ZONES=(
+	rsamd5.org. dsa.org. rsasha1.org. rsasha1nsec3.org. rsasha512.org. ecdsa384.org.
+	ed25519.org. ed448.org. dssha1.org. dssha384.org. unknownalg.org. gostds.org.
+	unknownds.org. future.org. nosig.org. nokey.org. nta.org. denial.org. denial3.org. optout.org.
+	nsec3iter51.org. nsec3iter151.org. nsec3iter500.org. nsec3salt.org. keytrap.org. island.com.
+)
+
 # NSD servers: address|server name|zones served (comma separated, may be empty = lame server)
 NSD_SERVERS=(
 	"127.53.0.1|a.root-servers.net.|."
@@ -37,6 +46,12 @@ NSD_SERVERS=(
 	"127.53.2.7|ns4.flaky.com.|"
 	"127.53.2.8|ns1.secure.org.|secure.org.,nsec3.org.,bogus.org.,badds.org.,expired.org.,rsa.org."
 	"127.53.2.11|ns.faults.net.|faults.net."
+	# The DNSSEC cases (docs/lab.md "DNSSEC cases"): one server for the signed ones, one for
+	# the unsigned zones they delegate to, two for split.org. (servers that disagree).
+	"127.53.3.1|ns1.<case>.org.|$(IFS=,; echo "${CASE_ZONES[*]}")"
+	"127.53.3.2|ns1.unsigned.<case>.org.|unsigned.denial.org.,unsigned.denial3.org.,unsigned.optout.org."
+	"127.53.3.3|ns1.split.org.|split.org."
+	"127.53.3.4|ns2.split.org.|split.org."
 )
 # Fault servers: address|mode|zone|extra faultd arguments
 FAULT_SERVERS=(
@@ -171,6 +186,10 @@ ns2.dead.com. 86400 IN A 127.53.8.4
 blackhole.com. 86400 IN NS ns1.blackhole.com.
 ns1.blackhole.com. 86400 IN A 127.53.9.2
 EOF
+		# island.com.: signed, but com. is not (no DS): only its own anchor (RUN/island.ds) makes
+		# it secure.
+		echo "island.com. 86400 IN NS ns1.island.com."
+		echo "ns1.island.com. 86400 IN A 127.53.3.1"
 	} >"$ZONES/com.zone"
 }
 
@@ -205,6 +224,17 @@ EOF
 			echo "ns1.$z.org. 86400 IN A 127.53.2.8"
 			cat "$KEYS/$z.org.ds"
 		done
+		for z in "${CASE_ZONES[@]}"; do
+			[ "${z%.org.}" = "$z" ] && continue
+			echo "$z 86400 IN NS ns1.$z"
+			echo "ns1.$z 86400 IN A 127.53.3.1"
+			cat "$KEYS/${z%.}.ds"
+		done
+		echo "split.org. 86400 IN NS ns1.split.org."
+		echo "split.org. 86400 IN NS ns2.split.org."
+		echo "ns1.split.org. 86400 IN A 127.53.3.3"
+		echo "ns2.split.org. 86400 IN A 127.53.3.4"
+		cat "$KEYS/split.org.ds"
 	} >"$ZONES/org.zone"
 }
 
@@ -381,6 +411,290 @@ sign() {
 	cp "$KSK.key" "$KEYS/$f.ksk"
 }
 
+# ---------------------------------------------------------------------------------------------
+# The DNSSEC cases (docs/lab.md "DNSSEC cases"): one function per zone, run in parallel by
+# gen_cases. Each leaves ZONES/ZONE.zone.signed (served by 127.53.3.1) and KEYS/ZONE.ds (the DS
+# that goes into the parent), ZONE without its final dot.
+
+# case_zone ZONE WWW-ADDRESS: the unsigned zone file of a case zone on 127.53.3.1, with the
+# lines of stdin added.
+case_zone() {
+	local z=$1 addr=$2
+	{
+		soa "$z." "ns1.$z."
+		echo "$z. 86400 IN NS ns1.$z."
+		echo "ns1.$z. 86400 IN A 127.53.3.1"
+		echo "www.$z. IN A $addr"
+		echo "www.$z. IN AAAA 2001:db8::${addr##*.}"
+		echo "txt.$z. IN TXT \"signed $z\""
+		cat
+	} >"$ZONES/$z.zone"
+}
+
+# case_alg ZONE WWW-ADDRESS ALGORITHM [ldns-signzone args]: a correctly signed zone.
+case_alg() {
+	local z=$1 addr=$2
+	ALG=$3
+	shift 3
+	case_zone "$z" "$addr" </dev/null
+	sign "$z" "$z.zone" "$@"
+}
+
+c_rsamd5() { case_alg rsamd5.org 192.0.2.101 "RSAMD5 -b 1024"; }
+c_dsa() { case_alg dsa.org 192.0.2.103 "DSA -b 1024"; }
+c_rsasha1() { case_alg rsasha1.org 192.0.2.105 "RSASHA1 -b 2048"; }
+c_rsasha1nsec3() { case_alg rsasha1nsec3.org 192.0.2.107 "RSASHA1-NSEC3-SHA1 -b 2048" -n -a 1 -t 0; }
+c_rsasha512() { case_alg rsasha512.org 192.0.2.110 "RSASHA512 -b 2048"; }
+c_ecdsa384() { case_alg ecdsa384.org 192.0.2.114 ECDSAP384SHA384; }
+c_ed25519() { case_alg ed25519.org 192.0.2.115 ED25519; }
+c_ed448() { case_alg ed448.org 192.0.2.116 ED448; }
+
+# A DS of another digest type only: ZONE WWW-ADDRESS DIGEST-OPTION-OF-ldns-key2ds
+case_ds() {
+	case_alg "$1" "$2" ECDSAP256SHA256 || return 1
+	ldns-key2ds -n "$3" "$KEYS/$1.ksk" >"$KEYS/$1.ds"
+}
+c_dssha1() { case_ds dssha1.org 192.0.2.121 -1; }
+c_dssha384() { case_ds dssha384.org 192.0.2.124 -4; }
+
+# A correctly signed zone whose only DS has digest type TYPE (the SHA-256 digest, relabelled).
+case_ds_type() { # ZONE WWW-ADDRESS TYPE
+	case_alg "$1" "$2" ECDSAP256SHA256 || return 1
+	ldns-key2ds -n -2 "$KEYS/$1.ksk" | awk -v t="$3" 'BEGIN { OFS = "\t" } { $7 = t; print }' \
+		>"$KEYS/$1.ds"
+}
+c_gostds() { case_ds_type gostds.org 192.0.2.131 3; }
+c_unknownds() { case_ds_type unknownds.org 192.0.2.132 100; }
+
+# unknownalg.org.: signed with ED25519, then every DNSKEY, RRSIG and the DS relabelled to the
+# unassigned algorithm 100 (key tags recomputed, so DS -> DNSKEY -> RRSIG still match by tag).
+c_unknownalg() {
+	local z=unknownalg.org k old new map=
+	case_alg $z 192.0.2.130 ED25519 || return 1
+	for k in "$KSK" "$ZSK"; do
+		old=${k##*+}
+		sed -E 's/(DNSKEY[[:space:]]+[0-9]+[[:space:]]+3[[:space:]]+)15([[:space:]])/\1100\2/' \
+			"$k.key" >"$k.alg100"
+		new=$(ldns-key2ds -n -f -2 "$k.alg100" | awk '{ print $5 }')
+		[ -n "$new" ] || return 1
+		map="$map $((10#$old))=$new"
+	done
+	awk -v map="$map" '
+		BEGIN { OFS = "\t"; n = split(map, m, " "); for (i = 1; i <= n; i++) { split(m[i], kv, "="); t[kv[1]] = kv[2] } }
+		$4 == "DNSKEY" { sub(/;.*/, ""); $7 = 100 }
+		$4 == "RRSIG" { $6 = 100; $11 = t[$11] }
+		{ print }' "$ZONES/$z.zone.signed" >"$ZONES/$z.tmp" || return 1
+	mv "$ZONES/$z.tmp" "$ZONES/$z.zone.signed"
+	grep -q "RRSIG.*DNSKEY[[:space:]]100[[:space:]]" "$ZONES/$z.zone.signed" || return 1
+	ldns-key2ds -n -2 "$KSK.alg100" >"$KEYS/$z.ds"
+}
+
+# future.org.: inception 2036-01-01, so not yet valid before then.
+c_future() { INCEPTION=20360101000000 case_alg future.org 192.0.2.140 ECDSAP256SHA256; }
+
+# nosig.org.: correctly signed, served without the RRSIGs of its data: only those over DNSKEY,
+# SOA and NSEC are left (a validator can still prove that www.nosig.org. is no delegation).
+c_nosig() {
+	case_alg nosig.org 192.0.2.141 ECDSAP256SHA256 || return 1
+	awk '!($4 == "RRSIG" && $5 != "DNSKEY" && $5 != "SOA" && $5 != "NSEC")' \
+		"$ZONES/nosig.org.zone.signed" >"$ZONES/nosig.tmp" &&
+		mv "$ZONES/nosig.tmp" "$ZONES/nosig.org.zone.signed"
+}
+
+# nokey.org.: correctly signed, the DS in org. is right, but the zone is served without its
+# DNSKEY set (and that set's RRSIG).
+c_nokey() {
+	case_alg nokey.org 192.0.2.142 ECDSAP256SHA256 || return 1
+	awk '!($4 == "DNSKEY" || ($4 == "RRSIG" && $5 == "DNSKEY"))' "$ZONES/nokey.org.zone.signed" \
+		>"$ZONES/nokey.tmp" && mv "$ZONES/nokey.tmp" "$ZONES/nokey.org.zone.signed"
+}
+
+# nta.org.: bogus like bogus.org. (www.nta.org. A served as 192.0.2.144, signed as 192.0.2.143),
+# the target of a negative trust anchor.
+c_nta() {
+	case_alg nta.org 192.0.2.143 ECDSAP256SHA256 || return 1
+	sed -i -E 's/^(www\.nta\.org\.[[:space:]].*[[:space:]]A[[:space:]]+)192\.0\.2\.143$/\1192.0.2.144/' \
+		"$ZONES/nta.org.zone.signed"
+	grep -qE '^www\.nta\.org\..*A[[:space:]]+192\.0\.2\.144$' "$ZONES/nta.org.zone.signed"
+}
+
+# The names of the denial zones (denial.org. NSEC, denial3.org. NSEC3, optout.org.), and the
+# unsigned zone each delegates to (served by 127.53.3.2).
+denial_names() { # ZONE FIRST-OCTET
+	local z=$1 n=$2
+	cat <<EOF
+*.wild.$z. IN A 192.0.2.$((n + 2))
+*.wild.$z. IN TXT "wildcard"
+a.ent.$z. IN A 192.0.2.$((n + 3))
+nodata.$z. IN TXT "no address here"
+tounsigned.$z. IN CNAME www.example.org.
+tosigned.$z. IN CNAME www.secure.org.
+dname.$z. IN DNAME secure.org.
+unsigned.$z. 86400 IN NS ns1.unsigned.$z.
+ns1.unsigned.$z. 86400 IN A 127.53.3.2
+EOF
+	{
+		soa "unsigned.$z." "ns1.unsigned.$z."
+		echo "unsigned.$z. 86400 IN NS ns1.unsigned.$z."
+		echo "ns1.unsigned.$z. 86400 IN A 127.53.3.2"
+		echo "www.unsigned.$z. IN A 192.0.2.$((n + 5))"
+	} >"$ZONES/unsigned.$z.zone"
+}
+c_denial() {
+	ALG=ECDSAP256SHA256
+	denial_names denial.org 150 | case_zone denial.org 192.0.2.150 && sign denial.org denial.org.zone
+}
+c_denial3() {
+	ALG=ECDSAP256SHA256
+	denial_names denial3.org 160 | case_zone denial3.org 192.0.2.160 &&
+		sign denial3.org denial3.org.zone -n -a 1 -t 0
+}
+c_optout() {
+	ALG=ECDSAP256SHA256
+	denial_names optout.org 170 | case_zone optout.org 192.0.2.170 &&
+		sign optout.org optout.org.zone -n -a 1 -t 0 -p
+}
+c_nsec3iter51() { case_alg nsec3iter51.org 192.0.2.181 ECDSAP256SHA256 -n -a 1 -t 51; }
+c_nsec3iter151() { case_alg nsec3iter151.org 192.0.2.182 ECDSAP256SHA256 -n -a 1 -t 151; }
+c_nsec3iter500() { case_alg nsec3iter500.org 192.0.2.183 ECDSAP256SHA256 -n -a 1 -t 500; }
+c_nsec3salt() { case_alg nsec3salt.org 192.0.2.184 ECDSAP256SHA256 -n -a 1 -t 0 -s 5ca1ab1e; }
+
+# island.com.: signed under the unsigned com.; its own anchor is written to RUN/island.ds.
+c_island() { case_alg island.com 192.0.2.190 ECDSAP256SHA256; }
+
+# split.org.: two servers with their own copies of the zone, both signed with the same keys:
+# www agrees, cdn rotates within 192.0.2.0/24 (TTL 1), forged has no address in common.
+c_split() {
+	local z=split.org v cdn forged
+	for v in a b; do
+		if [ $v = a ]; then cdn=192.0.2.201 forged=192.0.2.203; else cdn=192.0.2.202 forged=203.0.113.203; fi
+		{
+			soa "$z." "ns1.$z."
+			echo "$z. 86400 IN NS ns1.$z."
+			echo "$z. 86400 IN NS ns2.$z."
+			echo "ns1.$z. 86400 IN A 127.53.3.3"
+			echo "ns2.$z. 86400 IN A 127.53.3.4"
+			echo "www.$z. IN A 192.0.2.200"
+			echo "cdn.$z. 1 IN A $cdn"
+			echo "forged.$z. IN A $forged"
+			echo "server.$z. IN TXT \"$v\""
+		} >"$ZONES/$z.zone.$v"
+	done
+	ALG=ECDSAP256SHA256
+	keygen $z || return 1
+	for v in a b; do
+		ldns-signzone -i $INCEPTION -e $EXPIRATION -o $z -f "$ZONES/$z.zone.$v.signed" \
+			"$ZONES/$z.zone.$v" "$ZSK" "$KSK" || return 1
+	done
+	ldns-key2ds -n -2 "$KSK.key" >"$KEYS/$z.ds"
+	cp "$KSK.key" "$KEYS/$z.ksk"
+}
+
+# keytrap.org. (KeyTrap, CVE-2023-50387): RSASHA256, 2048 bits. Its DNSKEY set holds the KSK,
+# the ZSK and 31 more keys with the ZSK's key tag (the ZSK's modulus with two bytes chosen to
+# collide and two random ones: valid RSA public keys that match no private key). www.keytrap.org.
+# A carries 31 RRSIGs with random signatures and the genuine one; bad.keytrap.org. A carries 32
+# random ones; one.keytrap.org. A only the genuine one. The DNSKEY set is genuinely signed by the
+# KSK. The genuine ZSK and RRSIG come last in the zone file (NSD serves that order), so a
+# validator that tries them in the order received needs the most work.
+KEYTRAP_N=32
+c_keytrap() {
+	local z=keytrap.org
+	ALG="RSASHA256 -b 2048"
+	keygen $z || return 1
+	case_zone $z 192.0.2.195 <<EOF || return 1
+bad.$z. IN A 192.0.2.196
+one.$z. IN A 192.0.2.197
+EOF
+	perl -e '
+		use strict; use warnings; use MIME::Base64;
+		my ($file, $n) = @ARGV;
+		open(my $f, "<", $file) or die "$file: $!";
+		my ($owner, $flags, $proto, $alg, $b64);
+		while (<$f>) {
+			s/;.*//;
+			next unless /^(\S+)\s+(?:\d+\s+)?IN\s+DNSKEY\s+(\d+)\s+(\d+)\s+(\d+)\s+(.+)$/;
+			($owner, $flags, $proto, $alg, $b64) = ($1, $2, $3, $4, $5);
+		}
+		die "no DNSKEY in $file" unless defined $b64;
+		$b64 =~ s/\s//g;
+		my $rd = pack("nCC", $flags, $proto, $alg) . decode_base64($b64);
+		sub tag { my $ac = 0; my @b = unpack("C*", $_[0]);
+			for my $i (0 .. $#b) { $ac += ($i & 1) ? $b[$i] : $b[$i] << 8 }
+			return ($ac + (($ac >> 16) & 0xffff)) & 0xffff; }
+		my $want = tag($rd);
+		# The ZSK itself: ldns-signzone adds no key whose tag a DNSKEY of the zone already has.
+		print "$owner 3600 IN DNSKEY $flags $proto $alg $b64\n";
+		my $p = 8 + 100; # an even offset inside the modulus: the 16-bit word that collides
+		for my $i (1 .. $n - 1) {
+			my $k = $rd;
+			substr($k, $p + 2, 2) = pack("n", ($i * 7919 + 12345) & 0xffff);
+			substr($k, $p, 2) = pack("n", 0);
+			my $s = 0; my @b = unpack("C*", $k);
+			for my $j (0 .. $#b) { $s += ($j & 1) ? $b[$j] : $b[$j] << 8 }
+			my $w;
+			for my $c (0 .. 0xffff) {
+				my $t = $s + $c;
+				if ((($t + (($t >> 16) & 0xffff)) & 0xffff) == $want) { $w = $c; last }
+			}
+			die "no collision for key $i" unless defined $w;
+			substr($k, $p, 2) = pack("n", $w);
+			die "key $i is the ZSK" if $k eq $rd;
+			die "key $i: tag mismatch" unless tag($k) == $want;
+			print "$owner 3600 IN DNSKEY $flags $proto $alg ", encode_base64(substr($k, 4), ""), "\n";
+		}' "$ZSK.key" "$KEYTRAP_N" >>"$ZONES/$z.zone" || return 1
+	ldns-signzone -i $INCEPTION -e $EXPIRATION -o $z -f "$ZONES/$z.zone.genuine" \
+		"$ZONES/$z.zone" "$ZSK" "$KSK" || return 1
+	# Random signatures: the genuine one's fields, the signature bytes replaced.
+	perl -e '
+		use strict; use warnings; use MIME::Base64;
+		my ($n, $zsk) = @ARGV;
+		srand(20250101);
+		my $held;
+		sub fake { my ($l) = @_; my @f = split(/\s+/, $l);
+			my $len = length(decode_base64($f[-1]));
+			$f[-1] = encode_base64(pack("C*", map { int(rand(256)) } 1 .. $len), "");
+			return join("\t", @f) . "\n"; }
+		while (my $l = <STDIN>) {
+			my $dnskey = $l =~ /^\S+\s+\d+\s+IN\s+DNSKEY\s/;
+			if ($dnskey && index($l, $zsk) >= 0) { $held = $l; next }
+			if (defined $held && !$dnskey) { print $held; undef $held }
+			if ($l =~ /^www\.keytrap\.org\.\s+\d+\s+IN\s+RRSIG\s+A\s/) {
+				print fake($l) for 1 .. $n - 1;
+				print $l;
+			} elsif ($l =~ /^bad\.keytrap\.org\.\s+\d+\s+IN\s+RRSIG\s+A\s/) {
+				print fake($l) for 1 .. $n;
+			} else {
+				print $l;
+			}
+		}
+		print $held if defined $held;' "$KEYTRAP_N" "$(awk '{ print $7 }' "$ZSK.key")" \
+		<"$ZONES/$z.zone.genuine" >"$ZONES/$z.zone.signed" || return 1
+	ldns-key2ds -n -2 "$KSK.key" >"$KEYS/$z.ds"
+	cp "$KSK.key" "$KEYS/$z.ksk"
+}
+
+CASES=(keytrap rsamd5 dsa rsasha1 rsasha1nsec3 rsasha512 ecdsa384 ed25519 ed448 dssha1 dssha384 gostds
+	unknownds unknownalg future nosig nokey nta denial denial3 optout nsec3iter51 nsec3iter151
+	nsec3iter500 nsec3salt island split)
+
+# Runs every c_CASE, three at a time (keygen and signing are CPU-bound; the machine may be
+# shared), each with its messages in KEYS/CASE.log; fails naming the cases that failed.
+gen_cases() {
+	local c failed=()
+	for c in "${CASES[@]}"; do
+		while [ "$(jobs -rp | wc -l)" -ge 3 ]; do wait -n; done
+		("c_$c" >"$KEYS/$c.log" 2>&1 || touch "$KEYS/$c.failed") &
+	done
+	wait
+	for c in "${CASES[@]}"; do
+		[ -e "$KEYS/$c.failed" ] && failed+=("$c: $(tail -n 2 "$KEYS/$c.log" | tr '\n' ' ')")
+	done
+	[ "${#failed[@]}" = 0 ] && return 0
+	echo "lab.sh: generating DNSSEC cases failed: ${failed[*]}" >&2
+	return 1
+}
+
 generate() {
 	rm -rf "$ZONES" "$KEYS"
 	mkdir -p "$ZONES" "$KEYS" || return 1
@@ -414,6 +728,7 @@ generate() {
 	ALG="RSASHA256 -b 2048"
 	sign rsa.org rsa.org.zone || return 1
 	ALG=ECDSAP256SHA256
+	gen_cases || return 1
 	gen_org
 	sign org. org.zone || return 1
 	gen_root
@@ -430,19 +745,63 @@ generate() {
 		mv "$RUN/root.ds.tmp" "$RUN/root.ds"
 	grep -v '^;' "$KEYS/root.ksk" | sed -E 's/^\.[[:space:]]+([0-9]+[[:space:]]+)?IN/. 86400 IN/' \
 		>"$RUN/root.key"
+	# The island of trust's own anchor (island.com. under the unsigned com.), same formats.
+	sed -E 's/^(island\.com\.)[[:space:]]+[0-9]+[[:space:]]+IN/\1 86400 IN/' "$KEYS/island.com.ds" \
+		>"$RUN/island.ds"
+	grep -v '^;' "$KEYS/island.com.ksk" |
+		sed -E 's/^(island\.com\.)[[:space:]]+([0-9]+[[:space:]]+)?IN/\1 86400 IN/' >"$RUN/island.key"
+}
+
+# The generated material of this version of lab.sh is kept in GEN_CACHE/VERSION and copied into
+# any run directory that lacks it: private labs (tests in their own network namespace start from
+# an empty run directory) then skip the generation (keys, signatures: tens of seconds).
+GEN_CACHE=${VIGIL_LAB_CACHE:-$LAB_SRC/run/generated}
+GEN_FILES=(zones keys root.hints root.ds root.key island.ds island.key)
+
+load_generated() {
+	local c f
+	c=$GEN_CACHE/$(script_version)
+	[ -s "$c/root.ds" ] && [ -s "$c/island.ds" ] || return 1
+	rm -rf "$ZONES" "$KEYS"
+	for f in "${GEN_FILES[@]}"; do
+		cp -a "$c/$f" "$RUN/" || return 1
+	done
+}
+
+store_generated() {
+	local v c tmp f
+	v=$(script_version)
+	c=$GEN_CACHE/$v
+	[ -e "$c" ] && return 0
+	mkdir -p "$GEN_CACHE" 2>/dev/null || return 0
+	tmp=$(mktemp -d "$GEN_CACHE/.tmp-XXXXXX") || return 0
+	for f in "${GEN_FILES[@]}"; do
+		cp -a "$RUN/$f" "$tmp/" || { rm -rf "$tmp"; return 0; }
+	done
+	# Another lab may have stored the same version meanwhile: keep the first.
+	mv -T "$tmp" "$c" 2>/dev/null || rm -rf "$tmp"
+	# The material of older versions of lab.sh is of no use any more.
+	find "$GEN_CACHE" -mindepth 1 -maxdepth 1 -name '[0-9]*' ! -name "$v" -exec rm -rf {} +
+	return 0
 }
 
 # ---------------------------------------------------------------------------------------------
 # Servers
 
-zonefile_of() {
+zonefile_of() { # zone server-address
 	case $1 in
 	.) echo root.zone.signed ;;
 	org.) echo org.zone.signed ;;
 	secure.org. | nsec3.org. | bogus.org. | badds.org. | expired.org. | rsa.org.)
 		echo "${1}zone.signed"
 		;;
-	*) echo "${1}zone" ;;
+	split.org.)
+		# Each server of split.org. has its own copy of the zone (docs/lab.md).
+		if [ "$2" = 127.53.3.3 ]; then echo split.org.zone.a.signed; else echo split.org.zone.b.signed; fi
+		;;
+	*)
+		if [ -f "$ZONES/${1}zone.signed" ]; then echo "${1}zone.signed"; else echo "${1}zone"; fi
+		;;
 	esac
 }
 
@@ -481,7 +840,7 @@ remote-control:
 EOF
 		IFS=',' read -ra zl <<<"$zones"
 		for z in "${zl[@]}"; do
-			printf 'zone:\n\tname: "%s"\n\tzonefile: "%s"\n' "$z" "$(zonefile_of "$z")"
+			printf 'zone:\n\tname: "%s"\n\tzonefile: "%s"\n' "$z" "$(zonefile_of "$z" "$addr")"
 		done
 	} >"$d/nsd.conf"
 }
@@ -597,6 +956,7 @@ print_paths() {
 	echo "root-hints: $RUN/root.hints"
 	echo "trust-anchor: $RUN/root.ds"
 	echo "trust-anchor-dnskey: $RUN/root.key"
+	echo "island-anchor: $RUN/island.ds"
 }
 
 cmd_up() {
@@ -659,9 +1019,17 @@ cmd_up() {
 	# stays the same, so a resolver's persistent cache of lab DNSSEC data stays valid, and up
 	# is faster. Delete RUN/zones (or edit lab.sh) to get new keys.
 	if [ "$(cat "$RUN/zones.version" 2>/dev/null)" != "$(script_version)" ] ||
-		[ ! -s "$ZONES/root.zone.signed" ] || [ ! -s "$RUN/root.ds" ]; then
+		[ ! -s "$ZONES/root.zone.signed" ] || [ ! -s "$RUN/root.ds" ] ||
+		[ ! -s "$RUN/island.ds" ]; then
 		rm -f "$RUN/zones.version"
-		generate || die "zone generation failed (see messages above)"
+		# One generation at a time per cache: private labs started together (a test suite)
+		# wait for the first and copy its material.
+		mkdir -p "$GEN_CACHE" 2>/dev/null && exec 7>"$GEN_CACHE/.lock" && flock 7
+		if ! load_generated; then
+			generate || die "zone generation failed (see messages above)"
+			store_generated
+		fi
+		exec 7>&-
 		script_version >"$RUN/zones.version"
 	fi
 

@@ -53,7 +53,7 @@ for k in root-hints trust-anchor; do
 done
 st=$(lab status)
 n=$(grep -c 'up (pid' <<<"$st")
-[ "$n" = 33 ] || fail "expected 33 servers up, status says $n:
+[ "$n" = 37 ] || fail "expected 37 servers up, status says $n:
 $st"
 pids=$(sed -n 's/.*up (pid \([0-9]*\)).*/\1/p' <<<"$st")
 [ "$(lab status | sed -n 's/.*up (pid \([0-9]*\)).*/\1/p')" = "$pids" ] || fail "pids changed"
@@ -68,4 +68,4 @@ done
 left=$(ss -Hlnu | awk '{print $4}' | grep -c '^127\.53\.')
 [ "$left" = 0 ] || fail "$left UDP sockets on 127.53.x.y still bound after down"
 [ "$(lab down)" = "lab.sh: stopped 0 servers" ] || fail "second down was not a no-op"
-echo "ok: 33 servers up, idempotent up, down left nothing behind"
+echo "ok: 37 servers up, idempotent up, down left nothing behind"

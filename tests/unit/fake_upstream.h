@@ -223,6 +223,9 @@ static void fake_answer(const struct fake_server *s, ldns_pkt *p, const ldns_rdf
 			if (hop == 0) {
 				fake_add_matching(p, LDNS_SECTION_AUTHORITY, z, cut,
 						  LDNS_RR_TYPE_NS);
+				/* a signed parent's DS with the referral (RFC 4035 3.1.4) */
+				fake_add_matching(p, LDNS_SECTION_AUTHORITY, z, cut,
+						  LDNS_RR_TYPE_DS);
 				for (size_t i = 0; i < ldns_rr_list_rr_count(z); i++) {
 					ldns_rr *rr = ldns_rr_list_rr(z, i);
 					if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NS ||
@@ -298,7 +301,8 @@ static void fake_answer(const struct fake_server *s, ldns_pkt *p, const ldns_rdf
 				cname = rr;
 		}
 		if (cname) {
-			ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, ldns_rr_clone(cname));
+			/* the CNAME with its RRSIGs, if the zone is signed */
+			fake_add_matching(p, LDNS_SECTION_ANSWER, z, name, LDNS_RR_TYPE_CNAME);
 			ldns_rdf *t = ldns_rdf_clone(ldns_rr_rdf(cname, 0));
 			ldns_rdf_deep_free(name);
 			name = t;

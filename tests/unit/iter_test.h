@@ -119,6 +119,8 @@ static void cfg_init(void)
 	vg_resolver_opts_default(&C);
 	C.root_hints = hints_path;
 	C.addr.do_ip6 = false; /* the scripted Internet is IPv4 unless a test adds IPv6 */
+	C.dnssec.enabled =
+	    false; /* and unsigned: DNSSEC tests sign their zones and set an anchor */
 }
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)

@@ -85,7 +85,10 @@ Test(config, defaults_match_the_documentation)
 	cr_assert_eq(cfg.serve_stale_max, 86400);
 	cr_assert_not(cfg.cache_rebuild_on_error);
 	cr_assert_null(cfg.root_hints);
-	cr_assert_null(cfg.trust_anchor_file);
+	cr_assert_eq(cfg.n_trust_anchor_files, 0);
+	cr_assert(cfg.dnssec);
+	cr_assert_eq(cfg.nsec3_max_iterations, 50);
+	cr_assert_eq(cfg.n_negative_trust_anchors, 0);
 	cr_assert_eq(cfg.n_outgoing, 0);
 	cr_assert(cfg.qname_minimisation);
 	cr_assert(cfg.case_randomisation);
@@ -174,7 +177,8 @@ Test(config, every_key_parses)
 	cr_assert_eq(cfg.serve_stale_max, 3600);
 	cr_assert(cfg.cache_rebuild_on_error);
 	cr_assert_str_eq(cfg.root_hints, "/usr/share/dns/root.hints");
-	cr_assert_str_eq(cfg.trust_anchor_file, "/usr/share/dns/root.ds");
+	cr_assert_eq(cfg.n_trust_anchor_files, 1);
+	cr_assert_str_eq(cfg.trust_anchor_files[0], "/usr/share/dns/root.ds");
 	cr_assert_eq(cfg.n_outgoing, 2);
 	cr_assert_str_eq(addr_str(&cfg.outgoing[0]), "192.0.2.1@0");
 	cr_assert_str_eq(addr_str(&cfg.outgoing[1]), "2001:db8::1@0");
@@ -496,6 +500,69 @@ Test(config, load_reads_the_root_hints_file_before_privileges_drop)
 	unlink(path);
 }
 
+Test(config, dnssec_keys)
+{
+	parse_ok(
+	    "dnssec: no\nnsec3-max-iterations: 150\nnegative-trust-anchor: Example.COM\n"
+	    "negative-trust-anchor: test.\ntrust-anchor-file: /a.ds\ntrust-anchor-file: /b.key\n");
+	cr_assert_not(cfg.dnssec);
+	cr_assert_eq(cfg.nsec3_max_iterations, 150);
+	cr_assert_eq(cfg.n_negative_trust_anchors, 2);
+	cr_assert_eq(memcmp(cfg.negative_trust_anchors[0], "\7example\3com", 13), 0);
+	cr_assert_eq(cfg.n_trust_anchor_files, 2);
+	cr_assert_str_eq(cfg.trust_anchor_files[1], "/b.key");
+	parse_ok("trust-anchor-file: /a.ds\ntrust-anchor-file: \"\"\n");
+	cr_assert_eq(cfg.n_trust_anchor_files, 0, "\"\" goes back to the built-in anchors");
+	parse_err("nsec3-max-iterations: 151\n",
+		  "test.conf:1: key 'nsec3-max-iterations': bad value '151' (expected a number "
+		  "0..150)");
+	parse_err("negative-trust-anchor: a..b\n",
+		  "test.conf:1: key 'negative-trust-anchor': bad domain name 'a..b'");
+	parse_err("trust-anchor-file: /a\ntrust-anchor-file: /a\n",
+		  "test.conf:2: key 'trust-anchor-file': duplicate file '/a'");
+	parse_err("dnssec: maybe\n",
+		  "test.conf:1: key 'dnssec': bad value 'maybe' (expected yes or no)");
+}
+
+static void write_file(char *tmpl, const char *text)
+{
+	int fd = mkstemp(tmpl);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+Test(config, load_reads_and_checks_trust_anchor_files)
+{
+	char path[] = "/tmp/vigil-test-config-XXXXXX", ta[] = "/tmp/vigil-test-ta-XXXXXX";
+	const char *good = "; the lab's root\n. IN DS 20326 8 2 "
+			   "E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n";
+	write_file(ta, good);
+	char text[256];
+	snprintf(text, sizeof(text), "trust-anchor-file: %s\n", ta);
+	write_file(path, text);
+	cr_assert_eq(vg_config_defaults(&cfg), 0);
+	cr_assert_eq(vg_config_load(&cfg, path, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(cfg.trust_anchor_texts[0], good);
+	vg_config_free(&cfg);
+
+	FILE *f = fopen(ta, "w");
+	cr_assert_not_null(f);
+	fputs(good, f);
+	fputs("example. IN A 192.0.2.1\n", f);
+	fclose(f);
+	cr_assert_eq(vg_config_defaults(&cfg), 0);
+	cr_assert_eq(vg_config_load(&cfg, path, err, sizeof(err)), VG_ECONFIG);
+	char want[512];
+	snprintf(want, sizeof(want), "%s:3: A record: a trust anchor is a DS or DNSKEY record", ta);
+	cr_assert_str_eq(err, want);
+	unlink(ta);
+	cr_assert_eq(vg_config_defaults(&cfg), 0);
+	cr_assert_eq(vg_config_load(&cfg, path, err, sizeof(err)), VG_ECONFIG);
+	cr_assert(strstr(err, "key 'trust-anchor-file': cannot read"), "%s", err);
+	unlink(path);
+}
+
 Test(config, free_twice_is_harmless)
 {
 	parse_ok("user: x\n");
@@ -522,15 +589,49 @@ Test(config, contrib_vigil_conf_parses)
 }
 
 static const char *const all_keys[] = {
-	"listen", "workers", "user", "allow", "deny", "rate-limit", "rate-limit-burst",
-	"local-data", "log-level", "control-socket", "suspicious-log", "tcp-idle-timeout",
-	"tcp-max-clients", "edns-buffer-size", "cache-dir", "cache-size", "cache-min-ttl",
-	"cache-max-ttl", "cache-max-negative-ttl", "serve-stale-max", "cache-rebuild-on-error",
-	"root-hints", "trust-anchor-file", "outgoing-address", "qname-minimisation",
-	"case-randomisation", "do-ip4", "do-ip6", "query-local-addresses", "prefetch", "forward",
-	"forward-zone", "max-upstream-queries", "max-glueless-per-referral", "max-cname-chain",
-	"max-referral-depth", "request-timeout",
-	"hijack-checks", "rebinding", "private-domain",
+    "listen",
+    "workers",
+    "user",
+    "allow",
+    "deny",
+    "rate-limit",
+    "rate-limit-burst",
+    "local-data",
+    "log-level",
+    "control-socket",
+    "suspicious-log",
+    "tcp-idle-timeout",
+    "tcp-max-clients",
+    "edns-buffer-size",
+    "cache-dir",
+    "cache-size",
+    "cache-min-ttl",
+    "cache-max-ttl",
+    "cache-max-negative-ttl",
+    "serve-stale-max",
+    "cache-rebuild-on-error",
+    "root-hints",
+    "trust-anchor-file",
+    "outgoing-address",
+    "qname-minimisation",
+    "case-randomisation",
+    "do-ip4",
+    "do-ip6",
+    "query-local-addresses",
+    "prefetch",
+    "forward",
+    "forward-zone",
+    "max-upstream-queries",
+    "max-glueless-per-referral",
+    "max-cname-chain",
+    "max-referral-depth",
+    "request-timeout",
+    "hijack-checks",
+    "rebinding",
+    "private-domain",
+    "dnssec",
+    "negative-trust-anchor",
+    "nsec3-max-iterations",
 };
 
 static char *slurp(const char *rel)

@@ -1,0 +1,674 @@
+/* DNSSEC in the iterator (IQ_VALIDATE): the chain of trust from the closest trust anchor down to
+ * the zone that answered, its DS and DNSKEY sets fetched with sub-requests, and the status of
+ * each RRset of a reply from the validator core (dnssec.c, dnssec_denial.c). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <vigil/err.h>
+#include <vigil/log.h>
+#include <vigil/name.h>
+#include "anchor.h"
+#include "iter.h"
+
+/* What a request learned about one name of the chain (a list in the request's arena; a chain
+ * has a few links, so a list walk is enough). ZK_KEYS: the zone `name` has keys of status
+ * `sec` (secure: `set` is its validated DNSKEY set). ZK_DS: the DS at `name` as its parent
+ * zone has it (secure: `set` is the validated DS set; insecure: no DS, proved; `cut` says the
+ * proof showed a delegation there, which makes everything below unsigned). */
+enum { ZK_KEYS, ZK_DS };
+struct vg_zk {
+	struct vg_zk *next;
+	uint8_t name[VG_NAME_MAX];
+	uint8_t kind;
+	uint8_t sec;
+	bool cut;
+	bool unchecked; /* ZK_DS: a referral's DS set kept before the parent's keys were known */
+	uint16_t ede;
+	const char *why;
+	struct vg_rrset_view set;
+};
+
+static struct vg_zk *zk_find(struct vg_req *req, const uint8_t *name, uint8_t kind)
+{
+	for (struct vg_zk *z = req->zk; z; z = z->next)
+		if (z->kind == kind && vg_name_eq(z->name, name))
+			return z;
+	return NULL;
+}
+
+/* Records (or replaces) what is known of `name`; NULL without memory. */
+static struct vg_zk *zk_set(struct vg_req *req, const uint8_t *name, uint8_t kind, uint8_t sec,
+			    uint16_t ede, const char *why, const struct vg_rrset_view *set)
+{
+	struct vg_zk *z = zk_find(req, name, kind);
+	if (!z) {
+		z = vg_arena_zalloc(&req->arena, sizeof(*z));
+		if (!z)
+			return NULL;
+		memcpy(z->name, name, (size_t)vg_name_len(name, VG_NAME_MAX));
+		vg_name_lower(z->name);
+		z->kind = kind;
+		z->next = req->zk;
+		req->zk = z;
+	}
+	z->sec = sec;
+	z->ede = ede;
+	z->why = why;
+	z->cut = false;
+	z->unchecked = false;
+	if (set)
+		z->set = *set;
+	return z;
+}
+
+static struct vg_zk *zk_result(struct vg_req *req, const uint8_t *name, uint8_t kind,
+			       const struct vg_dnssec_result *res, const struct vg_rrset_view *set)
+{
+	return zk_set(req, name, kind, (uint8_t)res->status, res->ede, res->why, set);
+}
+
+/* The validator's view of a grouped RRset (rdata pointers borrowed from the records). */
+static bool view_of(struct vg_arena *a, const struct vg_rrset *rs, struct vg_rrset_view *out)
+{
+	struct vg_rdata_ref *rd = vg_arena_alloc(a, (rs->n_rrs + rs->n_sigs + 1u) * sizeof(*rd));
+	if (!rd)
+		return false;
+	*out = (struct vg_rrset_view){.owner = rs->owner,
+				      .type = rs->type,
+				      .rclass = rs->rclass,
+				      .ttl = rs->ttl,
+				      .rd = rd,
+				      .n_rd = rs->n_rrs,
+				      .sig = rd + rs->n_rrs,
+				      .n_sig = rs->n_sigs};
+	for (uint16_t i = 0; i < rs->n_rrs; i++)
+		rd[i] = (struct vg_rdata_ref){rs->rrs[i]->rdata, rs->rrs[i]->rdlen};
+	for (uint8_t i = 0; i < rs->n_sigs; i++)
+		rd[rs->n_rrs + i] = (struct vg_rdata_ref){rs->sigs[i]->rdata, rs->sigs[i]->rdlen};
+	return true;
+}
+
+/* The set (owner, type) of a reply, NULL if absent. */
+static struct vg_rrset *msg_set(struct vg_msg *m, const uint8_t *owner, uint16_t type,
+				uint8_t section)
+{
+	for (size_t k = 0; k < m->n_rrsets; k++)
+		if (m->rrsets[k].type == type && m->rrsets[k].section == section &&
+		    vg_name_eq(m->rrsets[k].owner, owner))
+			return &m->rrsets[k];
+	return NULL;
+}
+
+/* ---- bogus answers remembered ---- */
+
+#define VG_BOGUS_SLOTS 256
+#define VG_BOGUS_TTL 60 /* seconds (docs/configuration.md "dnssec") */
+
+struct vg_bogus {
+	uint8_t name[VG_NAME_MAX]; /* lowercase; empty slot: until 0 */
+	uint16_t qtype, ede;
+	uint32_t until; /* wall clock */
+	char why[64];
+};
+
+static struct vg_bogus *bogus_slot(struct vg_resolver *r, const uint8_t *name, uint16_t qtype)
+{
+	uint32_t h =
+	    vg_name_hash(name, (size_t)vg_name_len(name, VG_NAME_MAX)) ^ qtype * 0x9e3779b1u;
+	return &r->bogus[h % VG_BOGUS_SLOTS];
+}
+
+static void remember_bogus(struct vg_iq *iq, uint16_t ede, const char *why)
+{
+	struct vg_resolver *r = iq->req->r;
+	struct vg_bogus *b = bogus_slot(r, iq->sname, iq->qtype);
+	memcpy(b->name, iq->sname, (size_t)vg_name_len(iq->sname, VG_NAME_MAX));
+	b->qtype = iq->qtype;
+	b->ede = ede;
+	b->until = vg_wall32(r) + VG_BOGUS_TTL;
+	snprintf(b->why, sizeof(b->why), "%s", why ? why : "DNSSEC bogus");
+}
+
+bool vg_validate_remembered(struct vg_iq *iq, uint16_t *ede, const char **why)
+{
+	struct vg_resolver *r = iq->req->r;
+	if (!r->bogus || iq->req->cd_bit)
+		return false;
+	struct vg_bogus *b = bogus_slot(r, iq->sname, iq->qtype);
+	uint32_t now = vg_wall32(r);
+	if (b->qtype != iq->qtype || !vg_name_eq(b->name, iq->sname) || b->until <= now ||
+	    b->until - now > VG_BOGUS_TTL)
+		return false;
+	*ede = b->ede;
+	*why = b->why;
+	return true;
+}
+
+/* ---- fetching DS and DNSKEY sets ---- */
+
+static void fetched(struct vg_iq *p, const struct vg_sub_result *res, void *ctx);
+
+/* The deepest zone with known keys strictly above `name` (NULL: none). */
+static struct vg_zk *keys_above(struct vg_req *req, const uint8_t *name)
+{
+	for (int l = vg_name_labels(name) - 1; l >= 0; l--) {
+		struct vg_zk *z = zk_find(req, vg_name_suffix(name, l), ZK_KEYS);
+		if (z)
+			return z;
+	}
+	return NULL;
+}
+
+/* The trusted DS or DNSKEY view that vouches for the DNSKEY set of `zone`: a trust anchor at
+ * zone, or the validated DS from the parent. NULL: none known. */
+static const struct vg_rrset_view *trusted_for(struct vg_req *req, const uint8_t *zone,
+					       bool *is_anchor_key)
+{
+	const struct vg_anchor_point *ap = vg_anchors_lookup(req->r->anchors, zone);
+	*is_anchor_key = false;
+	if (ap && !ap->nta && vg_name_eq(ap->zone, zone)) {
+		if (ap->ds.n_rd)
+			return &ap->ds;
+		*is_anchor_key = true;
+		return &ap->dnskey;
+	}
+	struct vg_zk *ds = zk_find(req, zone, ZK_DS);
+	return ds && ds->sec == VG_SEC_SECURE ? &ds->set : NULL;
+}
+
+/* Validates the DNSKEY set `keys` (n_rd may be 0: missing) of `zone` and records the outcome. */
+static void learn_keys(struct vg_req *req, const uint8_t *zone, const struct vg_rrset_view *keys)
+{
+	struct vg_resolver *r = req->r;
+	bool anchor_key;
+	const struct vg_rrset_view *t = trusted_for(req, zone, &anchor_key);
+	struct vg_dnssec_result res = {0};
+	if (!t) {
+		zk_set(req, zone, ZK_KEYS, VG_SEC_INDETERMINATE, VG_EDE_NONE,
+		       "no trusted DS for the DNSKEY set", NULL);
+		return;
+	}
+	if (anchor_key)
+		vg_dnssec_verify_dnskey_anchor(r->val, &req->dwork, keys, t, &res);
+	else
+		vg_dnssec_verify_dnskey_ds(r->val, &req->dwork, keys, t, &res);
+	zk_result(req, zone, ZK_KEYS, &res, keys);
+}
+
+/* A DS sub-request's result when its own validation left nothing (an answer from the cache). */
+static void learn_ds_result(struct vg_req *req, const uint8_t *name,
+			    const struct vg_sub_result *res)
+{
+	if (!res->answered) {
+		zk_set(req, name, ZK_DS, VG_SEC_BOGUS,
+		       res->ede != VG_EDE_NONE ? res->ede : VG_EDE_DNSSEC_BOGUS,
+		       res->ede_text ? res->ede_text : "DS lookup failed", NULL);
+		return;
+	}
+	const struct vg_rrset *ds = NULL;
+	for (size_t i = 0; i < res->n_sets; i++)
+		if (res->sets[i]->type == VG_TYPE_DS && vg_name_eq(res->sets[i]->owner, name))
+			ds = res->sets[i];
+	if (!ds) {
+		/* No DS, as sure as the negative answer's SOA is. Without its proof at hand (a
+		 * cached answer) a name inside the zone cannot be told from an unsigned
+		 * delegation: taken as a delegation, which costs AD below it, never an answer. */
+		uint8_t sec =
+		    res->soa && res->soa->rrset ? res->soa->rrset->sec : VG_SEC_INDETERMINATE;
+		struct vg_zk *z =
+		    zk_set(req, name, ZK_DS, sec == VG_SEC_SECURE ? VG_SEC_INSECURE : sec,
+			   VG_EDE_NONE, "no DS", NULL);
+		if (z)
+			z->cut = true;
+		return;
+	}
+	struct vg_rrset_view v;
+	if (!view_of(&req->arena, ds, &v)) {
+		zk_set(req, name, ZK_DS, VG_SEC_INDETERMINATE, VG_EDE_OTHER, "out of memory", NULL);
+		return;
+	}
+	if (ds->sec != VG_SEC_INDETERMINATE) {
+		struct vg_zk *z = zk_set(req, name, ZK_DS, ds->sec, VG_EDE_NONE, "cached DS", &v);
+		if (z && ds->sec == VG_SEC_INSECURE)
+			z->cut = true;
+		return;
+	}
+	/* Unchecked (a referral's DS from the cache): check it with the parent's keys. */
+	struct vg_zk *k = keys_above(req, name);
+	struct vg_dnssec_result out = {0};
+	if (!k || k->sec != VG_SEC_SECURE) {
+		zk_set(req, name, ZK_DS, VG_SEC_INDETERMINATE, VG_EDE_NONE, "DS unchecked", NULL);
+		return;
+	}
+	vg_dnssec_verify_rrset(req->r->val, &req->dwork, &v, &k->set, &out);
+	zk_result(req, name, ZK_DS, &out, &v);
+}
+
+/* A DS or DNSKEY sub-request ended. Its own validation usually recorded the outcome (it ran
+ * with the chain this request built so far); a cached answer did not run it, so it is judged
+ * here. Then the parent validates its reply again, one link further. */
+static void fetched(struct vg_iq *p, const struct vg_sub_result *res, void *ctx)
+{
+	const uint8_t *name = ctx;
+	struct vg_req *req = p->req;
+	if (res->qtype == VG_TYPE_DNSKEY && !zk_find(req, name, ZK_KEYS)) {
+		const struct vg_rrset *ks = NULL;
+		for (size_t i = 0; res->answered && i < res->n_sets; i++)
+			if (res->sets[i]->type == VG_TYPE_DNSKEY &&
+			    vg_name_eq(res->sets[i]->owner, name))
+				ks = res->sets[i];
+		struct vg_rrset_view v = {.owner = name, .type = VG_TYPE_DNSKEY, .rclass = 1};
+		if (ks && !view_of(&req->arena, ks, &v))
+			zk_set(req, name, ZK_KEYS, VG_SEC_INDETERMINATE, VG_EDE_OTHER,
+			       "out of memory", NULL);
+		else if (!res->answered && res->ede != VG_EDE_NONE)
+			zk_set(req, name, ZK_KEYS, VG_SEC_BOGUS, res->ede,
+			       res->ede_text ? res->ede_text : "DNSKEY lookup failed", NULL);
+		else if (ks && ks->sec == VG_SEC_SECURE)
+			zk_set(req, name, ZK_KEYS, VG_SEC_SECURE, VG_EDE_NONE, "cached DNSKEY", &v);
+		else
+			learn_keys(req, name, &v);
+	} else if (res->qtype == VG_TYPE_DS && !zk_find(req, name, ZK_DS)) {
+		learn_ds_result(req, name, res);
+	}
+	if (p->state == IQ_WAIT_SUB)
+		p->state = IQ_VALIDATE;
+}
+
+/* True when iq is a DS or DNSKEY fetch of the chain (its reply is validated too). */
+static bool is_fetch(const struct vg_iq *iq)
+{
+	return iq->parent && iq->sub_cb == fetched;
+}
+
+enum chain { CHAIN_DONE, CHAIN_WAIT };
+
+/* Starts a sub-request for (name, type); CHAIN_WAIT, or CHAIN_DONE with *out when it could not
+ * be started (the zone stays indeterminate: no AD, no SERVFAIL). */
+static enum chain fetch(struct vg_iq *iq, const uint8_t *name, uint16_t type, const uint8_t *z,
+			const struct vg_zk **out)
+{
+	struct vg_req *req = iq->req;
+	uint8_t *ctx = vg_arena_memdup(&req->arena, name, (size_t)vg_name_len(name, VG_NAME_MAX));
+	int rc = ctx ? vg_iq_sub_start(iq, ctx, type, fetched, ctx) : -ENOMEM;
+	if (rc == 0)
+		return CHAIN_WAIT;
+	*out =
+	    zk_set(req, z, ZK_KEYS, VG_SEC_INDETERMINATE, VG_EDE_NONE,
+		   rc == VG_ELIMIT ? "chain of trust: sub-request limit" : "out of memory", NULL);
+	return CHAIN_DONE;
+}
+
+/* The keys of zone `z` for iq's reply: CHAIN_DONE with *out (secure with keys, or insecure,
+ * bogus, indeterminate), or CHAIN_WAIT after starting a sub-request. `may_fetch` false: only
+ * what the request knows (referrals). Each pass adds a link; bounded by z's labels. */
+static enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
+			    const struct vg_zk **out)
+{
+	struct vg_req *req = iq->req;
+	for (int guard = 0; guard < 2 * VG_NAME_MAX; guard++) {
+		const struct vg_zk *k = zk_find(req, z, ZK_KEYS);
+		if (k) {
+			*out = k;
+			return CHAIN_DONE;
+		}
+		const struct vg_anchor_point *ap = vg_anchors_lookup(req->r->anchors, z);
+		if (!ap || ap->nta) {
+			*out = zk_set(req, z, ZK_KEYS, VG_SEC_INSECURE, VG_EDE_NONE,
+				      ap ? "negative trust anchor" : "no trust anchor", NULL);
+			return CHAIN_DONE;
+		}
+		int al = vg_name_labels(ap->zone);
+		struct vg_zk *top = NULL;
+		for (int l = vg_name_labels(z) - 1; l >= al && !top; l--)
+			top = zk_find(req, vg_name_suffix(z, l), ZK_KEYS);
+		/* The next zone to learn the keys of: the anchor's, or one label below top. */
+		const uint8_t *next = ap->zone;
+		if (top) {
+			if (top->sec != VG_SEC_SECURE) {
+				*out = zk_set(req, z, ZK_KEYS, top->sec, top->ede, top->why, NULL);
+				return CHAIN_DONE;
+			}
+			next = vg_name_suffix(z, vg_name_labels(top->name) + 1);
+			struct vg_zk *ds = zk_find(req, next, ZK_DS);
+			if (ds && ds->unchecked) {
+				/* The referral's DS, now that the parent's keys are known. */
+				struct vg_dnssec_result res = {0};
+				vg_dnssec_verify_rrset(req->r->val, &req->dwork, &ds->set,
+						       &top->set, &res);
+				zk_result(req, next, ZK_DS, &res, &ds->set);
+				continue;
+			}
+			if (!ds) {
+				if (!may_fetch)
+					goto unknown;
+				return fetch(iq, next, VG_TYPE_DS, z, out);
+			}
+			if (ds->sec == VG_SEC_INSECURE && !ds->cut && !vg_name_eq(next, z)) {
+				/* No DS and no delegation shown: `next` is inside top's zone. */
+				zk_set(req, next, ZK_KEYS, VG_SEC_SECURE, VG_EDE_NONE, top->why,
+				       &top->set);
+				continue;
+			}
+			if (ds->sec != VG_SEC_SECURE) {
+				/* An unsigned delegation (insecure), or a DS that failed. */
+				zk_set(req, next, ZK_KEYS, ds->sec, ds->ede, ds->why, NULL);
+				continue;
+			}
+		}
+		/* `next` has a trusted DS (or anchor): its DNSKEY set, from this reply when it is
+		 * the answer to iq's own DNSKEY question. */
+		if (iq->qtype == VG_TYPE_DNSKEY && vg_name_eq(iq->sname, next) &&
+		    (iq->verdict.kind == VG_REPLY_ANSWER || iq->verdict.kind == VG_REPLY_NODATA)) {
+			struct vg_rrset *ks =
+			    msg_set(&iq->msg, next, VG_TYPE_DNSKEY, VG_SEC_ANSWER);
+			struct vg_rrset_view v = {
+			    .owner = next, .type = VG_TYPE_DNSKEY, .rclass = 1};
+			if (ks && !view_of(&req->arena, ks, &v))
+				goto unknown;
+			learn_keys(req, next, &v);
+			continue;
+		}
+		if (!may_fetch)
+			goto unknown;
+		return fetch(iq, next, VG_TYPE_DNSKEY, z, out);
+	}
+unknown:
+	*out = NULL;
+	return CHAIN_DONE;
+}
+
+/* ---- judging a reply ---- */
+
+/* True when an RRSIG of rs from `zone` was made for a wildcard expansion (RFC 4035 5.3.4): its
+ * labels field is below the owner's labels (a literal "*" label not counted). *labels gets it. */
+static bool expanded(const struct vg_rrset *rs, const uint8_t *zone, uint8_t *labels)
+{
+	int ol = vg_name_labels(rs->owner);
+	if (rs->owner[0] == 1 && rs->owner[1] == '*')
+		ol--;
+	for (uint8_t i = 0; i < rs->n_sigs; i++) {
+		const struct vg_rr *s = rs->sigs[i];
+		if (s->rdlen < 19 || vg_name_len(s->rdata + 18, s->rdlen - 18) <= 0 ||
+		    !vg_name_eq(s->rdata + 18, zone))
+			continue;
+		if (s->rdata[3] < ol) {
+			*labels = s->rdata[3];
+			return true;
+		}
+	}
+	return false;
+}
+
+struct judge {
+	struct vg_dnssec_result bad; /* the first failure that decides (bogus or over a limit) */
+	bool failed;
+};
+
+static void judge_fail(struct judge *j, const struct vg_dnssec_result *res)
+{
+	if (!j->failed)
+		j->bad = *res;
+	j->failed = true;
+}
+
+/* The verified NSEC/NSEC3 sets of the authority section into views (n returned). */
+static size_t proof_views(struct vg_iq *iq, struct vg_rrset_view **out)
+{
+	struct vg_msg *m = &iq->msg;
+	struct vg_rrset_view *v = vg_arena_alloc(&iq->req->arena, (m->n_rrsets + 1) * sizeof(*v));
+	size_t n = 0;
+	*out = v;
+	for (size_t k = 0; v && k < m->n_rrsets; k++) {
+		const struct vg_rrset *rs = &m->rrsets[k];
+		if (rs->section == VG_SEC_AUTHORITY && rs->sec == VG_SEC_SECURE &&
+		    (rs->type == VG_TYPE_NSEC || rs->type == VG_TYPE_NSEC3) &&
+		    view_of(&iq->req->arena, rs, &v[n]))
+			n++;
+	}
+	return n;
+}
+
+/* Sets the status of every authority set of a type in `types` (NSEC, NSEC3, SOA) to sec. */
+static void mark_proof(struct vg_iq *iq, uint8_t sec)
+{
+	for (size_t k = 0; k < iq->msg.n_rrsets; k++) {
+		struct vg_rrset *rs = &iq->msg.rrsets[k];
+		if (rs->section == VG_SEC_AUTHORITY &&
+		    (rs->type == VG_TYPE_NSEC || rs->type == VG_TYPE_NSEC3 ||
+		     rs->type == VG_TYPE_SOA))
+			rs->sec = vg_sec_combine(rs->sec, sec);
+	}
+}
+
+/* Applies a denial proof's result to the reply: secure keeps the proof sets secure, insecure
+ * (opt-out, too many NSEC3 iterations) lowers them, anything else fails the reply. */
+static void proof_outcome(struct vg_iq *iq, struct judge *j, const struct vg_dnssec_result *res)
+{
+	if (res->status == VG_DNSSEC_SECURE && !res->opt_out)
+		return;
+	if (res->status == VG_DNSSEC_INSECURE || res->status == VG_DNSSEC_SECURE) {
+		mark_proof(iq, VG_SEC_INSECURE);
+		return;
+	}
+	judge_fail(j, res);
+}
+
+/* Records what a reply to a DS question (or a referral) says about the DS at `child`. */
+static void note_ds(struct vg_iq *iq, const uint8_t *zone, const uint8_t *child,
+		    struct vg_rrset_view *proof, size_t n, uint8_t section)
+{
+	struct vg_req *req = iq->req;
+	struct vg_resolver *r = req->r;
+	struct vg_rrset *ds = msg_set(&iq->msg, child, VG_TYPE_DS, section);
+	if (ds) {
+		struct vg_rrset_view v;
+		if (ds->sec == VG_SEC_SECURE && view_of(&req->arena, ds, &v))
+			zk_set(req, child, ZK_DS, VG_SEC_SECURE, VG_EDE_NONE, "DS", &v);
+		return;
+	}
+	struct vg_dnssec_result res = {0};
+	vg_dnssec_prove_insecure_delegation(r->val, &req->dwork, zone, child, proof, n, &res);
+	if (res.status == VG_DNSSEC_SECURE) {
+		struct vg_zk *z = zk_set(req, child, ZK_DS, VG_SEC_INSECURE, VG_EDE_NONE,
+					 "insecure delegation", NULL);
+		if (z)
+			z->cut = true;
+	} else if (res.status == VG_DNSSEC_INSECURE) {
+		struct vg_zk *z =
+		    zk_set(req, child, ZK_DS, VG_SEC_INSECURE, res.ede, res.why, NULL);
+		if (z)
+			z->cut = true;
+	} else if (section == VG_SEC_ANSWER) {
+		/* A DS question: no delegation shown, so a name inside the zone, or bogus. */
+		vg_dnssec_prove_nodata(r->val, &req->dwork, zone, child, VG_TYPE_DS, proof, n,
+				       &res);
+		if (res.status == VG_DNSSEC_SECURE)
+			zk_set(req, child, ZK_DS, VG_SEC_INSECURE, VG_EDE_NONE, "no DS", NULL);
+		else
+			zk_result(req, child, ZK_DS, &res, NULL);
+	}
+}
+
+/* Verifies every set of iq's reply with the keys of `zk` (secure) and checks the denial and
+ * wildcard proofs a final reply needs. */
+static void judge_secure(struct vg_iq *iq, const struct vg_zk *zk, bool final, struct judge *j)
+{
+	struct vg_req *req = iq->req;
+	struct vg_resolver *r = req->r;
+	struct vg_msg *m = &iq->msg;
+	const struct vg_verdict *v = &iq->verdict;
+	bool referral = v->kind == VG_REPLY_REFERRAL;
+	struct vg_rrset *wild = NULL;
+	uint8_t wild_labels = 0;
+	for (size_t k = 0; k < m->n_rrsets; k++) {
+		struct vg_rrset *rs = &m->rrsets[k];
+		/* Glue and the parent side of a delegation are not signed (RFC 4035 2.2). */
+		if (rs->section == VG_SEC_ADDITIONAL ||
+		    (rs->type == VG_TYPE_NS && rs->section == VG_SEC_AUTHORITY &&
+		     !vg_name_eq(rs->owner, zk->name)))
+			continue;
+		struct vg_rrset_view view;
+		struct vg_dnssec_result res = {0};
+		if (!view_of(&req->arena, rs, &view)) {
+			res = (struct vg_dnssec_result){VG_DNSSEC_INDETERMINATE, VG_EDE_OTHER, 0,
+							"out of memory", false};
+			judge_fail(j, &res);
+			return;
+		}
+		vg_dnssec_verify_rrset(r->val, &req->dwork, &view, &zk->set, &res);
+		rs->sec = (uint8_t)res.status;
+		if (res.status != VG_DNSSEC_SECURE) {
+			judge_fail(j, &res);
+			continue;
+		}
+		if (rs->section == VG_SEC_ANSWER && !wild && expanded(rs, zk->name, &wild_labels))
+			wild = rs;
+	}
+	if (j->failed)
+		return;
+	struct vg_rrset_view *proof;
+	size_t n = proof_views(iq, &proof);
+	struct vg_dnssec_result res = {0};
+	if (referral) {
+		note_ds(iq, zk->name, v->cut, proof, n, VG_SEC_AUTHORITY);
+		return;
+	}
+	if (!final)
+		return;
+	if (wild) {
+		vg_dnssec_prove_wildcard(r->val, &req->dwork, zk->name, wild->owner, wild_labels,
+					 proof, n, &res);
+		if (res.status == VG_DNSSEC_INSECURE ||
+		    (res.status == VG_DNSSEC_SECURE && res.opt_out))
+			wild->sec = VG_SEC_INSECURE; /* an opt-out span proves no absence: no AD */
+		else if (res.status != VG_DNSSEC_SECURE)
+			judge_fail(j, &res);
+	}
+	if (v->kind == VG_REPLY_NXDOMAIN) {
+		vg_dnssec_prove_nxdomain(r->val, &req->dwork, zk->name, v->target, proof, n, &res);
+		proof_outcome(iq, j, &res);
+	} else if (v->kind == VG_REPLY_NODATA) {
+		if (iq->qtype == VG_TYPE_DS && vg_name_eq(v->target, iq->sname)) {
+			note_ds(iq, zk->name, iq->sname, proof, n, VG_SEC_ANSWER);
+			const struct vg_zk *d = zk_find(req, iq->sname, ZK_DS);
+			if (d && d->sec != VG_SEC_INSECURE) {
+				struct vg_dnssec_result b = {(enum vg_dnssec_status)d->sec, d->ede,
+							     0, d->why, false};
+				proof_outcome(iq, j, &b);
+			}
+			return;
+		}
+		vg_dnssec_prove_nodata(r->val, &req->dwork, zk->name, v->target, iq->qtype, proof,
+				       n, &res);
+		proof_outcome(iq, j, &res);
+	} else if (iq->qtype == VG_TYPE_DS && v->kind == VG_REPLY_ANSWER) {
+		note_ds(iq, zk->name, iq->sname, proof, n, VG_SEC_ANSWER);
+	}
+}
+
+bool vg_validate_reply(struct vg_iq *iq, bool full)
+{
+	struct vg_req *req = iq->req;
+	struct vg_resolver *r = req->r;
+	struct vg_msg *m = &iq->msg;
+	for (size_t k = 0; k < m->n_rrsets; k++)
+		m->rrsets[k].sec = VG_SEC_INDETERMINATE;
+	/* Not validated: validation off, forwarded data, priming, and the address lookups of NS
+	 * names (glue is never served as validated). CD=1 is validated too, so that what it
+	 * caches has its true status, but bogus data then goes to the client unchecked. */
+	if (!r->anchors || iq->forward || iq->is_prime || (iq->parent && !is_fetch(iq)))
+		return true;
+	const struct vg_verdict *v = &iq->verdict;
+	bool referral = v->kind == VG_REPLY_REFERRAL;
+	bool final = full && (v->kind == VG_REPLY_ANSWER || v->kind == VG_REPLY_CNAME ||
+			      v->kind == VG_REPLY_NXDOMAIN || v->kind == VG_REPLY_NODATA);
+	if (!referral && !final)
+		return true;
+	const struct vg_zk *zk = NULL;
+	if (chain_for(iq, iq->zone, final, &zk) == CHAIN_WAIT)
+		return false;
+	if (!zk) {
+		/* A referral whose zone's keys are not known yet: its DS set is kept for the walk,
+		 * which checks it once they are (saving a DS query). */
+		struct vg_rrset *ds = msg_set(m, v->cut, VG_TYPE_DS, VG_SEC_AUTHORITY);
+		struct vg_rrset_view view;
+		if (referral && ds && !zk_find(req, v->cut, ZK_DS) &&
+		    view_of(&req->arena, ds, &view)) {
+			struct vg_zk *z = zk_set(req, v->cut, ZK_DS, VG_SEC_INDETERMINATE,
+						 VG_EDE_NONE, "DS unchecked", &view);
+			if (z)
+				z->unchecked = true;
+		}
+		return true;
+	}
+	struct judge j = {0};
+	if (zk->sec == VG_SEC_SECURE) {
+		judge_secure(iq, zk, final, &j);
+	} else {
+		for (size_t k = 0; k < m->n_rrsets; k++)
+			if (m->rrsets[k].section != VG_SEC_ADDITIONAL)
+				m->rrsets[k].sec = zk->sec;
+		/* Bogus, or a link that hit a validation limit (indeterminate with an EDE). */
+		if (zk->sec == VG_SEC_BOGUS ||
+		    (zk->sec == VG_SEC_INDETERMINATE && zk->ede != VG_EDE_NONE)) {
+			struct vg_dnssec_result b = {(enum vg_dnssec_status)zk->sec, zk->ede, 0,
+						     zk->why, false};
+			judge_fail(&j, &b);
+		}
+	}
+	if (!j.failed)
+		return true;
+	if (!final)
+		return true; /* a referral's own sets: the answer below it is judged on its own */
+	r->stats.dnssec_bogus++;
+	uint16_t ede = j.bad.ede != VG_EDE_NONE ? j.bad.ede : VG_EDE_DNSSEC_BOGUS;
+	if (!iq->parent)
+		remember_bogus(iq, ede, j.bad.why);
+	if (req->cd_bit)
+		return true; /* RFC 4035 3.2.2: the client checks; the store keeps no bogus set */
+	char nb[VG_NAME_TEXT_MAX];
+	vg_name_to_text(iq->sname, nb, sizeof(nb));
+	vg_info("dnssec: %s/%u %s: %s%s", nb, iq->qtype, vg_dnssec_status_name(j.bad.status),
+		j.bad.why ? j.bad.why : "", req->cd_bit ? " (CD=1: answered unchecked)" : "");
+	iq->ede = ede;
+	iq->ede_text = j.bad.why;
+	iq->state = IQ_FAIL;
+	return true;
+}
+
+int vg_validate_init(struct vg_resolver *r)
+{
+	const struct vg_dnssec_opts *o = &r->opts.dnssec;
+	if (!o->enabled)
+		return 0;
+	struct vg_dnssec_limits lim;
+	vg_dnssec_limits_default(&lim);
+	lim.nsec3_max_iterations = (uint16_t)(o->nsec3_max_iterations > VG_DNSSEC_NSEC3_ITER_MAX
+						  ? VG_DNSSEC_NSEC3_ITER_MAX
+						  : o->nsec3_max_iterations);
+	char err[256];
+	int rc = vg_anchors_new(&r->anchors);
+	if (rc == 0)
+		rc = vg_anchors_from_opts(r->anchors, o, err, sizeof(err));
+	if (rc == VG_ECONFIG)
+		vg_err("resolver: trust anchors: %s", err);
+	if (rc == 0)
+		rc = vg_validator_new(&lim, &r->val);
+	if (rc == 0 && !(r->bogus = calloc(VG_BOGUS_SLOTS, sizeof(*r->bogus))))
+		rc = -ENOMEM;
+	if (rc < 0)
+		vg_validate_free(r);
+	return rc;
+}
+
+void vg_validate_free(struct vg_resolver *r)
+{
+	vg_validator_free(r->val);
+	vg_anchors_free(r->anchors);
+	free(r->bogus);
+	r->bogus = NULL;
+	r->val = NULL;
+	r->anchors = NULL;
+}

@@ -1,0 +1,272 @@
+/* DNSSEC validation in vigild end to end: the lab's DNSSEC matrix (docs/lab.md "DNSSEC cases")
+ * asked through a validating vigild with the lab's root anchor, the island's anchor and a
+ * negative trust anchor; each verdict checked as rcode, AD and EDE against what docs/lab.md
+ * expects of vigil. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "itest.h"
+#include "lab.h"
+
+static struct itest_vigild V;
+
+static void start_with(const char *extra)
+{
+	cr_assert_eq(vg_lab_up(), 0, "the lab did not come up");
+	char conf[2048];
+	snprintf(conf, sizeof(conf),
+		 "root-hints: %s\ntrust-anchor-file: %s\ntrust-anchor-file: %s\n"
+		 "negative-trust-anchor: nta.org.\nquery-local-addresses: yes\ndo-ip6: no\n"
+		 "discard-timeout: 0\nrebinding: off\n%s",
+		 vg_lab_root_hints(), vg_lab_trust_anchor(), vg_lab_island_anchor(),
+		 extra ? extra : "");
+	cr_assert_eq(itest_start(&V, conf), 0, "vigild did not start");
+}
+
+static void setup(void)
+{
+	start_with(NULL);
+}
+
+static void teardown(void)
+{
+	cr_expect_eq(itest_stop(&V), 0, "vigild did not exit cleanly");
+	vg_lab_down();
+}
+
+TestSuite(validation, .init = setup, .fini = teardown, .timeout = 240);
+
+enum { NONE = -1 };
+
+/* Asks (name, type) with DO (and CD when cd) and returns the reply, NULL on silence. */
+static ldns_pkt *ask(const char *name, ldns_rr_type type, bool do_bit, bool cd)
+{
+	uint8_t q[512], r[65536];
+	size_t ql =
+	    itest_query(name, type, (uint16_t)(rand() & 0xffff), 1232, do_bit, q, sizeof(q));
+	if (cd)
+		q[3] |= 0x10;
+	int n = itest_udp("127.0.0.1", V.port, NULL, q, ql, r, sizeof(r), 12000);
+	if (n > 0 && (r[2] & 0x02)) {
+		ldns_pkt *p = NULL;
+		/* Truncated: the verdict flags are in the header either way. */
+		p = itest_parse(r, (size_t)n);
+		return p;
+	}
+	return n > 0 ? itest_parse(r, (size_t)n) : NULL;
+}
+
+struct verdict {
+	const char *name;
+	ldns_rr_type type;
+	ldns_pkt_rcode rcode;
+	bool ad;
+	int ede; /* NONE: no EDE option */
+};
+
+#define SECURE(n, t)                                                                               \
+	{                                                                                          \
+		n, t, LDNS_RCODE_NOERROR, true, NONE                                               \
+	}
+#define SECURE_NX(n, t)                                                                            \
+	{                                                                                          \
+		n, t, LDNS_RCODE_NXDOMAIN, true, NONE                                              \
+	}
+#define INSECURE(n, t)                                                                             \
+	{                                                                                          \
+		n, t, LDNS_RCODE_NOERROR, false, NONE                                              \
+	}
+#define INSECURE_NX(n, t)                                                                          \
+	{                                                                                          \
+		n, t, LDNS_RCODE_NXDOMAIN, false, NONE                                             \
+	}
+#define BOGUS(n, t, e)                                                                             \
+	{                                                                                          \
+		n, t, LDNS_RCODE_SERVFAIL, false, e                                                \
+	}
+
+static void check(const struct verdict *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		ldns_pkt *p = ask(v[i].name, v[i].type, true, false);
+		cr_expect_not_null(p, "%s %s: no answer", v[i].name, ldns_rr_type2str(v[i].type));
+		if (!p)
+			continue;
+		char text[256];
+		int ede = itest_ede(p, text, sizeof(text));
+		cr_expect_eq(ldns_pkt_get_rcode(p), v[i].rcode, "%s %s: rcode %d, expected %d",
+			     v[i].name, ldns_rr_type2str(v[i].type), ldns_pkt_get_rcode(p),
+			     v[i].rcode);
+		cr_expect_eq(ldns_pkt_ad(p), v[i].ad, "%s %s: AD %d, expected %d", v[i].name,
+			     ldns_rr_type2str(v[i].type), ldns_pkt_ad(p), v[i].ad);
+		if (v[i].ede != NONE)
+			cr_expect_eq(ede, v[i].ede, "%s %s: EDE %d (%s), expected %d", v[i].name,
+				     ldns_rr_type2str(v[i].type), ede, text, v[i].ede);
+		else if (v[i].rcode != LDNS_RCODE_SERVFAIL)
+			cr_expect_eq(ede, -1, "%s %s: EDE %d (%s) on a good answer", v[i].name,
+				     ldns_rr_type2str(v[i].type), ede, text);
+		ldns_pkt_free(p);
+	}
+}
+
+#define CHECK(table) check(table, sizeof(table) / sizeof(table[0]))
+
+Test(validation, secure_zones_of_every_supported_algorithm_and_digest_get_ad)
+{
+	static const struct verdict t[] = {
+	    SECURE("www.secure.org.", LDNS_RR_TYPE_A),
+	    SECURE("www.secure.org.", LDNS_RR_TYPE_AAAA),
+	    SECURE("www.nsec3.org.", LDNS_RR_TYPE_A),
+	    SECURE("www.rsa.org.", LDNS_RR_TYPE_A),
+	    SECURE("www.rsasha1.org.", LDNS_RR_TYPE_A),
+	    SECURE("www.rsasha1nsec3.org.", LDNS_RR_TYPE_A),
+	    SECURE("www.rsasha512.org.", LDNS_RR_TYPE_A),
+	    SECURE("www.ecdsa384.org.", LDNS_RR_TYPE_A),
+	    SECURE("www.ed25519.org.", LDNS_RR_TYPE_A),
+	    SECURE("www.ed448.org.", LDNS_RR_TYPE_A),
+	    SECURE("www.dssha1.org.", LDNS_RR_TYPE_A),
+	    SECURE("www.dssha384.org.", LDNS_RR_TYPE_A),
+	    SECURE("secure.org.", LDNS_RR_TYPE_DNSKEY),
+	    SECURE("secure.org.", LDNS_RR_TYPE_DS),
+	    SECURE_NX("nx.secure.org.", LDNS_RR_TYPE_A),
+	    SECURE_NX("nx.rsasha1nsec3.org.", LDNS_RR_TYPE_A),
+	};
+	CHECK(t);
+}
+
+Test(validation, unsupported_algorithms_and_digests_are_insecure_not_bogus)
+{
+	static const struct verdict t[] = {
+	    INSECURE("www.rsamd5.org.", LDNS_RR_TYPE_A),
+	    INSECURE("www.unknownalg.org.", LDNS_RR_TYPE_A),
+	    INSECURE("www.gostds.org.", LDNS_RR_TYPE_A),
+	    INSECURE("www.unknownds.org.", LDNS_RR_TYPE_A),
+	    INSECURE("www.example.org.", LDNS_RR_TYPE_A), /* unsigned child of signed org. */
+	    INSECURE("www.example.com.", LDNS_RR_TYPE_A), /* unsigned com. under the root */
+	};
+	CHECK(t);
+}
+
+Test(validation, bogus_zones_are_servfail_with_the_ede_of_their_fault)
+{
+	static const struct verdict t[] = {
+	    BOGUS("www.bogus.org.", LDNS_RR_TYPE_A, 6),
+	    BOGUS("www.badds.org.", LDNS_RR_TYPE_A, 9),
+	    BOGUS("www.expired.org.", LDNS_RR_TYPE_A, 7),
+	    BOGUS("www.future.org.", LDNS_RR_TYPE_A, 8),
+	    BOGUS("www.nosig.org.", LDNS_RR_TYPE_A, 10),
+	    BOGUS("www.nokey.org.", LDNS_RR_TYPE_A, 9),
+	};
+	CHECK(t);
+	/* The rest of bogus.org. is signed right: only the one RRset is bogus. */
+	static const struct verdict ok[] = {SECURE("txt.bogus.org.", LDNS_RR_TYPE_TXT)};
+	CHECK(ok);
+}
+
+Test(validation, nsec_and_nsec3_denials_wildcards_and_insecure_delegations)
+{
+	static const struct verdict t[] = {
+	    /* NSEC */
+	    SECURE("www.denial.org.", LDNS_RR_TYPE_TXT),
+	    SECURE("a.wild.denial.org.", LDNS_RR_TYPE_A),
+	    SECURE("b.c.wild.denial.org.", LDNS_RR_TYPE_TXT),
+	    SECURE("a.wild.denial.org.", LDNS_RR_TYPE_AAAA),
+	    SECURE("ent.denial.org.", LDNS_RR_TYPE_A),
+	    SECURE("nodata.denial.org.", LDNS_RR_TYPE_A),
+	    SECURE_NX("nx.denial.org.", LDNS_RR_TYPE_A),
+	    SECURE("tosigned.denial.org.", LDNS_RR_TYPE_A),
+	    INSECURE("tounsigned.denial.org.", LDNS_RR_TYPE_A),
+	    SECURE("unsigned.denial.org.", LDNS_RR_TYPE_DS),
+	    INSECURE("www.unsigned.denial.org.", LDNS_RR_TYPE_A),
+	    /* NSEC3 */
+	    SECURE("www.denial3.org.", LDNS_RR_TYPE_TXT),
+	    SECURE("a.wild.denial3.org.", LDNS_RR_TYPE_A),
+	    SECURE("a.wild.denial3.org.", LDNS_RR_TYPE_AAAA),
+	    SECURE("ent.denial3.org.", LDNS_RR_TYPE_A),
+	    SECURE_NX("nx.denial3.org.", LDNS_RR_TYPE_A),
+	    SECURE("unsigned.denial3.org.", LDNS_RR_TYPE_DS),
+	    INSECURE("www.unsigned.denial3.org.", LDNS_RR_TYPE_A),
+	    /* NSEC3 opt-out: denials that lean on an opt-out span are insecure */
+	    SECURE("www.optout.org.", LDNS_RR_TYPE_A),
+	    SECURE("www.optout.org.", LDNS_RR_TYPE_TXT),
+	    INSECURE("a.wild.optout.org.", LDNS_RR_TYPE_A),
+	    INSECURE_NX("nx.optout.org.", LDNS_RR_TYPE_A),
+	    INSECURE("www.unsigned.optout.org.", LDNS_RR_TYPE_A),
+	    /* NSEC3 iterations (RFC 9276): over the limit is insecure */
+	    SECURE_NX("nx.nsec3salt.org.", LDNS_RR_TYPE_A),
+	    INSECURE_NX("nx.nsec3iter51.org.", LDNS_RR_TYPE_A),
+	    INSECURE_NX("nx.nsec3iter500.org.", LDNS_RR_TYPE_A),
+	};
+	CHECK(t);
+}
+
+Test(validation, an_island_anchor_and_a_negative_trust_anchor)
+{
+	static const struct verdict t[] = {
+	    SECURE("www.island.com.", LDNS_RR_TYPE_A),
+	    INSECURE("www.nta.org.", LDNS_RR_TYPE_A),
+	};
+	CHECK(t);
+}
+
+Test(validation, ad_only_for_do_clients_and_cd_gets_bogus_data_unchecked)
+{
+	ldns_pkt *p = ask("www.secure.org.", LDNS_RR_TYPE_A, false, false);
+	cr_assert_not_null(p);
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	cr_expect_not(ldns_pkt_ad(p), "no AD for a client without DO");
+	ldns_pkt_free(p);
+	p = ask("www.bogus.org.", LDNS_RR_TYPE_A, true, true);
+	cr_assert_not_null(p);
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR, "CD=1: the data, unchecked");
+	cr_expect_not(ldns_pkt_ad(p), "never AD with CD=1");
+	cr_expect_eq(ldns_pkt_ancount(p), 2, "the A and its RRSIG");
+	ldns_pkt_free(p);
+	/* And the bogus data did not make it into the cache for everyone else. */
+	p = ask("www.bogus.org.", LDNS_RR_TYPE_A, true, false);
+	cr_assert_not_null(p);
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_SERVFAIL);
+	ldns_pkt_free(p);
+}
+
+Test(validation, secure_answers_keep_ad_from_the_cache)
+{
+	for (int round = 0; round < 2; round++) {
+		static const struct verdict t[] = {
+		    SECURE("www.ed25519.org.", LDNS_RR_TYPE_A),
+		    SECURE_NX("nx.denial.org.", LDNS_RR_TYPE_A),
+		    BOGUS("www.expired.org.", LDNS_RR_TYPE_A, 7),
+		};
+		CHECK(t);
+	}
+}
+
+Test(validation, keytrap_zone_is_servfail_within_the_work_caps)
+{
+	/* 32 keys with one tag and up to 32 signatures per RRset (docs/lab.md keytrap.org.): the
+	 * caps on keys per tag, RRSIGs per RRset and verifications per request stop the work; the
+	 * answer is SERVFAIL with an EDE, and the resolver still answers others. */
+	const char *names[] = {"www.keytrap.org.", "bad.keytrap.org.", "one.keytrap.org."};
+	for (size_t i = 0; i < 3; i++) {
+		ldns_pkt *p = ask(names[i], LDNS_RR_TYPE_A, true, false);
+		cr_assert_not_null(p, "%s: no answer", names[i]);
+		char text[256];
+		cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_SERVFAIL, "%s", names[i]);
+		cr_expect_geq(itest_ede(p, text, sizeof(text)), 0, "%s: SERVFAIL with an EDE",
+			      names[i]);
+		ldns_pkt_free(p);
+	}
+	static const struct verdict t[] = {SECURE("www.secure.org.", LDNS_RR_TYPE_A)};
+	CHECK(t);
+}
+
+Test(validation, dnssec_no_turns_validation_off, .init = NULL)
+{
+	start_with("dnssec: no\n");
+	static const struct verdict t[] = {
+	    INSECURE("www.secure.org.", LDNS_RR_TYPE_A),
+	    INSECURE("www.bogus.org.", LDNS_RR_TYPE_A),
+	};
+	CHECK(t);
+}

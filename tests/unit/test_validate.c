@@ -1,0 +1,328 @@
+/* The validation step (resolver/validate.c) over a scripted signed Internet: a signed root, org.
+ * and two children signed in this process with ldns, the root's DS as the only trust anchor.
+ * Checks the verdicts, AD/CD, and which DS and DNSKEY queries the chain of trust costs. */
+#include <time.h>
+#include "iter_test.h"
+
+#define ORG "199.19.56.1"
+#define SECURE_ORG "192.0.2.201"
+#define BOGUS_ORG "192.0.2.202"
+#define UNSIGNED_ORG "192.0.2.203"
+
+TestSuite(validate, .init = setup, .fini = teardown, .timeout = 60);
+
+/* Presentation lines handed to the fake servers (which keep the pointers): freed at exit. */
+static char *lines[512];
+static size_t n_lines;
+
+static const char *keep_line(char *s)
+{
+	cr_assert_lt(n_lines, sizeof(lines) / sizeof(lines[0]));
+	lines[n_lines++] = s;
+	return s;
+}
+
+static void free_lines(void)
+{
+	while (n_lines)
+		free(lines[--n_lines]);
+}
+
+struct zkey {
+	ldns_key *k;
+	ldns_rr *dnskey;
+};
+
+static struct zkey mkkey(const char *zone)
+{
+	struct zkey z;
+	z.k = ldns_key_new_frm_algorithm(LDNS_SIGN_ECDSAP256SHA256, 256);
+	cr_assert_not_null(z.k);
+	ldns_key_set_pubkey_owner(z.k, ldns_dname_new_frm_str(zone));
+	ldns_key_set_flags(z.k, 257);
+	ldns_key_set_inception(z.k, (uint32_t)(time(NULL) - 3600));
+	ldns_key_set_expiration(z.k, (uint32_t)(time(NULL) + 86400));
+	z.dnskey = ldns_key2rr(z.k);
+	ldns_rr_set_ttl(z.dnskey, 3600);
+	ldns_key_set_keytag(z.k, ldns_calc_keytag(z.dnskey));
+	return z;
+}
+
+static void freekey(struct zkey *z)
+{
+	ldns_key_deep_free(z->k);
+	ldns_rr_free(z->dnskey);
+}
+
+static void add_rr(struct fake_server *s, const ldns_rr *rr)
+{
+	char *t = ldns_rr2str(rr);
+	t[strcspn(t, "\n")] = 0;
+	fake_rr(s, keep_line(t));
+}
+
+/* Serves the RRset `text` (one or more lines of one owner and type) on s, signed by z. With
+ * `served` the records served are those instead (signed over `text`: a forged answer). */
+static void signed_set(struct fake_server *s, struct zkey *z, const char *text, const char *served)
+{
+	ldns_rr_list *set = ldns_rr_list_new();
+	char *copy = strdup(text), *save = NULL;
+	for (char *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		ldns_rr *rr = NULL;
+		cr_assert_eq(ldns_rr_new_frm_str(&rr, l, 3600, NULL, NULL), LDNS_STATUS_OK, "%s",
+			     l);
+		ldns_rr_list_push_rr(set, rr);
+	}
+	free(copy);
+	ldns_key_list *kl = ldns_key_list_new();
+	ldns_key_list_push_key(kl, z->k);
+	ldns_rr_list *sigs = ldns_sign_public(set, kl);
+	cr_assert_not_null(sigs);
+	ldns_key_list_set_key_count(kl, 0);
+	ldns_key_list_free(kl);
+	if (served) {
+		fake_rr(s, keep_line(strdup(served)));
+	} else {
+		for (size_t i = 0; i < ldns_rr_list_rr_count(set); i++)
+			add_rr(s, ldns_rr_list_rr(set, i));
+	}
+	for (size_t i = 0; i < ldns_rr_list_rr_count(sigs); i++)
+		add_rr(s, ldns_rr_list_rr(sigs, i));
+	ldns_rr_list_deep_free(set);
+	ldns_rr_list_deep_free(sigs);
+}
+
+static void dnskey_set(struct fake_server *s, struct zkey *z)
+{
+	char *t = ldns_rr2str(z->dnskey);
+	t[strcspn(t, "\n")] = 0;
+	signed_set(s, z, t, NULL);
+	free(t);
+}
+
+/* The parent's DS for child key z (SHA-256), signed by the parent key p. */
+static void ds_set(struct fake_server *s, struct zkey *p, struct zkey *z)
+{
+	ldns_rr *ds = ldns_key_rr2ds(z->dnskey, LDNS_SHA256);
+	ldns_rr_set_ttl(ds, 3600);
+	char *t = ldns_rr2str(ds);
+	t[strcspn(t, "\n")] = 0;
+	signed_set(s, p, t, NULL);
+	free(t);
+	ldns_rr_free(ds);
+}
+
+static struct zkey K_ROOT, K_ORG, K_SECURE, K_BOGUS;
+static char anchor[1024];
+
+static void signed_world(void)
+{
+	/* Replaces iter_test.h's unsigned world with a signed one, on today's wall clock: the
+	 * signatures are valid around now, and the cache keeps nothing past their expiry. */
+	fake_init(&F);
+	F.wall = time(NULL);
+	K_ROOT = mkkey(".");
+	K_ORG = mkkey("org.");
+	K_SECURE = mkkey("secure.org.");
+	K_BOGUS = mkkey("bogus.org.");
+
+	struct fake_server *s = fake_server(&F, ROOT, ".", FAKE_AUTH);
+	signed_set(s, &K_ROOT, ". 3600 IN SOA a.root-servers.net. h. 1 7200 3600 1209600 300",
+		   NULL);
+	signed_set(s, &K_ROOT, ". 518400 IN NS a.root-servers.net.", NULL);
+	fake_rr(s, "a.root-servers.net. 518400 IN A " ROOT);
+	dnskey_set(s, &K_ROOT);
+	fake_rr(s, "org. 172800 IN NS ns.org.");
+	fake_rr(s, "ns.org. 172800 IN A " ORG);
+	ds_set(s, &K_ROOT, &K_ORG);
+
+	s = fake_server(&F, ORG, "org.", FAKE_AUTH);
+	signed_set(s, &K_ORG, SOA("org."), NULL);
+	signed_set(s, &K_ORG, "org. 3600 IN NS ns.org.", NULL);
+	fake_rr(s, "ns.org. 3600 IN A " ORG);
+	dnskey_set(s, &K_ORG);
+	fake_rr(s, "secure.org. 3600 IN NS ns.secure.org.");
+	fake_rr(s, "ns.secure.org. 3600 IN A " SECURE_ORG);
+	ds_set(s, &K_ORG, &K_SECURE);
+	fake_rr(s, "bogus.org. 3600 IN NS ns.bogus.org.");
+	fake_rr(s, "ns.bogus.org. 3600 IN A " BOGUS_ORG);
+	ds_set(s, &K_ORG, &K_BOGUS);
+
+	s = fake_server(&F, SECURE_ORG, "secure.org.", FAKE_AUTH);
+	signed_set(s, &K_SECURE, SOA("secure.org."), NULL);
+	signed_set(s, &K_SECURE, "secure.org. 3600 IN NS ns.secure.org.", NULL);
+	signed_set(s, &K_SECURE, "ns.secure.org. 3600 IN A " SECURE_ORG, NULL);
+	dnskey_set(s, &K_SECURE);
+	signed_set(s, &K_SECURE, "www.secure.org. 3600 IN A 192.0.2.10", NULL);
+	signed_set(s, &K_SECURE, "alias.secure.org. 3600 IN CNAME www.secure.org.", NULL);
+
+	s = fake_server(&F, BOGUS_ORG, "bogus.org.", FAKE_AUTH);
+	signed_set(s, &K_BOGUS, SOA("bogus.org."), NULL);
+	signed_set(s, &K_BOGUS, "bogus.org. 3600 IN NS ns.bogus.org.", NULL);
+	signed_set(s, &K_BOGUS, "ns.bogus.org. 3600 IN A " BOGUS_ORG, NULL);
+	dnskey_set(s, &K_BOGUS);
+	/* signed over .13, served as .66 */
+	signed_set(s, &K_BOGUS, "www.bogus.org. 3600 IN A 192.0.2.13",
+		   "www.bogus.org. 3600 IN A 192.0.2.66");
+
+	ldns_rr *ds = ldns_key_rr2ds(K_ROOT.dnskey, LDNS_SHA256);
+	char *t = ldns_rr2str(ds);
+	snprintf(anchor, sizeof(anchor), "%s", t);
+	free(t);
+	ldns_rr_free(ds);
+}
+
+static const char *anchor_names[] = {"test-root.ds"};
+static const char *anchor_texts[1];
+
+static void start_validating(bool enabled)
+{
+	signed_world();
+	anchor_texts[0] = anchor;
+	C.dnssec.enabled = enabled;
+	C.dnssec.anchor_names = anchor_names;
+	C.dnssec.anchor_texts = anchor_texts;
+	C.dnssec.n_anchors = 1;
+	start_resolver();
+}
+
+static void stop_world(void)
+{
+	freekey(&K_ROOT);
+	freekey(&K_ORG);
+	freekey(&K_SECURE);
+	freekey(&K_BOGUS);
+	free_lines();
+}
+
+static void ask(const char *name, uint16_t type, bool do_bit, bool cd, struct result *res)
+{
+	uint8_t wire[VG_NAME_MAX];
+	int n = vg_name_from_text(name, wire);
+	cr_assert_gt(n, 0);
+	struct vg_question q = {.qname = wire,
+				.qname_len = (size_t)n,
+				.qtype = type,
+				.qclass = 1,
+				.rd_bit = true,
+				.do_bit = do_bit,
+				.cd_bit = cd,
+				.has_edns = true};
+	memset(res, 0, sizeof(*res));
+	cr_assert_eq(vg_resolver_resolve(R, &q, on_answer, res), 0);
+	fake_run(&F, 120000);
+	vg_cache_sync(cache);
+	cr_assert(res->done, "no answer for %s", name);
+}
+
+Test(validate, secure_answer_gets_ad_with_one_dnskey_query_per_zone)
+{
+	start_validating(true);
+	struct result r;
+	ask("www.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_assert_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR);
+	cr_expect(ldns_pkt_ad(r.pkt), "secure: AD");
+	cr_expect(
+	    has_rr(r.pkt, LDNS_SECTION_ANSWER, "www.secure.org.", LDNS_RR_TYPE_A, "192.0.2.10"));
+	cr_expect(has_rr(r.pkt, LDNS_SECTION_ANSWER, "www.secure.org.", LDNS_RR_TYPE_RRSIG, NULL),
+		  "DO: the RRSIG comes along");
+	free_result(&r);
+	/* Each zone's DNSKEY set is asked of its own servers once. */
+	cr_expect_eq(fake_count(&F, ROOT, ".", LDNS_RR_TYPE_DNSKEY), 1);
+	cr_expect_eq(fake_count(&F, ORG, "org.", LDNS_RR_TYPE_DNSKEY), 1);
+	cr_expect_eq(fake_count(&F, SECURE_ORG, "secure.org.", LDNS_RR_TYPE_DNSKEY), 1);
+	/* The DS sets came with the referrals: no DS query. */
+	cr_expect_eq(fake_count(&F, NULL, NULL, LDNS_RR_TYPE_DS), 0);
+	size_t sent = F.n_log;
+
+	/* Again, and a CNAME to it: from the cache, still AD, no new query. */
+	ask("www.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect(ldns_pkt_ad(r.pkt), "AD from the cache");
+	free_result(&r);
+
+	cr_expect_eq(F.n_log, sent, "the chain is not fetched again");
+	ask("alias.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect(ldns_pkt_ad(r.pkt), "a secure CNAME to a secure answer: AD");
+	free_result(&r);
+
+	/* No DO: no AD (RFC 6840 5.7 would allow it with AD=1; the client did not ask). */
+	ask("www.secure.org.", LDNS_RR_TYPE_A, false, false, &r);
+	cr_expect_not(ldns_pkt_ad(r.pkt));
+	free_result(&r);
+	stop_world();
+}
+
+Test(validate, forged_answer_is_servfail_with_ede_6_and_not_cached)
+{
+	start_validating(true);
+	struct result r;
+	ask("www.bogus.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_SERVFAIL);
+	cr_expect_eq(r.ede, VG_EDE_DNSSEC_BOGUS, "EDE %u (%s)", r.ede, r.ede_text);
+	cr_expect_eq(ldns_pkt_ancount(r.pkt), 0);
+	free_result(&r);
+
+	/* CD=1: the data unchecked, without AD; and still never cached for a CD=0 client. */
+	ask("www.bogus.org.", LDNS_RR_TYPE_A, true, true, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR);
+	cr_expect_not(ldns_pkt_ad(r.pkt));
+	cr_expect(
+	    has_rr(r.pkt, LDNS_SECTION_ANSWER, "www.bogus.org.", LDNS_RR_TYPE_A, "192.0.2.66"));
+	free_result(&r);
+	unsigned asked = fake_count(&F, BOGUS_ORG, "www.bogus.org.", LDNS_RR_TYPE_A);
+	ask("www.bogus.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_SERVFAIL);
+	cr_expect_eq(r.ede, VG_EDE_DNSSEC_BOGUS);
+	free_result(&r);
+	/* Remembered for the bogus TTL: not asked again within 60 s, asked again after. */
+	cr_expect_eq(fake_count(&F, BOGUS_ORG, "www.bogus.org.", LDNS_RR_TYPE_A), asked);
+	F.wall += 59;
+	ask("www.bogus.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect_eq(r.ede, VG_EDE_DNSSEC_BOGUS);
+	free_result(&r);
+	cr_expect_eq(fake_count(&F, BOGUS_ORG, "www.bogus.org.", LDNS_RR_TYPE_A), asked);
+	F.wall += 2;
+	ask("www.bogus.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_SERVFAIL);
+	free_result(&r);
+	cr_expect_eq(fake_count(&F, BOGUS_ORG, "www.bogus.org.", LDNS_RR_TYPE_A), asked + 1);
+	stop_world();
+}
+
+Test(validate, wrong_trust_anchor_makes_everything_bogus)
+{
+	signed_world();
+	/* The anchor of another key for the root: nothing below verifies. */
+	struct zkey other = mkkey(".");
+	ldns_rr *ds = ldns_key_rr2ds(other.dnskey, LDNS_SHA256);
+	char *t = ldns_rr2str(ds);
+	snprintf(anchor, sizeof(anchor), "%s", t);
+	free(t);
+	ldns_rr_free(ds);
+	freekey(&other);
+	anchor_texts[0] = anchor;
+	C.dnssec.enabled = true;
+	C.dnssec.anchor_names = anchor_names;
+	C.dnssec.anchor_texts = anchor_texts;
+	C.dnssec.n_anchors = 1;
+	start_resolver();
+	struct result r;
+	ask("www.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_SERVFAIL);
+	cr_expect_eq(r.ede, VG_EDE_DNSKEY_MISSING, "EDE %u (%s)", r.ede, r.ede_text);
+	free_result(&r);
+	stop_world();
+}
+
+Test(validate, validation_off_sends_no_dnskey_query_and_sets_no_ad)
+{
+	start_validating(false);
+	struct result r;
+	resolve("www.bogus.org.", LDNS_RR_TYPE_A, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR);
+	cr_expect_not(ldns_pkt_ad(r.pkt));
+	free_result(&r);
+	cr_expect_eq(fake_count(&F, NULL, NULL, LDNS_RR_TYPE_DNSKEY), 0);
+	cr_expect_eq(fake_count(&F, NULL, NULL, LDNS_RR_TYPE_DS), 0);
+	stop_world();
+}
