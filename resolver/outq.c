@@ -19,6 +19,7 @@ struct vg_outq {
 	uint16_t qtype;
 	bool tcp, rd, edns;
 	bool unreachable; /* an ICMP error was reported: its timeout says nothing of the server */
+	uint64_t sent_ms; /* when it was sent (monotonic): which silence its timeout belongs to */
 	bool notifying;	  /* on_outq_reply is walking the waiters: leaving must not free it */
 	struct vg_upstream_query *uq;
 	struct vg_oq_wait *waiters;
@@ -191,7 +192,7 @@ static int reply_entry(void *arg)
 	if (st == VG_UP_REPLY)
 		vg_select_rtt(r->sel, &oq->server, rtt_ms);
 	else if (st == VG_UP_TIMEOUT && !oq->unreachable)
-		vg_select_timeout(r->sel, &oq->server, r->up->ops->now_ms(r->up));
+		vg_select_timeout(r->sel, &oq->server, r->up->ops->now_ms(r->up), oq->sent_ms);
 	outq_unlink(oq);
 	struct vg_oq_wait *w = oq->waiters;
 	for (struct vg_oq_wait *x = w; x; x = x->next) {
@@ -280,6 +281,7 @@ int vg_outq_send(struct vg_iq *iq)
 	oq->tcp = iq->tcp;
 	oq->rd = rd;
 	oq->edns = edns;
+	oq->sent_ms = r->up->ops->now_ms(r->up);
 	uint8_t name[VG_NAME_MAX];
 	memcpy(name, low, sizeof(low));
 	struct {
