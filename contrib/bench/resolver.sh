@@ -8,7 +8,7 @@
 #   4. RSS (VmRSS) after the runs, and bytes per cached name: the growth of RSS over the misses
 #      divided by their number;
 #   5. a restart on the warm persistent cache (vigild, kresd): ms from start to the first answer
-#      served from the cache (an RD=0 question for a name the hits asked).
+#      served from the cache (a name the hits asked, whose TTL shows it was not resolved again).
 # With RESULTS=FILE, "server metric value" lines are appended to FILE (contrib/bench/run-all.sh).
 # Usage: contrib/bench/resolver.sh [BUILD_DIR]   (default build-resolver; needs root for the lab,
 # dnsperf, unbound, kresd; env SERVERS picks a subset of "vigild unbound kresd"). Bounded: about
@@ -16,7 +16,20 @@
 # Without LAB_RUN the script joins this tree's shared lab like a test binary does (tests/lab/lab.h:
 # a PID in RUN/lab.users under flock(RUN/lab.lock)), so test binaries that finish meanwhile do not
 # stop the lab under it, and it stops the lab at exit only when it started it and is its last user.
+# PRIVATE_NETNS=1 (run-all.sh sets it): the script re-runs itself in its own network namespace
+# with a private copy of the lab's run directory, so no other lab on the machine is touched.
 set -eu
+if [ "${PRIVATE_NETNS:-}" = 1 ] && [ -z "${RB_NETNS:-}" ]; then
+	exec unshare -n env RB_NETNS=1 "$0" "$@"
+fi
+if [ -n "${RB_NETNS:-}" ]; then
+	ip link set lo up
+	RB_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+	VIGIL_LAB_DIR=$(mktemp -d /tmp/vg-rbench-lab-XXXXXX)
+	[ -d "$RB_ROOT/tests/lab/run/zones" ] && cp -a "$RB_ROOT/tests/lab/run/." "$VIGIL_LAB_DIR/" 2>/dev/null || true
+	rm -f "$VIGIL_LAB_DIR"/*.pid "$VIGIL_LAB_DIR/lab.users" "$VIGIL_LAB_DIR/started-by"
+	export VIGIL_LAB_DIR
+fi
 B=${1:-build-resolver}
 VIGILD="$B/daemon/vigild"
 MISSES=${MISSES:-20000}
@@ -24,6 +37,7 @@ HIT_RATE=${HIT_RATE:-20000}
 HIT_SECS=${HIT_SECS:-10}
 CPU=${CPU:-1}
 SERVERS=${SERVERS:-vigild unbound kresd}
+VALIDATE=${VALIDATE:-1} # all three validate with the lab's trust anchor; 0: iterators only
 [ -x "$VIGILD" ] || { echo "build first: ninja -C $B" >&2; exit 1; }
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # LAB_RUN=DIR uses a lab that is already up from another checkout (same lab.sh; its run directory
@@ -91,6 +105,7 @@ cleanup() {
 	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
 	[ "$LAB_JOINED" = 1 ] && lab_leave
 	[ -n "$T" ] && rm -rf "$T"
+	[ -n "${RB_NETNS:-}" ] && rm -rf "$VIGIL_LAB_DIR"
 	return 0
 }
 trap cleanup EXIT
@@ -98,9 +113,11 @@ trap 'exit 130' INT TERM
 
 if [ -n "$LAB_RUN" ]; then
 	HINTS="$LAB_RUN/root.hints"
+	ANCHOR="$LAB_RUN/root.ds"
 else
 	lab_join
 	HINTS="$LABDIR/root.hints"
+	ANCHOR="$LABDIR/root.ds"
 fi
 T=$(mktemp -d /tmp/vg-rbench-XXXXXX)
 
@@ -119,6 +136,8 @@ root-hints: $HINTS
 query-local-addresses: yes
 do-ip6: no
 log-level: error
+allow: 127.0.0.0/8 trusted
+$(if [ "$VALIDATE" = 1 ]; then echo "trust-anchor-file: $ANCHOR"; else echo "dnssec: no"; fi)
 EOF
 	taskset -c "$CPU" "$VIGILD" -f -c "$T/vigil.conf" 2>"$T/vigild.log" &
 	PID=$!
@@ -136,7 +155,8 @@ server:
   chroot: ""
   directory: "$T"
   pidfile: "$T/unbound.pid"
-  module-config: "iterator"
+  module-config: "$([ "$VALIDATE" = 1 ] && echo "validator iterator" || echo iterator)"
+$([ "$VALIDATE" = 1 ] && echo "  trust-anchor-file: \"$ANCHOR\"")
   minimal-responses: yes
   use-syslog: no
   logfile: "$T/unbound.log"
@@ -151,10 +171,11 @@ EOF
 	PORT=15354
 }
 
-# Knot Resolver 5 configured like the Unbound above: iterator only (the root trust anchor kresd
-# loads by default is removed, so nothing is validated: vigild has no validator yet and Unbound runs
-# "iterator"), lab root hints, loopback authorities allowed, IPv6 off, its LMDB cache as large as
-# vigild's default map (512 MiB) in the temp dir. One kresd process is one worker.
+# Knot Resolver 5 configured like the Unbound above: validating with the lab's root DS in place of
+# the real root's (VALIDATE=0: nothing validated, like Unbound's "iterator"), lab root hints,
+# loopback authorities allowed, IPv6 off, its LMDB cache as large as vigild's default map
+# (512 MiB) in the temp dir. One kresd process is one worker. vigild's client address is
+# "trusted" so the single dnsperf source is not held to max-pending-per-client.
 start_kresd() {
 	mkdir -p "$T/kresd"
 	[ -n "${KEEP_CACHE:-}" ] || rm -rf "$T/kresd"/* "$T/kcache"
@@ -166,6 +187,7 @@ net.listen('127.0.0.1', 15355, { kind = 'dns' })
 modules = { 'hints > iterate' }
 hints.root_file('$HINTS')
 trust_anchors.remove('.')
+$([ "$VALIDATE" = 1 ] && echo "trust_anchors.add_file('$ANCHOR', true)")
 policy.add(policy.all(policy.FLAGS('ALLOW_LOCAL')))
 cache.open(512 * MB, 'lmdb://$T/kcache')
 EOF
@@ -218,7 +240,7 @@ PY
 	dnsperf -s 127.0.0.1 -p "$PORT" -d "$T/miss.txt" -n 1 -c 10 -q 200 -t 5 -l 120 >"$T/miss.out" 2>&1
 	c1=$(cpu_ticks "$PID")
 	miss_done=$(sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p' "$T/miss.out")
-	miss_qps=$(sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p' "$T/miss.out")
+	miss_qps=$(sed -n 's/.*Queries per second: *\([0-9]*\).*/\1/p' "$T/miss.out")
 	miss_rcodes=$(sed -n 's/.*Response codes: *//p' "$T/miss.out")
 	miss_cpu=$(awk -v t=$((c1 - c0)) -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')
 	miss_us=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v n="$miss_done" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
@@ -238,27 +260,44 @@ PY
 	# it (RD=0: from the cache only); Unbound keeps no cache across restarts
 	warm=-
 	if [ "$name" != unbound ]; then
+		# the zone's own TTL; an answer with less than it comes from the cache (kresd refuses
+		# RD=0 questions, so the cache shows itself by the TTL that ran down, not by RD=0)
+		auth_ttl=$(dig +norec +noall +answer @127.53.2.1 www.example.com A | awk '{ print $2; exit }')
+		sleep 1.2
 		stop_server
 		KEEP_CACHE=1 "start_$name"
-		warm=$(/usr/bin/python3 - "$PORT" <<'PY'
-import os, socket, struct, sys, time
-port = int(sys.argv[1])
+		warm=$(/usr/bin/python3 - "$PORT" "${auth_ttl:-0}" <<'PY'
+import socket, struct, sys, time
+port, auth_ttl = int(sys.argv[1]), int(sys.argv[2])
 t0 = time.monotonic()
-q = struct.pack(">HHHHHH", 4242, 0x0000, 1, 0, 0, 0)  # RD=0
+q = struct.pack(">HHHHHH", 4242, 0x0100, 1, 0, 0, 0)
 q += b"\3www\7example\3com\0" + struct.pack(">HH", 1, 1)
+def skip_name(r, o):
+    while r[o]:
+        if r[o] & 0xC0 == 0xC0:
+            return o + 2
+        o += r[o] + 1
+    return o + 1
 while time.monotonic() - t0 < 30:
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(0.05)
     try:
         s.sendto(q, ("127.0.0.1", port))
         r = s.recv(65535)
-        if r[3] & 15 == 0 and struct.unpack(">H", r[6:8])[0] > 0:
-            print("%.0f" % ((time.monotonic() - t0) * 1000))
-            sys.exit(0)
     except OSError:
-        pass
+        s.close()
+        time.sleep(0.005)
+        continue
     s.close()
-    time.sleep(0.005)
+    if r[3] & 15 != 0 or struct.unpack(">H", r[6:8])[0] == 0:
+        time.sleep(0.005)
+        continue
+    o = skip_name(r, 12) + 4
+    o = skip_name(r, o)
+    ttl = struct.unpack(">I", r[o + 4:o + 8])[0]
+    ms = (time.monotonic() - t0) * 1000
+    print("%.0f" % ms if ttl < auth_ttl else "fail")  # fail: resolved again, not from the cache
+    sys.exit(0)
 print("fail")
 PY
 )

@@ -15,7 +15,7 @@
 #   - callgrind instructions per miss (missgrind.sh).
 # Loopback and private network namespaces only; every step is bounded in count and time.
 #
-#   contrib/bench/run-all.sh        (env: RUNS 3, MISSES 100000, DELAY 20, VALIDATE 0,
+#   contrib/bench/run-all.sh        (env: RUNS 3, MISSES 100000, DELAY 20, VALIDATE 1,
 #                                    IDLE_WAIT 600 s, IDLE_LOAD half the CPUs, NO_DOC=1 to
 #                                    leave docs/benchmarks.md alone, BUILD build-bench)
 # Each step's output stays in BUILD/run-all/; a step that fails leaves its rows "-".
@@ -26,7 +26,7 @@ BUILD=${BUILD:-build-bench}
 RUNS=${RUNS:-3}
 MISSES=${MISSES:-100000}
 DELAY=${DELAY:-20}
-VALIDATE=${VALIDATE:-0}
+VALIDATE=${VALIDATE:-1}
 IDLE_WAIT=${IDLE_WAIT:-600}
 NCPU=$(nproc)
 IDLE_LOAD=${IDLE_LOAD:-$(awk -v n="$NCPU" 'BEGIN { print n / 2 }')}
@@ -67,7 +67,7 @@ sed -n 's/^vigild callgrind: \([0-9]*\) instructions.*/vigild hit_ir \1/p' "$W/f
 # 4. misses, memory, warm restart (RUNS runs; medians below)
 for i in $(seq "$RUNS"); do
 	echo "run-all: misses (resolver.sh run $i of $RUNS)" >&2
-	RESULTS="$R" MISSES="$MISSES" contrib/bench/resolver.sh "$BUILD" >>"$W/resolver.out" 2>>"$W/resolver.err" ||
+	PRIVATE_NETNS=1 RESULTS="$R" MISSES="$MISSES" contrib/bench/resolver.sh "$BUILD" >>"$W/resolver.out" 2>>"$W/resolver.err" ||
 		step_failed resolver $?
 done
 
