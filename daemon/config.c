@@ -351,17 +351,38 @@ out:
 	return rc;
 }
 
-static int set_rebinding(struct pstate *ps, const char *v)
+/* A detection's `block|log|off` setting (enum vg_detect_mode, same values as rebinding's). */
+static int set_mode(struct pstate *ps, const char *v, int *out)
 {
 	static const char *const modes[] = {
-	    [VG_REBIND_BLOCK] = "block", [VG_REBIND_LOG] = "log", [VG_REBIND_OFF] = "off"};
+	    [VG_DETECT_BLOCK] = "block", [VG_DETECT_LOG] = "log", [VG_DETECT_OFF] = "off"};
 	for (int i = 0; i < 3; i++) {
 		if (!strcmp(v, modes[i])) {
-			ps->cfg->rebinding = i;
+			*out = i;
 			return 0;
 		}
 	}
 	return fail(ps, "bad value '%s' (expected block, log or off)", v);
+}
+
+static int set_rebinding(struct pstate *ps, const char *v)
+{
+	return set_mode(ps, v, &ps->cfg->rebinding);
+}
+
+static int set_second_answer(struct pstate *ps, const char *v)
+{
+	return set_mode(ps, v, &ps->cfg->second_answer);
+}
+
+static int set_spoof_attempt(struct pstate *ps, const char *v)
+{
+	return set_mode(ps, v, &ps->cfg->spoof_attempt);
+}
+
+static int set_out_of_bailiwick(struct pstate *ps, const char *v)
+{
+	return set_mode(ps, v, &ps->cfg->out_of_bailiwick);
 }
 
 /* Appends a domain name (wire, lowercase) to a list of names. */
@@ -495,6 +516,11 @@ static const struct key keys[] = {
 	{"hijack-checks", K_BOOL, F(hijack_checks), 0, 0, NULL},
 	{"rebinding", K_FUNC, 0, 0, 0, set_rebinding},
 	{"private-domain", K_FUNC, 0, 0, 0, set_private_domain},
+	{"second-answer", K_FUNC, 0, 0, 0, set_second_answer},
+	{"injection-window", K_MS, F(injection_window_ms), 0, 10000, NULL},
+	{"spoof-attempt", K_FUNC, 0, 0, 0, set_spoof_attempt},
+	{"spoof-tcp-after", K_U32, F(spoof_tcp_after), 1, 1000, NULL},
+	{"out-of-bailiwick", K_FUNC, 0, 0, 0, set_out_of_bailiwick},
 };
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <= 64, "grow pstate.key_line");
@@ -689,6 +715,11 @@ int vg_config_defaults(struct vg_config *cfg)
 	cfg->nsec3_max_iterations = 50;
 	cfg->hijack_checks = true;
 	cfg->rebinding = VG_REBIND_BLOCK;
+	cfg->second_answer = VG_DETECT_BLOCK;
+	cfg->spoof_attempt = VG_DETECT_BLOCK;
+	cfg->spoof_tcp_after = 3;
+	cfg->out_of_bailiwick = VG_DETECT_LOG;
+	cfg->injection_window_ms = 200;
 	return 0;
 }
 

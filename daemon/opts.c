@@ -48,6 +48,11 @@ void vg_resolver_opts_from_config(struct vg_resolver_opts *o, const struct vg_co
 	o->hijack.rebinding = (enum vg_rebinding_mode)cfg->rebinding;
 	o->hijack.private_domains = (const uint8_t(*)[256])cfg->private_domains;
 	o->hijack.n_private_domains = cfg->n_private_domains;
+	o->hijack.second_answer = (enum vg_detect_mode)cfg->second_answer;
+	o->hijack.spoof_attempt = (enum vg_detect_mode)cfg->spoof_attempt;
+	o->hijack.spoof_tcp_after = cfg->spoof_tcp_after;
+	o->hijack.out_of_bailiwick = (enum vg_detect_mode)cfg->out_of_bailiwick;
+	o->injection_window_ms = cfg->injection_window_ms;
 	o->dnssec.enabled = cfg->dnssec;
 	o->dnssec.anchor_names = (const char *const *)cfg->trust_anchor_files;
 	o->dnssec.anchor_texts = (const char *const *)cfg->trust_anchor_texts;

@@ -55,10 +55,10 @@ size_t vg_stats_collect(struct vg_daemon *d, struct vg_stat_value *out, size_t c
 #undef SUM_UPSTREAM
 #undef SUM
 	/* detections of the suspicious-answer log, one counter per reason (vigil/suspect.h) */
-#define SUSPECT(id, text)                                                                          \
+#define SUSPECT(id, text, stat)                                                                    \
 	if (n < cap)                                                                               \
 		out[n++] = (struct vg_stat_value){                                                 \
-		    "suspect_" text, "answers detected as " text, VG_STAT_COUNTER,                 \
+		    "suspect_" #stat, "answers detected as " text, VG_STAT_COUNTER,                \
 		    vg_suspect_log_count(d->suspect, VG_SUSPECT_##id)};
 	VG_SUSPECT_REASONS(SUSPECT)
 #undef SUSPECT

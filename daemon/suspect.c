@@ -136,6 +136,32 @@ char *vg_suspect_encode(const struct vg_suspect_event *ev, int64_t time_ms)
 	    base64(ev->reply ? ev->reply : (const uint8_t *)"", ev->reply ? ev->reply_len : 0);
 	put(o, "reply", json_string(b64 ? b64 : ""));
 	free(b64);
+	if (ev->first_reply) {
+		b64 = base64(ev->first_reply, ev->first_reply_len);
+		put(o, "first_reply", json_string(b64 ? b64 : ""));
+		free(b64);
+	}
+	if (ev->n_counts) {
+		json_t *c = json_object();
+		for (size_t i = 0; c && i < ev->n_counts; i++)
+			put(c, ev->counts[i].kind, json_integer(ev->counts[i].n));
+		put(o, "counts", c);
+	}
+	if (ev->n_sources) {
+		json_t *a = json_array();
+		for (size_t i = 0; a && i < ev->n_sources; i++) {
+			const struct vg_suspect_source *src = &ev->sources[i];
+			json_t *e = json_object();
+			if (!e)
+				break;
+			put(e, "address",
+			    json_string(addr_only(&src->addr, abuf, sizeof(abuf), &port)));
+			put(e, "port", json_integer(port));
+			put(e, "transport", json_string(src->tcp ? "tcp" : "udp"));
+			json_array_append_new(a, e);
+		}
+		put(o, "sources", a);
+	}
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return s;

@@ -1,5 +1,6 @@
 /* The worker's upstream transport: one fresh connected socket per query to an authoritative server
- * or forwarder, strict reply matching, timers and clocks, on the worker's libuv loop. */
+ * or forwarder, strict reply matching, lingering sockets for late replies (injection-window),
+ * timers and clocks, on the worker's libuv loop. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -38,8 +39,16 @@ struct vg_upstream_query {
 	vg_upstream_unwanted_cb unwanted; /* NULL: the sender does not want to know */
 	void *ctx;
 	struct vg_sockaddr server; /* the connected peer: the source of TCP messages */
-	bool icmp_seen; /* VG_UP_UNREACHABLE was delivered */
+	bool icmp_seen;		   /* VG_UP_UNREACHABLE was delivered */
 	struct vg_upstream_query *prev, *next;
+	/* Lingering (after a UDP reply, for linger_ms): cb is spent; datagrams go to late(). */
+	uint32_t linger_ms;
+	vg_upstream_late_cb late;
+	void *late_ctx;
+	bool lingering;
+	uint8_t *accepted; /* the reply that answered the query */
+	size_t accepted_len;
+	struct vg_upstream_query *lprev, *lnext; /* up_impl.linger list, oldest first */
 };
 
 struct vg_upstream_timer {
@@ -61,8 +70,9 @@ struct up_impl {
 	struct vg_addr_policy addr; /* outgoing: source addresses */
 	uint32_t max_sockets;	    /* max-upstream-sockets, 0 = no cap */
 	int worker_id;
-	struct vg_upstream_query *queries;
-	size_t n_sockets; /* open query sockets: at most max_sockets */
+	struct vg_upstream_query *queries;		     /* every query, lingering ones too */
+	struct vg_upstream_query *linger_head, *linger_tail; /* lingering, oldest first */
+	size_t n_sockets; /* open query sockets, lingering ones too: at most max_sockets */
 	struct vg_upstream_timer *timers;
 	uint64_t wall_mono; /* loop time at which `wall` was read */
 	int64_t wall;
@@ -90,6 +100,7 @@ static void query_handle_closed(uv_handle_t *h)
 	struct up_impl *u = q->up;
 	free(q->wire);
 	free(q->rbuf);
+	free(q->accepted);
 	free(q);
 	u->handles--;
 	impl_maybe_free(u);
@@ -107,6 +118,18 @@ static void query_release(struct vg_upstream_query *q)
 	if (q->next)
 		q->next->prev = q->prev;
 	q->prev = q->next = NULL;
+	if (q->lingering) {
+		if (q->lprev)
+			q->lprev->lnext = q->lnext;
+		else
+			u->linger_head = q->lnext;
+		if (q->lnext)
+			q->lnext->lprev = q->lprev;
+		else
+			u->linger_tail = q->lprev;
+		q->lprev = q->lnext = NULL;
+		q->lingering = false;
+	}
 	if (q->fd >= 0) {
 		close(q->fd); /* also leaves the epoll set: the fd is never duplicated */
 		u->n_sockets--;
@@ -114,6 +137,31 @@ static void query_release(struct vg_upstream_query *q)
 	q->fd = -1;
 	uv_timer_stop(&q->timer);
 	uv_close((uv_handle_t *)&q->timer, query_handle_closed);
+}
+
+static void on_query_timeout(uv_timer_t *t);
+
+/* After a UDP reply: keeps the socket listening for linger_ms instead of closing it, so a second
+ * reply (an on-path injector's, or the real one after a forged first) is seen. False when the
+ * query does not linger (TCP, not asked, no memory): the caller releases it. */
+static bool query_linger(struct vg_upstream_query *q, const uint8_t *reply, size_t len)
+{
+	struct up_impl *u = q->up;
+	if (q->tcp || !q->linger_ms || !q->late || u->closing || !(q->accepted = malloc(len)))
+		return false;
+	memcpy(q->accepted, reply, len);
+	q->accepted_len = len;
+	q->lingering = true;
+	q->lprev = u->linger_tail;
+	q->lnext = NULL;
+	if (u->linger_tail)
+		u->linger_tail->lnext = q;
+	else
+		u->linger_head = q;
+	u->linger_tail = q;
+	uv_timer_stop(&q->timer);
+	uv_timer_start(&q->timer, on_query_timeout, q->linger_ms, 0);
+	return true;
 }
 
 static void query_finish(struct vg_upstream_query *q, enum vg_upstream_status st,
@@ -130,8 +178,10 @@ static void query_finish(struct vg_upstream_query *q, enum vg_upstream_status st
 		u->head.stats.timeouts++;
 	else if (st == VG_UP_ERROR)
 		u->head.stats.errors++;
-	/* Release first so the callback may send new queries or close the transport. */
-	query_release(q);
+	/* Release (or turn into a lingering socket) first so the callback may send new queries or
+	 * close the transport. */
+	if (st != VG_UP_REPLY || !query_linger(q, reply, len))
+		query_release(q);
 	cb(ctx, st, reply, len, rtt);
 }
 
@@ -174,10 +224,28 @@ static bool query_offer(struct vg_upstream_query *q, const uint8_t *msg, size_t 
 	return true;
 }
 
+/* A datagram on a lingering socket: handed to the late callback with the query's identity. */
+static void linger_offer(struct vg_upstream_query *q, const uint8_t *msg, size_t len,
+			 const struct vg_sockaddr *from)
+{
+	struct up_impl *u = q->up;
+	u->head.stats.late++;
+	struct vg_upstream_late l = {
+	    .server = &q->server,
+	    .query = q->wire,
+	    .query_len = q->wlen,
+	    .accepted = q->accepted,
+	    .accepted_len = q->accepted_len,
+	    .match = vg_upstream_match(q->wire, q->wlen, msg, len),
+	    .msg = {VG_UNWANTED_LATE, *from, false, msg, len},
+	};
+	q->late(q->late_ctx, &l);
+}
+
 static void udp_readable(struct vg_upstream_query *q)
 {
 	struct up_impl *u = q->up;
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < 16 && !q->done; i++) {
 		/* Connected socket: the kernel only delivers datagrams from the server's address
 		 * and port, so source matching is done by connect(). */
 		struct vg_sockaddr from = {.len = sizeof(from.u)};
@@ -192,6 +260,8 @@ static void udp_readable(struct vg_upstream_query *q)
 			 * resolver hears of it once, to try another server meanwhile. */
 			u->head.stats.icmp_errors++;
 			vg_debug("upstream: ICMP error on a query socket: %s", strerror(errno));
+			if (q->lingering)
+				continue; /* answered already: nothing to tell */
 			if (!q->icmp_seen) {
 				q->icmp_seen = true;
 				q->cb(q->ctx, VG_UP_UNREACHABLE, NULL, 0, 0);
@@ -200,7 +270,9 @@ static void udp_readable(struct vg_upstream_query *q)
 			continue;
 		}
 		from.len = fl;
-		if (query_offer(q, u->udp_buf, (size_t)n, &from))
+		if (q->lingering)
+			linger_offer(q, u->udp_buf, (size_t)n, &from);
+		else if (query_offer(q, u->udp_buf, (size_t)n, &from))
 			return;
 	}
 }
@@ -279,7 +351,11 @@ static void on_epoll(uv_poll_t *h, int status, int events)
 static void on_query_timeout(uv_timer_t *t)
 {
 	struct vg_upstream_query *q = t->data;
-	if (!q->done)
+	if (q->done)
+		return;
+	if (q->lingering)
+		query_release(q); /* the injection window is over */
+	else
 		query_finish(q, VG_UP_TIMEOUT, NULL, 0);
 }
 
@@ -325,6 +401,12 @@ static int up_send(struct vg_upstream *head, const struct vg_upstream_req *req,
 	struct up_impl *u = impl_of(head);
 	if (vg_fails(req->len >= 12 && req->len <= 65535) || u->closing)
 		return -EINVAL;
+	/* A lingering socket only watches for injections: a query in need of a socket comes
+	 * first, oldest lingering one closed first. */
+	while (u->max_sockets && u->n_sockets >= u->max_sockets && u->linger_head) {
+		u->head.stats.linger_closed++;
+		query_release(u->linger_head);
+	}
 	if (u->max_sockets && u->n_sockets >= u->max_sockets) {
 		u->head.stats.socket_cap++;
 		return VG_ELIMIT;
@@ -336,6 +418,9 @@ static int up_send(struct vg_upstream *head, const struct vg_upstream_req *req,
 	q->tcp = req->tcp;
 	q->cb = cb;
 	q->unwanted = req->unwanted;
+	q->linger_ms = req->linger_ms;
+	q->late = req->late;
+	q->late_ctx = req->late_ctx;
 	q->ctx = ctx;
 	q->server = *req->server;
 	q->wlen = req->len + (req->tcp ? 2 : 0);

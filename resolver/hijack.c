@@ -1,7 +1,12 @@
-/* Hijack heuristics run in IQ_VALIDATE on the reply's RRsets: the rebinding check (private
- * addresses for public names) and the address classifier it uses. Each finding sets its reason on
- * the RRset and goes to the suspicious-answer sink. */
+/* Hijack heuristics: in IQ_VALIDATE on the reply's RRsets, the rebinding check (private
+ * addresses for public names, with the address classifier it uses) and out-of-bailiwick records
+ * (what the scrubber removed outside the server's zone); spoof attempts (per request, from the
+ * unwanted-message reports) and second answers on lingering sockets (on-path injection). A
+ * finding on a kept RRset sets its reason bit there; every finding goes to the
+ * suspicious-answer sink. */
 #include <arpa/inet.h>
+#include <ldns/ldns.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <vigil/base.h>
@@ -66,7 +71,7 @@ const char *vg_addr_class_name(enum vg_addr_class c)
 const char *vg_suspect_reason_name(enum vg_suspect_reason r)
 {
 	static const char *const names[] = {
-#define VG_SUSPECT_NAME(id, name) [VG_SUSPECT_##id] = name,
+#define VG_SUSPECT_NAME(id, name, stat) [VG_SUSPECT_##id] = name,
 	    VG_SUSPECT_REASONS(VG_SUSPECT_NAME)
 #undef VG_SUSPECT_NAME
 	};
@@ -182,4 +187,328 @@ void vg_hijack_rebinding(struct vg_iq *iq)
 	};
 	if (r->suspect && r->suspect->emit)
 		r->suspect->emit(r->suspect->ctx, &ev);
+}
+
+/* Presentation text of an ldns record, "<prefix>owner TTL IN TYPE rdata" with single spaces
+ * (as the rebinding records are written), owner and names in rdata lowercased (the 0x20
+ * spelling of a query says nothing); malloc'd, NULL without memory. */
+static char *rr_print(const ldns_rr *rr, const char *prefix)
+{
+	ldns_rr *c = ldns_rr_clone(rr);
+	if (!c)
+		return NULL;
+	ldns_rr2canonical(c);
+	char *t = ldns_rr2str(c);
+	ldns_rr_free(c);
+	if (!t)
+		return NULL;
+	size_t pl = strlen(prefix), tl = strlen(t);
+	char *s = malloc(pl + tl + 1);
+	if (s) {
+		memcpy(s, prefix, pl);
+		size_t n = pl;
+		for (size_t i = 0; i < tl; i++) {
+			char ch = t[i] == '\t' || t[i] == '\n' ? ' ' : t[i];
+			if (ch != ' ' || (n > pl && s[n - 1] != ' '))
+				s[n++] = ch;
+		}
+		while (n > pl && s[n - 1] == ' ')
+			n--;
+		s[n] = 0;
+	}
+	free(t);
+	return s;
+}
+
+/* rr_print of one of our records, into the arena; NULL without memory or when ldns cannot
+ * read it. */
+static const char *rr_text_any(struct vg_arena *a, const struct vg_rr *rr)
+{
+	uint8_t wire[VG_NAME_MAX + 10 + 65535];
+	size_t len = vg_rr_write(wire, sizeof(wire), rr, rr->ttl), pos = 0;
+	ldns_rr *lr = NULL;
+	if (!len || ldns_wire2rr(&lr, wire, len, &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK)
+		return NULL;
+	char *t = rr_print(lr, "");
+	ldns_rr_free(lr);
+	if (!t)
+		return NULL;
+	size_t cap = strlen(t) + 1;
+	char *s = vg_arena_alloc(a, cap);
+	if (s)
+		memcpy(s, t, cap);
+	free(t);
+	return s;
+}
+
+static const struct vg_sockaddr *req_client(const struct vg_req *req)
+{
+	return req->waiters && req->waiters->has_client ? &req->waiters->client : NULL;
+}
+
+static void emit(struct vg_resolver *r, const struct vg_suspect_event *ev)
+{
+	if (r->suspect && r->suspect->emit)
+		r->suspect->emit(r->suspect->ctx, ev);
+}
+
+/* ---- out-of-bailiwick ---- */
+
+/* At most this many removed records are listed per event (the event says how many more). */
+#define BAILIWICK_LIST_MAX 16
+
+void vg_hijack_bailiwick(struct vg_iq *iq)
+{
+	struct vg_req *req = iq->req;
+	struct vg_resolver *r = req->r;
+	const struct vg_hijack_opts *o = r->hijack;
+	if (!o || !o->enabled || o->out_of_bailiwick == VG_DETECT_OFF || !iq->verdict.dropped)
+		return;
+	/* Only what lies outside the asked server's zone: in-zone records the scrubber leaves out
+	 * (extra additional data, answers off the CNAME chain) are ordinary server habits. */
+	struct vg_msg *m = &iq->msg;
+	const char **texts = NULL;
+	size_t n = 0, more = 0;
+	for (size_t i = 0; i < m->n_rr; i++) {
+		const struct vg_rr *rr = &m->rr[i];
+		if (!rr->drop || vg_name_in_zone(rr->owner, iq->zone))
+			continue;
+		if (n == BAILIWICK_LIST_MAX) {
+			more++;
+			continue;
+		}
+		if (!texts && !(texts = vg_arena_alloc(&req->arena,
+						       (BAILIWICK_LIST_MAX + 1) * sizeof(*texts))))
+			return;
+		const char *t = rr_text_any(&req->arena, rr);
+		if (t)
+			texts[n++] = t;
+	}
+	if (!texts)
+		return;
+	if (more) {
+		char *t = vg_arena_alloc(&req->arena, 64);
+		if (t) {
+			snprintf(t, 64, "; %zu more records removed", more);
+			texts[n++] = t;
+		}
+	}
+	struct vg_suspect_event ev = {
+	    .reason = VG_SUSPECT_OUT_OF_BAILIWICK,
+	    /* The scrubber removed them whatever the setting says. */
+	    .action = VG_SUSPECT_BLOCKED,
+	    .qname = iq->asked,
+	    .qtype = iq->asked_type,
+	    .client = req_client(req),
+	    .server = &iq->server,
+	    .tcp = iq->tcp,
+	    .records = texts,
+	    .n_records = n,
+	    .served = "the reply without the records outside the server's zone",
+	    .reply = iq->reply,
+	    .reply_len = iq->reply_len,
+	};
+	emit(r, &ev);
+}
+
+/* ---- spoof-attempt ---- */
+
+static const char *const unwanted_names[VG_UNWANTED_N_KINDS] = {
+    [VG_UNWANTED_ID] = "wrong-id",	   [VG_UNWANTED_QUESTION] = "wrong-question",
+    [VG_UNWANTED_CASE] = "wrong-case",	   [VG_UNWANTED_MALFORMED] = "malformed",
+    [VG_UNWANTED_SOURCE] = "wrong-source", [VG_UNWANTED_LATE] = "late",
+};
+
+/* Wrong IDs, questions or cases heard by an iq: a blind spoofer was guessing. */
+static unsigned spoof_guesses(const struct vg_unwanted_log *l)
+{
+	return l->count[VG_UNWANTED_ID] + l->count[VG_UNWANTED_QUESTION] +
+	       l->count[VG_UNWANTED_CASE] + l->count[VG_UNWANTED_SOURCE];
+}
+
+void vg_hijack_spoof_mark(struct vg_iq *iq)
+{
+	const struct vg_hijack_opts *o = iq->req->r->hijack;
+	/* Over TCP the connection proves the origin: what came that way is clean. */
+	if (!o || !o->enabled || o->spoof_attempt == VG_DETECT_OFF || iq->tcp ||
+	    !spoof_guesses(&iq->unwanted))
+		return;
+	for (size_t k = 0; k < iq->msg.n_rrsets; k++)
+		iq->msg.rrsets[k].suspect |= 1u << VG_SUSPECT_SPOOF_ATTEMPT;
+}
+
+void vg_hijack_spoof_report(struct vg_req *req)
+{
+	struct vg_resolver *r = req->r;
+	const struct vg_hijack_opts *o = r->hijack;
+	if (!o || !o->enabled || o->spoof_attempt == VG_DETECT_OFF)
+		return;
+	unsigned count[VG_UNWANTED_N_KINDS] = {0};
+	struct vg_suspect_source src[VG_UNWANTED_SOURCES * 2];
+	size_t n_src = 0;
+	bool retried = false;
+	const struct vg_iq *last = NULL;
+	for (const struct vg_iq *iq = req->iqs; iq; iq = iq->next_all) {
+		const struct vg_unwanted_log *l = &iq->unwanted;
+		if (!spoof_guesses(l))
+			continue;
+		last = iq;
+		retried |= l->moved_tcp;
+		for (int k = 0; k < VG_UNWANTED_N_KINDS; k++)
+			count[k] += l->count[k];
+		for (size_t i = 0; i < l->n_src; i++) {
+			bool dup = false;
+			for (size_t j = 0; j < n_src; j++)
+				dup |= src[j].tcp == l->src[i].tcp &&
+				       vg_sockaddr_eq(&src[j].addr, &l->src[i].from);
+			if (!dup && n_src < sizeof(src) / sizeof(src[0]))
+				src[n_src++] =
+				    (struct vg_suspect_source){l->src[i].from, l->src[i].tcp};
+		}
+	}
+	if (!last)
+		return;
+	struct vg_suspect_count counts[VG_UNWANTED_N_KINDS];
+	size_t n_counts = 0;
+	for (int k = 0; k < VG_UNWANTED_N_KINDS; k++)
+		if (count[k])
+			counts[n_counts++] = (struct vg_suspect_count){unwanted_names[k], count[k]};
+	struct vg_suspect_event ev = {
+	    .reason = VG_SUSPECT_SPOOF_ATTEMPT,
+	    .action = retried ? VG_SUSPECT_RETRIED : VG_SUSPECT_LOGGED,
+	    .qname = req->qname,
+	    .qtype = req->qtype,
+	    .client = req_client(req),
+	    .server = &last->server,
+	    .tcp = false,
+	    .served = retried ? "the answer asked again over TCP" : "the matching reply",
+	    .counts = counts,
+	    .n_counts = n_counts,
+	    .sources = src,
+	    .n_sources = n_src,
+	};
+	emit(r, &ev);
+}
+
+/* ---- second-answer ---- */
+
+/* The answer section of a reply as a canonical list: owners lowercased, TTLs zeroed, sorted, so
+ * TTL countdown and record order do not count as a difference. NULL if it does not parse. */
+static ldns_rr_list *canonical_answer(const uint8_t *wire, size_t len, ldns_pkt **pkt)
+{
+	if (ldns_wire2pkt(pkt, wire, len) != LDNS_STATUS_OK)
+		return NULL;
+	ldns_rr_list *l = ldns_rr_list_clone(ldns_pkt_answer(*pkt));
+	for (size_t i = 0; l && i < ldns_rr_list_rr_count(l); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(l, i);
+		ldns_rr2canonical(rr);
+		ldns_rr_set_ttl(rr, 0);
+	}
+	if (l)
+		ldns_rr_list_sort(l);
+	return l;
+}
+
+static bool same_answer(ldns_pkt *a, const ldns_rr_list *la, ldns_pkt *b, const ldns_rr_list *lb)
+{
+	if (ldns_pkt_get_rcode(a) != ldns_pkt_get_rcode(b) ||
+	    ldns_rr_list_rr_count(la) != ldns_rr_list_rr_count(lb))
+		return false;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(la); i++)
+		if (ldns_rr_compare(ldns_rr_list_rr(la, i), ldns_rr_list_rr(lb, i)) != 0)
+			return false;
+	return true;
+}
+
+/* At most this many RRsets of the two answers are quarantined and listed. */
+#define SECOND_LIST_MAX 32
+
+/* "first: ..." / "second: ..." texts of an answer section; flushes each RRset when `flush`. */
+static void second_list(struct vg_resolver *r, const ldns_pkt *p, const char *prefix, char **texts,
+			size_t *n, bool flush)
+{
+	const ldns_rr_list *l = ldns_pkt_answer(p);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l) && *n < SECOND_LIST_MAX; i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(l, i);
+		if ((texts[*n] = rr_print(rr, prefix)))
+			(*n)++;
+		const ldns_rdf *o = ldns_rr_owner(rr);
+		if (flush && r->cache && ldns_rdf_size(o) <= VG_NAME_MAX)
+			vg_cache_flush_name(r->cache, ldns_rdf_data(o), ldns_rr_get_type(rr));
+	}
+}
+
+struct late_args {
+	struct vg_resolver *r;
+	const struct vg_upstream_late *l;
+};
+
+static int late_entry(void *arg)
+{
+	const struct late_args *a = arg;
+	struct vg_resolver *r = a->r;
+	const struct vg_upstream_late *l = a->l;
+	r->stats.unwanted_late++;
+	const struct vg_hijack_opts *o = r->hijack;
+	/* A late message that does not match (wrong ID or question) is an off-path guess that
+	 * came too late to matter: counted, nothing else. */
+	if (l->match != VG_MATCH_OK || !o || !o->enabled || o->second_answer == VG_DETECT_OFF)
+		return 0;
+	uint8_t qname[VG_NAME_MAX];
+	int qn = l->query_len > 12 ? vg_name_len(l->query + 12, l->query_len - 12) : -1;
+	if (qn <= 0 || (size_t)qn + 16 > l->query_len)
+		return 0;
+	memcpy(qname, l->query + 12, (size_t)qn);
+	vg_name_lower(qname);
+	uint16_t qtype = vg_get_u16(l->query + 12 + qn);
+	ldns_pkt *pa = NULL, *pb = NULL;
+	ldns_rr_list *la = canonical_answer(l->accepted, l->accepted_len, &pa);
+	ldns_rr_list *lb = canonical_answer(l->msg.msg, l->msg.len, &pb);
+	if (!la || !lb || same_answer(pa, la, pb, lb))
+		goto out; /* a duplicate (retransmission, TTL countdown, order): not forgery */
+	bool block = o->second_answer == VG_DETECT_BLOCK;
+	char *texts[SECOND_LIST_MAX];
+	size_t n = 0;
+	second_list(r, pa, "first: ", texts, &n, block);
+	second_list(r, pb, "second: ", texts, &n, block);
+	if (block) {
+		/* The question's answer entry too (a NODATA/NXDOMAIN has no answer RRset), then
+		 * the question once more over TCP: the cache keeps what it confirms. */
+		if (r->cache)
+			vg_cache_flush_name(r->cache, qname, qtype);
+		vg_req_refetch_tcp(r, qname, qtype);
+	}
+	struct vg_suspect_event ev = {
+	    .reason = VG_SUSPECT_SECOND_ANSWER,
+	    .action = block ? VG_SUSPECT_QUARANTINED : VG_SUSPECT_LOGGED,
+	    .qname = qname,
+	    .qtype = qtype,
+	    .server = &l->msg.from,
+	    .tcp = false,
+	    .records = (const char *const *)texts,
+	    .n_records = n,
+	    .served = block ? "the first answer (already sent); its RRsets quarantined and asked "
+			      "again over TCP"
+			    : "the first answer",
+	    .reply = l->msg.msg,
+	    .reply_len = l->msg.len,
+	    .first_reply = l->accepted,
+	    .first_reply_len = l->accepted_len,
+	};
+	emit(r, &ev);
+	for (size_t i = 0; i < n; i++)
+		free(texts[i]);
+out:
+	ldns_rr_list_deep_free(la);
+	ldns_rr_list_deep_free(lb);
+	ldns_pkt_free(pa);
+	ldns_pkt_free(pb);
+	return 0;
+}
+
+void vg_hijack_late(void *ctx, const struct vg_upstream_late *l)
+{
+	struct late_args a = {ctx, l};
+	/* An entry point: the re-fetch it may start reads the cache. */
+	vg_resolver_entry(a.r, late_entry, &a);
 }

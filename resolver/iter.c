@@ -428,7 +428,7 @@ static enum step st_pick(struct vg_iq *iq)
 		struct vg_srv_info *si = vg_select_get(r->sel, &cand[k]);
 		iq->no_edns = si && si->no_edns_until > now;
 		iq->edns_probe = false;
-		iq->tcp = false;
+		iq->tcp = iq->req->tcp_only;
 		iq->state = IQ_SEND;
 		return STEP_NEXT;
 	}
@@ -609,6 +609,8 @@ static enum step st_validate(struct vg_iq *iq)
 		return STEP_WAIT;
 	if (iq->state != IQ_VALIDATE)
 		return STEP_NEXT; /* bogus: IQ_FAIL */
+	vg_hijack_spoof_mark(iq);
+	vg_hijack_bailiwick(iq);
 	vg_hijack_rebinding(iq);
 	iq->state = IQ_STORE;
 	return STEP_NEXT;

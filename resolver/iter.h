@@ -91,6 +91,7 @@ struct vg_unwanted_log {
 	uint16_t count[VG_UNWANTED_N_KINDS]; /* per enum vg_upstream_unwanted_kind */
 	uint8_t n_src;
 	bool src_overflow;
+	bool moved_tcp; /* spoof-attempt moved a query of this iq to TCP */
 	struct vg_unwanted_src {
 		struct vg_sockaddr from;
 		bool tcp;
@@ -226,6 +227,9 @@ struct vg_req {
 	 * into the answer cache. 0 = none. */
 	uint16_t suspect_ede;
 	const char *suspect_text;
+	/* Every query over TCP: a re-fetch after a second answer (the cache keeps what TCP
+	 * confirms). */
+	bool tcp_only;
 	/* DNSSEC: what this request learned of the chain of trust (validate.c) and the work
 	 * done against the validator's limits. */
 	struct vg_zk *zk;
@@ -294,6 +298,20 @@ int vg_iq_sub_start(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, v
  * addresses for a public name gets VG_SUSPECT_REBINDING, is reported and, with `rebinding:
  * block`, loses those records (vg_rrset_remove). */
 void vg_hijack_rebinding(struct vg_iq *iq);
+/* hijack.c: records the scrubber removed that lie outside the asked server's zone, as an
+ * out-of-bailiwick event (IQ_VALIDATE). */
+void vg_hijack_bailiwick(struct vg_iq *iq);
+/* hijack.c: a UDP reply accepted by an iq that heard wrong IDs, questions or cases: every
+ * RRset of it gets the spoof-attempt reason bit (IQ_VALIDATE). A TCP reply is not marked. */
+void vg_hijack_spoof_mark(struct vg_iq *iq);
+/* hijack.c: one spoof-attempt event for the request, from its iqs' unwanted-message logs
+ * (wrong ID, question, case or source), when there were any. Called as the request ends. */
+void vg_hijack_spoof_report(struct vg_req *req);
+/* hijack.c: the transport's late callback (vg_upstream_req.late, ctx = the resolver): counts
+ * the late message; a second reply that matches and differs from the accepted one is a
+ * second-answer event, and in block mode quarantines the RRsets of both answers and asks the
+ * question again over TCP. */
+void vg_hijack_late(void *ctx, const struct vg_upstream_late *l);
 
 /* validate.c: DNSSEC. vg_validate_reply sets the status of each RRset of iq's reply (IQ_VALIDATE)
  * from the chain of trust, fetching DS and DNSKEY sets with sub-requests when the request does
@@ -316,6 +334,9 @@ void vg_req_complete(struct vg_req *req);
 /* Starts a request without client (prefetch, priming); returns it or NULL. */
 struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype,
 				       bool prime);
+/* Starts a background request for (qname, qtype) that skips the cached answer and asks every
+ * server over TCP; NULL when one is already in flight or without memory. */
+struct vg_req *vg_req_refetch_tcp(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype);
 
 /* outq.c: identical upstream queries in flight are sent once. */
 int vg_outq_send(struct vg_iq *iq);

@@ -18,9 +18,10 @@ struct vg_outq {
 	uint8_t qname[VG_NAME_MAX]; /* lowercase */
 	uint16_t qtype;
 	bool tcp, rd, edns;
-	bool unreachable; /* an ICMP error was reported: its timeout says nothing of the server */
-	uint64_t sent_ms; /* when it was sent (monotonic): which silence its timeout belongs to */
-	bool notifying;	  /* on_outq_reply is walking the waiters: leaving must not free it */
+	bool unreachable;  /* an ICMP error was reported: its timeout says nothing of the server */
+	bool notifying;	   /* on_outq_reply is walking the waiters: leaving must not free it */
+	uint32_t wrong_id; /* wrong-ID messages heard (spoof-tcp-after) */
+	uint64_t sent_ms;  /* when it was sent (monotonic): which silence its timeout belongs to */
 	struct vg_upstream_query *uq;
 	struct vg_oq_wait *waiters;
 };
@@ -143,8 +144,12 @@ static void unwanted_note(struct vg_unwanted_log *l, const struct vg_upstream_un
 	l->src[l->n_src++] = (struct vg_unwanted_src){u->from, u->tcp, (uint8_t)(1u << u->kind)};
 }
 
+static void on_outq_reply(void *ctx, enum vg_upstream_status st, const uint8_t *reply, size_t len,
+			  uint32_t rtt_ms);
+
 /* The transport heard a message for this query that did not answer it: every iq waiting on the
- * query records it (the hijack checks read it); the query waits on as before. */
+ * query records it (the spoof-attempt event reads it); the query waits on as before, unless
+ * spoof-tcp-after wrong IDs move it to TCP. */
 static void on_outq_unwanted(void *ctx, const struct vg_upstream_unwanted *u)
 {
 	struct vg_outq *oq = ctx;
@@ -160,8 +165,22 @@ static void on_outq_unwanted(void *ctx, const struct vg_upstream_unwanted *u)
 	    [VG_UNWANTED_LATE] = &st->unwanted_late,
 	};
 	(*count[u->kind])++;
-	for (struct vg_oq_wait *w = oq->waiters; w; w = w->next)
+	const struct vg_hijack_opts *o = oq->r->hijack;
+	bool spoof_tcp = o && o->enabled && o->spoof_attempt == VG_DETECT_BLOCK;
+	/* spoof-attempt: a 0x20 mismatch ends the query for TCP (the transport's VG_UP_CASE);
+	 * so do spoof-tcp-after wrong-ID messages. Neither says anything against the server. */
+	bool to_tcp = spoof_tcp && !oq->tcp && u->kind == VG_UNWANTED_ID &&
+		      ++oq->wrong_id >= o->spoof_tcp_after;
+	for (struct vg_oq_wait *w = oq->waiters; w; w = w->next) {
 		unwanted_note(&w->iq->unwanted, u);
+		if (u->kind == VG_UNWANTED_CASE && !oq->tcp)
+			w->iq->unwanted.moved_tcp = true;
+		w->iq->unwanted.moved_tcp |= to_tcp;
+	}
+	if (to_tcp) {
+		oq->r->up->ops->cancel(oq->r->up, oq->uq);
+		on_outq_reply(oq, VG_UP_CASE, NULL, 0, 0);
+	}
 }
 
 struct reply_args {
@@ -312,6 +331,13 @@ int vg_outq_send(struct vg_iq *iq)
 	    /* TCP needs a handshake first; give it room. */
 	    .timeout_ms = iq->tcp ? rto * 2 + 500 : rto,
 	    .unwanted = on_outq_unwanted,
+	    /* injection-window: a second reply on the socket is the on-path injection sign */
+	    .linger_ms = iq->tcp || !r->hijack || !r->hijack->enabled ||
+				 r->hijack->second_answer == VG_DETECT_OFF
+			     ? 0
+			     : r->opts.injection_window_ms,
+	    .late = vg_hijack_late,
+	    .late_ctx = r,
 	};
 	int rc = r->up->ops->send(r->up, &ureq, on_outq_reply, oq, &oq->uq);
 	if (rc < 0) {

@@ -93,6 +93,7 @@ void vg_req_complete(struct vg_req *req)
 		req->deadline = NULL;
 	}
 	req_unlink(req);
+	vg_hijack_spoof_report(req);
 	struct vg_iq *iq = req->root;
 	if (iq->is_prime)
 		vg_prime_done(r, iq->state == IQ_DONE && iq->primed);
@@ -154,8 +155,8 @@ static struct vg_req *req_find(struct vg_resolver *r, const uint8_t *low, uint16
 	return NULL;
 }
 
-struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype,
-				       bool prime)
+static struct vg_req *start_background(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype,
+				       bool prime, bool tcp_only)
 {
 	uint8_t low[VG_NAME_MAX];
 	memcpy(low, qname, (size_t)vg_name_len(qname, VG_NAME_MAX));
@@ -167,6 +168,7 @@ struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qna
 		return NULL;
 	req->root->is_prime = prime;
 	req->root->refresh = !prime;
+	req->tcp_only = tcp_only;
 	if (prime) {
 		r->priming = true;
 		r->stats.primings++;
@@ -176,6 +178,17 @@ struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qna
 	req_link(req);
 	vg_iq_run(req->root);
 	return req;
+}
+
+struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype,
+				       bool prime)
+{
+	return start_background(r, qname, qtype, prime, false);
+}
+
+struct vg_req *vg_req_refetch_tcp(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype)
+{
+	return start_background(r, qname, qtype, false, true);
 }
 
 /* ---- public API (resolver.h) ---- */
@@ -197,7 +210,13 @@ void vg_resolver_opts_default(struct vg_resolver_opts *o)
 	    .request_timeout_ms = 10000,
 	    .max_requests = 1000,
 	    .max_upstream_sockets = 1024,
-	    .hijack = {.enabled = true, .rebinding = VG_REBIND_BLOCK},
+	    .injection_window_ms = 200,
+	    .hijack = {.enabled = true,
+		       .rebinding = VG_REBIND_BLOCK,
+		       .second_answer = VG_DETECT_BLOCK,
+		       .spoof_attempt = VG_DETECT_BLOCK,
+		       .spoof_tcp_after = 3,
+		       .out_of_bailiwick = VG_DETECT_LOG},
 	    .dnssec = {.enabled = true, .nsec3_max_iterations = VG_DNSSEC_NSEC3_ITER_DEFAULT},
 	};
 }

@@ -409,7 +409,10 @@ void vg_store_reply(struct vg_iq *iq)
 					    .rclass = s->rclass,
 					    .ttl = s->ttl,
 					    .rank = s->rank,
-					    .sec = s->sec};
+					    .sec = s->sec,
+					    /* a hijack finding: served only fresh, never stale;
+					     * dropped by vigilctl flush-suspicious */
+					    .flags = s->suspect ? VG_CACHE_F_SUSPECT : 0};
 		if (set_rdata(a, s->rrs, s->n_rrs, tmp, &rs, false) < 0 ||
 		    (s->n_sigs && set_rdata(a, s->sigs, s->n_sigs, tmp, &rs, true) < 0))
 			return;

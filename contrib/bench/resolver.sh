@@ -11,7 +11,8 @@
 #      served from the cache (a name the hits asked, whose TTL shows it was not resolved again).
 # With RESULTS=FILE, "server metric value" lines are appended to FILE (contrib/bench/run-all.sh).
 # Usage: contrib/bench/resolver.sh [BUILD_DIR]   (default build-resolver; needs root for the lab,
-# dnsperf, unbound, kresd; env SERVERS picks a subset of "vigild unbound kresd"). Bounded: about
+# dnsperf, unbound, kresd; env SERVERS picks a subset of "vigild unbound kresd", VIGILD_EXTRA adds
+# config lines to vigild's). Bounded: about
 # three minutes. Everything lives under a temp dir, removed at exit; every server is stopped by PID.
 # Without LAB_RUN the script joins this tree's shared lab like a test binary does (tests/lab/lab.h:
 # a PID in RUN/lab.users under flock(RUN/lab.lock)), so test binaries that finish meanwhile do not
@@ -38,6 +39,8 @@ HIT_SECS=${HIT_SECS:-10}
 CPU=${CPU:-1}
 SERVERS=${SERVERS:-vigild unbound kresd}
 VALIDATE=${VALIDATE:-1} # all three validate with the lab's trust anchor; 0: iterators only
+# Extra lines for vigild's config, e.g. VIGILD_EXTRA="hijack-checks: no" (issue 11's comparison).
+VIGILD_EXTRA=${VIGILD_EXTRA:-}
 [ -x "$VIGILD" ] || { echo "build first: ninja -C $B" >&2; exit 1; }
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 # LAB_RUN=DIR uses a lab that is already up from another checkout (same lab.sh; its run directory
@@ -138,6 +141,7 @@ do-ip6: no
 log-level: error
 allow: 127.0.0.0/8 trusted
 $(if [ "$VALIDATE" = 1 ]; then echo "trust-anchor-file: $ANCHOR"; else echo "dnssec: no"; fi)
+$VIGILD_EXTRA
 EOF
 	taskset -c "$CPU" "$VIGILD" -f -c "$T/vigil.conf" 2>"$T/vigild.log" &
 	PID=$!

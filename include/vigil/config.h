@@ -98,6 +98,12 @@ struct vg_config {
 	int rebinding; /* enum vg_rebinding_mode (vigil/suspect.h): block (default), log, off */
 	uint8_t (*private_domains)[256]; /* wire, lowercase: may answer private addresses */
 	size_t n_private_domains;
+	/* enum vg_detect_mode (vigil/suspect.h): block, log, off */
+	int second_answer;	      /* default block */
+	int spoof_attempt;	      /* default block */
+	uint32_t spoof_tcp_after;     /* wrong-ID messages that move a query to TCP, default 3 */
+	int out_of_bailiwick;	      /* default log */
+	uint32_t injection_window_ms; /* default 200, 0 = off */
 };
 
 /* Fills `cfg` with the built-in defaults (listen 127.0.0.1 and ::1 port 53, ...). Returns 0 or

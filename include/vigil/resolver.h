@@ -103,6 +103,10 @@ struct vg_resolver_opts {
 	uint32_t request_timeout_ms;   /* lifetime of one client request */
 	uint32_t max_requests;	       /* per worker: sizes the memory of requests in flight */
 	uint32_t max_upstream_sockets; /* per worker, enforced by the transport; 0 = no cap */
+	/* injection-window: ms a UDP query's socket stays open after its reply to see a second
+	 * one (second-answer, late replies); 0 = off. Lingering sockets count against
+	 * max_upstream_sockets. */
+	uint32_t injection_window_ms;
 	/* hijack detection (docs/suspicious-log.md); the private-domain array is borrowed */
 	struct vg_hijack_opts hijack;
 	/* DNSSEC validation (docs/configuration.md "DNSSEC validation"); the arrays are borrowed */
@@ -157,7 +161,9 @@ struct vg_resolver_stats {
  * read the copy the worker publishes (daemon/daemon.h). */
 const struct vg_resolver_stats *vg_resolver_stats(const struct vg_resolver *r);
 
-/* Completes every pending request with SERVFAIL and frees the resolver. */
+/* Completes every pending request with SERVFAIL and frees the resolver. The transport may
+ * still hold lingering sockets (injection_window_ms) whose late callback takes r: close the
+ * transport before its loop runs again (the daemon's worker closes both in one go). */
 void vg_resolver_close(struct vg_resolver *r);
 
 #endif

@@ -65,8 +65,9 @@ enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
 	X(unwanted_question, COUNTER, "unwanted upstream messages: wrong question")                \
 	X(unwanted_case, COUNTER, "unwanted upstream messages: wrong 0x20 case")                   \
 	X(unwanted_malformed, COUNTER, "unwanted upstream messages: not a parsable reply")         \
-	X(unwanted_source, COUNTER, "unwanted upstream messages: wrong source address or port")    \
-	X(unwanted_late, COUNTER, "unwanted upstream messages: a second reply after the answer")
+	X(unwanted_source, COUNTER,                                                                \
+	  "unwanted upstream messages: wrong source (none with connected sockets)")                \
+	X(unwanted_late, COUNTER, "datagrams after the answer, in the injection window")
 
 /* Upstream transport, per worker (include/vigil/upstream.h struct vg_upstream_stats). */
 #define VG_STATS_PREFIX_UPSTREAM "upstream_"
@@ -78,7 +79,9 @@ enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
 	X(timeouts, COUNTER, "upstream queries that timed out")                                    \
 	X(errors, COUNTER, "upstream TCP connections refused or reset")                            \
 	X(icmp_errors, COUNTER, "ICMP errors reported on upstream UDP sockets")                    \
-	X(socket_cap, COUNTER, "upstream sends refused at max-upstream-sockets")
+	X(socket_cap, COUNTER, "upstream sends refused at max-upstream-sockets")                   \
+	X(late, COUNTER, "datagrams on lingering sockets after the reply (injection-window)")      \
+	X(linger_closed, COUNTER, "lingering sockets closed early to make room for a query")
 
 /* Suspicious-answer reasons (daemon/, issue 9): one line per reason goes here as
  * VG_STATS_SUSPECT(X) with prefix "suspect_", and one X-list line in daemon/stats.c. */

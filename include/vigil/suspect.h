@@ -9,11 +9,16 @@
 #include <stdint.h>
 #include <vigil/addr.h>
 
-/* Reason codes; their names (vg_suspect_reason_name) are the log's "reason" values. Later
+/* Reason codes: X(ID, log name, counter name). The log names (vg_suspect_reason_name) are the
+ * log's "reason" values; the counter is `suspect_<counter name>` in vigilctl stats. Later
  * detections add theirs before VG_SUSPECT_N_REASONS. */
-#define VG_SUSPECT_REASONS(X) X(REBINDING, "rebinding")
+#define VG_SUSPECT_REASONS(X)                                                                      \
+	X(REBINDING, "rebinding", rebinding)                                                       \
+	X(SECOND_ANSWER, "second-answer", second_answer)                                           \
+	X(SPOOF_ATTEMPT, "spoof-attempt", spoof_attempt)                                           \
+	X(OUT_OF_BAILIWICK, "out-of-bailiwick", out_of_bailiwick)
 enum vg_suspect_reason {
-#define VG_SUSPECT_ENUM(id, name) VG_SUSPECT_##id,
+#define VG_SUSPECT_ENUM(id, name, stat) VG_SUSPECT_##id,
 	VG_SUSPECT_REASONS(VG_SUSPECT_ENUM)
 #undef VG_SUSPECT_ENUM
 	    VG_SUSPECT_N_REASONS
@@ -24,6 +29,18 @@ enum vg_suspect_action {
 	VG_SUSPECT_BLOCKED,
 	VG_SUSPECT_RETRIED,
 	VG_SUSPECT_QUARANTINED,
+};
+
+/* spoof-attempt's count of one kind of unwanted message. */
+struct vg_suspect_count {
+	const char *kind;
+	unsigned n;
+};
+
+/* A sender of unwanted messages. */
+struct vg_suspect_source {
+	struct vg_sockaddr addr;
+	bool tcp;
 };
 
 /* One detection. Every pointer is borrowed for the duration of the emit call only. */
@@ -40,6 +57,15 @@ struct vg_suspect_event {
 	const char *served;   /* what the client got instead, free text */
 	const uint8_t *reply; /* the raw reply as received */
 	size_t reply_len;
+	/* second-answer: the reply that was accepted first (`reply` is the second one) */
+	const uint8_t *first_reply;
+	size_t first_reply_len;
+	/* spoof-attempt: unwanted messages per kind ("wrong-id", "wrong-question", "wrong-case",
+	 * "wrong-source", "malformed") and who sent them */
+	const struct vg_suspect_count *counts;
+	size_t n_counts;
+	const struct vg_suspect_source *sources;
+	size_t n_sources;
 };
 
 /* Receives events. emit is called on a worker's loop thread and must not block (the daemon's
@@ -51,6 +77,9 @@ struct vg_suspect_sink {
 
 /* `rebinding:` setting. */
 enum vg_rebinding_mode { VG_REBIND_BLOCK = 0, VG_REBIND_LOG, VG_REBIND_OFF };
+/* The same three settings of every other detection (second-answer:, spoof-attempt:,
+ * out-of-bailiwick:); the values equal enum vg_rebinding_mode's so one parser serves all. */
+enum vg_detect_mode { VG_DETECT_BLOCK = 0, VG_DETECT_LOG, VG_DETECT_OFF };
 
 /* The resolver's hijack settings (read by resolver/hijack.c only). Borrowed; must outlive the
  * resolver. */
@@ -59,6 +88,16 @@ struct vg_hijack_opts {
 	enum vg_rebinding_mode rebinding;
 	const uint8_t (*private_domains)[256]; /* wire, lowercase: exempt from rebinding */
 	size_t n_private_domains;
+	/* second-answer: block = quarantine the RRsets and re-fetch over TCP, log = event only */
+	enum vg_detect_mode second_answer;
+	/* spoof-attempt: block = move the query to TCP after spoof_tcp_after wrong-ID messages
+	 * (and after a 0x20 mismatch, always), log = event only, off = neither event nor the
+	 * wrong-ID move */
+	enum vg_detect_mode spoof_attempt;
+	uint32_t spoof_tcp_after; /* spoof-tcp-after: wrong-ID messages per query, >= 1 */
+	/* out-of-bailiwick: records the scrubber removed are logged (block = log: the scrubber
+	 * removes them whatever this says) */
+	enum vg_detect_mode out_of_bailiwick;
 };
 
 /* Address classes of the rebinding check. */

@@ -46,9 +46,10 @@ enum vg_upstream_unwanted_kind {
 };
 
 /* One unwanted message, reported to the query it arrived for (vg_upstream_req.unwanted). The
- * daemon's transport uses connected UDP sockets (the kernel drops other sources) and closes a
- * query's socket when the query ends, so it reports neither VG_UNWANTED_SOURCE nor
- * VG_UNWANTED_LATE today; a transport that can see them reports them with these kinds. */
+ * daemon's transport uses connected UDP sockets: the kernel drops datagrams from other sources
+ * before vigil sees them (docs/architecture.md "Wrong source"), so it never reports
+ * VG_UNWANTED_SOURCE; a transport that can see other sources reports them with that kind. Late
+ * messages (VG_UNWANTED_LATE) arrive after the query ended and go to vg_upstream_req.late. */
 struct vg_upstream_unwanted {
 	enum vg_upstream_unwanted_kind kind;
 	struct vg_sockaddr from; /* who sent it (address and port) */
@@ -62,6 +63,37 @@ struct vg_upstream_unwanted {
  * vg_upstream_reply_cb says. It may cancel the query. */
 typedef void (*vg_upstream_unwanted_cb)(void *ctx, const struct vg_upstream_unwanted *u);
 
+/* The verdict of vg_upstream_match on one received message. */
+enum vg_upstream_match {
+	VG_MATCH_OK = 0,
+	VG_MATCH_SHORT = 1,	/* not a DNS message (shorter than a header + question) */
+	VG_MATCH_NOT_REPLY = 2, /* QR bit clear */
+	VG_MATCH_ID = 3,	/* different ID */
+	VG_MATCH_QUESTION = 4,	/* different question (name, type or class), or QDCOUNT != 1 */
+	VG_MATCH_CASE = 5,	/* same question except for the letter case of the name (0x20) */
+	VG_MATCH_MALFORMED = 6, /* ID and question match, TC is clear, but the records do not
+				 * parse: a server bug or a forgery; the real reply may come */
+};
+
+/* A datagram that reached a UDP query's socket after the query was answered, while the socket
+ * lingered (vg_upstream_req.linger_ms). The query and its handle are gone: this carries the
+ * query's identity. Every pointer is valid only during the call. */
+struct vg_upstream_late {
+	const struct vg_sockaddr *server; /* the server the query went to */
+	const uint8_t *query;		  /* the query as sent (ID, 0x20 case of the name) */
+	size_t query_len;
+	const uint8_t *accepted; /* the reply that answered the query */
+	size_t accepted_len;
+	/* vg_upstream_match of the late message against the query: VG_MATCH_OK is a second
+	 * reply with the right ID and question (an on-path injection sign when it differs) */
+	enum vg_upstream_match match;
+	struct vg_upstream_unwanted msg; /* kind VG_UNWANTED_LATE: source, transport, bytes */
+};
+
+/* Receives late messages; late_ctx is not a query's ctx but one that outlives every lingering
+ * socket (the resolver), since the query may be long gone. */
+typedef void (*vg_upstream_late_cb)(void *late_ctx, const struct vg_upstream_late *l);
+
 /* What the resolver asks the transport to send. The packet is complete: the resolver has already
  * chosen the ID (from ops->random, a CSPRNG in the daemon), the 0x20 case of the name and the OPT.
  * The transport copies `wire`; it does not change it. */
@@ -74,6 +106,14 @@ struct vg_upstream_req {
 	/* Optional (NULL = not told): every message that reached this query without answering it,
 	 * called with send's ctx. */
 	vg_upstream_unwanted_cb unwanted;
+	/* Optional (0 or NULL = off): after a matching UDP reply, keep the socket open this many
+	 * ms (injection-window) and hand every datagram it receives to late(late_ctx, ...). The
+	 * reply is delivered at once; a lingering socket counts against the transport's socket
+	 * cap and is the first to be closed when a new query needs room. late_ctx must stay
+	 * valid until the transport is closed. */
+	uint32_t linger_ms;
+	vg_upstream_late_cb late;
+	void *late_ctx;
 };
 
 /* Called exactly once per query that ops->send accepted with a final status (never from inside
@@ -138,18 +178,6 @@ static inline int64_t vg_upstream_wall_now(struct vg_upstream *up)
 {
 	return up->ops->wall_now(up);
 }
-
-/* The verdict of vg_upstream_match on one received message. */
-enum vg_upstream_match {
-	VG_MATCH_OK = 0,
-	VG_MATCH_SHORT = 1,	/* not a DNS message (shorter than a header + question) */
-	VG_MATCH_NOT_REPLY = 2, /* QR bit clear */
-	VG_MATCH_ID = 3,	/* different ID */
-	VG_MATCH_QUESTION = 4,	/* different question (name, type or class), or QDCOUNT != 1 */
-	VG_MATCH_CASE = 5,	/* same question except for the letter case of the name (0x20) */
-	VG_MATCH_MALFORMED = 6, /* ID and question match, TC is clear, but the records do not
-				 * parse: a server bug or a forgery; the real reply may come */
-};
 
 /* Compares a received message with the query it may answer: ID, QR, QDCOUNT = 1 and the exact
  * question bytes (name case included, so 0x20 is checked); a match must also parse as a whole

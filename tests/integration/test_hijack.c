@@ -252,3 +252,189 @@ Test(hijack, over_the_rate_limit_a_summary_line_appears)
 	cr_expect_lt(events, 25, "every event was written");
 	free_lines(l, n);
 }
+
+/* The first logged event of `reason` among the log's lines (waiting up to 3 s), or NULL. The
+ * caller frees l[0..*n). */
+static json_t *event_of(const char *reason, json_t **l, size_t *n)
+{
+	for (int tries = 0; tries < 30; tries++) {
+		*n = read_lines(log_path, l, 1);
+		for (size_t i = 0; i < *n; i++)
+			if (!strcmp(field(l[i], "reason"), reason))
+				return l[i];
+		free_lines(l, *n);
+		*n = 0;
+		usleep(100000);
+	}
+	return NULL;
+}
+
+/* Joined presentation strings of an event's "records" ("|" between). */
+static void records_of(json_t *o, char *all, size_t cap)
+{
+	json_t *recs = json_object_get(o, "records");
+	all[0] = 0;
+	for (size_t i = 0; i < json_array_size(recs); i++) {
+		strncat(all, json_string_value(json_array_get(recs, i)), cap - strlen(all) - 2);
+		strcat(all, "|");
+	}
+}
+
+/* The first line of vigilctl dump that starts with `owner` and holds `needle`, into line. */
+static bool dump_line(const char *owner, const char *needle, char *line, size_t cap)
+{
+	static char out[1 << 16];
+	cr_assert_eq(vigilctl("dump", out, sizeof(out)), 0, "%s", out);
+	for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n")) {
+		if (!strncmp(l, owner, strlen(owner)) && strstr(l, needle)) {
+			snprintf(line, cap, "%s", l);
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool dump_has(const char *needle)
+{
+	static char out[1 << 16];
+	cr_assert_eq(vigilctl("dump", out, sizeof(out)), 0, "%s", out);
+	return strstr(out, needle) != NULL;
+}
+
+Test(hijack, second_answer_forged_first_reply_is_quarantined_and_refetched_over_tcp)
+{
+	/* twice.faults.net.: a forged 192.0.2.66 with our ID and question, the real 192.0.2.53
+	 * 20 ms later on the same socket. */
+	ldns_pkt *p = ask("www.twice.faults.net.", LDNS_RR_TYPE_A);
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	ldns_pkt_free(p);
+	json_t *l[64];
+	size_t n = 0;
+	json_t *o = event_of("second-answer", l, &n);
+	cr_assert_not_null(o, "no second-answer event");
+	cr_expect_str_eq(field(o, "action"), "quarantined");
+	cr_expect_str_eq(field(o, "qname"), "www.twice.faults.net.");
+	cr_expect_str_eq(field(o, "qtype"), "A");
+	cr_expect_str_eq(field(o, "server"), "127.53.9.16");
+	cr_expect_str_eq(field(o, "transport"), "udp");
+	char all[2048];
+	records_of(o, all, sizeof(all));
+	cr_expect(strstr(all, "first: www.twice.faults.net.") && strstr(all, "192.0.2.66") &&
+		      strstr(all, "second: www.twice.faults.net.") && strstr(all, "192.0.2.53"),
+		  "records: %s", all);
+	cr_expect(strlen(field(o, "reply")) > 20);
+	cr_expect(strlen(field(o, "first_reply")) > 20);
+	if (getenv("VIGIL_HIJACK_SHOW"))
+		fprintf(stderr, "%s\n", json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER));
+	free_lines(l, n);
+
+	/* The TCP re-fetch replaced the forged address in the cache. */
+	bool clean = false;
+	for (int i = 0; i < 30 && !clean; i++) {
+		clean = !dump_has("192.0.2.66") && dump_has("192.0.2.53");
+		if (!clean)
+			usleep(100000);
+	}
+	cr_expect(clean, "the forged address is still cached, or the real one is not");
+	p = ask("www.twice.faults.net.", LDNS_RR_TYPE_A);
+	cr_expect(vg_lab_has(p, LDNS_SECTION_ANSWER, "www.twice.faults.net.", LDNS_RR_TYPE_A,
+			     "192.0.2.53"));
+	cr_expect(!vg_lab_has(p, LDNS_SECTION_ANSWER, "www.twice.faults.net.", LDNS_RR_TYPE_A,
+			      "192.0.2.66"));
+	ldns_pkt_free(p);
+	char out[8192];
+	cr_assert_eq(vigilctl("stats", out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "suspect_second_answer: 1\n") != NULL, "%s", out);
+}
+
+Test(hijack, spoof_attempt_wrong_id_is_logged_with_counts_and_source)
+{
+	ldns_pkt *p = ask("www.wrongid.faults.net.", LDNS_RR_TYPE_A);
+	cr_expect(vg_lab_has(p, LDNS_SECTION_ANSWER, "www.wrongid.faults.net.", LDNS_RR_TYPE_A,
+			     "192.0.2.53"));
+	ldns_pkt_free(p);
+	json_t *l[64];
+	size_t n = 0;
+	json_t *o = event_of("spoof-attempt", l, &n);
+	cr_assert_not_null(o, "no spoof-attempt event");
+	cr_expect_str_eq(field(o, "action"), "logged", "one wrong ID: under spoof-tcp-after");
+	cr_expect_str_eq(field(o, "qname"), "www.wrongid.faults.net.");
+	cr_expect_str_eq(field(o, "client"), "127.0.0.1");
+	json_t *counts = json_object_get(o, "counts");
+	cr_expect_eq(json_integer_value(json_object_get(counts, "wrong-id")), 1);
+	json_t *src = json_object_get(o, "sources");
+	cr_expect_eq(json_array_size(src), 1);
+	cr_expect_str_eq(field(json_array_get(src, 0), "address"), "127.53.9.6");
+	if (getenv("VIGIL_HIJACK_SHOW"))
+		fprintf(stderr, "%s\n", json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER));
+	free_lines(l, n);
+	char out[8192];
+	cr_assert_eq(vigilctl("stats", out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "suspect_spoof_attempt: 1\n") != NULL, "%s", out);
+	/* The reply accepted over UDP while someone guessed is cached, flagged suspect (never
+	 * served stale; vigilctl flush-suspicious drops it). */
+	char line[512];
+	cr_assert(dump_line("www.wrongid.faults.net.", "192.0.2.53", line, sizeof(line)),
+		  "not cached");
+	cr_expect(strstr(line, " suspect") != NULL, "%s", line);
+}
+
+Test(hijack, spoof_attempt_case_mismatch_is_retried_over_tcp)
+{
+	ldns_pkt *p = ask("www.case.faults.net.", LDNS_RR_TYPE_A);
+	cr_expect(vg_lab_has(p, LDNS_SECTION_ANSWER, "www.case.faults.net.", LDNS_RR_TYPE_A,
+			     "192.0.2.53"));
+	ldns_pkt_free(p);
+	json_t *l[64];
+	size_t n = 0;
+	json_t *o = event_of("spoof-attempt", l, &n);
+	cr_assert_not_null(o, "no spoof-attempt event");
+	cr_expect_str_eq(field(o, "action"), "retried");
+	cr_expect_geq(
+	    json_integer_value(json_object_get(json_object_get(o, "counts"), "wrong-case")), 1);
+	free_lines(l, n);
+}
+
+Test(hijack, out_of_bailiwick_records_are_logged_and_not_cached)
+{
+	ldns_pkt *p = ask("www.oob.faults.net.", LDNS_RR_TYPE_A);
+	cr_expect(vg_lab_has(p, LDNS_SECTION_ANSWER, "www.oob.faults.net.", LDNS_RR_TYPE_A,
+			     "192.0.2.53"));
+	ldns_pkt_free(p);
+	json_t *l[64];
+	size_t n = 0;
+	json_t *o = event_of("out-of-bailiwick", l, &n);
+	cr_assert_not_null(o, "no out-of-bailiwick event");
+	cr_expect_str_eq(field(o, "action"), "blocked");
+	cr_expect_str_eq(field(o, "server"), "127.53.9.9");
+	char all[2048];
+	records_of(o, all, sizeof(all));
+	cr_expect(strstr(all, "www.example.com.") && strstr(all, "192.0.2.66") &&
+		      strstr(all, "example.com. 86400 IN NS ns.oob.faults.net."),
+		  "records: %s", all);
+	cr_expect(!strstr(all, "ns.oob.faults.net. 86400 IN A"), "in-zone glue listed: %s", all);
+	if (getenv("VIGIL_HIJACK_SHOW"))
+		fprintf(stderr, "%s\n", json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER));
+	free_lines(l, n);
+	cr_expect(!dump_has("192.0.2.66"), "the forged record was cached");
+	p = ask("www.example.com.", LDNS_RR_TYPE_A);
+	cr_expect(
+	    vg_lab_has(p, LDNS_SECTION_ANSWER, "www.example.com.", LDNS_RR_TYPE_A, "192.0.2.1"));
+	ldns_pkt_free(p);
+}
+
+Test(hijack, a_wrong_source_port_never_reaches_vigild)
+{
+	/* wrongport.faults.net.: the forged reply comes from another port; the connected socket
+	 * drops it in the kernel. */
+	ldns_pkt *p = ask("www.wrongport.faults.net.", LDNS_RR_TYPE_A);
+	cr_expect(vg_lab_has(p, LDNS_SECTION_ANSWER, "www.wrongport.faults.net.", LDNS_RR_TYPE_A,
+			     "192.0.2.53"));
+	ldns_pkt_free(p);
+	usleep(400000);
+	json_t *l[64];
+	size_t n = read_lines(log_path, l, 0);
+	cr_expect_eq(n, 0, "an event for a datagram vigild cannot see");
+	free_lines(l, n);
+	cr_expect(!dump_has("192.0.2.66"));
+}

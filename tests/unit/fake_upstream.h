@@ -30,6 +30,7 @@ enum fake_mode {
 	FAKE_CASE_FLIP,	    /* UDP: answers with the question's letter case inverted; TCP: fine */
 	FAKE_CASE_FLIP_ALL, /* inverts the case over UDP and TCP */
 	FAKE_WRONG_ID,	    /* answers with ID + 1 only */
+	FAKE_WRONG_ID_UDP,  /* UDP: answers with ID + 1 only; TCP: fine */
 	FAKE_FORMERR_EDNS,  /* FORMERR to queries with OPT */
 	FAKE_FORMERR,	    /* FORMERR to everything (or a forged FORMERR, then a broken server) */
 	FAKE_TC,	    /* TC=1 over UDP, full answer over TCP */
@@ -67,7 +68,8 @@ struct fake_q {
 	bool tcp;
 	struct vg_sockaddr server;
 	uint64_t sent_at, deadline;
-	bool icmp; /* the ICMP notice was delivered */
+	bool icmp;    /* the ICMP notice was delivered */
+	unsigned gen; /* sends that used this slot: a callback may cancel and reuse it */
 	vg_upstream_reply_cb cb;
 	vg_upstream_unwanted_cb unwanted;
 	void *ctx;
@@ -400,7 +402,7 @@ static size_t fake_reply(struct fake_up *f, struct fake_server *s, const struct 
 		out[len++] = 0xc0;
 		out[len++] = 12;
 	}
-	if (s->mode == FAKE_WRONG_ID)
+	if (s->mode == FAKE_WRONG_ID || (s->mode == FAKE_WRONG_ID_UDP && !q->tcp))
 		vg_put_u16(out, (uint16_t)(vg_get_u16(out) + 1));
 	(void)f;
 	return len;
@@ -419,7 +421,9 @@ static int fake_send(struct vg_upstream *up, const struct vg_upstream_req *req,
 		struct fake_q *q = &f->q[i];
 		if (q->live)
 			continue;
+		unsigned gen = q->gen;
 		memset(q, 0, sizeof(*q));
+		q->gen = gen + 1;
 		q->live = true;
 		q->f = f;
 		memcpy(q->wire, req->wire, req->len);
@@ -603,8 +607,9 @@ static void fake_run(struct fake_up *f, uint64_t max_ms)
 					struct vg_upstream_unwanted uw = {
 					    vg_upstream_unwanted_kind_of(mv), q->server, q->tcp,
 					    buf, len};
+					unsigned gen = q->gen;
 					q->unwanted(q->ctx, &uw);
-					if (!q->live)
+					if (!q->live || q->gen != gen)
 						continue; /* cancelled by the callback */
 				}
 			}

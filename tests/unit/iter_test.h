@@ -114,6 +114,17 @@ static void world(void)
 	fake_rr(s, "www.glueless.com. 3600 IN A 192.0.2.5");
 }
 
+/* The scripted server at addr for zone apex (to change its mode in a test). Inline: not every
+ * test file uses it. */
+static inline struct fake_server *server_of(const char *addr, const char *apex)
+{
+	for (size_t i = 0; i < F.n_servers; i++)
+		if (!strcmp(F.servers[i].addr, addr) && !strcmp(F.servers[i].apex, apex))
+			return &F.servers[i];
+	cr_assert_fail("no server %s for %s", addr, apex);
+	return NULL;
+}
+
 static void cfg_init(void)
 {
 	vg_resolver_opts_default(&C);

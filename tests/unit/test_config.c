@@ -632,6 +632,11 @@ static const char *const all_keys[] = {
     "dnssec",
     "negative-trust-anchor",
     "nsec3-max-iterations",
+    "second-answer",
+    "injection-window",
+    "spoof-attempt",
+    "spoof-tcp-after",
+    "out-of-bailiwick",
 };
 
 static char *slurp(const char *rel)
@@ -757,6 +762,31 @@ Test(config, hijack_keys_parse_with_their_defaults)
 	cr_assert_eq(cfg.rebinding, VG_REBIND_OFF);
 	parse_err("rebinding: drop\n",
 		  "test.conf:1: key 'rebinding': bad value 'drop' (expected block, log or off)");
+}
+
+Test(config, detection_keys_parse_with_their_defaults)
+{
+	parse_ok("");
+	cr_assert_eq(cfg.second_answer, VG_DETECT_BLOCK);
+	cr_assert_eq(cfg.spoof_attempt, VG_DETECT_BLOCK);
+	cr_assert_eq(cfg.out_of_bailiwick, VG_DETECT_LOG);
+	cr_assert_eq(cfg.spoof_tcp_after, 3);
+	cr_assert_eq(cfg.injection_window_ms, 200);
+	parse_ok("second-answer: log\nspoof-attempt: off\nout-of-bailiwick: off\n"
+		 "spoof-tcp-after: 1\ninjection-window: 0\n");
+	cr_assert_eq(cfg.second_answer, VG_DETECT_LOG);
+	cr_assert_eq(cfg.spoof_attempt, VG_DETECT_OFF);
+	cr_assert_eq(cfg.out_of_bailiwick, VG_DETECT_OFF);
+	cr_assert_eq(cfg.spoof_tcp_after, 1);
+	cr_assert_eq(cfg.injection_window_ms, 0);
+	parse_ok("injection-window: 1s\n");
+	cr_assert_eq(cfg.injection_window_ms, 1000);
+	parse_err("second-answer: drop\n", "test.conf:1: key 'second-answer': bad value 'drop' "
+					   "(expected block, log or off)");
+	parse("spoof-tcp-after: 0\n");
+	cr_assert(strstr(err, "spoof-tcp-after"), "%s", err);
+	parse("injection-window: 20s\n");
+	cr_assert(strstr(err, "injection-window"), "%s", err);
 }
 
 Test(config, work_in_flight_keys_out_of_range_are_errors)

@@ -1328,15 +1328,6 @@ static int sub_start_entry(void *arg)
 	return 0;
 }
 
-static struct fake_server *server_of(const char *addr, const char *apex)
-{
-	for (size_t i = 0; i < F.n_servers; i++)
-		if (!strcmp(F.servers[i].addr, addr) && !strcmp(F.servers[i].apex, apex))
-			return &F.servers[i];
-	cr_assert_fail("no server %s for %s", addr, apex);
-	return NULL;
-}
-
 Test(iter, a_parent_starts_a_dnskey_sub_request_receives_its_rrset_and_resumes)
 {
 	struct fake_server *s = server_of(EXCOM, "example.com.");

@@ -173,3 +173,64 @@ Test(encode, without_client_and_base64_padding)
 	cr_expect_str_eq(str(o, "reply"), "AQI=");
 	json_decref(o);
 }
+
+Test(encode, spoof_attempt_counts_and_sources)
+{
+	const uint8_t qname[] = {3, 'w', 'w', 'w', 0};
+	struct vg_sockaddr server, other;
+	cr_assert_eq(vg_sockaddr_parse("127.53.9.6", 53, &server), 0);
+	cr_assert_eq(vg_sockaddr_parse("192.0.2.7@5353", 53, &other), 0);
+	const struct vg_suspect_count counts[] = {{"wrong-id", 3}, {"wrong-case", 1}};
+	const struct vg_suspect_source src[] = {{server, false}, {other, true}};
+	struct vg_suspect_event ev = {.reason = VG_SUSPECT_SPOOF_ATTEMPT,
+				      .action = VG_SUSPECT_RETRIED,
+				      .qname = qname,
+				      .qtype = 1,
+				      .server = &server,
+				      .counts = counts,
+				      .n_counts = 2,
+				      .sources = src,
+				      .n_sources = 2};
+	json_t *o = parse(vg_suspect_encode(&ev, 0));
+	cr_expect_str_eq(str(o, "reason"), "spoof-attempt");
+	cr_expect_str_eq(str(o, "action"), "retried");
+	json_t *c = json_object_get(o, "counts");
+	cr_assert(json_is_object(c));
+	cr_expect_eq(json_integer_value(json_object_get(c, "wrong-id")), 3);
+	cr_expect_eq(json_integer_value(json_object_get(c, "wrong-case")), 1);
+	json_t *s = json_object_get(o, "sources");
+	cr_assert_eq(json_array_size(s), 2);
+	cr_expect_str_eq(str(json_array_get(s, 0), "address"), "127.53.9.6");
+	cr_expect_eq(json_integer_value(json_object_get(json_array_get(s, 0), "port")), 53);
+	cr_expect_str_eq(str(json_array_get(s, 0), "transport"), "udp");
+	cr_expect_str_eq(str(json_array_get(s, 1), "address"), "192.0.2.7");
+	cr_expect_eq(json_integer_value(json_object_get(json_array_get(s, 1), "port")), 5353);
+	cr_expect_str_eq(str(json_array_get(s, 1), "transport"), "tcp");
+	cr_expect_null(json_object_get(o, "first_reply"));
+	json_decref(o);
+}
+
+Test(encode, second_answer_carries_both_replies)
+{
+	const uint8_t qname[] = {0};
+	const uint8_t first[] = {1, 2, 3}, second[] = {4, 5};
+	struct vg_sockaddr server;
+	cr_assert_eq(vg_sockaddr_parse("127.53.9.16", 53, &server), 0);
+	struct vg_suspect_event ev = {.reason = VG_SUSPECT_SECOND_ANSWER,
+				      .action = VG_SUSPECT_QUARANTINED,
+				      .qname = qname,
+				      .qtype = 1,
+				      .server = &server,
+				      .reply = second,
+				      .reply_len = sizeof(second),
+				      .first_reply = first,
+				      .first_reply_len = sizeof(first)};
+	json_t *o = parse(vg_suspect_encode(&ev, 0));
+	cr_expect_str_eq(str(o, "reason"), "second-answer");
+	cr_expect_str_eq(str(o, "action"), "quarantined");
+	cr_expect_str_eq(str(o, "reply"), "BAU=");
+	cr_expect_str_eq(str(o, "first_reply"), "AQID");
+	cr_expect_null(json_object_get(o, "counts"));
+	cr_expect_null(json_object_get(o, "sources"));
+	json_decref(o);
+}

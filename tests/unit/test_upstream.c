@@ -24,6 +24,7 @@ enum script {
 	WRONG_CASE_THEN_ANSWER,
 	MALFORMED_THEN_ANSWER,
 	ALL_WRONG_THEN_ANSWER, /* wrong ID, wrong question, garbage, malformed, then the answer */
+	ANSWER_THEN_SECOND,    /* the answer, a different one (rcode 3), one with a wrong ID */
 	SILENT
 };
 static enum script script;
@@ -99,6 +100,12 @@ static void serve_udp(uv_poll_t *h, int status, int events)
 		b[13] ^= 0x20;
 	}
 	sendto(srv_udp, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
+	if (script == ANSWER_THEN_SECOND) {
+		b[3] = (uint8_t)((b[3] & 0xf0) | 3);
+		sendto(srv_udp, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
+		b[1] ^= 0x55;
+		sendto(srv_udp, b, (size_t)n, 0, (struct sockaddr *)&from, fl);
+	}
 }
 
 static uv_poll_t srv_poll;
@@ -178,6 +185,29 @@ static void send_q(struct got *g, const char *name, bool tcp, uint32_t timeout)
 	struct vg_upstream_query *h;
 	cr_assert_eq(up->ops->send(up, &req, on_reply, g, &h), 0);
 	cr_assert_eq(g->calls, 0, "never called from inside send");
+}
+
+/* Plays the TCP server by hand: accepts the transport's connection and reads the framed query
+ * into b (600 bytes); returns the connection, *n the bytes read. */
+static int tcp_accept_query(uint8_t *b, ssize_t *n)
+{
+	int c = -1;
+	for (int i = 0; i < 200 && c < 0; i++) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		c = accept4(srv_tcp, NULL, NULL, SOCK_NONBLOCK);
+		if (c < 0)
+			usleep(1000);
+	}
+	cr_assert_geq(c, 0);
+	*n = -1;
+	for (int i = 0; i < 200 && *n <= 0; i++) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		*n = recv(c, b, 600, 0);
+		if (*n <= 0)
+			usleep(1000);
+	}
+	cr_assert_gt(*n, 14);
+	return c;
 }
 
 Test(upstream, delivers_the_matching_reply)
@@ -318,23 +348,9 @@ Test(upstream, tcp_frames_the_query_and_reads_the_reply)
 	struct got g = {0};
 	send_q(&g, "www.example.com.", true, 2000);
 	/* play the server by hand: accept, read the framed query, answer twice (first wrong ID) */
-	int c = -1;
-	for (int i = 0; i < 200 && c < 0; i++) {
-		uv_run(&loop, UV_RUN_NOWAIT);
-		c = accept4(srv_tcp, NULL, NULL, SOCK_NONBLOCK);
-		if (c < 0)
-			usleep(1000);
-	}
-	cr_assert_geq(c, 0);
 	uint8_t b[600];
-	ssize_t n = -1;
-	for (int i = 0; i < 200 && n <= 0; i++) {
-		uv_run(&loop, UV_RUN_NOWAIT);
-		n = recv(c, b, sizeof(b), 0);
-		if (n <= 0)
-			usleep(1000);
-	}
-	cr_assert_gt(n, 14);
+	ssize_t n;
+	int c = tcp_accept_query(b, &n);
 	size_t len = vg_get_u16(b);
 	cr_assert_eq((size_t)n, len + 2, "2-byte length framing");
 	b[4] |= 0x80;
@@ -402,23 +418,9 @@ Test(upstream, over_tcp_a_case_only_difference_is_accepted)
 {
 	struct got g = {0};
 	send_q(&g, "www.example.com.", true, 2000);
-	int c = -1;
-	for (int i = 0; i < 200 && c < 0; i++) {
-		uv_run(&loop, UV_RUN_NOWAIT);
-		c = accept4(srv_tcp, NULL, NULL, SOCK_NONBLOCK);
-		if (c < 0)
-			usleep(1000);
-	}
-	cr_assert_geq(c, 0);
 	uint8_t b[600];
-	ssize_t n = -1;
-	for (int i = 0; i < 200 && n <= 0; i++) {
-		uv_run(&loop, UV_RUN_NOWAIT);
-		n = recv(c, b, sizeof(b), 0);
-		if (n <= 0)
-			usleep(1000);
-	}
-	cr_assert_gt(n, 14);
+	ssize_t n;
+	int c = tcp_accept_query(b, &n);
 	b[4] |= 0x80;
 	b[2 + 13] ^= 0x20; /* 'w' -> 'W' */
 	cr_assert_eq(send(c, b, (size_t)n, 0), n);
@@ -453,4 +455,163 @@ Test(upstream, refuses_a_socket_over_max_upstream_sockets_and_takes_one_when_fre
 		up->ops->cancel(up, h[i]);
 	for (int i = 0; i < 17; i++)
 		cr_assert_eq(g[i].calls, 0);
+}
+
+/* What the late callback saw (injection-window). */
+struct late_log {
+	int n;
+	enum vg_upstream_match match[4];
+	uint8_t rcode[4];
+	uint8_t accepted_rcode[4];
+	size_t query_len[4];
+	bool from_server[4];
+	enum vg_upstream_unwanted_kind kind[4];
+};
+
+static void on_late(void *ctx, const struct vg_upstream_late *l)
+{
+	struct late_log *ll = ctx;
+	if (ll->n < 4) {
+		ll->match[ll->n] = l->match;
+		ll->rcode[ll->n] = l->msg.len > 3 ? (l->msg.msg[3] & 0x0f) : 0xff;
+		ll->accepted_rcode[ll->n] = l->accepted_len > 3 ? (l->accepted[3] & 0x0f) : 0xff;
+		ll->query_len[ll->n] = l->query_len;
+		ll->from_server[ll->n] =
+		    vg_sockaddr_eq(&l->msg.from, &srv_addr) && vg_sockaddr_eq(l->server, &srv_addr);
+		ll->kind[ll->n] = l->msg.kind;
+	}
+	ll->n++;
+}
+
+static void send_linger(struct got *g, struct late_log *ll, bool tcp, uint32_t linger,
+			struct vg_upstream_query **h)
+{
+	uint8_t q[512];
+	size_t ql = query(q, "wWw.example.com.");
+	struct vg_upstream_req req = {.server = &srv_addr,
+				      .wire = q,
+				      .len = ql,
+				      .tcp = tcp,
+				      .timeout_ms = 2000,
+				      .unwanted = on_unwanted,
+				      .linger_ms = linger,
+				      .late = on_late,
+				      .late_ctx = ll};
+	cr_assert_eq(up->ops->send(up, &req, on_reply, g, h), 0);
+}
+
+/* Runs the loop for about `ms` of real time (bounded in passes). */
+static void run_for(uint64_t ms)
+{
+	uint64_t t0 = up->ops->now_ms(up);
+	for (int i = 0; i < 2000 && up->ops->now_ms(up) - t0 < ms; i++) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		usleep(1000);
+		uv_update_time(&loop);
+	}
+}
+
+Test(upstream, a_lingering_socket_hands_second_replies_to_the_late_callback)
+{
+	script = ANSWER_THEN_SECOND;
+	struct got g = {0};
+	struct late_log ll = {0};
+	struct vg_upstream_query *h;
+	send_linger(&g, &ll, false, 300, &h);
+	run_until(&g);
+	cr_assert_eq(g.calls, 1);
+	cr_assert_eq(g.st, VG_UP_REPLY, "the first matching reply is delivered at once");
+	cr_assert_eq(g.reply[3] & 0x0f, 0);
+	for (int i = 0; i < 300 && ll.n < 2; i++)
+		uv_run(&loop, UV_RUN_ONCE);
+	cr_assert_eq(ll.n, 2, "the second reply and the wrong-ID one");
+	cr_assert_eq(ll.match[0], VG_MATCH_OK, "matches ID and question: an injection sign");
+	cr_assert_eq(ll.rcode[0], 3);
+	cr_assert_eq(ll.accepted_rcode[0], 0, "the accepted reply comes along");
+	cr_assert_eq(ll.match[1], VG_MATCH_ID);
+	cr_assert(ll.from_server[0] && ll.from_server[1]);
+	cr_assert_eq(ll.kind[0], VG_UNWANTED_LATE);
+	cr_assert_eq(ll.query_len[0], 33, "the query as sent");
+	cr_assert_eq(g.calls, 1, "the reply callback never runs again");
+	cr_assert_eq(g.n_unwanted, 0, "late messages are not unwanted reports");
+	cr_assert_eq(up->stats.late, 2);
+	cr_assert_eq(up->stats.replies, 1);
+}
+
+Test(upstream, without_linger_the_socket_closes_with_the_reply)
+{
+	script = ANSWER_THEN_SECOND;
+	struct got g = {0};
+	struct late_log ll = {0};
+	struct vg_upstream_query *h;
+	send_linger(&g, &ll, false, 0, &h);
+	run_until(&g);
+	cr_assert_eq(g.st, VG_UP_REPLY);
+	run_for(100);
+	cr_assert_eq(ll.n, 0);
+	cr_assert_eq(up->stats.late, 0);
+}
+
+Test(upstream, after_the_window_the_lingering_socket_is_closed)
+{
+	script = ANSWER;
+	opts.max_upstream_sockets = 1;
+	renew();
+	struct got g = {0};
+	struct late_log ll = {0};
+	struct vg_upstream_query *h;
+	send_linger(&g, &ll, false, 50, &h);
+	run_until(&g);
+	cr_assert_eq(g.st, VG_UP_REPLY);
+	run_for(150);
+	/* The one socket is free again without any query needing it. */
+	struct got g2 = {0};
+	send_linger(&g2, &ll, false, 50, &h);
+	cr_assert_eq(up->stats.linger_closed, 0, "the window had closed it already");
+	run_until(&g2);
+	cr_assert_eq(g2.st, VG_UP_REPLY);
+	cr_assert_eq(ll.n, 0);
+}
+
+Test(upstream, a_query_in_need_of_a_socket_closes_the_oldest_lingering_one)
+{
+	script = ANSWER;
+	opts.max_upstream_sockets = 2;
+	renew();
+	struct got g[3] = {{0}};
+	struct late_log ll = {0};
+	struct vg_upstream_query *h[3];
+	send_linger(&g[0], &ll, false, 5000, &h[0]);
+	run_until(&g[0]);
+	send_linger(&g[1], &ll, false, 5000, &h[1]);
+	run_until(&g[1]);
+	cr_assert_eq(up->stats.linger_closed, 0);
+	send_linger(&g[2], &ll, false, 5000, &h[2]);
+	cr_assert_eq(up->stats.linger_closed, 1, "a lingering socket made room");
+	cr_assert_eq(up->stats.socket_cap, 0, "the query was not refused");
+	run_until(&g[2]);
+	cr_assert_eq(g[2].st, VG_UP_REPLY);
+}
+
+Test(upstream, tcp_queries_do_not_linger)
+{
+	struct got g = {0};
+	struct late_log ll = {0};
+	struct vg_upstream_query *h;
+	send_linger(&g, &ll, true, 5000, &h);
+	uint8_t b[600];
+	ssize_t n;
+	int c = tcp_accept_query(b, &n);
+	b[4] |= 0x80;
+	uint8_t two[1200];
+	memcpy(two, b, (size_t)n);
+	memcpy(two + n, b, (size_t)n);
+	two[n + 5] |= 3; /* a different second reply on the same connection */
+	cr_assert_eq(send(c, two, 2 * (size_t)n, 0), 2 * n);
+	run_until(&g);
+	cr_assert_eq(g.st, VG_UP_REPLY);
+	run_for(50);
+	cr_assert_eq(ll.n, 0, "TCP proves the origin: nothing lingers");
+	cr_assert_eq(up->stats.late, 0);
+	close(c);
 }
