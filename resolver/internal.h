@@ -229,7 +229,8 @@ struct vg_select;
 /* Server state kept per worker, keyed by address (port included). */
 struct vg_srv_info {
 	uint32_t srtt_ms, rttvar_ms; /* 0 = never measured */
-	uint32_t timeouts;	     /* consecutive */
+	uint32_t timeouts;	     /* consecutive silences (see vg_select_timeout) */
+	uint64_t silence_at;	     /* monotonic ms: when the last one was counted */
 	uint64_t held_until;	     /* monotonic ms, 0 = not held */
 	uint32_t holddowns;	     /* how often it was held down in a row */
 	uint64_t no_edns_until;	     /* monotonic ms: answered FORMERR to EDNS, ask without OPT
@@ -252,7 +253,13 @@ void vg_select_free(struct vg_select *s);
 struct vg_srv_info *vg_select_get(struct vg_select *s, const struct vg_sockaddr *a);
 
 void vg_select_rtt(struct vg_select *s, const struct vg_sockaddr *a, uint32_t rtt_ms);
-void vg_select_timeout(struct vg_select *s, const struct vg_sockaddr *a, uint64_t now);
+/* A query sent at sent_ms timed out at now. It counts as one more consecutive silence (RTO
+ * backoff; hold-down after VG_HOLDDOWN_AFTER) only when it was sent at or after the last counted
+ * one: queries that were in flight together when the server went quiet are one silence, not
+ * one each, so a server stalled for a moment under a burst of parallel queries is backed off,
+ * not held down; a dead one is held down after as many rounds as one query at a time. */
+void vg_select_timeout(struct vg_select *s, const struct vg_sockaddr *a, uint64_t now,
+		       uint64_t sent_ms);
 /* Retransmission timeout for a server: srtt + 4 * rttvar, backed off per consecutive timeout.
  * rto, held and is_lame create no entry: an unknown server is fresh, not held, not lame. */
 uint32_t vg_select_rto(struct vg_select *s, const struct vg_sockaddr *a);

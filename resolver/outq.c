@@ -21,6 +21,7 @@ struct vg_outq {
 	bool unreachable;  /* an ICMP error was reported: its timeout says nothing of the server */
 	bool notifying;	   /* on_outq_reply is walking the waiters: leaving must not free it */
 	uint32_t wrong_id; /* wrong-ID messages heard (spoof-tcp-after) */
+	uint64_t sent_ms;  /* when it was sent (monotonic): which silence its timeout belongs to */
 	struct vg_upstream_query *uq;
 	struct vg_oq_wait *waiters;
 };
@@ -210,7 +211,7 @@ static int reply_entry(void *arg)
 	if (st == VG_UP_REPLY)
 		vg_select_rtt(r->sel, &oq->server, rtt_ms);
 	else if (st == VG_UP_TIMEOUT && !oq->unreachable)
-		vg_select_timeout(r->sel, &oq->server, r->up->ops->now_ms(r->up));
+		vg_select_timeout(r->sel, &oq->server, r->up->ops->now_ms(r->up), oq->sent_ms);
 	outq_unlink(oq);
 	struct vg_oq_wait *w = oq->waiters;
 	for (struct vg_oq_wait *x = w; x; x = x->next) {
@@ -299,6 +300,7 @@ int vg_outq_send(struct vg_iq *iq)
 	oq->tcp = iq->tcp;
 	oq->rd = rd;
 	oq->edns = edns;
+	oq->sent_ms = r->up->ops->now_ms(r->up);
 	uint8_t name[VG_NAME_MAX];
 	memcpy(name, low, sizeof(low));
 	struct {

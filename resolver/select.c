@@ -250,11 +250,15 @@ void vg_select_rtt(struct vg_select *s, const struct vg_sockaddr *a, uint32_t rt
 	in->holddowns = 0;
 }
 
-void vg_select_timeout(struct vg_select *s, const struct vg_sockaddr *a, uint64_t now)
+void vg_select_timeout(struct vg_select *s, const struct vg_sockaddr *a, uint64_t now,
+		       uint64_t sent_ms)
 {
 	struct vg_srv_info *in = vg_select_get(s, a);
 	if (!in)
 		return;
+	if (sent_ms < in->silence_at)
+		return; /* in flight when the last silence was counted: the same silence */
+	in->silence_at = now;
 	in->timeouts++;
 	if (in->timeouts >= VG_HOLDDOWN_AFTER) {
 		uint64_t hold = (uint64_t)VG_HOLDDOWN_MS << (in->holddowns < 5 ? in->holddowns : 5);

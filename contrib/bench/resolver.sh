@@ -5,7 +5,11 @@
 #      count: resolutions/s and server CPU per miss (utime+stime from /proc/PID/stat);
 #   2. cache hits: one name at a fixed rate (dnsperf -Q): server CPU per query;
 #   3. cold resolution root -> TLD -> zone with an empty cache (one UDP query, median of 5 names);
-#   4. RSS (VmRSS) after the runs.
+#   4. RSS (VmRSS) after the runs, and bytes per cached name: the growth of RSS over the misses
+#      divided by their number;
+#   5. a restart on the warm persistent cache (vigild, kresd): ms from start to the first answer
+#      served from the cache (a name the hits asked, whose TTL shows it was not resolved again).
+# With RESULTS=FILE, "server metric value" lines are appended to FILE (contrib/bench/run-all.sh).
 # Usage: contrib/bench/resolver.sh [BUILD_DIR]   (default build-resolver; needs root for the lab,
 # dnsperf, unbound, kresd; env SERVERS picks a subset of "vigild unbound kresd", VIGILD_EXTRA adds
 # config lines to vigild's). Bounded: about
@@ -13,7 +17,20 @@
 # Without LAB_RUN the script joins this tree's shared lab like a test binary does (tests/lab/lab.h:
 # a PID in RUN/lab.users under flock(RUN/lab.lock)), so test binaries that finish meanwhile do not
 # stop the lab under it, and it stops the lab at exit only when it started it and is its last user.
+# PRIVATE_NETNS=1 (run-all.sh sets it): the script re-runs itself in its own network namespace
+# with a private copy of the lab's run directory, so no other lab on the machine is touched.
 set -eu
+if [ "${PRIVATE_NETNS:-}" = 1 ] && [ -z "${RB_NETNS:-}" ]; then
+	exec unshare -n env RB_NETNS=1 "$0" "$@"
+fi
+if [ -n "${RB_NETNS:-}" ]; then
+	ip link set lo up
+	RB_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+	VIGIL_LAB_DIR=$(mktemp -d /tmp/vg-rbench-lab-XXXXXX)
+	[ -d "$RB_ROOT/tests/lab/run/zones" ] && cp -a "$RB_ROOT/tests/lab/run/." "$VIGIL_LAB_DIR/" 2>/dev/null || true
+	rm -f "$VIGIL_LAB_DIR"/*.pid "$VIGIL_LAB_DIR/lab.users" "$VIGIL_LAB_DIR/started-by"
+	export VIGIL_LAB_DIR
+fi
 B=${1:-build-resolver}
 VIGILD="$B/daemon/vigild"
 MISSES=${MISSES:-20000}
@@ -21,6 +38,7 @@ HIT_RATE=${HIT_RATE:-20000}
 HIT_SECS=${HIT_SECS:-10}
 CPU=${CPU:-1}
 SERVERS=${SERVERS:-vigild unbound kresd}
+VALIDATE=${VALIDATE:-1} # all three validate with the lab's trust anchor; 0: iterators only
 # Extra lines for vigild's config, e.g. VIGILD_EXTRA="hijack-checks: no" (issue 11's comparison).
 VIGILD_EXTRA=${VIGILD_EXTRA:-}
 [ -x "$VIGILD" ] || { echo "build first: ninja -C $B" >&2; exit 1; }
@@ -90,6 +108,7 @@ cleanup() {
 	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
 	[ "$LAB_JOINED" = 1 ] && lab_leave
 	[ -n "$T" ] && rm -rf "$T"
+	[ -n "${RB_NETNS:-}" ] && rm -rf "$VIGIL_LAB_DIR"
 	return 0
 }
 trap cleanup EXIT
@@ -97,9 +116,11 @@ trap 'exit 130' INT TERM
 
 if [ -n "$LAB_RUN" ]; then
 	HINTS="$LAB_RUN/root.hints"
+	ANCHOR="$LAB_RUN/root.ds"
 else
 	lab_join
 	HINTS="$LABDIR/root.hints"
+	ANCHOR="$LABDIR/root.ds"
 fi
 T=$(mktemp -d /tmp/vg-rbench-XXXXXX)
 
@@ -108,7 +129,7 @@ hz=$(getconf CLK_TCK)
 
 start_vigild() {
 	mkdir -p "$T/vcache"
-	rm -rf "$T/vcache"/*
+	[ -n "${KEEP_CACHE:-}" ] || rm -rf "$T/vcache"/*
 	cat >"$T/vigil.conf" <<EOF
 listen: 127.0.0.1@15353
 workers: 1
@@ -118,6 +139,8 @@ root-hints: $HINTS
 query-local-addresses: yes
 do-ip6: no
 log-level: error
+allow: 127.0.0.0/8 trusted
+$(if [ "$VALIDATE" = 1 ]; then echo "trust-anchor-file: $ANCHOR"; else echo "dnssec: no"; fi)
 $VIGILD_EXTRA
 EOF
 	taskset -c "$CPU" "$VIGILD" -f -c "$T/vigil.conf" 2>"$T/vigild.log" &
@@ -136,7 +159,8 @@ server:
   chroot: ""
   directory: "$T"
   pidfile: "$T/unbound.pid"
-  module-config: "iterator"
+  module-config: "$([ "$VALIDATE" = 1 ] && echo "validator iterator" || echo iterator)"
+$([ "$VALIDATE" = 1 ] && echo "  trust-anchor-file: \"$ANCHOR\"")
   minimal-responses: yes
   use-syslog: no
   logfile: "$T/unbound.log"
@@ -151,13 +175,14 @@ EOF
 	PORT=15354
 }
 
-# Knot Resolver 5 configured like the Unbound above: iterator only (the root trust anchor kresd
-# loads by default is removed, so nothing is validated: vigild has no validator yet and Unbound runs
-# "iterator"), lab root hints, loopback authorities allowed, IPv6 off, its LMDB cache as large as
-# vigild's default map (512 MiB) in the temp dir. One kresd process is one worker.
+# Knot Resolver 5 configured like the Unbound above: validating with the lab's root DS in place of
+# the real root's (VALIDATE=0: nothing validated, like Unbound's "iterator"), lab root hints,
+# loopback authorities allowed, IPv6 off, its LMDB cache as large as vigild's default map
+# (512 MiB) in the temp dir. One kresd process is one worker. vigild's client address is
+# "trusted" so the single dnsperf source is not held to max-pending-per-client.
 start_kresd() {
 	mkdir -p "$T/kresd"
-	rm -rf "$T/kresd"/* "$T/kcache"
+	[ -n "${KEEP_CACHE:-}" ] || rm -rf "$T/kresd"/* "$T/kcache"
 	cat >"$T/kresd.conf" <<EOF
 log_target('stderr')
 log_level('err')
@@ -166,6 +191,7 @@ net.listen('127.0.0.1', 15355, { kind = 'dns' })
 modules = { 'hints > iterate' }
 hints.root_file('$HINTS')
 trust_anchors.remove('.')
+$([ "$VALIDATE" = 1 ] && echo "trust_anchors.add_file('$ANCHOR', true)")
 policy.add(policy.all(policy.FLAGS('ALLOW_LOCAL')))
 cache.open(512 * MB, 'lmdb://$T/kcache')
 EOF
@@ -211,17 +237,20 @@ PY
 		cold="$cold $t"
 	done
 	cold_med=$(echo $cold | tr ' ' '\n' | sort -n | sed -n 3p)
-	# 1. misses over unique wildcard names
+	# 1. misses over unique wildcard names (RSS before and after: bytes per cached name)
+	rss0=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
 	awk -v n="$MISSES" -v tag="$name$$" 'BEGIN { for (i = 0; i < n; i++) printf "m%d-%s.wild.example.com A\n", i, tag }' >"$T/miss.txt"
 	c0=$(cpu_ticks "$PID")
 	dnsperf -s 127.0.0.1 -p "$PORT" -d "$T/miss.txt" -n 1 -c 10 -q 200 -t 5 -l 120 >"$T/miss.out" 2>&1
 	c1=$(cpu_ticks "$PID")
 	miss_done=$(sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p' "$T/miss.out")
-	miss_qps=$(sed -n 's/.*Queries per second: *\([0-9.]*\).*/\1/p' "$T/miss.out")
+	miss_qps=$(sed -n 's/.*Queries per second: *\([0-9]*\).*/\1/p' "$T/miss.out")
 	miss_rcodes=$(sed -n 's/.*Response codes: *//p' "$T/miss.out")
 	miss_cpu=$(awk -v t=$((c1 - c0)) -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')
 	miss_us=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v n="$miss_done" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
 	miss_per_cpu=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v n="$miss_done" 'BEGIN { if (t) printf "%.0f", n / (t / hz); else print "inf" }')
+	rss1=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
+	bpn=$(awk -v a="$rss0" -v b="$rss1" -v n="$miss_done" 'BEGIN { printf "%.0f", n ? (b - a) * 1024 / n : 0 }')
 	# 2. hits at a fixed rate
 	echo "www.example.com A" >"$T/hit.txt"
 	dig +time=2 +tries=1 -p "$PORT" @127.0.0.1 www.example.com A >/dev/null
@@ -231,8 +260,60 @@ PY
 	hit_done=$(sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p' "$T/hit.out")
 	hit_us=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v n="$hit_done" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
 	rss=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
-	printf '%-8s miss: %s done (%s), %s q/s, %s CPU-s, %s us CPU/miss, %s misses per CPU-s | hit: %s done, %s us CPU/query | cold median %s ms (%s) | RSS %s kB\n' \
-		"$name" "$miss_done" "$miss_rcodes" "$miss_qps" "$miss_cpu" "$miss_us" "$miss_per_cpu" "$hit_done" "$hit_us" "$cold_med" "$cold" "$rss"
+	# 5. a restart on the warm persistent cache: time from start to the first answer served from
+	# it (RD=0: from the cache only); Unbound keeps no cache across restarts
+	warm=-
+	if [ "$name" != unbound ]; then
+		# the zone's own TTL; an answer with less than it comes from the cache (kresd refuses
+		# RD=0 questions, so the cache shows itself by the TTL that ran down, not by RD=0)
+		auth_ttl=$(dig +norec +noall +answer @127.53.2.1 www.example.com A | awk '{ print $2; exit }')
+		sleep 1.2
+		stop_server
+		KEEP_CACHE=1 "start_$name"
+		warm=$(/usr/bin/python3 - "$PORT" "${auth_ttl:-0}" <<'PY'
+import socket, struct, sys, time
+port, auth_ttl = int(sys.argv[1]), int(sys.argv[2])
+t0 = time.monotonic()
+q = struct.pack(">HHHHHH", 4242, 0x0100, 1, 0, 0, 0)
+q += b"\3www\7example\3com\0" + struct.pack(">HH", 1, 1)
+def skip_name(r, o):
+    while r[o]:
+        if r[o] & 0xC0 == 0xC0:
+            return o + 2
+        o += r[o] + 1
+    return o + 1
+while time.monotonic() - t0 < 30:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(0.05)
+    try:
+        s.sendto(q, ("127.0.0.1", port))
+        r = s.recv(65535)
+    except OSError:
+        s.close()
+        time.sleep(0.005)
+        continue
+    s.close()
+    if r[3] & 15 != 0 or struct.unpack(">H", r[6:8])[0] == 0:
+        time.sleep(0.005)
+        continue
+    o = skip_name(r, 12) + 4
+    o = skip_name(r, o)
+    ttl = struct.unpack(">I", r[o + 4:o + 8])[0]
+    ms = (time.monotonic() - t0) * 1000
+    print("%.0f" % ms if ttl < auth_ttl else "fail")  # fail: resolved again, not from the cache
+    sys.exit(0)
+print("fail")
+PY
+)
+	fi
+	printf '%-8s miss: %s done (%s), %s q/s, %s CPU-s, %s us CPU/miss, %s misses per CPU-s | hit: %s done, %s us CPU/query | cold median %s ms (%s) | RSS %s kB, %s bytes per cached name | warm restart: first cached answer after %s ms\n' \
+		"$name" "$miss_done" "$miss_rcodes" "$miss_qps" "$miss_cpu" "$miss_us" "$miss_per_cpu" "$hit_done" "$hit_us" "$cold_med" "$cold" "$rss" "$bpn" "$warm"
+	if [ -n "${RESULTS:-}" ]; then # "server metric value" lines for contrib/bench/run-all.sh
+		for kv in miss_qps="$miss_qps" miss_per_cpu="$miss_per_cpu" miss_us="$miss_us" \
+			hit_us="$hit_us" rss_kb="$rss" bytes_per_name="$bpn" warm_ms="$warm"; do
+			echo "$name ${kv%%=*} ${kv#*=}" >>"$RESULTS"
+		done
+	fi
 	# kept for the ratios below (names are fixed words, so eval is safe)
 	eval "MPC_$name=$miss_per_cpu HIT_$name=$hit_us RSS_$name=$rss COLD_$name=$cold_med"
 }

@@ -1,0 +1,147 @@
+#!/bin/bash
+# One command for the performance claims (issue 13): builds vigild (release), waits for an idle
+# machine, then runs on the lab, side by side and interleaved, vigild, Unbound and Knot Resolver
+# (one worker each, same cache size, same settings; with VALIDATE=1 all three validate with the
+# lab's trust anchor) and the fixed-answer floor, and writes one table of medians and ratios
+# into docs/benchmarks.md (between the run-all markers) and to stdout:
+#   - cache hits (frontend.sh): latency with one query in flight, average and p99 latency at
+#     1k and 30k qps and unthrottled, CPU per query at 30k qps, maximum QPS, callgrind
+#     instructions per hit;
+#   - cache misses (resolver.sh, RUNS times): misses per CPU-second, CPU per miss, RSS and bytes
+#     per cached name after MISSES unique names, time to the first answer from a warm
+#     persistent cache after a restart;
+#   - cold resolution root -> TLD -> zone with every authoritative reply delayed (coldlat.sh),
+#     against the minimum of 3 round trips;
+#   - callgrind instructions per miss (missgrind.sh).
+# Loopback and private network namespaces only; every step is bounded in count and time.
+#
+#   contrib/bench/run-all.sh        (env: RUNS 3, MISSES 100000, DELAY 20, VALIDATE 1,
+#                                    IDLE_WAIT 600 s, IDLE_LOAD half the CPUs, NO_DOC=1 to
+#                                    leave docs/benchmarks.md alone, BUILD build-bench)
+# Each step's output stays in BUILD/run-all/; a step that fails leaves its rows "-".
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+BUILD=${BUILD:-build-bench}
+RUNS=${RUNS:-3}
+MISSES=${MISSES:-100000}
+DELAY=${DELAY:-20}
+VALIDATE=${VALIDATE:-1}
+IDLE_WAIT=${IDLE_WAIT:-600}
+NCPU=$(nproc)
+IDLE_LOAD=${IDLE_LOAD:-$(awk -v n="$NCPU" 'BEGIN { print n / 2 }')}
+export VALIDATE
+
+for tool in dnsperf unbound kresd valgrind nsd dig; do
+	command -v "$tool" >/dev/null || { echo "run-all.sh: $tool missing (see README: the test command installs it)" >&2; exit 1; }
+done
+[ "$NCPU" -ge 2 ] || { echo "run-all.sh: needs 2 CPUs (server and load generator pinned apart)" >&2; exit 1; }
+
+# 1. build
+[ -d "$BUILD" ] || meson setup "$BUILD" -Dbuildtype=release >/dev/null
+ninja -C "$BUILD" >/dev/null
+
+# 2. an idle machine (bounded wait): the 1-minute load average below IDLE_LOAD
+load() { awk '{ print $1 }' /proc/loadavg; }
+waited=0
+while awk -v l="$(load)" -v m="$IDLE_LOAD" 'BEGIN { exit !(l >= m) }' && [ "$waited" -lt "$IDLE_WAIT" ]; do
+	[ "$waited" = 0 ] && echo "run-all: waiting for load < $IDLE_LOAD (now $(load), at most $IDLE_WAIT s)" >&2
+	sleep 10
+	waited=$((waited + 10))
+done
+LOAD0=$(load)
+
+W="$ROOT/$BUILD/run-all" # each step's output, kept for reading after the run
+rm -rf "$W" && mkdir -p "$W"
+step_failed() { echo "run-all: $1 failed (exit $2); its output: $W/$1.out, $W/$1.err" >&2; }
+R="$W/results" # "server metric value" lines; frontend's per-round file is "server round metric value"
+: >"$R"
+
+# 3. hits
+echo "run-all: cache hits (frontend.sh, $RUNS rounds)" >&2
+KEEP="$W/fe" RUNS="$RUNS" SERVERS="vigild unbound kresd fixed" \
+	contrib/bench/frontend.sh "$BUILD" >"$W/frontend.out" 2>"$W/frontend.err" || step_failed frontend $?
+[ -f "$W/fe" ] && awk '{ print $1, $3, $4 }' "$W/fe" >>"$R"
+sed -n 's/^vigild callgrind: \([0-9]*\) instructions.*/vigild hit_ir \1/p' "$W/frontend.out" >>"$R"
+
+# 4. misses, memory, warm restart (RUNS runs; medians below)
+for i in $(seq "$RUNS"); do
+	echo "run-all: misses (resolver.sh run $i of $RUNS)" >&2
+	PRIVATE_NETNS=1 RESULTS="$R" MISSES="$MISSES" contrib/bench/resolver.sh "$BUILD" >>"$W/resolver.out" 2>>"$W/resolver.err" ||
+		step_failed resolver $?
+done
+
+# 5. cold resolution over a slow path
+echo "run-all: cold resolution (coldlat.sh, ${DELAY} ms per authoritative reply)" >&2
+RESULTS="$R" DELAY="$DELAY" contrib/bench/coldlat.sh "$BUILD" >"$W/coldlat.out" 2>"$W/coldlat.err" ||
+	step_failed coldlat $?
+
+# 6. instructions per miss
+echo "run-all: callgrind per miss (missgrind.sh)" >&2
+RESULTS="$R" MISSES=1000 contrib/bench/missgrind.sh "$BUILD" >"$W/missgrind.out" 2>"$W/missgrind.err" ||
+	step_failed missgrind $?
+
+# The table: medians per (server, metric), ratios vigild/peer, target and verdict.
+med() { # $1 server $2 metric
+	awk -v s="$1" -v m="$2" '$1 == s && $2 == m && $3 ~ /^[0-9.]+$/ { print $3 }' "$R" | sort -g |
+		awk '{ a[NR] = $1 } END { if (!NR) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "-" }'; }
+# metric|label|target: "<= X vs PEER" / ">= X vs PEER" (ratio of vigild to PEER) or "-"
+ROWS='one_mean|one query in flight, mean (µs)|<= 1.1 vs fixed
+one_p99|one query in flight, p99 (µs)|<= 1 vs unbound
+r1k_avg|1k qps, average latency (µs)|<= 1 vs unbound
+r1k_p99|1k qps, p99 latency (µs)|<= 1 vs unbound
+rfix_avg|30k qps, average latency (µs)|<= 1 vs unbound
+rfix_p99|30k qps, p99 latency (µs)|<= 1 vs unbound
+rfix_cpu|30k qps, CPU per hit (µs)|<= 0.6 vs unbound
+rmax_qps|maximum QPS, 100 outstanding|>= 1 vs unbound
+rmax_avg|maximum rate, average latency (µs)|<= 1 vs unbound
+rmax_p99|maximum rate, p99 latency (µs)|<= 1 vs unbound
+hit_ir|callgrind instructions per hit|-
+miss_per_cpu|misses per CPU-second|>= 1 vs unbound
+miss_us|CPU per miss (µs)|<= 1 vs unbound
+miss_qps|misses per second (200 outstanding)|>= 1 vs unbound
+bytes_per_name|RSS bytes per cached name|<= 1 vs kresd
+rss_kb|RSS after the runs (kB)|-
+warm_ms|restart: first answer from the warm cache (ms)|<= 1 vs kresd
+cold_ms|cold root -> TLD -> zone, median (ms)|<= 1 vs unbound
+cold_x|cold resolution / 3 round trips|-
+miss_ir|callgrind instructions per miss (all threads)|-
+miss_ir_worker|callgrind instructions per miss (worker thread)|-'
+{
+	echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $NCPU CPUs, load $LOAD0 at start; medians of $RUNS rounds (cold: of 4 names, each on a fresh server; callgrind: one run); validation: $([ "$VALIDATE" = 1 ] && echo 'on for all three' || echo 'off for all three'); $MISSES unique names per miss run; every authoritative reply delayed $DELAY ms for the cold row."
+	echo
+	echo "| metric | vigild | Unbound | Knot Resolver | fixed answer | vigild/Unbound | vigild/Knot | target | met |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---|---|"
+	while IFS='|' read -r m label target; do
+		v=$(med vigild "$m") u=$(med unbound "$m") k=$(med kresd "$m") f=$(med fixed "$m")
+		ru=$(ratio "$v" "$u") rk=$(ratio "$v" "$k")
+		verdict=-
+		if [ "$target" != - ]; then
+			set -- $target
+			peer=$4
+			case $peer in unbound) r=$ru ;; kresd) r=$rk ;; fixed) r=$(ratio "$v" "$f") ;; esac
+			if [ "$r" = - ]; then
+				verdict="not measured"
+			elif awk -v r="$r" -v op="$1" -v x="$2" 'BEGIN { exit !((op == "<=" && r <= x) || (op == ">=" && r >= x)) }'; then
+				verdict="yes ($r)"
+			else
+				verdict="**no** ($r)"
+			fi
+			target="vigild/$peer $1 $2"
+		fi
+		echo "| $label | $v | $u | $k | $f | $ru | $rk | $target | $verdict |"
+	done <<<"$ROWS"
+} >"$W/table.md"
+cat "$W/table.md"
+
+if [ -z "${NO_DOC:-}" ]; then
+	DOC=docs/benchmarks.md
+	grep -q '<!-- run-all:begin -->' "$DOC" || printf '\n<!-- run-all:begin -->\n<!-- run-all:end -->\n' >>"$DOC"
+	awk -v f="$W/table.md" '
+		/<!-- run-all:begin -->/ { print; while ((getline l < f) > 0) print l; skip = 1; next }
+		/<!-- run-all:end -->/ { skip = 0 }
+		!skip { print }' "$DOC" >"$W/doc" && cat "$W/doc" >"$DOC"
+	echo "run-all: table written to $DOC" >&2
+fi
