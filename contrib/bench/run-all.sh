@@ -33,7 +33,7 @@ IDLE_LOAD=${IDLE_LOAD:-$(awk -v n="$NCPU" 'BEGIN { print n / 2 }')}
 export VALIDATE
 
 for tool in dnsperf unbound kresd valgrind nsd dig; do
-	command -v "$tool" >/dev/null || { echo "run-all.sh: $tool missing (see README: the test command installs it)" >&2; exit 1; }
+	command -v "$tool" >/dev/null || { echo "run-all.sh: $tool missing: apt-get install dnsperf unbound knot-resolver valgrind nsd bind9-dnsutils" >&2; exit 1; }
 done
 [ "$NCPU" -ge 2 ] || { echo "run-all.sh: needs 2 CPUs (server and load generator pinned apart)" >&2; exit 1; }
 

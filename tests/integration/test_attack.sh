@@ -302,6 +302,10 @@ part_load() {
 		ask "www.glueless.com" A >/dev/null & # needs example.net: dead or coming back
 		# a public name with private addresses: blocked, one suspicious-log event each time
 		ask rebind.example.com A >"$T/rebind-$s" &
+		# an on-path injector (forged answer with our ID and spelling, the real one 20 ms
+		# later): the first client may get the forged address (it came first), but the second
+		# answer quarantines it and the TCP re-fetch leaves only the real one in the cache
+		ask www.twice.faults.net A >/dev/null &
 		wait_bg
 		nsd -c "$lab/srv-127.53.2.3/nsd.conf" >/dev/null 2>&1
 		alive || break
@@ -341,6 +345,11 @@ part_load() {
 	echo "attack: suspicious-log events: $(wc -l <"$T/suspicious.log" 2>/dev/null || echo 0)," \
 		"rebinding blocked: ${rebind_ev:-0} for $steps probes; suspect_rebinding $(stat_of suspect_rebinding)"
 	[ "${rebind_ev:-0}" -ge "$steps" ] || fail "rebinding events logged: ${rebind_ev:-0} of $steps probes"
+	local second
+	second=$(grep -c '"reason":"second-answer","action":"quarantined","qname":"www.twice.faults.net."' \
+		"$T/suspicious.log" 2>/dev/null)
+	echo "attack: second answers quarantined: ${second:-0}; suspect_second_answer $(stat_of suspect_second_answer)"
+	[ "${second:-0}" -ge 1 ] || fail "no second-answer event for the on-path injector"
 }
 
 part_kill9() {
