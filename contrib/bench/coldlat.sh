@@ -25,6 +25,7 @@ fi
 ip link set lo up
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/contrib/bench/privlab.sh"
 BUILD=$(realpath "${1:-build}")
 VIGILD="$BUILD/daemon/vigild"
 RELAY="$BUILD/contrib/bench/delayrelay"
@@ -40,20 +41,15 @@ cleanup() {
 	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null || true
 	[ -n "$REL" ] && kill "$REL" 2>/dev/null && wait "$REL" 2>/dev/null || true
 	[ -n "$RPID" ] && kill "$RPID" 2>/dev/null && wait "$RPID" 2>/dev/null || true
-	VIGIL_LAB_DIR="$T/lab" "$ROOT/tests/lab/lab.sh" down >/dev/null 2>&1 || true
+	privlab_down "$T/lab"
 	rm -rf "$T"
 	return 0
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The lab in this namespace. Its zones and keys are generated per lab.sh version: reuse the
-# tree's generated material when it is there (generating it again takes a minute).
-mkdir -p "$T/lab"
-[ -d "$ROOT/tests/lab/run/zones" ] && cp -a "$ROOT/tests/lab/run/." "$T/lab/" 2>/dev/null || true
-rm -f "$T/lab"/*.pid "$T/lab/lab.users" "$T/lab/started-by"
-VIGIL_LAB_DIR="$T/lab" VIGIL_FAULTD="${VIGIL_FAULTD:-$BUILD/tests/lab/faultd}" \
-	"$ROOT/tests/lab/lab.sh" up >"$T/lab.out" 2>&1 || { cat "$T/lab.out" >&2; exit 1; }
+# The lab in this namespace.
+privlab_up "$T/lab" "${VIGIL_FAULTD:-$BUILD/tests/lab/faultd}" || exit 1
 HINTS="$T/lab/root.hints"
 ANCHOR="$T/lab/root.ds"
 

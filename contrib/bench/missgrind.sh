@@ -22,6 +22,7 @@ fi
 ip link set lo up
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+. "$ROOT/contrib/bench/privlab.sh"
 BUILD=$(realpath "${1:-build}")
 BASELINE=${2:-}
 MISSES=${MISSES:-2000}
@@ -29,18 +30,14 @@ T=$(mktemp -d /tmp/vg-missgrind-XXXXXX)
 SPID=
 cleanup() {
 	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null && wait "$SPID" 2>/dev/null || true
-	VIGIL_LAB_DIR="$T/lab" "$ROOT/tests/lab/lab.sh" down >/dev/null 2>&1 || true
+	privlab_down "$T/lab"
 	rm -rf "$T"
 	return 0
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-mkdir -p "$T/lab"
-[ -d "$ROOT/tests/lab/run/zones" ] && cp -a "$ROOT/tests/lab/run/." "$T/lab/" 2>/dev/null || true
-rm -f "$T/lab"/*.pid "$T/lab/lab.users" "$T/lab/started-by"
-VIGIL_LAB_DIR="$T/lab" VIGIL_FAULTD="${VIGIL_FAULTD:-$BUILD/tests/lab/faultd}" \
-	"$ROOT/tests/lab/lab.sh" up >"$T/lab.out" 2>&1 || { cat "$T/lab.out" >&2; exit 1; }
+privlab_up "$T/lab" "${VIGIL_FAULTD:-$BUILD/tests/lab/faultd}" || exit 1
 
 run() { # $1 vigild binary, $2 number of misses: prints "total_Ir worker_Ir"
 	rm -rf "$T/c" && mkdir -p "$T/c"

@@ -25,10 +25,10 @@ if [ "${PRIVATE_NETNS:-}" = 1 ] && [ -z "${RB_NETNS:-}" ]; then
 fi
 if [ -n "${RB_NETNS:-}" ]; then
 	ip link set lo up
-	RB_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+	ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+	. "$ROOT/contrib/bench/privlab.sh"
 	VIGIL_LAB_DIR=$(mktemp -d /tmp/vg-rbench-lab-XXXXXX)
-	[ -d "$RB_ROOT/tests/lab/run/zones" ] && cp -a "$RB_ROOT/tests/lab/run/." "$VIGIL_LAB_DIR/" 2>/dev/null || true
-	rm -f "$VIGIL_LAB_DIR"/*.pid "$VIGIL_LAB_DIR/lab.users" "$VIGIL_LAB_DIR/started-by"
+	privlab_copy "$VIGIL_LAB_DIR"
 	export VIGIL_LAB_DIR
 fi
 B=${1:-build-resolver}
