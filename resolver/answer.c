@@ -65,9 +65,9 @@ void vg_iq_proof_from_msg(struct vg_iq *iq, const struct vg_msg *m)
 
 /* Minimal response (answer section + SOA for negative answers) into buf; returns its length. An
  * answer over VG_ANSWER_MAX is cut before the RRset that does not fit, with TC=1: never a part of
- * an RRset. */
+ * an RRset. `sec` is the answer's status (answer_sec, computed once by the caller). */
 static size_t build_answer(struct vg_req *req, const struct vg_iq *iq, uint16_t rcode, bool stale,
-			   uint8_t *buf, size_t cap)
+			   uint8_t sec, uint8_t *buf, size_t cap)
 {
 	if (cap > VG_ANSWER_MAX)
 		cap = VG_ANSWER_MAX;
@@ -79,7 +79,7 @@ static size_t build_answer(struct vg_req *req, const struct vg_iq *iq, uint16_t 
 	/* AD only on data validated secure, never with CD=1 (RFC 4035 3.2.3). It is set here for
 	 * every client and kept in the answer cache; the front end takes it off for a client that
 	 * set neither DO nor AD (RFC 6840 5.7), per waiter here and per hit in the worker. */
-	if (iq && !req->cd_bit && !stale && answer_sec(iq) == VG_SEC_SECURE &&
+	if (iq && !req->cd_bit && !stale && sec == VG_SEC_SECURE &&
 	    (rcode == VG_RCODE_NOERROR || rcode == VG_RCODE_NXDOMAIN))
 		buf[3] |= 0x20;
 	vg_put_u16(buf + 4, 1);
@@ -189,9 +189,10 @@ void vg_answer_finish(struct vg_req *req)
 	const char *ede_text = NULL;
 	size_t len;
 	if (iq->state == IQ_DONE) {
-		len = build_answer(req, iq, iq->rcode, iq->stale, r->abuf, sizeof(r->abuf));
+		uint8_t sec = answer_sec(iq);
+		len = build_answer(req, iq, iq->rcode, iq->stale, sec, r->abuf, sizeof(r->abuf));
 		if (r->opts.dnssec.enabled && !iq->is_prime && !iq->stale)
-			count_verdict(r, answer_sec(iq));
+			count_verdict(r, sec);
 		if (iq->stale) {
 			ede = iq->rcode == VG_RCODE_NXDOMAIN ? VG_EDE_STALE_NXDOMAIN_ANSWER
 							     : VG_EDE_STALE_ANSWER;
@@ -210,8 +211,7 @@ void vg_answer_finish(struct vg_req *req)
 			uint8_t rank =
 			    VG_RANK_AUTH_ANSWER | (iq->forwarded_data ? 0 : VG_RANK_ITERATED);
 			vg_cache_answer_put(r->cache, req->qname, req->qtype, req->do_bit,
-					    req->cd_bit, r->abuf, len, rank, answer_sec(iq), 0,
-					    vg_wall32(r));
+					    req->cd_bit, r->abuf, len, rank, sec, 0, vg_wall32(r));
 		}
 	} else {
 		/* RFC 8767: when the authorities cannot give an answer, an expired one (TTL 30)
@@ -237,7 +237,8 @@ void vg_answer_finish(struct vg_req *req)
 		} else if (kind >= 0 && (hint & VG_CACHE_STALE)) {
 			uint16_t rc =
 			    kind == VG_CACHE_NXDOMAIN ? VG_RCODE_NXDOMAIN : VG_RCODE_NOERROR;
-			len = build_answer(req, iq, rc, true, r->abuf, sizeof(r->abuf));
+			len = build_answer(req, iq, rc, true, VG_SEC_INDETERMINATE, r->abuf,
+					   sizeof(r->abuf));
 			/* RFC 8914: 19 for a stale NXDOMAIN, 3 for any other stale answer. */
 			ede = kind == VG_CACHE_NXDOMAIN ? VG_EDE_STALE_NXDOMAIN_ANSWER
 							: VG_EDE_STALE_ANSWER;
@@ -250,7 +251,7 @@ void vg_answer_finish(struct vg_req *req)
 			 * Knot Resolver answer it; SERVFAIL would claim we tried. */
 			len = build_answer(req, NULL,
 					   req->cache_only ? VG_RCODE_REFUSED : VG_RCODE_SERVFAIL,
-					   false, r->abuf, sizeof(r->abuf));
+					   false, VG_SEC_INDETERMINATE, r->abuf, sizeof(r->abuf));
 			ede = iq->ede;
 			ede_text = iq->ede_text;
 			if (req->cache_only)
