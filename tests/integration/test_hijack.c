@@ -115,7 +115,10 @@ Test(hijack, rebinding_blocked_with_ede_logged_and_counted)
 	cr_expect_str_eq(field(o, "qname"), "rebind.example.com.");
 	cr_expect_str_eq(field(o, "qtype"), "A");
 	cr_expect_str_eq(field(o, "client"), "127.0.0.1");
-	cr_expect_str_eq(field(o, "server"), "127.53.2.1");
+	/* example.com has two servers (ns1 127.53.2.1, ns2 127.53.2.2): either may have answered */
+	cr_expect(strcmp(field(o, "server"), "127.53.2.1") == 0 ||
+		      strcmp(field(o, "server"), "127.53.2.2") == 0,
+		  "server: %s", field(o, "server"));
 	cr_expect_eq(json_integer_value(json_object_get(o, "port")), 53);
 	cr_expect_str_eq(field(o, "transport"), "udp");
 	cr_expect_eq(strlen(field(o, "time")), 24, "time: %s", field(o, "time"));
@@ -194,7 +197,8 @@ Test(hijack, benign_controls_raise_nothing)
  * fixed time, which a loaded machine outlasts. */
 static void wait_reopened(const char *after)
 {
-	for (uint64_t t0 = itest_now_ms(); access(log_path, F_OK) != 0 && itest_now_ms() - t0 < 10000;)
+	for (uint64_t t0 = itest_now_ms();
+	     access(log_path, F_OK) != 0 && itest_now_ms() - t0 < 10000;)
 		usleep(20000);
 	cr_assert_eq(access(log_path, F_OK), 0, "no new file 10 s after %s", after);
 }
