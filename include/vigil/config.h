@@ -111,6 +111,7 @@ struct vg_config {
 	uint32_t spoof_tcp_after;     /* wrong-ID messages that move a query to TCP, default 3 */
 	int out_of_bailiwick;	      /* default log */
 	uint32_t injection_window_ms; /* default 200, 0 = off */
+	bool injection_strict;	      /* hold answers for the window (default no) */
 };
 
 /* Fills `cfg` with the built-in defaults (listen 127.0.0.1 and ::1 port 53, ...). Returns 0 or
