@@ -94,6 +94,9 @@ struct vg_rrset {
 	uint32_t suspect;    /* a bit (1u << enum vg_suspect_reason) per hijack finding */
 };
 
+/* The suspect bit of a set read back from the cache, which keeps one flag and not the reasons. */
+#define VG_SUSPECT_CACHED (1u << 31)
+
 /* Groups the kept records of a scrubbed message into m->rrsets (one per RRset of the index with
  * a kept record; orphan RRSIGs belong to none) and points each record at its set. Ranks from
  * the section of the set's first record and AA (`forward`: a forwarder's data, capped and not

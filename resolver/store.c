@@ -43,15 +43,17 @@ static struct vg_rrset *cached_set(struct vg_arena *a, const uint8_t *owner, uin
 	struct vg_rr **ptrs = vg_arena_alloc(a, (n + 1) * sizeof(*ptrs));
 	if (!set || !ptrs)
 		return NULL;
-	*set = (struct vg_rrset){.owner = owner,
-				 .type = type,
-				 .rclass = v->rclass,
-				 .ttl = v->ttl,
-				 .rrs = ptrs,
-				 .sigs = ptrs + (type == VG_TYPE_SOA ? 1 : v->rr_count),
-				 .section = type == VG_TYPE_SOA ? VG_SEC_AUTHORITY : VG_SEC_ANSWER,
-				 .rank = v->rank,
-				 .sec = v->sec};
+	*set =
+	    (struct vg_rrset){.owner = owner,
+			      .type = type,
+			      .rclass = v->rclass,
+			      .ttl = v->ttl,
+			      .rrs = ptrs,
+			      .sigs = ptrs + (type == VG_TYPE_SOA ? 1 : v->rr_count),
+			      .section = type == VG_TYPE_SOA ? VG_SEC_AUTHORITY : VG_SEC_ANSWER,
+			      .rank = v->rank,
+			      .sec = v->sec,
+			      .suspect = (v->flags & VG_CACHE_F_SUSPECT) ? VG_SUSPECT_CACHED : 0};
 	return set;
 }
 

@@ -472,6 +472,10 @@ Test(hijack, spoof_attempt_wrong_id_is_logged_with_counts_and_source)
 	cr_assert(dump_line("www.wrongid.faults.net.", "192.0.2.53", line, sizeof(line)),
 		  "not cached");
 	cr_expect(strstr(line, " suspect") != NULL, "%s", line);
+	/* and so is the whole answer in the answer cache */
+	cr_assert(dump_line("; answer www.wrongid.faults.net. A", "", line, sizeof(line)),
+		  "no answer entry");
+	cr_expect(strstr(line, " suspect") != NULL, "%s", line);
 }
 
 Test(hijack, spoof_attempt_case_mismatch_is_retried_over_tcp)
