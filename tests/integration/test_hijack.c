@@ -41,7 +41,7 @@ static void setup(void)
 
 static void setup_strict(void)
 {
-	setup_with("injection-strict: yes\n");
+	setup_with("injection-strict: yes\nspoof-tcp-after: 1\n");
 }
 
 static void teardown(void)
@@ -440,6 +440,31 @@ Test(hijack_strict, a_quiet_window_serves_the_held_answer)
 	size_t n = read_lines(log_path, l, 0);
 	cr_expect_eq(n, 0, "an event for a clean name");
 	free_lines(l, n);
+}
+
+Test(hijack_strict, spoof_tcp_after_1_moves_the_query_to_tcp_at_the_first_wrong_id)
+{
+	/* wrongid.faults.net. sends one forged reply with ID+1 before the real one: with
+	 * spoof-tcp-after: 1 that one guess moves the query to TCP (action retried). */
+	long tcp0 = stat_of("upstream_sent_tcp");
+	ldns_pkt *p = ask("www.wrongid.faults.net.", LDNS_RR_TYPE_A);
+	cr_expect(vg_lab_has(p, LDNS_SECTION_ANSWER, "www.wrongid.faults.net.", LDNS_RR_TYPE_A,
+			     "192.0.2.53"));
+	ldns_pkt_free(p);
+	json_t *l[64];
+	size_t n = 0;
+	json_t *o = event_of("spoof-attempt", l, &n);
+	cr_assert_not_null(o, "no spoof-attempt event");
+	cr_expect_str_eq(field(o, "action"), "retried");
+	cr_expect_eq(json_integer_value(json_object_get(json_object_get(o, "counts"), "wrong-id")),
+		     1);
+	free_lines(l, n);
+	cr_expect(stat_of("upstream_sent_tcp") > tcp0, "no TCP query was sent");
+	/* Answered over TCP: nothing cached from it is suspect. */
+	char line[512];
+	cr_assert(dump_line("www.wrongid.faults.net.", "192.0.2.53", line, sizeof(line)),
+		  "not cached");
+	cr_expect(strstr(line, " suspect") == NULL, "%s", line);
 }
 
 Test(hijack, spoof_attempt_wrong_id_is_logged_with_counts_and_source)
