@@ -26,12 +26,27 @@ static bool same_set(const struct vg_rr *a, const struct vg_rr *b)
 
 /* The status of the whole answer from its RRsets' (vg_sec_combine): the CNAME links, the final
  * set, and a negative answer's SOA. RRSIGs count with the set they cover. */
-static uint8_t answer_sec(const struct vg_iq *iq, uint32_t *suspect)
+/* The EXTRA-TEXT of an insecure reason read back from the cache (the validator's own words are
+ * not kept). */
+static const char *cached_insecure_text(uint16_t ede)
+{
+	switch (ede) {
+	case VG_EDE_UNSUPPORTED_DNSKEY_ALG:
+		return "insecure: the zone's DS use only unsupported DNSKEY algorithms";
+	case VG_EDE_UNSUPPORTED_DS_DIGEST:
+		return "insecure: the zone's DS use only unsupported digest types";
+	default:
+		return "insecure: NSEC3 iterations above nsec3-max-iterations";
+	}
+}
+
+static uint8_t answer_sec(const struct vg_iq *iq, uint32_t *suspect, uint16_t *insecure_ede)
 {
 	const struct vg_rrset *sets[2] = {NULL, iq->soa ? iq->soa->rrset : NULL};
 	uint8_t sec = VG_SEC_SECURE;
 	bool any = false;
 	*suspect = 0;
+	*insecure_ede = 0;
 	for (size_t i = 0; i <= iq->n_ans; i++) {
 		const struct vg_rrset *rs = i < iq->n_ans ? iq->ans[i]->rrset : sets[1];
 		if (!rs || rs == sets[0])
@@ -39,6 +54,8 @@ static uint8_t answer_sec(const struct vg_iq *iq, uint32_t *suspect)
 		sets[0] = rs;
 		sec = vg_sec_combine(sec, rs->sec);
 		*suspect |= rs->suspect;
+		if (!*insecure_ede)
+			*insecure_ede = rs->ede;
 		any = true;
 	}
 	/* An answer without any RRset (a negative one without SOA) proves nothing. */
@@ -192,7 +209,14 @@ void vg_answer_finish(struct vg_req *req)
 	size_t len;
 	if (iq->state == IQ_DONE) {
 		uint32_t suspect;
-		uint8_t sec = answer_sec(iq, &suspect);
+		uint16_t cached_ede;
+		uint8_t sec = answer_sec(iq, &suspect, &cached_ede);
+		/* Insecure for a named reason found earlier: sets read back from the cache keep
+		 * the EDE their first answer carried. */
+		if (!req->insecure_ede && cached_ede) {
+			req->insecure_ede = cached_ede;
+			req->insecure_text = cached_insecure_text(cached_ede);
+		}
 		len = build_answer(req, iq, iq->rcode, iq->stale, sec, r->abuf, sizeof(r->abuf));
 		if (r->opts.dnssec.enabled && !iq->is_prime && !iq->stale)
 			count_verdict(r, sec);

@@ -601,6 +601,7 @@ static enum step st_reply(struct vg_iq *iq)
 	iq->state = IQ_VALIDATE;
 	iq->reply_in_use = true;
 	iq->second_seen = false;
+	iq->insecure_ede = 0;
 	/* injection-strict: an answer waits out the injection window before it is used */
 	return vg_hijack_hold(iq, asked_full(iq)) ? STEP_WAIT : STEP_NEXT;
 }

@@ -189,6 +189,9 @@ struct vg_iq {
 	 * (second-answer) sets second_seen, and the iq asks again over TCP instead of using it.
 	 * hold: the injection-strict timer of IQ_HOLD. */
 	bool reply_in_use, second_seen;
+	/* The reply's data is insecure for a reason RFC 8914 names (EDE 1, 2, 27; validate.c):
+	 * its insecure sets are cached with it. Reset per reply. */
+	uint16_t insecure_ede;
 	struct vg_upstream_timer *hold;
 	struct vg_unwanted_log unwanted; /* over the iq's whole life, every query it waited on */
 
