@@ -16,7 +16,11 @@
  * `sec` (secure: `set` is its validated DNSKEY set). ZK_DS: the DS at `name` as its parent
  * zone has it (secure: `set` is the validated DS set; insecure: no DS, proved; `cut` says the
  * proof showed a delegation there, which makes everything below unsigned). */
-enum { ZK_KEYS, ZK_DS };
+enum { ZK_KEYS, ZK_DS, ZK_FETCH };
+struct vg_zk_waiter {
+	struct vg_zk_waiter *next;
+	struct vg_iq *iq;
+};
 struct vg_zk {
 	struct vg_zk *next;
 	uint8_t name[VG_NAME_MAX];
@@ -27,6 +31,15 @@ struct vg_zk {
 	uint16_t ede;
 	const char *why;
 	struct vg_rrset_view set;
+	/* ZK_DS, unchecked: the zone whose servers sent the referral (their keys sign the DS). */
+	const uint8_t *from;
+	/* ZK_FETCH: the DNSKEY fetch of zone `name` started ahead of the walk
+	 * (vg_validate_prefetch): the servers to ask, who asks, and the iqs waiting for it. */
+	const struct vg_ns *ns;
+	size_t n_ns;
+	struct vg_iq *starter;
+	bool started, ended;
+	struct vg_zk_waiter *waiters;
 };
 
 static struct vg_zk *zk_find(struct vg_req *req, const uint8_t *name, uint8_t kind)
@@ -248,10 +261,8 @@ static void learn_ds_result(struct vg_req *req, const uint8_t *name,
 /* A DS or DNSKEY sub-request ended. Its own validation usually recorded the outcome (it ran
  * with the chain this request built so far); a cached answer did not run it, so it is judged
  * here. Then the parent validates its reply again, one link further. */
-static void fetched(struct vg_iq *p, const struct vg_sub_result *res, void *ctx)
+static void record_fetch(struct vg_req *req, const uint8_t *name, const struct vg_sub_result *res)
 {
-	const uint8_t *name = ctx;
-	struct vg_req *req = p->req;
 	if (res->qtype == VG_TYPE_DNSKEY && !zk_find(req, name, ZK_KEYS)) {
 		const struct vg_rrset *ks = NULL;
 		for (size_t i = 0; res->answered && i < res->n_sets; i++)
@@ -272,14 +283,140 @@ static void fetched(struct vg_iq *p, const struct vg_sub_result *res, void *ctx)
 	} else if (res->qtype == VG_TYPE_DS && !zk_find(req, name, ZK_DS)) {
 		learn_ds_result(req, name, res);
 	}
+}
+
+static void fetched(struct vg_iq *p, const struct vg_sub_result *res, void *ctx)
+{
+	record_fetch(p->req, ctx, res);
 	if (p->state == IQ_WAIT_SUB)
 		p->state = IQ_VALIDATE;
 }
 
+static void prefetched(struct vg_iq *p, const struct vg_sub_result *res, void *ctx);
+
 /* True when iq is a DS or DNSKEY fetch of the chain (its reply is validated too). */
 static bool is_fetch(const struct vg_iq *iq)
 {
-	return iq->parent && iq->sub_cb == fetched;
+	return iq->parent && (iq->sub_cb == fetched || iq->sub_cb == prefetched);
+}
+
+/* ---- DNSKEY fetches ahead of the walk ----
+ * The walk (chain_for) needs the DNSKEY set of every signed zone between the trust anchor and
+ * the zone that answers, and used to fetch them one after another once the answer was in: a
+ * round trip per zone after the iteration's own. Each of these sets is asked of the zone's own
+ * servers, which the iteration asks anyway on its way down: so the fetch starts beside the
+ * iteration's first query to the zone, once the zone's DS is checked (or it is the anchor's),
+ * and the walk later waits for it instead of starting it. The gate keeps the set of queries:
+ * only a zone the walk will reach (the closest anchor of the name asked is at or above it, the
+ * DS held is checked and secure, the keys above it are secure) gets its fetch. */
+
+/* Starts the fetch of f (ZK_FETCH) as a detached sub-request of `by`; false when it cannot be
+ * (the walk then fetches it itself, as before). */
+static bool fetch_start(struct vg_req *req, struct vg_zk *f, struct vg_iq *by)
+{
+	if (f->started || req->done || !by || by->state == IQ_DONE || by->state == IQ_FAIL)
+		return false;
+	f->started = true;
+	int rc =
+	    vg_iq_sub_spawn(by, f->name, VG_TYPE_DNSKEY, prefetched, f, f->name, f->ns, f->n_ns);
+	if (rc == 0)
+		return true;
+	f->ended = true; /* nothing runs: the walk fetches the set itself */
+	return false;
+}
+
+/* Whether the DS that vouches for zone `z` is known good, checking a referral's DS set with the
+ * keys of the zone that sent it once those are known. */
+static bool ds_ready(struct vg_req *req, const uint8_t *z)
+{
+	struct vg_zk *ds = zk_find(req, z, ZK_DS);
+	if (!ds || !ds->set.n_rd)
+		return false;
+	if (ds->unchecked) {
+		const struct vg_zk *k = ds->from ? zk_find(req, ds->from, ZK_KEYS) : NULL;
+		if (!k || k->sec != VG_SEC_SECURE)
+			return false;
+		struct vg_dnssec_result res = {0};
+		vg_dnssec_verify_rrset(req->r->val, &req->dwork, &ds->set, &k->set, &res);
+		zk_result(req, z, ZK_DS, &res, &ds->set);
+	}
+	return ds->sec == VG_SEC_SECURE;
+}
+
+/* Starts every planned fetch whose DS has become checkable (new keys are known). */
+static void fetch_kick(struct vg_req *req)
+{
+	for (struct vg_zk *f = req->zk; f && !req->done; f = f->next)
+		if (f->kind == ZK_FETCH && !f->started && !zk_find(req, f->name, ZK_KEYS) &&
+		    ds_ready(req, f->name))
+			fetch_start(req, f, f->starter);
+}
+
+void vg_validate_prefetch(struct vg_iq *iq)
+{
+	struct vg_req *req = iq->req;
+	struct vg_resolver *r = req->r;
+	if (!r->anchors || iq->forward || iq->is_prime || (iq->parent && !is_fetch(iq)))
+		return;
+	const uint8_t *z = iq->zone;
+	if (iq->qtype == VG_TYPE_DNSKEY && vg_name_eq(iq->sname, z))
+		return; /* it asks for them itself */
+	if (zk_find(req, z, ZK_KEYS) || zk_find(req, z, ZK_FETCH))
+		return;
+	/* The walk for a reply from z starts at z's closest anchor; an anchor closer to the name
+	 * (an island, a negative anchor) means z's keys are never asked for. */
+	const struct vg_anchor_point *ap = vg_anchors_lookup(r->anchors, iq->sname);
+	if (!ap || ap->nta || vg_name_labels(ap->zone) > vg_name_labels(z))
+		return;
+	bool anchor = vg_name_eq(ap->zone, z);
+	if (!anchor) {
+		/* Only a zone whose referral carried a DS set, and whose parent is not known to
+		 * be broken (the walk stops there). */
+		const struct vg_zk *ds = zk_find(req, z, ZK_DS);
+		if (!ds || !ds->set.n_rd || (!ds->unchecked && ds->sec != VG_SEC_SECURE))
+			return;
+		const struct vg_zk *k = keys_above(req, z);
+		if (k && k->sec != VG_SEC_SECURE)
+			return;
+	}
+	struct vg_zk *f = zk_set(req, z, ZK_FETCH, VG_SEC_INDETERMINATE, VG_EDE_NONE, NULL, NULL);
+	if (!f)
+		return;
+	f->ns = iq->ns;
+	f->n_ns = iq->n_ns;
+	f->starter = iq;
+	if (anchor || ds_ready(req, z))
+		fetch_start(req, f, iq);
+}
+
+/* The end of a fetch started ahead: its outcome is recorded as the walk's own fetch would, the
+ * fetches that waited for these keys start, and the iqs that wait for it validate again. */
+static void prefetched(struct vg_iq *p, const struct vg_sub_result *res, void *ctx)
+{
+	struct vg_zk *f = ctx;
+	struct vg_req *req = p->req;
+	f->ended = true;
+	record_fetch(req, f->name, res); /* p does not wait for it */
+	fetch_kick(req);
+	struct vg_zk_waiter *waiters = f->waiters;
+	f->waiters = NULL;
+	for (struct vg_zk_waiter *w = waiters; w && !req->done; w = w->next) {
+		struct vg_iq *q = w->iq;
+		if (q->state != IQ_WAIT_SUB || q->await != f)
+			continue;
+		q->await = NULL;
+		q->state = IQ_VALIDATE;
+		vg_iq_run(q);
+	}
+}
+
+/* True when iq is the fetch f runs or one of its sub-requests (it must not wait for f). */
+static bool inside_fetch(const struct vg_iq *iq, const struct vg_zk *f)
+{
+	for (const struct vg_iq *a = iq; a; a = a->parent)
+		if (a->detached && a->sub_ctx == f)
+			return true;
+	return false;
 }
 
 enum chain { CHAIN_DONE, CHAIN_WAIT };
@@ -372,6 +509,22 @@ static enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
 		}
 		if (!may_fetch)
 			goto unknown;
+		struct vg_zk *f = zk_find(req, next, ZK_FETCH);
+		if (f && !f->ended && !inside_fetch(iq, f) &&
+		    (f->started || fetch_start(req, f, iq))) {
+			/* Started ahead (or just now, with the servers its referral named). */
+			if (!f->ended) {
+				struct vg_zk_waiter *w = vg_arena_alloc(&req->arena, sizeof(*w));
+				if (!w)
+					goto unknown;
+				*w = (struct vg_zk_waiter){f->waiters, iq};
+				f->waiters = w;
+				iq->await = f;
+				iq->state = IQ_WAIT_SUB;
+				return CHAIN_WAIT;
+			}
+			continue; /* it ended at once (cached): its outcome is recorded */
+		}
 		return fetch(iq, next, VG_TYPE_DNSKEY, z, out);
 	}
 unknown:
@@ -640,8 +793,12 @@ bool vg_validate_reply(struct vg_iq *iq, bool full)
 		    view_of(&req->arena, ds, &view)) {
 			struct vg_zk *z = zk_set(req, v->cut, ZK_DS, VG_SEC_INDETERMINATE,
 						 VG_EDE_NONE, "DS unchecked", &view);
-			if (z)
+			if (z) {
 				z->unchecked = true;
+				z->from =
+				    vg_arena_memdup(&req->arena, iq->zone,
+						    (size_t)vg_name_len(iq->zone, VG_NAME_MAX));
+			}
 		}
 		return true;
 	}

@@ -83,6 +83,7 @@ struct fake_timer {
 };
 
 struct fake_log {
+	uint64_t at; /* fake time it was sent */
 	char server[64];
 	char name[256];
 	uint16_t type;
@@ -437,6 +438,7 @@ static int fake_send(struct vg_upstream *up, const struct vg_upstream_req *req,
 		q->ctx = ctx;
 		if (f->n_log < FAKE_LOG) {
 			struct fake_log *l = &f->log[f->n_log++];
+			l->at = f->now;
 			struct fake_server *s = fake_find(f, req->server);
 			snprintf(l->server, sizeof(l->server), "%s", s ? s->addr : "?");
 			ldns_pkt *qp = NULL;
