@@ -480,6 +480,20 @@ static enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
 			if (!ds) {
 				if (!may_fetch)
 					goto unknown;
+				/* A signed delegation's DS came with its referral, which the cache
+				 * keeps (below an answer's rank): checked with top's keys, it saves
+				 * a DS query the parent would answer the same. */
+				const struct vg_rrset *cds = vg_store_referral_ds(iq, next);
+				struct vg_rrset_view cv;
+				if (cds && view_of(&req->arena, cds, &cv)) {
+					struct vg_dnssec_result res = {0};
+					vg_dnssec_verify_rrset(req->r->val, &req->dwork, &cv,
+							       &top->set, &res);
+					if (res.status == VG_DNSSEC_SECURE) {
+						zk_result(req, next, ZK_DS, &res, &cv);
+						continue;
+					}
+				}
 				return fetch(iq, next, VG_TYPE_DS, z, out);
 			}
 			if (ds->sec == VG_SEC_INSECURE && !ds->cut && !vg_name_eq(next, z)) {
@@ -657,6 +671,34 @@ static void note_ds(struct vg_iq *iq, const uint8_t *zone, const uint8_t *child,
 	}
 }
 
+/* The DNAME of reply m that synthesizes the unsigned CNAME set cn (RFC 6672 5.3.3: the CNAME
+ * a server adds below a DNAME carries no RRSIG; it is as good as the DNAME when its target is
+ * the DNAME's substitution of its owner), or NULL. */
+static const struct vg_rrset *dname_synth(const struct vg_msg *m, const struct vg_rrset *cn)
+{
+	if (cn->type != VG_TYPE_CNAME || cn->section != VG_SEC_ANSWER || cn->n_sigs ||
+	    cn->n_rrs != 1)
+		return NULL;
+	int ol = vg_name_len(cn->owner, VG_NAME_MAX);
+	for (size_t k = 0; ol > 0 && k < m->n_rrsets; k++) {
+		const struct vg_rrset *d = &m->rrsets[k];
+		if (d->type != VG_TYPE_DNAME || d->section != VG_SEC_ANSWER || d->n_rrs != 1 ||
+		    !vg_name_in_zone(cn->owner, d->owner) || vg_name_eq(cn->owner, d->owner))
+			continue;
+		int dl = vg_name_len(d->owner, VG_NAME_MAX);
+		int tl = vg_name_len(d->rrs[0]->rdata, d->rrs[0]->rdlen);
+		uint8_t want[VG_NAME_MAX + VG_NAME_MAX];
+		if (dl <= 0 || tl <= 0 || ol - dl + tl > VG_NAME_MAX)
+			continue;
+		memcpy(want, cn->owner, (size_t)(ol - dl));
+		memcpy(want + ol - dl, d->rrs[0]->rdata, (size_t)tl);
+		if (vg_name_len(cn->rrs[0]->rdata, cn->rrs[0]->rdlen) > 0 &&
+		    vg_name_eq(want, cn->rrs[0]->rdata))
+			return d;
+	}
+	return NULL;
+}
+
 /* Verifies every set of iq's reply with the keys of `zk` (secure) and checks the denial and
  * wildcard proofs a final reply needs. */
 static void judge_secure(struct vg_iq *iq, const struct vg_zk *zk, bool final, struct judge *j)
@@ -675,6 +717,8 @@ static void judge_secure(struct vg_iq *iq, const struct vg_zk *zk, bool final, s
 		    (rs->type == VG_TYPE_NS && rs->section == VG_SEC_AUTHORITY &&
 		     !vg_name_eq(rs->owner, zk->name)))
 			continue;
+		if (dname_synth(m, rs))
+			continue; /* judged with its DNAME, below */
 		struct vg_rrset_view view;
 		struct vg_dnssec_result res = {0};
 		if (!view_of(&req->arena, rs, &view)) {
@@ -691,6 +735,12 @@ static void judge_secure(struct vg_iq *iq, const struct vg_zk *zk, bool final, s
 		}
 		if (rs->section == VG_SEC_ANSWER && !wild && expanded(rs, zk->name, &wild_labels))
 			wild = rs;
+	}
+	for (size_t k = 0; k < m->n_rrsets; k++) {
+		struct vg_rrset *rs = &m->rrsets[k];
+		const struct vg_rrset *d = dname_synth(m, rs);
+		if (d)
+			rs->sec = d->sec;
 	}
 	if (j->failed)
 		return;

@@ -256,6 +256,15 @@ static void fake_answer(const struct fake_server *s, ldns_pkt *p, const ldns_rdf
 		}
 		if (dn) {
 			ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, ldns_rr_clone(dn));
+			for (size_t i = 0; i < ldns_rr_list_rr_count(z); i++) {
+				ldns_rr *sg =
+				    ldns_rr_list_rr(z, i); /* the DNAME's RRSIGs, if signed */
+				if (ldns_rr_get_type(sg) == LDNS_RR_TYPE_RRSIG &&
+				    ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(sg)) ==
+					LDNS_RR_TYPE_DNAME &&
+				    !ldns_dname_compare(ldns_rr_owner(sg), ldns_rr_owner(dn)))
+					ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, ldns_rr_clone(sg));
+			}
 			char *n = ldns_rdf2str(name), *o = ldns_rdf2str(ldns_rr_owner(dn));
 			char *t = ldns_rdf2str(ldns_rr_rdf(dn, 0));
 			char buf[600];

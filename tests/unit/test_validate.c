@@ -164,6 +164,7 @@ static void signed_world(void)
 	dnskey_set(s, &K_SECURE);
 	signed_set(s, &K_SECURE, "www.secure.org. 3600 IN A 192.0.2.10", NULL);
 	signed_set(s, &K_SECURE, "alias.secure.org. 3600 IN CNAME www.secure.org.", NULL);
+	signed_set(s, &K_SECURE, "dn.secure.org. 3600 IN DNAME secure.org.", NULL);
 
 	s = fake_server(&F, BOGUS_ORG, "bogus.org.", FAKE_AUTH);
 	signed_set(s, &K_BOGUS, SOA("bogus.org."), NULL);
@@ -437,5 +438,29 @@ Test(validate, dnskey_of_a_zone_reached_from_a_cached_cut_is_asked_of_its_own_se
 	free_result(&r);
 	cr_expect_eq(fake_count(&F, BOGUS_ORG, "bogus.org.", LDNS_RR_TYPE_DNSKEY), 1);
 	cr_expect_eq(fake_count(&F, NULL, "bogus.org.", LDNS_RR_TYPE_DNSKEY), 1);
+	/* org.'s DS came with the first request's root referral: the cache's copy, checked with
+	 * the root's keys, serves the walk; no DS query. */
+	cr_expect_eq(fake_count(&F, NULL, NULL, LDNS_RR_TYPE_DS), 0);
+	cr_expect_eq(fake_count(&F, NULL, NULL, LDNS_RR_TYPE_DNSKEY), 4,
+		     "., org., secure.org. "
+		     "and bogus.org., each once");
+	stop_world();
+}
+
+Test(validate, unsigned_cname_synthesized_from_a_signed_dname_is_secure)
+{
+	start_validating(true);
+	struct result r;
+	/* The server adds www.dn.secure.org. CNAME www.secure.org. without an RRSIG (RFC 6672
+	 * 5.3.3): the signed DNAME vouches for it. */
+	ask("www.dn.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_assert_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR, "EDE %u (%s)", r.ede,
+		     r.ede_text);
+	cr_expect(ldns_pkt_ad(r.pkt), "DNAME, synthesized CNAME and A all secure: AD");
+	cr_expect(has_rr(r.pkt, LDNS_SECTION_ANSWER, "www.dn.secure.org.", LDNS_RR_TYPE_CNAME,
+			 "www.secure.org."));
+	cr_expect(
+	    has_rr(r.pkt, LDNS_SECTION_ANSWER, "www.secure.org.", LDNS_RR_TYPE_A, "192.0.2.10"));
+	free_result(&r);
 	stop_world();
 }
