@@ -16,7 +16,7 @@
  * `sec` (secure: `set` is its validated DNSKEY set). ZK_DS: the DS at `name` as its parent
  * zone has it (secure: `set` is the validated DS set; insecure: no DS, proved; `cut` says the
  * proof showed a delegation there, which makes everything below unsigned). */
-enum { ZK_KEYS, ZK_DS, ZK_FETCH };
+enum { ZK_KEYS, ZK_DS, ZK_FETCH, ZK_NODS };
 struct vg_zk_waiter {
 	struct vg_zk_waiter *next;
 	struct vg_iq *iq;
@@ -31,8 +31,15 @@ struct vg_zk {
 	uint16_t ede;
 	const char *why;
 	struct vg_rrset_view set;
-	/* ZK_DS, unchecked: the zone whose servers sent the referral (their keys sign the DS). */
+	/* ZK_DS, unchecked, and ZK_NODS: the zone whose servers sent the referral (their keys sign
+	 * the DS, or the NSEC/NSEC3 records that deny it). */
 	const uint8_t *from;
+	/* ZK_NODS: a referral without DS that came before `from`'s keys were known: its NSEC/NSEC3
+	 * sets, unchecked, for the walk to prove the delegation unsigned with (saving a DS query);
+	 * `tried` once the walk used them. */
+	struct vg_rrset_view *proof;
+	size_t n_proof;
+	bool tried;
 	/* ZK_FETCH: the DNSKEY fetch of zone `name` started ahead of the walk
 	 * (vg_validate_prefetch): the servers to ask, who asks, and the iqs waiting for it. */
 	const struct vg_ns *ns;
@@ -419,6 +426,61 @@ static bool inside_fetch(const struct vg_iq *iq, const struct vg_zk *f)
 	return false;
 }
 
+/* Keeps the NSEC/NSEC3 sets of iq's referral to `cut` (no DS in it) for the walk (ZK_NODS). */
+static void keep_nods(struct vg_iq *iq, const uint8_t *cut)
+{
+	struct vg_req *req = iq->req;
+	struct vg_msg *m = &iq->msg;
+	if (zk_find(req, cut, ZK_NODS))
+		return;
+	struct vg_rrset_view *v = vg_arena_alloc(&req->arena, (m->n_rrsets + 1) * sizeof(*v));
+	size_t n = 0;
+	for (size_t k = 0; v && k < m->n_rrsets; k++) {
+		const struct vg_rrset *rs = &m->rrsets[k];
+		if (rs->section == VG_SEC_AUTHORITY &&
+		    (rs->type == VG_TYPE_NSEC || rs->type == VG_TYPE_NSEC3) &&
+		    view_of(&req->arena, rs, &v[n]))
+			n++;
+	}
+	if (!n)
+		return;
+	struct vg_zk *z = zk_set(req, cut, ZK_NODS, VG_SEC_INDETERMINATE, VG_EDE_NONE, NULL, NULL);
+	if (!z)
+		return;
+	z->proof = v;
+	z->n_proof = n;
+	z->from =
+	    vg_arena_memdup(&req->arena, iq->zone, (size_t)vg_name_len(iq->zone, VG_NAME_MAX));
+}
+
+/* The walk reached `next` below `top` (secure keys) without its DS: proves from a kept referral's
+ * NSEC/NSEC3 (ZK_NODS) that the delegation is unsigned, recording it. False when there is no
+ * such proof or it does not hold: the DS is then asked for, as before. */
+static bool nods_proved(struct vg_req *req, const struct vg_zk *top, const uint8_t *next)
+{
+	struct vg_zk *nd = zk_find(req, next, ZK_NODS);
+	if (!nd || nd->tried || !nd->from || !vg_name_eq(nd->from, top->name))
+		return false;
+	nd->tried = true;
+	struct vg_dnssec_result res = {0};
+	for (size_t i = 0; i < nd->n_proof; i++) {
+		vg_dnssec_verify_rrset(req->r->val, &req->dwork, &nd->proof[i], &top->set, &res);
+		if (res.status != VG_DNSSEC_SECURE)
+			return false;
+	}
+	vg_dnssec_prove_insecure_delegation(req->r->val, &req->dwork, top->name, next, nd->proof,
+					    nd->n_proof, &res);
+	if (res.status != VG_DNSSEC_SECURE && res.status != VG_DNSSEC_INSECURE)
+		return false;
+	struct vg_zk *z =
+	    zk_set(req, next, ZK_DS, VG_SEC_INSECURE,
+		   res.status == VG_DNSSEC_SECURE ? VG_EDE_NONE : res.ede,
+		   res.status == VG_DNSSEC_SECURE ? "insecure delegation" : res.why, NULL);
+	if (z)
+		z->cut = true;
+	return true;
+}
+
 enum chain { CHAIN_DONE, CHAIN_WAIT };
 
 /* Starts a sub-request for (name, type); CHAIN_WAIT, or CHAIN_DONE with *out when it could not
@@ -480,6 +542,8 @@ static enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
 			if (!ds) {
 				if (!may_fetch)
 					goto unknown;
+				if (nods_proved(req, top, next))
+					continue;
 				/* A signed delegation's DS came with its referral, which the cache
 				 * keeps (below an answer's rank): checked with top's keys, it saves
 				 * a DS query the parent would answer the same. */
@@ -839,6 +903,8 @@ bool vg_validate_reply(struct vg_iq *iq, bool full)
 		 * which checks it once they are (saving a DS query). */
 		struct vg_rrset *ds = msg_set(m, v->cut, VG_TYPE_DS, VG_SEC_AUTHORITY);
 		struct vg_rrset_view view;
+		if (referral && !ds && !zk_find(req, v->cut, ZK_DS))
+			keep_nods(iq, v->cut);
 		if (referral && ds && !zk_find(req, v->cut, ZK_DS) &&
 		    view_of(&req->arena, ds, &view)) {
 			struct vg_zk *z = zk_set(req, v->cut, ZK_DS, VG_SEC_INDETERMINATE,

@@ -229,6 +229,9 @@ static void fake_answer(const struct fake_server *s, ldns_pkt *p, const ldns_rdf
 				/* a signed parent's DS with the referral (RFC 4035 3.1.4) */
 				fake_add_matching(p, LDNS_SECTION_AUTHORITY, z, cut,
 						  LDNS_RR_TYPE_DS);
+				/* or the NSEC that proves it has none (RFC 4035 3.1.4) */
+				fake_add_matching(p, LDNS_SECTION_AUTHORITY, z, cut,
+						  LDNS_RR_TYPE_NSEC);
 				for (size_t i = 0; i < ldns_rr_list_rr_count(z); i++) {
 					ldns_rr *rr = ldns_rr_list_rr(z, i);
 					if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NS ||

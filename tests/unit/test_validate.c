@@ -151,6 +151,10 @@ static void signed_world(void)
 	fake_rr(s, "bogus.org. 3600 IN NS ns.bogus.org.");
 	fake_rr(s, "ns.bogus.org. 3600 IN A " BOGUS_ORG);
 	ds_set(s, &K_ORG, &K_BOGUS);
+	/* plain.org.: unsigned, the NSEC at the cut proves it (no DS bit) */
+	fake_rr(s, "plain.org. 3600 IN NS ns.plain.org.");
+	fake_rr(s, "ns.plain.org. 3600 IN A " UNSIGNED_ORG);
+	signed_set(s, &K_ORG, "plain.org. 3600 IN NSEC secure.org. NS RRSIG NSEC", NULL);
 	/* broken.org's DS is signed with another zone's key: bogus at org, so nothing below
 	 * broken.org is worth a DNSKEY query. */
 	fake_rr(s, "broken.org. 3600 IN NS ns.broken.org.");
@@ -174,6 +178,12 @@ static void signed_world(void)
 	/* signed over .13, served as .66 */
 	signed_set(s, &K_BOGUS, "www.bogus.org. 3600 IN A 192.0.2.13",
 		   "www.bogus.org. 3600 IN A 192.0.2.66");
+
+	s = fake_server(&F, UNSIGNED_ORG, "plain.org.", FAKE_AUTH);
+	fake_rr(s, SOA("plain.org."));
+	fake_rr(s, "plain.org. 3600 IN NS ns.plain.org.");
+	fake_rr(s, "ns.plain.org. 3600 IN A " UNSIGNED_ORG);
+	fake_rr(s, "www.plain.org. 3600 IN A 192.0.2.30");
 
 	s = fake_server(&F, BROKEN_ORG, "broken.org.", FAKE_AUTH);
 	signed_set(s, &K_BROKEN, SOA("broken.org."), NULL);
@@ -462,5 +472,28 @@ Test(validate, unsigned_cname_synthesized_from_a_signed_dname_is_secure)
 	cr_expect(
 	    has_rr(r.pkt, LDNS_SECTION_ANSWER, "www.secure.org.", LDNS_RR_TYPE_A, "192.0.2.10"));
 	free_result(&r);
+	stop_world();
+}
+
+Test(validate, unsigned_delegation_is_proved_from_its_referral_without_a_ds_query)
+{
+	start_validating(true);
+	delay_all(20);
+	uint64_t t0 = F.now;
+	struct result r;
+	ask("www.plain.org.", LDNS_RR_TYPE_A, true, false, &r);
+	uint64_t took = F.now - t0;
+	cr_assert_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR, "EDE %u (%s)", r.ede,
+		     r.ede_text);
+	cr_expect_not(ldns_pkt_ad(r.pkt), "insecure: no AD");
+	cr_expect(
+	    has_rr(r.pkt, LDNS_SECTION_ANSWER, "www.plain.org.", LDNS_RR_TYPE_A, "192.0.2.30"));
+	free_result(&r);
+	/* org.'s referral came before org.'s keys; its NSEC, kept and checked once they came,
+	 * proves the delegation unsigned: no DS query after the answer, three round trips. */
+	cr_expect_eq(fake_count(&F, NULL, NULL, LDNS_RR_TYPE_DS), 0);
+	cr_expect_eq(fake_count(&F, NULL, "plain.org.", LDNS_RR_TYPE_DNSKEY), 0);
+	cr_expect_eq(took, 60, "took %llu ms", (unsigned long long)took);
+	cr_expect_eq(R->stats.dnssec_insecure, 1);
 	stop_world();
 }
