@@ -610,6 +610,9 @@ void vg_dnssec_prove_nodata(struct vg_validator *v, struct vg_dnssec_work *w, co
 	const struct nsec3 *wm = n3_match(&s3, h);
 	if (wm && !n3_has(wm, qtype) && !n3_has(wm, T_CNAME)) {
 		proved(res, "NSEC3 wildcard NODATA proof");
+		/* The next closer name is only covered: under opt-out an unsigned delegation may
+		 * be there (RFC 5155 9.2), so the proof is no proof of absence (insecure). */
+		res->opt_out = nc->opt_out;
 		return;
 	}
 	if (nc->opt_out) {

@@ -283,7 +283,9 @@ static enum step st_find_cut(struct vg_iq *iq)
 	reset_outcomes(iq);
 	iq->qmin_labels = -1;
 	iq->qmin_steps = 0;
-	if (fz) {
+	if (iq->cut_given) {
+		iq->cut_given = false; /* a restart after a CNAME finds its own cut */
+	} else if (fz) {
 		iq->forward = true;
 		cut_from_addrs(iq, fz->zone, fz->addrs, fz->n_addrs);
 	} else if (o->n_forward) {
@@ -541,6 +543,8 @@ static enum step st_send(struct vg_iq *iq)
 		return STEP_NEXT;
 	}
 	iq->state = IQ_WAIT_REPLY;
+	/* After the query, so that it has the budget first; the fetch leaves iq alone. */
+	vg_validate_prefetch(iq);
 	return STEP_WAIT;
 }
 
@@ -903,6 +907,35 @@ int vg_iq_sub_start(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, v
 	return 0;
 }
 
+int vg_iq_sub_spawn(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, vg_sub_cb cb,
+		    void *ctx, const uint8_t *zone, const struct vg_ns *ns, size_t n_ns)
+{
+	if (parent->depth >= VG_MAX_SUB_DEPTH || n_ns == 0 || n_ns > VG_MAX_NS)
+		return VG_ELIMIT;
+	for (const struct vg_iq *a = parent; a; a = a->parent)
+		if (a->qtype == qtype && vg_name_eq(a->sname, name))
+			return VG_ELIMIT;
+	struct vg_iq *sub = vg_iq_new(parent->req, name, qtype, VG_CLASS_IN);
+	struct vg_ns *copy = sub ? vg_arena_alloc(&parent->req->arena, n_ns * sizeof(*copy)) : NULL;
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, ns, n_ns * sizeof(*copy));
+	for (size_t i = 0; i < n_ns; i++)
+		memset(copy[i].tried, 0, sizeof(copy[i].tried));
+	memcpy(sub->zone, zone, (size_t)vg_name_len(zone, VG_NAME_MAX));
+	sub->ns = copy;
+	sub->n_ns = n_ns;
+	sub->cut_until = UINT32_MAX;
+	sub->cut_given = true;
+	sub->detached = true;
+	sub->parent = parent;
+	sub->sub_cb = cb;
+	sub->sub_ctx = ctx;
+	sub->depth = parent->depth + 1;
+	vg_iq_run(sub);
+	return 0;
+}
+
 /* The distinct RRsets of sub's answer in order, into the request's arena. */
 static size_t answer_sets(struct vg_iq *sub, struct vg_rrset ***out)
 {
@@ -945,6 +978,8 @@ static void sub_finished(struct vg_iq *sub)
 					     .ede = VG_EDE_OTHER,
 					     .ede_text = "out of memory"};
 	sub->sub_cb(p, &res, sub->sub_ctx);
+	if (sub->detached)
+		return; /* its continuation woke whoever waited */
 	if (!waiting || p->subs_started != started)
 		return;
 	if (vg_fails(p->state != IQ_WAIT_SUB)) /* the continuation said nothing */

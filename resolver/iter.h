@@ -124,7 +124,12 @@ struct vg_iq {
 	struct vg_iq *parent; /* a sub-request: who waits for it */
 	vg_sub_cb sub_cb;     /* and what receives its result */
 	void *sub_ctx;
-	unsigned subs_started;	/* sub-requests this iq started (vg_iq_sub_start) */
+	unsigned subs_started; /* sub-requests this iq started (vg_iq_sub_start) */
+	/* A sub-request started with vg_iq_sub_spawn: it runs beside its parent, which does not
+	 * wait for it; its continuation wakes whoever waits for its result (validate.c). */
+	bool detached;
+	bool cut_given;	   /* IQ_FIND_CUT keeps the zone cut its starter handed it, once */
+	const void *await; /* IQ_WAIT_SUB on a detached fetch (validate.c), not on a sub-request */
 	struct vg_iq *next_all; /* all iqs of the request */
 	int depth;
 	enum vg_iq_state state;
@@ -313,6 +318,15 @@ void vg_iq_cancel(struct vg_iq *iq);
 int vg_iq_sub_start(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, vg_sub_cb cb,
 		    void *ctx);
 
+/* Starts a detached sub-request for (name, qtype, IN) that asks the servers of the cut (zone,
+ * ns[0..n_ns)) first (the array is copied, its tried marks cleared) and runs beside `parent`:
+ * the parent's state is left alone and the parent may go on, wait for something else, or end
+ * before it. cb(parent, res, ctx) is called once when it ends and must not assume the parent
+ * waits (it wakes any iq waiting for the result itself). Same bounds as vg_iq_sub_start (nesting
+ * depth, loop, the request's max-upstream-queries); 0, VG_ELIMIT or -ENOMEM. */
+int vg_iq_sub_spawn(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, vg_sub_cb cb,
+		    void *ctx, const uint8_t *zone, const struct vg_ns *ns, size_t n_ns);
+
 /* hijack.c: the rebinding check on the reply's RRsets (IQ_VALIDATE): an RRset with private
  * addresses for a public name gets VG_SUSPECT_REBINDING, is reported and, with `rebinding:
  * block`, loses those records (vg_rrset_remove). */
@@ -346,6 +360,12 @@ void vg_hijack_hold_cancel(struct vg_iq *iq);
  * touches iq no more (the state re-enters IQ_VALIDATE when the sub-request ends). `full`: the
  * reply answers iq's whole question (not a minimised step). */
 bool vg_validate_reply(struct vg_iq *iq, bool full);
+/* validate.c: called before each query iq sends. On the first query to a signed zone of the chain
+ * (a trust anchor's zone, or a zone whose DS the request holds from its referral) whose DNSKEY
+ * set the chain will need, starts that DNSKEY fetch beside the query (a detached sub-request to
+ * the same servers), or arranges for it to start as soon as the DS is checked. Only what the
+ * walk in vg_validate_reply would fetch later is fetched: the same queries, earlier. */
+void vg_validate_prefetch(struct vg_iq *iq);
 /* A question (iq's sname, qtype) whose answer was found bogus less than VG_BOGUS_TTL seconds ago
  * answers SERVFAIL with the same EDE without asking again (a flood of a bogus name costs one
  * validation a minute); CD=1 questions are never stopped here. True (with *ede and *why) when so;
@@ -390,6 +410,10 @@ bool vg_store_find_cut(struct vg_iq *iq, const uint8_t *name);
 /* Addresses of `name` from the cache into ns; returns how many were added. */
 size_t vg_store_addrs(struct vg_iq *iq, struct vg_ns *ns);
 bool vg_store_name_exists(struct vg_iq *iq, const uint8_t *name);
+/* The DS RRset of `name` as the cache holds it from a referral (any rank of iterated data, with
+ * its RRSIGs, not stale), in the request's arena; NULL if none. Not an answer: the caller checks
+ * it with the parent zone's keys before trusting it (the chain of trust, validate.c). */
+const struct vg_rrset *vg_store_referral_ds(struct vg_iq *iq, const uint8_t *name);
 /* The whole answer the answer cache holds for req's question when it is stale (within
  * serve-stale-max), written into buf (ID 0, TTLs 30); returns its rcode, or -1. */
 int vg_store_stale_answer(struct vg_req *req, uint8_t *buf, size_t cap, size_t *len);

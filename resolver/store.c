@@ -92,8 +92,9 @@ static struct vg_rrset *cached_set(struct vg_arena *a, const uint8_t *owner, uin
 }
 
 /* Converts a cached positive view to one RRset (its rank and status as stored) and its records
- * in the iq's arena, and appends the records to the answer. */
-static int view_to_rrs(struct vg_iq *iq, const uint8_t *owner, const struct vg_cache_rrset_view *v)
+ * in the iq's arena; with `append`, also appends the records to the answer. */
+static int view_to_set(struct vg_iq *iq, const uint8_t *owner, const struct vg_cache_rrset_view *v,
+		       bool append, struct vg_rrset **out)
 {
 	struct vg_arena *a = &iq->req->arena;
 	int on = vg_name_len(owner, VG_NAME_MAX);
@@ -134,12 +135,35 @@ static int view_to_rrs(struct vg_iq *iq, const uint8_t *owner, const struct vg_c
 				set->sigs[set->n_sigs++] = rr;
 			else if (!pass)
 				set->rrs[set->n_rrs++] = rr;
-			if (vg_iq_ans_add(iq, rr) < 0)
+			if (append && vg_iq_ans_add(iq, rr) < 0)
 				return -1;
 			off += 2 + (size_t)rdlen;
 		}
 	}
+	if (out)
+		*out = set;
 	return 0;
+}
+
+static int view_to_rrs(struct vg_iq *iq, const uint8_t *owner, const struct vg_cache_rrset_view *v)
+{
+	return view_to_set(iq, owner, v, true, NULL);
+}
+
+const struct vg_rrset *vg_store_referral_ds(struct vg_iq *iq, const uint8_t *name)
+{
+	struct vg_resolver *r = iq->req->r;
+	if (!read_begin(r))
+		return NULL;
+	struct vg_cache_rrset_view v;
+	struct vg_rrset *set = NULL;
+	int rc = vg_cache_rrset_get(r->rd, name, VG_TYPE_DS, vg_wall32(r), 0, r->cbuf,
+				    sizeof(r->cbuf), &v);
+	/* Iterated data only: a forwarder never supplies delegations. */
+	if (rc < 0 || v.kind != VG_CACHE_POSITIVE || !(v.rank & VG_RANK_ITERATED) ||
+	    (v.hint & VG_CACHE_STALE) || v.rr_count == 0 || v.sig_count == 0)
+		return NULL;
+	return view_to_set(iq, name, &v, false, &set) < 0 ? NULL : set;
 }
 
 /* Reads a negative entry's proof (uncompressed wire records, untrusted like a packet) into

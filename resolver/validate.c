@@ -16,7 +16,11 @@
  * `sec` (secure: `set` is its validated DNSKEY set). ZK_DS: the DS at `name` as its parent
  * zone has it (secure: `set` is the validated DS set; insecure: no DS, proved; `cut` says the
  * proof showed a delegation there, which makes everything below unsigned). */
-enum { ZK_KEYS, ZK_DS };
+enum { ZK_KEYS, ZK_DS, ZK_FETCH, ZK_NODS };
+struct vg_zk_waiter {
+	struct vg_zk_waiter *next;
+	struct vg_iq *iq;
+};
 struct vg_zk {
 	struct vg_zk *next;
 	uint8_t name[VG_NAME_MAX];
@@ -27,6 +31,22 @@ struct vg_zk {
 	uint16_t ede;
 	const char *why;
 	struct vg_rrset_view set;
+	/* ZK_DS, unchecked, and ZK_NODS: the zone whose servers sent the referral (their keys sign
+	 * the DS, or the NSEC/NSEC3 records that deny it). */
+	const uint8_t *from;
+	/* ZK_NODS: a referral without DS that came before `from`'s keys were known: its NSEC/NSEC3
+	 * sets, unchecked, for the walk to prove the delegation unsigned with (saving a DS query);
+	 * `tried` once the walk used them. */
+	struct vg_rrset_view *proof;
+	size_t n_proof;
+	bool tried;
+	/* ZK_FETCH: the DNSKEY fetch of zone `name` started ahead of the walk
+	 * (vg_validate_prefetch): the servers to ask, who asks, and the iqs waiting for it. */
+	const struct vg_ns *ns;
+	size_t n_ns;
+	struct vg_iq *starter;
+	bool started, ended;
+	struct vg_zk_waiter *waiters;
 };
 
 static struct vg_zk *zk_find(struct vg_req *req, const uint8_t *name, uint8_t kind)
@@ -248,10 +268,8 @@ static void learn_ds_result(struct vg_req *req, const uint8_t *name,
 /* A DS or DNSKEY sub-request ended. Its own validation usually recorded the outcome (it ran
  * with the chain this request built so far); a cached answer did not run it, so it is judged
  * here. Then the parent validates its reply again, one link further. */
-static void fetched(struct vg_iq *p, const struct vg_sub_result *res, void *ctx)
+static void record_fetch(struct vg_req *req, const uint8_t *name, const struct vg_sub_result *res)
 {
-	const uint8_t *name = ctx;
-	struct vg_req *req = p->req;
 	if (res->qtype == VG_TYPE_DNSKEY && !zk_find(req, name, ZK_KEYS)) {
 		const struct vg_rrset *ks = NULL;
 		for (size_t i = 0; res->answered && i < res->n_sets; i++)
@@ -272,14 +290,195 @@ static void fetched(struct vg_iq *p, const struct vg_sub_result *res, void *ctx)
 	} else if (res->qtype == VG_TYPE_DS && !zk_find(req, name, ZK_DS)) {
 		learn_ds_result(req, name, res);
 	}
+}
+
+static void fetched(struct vg_iq *p, const struct vg_sub_result *res, void *ctx)
+{
+	record_fetch(p->req, ctx, res);
 	if (p->state == IQ_WAIT_SUB)
 		p->state = IQ_VALIDATE;
 }
 
+static void prefetched(struct vg_iq *p, const struct vg_sub_result *res, void *ctx);
+
 /* True when iq is a DS or DNSKEY fetch of the chain (its reply is validated too). */
 static bool is_fetch(const struct vg_iq *iq)
 {
-	return iq->parent && iq->sub_cb == fetched;
+	return iq->parent && (iq->sub_cb == fetched || iq->sub_cb == prefetched);
+}
+
+/* ---- DNSKEY fetches ahead of the walk ----
+ * The walk (chain_for) needs the DNSKEY set of every signed zone between the trust anchor and
+ * the zone that answers, and used to fetch them one after another once the answer was in: a
+ * round trip per zone after the iteration's own. Each of these sets is asked of the zone's own
+ * servers, which the iteration asks anyway on its way down: so the fetch starts beside the
+ * iteration's first query to the zone, once the zone's DS is checked (or it is the anchor's),
+ * and the walk later waits for it instead of starting it. The gate keeps the set of queries:
+ * only a zone the walk will reach (the closest anchor of the name asked is at or above it, the
+ * DS held is checked and secure, the keys above it are secure) gets its fetch. */
+
+/* Starts the fetch of f (ZK_FETCH) as a detached sub-request of `by`; false when it cannot be
+ * (the walk then fetches it itself, as before). */
+static bool fetch_start(struct vg_req *req, struct vg_zk *f, struct vg_iq *by)
+{
+	if (f->started || req->done || !by || by->state == IQ_DONE || by->state == IQ_FAIL)
+		return false;
+	f->started = true;
+	int rc =
+	    vg_iq_sub_spawn(by, f->name, VG_TYPE_DNSKEY, prefetched, f, f->name, f->ns, f->n_ns);
+	if (rc == 0)
+		return true;
+	f->ended = true; /* nothing runs: the walk fetches the set itself */
+	return false;
+}
+
+/* Whether the DS that vouches for zone `z` is known good, checking a referral's DS set with the
+ * keys of the zone that sent it once those are known. */
+static bool ds_ready(struct vg_req *req, const uint8_t *z)
+{
+	struct vg_zk *ds = zk_find(req, z, ZK_DS);
+	if (!ds || !ds->set.n_rd)
+		return false;
+	if (ds->unchecked) {
+		const struct vg_zk *k = ds->from ? zk_find(req, ds->from, ZK_KEYS) : NULL;
+		if (!k || k->sec != VG_SEC_SECURE)
+			return false;
+		struct vg_dnssec_result res = {0};
+		vg_dnssec_verify_rrset(req->r->val, &req->dwork, &ds->set, &k->set, &res);
+		zk_result(req, z, ZK_DS, &res, &ds->set);
+	}
+	return ds->sec == VG_SEC_SECURE;
+}
+
+/* Starts every planned fetch whose DS has become checkable (new keys are known). */
+static void fetch_kick(struct vg_req *req)
+{
+	for (struct vg_zk *f = req->zk; f && !req->done; f = f->next)
+		if (f->kind == ZK_FETCH && !f->started && !zk_find(req, f->name, ZK_KEYS) &&
+		    ds_ready(req, f->name))
+			fetch_start(req, f, f->starter);
+}
+
+void vg_validate_prefetch(struct vg_iq *iq)
+{
+	struct vg_req *req = iq->req;
+	struct vg_resolver *r = req->r;
+	if (!r->anchors || iq->forward || iq->is_prime || (iq->parent && !is_fetch(iq)))
+		return;
+	const uint8_t *z = iq->zone;
+	if (iq->qtype == VG_TYPE_DNSKEY && vg_name_eq(iq->sname, z))
+		return; /* it asks for them itself */
+	if (zk_find(req, z, ZK_KEYS) || zk_find(req, z, ZK_FETCH))
+		return;
+	/* The walk for a reply from z starts at z's closest anchor; an anchor closer to the name
+	 * (an island, a negative anchor) means z's keys are never asked for. */
+	const struct vg_anchor_point *ap = vg_anchors_lookup(r->anchors, iq->sname);
+	if (!ap || ap->nta || vg_name_labels(ap->zone) > vg_name_labels(z))
+		return;
+	bool anchor = vg_name_eq(ap->zone, z);
+	if (!anchor) {
+		/* Only a zone whose referral carried a DS set, and whose parent is not known to
+		 * be broken (the walk stops there). */
+		const struct vg_zk *ds = zk_find(req, z, ZK_DS);
+		if (!ds || !ds->set.n_rd || (!ds->unchecked && ds->sec != VG_SEC_SECURE))
+			return;
+		const struct vg_zk *k = keys_above(req, z);
+		if (k && k->sec != VG_SEC_SECURE)
+			return;
+	}
+	struct vg_zk *f = zk_set(req, z, ZK_FETCH, VG_SEC_INDETERMINATE, VG_EDE_NONE, NULL, NULL);
+	if (!f)
+		return;
+	f->ns = iq->ns;
+	f->n_ns = iq->n_ns;
+	f->starter = iq;
+	if (anchor || ds_ready(req, z))
+		fetch_start(req, f, iq);
+}
+
+/* The end of a fetch started ahead: its outcome is recorded as the walk's own fetch would, the
+ * fetches that waited for these keys start, and the iqs that wait for it validate again. */
+static void prefetched(struct vg_iq *p, const struct vg_sub_result *res, void *ctx)
+{
+	struct vg_zk *f = ctx;
+	struct vg_req *req = p->req;
+	f->ended = true;
+	record_fetch(req, f->name, res); /* p does not wait for it */
+	fetch_kick(req);
+	struct vg_zk_waiter *waiters = f->waiters;
+	f->waiters = NULL;
+	for (struct vg_zk_waiter *w = waiters; w && !req->done; w = w->next) {
+		struct vg_iq *q = w->iq;
+		if (q->state != IQ_WAIT_SUB || q->await != f)
+			continue;
+		q->await = NULL;
+		q->state = IQ_VALIDATE;
+		vg_iq_run(q);
+	}
+}
+
+/* True when iq is the fetch f runs or one of its sub-requests (it must not wait for f). */
+static bool inside_fetch(const struct vg_iq *iq, const struct vg_zk *f)
+{
+	for (const struct vg_iq *a = iq; a; a = a->parent)
+		if (a->detached && a->sub_ctx == f)
+			return true;
+	return false;
+}
+
+/* Keeps the NSEC/NSEC3 sets of iq's referral to `cut` (no DS in it) for the walk (ZK_NODS). */
+static void keep_nods(struct vg_iq *iq, const uint8_t *cut)
+{
+	struct vg_req *req = iq->req;
+	struct vg_msg *m = &iq->msg;
+	if (zk_find(req, cut, ZK_NODS))
+		return;
+	struct vg_rrset_view *v = vg_arena_alloc(&req->arena, (m->n_rrsets + 1) * sizeof(*v));
+	size_t n = 0;
+	for (size_t k = 0; v && k < m->n_rrsets; k++) {
+		const struct vg_rrset *rs = &m->rrsets[k];
+		if (rs->section == VG_SEC_AUTHORITY &&
+		    (rs->type == VG_TYPE_NSEC || rs->type == VG_TYPE_NSEC3) &&
+		    view_of(&req->arena, rs, &v[n]))
+			n++;
+	}
+	if (!n)
+		return;
+	struct vg_zk *z = zk_set(req, cut, ZK_NODS, VG_SEC_INDETERMINATE, VG_EDE_NONE, NULL, NULL);
+	if (!z)
+		return;
+	z->proof = v;
+	z->n_proof = n;
+	z->from =
+	    vg_arena_memdup(&req->arena, iq->zone, (size_t)vg_name_len(iq->zone, VG_NAME_MAX));
+}
+
+/* The walk reached `next` below `top` (secure keys) without its DS: proves from a kept referral's
+ * NSEC/NSEC3 (ZK_NODS) that the delegation is unsigned, recording it. False when there is no
+ * such proof or it does not hold: the DS is then asked for, as before. */
+static bool nods_proved(struct vg_req *req, const struct vg_zk *top, const uint8_t *next)
+{
+	struct vg_zk *nd = zk_find(req, next, ZK_NODS);
+	if (!nd || nd->tried || !nd->from || !vg_name_eq(nd->from, top->name))
+		return false;
+	nd->tried = true;
+	struct vg_dnssec_result res = {0};
+	for (size_t i = 0; i < nd->n_proof; i++) {
+		vg_dnssec_verify_rrset(req->r->val, &req->dwork, &nd->proof[i], &top->set, &res);
+		if (res.status != VG_DNSSEC_SECURE)
+			return false;
+	}
+	vg_dnssec_prove_insecure_delegation(req->r->val, &req->dwork, top->name, next, nd->proof,
+					    nd->n_proof, &res);
+	if (res.status != VG_DNSSEC_SECURE && res.status != VG_DNSSEC_INSECURE)
+		return false;
+	struct vg_zk *z =
+	    zk_set(req, next, ZK_DS, VG_SEC_INSECURE,
+		   res.status == VG_DNSSEC_SECURE ? VG_EDE_NONE : res.ede,
+		   res.status == VG_DNSSEC_SECURE ? "insecure delegation" : res.why, NULL);
+	if (z)
+		z->cut = true;
+	return true;
 }
 
 enum chain { CHAIN_DONE, CHAIN_WAIT };
@@ -343,6 +542,22 @@ static enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
 			if (!ds) {
 				if (!may_fetch)
 					goto unknown;
+				if (nods_proved(req, top, next))
+					continue;
+				/* A signed delegation's DS came with its referral, which the cache
+				 * keeps (below an answer's rank): checked with top's keys, it saves
+				 * a DS query the parent would answer the same. */
+				const struct vg_rrset *cds = vg_store_referral_ds(iq, next);
+				struct vg_rrset_view cv;
+				if (cds && view_of(&req->arena, cds, &cv)) {
+					struct vg_dnssec_result res = {0};
+					vg_dnssec_verify_rrset(req->r->val, &req->dwork, &cv,
+							       &top->set, &res);
+					if (res.status == VG_DNSSEC_SECURE) {
+						zk_result(req, next, ZK_DS, &res, &cv);
+						continue;
+					}
+				}
 				return fetch(iq, next, VG_TYPE_DS, z, out);
 			}
 			if (ds->sec == VG_SEC_INSECURE && !ds->cut && !vg_name_eq(next, z)) {
@@ -372,6 +587,22 @@ static enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
 		}
 		if (!may_fetch)
 			goto unknown;
+		struct vg_zk *f = zk_find(req, next, ZK_FETCH);
+		if (f && !f->ended && !inside_fetch(iq, f) &&
+		    (f->started || fetch_start(req, f, iq))) {
+			/* Started ahead (or just now, with the servers its referral named). */
+			if (!f->ended) {
+				struct vg_zk_waiter *w = vg_arena_alloc(&req->arena, sizeof(*w));
+				if (!w)
+					goto unknown;
+				*w = (struct vg_zk_waiter){f->waiters, iq};
+				f->waiters = w;
+				iq->await = f;
+				iq->state = IQ_WAIT_SUB;
+				return CHAIN_WAIT;
+			}
+			continue; /* it ended at once (cached): its outcome is recorded */
+		}
 		return fetch(iq, next, VG_TYPE_DNSKEY, z, out);
 	}
 unknown:
@@ -505,6 +736,34 @@ static void note_ds(struct vg_iq *iq, const uint8_t *zone, const uint8_t *child,
 	}
 }
 
+/* The DNAME of reply m that synthesizes the unsigned CNAME set cn (RFC 6672 5.3.3: the CNAME
+ * a server adds below a DNAME carries no RRSIG; it is as good as the DNAME when its target is
+ * the DNAME's substitution of its owner), or NULL. */
+static const struct vg_rrset *dname_synth(const struct vg_msg *m, const struct vg_rrset *cn)
+{
+	if (cn->type != VG_TYPE_CNAME || cn->section != VG_SEC_ANSWER || cn->n_sigs ||
+	    cn->n_rrs != 1)
+		return NULL;
+	int ol = vg_name_len(cn->owner, VG_NAME_MAX);
+	for (size_t k = 0; ol > 0 && k < m->n_rrsets; k++) {
+		const struct vg_rrset *d = &m->rrsets[k];
+		if (d->type != VG_TYPE_DNAME || d->section != VG_SEC_ANSWER || d->n_rrs != 1 ||
+		    !vg_name_in_zone(cn->owner, d->owner) || vg_name_eq(cn->owner, d->owner))
+			continue;
+		int dl = vg_name_len(d->owner, VG_NAME_MAX);
+		int tl = vg_name_len(d->rrs[0]->rdata, d->rrs[0]->rdlen);
+		uint8_t want[VG_NAME_MAX + VG_NAME_MAX];
+		if (dl <= 0 || tl <= 0 || ol - dl + tl > VG_NAME_MAX)
+			continue;
+		memcpy(want, cn->owner, (size_t)(ol - dl));
+		memcpy(want + ol - dl, d->rrs[0]->rdata, (size_t)tl);
+		if (vg_name_len(cn->rrs[0]->rdata, cn->rrs[0]->rdlen) > 0 &&
+		    vg_name_eq(want, cn->rrs[0]->rdata))
+			return d;
+	}
+	return NULL;
+}
+
 /* Verifies every set of iq's reply with the keys of `zk` (secure) and checks the denial and
  * wildcard proofs a final reply needs. */
 static void judge_secure(struct vg_iq *iq, const struct vg_zk *zk, bool final, struct judge *j)
@@ -523,6 +782,8 @@ static void judge_secure(struct vg_iq *iq, const struct vg_zk *zk, bool final, s
 		    (rs->type == VG_TYPE_NS && rs->section == VG_SEC_AUTHORITY &&
 		     !vg_name_eq(rs->owner, zk->name)))
 			continue;
+		if (dname_synth(m, rs))
+			continue; /* judged with its DNAME, below */
 		struct vg_rrset_view view;
 		struct vg_dnssec_result res = {0};
 		if (!view_of(&req->arena, rs, &view)) {
@@ -539,6 +800,12 @@ static void judge_secure(struct vg_iq *iq, const struct vg_zk *zk, bool final, s
 		}
 		if (rs->section == VG_SEC_ANSWER && !wild && expanded(rs, zk->name, &wild_labels))
 			wild = rs;
+	}
+	for (size_t k = 0; k < m->n_rrsets; k++) {
+		struct vg_rrset *rs = &m->rrsets[k];
+		const struct vg_rrset *d = dname_synth(m, rs);
+		if (d)
+			rs->sec = d->sec;
 	}
 	if (j->failed)
 		return;
@@ -637,12 +904,18 @@ bool vg_validate_reply(struct vg_iq *iq, bool full)
 		 * which checks it once they are (saving a DS query). */
 		struct vg_rrset *ds = msg_set(m, v->cut, VG_TYPE_DS, VG_SEC_AUTHORITY);
 		struct vg_rrset_view view;
+		if (referral && !ds && !zk_find(req, v->cut, ZK_DS))
+			keep_nods(iq, v->cut);
 		if (referral && ds && !zk_find(req, v->cut, ZK_DS) &&
 		    view_of(&req->arena, ds, &view)) {
 			struct vg_zk *z = zk_set(req, v->cut, ZK_DS, VG_SEC_INDETERMINATE,
 						 VG_EDE_NONE, "DS unchecked", &view);
-			if (z)
+			if (z) {
 				z->unchecked = true;
+				z->from =
+				    vg_arena_memdup(&req->arena, iq->zone,
+						    (size_t)vg_name_len(iq->zone, VG_NAME_MAX));
+			}
 		}
 		return true;
 	}

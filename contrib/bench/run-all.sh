@@ -12,7 +12,8 @@
 #     persistent cache after a restart;
 #   - cold resolution root -> TLD -> zone with every authoritative reply delayed (coldlat.sh),
 #     against the minimum of 3 round trips;
-#   - callgrind instructions per miss (missgrind.sh).
+#   - callgrind instructions per miss (missgrind.sh),
+#   - callgrind instructions for a KeyTrap-style name and an ordinary signed one (keytrapgrind.sh).
 # Loopback and private network namespaces only; every step is bounded in count and time.
 #
 #   contrib/bench/run-all.sh        (env: RUNS 3, MISSES 100000, DELAY 20, VALIDATE 1,
@@ -81,6 +82,12 @@ echo "run-all: callgrind per miss (missgrind.sh)" >&2
 RESULTS="$R" MISSES=1000 contrib/bench/missgrind.sh "$BUILD" >"$W/missgrind.out" 2>"$W/missgrind.err" ||
 	step_failed missgrind $?
 
+# 7. instructions for a KeyTrap-style name (issue 10), beside an ordinary signed one
+echo "run-all: callgrind per KeyTrap name (keytrapgrind.sh)" >&2
+RESULTS="$R" NAMES="www.keytrap.org one.keytrap.org www.rsa.org" \
+	contrib/bench/keytrapgrind.sh "$BUILD" >"$W/keytrapgrind.out" 2>"$W/keytrapgrind.err" ||
+	step_failed keytrapgrind $?
+
 # The table: medians per (server, metric), ratios vigild/peer, target and verdict.
 med() { # $1 server $2 metric
 	awk -v s="$1" -v m="$2" '$1 == s && $2 == m && $3 ~ /^[0-9.]+$/ { print $3 }' "$R" | sort -g |
@@ -108,7 +115,10 @@ warm_ms|restart: first answer from the warm cache (ms)|<= 1 vs kresd
 cold_ms|cold root -> TLD -> zone, median (ms)|<= 1 vs unbound
 cold_x|cold resolution / 3 round trips|-
 miss_ir|callgrind instructions per miss (all threads)|-
-miss_ir_worker|callgrind instructions per miss (worker thread)|-'
+miss_ir_worker|callgrind instructions per miss (worker thread)|-
+keytrap_ir_www.keytrap.org|callgrind instructions, KeyTrap name www.keytrap.org (zone cold)|-
+keytrap_ir_one.keytrap.org|callgrind instructions, KeyTrap name one.keytrap.org (zone cold)|-
+keytrap_ir_www.rsa.org|callgrind instructions, ordinary signed name www.rsa.org (zone cold)|-'
 {
 	echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $NCPU CPUs, load $LOAD0 at start; medians of $RUNS rounds (cold: of 4 names, each on a fresh server; callgrind: one run); validation: $([ "$VALIDATE" = 1 ] && echo 'on for all three' || echo 'off for all three'); $MISSES unique names per miss run; every authoritative reply delayed $DELAY ms for the cold row."
 	echo

@@ -83,6 +83,7 @@ struct fake_timer {
 };
 
 struct fake_log {
+	uint64_t at; /* fake time it was sent */
 	char server[64];
 	char name[256];
 	uint16_t type;
@@ -228,6 +229,9 @@ static void fake_answer(const struct fake_server *s, ldns_pkt *p, const ldns_rdf
 				/* a signed parent's DS with the referral (RFC 4035 3.1.4) */
 				fake_add_matching(p, LDNS_SECTION_AUTHORITY, z, cut,
 						  LDNS_RR_TYPE_DS);
+				/* or the NSEC that proves it has none (RFC 4035 3.1.4) */
+				fake_add_matching(p, LDNS_SECTION_AUTHORITY, z, cut,
+						  LDNS_RR_TYPE_NSEC);
 				for (size_t i = 0; i < ldns_rr_list_rr_count(z); i++) {
 					ldns_rr *rr = ldns_rr_list_rr(z, i);
 					if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_NS ||
@@ -255,6 +259,15 @@ static void fake_answer(const struct fake_server *s, ldns_pkt *p, const ldns_rdf
 		}
 		if (dn) {
 			ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, ldns_rr_clone(dn));
+			for (size_t i = 0; i < ldns_rr_list_rr_count(z); i++) {
+				ldns_rr *sg =
+				    ldns_rr_list_rr(z, i); /* the DNAME's RRSIGs, if signed */
+				if (ldns_rr_get_type(sg) == LDNS_RR_TYPE_RRSIG &&
+				    ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(sg)) ==
+					LDNS_RR_TYPE_DNAME &&
+				    !ldns_dname_compare(ldns_rr_owner(sg), ldns_rr_owner(dn)))
+					ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, ldns_rr_clone(sg));
+			}
 			char *n = ldns_rdf2str(name), *o = ldns_rdf2str(ldns_rr_owner(dn));
 			char *t = ldns_rdf2str(ldns_rr_rdf(dn, 0));
 			char buf[600];
@@ -437,6 +450,7 @@ static int fake_send(struct vg_upstream *up, const struct vg_upstream_req *req,
 		q->ctx = ctx;
 		if (f->n_log < FAKE_LOG) {
 			struct fake_log *l = &f->log[f->n_log++];
+			l->at = f->now;
 			struct fake_server *s = fake_find(f, req->server);
 			snprintf(l->server, sizeof(l->server), "%s", s ? s->addr : "?");
 			ldns_pkt *qp = NULL;

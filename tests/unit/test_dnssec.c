@@ -930,6 +930,11 @@ Test(dnssec, nsec3_opt_out)
 	vg_dnssec_prove_nodata(V, &W, zone, wire("d.example."), 1, c, n, &R);
 	cr_assert_eq(R.status, VG_DNSSEC_INSECURE, "a name in an opt-out span: %s", R.why);
 	cr_assert(R.opt_out);
+	/* wildcard NODATA: the wildcard matches, but the next closer name is only covered by an
+	 * opt-out span (an unsigned delegation may be there): no proof of absence, no AD */
+	vg_dnssec_prove_nodata(V, &W, zone, wire("host.w.example."), 1, c, n, &R);
+	cr_assert_eq(R.status, VG_DNSSEC_SECURE, "%s", R.why);
+	cr_assert(R.opt_out, "wildcard NODATA under opt-out counts as opt-out");
 	/* without the opt-out flag the same gap is no proof of an unsigned delegation */
 	c = nsec3_chain(1, 0, 0, "d.example.", &n);
 	vg_dnssec_prove_insecure_delegation(V, &W, zone, wire("d.example."), c, n, &R);

@@ -8,6 +8,8 @@
 #define SECURE_ORG "192.0.2.201"
 #define BOGUS_ORG "192.0.2.202"
 #define UNSIGNED_ORG "192.0.2.203"
+#define BROKEN_ORG "192.0.2.204"
+#define SUB_BROKEN "192.0.2.205"
 
 TestSuite(validate, .init = setup, .fini = teardown, .timeout = 60);
 
@@ -112,7 +114,7 @@ static void ds_set(struct fake_server *s, struct zkey *p, struct zkey *z)
 	ldns_rr_free(ds);
 }
 
-static struct zkey K_ROOT, K_ORG, K_SECURE, K_BOGUS;
+static struct zkey K_ROOT, K_ORG, K_SECURE, K_BOGUS, K_BROKEN, K_SUB;
 static char anchor[1024];
 
 static void signed_world(void)
@@ -125,6 +127,8 @@ static void signed_world(void)
 	K_ORG = mkkey("org.");
 	K_SECURE = mkkey("secure.org.");
 	K_BOGUS = mkkey("bogus.org.");
+	K_BROKEN = mkkey("broken.org.");
+	K_SUB = mkkey("sub.broken.org.");
 
 	struct fake_server *s = fake_server(&F, ROOT, ".", FAKE_AUTH);
 	signed_set(s, &K_ROOT, ". 3600 IN SOA a.root-servers.net. h. 1 7200 3600 1209600 300",
@@ -147,6 +151,15 @@ static void signed_world(void)
 	fake_rr(s, "bogus.org. 3600 IN NS ns.bogus.org.");
 	fake_rr(s, "ns.bogus.org. 3600 IN A " BOGUS_ORG);
 	ds_set(s, &K_ORG, &K_BOGUS);
+	/* plain.org.: unsigned, the NSEC at the cut proves it (no DS bit) */
+	fake_rr(s, "plain.org. 3600 IN NS ns.plain.org.");
+	fake_rr(s, "ns.plain.org. 3600 IN A " UNSIGNED_ORG);
+	signed_set(s, &K_ORG, "plain.org. 3600 IN NSEC secure.org. NS RRSIG NSEC", NULL);
+	/* broken.org's DS is signed with another zone's key: bogus at org, so nothing below
+	 * broken.org is worth a DNSKEY query. */
+	fake_rr(s, "broken.org. 3600 IN NS ns.broken.org.");
+	fake_rr(s, "ns.broken.org. 3600 IN A " BROKEN_ORG);
+	ds_set(s, &K_SECURE, &K_BROKEN);
 
 	s = fake_server(&F, SECURE_ORG, "secure.org.", FAKE_AUTH);
 	signed_set(s, &K_SECURE, SOA("secure.org."), NULL);
@@ -155,6 +168,7 @@ static void signed_world(void)
 	dnskey_set(s, &K_SECURE);
 	signed_set(s, &K_SECURE, "www.secure.org. 3600 IN A 192.0.2.10", NULL);
 	signed_set(s, &K_SECURE, "alias.secure.org. 3600 IN CNAME www.secure.org.", NULL);
+	signed_set(s, &K_SECURE, "dn.secure.org. 3600 IN DNAME secure.org.", NULL);
 
 	s = fake_server(&F, BOGUS_ORG, "bogus.org.", FAKE_AUTH);
 	signed_set(s, &K_BOGUS, SOA("bogus.org."), NULL);
@@ -164,6 +178,26 @@ static void signed_world(void)
 	/* signed over .13, served as .66 */
 	signed_set(s, &K_BOGUS, "www.bogus.org. 3600 IN A 192.0.2.13",
 		   "www.bogus.org. 3600 IN A 192.0.2.66");
+
+	s = fake_server(&F, UNSIGNED_ORG, "plain.org.", FAKE_AUTH);
+	fake_rr(s, SOA("plain.org."));
+	fake_rr(s, "plain.org. 3600 IN NS ns.plain.org.");
+	fake_rr(s, "ns.plain.org. 3600 IN A " UNSIGNED_ORG);
+	fake_rr(s, "www.plain.org. 3600 IN A 192.0.2.30");
+
+	s = fake_server(&F, BROKEN_ORG, "broken.org.", FAKE_AUTH);
+	signed_set(s, &K_BROKEN, SOA("broken.org."), NULL);
+	signed_set(s, &K_BROKEN, "broken.org. 3600 IN NS ns.broken.org.", NULL);
+	dnskey_set(s, &K_BROKEN);
+	fake_rr(s, "sub.broken.org. 3600 IN NS ns.sub.broken.org.");
+	fake_rr(s, "ns.sub.broken.org. 3600 IN A " SUB_BROKEN);
+	ds_set(s, &K_BROKEN, &K_SUB);
+
+	s = fake_server(&F, SUB_BROKEN, "sub.broken.org.", FAKE_AUTH);
+	signed_set(s, &K_SUB, SOA("sub.broken.org."), NULL);
+	signed_set(s, &K_SUB, "sub.broken.org. 3600 IN NS ns.sub.broken.org.", NULL);
+	dnskey_set(s, &K_SUB);
+	signed_set(s, &K_SUB, "www.sub.broken.org. 3600 IN A 192.0.2.20", NULL);
 
 	ldns_rr *ds = ldns_key_rr2ds(K_ROOT.dnskey, LDNS_SHA256);
 	char *t = ldns_rr2str(ds);
@@ -192,6 +226,8 @@ static void stop_world(void)
 	freekey(&K_ORG);
 	freekey(&K_SECURE);
 	freekey(&K_BOGUS);
+	freekey(&K_BROKEN);
+	freekey(&K_SUB);
 	free_lines();
 }
 
@@ -331,5 +367,133 @@ Test(validate, validation_off_sends_no_dnskey_query_and_sets_no_ad)
 	cr_expect_eq(R->stats.dnssec_secure + R->stats.dnssec_insecure +
 			 R->stats.dnssec_indeterminate + R->stats.dnssec_bogus,
 		     0, "validation off: no outcome counted");
+	stop_world();
+}
+
+/* Every server answers after `ms`. */
+static void delay_all(uint32_t ms)
+{
+	for (size_t i = 0; i < F.n_servers; i++)
+		F.servers[i].delay_ms = ms;
+}
+
+/* When the first query for (name, type) was sent; UINT64_MAX if never. */
+static uint64_t sent_at(const char *name, uint16_t type)
+{
+	for (size_t i = 0; i < F.n_log; i++)
+		if (!strcasecmp(F.log[i].name, name) && F.log[i].type == type)
+			return F.log[i].at;
+	return UINT64_MAX;
+}
+
+Test(validate, cold_chain_fetches_each_dnskey_beside_the_query_to_its_zone)
+{
+	start_validating(true);
+	delay_all(20);
+	uint64_t t0 = F.now;
+	struct result r;
+	ask("www.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	uint64_t took = F.now - t0;
+	cr_assert_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR);
+	cr_expect(ldns_pkt_ad(r.pkt), "secure: AD");
+	free_result(&r);
+	/* Three round trips (root, org, secure.org), where fetching each DNSKEY set after the
+	 * answer took six: each set is asked of its zone together with the walk's own query. */
+	cr_expect_eq(took, 60, "cold validated answer took %llu ms", (unsigned long long)took);
+	cr_expect_eq(sent_at(".", LDNS_RR_TYPE_DNSKEY), t0);
+	cr_expect_eq(sent_at("org.", LDNS_RR_TYPE_DNSKEY), t0 + 20);
+	cr_expect_eq(sent_at("secure.org.", LDNS_RR_TYPE_DNSKEY), t0 + 40);
+	/* The same queries as one after the other: one DNSKEY per zone, no DS, nothing else. */
+	cr_expect_eq(fake_count(&F, ROOT, ".", LDNS_RR_TYPE_DNSKEY), 1);
+	cr_expect_eq(fake_count(&F, ORG, "org.", LDNS_RR_TYPE_DNSKEY), 1);
+	cr_expect_eq(fake_count(&F, SECURE_ORG, "secure.org.", LDNS_RR_TYPE_DNSKEY), 1);
+	cr_expect_eq(fake_count(&F, NULL, NULL, LDNS_RR_TYPE_DNSKEY), 3);
+	cr_expect_eq(fake_count(&F, NULL, NULL, LDNS_RR_TYPE_DS), 0);
+	cr_expect_eq(fake_count(&F, NULL, NULL, 0), 6, "3 iteration queries and 3 DNSKEY");
+	cr_expect_eq(R->stats.dnssec_secure, 1);
+	stop_world();
+}
+
+Test(validate, no_dnskey_query_below_a_bogus_ds)
+{
+	start_validating(true);
+	delay_all(20);
+	struct result r;
+	ask("www.sub.broken.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_SERVFAIL);
+	/* Signed by another zone: no RRSIG of org over it (EDE 10). */
+	cr_expect_eq(r.ede, VG_EDE_RRSIGS_MISSING, "EDE %u (%s)", r.ede, r.ede_text);
+	free_result(&r);
+	/* The chain breaks at broken.org's DS: the walk never asks for the keys below it, and
+	 * neither does the fetch ahead (it waits for the DS to be checked). */
+	cr_expect_eq(fake_count(&F, NULL, "broken.org.", LDNS_RR_TYPE_DNSKEY), 0);
+	cr_expect_eq(fake_count(&F, NULL, "sub.broken.org.", LDNS_RR_TYPE_DNSKEY), 0);
+	cr_expect_eq(fake_count(&F, NULL, NULL, LDNS_RR_TYPE_DS), 0);
+	cr_expect_eq(fake_count(&F, NULL, NULL, LDNS_RR_TYPE_DNSKEY), 2, ". and org.");
+	stop_world();
+}
+
+Test(validate, dnskey_of_a_zone_reached_from_a_cached_cut_is_asked_of_its_own_servers)
+{
+	start_validating(true);
+	struct result r;
+	ask("www.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	free_result(&r);
+	delay_all(20);
+	/* bogus.org.: the walk starts at org's cut from the cache; bogus.org's DNSKEY set goes
+	 * with the query to bogus.org's servers, whose referral the request just followed (the
+	 * cache may not show that referral yet: asking org for it would be a wasted query). */
+	ask("www.bogus.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_SERVFAIL);
+	free_result(&r);
+	cr_expect_eq(fake_count(&F, BOGUS_ORG, "bogus.org.", LDNS_RR_TYPE_DNSKEY), 1);
+	cr_expect_eq(fake_count(&F, NULL, "bogus.org.", LDNS_RR_TYPE_DNSKEY), 1);
+	/* org.'s DS came with the first request's root referral: the cache's copy, checked with
+	 * the root's keys, serves the walk; no DS query. */
+	cr_expect_eq(fake_count(&F, NULL, NULL, LDNS_RR_TYPE_DS), 0);
+	cr_expect_eq(fake_count(&F, NULL, NULL, LDNS_RR_TYPE_DNSKEY), 4,
+		     "., org., secure.org. "
+		     "and bogus.org., each once");
+	stop_world();
+}
+
+Test(validate, unsigned_cname_synthesized_from_a_signed_dname_is_secure)
+{
+	start_validating(true);
+	struct result r;
+	/* The server adds www.dn.secure.org. CNAME www.secure.org. without an RRSIG (RFC 6672
+	 * 5.3.3): the signed DNAME vouches for it. */
+	ask("www.dn.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_assert_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR, "EDE %u (%s)", r.ede,
+		     r.ede_text);
+	cr_expect(ldns_pkt_ad(r.pkt), "DNAME, synthesized CNAME and A all secure: AD");
+	cr_expect(has_rr(r.pkt, LDNS_SECTION_ANSWER, "www.dn.secure.org.", LDNS_RR_TYPE_CNAME,
+			 "www.secure.org."));
+	cr_expect(
+	    has_rr(r.pkt, LDNS_SECTION_ANSWER, "www.secure.org.", LDNS_RR_TYPE_A, "192.0.2.10"));
+	free_result(&r);
+	stop_world();
+}
+
+Test(validate, unsigned_delegation_is_proved_from_its_referral_without_a_ds_query)
+{
+	start_validating(true);
+	delay_all(20);
+	uint64_t t0 = F.now;
+	struct result r;
+	ask("www.plain.org.", LDNS_RR_TYPE_A, true, false, &r);
+	uint64_t took = F.now - t0;
+	cr_assert_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR, "EDE %u (%s)", r.ede,
+		     r.ede_text);
+	cr_expect_not(ldns_pkt_ad(r.pkt), "insecure: no AD");
+	cr_expect(
+	    has_rr(r.pkt, LDNS_SECTION_ANSWER, "www.plain.org.", LDNS_RR_TYPE_A, "192.0.2.30"));
+	free_result(&r);
+	/* org.'s referral came before org.'s keys; its NSEC, kept and checked once they came,
+	 * proves the delegation unsigned: no DS query after the answer, three round trips. */
+	cr_expect_eq(fake_count(&F, NULL, NULL, LDNS_RR_TYPE_DS), 0);
+	cr_expect_eq(fake_count(&F, NULL, "plain.org.", LDNS_RR_TYPE_DNSKEY), 0);
+	cr_expect_eq(took, 60, "took %llu ms", (unsigned long long)took);
+	cr_expect_eq(R->stats.dnssec_insecure, 1);
 	stop_world();
 }
