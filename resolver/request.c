@@ -97,7 +97,10 @@ void vg_req_complete(struct vg_req *req)
 	struct vg_iq *iq = req->root;
 	if (iq->is_prime)
 		vg_prime_done(r, iq->state == IQ_DONE && iq->primed);
-	vg_answer_finish(req);
+	if (iq->probe)
+		vg_nxr_probe_done(req); /* a probe has no client and leaves nothing cached */
+	else
+		vg_answer_finish(req);
 	if (iq->want_prefetch)
 		vg_req_start_background(r, req->qname, req->qtype, false);
 	req->next = r->zombies;
@@ -156,7 +159,7 @@ static struct vg_req *req_find(struct vg_resolver *r, const uint8_t *low, uint16
 }
 
 static struct vg_req *start_background(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype,
-				       bool prime, bool tcp_only)
+				       bool prime, bool tcp_only, unsigned probe)
 {
 	uint8_t low[VG_NAME_MAX];
 	memcpy(low, qname, (size_t)vg_name_len(qname, VG_NAME_MAX));
@@ -168,11 +171,12 @@ static struct vg_req *start_background(struct vg_resolver *r, const uint8_t *qna
 		return NULL;
 	req->root->is_prime = prime;
 	req->root->refresh = !prime;
+	req->root->probe = probe;
 	req->tcp_only = tcp_only;
 	if (prime) {
 		r->priming = true;
 		r->stats.primings++;
-	} else {
+	} else if (!probe) {
 		r->stats.prefetches++;
 	}
 	req_link(req);
@@ -183,12 +187,18 @@ static struct vg_req *start_background(struct vg_resolver *r, const uint8_t *qna
 struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype,
 				       bool prime)
 {
-	return start_background(r, qname, qtype, prime, false);
+	return start_background(r, qname, qtype, prime, false, 0);
 }
 
 struct vg_req *vg_req_refetch_tcp(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype)
 {
-	return start_background(r, qname, qtype, false, true);
+	return start_background(r, qname, qtype, false, true, 0);
+}
+
+struct vg_req *vg_req_start_probe(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype,
+				  unsigned fwd)
+{
+	return start_background(r, qname, qtype, false, false, fwd);
 }
 
 /* ---- public API (resolver.h) ---- */
@@ -216,7 +226,9 @@ void vg_resolver_opts_default(struct vg_resolver_opts *o)
 		       .second_answer = VG_DETECT_BLOCK,
 		       .spoof_attempt = VG_DETECT_BLOCK,
 		       .spoof_tcp_after = 3,
-		       .out_of_bailiwick = VG_DETECT_LOG},
+		       .out_of_bailiwick = VG_DETECT_LOG,
+		       .nxdomain_rewrite = VG_DETECT_BLOCK,
+		       .pin_action = VG_DETECT_LOG},
 	    .dnssec = {.enabled = true, .nsec3_max_iterations = VG_DNSSEC_NSEC3_ITER_DEFAULT},
 	};
 }
@@ -253,6 +265,8 @@ int vg_resolver_new(const struct vg_resolver_env *env, struct vg_resolver **out)
 	int rc = r->sel ? vg_prime_load_hints(r) : -ENOMEM;
 	if (rc == 0)
 		rc = vg_validate_init(r);
+	if (rc == 0 && (rc = vg_nxr_init(r)) < 0)
+		vg_validate_free(r);
 	if (rc < 0) {
 		vg_select_free(r->sel);
 		free(r);
@@ -424,7 +438,9 @@ void vg_resolver_close(struct vg_resolver *r)
 	if (!r)
 		return;
 	log_stats(r);
+	r->closing = true; /* the probes ended below schedule no new round */
 	vg_resolver_entry(r, close_entry, r);
+	vg_nxr_free(r);
 	if (r->reaper)
 		r->up->ops->timer_stop(r->up, r->reaper);
 	reaper_fire(r);
