@@ -33,6 +33,7 @@ struct pstate {
 	int line;
 	bool listen_seen; /* the first listen: replaces the built-in listen set */
 	bool oom;
+	bool quoted; /* the value being applied was written in quotes */
 	char reason[256];
 	int key_line[96]; /* last line each key (index in keys[]) was set on, for cross-key errors */
 };
@@ -416,6 +417,8 @@ static int set_pin(struct pstate *ps, const char *v)
 {
 	struct vg_pin p;
 	char why[200];
+	if (!ps->quoted)
+		return fail(ps, "the value must be quoted: pin: \"NAME TYPE VALUE\"");
 	if (vg_pin_parse(v, &p, why, sizeof(why)) != 0)
 		return fail(ps, "%s", why);
 	struct vg_pin *el = grow((void **)&ps->cfg->pins, &ps->cfg->n_pins, sizeof(*el));
@@ -668,7 +671,8 @@ static int parse_line(struct pstate *ps, const char *p, const char *end, char *b
 	while (p < end && is_space(*p))
 		p++;
 	size_t o = 0;
-	if (p < end && *p == '"') {
+	ps->quoted = p < end && *p == '"';
+	if (ps->quoted) {
 		p++;
 		bool closed = false;
 		while (p < end) {
