@@ -11,6 +11,9 @@
 #include "iter.h"
 
 /* ---- pin ---- */
+/* pin blocks like rebinding: address records outside the pin are removed and the rest is
+ * answered; an NS or DS set outside the pin fails the iq (removing part of a delegation would
+ * leave a different one). */
 
 /* Pins of (owner, type): whether any exists, and whether rdata lies inside one of them. */
 static bool pinned(const struct vg_hijack_opts *o, const uint8_t *owner, uint16_t type)
@@ -72,17 +75,19 @@ void vg_hijack_pin(struct vg_iq *iq)
 	}
 	if (!n)
 		return;
+	/* EDE 15 as for rebinding: the data may be honest (the name moved), our policy (the
+	 * user's pin) refused it (docs/suspicious-log.md "Why EDE 15 and not 4"). */
 	const char *served = "the answer as received";
 	if (fail) {
 		/* A delegation or DS set outside the pin: nothing of it is used. */
-		iq->ede = VG_EDE_FORGED_ANSWER;
+		iq->ede = VG_EDE_BLOCKED;
 		iq->ede_text = "pin: NS or DS records outside the pin";
 		iq->state = IQ_FAIL;
-		served = "SERVFAIL, EDE 4 (Forged Answer)";
+		served = "SERVFAIL, EDE 15 (Blocked)";
 	} else if (block) {
-		req->suspect_ede = VG_EDE_FORGED_ANSWER;
+		req->suspect_ede = VG_EDE_BLOCKED;
 		req->suspect_text = "pin: addresses outside the pin removed";
-		served = "answer without the addresses outside the pin, EDE 4 (Forged Answer)";
+		served = "answer without the addresses outside the pin, EDE 15 (Blocked)";
 	}
 	struct vg_suspect_event ev = {
 	    .reason = VG_SUSPECT_PIN,
@@ -97,7 +102,7 @@ void vg_hijack_pin(struct vg_iq *iq)
 	    .served = served,
 	    .reply = iq->reply,
 	    .reply_len = iq->reply_len,
-	    .ede = block ? VG_EDE_FORGED_ANSWER : 0,
+	    .ede = block ? VG_EDE_BLOCKED : 0,
 	};
 	vg_hijack_emit(r, &ev);
 }
@@ -397,6 +402,7 @@ static void round_end(struct vg_resolver *r, struct nxr_fwd *f)
 {
 	uint64_t now = r->up->ops->now_ms(r->up);
 	if (f->round_lied || f->round_answered) {
+		r->stats.nxdomain_probe_rounds++;
 		if (f->round_lied) {
 			if (f->state != NXR_LIES) {
 				char a[64];

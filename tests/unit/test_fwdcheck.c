@@ -345,7 +345,7 @@ Test(pin, an_address_outside_the_pin_is_removed_with_ede_4_and_reported)
 	resolve("www.example.com.", LDNS_RR_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
 	cr_assert_eq(ldns_pkt_ancount(res.pkt), 0, "the address outside the pin was served");
-	cr_assert_eq(res.ede, VG_EDE_FORGED_ANSWER);
+	cr_assert_eq(res.ede, VG_EDE_BLOCKED);
 	cr_assert(strstr(res.ede_text, "pin"), "%s", res.ede_text);
 	const struct ev *e = event_of(VG_SUSPECT_PIN, VG_SUSPECT_BLOCKED);
 	cr_assert_str_eq(e->qname, "www.example.com.");
@@ -379,7 +379,7 @@ Test(pin, a_delegation_to_name_servers_outside_an_ns_pin_fails_with_ede_4)
 	struct result res;
 	resolve("www.example.com.", LDNS_RR_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
-	cr_assert_eq(res.ede, VG_EDE_FORGED_ANSWER);
+	cr_assert_eq(res.ede, VG_EDE_BLOCKED);
 	const struct ev *e = event_of(VG_SUSPECT_PIN, VG_SUSPECT_BLOCKED);
 	cr_assert(strstr(e->records[0], "example.com. 172800 IN NS ns1.example.com."), "%s",
 		  e->records[0]);
@@ -406,7 +406,7 @@ Test(pin, a_ds_outside_the_pin_fails_the_delegation)
 	struct result res;
 	resolve("www.example.com.", LDNS_RR_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_SERVFAIL);
-	cr_assert_eq(res.ede, VG_EDE_FORGED_ANSWER);
+	cr_assert_eq(res.ede, VG_EDE_BLOCKED);
 	const struct ev *e = event_of(VG_SUSPECT_PIN, VG_SUSPECT_BLOCKED);
 	cr_assert(strstr(e->records[0], "IN DS 12345 13 2 "), "%s", e->records[0]);
 	free_result(&res);
