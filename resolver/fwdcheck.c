@@ -10,6 +10,28 @@
 #include <vigil/suspect.h>
 #include "iter.h"
 
+/* One event about iq's reply (the question it asked, the server that answered). */
+static void iq_event(struct vg_iq *iq, enum vg_suspect_reason reason, enum vg_suspect_action action,
+		     const char *const *texts, size_t n, const char *served, uint16_t ede)
+{
+	struct vg_suspect_event ev = {
+	    .reason = reason,
+	    .action = action,
+	    .qname = iq->asked,
+	    .qtype = iq->asked_type,
+	    .client = vg_hijack_client(iq->req),
+	    .server = &iq->server,
+	    .tcp = iq->tcp,
+	    .records = texts,
+	    .n_records = n,
+	    .served = served,
+	    .reply = iq->reply,
+	    .reply_len = iq->reply_len,
+	    .ede = ede,
+	};
+	vg_hijack_emit(iq->req->r, &ev);
+}
+
 /* ---- pin ---- */
 /* pin blocks like rebinding: address records outside the pin are removed and the rest is
  * answered; an NS or DS set outside the pin fails the iq (removing part of a delegation would
@@ -61,7 +83,8 @@ void vg_hijack_pin(struct vg_iq *iq)
 				i++;
 				continue;
 			}
-			const char *t = n < PIN_LIST_MAX ? vg_hijack_rr_text(&req->arena, rr) : NULL;
+			const char *t =
+			    n < PIN_LIST_MAX ? vg_hijack_rr_text(&req->arena, rr) : NULL;
 			if (t)
 				texts[n++] = t;
 			rs->suspect |= 1u << VG_SUSPECT_PIN;
@@ -89,31 +112,17 @@ void vg_hijack_pin(struct vg_iq *iq)
 		req->suspect_text = "pin: addresses outside the pin removed";
 		served = "answer without the addresses outside the pin, EDE 15 (Blocked)";
 	}
-	struct vg_suspect_event ev = {
-	    .reason = VG_SUSPECT_PIN,
-	    .action = block ? VG_SUSPECT_BLOCKED : VG_SUSPECT_LOGGED,
-	    .qname = iq->asked,
-	    .qtype = iq->asked_type,
-	    .client = vg_hijack_client(req),
-	    .server = &iq->server,
-	    .tcp = iq->tcp,
-	    .records = texts,
-	    .n_records = n,
-	    .served = served,
-	    .reply = iq->reply,
-	    .reply_len = iq->reply_len,
-	    .ede = block ? VG_EDE_BLOCKED : 0,
-	};
-	vg_hijack_emit(r, &ev);
+	iq_event(iq, VG_SUSPECT_PIN, block ? VG_SUSPECT_BLOCKED : VG_SUSPECT_LOGGED, texts, n,
+		 served, block ? VG_EDE_BLOCKED : 0);
 }
 
 /* ---- nxdomain-rewrite ---- */
 
-#define NXR_LEARN_MAX 8		 /* rewrite addresses kept per forwarder (the oldest go first) */
-#define NXR_PERIOD_MS 600000u	 /* a forwarder that answered a probe is probed again after */
-#define NXR_RETRY_MIN_MS 1000u	 /* a probe that got no answer: next try after this, */
-#define NXR_RETRY_MAX_MS 60000u	 /* doubling up to this */
-#define NXR_LABEL_LEN 12	 /* letters of the random label */
+#define NXR_LEARN_MAX 8		/* rewrite addresses kept per forwarder (the oldest go first) */
+#define NXR_PERIOD_MS 600000u	/* a forwarder that answered a probe is probed again after */
+#define NXR_RETRY_MIN_MS 1000u	/* a probe that got no answer: next try after this, */
+#define NXR_RETRY_MAX_MS 60000u /* doubling up to this */
+#define NXR_LABEL_LEN 12	/* letters of the random label */
 
 enum nxr_state { NXR_UNKNOWN = 0, NXR_HONEST, NXR_LIES };
 
@@ -127,10 +136,10 @@ struct nxr_fwd {
 	unsigned n_learned, next_slot;
 	uint64_t next_at; /* monotonic ms: next probe round */
 	uint32_t backoff_ms;
-	unsigned probing;      /* probe requests of this round in flight */
-	bool round_answered;   /* a probe of this round got NXDOMAIN (or NODATA) */
-	bool round_lied;       /* a probe of this round got addresses */
-	bool round_new;	       /* ... and some of them were new */
+	unsigned probing;    /* probe requests of this round in flight */
+	bool round_answered; /* a probe of this round got NXDOMAIN (or NODATA) */
+	bool round_lied;     /* a probe of this round got addresses */
+	bool round_new;	     /* ... and some of them were new */
 };
 
 struct vg_nxr {
@@ -201,8 +210,7 @@ static void start_probe(struct vg_resolver *r, size_t idx, uint16_t qtype)
 	probe_name(r, f, name);
 	r->stats.nxdomain_probes++;
 	/* The probe may have ended already (vg_nxr_probe_done counted it down). */
-	if (!vg_req_start_probe(r, name, qtype, (unsigned)idx + 1) && f->probing &&
-	    !--f->probing)
+	if (!vg_req_start_probe(r, name, qtype, (unsigned)idx + 1) && f->probing && !--f->probing)
 		round_end(r, f);
 }
 
@@ -359,25 +367,14 @@ static void judge_probe(struct vg_iq *iq)
 		if (n && f->round_new) {
 			r->stats.nxdomain_rewrites_learned++;
 			bool iterate = r->hijack->forward_fallback == VG_FALLBACK_ITERATE;
-			struct vg_suspect_event ev = {
-			    .reason = VG_SUSPECT_NXDOMAIN_REWRITE,
-			    .action = VG_SUSPECT_LOGGED,
-			    .qname = iq->asked,
-			    .qtype = iq->asked_type,
-			    .server = &iq->server,
-			    .tcp = iq->tcp,
-			    .records = texts,
-			    .n_records = n,
-			    .served = iterate ? "nothing (a probe): the forwarder rewrites NXDOMAIN; "
-						"these addresses are learned and its zone is resolved "
-						"by iteration while it does"
-					      : "nothing (a probe): the forwarder rewrites NXDOMAIN; "
-						"these addresses are learned and its answers made of "
-						"them are treated as NXDOMAIN",
-			    .reply = iq->reply,
-			    .reply_len = iq->reply_len,
-			};
-			vg_hijack_emit(r, &ev);
+			iq_event(iq, VG_SUSPECT_NXDOMAIN_REWRITE, VG_SUSPECT_LOGGED, texts, n,
+				 iterate ? "nothing (a probe): the forwarder rewrites NXDOMAIN; "
+					   "these addresses are learned and its zone is resolved "
+					   "by iteration while it does"
+					 : "nothing (a probe): the forwarder rewrites NXDOMAIN; "
+					   "these addresses are learned and its answers made of "
+					   "them are treated as NXDOMAIN",
+				 0);
 		}
 	} else {
 		return; /* SERVFAIL, REFUSED...: the iterator tries again or fails */
@@ -477,20 +474,7 @@ void vg_nxr_reply(struct vg_iq *iq)
 		req->suspect_ede = VG_EDE_FORGED_ANSWER;
 		req->suspect_text = "nxdomain-rewrite: the forwarder's invented address removed";
 	}
-	struct vg_suspect_event ev = {
-	    .reason = VG_SUSPECT_NXDOMAIN_REWRITE,
-	    .action = block ? VG_SUSPECT_BLOCKED : VG_SUSPECT_LOGGED,
-	    .qname = iq->asked,
-	    .qtype = iq->asked_type,
-	    .client = vg_hijack_client(req),
-	    .server = &iq->server,
-	    .tcp = iq->tcp,
-	    .records = texts,
-	    .n_records = n,
-	    .served = block ? "NXDOMAIN, EDE 4 (Forged Answer)" : "the answer as received",
-	    .reply = iq->reply,
-	    .reply_len = iq->reply_len,
-	    .ede = block ? VG_EDE_FORGED_ANSWER : 0,
-	};
-	vg_hijack_emit(r, &ev);
+	iq_event(iq, VG_SUSPECT_NXDOMAIN_REWRITE, block ? VG_SUSPECT_BLOCKED : VG_SUSPECT_LOGGED,
+		 texts, n, block ? "NXDOMAIN, EDE 4 (Forged Answer)" : "the answer as received",
+		 block ? VG_EDE_FORGED_ANSWER : 0);
 }

@@ -74,10 +74,10 @@ enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
 	X(unwanted_malformed, COUNTER, "unwanted upstream messages: not a parsable reply")         \
 	X(unwanted_source, COUNTER,                                                                \
 	  "unwanted upstream messages: wrong source (none with connected sockets)")                \
-	X(unwanted_late, COUNTER, "datagrams after the answer, in the injection window")         \
+	X(unwanted_late, COUNTER, "datagrams after the answer, in the injection window")           \
 	X(nxdomain_probes, COUNTER, "nxdomain-rewrite probes sent to forwarders")                  \
 	X(nxdomain_probe_rounds, COUNTER, "probe rounds a forwarder answered (honest or not)")     \
-	X(nxdomain_rewrites_learned, COUNTER, "probes that taught new NXDOMAIN rewrite addresses")  \
+	X(nxdomain_rewrites_learned, COUNTER, "probes that taught new NXDOMAIN rewrite addresses") \
 	X(nxdomain_rewrites, COUNTER, "forwarder answers recognised as NXDOMAIN rewrites")
 
 /* Upstream transport, per worker (include/vigil/upstream.h struct vg_upstream_stats). */

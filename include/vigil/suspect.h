@@ -93,12 +93,12 @@ enum vg_forward_fallback { VG_FALLBACK_NONE = 0, VG_FALLBACK_ITERATE };
 /* One `pin: "NAME TYPE VALUE"` (docs/configuration.md): the data of NAME (exactly that name)
  * and TYPE must lie inside VALUE. Pins of one name and type together make one allowed set. */
 struct vg_pin {
-	uint8_t name[256]; /* wire, lowercase */
-	uint16_t type;	   /* A, AAAA, NS or DS */
-	struct vg_cidr prefix;	 /* A, AAAA: the allowed prefix */
-	uint8_t ns_suffix[256];	 /* NS: the target must be this name or below it (wire) */
-	int32_t ds_keytag;	 /* DS: the key tag, or -1 when a digest is given */
-	uint8_t ds_digest[64];	 /* DS: the digest (binary) */
+	uint8_t name[256];	/* wire, lowercase */
+	uint16_t type;		/* A, AAAA, NS or DS */
+	struct vg_cidr prefix;	/* A, AAAA: the allowed prefix */
+	uint8_t ns_suffix[256]; /* NS: the target must be this name or below it (wire) */
+	int32_t ds_keytag;	/* DS: the key tag, or -1 when a digest is given */
+	uint8_t ds_digest[64];	/* DS: the digest (binary) */
 	uint8_t ds_digest_len;
 };
 

@@ -56,8 +56,9 @@ int vg_pin_parse(const char *text, struct vg_pin *out, char *err, size_t errlen)
 	memset(out, 0, sizeof(*out));
 	int k = sscanf(text, "%1024s %15s %299s %1s", name, type, value, extra);
 	if (k != 3) {
-		snprintf(err, errlen, "bad pin \"%s\" (expected \"NAME TYPE VALUE\", TYPE one of A, "
-				      "AAAA, NS, DS)",
+		snprintf(err, errlen,
+			 "bad pin \"%s\" (expected \"NAME TYPE VALUE\", TYPE one of A, "
+			 "AAAA, NS, DS)",
 			 text);
 		return -1;
 	}
@@ -72,7 +73,8 @@ int vg_pin_parse(const char *text, struct vg_pin *out, char *err, size_t errlen)
 		if (vg_cidr_parse(value, &out->prefix) != 0 ||
 		    out->prefix.family != (v4 ? AF_INET : AF_INET6)) {
 			snprintf(err, errlen, "bad %s prefix '%s' (expected %s)", type, value,
-				 v4 ? "an IPv4 ADDR/BITS or address" : "an IPv6 ADDR/BITS or address");
+				 v4 ? "an IPv4 ADDR/BITS or address"
+				    : "an IPv6 ADDR/BITS or address");
 			return -1;
 		}
 		return 0;
@@ -80,8 +82,9 @@ int vg_pin_parse(const char *text, struct vg_pin *out, char *err, size_t errlen)
 	if (!strcasecmp(type, "NS")) {
 		out->type = VG_TYPE_NS;
 		if (vg_name_from_text(value, out->ns_suffix) < 0) {
-			snprintf(err, errlen, "bad NS name '%s' (expected a name server name or a "
-					      "name it must end in)",
+			snprintf(err, errlen,
+				 "bad NS name '%s' (expected a name server name or a "
+				 "name it must end in)",
 				 value);
 			return -1;
 		}

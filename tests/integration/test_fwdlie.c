@@ -71,7 +71,8 @@ static void start_liar(void)
 		_exit(127);
 	}
 	uint8_t q[512], r[4096];
-	size_t ql = itest_query("www.example.com.", LDNS_RR_TYPE_A, 4242, 1232, false, q, sizeof(q));
+	size_t ql =
+	    itest_query("www.example.com.", LDNS_RR_TYPE_A, 4242, 1232, false, q, sizeof(q));
 	for (int i = 0; i < 50; i++) {
 		if (itest_udp("127.0.0.1", liar_port, NULL, q, ql, r, sizeof(r), 500) > 0) {
 			/* from here on only vigild's questions (nxfwd appends to the file) */
@@ -172,7 +173,8 @@ static bool records_have(json_t *o, const char *text)
 static json_t *find(json_t **l, size_t n, const char *reason, const char *action)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!strcmp(field(l[i], "reason"), reason) && !strcmp(field(l[i], "action"), action))
+		if (!strcmp(field(l[i], "reason"), reason) &&
+		    !strcmp(field(l[i], "action"), action))
 			return l[i];
 	return NULL;
 }

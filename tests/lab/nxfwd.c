@@ -55,7 +55,8 @@ static size_t ask_upstream(const uint8_t *msg, size_t len, uint8_t *out, size_t 
 	if (fd < 0)
 		return 0;
 	size_t n = 0;
-	if (connect(fd, &upstream.u.sa, upstream.len) == 0 && send(fd, msg, len, 0) == (ssize_t)len) {
+	if (connect(fd, &upstream.u.sa, upstream.len) == 0 &&
+	    send(fd, msg, len, 0) == (ssize_t)len) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		if (poll(&p, 1, UPSTREAM_TIMEOUT_MS) == 1) {
 			ssize_t r = recv(fd, out, cap, 0);

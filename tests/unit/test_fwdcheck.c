@@ -55,8 +55,7 @@ static const struct ev *event_of(enum vg_suspect_reason reason, enum vg_suspect_
 	for (size_t i = 0; i < n_ev; i++)
 		if (E[i].reason == reason && E[i].action == action)
 			return &E[i];
-	cr_assert_fail("no event of reason %d action %d among %zu", (int)reason, (int)action,
-		       n_ev);
+	cr_assert_fail("no event of reason %d action %d among %zu", (int)reason, (int)action, n_ev);
 	return NULL;
 }
 
@@ -204,8 +203,8 @@ Test(nxrewrite, log_mode_serves_the_rewrite_and_reports_it)
 	struct result res;
 	resolve("nothere.example.com.", LDNS_RR_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
-	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "nothere.example.com.", LDNS_RR_TYPE_A,
-			 AD_ADDR));
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "nothere.example.com.", LDNS_RR_TYPE_A, AD_ADDR));
 	cr_assert_eq(res.ede, VG_EDE_NONE);
 	cr_assert_eq(events_of(VG_SUSPECT_NXDOMAIN_REWRITE, VG_SUSPECT_LOGGED), 2,
 		     "the probe's and the answer's");
@@ -240,9 +239,9 @@ static void no_probe_with(bool hijack, enum vg_detect_mode mode)
 	cr_assert_eq(R->stats.nxdomain_probes, 0);
 	struct result res;
 	resolve("nothere.example.com.", LDNS_RR_TYPE_A, &res);
-	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "nothere.example.com.", LDNS_RR_TYPE_A,
-			 AD_ADDR),
-		  "the rewrite is served as it came");
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "nothere.example.com.", LDNS_RR_TYPE_A, AD_ADDR),
+	    "the rewrite is served as it came");
 	cr_assert_eq(queries_to(FWD), 1, "only the client's question");
 	cr_assert_eq(n_ev, 0);
 	free_result(&res);
