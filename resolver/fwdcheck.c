@@ -173,7 +173,7 @@ static bool learned_has(const struct nxr_fwd *f, const uint8_t *rdata, uint16_t 
 
 static void learn(struct nxr_fwd *f, const uint8_t *rdata, uint16_t len)
 {
-	if (learned_has(f, rdata, len))
+	if ((len != 4 && len != 16) || learned_has(f, rdata, len))
 		return;
 	unsigned k = f->n_learned < NXR_LEARN_MAX ? f->n_learned++ : f->next_slot;
 	f->next_slot = (k + 1) % NXR_LEARN_MAX;

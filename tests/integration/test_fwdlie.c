@@ -253,6 +253,10 @@ Test(nxrewrite, the_rewrite_is_answered_nxdomain_logged_and_not_cached)
 
 	/* A name that exists still resolves through the forwarder. */
 	cr_expect(itest_resolves_a(&V, "www.example.com.", "192.0.2.1", 6000));
+	usleep(300 * 1000); /* the cache writer commits in groups of a few ms */
+	cr_assert_eq(vigilctl("lookup www.example.com A", out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, " IN A 192.0.2.1") && strstr(out, "forwarder"),
+		  "cached as the forwarder's: %s", out);
 	p = ask("nothere.example.com.", LDNS_RR_TYPE_A);
 	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN, "asked again: still NXDOMAIN");
 	ldns_pkt_free(p);
@@ -282,6 +286,11 @@ Test(nxrewrite, forward_fallback_iterate_answers_from_the_lab)
 	cr_expect(!liar_asked("www.example.com."), "the lying forwarder was asked");
 	cr_expect(!liar_asked("nothere2.example.com."), "the lying forwarder was asked");
 	cr_expect_eq(liar_lines(), before, "only probes go to the lying forwarder");
+	usleep(300 * 1000); /* the cache writer commits in groups of a few ms */
+	char out[8192];
+	cr_assert_eq(vigilctl("lookup www.example.com A", out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, " IN A 192.0.2.1") != NULL, "%s", out);
+	cr_expect(strstr(out, "forwarder") == NULL, "cached as a forwarder's: %s", out);
 
 	json_t *l[64];
 	size_t n = read_lines(log_path, l, 1);
