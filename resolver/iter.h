@@ -245,6 +245,10 @@ struct vg_req {
 	/* Every query over TCP: a re-fetch after a second answer (the cache keeps what TCP
 	 * confirms). */
 	bool tcp_only;
+	/* A second answer's TCP re-fetch was asked while this request for the same question was
+	 * still in flight (validating, say): it would store the first answer after the flush, so
+	 * the question is flushed and asked again over TCP when it ends. */
+	bool refetch_tcp;
 	/* DNSSEC: what this request learned of the chain of trust (validate.c) and the work
 	 * done against the validator's limits. */
 	struct vg_zk *zk;

@@ -101,8 +101,14 @@ void vg_req_complete(struct vg_req *req)
 		vg_nxr_probe_done(req); /* a probe has no client and leaves nothing cached */
 	else
 		vg_answer_finish(req);
-	if (iq->want_prefetch)
+	if (req->refetch_tcp) {
+		/* A second answer came while this request ran: what it stored is not trusted. */
+		if (r->cache)
+			vg_cache_flush_name(r->cache, req->qname, req->qtype);
+		vg_req_refetch_tcp(r, req->qname, req->qtype);
+	} else if (iq->want_prefetch) {
 		vg_req_start_background(r, req->qname, req->qtype, false);
+	}
 	req->next = r->zombies;
 	r->zombies = req;
 	if (!r->reaper)
@@ -164,8 +170,11 @@ static struct vg_req *start_background(struct vg_resolver *r, const uint8_t *qna
 	uint8_t low[VG_NAME_MAX];
 	memcpy(low, qname, (size_t)vg_name_len(qname, VG_NAME_MAX));
 	vg_name_lower(low);
-	if (req_find(r, low, qtype, VG_CLASS_IN, false, false))
-		return NULL; /* already being refreshed */
+	struct vg_req *busy = req_find(r, low, qtype, VG_CLASS_IN, false, false);
+	if (busy) {
+		busy->refetch_tcp |= tcp_only; /* asked again over TCP once it ends */
+		return NULL;			/* already being refreshed */
+	}
 	struct vg_req *req = req_new(r, low, qtype, VG_CLASS_IN, false, false);
 	if (!req)
 		return NULL;
