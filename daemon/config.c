@@ -33,6 +33,7 @@ struct pstate {
 	int line;
 	bool listen_seen; /* the first listen: replaces the built-in listen set */
 	bool oom;
+	bool quoted; /* the value being applied was written in quotes */
 	char reason[256];
 	int key_line[128]; /* last line each key (index in keys[]) was set on, for cross-key errors */
 };
@@ -395,6 +396,43 @@ static int set_out_of_bailiwick(struct pstate *ps, const char *v)
 	return set_mode(ps, v, &ps->cfg->out_of_bailiwick);
 }
 
+static int set_nxdomain_rewrite(struct pstate *ps, const char *v)
+{
+	return set_mode(ps, v, &ps->cfg->nxdomain_rewrite);
+}
+
+static int set_forward_fallback(struct pstate *ps, const char *v)
+{
+	if (!strcmp(v, "none"))
+		ps->cfg->forward_fallback = VG_FALLBACK_NONE;
+	else if (!strcmp(v, "iterate"))
+		ps->cfg->forward_fallback = VG_FALLBACK_ITERATE;
+	else
+		return fail(ps, "bad value '%s' (expected none or iterate)", v);
+	return 0;
+}
+
+/* pin: "NAME TYPE VALUE" (repeatable), checked here so a bad pin is reported with its line. */
+static int set_pin(struct pstate *ps, const char *v)
+{
+	struct vg_pin p;
+	char why[200];
+	if (!ps->quoted)
+		return fail(ps, "the value must be quoted: pin: \"NAME TYPE VALUE\"");
+	if (vg_pin_parse(v, &p, why, sizeof(why)) != 0)
+		return fail(ps, "%s", why);
+	struct vg_pin *el = grow((void **)&ps->cfg->pins, &ps->cfg->n_pins, sizeof(*el));
+	if (!el)
+		return oom(ps);
+	*el = p;
+	return 0;
+}
+
+static int set_pin_action(struct pstate *ps, const char *v)
+{
+	return set_mode(ps, v, &ps->cfg->pin_action);
+}
+
 /* Appends a domain name (wire, lowercase) to a list of names. */
 static int add_domain(struct pstate *ps, uint8_t (**arr)[256], size_t *n, const char *v)
 {
@@ -535,6 +573,10 @@ static const struct key keys[] = {
 	{"spoof-attempt", K_FUNC, 0, 0, 0, set_spoof_attempt},
 	{"spoof-tcp-after", K_U32, F(spoof_tcp_after), 1, 1000, NULL},
 	{"out-of-bailiwick", K_FUNC, 0, 0, 0, set_out_of_bailiwick},
+	{"nxdomain-rewrite", K_FUNC, 0, 0, 0, set_nxdomain_rewrite},
+	{"forward-fallback", K_FUNC, 0, 0, 0, set_forward_fallback},
+	{"pin", K_FUNC, 0, 0, 0, set_pin},
+	{"pin-action", K_FUNC, 0, 0, 0, set_pin_action},
 };
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <= 128, "grow pstate.key_line");
@@ -630,7 +672,8 @@ static int parse_line(struct pstate *ps, const char *p, const char *end, char *b
 	while (p < end && is_space(*p))
 		p++;
 	size_t o = 0;
-	if (p < end && *p == '"') {
+	ps->quoted = p < end && *p == '"';
+	if (ps->quoted) {
 		p++;
 		bool closed = false;
 		while (p < end) {
@@ -735,6 +778,9 @@ int vg_config_defaults(struct vg_config *cfg)
 	cfg->spoof_tcp_after = 3;
 	cfg->out_of_bailiwick = VG_DETECT_LOG;
 	cfg->injection_window_ms = 200;
+	cfg->nxdomain_rewrite = VG_DETECT_BLOCK;
+	cfg->forward_fallback = VG_FALLBACK_NONE;
+	cfg->pin_action = VG_DETECT_LOG;
 	return 0;
 }
 
@@ -918,5 +964,6 @@ void vg_config_free(struct vg_config *cfg)
 	free(cfg->forward_zones);
 	free(cfg->trusted);
 	free(cfg->private_domains);
+	free(cfg->pins);
 	memset(cfg, 0, sizeof(*cfg));
 }

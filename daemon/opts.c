@@ -52,6 +52,11 @@ void vg_resolver_opts_from_config(struct vg_resolver_opts *o, const struct vg_co
 	o->hijack.spoof_attempt = (enum vg_detect_mode)cfg->spoof_attempt;
 	o->hijack.spoof_tcp_after = cfg->spoof_tcp_after;
 	o->hijack.out_of_bailiwick = (enum vg_detect_mode)cfg->out_of_bailiwick;
+	o->hijack.nxdomain_rewrite = (enum vg_detect_mode)cfg->nxdomain_rewrite;
+	o->hijack.forward_fallback = (enum vg_forward_fallback)cfg->forward_fallback;
+	o->hijack.pins = cfg->pins;
+	o->hijack.n_pins = cfg->n_pins;
+	o->hijack.pin_action = (enum vg_detect_mode)cfg->pin_action;
 	o->injection_window_ms = cfg->injection_window_ms;
 	o->injection_strict = cfg->injection_strict;
 	o->dnssec.enabled = cfg->dnssec;

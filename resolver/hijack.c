@@ -252,6 +252,21 @@ static void emit(struct vg_resolver *r, const struct vg_suspect_event *ev)
 		r->suspect->emit(r->suspect->ctx, ev);
 }
 
+const char *vg_hijack_rr_text(struct vg_arena *a, const struct vg_rr *rr)
+{
+	return rr_text_any(a, rr);
+}
+
+const struct vg_sockaddr *vg_hijack_client(const struct vg_req *req)
+{
+	return req_client(req);
+}
+
+void vg_hijack_emit(struct vg_resolver *r, const struct vg_suspect_event *ev)
+{
+	emit(r, ev);
+}
+
 /* ---- out-of-bailiwick ---- */
 
 /* At most this many removed records are listed per event (the event says how many more). */

@@ -283,14 +283,35 @@ static enum step st_find_cut(struct vg_iq *iq)
 	reset_outcomes(iq);
 	iq->qmin_labels = -1;
 	iq->qmin_steps = 0;
+	const uint8_t *fzone = fz ? fz->zone : (const uint8_t *)"";
+	const struct vg_sockaddr *fa = fz ? fz->addrs : o->forward;
+	size_t nfa = fz ? fz->n_addrs : o->n_forward;
+	struct vg_sockaddr honest[VG_MAX_NS];
+	if (iq->probe && iq == iq->req->root) {
+		/* nxdomain-rewrite probe: the one forwarder it judges */
+		const struct vg_sockaddr *pa = NULL;
+		fzone = vg_nxr_probe_target(iq->req->r, iq->probe, &pa);
+		fa = pa;
+		nfa = pa ? 1 : 0;
+		if (!pa)
+			return fail(iq, VG_EDE_OTHER, "no such forwarder");
+	} else if (nfa) {
+		/* forward-fallback: iterate leaves out forwarders known to rewrite NXDOMAIN; with
+		 * none left the zone is resolved by iteration */
+		size_t k = 0;
+		for (size_t i = 0; i < nfa && k < VG_MAX_NS; i++)
+			if (vg_nxr_usable(iq->req->r, fzone, &fa[i]))
+				honest[k++] = fa[i];
+		if (k < nfa) {
+			fa = honest;
+			nfa = k;
+		}
+	}
 	if (iq->cut_given) {
 		iq->cut_given = false; /* a restart after a CNAME finds its own cut */
-	} else if (fz) {
+	} else if (nfa) {
 		iq->forward = true;
-		cut_from_addrs(iq, fz->zone, fz->addrs, fz->n_addrs);
-	} else if (o->n_forward) {
-		iq->forward = true;
-		cut_from_addrs(iq, (const uint8_t *)"", o->forward, o->n_forward);
+		cut_from_addrs(iq, fzone, fa, nfa);
 	} else {
 		/* DS lives in the parent zone (RFC 4035 §3.1.4.1): start above the name. */
 		const uint8_t *from = iq->sname;
@@ -629,9 +650,15 @@ static enum step st_validate(struct vg_iq *iq)
 	}
 	if (iq->state != IQ_VALIDATE)
 		return STEP_NEXT; /* bogus: IQ_FAIL */
+	vg_nxr_reply(iq);
+	if (iq->state != IQ_VALIDATE)
+		return STEP_NEXT; /* a probe judged: IQ_DONE */
 	vg_hijack_spoof_mark(iq);
 	vg_hijack_bailiwick(iq);
 	vg_hijack_rebinding(iq);
+	vg_hijack_pin(iq);
+	if (iq->state != IQ_VALIDATE)
+		return STEP_NEXT; /* NS or DS outside a pin: IQ_FAIL */
 	iq->state = IQ_STORE;
 	return STEP_NEXT;
 }

@@ -58,6 +58,7 @@ struct vg_iq;
 struct vg_zk;
 struct vg_anchors;
 struct vg_bogus;
+struct vg_nxr;
 
 /* What a sub-request hands its parent when it ends. Records and sets live in the request's arena
  * (valid for the request's life); the `sets` array only during the continuation call. */
@@ -137,6 +138,10 @@ struct vg_iq {
 	bool primed;	    /* priming: the root's NS addresses replaced the hints */
 	bool refresh;	    /* prefetch: skip the cached answer, ask the authorities */
 	bool want_prefetch; /* answered from a cache entry near its expiry */
+	/* nxdomain-rewrite probe (fwdcheck.c): 1 + index of the forwarder it asks, 0 = none;
+	 * probe_judged: its reply said whether the forwarder rewrites */
+	unsigned probe;
+	bool probe_judged;
 
 	uint8_t sname[VG_NAME_MAX]; /* current name (after CNAME/DNAME) */
 	uint16_t qtype, qclass;
@@ -254,6 +259,10 @@ struct vg_req {
 	/* Every query over TCP: a re-fetch after a second answer (the cache keeps what TCP
 	 * confirms). */
 	bool tcp_only;
+	/* A second answer's TCP re-fetch was asked while this request for the same question was
+	 * still in flight (validating, say): it would store the first answer after the flush, so
+	 * the question is flushed and asked again over TCP when it ends. */
+	bool refetch_tcp;
 	/* DNSSEC: what this request learned of the chain of trust (validate.c) and the work
 	 * done against the validator's limits. */
 	struct vg_zk *zk;
@@ -294,6 +303,8 @@ struct vg_resolver {
 	struct vg_req *zombies;		 /* finished, freed on the next loop pass */
 	struct vg_upstream_timer *reaper;
 	struct vg_resolver_stats stats;
+	struct vg_nxr *nxr; /* nxdomain-rewrite probe state per forwarder (fwdcheck.c), or NULL */
+	bool closing;	    /* vg_resolver_close runs: no new probe is scheduled */
 	/* cache lookup buffer (views point into it until the next lookup): any stored value fits */
 	uint8_t cbuf[VG_CACHE_READ_MAX];
 	uint8_t abuf[65536]; /* answer building */
@@ -353,6 +364,29 @@ bool vg_hijack_hold(struct vg_iq *iq, bool full);
 /* Ends iq's hold without resuming it (the request ended). */
 void vg_hijack_hold_cancel(struct vg_iq *iq);
 
+/* hijack.c: a record in presentation format (lowercased names, single spaces) in the arena, NULL
+ * without memory; the first waiting client of req (NULL: none); hand an event to the sink. */
+const char *vg_hijack_rr_text(struct vg_arena *a, const struct vg_rr *rr);
+const struct vg_sockaddr *vg_hijack_client(const struct vg_req *req);
+void vg_hijack_emit(struct vg_resolver *r, const struct vg_suspect_event *ev);
+/* fwdcheck.c: the pin check (IQ_VALIDATE): records of a pinned name and type outside every pin
+ * of that name and type are reported (reason pin); with pin-action: block address records are
+ * removed (EDE 4) and NS or DS outside the pin fail the iq (SERVFAIL, EDE 4). */
+void vg_hijack_pin(struct vg_iq *iq);
+/* fwdcheck.c: nxdomain-rewrite. vg_nxr_init sets up the per-forwarder probe state and arms the
+ * first probe (0 or -ENOMEM); vg_nxr_free stops it. vg_nxr_reply handles a reply in IQ_VALIDATE:
+ * a probe's reply is judged (the probe ends without storing anything), a forwarder's answer
+ * that is exactly a learned rewrite set is reported and, in block mode, turned into NXDOMAIN.
+ * vg_nxr_probe_done: a probe request ended (request.c). vg_nxr_usable: whether forwarder `a`
+ * of `zone` may be asked (false while it is known to lie and forward-fallback: iterate). */
+int vg_nxr_init(struct vg_resolver *r);
+void vg_nxr_free(struct vg_resolver *r);
+void vg_nxr_reply(struct vg_iq *iq);
+void vg_nxr_probe_done(struct vg_req *req);
+bool vg_nxr_usable(struct vg_resolver *r, const uint8_t *zone, const struct vg_sockaddr *a);
+/* The zone and address (*addr, NULL when unknown) of probe target `probe` (1 + index). */
+const uint8_t *vg_nxr_probe_target(struct vg_resolver *r, unsigned probe,
+				   const struct vg_sockaddr **addr);
 /* validate.c: DNSSEC. vg_validate_reply sets the status of each RRset of iq's reply (IQ_VALIDATE)
  * from the chain of trust, fetching DS and DNSKEY sets with sub-requests when the request does
  * not know them yet. Returns true when done (iq->state is IQ_FAIL with the EDE for bogus data,
@@ -384,6 +418,11 @@ struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qna
  * server over TCP; NULL when one is already in flight or without memory. */
 struct vg_req *vg_req_refetch_tcp(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype);
 
+/* Starts an nxdomain-rewrite probe of forwarder `fwd` - 1 (fwdcheck.c): a background request
+ * asking only that forwarder, whose result is neither cached nor answered; NULL without memory
+ * (or one already in flight). */
+struct vg_req *vg_req_start_probe(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype,
+				  unsigned fwd);
 /* outq.c: identical upstream queries in flight are sent once. */
 int vg_outq_send(struct vg_iq *iq);
 void vg_outq_leave(struct vg_iq *iq);

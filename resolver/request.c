@@ -97,9 +97,18 @@ void vg_req_complete(struct vg_req *req)
 	struct vg_iq *iq = req->root;
 	if (iq->is_prime)
 		vg_prime_done(r, iq->state == IQ_DONE && iq->primed);
-	vg_answer_finish(req);
-	if (iq->want_prefetch)
+	if (iq->probe)
+		vg_nxr_probe_done(req); /* a probe has no client and leaves nothing cached */
+	else
+		vg_answer_finish(req);
+	if (req->refetch_tcp) {
+		/* A second answer came while this request ran: what it stored is not trusted. */
+		if (r->cache)
+			vg_cache_flush_name(r->cache, req->qname, req->qtype);
+		vg_req_refetch_tcp(r, req->qname, req->qtype);
+	} else if (iq->want_prefetch) {
 		vg_req_start_background(r, req->qname, req->qtype, false);
+	}
 	req->next = r->zombies;
 	r->zombies = req;
 	if (!r->reaper)
@@ -156,23 +165,27 @@ static struct vg_req *req_find(struct vg_resolver *r, const uint8_t *low, uint16
 }
 
 static struct vg_req *start_background(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype,
-				       bool prime, bool tcp_only)
+				       bool prime, bool tcp_only, unsigned probe)
 {
 	uint8_t low[VG_NAME_MAX];
 	memcpy(low, qname, (size_t)vg_name_len(qname, VG_NAME_MAX));
 	vg_name_lower(low);
-	if (req_find(r, low, qtype, VG_CLASS_IN, false, false))
-		return NULL; /* already being refreshed */
+	struct vg_req *busy = req_find(r, low, qtype, VG_CLASS_IN, false, false);
+	if (busy) {
+		busy->refetch_tcp |= tcp_only; /* asked again over TCP once it ends */
+		return NULL;			/* already being refreshed */
+	}
 	struct vg_req *req = req_new(r, low, qtype, VG_CLASS_IN, false, false);
 	if (!req)
 		return NULL;
 	req->root->is_prime = prime;
 	req->root->refresh = !prime;
+	req->root->probe = probe;
 	req->tcp_only = tcp_only;
 	if (prime) {
 		r->priming = true;
 		r->stats.primings++;
-	} else {
+	} else if (!probe) {
 		r->stats.prefetches++;
 	}
 	req_link(req);
@@ -183,12 +196,18 @@ static struct vg_req *start_background(struct vg_resolver *r, const uint8_t *qna
 struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype,
 				       bool prime)
 {
-	return start_background(r, qname, qtype, prime, false);
+	return start_background(r, qname, qtype, prime, false, 0);
 }
 
 struct vg_req *vg_req_refetch_tcp(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype)
 {
-	return start_background(r, qname, qtype, false, true);
+	return start_background(r, qname, qtype, false, true, 0);
+}
+
+struct vg_req *vg_req_start_probe(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype,
+				  unsigned fwd)
+{
+	return start_background(r, qname, qtype, false, false, fwd);
 }
 
 /* ---- public API (resolver.h) ---- */
@@ -216,7 +235,9 @@ void vg_resolver_opts_default(struct vg_resolver_opts *o)
 		       .second_answer = VG_DETECT_BLOCK,
 		       .spoof_attempt = VG_DETECT_BLOCK,
 		       .spoof_tcp_after = 3,
-		       .out_of_bailiwick = VG_DETECT_LOG},
+		       .out_of_bailiwick = VG_DETECT_LOG,
+		       .nxdomain_rewrite = VG_DETECT_BLOCK,
+		       .pin_action = VG_DETECT_LOG},
 	    .dnssec = {.enabled = true, .nsec3_max_iterations = VG_DNSSEC_NSEC3_ITER_DEFAULT},
 	};
 }
@@ -253,6 +274,8 @@ int vg_resolver_new(const struct vg_resolver_env *env, struct vg_resolver **out)
 	int rc = r->sel ? vg_prime_load_hints(r) : -ENOMEM;
 	if (rc == 0)
 		rc = vg_validate_init(r);
+	if (rc == 0 && (rc = vg_nxr_init(r)) < 0)
+		vg_validate_free(r);
 	if (rc < 0) {
 		vg_select_free(r->sel);
 		free(r);
@@ -424,7 +447,9 @@ void vg_resolver_close(struct vg_resolver *r)
 	if (!r)
 		return;
 	log_stats(r);
+	r->closing = true; /* the probes ended below schedule no new round */
 	vg_resolver_entry(r, close_entry, r);
+	vg_nxr_free(r);
 	if (r->reaper)
 		r->up->ops->timer_stop(r->up, r->reaper);
 	reaper_fire(r);

@@ -112,6 +112,12 @@ struct vg_config {
 	int out_of_bailiwick;	      /* default log */
 	uint32_t injection_window_ms; /* default 200, 0 = off */
 	bool injection_strict;	      /* hold answers for the window (default no) */
+	/* nxdomain-rewrite, forward-fallback, pin, pin-action (docs/configuration.md) */
+	int nxdomain_rewrite; /* enum vg_detect_mode, default block */
+	int forward_fallback; /* enum vg_forward_fallback, default none */
+	struct vg_pin *pins;  /* pin: lines in order */
+	size_t n_pins;
+	int pin_action; /* enum vg_detect_mode, default log */
 };
 
 /* Fills `cfg` with the built-in defaults (listen 127.0.0.1 and ::1 port 53, ...). Returns 0 or

@@ -77,7 +77,11 @@ enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
 	X(unwanted_late, COUNTER, "datagrams after the answer, in the injection window")           \
 	X(injection_held, COUNTER, "replies held for the injection window (injection-strict)")     \
 	X(injection_held_retried, COUNTER,                                                         \
-	  "held replies a second answer sent again over TCP (injection-strict)")
+	  "held replies a second answer sent again over TCP (injection-strict)")                   \
+	X(nxdomain_probes, COUNTER, "nxdomain-rewrite probes sent to forwarders")                  \
+	X(nxdomain_probe_rounds, COUNTER, "probe rounds a forwarder answered (honest or not)")     \
+	X(nxdomain_rewrites_learned, COUNTER, "probes that taught new NXDOMAIN rewrite addresses") \
+	X(nxdomain_rewrites, COUNTER, "forwarder answers recognised as NXDOMAIN rewrites")
 
 /* Upstream transport, per worker (include/vigil/upstream.h struct vg_upstream_stats). */
 #define VG_STATS_PREFIX_UPSTREAM "upstream_"

@@ -17,7 +17,9 @@
 	X(SECOND_ANSWER, "second-answer", second_answer)                                           \
 	X(SPOOF_ATTEMPT, "spoof-attempt", spoof_attempt)                                           \
 	X(OUT_OF_BAILIWICK, "out-of-bailiwick", out_of_bailiwick)                                  \
-	X(BOGUS, "bogus", bogus)
+	X(BOGUS, "bogus", bogus)                                                                   \
+	X(NXDOMAIN_REWRITE, "nxdomain-rewrite", nxdomain_rewrite)                                  \
+	X(PIN, "pin", pin)
 enum vg_suspect_reason {
 #define VG_SUSPECT_ENUM(id, name, stat) VG_SUSPECT_##id,
 	VG_SUSPECT_REASONS(VG_SUSPECT_ENUM)
@@ -84,6 +86,28 @@ enum vg_rebinding_mode { VG_REBIND_BLOCK = 0, VG_REBIND_LOG, VG_REBIND_OFF };
  * out-of-bailiwick:); the values equal enum vg_rebinding_mode's so one parser serves all. */
 enum vg_detect_mode { VG_DETECT_BLOCK = 0, VG_DETECT_LOG, VG_DETECT_OFF };
 
+/* `forward-fallback:` none (default: keep asking the forwarder, rewrites become NXDOMAIN) or
+ * iterate (resolve the forwarded zone from the root hints while its forwarder lies). */
+enum vg_forward_fallback { VG_FALLBACK_NONE = 0, VG_FALLBACK_ITERATE };
+
+/* One `pin: "NAME TYPE VALUE"` (docs/configuration.md): the data of NAME (exactly that name)
+ * and TYPE must lie inside VALUE. Pins of one name and type together make one allowed set. */
+struct vg_pin {
+	uint8_t name[256];	/* wire, lowercase */
+	uint16_t type;		/* A, AAAA, NS or DS */
+	struct vg_cidr prefix;	/* A, AAAA: the allowed prefix */
+	uint8_t ns_suffix[256]; /* NS: the target must be this name or below it (wire) */
+	int32_t ds_keytag;	/* DS: the key tag, or -1 when a digest is given */
+	uint8_t ds_digest[64];	/* DS: the digest (binary) */
+	uint8_t ds_digest_len;
+};
+
+/* Parses the value of one pin: "NAME TYPE VALUE" (quotes already removed). Returns 0, or -1
+ * with a message in err naming what is wrong. Pure. */
+int vg_pin_parse(const char *text, struct vg_pin *out, char *err, size_t errlen);
+/* Whether one record (rdata of the pin's type) lies inside the pin. Pure. */
+bool vg_pin_match(const struct vg_pin *p, const uint8_t *rdata, uint16_t rdlen);
+
 /* The resolver's hijack settings (read by resolver/hijack.c only). Borrowed; must outlive the
  * resolver. */
 struct vg_hijack_opts {
@@ -101,6 +125,16 @@ struct vg_hijack_opts {
 	/* out-of-bailiwick: records the scrubber removed are logged (block = log: the scrubber
 	 * removes them whatever this says) */
 	enum vg_detect_mode out_of_bailiwick;
+	/* nxdomain-rewrite (forward mode): probe each forwarder with a name that cannot exist;
+	 * block = answers that are exactly a learned rewrite address set become NXDOMAIN, log =
+	 * event only, off = no probe at all (docs/configuration.md) */
+	enum vg_detect_mode nxdomain_rewrite;
+	/* forward-fallback: while a forwarder is known to rewrite NXDOMAIN, iterate its zone */
+	enum vg_forward_fallback forward_fallback;
+	/* pin: answers for pinned names outside the pin (pin-action: block|log|off) */
+	const struct vg_pin *pins;
+	size_t n_pins;
+	enum vg_detect_mode pin_action;
 };
 
 /* Address classes of the rebinding check. */

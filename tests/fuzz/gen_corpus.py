@@ -224,6 +224,16 @@ def configs():
                      'forward-zone: "corp. 192.0.2.1 192.0.2.2@5353"\n'
                      "qname-minimisation: no\nlog-level: debug\n")
     files["errors"] = 'workers: lots\nlisten: 300.1.1.1\n"unterminated\n'
+    files["pins"] = ('pin: "bank.example. A 203.0.113.0/24"\n'
+                     'pin: "bank.example. AAAA 2001:db8:1::/48"\n'
+                     'pin: "bank.example. NS dns-host.net."\n'
+                     'pin: "bank.example. DS 12345"\n'
+                     'pin: "bank.example. DS 8E6A3D2F2B0C1A9E7F5D4C3B2A1908F7"\n'
+                     'pin-action: block\nnxdomain-rewrite: log\nforward-fallback: iterate\n')
+    files["pin-errors"] = ('pin: bank.example. A 203.0.113.0/24\n'
+                           'pin: "bank.example. MX 10.0.0.0/8"\n'
+                           'pin: "bank.example. A 203.0.113.0/33"\n'
+                           'pin: "bank.example. DS 12z"\nforward-fallback: maybe\n')
     files["hints"] = (".  3600000 NS A.ROOT-SERVERS.NET.\n"
                       "A.ROOT-SERVERS.NET. 3600000 A 198.41.0.4\n"
                       "A.ROOT-SERVERS.NET. 3600000 AAAA 2001:503:ba3e::2:30\n"

@@ -645,7 +645,9 @@ Test(frontend, tcp_client_that_never_reads_does_not_block_others, .fini = stop_v
 }
 
 /* A fake upstream for the resolver's forward mode: answers every query after `delay_ms` with one
- * A record (192.0.2.1), from a child process. Returns its port; *pid for the cleanup. */
+ * A record (192.0.2.1), from a child process. Returns its port; *pid for the cleanup. Answering
+ * every name with one address is what nxdomain-rewrite's probe flags (FWD_CONF turns it off). */
+#define FWD_CONF "forward: 127.0.0.1@%u\nquery-local-addresses: yes\nnxdomain-rewrite: off\n"
 static uint16_t slow_upstream(int delay_ms, pid_t *pid)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -699,7 +701,7 @@ Test(frontend, tcp_answers_out_of_order_as_each_completes, .fini = stop_v_and_up
 {
 	uint16_t up = slow_upstream(400, &upstream_pid);
 	char extra[256];
-	snprintf(extra, sizeof(extra), "forward: 127.0.0.1@%u\nquery-local-addresses: yes\n", up);
+	snprintf(extra, sizeof(extra), FWD_CONF, up);
 	start(extra);
 	int fd = itest_tcp_connect("127.0.0.1", V.port);
 	uint8_t buf[2048], out[4096];
@@ -724,7 +726,7 @@ Test(frontend, answer_after_client_closed_is_dropped_safely, .fini = stop_v_and_
 {
 	uint16_t up = slow_upstream(300, &upstream_pid);
 	char extra[256];
-	snprintf(extra, sizeof(extra), "forward: 127.0.0.1@%u\nquery-local-addresses: yes\n", up);
+	snprintf(extra, sizeof(extra), FWD_CONF, up);
 	start(extra);
 	for (int i = 0; i < 5; i++) {
 		int fd = itest_tcp_connect("127.0.0.1", V.port);
@@ -807,7 +809,7 @@ Test(frontend, repeated_question_is_answered_from_the_answer_cache, .fini = stop
 	char extra[256];
 	snprintf(ctl_path, sizeof(ctl_path), "/tmp/vigil-ctl-%d.sock", (int)getpid());
 	snprintf(extra, sizeof(extra),
-		 "forward: 127.0.0.1@%u\nquery-local-addresses: yes\ncontrol-socket: %s\n", up,
+		 FWD_CONF "control-socket: %s\n", up,
 		 ctl_path);
 	start(extra);
 	uint8_t q[512], r[4096];
@@ -858,7 +860,7 @@ Test(frontend, reload_and_stop_with_answers_in_flight, .fini = stop_v_and_upstre
 {
 	uint16_t up = slow_upstream(400, &upstream_pid);
 	char extra[256];
-	snprintf(extra, sizeof(extra), "forward: 127.0.0.1@%u\nquery-local-addresses: yes\n", up);
+	snprintf(extra, sizeof(extra), FWD_CONF, up);
 	start(extra);
 	int fd = itest_tcp_connect("127.0.0.1", V.port);
 	cr_assert_geq(fd, 0);

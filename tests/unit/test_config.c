@@ -796,6 +796,61 @@ Test(config, detection_keys_parse_with_their_defaults)
 	cr_assert(strstr(err, "injection-window"), "%s", err);
 }
 
+Test(config, nxdomain_rewrite_forward_fallback_and_pin_keys)
+{
+	parse_ok("");
+	cr_assert_eq(cfg.nxdomain_rewrite, VG_DETECT_BLOCK);
+	cr_assert_eq(cfg.forward_fallback, VG_FALLBACK_NONE);
+	cr_assert_eq(cfg.pin_action, VG_DETECT_LOG);
+	cr_assert_eq(cfg.n_pins, 0);
+	parse_ok("nxdomain-rewrite: off\nforward-fallback: iterate\npin-action: block\n"
+		 "pin: \"Bank.Example. A 203.0.113.0/24\"\n"
+		 "pin: \"bank.example. AAAA 2001:db8:1::/48\"\n"
+		 "pin: \"bank.example. NS dns-host.net.\"\n"
+		 "pin: \"bank.example. DS 12345\"\n"
+		 "pin: \"bank.example. ds 8e6a3d2f2b0c1a9e\"\n");
+	cr_assert_eq(cfg.nxdomain_rewrite, VG_DETECT_OFF);
+	cr_assert_eq(cfg.forward_fallback, VG_FALLBACK_ITERATE);
+	cr_assert_eq(cfg.pin_action, VG_DETECT_BLOCK);
+	cr_assert_eq(cfg.n_pins, 5);
+	cr_assert_eq(memcmp(cfg.pins[0].name, "\4bank\7example", 14), 0, "lowercased");
+	cr_assert_eq(cfg.pins[0].type, VG_TYPE_A);
+	cr_assert_eq(cfg.pins[0].prefix.prefix, 24);
+	cr_assert_eq(cfg.pins[1].type, VG_TYPE_AAAA);
+	cr_assert_eq(cfg.pins[2].type, VG_TYPE_NS);
+	cr_assert_eq(cfg.pins[3].ds_keytag, 12345);
+	cr_assert_eq(cfg.pins[4].ds_keytag, -1);
+	cr_assert_eq(cfg.pins[4].ds_digest_len, 8);
+	parse_err("nxdomain-rewrite: drop\n", "test.conf:1: key 'nxdomain-rewrite': bad value "
+					       "'drop' (expected block, log or off)");
+	parse_err("\nforward-fallback: maybe\n", "test.conf:2: key 'forward-fallback': bad value "
+						 "'maybe' (expected none or iterate)");
+	parse_err("pin-action: strict\n", "test.conf:1: key 'pin-action': bad value 'strict' "
+					   "(expected block, log or off)");
+	parse_err("pin: bank.example. A 203.0.113.0/24\n",
+		  "test.conf:1: key 'pin': the value must be quoted: pin: \"NAME TYPE VALUE\"");
+	parse_err("\n\npin: \"bank.example. MX 10.0.0.0/8\"\n",
+		  "test.conf:3: key 'pin': bad type 'MX' in pin (expected A, AAAA, NS or DS)");
+	parse_err("pin: \"bank.example. A 203.0.113.0/33\"\n",
+		  "test.conf:1: key 'pin': bad A prefix '203.0.113.0/33' (expected an IPv4 "
+		  "ADDR/BITS or address)");
+	parse_err("pin: \"bank.example. A 2001:db8::/32\"\n",
+		  "test.conf:1: key 'pin': bad A prefix '2001:db8::/32' (expected an IPv4 "
+		  "ADDR/BITS or address)");
+	parse_err("pin: \"bank.example. AAAA 10.0.0.0/8\"\n",
+		  "test.conf:1: key 'pin': bad AAAA prefix '10.0.0.0/8' (expected an IPv6 "
+		  "ADDR/BITS or address)");
+	parse_err("pin: \"bank.example. DS 12z\"\n",
+		  "test.conf:1: key 'pin': bad DS value '12z' (expected a key tag 0..65535 or a "
+		  "digest in hex)");
+	parse_err("pin: \"bank.example. A\"\n",
+		  "test.conf:1: key 'pin': bad pin \"bank.example. A\" (expected \"NAME TYPE "
+		  "VALUE\", TYPE one of A, AAAA, NS, DS)");
+	parse_err("pin: \"bank..example. A 10.0.0.1\"\n",
+		  "test.conf:1: key 'pin': bad name 'bank..example.' in pin \"bank..example. A "
+		  "10.0.0.1\"");
+}
+
 Test(config, work_in_flight_keys_out_of_range_are_errors)
 {
 	parse_err("max-requests: 0\n", "test.conf:1: key 'max-requests': bad value '0' (expected a "

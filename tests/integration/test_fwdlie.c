@@ -1,0 +1,374 @@
+/* Integration tests of nxdomain-rewrite and pin on the lab (docs/lab.md, docs/suspicious-log.md).
+ * W: a vigild iterating the lab (an honest recursive resolver). nxfwd: the lab's lying forwarder
+ * in front of W (NXDOMAIN to A questions becomes 198.51.100.77). V: the vigild under test,
+ * forwarding to nxfwd (or to W, the honest control), or iterating the lab with pins. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "itest.h"
+#include "lab.h"
+
+#define AD_ADDR "198.51.100.77"
+
+static struct itest_vigild V, W;
+static pid_t liar = -1;
+static uint16_t liar_port;
+static char log_path[400], ctl_path[400], liar_log[400];
+
+static void setup(void)
+{
+	cr_assert_eq(vg_lab_up(), 0, "the lab did not come up");
+	snprintf(log_path, sizeof(log_path), "/tmp/vigil-fwdlie-%d.log", (int)getpid());
+	snprintf(ctl_path, sizeof(ctl_path), "/tmp/vigil-fwdlie-%d.ctl", (int)getpid());
+	snprintf(liar_log, sizeof(liar_log), "/tmp/vigil-fwdlie-%d.queries", (int)getpid());
+	unlink(log_path);
+	unlink(liar_log);
+	char conf[1024];
+	snprintf(conf, sizeof(conf),
+		 "root-hints: %s\ntrust-anchor-file: %s\nquery-local-addresses: yes\ndo-ip6: no\n",
+		 vg_lab_root_hints(), vg_lab_trust_anchor());
+	cr_assert_eq(itest_start(&W, conf), 0, "the honest resolver did not start");
+}
+
+static void teardown(void)
+{
+	cr_expect_eq(itest_stop(&V), 0, "vigild did not exit cleanly");
+	cr_expect_eq(itest_stop(&W), 0);
+	if (liar > 0) {
+		kill(liar, SIGTERM);
+		waitpid(liar, NULL, 0);
+		liar = -1;
+	}
+	vg_lab_down();
+	unlink(log_path);
+	unlink(liar_log);
+}
+
+TestSuite(nxrewrite, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(pin, .init = setup, .fini = teardown, .timeout = 120);
+
+/* Starts nxfwd in front of W and waits until it relays an answer. */
+static void start_liar(void)
+{
+	const char *bin = getenv("VIGIL_NXFWD");
+	cr_assert_not_null(bin, "VIGIL_NXFWD is not set");
+	liar_port = itest_free_port();
+	cr_assert_neq(liar_port, 0);
+	char listen_s[64], up_s[64];
+	snprintf(listen_s, sizeof(listen_s), "127.0.0.1@%u", liar_port);
+	snprintf(up_s, sizeof(up_s), "127.0.0.1@%u", W.port);
+	liar = fork();
+	cr_assert_geq(liar, 0);
+	if (liar == 0) {
+		execl(bin, bin, "-a", listen_s, "-u", up_s, "-r", AD_ADDR, "-L", liar_log,
+		      (char *)NULL);
+		_exit(127);
+	}
+	uint8_t q[512], r[4096];
+	size_t ql =
+	    itest_query("www.example.com.", LDNS_RR_TYPE_A, 4242, 1232, false, q, sizeof(q));
+	for (int i = 0; i < 50; i++) {
+		if (itest_udp("127.0.0.1", liar_port, NULL, q, ql, r, sizeof(r), 500) > 0) {
+			/* from here on only vigild's questions (nxfwd appends to the file) */
+			cr_assert_eq(truncate(liar_log, 0), 0);
+			return;
+		}
+		usleep(100000); /* not bound yet: the port is refused at once */
+	}
+	cr_assert_fail("nxfwd does not answer");
+}
+
+static void start_v(const char *extra)
+{
+	char conf[2048];
+	snprintf(conf, sizeof(conf), "suspicious-log: %s\ncontrol-socket: %s\n%s", log_path,
+		 ctl_path, extra);
+	cr_assert_eq(itest_start(&V, conf), 0, "vigild did not start");
+}
+
+static int vigilctl(const char *args, char *out, size_t cap)
+{
+	return itest_vigilctl(ctl_path, args, out, cap);
+}
+
+/* The value of counter `name` in `vigilctl stats`, -1 when absent. */
+static long stat_of(const char *name)
+{
+	char out[16384], key[128];
+	if (vigilctl("stats", out, sizeof(out)) != 0)
+		return -1;
+	snprintf(key, sizeof(key), "\n%s: ", name);
+	const char *p = strstr(out, key);
+	return p ? strtol(p + strlen(key), NULL, 10) : -1;
+}
+
+/* Waits (at most 20 s) until V's first probe round has been answered. */
+static void wait_probe_round(void)
+{
+	for (int i = 0; i < 200; i++) {
+		if (stat_of("resolver_nxdomain_probe_rounds") >= 1)
+			return;
+		usleep(100000);
+	}
+	cr_assert_fail("no probe round answered in 20 s");
+}
+
+/* Lines of `path` (at most 64) parsed as JSON, waiting up to 3 s for at least `min`. */
+static size_t read_lines(const char *path, json_t **out, size_t min)
+{
+	size_t n = 0;
+	for (int tries = 0; tries < 30; tries++) {
+		for (size_t i = 0; i < n; i++)
+			json_decref(out[i]);
+		n = 0;
+		FILE *f = fopen(path, "r");
+		char line[16384];
+		while (f && n < 64 && fgets(line, sizeof(line), f)) {
+			json_error_t e;
+			out[n] = json_loads(line, 0, &e);
+			cr_assert_not_null(out[n], "not JSON: %s (%s)", line, e.text);
+			n++;
+		}
+		if (f)
+			fclose(f);
+		if (n >= min)
+			break;
+		usleep(100000);
+	}
+	for (size_t i = 0; i < n; i++) { /* docs/suspicious-log.md takes its examples from here */
+		char *t = json_dumps(out[i], JSON_COMPACT | JSON_PRESERVE_ORDER);
+		fprintf(stderr, "suspicious-log: %s\n", t ? t : "?");
+		free(t);
+	}
+	return n;
+}
+
+static void free_lines(json_t **l, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		json_decref(l[i]);
+}
+
+static const char *field(json_t *o, const char *k)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_string(v) ? json_string_value(v) : "";
+}
+
+static bool records_have(json_t *o, const char *text)
+{
+	json_t *a = json_object_get(o, "records");
+	for (size_t i = 0; json_is_array(a) && i < json_array_size(a); i++)
+		if (strstr(json_string_value(json_array_get(a, i)), text))
+			return true;
+	return false;
+}
+
+static json_t *find(json_t **l, size_t n, const char *reason, const char *action)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(field(l[i], "reason"), reason) &&
+		    !strcmp(field(l[i], "action"), action))
+			return l[i];
+	return NULL;
+}
+
+static ldns_pkt *ask(const char *name, ldns_rr_type type)
+{
+	ldns_pkt *p = itest_ask_within(&V, name, type, 6000);
+	cr_assert_not_null(p, "no answer for %s", name);
+	return p;
+}
+
+/* Whether nxfwd was asked `name` (its log). */
+static bool liar_asked(const char *name)
+{
+	FILE *f = fopen(liar_log, "r");
+	char line[512];
+	bool found = false;
+	while (f && fgets(line, sizeof(line), f))
+		found |= strncasecmp(line, name, strlen(name)) == 0;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+static size_t liar_lines(void)
+{
+	FILE *f = fopen(liar_log, "r");
+	char line[512];
+	size_t n = 0;
+	while (f && fgets(line, sizeof(line), f))
+		n++;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+Test(nxrewrite, the_rewrite_is_answered_nxdomain_logged_and_not_cached)
+{
+	start_liar();
+	char extra[256];
+	snprintf(extra, sizeof(extra), "forward: 127.0.0.1@%u\n", liar_port);
+	start_v(extra);
+	wait_probe_round();
+	cr_assert_eq(stat_of("resolver_nxdomain_rewrites_learned"), 1);
+
+	ldns_pkt *p = ask("nothere.example.com.", LDNS_RR_TYPE_A);
+	char text[256];
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	cr_expect_eq(ldns_pkt_ancount(p), 0, "the rewrite address was served");
+	cr_expect_eq(itest_ede(p, text, sizeof(text)), 4);
+	cr_expect(strstr(text, "nxdomain-rewrite") != NULL, "EDE text: %s", text);
+	ldns_pkt_free(p);
+	cr_expect(liar_asked("nothere.example.com."), "asked through the forwarder");
+
+	json_t *l[64];
+	size_t n = read_lines(log_path, l, 2);
+	cr_assert_geq(n, 2, "log lines: %zu", n);
+	json_t *probe = find(l, n, "nxdomain-rewrite", "logged");
+	cr_assert_not_null(probe, "no event for the probe");
+	cr_expect(records_have(probe, " IN A " AD_ADDR));
+	cr_expect_str_eq(field(probe, "server"), "127.0.0.1");
+	cr_expect(strstr(field(probe, "qname"), ".com.") != NULL, "%s", field(probe, "qname"));
+	json_t *o = find(l, n, "nxdomain-rewrite", "blocked");
+	cr_assert_not_null(o, "no event for the blocked rewrite");
+	cr_expect_str_eq(field(o, "qname"), "nothere.example.com.");
+	cr_expect_str_eq(field(o, "qtype"), "A");
+	cr_expect_str_eq(field(o, "client"), "127.0.0.1");
+	cr_expect(records_have(o, "nothere.example.com. 60 IN A " AD_ADDR));
+	cr_expect(strstr(field(o, "served"), "NXDOMAIN") != NULL, "%s", field(o, "served"));
+	free_lines(l, n);
+
+	char out[65536];
+	cr_assert_eq(vigilctl("dump", out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, AD_ADDR) == NULL, "the rewrite address is in the cache:\n%s", out);
+	cr_expect(stat_of("suspect_nxdomain_rewrite") >= 2);
+
+	/* A name that exists still resolves through the forwarder. */
+	cr_expect(itest_resolves_a(&V, "www.example.com.", "192.0.2.1", 6000));
+	usleep(300 * 1000); /* the cache writer commits in groups of a few ms */
+	cr_assert_eq(vigilctl("lookup www.example.com A", out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, " IN A 192.0.2.1") && strstr(out, "forwarder"),
+		  "cached as the forwarder's: %s", out);
+	p = ask("nothere.example.com.", LDNS_RR_TYPE_A);
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN, "asked again: still NXDOMAIN");
+	ldns_pkt_free(p);
+}
+
+Test(nxrewrite, forward_fallback_iterate_answers_from_the_lab)
+{
+	start_liar();
+	char extra[1024];
+	snprintf(extra, sizeof(extra),
+		 "forward: 127.0.0.1@%u\nforward-fallback: iterate\nroot-hints: %s\n"
+		 "trust-anchor-file: %s\nquery-local-addresses: yes\ndo-ip6: no\n",
+		 liar_port, vg_lab_root_hints(), vg_lab_trust_anchor());
+	start_v(extra);
+	wait_probe_round();
+	size_t before = liar_lines();
+	cr_assert_geq(before, 2, "the probes reached the forwarder");
+
+	cr_expect(itest_resolves_a(&V, "www.example.com.", "192.0.2.1", 6000));
+	ldns_pkt *p = ask("nothere2.example.com.", LDNS_RR_TYPE_A);
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	cr_expect(vg_lab_has(p, LDNS_SECTION_AUTHORITY, "example.com.", LDNS_RR_TYPE_SOA, NULL),
+		  "the zone's own NXDOMAIN with its SOA (the lab's servers answered)");
+	char text[128];
+	cr_expect_eq(itest_ede(p, text, sizeof(text)), -1, "no EDE: nothing was rewritten");
+	ldns_pkt_free(p);
+	cr_expect(!liar_asked("www.example.com."), "the lying forwarder was asked");
+	cr_expect(!liar_asked("nothere2.example.com."), "the lying forwarder was asked");
+	cr_expect_eq(liar_lines(), before, "only probes go to the lying forwarder");
+	usleep(300 * 1000); /* the cache writer commits in groups of a few ms */
+	char out[8192];
+	cr_assert_eq(vigilctl("lookup www.example.com A", out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, " IN A 192.0.2.1") != NULL, "%s", out);
+	cr_expect(strstr(out, "forwarder") == NULL, "cached as a forwarder's: %s", out);
+
+	json_t *l[64];
+	size_t n = read_lines(log_path, l, 1);
+	json_t *o = find(l, n, "nxdomain-rewrite", "logged");
+	cr_assert_not_null(o, "no event for the probe");
+	cr_expect(strstr(field(o, "served"), "iteration") != NULL, "%s", field(o, "served"));
+	free_lines(l, n);
+}
+
+Test(nxrewrite, an_honest_forwarder_raises_nothing)
+{
+	char extra[256];
+	snprintf(extra, sizeof(extra), "forward: 127.0.0.1@%u\n", W.port);
+	start_v(extra);
+	wait_probe_round();
+	cr_assert_eq(stat_of("resolver_nxdomain_rewrites_learned"), 0);
+	ldns_pkt *p = ask("nothere3.example.com.", LDNS_RR_TYPE_A);
+	char text[128];
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	cr_expect_eq(itest_ede(p, text, sizeof(text)), -1);
+	ldns_pkt_free(p);
+	cr_expect(itest_resolves_a(&V, "www.example.com.", "192.0.2.1", 6000));
+	usleep(500000); /* the writer thread would have written by now */
+	json_t *l[64];
+	size_t n = read_lines(log_path, l, 0);
+	cr_expect_eq(n, 0, "events for an honest forwarder: %zu", n);
+	free_lines(l, n);
+}
+
+Test(nxrewrite, nxdomain_rewrite_off_sends_no_probe)
+{
+	start_liar();
+	char extra[256];
+	snprintf(extra, sizeof(extra), "forward: 127.0.0.1@%u\nnxdomain-rewrite: off\n", liar_port);
+	start_v(extra);
+	cr_expect(itest_resolves_a(&V, "www.example.com.", "192.0.2.1", 6000));
+	sleep(2); /* a probe round starts at once; give it time to show */
+	cr_expect_eq(stat_of("resolver_nxdomain_probes"), 0);
+	cr_expect_eq(liar_lines(), 1, "the forwarder saw only the client's question");
+	cr_expect(liar_asked("www.example.com."));
+	/* and the rewrite is served as it comes */
+	cr_expect(itest_resolves_a(&V, "nothere4.example.com.", AD_ADDR, 6000));
+}
+
+Test(pin, a_pinned_name_answered_inside_and_outside_its_pin)
+{
+	char extra[1024];
+	snprintf(extra, sizeof(extra),
+		 "root-hints: %s\ntrust-anchor-file: %s\nquery-local-addresses: yes\ndo-ip6: no\n"
+		 "pin: \"www.example.com. A 192.0.2.0/24\"\n"
+		 "pin: \"mail.example.com. A 203.0.113.0/24\"\npin-action: block\n",
+		 vg_lab_root_hints(), vg_lab_trust_anchor());
+	start_v(extra);
+	/* inside: served, nothing logged */
+	cr_expect(itest_resolves_a(&V, "www.example.com.", "192.0.2.1", 6000));
+	/* outside: the address removed, EDE 15 (as rebinding), one event */
+	ldns_pkt *p = ask("mail.example.com.", LDNS_RR_TYPE_A);
+	char text[256];
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	cr_expect_eq(ldns_pkt_ancount(p), 0, "the address outside the pin was served");
+	cr_expect_eq(itest_ede(p, text, sizeof(text)), 15);
+	cr_expect(strstr(text, "pin") != NULL, "EDE text: %s", text);
+	ldns_pkt_free(p);
+
+	json_t *l[64];
+	size_t n = read_lines(log_path, l, 1);
+	cr_assert_eq(n, 1, "log lines: %zu", n);
+	cr_expect_str_eq(field(l[0], "reason"), "pin");
+	cr_expect_str_eq(field(l[0], "action"), "blocked");
+	cr_expect_str_eq(field(l[0], "qname"), "mail.example.com.");
+	cr_expect(records_have(l[0], "mail.example.com. "), "records");
+	cr_expect(records_have(l[0], " IN A 192.0.2.25"), "records");
+	free_lines(l, n);
+
+	char out[65536];
+	cr_assert_eq(vigilctl("dump", out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "192.0.2.25") == NULL, "the address outside the pin is cached:\n%s",
+		  out);
+	cr_expect(strstr(out, "192.0.2.1") != NULL, "the pinned answer inside is cached");
+	cr_expect_eq(stat_of("suspect_pin"), 1);
+}
