@@ -414,6 +414,16 @@ static int set_private_domain(struct pstate *ps, const char *v)
 	return add_domain(ps, &ps->cfg->private_domains, &ps->cfg->n_private_domains, v);
 }
 
+static int set_servers_disagree(struct pstate *ps, const char *v)
+{
+	return set_mode(ps, v, &ps->cfg->servers_disagree);
+}
+
+static int set_watch(struct pstate *ps, const char *v)
+{
+	return add_domain(ps, &ps->cfg->watch, &ps->cfg->n_watch, v);
+}
+
 /* Resolved now, so `vigild -t` reports a group that does not exist with its line. */
 static int set_control_group(struct pstate *ps, const char *v)
 {
@@ -534,6 +544,9 @@ static const struct key keys[] = {
 	{"spoof-attempt", K_FUNC, 0, 0, 0, set_spoof_attempt},
 	{"spoof-tcp-after", K_U32, F(spoof_tcp_after), 1, 1000, NULL},
 	{"out-of-bailiwick", K_FUNC, 0, 0, 0, set_out_of_bailiwick},
+	{"servers-disagree", K_FUNC, 0, 0, 0, set_servers_disagree},
+	{"servers-disagree-budget", K_U32, F(servers_disagree_budget), 0, 1000, NULL},
+	{"watch", K_FUNC, 0, 0, 0, set_watch},
 };
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <= 64, "grow pstate.key_line");
@@ -734,6 +747,8 @@ int vg_config_defaults(struct vg_config *cfg)
 	cfg->spoof_tcp_after = 3;
 	cfg->out_of_bailiwick = VG_DETECT_LOG;
 	cfg->injection_window_ms = 200;
+	cfg->servers_disagree = VG_DETECT_LOG;
+	cfg->servers_disagree_budget = 3;
 	return 0;
 }
 
@@ -917,5 +932,6 @@ void vg_config_free(struct vg_config *cfg)
 	free(cfg->forward_zones);
 	free(cfg->trusted);
 	free(cfg->private_domains);
+	free(cfg->watch);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -52,6 +52,10 @@ void vg_resolver_opts_from_config(struct vg_resolver_opts *o, const struct vg_co
 	o->hijack.spoof_attempt = (enum vg_detect_mode)cfg->spoof_attempt;
 	o->hijack.spoof_tcp_after = cfg->spoof_tcp_after;
 	o->hijack.out_of_bailiwick = (enum vg_detect_mode)cfg->out_of_bailiwick;
+	o->hijack.servers_disagree = (enum vg_detect_mode)cfg->servers_disagree;
+	o->hijack.watch = (const uint8_t(*)[256])cfg->watch;
+	o->hijack.n_watch = cfg->n_watch;
+	o->hijack.disagree_budget = cfg->servers_disagree_budget;
 	o->injection_window_ms = cfg->injection_window_ms;
 	o->dnssec.enabled = cfg->dnssec;
 	o->dnssec.anchor_names = (const char *const *)cfg->trust_anchor_files;

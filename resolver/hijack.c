@@ -241,6 +241,11 @@ static const char *rr_text_any(struct vg_arena *a, const struct vg_rr *rr)
 	return s;
 }
 
+const char *vg_hijack_rr_text(struct vg_arena *a, const struct vg_rr *rr)
+{
+	return rr_text_any(a, rr);
+}
+
 static const struct vg_sockaddr *req_client(const struct vg_req *req)
 {
 	return req->waiters && req->waiters->has_client ? &req->waiters->client : NULL;

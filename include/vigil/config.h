@@ -111,6 +111,11 @@ struct vg_config {
 	uint32_t spoof_tcp_after;     /* wrong-ID messages that move a query to TCP, default 3 */
 	int out_of_bailiwick;	      /* default log */
 	uint32_t injection_window_ms; /* default 200, 0 = off */
+	/* servers-disagree (resolver/disagree.c) */
+	int servers_disagree;		 /* enum vg_detect_mode, default log */
+	uint8_t (*watch)[256];		 /* watch: wire, lowercase, repeatable */
+	size_t n_watch;
+	uint32_t servers_disagree_budget; /* names per zone per hour, default 3 */
 };
 
 /* Fills `cfg` with the built-in defaults (listen 127.0.0.1 and ::1 port 53, ...). Returns 0 or
