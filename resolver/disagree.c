@@ -16,12 +16,12 @@
 
 /* ---- the per-worker zone table ---- */
 
-#define XZ_SLOTS 1024		     /* zones remembered per worker (bounded) */
-#define XZ_PROBE 8		     /* slots looked at per zone; the stalest of them is reused */
-#define XZ_HOUR_MS 3600000u	     /* the budget's window */
-#define XZ_SUSPECT_MS 600000u	     /* a zone whose servers disagreed: every answer checked */
-#define XC_TCP_MAX 3		     /* servers asked over TCP after a disagreement */
-#define XC_LIST_MAX 16		     /* records of each answer listed in an event */
+#define XZ_SLOTS 1024	      /* zones remembered per worker (bounded) */
+#define XZ_PROBE 8	      /* slots looked at per zone; the stalest of them is reused */
+#define XZ_HOUR_MS 3600000u   /* the budget's window */
+#define XZ_SUSPECT_MS 600000u /* a zone whose servers disagreed: every answer checked */
+#define XC_TCP_MAX 3	      /* servers asked over TCP after a disagreement */
+#define XC_LIST_MAX 16	      /* records of each answer listed in an event */
 
 struct vg_xzone {
 	uint8_t zone[VG_NAME_MAX];
@@ -59,10 +59,11 @@ static struct vg_xzone *xzone_get(struct vg_resolver *r, const uint8_t *zone, ui
 		}
 		/* A free slot first; else the least recently used that is not under suspicion,
 		 * else the least recently used. */
-		if (!victim || (victim->used &&
-				(!e->used || (e->suspect_until <= now && victim->suspect_until > now) ||
-				 ((e->suspect_until > now) == (victim->suspect_until > now) &&
-				  e->last < victim->last))))
+		if (!victim ||
+		    (victim->used &&
+		     (!e->used || (e->suspect_until <= now && victim->suspect_until > now) ||
+		      ((e->suspect_until > now) == (victim->suspect_until > now) &&
+		       e->last < victim->last))))
 			victim = e;
 	}
 	memset(victim, 0, sizeof(*victim));
@@ -119,7 +120,7 @@ static bool family_ok(const struct vg_addr_policy *ap, const struct vg_sockaddr 
 
 /* Up to `cap` usable addresses of iq's cut other than those in not[0..n_not): allowed by the
  * address policy, not held down; in the cut's order. */
-static size_t other_servers(struct vg_iq *iq, const struct vg_sockaddr *not, size_t n_not,
+static size_t other_servers(struct vg_iq *iq, const struct vg_sockaddr * not, size_t n_not,
 			    struct vg_sockaddr *out, size_t cap)
 {
 	struct vg_resolver *r = iq->req->r;
@@ -132,7 +133,7 @@ static size_t other_servers(struct vg_iq *iq, const struct vg_sockaddr *not, siz
 				    !vg_addr_allowed(&r->opts.addr, a) ||
 				    vg_select_held(r->sel, a, now);
 			for (size_t k = 0; !skip && k < n_not; k++)
-				skip = vg_sockaddr_eq(a, &not[k]);
+				skip = vg_sockaddr_eq(a, &not [k]);
 			for (size_t k = 0; !skip && k < n; k++)
 				skip = vg_sockaddr_eq(a, &out[k]);
 			if (!skip)
@@ -249,8 +250,8 @@ static size_t list_both(struct vg_arena *ar, const struct xc_side *a, const stru
 	return n;
 }
 
-static void report(struct vg_resolver *r, struct vg_arena *ar, const uint8_t *qname,
-		   uint16_t qtype, const struct vg_sockaddr *client, const struct xc_side *a,
+static void report(struct vg_resolver *r, struct vg_arena *ar, const uint8_t *qname, uint16_t qtype,
+		   const struct vg_sockaddr *client, const struct xc_side *a,
 		   const struct xc_side *b, enum vg_suspect_action action, uint16_t ede,
 		   const char *served)
 {
@@ -353,8 +354,8 @@ void vg_disagree_bg_done(struct vg_req *req)
 /* ---- block mode: the answer waits; a disagreement is settled over TCP ---- */
 
 struct xc_block {
-	struct vg_iq *sub;		   /* the query in flight */
-	struct vg_iq *udp;		   /* the second server's UDP answer */
+	struct vg_iq *sub;		       /* the query in flight */
+	struct vg_iq *udp;		       /* the second server's UDP answer */
 	struct vg_sockaddr tcp_to[XC_TCP_MAX]; /* asked over TCP, in order */
 	size_t n_tcp;
 	struct vg_iq *tcp[XC_TCP_MAX]; /* their answers (IQ_DONE or IQ_FAIL) */
@@ -452,9 +453,8 @@ static void block_udp_done(struct vg_iq *p, const struct vg_sub_result *res, voi
 	if (p->state != IQ_WAIT_SUB)
 		return;
 	x->udp = x->sub;
-	if (x->udp->state != IQ_DONE ||
-	    compare(&p->req->arena, &p->msg, &p->verdict, &x->udp->msg, &x->udp->verdict,
-		    p->asked_type) != CMP_DIFFER) {
+	if (x->udp->state != IQ_DONE || compare(&p->req->arena, &p->msg, &p->verdict, &x->udp->msg,
+						&x->udp->verdict, p->asked_type) != CMP_DIFFER) {
 		p->xc_done = true;
 		p->state = IQ_STORE;
 		return;

@@ -904,8 +904,8 @@ void vg_iq_make_xcheck(struct vg_iq *iq, const uint8_t *zone, const struct vg_so
 	iq->state = iq->ns ? IQ_PICK : IQ_FAIL;
 }
 
-int vg_iq_xcheck_sub(struct vg_iq *parent, const struct vg_sockaddr *server, bool tcp,
-		     vg_sub_cb cb, void *ctx, struct vg_iq **out)
+int vg_iq_xcheck_sub(struct vg_iq *parent, const struct vg_sockaddr *server, bool tcp, vg_sub_cb cb,
+		     void *ctx, struct vg_iq **out)
 {
 	struct vg_iq *sub = vg_iq_new(parent->req, parent->sname, parent->qtype, VG_CLASS_IN);
 	if (!sub)

@@ -321,8 +321,8 @@ void vg_iq_make_xcheck(struct vg_iq *iq, const uint8_t *zone, const struct vg_so
 /* iter.c: starts a cross-check query for parent's question as a sub-request (see
  * vg_iq_sub_start for the continuation); *out is the sub iq (its reply is read by cb). Returns
  * 0 or -ENOMEM. */
-int vg_iq_xcheck_sub(struct vg_iq *parent, const struct vg_sockaddr *server, bool tcp,
-		     vg_sub_cb cb, void *ctx, struct vg_iq **out);
+int vg_iq_xcheck_sub(struct vg_iq *parent, const struct vg_sockaddr *server, bool tcp, vg_sub_cb cb,
+		     void *ctx, struct vg_iq **out);
 
 /* disagree.c: servers-disagree, in IQ_VALIDATE after the other checks, for a full authoritative
  * answer of the request's own iq: decides whether to cross-check it and starts the check.

@@ -112,8 +112,8 @@ struct vg_config {
 	int out_of_bailiwick;	      /* default log */
 	uint32_t injection_window_ms; /* default 200, 0 = off */
 	/* servers-disagree (resolver/disagree.c) */
-	int servers_disagree;		 /* enum vg_detect_mode, default log */
-	uint8_t (*watch)[256];		 /* watch: wire, lowercase, repeatable */
+	int servers_disagree;  /* enum vg_detect_mode, default log */
+	uint8_t (*watch)[256]; /* watch: wire, lowercase, repeatable */
 	size_t n_watch;
 	uint32_t servers_disagree_budget; /* names per zone per hour, default 3 */
 };

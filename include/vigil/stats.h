@@ -74,7 +74,7 @@ enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
 	X(unwanted_malformed, COUNTER, "unwanted upstream messages: not a parsable reply")         \
 	X(unwanted_source, COUNTER,                                                                \
 	  "unwanted upstream messages: wrong source (none with connected sockets)")                \
-	X(unwanted_late, COUNTER, "datagrams after the answer, in the injection window")          \
+	X(unwanted_late, COUNTER, "datagrams after the answer, in the injection window")           \
 	X(xchecks, COUNTER, "answers cross-checked with a second server (servers-disagree)")       \
 	X(xcheck_queries, COUNTER, "upstream queries sent for servers-disagree cross-checks")
 

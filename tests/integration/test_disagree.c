@@ -131,7 +131,8 @@ static void expect_forged_event(json_t *o, const char *action)
 	cr_expect_str_eq(field(o, "client"), "127.0.0.1");
 	char all[2048];
 	records_of(o, all, sizeof(all));
-	cr_expect(strstr(all, "first: forged.split.org. ") && strstr(all, "second: forged.split.org. "),
+	cr_expect(strstr(all, "first: forged.split.org. ") &&
+		      strstr(all, "second: forged.split.org. "),
 		  "records: %s", all);
 	cr_expect(strstr(all, "IN A 192.0.2.203") && strstr(all, "IN A 203.0.113.203"),
 		  "records: %s", all);

@@ -461,9 +461,9 @@ Test(hijack, servers_disagree_block_serves_the_answer_a_tcp_majority_confirms)
 	 * 192.0.2.10 like the two others. Whoever answers first, the cross-check finds the
 	 * disagreement, all three are asked over TCP and agree. */
 	static const char *const forged[] = {"A|www.tri.com. 3600 IN A 198.51.100.66", NULL};
-	struct fake_server *ns1 = tri_world("www.tri.com. 3600 IN A 192.0.2.10",
-					    "www.tri.com. 3600 IN A 192.0.2.10",
-					    "www.tri.com. 3600 IN A 192.0.2.10");
+	struct fake_server *ns1 =
+	    tri_world("www.tri.com. 3600 IN A 192.0.2.10", "www.tri.com. 3600 IN A 192.0.2.10",
+		      "www.tri.com. 3600 IN A 192.0.2.10");
 	ns1->mode = FAKE_FIXED_UDP;
 	ns1->fixed = forged;
 	C.hijack.servers_disagree = VG_DETECT_BLOCK;
@@ -471,11 +471,11 @@ Test(hijack, servers_disagree_block_serves_the_answer_a_tcp_majority_confirms)
 	struct result res;
 	resolve("www.tri.com.", LDNS_RR_TYPE_A, &res);
 	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
-	cr_assert(has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.tri.com.", LDNS_RR_TYPE_A,
-			 "192.0.2.10"));
-	cr_assert(!has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.tri.com.", LDNS_RR_TYPE_A,
-			  "198.51.100.66"),
-		  "the forged address was served");
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.tri.com.", LDNS_RR_TYPE_A, "192.0.2.10"));
+	cr_assert(
+	    !has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.tri.com.", LDNS_RR_TYPE_A, "198.51.100.66"),
+	    "the forged address was served");
 	cr_assert_eq(events_of(VG_SUSPECT_SERVERS_DISAGREE), 1);
 	const struct ev *e = event_of(VG_SUSPECT_SERVERS_DISAGREE);
 	cr_assert_eq(e->action, VG_SUSPECT_RETRIED);
