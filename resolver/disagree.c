@@ -74,14 +74,6 @@ static struct vg_xzone *xzone_get(struct vg_resolver *r, const uint8_t *zone, ui
 	return victim;
 }
 
-static bool watched(const struct vg_hijack_opts *o, const uint8_t *name)
-{
-	for (size_t i = 0; i < o->n_watch; i++)
-		if (vg_name_in_zone(name, o->watch[i]))
-			return true;
-	return false;
-}
-
 /* Whether iq's answer is to be cross-checked: a watched name, a zone under suspicion, or one of
  * the zone's first disagree_budget names this hour (that use of the budget is counted here). */
 static bool wanted(struct vg_iq *iq, uint64_t now)
@@ -91,7 +83,7 @@ static bool wanted(struct vg_iq *iq, uint64_t now)
 	struct vg_xzone *z = xzone_get(r, iq->zone, now);
 	if (z && z->suspect_until > now)
 		return true;
-	if (watched(o, iq->sname))
+	if (vg_hijack_name_under(iq->sname, o->watch, o->n_watch))
 		return true;
 	if (!z || !o->disagree_budget)
 		return false;

@@ -871,6 +871,19 @@ static enum step (*const handlers[IQ_N_STATES])(struct vg_iq *) = {
     [IQ_FOLLOW] = st_follow, [IQ_DONE] = st_end,	  [IQ_FAIL] = st_end,
 };
 
+/* Links sub to parent as its sub-request, makes the parent wait and runs sub (which may end,
+ * and call cb, before this returns). */
+static void sub_run(struct vg_iq *parent, struct vg_iq *sub, vg_sub_cb cb, void *ctx)
+{
+	sub->parent = parent;
+	sub->sub_cb = cb;
+	sub->sub_ctx = ctx;
+	sub->depth = parent->depth + 1;
+	parent->subs_started++;
+	parent->state = IQ_WAIT_SUB;
+	vg_iq_run(sub);
+}
+
 int vg_iq_sub_start(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, vg_sub_cb cb,
 		    void *ctx)
 {
@@ -882,13 +895,7 @@ int vg_iq_sub_start(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, v
 	struct vg_iq *sub = vg_iq_new(parent->req, name, qtype, VG_CLASS_IN);
 	if (!sub)
 		return -ENOMEM;
-	sub->parent = parent;
-	sub->sub_cb = cb;
-	sub->sub_ctx = ctx;
-	sub->depth = parent->depth + 1;
-	parent->subs_started++;
-	parent->state = IQ_WAIT_SUB;
-	vg_iq_run(sub);
+	sub_run(parent, sub, cb, ctx);
 	return 0;
 }
 
@@ -911,14 +918,8 @@ int vg_iq_xcheck_sub(struct vg_iq *parent, const struct vg_sockaddr *server, boo
 	if (!sub)
 		return -ENOMEM;
 	vg_iq_make_xcheck(sub, parent->zone, server, tcp);
-	sub->parent = parent;
-	sub->sub_cb = cb;
-	sub->sub_ctx = ctx;
-	sub->depth = parent->depth + 1;
-	parent->subs_started++;
-	parent->state = IQ_WAIT_SUB;
-	*out = sub;
-	vg_iq_run(sub);
+	*out = sub; /* before it runs: its continuation reads it */
+	sub_run(parent, sub, cb, ctx);
 	return 0;
 }
 

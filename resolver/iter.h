@@ -333,6 +333,8 @@ bool vg_disagree_check(struct vg_iq *iq);
 void vg_disagree_bg_done(struct vg_req *req);
 void vg_disagree_free(struct vg_resolver *r);
 
+/* hijack.c: whether name is at or below one of domains[0..n) (wire, lowercase). */
+bool vg_hijack_name_under(const uint8_t *name, const uint8_t (*domains)[256], size_t n);
 /* hijack.c: presentation text of one record (rr_print), into the arena; NULL without memory. */
 const char *vg_hijack_rr_text(struct vg_arena *a, const struct vg_rr *rr);
 
