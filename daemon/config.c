@@ -34,7 +34,7 @@ struct pstate {
 	bool listen_seen; /* the first listen: replaces the built-in listen set */
 	bool oom;
 	char reason[256];
-	int key_line[64]; /* last line each key (index in keys[]) was set on, for cross-key errors */
+	int key_line[128]; /* last line each key (index in keys[]) was set on, for cross-key errors */
 };
 
 /* K_STR_EMPTY: "" resets to NULL (unset); K_STR_KEEP: "" is a value of its own (user: "" = stay
@@ -541,6 +541,7 @@ static const struct key keys[] = {
 	{"private-domain", K_FUNC, 0, 0, 0, set_private_domain},
 	{"second-answer", K_FUNC, 0, 0, 0, set_second_answer},
 	{"injection-window", K_MS, F(injection_window_ms), 0, 10000, NULL},
+	{"injection-strict", K_BOOL, F(injection_strict), 0, 0, NULL},
 	{"spoof-attempt", K_FUNC, 0, 0, 0, set_spoof_attempt},
 	{"spoof-tcp-after", K_U32, F(spoof_tcp_after), 1, 1000, NULL},
 	{"out-of-bailiwick", K_FUNC, 0, 0, 0, set_out_of_bailiwick},
@@ -549,7 +550,7 @@ static const struct key keys[] = {
 	{"watch", K_FUNC, 0, 0, 0, set_watch},
 };
 
-_Static_assert(sizeof(keys) / sizeof(keys[0]) <= 64, "grow pstate.key_line");
+_Static_assert(sizeof(keys) / sizeof(keys[0]) <= 128, "grow pstate.key_line");
 
 static const struct key *find_key(const char *name, size_t len)
 {

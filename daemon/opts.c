@@ -57,6 +57,7 @@ void vg_resolver_opts_from_config(struct vg_resolver_opts *o, const struct vg_co
 	o->hijack.n_watch = cfg->n_watch;
 	o->hijack.disagree_budget = cfg->servers_disagree_budget;
 	o->injection_window_ms = cfg->injection_window_ms;
+	o->injection_strict = cfg->injection_strict;
 	o->dnssec.enabled = cfg->dnssec;
 	o->dnssec.anchor_names = (const char *const *)cfg->trust_anchor_files;
 	o->dnssec.anchor_texts = (const char *const *)cfg->trust_anchor_texts;

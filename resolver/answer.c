@@ -26,17 +26,36 @@ static bool same_set(const struct vg_rr *a, const struct vg_rr *b)
 
 /* The status of the whole answer from its RRsets' (vg_sec_combine): the CNAME links, the final
  * set, and a negative answer's SOA. RRSIGs count with the set they cover. */
-static uint8_t answer_sec(const struct vg_iq *iq)
+/* The EXTRA-TEXT of an insecure reason read back from the cache (the validator's own words are
+ * not kept). */
+static const char *cached_insecure_text(uint16_t ede)
+{
+	switch (ede) {
+	case VG_EDE_UNSUPPORTED_DNSKEY_ALG:
+		return "insecure: the zone's DS use only unsupported DNSKEY algorithms";
+	case VG_EDE_UNSUPPORTED_DS_DIGEST:
+		return "insecure: the zone's DS use only unsupported digest types";
+	default:
+		return "insecure: NSEC3 iterations above nsec3-max-iterations";
+	}
+}
+
+static uint8_t answer_sec(const struct vg_iq *iq, uint32_t *suspect, uint16_t *insecure_ede)
 {
 	const struct vg_rrset *sets[2] = {NULL, iq->soa ? iq->soa->rrset : NULL};
 	uint8_t sec = VG_SEC_SECURE;
 	bool any = false;
+	*suspect = 0;
+	*insecure_ede = 0;
 	for (size_t i = 0; i <= iq->n_ans; i++) {
 		const struct vg_rrset *rs = i < iq->n_ans ? iq->ans[i]->rrset : sets[1];
 		if (!rs || rs == sets[0])
 			continue; /* an orphan RRSIG, or the set just counted */
 		sets[0] = rs;
 		sec = vg_sec_combine(sec, rs->sec);
+		*suspect |= rs->suspect;
+		if (!*insecure_ede)
+			*insecure_ede = rs->ede;
 		any = true;
 	}
 	/* An answer without any RRset (a negative one without SOA) proves nothing. */
@@ -189,7 +208,15 @@ void vg_answer_finish(struct vg_req *req)
 	const char *ede_text = NULL;
 	size_t len;
 	if (iq->state == IQ_DONE) {
-		uint8_t sec = answer_sec(iq);
+		uint32_t suspect;
+		uint16_t cached_ede;
+		uint8_t sec = answer_sec(iq, &suspect, &cached_ede);
+		/* Insecure for a named reason found earlier: sets read back from the cache keep
+		 * the EDE their first answer carried. */
+		if (!req->insecure_ede && cached_ede) {
+			req->insecure_ede = cached_ede;
+			req->insecure_text = cached_insecure_text(cached_ede);
+		}
 		len = build_answer(req, iq, iq->rcode, iq->stale, sec, r->abuf, sizeof(r->abuf));
 		if (r->opts.dnssec.enabled && !iq->is_prime && !iq->stale)
 			count_verdict(r, sec);
@@ -210,8 +237,11 @@ void vg_answer_finish(struct vg_req *req)
 			 */
 			uint8_t rank =
 			    VG_RANK_AUTH_ANSWER | (iq->forwarded_data ? 0 : VG_RANK_ITERATED);
+			/* A suspect RRset makes the whole answer suspect: never served stale,
+			 * dropped by `vigilctl flush-suspicious`, like the set itself. */
 			vg_cache_answer_put(r->cache, req->qname, req->qtype, req->do_bit,
-					    req->cd_bit, r->abuf, len, rank, sec, 0, vg_wall32(r));
+					    req->cd_bit, r->abuf, len, rank, sec,
+					    suspect ? VG_CACHE_F_SUSPECT : 0, vg_wall32(r));
 		}
 	} else {
 		/* RFC 8767: when the authorities cannot give an answer, an expired one (TTL 30)

@@ -345,6 +345,13 @@ void vg_disagree_bg_done(struct vg_req *req)
 
 /* ---- block mode: the answer waits; a disagreement is settled over TCP ---- */
 
+/* The held answer goes on to the store, unless a second answer to it came meanwhile
+ * (second-answer): then validate again, which asks it over TCP. */
+static void resume_store(struct vg_iq *p)
+{
+	p->state = p->second_seen ? IQ_VALIDATE : IQ_STORE;
+}
+
 struct xc_block {
 	struct vg_iq *sub;		       /* the query in flight */
 	struct vg_iq *udp;		       /* the second server's UDP answer */
@@ -413,7 +420,7 @@ static void block_settle(struct vg_iq *p, struct xc_block *x)
 	       "the answer a majority of the zone's servers confirmed over TCP");
 	if (compare(ar, &p->msg, &p->verdict, &win->msg, &win->verdict, p->asked_type) ==
 	    CMP_SAME) {
-		p->state = IQ_STORE; /* the first answer was the confirmed one */
+		resume_store(p); /* the first answer was the confirmed one */
 		return;
 	}
 	/* Serve the confirmed reply instead: it is validated and checked like any other. */
@@ -423,6 +430,7 @@ static void block_settle(struct vg_iq *p, struct xc_block *x)
 	p->reply_len = win->reply_len;
 	p->server = win->server;
 	p->tcp = true;
+	p->second_seen = false; /* the reply now used came over TCP */
 	p->state = IQ_VALIDATE;
 }
 
@@ -448,7 +456,7 @@ static void block_udp_done(struct vg_iq *p, const struct vg_sub_result *res, voi
 	if (x->udp->state != IQ_DONE || compare(&p->req->arena, &p->msg, &p->verdict, &x->udp->msg,
 						&x->udp->verdict, p->asked_type) != CMP_DIFFER) {
 		p->xc_done = true;
-		p->state = IQ_STORE;
+		resume_store(p);
 		return;
 	}
 	suspect_zone(r, p->zone);

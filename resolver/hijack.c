@@ -448,6 +448,115 @@ static void second_list(struct vg_resolver *r, const ldns_pkt *p, const char *pr
 	}
 }
 
+/* ---- injection-strict: holding answers for the window ---- */
+
+static void hold_stop(struct vg_iq *iq)
+{
+	struct vg_resolver *r = iq->req->r;
+	if (iq->hold) {
+		r->up->ops->timer_stop(r->up, iq->hold);
+		iq->hold = NULL;
+	}
+}
+
+static int hold_entry(void *arg)
+{
+	struct vg_iq *iq = arg;
+	iq->hold = NULL; /* fired: the transport forgets a one-shot timer */
+	if (iq->req->done || iq->state != IQ_HOLD)
+		return 0;
+	iq->state = IQ_VALIDATE; /* the window passed quietly: use the reply */
+	vg_iq_run(iq);
+	return 0;
+}
+
+static void on_hold(void *ctx)
+{
+	struct vg_iq *iq = ctx;
+	vg_resolver_entry(iq->req->r, hold_entry, iq);
+}
+
+bool vg_hijack_hold(struct vg_iq *iq, bool full)
+{
+	struct vg_resolver *r = iq->req->r;
+	const struct vg_hijack_opts *o = r->hijack;
+	if (!r->opts.injection_strict || !r->opts.injection_window_ms || !o || !o->enabled ||
+	    o->second_answer == VG_DETECT_OFF || iq->tcp || !full || iq != iq->req->root)
+		return false;
+	/* What the client will be told: answers and negative answers, not referrals or lame
+	 * replies (the walk goes on with those and the final reply is held in its turn). The
+	 * DS/DNSKEY fetches and address lookups of sub-requests are not held: the validator
+	 * judges what they bring. */
+	switch (iq->verdict.kind) {
+	case VG_REPLY_ANSWER:
+	case VG_REPLY_CNAME:
+	case VG_REPLY_NXDOMAIN:
+	case VG_REPLY_NODATA:
+		break;
+	default:
+		return false;
+	}
+	if (r->up->ops->timer_start(r->up, r->opts.injection_window_ms, on_hold, iq, &iq->hold) < 0)
+		return false; /* no timer: answer at once rather than not at all */
+	iq->state = IQ_HOLD;
+	r->stats.injection_held++;
+	return true;
+}
+
+void vg_hijack_hold_cancel(struct vg_iq *iq)
+{
+	hold_stop(iq); /* nothing to do for an iq that never held */
+}
+
+/* A second answer from `server` for (qname, qtype): every iq still working on the first reply
+ * (held by injection-strict, or being validated) drops it and asks again over TCP, so its
+ * client gets what TCP says and nothing of the first reply is stored. Held iqs resume now;
+ * iqs waiting for the validator's DS/DNSKEY fetches are flagged and re-ask when validation
+ * ends (st_validate). Returns how many; *client gets the first one's client, if any. */
+static size_t inflight_retry_tcp(struct vg_resolver *r, const struct vg_sockaddr *server,
+				 const uint8_t *qname, uint16_t qtype, struct vg_sockaddr *client,
+				 bool *has_client)
+{
+	struct vg_iq *resume[16];
+	size_t n = 0, n_resume = 0;
+	for (struct vg_req *req = r->reqs; req; req = req->next) {
+		for (struct vg_iq *iq = req->iqs; iq; iq = iq->next_all) {
+			if (!iq->reply_in_use || iq->asked_type != qtype ||
+			    !vg_sockaddr_eq(&iq->server, server))
+				continue;
+			uint8_t asked[VG_NAME_MAX];
+			memcpy(asked, iq->asked, (size_t)vg_name_len(iq->asked, VG_NAME_MAX));
+			vg_name_lower(asked);
+			if (!vg_name_eq(asked, qname))
+				continue;
+			n++;
+			for (const struct vg_waiter *w = req->waiters; w && !*has_client;
+			     w = w->next)
+				if (w->has_client) {
+					*client = w->client;
+					*has_client = true;
+				}
+			if (iq->state == IQ_HOLD && n_resume < 16) {
+				hold_stop(iq);
+				iq->reply_in_use = false;
+				iq->tcp = true;
+				iq->state = IQ_SEND;
+				r->stats.injection_held_retried++;
+				r->stats.tcp_fallbacks++;
+				resume[n_resume++] = iq;
+			} else {
+				iq->second_seen = true; /* st_validate re-asks over TCP */
+			}
+		}
+	}
+	/* Resumed after the walk: a resumed iq may end its request (which stays readable until
+	 * the reaper runs) or start new requests (added at the head of the list). */
+	for (size_t i = 0; i < n_resume; i++)
+		if (!resume[i]->req->done && resume[i]->state == IQ_SEND)
+			vg_iq_run(resume[i]);
+	return n;
+}
+
 struct late_args {
 	struct vg_resolver *r;
 	const struct vg_upstream_late *l;
@@ -481,7 +590,16 @@ static int late_entry(void *arg)
 	size_t n = 0;
 	second_list(r, pa, "first: ", texts, &n, block);
 	second_list(r, pb, "second: ", texts, &n, block);
-	if (block) {
+	/* Requests still working on the first reply (held by injection-strict, or waiting for
+	 * the validator) never use it: they ask over TCP and their clients get what TCP says
+	 * (in log mode too: nothing of a contested reply is used while a TCP answer can be had). */
+	struct vg_sockaddr client;
+	bool has_client = false;
+	size_t held = inflight_retry_tcp(r, l->server, qname, qtype, &client, &has_client);
+	if (held) {
+		if (block && r->cache)
+			vg_cache_flush_name(r->cache, qname, qtype);
+	} else if (block) {
 		/* The question's answer entry too (a NODATA/NXDOMAIN has no answer RRset), then
 		 * the question once more over TCP: the cache keeps what it confirms. */
 		if (r->cache)
@@ -490,16 +608,20 @@ static int late_entry(void *arg)
 	}
 	struct vg_suspect_event ev = {
 	    .reason = VG_SUSPECT_SECOND_ANSWER,
-	    .action = block ? VG_SUSPECT_QUARANTINED : VG_SUSPECT_LOGGED,
+	    .action =
+		held ? VG_SUSPECT_RETRIED : (block ? VG_SUSPECT_QUARANTINED : VG_SUSPECT_LOGGED),
 	    .qname = qname,
 	    .qtype = qtype,
+	    .client = has_client ? &client : NULL,
 	    .server = &l->msg.from,
 	    .tcp = false,
 	    .records = (const char *const *)texts,
 	    .n_records = n,
-	    .served = block ? "the first answer (already sent); its RRsets quarantined and asked "
-			      "again over TCP"
-			    : "the first answer",
+	    .served = held    ? "neither: the first reply was not used yet; the question was asked "
+				"again over TCP and the client gets the TCP answer"
+		      : block ? "the first answer (already sent); its RRsets quarantined and asked "
+				"again over TCP"
+			      : "the first answer",
 	    .reply = l->msg.msg,
 	    .reply_len = l->msg.len,
 	    .first_reply = l->accepted,

@@ -92,7 +92,11 @@ struct vg_rrset {
 	uint8_t rank;	     /* VG_RANK_* (include/vigil/cache.h), VG_RANK_ITERATED included */
 	uint8_t sec;	     /* VG_SEC_*: what the validation step (IQ_VALIDATE) found */
 	uint32_t suspect;    /* a bit (1u << enum vg_suspect_reason) per hijack finding */
+	uint16_t ede;	     /* insecure for a reason RFC 8914 names: EDE 1, 2 or 27, else 0 */
 };
+
+/* The suspect bit of a set read back from the cache, which keeps one flag and not the reasons. */
+#define VG_SUSPECT_CACHED (1u << 31)
 
 /* Groups the kept records of a scrubbed message into m->rrsets (one per RRset of the index with
  * a kept record; orphan RRSIGs belong to none) and points each record at its set. Ranks from

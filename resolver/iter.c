@@ -14,8 +14,9 @@ enum step { STEP_NEXT, STEP_WAIT, STEP_END };
 static const char *const state_names[IQ_N_STATES] = {
     [IQ_START] = "start",	[IQ_FIND_CUT] = "find-cut", [IQ_PICK] = "pick-server",
     [IQ_WAIT_SUB] = "wait-sub", [IQ_SEND] = "send",	    [IQ_WAIT_REPLY] = "wait-reply",
-    [IQ_REPLY] = "reply",	[IQ_VALIDATE] = "validate", [IQ_STORE] = "store",
-    [IQ_FOLLOW] = "follow",	[IQ_DONE] = "done",	    [IQ_FAIL] = "fail",
+    [IQ_REPLY] = "reply",	[IQ_HOLD] = "hold",	    [IQ_VALIDATE] = "validate",
+    [IQ_STORE] = "store",	[IQ_FOLLOW] = "follow",	    [IQ_DONE] = "done",
+    [IQ_FAIL] = "fail",
 };
 
 const char *vg_iq_state_name(enum vg_iq_state s)
@@ -600,8 +601,16 @@ static enum step st_reply(struct vg_iq *iq)
 	if (rc < 0)
 		return fail(iq, VG_EDE_OTHER, "out of memory");
 	/* A cross-check only brings the reply back for comparison: nothing of it is stored. */
-	iq->state = iq->xcheck ? IQ_DONE : IQ_VALIDATE;
-	return STEP_NEXT;
+	if (iq->xcheck) {
+		iq->state = IQ_DONE;
+		return STEP_NEXT;
+	}
+	iq->state = IQ_VALIDATE;
+	iq->reply_in_use = true;
+	iq->second_seen = false;
+	iq->insecure_ede = 0;
+	/* injection-strict: an answer waits out the injection window before it is used */
+	return vg_hijack_hold(iq, asked_full(iq)) ? STEP_WAIT : STEP_NEXT;
 }
 
 /* ---- IQ_VALIDATE ---- */
@@ -612,6 +621,15 @@ static enum step st_validate(struct vg_iq *iq)
 {
 	if (!vg_validate_reply(iq, asked_full(iq)))
 		return STEP_WAIT;
+	if (iq->second_seen) {
+		/* A second, different answer came while the validator fetched keys: neither is
+		 * used; the question goes to the same server over TCP (hijack.c). */
+		iq->reply_in_use = iq->second_seen = false;
+		iq->tcp = true;
+		iq->req->r->stats.tcp_fallbacks++;
+		iq->state = IQ_SEND;
+		return STEP_NEXT;
+	}
 	if (iq->state != IQ_VALIDATE)
 		return STEP_NEXT; /* bogus: IQ_FAIL */
 	vg_hijack_spoof_mark(iq);
@@ -626,6 +644,7 @@ static enum step st_validate(struct vg_iq *iq)
 /* ---- IQ_STORE ---- */
 static enum step st_store(struct vg_iq *iq)
 {
+	iq->reply_in_use = false;
 	vg_store_reply(iq);
 	iq->state = IQ_FOLLOW;
 	return STEP_NEXT;
@@ -867,8 +886,9 @@ static enum step st_end(struct vg_iq *iq)
 static enum step (*const handlers[IQ_N_STATES])(struct vg_iq *) = {
     [IQ_START] = st_start,   [IQ_FIND_CUT] = st_find_cut, [IQ_PICK] = st_pick,
     [IQ_WAIT_SUB] = st_wait, [IQ_SEND] = st_send,	  [IQ_WAIT_REPLY] = st_wait,
-    [IQ_REPLY] = st_reply,   [IQ_VALIDATE] = st_validate, [IQ_STORE] = st_store,
-    [IQ_FOLLOW] = st_follow, [IQ_DONE] = st_end,	  [IQ_FAIL] = st_end,
+    [IQ_REPLY] = st_reply,   [IQ_HOLD] = st_wait,	  [IQ_VALIDATE] = st_validate,
+    [IQ_STORE] = st_store,   [IQ_FOLLOW] = st_follow,	  [IQ_DONE] = st_end,
+    [IQ_FAIL] = st_end,
 };
 
 /* Links sub to parent as its sub-request, makes the parent wait and runs sub (which may end,
@@ -1000,4 +1020,5 @@ void vg_iq_run(struct vg_iq *iq)
 void vg_iq_cancel(struct vg_iq *iq)
 {
 	vg_outq_leave(iq);
+	vg_hijack_hold_cancel(iq);
 }

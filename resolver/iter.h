@@ -35,6 +35,7 @@ enum vg_iq_state {
 	IQ_SEND,       /* build the (minimised) query and hand it to the upstream layer */
 	IQ_WAIT_REPLY, /* waiting for the upstream layer */
 	IQ_REPLY,      /* timeout/error bookkeeping, TC -> TCP, parse, scrub */
+	IQ_HOLD,       /* injection-strict: the reply waits out the injection window */
 	IQ_VALIDATE,   /* DNSSEC (validate.c, may wait for DS/DNSKEY) and hijack checks */
 	IQ_STORE,      /* accepted RRsets and negative answers to the cache */
 	IQ_FOLLOW,     /* act on the verdict: answer, CNAME, referral, negative, lame, retry */
@@ -188,7 +189,15 @@ struct vg_iq {
 	/* A FORMERR to our EDNS query made this one plain: only if it succeeds is the server kept
 	 * on plain DNS (no_edns_until); a forged FORMERR followed by a failure changes nothing. */
 	bool edns_probe;
-	struct vg_oq_wait *waits;	 /* upstream queries this iq listens on (usually one) */
+	struct vg_oq_wait *waits; /* upstream queries this iq listens on (usually one) */
+	/* From a reply's parse to its store: a second, different answer to the same query
+	 * (second-answer) sets second_seen, and the iq asks again over TCP instead of using it.
+	 * hold: the injection-strict timer of IQ_HOLD. */
+	bool reply_in_use, second_seen;
+	/* The reply's data is insecure for a reason RFC 8914 names (EDE 1, 2, 27; validate.c):
+	 * its insecure sets are cached with it. Reset per reply. */
+	uint16_t insecure_ede;
+	struct vg_upstream_timer *hold;
 	struct vg_unwanted_log unwanted; /* over the iq's whole life, every query it waited on */
 
 	/* The reply being handled. */
@@ -356,6 +365,13 @@ void vg_hijack_spoof_report(struct vg_req *req);
  * second-answer event, and in block mode quarantines the RRsets of both answers and asks the
  * question again over TCP. */
 void vg_hijack_late(void *ctx, const struct vg_upstream_late *l);
+/* hijack.c, injection-strict: when iq's UDP reply answers the client's question (not a referral,
+ * not a minimised step), holds it for the injection window (iq->state = IQ_HOLD, true: the
+ * caller waits). The reply is then validated as usual; a second, different reply in the window
+ * sends the question again over TCP instead. False: no hold, carry on. */
+bool vg_hijack_hold(struct vg_iq *iq, bool full);
+/* Ends iq's hold without resuming it (the request ended). */
+void vg_hijack_hold_cancel(struct vg_iq *iq);
 
 /* validate.c: DNSSEC. vg_validate_reply sets the status of each RRset of iq's reply (IQ_VALIDATE)
  * from the chain of trust, fetching DS and DNSKEY sets with sub-requests when the request does

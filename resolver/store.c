@@ -36,6 +36,40 @@ int vg_resolver_entry(struct vg_resolver *r, int (*fn)(void *arg), void *arg)
 }
 
 /* An RRset read back from the cache: its rank and status as stored, room for `n` records. */
+/* The cache flag of an EDE 1, 2 or 27 insecure reason, and back. */
+static uint8_t insecure_flag(uint16_t ede)
+{
+	switch (ede) {
+	case VG_EDE_UNSUPPORTED_DNSKEY_ALG:
+		return VG_CACHE_F_INSECURE_ALG;
+	case VG_EDE_UNSUPPORTED_DS_DIGEST:
+		return VG_CACHE_F_INSECURE_DIGEST;
+	case VG_EDE_UNSUPPORTED_NSEC3_ITERATIONS:
+		return VG_CACHE_F_INSECURE_ITER;
+	default:
+		return 0;
+	}
+}
+
+static uint16_t insecure_ede_of(uint8_t flags)
+{
+	if (flags & VG_CACHE_F_INSECURE_ALG)
+		return VG_EDE_UNSUPPORTED_DNSKEY_ALG;
+	if (flags & VG_CACHE_F_INSECURE_DIGEST)
+		return VG_EDE_UNSUPPORTED_DS_DIGEST;
+	if (flags & VG_CACHE_F_INSECURE_ITER)
+		return VG_EDE_UNSUPPORTED_NSEC3_ITERATIONS;
+	return 0;
+}
+
+/* The flags a set is cached with: a hijack finding (served only fresh, never stale; dropped
+ * by vigilctl flush-suspicious) and the reason it is insecure. */
+static uint8_t set_flags(const struct vg_iq *iq, const struct vg_rrset *s)
+{
+	return (uint8_t)((s->suspect ? VG_CACHE_F_SUSPECT : 0) |
+			 (s->sec == VG_SEC_INSECURE ? insecure_flag(iq->insecure_ede) : 0));
+}
+
 static struct vg_rrset *cached_set(struct vg_arena *a, const uint8_t *owner, uint16_t type,
 				   const struct vg_cache_rrset_view *v, size_t n)
 {
@@ -51,7 +85,9 @@ static struct vg_rrset *cached_set(struct vg_arena *a, const uint8_t *owner, uin
 				 .sigs = ptrs + (type == VG_TYPE_SOA ? 1 : v->rr_count),
 				 .section = type == VG_TYPE_SOA ? VG_SEC_AUTHORITY : VG_SEC_ANSWER,
 				 .rank = v->rank,
-				 .sec = v->sec};
+				 .sec = v->sec,
+				 .suspect = (v->flags & VG_CACHE_F_SUSPECT) ? VG_SUSPECT_CACHED : 0,
+				 .ede = v->sec == VG_SEC_INSECURE ? insecure_ede_of(v->flags) : 0};
 	return set;
 }
 
@@ -447,9 +483,7 @@ void vg_store_reply(struct vg_iq *iq)
 					    .ttl = s->ttl,
 					    .rank = s->rank,
 					    .sec = s->sec,
-					    /* a hijack finding: served only fresh, never stale;
-					     * dropped by vigilctl flush-suspicious */
-					    .flags = s->suspect ? VG_CACHE_F_SUSPECT : 0};
+					    .flags = set_flags(iq, s)};
 		if (set_rdata(a, s->rrs, s->n_rrs, tmp, &rs, false) < 0 ||
 		    (s->n_sigs && set_rdata(a, s->sigs, s->n_sigs, tmp, &rs, true) < 0))
 			return;
@@ -512,6 +546,7 @@ negative:
 	    .proof_count = pcount,
 	    .rank = soa_set->rank,
 	    .sec = soa_set->sec,
+	    .flags = set_flags(iq, soa_set),
 	};
 	int rc = vg_cache_neg_put(r->cache, &neg, vg_wall32(r));
 	if (rc < 0)

@@ -452,6 +452,7 @@ static void note_insecure(struct vg_iq *iq, uint16_t ede, const char *why)
 		return;
 	iq->req->insecure_ede = ede;
 	iq->req->insecure_text = why;
+	iq->insecure_ede = ede; /* stored with the reply's insecure sets (store.c) */
 }
 
 /* Applies a denial proof's result to the reply: secure keeps the proof sets secure, insecure

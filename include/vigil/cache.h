@@ -125,6 +125,11 @@ enum vg_cache_sec {
 
 /* Entry flags (stored). */
 #define VG_CACHE_F_SUSPECT 0x01 /* validator flagged it: served only fresh, never stale */
+/* Why an insecure entry is insecure, when RFC 8914 has a code for it (the EDE its answers carry
+ * again when served from the cache): */
+#define VG_CACHE_F_INSECURE_ALG 0x02	/* EDE 1: unsupported DNSKEY algorithm */
+#define VG_CACHE_F_INSECURE_DIGEST 0x04 /* EDE 2: unsupported DS digest */
+#define VG_CACHE_F_INSECURE_ITER 0x08	/* EDE 27: too many NSEC3 iterations */
 
 /* Lookup result flags (*flags / view.hint). */
 #define VG_CACHE_PREFETCH 0x01 /* entry is in the last 10% of its TTL: refresh it */

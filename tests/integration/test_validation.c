@@ -163,6 +163,8 @@ Test(validation, unsupported_algorithms_and_digests_are_insecure_not_bogus)
 	    INSECURE("www.example.com.", LDNS_RR_TYPE_A), /* unsigned com. under the root */
 	};
 	CHECK(t);
+	/* Again, from the cache: the sets keep the reason, so the EDE comes back with them. */
+	CHECK(t);
 }
 
 Test(validation, bogus_zones_are_servfail_with_the_ede_of_their_fault)
@@ -216,6 +218,12 @@ Test(validation, nsec_and_nsec3_denials_wildcards_and_insecure_delegations)
 	    INSECURE_NX_EDE("nx.nsec3iter500.org.", LDNS_RR_TYPE_A, 27),
 	};
 	CHECK(t);
+	/* Again, from the cache: the negative entries keep the reason and its EDE. */
+	static const struct verdict again[] = {
+	    INSECURE_NX_EDE("nx.nsec3iter51.org.", LDNS_RR_TYPE_A, 27),
+	    INSECURE_NX_EDE("nx.nsec3iter500.org.", LDNS_RR_TYPE_A, 27),
+	};
+	CHECK(again);
 }
 
 Test(validation, an_island_anchor_and_a_negative_trust_anchor)

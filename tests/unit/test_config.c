@@ -634,6 +634,7 @@ static const char *const all_keys[] = {
     "nsec3-max-iterations",
     "second-answer",
     "injection-window",
+    "injection-strict",
     "spoof-attempt",
     "spoof-tcp-after",
     "out-of-bailiwick",
@@ -799,6 +800,9 @@ Test(config, detection_keys_parse_with_their_defaults)
 	cr_assert_eq(cfg.out_of_bailiwick, VG_DETECT_LOG);
 	cr_assert_eq(cfg.spoof_tcp_after, 3);
 	cr_assert_eq(cfg.injection_window_ms, 200);
+	cr_assert(!cfg.injection_strict);
+	parse_ok("injection-strict: yes\n");
+	cr_assert(cfg.injection_strict);
 	parse_ok("second-answer: log\nspoof-attempt: off\nout-of-bailiwick: off\n"
 		 "spoof-tcp-after: 1\ninjection-window: 0\n");
 	cr_assert_eq(cfg.second_answer, VG_DETECT_LOG);
