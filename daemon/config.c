@@ -452,6 +452,16 @@ static int set_private_domain(struct pstate *ps, const char *v)
 	return add_domain(ps, &ps->cfg->private_domains, &ps->cfg->n_private_domains, v);
 }
 
+static int set_servers_disagree(struct pstate *ps, const char *v)
+{
+	return set_mode(ps, v, &ps->cfg->servers_disagree);
+}
+
+static int set_watch(struct pstate *ps, const char *v)
+{
+	return add_domain(ps, &ps->cfg->watch, &ps->cfg->n_watch, v);
+}
+
 /* Resolved now, so `vigild -t` reports a group that does not exist with its line. */
 static int set_control_group(struct pstate *ps, const char *v)
 {
@@ -577,6 +587,9 @@ static const struct key keys[] = {
 	{"forward-fallback", K_FUNC, 0, 0, 0, set_forward_fallback},
 	{"pin", K_FUNC, 0, 0, 0, set_pin},
 	{"pin-action", K_FUNC, 0, 0, 0, set_pin_action},
+	{"servers-disagree", K_FUNC, 0, 0, 0, set_servers_disagree},
+	{"servers-disagree-budget", K_U32, F(servers_disagree_budget), 0, 1000, NULL},
+	{"watch", K_FUNC, 0, 0, 0, set_watch},
 };
 
 _Static_assert(sizeof(keys) / sizeof(keys[0]) <= 128, "grow pstate.key_line");
@@ -781,6 +794,8 @@ int vg_config_defaults(struct vg_config *cfg)
 	cfg->nxdomain_rewrite = VG_DETECT_BLOCK;
 	cfg->forward_fallback = VG_FALLBACK_NONE;
 	cfg->pin_action = VG_DETECT_LOG;
+	cfg->servers_disagree = VG_DETECT_LOG;
+	cfg->servers_disagree_budget = 3;
 	return 0;
 }
 
@@ -965,5 +980,6 @@ void vg_config_free(struct vg_config *cfg)
 	free(cfg->trusted);
 	free(cfg->private_domains);
 	free(cfg->pins);
+	free(cfg->watch);
 	memset(cfg, 0, sizeof(*cfg));
 }

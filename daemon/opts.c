@@ -57,6 +57,10 @@ void vg_resolver_opts_from_config(struct vg_resolver_opts *o, const struct vg_co
 	o->hijack.pins = cfg->pins;
 	o->hijack.n_pins = cfg->n_pins;
 	o->hijack.pin_action = (enum vg_detect_mode)cfg->pin_action;
+	o->hijack.servers_disagree = (enum vg_detect_mode)cfg->servers_disagree;
+	o->hijack.watch = (const uint8_t(*)[256])cfg->watch;
+	o->hijack.n_watch = cfg->n_watch;
+	o->hijack.disagree_budget = cfg->servers_disagree_budget;
 	o->injection_window_ms = cfg->injection_window_ms;
 	o->injection_strict = cfg->injection_strict;
 	o->dnssec.enabled = cfg->dnssec;

@@ -99,12 +99,17 @@ static enum vg_addr_class rdata_class(const struct vg_rr *rr)
 	return VG_ADDR_PUBLIC;
 }
 
-static bool private_domain(const struct vg_hijack_opts *o, const uint8_t *owner)
+bool vg_hijack_name_under(const uint8_t *name, const uint8_t (*domains)[256], size_t n)
 {
-	for (size_t i = 0; i < o->n_private_domains; i++)
-		if (vg_name_in_zone(owner, o->private_domains[i]))
+	for (size_t i = 0; i < n; i++)
+		if (vg_name_in_zone(name, domains[i]))
 			return true;
 	return false;
+}
+
+static bool private_domain(const struct vg_hijack_opts *o, const uint8_t *owner)
+{
+	return vg_hijack_name_under(owner, o->private_domains, o->n_private_domains);
 }
 
 /* "www.example. 300 IN A 192.168.1.1" into the arena; NULL without memory. */
@@ -239,6 +244,11 @@ static const char *rr_text_any(struct vg_arena *a, const struct vg_rr *rr)
 		memcpy(s, t, cap);
 	free(t);
 	return s;
+}
+
+const char *vg_hijack_rr_text(struct vg_arena *a, const struct vg_rr *rr)
+{
+	return rr_text_any(a, rr);
 }
 
 static const struct vg_sockaddr *req_client(const struct vg_req *req)

@@ -452,7 +452,7 @@ static enum step st_pick(struct vg_iq *iq)
 		struct vg_srv_info *si = vg_select_get(r->sel, &cand[k]);
 		iq->no_edns = si && si->no_edns_until > now;
 		iq->edns_probe = false;
-		iq->tcp = iq->req->tcp_only;
+		iq->tcp = iq->req->tcp_only || iq->xc_tcp;
 		iq->state = IQ_SEND;
 		return STEP_NEXT;
 	}
@@ -551,6 +551,8 @@ static enum step st_send(struct vg_iq *iq)
 	if (req->upstream_queries >= r->opts.max_upstream_queries)
 		return fail_limit(iq, "upstream queries over max-upstream-queries");
 	req->upstream_queries++;
+	if (iq->xcheck)
+		r->stats.xcheck_queries++;
 	choose_question(iq);
 	int rc = vg_outq_send(iq);
 	if (rc == VG_ELIMIT) /* our own socket cap, not the server's fault: no timeout charged */
@@ -623,6 +625,11 @@ static enum step st_reply(struct vg_iq *iq)
 	rc = vg_rrsets_group(&iq->req->arena, &iq->msg, iq->forward);
 	if (rc < 0)
 		return fail(iq, VG_EDE_OTHER, "out of memory");
+	/* A cross-check only brings the reply back for comparison: nothing of it is stored. */
+	if (iq->xcheck) {
+		iq->state = IQ_DONE;
+		return STEP_NEXT;
+	}
 	iq->state = IQ_VALIDATE;
 	iq->reply_in_use = true;
 	iq->second_seen = false;
@@ -660,6 +667,8 @@ static enum step st_validate(struct vg_iq *iq)
 	if (iq->state != IQ_VALIDATE)
 		return STEP_NEXT; /* NS or DS outside a pin: IQ_FAIL */
 	iq->state = IQ_STORE;
+	if (asked_full(iq) && vg_disagree_check(iq))
+		return STEP_WAIT;
 	return STEP_NEXT;
 }
 
@@ -913,6 +922,19 @@ static enum step (*const handlers[IQ_N_STATES])(struct vg_iq *) = {
     [IQ_FAIL] = st_end,
 };
 
+/* Links sub to parent as its sub-request, makes the parent wait and runs sub (which may end,
+ * and call cb, before this returns). */
+static void sub_run(struct vg_iq *parent, struct vg_iq *sub, vg_sub_cb cb, void *ctx)
+{
+	sub->parent = parent;
+	sub->sub_cb = cb;
+	sub->sub_ctx = ctx;
+	sub->depth = parent->depth + 1;
+	parent->subs_started++;
+	parent->state = IQ_WAIT_SUB;
+	vg_iq_run(sub);
+}
+
 int vg_iq_sub_start(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, vg_sub_cb cb,
 		    void *ctx)
 {
@@ -924,13 +946,31 @@ int vg_iq_sub_start(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, v
 	struct vg_iq *sub = vg_iq_new(parent->req, name, qtype, VG_CLASS_IN);
 	if (!sub)
 		return -ENOMEM;
-	sub->parent = parent;
-	sub->sub_cb = cb;
-	sub->sub_ctx = ctx;
-	sub->depth = parent->depth + 1;
-	parent->subs_started++;
-	parent->state = IQ_WAIT_SUB;
-	vg_iq_run(sub);
+	sub_run(parent, sub, cb, ctx);
+	return 0;
+}
+
+void vg_iq_make_xcheck(struct vg_iq *iq, const uint8_t *zone, const struct vg_sockaddr *server,
+		       bool tcp)
+{
+	iq->xcheck = true;
+	iq->xc_tcp = tcp;
+	iq->qmin = false; /* the question the first server was asked: the full one */
+	cut_from_addrs(iq, zone, server, 1);
+	reset_outcomes(iq);
+	iq->cut_until = UINT32_MAX;
+	iq->state = iq->ns ? IQ_PICK : IQ_FAIL;
+}
+
+int vg_iq_xcheck_sub(struct vg_iq *parent, const struct vg_sockaddr *server, bool tcp, vg_sub_cb cb,
+		     void *ctx, struct vg_iq **out)
+{
+	struct vg_iq *sub = vg_iq_new(parent->req, parent->sname, parent->qtype, VG_CLASS_IN);
+	if (!sub)
+		return -ENOMEM;
+	vg_iq_make_xcheck(sub, parent->zone, server, tcp);
+	*out = sub; /* before it runs: its continuation reads it */
+	sub_run(parent, sub, cb, ctx);
 	return 0;
 }
 

@@ -142,6 +142,11 @@ struct vg_iq {
 	 * probe_judged: its reply said whether the forwarder rewrites */
 	unsigned probe;
 	bool probe_judged;
+	/* servers-disagree (disagree.c): a cross-check query asks one chosen server of a known
+	 * cut (no cache, no minimisation) and ends right after the scrubber, storing nothing;
+	 * xc_tcp: over TCP; xc_done: this iq's answer was cross-checked (or replaced by the
+	 * TCP-confirmed one) and is not checked again. */
+	bool xcheck, xc_tcp, xc_done;
 
 	uint8_t sname[VG_NAME_MAX]; /* current name (after CNAME/DNAME) */
 	uint16_t qtype, qclass;
@@ -263,6 +268,9 @@ struct vg_req {
 	 * still in flight (validating, say): it would store the first answer after the flush, so
 	 * the question is flushed and asked again over TCP when it ends. */
 	bool refetch_tcp;
+	/* servers-disagree, log mode: this request is a cross-check running on its own after
+	 * the client was answered (disagree.c); it builds no answer. NULL otherwise. */
+	struct vg_xc_bg *xc_bg;
 	/* DNSSEC: what this request learned of the chain of trust (validate.c) and the work
 	 * done against the validator's limits. */
 	struct vg_zk *zk;
@@ -305,6 +313,7 @@ struct vg_resolver {
 	struct vg_resolver_stats stats;
 	struct vg_nxr *nxr; /* nxdomain-rewrite probe state per forwarder (fwdcheck.c), or NULL */
 	bool closing;	    /* vg_resolver_close runs: no new probe is scheduled */
+	struct vg_xzones *xzones; /* servers-disagree: per-zone budget and suspicion (disagree.c) */
 	/* cache lookup buffer (views point into it until the next lookup): any stored value fits */
 	uint8_t cbuf[VG_CACHE_READ_MAX];
 	uint8_t abuf[65536]; /* answer building */
@@ -337,6 +346,30 @@ int vg_iq_sub_start(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, v
  * depth, loop, the request's max-upstream-queries); 0, VG_ELIMIT or -ENOMEM. */
 int vg_iq_sub_spawn(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, vg_sub_cb cb,
 		    void *ctx, const uint8_t *zone, const struct vg_ns *ns, size_t n_ns);
+/* iter.c: turns a fresh iq (vg_iq_new) into a cross-check query (servers-disagree): it asks
+ * `server`, a server of `zone`, the iq's own question, over TCP when `tcp`, and ends (IQ_DONE)
+ * with the scrubbed reply in iq->msg/verdict/reply, or IQ_FAIL. Nothing is cached. */
+void vg_iq_make_xcheck(struct vg_iq *iq, const uint8_t *zone, const struct vg_sockaddr *server,
+		       bool tcp);
+/* iter.c: starts a cross-check query for parent's question as a sub-request (see
+ * vg_iq_sub_start for the continuation); *out is the sub iq (its reply is read by cb). Returns
+ * 0 or -ENOMEM. */
+int vg_iq_xcheck_sub(struct vg_iq *parent, const struct vg_sockaddr *server, bool tcp, vg_sub_cb cb,
+		     void *ctx, struct vg_iq **out);
+
+/* disagree.c: servers-disagree, in IQ_VALIDATE after the other checks, for a full authoritative
+ * answer of the request's own iq: decides whether to cross-check it and starts the check.
+ * Returns true when iq now waits for it (block mode: the continuation sets the state to resume
+ * in), false when iq goes on (no check, or log mode: the check runs as its own request). */
+bool vg_disagree_check(struct vg_iq *iq);
+/* disagree.c: a log-mode cross-check request ended (vg_req_complete): compares and reports. */
+void vg_disagree_bg_done(struct vg_req *req);
+void vg_disagree_free(struct vg_resolver *r);
+
+/* hijack.c: whether name is at or below one of domains[0..n) (wire, lowercase). */
+bool vg_hijack_name_under(const uint8_t *name, const uint8_t (*domains)[256], size_t n);
+/* hijack.c: presentation text of one record (rr_print), into the arena; NULL without memory. */
+const char *vg_hijack_rr_text(struct vg_arena *a, const struct vg_rr *rr);
 
 /* hijack.c: the rebinding check on the reply's RRsets (IQ_VALIDATE): an RRset with private
  * addresses for a public name gets VG_SUSPECT_REBINDING, is reported and, with `rebinding:
@@ -414,6 +447,11 @@ void vg_req_complete(struct vg_req *req);
 /* Starts a request without client (prefetch, priming); returns it or NULL. */
 struct vg_req *vg_req_start_background(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype,
 				       bool prime);
+/* A cross-check request (servers-disagree, log mode) for (qname, qtype): not joinable by
+ * clients, not started; the caller sets its root iq up (vg_iq_make_xcheck) and its xc_bg,
+ * then runs it with vg_req_launch. NULL without memory. */
+struct vg_req *vg_req_new_xcheck(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype);
+void vg_req_launch(struct vg_req *req);
 /* Starts a background request for (qname, qtype) that skips the cached answer and asks every
  * server over TCP; NULL when one is already in flight or without memory. */
 struct vg_req *vg_req_refetch_tcp(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype);

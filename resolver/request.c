@@ -99,6 +99,8 @@ void vg_req_complete(struct vg_req *req)
 		vg_prime_done(r, iq->state == IQ_DONE && iq->primed);
 	if (iq->probe)
 		vg_nxr_probe_done(req); /* a probe has no client and leaves nothing cached */
+	else if (req->xc_bg)
+		vg_disagree_bg_done(req); /* a cross-check builds no answer */
 	else
 		vg_answer_finish(req);
 	if (req->refetch_tcp) {
@@ -140,17 +142,37 @@ static struct vg_req *req_new(struct vg_resolver *r, const uint8_t *qname, uint1
 	return req;
 }
 
-static void req_link(struct vg_req *req)
+/* Into the list of live requests with its deadline; `joinable`: also into the table clients
+ * join (a cross-check request is not: its answer is no client's). */
+static void req_link_as(struct vg_req *req, bool joinable)
 {
 	struct vg_resolver *r = req->r;
-	req->hnext = r->req_hash[req->key_hash % VG_REQ_BUCKETS];
-	r->req_hash[req->key_hash % VG_REQ_BUCKETS] = req;
+	if (joinable) {
+		req->hnext = r->req_hash[req->key_hash % VG_REQ_BUCKETS];
+		r->req_hash[req->key_hash % VG_REQ_BUCKETS] = req;
+	}
 	req->next = r->reqs;
 	if (r->reqs)
 		r->reqs->prev = req;
 	r->reqs = req;
 	r->up->ops->timer_start(r->up, r->opts.request_timeout_ms, on_deadline, req,
 				&req->deadline);
+}
+
+static void req_link(struct vg_req *req)
+{
+	req_link_as(req, true);
+}
+
+struct vg_req *vg_req_new_xcheck(struct vg_resolver *r, const uint8_t *qname, uint16_t qtype)
+{
+	return req_new(r, qname, qtype, VG_CLASS_IN, false, false);
+}
+
+void vg_req_launch(struct vg_req *req)
+{
+	req_link_as(req, false);
+	vg_iq_run(req->root);
 }
 
 static struct vg_req *req_find(struct vg_resolver *r, const uint8_t *low, uint16_t qtype,
@@ -237,7 +259,9 @@ void vg_resolver_opts_default(struct vg_resolver_opts *o)
 		       .spoof_tcp_after = 3,
 		       .out_of_bailiwick = VG_DETECT_LOG,
 		       .nxdomain_rewrite = VG_DETECT_BLOCK,
-		       .pin_action = VG_DETECT_LOG},
+		       .pin_action = VG_DETECT_LOG,
+		       .servers_disagree = VG_DETECT_LOG,
+		       .disagree_budget = 3},
 	    .dnssec = {.enabled = true, .nsec3_max_iterations = VG_DNSSEC_NSEC3_ITER_DEFAULT},
 	};
 }
@@ -457,5 +481,6 @@ void vg_resolver_close(struct vg_resolver *r)
 		vg_cache_reader_free(r->rd);
 	vg_select_free(r->sel);
 	vg_validate_free(r);
+	vg_disagree_free(r);
 	free(r);
 }

@@ -118,6 +118,11 @@ struct vg_config {
 	struct vg_pin *pins;  /* pin: lines in order */
 	size_t n_pins;
 	int pin_action; /* enum vg_detect_mode, default log */
+	/* servers-disagree (resolver/disagree.c) */
+	int servers_disagree;  /* enum vg_detect_mode, default log */
+	uint8_t (*watch)[256]; /* watch: wire, lowercase, repeatable */
+	size_t n_watch;
+	uint32_t servers_disagree_budget; /* names per zone per hour, default 3 */
 };
 
 /* Fills `cfg` with the built-in defaults (listen 127.0.0.1 and ::1 port 53, ...). Returns 0 or

@@ -19,7 +19,8 @@
 	X(OUT_OF_BAILIWICK, "out-of-bailiwick", out_of_bailiwick)                                  \
 	X(BOGUS, "bogus", bogus)                                                                   \
 	X(NXDOMAIN_REWRITE, "nxdomain-rewrite", nxdomain_rewrite)                                  \
-	X(PIN, "pin", pin)
+	X(PIN, "pin", pin)                                                                         \
+	X(SERVERS_DISAGREE, "servers-disagree", servers_disagree)
 enum vg_suspect_reason {
 #define VG_SUSPECT_ENUM(id, name, stat) VG_SUSPECT_##id,
 	VG_SUSPECT_REASONS(VG_SUSPECT_ENUM)
@@ -135,6 +136,16 @@ struct vg_hijack_opts {
 	const struct vg_pin *pins;
 	size_t n_pins;
 	enum vg_detect_mode pin_action;
+	/* servers-disagree (resolver/disagree.c): an authoritative answer is asked again of a
+	 * second server of the zone when its name is under a `watch` domain, is one of the
+	 * first `disagree_budget` names of its zone this hour, or its zone disagreed lately.
+	 * log = the client gets the first answer at once, the check runs on its own; block = the
+	 * answer waits for the check, a disagreement is asked again over TCP and only a
+	 * TCP-confirmed majority is served (else SERVFAIL, EDE 4). The watch array is borrowed. */
+	enum vg_detect_mode servers_disagree;
+	const uint8_t (*watch)[256]; /* wire, lowercase */
+	size_t n_watch;
+	uint32_t disagree_budget; /* servers-disagree-budget: names per zone per hour, 0 = none */
 };
 
 /* Address classes of the rebinding check. */

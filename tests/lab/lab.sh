@@ -569,11 +569,18 @@ c_nsec3salt() { case_alg nsec3salt.org 192.0.2.184 ECDSAP256SHA256 -n -a 1 -t 0 
 c_island() { case_alg island.com 192.0.2.190 ECDSAP256SHA256; }
 
 # split.org.: two servers with their own copies of the zone, both signed with the same keys:
-# www agrees, cdn rotates within 192.0.2.0/24 (TTL 1), forged has no address in common.
+# www agrees, cdn rotates within 192.0.2.0/24 (TTL 1) and cdn6 within 2001:db8:cd::/48, forged
+# and forged6 have no address in common (nor a /24, /48), ttl's TTL differs, *.many agrees.
 c_split() {
-	local z=split.org v cdn forged
+	local z=split.org v cdn forged cdn6 forged6 ttl
 	for v in a b; do
-		if [ $v = a ]; then cdn=192.0.2.201 forged=192.0.2.203; else cdn=192.0.2.202 forged=203.0.113.203; fi
+		if [ $v = a ]; then
+			cdn=192.0.2.201 forged=192.0.2.203 cdn6=2001:db8:cd::201
+			forged6=2001:db8:a::203 ttl=300
+		else
+			cdn=192.0.2.202 forged=203.0.113.203 cdn6=2001:db8:cd:ff::202
+			forged6=2001:db8:b::203 ttl=60
+		fi
 		{
 			soa "$z." "ns1.$z."
 			echo "$z. 86400 IN NS ns1.$z."
@@ -584,6 +591,10 @@ c_split() {
 			echo "cdn.$z. 1 IN A $cdn"
 			echo "forged.$z. IN A $forged"
 			echo "server.$z. IN TXT \"$v\""
+			echo "cdn6.$z. 1 IN AAAA $cdn6"
+			echo "forged6.$z. IN AAAA $forged6"
+			echo "ttl.$z. $ttl IN A 192.0.2.204"
+			echo "*.many.$z. IN A 192.0.2.205"
 		} >"$ZONES/$z.zone.$v"
 	done
 	ALG=ECDSAP256SHA256

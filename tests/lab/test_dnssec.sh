@@ -202,11 +202,16 @@ for v in a b; do
 		echo "FAIL split.org. copy $v does not verify"
 	fi
 done
-auth() { dig +norec +short +time=5 @"$1" "$2" A; }
-for n in www:192.0.2.200:192.0.2.200 cdn:192.0.2.201:192.0.2.202 forged:192.0.2.203:203.0.113.203; do
-	IFS=: read -r name a b <<<"$n"
+auth() { dig +norec +short +time=5 @"$1" "$2" "${3:-A}"; }
+for n in www:192.0.2.200:192.0.2.200 cdn:192.0.2.201:192.0.2.202 forged:192.0.2.203:203.0.113.203 \
+	ttl:192.0.2.204:192.0.2.204 x.many:192.0.2.205:192.0.2.205 \
+	cdn6/AAAA:2001:db8:cd::201:2001:db8:cd:ff::202 forged6/AAAA:2001:db8:a::203:2001:db8:b::203; do
+	name=${n%%:*} t=A
+	case $name in */*) t=${name#*/} name=${name%/*} ;; esac
+	rest=${n#*:}
+	if [ "$t" = A ]; then a=${rest%%:*} b=${rest#*:}; else a=${rest%:2001*} b=2001${rest##*:2001}; fi
 	checks=$((checks + 1))
-	got="$(auth 127.53.3.3 "$name.split.org") $(auth 127.53.3.4 "$name.split.org")"
+	got="$(auth 127.53.3.3 "$name.split.org" "$t") $(auth 127.53.3.4 "$name.split.org" "$t")"
 	if [ "$got" != "$a $b" ]; then
 		failures=$((failures + 1))
 		echo "FAIL $name.split.org: servers answer '$got', want '$a $b'"

@@ -38,6 +38,7 @@ enum fake_mode {
 	FAKE_REFUSED,	    /* REFUSED to everything (lame) */
 	FAKE_RECURSIVE,	    /* a forwarder: answers from `zone` data with RA, whatever the name */
 	FAKE_FIXED,	    /* answers every query with AA, `fixed_rcode` and the `fixed` records */
+	FAKE_FIXED_UDP,	    /* FAKE_FIXED over UDP (an on-path forger), FAKE_AUTH over TCP */
 	FAKE_UNREACHABLE,   /* an ICMP error at once (VG_UP_UNREACHABLE), then nothing */
 	FAKE_ICMP_THEN_AUTH, /* a (forged) ICMP error at once, then the real answer after delay_ms
 			      */
@@ -377,7 +378,7 @@ static size_t fake_reply(struct fake_up *f, struct fake_server *s, const struct 
 		ldns_pkt_set_rcode(p, LDNS_RCODE_REFUSED);
 	} else if (s->mode == FAKE_TC && !q->tcp) {
 		ldns_pkt_set_tc(p, true);
-	} else if (s->mode == FAKE_FIXED) {
+	} else if (s->mode == FAKE_FIXED || (s->mode == FAKE_FIXED_UDP && !q->tcp)) {
 		fake_fixed(s, p);
 	} else {
 		fake_answer(s, p, ldns_rr_owner(question), ldns_rr_get_type(question));

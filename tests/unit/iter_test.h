@@ -132,6 +132,9 @@ static void cfg_init(void)
 	C.addr.do_ip6 = false; /* the scripted Internet is IPv4 unless a test adds IPv6 */
 	C.dnssec.enabled =
 	    false; /* and unsigned: DNSSEC tests sign their zones and set an anchor */
+	/* The scripted Internet counts every query: the servers-disagree cross-checks (extra
+	 * queries to a zone's second server) only where a test turns them on. */
+	C.hijack.servers_disagree = VG_DETECT_OFF;
 }
 
 static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)

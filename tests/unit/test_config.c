@@ -638,6 +638,9 @@ static const char *const all_keys[] = {
     "spoof-attempt",
     "spoof-tcp-after",
     "out-of-bailiwick",
+    "servers-disagree",
+    "servers-disagree-budget",
+    "watch",
     "query-log",
     "query-log-rate",
     "http-listen",
@@ -766,6 +769,27 @@ Test(config, hijack_keys_parse_with_their_defaults)
 	cr_assert_eq(cfg.rebinding, VG_REBIND_OFF);
 	parse_err("rebinding: drop\n",
 		  "test.conf:1: key 'rebinding': bad value 'drop' (expected block, log or off)");
+}
+
+Test(config, servers_disagree_keys_parse_with_their_defaults)
+{
+	parse_ok("");
+	cr_assert_eq(cfg.servers_disagree, VG_DETECT_LOG);
+	cr_assert_eq(cfg.servers_disagree_budget, 3);
+	cr_assert_eq(cfg.n_watch, 0);
+	parse_ok("servers-disagree: block\nservers-disagree-budget: 0\nwatch: Bank.Example.\n"
+		 "watch: shop.example\n");
+	cr_assert_eq(cfg.servers_disagree, VG_DETECT_BLOCK);
+	cr_assert_eq(cfg.servers_disagree_budget, 0);
+	cr_assert_eq(cfg.n_watch, 2);
+	cr_assert_eq(memcmp(cfg.watch[0], "\4bank\7example", 14), 0);
+	cr_assert_eq(memcmp(cfg.watch[1], "\4shop\7example", 14), 0);
+	parse_ok("servers-disagree: off\n");
+	cr_assert_eq(cfg.servers_disagree, VG_DETECT_OFF);
+	parse_err("servers-disagree: maybe\n", "test.conf:1: key 'servers-disagree': bad value "
+						"'maybe' (expected block, log or off)");
+	parse("servers-disagree-budget: 1001\n");
+	cr_assert(strstr(err, "servers-disagree-budget"), "%s", err);
 }
 
 Test(config, detection_keys_parse_with_their_defaults)

@@ -420,3 +420,101 @@ Test(hijack, second_answer_off_reports_nothing)
 	cr_assert_eq(n_ev, 0);
 	cr_assert_eq(R->stats.unwanted_late, 1);
 }
+
+/* ---- servers-disagree ---- */
+
+#define TRI1 "203.0.113.1"
+#define TRI2 "203.0.113.2"
+#define TRI3 "203.0.113.3"
+static uint8_t watch_tri[1][256];
+
+/* tri.com.: three servers answering www.tri.com. A with a1, a2, a3. */
+static struct fake_server *tri_world(const char *a1, const char *a2, const char *a3)
+{
+	struct fake_server *com = server_of(COM, "com.");
+	fake_rr(com, "tri.com. 172800 IN NS ns1.tri.com.");
+	fake_rr(com, "tri.com. 172800 IN NS ns2.tri.com.");
+	fake_rr(com, "tri.com. 172800 IN NS ns3.tri.com.");
+	fake_rr(com, "ns1.tri.com. 172800 IN A " TRI1);
+	fake_rr(com, "ns2.tri.com. 172800 IN A " TRI2);
+	fake_rr(com, "ns3.tri.com. 172800 IN A " TRI3);
+	const char *addr[3] = {TRI1, TRI2, TRI3}, *www[3] = {a1, a2, a3};
+	struct fake_server *first = NULL;
+	for (int i = 0; i < 3; i++) {
+		struct fake_server *s = fake_server(&F, addr[i], "tri.com.", FAKE_AUTH);
+		fake_rr(s, SOA("tri.com."));
+		fake_rr(s, "tri.com. 3600 IN NS ns1.tri.com.");
+		fake_rr(s, www[i]);
+		if (!first)
+			first = s;
+	}
+	vg_name_from_text("tri.com.", watch_tri[0]);
+	C.hijack.watch = (const uint8_t(*)[256])watch_tri;
+	C.hijack.n_watch = 1;
+	C.hijack.disagree_budget = 0;
+	return first;
+}
+
+Test(hijack, servers_disagree_block_serves_the_answer_a_tcp_majority_confirms)
+{
+	/* ns1 is behind an on-path forger: over UDP it "says" 198.51.100.66, over TCP the zone's
+	 * 192.0.2.10 like the two others. Whoever answers first, the cross-check finds the
+	 * disagreement, all three are asked over TCP and agree. */
+	static const char *const forged[] = {"A|www.tri.com. 3600 IN A 198.51.100.66", NULL};
+	struct fake_server *ns1 =
+	    tri_world("www.tri.com. 3600 IN A 192.0.2.10", "www.tri.com. 3600 IN A 192.0.2.10",
+		      "www.tri.com. 3600 IN A 192.0.2.10");
+	ns1->mode = FAKE_FIXED_UDP;
+	ns1->fixed = forged;
+	C.hijack.servers_disagree = VG_DETECT_BLOCK;
+	start();
+	struct result res;
+	resolve("www.tri.com.", LDNS_RR_TYPE_A, &res);
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
+	cr_assert(
+	    has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.tri.com.", LDNS_RR_TYPE_A, "192.0.2.10"));
+	cr_assert(
+	    !has_rr(res.pkt, LDNS_SECTION_ANSWER, "www.tri.com.", LDNS_RR_TYPE_A, "198.51.100.66"),
+	    "the forged address was served");
+	cr_assert_eq(events_of(VG_SUSPECT_SERVERS_DISAGREE), 1);
+	const struct ev *e = event_of(VG_SUSPECT_SERVERS_DISAGREE);
+	cr_assert_eq(e->action, VG_SUSPECT_RETRIED);
+	cr_assert_eq(e->n_sources, 2);
+	cr_assert(e->has_first);
+	cr_assert_eq(tcp_queries(TRI1, "www.tri.com."), 1);
+	cr_assert_geq(tcp_queries(TRI2, "www.tri.com.") + tcp_queries(TRI3, "www.tri.com."), 2);
+	cr_assert_eq(R->stats.xchecks, 1);
+	free_result(&res);
+}
+
+Test(hijack, servers_disagree_rule_rotation_within_a_24_is_quiet_another_24_is_logged)
+{
+	tri_world("www.tri.com. 3600 IN A 192.0.2.10", "www.tri.com. 1 IN A 192.0.2.11",
+		  "www.tri.com. 60 IN A 192.0.2.12");
+	fake_rr(server_of(TRI1, "tri.com."), "far.tri.com. 3600 IN A 192.0.2.20");
+	fake_rr(server_of(TRI2, "tri.com."), "far.tri.com. 3600 IN A 192.0.3.20");
+	fake_rr(server_of(TRI3, "tri.com."), "far.tri.com. 3600 IN A 192.0.3.20");
+	fake_rr(server_of(TRI1, "tri.com."), "mx.tri.com. 3600 IN MX 10 Mail.tri.com.");
+	fake_rr(server_of(TRI2, "tri.com."), "mx.tri.com. 300 IN MX 10 mail.tri.com.");
+	fake_rr(server_of(TRI3, "tri.com."), "mx.tri.com. 300 IN MX 10 mail.tri.com.");
+	C.hijack.servers_disagree = VG_DETECT_LOG;
+	start();
+	struct result res;
+	resolve("www.tri.com.", LDNS_RR_TYPE_A, &res); /* one /24, TTLs differ: quiet */
+	cr_assert_eq(ldns_pkt_get_rcode(res.pkt), LDNS_RCODE_NOERROR);
+	free_result(&res);
+	resolve("mx.tri.com.", LDNS_RR_TYPE_MX, &res); /* the same rdata, case and TTL aside */
+	free_result(&res);
+	cr_assert_eq(R->stats.xchecks, 2);
+	cr_assert_eq(events_of(VG_SUSPECT_SERVERS_DISAGREE), 0, "rotation or TTL was logged");
+	resolve("far.tri.com.", LDNS_RR_TYPE_A, &res); /* ns1 alone in 192.0.2/24 */
+	cr_assert_eq(ldns_pkt_ancount(res.pkt), 1, "log mode serves the first answer");
+	free_result(&res);
+	cr_assert_eq(R->stats.xchecks, 3);
+	/* ns1 answered first (or was the one asked second) for an event: depends on the pick. */
+	size_t n = events_of(VG_SUSPECT_SERVERS_DISAGREE);
+	bool ns1_involved = fake_count(&F, TRI1, "far.tri.com.", LDNS_RR_TYPE_A) > 0;
+	cr_assert_eq(n, ns1_involved ? 1u : 0u, "events %zu, ns1 asked %d", n, ns1_involved);
+	if (n)
+		cr_assert_eq(event_of(VG_SUSPECT_SERVERS_DISAGREE)->action, VG_SUSPECT_LOGGED);
+}
