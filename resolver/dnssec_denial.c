@@ -337,6 +337,20 @@ static bool n3_hash(struct vg_validator *v, struct vg_dnssec_work *w, struct n3s
 	return true;
 }
 
+bool vg_dnssec_nsec3_hash(struct vg_validator *v, struct vg_dnssec_work *w, const uint8_t *rd,
+			  size_t len, const uint8_t *name, uint8_t *out)
+{
+	if (len < 5 || rd[0] != 1 || (size_t)5 + rd[4] > len ||
+	    vg_get_u16(rd + 2) > v->lim.nsec3_max_iterations)
+		return false;
+	struct n3set s;
+	s.n_memo = 0;
+	s.iter = vg_get_u16(rd + 2);
+	s.salt = rd + 5;
+	s.salt_len = rd[4];
+	return n3_hash(v, w, &s, name, out);
+}
+
 static const struct nsec3 *n3_match(const struct n3set *s, const uint8_t *h)
 {
 	for (size_t i = 0; i < s->n; i++)

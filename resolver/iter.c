@@ -198,6 +198,9 @@ static enum step st_start(struct vg_iq *iq)
 		}
 		iq->soa = NULL; /* a negative entry for the CNAME type says nothing about qtype */
 	}
+	/* RFC 8020 and RFC 8198: what validated denials in the cache prove, without a query. */
+	if (vg_aggressive_answer(iq))
+		return STEP_NEXT;
 	if (iq->req->cache_only)
 		return fail(iq, VG_EDE_NOT_AUTHORITATIVE,
 			    "not in the cache; recursion not desired (RD=0)");
@@ -827,6 +830,8 @@ static enum step st_follow(struct vg_iq *iq)
 	switch (v->kind) {
 	case VG_REPLY_ANSWER:
 		add_chain(iq, true);
+		iq->soa = NULL;
+		vg_iq_proof_from_msg(iq, &iq->msg); /* a wildcard's, for DO clients */
 		iq->rcode = VG_RCODE_NOERROR;
 		iq->state = IQ_DONE;
 		return STEP_NEXT;

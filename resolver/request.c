@@ -217,7 +217,9 @@ void vg_resolver_opts_default(struct vg_resolver_opts *o)
 		       .spoof_attempt = VG_DETECT_BLOCK,
 		       .spoof_tcp_after = 3,
 		       .out_of_bailiwick = VG_DETECT_LOG},
-	    .dnssec = {.enabled = true, .nsec3_max_iterations = VG_DNSSEC_NSEC3_ITER_DEFAULT},
+	    .dnssec = {.enabled = true,
+		       .nsec3_max_iterations = VG_DNSSEC_NSEC3_ITER_DEFAULT,
+		       .aggressive_nsec = true},
 	};
 }
 
