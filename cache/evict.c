@@ -37,8 +37,7 @@ unsigned vg_cache_usage_pct(struct vg_cache *c)
 		return 0;
 	uint64_t pages = 0;
 	MDB_stat s = {0};
-	MDB_dbi dbis[5] = {0 /* freelist */, c->dbi_meta, c->dbi_rrset, c->dbi_answer,
-			   c->dbi_nsec};
+	MDB_dbi dbis[5] = {0 /* freelist */, c->dbi_meta, c->dbi_rrset, c->dbi_answer, c->dbi_nsec};
 	for (int i = 0; i < 5; i++)
 		if (mdb_stat(txn, dbis[i], &s) == 0)
 			pages += s.ms_branch_pages + s.ms_leaf_pages + s.ms_overflow_pages;

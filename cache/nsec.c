@@ -81,7 +81,8 @@ int vg_nsec_index_flush(struct vg_cache *c, const struct vg_cop *op)
 	case VG_COP_FLUSH_ALL:
 	case VG_COP_FLUSH_NEG: /* proofs of absence are negative data */
 		return range_delete(c, NULL, 0, limit);
-	case VG_COP_FLUSH_ZONE: /* op->data: lookup(zone), a prefix of its and its children's keys */
+	case VG_COP_FLUSH_ZONE: /* op->data: lookup(zone), a prefix of its and its children's keys
+				 */
 		return range_delete(c, op->data, op->klen, limit);
 	default:
 		return 0;
@@ -94,8 +95,7 @@ static int entry(struct vg_cache_reader *rd, const MDB_val *k, const MDB_val *v,
 		 const uint8_t *prefix, size_t pl, uint32_t now, uint8_t *owner, uint8_t *buf,
 		 size_t cap, struct vg_cache_rrset_view *view)
 {
-	if (k->mv_size < pl || memcmp(k->mv_data, prefix, pl) != 0 ||
-	    k->mv_size - 3 > VG_NAME_MAX)
+	if (k->mv_size < pl || memcmp(k->mv_data, prefix, pl) != 0 || k->mv_size - 3 > VG_NAME_MAX)
 		return VG_ENOTFOUND;
 	struct vg_cval_hdr h;
 	if (vg_rrset_decode(v->mv_data, v->mv_size, &h, buf, cap, view) < 0) {

@@ -141,9 +141,9 @@ int vg_cache_rrset_put(struct vg_cache *c, const struct vg_cache_rrset *rs, uint
 	uint16_t ktype = rs->delegation ? VG_CKEY_T_DELEG : rs->type;
 	uint8_t key[VG_CKEY_MAX];
 	int kl = vg_ckey_rrset(key, rs->owner, ktype);
-	int rc = enqueue_rrset(c, VG_COP_PUT_RRSET, key, kl, &h, rs->rr_count, rs->sig_count,
-			       rs->rdata, rs->rdata_len, NULL, 0, NULL, 0, rs->sigs, rs->sigs_len,
-			       now);
+	int rc =
+	    enqueue_rrset(c, VG_COP_PUT_RRSET, key, kl, &h, rs->rr_count, rs->sig_count, rs->rdata,
+			  rs->rdata_len, NULL, 0, NULL, 0, rs->sigs, rs->sigs_len, now);
 	/* A validated NSEC/NSEC3 set also goes to the NSEC index (RFC 8198), same value. */
 	if (rc == 0 && h.sec == VG_SEC_SECURE && !rs->delegation &&
 	    (kl = vg_nsec_index_key(key, rs->owner, rs->type, rs->sigs, rs->sigs_len)) > 0)
@@ -187,9 +187,9 @@ int vg_cache_neg_put(struct vg_cache *c, const struct vg_cache_neg *n, uint32_t 
 	vg_put_u16(rdl, n->soa_rdlen);
 	uint8_t key[VG_CKEY_MAX];
 	int kl = vg_ckey_rrset(key, n->qname, n->nxdomain ? 0 : n->qtype);
-	return enqueue_rrset(c, VG_COP_PUT_RRSET, key, kl, &h, 1, n->proof_count,
-			     n->soa_owner, (size_t)ol, rdl, 2, n->soa_rdata, n->soa_rdlen, n->proof,
-			     n->proof_len, now);
+	return enqueue_rrset(c, VG_COP_PUT_RRSET, key, kl, &h, 1, n->proof_count, n->soa_owner,
+			     (size_t)ol, rdl, 2, n->soa_rdata, n->soa_rdlen, n->proof, n->proof_len,
+			     now);
 }
 
 int vg_rrset_decode(const uint8_t *v, size_t len, struct vg_cval_hdr *h, uint8_t *buf, size_t cap,

@@ -91,15 +91,6 @@ static int common_labels(const uint8_t *a, const uint8_t *b)
 	return 0;
 }
 
-/* "*." + the suffix of name with `labels` labels. */
-static void wildcard_at(const uint8_t *name, int labels, uint8_t *out)
-{
-	const uint8_t *s = vg_name_suffix(name, labels);
-	out[0] = 1;
-	out[1] = '*';
-	memcpy(out + 2, s, (size_t)vg_name_len(s, VG_NAME_MAX));
-}
-
 /* NSEC: the span at or before qname, and the one at or before the wildcard of the closest
  * encloser it shows (the longer common suffix of qname with the owner or the next name). */
 static void gather_nsec(struct vg_iq *iq, struct found *f, const uint8_t *zone,
@@ -114,9 +105,8 @@ static void gather_nsec(struct vg_iq *iq, struct found *f, const uint8_t *zone,
 	int ce = common_labels(qname, owner), cn = common_labels(qname, next->data);
 	f->ce = ce > cn ? ce : cn;
 	if (f->ce < vg_name_labels(zone) || f->ce >= vg_name_labels(qname) ||
-	    vg_name_len(qname, VG_NAME_MAX) + 2 > VG_NAME_MAX)
+	    !vg_dnssec_wildcard_of(qname, f->ce, wc))
 		return;
-	wildcard_at(qname, f->ce, wc);
 	find(iq, f, zone, VG_TYPE_NSEC, wc, owner);
 }
 
@@ -124,14 +114,13 @@ static void gather_nsec(struct vg_iq *iq, struct found *f, const uint8_t *zone,
 static bool wildcard_cached(struct vg_iq *iq, const uint8_t *qname, int labels)
 {
 	struct vg_resolver *r = iq->req->r;
-	uint8_t wc[VG_NAME_MAX + 2];
+	uint8_t wc[VG_NAME_MAX];
 	struct vg_cache_rrset_view cv;
-	if (vg_name_len(qname, VG_NAME_MAX) + 2 > VG_NAME_MAX)
+	if (!vg_dnssec_wildcard_of(qname, labels, wc))
 		return false;
-	wildcard_at(qname, labels, wc);
 	/* r->cbuf is free: what was found so far is kept in the arena */
-	return vg_cache_rrset_get(r->rd, wc, iq->qtype, vg_wall32(r), 0, r->cbuf,
-				  sizeof(r->cbuf), &cv) == 0 &&
+	return vg_cache_rrset_get(r->rd, wc, iq->qtype, vg_wall32(r), 0, r->cbuf, sizeof(r->cbuf),
+				  &cv) == 0 &&
 	       cv.kind == VG_CACHE_POSITIVE && cv.sec == VG_SEC_SECURE;
 }
 
@@ -196,10 +185,9 @@ static void gather_nsec3(struct vg_iq *iq, struct found *f, const uint8_t *zone,
 	}
 	if (f->ce < 0)
 		return;
-	uint8_t wc[VG_NAME_MAX + 2];
-	if (vg_name_len(qname, VG_NAME_MAX) + 2 > VG_NAME_MAX)
+	uint8_t wc[VG_NAME_MAX];
+	if (!vg_dnssec_wildcard_of(qname, f->ce, wc))
 		return;
-	wildcard_at(qname, f->ce, wc);
 	if (vg_dnssec_nsec3_hash(r->val, w, p->data, p->len, wc, h) && hashed_name(h, zone, hn))
 		find(iq, f, zone, VG_TYPE_NSEC3, hn, owner);
 }
@@ -256,8 +244,8 @@ static bool negative(struct vg_iq *iq, const uint8_t *zone, const struct found *
 	struct vg_resolver *r = req->r;
 	struct vg_arena *a = &req->arena;
 	struct vg_cache_rrset_view cv;
-	if (vg_cache_rrset_get(r->rd, zone, VG_TYPE_SOA, vg_wall32(r), 0, r->cbuf,
-			       sizeof(r->cbuf), &cv) != 0 ||
+	if (vg_cache_rrset_get(r->rd, zone, VG_TYPE_SOA, vg_wall32(r), 0, r->cbuf, sizeof(r->cbuf),
+			       &cv) != 0 ||
 	    cv.kind != VG_CACHE_POSITIVE || cv.sec != VG_SEC_SECURE || cv.rr_count != 1)
 		return false;
 	struct found s = {.ttl = UINT32_MAX};
@@ -381,14 +369,13 @@ static bool from_nsec(struct vg_iq *iq)
 	/* The wildcard's own NSEC(3) was not cached, but its RRset may be: the same proof that
 	 * the name does not exist below its closest encloser makes the wildcard the answer. */
 	if (f.ce < 0 || f.ce >= vg_name_labels(iq->sname) ||
-	    vg_name_len(iq->sname, VG_NAME_MAX) + 2 > VG_NAME_MAX)
+	    !vg_dnssec_wildcard_of(iq->sname, f.ce, wc))
 		return false;
 	struct vg_dnssec_result res = {0};
 	struct vg_dnssec_work w3 = {0};
 	vg_dnssec_prove_wildcard(r->val, &w3, zone, iq->sname, (uint8_t)f.ce, f.set, f.n, &res);
 	if (res.status != VG_DNSSEC_SECURE || res.opt_out)
 		return false;
-	wildcard_at(iq->sname, f.ce, wc);
 	return synthesise(iq, wc, &f);
 }
 

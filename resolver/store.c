@@ -161,8 +161,7 @@ void vg_store_neg_to_iq(struct vg_iq *iq, const struct vg_cache_rrset_view *v)
 		soa->ttl = v->ttl;
 		soa->section = VG_SEC_AUTHORITY;
 		soa->from_cache = true; /* ttl: what is left of the negative entry */
-		soa->rrset =
-		    soa->owner ? cached_set(a, soa->owner, VG_TYPE_SOA, v, 1) : NULL;
+		soa->rrset = soa->owner ? cached_set(a, soa->owner, VG_TYPE_SOA, v, 1) : NULL;
 		if (soa->rrset) {
 			soa->rrset->rrs[0] = soa;
 			soa->rrset->n_rrs = 1;
@@ -381,14 +380,7 @@ static bool wildcard_source(const struct vg_rrset *s, uint8_t *wc)
 		const struct vg_rr *sig = s->sigs[i];
 		if (sig->rdlen < 4 || sig->rdata[3] >= ol)
 			continue;
-		const uint8_t *suf = vg_name_suffix(s->owner, sig->rdata[3]);
-		int sl = vg_name_len(suf, VG_NAME_MAX);
-		if (sl < 0 || sl + 2 > VG_NAME_MAX)
-			return false;
-		wc[0] = 1;
-		wc[1] = '*';
-		memcpy(wc + 2, suf, (size_t)sl);
-		return true;
+		return vg_dnssec_wildcard_of(s->owner, sig->rdata[3], wc);
 	}
 	return false;
 }

@@ -69,8 +69,7 @@ static void settle(void)
 static ldns_pkt *ask(const char *name, ldns_rr_type type, bool cd)
 {
 	uint8_t q[512], r[65536];
-	size_t ql =
-	    itest_query(name, type, (uint16_t)(rand() & 0xffff), 1232, true, q, sizeof(q));
+	size_t ql = itest_query(name, type, (uint16_t)(rand() & 0xffff), 1232, true, q, sizeof(q));
 	if (cd)
 		q[3] |= 0x10;
 	int n = itest_udp("127.0.0.1", V.port, NULL, q, ql, r, sizeof(r), 12000);
@@ -180,10 +179,8 @@ Test(aggressive, nsec_nxdomain_proof_answers_another_name_without_a_query)
 	start_with(NULL);
 	expect("nx.denial.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, true);
 	/* ns1 < nx < oops < tosigned: the same NSEC span; the wildcard's span is the apex's */
-	expect_no_query("oops.denial.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN,
-			LDNS_RR_TYPE_NSEC);
-	expect_no_query("nz.denial.org.", LDNS_RR_TYPE_TXT, LDNS_RCODE_NXDOMAIN,
-			LDNS_RR_TYPE_NSEC);
+	expect_no_query("oops.denial.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, LDNS_RR_TYPE_NSEC);
+	expect_no_query("nz.denial.org.", LDNS_RR_TYPE_TXT, LDNS_RCODE_NXDOMAIN, LDNS_RR_TYPE_NSEC);
 	/* a name outside the cached spans (tounsigned < tz < unsigned) still goes upstream */
 	expect_query("tz.denial.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN);
 }
@@ -228,9 +225,9 @@ Test(aggressive, nsec_wildcard_answer_is_synthesised_for_another_name)
 	ldns_pkt *p = ask("b.wild.denial.org.", LDNS_RR_TYPE_A, false);
 	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
 	cr_expect(ldns_pkt_ad(p), "no AD on the synthesised answer");
-	cr_expect(vg_lab_has(p, LDNS_SECTION_ANSWER, "b.wild.denial.org.", LDNS_RR_TYPE_A,
-			     "192.0.2.152"),
-		  "no expanded A record");
+	cr_expect(
+	    vg_lab_has(p, LDNS_SECTION_ANSWER, "b.wild.denial.org.", LDNS_RR_TYPE_A, "192.0.2.152"),
+	    "no expanded A record");
 	cr_expect_gt(vg_lab_count(p, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_RRSIG), 0, "no RRSIG");
 	cr_expect_gt(vg_lab_count(p, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_NSEC), 0,
 		     "no NSEC proof that the name does not exist");
@@ -293,7 +290,8 @@ Test(aggressive, opt_out_spans_are_not_used)
 Test(aggressive, bogus_and_insecure_denials_are_not_used)
 {
 	start_with(NULL);
-	/* badds.org.'s keys match no DS: bogus; CD=1 gets the denial unchecked, it proves nothing */
+	/* badds.org.'s keys match no DS: bogus; CD=1 gets the denial unchecked, it proves nothing
+	 */
 	ldns_pkt *p = ask("nx.badds.org.", LDNS_RR_TYPE_A, true);
 	cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
 	ldns_pkt_free(p);

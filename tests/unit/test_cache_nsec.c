@@ -60,8 +60,8 @@ static void put_nsec(struct vg_cache *c, const char *owner, const char *next, ui
 }
 
 /* The index entry at or before `name` in zone: its owner as text into out, or the error. */
-static int find(struct vg_cache *c, const char *zone, uint16_t type, const char *name,
-		uint32_t now, char *out, struct vg_cache_rrset_view *v)
+static int find(struct vg_cache *c, const char *zone, uint16_t type, const char *name, uint32_t now,
+		char *out, struct vg_cache_rrset_view *v)
 {
 	static uint8_t buf[65536];
 	struct vg_cache_reader *rd = vg_cache_reader_new(c);
@@ -93,15 +93,15 @@ Test(cache_nsec, finds_the_covering_nsec_in_canonical_order)
 	struct {
 		const char *name, *owner;
 	} cases[] = {
-	    {"example.com.", "example.com."},	   /* exact: the apex */
-	    {"0.example.com.", "example.com."},	   /* before a */
-	    {"*.example.com.", "example.com."},	   /* '*' sorts before letters */
-	    {"a.example.com.", "a.example.com."},	   /* exact */
-	    {"m.a.example.com.", "a.example.com."},  /* a child of a, before z.a */
+	    {"example.com.", "example.com."},	       /* exact: the apex */
+	    {"0.example.com.", "example.com."},	       /* before a */
+	    {"*.example.com.", "example.com."},	       /* '*' sorts before letters */
+	    {"a.example.com.", "a.example.com."},      /* exact */
+	    {"m.a.example.com.", "a.example.com."},    /* a child of a, before z.a */
 	    {"zz.a.example.com.", "z.a.example.com."}, /* after z.a, still below a */
-	    {"aa.example.com.", "z.a.example.com."}, /* a's whole subtree sorts before aa */
-	    {"x.b.example.com.", "b.example.com."},  /* after the last owner */
-	    {"ZZZ.example.com.", "b.example.com."},  /* any case */
+	    {"aa.example.com.", "z.a.example.com."},   /* a's whole subtree sorts before aa */
+	    {"x.b.example.com.", "b.example.com."},    /* after the last owner */
+	    {"ZZZ.example.com.", "b.example.com."},    /* any case */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		cr_assert_eq(find(c, "example.com.", 47, cases[i].name, T0, o, &v), 0, "%s",
@@ -222,17 +222,17 @@ Test(cache_nsec, nsec3_hashes_before_the_first_owner_wrap_to_the_last)
 	vg_cache_sync(c);
 	char o[256];
 	struct vg_cache_rrset_view v;
-	cr_assert_eq(find(c, "example.com.", 50, "60000000000000000000000000000000.example.com.",
-			  T0, o, &v),
-		     0);
+	cr_assert_eq(
+	    find(c, "example.com.", 50, "60000000000000000000000000000000.example.com.", T0, o, &v),
+	    0);
 	cr_expect_str_eq(o, "44444444444444444444444444444444.example.com.");
-	cr_assert_eq(find(c, "example.com.", 50, "00000000000000000000000000000000.example.com.",
-			  T0, o, &v),
-		     0);
+	cr_assert_eq(
+	    find(c, "example.com.", 50, "00000000000000000000000000000000.example.com.", T0, o, &v),
+	    0);
 	cr_expect_str_eq(o, "88888888888888888888888888888888.example.com.", "wrap-around");
-	cr_assert_eq(find(c, "example.com.", 50, "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv.example.com.",
-			  T0, o, &v),
-		     0);
+	cr_assert_eq(
+	    find(c, "example.com.", 50, "vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv.example.com.", T0, o, &v),
+	    0);
 	cr_expect_str_eq(o, "88888888888888888888888888888888.example.com.");
 	cr_assert_eq(find(c, "example.com.", 50, NULL, T0, o, &v), 0);
 	cr_expect_str_eq(o, "44444444444444444444444444444444.example.com.");
@@ -275,8 +275,7 @@ Test(cache_nsec, nxdomain_above_finds_the_nearest_live_ancestor)
 	vg_cache_sync(c);
 	struct vg_cache_reader *r = vg_cache_reader_new(c);
 	cr_assert_eq(vg_cache_read_begin(r), 0);
-	uint8_t name[VG_NAME_MAX], root[1] = {0}, owner[VG_NAME_MAX], want[VG_NAME_MAX],
-	    buf[4096];
+	uint8_t name[VG_NAME_MAX], root[1] = {0}, owner[VG_NAME_MAX], want[VG_NAME_MAX], buf[4096];
 	struct vg_cache_rrset_view v;
 	W("a.b.gone.example.com.", name);
 	cr_assert_eq(vg_cache_nxdomain_above(r, name, root, T0 + 10, owner, buf, sizeof(buf), &v),

@@ -381,11 +381,10 @@ Test(validate, cached_nsec_answers_nxdomain_nodata_and_names_below_without_a_que
 	ask("nz.secure.org.", LDNS_RR_TYPE_TXT, true, false, &r);
 	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NXDOMAIN);
 	cr_expect(ldns_pkt_ad(r.pkt), "a secure proof: AD");
-	cr_expect(has_rr(r.pkt, LDNS_SECTION_AUTHORITY, "ns.secure.org.", LDNS_RR_TYPE_NSEC,
-			 NULL));
+	cr_expect(has_rr(r.pkt, LDNS_SECTION_AUTHORITY, "ns.secure.org.", LDNS_RR_TYPE_NSEC, NULL));
 	cr_expect(has_rr(r.pkt, LDNS_SECTION_AUTHORITY, "secure.org.", LDNS_RR_TYPE_NSEC, NULL));
-	cr_expect(has_rr(r.pkt, LDNS_SECTION_AUTHORITY, "ns.secure.org.", LDNS_RR_TYPE_RRSIG,
-			 NULL));
+	cr_expect(
+	    has_rr(r.pkt, LDNS_SECTION_AUTHORITY, "ns.secure.org.", LDNS_RR_TYPE_RRSIG, NULL));
 	/* RFC 8198 5.4 / RFC 9077: no longer than the NSEC records (100 s), not the SOA's 300 */
 	cr_expect_eq(auth_ttl(r.pkt, LDNS_RR_TYPE_SOA), 100);
 	free_result(&r);
@@ -397,8 +396,8 @@ Test(validate, cached_nsec_answers_nxdomain_nodata_and_names_below_without_a_que
 	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR);
 	cr_expect_eq(ldns_pkt_ancount(r.pkt), 0);
 	cr_expect(ldns_pkt_ad(r.pkt));
-	cr_expect(has_rr(r.pkt, LDNS_SECTION_AUTHORITY, "www.secure.org.", LDNS_RR_TYPE_NSEC,
-			 NULL));
+	cr_expect(
+	    has_rr(r.pkt, LDNS_SECTION_AUTHORITY, "www.secure.org.", LDNS_RR_TYPE_NSEC, NULL));
 	free_result(&r);
 	/* RFC 8020: below the cached NXDOMAIN */
 	ask("a.b.nx.secure.org.", LDNS_RR_TYPE_AAAA, true, false, &r);
@@ -409,8 +408,8 @@ Test(validate, cached_nsec_answers_nxdomain_nodata_and_names_below_without_a_que
 	ask("ny.secure.org.", LDNS_RR_TYPE_A, false, false, &r);
 	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NXDOMAIN);
 	cr_expect_not(ldns_pkt_ad(r.pkt));
-	cr_expect_not(has_rr(r.pkt, LDNS_SECTION_AUTHORITY, "ns.secure.org.", LDNS_RR_TYPE_NSEC,
-			     NULL));
+	cr_expect_not(
+	    has_rr(r.pkt, LDNS_SECTION_AUTHORITY, "ns.secure.org.", LDNS_RR_TYPE_NSEC, NULL));
 	free_result(&r);
 	cr_expect_eq(F.n_log, sent, "none of these went upstream");
 	cr_expect_eq(R->stats.aggressive_answers, 4);
