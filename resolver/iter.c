@@ -172,7 +172,8 @@ static enum step st_start(struct vg_iq *iq)
 	if (vg_validate_remembered(iq, &bogus_ede, &bogus_why))
 		return fail(iq, bogus_ede, bogus_why);
 	unsigned hint = 0;
-	int kind = iq->refresh ? -1 : vg_store_lookup_answer(iq, iq->sname, iq->qtype, 0, &hint);
+	bool refresh = iq->refresh;
+	int kind = refresh ? -1 : vg_store_lookup_answer(iq, iq->sname, iq->qtype, 0, &hint);
 	iq->refresh = false; /* only the first lookup is skipped; CNAME targets may be cached */
 	if (kind == VG_CACHE_POSITIVE) {
 		r->stats.cache_answers++;
@@ -198,8 +199,9 @@ static enum step st_start(struct vg_iq *iq)
 		}
 		iq->soa = NULL; /* a negative entry for the CNAME type says nothing about qtype */
 	}
-	/* RFC 8020 and RFC 8198: what validated denials in the cache prove, without a query. */
-	if (vg_aggressive_answer(iq))
+	/* RFC 8020 and RFC 8198: what validated denials in the cache prove, without a query (a
+	 * prefetch asks the authorities). */
+	if (!refresh && vg_aggressive_answer(iq))
 		return STEP_NEXT;
 	if (iq->req->cache_only)
 		return fail(iq, VG_EDE_NOT_AUTHORITATIVE,
