@@ -283,9 +283,9 @@ static char check_pages(const struct vg_cache *c, off_t file_size)
 	if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) || mdb_dbi_open(txn, NULL, 0, &main))
 		goto out;
 	/* the freelist too: the writer allocates from it */
-	static const char *names[] = {NULL, "meta", "rrset", "answer"};
+	static const char *names[] = {NULL, "meta", "rrset", "answer", "nsec"};
 	volatile uint8_t sink = 0;
-	for (int i = 0; i < 4 && report == VG_CHECK_REPORT_OK; i++) {
+	for (int i = 0; i < 5 && report == VG_CHECK_REPORT_OK; i++) {
 		MDB_dbi dbi = 0; /* FREE_DBI */
 		if (names[i] && mdb_dbi_open(txn, names[i], 0, &dbi))
 			continue;
