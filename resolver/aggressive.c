@@ -100,8 +100,19 @@ static void gather_nsec(struct vg_iq *iq, struct found *f, const uint8_t *zone,
 	if (!find(iq, f, zone, VG_TYPE_NSEC, qname, owner))
 		return;
 	const struct vg_rdata_ref *next = &f->set[f->n - 1].rd[0];
-	if (vg_name_len(next->data, next->len) <= 0)
+	int nl = vg_name_len(next->data, next->len);
+	if (nl <= 0)
 		return;
+	/* The span starts at a cut above qname (NS without SOA: the usual case for a name in an
+	 * unsigned child of a signed zone): the proof is the child's to give, not this zone's. */
+	const uint8_t *bm = next->data + nl;
+	size_t bl = next->len - (size_t)nl;
+	if (vg_name_in_zone(qname, owner) && !vg_name_eq(qname, owner) &&
+	    vg_dnssec_bitmap_has(bm, bl, VG_TYPE_NS) &&
+	    !vg_dnssec_bitmap_has(bm, bl, VG_TYPE_SOA)) {
+		f->n = 0;
+		return;
+	}
 	int ce = common_labels(qname, owner), cn = common_labels(qname, next->data);
 	f->ce = ce > cn ? ce : cn;
 	if (f->ce < vg_name_labels(zone) || f->ce >= vg_name_labels(qname) ||
