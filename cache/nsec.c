@@ -161,42 +161,26 @@ int vg_cache_nsec_find(struct vg_cache_reader *rd, const uint8_t *zone, uint16_t
 	return rc;
 }
 
-int vg_cache_nsec_zone(struct vg_cache_reader *rd, const uint8_t *name, uint8_t *zone,
-		       uint16_t *type)
+int vg_cache_nsec_zone(struct vg_cache_reader *rd, const uint8_t *zone, uint16_t *type)
 {
 	if (vg_fails(rd->active))
 		return -EINVAL;
-	struct vg_cache *c = rd->c;
+	uint8_t key[VG_CKEY_MAX];
+	int pl = vg_ckey_nsec(key, zone, T_NSEC3, zone);
 	MDB_cursor *cur;
-	if (mdb_cursor_open(rd->txn, c->dbi_nsec, &cur) != 0)
+	if (pl < 0 || mdb_cursor_open(rd->txn, rd->c->dbi_nsec, &cur) != 0)
 		return VG_ENOTFOUND;
+	/* NSEC3 first: a zone that has both is changing its denial kind. */
 	int rc = VG_ENOTFOUND;
-	for (int keep = vg_name_labels(name); keep >= 0 && rc == VG_ENOTFOUND; keep--) {
-		const uint8_t *z = vg_name_suffix(name, keep);
-		uint8_t key[VG_CKEY_MAX];
-		int zl = vg_name_to_lookup(z, key, VG_NAME_MAX);
-		if (zl < 0)
-			break;
-		key[zl] = 0;
-		MDB_val k = {.mv_size = (size_t)zl + 1, .mv_data = key}, v;
-		if (mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) != 0 || k.mv_size < (size_t)zl + 3 ||
-		    memcmp(k.mv_data, key, (size_t)zl + 1) != 0)
-			continue;
-		uint16_t t = vg_get_u16((const uint8_t *)k.mv_data + zl + 1);
-		if (t != T_NSEC && t != T_NSEC3)
-			continue;
-		/* NSEC3 when the zone has both (a zone changing its denial kind). */
-		uint8_t k3[VG_CKEY_MAX];
-		memcpy(k3, key, (size_t)zl + 1);
-		vg_put_u16(k3 + zl + 1, T_NSEC3);
-		MDB_val kk = {.mv_size = (size_t)zl + 3, .mv_data = k3};
-		if (t == T_NSEC && mdb_cursor_get(cur, &kk, &v, MDB_SET_RANGE) == 0 &&
-		    kk.mv_size >= (size_t)zl + 3 && !memcmp(kk.mv_data, k3, (size_t)zl + 3))
-			t = T_NSEC3;
-		memcpy(zone, z, (size_t)vg_name_len(z, VG_NAME_MAX));
-		vg_name_lower(zone);
-		*type = t;
-		rc = 0;
+	for (int i = 0; i < 2 && rc == VG_ENOTFOUND; i++) {
+		uint16_t t = i == 0 ? T_NSEC3 : T_NSEC;
+		vg_put_u16(key + pl - 2, t);
+		MDB_val k = {.mv_size = (size_t)pl, .mv_data = key}, v;
+		if (mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) == 0 && k.mv_size >= (size_t)pl &&
+		    memcmp(k.mv_data, key, (size_t)pl) == 0) {
+			*type = t;
+			rc = 0;
+		}
 	}
 	mdb_cursor_close(cur);
 	return rc;

@@ -328,8 +328,8 @@ static bool below_nxdomain(struct vg_iq *iq)
 	struct vg_resolver *r = iq->req->r;
 	struct vg_cache_rrset_view v;
 	uint8_t owner[VG_NAME_MAX];
-	if (vg_cache_nxdomain_above(r->rd, iq->sname, (const uint8_t *)"", vg_wall32(r), owner,
-				    r->cbuf, sizeof(r->cbuf), &v) != 0 ||
+	if (vg_cache_nxdomain_above(r->rd, iq->sname, iq->zone, vg_wall32(r), owner, r->cbuf,
+				    sizeof(r->cbuf), &v) != 0 ||
 	    v.sec != VG_SEC_SECURE)
 		return false;
 	const struct vg_anchor_point *ap = vg_anchors_lookup(r->anchors, owner);
@@ -345,13 +345,10 @@ static bool below_nxdomain(struct vg_iq *iq)
 static bool from_nsec(struct vg_iq *iq)
 {
 	struct vg_resolver *r = iq->req->r;
-	uint8_t zone[VG_NAME_MAX];
+	/* The zone cut found for the name (for DS: above it, the parent's side). */
+	const uint8_t *zone = iq->zone;
 	uint16_t type;
-	/* DS is the parent's: its proof lies in the zone above the name. */
-	const uint8_t *from = iq->sname;
-	if (iq->qtype == VG_TYPE_DS && from[0])
-		from += from[0] + 1;
-	if (vg_cache_nsec_zone(r->rd, from, zone, &type) != 0)
+	if (vg_cache_nsec_zone(r->rd, zone, &type) != 0)
 		return false;
 	const struct vg_anchor_point *ap = vg_anchors_lookup(r->anchors, zone);
 	if (!ap || ap->nta)

@@ -173,6 +173,7 @@ static enum step st_start(struct vg_iq *iq)
 		return fail(iq, bogus_ede, bogus_why);
 	unsigned hint = 0;
 	bool refresh = iq->refresh;
+	iq->refreshing = refresh;
 	int kind = refresh ? -1 : vg_store_lookup_answer(iq, iq->sname, iq->qtype, 0, &hint);
 	iq->refresh = false; /* only the first lookup is skipped; CNAME targets may be cached */
 	if (kind == VG_CACHE_POSITIVE) {
@@ -199,10 +200,6 @@ static enum step st_start(struct vg_iq *iq)
 		}
 		iq->soa = NULL; /* a negative entry for the CNAME type says nothing about qtype */
 	}
-	/* RFC 8020 and RFC 8198: what validated denials in the cache prove, without a query (a
-	 * prefetch asks the authorities). */
-	if (!refresh && vg_aggressive_answer(iq))
-		return STEP_NEXT;
 	if (iq->req->cache_only)
 		return fail(iq, VG_EDE_NOT_AUTHORITATIVE,
 			    "not in the cache; recursion not desired (RD=0)");
@@ -300,6 +297,10 @@ static enum step st_find_cut(struct vg_iq *iq)
 			from = iq->sname + iq->sname[0] + 1;
 		if (iq->is_prime || !vg_store_find_cut(iq, from))
 			cut_from_hints(iq);
+		/* RFC 8020 and RFC 8198: what validated denials of the cut's zone in the cache
+		 * prove, without a query (a prefetch asks the authorities). */
+		else if (!iq->refreshing && vg_aggressive_answer(iq))
+			return STEP_NEXT;
 	}
 	if (!iq->ns)
 		return fail(iq, VG_EDE_OTHER, "out of memory");

@@ -130,6 +130,7 @@ struct vg_iq {
 	bool is_prime;	    /* root priming query */
 	bool primed;	    /* priming: the root's NS addresses replaced the hints */
 	bool refresh;	    /* prefetch: skip the cached answer, ask the authorities */
+	bool refreshing;    /* started as a prefetch: no answer from cached denials either */
 	bool want_prefetch; /* answered from a cache entry near its expiry */
 
 	uint8_t sname[VG_NAME_MAX]; /* current name (after CNAME/DNAME) */
@@ -373,10 +374,10 @@ int vg_store_view_to_ans(struct vg_iq *iq, const uint8_t *owner,
 			 const struct vg_cache_rrset_view *v);
 /* A cached negative entry's SOA into iq->soa and its proof into iq->proof. */
 void vg_store_neg_to_iq(struct vg_iq *iq, const struct vg_cache_rrset_view *v);
-/* aggressive.c: RFC 8020 and RFC 8198. Answers iq from a validated NXDOMAIN cached above its
- * name, or from validated NSEC/NSEC3 (and a wildcard RRset) in the cache, without a query:
- * true when it did (iq is IQ_DONE with its rcode, answer, SOA and proof). Only on a cache miss,
- * with validation and aggressive-nsec on. */
+/* aggressive.c: RFC 8020 and RFC 8198. Answers iq from a validated NXDOMAIN cached between its
+ * name and its zone cut iq->zone (found in the cache), or from validated NSEC/NSEC3 of that zone
+ * (and a wildcard RRset) in the cache, without a query: true when it did (iq is IQ_DONE with its
+ * rcode, answer, SOA and proof). Only on a cache miss, with validation and aggressive-nsec on. */
 bool vg_aggressive_answer(struct vg_iq *iq);
 /* Looks up (name, type) and appends the records to iq->ans; returns the cache kind or -1. */
 int vg_store_lookup_answer(struct vg_iq *iq, const uint8_t *name, uint16_t type, int stale_secs,

@@ -274,11 +274,9 @@ int vg_cache_zonecut_find(struct vg_cache_reader *rd, const uint8_t *qname, uint
  * all, flush-negative, flush of its zone) on its own; a lookup returns only live, secure
  * entries, never stale ones. Both lookups: inside read_begin/end. */
 
-/* The deepest zone at or above `name` with an index entry: its lowercase wire name into `zone`
- * (VG_NAME_MAX bytes) and the denial type it uses in *type (NSEC3 when it has both). Returns 0
- * or VG_ENOTFOUND. One B-tree lookup per label of `name`. */
-int vg_cache_nsec_zone(struct vg_cache_reader *rd, const uint8_t *name, uint8_t *zone,
-		       uint16_t *type);
+/* Whether `zone` has index entries (live or not): 0 with the denial type it uses in *type
+ * (NSEC3 when it has both), or VG_ENOTFOUND. One or two B-tree lookups. */
+int vg_cache_nsec_zone(struct vg_cache_reader *rd, const uint8_t *zone, uint16_t *type);
 
 /* The index entry of `zone` and `type` (NSEC or NSEC3) whose owner is the greatest at or below
  * `name` in canonical order (for NSEC3, `name` is the hashed owner name, hash.zone); when `name`
