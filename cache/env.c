@@ -145,6 +145,8 @@ static int try_open(struct vg_cache *c, char *err, size_t errlen)
 	rc = mdb_dbi_open(txn, "rrset", MDB_CREATE, &c->dbi_rrset);
 	if (!rc)
 		rc = mdb_dbi_open(txn, "answer", MDB_CREATE, &c->dbi_answer);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "nsec", MDB_CREATE, &c->dbi_nsec);
 	if (rc) {
 		mdb_txn_abort(txn);
 		fmt_err(err, errlen, "%s: %s", c->path, mdb_strerror(rc));
@@ -163,6 +165,7 @@ static int try_open(struct vg_cache *c, char *err, size_t errlen)
 			    c->path, have, VG_CACHE_FORMAT);
 		mdb_drop(txn, c->dbi_rrset, 0);
 		mdb_drop(txn, c->dbi_answer, 0);
+		mdb_drop(txn, c->dbi_nsec, 0);
 		uint8_t b[4];
 		vg_put_u32(b, VG_CACHE_FORMAT);
 		fv.mv_size = 4;
@@ -179,8 +182,8 @@ static int try_open(struct vg_cache *c, char *err, size_t errlen)
 		}
 	}
 	/* Touch the first and last entries: a damaged tree shows up here as an error. */
-	MDB_dbi dbis[2] = {c->dbi_rrset, c->dbi_answer};
-	for (int i = 0; i < 2 && !rc; i++) {
+	MDB_dbi dbis[3] = {c->dbi_rrset, c->dbi_answer, c->dbi_nsec};
+	for (int i = 0; i < 3 && !rc; i++) {
 		MDB_cursor *cur;
 		rc = mdb_cursor_open(txn, dbis[i], &cur);
 		if (rc)
@@ -280,9 +283,9 @@ static char check_pages(const struct vg_cache *c, off_t file_size)
 	if (mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) || mdb_dbi_open(txn, NULL, 0, &main))
 		goto out;
 	/* the freelist too: the writer allocates from it */
-	static const char *names[] = {NULL, "meta", "rrset", "answer"};
+	static const char *names[] = {NULL, "meta", "rrset", "answer", "nsec"};
 	volatile uint8_t sink = 0;
-	for (int i = 0; i < 4 && report == VG_CHECK_REPORT_OK; i++) {
+	for (int i = 0; i < 5 && report == VG_CHECK_REPORT_OK; i++) {
 		MDB_dbi dbi = 0; /* FREE_DBI */
 		if (names[i] && mdb_dbi_open(txn, names[i], 0, &dbi))
 			continue;

@@ -37,8 +37,8 @@ unsigned vg_cache_usage_pct(struct vg_cache *c)
 		return 0;
 	uint64_t pages = 0;
 	MDB_stat s = {0};
-	MDB_dbi dbis[4] = {0 /* freelist */, c->dbi_meta, c->dbi_rrset, c->dbi_answer};
-	for (int i = 0; i < 4; i++)
+	MDB_dbi dbis[5] = {0 /* freelist */, c->dbi_meta, c->dbi_rrset, c->dbi_answer, c->dbi_nsec};
+	for (int i = 0; i < 5; i++)
 		if (mdb_stat(txn, dbis[i], &s) == 0)
 			pages += s.ms_branch_pages + s.ms_leaf_pages + s.ms_overflow_pages;
 	mdb_txn_abort(txn);
@@ -70,8 +70,9 @@ static size_t round_once(struct vg_cache *c, MDB_txn *txn, struct cand *cs, uint
 			 bool live_too, size_t *visited)
 {
 	size_t n = 0, deleted = 0;
-	for (int d = 0; d < 2; d++) {
-		MDB_dbi dbi = d == 0 ? c->dbi_answer : c->dbi_rrset;
+	/* The NSEC index (d 2) holds copies of rrset entries, evicted on their own. */
+	for (int d = 0; d < 3; d++) {
+		MDB_dbi dbi = d == 0 ? c->dbi_answer : d == 1 ? c->dbi_rrset : c->dbi_nsec;
 		MDB_cursor *cur;
 		if (mdb_cursor_open(txn, dbi, &cur))
 			continue;
@@ -184,7 +185,7 @@ void vg_cache_evict(struct vg_cache *c, uint32_t now, bool force)
 		target = c->high_pct > 20 ? c->high_pct - 10 : 10;
 	if (force)
 		target = target > 25 ? target - 15 : 10;
-	struct cand *cs = malloc(sizeof(*cs) * 2 * WINDOW);
+	struct cand *cs = malloc(sizeof(*cs) * 3 * WINDOW);
 	if (!cs)
 		return;
 	size_t total = 0;
@@ -204,11 +205,12 @@ void vg_cache_evict(struct vg_cache *c, uint32_t now, bool force)
 		size_t visited = 0;
 		size_t del = round_once(c, txn, cs, now, live, &visited);
 		if (!live) {
-			MDB_stat a = {0}, b = {0};
+			MDB_stat a = {0}, b = {0}, x = {0};
 			mdb_stat(txn, c->dbi_answer, &a);
 			mdb_stat(txn, c->dbi_rrset, &b);
+			mdb_stat(txn, c->dbi_nsec, &x);
 			c->dead_visited += visited;
-			if (c->dead_visited >= a.ms_entries + b.ms_entries + del)
+			if (c->dead_visited >= a.ms_entries + b.ms_entries + x.ms_entries + del)
 				c->dead_pass_done = true;
 		}
 		int rc = mdb_txn_commit(txn);

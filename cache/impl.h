@@ -29,6 +29,13 @@
 int vg_ckey_rrset(uint8_t *key, const uint8_t *name, uint16_t type);
 /* The delegation (parent-side NS set) of the zone `name`. */
 int vg_ckey_deleg(uint8_t *key, const uint8_t *name);
+/* The NSEC index (nsec.c): lookup(zone) || 0x00 || type(2) || lookup(owner) without its zone
+ * part. Within one zone and type the keys sort in DNSSEC canonical order of the owners (RFC 4034
+ * 6.1: lowercase labels compared from the right; lookup format is exactly that), so the greatest
+ * key at or below a name's key is the NSEC whose span may cover it; NSEC3 owners are base32hex
+ * hashes, whose lowercase order is the hash order. Returns the length or VG_EFORMAT (owner
+ * outside zone). */
+int vg_ckey_nsec(uint8_t *key, const uint8_t *zone, uint16_t type, const uint8_t *owner);
 int vg_ckey_answer(uint8_t *key, const uint8_t *name, uint16_t type, bool do_bit, bool cd_bit);
 /* Prefix of every key of exactly this name (all types): lookup || 0x00. */
 int vg_ckey_name_prefix(uint8_t *key, const uint8_t *name);
@@ -122,6 +129,7 @@ static inline int vg_cval_fresh(const struct vg_cval_hdr *h, uint32_t now, int a
 enum vg_cop_kind {
 	VG_COP_PUT_RRSET,
 	VG_COP_PUT_ANSWER,
+	VG_COP_PUT_NSEC, /* an index entry of nsec.c */
 	VG_COP_TOUCH_RRSET,
 	VG_COP_TOUCH_ANSWER,
 	VG_COP_FLUSH_ALL,
@@ -149,6 +157,7 @@ struct vg_cop {
 struct vg_cache {
 	MDB_env *env;
 	MDB_dbi dbi_meta, dbi_rrset, dbi_answer;
+	MDB_dbi dbi_nsec; /* the NSEC index (nsec.c) */
 	struct vg_cache_opts o;
 	char path[4096]; /* data.mdb, for messages */
 
@@ -185,8 +194,8 @@ struct vg_cache {
 	bool dead_pass_done;
 	uint64_t dead_visited;
 	/* eviction sweep positions (writer only) */
-	uint8_t sweep_key[2][VG_CKEY_MAX];
-	size_t sweep_klen[2];
+	uint8_t sweep_key[3][VG_CKEY_MAX];
+	size_t sweep_klen[3];
 	uint64_t last_sync_ms; /* monotonic; writer only */
 	/* puts and touches applied in the open write txn, added to the stats at its commit */
 	uint64_t txn_puts, txn_touches;
@@ -258,6 +267,13 @@ unsigned vg_cache_usage_pct(struct vg_cache *c);
 /* rrset.c */
 int vg_rrset_decode(const uint8_t *v, size_t len, struct vg_cval_hdr *h, uint8_t *buf, size_t cap,
 		    struct vg_cache_rrset_view *view);
+
+/* nsec.c: the index key of a secure NSEC/NSEC3 RRset (its zone: the signer of its first RRSIG,
+ * (u16 rdlen, rdata) sequence `sigs`). Returns the key length, or <0 when not indexable. */
+int vg_nsec_index_key(uint8_t *key, const uint8_t *owner, uint16_t type, const uint8_t *sigs,
+		      size_t sigs_len);
+/* nsec.c: the flush op applied to the index (zone: range delete; all and negative: drop). */
+int vg_nsec_index_flush(struct vg_cache *c, const struct vg_cop *op);
 
 /* answer.c */
 bool vg_answer_valid(const uint8_t *v, size_t len);

@@ -147,6 +147,9 @@ int vg_cache_run_flush(struct vg_cache *c, const struct vg_cop *op)
 	struct flush_pos pos = {0};
 	unsigned limit = c->batch_max * 4;
 	int full = 0;
+	int irc = vg_nsec_index_flush(c, op);
+	if (irc < 0)
+		vg_err("cache flush (NSEC index): %s", vg_strerror(irc));
 	for (;;) {
 		MDB_txn *txn;
 		int rc = mdb_txn_begin(c->env, NULL, 0, &txn);

@@ -74,13 +74,11 @@ static uint32_t sig_left(const uint8_t *sigs, size_t len, uint32_t now)
 	return best;
 }
 
-static int enqueue_rrset(struct vg_cache *c, const uint8_t *owner, uint16_t type,
+static int enqueue_rrset(struct vg_cache *c, enum vg_cop_kind kind, const uint8_t *key, int kl,
 			 const struct vg_cval_hdr *h, uint16_t nrr, uint16_t nsig, const uint8_t *a,
 			 size_t alen, const uint8_t *a2, size_t a2len, const uint8_t *a3,
 			 size_t a3len, const uint8_t *s, size_t slen, uint32_t now)
 {
-	uint8_t key[VG_CKEY_MAX];
-	int kl = vg_ckey_rrset(key, owner, type);
 	if (kl < 0)
 		return VG_EFORMAT;
 	size_t rl = alen + a2len + a3len;
@@ -91,7 +89,7 @@ static int enqueue_rrset(struct vg_cache *c, const uint8_t *owner, uint16_t type
 	if (rl + slen > VG_CACHE_READ_MAX)
 		return VG_ELIMIT;
 	size_t vl = VG_CVAL_HDR + RS_BODY + rl + slen;
-	struct vg_cop *op = vg_cop_new(VG_COP_PUT_RRSET, (size_t)kl, vl);
+	struct vg_cop *op = vg_cop_new(kind, (size_t)kl, vl);
 	if (!op)
 		return -ENOMEM;
 	op->now = now;
@@ -141,8 +139,18 @@ int vg_cache_rrset_put(struct vg_cache *c, const struct vg_cache_rrset *rs, uint
 	    .used_at = now,
 	};
 	uint16_t ktype = rs->delegation ? VG_CKEY_T_DELEG : rs->type;
-	return enqueue_rrset(c, rs->owner, ktype, &h, rs->rr_count, rs->sig_count, rs->rdata,
-			     rs->rdata_len, NULL, 0, NULL, 0, rs->sigs, rs->sigs_len, now);
+	uint8_t key[VG_CKEY_MAX];
+	int kl = vg_ckey_rrset(key, rs->owner, ktype);
+	int rc =
+	    enqueue_rrset(c, VG_COP_PUT_RRSET, key, kl, &h, rs->rr_count, rs->sig_count, rs->rdata,
+			  rs->rdata_len, NULL, 0, NULL, 0, rs->sigs, rs->sigs_len, now);
+	/* A validated NSEC/NSEC3 set also goes to the NSEC index (RFC 8198), same value. */
+	if (rc == 0 && h.sec == VG_SEC_SECURE && !rs->delegation &&
+	    (kl = vg_nsec_index_key(key, rs->owner, rs->type, rs->sigs, rs->sigs_len)) > 0)
+		rc = enqueue_rrset(c, VG_COP_PUT_NSEC, key, kl, &h, rs->rr_count, rs->sig_count,
+				   rs->rdata, rs->rdata_len, NULL, 0, NULL, 0, rs->sigs,
+				   rs->sigs_len, now);
+	return rc;
 }
 
 int vg_cache_neg_put(struct vg_cache *c, const struct vg_cache_neg *n, uint32_t now)
@@ -177,9 +185,11 @@ int vg_cache_neg_put(struct vg_cache *c, const struct vg_cache_neg *n, uint32_t 
 	};
 	uint8_t rdl[2];
 	vg_put_u16(rdl, n->soa_rdlen);
-	return enqueue_rrset(c, n->qname, n->nxdomain ? 0 : n->qtype, &h, 1, n->proof_count,
-			     n->soa_owner, (size_t)ol, rdl, 2, n->soa_rdata, n->soa_rdlen, n->proof,
-			     n->proof_len, now);
+	uint8_t key[VG_CKEY_MAX];
+	int kl = vg_ckey_rrset(key, n->qname, n->nxdomain ? 0 : n->qtype);
+	return enqueue_rrset(c, VG_COP_PUT_RRSET, key, kl, &h, 1, n->proof_count, n->soa_owner,
+			     (size_t)ol, rdl, 2, n->soa_rdata, n->soa_rdlen, n->proof, n->proof_len,
+			     now);
 }
 
 int vg_rrset_decode(const uint8_t *v, size_t len, struct vg_cval_hdr *h, uint8_t *buf, size_t cap,
@@ -288,6 +298,30 @@ int vg_cache_rrset_get(struct vg_cache_reader *rd, const uint8_t *owner, uint16_
 			return rc2;
 	}
 	return rc;
+}
+
+int vg_cache_nxdomain_above(struct vg_cache_reader *rd, const uint8_t *name, const uint8_t *zone,
+			    uint32_t now, uint8_t *owner, uint8_t *buf, size_t cap,
+			    struct vg_cache_rrset_view *view)
+{
+	if (vg_fails(rd->active))
+		return -EINVAL;
+	int labels = vg_name_labels(name), zl = vg_name_labels(zone);
+	if (!vg_name_in_zone(name, zone))
+		return VG_ENOTFOUND;
+	/* Up from the parent: one exact lookup per label; the first found is the nearest. */
+	for (int keep = labels - 1; keep >= zl; keep--) {
+		const uint8_t *a = vg_name_suffix(name, keep);
+		int rc = get_one(rd, a, 0, now, 0, buf, cap, view);
+		if (rc == VG_ESPACE)
+			return rc;
+		if (rc != 0 || view->kind != VG_CACHE_NXDOMAIN)
+			continue;
+		memcpy(owner, a, (size_t)vg_name_len(a, VG_NAME_MAX));
+		vg_name_lower(owner);
+		return 0;
+	}
+	return VG_ENOTFOUND;
 }
 
 int vg_cache_zonecut_find(struct vg_cache_reader *rd, const uint8_t *qname, uint32_t now,

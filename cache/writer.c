@@ -212,6 +212,8 @@ static int apply(struct vg_cache *c, MDB_txn *txn, const struct vg_cop *op)
 		return vg_cache_apply_put(c, txn, c->dbi_rrset, op);
 	case VG_COP_PUT_ANSWER:
 		return vg_cache_apply_put(c, txn, c->dbi_answer, op);
+	case VG_COP_PUT_NSEC:
+		return vg_cache_apply_put(c, txn, c->dbi_nsec, op);
 	case VG_COP_TOUCH_RRSET:
 		return vg_cache_apply_touch(c, txn, c->dbi_rrset, op);
 	case VG_COP_TOUCH_ANSWER:

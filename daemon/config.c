@@ -554,6 +554,7 @@ static const struct key keys[] = {
 	{"trust-anchor-file", K_LIST_EMPTY, 0, 0, 0, set_trust_anchor_file},
 	{"negative-trust-anchor", K_FUNC, 0, 0, 0, set_negative_trust_anchor},
 	{"nsec3-max-iterations", K_U32, F(nsec3_max_iterations), 0, 150, NULL},
+	{"aggressive-nsec", K_BOOL, F(aggressive_nsec), 0, 0, NULL},
 	{"outgoing-address", K_FUNC, 0, 0, 0, set_outgoing},
 	{"qname-minimisation", K_BOOL, F(qname_minimisation), 0, 0, NULL},
 	{"case-randomisation", K_BOOL, F(case_randomisation), 0, 0, NULL},
@@ -783,6 +784,7 @@ int vg_config_defaults(struct vg_config *cfg)
 	cfg->discard_timeout_ms = 1900;
 	cfg->dnssec = true;
 	cfg->nsec3_max_iterations = 50;
+	cfg->aggressive_nsec = true;
 	cfg->hijack_checks = true;
 	cfg->query_log_rate = 1000;
 	cfg->rebinding = VG_REBIND_BLOCK;

@@ -70,4 +70,5 @@ void vg_resolver_opts_from_config(struct vg_resolver_opts *o, const struct vg_co
 	o->dnssec.nta = (const uint8_t(*)[256])cfg->negative_trust_anchors;
 	o->dnssec.n_nta = cfg->n_negative_trust_anchors;
 	o->dnssec.nsec3_max_iterations = cfg->nsec3_max_iterations;
+	o->dnssec.aggressive_nsec = cfg->aggressive_nsec;
 }

@@ -67,19 +67,29 @@ static bool is_proof_type(uint16_t type)
 	return type == VG_TYPE_RRSIG || type == VG_TYPE_NSEC || type == VG_TYPE_NSEC3;
 }
 
+/* A positive answer keeps only NSEC/NSEC3 and their RRSIGs (a wildcard's proof), not the
+ * RRSIGs of an authority NS set it does not carry. */
+static bool is_kept_proof(const struct vg_rr *rr, bool negative)
+{
+	if (rr->drop || rr->section != VG_SEC_AUTHORITY || !is_proof_type(rr->type))
+		return false;
+	if (negative || rr->type != VG_TYPE_RRSIG)
+		return true;
+	uint16_t covered = rr->rdlen >= 2 ? vg_get_u16(rr->rdata) : 0;
+	return covered == VG_TYPE_NSEC || covered == VG_TYPE_NSEC3;
+}
+
 void vg_iq_proof_from_msg(struct vg_iq *iq, const struct vg_msg *m)
 {
 	iq->n_proof = 0;
 	size_t n = 0;
+	bool negative = iq->soa != NULL;
 	for (size_t i = 0; i < m->n_rr; i++)
-		n += !m->rr[i].drop && m->rr[i].section == VG_SEC_AUTHORITY &&
-		     is_proof_type(m->rr[i].type);
+		n += is_kept_proof(&m->rr[i], negative);
 	iq->proof = n ? vg_arena_alloc(&iq->req->arena, n * sizeof(*iq->proof)) : NULL;
-	for (size_t i = 0; iq->proof && i < m->n_rr; i++) {
-		const struct vg_rr *rr = &m->rr[i];
-		if (!rr->drop && rr->section == VG_SEC_AUTHORITY && is_proof_type(rr->type))
-			iq->proof[iq->n_proof++] = rr;
-	}
+	for (size_t i = 0; iq->proof && i < m->n_rr; i++)
+		if (is_kept_proof(&m->rr[i], negative))
+			iq->proof[iq->n_proof++] = &m->rr[i];
 }
 
 /* Minimal response (answer section + SOA for negative answers) into buf; returns its length. An
@@ -159,6 +169,17 @@ static size_t build_answer(struct vg_req *req, const struct vg_iq *iq, uint16_t 
 			off += w;
 			ns++;
 		}
+	}
+	/* A wildcard answer made from the cache (RFC 8198 5.3) carries its proof that the name
+	 * does not exist (RFC 4035 3.1.3.3). */
+	for (size_t i = 0; iq && !iq->soa && req->do_bit && !tc && i < iq->n_proof; i++) {
+		size_t w = vg_rr_write(buf + off, cap - off, iq->proof[i], iq->proof[i]->ttl);
+		if (!w) {
+			tc = true;
+			break;
+		}
+		off += w;
+		ns++;
 	}
 	if (tc)
 		buf[2] |= 0x02;

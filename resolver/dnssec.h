@@ -178,6 +178,16 @@ enum vg_dnssec_denial vg_dnssec_denies(struct vg_validator *v, struct vg_dnssec_
 				       const struct vg_rrset_view *nsec, size_t n,
 				       uint8_t *wildcard);
 
+/* The NSEC3 hash (RFC 5155 5) of `name` with the parameters of the NSEC3 rdata rd[0..len)
+ * (hash algorithm 1; 20 bytes into `out`), counted against w's hash budget. False for another
+ * algorithm, iterations over nsec3-max-iterations, malformed rdata or a spent budget. */
+bool vg_dnssec_nsec3_hash(struct vg_validator *v, struct vg_dnssec_work *w, const uint8_t *rd,
+			  size_t len, const uint8_t *name, uint8_t *out);
+
+/* "*." + the suffix of `name` with `labels` labels (<= its labels) into out (VG_NAME_MAX
+ * bytes); false when that would be longer than a name may be. */
+bool vg_dnssec_wildcard_of(const uint8_t *name, int labels, uint8_t *out);
+
 /* Canonical DNS name order (RFC 4034 6.1): <0, 0, >0. Valid wire names. */
 int vg_dnssec_name_cmp(const uint8_t *a, const uint8_t *b);
 

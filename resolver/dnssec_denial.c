@@ -66,8 +66,7 @@ static int common_labels(const uint8_t *a, const uint8_t *b)
 	return n;
 }
 
-/* "*." + the suffix of `name` with `labels` labels into out (VG_NAME_MAX + 2 bytes). */
-static bool wildcard_of(const uint8_t *name, int labels, uint8_t *out)
+bool vg_dnssec_wildcard_of(const uint8_t *name, int labels, uint8_t *out)
 {
 	const uint8_t *s = vg_name_suffix(name, labels);
 	int sl = vg_name_len(s, VG_NAME_MAX);
@@ -337,6 +336,20 @@ static bool n3_hash(struct vg_validator *v, struct vg_dnssec_work *w, struct n3s
 	return true;
 }
 
+bool vg_dnssec_nsec3_hash(struct vg_validator *v, struct vg_dnssec_work *w, const uint8_t *rd,
+			  size_t len, const uint8_t *name, uint8_t *out)
+{
+	if (len < 5 || rd[0] != 1 || (size_t)5 + rd[4] > len ||
+	    vg_get_u16(rd + 2) > v->lim.nsec3_max_iterations)
+		return false;
+	struct n3set s;
+	s.n_memo = 0;
+	s.iter = vg_get_u16(rd + 2);
+	s.salt = rd + 5;
+	s.salt_len = rd[4];
+	return n3_hash(v, w, &s, name, out);
+}
+
 static const struct nsec3 *n3_match(const struct n3set *s, const uint8_t *h)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -467,7 +480,7 @@ void vg_dnssec_prove_nxdomain(struct vg_validator *v, struct vg_dnssec_work *w, 
 			not_proved(res, "no NSEC denies the name");
 			return;
 		}
-		if (!wildcard_of(qname, ce, wc) || nsec_at(s1, n1, wc) ||
+		if (!vg_dnssec_wildcard_of(qname, ce, wc) || nsec_at(s1, n1, wc) ||
 		    !nsec_denying(s1, n1, wc)) {
 			not_proved(res, "no NSEC denies the wildcard");
 			return;
@@ -491,7 +504,7 @@ void vg_dnssec_prove_nxdomain(struct vg_validator *v, struct vg_dnssec_work *w, 
 	case CE_OK:
 		break;
 	}
-	if (!wildcard_of(qname, ce, wc) || !n3_hash(v, w, &s3, wc, h)) {
+	if (!vg_dnssec_wildcard_of(qname, ce, wc) || !n3_hash(v, w, &s3, wc, h)) {
 		limit_hit(res);
 		return;
 	}
@@ -546,7 +559,7 @@ static void nsec_nodata(const struct nsec *s1, size_t n1, const uint8_t *zone, c
 	int ce;
 	uint8_t wc[VG_NAME_MAX + 2];
 	const struct nsec *wm;
-	if (nsec_nxname(s1, n1, zone, qname, &ce) && wildcard_of(qname, ce, wc) &&
+	if (nsec_nxname(s1, n1, zone, qname, &ce) && vg_dnssec_wildcard_of(qname, ce, wc) &&
 	    (wm = nsec_at(s1, n1, wc)) && !nsec_has(wm, qtype) && !nsec_has(wm, T_CNAME)) {
 		proved(res, "NSEC wildcard NODATA proof");
 		return;
@@ -603,7 +616,7 @@ void vg_dnssec_prove_nodata(struct vg_validator *v, struct vg_dnssec_work *w, co
 		return;
 	}
 	uint8_t wc[VG_NAME_MAX + 2];
-	if (!wildcard_of(qname, ce, wc) || !n3_hash(v, w, &s3, wc, h)) {
+	if (!vg_dnssec_wildcard_of(qname, ce, wc) || !n3_hash(v, w, &s3, wc, h)) {
 		limit_hit(res);
 		return;
 	}
@@ -734,14 +747,15 @@ static bool wildcard_answers(struct vg_validator *v, struct vg_dnssec_work *w, c
 		return false;
 	if (!use3) {
 		const struct nsec *m;
-		if (!nsec_nxname(s1, n1, zone, qname, &ce) || !wildcard_of(qname, ce, wc) ||
-		    !(m = nsec_at(s1, n1, wc)) || !(nsec_has(m, qtype) || nsec_has(m, T_CNAME)))
+		if (!nsec_nxname(s1, n1, zone, qname, &ce) ||
+		    !vg_dnssec_wildcard_of(qname, ce, wc) || !(m = nsec_at(s1, n1, wc)) ||
+		    !(nsec_has(m, qtype) || nsec_has(m, T_CNAME)))
 			return false;
 	} else {
 		const struct nsec3 *nc, *m;
 		uint8_t h[HASH_LEN];
 		if (n3_closest_encloser(v, w, &s3, zone, qname, &ce, &nc) != CE_OK || nc->opt_out ||
-		    !wildcard_of(qname, ce, wc) || !n3_hash(v, w, &s3, wc, h) ||
+		    !vg_dnssec_wildcard_of(qname, ce, wc) || !n3_hash(v, w, &s3, wc, h) ||
 		    !(m = n3_match(&s3, h)) || !(n3_has(m, qtype) || n3_has(m, T_CNAME)))
 			return false;
 	}

@@ -173,7 +173,9 @@ static enum step st_start(struct vg_iq *iq)
 	if (vg_validate_remembered(iq, &bogus_ede, &bogus_why))
 		return fail(iq, bogus_ede, bogus_why);
 	unsigned hint = 0;
-	int kind = iq->refresh ? -1 : vg_store_lookup_answer(iq, iq->sname, iq->qtype, 0, &hint);
+	bool refresh = iq->refresh;
+	iq->refreshing = refresh;
+	int kind = refresh ? -1 : vg_store_lookup_answer(iq, iq->sname, iq->qtype, 0, &hint);
 	iq->refresh = false; /* only the first lookup is skipped; CNAME targets may be cached */
 	if (kind == VG_CACHE_POSITIVE) {
 		r->stats.cache_answers++;
@@ -319,6 +321,10 @@ static enum step st_find_cut(struct vg_iq *iq)
 			from = iq->sname + iq->sname[0] + 1;
 		if (iq->is_prime || !vg_store_find_cut(iq, from))
 			cut_from_hints(iq);
+		/* RFC 8020 and RFC 8198: what validated denials of the cut's zone in the cache
+		 * prove, without a query (a prefetch asks the authorities). */
+		else if (!iq->refreshing && vg_aggressive_answer(iq))
+			return STEP_NEXT;
 	}
 	if (!iq->ns)
 		return fail(iq, VG_EDE_OTHER, "out of memory");
@@ -882,6 +888,8 @@ static enum step st_follow(struct vg_iq *iq)
 	switch (v->kind) {
 	case VG_REPLY_ANSWER:
 		add_chain(iq, true);
+		iq->soa = NULL;
+		vg_iq_proof_from_msg(iq, &iq->msg); /* a wildcard's, for DO clients */
 		iq->rcode = VG_RCODE_NOERROR;
 		iq->state = IQ_DONE;
 		return STEP_NEXT;

@@ -137,6 +137,7 @@ struct vg_iq {
 	bool is_prime;	    /* root priming query */
 	bool primed;	    /* priming: the root's NS addresses replaced the hints */
 	bool refresh;	    /* prefetch: skip the cached answer, ask the authorities */
+	bool refreshing;    /* started as a prefetch: no answer from cached denials either */
 	bool want_prefetch; /* answered from a cache entry near its expiry */
 	/* nxdomain-rewrite probe (fwdcheck.c): 1 + index of the forwarder it asks, 0 = none;
 	 * probe_judged: its reply said whether the forwarder rewrites */
@@ -478,6 +479,19 @@ int vg_prime_load_hints(struct vg_resolver *r);
 
 /* store.c: the cache glue. All return quietly when there is no cache. */
 void vg_store_reply(struct vg_iq *iq);
+/* Opens the entry's read snapshot if it is not open yet; false without a cache or on error. */
+bool vg_store_read(struct vg_resolver *r);
+/* Appends a cached positive view's records (and RRSIGs) to iq->ans with `owner` as their owner
+ * (a wildcard's records expanded to the query name). Returns 0 or -1. */
+int vg_store_view_to_ans(struct vg_iq *iq, const uint8_t *owner,
+			 const struct vg_cache_rrset_view *v);
+/* A cached negative entry's SOA into iq->soa and its proof into iq->proof. */
+void vg_store_neg_to_iq(struct vg_iq *iq, const struct vg_cache_rrset_view *v);
+/* aggressive.c: RFC 8020 and RFC 8198. Answers iq from a validated NXDOMAIN cached between its
+ * name and its zone cut iq->zone (found in the cache), or from validated NSEC/NSEC3 of that zone
+ * (and a wildcard RRset) in the cache, without a query: true when it did (iq is IQ_DONE with its
+ * rcode, answer, SOA and proof). Only on a cache miss, with validation and aggressive-nsec on. */
+bool vg_aggressive_answer(struct vg_iq *iq);
 /* Looks up (name, type) and appends the records to iq->ans; returns the cache kind or -1. */
 int vg_store_lookup_answer(struct vg_iq *iq, const uint8_t *name, uint16_t type, int stale_secs,
 			   unsigned *hint);
@@ -500,7 +514,9 @@ int vg_store_stale_answer(struct vg_req *req, uint8_t *buf, size_t cap, size_t *
  * the outermost entry returns, the snapshot is closed, so none stays open across a loop pass. */
 int vg_resolver_entry(struct vg_resolver *r, int (*fn)(void *arg), void *arg);
 
-/* Points iq->proof at the kept authority RRSIG, NSEC and NSEC3 records of m (a negative reply). */
+/* Points iq->proof at the kept authority RRSIG, NSEC and NSEC3 records of m: all of them for a
+ * negative reply (iq->soa set), the NSEC/NSEC3 sets and their RRSIGs for a positive one (the
+ * proof of a wildcard expansion). */
 void vg_iq_proof_from_msg(struct vg_iq *iq, const struct vg_msg *m);
 /* Appends one record to iq->ans (arena array growth) unless it is there already. */
 int vg_iq_ans_add(struct vg_iq *iq, const struct vg_rr *rr);

@@ -262,7 +262,9 @@ void vg_resolver_opts_default(struct vg_resolver_opts *o)
 		       .pin_action = VG_DETECT_LOG,
 		       .servers_disagree = VG_DETECT_LOG,
 		       .disagree_budget = 3},
-	    .dnssec = {.enabled = true, .nsec3_max_iterations = VG_DNSSEC_NSEC3_ITER_DEFAULT},
+	    .dnssec = {.enabled = true,
+		       .nsec3_max_iterations = VG_DNSSEC_NSEC3_ITER_DEFAULT,
+		       .aggressive_nsec = true},
 	};
 }
 

@@ -12,7 +12,7 @@
  * timer): opened here at the first lookup, closed once by vg_resolver_entry when the entry
  * returns to the event loop. A lookup outside an entry is a bug: it would leave a snapshot open
  * (LMDB pages pinned) until some later entry closed it. */
-static bool read_begin(struct vg_resolver *r)
+bool vg_store_read(struct vg_resolver *r)
 {
 	if (r->rd_open)
 		return true;
@@ -145,7 +145,8 @@ static int view_to_set(struct vg_iq *iq, const uint8_t *owner, const struct vg_c
 	return 0;
 }
 
-static int view_to_rrs(struct vg_iq *iq, const uint8_t *owner, const struct vg_cache_rrset_view *v)
+int vg_store_view_to_ans(struct vg_iq *iq, const uint8_t *owner,
+			 const struct vg_cache_rrset_view *v)
 {
 	return view_to_set(iq, owner, v, true, NULL);
 }
@@ -201,12 +202,44 @@ static void proof_from_cache(struct vg_iq *iq, const struct vg_cache_rrset_view 
 	iq->n_proof = n;
 }
 
+void vg_store_neg_to_iq(struct vg_iq *iq, const struct vg_cache_rrset_view *v)
+{
+	if (!v->soa_owner || !v->soa_rdata)
+		return;
+	struct vg_arena *a = &iq->req->arena;
+	struct vg_rr *soa = vg_arena_zalloc(a, sizeof(*soa));
+	int on = vg_name_len(v->soa_owner, VG_NAME_MAX);
+	const uint8_t *srd = NULL;
+	uint16_t srdl = 0;
+	if (soa && on > 0 &&
+	    vg_rdata_import(a, v->soa_rdata, v->soa_rdlen, VG_TYPE_SOA, &srd, &srdl) == 0) {
+		soa->owner = vg_arena_memdup(a, v->soa_owner, (size_t)on);
+		soa->rdata = srd;
+		soa->rdlen = srdl;
+		soa->type = VG_TYPE_SOA;
+		soa->rclass = VG_CLASS_IN;
+		soa->ttl = v->ttl;
+		soa->section = VG_SEC_AUTHORITY;
+		soa->from_cache = true; /* ttl: what is left of the negative entry */
+		soa->rrset = soa->owner ? cached_set(a, soa->owner, VG_TYPE_SOA, v, 1) : NULL;
+		if (soa->rrset) {
+			soa->rrset->rrs[0] = soa;
+			soa->rrset->n_rrs = 1;
+			soa->rrset->rclass = VG_CLASS_IN;
+		}
+		if (soa->owner && soa->rdata && soa->rrset) {
+			iq->soa = soa;
+			proof_from_cache(iq, v);
+		}
+	}
+}
+
 int vg_store_lookup_answer(struct vg_iq *iq, const uint8_t *name, uint16_t type, int stale_secs,
 			   unsigned *hint)
 {
 	struct vg_resolver *r = iq->req->r;
 	*hint = 0;
-	if (!read_begin(r))
+	if (!vg_store_read(r))
 		return -1;
 	struct vg_cache_rrset_view v;
 	int rc = vg_cache_rrset_get(r->rd, name, type, vg_wall32(r), stale_secs, r->cbuf,
@@ -223,44 +256,16 @@ int vg_store_lookup_answer(struct vg_iq *iq, const uint8_t *name, uint16_t type,
 	if (!(v.rank & VG_RANK_ITERATED))
 		iq->forwarded_data = true;
 	if (v.kind == VG_CACHE_POSITIVE) {
-		return view_to_rrs(iq, name, &v) < 0 ? -1 : VG_CACHE_POSITIVE;
+		return vg_store_view_to_ans(iq, name, &v) < 0 ? -1 : VG_CACHE_POSITIVE;
 	}
-	if (v.soa_owner && v.soa_rdata) {
-		struct vg_arena *a = &iq->req->arena;
-		struct vg_rr *soa = vg_arena_zalloc(a, sizeof(*soa));
-		int on = vg_name_len(v.soa_owner, VG_NAME_MAX);
-		const uint8_t *srd = NULL;
-		uint16_t srdl = 0;
-		if (soa && on > 0 &&
-		    vg_rdata_import(a, v.soa_rdata, v.soa_rdlen, VG_TYPE_SOA, &srd, &srdl) == 0) {
-			soa->owner = vg_arena_memdup(a, v.soa_owner, (size_t)on);
-			soa->rdata = srd;
-			soa->rdlen = srdl;
-			soa->type = VG_TYPE_SOA;
-			soa->rclass = VG_CLASS_IN;
-			soa->ttl = v.ttl;
-			soa->section = VG_SEC_AUTHORITY;
-			soa->from_cache = true; /* ttl: what is left of the negative entry */
-			soa->rrset =
-			    soa->owner ? cached_set(a, soa->owner, VG_TYPE_SOA, &v, 1) : NULL;
-			if (soa->rrset) {
-				soa->rrset->rrs[0] = soa;
-				soa->rrset->n_rrs = 1;
-				soa->rrset->rclass = VG_CLASS_IN;
-			}
-			if (soa->owner && soa->rdata && soa->rrset) {
-				iq->soa = soa;
-				proof_from_cache(iq, &v);
-			}
-		}
-	}
+	vg_store_neg_to_iq(iq, &v);
 	return (int)v.kind;
 }
 
 int vg_store_stale_answer(struct vg_req *req, uint8_t *buf, size_t cap, size_t *len)
 {
 	struct vg_resolver *r = req->r;
-	if (!read_begin(r))
+	if (!vg_store_read(r))
 		return -1;
 	unsigned flags = 0;
 	size_t qn = (size_t)vg_name_len(req->qname, VG_NAME_MAX);
@@ -275,7 +280,7 @@ int vg_store_stale_answer(struct vg_req *req, uint8_t *buf, size_t cap, size_t *
 bool vg_store_name_exists(struct vg_iq *iq, const uint8_t *name)
 {
 	struct vg_resolver *r = iq->req->r;
-	if (!read_begin(r))
+	if (!vg_store_read(r))
 		return false;
 	struct vg_cache_rrset_view v;
 	int rc = vg_cache_rrset_get(r->rd, name, VG_TYPE_A, vg_wall32(r), 0, r->cbuf,
@@ -295,7 +300,7 @@ size_t vg_store_addrs(struct vg_iq *iq, struct vg_ns *ns)
 {
 	struct vg_resolver *r = iq->req->r;
 	size_t before = ns->n_addrs;
-	if (!read_begin(r))
+	if (!vg_store_read(r))
 		return 0;
 	uint16_t types[2] = {VG_TYPE_A, VG_TYPE_AAAA};
 	bool want[2] = {r->opts.addr.do_ip4, r->opts.addr.do_ip6};
@@ -378,7 +383,7 @@ static int find_cut_once(struct vg_iq *iq, const uint8_t *name, uint8_t *zone)
 bool vg_store_find_cut(struct vg_iq *iq, const uint8_t *name)
 {
 	struct vg_resolver *r = iq->req->r;
-	if (!read_begin(r))
+	if (!vg_store_read(r))
 		return false;
 	uint8_t zone[VG_NAME_MAX];
 	const uint8_t *from = name;
@@ -421,6 +426,22 @@ static bool synthesized(const struct vg_rrset *const *dn, size_t n_dn, const str
 		if (vg_name_in_zone(cn->owner, dn[i]->owner) &&
 		    !vg_name_eq(cn->owner, dn[i]->owner))
 			return true;
+	return false;
+}
+
+/* The wildcard `s` was expanded from ("*." + its owner's last `labels` labels, the labels field
+ * of an RRSIG below the owner's count), into wc; false when it is no expansion. */
+static bool wildcard_source(const struct vg_rrset *s, uint8_t *wc)
+{
+	int ol = vg_name_labels(s->owner);
+	if (s->owner[0] == 1 && s->owner[1] == '*')
+		return false;
+	for (uint8_t i = 0; i < s->n_sigs; i++) {
+		const struct vg_rr *sig = s->sigs[i];
+		if (sig->rdlen < 4 || sig->rdata[3] >= ol)
+			continue;
+		return vg_dnssec_wildcard_of(s->owner, sig->rdata[3], wc);
+	}
 	return false;
 }
 
@@ -522,6 +543,14 @@ void vg_store_reply(struct vg_iq *iq)
 		int rc = vg_cache_rrset_put(r->cache, &rs, now);
 		if (rc == 0 && rs.delegation && s->section == VG_SEC_ANSWER) {
 			rs.delegation = false; /* the root's NS set also answers ". NS" */
+			rc = vg_cache_rrset_put(r->cache, &rs, now);
+		}
+		/* A secure wildcard expansion is also kept under the wildcard's own name, for
+		 * answers synthesised from the cache (RFC 8198 5.3). */
+		uint8_t wc[VG_NAME_MAX];
+		if (rc == 0 && s->section == VG_SEC_ANSWER && s->sec == VG_SEC_SECURE &&
+		    wildcard_source(s, wc)) {
+			rs.owner = wc;
 			rc = vg_cache_rrset_put(r->cache, &rs, now);
 		}
 		if (rc < 0)

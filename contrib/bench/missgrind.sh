@@ -8,7 +8,8 @@
 #
 #   contrib/bench/missgrind.sh [BUILD_DIR] [BASELINE_VIGILD]   (default build; env MISSES, 2000;
 #                                           VALIDATE=0 turns validation off, default on with the
-#                                           lab's anchor; a baseline without a validator ignores it)
+#                                           lab's anchor; a baseline without a validator ignores it;
+#                                           EXTRA_CONF: more config lines, e.g. "aggressive-nsec: no")
 #
 # With a second vigild binary (another tree's, e.g. main's) the same runs are made with it,
 # one after the other, for a before/after figure. With RESULTS=FILE, "server metric value" lines
@@ -51,6 +52,7 @@ query-local-addresses: yes
 do-ip6: no
 log-level: error
 $([ "${VALIDATE:-1}" = 1 ] && echo "trust-anchor-file: $T/lab/root.ds" || echo "dnssec: no")
+${EXTRA_CONF:-}
 EOF
 	valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$T/cg.$2.%p" \
 		"$1" -f -c "$T/vigil.conf" 2>>"$T/valgrind.log" &

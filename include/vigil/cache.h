@@ -272,6 +272,35 @@ int vg_cache_zonecut_find(struct vg_cache_reader *rd, const uint8_t *qname, uint
 			  uint8_t *zone, uint8_t *buf, size_t cap, struct vg_cache_rrset_view *view,
 			  bool *ds_known);
 
+/* ---- the NSEC index (RFC 8198 aggressive use of validated NSEC/NSEC3) ----
+ * Every NSEC or NSEC3 RRset put with sec VG_SEC_SECURE and an RRSIG is also kept in an index
+ * keyed by its zone (the signer of its first RRSIG) and its owner in DNSSEC canonical order
+ * (docs/architecture.md "Aggressive use of NSEC"). It lives, is evicted and is flushed (flush
+ * all, flush-negative, flush of its zone) on its own; a lookup returns only live, secure
+ * entries, never stale ones. Both lookups: inside read_begin/end. */
+
+/* Whether `zone` has index entries (live or not): 0 with the denial type it uses in *type
+ * (NSEC3 when it has both), or VG_ENOTFOUND. One or two B-tree lookups. */
+int vg_cache_nsec_zone(struct vg_cache_reader *rd, const uint8_t *zone, uint16_t *type);
+
+/* The index entry of `zone` and `type` (NSEC or NSEC3) whose owner is the greatest at or below
+ * `name` in canonical order (for NSEC3, `name` is the hashed owner name, hash.zone); when `name`
+ * sorts before every owner, the zone's last entry (NSEC3 spans wrap around). name NULL: the
+ * zone's first entry (to read the NSEC3 parameters). The owner goes into `owner` (VG_NAME_MAX
+ * bytes, lowercase), the RRset into *view (buffer rules as vg_cache_rrset_get). Whether it
+ * covers `name` is the caller's to judge. Returns 0, VG_ENOTFOUND, VG_ESTALE (that entry has
+ * expired; no other is tried) or VG_ESPACE. */
+int vg_cache_nsec_find(struct vg_cache_reader *rd, const uint8_t *zone, uint16_t type,
+		       const uint8_t *name, uint32_t now, uint8_t *owner, uint8_t *buf, size_t cap,
+		       struct vg_cache_rrset_view *view);
+
+/* RFC 8020: the deepest live NXDOMAIN entry strictly above `name` and at or below `zone`
+ * (an NXDOMAIN at a name means nothing exists below it). Its name goes into `owner`
+ * (VG_NAME_MAX bytes), the entry into *view. Returns 0, VG_ENOTFOUND or VG_ESPACE. */
+int vg_cache_nxdomain_above(struct vg_cache_reader *rd, const uint8_t *name, const uint8_t *zone,
+			    uint32_t now, uint8_t *owner, uint8_t *buf, size_t cap,
+			    struct vg_cache_rrset_view *view);
+
 /* ---- management (for vigilctl; queued through the writer, thread-safe) ---- */
 
 int vg_cache_flush_all(struct vg_cache *c);

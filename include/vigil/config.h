@@ -74,6 +74,7 @@ struct vg_config {
 	uint8_t (*negative_trust_anchors)[256]; /* wire, lowercase */
 	size_t n_negative_trust_anchors;
 	uint32_t nsec3_max_iterations; /* above: insecure, EDE 27 (RFC 9276); at most 150 */
+	bool aggressive_nsec;	       /* RFC 8198 and RFC 8020 answers from the cache */
 	struct vg_sockaddr *outgoing; /* source addresses (port 0) of upstream queries */
 	size_t n_outgoing;
 	bool qname_minimisation;

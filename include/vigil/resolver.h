@@ -123,6 +123,9 @@ struct vg_resolver_opts {
 		const uint8_t (*nta)[256];	 /* negative-trust-anchor: wire, lowercase */
 		size_t n_nta;
 		uint32_t nsec3_max_iterations; /* above: insecure, EDE 27; at most 150 */
+		/* aggressive-nsec: (default yes): answers from cached validated NSEC/NSEC3 and
+		 * NXDOMAIN without asking (RFC 8198, RFC 8020) */
+		bool aggressive_nsec;
 	} dnssec;
 };
 

@@ -63,6 +63,8 @@ enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
 	X(dnssec_secure, COUNTER, "answers built from data DNSSEC proved secure")                  \
 	X(dnssec_insecure, COUNTER, "answers built from data proved unsigned (insecure)")          \
 	X(dnssec_indeterminate, COUNTER, "answers built without a verdict (no RRset to judge)")    \
+	X(aggressive_answers, COUNTER,                                                             \
+	  "answers made from cached validated NSEC/NSEC3 or NXDOMAIN, no query (RFC 8198/8020)")   \
 	X(refused_rd0, COUNTER, "RD=0 questions the cache could not answer")                       \
 	X(upstream_local_errors, COUNTER,                                                          \
 	  "local errors sending upstream (EMFILE, ENETUNREACH...)")                                \

@@ -329,6 +329,16 @@ static void fake_answer(const struct fake_server *s, ldns_pkt *p, const ldns_rdf
 		if (!exists)
 			ldns_pkt_set_rcode(p, LDNS_RCODE_NXDOMAIN);
 		fake_add_matching(p, LDNS_SECTION_AUTHORITY, z, apex, LDNS_RR_TYPE_SOA);
+		/* A zone given NSEC/NSEC3 records sends all of them with their RRSIGs (a small
+		 * zone's whole chain): the validator picks the ones that prove. */
+		for (size_t i = 0; i < ldns_rr_list_rr_count(z); i++) {
+			ldns_rr *rr = ldns_rr_list_rr(z, i);
+			ldns_rr_type t = ldns_rr_get_type(rr);
+			if (t == LDNS_RR_TYPE_RRSIG)
+				t = ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rr));
+			if (t == LDNS_RR_TYPE_NSEC || t == LDNS_RR_TYPE_NSEC3)
+				ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, ldns_rr_clone(rr));
+		}
 		break;
 	}
 	ldns_rdf_deep_free(name);

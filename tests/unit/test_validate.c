@@ -115,6 +115,7 @@ static void ds_set(struct fake_server *s, struct zkey *p, struct zkey *z)
 }
 
 static struct zkey K_ROOT, K_ORG, K_SECURE, K_BOGUS, K_BROKEN, K_SUB;
+static struct fake_server *S_SECURE; /* secure.org.'s server, for tests that add records */
 static char anchor[1024];
 
 static void signed_world(void)
@@ -161,7 +162,7 @@ static void signed_world(void)
 	fake_rr(s, "ns.broken.org. 3600 IN A " BROKEN_ORG);
 	ds_set(s, &K_SECURE, &K_BROKEN);
 
-	s = fake_server(&F, SECURE_ORG, "secure.org.", FAKE_AUTH);
+	s = S_SECURE = fake_server(&F, SECURE_ORG, "secure.org.", FAKE_AUTH);
 	signed_set(s, &K_SECURE, SOA("secure.org."), NULL);
 	signed_set(s, &K_SECURE, "secure.org. 3600 IN NS ns.secure.org.", NULL);
 	signed_set(s, &K_SECURE, "ns.secure.org. 3600 IN A " SECURE_ORG, NULL);
@@ -495,5 +496,118 @@ Test(validate, unsigned_delegation_is_proved_from_its_referral_without_a_ds_quer
 	cr_expect_eq(fake_count(&F, NULL, "plain.org.", LDNS_RR_TYPE_DNSKEY), 0);
 	cr_expect_eq(took, 60, "took %llu ms", (unsigned long long)took);
 	cr_expect_eq(R->stats.dnssec_insecure, 1);
+/* secure.org. with its NSEC chain (TTL 100): secure.org. < alias < ns < www. */
+static void start_with_nsec(bool aggressive)
+{
+	signed_world();
+	static const char *chain[] = {
+	    "secure.org. 100 IN NSEC alias.secure.org. NS SOA RRSIG NSEC DNSKEY",
+	    "alias.secure.org. 100 IN NSEC ns.secure.org. CNAME RRSIG NSEC",
+	    "ns.secure.org. 100 IN NSEC www.secure.org. A RRSIG NSEC",
+	    "www.secure.org. 100 IN NSEC secure.org. A RRSIG NSEC",
+	};
+	for (size_t i = 0; i < sizeof(chain) / sizeof(chain[0]); i++)
+		signed_set(S_SECURE, &K_SECURE, chain[i], NULL);
+	anchor_texts[0] = anchor;
+	C.dnssec.enabled = true;
+	C.dnssec.anchor_names = anchor_names;
+	C.dnssec.anchor_texts = anchor_texts;
+	C.dnssec.n_anchors = 1;
+	C.dnssec.aggressive_nsec = aggressive;
+	start_resolver();
+}
+
+/* The TTL of the first record of `type` in the authority section, -1 without one. */
+static long auth_ttl(const ldns_pkt *p, ldns_rr_type type)
+{
+	ldns_rr_list *a = ldns_pkt_authority(p);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(a); i++)
+		if (ldns_rr_get_type(ldns_rr_list_rr(a, i)) == type)
+			return (long)ldns_rr_ttl(ldns_rr_list_rr(a, i));
+	return -1;
+}
+
+Test(validate, cached_nsec_answers_nxdomain_nodata_and_names_below_without_a_query)
+{
+	start_with_nsec(true);
+	struct result r;
+	ask("nx.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_assert_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NXDOMAIN);
+	cr_assert(ldns_pkt_ad(r.pkt), "the denial validated");
+	free_result(&r);
+	size_t sent = F.n_log;
+	cr_assert_eq(R->stats.aggressive_answers, 0);
+
+	/* ns < nz < www: the span of ns's NSEC; the wildcard's, the apex's */
+	ask("nz.secure.org.", LDNS_RR_TYPE_TXT, true, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NXDOMAIN);
+	cr_expect(ldns_pkt_ad(r.pkt), "a secure proof: AD");
+	cr_expect(has_rr(r.pkt, LDNS_SECTION_AUTHORITY, "ns.secure.org.", LDNS_RR_TYPE_NSEC, NULL));
+	cr_expect(has_rr(r.pkt, LDNS_SECTION_AUTHORITY, "secure.org.", LDNS_RR_TYPE_NSEC, NULL));
+	cr_expect(
+	    has_rr(r.pkt, LDNS_SECTION_AUTHORITY, "ns.secure.org.", LDNS_RR_TYPE_RRSIG, NULL));
+	/* RFC 8198 5.4 / RFC 9077: no longer than the NSEC records (100 s), not the SOA's 300 */
+	cr_expect_eq(auth_ttl(r.pkt, LDNS_RR_TYPE_SOA), 100);
+	free_result(&r);
+	cr_expect_eq(F.n_log, sent, "no query for a name the cached proof covers");
+	cr_expect_eq(R->stats.aggressive_answers, 1);
+
+	/* NODATA: www's NSEC has A only */
+	ask("www.secure.org.", LDNS_RR_TYPE_MX, true, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR);
+	cr_expect_eq(ldns_pkt_ancount(r.pkt), 0);
+	cr_expect(ldns_pkt_ad(r.pkt));
+	cr_expect(
+	    has_rr(r.pkt, LDNS_SECTION_AUTHORITY, "www.secure.org.", LDNS_RR_TYPE_NSEC, NULL));
+	free_result(&r);
+	/* RFC 8020: below the cached NXDOMAIN */
+	ask("a.b.nx.secure.org.", LDNS_RR_TYPE_AAAA, true, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NXDOMAIN);
+	cr_expect(ldns_pkt_ad(r.pkt));
+	free_result(&r);
+	/* no DO: the same rcode, no proof, no AD */
+	ask("ny.secure.org.", LDNS_RR_TYPE_A, false, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NXDOMAIN);
+	cr_expect_not(ldns_pkt_ad(r.pkt));
+	cr_expect_not(
+	    has_rr(r.pkt, LDNS_SECTION_AUTHORITY, "ns.secure.org.", LDNS_RR_TYPE_NSEC, NULL));
+	free_result(&r);
+	cr_expect_eq(F.n_log, sent, "none of these went upstream");
+	cr_expect_eq(R->stats.aggressive_answers, 4);
+
+	/* A name that exists is not denied: asked (and answered) as usual */
+	ask("ns.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR);
+	free_result(&r);
+
+	/* The NSEC records live 100 s: past that the proof is gone and the name is asked */
+	F.wall += 101;
+	sent = F.n_log;
+	ask("nw.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NXDOMAIN);
+	free_result(&r);
+	cr_expect_gt(F.n_log, sent, "an expired proof proves nothing");
+	cr_expect_eq(R->stats.aggressive_answers, 4);
+	stop_world();
+}
+
+Test(validate, aggressive_nsec_off_asks_for_every_name)
+{
+	start_with_nsec(false);
+	struct result r;
+	ask("nx.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_assert_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NXDOMAIN);
+	free_result(&r);
+	size_t sent = F.n_log;
+	ask("nz.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NXDOMAIN);
+	cr_expect(ldns_pkt_ad(r.pkt));
+	free_result(&r);
+	cr_expect_gt(F.n_log, sent);
+	sent = F.n_log;
+	ask("below.nx.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	free_result(&r);
+	cr_expect_gt(F.n_log, sent);
+	cr_expect_eq(R->stats.aggressive_answers, 0);
 	stop_world();
 }
