@@ -262,11 +262,6 @@ static void emit(struct vg_resolver *r, const struct vg_suspect_event *ev)
 		r->suspect->emit(r->suspect->ctx, ev);
 }
 
-const char *vg_hijack_rr_text(struct vg_arena *a, const struct vg_rr *rr)
-{
-	return rr_text_any(a, rr);
-}
-
 const struct vg_sockaddr *vg_hijack_client(const struct vg_req *req)
 {
 	return req_client(req);

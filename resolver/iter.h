@@ -400,7 +400,6 @@ void vg_hijack_hold_cancel(struct vg_iq *iq);
 
 /* hijack.c: a record in presentation format (lowercased names, single spaces) in the arena, NULL
  * without memory; the first waiting client of req (NULL: none); hand an event to the sink. */
-const char *vg_hijack_rr_text(struct vg_arena *a, const struct vg_rr *rr);
 const struct vg_sockaddr *vg_hijack_client(const struct vg_req *req);
 void vg_hijack_emit(struct vg_resolver *r, const struct vg_suspect_event *ev);
 /* fwdcheck.c: the pin check (IQ_VALIDATE): records of a pinned name and type outside every pin

@@ -154,7 +154,7 @@ int vg_store_view_to_ans(struct vg_iq *iq, const uint8_t *owner,
 const struct vg_rrset *vg_store_referral_ds(struct vg_iq *iq, const uint8_t *name)
 {
 	struct vg_resolver *r = iq->req->r;
-	if (!read_begin(r))
+	if (!vg_store_read(r))
 		return NULL;
 	struct vg_cache_rrset_view v;
 	struct vg_rrset *set = NULL;

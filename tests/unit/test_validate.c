@@ -496,6 +496,9 @@ Test(validate, unsigned_delegation_is_proved_from_its_referral_without_a_ds_quer
 	cr_expect_eq(fake_count(&F, NULL, "plain.org.", LDNS_RR_TYPE_DNSKEY), 0);
 	cr_expect_eq(took, 60, "took %llu ms", (unsigned long long)took);
 	cr_expect_eq(R->stats.dnssec_insecure, 1);
+	stop_world();
+}
+
 /* secure.org. with its NSEC chain (TTL 100): secure.org. < alias < ns < www. */
 static void start_with_nsec(bool aggressive)
 {
