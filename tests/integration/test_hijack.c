@@ -583,5 +583,7 @@ Test(hijack, bogus_answer_logged_with_its_ede_and_zone)
 	cr_expect_eq(json_integer_value(json_object_get(o, "ede")), 6);
 	cr_expect_eq(json_array_size(json_object_get(o, "records")), 1, "the reason text");
 	cr_expect(strlen(field(o, "reply")) > 40, "reply: %s", field(o, "reply"));
+	if (getenv("VIGIL_HIJACK_SHOW"))
+		fprintf(stderr, "%s\n", json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER));
 	free_lines(l, n);
 }
