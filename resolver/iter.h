@@ -500,10 +500,13 @@ bool vg_store_find_cut(struct vg_iq *iq, const uint8_t *name);
 /* Addresses of `name` from the cache into ns; returns how many were added. */
 size_t vg_store_addrs(struct vg_iq *iq, struct vg_ns *ns);
 bool vg_store_name_exists(struct vg_iq *iq, const uint8_t *name);
-/* The DS RRset of `name` as the cache holds it from a referral (any rank of iterated data, with
- * its RRSIGs, not stale), in the request's arena; NULL if none. Not an answer: the caller checks
- * it with the parent zone's keys before trusting it (the chain of trust, validate.c). */
-const struct vg_rrset *vg_store_referral_ds(struct vg_iq *iq, const uint8_t *name);
+/* The DS or DNSKEY data of `name` the cache holds (iterated, not stale): what a DS/DNSKEY
+ * sub-request answered from the cache would bring, without the request (validate.c). 1 with
+ * *set (in the request's arena, its status as stored: secure or insecure when it was validated,
+ * indeterminate for a referral's DS, which the caller checks with the parent's keys), 2 with
+ * *neg_sec (a negative entry: its SOA's status), 0 when nothing usable is cached. */
+int vg_store_chain_lookup(struct vg_iq *iq, const uint8_t *name, uint16_t type,
+			  const struct vg_rrset **set, uint8_t *neg_sec);
 /* The whole answer the answer cache holds for req's question when it is stale (within
  * serve-stale-max), written into buf (ID 0, TTLs 30); returns its rcode, or -1. */
 int vg_store_stale_answer(struct vg_req *req, uint8_t *buf, size_t cap, size_t *len);

@@ -151,20 +151,28 @@ int vg_store_view_to_ans(struct vg_iq *iq, const uint8_t *owner,
 	return view_to_set(iq, owner, v, true, NULL);
 }
 
-const struct vg_rrset *vg_store_referral_ds(struct vg_iq *iq, const uint8_t *name)
+int vg_store_chain_lookup(struct vg_iq *iq, const uint8_t *name, uint16_t type,
+			  const struct vg_rrset **set, uint8_t *neg_sec)
 {
 	struct vg_resolver *r = iq->req->r;
 	if (!vg_store_read(r))
-		return NULL;
+		return 0;
 	struct vg_cache_rrset_view v;
-	struct vg_rrset *set = NULL;
-	int rc = vg_cache_rrset_get(r->rd, name, VG_TYPE_DS, vg_wall32(r), 0, r->cbuf,
-				    sizeof(r->cbuf), &v);
-	/* Iterated data only: a forwarder never supplies delegations. */
-	if (rc < 0 || v.kind != VG_CACHE_POSITIVE || !(v.rank & VG_RANK_ITERATED) ||
-	    (v.hint & VG_CACHE_STALE) || v.rr_count == 0 || v.sig_count == 0)
-		return NULL;
-	return view_to_set(iq, name, &v, false, &set) < 0 ? NULL : set;
+	int rc =
+	    vg_cache_rrset_get(r->rd, name, type, vg_wall32(r), 0, r->cbuf, sizeof(r->cbuf), &v);
+	/* Iterated data only: a forwarder never supplies delegations or keys. */
+	if (rc < 0 || !(v.rank & VG_RANK_ITERATED) || (v.hint & VG_CACHE_STALE))
+		return 0;
+	if (v.kind == VG_CACHE_NODATA || v.kind == VG_CACHE_NXDOMAIN) {
+		*neg_sec = v.sec; /* the status of the negative answer's SOA */
+		return 2;
+	}
+	struct vg_rrset *s = NULL;
+	if (v.kind != VG_CACHE_POSITIVE || v.type != type || v.rr_count == 0 ||
+	    view_to_set(iq, name, &v, false, &s) < 0)
+		return 0;
+	*set = s;
+	return 1;
 }
 
 /* Reads a negative entry's proof (uncompressed wire records, untrusted like a packet) into

@@ -544,12 +544,35 @@ static enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
 					goto unknown;
 				if (nods_proved(req, top, next))
 					continue;
+				/* What a DS sub-request would find in the cache, read directly (a
+				 * sub-request per link and per request cost about as much as the
+				 * rest of a miss): a validated DS set or a negative answer is taken
+				 * as the sub-request's result would be (learn_ds_result). */
+				const struct vg_rrset *cds = NULL;
+				uint8_t neg = VG_SEC_INDETERMINATE;
+				int got = vg_store_chain_lookup(iq, next, VG_TYPE_DS, &cds, &neg);
+				if (got == 2) {
+					struct vg_zk *nz =
+					    zk_set(req, next, ZK_DS,
+						   neg == VG_SEC_SECURE ? VG_SEC_INSECURE : neg,
+						   VG_EDE_NONE, "no DS", NULL);
+					if (nz)
+						nz->cut = true;
+					continue;
+				}
+				struct vg_rrset_view cv;
+				if (got == 1 && cds->sec != VG_SEC_INDETERMINATE &&
+				    view_of(&req->arena, cds, &cv)) {
+					struct vg_zk *dz = zk_set(req, next, ZK_DS, cds->sec,
+								  VG_EDE_NONE, "cached DS", &cv);
+					if (dz && cds->sec == VG_SEC_INSECURE)
+						dz->cut = true;
+					continue;
+				}
 				/* A signed delegation's DS came with its referral, which the cache
 				 * keeps (below an answer's rank): checked with top's keys, it saves
 				 * a DS query the parent would answer the same. */
-				const struct vg_rrset *cds = vg_store_referral_ds(iq, next);
-				struct vg_rrset_view cv;
-				if (cds && view_of(&req->arena, cds, &cv)) {
+				if (got == 1 && cds->n_sigs && view_of(&req->arena, cds, &cv)) {
 					struct vg_dnssec_result res = {0};
 					vg_dnssec_verify_rrset(req->r->val, &req->dwork, &cv,
 							       &top->set, &res);
@@ -587,6 +610,17 @@ static enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
 		}
 		if (!may_fetch)
 			goto unknown;
+		/* A DNSKEY set the cache holds as validated: what a DNSKEY sub-request answered
+		 * from the cache would bring (record_fetch), without the request. */
+		const struct vg_rrset *cks = NULL;
+		uint8_t kneg;
+		struct vg_rrset_view kv = {.owner = next, .type = VG_TYPE_DNSKEY, .rclass = 1};
+		if (vg_store_chain_lookup(iq, next, VG_TYPE_DNSKEY, &cks, &kneg) == 1 &&
+		    cks->sec == VG_SEC_SECURE && view_of(&req->arena, cks, &kv)) {
+			zk_set(req, next, ZK_KEYS, VG_SEC_SECURE, VG_EDE_NONE, "cached DNSKEY",
+			       &kv);
+			continue;
+		}
 		struct vg_zk *f = zk_find(req, next, ZK_FETCH);
 		if (f && !f->ended && !inside_fetch(iq, f) &&
 		    (f->started || fetch_start(req, f, iq))) {
