@@ -644,6 +644,16 @@ static const char *const all_keys[] = {
     "query-log",
     "query-log-rate",
     "http-listen",
+    "aggressive-nsec",
+    "control-group",
+    "discard-timeout",
+    "forward-fallback",
+    "max-pending-per-client",
+    "max-requests",
+    "max-upstream-sockets",
+    "nxdomain-rewrite",
+    "pin",
+    "pin-action",
 };
 
 static char *slurp(const char *rel)
