@@ -939,6 +939,7 @@ static void sub_run(struct vg_iq *parent, struct vg_iq *sub, vg_sub_cb cb, void 
 	sub->sub_ctx = ctx;
 	sub->depth = parent->depth + 1;
 	parent->subs_started++;
+	parent->req->r->stats.sub_requests++;
 	parent->state = IQ_WAIT_SUB;
 	vg_iq_run(sub);
 }
@@ -1007,6 +1008,7 @@ int vg_iq_sub_spawn(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, v
 	sub->sub_cb = cb;
 	sub->sub_ctx = ctx;
 	sub->depth = parent->depth + 1;
+	parent->req->r->stats.sub_requests++;
 	vg_iq_run(sub);
 	return 0;
 }

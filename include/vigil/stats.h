@@ -85,7 +85,9 @@ enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
 	X(nxdomain_rewrites_learned, COUNTER, "probes that taught new NXDOMAIN rewrite addresses") \
 	X(nxdomain_rewrites, COUNTER, "forwarder answers recognised as NXDOMAIN rewrites")         \
 	X(xchecks, COUNTER, "answers cross-checked with a second server (servers-disagree)")       \
-	X(xcheck_queries, COUNTER, "upstream queries sent for servers-disagree cross-checks")
+	X(xcheck_queries, COUNTER, "upstream queries sent for servers-disagree cross-checks")     \
+	X(sub_requests, COUNTER,                                                                   \
+	  "sub-requests started (NS addresses, DS/DNSKEY fetches, cross-checks)")
 
 /* Upstream transport, per worker (include/vigil/upstream.h struct vg_upstream_stats). */
 #define VG_STATS_PREFIX_UPSTREAM "upstream_"

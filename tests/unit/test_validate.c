@@ -614,3 +614,26 @@ Test(validate, aggressive_nsec_off_asks_for_every_name)
 	cr_expect_eq(R->stats.aggressive_answers, 0);
 	stop_world();
 }
+
+Test(validate, a_warm_chain_is_read_from_the_cache_without_sub_requests)
+{
+	start_validating(true);
+	struct result r;
+	ask("www.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_assert_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR);
+	free_result(&r);
+	/* Another question of secure.org.: a miss, validated with the keys of ., org. and
+	 * secure.org. the cache holds as secure. They are read from the cache directly: no
+	 * sub-request per link (each cost about as much as the rest of a miss). */
+	uint64_t subs = R->stats.sub_requests;
+	size_t sent = F.n_log;
+	ask("alias.secure.org.", LDNS_RR_TYPE_CNAME, true, false, &r);
+	cr_assert_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR, "EDE %u (%s)", r.ede,
+		     r.ede_text);
+	cr_expect(ldns_pkt_ad(r.pkt), "secure: AD");
+	free_result(&r);
+	cr_expect_eq(F.n_log, sent + 1, "one query: the miss itself");
+	cr_expect_eq(R->stats.sub_requests, subs, "%llu sub-requests",
+		     (unsigned long long)(R->stats.sub_requests - subs));
+	stop_world();
+}
