@@ -144,7 +144,8 @@ struct dgram {
 	uint8_t buf[4096];
 	int len;
 	uint16_t from_port;
-	long at_ms; /* since the query was sent */
+	long at_ms; /* since the query was sent: the kernel's arrival time (SO_TIMESTAMPNS) when it
+		     * gives one, so a busy test process reading late cannot shrink a gap */
 };
 
 static long elapsed_ms(const struct timespec *t0)
@@ -160,25 +161,45 @@ static long elapsed_ms(const struct timespec *t0)
 static int collect(const uint8_t *q, size_t qlen, struct dgram *out, int max, int want)
 {
 	struct vg_sockaddr sa, from;
-	struct timespec t0;
-	int fd, n = 0;
+	struct timespec t0, t0_real;
+	int fd, n = 0, one = 1;
 	long until = 3000;
 
 	cr_assert_eq(vg_sockaddr_parse(server, 53, &sa), 0);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	cr_assert(fd >= 0);
+	(void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_REALTIME, &t0_real);
 	cr_assert(sendto(fd, q, qlen, 0, &sa.u.sa, sa.len) == (ssize_t)qlen);
 	while (n < max) {
 		long left = until - elapsed_ms(&t0);
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
 			break;
-		from.len = sizeof(from.u.ss);
-		out[n].len =
-		    (int)recvfrom(fd, out[n].buf, sizeof(out[n].buf), 0, &from.u.sa, &from.len);
+		union {
+			char buf[CMSG_SPACE(sizeof(struct timespec))];
+			struct cmsghdr align;
+		} ctl;
+		struct iovec iov = {.iov_base = out[n].buf, .iov_len = sizeof(out[n].buf)};
+		struct msghdr mh = {.msg_name = &from.u.sa,
+				    .msg_namelen = sizeof(from.u.ss),
+				    .msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = ctl.buf,
+				    .msg_controllen = sizeof(ctl.buf)};
+		out[n].len = (int)recvmsg(fd, &mh, 0);
+		from.len = mh.msg_namelen;
 		out[n].from_port = ntohs(from.u.sin.sin_port);
 		out[n].at_ms = elapsed_ms(&t0);
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+				struct timespec at;
+				memcpy(&at, CMSG_DATA(c), sizeof(at));
+				out[n].at_ms = (at.tv_sec - t0_real.tv_sec) * 1000L +
+					       (at.tv_nsec - t0_real.tv_nsec) / 1000000L;
+			}
+		}
 		n++;
 		if (n == want)
 			until = out[n - 1].at_ms + 150;
