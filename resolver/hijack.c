@@ -127,6 +127,12 @@ static const char *rr_text(struct vg_arena *a, const struct vg_rr *rr)
 	return s;
 }
 
+/* The first waiting client of req, for an event (NULL: none, or no address known). */
+static const struct vg_sockaddr *req_client(const struct vg_req *req)
+{
+	return req->waiters && req->waiters->has_client ? &req->waiters->client : NULL;
+}
+
 void vg_hijack_rebinding(struct vg_iq *iq)
 {
 	struct vg_req *req = iq->req;
@@ -180,7 +186,7 @@ void vg_hijack_rebinding(struct vg_iq *iq)
 	    .action = block ? VG_SUSPECT_BLOCKED : VG_SUSPECT_LOGGED,
 	    .qname = req->qname,
 	    .qtype = req->qtype,
-	    .client = req->waiters && req->waiters->has_client ? &req->waiters->client : NULL,
+	    .client = req_client(req),
 	    .server = &iq->server,
 	    .tcp = iq->tcp,
 	    .records = texts,
@@ -249,11 +255,6 @@ static const char *rr_text_any(struct vg_arena *a, const struct vg_rr *rr)
 const char *vg_hijack_rr_text(struct vg_arena *a, const struct vg_rr *rr)
 {
 	return rr_text_any(a, rr);
-}
-
-static const struct vg_sockaddr *req_client(const struct vg_req *req)
-{
-	return req->waiters && req->waiters->has_client ? &req->waiters->client : NULL;
 }
 
 static void emit(struct vg_resolver *r, const struct vg_suspect_event *ev)
