@@ -955,6 +955,9 @@ int vg_iq_sub_start(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, v
 	struct vg_iq *sub = vg_iq_new(parent->req, name, qtype, VG_CLASS_IN);
 	if (!sub)
 		return -ENOMEM;
+	/* A DS the chain asks a forwarder for: a cached denial of it no longer shows whether it
+	 * was an unsigned delegation or a name inside a zone (validate.c, forwarded replies). */
+	sub->refresh = qtype == VG_TYPE_DS && vg_validate_fwd_cd(parent);
 	sub_run(parent, sub, cb, ctx);
 	return 0;
 }

@@ -438,6 +438,10 @@ void vg_validate_prefetch(struct vg_iq *iq);
  * validation a minute); CD=1 questions are never stopped here. True (with *ede and *why) when so;
  * *why points into the resolver until the slot is reused. */
 bool vg_validate_remembered(struct vg_iq *iq, uint16_t *ede, const char **why);
+/* validate.c: whether iq's queries to its forwarder carry CD=1 (the forwarder hands over
+ * what it has, bogus too, for vigil's validator to judge): validation on and iq's name under a
+ * trust anchor (a negative one too: its data is wanted unchecked). */
+bool vg_validate_fwd_cd(const struct vg_iq *iq);
 /* Trust anchors and validator of a new resolver per r->opts.dnssec; 0, VG_ECONFIG or -ENOMEM. */
 int vg_validate_init(struct vg_resolver *r);
 void vg_validate_free(struct vg_resolver *r);

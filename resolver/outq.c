@@ -320,6 +320,10 @@ int vg_outq_send(struct vg_iq *iq)
 		free(oq);
 		return len;
 	}
+	/* CD=1 to a forwarder whose answers vigil validates: bogus data comes back to be judged
+	 * here (and logged), not as the forwarder's bare SERVFAIL. */
+	if (rd && vg_validate_fwd_cd(iq))
+		wire[3] |= 0x10;
 	uint32_t rto = vg_select_rto(r->sel, &iq->server);
 	if (rd && rto < VG_RTO_FORWARD_MIN_MS)
 		rto = VG_RTO_FORWARD_MIN_MS;

@@ -160,8 +160,12 @@ int vg_store_chain_lookup(struct vg_iq *iq, const uint8_t *name, uint16_t type,
 	struct vg_cache_rrset_view v;
 	int rc =
 	    vg_cache_rrset_get(r->rd, name, type, vg_wall32(r), 0, r->cbuf, sizeof(r->cbuf), &v);
-	/* Iterated data only: a forwarder never supplies delegations or keys. */
-	if (rc < 0 || !(v.rank & VG_RANK_ITERATED) || (v.hint & VG_CACHE_STALE))
+	/* Iterated data, or a DS/DNSKEY set a forwarder gave that vigil validated secure: a
+	 * forwarder's word alone never supplies delegations or keys. A forwarded denial is not
+	 * taken: read back, it no longer tells an unsigned delegation from a name inside a zone. */
+	if (rc < 0 || (v.hint & VG_CACHE_STALE) ||
+	    (!(v.rank & VG_RANK_ITERATED) &&
+	     (v.kind != VG_CACHE_POSITIVE || v.sec != VG_SEC_SECURE)))
 		return 0;
 	if (v.kind == VG_CACHE_NODATA || v.kind == VG_CACHE_NXDOMAIN) {
 		*neg_sec = v.sec; /* the status of the negative answer's SOA */
@@ -526,8 +530,10 @@ void vg_store_reply(struct vg_iq *iq)
 		const struct vg_rrset *s = &m->rrsets[k];
 		if (s->n_rrs == 0 || s->sec == VG_SEC_BOGUS)
 			continue; /* every record removed (hijack checks), or bogus (CD=1) */
-		if (iq->forward && (s->type == VG_TYPE_NS || s->type == VG_TYPE_DS))
-			continue; /* forwarders never supply delegations */
+		if (iq->forward &&
+		    (s->type == VG_TYPE_NS || (s->type == VG_TYPE_DS && s->sec != VG_SEC_SECURE)))
+			continue; /* forwarders never supply delegations (a validated DS: the chain)
+				   */
 		if (s->type == VG_TYPE_CNAME && synthesized(dn, n_dn, s))
 			continue;
 		struct vg_cache_rrset rs = {.owner = s->owner,

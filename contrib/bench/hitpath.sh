@@ -66,6 +66,7 @@ cache-size: 64M
 log-level: warn
 root-hints: $W/loopback.hints
 forward-zone: "bench.zz. 127.0.0.1@$PF"
+negative-trust-anchor: bench.zz.
 $(cat "$W/local-ld")
 CONF
 }

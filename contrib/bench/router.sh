@@ -66,6 +66,7 @@ cache-size: 64M
 log-level: warn
 root-hints: $W/loopback.hints
 forward-zone: "load.zz. 127.0.0.1@$PF"
+negative-trust-anchor: load.zz.
 CONF
 	"$VIGILD" -f -c "$W/v.conf" 2>>"$W/vigild.log" &
 	local pid=$!

@@ -404,7 +404,11 @@ Test(control, lookup_and_dump_print_cached_data_as_dig_does, .init = NULL)
 				      "www 300 IN A 192.0.2.80\n",
 				      port, dir, sizeof(dir));
 	cr_assert_gt(fd, 0);
-	snprintf(extra, sizeof(extra), "forward-zone: \"look.zz. 127.0.0.1@%u\"\n", port);
+	snprintf(extra, sizeof(extra),
+		 "forward-zone: \"look.zz. 127.0.0.1@%u\"\n"
+		 /* an unsigned private zone under the root's anchor (test_fwdval.c) */
+		 "negative-trust-anchor: look.zz.\n",
+		 port);
 	start_with(extra);
 	const struct {
 		const char *name;

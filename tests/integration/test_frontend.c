@@ -647,7 +647,8 @@ Test(frontend, tcp_client_that_never_reads_does_not_block_others, .fini = stop_v
 /* A fake upstream for the resolver's forward mode: answers every query after `delay_ms` with one
  * A record (192.0.2.1), from a child process. Returns its port; *pid for the cleanup. Answering
  * every name with one address is what nxdomain-rewrite's probe flags (FWD_CONF turns it off). */
-#define FWD_CONF "forward: 127.0.0.1@%u\nquery-local-addresses: yes\nnxdomain-rewrite: off\n"
+#define FWD_CONF                                                                                   \
+	"forward: 127.0.0.1@%u\nquery-local-addresses: yes\nnxdomain-rewrite: off\ndnssec: no\n"
 static uint16_t slow_upstream(int delay_ms, pid_t *pid)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -808,9 +809,7 @@ Test(frontend, repeated_question_is_answered_from_the_answer_cache, .fini = stop
 	uint16_t up = slow_upstream(300, &upstream_pid);
 	char extra[256];
 	snprintf(ctl_path, sizeof(ctl_path), "/tmp/vigil-ctl-%d.sock", (int)getpid());
-	snprintf(extra, sizeof(extra),
-		 FWD_CONF "control-socket: %s\n", up,
-		 ctl_path);
+	snprintf(extra, sizeof(extra), FWD_CONF "control-socket: %s\n", up, ctl_path);
 	start(extra);
 	uint8_t q[512], r[4096];
 	size_t ql = itest_query("www.fwdzone.net.", LDNS_RR_TYPE_A, 41, 1232, false, q, sizeof(q));

@@ -365,8 +365,10 @@ Test(resolve, forwards_to_another_resolver, .init = NULL)
 		 "root-hints: %s\ntrust-anchor-file: %s\nquery-local-addresses: yes\ndo-ip6: no\n",
 		 vg_lab_root_hints(), vg_lab_trust_anchor());
 	cr_assert_eq(itest_start(&W, conf), 0);
-	char extra[128];
-	snprintf(extra, sizeof(extra), "forward: 127.0.0.1@%u\n", W.port);
+	char extra[512];
+	/* V validates through W with the lab's anchor (test_fwdval.c has the verdicts) */
+	snprintf(extra, sizeof(extra), "forward: 127.0.0.1@%u\ntrust-anchor-file: %s\n", W.port,
+		 vg_lab_trust_anchor());
 	/* no query-local-addresses: the forwarder on loopback is allowed anyway */
 	cr_assert_eq(itest_start(&V, extra), 0);
 	const struct expect *cases[] = {&names[0], &names[5], &names[10], &names[15]};

@@ -91,6 +91,7 @@ Test(router, lan_ptr_lookups_go_to_the_forward_zone_past_the_builtin_zone)
 	char extra[512];
 	snprintf(extra, sizeof(extra),
 		 "forward-zone: \"168.192.in-addr.arpa. 127.0.0.1@%u\"\n"
+		 "negative-trust-anchor: 168.192.in-addr.arpa.\n"
 		 "local-data: \"router.lan. 300 A 192.168.1.1\"\n",
 		 port);
 	cr_assert_eq(itest_start(&V, extra), 0);
@@ -315,9 +316,11 @@ Test(router, router_conf_forwards_lan_ptrs_and_keeps_its_own)
 					port, zone_dir, sizeof(zone_dir));
 	cr_assert_gt(faultd_pid, 0);
 	char cmd[1024], extra[8192];
-	/* the file's local-data and forward-zone lines; listen, user, cache are the test's own */
+	/* the file's local-data, forward-zone and negative-trust-anchor lines; listen, user,
+	 * cache are the test's own */
 	snprintf(cmd, sizeof(cmd),
-		 "grep -E '^(local-data|forward-zone):' '%s/contrib/router.conf' | "
+		 "grep -E '^(local-data|forward-zone|negative-trust-anchor):' "
+		 "'%s/contrib/router.conf' | "
 		 "sed 's|127.0.0.1@5353|127.0.0.1@%u|'",
 		 VG_SOURCE_ROOT, port);
 	cr_assert_eq(itest_run(cmd, extra, sizeof(extra)), 0);

@@ -71,6 +71,7 @@ static void start_instance(struct itest_vigild *v, char *ctl, size_t cap, const 
 	snprintf(conf, sizeof(conf),
 		 "control-socket: %s\n"
 		 "forward-zone: \"scale.zz. 127.0.0.1@%u\"\n"
+		 "negative-trust-anchor: scale.zz.\n"
 		 /* every query comes from dnsdist's one address */
 		 "allow: 127.0.0.0/8 trusted\n"
 		 "do-ip6: no\n",

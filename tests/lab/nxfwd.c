@@ -2,7 +2,9 @@
  * each UDP query to a recursive resolver (-u) and its reply back, except that an NXDOMAIN reply
  * to an A question becomes NOERROR with one made-up address (-r, an ISP's "search page" server),
  * as NXDOMAIN-rewriting ISP resolvers do. Each query's name and type go to the log (-L), one line
- * each, so a test can tell which questions reached it. UDP only; one thread per query. */
+ * each (" CD" appended when the query had CD=1), so a test can tell which questions reached it.
+ * -R relays NXDOMAIN unchanged; -s strips every RRSIG from the replies, as the DNS proxies of many
+ * home routers do (docs/lab.md). UDP only; one thread per query. */
 #include <errno.h>
 #include <ldns/ldns.h>
 #include <poll.h>
@@ -24,6 +26,7 @@ static int listen_fd = -1;
 static struct vg_sockaddr upstream;
 static const char *rewrite_addr = "198.51.100.77";
 static FILE *qlog;
+static bool no_rewrite, strip_sigs;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct job {
@@ -41,7 +44,8 @@ static void log_query(const ldns_pkt *q)
 	char *name = ldns_rdf2str(ldns_rr_owner(rr));
 	char *type = ldns_rr_type2str(ldns_rr_get_type(rr));
 	pthread_mutex_lock(&log_lock);
-	fprintf(qlog, "%s %s\n", name ? name : "?", type ? type : "?");
+	fprintf(qlog, "%s %s%s\n", name ? name : "?", type ? type : "?",
+		ldns_pkt_cd(q) ? " CD" : "");
 	fflush(qlog);
 	pthread_mutex_unlock(&log_lock);
 	free(name);
@@ -64,6 +68,26 @@ static size_t ask_upstream(const uint8_t *msg, size_t len, uint8_t *out, size_t 
 		}
 	}
 	close(fd);
+	return n;
+}
+
+/* Packet f into out (at most cap bytes) with the question's bytes of `reply` kept exactly as
+ * asked (0x20 letter case); its length, 0 when it does not fit. */
+static size_t to_wire(const ldns_pkt *f, const uint8_t *reply, size_t len, uint8_t *out, size_t cap)
+{
+	uint8_t *w = NULL;
+	size_t wl = 0, n = 0;
+	if (ldns_pkt2wire(&w, f, &wl) == LDNS_STATUS_OK && wl <= cap) {
+		memcpy(out, w, wl);
+		n = wl;
+		size_t qend = 12;
+		while (qend < len && reply[qend])
+			qend += reply[qend] + 1u;
+		qend += 5;
+		if (qend <= wl && qend <= len)
+			memcpy(out + 12, reply + 12, qend - 12);
+	}
+	free(w);
 	return n;
 }
 
@@ -103,22 +127,39 @@ static size_t rewrite(const uint8_t *reply, size_t len, uint8_t *out, size_t cap
 			ldns_pkt_set_edns_data(f,
 					       ldns_rdf_new_frm_data(LDNS_RDF_TYPE_UNKNOWN, 0, ""));
 		}
-		uint8_t *w = NULL;
-		size_t wl = 0;
-		if (ldns_pkt2wire(&w, f, &wl) == LDNS_STATUS_OK && wl <= cap) {
-			memcpy(out, w, wl);
-			n = wl;
-			/* the question exactly as asked (0x20 letter case) */
-			size_t qend = 12;
-			while (qend < len && reply[qend])
-				qend += reply[qend] + 1u;
-			qend += 5;
-			if (qend <= wl && qend <= len)
-				memcpy(out + 12, reply + 12, qend - 12);
-		}
-		free(w);
+		n = to_wire(f, reply, len, out, cap);
 		ldns_pkt_free(f);
 	}
+	ldns_pkt_free(p);
+	return n;
+}
+
+/* The reply without its RRSIG records (-s); the length in out, or 0 to relay it unchanged. */
+static size_t strip(const uint8_t *reply, size_t len, uint8_t *out, size_t cap)
+{
+	ldns_pkt *p = NULL;
+	if (ldns_wire2pkt(&p, reply, len) != LDNS_STATUS_OK)
+		return 0;
+	ldns_rr_list *(*get[3])(const ldns_pkt *) = {ldns_pkt_answer, ldns_pkt_authority,
+						     ldns_pkt_additional};
+	void (*set[3])(ldns_pkt *, ldns_rr_list *) = {ldns_pkt_set_answer, ldns_pkt_set_authority,
+						      ldns_pkt_set_additional};
+	for (int s = 0; s < 3; s++) {
+		ldns_rr_list *old = get[s](p), *kept = ldns_rr_list_new();
+		for (size_t i = 0; i < ldns_rr_list_rr_count(old); i++) {
+			ldns_rr *rr = ldns_rr_list_rr(old, i);
+			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG)
+				ldns_rr_free(rr);
+			else
+				ldns_rr_list_push_rr(kept, rr);
+		}
+		ldns_rr_list_free(old); /* the list only: its records moved or freed */
+		set[s](p, kept);
+	}
+	ldns_pkt_set_ancount(p, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_answer(p)));
+	ldns_pkt_set_nscount(p, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_authority(p)));
+	ldns_pkt_set_arcount(p, (uint16_t)ldns_rr_list_rr_count(ldns_pkt_additional(p)));
+	size_t n = to_wire(p, reply, len, out, cap);
 	ldns_pkt_free(p);
 	return n;
 }
@@ -133,7 +174,9 @@ static void *serve(void *arg)
 		uint8_t *reply = malloc(MAX_MSG), *forged = malloc(MAX_MSG);
 		size_t n = reply && forged ? ask_upstream(j->msg, j->len, reply, MAX_MSG) : 0;
 		if (n) {
-			size_t fn = rewrite(reply, n, forged, MAX_MSG);
+			size_t fn = strip_sigs	 ? strip(reply, n, forged, MAX_MSG)
+				    : no_rewrite ? 0
+						 : rewrite(reply, n, forged, MAX_MSG);
 			const uint8_t *out = fn ? forged : reply;
 			if (sendto(listen_fd, out, fn ? fn : n, 0, &j->from.u.sa, j->from.len) < 0)
 				perror("nxfwd: sendto");
@@ -147,7 +190,9 @@ static void *serve(void *arg)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: nxfwd -a ADDR@PORT -u UPSTREAM@PORT [-r REWRITE_ADDR] [-L LOG]\n");
+	fprintf(
+	    stderr,
+	    "usage: nxfwd -a ADDR@PORT -u UPSTREAM@PORT [-r REWRITE_ADDR] [-R] [-s] [-L LOG]\n");
 	exit(2);
 }
 
@@ -155,8 +200,14 @@ int main(int argc, char **argv)
 {
 	const char *listen_s = NULL, *up_s = NULL, *log_s = NULL;
 	int c;
-	while ((c = getopt(argc, argv, "a:u:r:L:")) != -1) {
+	while ((c = getopt(argc, argv, "a:u:r:L:Rs")) != -1) {
 		switch (c) {
+		case 'R':
+			no_rewrite = true;
+			break;
+		case 's':
+			strip_sigs = true;
+			break;
 		case 'a':
 			listen_s = optarg;
 			break;
