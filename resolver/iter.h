@@ -425,7 +425,8 @@ const uint8_t *vg_nxr_probe_target(struct vg_resolver *r, unsigned probe,
  * not know them yet. Returns true when done (iq->state is IQ_FAIL with the EDE for bogus data,
  * unchanged otherwise), false when a sub-request was started: the caller returns STEP_WAIT and
  * touches iq no more (the state re-enters IQ_VALIDATE when the sub-request ends). `full`: the
- * reply answers iq's whole question (not a minimised step). */
+ * reply answers iq's whole question (not a minimised step). A forwarder's reply is judged the
+ * same way, its zones taken from RRSIG signer names (docs/architecture.md "Forwarded answers"). */
 bool vg_validate_reply(struct vg_iq *iq, bool full);
 /* validate.c: called before each query iq sends. On the first query to a signed zone of the chain
  * (a trust anchor's zone, or a zone whose DS the request holds from its referral) whose DNSKEY
@@ -504,7 +505,8 @@ bool vg_store_find_cut(struct vg_iq *iq, const uint8_t *name);
 /* Addresses of `name` from the cache into ns; returns how many were added. */
 size_t vg_store_addrs(struct vg_iq *iq, struct vg_ns *ns);
 bool vg_store_name_exists(struct vg_iq *iq, const uint8_t *name);
-/* The DS or DNSKEY data of `name` the cache holds (iterated, not stale): what a DS/DNSKEY
+/* The DS or DNSKEY data of `name` the cache holds (iterated, or a forwarder's set validated
+ * secure; not stale): what a DS/DNSKEY
  * sub-request answered from the cache would bring, without the request (validate.c). 1 with
  * *set (in the request's arena, its status as stored: secure or insecure when it was validated,
  * indeterminate for a referral's DS, which the caller checks with the parent's keys), 2 with

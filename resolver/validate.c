@@ -964,6 +964,21 @@ static enum chain fwd_keys(struct vg_iq *iq, const uint8_t *z, const struct vg_z
 	return c;
 }
 
+/* The zone a failed set judged with keys zk is reported under (suspicious log): the signed zone
+ * whose keys found it bogus, or else the highest link of the chain that failed (".", when a
+ * forwarder strips every RRSIG). */
+static const uint8_t *fwd_culprit(struct vg_req *req, const struct vg_zk *zk)
+{
+	if (zk->sec == VG_SEC_SECURE)
+		return zk->set.n_rd ? zk->set.owner : zk->name;
+	for (int l = 0; l <= vg_name_labels(zk->name); l++) {
+		const struct vg_zk *k = zk_find(req, vg_name_suffix(zk->name, l), ZK_KEYS);
+		if (k && k->sec == zk->sec)
+			return k->name;
+	}
+	return zk->name;
+}
+
 /* Sets a forwarded reply's verdict does not rest on: additional data, an authority NS set (a
  * forwarder may add the parent side's, unsigned; forwarded NS is never stored), and the CNAME
  * synthesized from a DNAME (judged with it). */
@@ -1137,7 +1152,7 @@ static bool validate_forwarded(struct vg_iq *iq, bool full)
 		/* Known now: chain_for returns at once. */
 		fwd_keys(iq, fwd_place(iq, fwd_zone_of(rs)), &zk);
 		if (!j.failed && zk)
-			zone = zk->name;
+			zone = fwd_culprit(req, zk);
 		fwd_judge_set(iq, rs, zk, &j, &wild, &wzk, &wlabels);
 	}
 	for (size_t k = 0; k < m->n_rrsets; k++) {
@@ -1160,7 +1175,7 @@ static bool validate_forwarded(struct vg_iq *iq, bool full)
 		}
 	}
 	if (!j.failed && negative && zd && zd->sec == VG_SEC_SECURE) {
-		zone = zd->name;
+		zone = fwd_culprit(req, zd);
 		fwd_judge_denial(iq, zd, &j);
 	}
 	if (!j.failed && iq->qtype == VG_TYPE_DS && v->kind == VG_REPLY_ANSWER) {

@@ -88,7 +88,7 @@ struct fake_log {
 	char server[64];
 	char name[256];
 	uint16_t type;
-	bool tcp, rd, edns;
+	bool tcp, rd, edns, cd;
 };
 
 struct fake_up {
@@ -472,6 +472,7 @@ static int fake_send(struct vg_upstream *up, const struct vg_upstream_req *req,
 				free(t);
 				l->type = ldns_rr_get_type(qr);
 				l->rd = ldns_pkt_rd(qp);
+				l->cd = ldns_pkt_cd(qp);
 				l->edns = ldns_pkt_edns(qp);
 				ldns_pkt_free(qp);
 			}

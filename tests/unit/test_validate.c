@@ -10,6 +10,7 @@
 #define UNSIGNED_ORG "192.0.2.203"
 #define BROKEN_ORG "192.0.2.204"
 #define SUB_BROKEN "192.0.2.205"
+#define FWD "192.0.2.53"
 
 TestSuite(validate, .init = setup, .fini = teardown, .timeout = 60);
 
@@ -210,14 +211,20 @@ static void signed_world(void)
 static const char *anchor_names[] = {"test-root.ds"};
 static const char *anchor_texts[1];
 
-static void start_validating(bool enabled)
+/* Validation on or off, with the signed world's root DS as the one trust anchor. */
+static void set_anchor(bool enabled)
 {
-	signed_world();
 	anchor_texts[0] = anchor;
 	C.dnssec.enabled = enabled;
 	C.dnssec.anchor_names = anchor_names;
 	C.dnssec.anchor_texts = anchor_texts;
 	C.dnssec.n_anchors = 1;
+}
+
+static void start_validating(bool enabled)
+{
+	signed_world();
+	set_anchor(enabled);
 	start_resolver();
 }
 
@@ -635,5 +642,64 @@ Test(validate, a_warm_chain_is_read_from_the_cache_without_sub_requests)
 	cr_expect_eq(F.n_log, sent + 1, "one query: the miss itself");
 	cr_expect_eq(R->stats.sub_requests, subs, "%llu sub-requests",
 		     (unsigned long long)(R->stats.sub_requests - subs));
+	stop_world();
+}
+
+/* A forwarder (a recursive server) holding what a validating resolver asks it for in the signed
+ * world: the answers, and the DS and DNSKEY sets of the chain, with their RRSIGs. */
+static void start_forwarding(void)
+{
+	static struct vg_sockaddr fwd;
+	signed_world();
+	struct fake_server *s = fake_server(&F, FWD, ".", FAKE_RECURSIVE);
+	dnskey_set(s, &K_ROOT);
+	ds_set(s, &K_ROOT, &K_ORG);
+	dnskey_set(s, &K_ORG);
+	ds_set(s, &K_ORG, &K_SECURE);
+	dnskey_set(s, &K_SECURE);
+	signed_set(s, &K_SECURE, "www.secure.org. 3600 IN A 192.0.2.10", NULL);
+	ds_set(s, &K_ORG, &K_BOGUS);
+	dnskey_set(s, &K_BOGUS);
+	signed_set(s, &K_BOGUS, "www.bogus.org. 3600 IN A 192.0.2.13",
+		   "www.bogus.org. 3600 IN A 192.0.2.66");
+	cr_assert_eq(vg_sockaddr_parse(FWD, 53, &fwd), 0);
+	C.forward = &fwd;
+	C.n_forward = 1;
+	C.hijack.nxdomain_rewrite = VG_DETECT_OFF;
+	set_anchor(true);
+	start_resolver();
+}
+
+Test(validate, forwarded_answers_are_validated_with_a_chain_asked_of_the_forwarder_with_cd)
+{
+	start_forwarding();
+	struct result r;
+	ask("www.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_assert_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR);
+	cr_expect(ldns_pkt_ad(r.pkt), "secure through the forwarder: AD");
+	free_result(&r);
+	/* The chain from the anchor to the signer, each set once, all from the forwarder. */
+	cr_expect_eq(fake_count(&F, FWD, ".", LDNS_RR_TYPE_DNSKEY), 1);
+	cr_expect_eq(fake_count(&F, FWD, "org.", LDNS_RR_TYPE_DS), 1);
+	cr_expect_eq(fake_count(&F, FWD, "org.", LDNS_RR_TYPE_DNSKEY), 1);
+	cr_expect_eq(fake_count(&F, FWD, "secure.org.", LDNS_RR_TYPE_DS), 1);
+	cr_expect_eq(fake_count(&F, FWD, "secure.org.", LDNS_RR_TYPE_DNSKEY), 1);
+	cr_expect_eq(fake_count(&F, FWD, NULL, 0), F.n_log, "only the forwarder is asked");
+	cr_expect_eq(F.n_log, 6);
+	for (size_t i = 0; i < F.n_log; i++)
+		cr_expect(F.log[i].cd && F.log[i].rd, "%s/%u without CD or RD", F.log[i].name,
+			  F.log[i].type);
+	/* bogus.org.: the zone's keys from the cache's org. DS and DNSKEY, the answer bogus */
+	ask("www.bogus.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_SERVFAIL);
+	cr_expect_eq(r.ede, VG_EDE_DNSSEC_BOGUS, "EDE %u (%s)", r.ede, r.ede_text);
+	free_result(&r);
+	cr_expect_eq(fake_count(&F, FWD, "org.", LDNS_RR_TYPE_DNSKEY), 1, "org.'s keys cached");
+	cr_expect_eq(R->stats.dnssec_bogus, 1);
+	/* CD=1: the data unchecked, no AD */
+	ask("www.bogus.org.", LDNS_RR_TYPE_A, true, true, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR);
+	cr_expect_not(ldns_pkt_ad(r.pkt));
+	free_result(&r);
 	stop_world();
 }
