@@ -216,6 +216,11 @@ Test(fwdval, secure_answers_get_ad_with_a_minimal_cached_chain)
 	expect("nx.denial3.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, true, NONE);
 	expect("a.wild.denial.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, true, NONE);
 	expect("nodata.denial.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, true, NONE);
+	/* CNAMEs across zones in one forwarded reply, each set judged by its own signer's keys;
+	 * a DS question answered by the parent's denial */
+	expect("tosigned.denial.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, true, NONE);
+	expect("tounsigned.denial.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, false, NONE);
+	expect("unsigned.denial.org.", LDNS_RR_TYPE_DS, LDNS_RCODE_NOERROR, true, NONE);
 	/* From V's cache: still AD */
 	expect("www.secure.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, true, NONE);
 }
