@@ -58,6 +58,7 @@ struct vg_iq;
 struct vg_zk;
 struct vg_anchors;
 struct vg_bogus;
+struct vg_fwd_cut;
 struct vg_nxr;
 
 /* What a sub-request hands its parent when it ends. Records and sets live in the request's arena
@@ -293,6 +294,8 @@ struct vg_resolver {
 	struct vg_anchors *anchors;	       /* NULL: validation off (dnssec: no) */
 	struct vg_validator *val;
 	struct vg_bogus *bogus; /* VG_BOGUS_SLOTS answers found bogus lately (validate.c) */
+	/* unsigned delegations proved through a forwarder lately (validate.c, VG_FWD_CUT_SLOTS) */
+	struct vg_fwd_cut *fwd_cuts;
 	struct vg_select *sel;
 	struct vg_hint hints[VG_MAX_HINTS];
 	size_t n_hints;

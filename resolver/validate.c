@@ -947,11 +947,63 @@ static const uint8_t *fwd_place(const struct vg_iq *iq, const uint8_t *z)
 	return z;
 }
 
+/* Unsigned delegations proved through a forwarder, remembered per worker (memory only): a DS
+ * denial read back from the cache no longer says whether it showed a delegation, so without
+ * this every miss in an unsigned zone under a signed parent would ask the forwarder for the
+ * zone's DS again. An entry is made only from a validated proof of an insecure delegation and
+ * lives as long as that proof's TTL (at most VG_FWD_CUT_TTL seconds). */
+#define VG_FWD_CUT_SLOTS 256
+#define VG_FWD_CUT_TTL 3600
+
+struct vg_fwd_cut {
+	uint8_t name[VG_NAME_MAX]; /* lowercase; empty slot: until 0 */
+	uint32_t until;		   /* wall clock */
+};
+
+static struct vg_fwd_cut *fwd_cut_slot(struct vg_resolver *r, const uint8_t *name)
+{
+	uint32_t h = vg_name_hash(name, (size_t)vg_name_len(name, VG_NAME_MAX));
+	return &r->fwd_cuts[h % VG_FWD_CUT_SLOTS];
+}
+
+/* Remembers that the delegation to `name` was just proved unsigned by a DS denial whose
+ * records live `ttl` seconds. */
+static void fwd_cut_remember(struct vg_resolver *r, const uint8_t *name, uint32_t ttl)
+{
+	if (!r->fwd_cuts)
+		return;
+	struct vg_fwd_cut *c = fwd_cut_slot(r, name);
+	memcpy(c->name, name, (size_t)vg_name_len(name, VG_NAME_MAX));
+	vg_name_lower(c->name);
+	c->until = vg_wall32(r) + (ttl < VG_FWD_CUT_TTL ? ttl : VG_FWD_CUT_TTL);
+}
+
+/* Puts the remembered unsigned delegations at z and above into the request's chain, where it
+ * knows nothing of their DS yet (the walk then stops there without asking). */
+static void fwd_cuts_apply(struct vg_iq *iq, const uint8_t *z)
+{
+	struct vg_req *req = iq->req;
+	struct vg_resolver *r = req->r;
+	uint32_t now = vg_wall32(r);
+	for (int l = 1; r->fwd_cuts && l <= vg_name_labels(z); l++) {
+		const uint8_t *n = vg_name_suffix(z, l);
+		const struct vg_fwd_cut *c = fwd_cut_slot(r, n);
+		if (c->until <= now || c->until - now > VG_FWD_CUT_TTL || !vg_name_eq(c->name, n) ||
+		    zk_find(req, n, ZK_DS))
+			continue;
+		struct vg_zk *d = zk_set(req, n, ZK_DS, VG_SEC_INSECURE, VG_EDE_NONE,
+					 "insecure delegation (proved lately)", NULL);
+		if (d)
+			d->cut = true;
+	}
+}
+
 /* chain_for for name z of a forwarded reply. chain_for takes its z for a zone cut, which z
  * (an unsigned set's owner) need not be: when the walk found no DS and no delegation at z, z
  * is inside the zone above and gets that zone's keys. */
 static enum chain fwd_keys(struct vg_iq *iq, const uint8_t *z, const struct vg_zk **out)
 {
+	fwd_cuts_apply(iq, z);
 	enum chain c = chain_for(iq, z, true, out);
 	const struct vg_zk *ds = c == CHAIN_DONE && z[0] ? zk_find(iq->req, z, ZK_DS) : NULL;
 	if (!ds || ds->sec != VG_SEC_INSECURE || ds->cut)
@@ -1066,6 +1118,12 @@ static void fwd_judge_denial(struct vg_iq *iq, const struct vg_zk *zd, struct ju
 	if (iq->qtype == VG_TYPE_DS && vg_name_eq(v->target, iq->sname)) {
 		note_ds(iq, zd->name, iq->sname, proof, n, VG_SEC_ANSWER);
 		const struct vg_zk *d = zk_find(req, iq->sname, ZK_DS);
+		if (d && d->sec == VG_SEC_INSECURE && d->cut && d->ede == VG_EDE_NONE && n) {
+			uint32_t ttl = UINT32_MAX;
+			for (size_t i = 0; i < n; i++)
+				ttl = proof[i].ttl < ttl ? proof[i].ttl : ttl;
+			fwd_cut_remember(r, iq->sname, ttl);
+		}
 		if (d && d->sec != VG_SEC_INSECURE) {
 			struct vg_dnssec_result b = {(enum vg_dnssec_status)d->sec, d->ede, 0,
 						     d->why, false};
@@ -1301,6 +1359,8 @@ int vg_validate_init(struct vg_resolver *r)
 		rc = vg_validator_new(&lim, &r->val);
 	if (rc == 0 && !(r->bogus = calloc(VG_BOGUS_SLOTS, sizeof(*r->bogus))))
 		rc = -ENOMEM;
+	if (rc == 0 && !(r->fwd_cuts = calloc(VG_FWD_CUT_SLOTS, sizeof(*r->fwd_cuts))))
+		rc = -ENOMEM;
 	if (rc < 0)
 		vg_validate_free(r);
 	return rc;
@@ -1312,6 +1372,8 @@ void vg_validate_free(struct vg_resolver *r)
 	vg_anchors_free(r->anchors);
 	free(r->bogus);
 	r->bogus = NULL;
+	free(r->fwd_cuts);
+	r->fwd_cuts = NULL;
 	r->val = NULL;
 	r->anchors = NULL;
 }

@@ -258,6 +258,9 @@ Test(fwdval, unsigned_delegations_and_negative_anchors_are_insecure)
 	/* example.org. has no DS: proved by org.'s NSEC, asked of the forwarder */
 	expect("www.example.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, false, NONE);
 	cr_expect_eq(fwd_count("example.org. DS CD"), 1, "the unsigned delegation's DS");
+	/* Another name of the unsigned zone: the proved delegation is remembered, no DS query */
+	expect("c2.example.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, false, NONE);
+	cr_expect_eq(fwd_count("example.org. DS CD"), 1, "the unsigned delegation's DS again");
 	expect("www.unsigned.denial.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, false, NONE);
 	expect("www.unsigned.denial3.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, false, NONE);
 	/* nta.org. is bogus, but under V's negative trust anchor: its data, CD=1 upstream (the
