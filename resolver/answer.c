@@ -26,20 +26,6 @@ static bool same_set(const struct vg_rr *a, const struct vg_rr *b)
 
 /* The status of the whole answer from its RRsets' (vg_sec_combine): the CNAME links, the final
  * set, and a negative answer's SOA. RRSIGs count with the set they cover. */
-/* The EXTRA-TEXT of an insecure reason read back from the cache (the validator's own words are
- * not kept). */
-static const char *cached_insecure_text(uint16_t ede)
-{
-	switch (ede) {
-	case VG_EDE_UNSUPPORTED_DNSKEY_ALG:
-		return "insecure: the zone's DS use only unsupported DNSKEY algorithms";
-	case VG_EDE_UNSUPPORTED_DS_DIGEST:
-		return "insecure: the zone's DS use only unsupported digest types";
-	default:
-		return "insecure: NSEC3 iterations above nsec3-max-iterations";
-	}
-}
-
 static uint8_t answer_sec(const struct vg_iq *iq, uint32_t *suspect, uint16_t *insecure_ede)
 {
 	const struct vg_rrset *sets[2] = {NULL, iq->soa ? iq->soa->rrset : NULL};
@@ -236,7 +222,7 @@ void vg_answer_finish(struct vg_req *req)
 		 * the EDE their first answer carried. */
 		if (!req->insecure_ede && cached_ede) {
 			req->insecure_ede = cached_ede;
-			req->insecure_text = cached_insecure_text(cached_ede);
+			req->insecure_text = vg_dnssec_insecure_why(cached_ede);
 		}
 		len = build_answer(req, iq, iq->rcode, iq->stale, sec, r->abuf, sizeof(r->abuf));
 		if (r->opts.dnssec.enabled && !iq->is_prime && !iq->stale)
