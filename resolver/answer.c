@@ -4,6 +4,7 @@
 #include <vigil/err.h>
 #include <vigil/log.h>
 #include <vigil/name.h>
+#include "anchor.h"
 #include "iter.h"
 
 /* The TTL a record learned just now is shown with: the clamps the cache applies when it stores
@@ -206,6 +207,17 @@ static void count_verdict(struct vg_resolver *r, uint8_t sec)
 		r->stats.dnssec_indeterminate++;
 }
 
+/* An iterated answer that validation covers but left unchecked (a chain fetch over a limit):
+ * answered, but not kept in the answer cache, whose hits no longer look at the data (a later
+ * question asks again and may validate). CD=1 answers are kept apart and may be unchecked. */
+static bool unchecked_answer(const struct vg_req *req, const struct vg_iq *iq, uint8_t sec)
+{
+	if (sec != VG_SEC_INDETERMINATE || !req->r->anchors || req->cd_bit || iq->forwarded_data)
+		return false;
+	const struct vg_anchor_point *ap = vg_anchors_lookup(req->r->anchors, req->qname);
+	return ap && !ap->nta;
+}
+
 /* Builds and delivers the answer of req, whose iterations have ended (vg_req_complete). */
 void vg_answer_finish(struct vg_req *req)
 {
@@ -239,7 +251,8 @@ void vg_answer_finish(struct vg_req *req)
 			/* The answer cache keeps no EDE: such answers are built each time. */
 			ede = req->insecure_ede;
 			ede_text = req->insecure_text;
-		} else if (r->cache && !iq->is_prime && !(r->abuf[2] & 0x02)) {
+		} else if (r->cache && !iq->is_prime && !(r->abuf[2] & 0x02) &&
+			   !unchecked_answer(req, iq, sec)) {
 			/* A cut answer (TC) is never cached: the next client would get it as whole.
 			 */
 			uint8_t rank =
