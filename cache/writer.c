@@ -165,6 +165,15 @@ int vg_cache_apply_put(struct vg_cache *c, MDB_txn *txn, MDB_dbi dbi, const stru
 	    vg_cval_live(&oh, op->now)) {
 		uint32_t left = vg_cval_left(&oh, op->now);
 		bool refresh = nh.rank == oh.rank && (uint64_t)left * 10 <= oh.ttl;
+		/* Validation ranks within a rank: a validated (secure or insecure) entry replaces
+		 * an unchecked one of equal rank at any time, else a name whose data was stored
+		 * unchecked (an NS address fetched for the walk) would be asked again on every
+		 * question until it expired; unchecked data never replaces validated data of
+		 * equal rank, not even inside the prefetch window. */
+		bool checked_new = nh.sec == VG_SEC_SECURE || nh.sec == VG_SEC_INSECURE;
+		bool checked_old = oh.sec == VG_SEC_SECURE || oh.sec == VG_SEC_INSECURE;
+		if (nh.rank == oh.rank && checked_new != checked_old)
+			refresh = checked_new;
 		/* Trust is ranked (RFC 2181 §5.4.1): one spoofed packet must not replace a live NS
 		 * set. Equal rank may refresh an entry only inside its prefetch window. */
 		if (nh.rank < oh.rank || (nh.rank == oh.rank && !refresh)) {

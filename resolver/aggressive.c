@@ -387,6 +387,27 @@ static bool from_nsec(struct vg_iq *iq)
 	return synthesise(iq, wc, &f);
 }
 
+bool vg_aggressive_insecure_delegation(struct vg_iq *iq, const uint8_t *zone, const uint8_t *child,
+				       struct vg_dnssec_result *res)
+{
+	struct vg_resolver *r = iq->req->r;
+	uint16_t type;
+	if (!r->cache || !r->val || !vg_store_read(r) ||
+	    vg_cache_nsec_zone(r->rd, zone, &type) != 0)
+		return false;
+	/* Its own budget, as for answers: a failed try costs the request nothing. */
+	struct vg_dnssec_work w = {0}, w2 = {0};
+	struct found f = {.ttl = UINT32_MAX, .ce = -1};
+	if (type == VG_TYPE_NSEC3)
+		gather_nsec3(iq, &f, zone, child, &w);
+	else
+		gather_nsec(iq, &f, zone, child);
+	if (f.n == 0)
+		return false;
+	vg_dnssec_prove_insecure_delegation(r->val, &w2, zone, child, f.set, f.n, res);
+	return res->status == VG_DNSSEC_SECURE || res->status == VG_DNSSEC_INSECURE;
+}
+
 bool vg_aggressive_answer(struct vg_iq *iq)
 {
 	struct vg_req *req = iq->req;

@@ -4,6 +4,7 @@
 #include <vigil/err.h>
 #include <vigil/log.h>
 #include <vigil/name.h>
+#include "anchor.h"
 #include "iter.h"
 
 /* The TTL a record learned just now is shown with: the clamps the cache applies when it stores
@@ -26,20 +27,6 @@ static bool same_set(const struct vg_rr *a, const struct vg_rr *b)
 
 /* The status of the whole answer from its RRsets' (vg_sec_combine): the CNAME links, the final
  * set, and a negative answer's SOA. RRSIGs count with the set they cover. */
-/* The EXTRA-TEXT of an insecure reason read back from the cache (the validator's own words are
- * not kept). */
-static const char *cached_insecure_text(uint16_t ede)
-{
-	switch (ede) {
-	case VG_EDE_UNSUPPORTED_DNSKEY_ALG:
-		return "insecure: the zone's DS use only unsupported DNSKEY algorithms";
-	case VG_EDE_UNSUPPORTED_DS_DIGEST:
-		return "insecure: the zone's DS use only unsupported digest types";
-	default:
-		return "insecure: NSEC3 iterations above nsec3-max-iterations";
-	}
-}
-
 static uint8_t answer_sec(const struct vg_iq *iq, uint32_t *suspect, uint16_t *insecure_ede)
 {
 	const struct vg_rrset *sets[2] = {NULL, iq->soa ? iq->soa->rrset : NULL};
@@ -220,6 +207,17 @@ static void count_verdict(struct vg_resolver *r, uint8_t sec)
 		r->stats.dnssec_indeterminate++;
 }
 
+/* An iterated answer that validation covers but left unchecked (a chain fetch over a limit):
+ * answered, but not kept in the answer cache, whose hits no longer look at the data (a later
+ * question asks again and may validate). CD=1 answers are kept apart and may be unchecked. */
+static bool unchecked_answer(const struct vg_req *req, const struct vg_iq *iq, uint8_t sec)
+{
+	if (sec != VG_SEC_INDETERMINATE || !req->r->anchors || req->cd_bit || iq->forwarded_data)
+		return false;
+	const struct vg_anchor_point *ap = vg_anchors_lookup(req->r->anchors, req->qname);
+	return ap && !ap->nta;
+}
+
 /* Builds and delivers the answer of req, whose iterations have ended (vg_req_complete). */
 void vg_answer_finish(struct vg_req *req)
 {
@@ -236,7 +234,7 @@ void vg_answer_finish(struct vg_req *req)
 		 * the EDE their first answer carried. */
 		if (!req->insecure_ede && cached_ede) {
 			req->insecure_ede = cached_ede;
-			req->insecure_text = cached_insecure_text(cached_ede);
+			req->insecure_text = vg_dnssec_insecure_why(cached_ede);
 		}
 		len = build_answer(req, iq, iq->rcode, iq->stale, sec, r->abuf, sizeof(r->abuf));
 		if (r->opts.dnssec.enabled && !iq->is_prime && !iq->stale)
@@ -253,7 +251,8 @@ void vg_answer_finish(struct vg_req *req)
 			/* The answer cache keeps no EDE: such answers are built each time. */
 			ede = req->insecure_ede;
 			ede_text = req->insecure_text;
-		} else if (r->cache && !iq->is_prime && !(r->abuf[2] & 0x02)) {
+		} else if (r->cache && !iq->is_prime && !(r->abuf[2] & 0x02) &&
+			   !unchecked_answer(req, iq, sec)) {
 			/* A cut answer (TC) is never cached: the next client would get it as whole.
 			 */
 			uint8_t rank =

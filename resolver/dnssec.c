@@ -20,6 +20,20 @@ _Static_assert(VG_DNSSEC_INDETERMINATE == (int)VG_SEC_INDETERMINATE &&
 #define KEY_FLAG_REVOKE 0x0080
 #define RRSIG_FIXED 18 /* type covered .. key tag */
 
+const char *vg_dnssec_insecure_why(uint16_t ede)
+{
+	switch (ede) {
+	case VG_EDE_UNSUPPORTED_DNSKEY_ALG:
+		return "DS use only unsupported DNSKEY algorithms";
+	case VG_EDE_UNSUPPORTED_DS_DIGEST:
+		return "DS use only unsupported digest types";
+	case VG_EDE_UNSUPPORTED_NSEC3_ITERATIONS:
+		return "NSEC3 iterations above nsec3-max-iterations";
+	default:
+		return NULL;
+	}
+}
+
 const char *vg_dnssec_status_name(enum vg_dnssec_status s)
 {
 	switch (s) {
@@ -513,10 +527,10 @@ void vg_dnssec_verify_dnskey_ds(struct vg_validator *v, struct vg_dnssec_work *w
 					     "no DS records");
 		else if (bad_alg)
 			vg_dnssec_set_result(res, VG_DNSSEC_INSECURE, VG_EDE_UNSUPPORTED_DNSKEY_ALG,
-					     "DS use only unsupported DNSKEY algorithms");
+					     vg_dnssec_insecure_why(VG_EDE_UNSUPPORTED_DNSKEY_ALG));
 		else
 			vg_dnssec_set_result(res, VG_DNSSEC_INSECURE, VG_EDE_UNSUPPORTED_DS_DIGEST,
-					     "DS use only unsupported digest types");
+					     vg_dnssec_insecure_why(VG_EDE_UNSUPPORTED_DS_DIGEST));
 		(void)bad_digest;
 		return;
 	}

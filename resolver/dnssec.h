@@ -29,6 +29,10 @@ enum vg_dnssec_status {
 
 /* Static name ("secure", ...) for logs. */
 const char *vg_dnssec_status_name(enum vg_dnssec_status s);
+/* The EXTRA-TEXT of an insecure verdict that has an RFC 8914 code (EDE 1, 2, 27): one wording for
+ * the validator's result and for a repeat built from the cache, which keeps only the code. NULL
+ * for any other code. */
+const char *vg_dnssec_insecure_why(uint16_t ede);
 
 /* One rdata in wire form. Names inside are uncompressed (as vg_msg_parse and the cache give). */
 struct vg_rdata_ref {

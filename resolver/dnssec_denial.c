@@ -445,7 +445,7 @@ static bool load(const struct vg_validator *v, const uint8_t *zone, const struct
 	}
 	if (st == N3_TOO_MANY_ITER) {
 		vg_dnssec_set_result(res, VG_DNSSEC_INSECURE, VG_EDE_UNSUPPORTED_NSEC3_ITERATIONS,
-				     "NSEC3 iterations above nsec3-max-iterations");
+				     vg_dnssec_insecure_why(VG_EDE_UNSUPPORTED_NSEC3_ITERATIONS));
 		return false;
 	}
 	if (!*use3)

@@ -127,10 +127,13 @@ static const char *rr_text(struct vg_arena *a, const struct vg_rr *rr)
 	return s;
 }
 
-/* The first waiting client of req, for an event (NULL: none, or no address known). */
+/* The first waiting client of req whose address is known, for an event (NULL: none). */
 static const struct vg_sockaddr *req_client(const struct vg_req *req)
 {
-	return req->waiters && req->waiters->has_client ? &req->waiters->client : NULL;
+	for (const struct vg_waiter *w = req->waiters; w; w = w->next)
+		if (w->has_client)
+			return &w->client;
+	return NULL;
 }
 
 void vg_hijack_rebinding(struct vg_iq *iq)
@@ -541,12 +544,11 @@ static size_t inflight_retry_tcp(struct vg_resolver *r, const struct vg_sockaddr
 			if (!vg_name_eq(asked, qname))
 				continue;
 			n++;
-			for (const struct vg_waiter *w = req->waiters; w && !*has_client;
-			     w = w->next)
-				if (w->has_client) {
-					*client = w->client;
-					*has_client = true;
-				}
+			const struct vg_sockaddr *c = *has_client ? NULL : req_client(req);
+			if (c) {
+				*client = *c;
+				*has_client = true;
+			}
 			if (iq->state == IQ_HOLD && n_resume < 16) {
 				hold_stop(iq);
 				iq->reply_in_use = false;

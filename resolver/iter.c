@@ -175,8 +175,16 @@ static enum step st_start(struct vg_iq *iq)
 	unsigned hint = 0;
 	bool refresh = iq->refresh;
 	iq->refreshing = refresh;
+	size_t before = iq->n_ans;
 	int kind = refresh ? -1 : vg_store_lookup_answer(iq, iq->sname, iq->qtype, 0, &hint);
 	iq->refresh = false; /* only the first lookup is skipped; CNAME targets may be cached */
+	/* Data stored unchecked is validated on its way out, or asked again (validate.c). */
+	enum vg_cached chk =
+	    kind >= 0 ? vg_validate_cached(iq, before, kind, iq->qtype) : VG_CACHED_OK;
+	if (chk == VG_CACHED_WAIT)
+		return STEP_WAIT;
+	if (chk == VG_CACHED_MISS)
+		kind = -1;
 	if (kind == VG_CACHE_POSITIVE) {
 		r->stats.cache_answers++;
 		/* Started once this request is done (it would join itself otherwise). */
@@ -193,9 +201,14 @@ static enum step st_start(struct vg_iq *iq)
 		return STEP_NEXT;
 	}
 	if (iq->qtype != VG_TYPE_CNAME) {
-		size_t before = iq->n_ans;
+		before = iq->n_ans;
 		kind = vg_store_lookup_answer(iq, iq->sname, VG_TYPE_CNAME, 0, &hint);
-		if (kind == VG_CACHE_POSITIVE && iq->n_ans > before) {
+		chk = kind == VG_CACHE_POSITIVE
+			  ? vg_validate_cached(iq, before, kind, VG_TYPE_CNAME)
+			  : VG_CACHED_OK;
+		if (chk == VG_CACHED_WAIT)
+			return STEP_WAIT;
+		if (kind == VG_CACHE_POSITIVE && chk == VG_CACHED_OK && iq->n_ans > before) {
 			const struct vg_rr *cn = iq->ans[before];
 			return restart_at(iq, cn->rdata, 1);
 		}

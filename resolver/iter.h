@@ -176,6 +176,11 @@ struct vg_iq {
 	const char *over_limit; /* a reply was over a per-reply limit (scrubber's text) */
 	bool stale;
 	bool forwarded_data; /* some of the answer came from a forwarder */
+	/* A cached RRset stored unchecked is being validated on its way out (validate.c
+	 * vg_validate_cached): the chain fetch it waits for resumes the iq in IQ_START, with the
+	 * answer cut back to its first `check_first` records. */
+	bool cache_check;
+	size_t check_first;
 
 	/* The current zone cut. cut_until: wall-clock second its delegation ends (UINT32_MAX for
 	 * hints and forwarders); a delegation its servers hand out is cached no longer, so a zone
@@ -446,6 +451,24 @@ bool vg_validate_remembered(struct vg_iq *iq, uint16_t *ede, const char **why);
  * what it has, bogus too, for vigil's validator to judge): validation on and iq's name under a
  * trust anchor (a negative one too: its data is wanted unchecked). */
 bool vg_validate_fwd_cd(const struct vg_iq *iq);
+
+/* Data stored without validation (the address lookups of NS names, priming, a referral's
+ * sets) is never served to a CD=0 client as if checked, when validation applies to its name
+ * (anchors on, a trust anchor above it, no negative anchor closer): vg_validate_unchecked says
+ * whether the cached set rs (or a negative entry's SOA set) is such data for iq's client (the
+ * request's own iq only; CD=1 takes it as it is). */
+bool vg_validate_unchecked(const struct vg_iq *iq, const struct vg_rrset *rs);
+/* IQ_START after a cache hit of kind `kind` (VG_CACHE_*) for (iq->sname, type) that appended
+ * iq->ans[first..] (or set iq->soa and its proof): validates unchecked data on its way out —
+ * a positive set with its stored RRSIGs, a negative entry with its stored SOA and NSEC/NSEC3
+ * proof — against the chain of trust (from the request or the cache, fetched when missing); a
+ * positive set's verdict is stored back. VG_CACHED_OK: serve it (its status set);
+ * VG_CACHED_WAIT: a chain fetch runs, the iq resumes in IQ_START; VG_CACHED_MISS: not servable
+ * as it is (bogus, unsigned in a signed zone, a wildcard expansion whose proof is not at hand):
+ * the answer is cut back to `first` and the question is asked (the validated reply replaces
+ * the entry, cache/writer.c). */
+enum vg_cached { VG_CACHED_OK, VG_CACHED_WAIT, VG_CACHED_MISS };
+enum vg_cached vg_validate_cached(struct vg_iq *iq, size_t first, int kind, uint16_t type);
 /* Trust anchors and validator of a new resolver per r->opts.dnssec; 0, VG_ECONFIG or -ENOMEM. */
 int vg_validate_init(struct vg_resolver *r);
 void vg_validate_free(struct vg_resolver *r);
@@ -499,6 +522,12 @@ void vg_store_neg_to_iq(struct vg_iq *iq, const struct vg_cache_rrset_view *v);
  * (and a wildcard RRset) in the cache, without a query: true when it did (iq is IQ_DONE with its
  * rcode, answer, SOA and proof). Only on a cache miss, with validation and aggressive-nsec on. */
 bool vg_aggressive_answer(struct vg_iq *iq);
+/* Whether validated NSEC/NSEC3 records of `zone` in the cache's NSEC index prove that `child`
+ * is an unsigned delegation (no DS, NS at the cut; or an opt-out span): true with *res (secure,
+ * or insecure with its EDE for too many NSEC3 iterations). The walk's proof from an earlier
+ * request's referral, so a later request under the same cut sends no DS query (validate.c). */
+bool vg_aggressive_insecure_delegation(struct vg_iq *iq, const uint8_t *zone, const uint8_t *child,
+				       struct vg_dnssec_result *res);
 /* Looks up (name, type) and appends the records to iq->ans; returns the cache kind or -1. */
 int vg_store_lookup_answer(struct vg_iq *iq, const uint8_t *name, uint16_t type, int stale_secs,
 			   unsigned *hint);
@@ -516,6 +545,14 @@ bool vg_store_name_exists(struct vg_iq *iq, const uint8_t *name);
  * *neg_sec (a negative entry: its SOA's status), 0 when nothing usable is cached. */
 int vg_store_chain_lookup(struct vg_iq *iq, const uint8_t *name, uint16_t type,
 			  const struct vg_rrset **set, uint8_t *neg_sec);
+/* The zone of the closest cached delegation (iterated) at or above `name` into zone
+ * (VG_NAME_MAX bytes); false when none is cached. */
+bool vg_store_cut_name(struct vg_iq *iq, const uint8_t *name, uint8_t *zone);
+/* Writes the RRset view v (records and RRSIGs, its TTL) to the cache with this rank and status
+ * (validate.c: a set validated after it was stored, under the writer's rank rule, which lets a
+ * validated set replace an unchecked one of equal rank). 0 or a negative error. */
+int vg_store_view_put(struct vg_iq *iq, const struct vg_rrset_view *v, uint8_t rank, uint8_t sec,
+		      uint16_t insecure_ede, bool suspect);
 /* The whole answer the answer cache holds for req's question when it is stale (within
  * serve-stale-max), written into buf (ID 0, TTLs 30); returns its rcode, or -1. */
 int vg_store_stale_answer(struct vg_req *req, uint8_t *buf, size_t cap, size_t *len);

@@ -1,6 +1,7 @@
 /* The resolver's glue to the cache: what a scrubbed reply stores (with its rank), and the lookups
  * the iterator makes (answers, CNAMEs, zone cuts, server addresses). */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <vigil/err.h>
@@ -262,6 +263,11 @@ int vg_store_lookup_answer(struct vg_iq *iq, const uint8_t *name, uint16_t type,
 	 * fresh, and not as a stale answer either (RFC 8767 serves answers). */
 	if (v.kind == VG_CACHE_POSITIVE && (v.rank & 0x0f) < VG_RANK_NONAUTH_ANSWER)
 		return -1;
+	/* Data stored unchecked that validation covers is validated before a CD=0 client gets it
+	 * (IQ_START, vg_validate_cached); a stale answer has no such chance: never served. */
+	struct vg_rrset probe = {.owner = name, .rank = v.rank, .sec = v.sec};
+	if ((v.hint & VG_CACHE_STALE) && vg_validate_unchecked(iq, &probe))
+		return -1;
 	*hint = v.hint;
 	if (v.hint & VG_CACHE_STALE)
 		iq->stale = true;
@@ -272,6 +278,60 @@ int vg_store_lookup_answer(struct vg_iq *iq, const uint8_t *name, uint16_t type,
 	}
 	vg_store_neg_to_iq(iq, &v);
 	return (int)v.kind;
+}
+
+bool vg_store_cut_name(struct vg_iq *iq, const uint8_t *name, uint8_t *zone)
+{
+	struct vg_resolver *r = iq->req->r;
+	struct vg_cache_rrset_view v;
+	bool ds_known = false;
+	if (!vg_store_read(r))
+		return false;
+	int rc = vg_cache_zonecut_find(r->rd, name, vg_wall32(r), zone, r->cbuf, sizeof(r->cbuf),
+				       &v, &ds_known);
+	return rc == 0 && v.kind == VG_CACHE_POSITIVE && (v.rank & VG_RANK_ITERATED);
+}
+
+/* The (u16 rdlen, rdata) sequence of n refs, from the arena; NULL without memory. */
+static uint8_t *ref_seq(struct vg_arena *a, const struct vg_rdata_ref *rd, size_t n, size_t *len)
+{
+	size_t bytes = 0;
+	for (size_t i = 0; i < n; i++)
+		bytes += 2 + (size_t)rd[i].len;
+	uint8_t *out = vg_arena_alloc(a, bytes ? bytes : 1);
+	size_t off = 0;
+	for (size_t i = 0; out && i < n; i++) {
+		vg_put_u16(out + off, rd[i].len);
+		memcpy(out + off + 2, rd[i].data, rd[i].len);
+		off += 2 + (size_t)rd[i].len;
+	}
+	*len = off;
+	return out;
+}
+
+int vg_store_view_put(struct vg_iq *iq, const struct vg_rrset_view *v, uint8_t rank, uint8_t sec,
+		      uint16_t insecure_ede, bool suspect)
+{
+	struct vg_resolver *r = iq->req->r;
+	if (!r->cache || v->n_rd == 0 || v->n_rd > 0xffff || v->n_sig > VG_MAX_RRSET_SIGS)
+		return 0;
+	struct vg_cache_rrset rs = {
+	    .owner = v->owner,
+	    .type = v->type,
+	    .rclass = v->rclass,
+	    .ttl = v->ttl,
+	    .rank = rank,
+	    .sec = sec,
+	    .flags = (uint8_t)((suspect ? VG_CACHE_F_SUSPECT : 0) |
+			       (sec == VG_SEC_INSECURE ? insecure_flag(insecure_ede) : 0)),
+	    .rr_count = (uint16_t)v->n_rd,
+	    .sig_count = (uint16_t)v->n_sig,
+	};
+	rs.rdata = ref_seq(&iq->req->arena, v->rd, v->n_rd, &rs.rdata_len);
+	rs.sigs = ref_seq(&iq->req->arena, v->sig, v->n_sig, &rs.sigs_len);
+	if (!rs.rdata || !rs.sigs)
+		return -ENOMEM;
+	return vg_cache_rrset_put(r->cache, &rs, vg_wall32(r));
 }
 
 int vg_store_stale_answer(struct vg_req *req, uint8_t *buf, size_t cap, size_t *len)

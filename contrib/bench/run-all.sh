@@ -18,8 +18,13 @@
 #
 #   contrib/bench/run-all.sh        (env: RUNS 3, MISSES 100000, DELAY 20, VALIDATE 1,
 #                                    IDLE_WAIT 600 s, IDLE_LOAD half the CPUs, NO_DOC=1 to
-#                                    leave docs/benchmarks.md alone, BUILD build-bench)
+#                                    leave docs/benchmarks.md alone, BUILD build-bench,
+#                                    TABLE_ONLY=1 to write the table again from the results
+#                                    BUILD/run-all/ kept, without measuring)
 # Each step's output stays in BUILD/run-all/; a step that fails leaves its rows "-".
+# Verdicts: the servers run one after another within a round, so a burst of other work on the
+# machine hits one of them, not all; the "met" column judges the median over rounds of vigild's
+# ratio to the peer in the same round (paired), beside the ratio of the medians.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -38,6 +43,12 @@ for tool in dnsperf unbound kresd valgrind nsd dig; do
 done
 [ "$NCPU" -ge 2 ] || { echo "run-all.sh: needs 2 CPUs (server and load generator pinned apart)" >&2; exit 1; }
 
+W="$ROOT/$BUILD/run-all" # each step's output, kept for reading after the run
+R="$W/results" # "server metric value" lines; frontend's per-round file is "server round metric value"
+if [ -n "${TABLE_ONLY:-}" ]; then
+	[ -s "$R" ] || { echo "run-all.sh: TABLE_ONLY: no results in $R" >&2; exit 1; }
+	LOAD0=$(cat "$W/load0" 2>/dev/null || echo '?')
+else
 # 1. build
 [ -d "$BUILD" ] || meson setup "$BUILD" -Dbuildtype=release >/dev/null
 ninja -C "$BUILD" >/dev/null
@@ -52,10 +63,10 @@ while awk -v l="$(load)" -v m="$IDLE_LOAD" 'BEGIN { exit !(l >= m) }' && [ "$wai
 done
 LOAD0=$(load)
 
-W="$ROOT/$BUILD/run-all" # each step's output, kept for reading after the run
 rm -rf "$W" && mkdir -p "$W"
+echo "$LOAD0" >"$W/load0"
+git rev-parse --short HEAD >"$W/commit" 2>/dev/null || echo "?" >"$W/commit"
 step_failed() { echo "run-all: $1 failed (exit $2); its output: $W/$1.out, $W/$1.err" >&2; }
-R="$W/results" # "server metric value" lines; frontend's per-round file is "server round metric value"
 : >"$R"
 
 # 3. hits
@@ -88,12 +99,43 @@ RESULTS="$R" NAMES="www.keytrap.org one.keytrap.org www.rsa.org" \
 	contrib/bench/keytrapgrind.sh "$BUILD" >"$W/keytrapgrind.out" 2>"$W/keytrapgrind.err" ||
 	step_failed keytrapgrind $?
 
+fi
+
 # The table: medians per (server, metric), ratios vigild/peer, target and verdict.
 med() { # $1 server $2 metric
 	awk -v s="$1" -v m="$2" '$1 == s && $2 == m && $3 ~ /^[0-9.]+$/ { print $3 }' "$R" | sort -g |
 		awk '{ a[NR] = $1 } END { if (!NR) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "-" }'; }
+# The median over rounds of vigild's value / the peer's value in the same round (the n-th result
+# of a server and metric is its round n). $1 metric, $2 peer: unbound, kresd, fixed, or best (in
+# each round the better of Unbound and Knot Resolver: the higher for ">=" targets, else the
+# lower), $3 the target's operator.
+rratio() {
+	awk -v m="$1" -v p="$2" -v op="$3" '
+		$2 == m && $3 ~ /^[0-9.]+$/ { n[$1]++; v[$1, n[$1]] = $3 + 0 }
+		END {
+			k = 0
+			for (i = 1; i <= n["vigild"]; i++) {
+				if (p == "best") {
+					a = v["unbound", i]; b = v["kresd", i]
+					if (a == "" && b == "") continue
+					if (a == "") x = b
+					else if (b == "") x = a
+					else if (op == ">=") x = a > b ? a : b
+					else x = a < b ? a : b
+				} else {
+					x = v[p, i]
+					if (x == "") continue
+				}
+				if (x <= 0) continue
+				r[++k] = v["vigild", i] / x
+			}
+			if (!k) { print "-"; exit }
+			for (i = 2; i <= k; i++) { t = r[i]; j = i - 1; while (j > 0 && r[j] > t) { r[j + 1] = r[j]; j-- } r[j + 1] = t }
+			printf "%.2f", (k % 2) ? r[(k + 1) / 2] : (r[k / 2] + r[k / 2 + 1]) / 2
+		}' "$R"
+}
 # metric|label|target: "<= X vs PEER" / ">= X vs PEER" (ratio of vigild to PEER) or "-"
 ROWS='one_mean|one query in flight, mean (µs)|<= 1.1 vs fixed
 one_p99|one query in flight, p99 (µs)|<= 1 vs unbound
@@ -106,7 +148,7 @@ rmax_qps|maximum QPS, 100 outstanding|>= 1 vs unbound
 rmax_avg|maximum rate, average latency (µs)|<= 1 vs unbound
 rmax_p99|maximum rate, p99 latency (µs)|<= 1 vs unbound
 hit_ir|callgrind instructions per hit|-
-miss_per_cpu|misses per CPU-second|>= 1 vs unbound
+miss_per_cpu|misses per CPU-second|>= 1.3 vs best
 miss_us|CPU per miss (µs)|<= 1 vs unbound
 miss_qps|misses per second (200 outstanding)|>= 1 vs unbound
 bytes_per_name|RSS bytes per cached name|<= 1 vs kresd
@@ -120,18 +162,18 @@ keytrap_ir_www.keytrap.org|callgrind instructions, KeyTrap name www.keytrap.org 
 keytrap_ir_one.keytrap.org|callgrind instructions, KeyTrap name one.keytrap.org (zone cold)|-
 keytrap_ir_www.rsa.org|callgrind instructions, ordinary signed name www.rsa.org (zone cold)|-'
 {
-	echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $NCPU CPUs, load $LOAD0 at start; medians of $RUNS rounds (cold: of 4 names, each on a fresh server; callgrind: one run); validation: $([ "$VALIDATE" = 1 ] && echo 'on for all three' || echo 'off for all three'); $MISSES unique names per miss run; every authoritative reply delayed $DELAY ms for the cold row."
+	echo "Run $(date -u -r "$R" '+%Y-%m-%d %H:%M UTC'), commit $(cat "$W/commit" 2>/dev/null || echo '?'), $NCPU CPUs, load $LOAD0 at start; medians of $RUNS rounds (cold: of 4 names, each on a fresh server; callgrind: one run); validation: $([ "$VALIDATE" = 1 ] && echo 'on for all three' || echo 'off for all three'); $MISSES unique names per miss run; every authoritative reply delayed $DELAY ms for the cold row."
 	echo
-	echo "| metric | vigild | Unbound | Knot Resolver | fixed answer | vigild/Unbound | vigild/Knot | target | met |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---|---|"
+	echo "| metric | vigild | Unbound | Knot Resolver | fixed answer | vigild/Unbound | vigild/Knot | target | paired ratio (median of rounds) | met |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---|---:|---|"
 	while IFS='|' read -r m label target; do
 		v=$(med vigild "$m") u=$(med unbound "$m") k=$(med kresd "$m") f=$(med fixed "$m")
 		ru=$(ratio "$v" "$u") rk=$(ratio "$v" "$k")
-		verdict=-
+		verdict=- r=-
 		if [ "$target" != - ]; then
 			set -- $target
 			peer=$4
-			case $peer in unbound) r=$ru ;; kresd) r=$rk ;; fixed) r=$(ratio "$v" "$f") ;; esac
+			r=$(rratio "$m" "$peer" "$1")
 			if [ "$r" = - ]; then
 				verdict="not measured"
 			elif awk -v r="$r" -v op="$1" -v x="$2" 'BEGIN { exit !((op == "<=" && r <= x) || (op == ">=" && r >= x)) }'; then
@@ -141,7 +183,7 @@ keytrap_ir_www.rsa.org|callgrind instructions, ordinary signed name www.rsa.org 
 			fi
 			target="vigild/$peer $1 $2"
 		fi
-		echo "| $label | $v | $u | $k | $f | $ru | $rk | $target | $verdict |"
+		echo "| $label | $v | $u | $k | $f | $ru | $rk | $target | $r | $verdict |"
 	done <<<"$ROWS"
 } >"$W/table.md"
 cat "$W/table.md"

@@ -1,5 +1,6 @@
 /* Integration-test helpers: run vigild on a random loopback port and query it (see itest.h). */
 #include <arpa/inet.h>
+#include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -397,6 +398,19 @@ int itest_vigilctl(const char *socket, const char *args, char *out, size_t cap)
 	char cmd[1024];
 	snprintf(cmd, sizeof(cmd), "timeout 5 '%s' -s %s %s 2>&1", bin, socket, args);
 	return itest_run(cmd, out, cap);
+}
+
+long long itest_stat(const char *socket, const char *name)
+{
+	static char out[1 << 16];
+	cr_assert_eq(itest_vigilctl(socket, "stats", out, sizeof(out)), 0, "vigilctl stats: %s",
+		     out);
+	size_t nl = strlen(name);
+	for (const char *p = out; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, name, nl) && p[nl] == ':' && p[nl + 1] == ' ')
+			return strtoll(p + nl + 2, NULL, 10);
+	cr_assert_fail("no counter %s in vigilctl stats: %s", name, out);
+	return -1;
 }
 
 size_t itest_query(const char *name, ldns_rr_type type, uint16_t id, uint16_t edns_size,

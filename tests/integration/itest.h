@@ -56,6 +56,9 @@ int itest_run_vigild(char *out, size_t cap, const char *args);
 /* Runs `$VIGILCTL -s socket args` (5 s max), output (stdout and stderr) into out. Returns its
  * exit status, or -1. */
 int itest_vigilctl(const char *socket, const char *args, char *out, size_t cap);
+/* The counter `name` of `vigilctl -s SOCKET stats` (its "name: value" lines). A criterion
+ * assertion fails the test when vigilctl fails or lists no such counter. */
+long long itest_stat(const char *socket, const char *name);
 
 /* Builds a query (RD set) in wire form; edns_size 0 = no OPT. Returns the length. */
 size_t itest_query(const char *name, ldns_rr_type type, uint16_t id, uint16_t edns_size,

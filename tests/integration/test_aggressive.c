@@ -36,30 +36,14 @@ static void teardown(void)
 
 TestSuite(aggressive, .fini = teardown, .timeout = 240);
 
-/* A counter of `vigilctl --json stats`. */
-static long long stat_of(const char *name)
-{
-	char cmd[512], out[65536];
-	snprintf(cmd, sizeof(cmd), "timeout 5 '%s' --json -s %s stats 2>/dev/null",
-		 getenv("VIGILCTL"), ctl_path);
-	cr_assert_eq(itest_run(cmd, out, sizeof(out)), 0, "vigilctl stats: %s", out);
-	json_error_t je;
-	json_t *o = json_loads(out, 0, &je);
-	json_t *v = json_object_get(json_object_get(o, "stats"), name);
-	cr_assert(json_is_integer(v), "no counter %s: %s", name, out);
-	long long n = json_integer_value(v);
-	json_decref(o);
-	return n;
-}
-
 /* Waits until the counters settle (workers publish them once per loop pass) and the cache
  * writer has committed everything queued (the proof of the last answer). */
 static void settle(void)
 {
 	long long prev = -1;
 	for (uint64_t t0 = itest_now_ms(); itest_now_ms() - t0 < 5000; usleep(100000)) {
-		long long sent = stat_of("resolver_upstream_sent");
-		if (sent == prev && stat_of("cache_queued") == 0)
+		long long sent = itest_stat(ctl_path, "resolver_upstream_sent");
+		if (sent == prev && itest_stat(ctl_path, "cache_queued") == 0)
 			return;
 		prev = sent;
 	}
@@ -96,8 +80,8 @@ static void expect_no_query(const char *name, ldns_rr_type type, ldns_pkt_rcode 
 			    ldns_rr_type proof)
 {
 	settle();
-	long long sent = stat_of("resolver_upstream_sent");
-	long long aggr = stat_of("resolver_aggressive_answers");
+	long long sent = itest_stat(ctl_path, "resolver_upstream_sent");
+	long long aggr = itest_stat(ctl_path, "resolver_aggressive_answers");
 	ldns_pkt *p = ask(name, type, false);
 	cr_expect_eq(ldns_pkt_get_rcode(p), rcode, "%s: rcode %d, expected %d", name,
 		     ldns_pkt_get_rcode(p), rcode);
@@ -110,8 +94,9 @@ static void expect_no_query(const char *name, ldns_rr_type type, ldns_pkt_rcode 
 			     "%s: no SOA", name);
 	ldns_pkt_free(p);
 	settle();
-	cr_expect_eq(stat_of("resolver_upstream_sent"), sent, "%s: a query went upstream", name);
-	cr_expect_eq(stat_of("resolver_aggressive_answers"), aggr + 1,
+	cr_expect_eq(itest_stat(ctl_path, "resolver_upstream_sent"), sent,
+		     "%s: a query went upstream", name);
+	cr_expect_eq(itest_stat(ctl_path, "resolver_aggressive_answers"), aggr + 1,
 		     "%s: not answered by the aggressive path", name);
 }
 
@@ -119,16 +104,17 @@ static void expect_no_query(const char *name, ldns_rr_type type, ldns_pkt_rcode 
 static void expect_query(const char *name, ldns_rr_type type, ldns_pkt_rcode rcode)
 {
 	settle();
-	long long sent = stat_of("resolver_upstream_sent");
-	long long aggr = stat_of("resolver_aggressive_answers");
+	long long sent = itest_stat(ctl_path, "resolver_upstream_sent");
+	long long aggr = itest_stat(ctl_path, "resolver_aggressive_answers");
 	ldns_pkt *p = ask(name, type, false);
 	cr_expect_eq(ldns_pkt_get_rcode(p), rcode, "%s: rcode %d, expected %d", name,
 		     ldns_pkt_get_rcode(p), rcode);
 	ldns_pkt_free(p);
 	settle();
-	cr_expect_gt(stat_of("resolver_upstream_sent"), sent, "%s: no query went upstream", name);
-	cr_expect_eq(stat_of("resolver_aggressive_answers"), aggr, "%s: answered aggressively",
-		     name);
+	cr_expect_gt(itest_stat(ctl_path, "resolver_upstream_sent"), sent,
+		     "%s: no query went upstream", name);
+	cr_expect_eq(itest_stat(ctl_path, "resolver_aggressive_answers"), aggr,
+		     "%s: answered aggressively", name);
 }
 
 /* The NSEC3 hash of `name` (zone's parameters: SHA-1, no salt, 0 iterations in the lab). */
@@ -221,7 +207,7 @@ Test(aggressive, nsec_wildcard_answer_is_synthesised_for_another_name)
 	start_with(NULL);
 	expect("a.wild.denial.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, true);
 	settle();
-	long long sent = stat_of("resolver_upstream_sent");
+	long long sent = itest_stat(ctl_path, "resolver_upstream_sent");
 	ldns_pkt *p = ask("b.wild.denial.org.", LDNS_RR_TYPE_A, false);
 	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
 	cr_expect(ldns_pkt_ad(p), "no AD on the synthesised answer");
@@ -233,7 +219,7 @@ Test(aggressive, nsec_wildcard_answer_is_synthesised_for_another_name)
 		     "no NSEC proof that the name does not exist");
 	ldns_pkt_free(p);
 	settle();
-	cr_expect_eq(stat_of("resolver_upstream_sent"), sent, "a query went upstream");
+	cr_expect_eq(itest_stat(ctl_path, "resolver_upstream_sent"), sent, "a query went upstream");
 }
 
 Test(aggressive, nsec3_wildcard_answer_is_synthesised_for_a_name_in_the_same_span)
@@ -247,7 +233,7 @@ Test(aggressive, nsec3_wildcard_answer_is_synthesised_for_a_name_in_the_same_spa
 		  sizeof(other));
 	ldns_pkt_free(p);
 	settle();
-	long long sent = stat_of("resolver_upstream_sent");
+	long long sent = itest_stat(ctl_path, "resolver_upstream_sent");
 	p = ask(other, LDNS_RR_TYPE_A, false);
 	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
 	cr_expect(ldns_pkt_ad(p), "%s: no AD on the synthesised answer", other);
@@ -257,7 +243,8 @@ Test(aggressive, nsec3_wildcard_answer_is_synthesised_for_a_name_in_the_same_spa
 		     "%s: no NSEC3 proof", other);
 	ldns_pkt_free(p);
 	settle();
-	cr_expect_eq(stat_of("resolver_upstream_sent"), sent, "%s: a query went upstream", other);
+	cr_expect_eq(itest_stat(ctl_path, "resolver_upstream_sent"), sent,
+		     "%s: a query went upstream", other);
 }
 
 Test(aggressive, aggressive_nsec_no_sends_the_query)

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "itest.h"
+#include "itest_json.h"
 #include "lab.h"
 
 static struct itest_vigild V;
@@ -54,57 +55,10 @@ static void start(const char *extra)
 	started = true;
 }
 
-/* A counter of `vigilctl stats` ("resolver_xchecks"), after the worker published its counters
- * (once per loop pass: a short wait after the last answer). */
-static long long stat_of(const char *name)
-{
-	static char out[1 << 15];
-	usleep(150000);
-	cr_assert_eq(itest_vigilctl(ctl_path, "stats", out, sizeof(out)), 0, "%s", out);
-	char key[128];
-	snprintf(key, sizeof(key), "\n%s: ", name);
-	const char *p = strstr(out, key);
-	if (!p && !strncmp(out, key + 1, strlen(key + 1)))
-		p = out - 1;
-	cr_assert_not_null(p, "no %s in stats: %s", name, out);
-	return atoll(p + strlen(key));
-}
-
-/* Lines of the suspicious log (at most 64) as JSON, waiting up to 5 s for at least `min`. */
-static size_t read_lines(json_t **out, size_t min)
-{
-	size_t n = 0;
-	for (int tries = 0; tries < 50; tries++) {
-		for (size_t i = 0; i < n; i++)
-			json_decref(out[i]);
-		n = 0;
-		FILE *f = fopen(log_path, "r");
-		char line[32768];
-		while (f && n < 64 && fgets(line, sizeof(line), f)) {
-			json_error_t e;
-			out[n] = json_loads(line, 0, &e);
-			cr_assert_not_null(out[n], "not JSON: %s (%s)", line, e.text);
-			n++;
-		}
-		if (f)
-			fclose(f);
-		if (n >= min)
-			break;
-		usleep(100000);
-	}
-	return n;
-}
-
 static void free_lines(json_t **l, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		json_decref(l[i]);
-}
-
-static const char *field(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-	return json_is_string(v) ? json_string_value(v) : "";
 }
 
 static ldns_pkt *ask(const char *name, ldns_rr_type type)
@@ -128,11 +82,11 @@ static void records_of(json_t *o, char *all, size_t cap)
 /* Checks a servers-disagree event of forged.split.org. A: both answers, both servers. */
 static void expect_forged_event(json_t *o, const char *action)
 {
-	cr_expect_str_eq(field(o, "reason"), "servers-disagree");
-	cr_expect_str_eq(field(o, "action"), action);
-	cr_expect_str_eq(field(o, "qname"), "forged.split.org.");
-	cr_expect_str_eq(field(o, "qtype"), "A");
-	cr_expect_str_eq(field(o, "client"), "127.0.0.1");
+	cr_expect_str_eq(itest_json_str(o, "reason"), "servers-disagree");
+	cr_expect_str_eq(itest_json_str(o, "action"), action);
+	cr_expect_str_eq(itest_json_str(o, "qname"), "forged.split.org.");
+	cr_expect_str_eq(itest_json_str(o, "qtype"), "A");
+	cr_expect_str_eq(itest_json_str(o, "client"), "127.0.0.1");
 	char all[2048];
 	records_of(o, all, sizeof(all));
 	cr_expect(strstr(all, "first: forged.split.org. ") &&
@@ -148,10 +102,19 @@ static void expect_forged_event(json_t *o, const char *action)
 	cr_expect((!strcmp(s0, "127.53.3.3") && !strcmp(s1, "127.53.3.4")) ||
 		      (!strcmp(s0, "127.53.3.4") && !strcmp(s1, "127.53.3.3")),
 		  "servers %s %s", s0, s1);
-	cr_expect_str_eq(field(o, "server"), s1, "the event's server is the second one");
-	cr_expect(strlen(field(o, "reply")) > 40 && strlen(field(o, "first_reply")) > 40);
+	cr_expect_str_eq(itest_json_str(o, "server"), s1, "the event's server is the second one");
+	cr_expect(strlen(itest_json_str(o, "reply")) > 40 &&
+		  strlen(itest_json_str(o, "first_reply")) > 40);
 	if (getenv("VIGIL_HIJACK_SHOW"))
 		fprintf(stderr, "%s\n", json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER));
+}
+
+/* A counter once the worker's post-answer checks (the cross-check runs after the answer) are
+ * done. */
+static long long settled_stat(const char *name)
+{
+	usleep(150000);
+	return itest_stat(ctl_path, name);
 }
 
 Test(disagree, watched_name_whose_servers_disagree_is_logged_and_counted)
@@ -170,27 +133,27 @@ Test(disagree, watched_name_whose_servers_disagree_is_logged_and_counted)
 	ldns_pkt_free(p);
 
 	json_t *l[64];
-	size_t n = read_lines(l, 1);
+	size_t n = itest_json_lines(log_path, l, 64, 1, false);
 	cr_assert_eq(n, 1, "log lines: %zu", n);
 	expect_forged_event(l[0], "logged");
 	free_lines(l, n);
-	cr_expect_eq(stat_of("suspect_servers_disagree"), 1);
-	cr_expect_eq(stat_of("resolver_xchecks"), 1);
-	cr_expect_eq(stat_of("resolver_xcheck_queries"), 1);
+	cr_expect_eq(settled_stat("suspect_servers_disagree"), 1);
+	cr_expect_eq(settled_stat("resolver_xchecks"), 1);
+	cr_expect_eq(settled_stat("resolver_xcheck_queries"), 1);
 
 	/* AAAA: addresses in different /48s disagree too. */
 	p = ask("forged6.split.org.", LDNS_RR_TYPE_AAAA);
 	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
 	ldns_pkt_free(p);
-	n = read_lines(l, 2);
+	n = itest_json_lines(log_path, l, 64, 2, false);
 	cr_assert_eq(n, 2, "log lines: %zu", n);
-	cr_expect_str_eq(field(l[1], "reason"), "servers-disagree");
-	cr_expect_str_eq(field(l[1], "qname"), "forged6.split.org.");
+	cr_expect_str_eq(itest_json_str(l[1], "reason"), "servers-disagree");
+	cr_expect_str_eq(itest_json_str(l[1], "qname"), "forged6.split.org.");
 	char all[2048];
 	records_of(l[1], all, sizeof(all));
 	cr_expect(strstr(all, "2001:db8:a::203") && strstr(all, "2001:db8:b::203"), "%s", all);
 	free_lines(l, n);
-	cr_expect_eq(stat_of("suspect_servers_disagree"), 2);
+	cr_expect_eq(settled_stat("suspect_servers_disagree"), 2);
 }
 
 Test(disagree, block_mode_answers_servfail_with_ede_4_and_caches_nothing_of_it)
@@ -205,14 +168,14 @@ Test(disagree, block_mode_answers_servfail_with_ede_4_and_caches_nothing_of_it)
 	ldns_pkt_free(p);
 
 	json_t *l[64];
-	size_t n = read_lines(l, 1);
+	size_t n = itest_json_lines(log_path, l, 64, 1, false);
 	cr_assert_eq(n, 1, "log lines: %zu", n);
 	expect_forged_event(l[0], "blocked");
 	cr_expect_eq(json_integer_value(json_object_get(l[0], "ede")), 4);
 	free_lines(l, n);
 	/* Both servers were asked again over TCP: one each says its own answer, no majority. */
-	cr_expect_eq(stat_of("resolver_xcheck_queries"), 3);
-	cr_expect_eq(stat_of("suspect_servers_disagree"), 1);
+	cr_expect_eq(settled_stat("resolver_xcheck_queries"), 3);
+	cr_expect_eq(settled_stat("suspect_servers_disagree"), 1);
 
 	static char out[1 << 16];
 	cr_assert_eq(itest_vigilctl(ctl_path, "dump", out, sizeof(out)), 0, "%s", out);
@@ -255,24 +218,24 @@ Test(disagree, rotation_within_a_prefix_and_ttl_changes_stay_quiet)
 		/* The TTL-1 names expire: the next round resolves (and cross-checks) them anew. */
 		usleep(1100000);
 	}
-	checks = stat_of("resolver_xchecks");
+	checks = settled_stat("resolver_xchecks");
 	cr_expect_geq(checks, 6, "cross-checks: %lld", checks);
 	json_t *l[64];
-	size_t n = read_lines(l, 0);
+	size_t n = itest_json_lines(log_path, l, 64, 0, false);
 	cr_expect_eq(n, 0, "benign answers were logged");
 	free_lines(l, n);
-	cr_expect_eq(stat_of("suspect_servers_disagree"), 0);
+	cr_expect_eq(settled_stat("suspect_servers_disagree"), 0);
 }
 
 /* resolver_upstream_sent after asking `name` minus before. */
 static long long upstream_for(const char *name)
 {
-	long long before = stat_of("resolver_upstream_sent");
+	long long before = settled_stat("resolver_upstream_sent");
 	ldns_pkt *p = ask(name, LDNS_RR_TYPE_A);
 	cr_expect(vg_lab_has(p, LDNS_SECTION_ANSWER, name, LDNS_RR_TYPE_A, "192.0.2.205"), "%s",
 		  name);
 	ldns_pkt_free(p);
-	long long d = stat_of("resolver_upstream_sent") - before;
+	long long d = settled_stat("resolver_upstream_sent") - before;
 	if (getenv("VIGIL_HIJACK_SHOW"))
 		fprintf(stderr, "%s: %lld upstream queries\n", name, d);
 	return d;
@@ -289,10 +252,10 @@ Test(disagree, only_the_budget_of_new_names_per_zone_is_cross_checked)
 	cr_expect_eq(upstream_for("n3.many.split.org."), 2, "the third name: query + check");
 	cr_expect_eq(upstream_for("n4.many.split.org."), 1, "over the budget: no check");
 	cr_expect_eq(upstream_for("n5.many.split.org."), 1, "over the budget: no check");
-	cr_expect_eq(stat_of("resolver_xchecks"), 3);
-	cr_expect_eq(stat_of("resolver_xcheck_queries"), 3);
+	cr_expect_eq(settled_stat("resolver_xchecks"), 3);
+	cr_expect_eq(settled_stat("resolver_xcheck_queries"), 3);
 	json_t *l[64];
-	size_t n = read_lines(l, 0);
+	size_t n = itest_json_lines(log_path, l, 64, 0, false);
 	cr_expect_eq(n, 0, "agreeing servers were logged");
 	free_lines(l, n);
 }
@@ -306,14 +269,14 @@ Test(disagree, a_zone_that_disagreed_gets_every_answer_cross_checked)
 	ldns_pkt *p = ask("forged.split.org.", LDNS_RR_TYPE_A);
 	ldns_pkt_free(p);
 	json_t *l[64];
-	size_t n = read_lines(l, 1);
+	size_t n = itest_json_lines(log_path, l, 64, 1, false);
 	cr_assert_eq(n, 1, "log lines: %zu", n);
 	free_lines(l, n);
 	/* From now on (10 minutes) every answer of split.org. is checked: query + check. */
 	cr_expect_eq(upstream_for("m4.many.split.org."), 2);
 	cr_expect_eq(upstream_for("m5.many.split.org."), 2);
-	cr_expect_eq(stat_of("resolver_xchecks"), 3);
-	n = read_lines(l, 1);
+	cr_expect_eq(settled_stat("resolver_xchecks"), 3);
+	n = itest_json_lines(log_path, l, 64, 1, false);
 	cr_expect_eq(n, 1, "agreeing answers were logged");
 	free_lines(l, n);
 }
@@ -333,10 +296,10 @@ static void expect_no_cross_check(const char *extra, const char *prefix)
 		if (i > 2)
 			cr_expect_eq(q, 1, "%s: %lld upstream queries", name, q);
 	}
-	cr_expect_eq(stat_of("resolver_xchecks"), 0);
-	cr_expect_eq(stat_of("resolver_xcheck_queries"), 0);
+	cr_expect_eq(settled_stat("resolver_xchecks"), 0);
+	cr_expect_eq(settled_stat("resolver_xcheck_queries"), 0);
 	json_t *l[64];
-	size_t n = read_lines(l, 0);
+	size_t n = itest_json_lines(log_path, l, 64, 0, false);
 	cr_expect_eq(n, 0);
 	free_lines(l, n);
 }

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "itest.h"
+#include "itest_json.h"
 #include "lab.h"
 
 #define AD_ADDR "198.51.100.77"
@@ -97,68 +98,21 @@ static int vigilctl(const char *args, char *out, size_t cap)
 	return itest_vigilctl(ctl_path, args, out, cap);
 }
 
-/* The value of counter `name` in `vigilctl stats`, -1 when absent. */
-static long stat_of(const char *name)
-{
-	char out[16384], key[128];
-	if (vigilctl("stats", out, sizeof(out)) != 0)
-		return -1;
-	snprintf(key, sizeof(key), "\n%s: ", name);
-	const char *p = strstr(out, key);
-	return p ? strtol(p + strlen(key), NULL, 10) : -1;
-}
-
 /* Waits (at most 20 s) until V's first probe round has been answered. */
 static void wait_probe_round(void)
 {
 	for (int i = 0; i < 200; i++) {
-		if (stat_of("resolver_nxdomain_probe_rounds") >= 1)
+		if (itest_stat(ctl_path, "resolver_nxdomain_probe_rounds") >= 1)
 			return;
 		usleep(100000);
 	}
 	cr_assert_fail("no probe round answered in 20 s");
 }
 
-/* Lines of `path` (at most 64) parsed as JSON, waiting up to 3 s for at least `min`. */
-static size_t read_lines(const char *path, json_t **out, size_t min)
-{
-	size_t n = 0;
-	for (int tries = 0; tries < 30; tries++) {
-		for (size_t i = 0; i < n; i++)
-			json_decref(out[i]);
-		n = 0;
-		FILE *f = fopen(path, "r");
-		char line[16384];
-		while (f && n < 64 && fgets(line, sizeof(line), f)) {
-			json_error_t e;
-			out[n] = json_loads(line, 0, &e);
-			cr_assert_not_null(out[n], "not JSON: %s (%s)", line, e.text);
-			n++;
-		}
-		if (f)
-			fclose(f);
-		if (n >= min)
-			break;
-		usleep(100000);
-	}
-	for (size_t i = 0; i < n; i++) { /* docs/suspicious-log.md takes its examples from here */
-		char *t = json_dumps(out[i], JSON_COMPACT | JSON_PRESERVE_ORDER);
-		fprintf(stderr, "suspicious-log: %s\n", t ? t : "?");
-		free(t);
-	}
-	return n;
-}
-
 static void free_lines(json_t **l, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		json_decref(l[i]);
-}
-
-static const char *field(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-	return json_is_string(v) ? json_string_value(v) : "";
 }
 
 static bool records_have(json_t *o, const char *text)
@@ -173,8 +127,8 @@ static bool records_have(json_t *o, const char *text)
 static json_t *find(json_t **l, size_t n, const char *reason, const char *action)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!strcmp(field(l[i], "reason"), reason) &&
-		    !strcmp(field(l[i], "action"), action))
+		if (!strcmp(itest_json_str(l[i], "reason"), reason) &&
+		    !strcmp(itest_json_str(l[i], "action"), action))
 			return l[i];
 	return NULL;
 }
@@ -219,7 +173,7 @@ Test(nxrewrite, the_rewrite_is_answered_nxdomain_logged_and_not_cached)
 	snprintf(extra, sizeof(extra), "forward: 127.0.0.1@%u\ndnssec: no\n", liar_port);
 	start_v(extra);
 	wait_probe_round();
-	cr_assert_eq(stat_of("resolver_nxdomain_rewrites_learned"), 1);
+	cr_assert_eq(itest_stat(ctl_path, "resolver_nxdomain_rewrites_learned"), 1);
 
 	ldns_pkt *p = ask("nothere.example.com.", LDNS_RR_TYPE_A);
 	char text[256];
@@ -231,26 +185,28 @@ Test(nxrewrite, the_rewrite_is_answered_nxdomain_logged_and_not_cached)
 	cr_expect(liar_asked("nothere.example.com."), "asked through the forwarder");
 
 	json_t *l[64];
-	size_t n = read_lines(log_path, l, 2);
+	size_t n = itest_json_lines(log_path, l, 64, 2, true);
 	cr_assert_geq(n, 2, "log lines: %zu", n);
 	json_t *probe = find(l, n, "nxdomain-rewrite", "logged");
 	cr_assert_not_null(probe, "no event for the probe");
 	cr_expect(records_have(probe, " IN A " AD_ADDR));
-	cr_expect_str_eq(field(probe, "server"), "127.0.0.1");
-	cr_expect(strstr(field(probe, "qname"), ".com.") != NULL, "%s", field(probe, "qname"));
+	cr_expect_str_eq(itest_json_str(probe, "server"), "127.0.0.1");
+	cr_expect(strstr(itest_json_str(probe, "qname"), ".com.") != NULL, "%s",
+		  itest_json_str(probe, "qname"));
 	json_t *o = find(l, n, "nxdomain-rewrite", "blocked");
 	cr_assert_not_null(o, "no event for the blocked rewrite");
-	cr_expect_str_eq(field(o, "qname"), "nothere.example.com.");
-	cr_expect_str_eq(field(o, "qtype"), "A");
-	cr_expect_str_eq(field(o, "client"), "127.0.0.1");
+	cr_expect_str_eq(itest_json_str(o, "qname"), "nothere.example.com.");
+	cr_expect_str_eq(itest_json_str(o, "qtype"), "A");
+	cr_expect_str_eq(itest_json_str(o, "client"), "127.0.0.1");
 	cr_expect(records_have(o, "nothere.example.com. 60 IN A " AD_ADDR));
-	cr_expect(strstr(field(o, "served"), "NXDOMAIN") != NULL, "%s", field(o, "served"));
+	cr_expect(strstr(itest_json_str(o, "served"), "NXDOMAIN") != NULL, "%s",
+		  itest_json_str(o, "served"));
 	free_lines(l, n);
 
 	char out[65536];
 	cr_assert_eq(vigilctl("dump", out, sizeof(out)), 0, "%s", out);
 	cr_expect(strstr(out, AD_ADDR) == NULL, "the rewrite address is in the cache:\n%s", out);
-	cr_expect(stat_of("suspect_nxdomain_rewrite") >= 2);
+	cr_expect(itest_stat(ctl_path, "suspect_nxdomain_rewrite") >= 2);
 
 	/* A name that exists still resolves through the forwarder. */
 	cr_expect(itest_resolves_a(&V, "www.example.com.", "192.0.2.1", 6000));
@@ -294,10 +250,11 @@ Test(nxrewrite, forward_fallback_iterate_answers_from_the_lab)
 	cr_expect(strstr(out, "forwarder") == NULL, "cached as a forwarder's: %s", out);
 
 	json_t *l[64];
-	size_t n = read_lines(log_path, l, 1);
+	size_t n = itest_json_lines(log_path, l, 64, 1, true);
 	json_t *o = find(l, n, "nxdomain-rewrite", "logged");
 	cr_assert_not_null(o, "no event for the probe");
-	cr_expect(strstr(field(o, "served"), "iteration") != NULL, "%s", field(o, "served"));
+	cr_expect(strstr(itest_json_str(o, "served"), "iteration") != NULL, "%s",
+		  itest_json_str(o, "served"));
 	free_lines(l, n);
 }
 
@@ -307,7 +264,7 @@ Test(nxrewrite, an_honest_forwarder_raises_nothing)
 	snprintf(extra, sizeof(extra), "forward: 127.0.0.1@%u\ndnssec: no\n", W.port);
 	start_v(extra);
 	wait_probe_round();
-	cr_assert_eq(stat_of("resolver_nxdomain_rewrites_learned"), 0);
+	cr_assert_eq(itest_stat(ctl_path, "resolver_nxdomain_rewrites_learned"), 0);
 	ldns_pkt *p = ask("nothere3.example.com.", LDNS_RR_TYPE_A);
 	char text[128];
 	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
@@ -316,7 +273,7 @@ Test(nxrewrite, an_honest_forwarder_raises_nothing)
 	cr_expect(itest_resolves_a(&V, "www.example.com.", "192.0.2.1", 6000));
 	usleep(500000); /* the writer thread would have written by now */
 	json_t *l[64];
-	size_t n = read_lines(log_path, l, 0);
+	size_t n = itest_json_lines(log_path, l, 64, 0, true);
 	cr_expect_eq(n, 0, "events for an honest forwarder: %zu", n);
 	free_lines(l, n);
 }
@@ -330,7 +287,7 @@ Test(nxrewrite, nxdomain_rewrite_off_sends_no_probe)
 	start_v(extra);
 	cr_expect(itest_resolves_a(&V, "www.example.com.", "192.0.2.1", 6000));
 	sleep(2); /* a probe round starts at once; give it time to show */
-	cr_expect_eq(stat_of("resolver_nxdomain_probes"), 0);
+	cr_expect_eq(itest_stat(ctl_path, "resolver_nxdomain_probes"), 0);
 	cr_expect_eq(liar_lines(), 1, "the forwarder saw only the client's question");
 	cr_expect(liar_asked("www.example.com."));
 	/* and the rewrite is served as it comes */
@@ -358,11 +315,11 @@ Test(pin, a_pinned_name_answered_inside_and_outside_its_pin)
 	ldns_pkt_free(p);
 
 	json_t *l[64];
-	size_t n = read_lines(log_path, l, 1);
+	size_t n = itest_json_lines(log_path, l, 64, 1, true);
 	cr_assert_eq(n, 1, "log lines: %zu", n);
-	cr_expect_str_eq(field(l[0], "reason"), "pin");
-	cr_expect_str_eq(field(l[0], "action"), "blocked");
-	cr_expect_str_eq(field(l[0], "qname"), "mail.example.com.");
+	cr_expect_str_eq(itest_json_str(l[0], "reason"), "pin");
+	cr_expect_str_eq(itest_json_str(l[0], "action"), "blocked");
+	cr_expect_str_eq(itest_json_str(l[0], "qname"), "mail.example.com.");
 	cr_expect(records_have(l[0], "mail.example.com. "), "records");
 	cr_expect(records_have(l[0], " IN A 192.0.2.25"), "records");
 	free_lines(l, n);
@@ -372,5 +329,5 @@ Test(pin, a_pinned_name_answered_inside_and_outside_its_pin)
 	cr_expect(strstr(out, "192.0.2.25") == NULL, "the address outside the pin is cached:\n%s",
 		  out);
 	cr_expect(strstr(out, "192.0.2.1") != NULL, "the pinned answer inside is cached");
-	cr_expect_eq(stat_of("suspect_pin"), 1);
+	cr_expect_eq(itest_stat(ctl_path, "suspect_pin"), 1);
 }

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "itest.h"
+#include "itest_json.h"
 #include "lab.h"
 
 static struct itest_vigild V;
@@ -62,42 +63,10 @@ static int vigilctl(const char *args, char *out, size_t cap)
 	return itest_vigilctl(ctl_path, args, out, cap);
 }
 
-/* Lines of `path` (at most 64) parsed as JSON, waiting up to 3 s for at least `min` of them
- * (the writer thread writes shortly after the answer). Returns the count. */
-static size_t read_lines(const char *path, json_t **out, size_t min)
-{
-	size_t n = 0;
-	for (int tries = 0; tries < 30; tries++) {
-		for (size_t i = 0; i < n; i++)
-			json_decref(out[i]);
-		n = 0;
-		FILE *f = fopen(path, "r");
-		char line[16384];
-		while (f && n < 64 && fgets(line, sizeof(line), f)) {
-			json_error_t e;
-			out[n] = json_loads(line, 0, &e);
-			cr_assert_not_null(out[n], "not JSON: %s (%s)", line, e.text);
-			n++;
-		}
-		if (f)
-			fclose(f);
-		if (n >= min)
-			break;
-		usleep(100000);
-	}
-	return n;
-}
-
 static void free_lines(json_t **l, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		json_decref(l[i]);
-}
-
-static const char *field(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-	return json_is_string(v) ? json_string_value(v) : "";
 }
 
 static ldns_pkt *ask(const char *name, ldns_rr_type type)
@@ -118,21 +87,21 @@ Test(hijack, rebinding_blocked_with_ede_logged_and_counted)
 	ldns_pkt_free(p);
 
 	json_t *l[64];
-	size_t n = read_lines(log_path, l, 1);
+	size_t n = itest_json_lines(log_path, l, 64, 1, false);
 	cr_assert_eq(n, 1, "log lines: %zu", n);
 	json_t *o = l[0];
-	cr_expect_str_eq(field(o, "reason"), "rebinding");
-	cr_expect_str_eq(field(o, "action"), "blocked");
-	cr_expect_str_eq(field(o, "qname"), "rebind.example.com.");
-	cr_expect_str_eq(field(o, "qtype"), "A");
-	cr_expect_str_eq(field(o, "client"), "127.0.0.1");
+	cr_expect_str_eq(itest_json_str(o, "reason"), "rebinding");
+	cr_expect_str_eq(itest_json_str(o, "action"), "blocked");
+	cr_expect_str_eq(itest_json_str(o, "qname"), "rebind.example.com.");
+	cr_expect_str_eq(itest_json_str(o, "qtype"), "A");
+	cr_expect_str_eq(itest_json_str(o, "client"), "127.0.0.1");
 	/* example.com has two servers (ns1 127.53.2.1, ns2 127.53.2.2): either may have answered */
-	cr_expect(strcmp(field(o, "server"), "127.53.2.1") == 0 ||
-		      strcmp(field(o, "server"), "127.53.2.2") == 0,
-		  "server: %s", field(o, "server"));
+	cr_expect(strcmp(itest_json_str(o, "server"), "127.53.2.1") == 0 ||
+		      strcmp(itest_json_str(o, "server"), "127.53.2.2") == 0,
+		  "server: %s", itest_json_str(o, "server"));
 	cr_expect_eq(json_integer_value(json_object_get(o, "port")), 53);
-	cr_expect_str_eq(field(o, "transport"), "udp");
-	cr_expect_eq(strlen(field(o, "time")), 24, "time: %s", field(o, "time"));
+	cr_expect_str_eq(itest_json_str(o, "transport"), "udp");
+	cr_expect_eq(strlen(itest_json_str(o, "time")), 24, "time: %s", itest_json_str(o, "time"));
 	json_t *recs = json_object_get(o, "records");
 	cr_expect_eq(json_array_size(recs), 2);
 	char all[1024] = "";
@@ -143,8 +112,8 @@ Test(hijack, rebinding_blocked_with_ede_logged_and_counted)
 	cr_expect(strstr(all, "rebind.example.com. ") && strstr(all, "IN A 192.168.1.1") &&
 		      strstr(all, "IN A 10.0.0.1"),
 		  "records: %s", all);
-	cr_expect(strlen(field(o, "reply")) > 40, "reply: %s", field(o, "reply"));
-	cr_expect(strlen(field(o, "served")) > 0);
+	cr_expect(strlen(itest_json_str(o, "reply")) > 40, "reply: %s", itest_json_str(o, "reply"));
+	cr_expect(strlen(itest_json_str(o, "served")) > 0);
 	if (getenv("VIGIL_HIJACK_SHOW"))
 		fprintf(stderr, "%s\n", json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER));
 	free_lines(l, n);
@@ -196,7 +165,7 @@ Test(hijack, benign_controls_raise_nothing)
 	}
 	usleep(300000);
 	json_t *l[64];
-	size_t n = read_lines(log_path, l, 0);
+	size_t n = itest_json_lines(log_path, l, 64, 0, false);
 	cr_expect_eq(n, 0, "benign names were logged");
 	free_lines(l, n);
 	char out[8192];
@@ -218,7 +187,7 @@ Test(hijack, log_reopens_on_sighup_and_vigilctl)
 {
 	ldns_pkt_free(ask("rebind.example.com.", LDNS_RR_TYPE_A));
 	json_t *l[64];
-	size_t n = read_lines(log_path, l, 1);
+	size_t n = itest_json_lines(log_path, l, 64, 1, false);
 	cr_assert_eq(n, 1);
 	free_lines(l, n);
 	char rotated[420];
@@ -227,15 +196,15 @@ Test(hijack, log_reopens_on_sighup_and_vigilctl)
 	cr_assert_eq(kill(V.pid, SIGHUP), 0);
 	wait_reopened("SIGHUP");
 	ldns_pkt_free(ask("rebind.example.com.", LDNS_RR_TYPE_AAAA));
-	n = read_lines(log_path, l, 1);
+	n = itest_json_lines(log_path, l, 64, 1, false);
 	cr_expect_eq(n, 1, "the event after SIGHUP is not in the new file");
 	if (n)
-		cr_expect_str_eq(field(l[0], "qtype"), "AAAA");
+		cr_expect_str_eq(itest_json_str(l[0], "qtype"), "AAAA");
 	free_lines(l, n);
-	n = read_lines(rotated, l, 1);
+	n = itest_json_lines(rotated, l, 64, 1, false);
 	cr_expect_geq(n, 1, "the rotated file lost its line");
 	for (size_t i = 0; i < n; i++)
-		cr_expect_str_eq(field(l[i], "qtype"), "A",
+		cr_expect_str_eq(itest_json_str(l[i], "qtype"), "A",
 				 "an event after SIGHUP went to the old file");
 	free_lines(l, n);
 
@@ -246,7 +215,7 @@ Test(hijack, log_reopens_on_sighup_and_vigilctl)
 	cr_assert_eq(vigilctl("log-reopen", out, sizeof(out)), 0, "%s", out);
 	wait_reopened("log-reopen");
 	ldns_pkt_free(ask("mixed.example.com.", LDNS_RR_TYPE_A));
-	n = read_lines(log_path, l, 1);
+	n = itest_json_lines(log_path, l, 64, 1, false);
 	cr_expect_eq(n, 1, "the event after log-reopen is not in the new file");
 	free_lines(l, n);
 }
@@ -261,19 +230,19 @@ Test(hijack, over_the_rate_limit_a_summary_line_appears)
 	json_t *summary = NULL;
 	for (int tries = 0; tries < 4 && !summary; tries++) {
 		free_lines(l, n);
-		n = read_lines(log_path, l, 11);
+		n = itest_json_lines(log_path, l, 64, 11, false);
 		for (size_t i = 0; i < n; i++)
-			if (!strcmp(field(l[i], "action"), "summary"))
+			if (!strcmp(itest_json_str(l[i], "action"), "summary"))
 				summary = l[i];
 		if (!summary)
 			sleep(1);
 	}
 	cr_assert_not_null(summary, "no summary line in %zu lines", n);
-	cr_expect_str_eq(field(summary, "reason"), "rebinding");
+	cr_expect_str_eq(itest_json_str(summary, "reason"), "rebinding");
 	cr_expect_gt(json_integer_value(json_object_get(summary, "dropped")), 0);
 	size_t events = 0;
 	for (size_t i = 0; i < n; i++)
-		events += !strcmp(field(l[i], "action"), "blocked");
+		events += !strcmp(itest_json_str(l[i], "action"), "blocked");
 	cr_expect_lt(events, 25, "every event was written");
 	free_lines(l, n);
 }
@@ -283,9 +252,9 @@ Test(hijack, over_the_rate_limit_a_summary_line_appears)
 static json_t *event_of(const char *reason, json_t **l, size_t *n)
 {
 	for (int tries = 0; tries < 30; tries++) {
-		*n = read_lines(log_path, l, 1);
+		*n = itest_json_lines(log_path, l, 64, 1, false);
 		for (size_t i = 0; i < *n; i++)
-			if (!strcmp(field(l[i], "reason"), reason))
+			if (!strcmp(itest_json_str(l[i], "reason"), reason))
 				return l[i];
 		free_lines(l, *n);
 		*n = 0;
@@ -343,21 +312,21 @@ Test(hijack, second_answer_forged_first_reply_is_quarantined_and_refetched_over_
 	 * is quarantined and asked again over TCP; if it was still being validated (the
 	 * validator fetching keys), it is never used: the request itself asks over TCP and the
 	 * client gets the real address. */
-	if (!strcmp(field(o, "action"), "retried"))
+	if (!strcmp(itest_json_str(o, "action"), "retried"))
 		cr_expect(got_real, "retried, yet the client did not get the TCP answer");
 	else
-		cr_expect_str_eq(field(o, "action"), "quarantined");
-	cr_expect_str_eq(field(o, "qname"), "www.twice.faults.net.");
-	cr_expect_str_eq(field(o, "qtype"), "A");
-	cr_expect_str_eq(field(o, "server"), "127.53.9.16");
-	cr_expect_str_eq(field(o, "transport"), "udp");
+		cr_expect_str_eq(itest_json_str(o, "action"), "quarantined");
+	cr_expect_str_eq(itest_json_str(o, "qname"), "www.twice.faults.net.");
+	cr_expect_str_eq(itest_json_str(o, "qtype"), "A");
+	cr_expect_str_eq(itest_json_str(o, "server"), "127.53.9.16");
+	cr_expect_str_eq(itest_json_str(o, "transport"), "udp");
 	char all[2048];
 	records_of(o, all, sizeof(all));
 	cr_expect(strstr(all, "first: www.twice.faults.net.") && strstr(all, "192.0.2.66") &&
 		      strstr(all, "second: www.twice.faults.net.") && strstr(all, "192.0.2.53"),
 		  "records: %s", all);
-	cr_expect(strlen(field(o, "reply")) > 20);
-	cr_expect(strlen(field(o, "first_reply")) > 20);
+	cr_expect(strlen(itest_json_str(o, "reply")) > 20);
+	cr_expect(strlen(itest_json_str(o, "first_reply")) > 20);
 	if (getenv("VIGIL_HIJACK_SHOW"))
 		fprintf(stderr, "%s\n", json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER));
 	free_lines(l, n);
@@ -382,16 +351,6 @@ Test(hijack, second_answer_forged_first_reply_is_quarantined_and_refetched_over_
 	cr_expect(strstr(out, "suspect_second_answer: 1\n") != NULL, "%s", out);
 }
 
-/* A stat line of `vigilctl stats` ("name: N"), -1 if missing. */
-static long stat_of(const char *name)
-{
-	char out[16384], key[128];
-	cr_assert_eq(vigilctl("stats", out, sizeof(out)), 0, "%s", out);
-	snprintf(key, sizeof(key), "\n%s: ", name);
-	const char *at = strstr(out, key);
-	return at ? strtol(at + strlen(key), NULL, 10) : -1;
-}
-
 Test(hijack_strict, forged_first_reply_never_reaches_the_client)
 {
 	/* injection-strict: the forged 192.0.2.66 arrives first, the real 192.0.2.53 20 ms later
@@ -410,22 +369,23 @@ Test(hijack_strict, forged_first_reply_never_reaches_the_client)
 	size_t n = 0;
 	json_t *o = event_of("second-answer", l, &n);
 	cr_assert_not_null(o, "no second-answer event");
-	cr_expect_str_eq(field(o, "action"), "retried");
-	cr_expect_str_eq(field(o, "client"), "127.0.0.1");
-	cr_expect(strstr(field(o, "served"), "TCP") != NULL, "served: %s", field(o, "served"));
+	cr_expect_str_eq(itest_json_str(o, "action"), "retried");
+	cr_expect_str_eq(itest_json_str(o, "client"), "127.0.0.1");
+	cr_expect(strstr(itest_json_str(o, "served"), "TCP") != NULL, "served: %s",
+		  itest_json_str(o, "served"));
 	if (getenv("VIGIL_HIJACK_SHOW"))
 		fprintf(stderr, "%s\n", json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER));
 	free_lines(l, n);
 	cr_expect(!dump_has("192.0.2.66"), "the forged address was cached");
 	cr_expect(dump_has("192.0.2.53"), "the TCP answer was not cached");
-	cr_expect_eq(stat_of("resolver_injection_held_retried"), 1);
-	cr_expect(stat_of("resolver_injection_held") >= 1);
+	cr_expect_eq(itest_stat(ctl_path, "resolver_injection_held_retried"), 1);
+	cr_expect(itest_stat(ctl_path, "resolver_injection_held") >= 1);
 }
 
 Test(hijack_strict, a_quiet_window_serves_the_held_answer)
 {
 	/* A clean name: the reply is held for the window, then served; no event, no TCP. */
-	long tcp0 = stat_of("resolver_tcp_fallbacks");
+	long tcp0 = itest_stat(ctl_path, "resolver_tcp_fallbacks");
 	ldns_pkt *p = ask("www.example.com.", LDNS_RR_TYPE_A);
 	char text[256] = "";
 	int ede = itest_ede(p, text, sizeof(text));
@@ -433,11 +393,11 @@ Test(hijack_strict, a_quiet_window_serves_the_held_answer)
 		     ldns_pkt_get_rcode(p), ede, text);
 	cr_expect(ldns_pkt_ancount(p) >= 1);
 	ldns_pkt_free(p);
-	cr_expect(stat_of("resolver_injection_held") >= 1, "nothing was held");
-	cr_expect_eq(stat_of("resolver_injection_held_retried"), 0);
-	cr_expect_eq(stat_of("resolver_tcp_fallbacks"), tcp0);
+	cr_expect(itest_stat(ctl_path, "resolver_injection_held") >= 1, "nothing was held");
+	cr_expect_eq(itest_stat(ctl_path, "resolver_injection_held_retried"), 0);
+	cr_expect_eq(itest_stat(ctl_path, "resolver_tcp_fallbacks"), tcp0);
 	json_t *l[64];
-	size_t n = read_lines(log_path, l, 0);
+	size_t n = itest_json_lines(log_path, l, 64, 0, false);
 	cr_expect_eq(n, 0, "an event for a clean name");
 	free_lines(l, n);
 }
@@ -446,7 +406,7 @@ Test(hijack_strict, spoof_tcp_after_1_moves_the_query_to_tcp_at_the_first_wrong_
 {
 	/* wrongid.faults.net. sends one forged reply with ID+1 before the real one: with
 	 * spoof-tcp-after: 1 that one guess moves the query to TCP (action retried). */
-	long tcp0 = stat_of("upstream_sent_tcp");
+	long tcp0 = itest_stat(ctl_path, "upstream_sent_tcp");
 	ldns_pkt *p = ask("www.wrongid.faults.net.", LDNS_RR_TYPE_A);
 	cr_expect(vg_lab_has(p, LDNS_SECTION_ANSWER, "www.wrongid.faults.net.", LDNS_RR_TYPE_A,
 			     "192.0.2.53"));
@@ -455,11 +415,11 @@ Test(hijack_strict, spoof_tcp_after_1_moves_the_query_to_tcp_at_the_first_wrong_
 	size_t n = 0;
 	json_t *o = event_of("spoof-attempt", l, &n);
 	cr_assert_not_null(o, "no spoof-attempt event");
-	cr_expect_str_eq(field(o, "action"), "retried");
+	cr_expect_str_eq(itest_json_str(o, "action"), "retried");
 	cr_expect_eq(json_integer_value(json_object_get(json_object_get(o, "counts"), "wrong-id")),
 		     1);
 	free_lines(l, n);
-	cr_expect(stat_of("upstream_sent_tcp") > tcp0, "no TCP query was sent");
+	cr_expect(itest_stat(ctl_path, "upstream_sent_tcp") > tcp0, "no TCP query was sent");
 	/* Answered over TCP: nothing cached from it is suspect. */
 	char line[512];
 	cr_assert(dump_line("www.wrongid.faults.net.", "192.0.2.53", line, sizeof(line)),
@@ -477,14 +437,15 @@ Test(hijack, spoof_attempt_wrong_id_is_logged_with_counts_and_source)
 	size_t n = 0;
 	json_t *o = event_of("spoof-attempt", l, &n);
 	cr_assert_not_null(o, "no spoof-attempt event");
-	cr_expect_str_eq(field(o, "action"), "logged", "one wrong ID: under spoof-tcp-after");
-	cr_expect_str_eq(field(o, "qname"), "www.wrongid.faults.net.");
-	cr_expect_str_eq(field(o, "client"), "127.0.0.1");
+	cr_expect_str_eq(itest_json_str(o, "action"), "logged",
+			 "one wrong ID: under spoof-tcp-after");
+	cr_expect_str_eq(itest_json_str(o, "qname"), "www.wrongid.faults.net.");
+	cr_expect_str_eq(itest_json_str(o, "client"), "127.0.0.1");
 	json_t *counts = json_object_get(o, "counts");
 	cr_expect_eq(json_integer_value(json_object_get(counts, "wrong-id")), 1);
 	json_t *src = json_object_get(o, "sources");
 	cr_expect_eq(json_array_size(src), 1);
-	cr_expect_str_eq(field(json_array_get(src, 0), "address"), "127.53.9.6");
+	cr_expect_str_eq(itest_json_str(json_array_get(src, 0), "address"), "127.53.9.6");
 	if (getenv("VIGIL_HIJACK_SHOW"))
 		fprintf(stderr, "%s\n", json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER));
 	free_lines(l, n);
@@ -513,7 +474,7 @@ Test(hijack, spoof_attempt_case_mismatch_is_retried_over_tcp)
 	size_t n = 0;
 	json_t *o = event_of("spoof-attempt", l, &n);
 	cr_assert_not_null(o, "no spoof-attempt event");
-	cr_expect_str_eq(field(o, "action"), "retried");
+	cr_expect_str_eq(itest_json_str(o, "action"), "retried");
 	cr_expect_geq(
 	    json_integer_value(json_object_get(json_object_get(o, "counts"), "wrong-case")), 1);
 	free_lines(l, n);
@@ -529,8 +490,8 @@ Test(hijack, out_of_bailiwick_records_are_logged_and_not_cached)
 	size_t n = 0;
 	json_t *o = event_of("out-of-bailiwick", l, &n);
 	cr_assert_not_null(o, "no out-of-bailiwick event");
-	cr_expect_str_eq(field(o, "action"), "blocked");
-	cr_expect_str_eq(field(o, "server"), "127.53.9.9");
+	cr_expect_str_eq(itest_json_str(o, "action"), "blocked");
+	cr_expect_str_eq(itest_json_str(o, "server"), "127.53.9.9");
 	char all[2048];
 	records_of(o, all, sizeof(all));
 	cr_expect(strstr(all, "www.example.com.") && strstr(all, "192.0.2.66") &&
@@ -557,7 +518,7 @@ Test(hijack, a_wrong_source_port_never_reaches_vigild)
 	ldns_pkt_free(p);
 	usleep(400000);
 	json_t *l[64];
-	size_t n = read_lines(log_path, l, 0);
+	size_t n = itest_json_lines(log_path, l, 64, 0, false);
 	cr_expect_eq(n, 0, "an event for a datagram vigild cannot see");
 	free_lines(l, n);
 	cr_expect(!dump_has("192.0.2.66"));
@@ -572,17 +533,17 @@ Test(hijack, bogus_answer_logged_with_its_ede_and_zone)
 	ldns_pkt_free(p);
 
 	json_t *l[64];
-	size_t n = read_lines(log_path, l, 1);
+	size_t n = itest_json_lines(log_path, l, 64, 1, false);
 	cr_assert_eq(n, 1, "log lines: %zu", n);
 	json_t *o = l[0];
-	cr_expect_str_eq(field(o, "reason"), "bogus");
-	cr_expect_str_eq(field(o, "action"), "blocked");
-	cr_expect_str_eq(field(o, "qname"), "www.bogus.org.");
-	cr_expect_str_eq(field(o, "qtype"), "A");
-	cr_expect_str_eq(field(o, "zone"), "bogus.org.");
+	cr_expect_str_eq(itest_json_str(o, "reason"), "bogus");
+	cr_expect_str_eq(itest_json_str(o, "action"), "blocked");
+	cr_expect_str_eq(itest_json_str(o, "qname"), "www.bogus.org.");
+	cr_expect_str_eq(itest_json_str(o, "qtype"), "A");
+	cr_expect_str_eq(itest_json_str(o, "zone"), "bogus.org.");
 	cr_expect_eq(json_integer_value(json_object_get(o, "ede")), 6);
 	cr_expect_eq(json_array_size(json_object_get(o, "records")), 1, "the reason text");
-	cr_expect(strlen(field(o, "reply")) > 40, "reply: %s", field(o, "reply"));
+	cr_expect(strlen(itest_json_str(o, "reply")) > 40, "reply: %s", itest_json_str(o, "reply"));
 	if (getenv("VIGIL_HIJACK_SHOW"))
 		fprintf(stderr, "%s\n", json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER));
 	free_lines(l, n);

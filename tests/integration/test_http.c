@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "itest.h"
+#include "itest_json.h"
 #include "lab.h"
 
 static struct itest_vigild V;
@@ -241,42 +242,12 @@ Test(http, metrics_parse_and_values_move)
 	json_decref(o);
 }
 
-/* Lines of the query log as JSON (at most 256), waiting up to 3 s for at least `min`. */
-static size_t qlog_lines(json_t **out, size_t min)
-{
-	size_t n = 0;
-	for (int tries = 0; tries < 30; tries++) {
-		for (size_t i = 0; i < n; i++)
-			json_decref(out[i]);
-		n = 0;
-		FILE *f = fopen(qlog_path, "r");
-		char line[8192];
-		while (f && n < 256 && fgets(line, sizeof(line), f)) {
-			json_error_t e;
-			out[n] = json_loads(line, 0, &e);
-			cr_assert_not_null(out[n], "not JSON: %s (%s)", line, e.text);
-			n++;
-		}
-		if (f)
-			fclose(f);
-		if (n >= min)
-			break;
-		usleep(100000);
-	}
-	return n;
-}
-
-static const char *field(json_t *o, const char *k)
-{
-	json_t *v = json_object_get(o, k);
-	return json_is_string(v) ? json_string_value(v) : "";
-}
-
 /* The last line for qname/qtype, or NULL. */
 static json_t *find_line(json_t **l, size_t n, const char *qname, const char *qtype)
 {
 	for (size_t i = n; i-- > 0;)
-		if (!strcmp(field(l[i], "qname"), qname) && !strcmp(field(l[i], "qtype"), qtype))
+		if (!strcmp(itest_json_str(l[i], "qname"), qname) &&
+		    !strcmp(itest_json_str(l[i], "qtype"), qtype))
 			return l[i];
 	return NULL;
 }
@@ -301,17 +272,17 @@ Test(http, query_log_lines_field_by_field)
 
 	json_t *l[256];
 	/* itest_start's own localhost probes come first */
-	size_t n = qlog_lines(l, 6);
+	size_t n = itest_json_lines(qlog_path, l, 256, 6, false);
 	cr_assert_geq(n, 6, "query-log lines: %zu", n);
 
 	json_t *o = find_line(l, n, "router.lan.", "A");
 	cr_assert_not_null(o);
-	cr_expect_eq(strlen(field(o, "time")), 24, "time: %s", field(o, "time"));
-	cr_expect_str_eq(field(o, "client"), "127.0.0.1");
-	cr_expect_str_eq(field(o, "transport"), "udp");
-	cr_expect_str_eq(field(o, "rcode"), "NOERROR");
-	cr_expect_str_eq(field(o, "source"), "local");
-	cr_expect_str_eq(field(o, "dnssec"), "indeterminate");
+	cr_expect_eq(strlen(itest_json_str(o, "time")), 24, "time: %s", itest_json_str(o, "time"));
+	cr_expect_str_eq(itest_json_str(o, "client"), "127.0.0.1");
+	cr_expect_str_eq(itest_json_str(o, "transport"), "udp");
+	cr_expect_str_eq(itest_json_str(o, "rcode"), "NOERROR");
+	cr_expect_str_eq(itest_json_str(o, "source"), "local");
+	cr_expect_str_eq(itest_json_str(o, "dnssec"), "indeterminate");
 	cr_expect(json_is_number(json_object_get(o, "latency_ms")));
 	cr_expect(json_number_value(json_object_get(o, "latency_ms")) >= 0);
 	cr_expect(!has_flag(o, "AD") && !has_flag(o, "TC"));
@@ -321,31 +292,31 @@ Test(http, query_log_lines_field_by_field)
 	/* the first www.example.com. A came from the resolver, the last from the cache */
 	json_t *first = NULL, *second = NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (strcmp(field(l[i], "qname"), "www.example.com.") ||
-		    strcmp(field(l[i], "qtype"), "A"))
+		if (strcmp(itest_json_str(l[i], "qname"), "www.example.com.") ||
+		    strcmp(itest_json_str(l[i], "qtype"), "A"))
 			continue;
 		if (!first)
 			first = l[i];
 		second = l[i];
 	}
 	cr_assert(first && second);
-	cr_expect_str_eq(field(first, "source"), "resolver");
-	cr_expect_str_eq(field(second, "source"), "cache");
+	cr_expect_str_eq(itest_json_str(first, "source"), "resolver");
+	cr_expect_str_eq(itest_json_str(second, "source"), "cache");
 	cr_expect(json_number_value(json_object_get(first, "latency_ms")) > 0);
 
 	o = find_line(l, n, "rebind.example.com.", "A");
 	cr_assert_not_null(o);
-	cr_expect_str_eq(field(o, "source"), "resolver");
+	cr_expect_str_eq(itest_json_str(o, "source"), "resolver");
 	json_t *sus = json_object_get(o, "suspect");
 	cr_expect_eq(json_array_size(sus), 1);
 	cr_expect_str_eq(json_string_value(json_array_get(sus, 0)), "rebinding");
 	json_t *ede = json_object_get(o, "ede");
 	cr_expect_eq(json_integer_value(json_object_get(ede, "code")), 15);
-	cr_expect(strstr(field(ede, "text"), "rebinding") != NULL);
+	cr_expect(strstr(itest_json_str(ede, "text"), "rebinding") != NULL);
 
 	o = find_line(l, n, "nosuchname.example.com.", "AAAA");
 	cr_assert_not_null(o);
-	cr_expect_str_eq(field(o, "rcode"), "NXDOMAIN");
+	cr_expect_str_eq(itest_json_str(o, "rcode"), "NXDOMAIN");
 	for (size_t i = 0; i < n; i++)
 		json_decref(l[i]);
 
@@ -361,7 +332,7 @@ Test(http, query_log_lines_field_by_field)
 		reopened = access(qlog_path, F_OK) == 0;
 	}
 	cr_expect(reopened, "no new query log after SIGHUP");
-	n = qlog_lines(l, 1);
+	n = itest_json_lines(qlog_path, l, 256, 1, false);
 	cr_expect(n >= 1 && find_line(l, n, "router.lan.", "TXT") != NULL);
 	for (size_t i = 0; i < n; i++)
 		json_decref(l[i]);

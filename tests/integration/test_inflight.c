@@ -43,22 +43,6 @@ static void teardown(void)
 
 TestSuite(inflight, .fini = teardown, .timeout = 60);
 
-/* A counter from `vigilctl stats`, or -1. */
-static long stat_of(const char *field)
-{
-	char cmd[1024], line[256];
-	snprintf(cmd, sizeof(cmd), "timeout 5 '%s' -s %s stats 2>&1", getenv("VIGILCTL"), ctl_path);
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	long v = -1;
-	size_t fl = strlen(field);
-	while (fgets(line, sizeof(line), p))
-		if (!strncmp(line, field, fl) && line[fl] == ':')
-			v = atol(line + fl + 1);
-	pclose(p);
-	return v;
-}
-
 /* A UDP socket bound to `src`, connected to vigild, non-blocking. */
 static int udp_client(const char *src)
 {
@@ -276,7 +260,7 @@ Test(inflight, flood_of_a_slow_zone_keeps_memory_descriptors_and_bursts_bounded,
 	int late_peak = 0;
 	for (size_t i = 0; i < sizeof(late_per_s) / sizeof(late_per_s[0]); i++)
 		late_peak = late_per_s[i] > late_peak ? late_per_s[i] : late_peak;
-	long over = stat_of("over_max_pending");
+	long over = itest_stat(ctl_path, "over_max_pending");
 	fprintf(
 	    stderr,
 	    "inflight flood: sent %d, answers %d, late (>= %d ms) answers in the worst second "
@@ -323,7 +307,7 @@ Test(inflight, discard_timeout_cuts_a_late_burst_to_one_answer_but_caches_all)
 	send_name(c, "d2.slow.faults.net.", 2);
 	cr_assert_eq(count_replies(c, 3000), 1,
 		     "two late answers to one client: only the last one is sent");
-	cr_assert_eq(stat_of("late_discarded"), 1);
+	cr_assert_eq(itest_stat(ctl_path, "late_discarded"), 1);
 	for (uint16_t id = 3; id <= 4; id++) {
 		send_name(c, id == 3 ? "d1.slow.faults.net." : "d2.slow.faults.net.", id);
 		ldns_pkt *p = recv_reply(c, 500);
@@ -342,7 +326,7 @@ Test(inflight, discard_timeout_cuts_a_late_burst_to_one_answer_but_caches_all)
 	cr_assert_not_null(p, "a TCP client gets its late answer");
 	cr_assert_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
 	ldns_pkt_free(p);
-	cr_assert_eq(stat_of("late_discarded"), 1);
+	cr_assert_eq(itest_stat(ctl_path, "late_discarded"), 1);
 }
 
 Test(inflight, max_pending_per_client_drops_udp_refuses_tcp_and_spares_trusted)
@@ -354,7 +338,8 @@ Test(inflight, max_pending_per_client_drops_udp_refuses_tcp_and_spares_trusted)
 	send_name(c, "p2.slow9.faults.net.", 2);
 	send_name(c, "p3.slow9.faults.net.", 3);
 	cr_assert_null(recv_reply(c, 200), "nothing comes back before the slow server answers");
-	cr_assert_eq(stat_of("over_max_pending"), 1, "the third waiting query was dropped");
+	cr_assert_eq(itest_stat(ctl_path, "over_max_pending"), 1,
+		     "the third waiting query was dropped");
 	uint64_t t0 = itest_now_ms();
 	expect_servfail_naming(ask_tcp("p4.slow9.faults.net.", LDNS_RR_TYPE_A, 1000),
 			       "max-pending-per-client");
@@ -365,7 +350,8 @@ Test(inflight, max_pending_per_client_drops_udp_refuses_tcp_and_spares_trusted)
 		send_name(t, name, (uint16_t)(10 + i));
 	}
 	cr_assert_null(recv_reply(t, 100));
-	cr_assert_eq(stat_of("over_max_pending"), 2, "the trusted client is not counted");
+	cr_assert_eq(itest_stat(ctl_path, "over_max_pending"), 2,
+		     "the trusted client is not counted");
 	close(c);
 	close(t);
 }
@@ -384,7 +370,7 @@ Test(inflight, max_requests_answers_servfail_naming_the_key)
 	send_name(c, "r3.slow9.faults.net.", 3);
 	expect_servfail_naming(recv_reply(c, 1000), "max-requests");
 	cr_assert_lt(itest_now_ms() - t0, 300, "answered at once");
-	cr_assert_eq(stat_of("over_max_requests"), 1);
+	cr_assert_eq(itest_stat(ctl_path, "over_max_requests"), 1);
 	close(c);
 }
 
@@ -402,7 +388,7 @@ Test(inflight, max_upstream_sockets_fails_the_request_naming_the_key)
 		send_name(c, name, (uint16_t)i);
 	}
 	expect_servfail_naming(recv_reply(c, 1000), "max-upstream-sockets");
-	cr_assert_geq(stat_of("upstream_socket_cap"), 1);
+	cr_assert_geq(itest_stat(ctl_path, "upstream_socket_cap"), 1);
 	cr_assert_leq(open_fds(V.pid), 16 + 4 + 16 + 64);
 	close(c);
 }

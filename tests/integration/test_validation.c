@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "itest.h"
 #include "lab.h"
 
@@ -102,6 +103,22 @@ struct verdict {
 		n, t, LDNS_RCODE_SERVFAIL, false, e                                                \
 	}
 
+/* The EXTRA-TEXT of an insecure verdict with an RFC 8914 code: the same on a fresh answer and on a
+ * repeat from the cache (which keeps only the code). */
+static const char *insecure_text(int ede)
+{
+	switch (ede) {
+	case 1:
+		return "DS use only unsupported DNSKEY algorithms";
+	case 2:
+		return "DS use only unsupported digest types";
+	case 27:
+		return "NSEC3 iterations above nsec3-max-iterations";
+	default:
+		return NULL;
+	}
+}
+
 static void check(const struct verdict *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -119,6 +136,10 @@ static void check(const struct verdict *v, size_t n)
 		if (v[i].ede != NONE)
 			cr_expect_eq(ede, v[i].ede, "%s %s: EDE %d (%s), expected %d", v[i].name,
 				     ldns_rr_type2str(v[i].type), ede, text, v[i].ede);
+		if (v[i].ede != NONE && v[i].rcode != LDNS_RCODE_SERVFAIL && ede == v[i].ede &&
+		    insecure_text(ede))
+			cr_expect_str_eq(text, insecure_text(ede), "%s %s: EDE %d text", v[i].name,
+					 ldns_rr_type2str(v[i].type), ede);
 		else if (v[i].rcode != LDNS_RCODE_SERVFAIL)
 			cr_expect_eq(ede, -1, "%s %s: EDE %d (%s) on a good answer", v[i].name,
 				     ldns_rr_type2str(v[i].type), ede, text);
@@ -443,4 +464,44 @@ Test(validation, a_restart_keeps_security_statuses, .init = NULL)
 	char cmd[200];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	cr_expect_eq(system(cmd), 0);
+}
+
+Test(validation, data_the_walk_fetched_unchecked_is_validated_before_a_client_gets_it)
+{
+	/* gluesec.com.'s only server is ns1.secure.org., for which com. has no glue: the walk
+	 * fetches that address (signed in secure.org.) without validating it. */
+	ldns_pkt *p = ask("www.gluesec.com.", LDNS_RR_TYPE_A, true, false);
+	cr_assert_not_null(p);
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	cr_expect_not(ldns_pkt_ad(p), "gluesec.com. is unsigned");
+	ldns_pkt_free(p);
+	usleep(300 * 1000); /* the cache writer commits in groups of a few ms */
+	p = ask("ns1.secure.org.", LDNS_RR_TYPE_A, true, false);
+	cr_assert_not_null(p);
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	cr_expect(ldns_pkt_ad(p), "the NS address is validated when a client asks for it: AD");
+	ldns_pkt_free(p);
+
+	/* bogusns.com.'s server name www.bogus.org. has an address whose signature does not
+	 * verify (192.0.2.66, where nothing answers): the walk fetched and cached it unchecked. */
+	p = ask("www.bogusns.com.", LDNS_RR_TYPE_A, true, false);
+	if (p)
+		ldns_pkt_free(p);
+	usleep(300 * 1000);
+	char text[256];
+	for (int d = 1; d >= 0; d--) {
+		p = ask("www.bogus.org.", LDNS_RR_TYPE_A, d, false);
+		cr_assert_not_null(p);
+		cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_SERVFAIL,
+			     "DO=%d: the forged address is never served without CD", d);
+		cr_expect_eq(ldns_pkt_ancount(p), 0);
+		if (d)
+			cr_expect_eq(itest_ede(p, text, sizeof(text)), 6, "EDE 6 (%s)", text);
+		ldns_pkt_free(p);
+	}
+	p = ask("www.bogus.org.", LDNS_RR_TYPE_A, true, true);
+	cr_assert_not_null(p);
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR, "CD=1: the data unchecked");
+	cr_expect_not(ldns_pkt_ad(p));
+	ldns_pkt_free(p);
 }

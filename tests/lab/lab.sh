@@ -44,7 +44,7 @@ NSD_SERVERS=(
 	"127.53.2.5|ns.rev.arpa.|18.198.in-addr.arpa."
 	"127.53.2.6|ns1.flaky.com.|flaky.com."
 	"127.53.2.7|ns4.flaky.com.|"
-	"127.53.2.8|ns1.secure.org.|secure.org.,nsec3.org.,bogus.org.,badds.org.,expired.org.,rsa.org."
+	"127.53.2.8|ns1.secure.org.|secure.org.,nsec3.org.,bogus.org.,badds.org.,expired.org.,rsa.org.,gluesec.com."
 	"127.53.2.11|ns.faults.net.|faults.net."
 	# The DNSSEC cases (docs/lab.md "DNSSEC cases"): one server for the signed ones, one for
 	# the unsigned zones they delegate to, two for split.org. (servers that disagree).
@@ -185,6 +185,8 @@ ns1.dead.com. 86400 IN A 127.53.8.3
 ns2.dead.com. 86400 IN A 127.53.8.4
 blackhole.com. 86400 IN NS ns1.blackhole.com.
 ns1.blackhole.com. 86400 IN A 127.53.9.2
+gluesec.com. 86400 IN NS ns1.secure.org.
+bogusns.com. 86400 IN NS www.bogus.org.
 EOF
 		# island.com.: signed, but com. is not (no DS): only its own anchor (RUN/island.ds) makes
 		# it secure.
@@ -319,6 +321,14 @@ glueless.com. 86400 IN NS ns1.example.net.
 www.glueless.com. IN A 192.0.2.5
 EOF
 	} >"$ZONES/glueless.com.zone"
+	# gluesec.com.: unsigned, its only NS name is in the signed secure.org. (no glue in com.).
+	{
+		soa gluesec.com. ns1.secure.org.
+		cat <<'EOF'
+gluesec.com. 86400 IN NS ns1.secure.org.
+www.gluesec.com. IN A 192.0.2.6
+EOF
+	} >"$ZONES/gluesec.com.zone"
 	{
 		soa example.org. ns1.example.org.
 		cat <<'EOF'

@@ -351,6 +351,61 @@ Test(cache, rank_protects_live_entries_higher_replaces_expired_yields)
 	vg_cache_close(c);
 }
 
+/* Puts one A record at owner with this rank and DNSSEC status. */
+static void put_sec(struct vg_cache *c, const char *owner, uint8_t rank, uint8_t sec,
+		    const uint8_t *a, uint32_t now)
+{
+	uint8_t o[VG_NAME_MAX], rd[6];
+	W(owner, o);
+	vg_put_u16(rd, 4);
+	memcpy(rd + 2, a, 4);
+	struct vg_cache_rrset rs = {.owner = o,
+				    .type = 1,
+				    .rclass = 1,
+				    .ttl = 1000,
+				    .rank = rank,
+				    .sec = sec,
+				    .rr_count = 1,
+				    .rdata = rd,
+				    .rdata_len = 6};
+	cr_assert_eq(vg_cache_rrset_put(c, &rs, now), 0);
+	vg_cache_sync(c);
+}
+
+Test(cache, validated_data_replaces_unchecked_data_of_equal_rank_and_never_the_reverse)
+{
+	struct vg_cache *c = open_default();
+	const uint8_t B[4] = {10, 0, 0, 2}, C[4] = {10, 0, 0, 3}, D[4] = {10, 0, 0, 4};
+	uint8_t rank = VG_RANK_ITERATED | VG_RANK_AUTH_ANSWER;
+	struct vg_cache_rrset_view v;
+	uint8_t buf[4096];
+	/* an NS address the walk stored unchecked, then the client's validated answer */
+	put_sec(c, "ns.example.", rank, VG_SEC_INDETERMINATE, B, T0);
+	put_sec(c, "ns.example.", rank, VG_SEC_SECURE, C, T0 + 10);
+	cr_assert_eq(get_rrset(c, "ns.example.", 1, T0 + 11, 0, &v, buf), 0);
+	cr_expect_eq(memcmp(v.rdata + 2, C, 4), 0, "the validated set replaced the unchecked one");
+	cr_expect_eq(v.sec, VG_SEC_SECURE);
+	/* the walk's next unchecked fetch does not undo it, not even in the prefetch window */
+	put_sec(c, "ns.example.", rank, VG_SEC_INDETERMINATE, D, T0 + 20);
+	put_sec(c, "ns.example.", rank, VG_SEC_INDETERMINATE, D, T0 + 10 + 950);
+	cr_assert_eq(get_rrset(c, "ns.example.", 1, T0 + 10 + 951, 0, &v, buf), 0);
+	cr_expect_eq(memcmp(v.rdata + 2, C, 4), 0);
+	cr_expect_eq(v.sec, VG_SEC_SECURE);
+	/* insecure counts as validated; a lower rank still never replaces */
+	put_sec(c, "u.example.", rank, VG_SEC_INDETERMINATE, B, T0);
+	put_sec(c, "u.example.", VG_RANK_ITERATED | VG_RANK_GLUE, VG_SEC_SECURE, D, T0 + 1);
+	put_sec(c, "u.example.", rank, VG_SEC_INSECURE, C, T0 + 2);
+	cr_assert_eq(get_rrset(c, "u.example.", 1, T0 + 3, 0, &v, buf), 0);
+	cr_expect_eq(memcmp(v.rdata + 2, C, 4), 0);
+	cr_expect_eq(v.sec, VG_SEC_INSECURE);
+	/* two unchecked sets of equal rank: the live one stays (a spoofed duplicate) */
+	put_sec(c, "w.example.", rank, VG_SEC_INDETERMINATE, B, T0);
+	put_sec(c, "w.example.", rank, VG_SEC_INDETERMINATE, D, T0 + 1);
+	cr_assert_eq(get_rrset(c, "w.example.", 1, T0 + 2, 0, &v, buf), 0);
+	cr_expect_eq(memcmp(v.rdata + 2, B, 4), 0);
+	vg_cache_close(c);
+}
+
 Test(cache, answer_rank_protects_live_answers)
 {
 	struct vg_cache *c = open_default();

@@ -703,3 +703,179 @@ Test(validate, forwarded_answers_are_validated_with_a_chain_asked_of_the_forward
 	free_result(&r);
 	stop_world();
 }
+
+/* ---- data the walk stored unchecked, asked for later ---- */
+
+#define OTHER_ORG "192.0.2.206"
+
+/* other.org.: unsigned (org's NSEC at the cut), served by ns2.secure.org. only, which has no
+ * glue: the walk fetches its address from secure.org., unchecked. With `forged`, secure.org.
+ * serves that address with a signature made over another one. */
+static void add_other(bool forged)
+{
+	struct fake_server *org = server_of(ORG, "org.");
+	signed_set(org, &K_ORG, "other.org. 3600 IN NSEC plain.org. NS RRSIG NSEC", NULL);
+	fake_rr(org, "other.org. 3600 IN NS ns2.secure.org.");
+	if (forged)
+		signed_set(S_SECURE, &K_SECURE, "ns2.secure.org. 3600 IN A 192.0.2.99",
+			   "ns2.secure.org. 3600 IN A " OTHER_ORG);
+	else
+		signed_set(S_SECURE, &K_SECURE, "ns2.secure.org. 3600 IN A " OTHER_ORG, NULL);
+	struct fake_server *s = fake_server(&F, OTHER_ORG, "other.org.", FAKE_AUTH);
+	fake_rr(s, SOA("other.org."));
+	fake_rr(s, "other.org. 3600 IN NS ns2.secure.org.");
+	fake_rr(s, "www.other.org. 3600 IN A 192.0.2.40");
+}
+
+Test(validate, ns_address_fetched_unchecked_is_validated_when_a_client_asks_for_it)
+{
+	start_validating(true);
+	add_other(false);
+	struct result r;
+	ask("www.other.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_assert_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR, "EDE %u (%s)", r.ede,
+		     r.ede_text);
+	cr_expect_not(ldns_pkt_ad(r.pkt), "other.org. is unsigned");
+	free_result(&r);
+	cr_assert_eq(fake_count(&F, SECURE_ORG, "ns2.secure.org.", LDNS_RR_TYPE_A), 1,
+		     "the walk fetched the NS address");
+	cr_expect_eq(fake_count(&F, NULL, "secure.org.", LDNS_RR_TYPE_DNSKEY), 0,
+		     "the walk does not validate it");
+
+	/* The client's question: validated from the cache with its stored RRSIG; the chain
+	 * lacks only secure.org.'s keys (org.'s DS for it came with the walk's referral). */
+	size_t sent = F.n_log;
+	ask("ns2.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_assert_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR, "EDE %u (%s)", r.ede,
+		     r.ede_text);
+	cr_expect(ldns_pkt_ad(r.pkt), "validated on its way out: AD");
+	cr_expect(has_rr(r.pkt, LDNS_SECTION_ANSWER, "ns2.secure.org.", LDNS_RR_TYPE_A, OTHER_ORG));
+	free_result(&r);
+	cr_expect_eq(fake_count(&F, SECURE_ORG, "ns2.secure.org.", LDNS_RR_TYPE_A), 1,
+		     "not asked again");
+	cr_expect_eq(fake_count(&F, NULL, "secure.org.", LDNS_RR_TYPE_DNSKEY), 1);
+	cr_expect_eq(fake_count(&F, NULL, NULL, LDNS_RR_TYPE_DS), 0);
+	cr_expect_eq(F.n_log, sent + 1, "one query: the DNSKEY set the chain lacked");
+
+	/* Stored back as secure: no work and no query the next time. */
+	sent = F.n_log;
+	ask("ns2.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect(ldns_pkt_ad(r.pkt));
+	free_result(&r);
+	ask("ns2.secure.org.", LDNS_RR_TYPE_A, true, true, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR);
+	cr_expect_not(ldns_pkt_ad(r.pkt), "CD=1: never AD");
+	free_result(&r);
+	cr_expect_eq(F.n_log, sent);
+	stop_world();
+}
+
+Test(validate, forged_ns_address_fetched_for_the_walk_is_never_served_without_cd)
+{
+	start_validating(true);
+	add_other(true);
+	struct result r;
+	/* The walk uses the forged address (it serves other.org., the forger's choice). */
+	ask("www.other.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_assert_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR);
+	free_result(&r);
+	cr_assert_eq(fake_count(&F, SECURE_ORG, "ns2.secure.org.", LDNS_RR_TYPE_A), 1);
+
+	/* A client without CD: the cached copy fails validation, the authorities are asked
+	 * and their answer is bogus: SERVFAIL, not the forged address. */
+	ask("ns2.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_SERVFAIL);
+	cr_expect_eq(r.ede, VG_EDE_DNSSEC_BOGUS, "EDE %u (%s)", r.ede, r.ede_text);
+	cr_expect_not(
+	    has_rr(r.pkt, LDNS_SECTION_ANSWER, "ns2.secure.org.", LDNS_RR_TYPE_A, OTHER_ORG));
+	free_result(&r);
+	cr_expect_eq(fake_count(&F, SECURE_ORG, "ns2.secure.org.", LDNS_RR_TYPE_A), 2);
+	/* Without DO either. */
+	ask("ns2.secure.org.", LDNS_RR_TYPE_A, false, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_SERVFAIL);
+	free_result(&r);
+
+	/* CD=1 takes the data unchecked (RFC 4035 3.2.2), never with AD. */
+	ask("ns2.secure.org.", LDNS_RR_TYPE_A, true, true, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR);
+	cr_expect_not(ldns_pkt_ad(r.pkt));
+	cr_expect(has_rr(r.pkt, LDNS_SECTION_ANSWER, "ns2.secure.org.", LDNS_RR_TYPE_A, OTHER_ORG));
+	free_result(&r);
+	stop_world();
+}
+
+Test(validate, unchecked_negative_entry_is_validated_with_its_stored_proof)
+{
+	start_with_nsec(false); /* no aggressive NSEC: the entry itself must answer */
+	/* third.org.: unsigned, named only by nx-ns.secure.org., a name that does not exist:
+	 * the walk caches its NXDOMAIN, with the SOA and NSEC proof, unchecked. */
+	struct fake_server *org = server_of(ORG, "org.");
+	signed_set(org, &K_ORG, "third.org. 3600 IN NSEC org. NS RRSIG NSEC", NULL);
+	fake_rr(org, "third.org. 3600 IN NS nx-ns.secure.org.");
+	struct result r;
+	ask("www.third.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_SERVFAIL, "no server address");
+	free_result(&r);
+	unsigned walk = fake_count(&F, SECURE_ORG, "nx-ns.secure.org.", LDNS_RR_TYPE_A);
+	cr_assert_geq(walk, 1);
+
+	ask("nx-ns.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NXDOMAIN);
+	cr_expect(ldns_pkt_ad(r.pkt), "the stored proof validated: AD");
+	cr_expect(has_rr(r.pkt, LDNS_SECTION_AUTHORITY, "ns.secure.org.", LDNS_RR_TYPE_NSEC, NULL));
+	free_result(&r);
+	cr_expect_eq(fake_count(&F, SECURE_ORG, "nx-ns.secure.org.", LDNS_RR_TYPE_A), walk,
+		     "not asked again");
+	cr_expect_eq(fake_count(&F, NULL, "secure.org.", LDNS_RR_TYPE_DNSKEY), 1);
+	stop_world();
+}
+
+Test(validate, validated_answer_replaces_the_unchecked_copy_it_was_asked_for)
+{
+	start_validating(true);
+	size_t clean = S_SECURE->n_rrs;
+	add_other(true);
+	struct result r;
+	ask("www.other.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_assert_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR);
+	free_result(&r);
+	/* secure.org. serves the signed address from now on; the cache holds the forged copy,
+	 * unchecked. */
+	S_SECURE->n_rrs = clean;
+	signed_set(S_SECURE, &K_SECURE, "ns2.secure.org. 3600 IN A " OTHER_ORG, NULL);
+	ask("ns2.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR, "EDE %u (%s)", r.ede,
+		     r.ede_text);
+	cr_expect(ldns_pkt_ad(r.pkt), "the cached copy failed, the authorities' answer is secure");
+	free_result(&r);
+	cr_expect_eq(fake_count(&F, SECURE_ORG, "ns2.secure.org.", LDNS_RR_TYPE_A), 2);
+	/* The secure answer replaced the unchecked copy of the same rank: no query now. */
+	size_t sent = F.n_log;
+	ask("ns2.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect(ldns_pkt_ad(r.pkt));
+	free_result(&r);
+	cr_expect_eq(F.n_log, sent, "answered from the validated copy");
+	stop_world();
+}
+
+Test(validate, unsigned_delegation_proved_by_a_referral_costs_a_later_request_no_ds_query)
+{
+	start_validating(true);
+	struct result r;
+	ask("www.plain.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_assert_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR);
+	free_result(&r);
+	cr_assert_eq(fake_count(&F, NULL, NULL, LDNS_RR_TYPE_DS), 0);
+	/* Another name under the same cut, taken from the cache this time (no referral in
+	 * this request): the NSEC the first referral proved with is in the cache, validated. */
+	size_t sent = F.n_log;
+	ask("ns.plain.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_assert_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_NOERROR, "EDE %u (%s)", r.ede,
+		     r.ede_text);
+	cr_expect_not(ldns_pkt_ad(r.pkt), "insecure");
+	free_result(&r);
+	cr_expect_eq(fake_count(&F, NULL, NULL, LDNS_RR_TYPE_DS), 0, "no DS query for plain.org.");
+	cr_expect_eq(F.n_log, sent + 1, "one query: the question itself");
+	cr_expect_eq(R->stats.dnssec_insecure, 2);
+	stop_world();
+}
