@@ -267,6 +267,14 @@ unsigned vg_cache_usage_pct(struct vg_cache *c);
 /* rrset.c */
 int vg_rrset_decode(const uint8_t *v, size_t len, struct vg_cval_hdr *h, uint8_t *buf, size_t cap,
 		    struct vg_cache_rrset_view *view);
+/* Size of an rrset value's body header after the common header: u16 rr_count, u16 sig_count,
+ * u32 rdata_len, u32 sigs_len (rrset.c). */
+#define VG_CRS_BODY 12
+
+/* hit.c: whether the answer put `op` (an answer-DB key and value) is shadowed by the rrset DB in
+ * `txn`: a live entry at its name and type that vg_cache_rrset_answer serves to the key's DO/CD
+ * bits and that lives at least as long as the answer would. Such an answer is not stored. */
+bool vg_answer_shadowed(struct vg_cache *c, MDB_txn *txn, const struct vg_cop *op);
 
 /* nsec.c: the index key of a secure NSEC/NSEC3 RRset (its zone: the signer of its first RRSIG,
  * (u16 rdlen, rdata) sequence `sigs`). Returns the key length, or <0 when not indexable. */

@@ -10,7 +10,7 @@
 /* Body after the common header: u16 rr_count, u16 sig_count, u32 rdata_len, u32 sigs_len, rdata,
  * sigs. Negative entries: rdata = SOA owner || u16 rdlen || SOA rdata (rr_count 1), sigs = proof
  * RRs in full uncompressed wire form (sig_count of them). */
-#define RS_BODY 12
+#define RS_BODY VG_CRS_BODY
 
 /* A sequence of `count` (u16 rdlen, rdata) exactly `len` bytes long. */
 static bool rdata_seq_ok(const uint8_t *p, size_t len, unsigned count)

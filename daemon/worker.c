@@ -539,9 +539,14 @@ void vg_worker_query(struct vg_worker *w, const uint8_t *pkt, size_t len,
 	if (w->cache_rd) {
 		cache_begin(w);
 		unsigned flags = 0;
+		/* One RRset at the question is built from the rrset DB; other answers (CNAME
+		 * chains, negative ones, wildcard proofs) are whole in the answer DB. */
 		if (w->cache_open_txn &&
-		    vg_cache_answer_get(w->cache_rd, q.qname, q.qname_len, q.qtype, q.do_bit, q.cd,
-					q.id, w->now_wall, buf, cap, &outlen, &flags, 0) == 0) {
+		    (vg_cache_rrset_answer(w->cache_rd, q.qname, q.qname_len, q.qtype, q.qclass,
+					   q.do_bit, q.cd, q.id, w->now_wall, buf, cap, &outlen,
+					   &flags, 0) == 0 ||
+		     vg_cache_answer_get(w->cache_rd, q.qname, q.qname_len, q.qtype, q.do_bit, q.cd,
+					 q.id, w->now_wall, buf, cap, &outlen, &flags, 0) == 0)) {
 			VG_STAT_ADD(w, cached, 1);
 			buf[2] &= (uint8_t)~0x04; /* whoever stored it, a cached answer is not AA */
 			if (!q.do_bit && !q.ad) /* AD only for clients that ask for it (DO or AD) */
