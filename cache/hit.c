@@ -11,9 +11,9 @@
 #define INSECURE_REASONS                                                                           \
 	(VG_CACHE_F_INSECURE_ALG | VG_CACHE_F_INSECURE_DIGEST | VG_CACHE_F_INSECURE_ITER)
 
-/* The body of a stored rrset value (layout: rrset.c), lengths checked against the value. */
+/* The body of a stored rrset value (layout: rrset.c): rdata and signatures, each a sequence of
+ * (u16 rdlen, rdata) whose count the walk finds. */
 struct rs_body {
-	unsigned nrr, nsig;
 	size_t rl, sl;
 	const uint8_t *r, *s;
 };
@@ -23,15 +23,12 @@ static bool body_of(const uint8_t *v, size_t len, struct rs_body *b)
 	if (len < VG_CVAL_HDR + VG_CRS_BODY)
 		return false;
 	const uint8_t *p = v + VG_CVAL_HDR;
-	b->nrr = vg_get_u16(p);
-	b->nsig = vg_get_u16(p + 2);
-	b->rl = vg_get_u32(p + 4);
-	b->sl = vg_get_u32(p + 8);
-	if (b->nrr == 0 || b->rl > len || b->sl > len ||
-	    VG_CVAL_HDR + VG_CRS_BODY + b->rl + b->sl != len)
+	b->rl = vg_get_u16(p);
+	if (b->rl == 0 || b->rl > len - VG_CVAL_HDR - VG_CRS_BODY)
 		return false;
 	b->r = p + VG_CRS_BODY;
 	b->s = b->r + b->rl;
+	b->sl = len - VG_CVAL_HDR - VG_CRS_BODY - b->rl;
 	return true;
 }
 
@@ -52,14 +49,14 @@ static bool servable(const struct vg_cache *c, const struct vg_cval_hdr *h, uint
 	       (cd_bit || c->o.dnssec_off || !(h->rank & VG_RANK_ITERATED));
 }
 
-/* Whether one of the `count` (u16 rdlen, RRSIG rdata) in sigs has fewer labels than the owner
- * (`labels`): the set is a wildcard expansion (RFC 4035 5.3.2). Lengths are checked by the
- * caller's walk; a too short signature counts as one (it is damage, and is not served). */
-static bool wildcard_signed(const uint8_t *s, size_t len, unsigned count, int labels)
+/* Whether one of the (u16 rdlen, RRSIG rdata) in sigs[0..len) has fewer labels than the owner
+ * (`labels`): the set is a wildcard expansion (RFC 4035 5.3.2). A signature too short to have a
+ * labels field, or a sequence that does not walk, counts as one (it is damage, and not served). */
+static bool wildcard_signed(const uint8_t *s, size_t len, int labels)
 {
 	size_t off = 0;
-	for (unsigned i = 0; i < count && off + 2 <= len; i++) {
-		size_t rdlen = vg_get_u16(s + off);
+	while (off < len) {
+		size_t rdlen = off + 2 <= len ? vg_get_u16(s + off) : 0;
 		if (rdlen < 4 || off + 2 + rdlen > len || s[off + 2 + 3] < labels)
 			return true;
 		off += 2 + rdlen;
@@ -67,18 +64,22 @@ static bool wildcard_signed(const uint8_t *s, size_t len, unsigned count, int la
 	return false;
 }
 
-/* Writes `count` records of (u16 rdlen, rdata) p[0..len) at out + *pos, each owned by a pointer
- * to the question (offset 12). Returns false when the sequence does not walk exactly. */
-static bool put_records(uint8_t *out, size_t *pos, const uint8_t *p, size_t len, unsigned count,
-			uint16_t type, uint16_t rclass, uint32_t ttl)
+/* Writes the records (u16 rdlen, rdata) of p[0..len) at out + *pos, each owned by a pointer to
+ * the question (offset 12), as long as they fit under `cap`. Returns their count, -1 when the
+ * sequence does not walk exactly (damage), -2 when out of room. */
+static int put_records(uint8_t *out, size_t cap, size_t *pos, const uint8_t *p, size_t len,
+		       uint16_t type, uint16_t rclass, uint32_t ttl)
 {
 	size_t off = 0, at = *pos;
-	for (unsigned i = 0; i < count; i++) {
+	int count = 0;
+	while (off < len) {
 		if (off + 2 > len)
-			return false;
+			return -1;
 		size_t n = 2 + (size_t)vg_get_u16(p + off);
 		if (off + n > len)
-			return false;
+			return -1;
+		if (at + 10 + n > cap)
+			return -2;
 		uint8_t *rr = out + at;
 		rr[0] = 0xC0;
 		rr[1] = 12;
@@ -88,9 +89,10 @@ static bool put_records(uint8_t *out, size_t *pos, const uint8_t *p, size_t len,
 		memcpy(rr + 10, p + off, n); /* rdlength and rdata */
 		at += 10 + n;
 		off += n;
+		count++;
 	}
 	*pos = at;
-	return off == len;
+	return count;
 }
 
 int vg_cache_rrset_answer(struct vg_cache_reader *rd, const uint8_t *qname, size_t qname_len,
@@ -122,17 +124,19 @@ int vg_cache_rrset_answer(struct vg_cache_reader *rd, const uint8_t *qname, size
 	if (vg_cval_fresh(&h, now, allow_stale_secs, c->o.stale_max, &age, &fl) < 0)
 		return VG_ESTALE;
 	bool stale = fl & VG_CACHE_STALE;
-	bool sigs = do_bit && b.nsig;
-	if (sigs && wildcard_signed(b.s, b.sl, b.nsig, vg_name_labels(qname)))
+	bool sigs = do_bit && b.sl;
+	if (sigs && wildcard_signed(b.s, b.sl, vg_name_labels(qname)))
 		return VG_ENOTFOUND;
-	size_t head = 12 + qname_len + 4;
-	size_t need = head + 10 * (size_t)b.nrr + b.rl + (sigs ? 10 * (size_t)b.nsig + b.sl : 0);
-	if (need > cap || need > 65535)
-		return VG_ESPACE;
+	if (cap > 65535)
+		cap = 65535; /* the largest DNS message */
 	uint32_t ttl = stale ? VG_CACHE_STALE_TTL : h.ttl - age;
-	size_t pos = head;
-	if (!put_records(out, &pos, b.r, b.rl, b.nrr, qtype, h.aux, ttl) ||
-	    (sigs && !put_records(out, &pos, b.s, b.sl, b.nsig, VG_TYPE_RRSIG, h.aux, ttl)))
+	size_t pos = 12 + qname_len + 4;
+	int an = pos <= cap ? put_records(out, cap, &pos, b.r, b.rl, qtype, h.aux, ttl) : -2;
+	int ns =
+	    sigs && an > 0 ? put_records(out, cap, &pos, b.s, b.sl, VG_TYPE_RRSIG, h.aux, ttl) : 0;
+	if (an == -2 || ns == -2)
+		return VG_ESPACE;
+	if (an <= 0 || ns < 0)
 		goto corrupt;
 	vg_put_u16(out, id);
 	out[2] = 0x80; /* QR; never AA: a cached answer */
@@ -140,7 +144,7 @@ int vg_cache_rrset_answer(struct vg_cache_reader *rd, const uint8_t *qname, size
 	 * answer builder) */
 	out[3] = (uint8_t)(0x80 | (h.sec == VG_SEC_SECURE && !cd_bit && !stale ? 0x20 : 0));
 	vg_put_u16(out + 4, 1);
-	vg_put_u16(out + 6, (uint16_t)(b.nrr + (sigs ? b.nsig : 0)));
+	vg_put_u16(out + 6, (uint16_t)(an + ns));
 	memset(out + 8, 0, 4);
 	memcpy(out + 12, qname, qname_len);
 	vg_put_u16(out + 12 + qname_len, qtype);
@@ -189,9 +193,9 @@ bool vg_answer_shadowed(struct vg_cache *c, MDB_txn *txn, const struct vg_cop *o
 	/* The answer would outlive the entry: it is served once the entry has expired. */
 	if ((uint64_t)vg_cval_left(&h, op->now) + VG_CACHE_CLOCK_SLACK < ah.ttl)
 		return false;
-	if ((dobits & VG_CKEY_DO) && b.nsig) {
+	if ((dobits & VG_CKEY_DO) && b.sl) {
 		int labels = vg_name_len(wire + 12, ql) == (int)ql ? vg_name_labels(wire + 12) : -1;
-		if (labels < 0 || wildcard_signed(b.s, b.sl, b.nsig, labels))
+		if (labels < 0 || wildcard_signed(b.s, b.sl, labels))
 			return false;
 	}
 	return true;
