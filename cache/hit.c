@@ -67,8 +67,10 @@ static bool wildcard_signed(const uint8_t *s, size_t len, int labels)
 /* Writes the records (u16 rdlen, rdata) of p[0..len) at out + *pos, each owned by a pointer to
  * the question (offset 12), as long as they fit under `cap`. Returns their count, -1 when the
  * sequence does not walk exactly (damage), -2 when out of room. */
-static int put_records(uint8_t *out, size_t cap, size_t *pos, const uint8_t *p, size_t len,
-		       uint16_t type, uint16_t rclass, uint32_t ttl)
+static inline __attribute__((always_inline)) int put_records(uint8_t *out, size_t cap, size_t *pos,
+							     const uint8_t *p, size_t len,
+							     uint16_t type, uint16_t rclass,
+							     uint32_t ttl)
 {
 	size_t off = 0, at = *pos;
 	int count = 0;
@@ -107,11 +109,9 @@ int vg_cache_rrset_answer(struct vg_cache_reader *rd, const uint8_t *qname, size
 		return VG_ENOTFOUND;
 	struct vg_cache *c = rd->c;
 	uint8_t key[VG_CKEY_MAX];
-	int kl = vg_ckey_rrset(key, qname, qtype);
-	if (kl < 0)
-		return VG_ENOTFOUND;
-	MDB_val k = {.mv_size = (size_t)kl, .mv_data = key}, v;
-	if (mdb_get(rd->txn, c->dbi_rrset, &k, &v) != 0)
+	int kl;
+	MDB_val v;
+	if (vg_rrset_raw(rd, qname, qtype, key, &kl, &v) < 0)
 		return VG_ENOTFOUND;
 	struct vg_cval_hdr h;
 	struct rs_body b;

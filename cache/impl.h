@@ -269,6 +269,18 @@ unsigned vg_cache_usage_pct(struct vg_cache *c);
 /* rrset.c */
 int vg_rrset_decode(const uint8_t *v, size_t len, struct vg_cval_hdr *h, uint8_t *buf, size_t cap,
 		    struct vg_cache_rrset_view *view);
+/* The stored value of (owner, type) in the rrset DB, read in place (valid until read_end): 0,
+ * with the key in key[0..*kl) (for a touch), or VG_ENOTFOUND. */
+static inline int vg_rrset_raw(struct vg_cache_reader *rd, const uint8_t *owner, uint16_t type,
+			       uint8_t *key, int *kl, MDB_val *v)
+{
+	*kl = vg_ckey_rrset(key, owner, type);
+	if (*kl < 0)
+		return VG_ENOTFOUND;
+	MDB_val k = {.mv_size = (size_t)*kl, .mv_data = key};
+	return mdb_get(rd->txn, rd->c->dbi_rrset, &k, v) == 0 ? 0 : VG_ENOTFOUND;
+}
+
 /* Size of an rrset value's body header after the common header: u16 rdata_len (rrset.c). */
 #define VG_CRS_BODY 2
 

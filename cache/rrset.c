@@ -251,11 +251,9 @@ static int get_one(struct vg_cache_reader *rd, const uint8_t *owner, uint16_t ty
 {
 	struct vg_cache *c = rd->c;
 	uint8_t key[VG_CKEY_MAX];
-	int kl = vg_ckey_rrset(key, owner, type);
-	if (kl < 0)
-		return VG_ENOTFOUND;
-	MDB_val k = {.mv_size = (size_t)kl, .mv_data = key}, v;
-	if (mdb_get(rd->txn, c->dbi_rrset, &k, &v) != 0)
+	int kl;
+	MDB_val v;
+	if (vg_rrset_raw(rd, owner, type, key, &kl, &v) < 0)
 		return VG_ENOTFOUND;
 	struct vg_cval_hdr h;
 	int rc = vg_rrset_decode(v.mv_data, v.mv_size, &h, NULL, 0, view);
