@@ -49,8 +49,10 @@ int vg_ckey_parse(const uint8_t *key, size_t len, bool answer, uint8_t *name, ui
 /* ---- value layout (owner: key.c for the common header, rrset.c / answer.c for bodies) ---- */
 
 /* Byte 0 of every value, and the meta "format" key. 2: delegations under VG_CKEY_T_DELEG (in
- * format 1 the referral's NS set and the child's NS answer shared the NS key). */
-#define VG_CACHE_FORMAT 2
+ * format 1 the referral's NS set and the child's NS answer shared the NS key). 3: an rrset
+ * value's body starts with its rdata length alone (format 2 also kept both record counts and a
+ * u32 length of the signatures: 10 bytes more per entry). */
+#define VG_CACHE_FORMAT 3
 #define VG_CVAL_HDR 20
 /* No stored TTL exceeds this (the config caps every TTL key at a year): a larger value read back is
  * damage, and would otherwise make an entry live, and rank-protected, for up to 136 years. */
@@ -267,6 +269,25 @@ unsigned vg_cache_usage_pct(struct vg_cache *c);
 /* rrset.c */
 int vg_rrset_decode(const uint8_t *v, size_t len, struct vg_cval_hdr *h, uint8_t *buf, size_t cap,
 		    struct vg_cache_rrset_view *view);
+/* The stored value of (owner, type) in the rrset DB, read in place (valid until read_end): 0,
+ * with the key in key[0..*kl) (for a touch), or VG_ENOTFOUND. */
+static inline int vg_rrset_raw(struct vg_cache_reader *rd, const uint8_t *owner, uint16_t type,
+			       uint8_t *key, int *kl, MDB_val *v)
+{
+	*kl = vg_ckey_rrset(key, owner, type);
+	if (*kl < 0)
+		return VG_ENOTFOUND;
+	MDB_val k = {.mv_size = (size_t)*kl, .mv_data = key};
+	return mdb_get(rd->txn, rd->c->dbi_rrset, &k, v) == 0 ? 0 : VG_ENOTFOUND;
+}
+
+/* Size of an rrset value's body header after the common header: u16 rdata_len (rrset.c). */
+#define VG_CRS_BODY 2
+
+/* hit.c: whether the answer put `op` (an answer-DB key and value) is shadowed by the rrset DB in
+ * `txn`: a live entry at its name and type that vg_cache_rrset_answer serves to the key's DO/CD
+ * bits and that lives at least as long as the answer would. Such an answer is not stored. */
+bool vg_answer_shadowed(struct vg_cache *c, MDB_txn *txn, const struct vg_cop *op);
 
 /* nsec.c: the index key of a secure NSEC/NSEC3 RRset (its zone: the signer of its first RRSIG,
  * (u16 rdlen, rdata) sequence `sigs`). Returns the key length, or <0 when not indexable. */

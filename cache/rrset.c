@@ -7,42 +7,44 @@
 #include "vigil/err.h"
 #include "vigil/log.h"
 
-/* Body after the common header: u16 rr_count, u16 sig_count, u32 rdata_len, u32 sigs_len, rdata,
- * sigs. Negative entries: rdata = SOA owner || u16 rdlen || SOA rdata (rr_count 1), sigs = proof
- * RRs in full uncompressed wire form (sig_count of them). */
-#define RS_BODY 12
+/* Body after the common header (format 3): u16 rdata_len, rdata, sigs (the rest of the value).
+ * Positive entries: rdata and sigs are sequences of (u16 rdlen, rdata). Negative entries: rdata =
+ * SOA owner || u16 rdlen || SOA rdata, sigs = proof RRs in full uncompressed wire form. The
+ * record counts are not stored: every read walks the lengths to check them anyway, and the walk
+ * counts them (format 2 kept u16 counts and u32 lengths, 10 bytes more per entry). */
+#define RS_BODY VG_CRS_BODY
 
-/* A sequence of `count` (u16 rdlen, rdata) exactly `len` bytes long. */
-static bool rdata_seq_ok(const uint8_t *p, size_t len, unsigned count)
+/* The number of (u16 rdlen, rdata) making up exactly `len` bytes, or -1. */
+static int rdata_seq_count(const uint8_t *p, size_t len)
 {
 	size_t pos = 0;
-	for (unsigned i = 0; i < count; i++) {
+	int n = 0;
+	while (pos < len) {
 		if (pos + 2 > len)
-			return false;
+			return -1;
 		pos += 2 + (size_t)vg_get_u16(p + pos);
-		if (pos > len)
-			return false;
+		n++;
 	}
-	return pos == len;
+	return pos == len ? n : -1;
 }
 
-/* A sequence of `count` full uncompressed RRs exactly `len` bytes long. */
-static bool rr_seq_ok(const uint8_t *p, size_t len, unsigned count)
+/* The number of full uncompressed RRs making up exactly `len` bytes, or -1. */
+static int rr_seq_count(const uint8_t *p, size_t len)
 {
 	size_t pos = 0;
-	for (unsigned i = 0; i < count; i++) {
-		if (pos >= len)
-			return false;
+	int n = 0;
+	while (pos < len) {
 		int nl = vg_name_len(p + pos, len - pos);
 		if (nl < 0)
-			return false;
+			return -1;
 		pos += (size_t)nl;
 		struct vg_dns_rr h;
 		if (vg_dns_rr_fixed(p, len, &pos, &h) < 0)
-			return false;
+			return -1;
 		pos += h.rdlen;
+		n++;
 	}
-	return pos == len;
+	return pos == len ? n : -1;
 }
 
 uint32_t vg_cache_ttl_clamp(uint32_t ttl, uint32_t lo, uint32_t hi)
@@ -75,9 +77,9 @@ static uint32_t sig_left(const uint8_t *sigs, size_t len, uint32_t now)
 }
 
 static int enqueue_rrset(struct vg_cache *c, enum vg_cop_kind kind, const uint8_t *key, int kl,
-			 const struct vg_cval_hdr *h, uint16_t nrr, uint16_t nsig, const uint8_t *a,
-			 size_t alen, const uint8_t *a2, size_t a2len, const uint8_t *a3,
-			 size_t a3len, const uint8_t *s, size_t slen, uint32_t now)
+			 const struct vg_cval_hdr *h, const uint8_t *a, size_t alen,
+			 const uint8_t *a2, size_t a2len, const uint8_t *a3, size_t a3len,
+			 const uint8_t *s, size_t slen, uint32_t now)
 {
 	if (kl < 0)
 		return VG_EFORMAT;
@@ -97,10 +99,7 @@ static int enqueue_rrset(struct vg_cache *c, enum vg_cop_kind kind, const uint8_
 	uint8_t *v = op->data + kl;
 	vg_cval_hdr_encode(v, h);
 	uint8_t *b = v + VG_CVAL_HDR;
-	vg_put_u16(b, nrr);
-	vg_put_u16(b + 2, nsig);
-	vg_put_u32(b + 4, (uint32_t)rl);
-	vg_put_u32(b + 8, (uint32_t)slen);
+	vg_put_u16(b, (uint16_t)rl); /* rl + slen <= VG_CACHE_READ_MAX, checked above */
 	b += RS_BODY;
 	if (alen)
 		memcpy(b, a, alen);
@@ -118,8 +117,8 @@ int vg_cache_rrset_put(struct vg_cache *c, const struct vg_cache_rrset *rs, uint
 	if (!rs || !rs->owner || vg_name_len(rs->owner, VG_NAME_MAX) < 0 || rs->type == 0 ||
 	    rs->type == VG_CKEY_T_DELEG || (rs->delegation && rs->type != VG_TYPE_NS))
 		return VG_EFORMAT;
-	if (!rdata_seq_ok(rs->rdata, rs->rdata_len, rs->rr_count) || rs->rr_count == 0 ||
-	    !rdata_seq_ok(rs->sigs, rs->sigs_len, rs->sig_count))
+	if (rs->rr_count == 0 || rdata_seq_count(rs->rdata, rs->rdata_len) != rs->rr_count ||
+	    rdata_seq_count(rs->sigs, rs->sigs_len) != rs->sig_count)
 		return VG_EFORMAT;
 	uint32_t ttl = vg_cache_ttl_clamp(rs->ttl, c->o.min_ttl, c->o.max_ttl);
 	uint32_t sl = sig_left(rs->sigs, rs->sigs_len, now);
@@ -141,15 +140,13 @@ int vg_cache_rrset_put(struct vg_cache *c, const struct vg_cache_rrset *rs, uint
 	uint16_t ktype = rs->delegation ? VG_CKEY_T_DELEG : rs->type;
 	uint8_t key[VG_CKEY_MAX];
 	int kl = vg_ckey_rrset(key, rs->owner, ktype);
-	int rc =
-	    enqueue_rrset(c, VG_COP_PUT_RRSET, key, kl, &h, rs->rr_count, rs->sig_count, rs->rdata,
-			  rs->rdata_len, NULL, 0, NULL, 0, rs->sigs, rs->sigs_len, now);
+	int rc = enqueue_rrset(c, VG_COP_PUT_RRSET, key, kl, &h, rs->rdata, rs->rdata_len, NULL, 0,
+			       NULL, 0, rs->sigs, rs->sigs_len, now);
 	/* A validated NSEC/NSEC3 set also goes to the NSEC index (RFC 8198), same value. */
 	if (rc == 0 && h.sec == VG_SEC_SECURE && !rs->delegation &&
 	    (kl = vg_nsec_index_key(key, rs->owner, rs->type, rs->sigs, rs->sigs_len)) > 0)
-		rc = enqueue_rrset(c, VG_COP_PUT_NSEC, key, kl, &h, rs->rr_count, rs->sig_count,
-				   rs->rdata, rs->rdata_len, NULL, 0, NULL, 0, rs->sigs,
-				   rs->sigs_len, now);
+		rc = enqueue_rrset(c, VG_COP_PUT_NSEC, key, kl, &h, rs->rdata, rs->rdata_len, NULL,
+				   0, NULL, 0, rs->sigs, rs->sigs_len, now);
 	return rc;
 }
 
@@ -160,7 +157,7 @@ int vg_cache_neg_put(struct vg_cache *c, const struct vg_cache_neg *n, uint32_t 
 	int ol = vg_name_len(n->soa_owner, VG_NAME_MAX);
 	if (ol < 0 || n->soa_rdlen < 22 || !n->soa_rdata)
 		return VG_EFORMAT;
-	if (!rr_seq_ok(n->proof, n->proof_len, n->proof_count))
+	if (rr_seq_count(n->proof, n->proof_len) != n->proof_count)
 		return VG_EFORMAT;
 	if (!n->nxdomain && (n->qtype == 0 || n->qtype == VG_CKEY_T_DELEG))
 		return VG_EFORMAT;
@@ -187,9 +184,8 @@ int vg_cache_neg_put(struct vg_cache *c, const struct vg_cache_neg *n, uint32_t 
 	vg_put_u16(rdl, n->soa_rdlen);
 	uint8_t key[VG_CKEY_MAX];
 	int kl = vg_ckey_rrset(key, n->qname, n->nxdomain ? 0 : n->qtype);
-	return enqueue_rrset(c, VG_COP_PUT_RRSET, key, kl, &h, 1, n->proof_count, n->soa_owner,
-			     (size_t)ol, rdl, 2, n->soa_rdata, n->soa_rdlen, n->proof, n->proof_len,
-			     now);
+	return enqueue_rrset(c, VG_COP_PUT_RRSET, key, kl, &h, n->soa_owner, (size_t)ol, rdl, 2,
+			     n->soa_rdata, n->soa_rdlen, n->proof, n->proof_len, now);
 }
 
 int vg_rrset_decode(const uint8_t *v, size_t len, struct vg_cval_hdr *h, uint8_t *buf, size_t cap,
@@ -198,20 +194,24 @@ int vg_rrset_decode(const uint8_t *v, size_t len, struct vg_cval_hdr *h, uint8_t
 	if (vg_cval_hdr_decode(v, len, h) < 0 || len < VG_CVAL_HDR + RS_BODY)
 		return VG_ECORRUPT;
 	const uint8_t *b = v + VG_CVAL_HDR;
-	unsigned nrr = vg_get_u16(b), nsig = vg_get_u16(b + 2);
-	size_t rl = vg_get_u32(b + 4), sl = vg_get_u32(b + 8);
-	if (rl > len || sl > len || VG_CVAL_HDR + RS_BODY + rl + sl != len)
+	size_t rl = vg_get_u16(b);
+	if (rl > len - VG_CVAL_HDR - RS_BODY)
 		return VG_ECORRUPT;
+	size_t sl = len - VG_CVAL_HDR - RS_BODY - rl;
 	const uint8_t *r = b + RS_BODY, *s = r + rl;
+	int nrr, nsig;
 	memset(view, 0, sizeof(*view));
 	if (h->kind == VG_CACHE_POSITIVE) {
-		if (nrr == 0 || !rdata_seq_ok(r, rl, nrr) || !rdata_seq_ok(s, sl, nsig))
+		nrr = rdata_seq_count(r, rl);
+		nsig = rdata_seq_count(s, sl);
+		if (nrr <= 0 || nsig < 0)
 			return VG_ECORRUPT;
 	} else {
 		int ol = vg_name_len(r, rl);
-		if (nrr != 1 || ol < 0 || (size_t)ol + 2 > rl ||
-		    (size_t)ol + 2 + vg_get_u16(r + ol) != rl || vg_get_u16(r + ol) < 22 ||
-		    !rr_seq_ok(s, sl, nsig))
+		nrr = 1;
+		nsig = rr_seq_count(s, sl);
+		if (ol < 0 || (size_t)ol + 2 > rl || (size_t)ol + 2 + vg_get_u16(r + ol) != rl ||
+		    vg_get_u16(r + ol) < 22 || nsig < 0)
 			return VG_ECORRUPT;
 	}
 	if (!buf)
@@ -251,11 +251,9 @@ static int get_one(struct vg_cache_reader *rd, const uint8_t *owner, uint16_t ty
 {
 	struct vg_cache *c = rd->c;
 	uint8_t key[VG_CKEY_MAX];
-	int kl = vg_ckey_rrset(key, owner, type);
-	if (kl < 0)
-		return VG_ENOTFOUND;
-	MDB_val k = {.mv_size = (size_t)kl, .mv_data = key}, v;
-	if (mdb_get(rd->txn, c->dbi_rrset, &k, &v) != 0)
+	int kl;
+	MDB_val v;
+	if (vg_rrset_raw(rd, owner, type, key, &kl, &v) < 0)
 		return VG_ENOTFOUND;
 	struct vg_cval_hdr h;
 	int rc = vg_rrset_decode(v.mv_data, v.mv_size, &h, NULL, 0, view);

@@ -155,6 +155,9 @@ int vg_cache_apply_put(struct vg_cache *c, MDB_txn *txn, MDB_dbi dbi, const stru
 	struct vg_cval_hdr nh, oh;
 	if (vg_cval_hdr_decode(v.mv_data, v.mv_size, &nh) < 0)
 		return 0;
+	/* The hit path reads the rrset DB first: an answer it would never reach is not stored. */
+	if (dbi == c->dbi_answer && vg_answer_shadowed(c, txn, op))
+		return 0;
 	int rc = mdb_get(txn, dbi, &k, &old);
 	struct vg_cache_rrset_view view;
 	/* A damaged stored value counts as absent: it must not hold its slot by rank. */

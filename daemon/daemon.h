@@ -130,7 +130,9 @@ struct vg_worker {
 	struct vg_tcp_conn *conn_head, *conn_tail; /* least recently active first */
 	size_t n_conns;
 	struct vg_client_req *free_reqs; /* request contexts for the resolver, reused */
-	size_t inflight;	  /* resolver requests not yet answered */
+	size_t inflight;		 /* resolver requests not yet answered */
+	size_t inflight_peak;		 /* most in flight since the last trim (trim_after_burst) */
+	uint64_t trimmed_at;		 /* uv_now of that trim, 0 before the first */
 	bool stopping;
 
 	/* mailbox, protected by mu: written by the main thread, read by the worker */

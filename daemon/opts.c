@@ -14,6 +14,7 @@ void vg_cache_opts_from_config(struct vg_cache_opts *o, const struct vg_config *
 		o->max_neg_ttl = cfg->cache_max_negative_ttl;
 	o->stale_max = cfg->serve_stale_max;
 	o->rebuild_on_error = cfg->cache_rebuild_on_error;
+	o->dnssec_off = !cfg->dnssec; /* unvalidated data may answer CD=0 from the rrset DB */
 }
 
 void vg_resolver_opts_from_config(struct vg_resolver_opts *o, const struct vg_config *cfg)

@@ -216,6 +216,28 @@ stop_server() {
 	PID=
 }
 
+# MEM_REPORT=FILE: where the RSS went after the misses, appended to FILE: anonymous and file-backed
+# RSS (status, smaps_rollup), the RSS of the cache file's mapping, the file size and mdb_stat of
+# every DB with the freelist (vigild and kresd: both keep an LMDB file).
+mem_report() { # $1 name, $2 misses done, $3 RSS before (kB), $4 RSS after (kB)
+	{
+		echo "== $1: $2 misses, VmRSS $3 -> $4 kB, RssAnon $anon0 -> $(awk '/RssAnon/ {print $2}' "/proc/$PID/status") kB"
+		grep -E '^(VmRSS|RssAnon|RssFile|RssShmem)' "/proc/$PID/status"
+		grep -E '^(Rss|Anonymous|Private_Dirty|Shared_Clean|Private_Clean):' "/proc/$PID/smaps_rollup"
+		awk '/^[0-9a-f]+-[0-9a-f]+ / { f = ($NF ~ /data\.mdb$/) } f && /^Rss:/ { s += $2 } END { print "data.mdb mapping Rss:", s + 0, "kB" }' "/proc/$PID/smaps"
+		# the larger anonymous mappings (heap, thread arenas, stacks)
+		awk '/^[0-9a-f]+-[0-9a-f]+ / { m = $1; n = (NF >= 6) ? $6 : "anon" } /^Anonymous:/ && $2 >= 256 { print "  anon", n, m, $2, "kB" }' "/proc/$PID/smaps"
+		db=
+		[ "$1" = vigild ] && db="$T/vcache"
+		[ "$1" = kresd ] && db="$T/kcache"
+		if [ -n "$db" ] && command -v mdb_stat >/dev/null; then
+			ls -l "$db/data.mdb"
+			mdb_stat -ef "$db" | grep -E 'Number of pages used|Last page|Free pages|Page size|Entries'
+			mdb_stat -a "$db" | grep -E 'Status of|Tree depth|Branch pages|Leaf pages|Overflow pages|Entries'
+		fi
+	} >>"$MEM_REPORT" 2>&1
+}
+
 run_one() { # $1 = name
 	name=$1
 	# 3. cold resolutions first (fresh cache)
@@ -239,6 +261,7 @@ PY
 	cold_med=$(echo $cold | tr ' ' '\n' | sort -n | sed -n 3p)
 	# 1. misses over unique wildcard names (RSS before and after: bytes per cached name)
 	rss0=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
+	anon0=$(awk '/RssAnon/ {print $2}' "/proc/$PID/status")
 	awk -v n="$MISSES" -v tag="$name$$" 'BEGIN { for (i = 0; i < n; i++) printf "m%d-%s.wild.example.com A\n", i, tag }' >"$T/miss.txt"
 	c0=$(cpu_ticks "$PID")
 	dnsperf -s 127.0.0.1 -p "$PORT" -d "$T/miss.txt" -n 1 -c 10 -q 200 -t 5 -l 120 >"$T/miss.out" 2>&1
@@ -251,6 +274,7 @@ PY
 	miss_per_cpu=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v n="$miss_done" 'BEGIN { if (t) printf "%.0f", n / (t / hz); else print "inf" }')
 	rss1=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
 	bpn=$(awk -v a="$rss0" -v b="$rss1" -v n="$miss_done" 'BEGIN { printf "%.0f", n ? (b - a) * 1024 / n : 0 }')
+	[ -n "${MEM_REPORT:-}" ] && mem_report "$name" "$miss_done" "$rss0" "$rss1"
 	# 2. hits at a fixed rate
 	echo "www.example.com A" >"$T/hit.txt"
 	dig +time=2 +tries=1 -p "$PORT" @127.0.0.1 www.example.com A >/dev/null

@@ -58,6 +58,11 @@ struct vg_cache_opts {
 	 * 0 = 32 MiB. */
 	size_t queue_max_bytes;
 	bool skip_verify; /* skip the full read of an existing file at open (see vg_cache_open) */
+	/* The resolver does not validate (config `dnssec: no`): an iterated RRset of status
+	 * indeterminate then answers CD=0 questions through vg_cache_rrset_answer like any other.
+	 * With validation (false, the default) it does not: such data was never checked, and the
+	 * resolver decides what a CD=0 client gets. */
+	bool dnssec_off;
 };
 
 /* Sets every field to its default (dir NULL). */
@@ -154,13 +159,36 @@ int vg_cache_answer_get(struct vg_cache_reader *rd, const uint8_t *qname, size_t
 			uint8_t *out, size_t cap, size_t *outlen, unsigned *flags,
 			int allow_stale_secs);
 
+/* The hit path's first lookup: the answer to (qname, qtype, qclass, DO, CD) built from the rrset
+ * DB entry of (qname, qtype), for questions whose answer is exactly that one RRset. Served only
+ * from a positive entry of answer rank (never glue or additional data), whose class is qclass,
+ * that carries no insecure reason (VG_CACHE_F_INSECURE_*: the resolver adds their EDE), of status
+ * secure or insecure, or indeterminate when cd_bit, opts.dnssec_off or forwarded data (rank
+ * without VG_RANK_ITERATED: the resolver never validates it); with do_bit, not from a
+ * wildcard expansion (an RRSIG with fewer labels than qname: its answer needs the proof the
+ * answer DB keeps). Anything else is VG_ENOTFOUND, and the caller tries vg_cache_answer_get.
+ * The message written to out[0..cap): header with `id`, QR, RA, AD when the entry is secure and
+ * neither cd_bit nor stale (the caller takes AD off for a client that set neither DO nor AD, as
+ * for answer-DB hits), the question with the client's spelling of `qname`, every record owned by
+ * a compression pointer to it, TTL = time left (VG_CACHE_STALE_TTL when stale), the RRSIGs after
+ * the records when do_bit, no authority, no additional, no OPT. allow_stale_secs, *flags and the
+ * recency touch as vg_cache_answer_get. No allocation; the only parsing is the walk over the
+ * rdata lengths. Inside read_begin/end. Returns 0, VG_ENOTFOUND, VG_ESTALE or VG_ESPACE. */
+int vg_cache_rrset_answer(struct vg_cache_reader *rd, const uint8_t *qname, size_t qname_len,
+			  uint16_t qtype, uint16_t qclass, bool do_bit, bool cd_bit, uint16_t id,
+			  uint32_t now, uint8_t *out, size_t cap, size_t *outlen, unsigned *flags,
+			  int allow_stale_secs);
+
 /* Queues a whole answer for (qname, qtype, DO, CD). `wire` is a complete DNS response (header,
  * one question, sections, uncompressed or compressed). The cache validates it once (bounds,
  * names), lowercases the question name, sets ID 0, drops a trailing OPT record, clamps each TTL
  * and records its offset. The entry lives for the smallest TTL in the message (negative answers:
  * NXDOMAIN or empty answer section, clamped by max_neg_ttl). rank / sec / flags and the
  * replacement rule as for rrsets (vg_cache_rrset_put): a live entry of higher rank is kept, one of
- * equal rank too unless it is in its last 10% of TTL. Copies everything; thread-safe; never blocks.
+ * equal rank too unless it is in its last 10% of TTL. An answer that vg_cache_rrset_answer would
+ * serve from the rrset DB when the writer applies it (a live entry there answers this key for at
+ * least as long) is not stored: the hit path reads the rrset DB first, so it would never be read.
+ * Copies everything; thread-safe; never blocks.
  * Returns 0 when queued, VG_EFORMAT for a message it cannot walk, VG_ELIMIT when the queue is
  * full (dropped, counted). */
 int vg_cache_answer_put(struct vg_cache *c, const uint8_t *qname, uint16_t qtype, bool do_bit,
@@ -340,9 +368,9 @@ struct vg_cache_stats {
 	uint64_t map_size, used_bytes;	     /* LMDB map and pages in use */
 	uint64_t queued, dropped;	     /* writes waiting / dropped (full queue or map) */
 	uint64_t queued_bytes; /* bytes held by data writes not yet committed (queue_max_bytes) */
-	uint64_t committed, refused_rank;    /* writes applied / refused by the rank rule */
-	uint64_t evicted, evict_rounds;	     /* entries removed by eviction, eviction passes */
-	uint64_t corrupt;		     /* values that failed validation (treated as misses) */
+	uint64_t committed, refused_rank; /* writes applied / refused by the rank rule */
+	uint64_t evicted, evict_rounds;	  /* entries removed by eviction, eviction passes */
+	uint64_t corrupt;		  /* values that failed validation (treated as misses) */
 	uint64_t map_full; /* MDB_MAP_FULL seen by the writer (recovered by eviction) */
 	uint64_t touches;  /* recency stamps rewritten (eviction's use signal) */
 };

@@ -51,7 +51,7 @@ static void fuzz_rrset(const uint8_t *v, size_t len)
 		VG_FUZZ_CHECK(view.soa_rdata + view.soa_rdlen <= view.proof);
 	}
 	/* A small buffer must be refused, never overrun (ASan watches the heap copy). */
-	size_t need = len - VG_CVAL_HDR - 12;
+	size_t need = len - VG_CVAL_HDR - VG_CRS_BODY;
 	if (need > 0) {
 		uint8_t *small = malloc(need - 1 ? need - 1 : 1);
 		if (small) {

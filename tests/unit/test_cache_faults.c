@@ -160,10 +160,16 @@ static void edit_values(const char *name, value_edit_fn edit, const void *ctx)
 	MDB_val k, v;
 	int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
 	while (rc == 0) {
-		uint8_t nb[4096];
+		uint8_t nb[4096], kb[512];
 		MDB_val nv = {.mv_size = edit(nb, &v, ctx), .mv_data = nb};
-		mdb_cursor_put(cur, &k, &nv, MDB_CURRENT);
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		/* A put of another size moves nodes: copy the key, put, and seek back to it before
+		 * stepping on (a cursor put with MDB_CURRENT could skip the next entry). */
+		memcpy(kb, k.mv_data, k.mv_size);
+		MDB_val kk = {.mv_size = k.mv_size, .mv_data = kb};
+		cr_assert_eq(mdb_put(txn, dbi, &kk, &nv, 0), 0);
+		rc = mdb_cursor_get(cur, &kk, &v, MDB_SET_KEY);
+		if (rc == 0)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
 	}
 	mdb_cursor_close(cur);
 	mdb_txn_commit(txn);
