@@ -42,9 +42,10 @@ static bool servable(const struct vg_cache *c, const struct vg_cval_hdr *h, uint
 		return false;
 	if (h->sec == VG_SEC_SECURE || h->sec == VG_SEC_INSECURE)
 		return true;
-	/* Unchecked data: for CD=1, without validation, or from a forwarder (the resolver never
-	 * validates forwarded data); iterated data that was never validated is the resolver's to
-	 * judge for a CD=0 client. */
+	/* Unchecked data: for CD=1, without validation, or from a forwarder (forwarded data under
+	 * a trust anchor is stored validated, so what stays unchecked is outside every anchor or
+	 * under a negative one); iterated data that was never validated is the resolver's to judge
+	 * for a CD=0 client (validated on its way out, docs/architecture.md). */
 	return h->sec == VG_SEC_INDETERMINATE &&
 	       (cd_bit || c->o.dnssec_off || !(h->rank & VG_RANK_ITERATED));
 }
