@@ -171,6 +171,9 @@ struct vg_cache {
 	pthread_mutex_t mu; /* guards wake/barrier state below */
 	pthread_cond_t wake_cv, done_cv;
 	atomic_int wake_pending; /* enum vg_cache_wake */
+	/* Raised after each commit of a flush (vg_cache_read_gen); readers load it before renewing
+	 * their snapshot, so a snapshot older than a flush never carries its generation. */
+	atomic_uint_fast64_t flush_gen;
 	uint64_t ticket_next, ticket_done;
 	/* Group commit (writer.c): while writes keep coming the writer wakes every group_ms and
 	 * commits what queued up; after a few empty periods it sleeps up to idle_ms, until a
@@ -211,6 +214,7 @@ struct vg_cache_reader {
 	struct vg_cache *c;
 	MDB_txn *txn;
 	bool active;
+	uint64_t gen; /* flush generation loaded before the snapshot was renewed */
 	/* Recently queued touches (key hash -> stamp): one touch per entry per interval. */
 	uint64_t touch_key[2]; /* SipHash key of the touch slots, random per reader */
 	uint32_t touch_hash[VG_CACHE_TOUCH_SLOTS];

@@ -152,7 +152,7 @@ int vg_store_view_to_ans(struct vg_iq *iq, const uint8_t *owner,
 }
 
 int vg_store_chain_lookup(struct vg_iq *iq, const uint8_t *name, uint16_t type,
-			  const struct vg_rrset **set, uint8_t *neg_sec)
+			  const struct vg_rrset **set, uint8_t *neg_sec, uint32_t *ttl)
 {
 	struct vg_resolver *r = iq->req->r;
 	if (!vg_store_read(r))
@@ -163,6 +163,7 @@ int vg_store_chain_lookup(struct vg_iq *iq, const uint8_t *name, uint16_t type,
 	/* Iterated data only: a forwarder never supplies delegations or keys. */
 	if (rc < 0 || !(v.rank & VG_RANK_ITERATED) || (v.hint & VG_CACHE_STALE))
 		return 0;
+	*ttl = v.ttl;
 	if (v.kind == VG_CACHE_NODATA || v.kind == VG_CACHE_NXDOMAIN) {
 		*neg_sec = v.sec; /* the status of the negative answer's SOA */
 		return 2;
