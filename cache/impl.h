@@ -41,6 +41,11 @@ int vg_ckey_answer(uint8_t *key, const uint8_t *name, uint16_t type, bool do_bit
 int vg_ckey_name_prefix(uint8_t *key, const uint8_t *name);
 /* Prefix of every key at or below this name (subtree): lookup. */
 int vg_ckey_zone_prefix(uint8_t *key, const uint8_t *name);
+/* The rrset key of an ancestor of a name, built in place: key[0..len) holds the first labels of
+ * vg_ckey_zone_prefix(name) up to a label boundary (the ancestor's own lookup form, since that
+ * form is a prefix of its descendants'); what follows is overwritten. Returns the key length.
+ * Walks up a name build its lookup form once (rrset.c). */
+int vg_ckey_rrset_at(uint8_t *key, int len, uint16_t type);
 /* Splits a stored key; `answer` says which DB it came from. name receives the lowercase wire
  * name. Returns 0 or VG_ECORRUPT. */
 int vg_ckey_parse(const uint8_t *key, size_t len, bool answer, uint8_t *name, uint16_t *type,
