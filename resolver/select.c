@@ -327,7 +327,7 @@ int vg_select_pick(struct vg_select *s, const struct vg_sockaddr *cand, size_t n
 	bool probed = false; /* a held-down candidate was already tried in this pass */
 	uint32_t best_rto = 0;
 	uint64_t probe_until = 0;
-	/* One hash of the zone and one lookup per candidate: a pick runs once per upstream query. */
+	/* One zone hash, one lookup per candidate: a pick runs once per upstream query. */
 	uint64_t zh = zone ? zone_hash(s, zone) : 0;
 	for (size_t i = 0; i < n; i++) {
 		if (zone && lame_hashed(s, &cand[i], zh, now))

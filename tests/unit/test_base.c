@@ -101,8 +101,8 @@ Test(name, lookup_lowercases_every_byte_value_at_every_offset)
 			for (int i = 0; i < len; i++) {
 				uint8_t c = w[1 + i];
 				uint8_t want = c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
-				cr_assert_eq(k[i], want, "len %d byte %d: 0x%02x -> 0x%02x", len, i, c,
-					     k[i]);
+				cr_assert_eq(k[i], want, "len %d byte %d: 0x%02x -> 0x%02x", len, i,
+					     c, k[i]);
 			}
 			cr_assert_eq(k[len], 0);
 		}

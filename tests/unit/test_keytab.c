@@ -89,9 +89,8 @@ Test(keytab, secure_entry_holds_its_keys_until_its_end_on_the_wall_clock)
 	vg_arena_free(&a);
 
 	/* At its end (the wall clock moved on: a harness fakes it) it is gone, and dropped. */
-	cr_assert_eq(vg_keytab_put(t, w("example.org."), VG_SEC_SECURE, 0, "x", &f.v, now,
-				   now + 300, 7),
-		     0);
+	cr_assert_eq(
+	    vg_keytab_put(t, w("example.org."), VG_SEC_SECURE, 0, "x", &f.v, now, now + 300, 7), 0);
 	cr_expect_eq(vg_keytab_count(t), 1);
 	cr_expect_null(vg_keytab_get(t, w("example.org."), now + 300, 7));
 	cr_expect_eq(vg_keytab_count(t), 0);
@@ -99,13 +98,28 @@ Test(keytab, secure_entry_holds_its_keys_until_its_end_on_the_wall_clock)
 	vg_keytab_free(t);
 }
 
+Test(keytab, a_name_inside_a_zone_keeps_its_zones_keys_and_owner)
+{
+	/* The walk found no delegation at www.example.org.: its keys are example.org.'s, and the
+	 * RRSIGs they check name example.org. as signer, so the owner must stay the zone's. */
+	struct vg_keytab *t = vg_keytab_new(KEY);
+	struct fixture f;
+	fixture(&f, w("example.org."), (uint32_t)time(NULL) + 86400);
+	vg_keytab_put(t, w("www.example.org."), VG_SEC_SECURE, 0, "inside", &f.v, 10, 100, 0);
+	const struct vg_keytab_entry *e = vg_keytab_get(t, w("WWW.example.org."), 10, 0);
+	cr_assert_not_null(e);
+	cr_expect(vg_name_eq(e->name, w("www.example.org.")));
+	cr_expect(vg_name_eq(e->keys.owner, w("example.org.")));
+	vg_keytab_free(t);
+}
+
 Test(keytab, a_flush_of_the_cache_outdates_every_entry)
 {
 	struct vg_keytab *t = vg_keytab_new(KEY);
 	uint32_t now = 5000;
-	cr_assert_eq(vg_keytab_put(t, w("plain.org."), VG_SEC_INSECURE, 0, "no DS", NULL, now,
-				   now + 600, 3),
-		     0);
+	cr_assert_eq(
+	    vg_keytab_put(t, w("plain.org."), VG_SEC_INSECURE, 0, "no DS", NULL, now, now + 600, 3),
+	    0);
 	const struct vg_keytab_entry *e = vg_keytab_get(t, w("plain.org."), now, 3);
 	cr_assert_not_null(e);
 	cr_expect_eq(e->sec, VG_SEC_INSECURE);

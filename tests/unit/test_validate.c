@@ -683,7 +683,7 @@ Test(validate, warm_misses_take_the_zone_keys_from_the_key_table)
 	cr_expect_eq(R->stats.keytab_hits, 1);
 	cr_expect_eq(F.n_log, sent + 1, "one query: the miss itself");
 	cr_expect_eq(R->stats.sub_requests, subs);
-	/* An unsigned zone's proved insecurity is kept the same way (org.'s keys from the table). */
+	/* An unsigned zone's proved insecurity is kept the same way (org. from the table). */
 	expect_answer("www.plain.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, false);
 	/* (the NSEC of the referral proved it in that request only: the next asks for the DS,
 	 * whose cached denial the one after reads and keeps) */
