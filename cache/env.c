@@ -519,11 +519,23 @@ int vg_cache_read_begin(struct vg_cache_reader *rd)
 {
 	if (vg_fails(!rd->active))
 		return -EINVAL;
+	/* Loaded first: a flush committed after this load raises the generation past it. */
+	rd->gen = atomic_load(&rd->c->flush_gen);
 	int rc = mdb_txn_renew(rd->txn);
 	if (rc)
 		return vg_cache_mdb_err(rc);
 	rd->active = true;
 	return 0;
+}
+
+uint64_t vg_cache_read_gen(const struct vg_cache_reader *rd)
+{
+	return rd->active ? rd->gen : 0;
+}
+
+uint64_t vg_cache_flush_gen(struct vg_cache *c)
+{
+	return atomic_load(&c->flush_gen);
 }
 
 void vg_cache_read_end(struct vg_cache_reader *rd)

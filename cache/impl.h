@@ -41,6 +41,11 @@ int vg_ckey_answer(uint8_t *key, const uint8_t *name, uint16_t type, bool do_bit
 int vg_ckey_name_prefix(uint8_t *key, const uint8_t *name);
 /* Prefix of every key at or below this name (subtree): lookup. */
 int vg_ckey_zone_prefix(uint8_t *key, const uint8_t *name);
+/* The rrset key of an ancestor of a name, built in place: key[0..len) holds the first labels of
+ * vg_ckey_zone_prefix(name) up to a label boundary (the ancestor's own lookup form, since that
+ * form is a prefix of its descendants'); what follows is overwritten. Returns the key length.
+ * Walks up a name build its lookup form once (rrset.c). */
+int vg_ckey_rrset_at(uint8_t *key, int len, uint16_t type);
 /* Splits a stored key; `answer` says which DB it came from. name receives the lowercase wire
  * name. Returns 0 or VG_ECORRUPT. */
 int vg_ckey_parse(const uint8_t *key, size_t len, bool answer, uint8_t *name, uint16_t *type,
@@ -173,6 +178,9 @@ struct vg_cache {
 	pthread_mutex_t mu; /* guards wake/barrier state below */
 	pthread_cond_t wake_cv, done_cv;
 	atomic_int wake_pending; /* enum vg_cache_wake */
+	/* Raised after each commit of a flush (vg_cache_read_gen); readers load it before renewing
+	 * their snapshot, so a snapshot older than a flush never carries its generation. */
+	atomic_uint_fast64_t flush_gen;
 	uint64_t ticket_next, ticket_done;
 	/* Group commit (writer.c): while writes keep coming the writer wakes every group_ms and
 	 * commits what queued up; after a few empty periods it sleeps up to idle_ms, until a
@@ -213,6 +221,7 @@ struct vg_cache_reader {
 	struct vg_cache *c;
 	MDB_txn *txn;
 	bool active;
+	uint64_t gen; /* flush generation loaded before the snapshot was renewed */
 	/* Recently queued touches (key hash -> stamp): one touch per entry per interval. */
 	uint64_t touch_key[2]; /* SipHash key of the touch slots, random per reader */
 	uint32_t touch_hash[VG_CACHE_TOUCH_SLOTS];

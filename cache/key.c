@@ -33,6 +33,13 @@ int vg_ckey_rrset(uint8_t *key, const uint8_t *name, uint16_t type)
 	return n + 2;
 }
 
+int vg_ckey_rrset_at(uint8_t *key, int len, uint16_t type)
+{
+	key[len] = 0;
+	vg_put_u16(key + len + 1, type);
+	return len + 3;
+}
+
 int vg_ckey_deleg(uint8_t *key, const uint8_t *name)
 {
 	return vg_ckey_rrset(key, name, VG_CKEY_T_DELEG);

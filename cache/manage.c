@@ -170,6 +170,9 @@ int vg_cache_run_flush(struct vg_cache *c, const struct vg_cop *op)
 			rc = more;
 		} else {
 			rc = mdb_txn_commit(txn);
+			/* After the commit: a snapshot that still shows the flushed entries was
+			 * renewed before this, with the generation before it. */
+			atomic_fetch_add(&c->flush_gen, 1);
 		}
 		if (rc == MDB_MAP_FULL && ++full < 4) {
 			atomic_fetch_add(&c->st_map_full, 1);

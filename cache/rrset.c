@@ -246,14 +246,13 @@ int vg_rrset_decode(const uint8_t *v, size_t len, struct vg_cval_hdr *h, uint8_t
 }
 
 /* One exact-key lookup with the time rules. */
-static int get_one(struct vg_cache_reader *rd, const uint8_t *owner, uint16_t type, uint32_t now,
+/* get_one with its key built (key[0..kl), the rrset key of type). */
+static int get_key(struct vg_cache_reader *rd, uint8_t *key, int kl, uint16_t type, uint32_t now,
 		   int allow_stale_secs, uint8_t *buf, size_t cap, struct vg_cache_rrset_view *view)
 {
 	struct vg_cache *c = rd->c;
-	uint8_t key[VG_CKEY_MAX];
-	int kl;
-	MDB_val v;
-	if (vg_rrset_raw(rd, owner, type, key, &kl, &v) < 0)
+	MDB_val k = {.mv_size = (size_t)kl, .mv_data = key}, v;
+	if (mdb_get(rd->txn, c->dbi_rrset, &k, &v) != 0)
 		return VG_ENOTFOUND;
 	struct vg_cval_hdr h;
 	int rc = vg_rrset_decode(v.mv_data, v.mv_size, &h, NULL, 0, view);
@@ -275,6 +274,51 @@ static int get_one(struct vg_cache_reader *rd, const uint8_t *owner, uint16_t ty
 	if (now - h.used_at >= VG_CACHE_TOUCH_SECS && now > h.used_at)
 		vg_cache_touch(rd, false, key, (size_t)kl, &h, now);
 	return 0;
+}
+
+static int get_one(struct vg_cache_reader *rd, const uint8_t *owner, uint16_t type, uint32_t now,
+		   int allow_stale_secs, uint8_t *buf, size_t cap, struct vg_cache_rrset_view *view)
+{
+	uint8_t key[VG_CKEY_MAX];
+	int kl = vg_ckey_rrset(key, owner, type);
+	if (kl < 0)
+		return VG_ENOTFOUND;
+	return get_key(rd, key, kl, type, now, allow_stale_secs, buf, cap, view);
+}
+
+/* The keys of a name's ancestors from one conversion of the name (vg_ckey_rrset_at): ends[k] is
+ * the length of the lookup form of the ancestor with k labels. False for a name the key format
+ * cannot hold (a 0x00 byte in a label): the caller then builds each key on its own. */
+struct up_walk {
+	uint8_t key[VG_CKEY_MAX];
+	int ends[129];
+	int labels;
+};
+
+static bool walk_init(struct up_walk *w, const uint8_t *name)
+{
+	int n = vg_ckey_zone_prefix(w->key, name);
+	if (n < 0)
+		return false;
+	int j = 0;
+	w->ends[0] = 0;
+	for (int i = 0; i < n; i++) {
+		if (w->key[i] != 0)
+			continue;
+		if (j == 128)
+			return false;
+		w->ends[++j] = i + 1;
+	}
+	w->labels = j;
+	return j == vg_name_labels(name);
+}
+
+/* get_one for the ancestor of w's name with `keep` labels. */
+static int get_up(struct vg_cache_reader *rd, struct up_walk *w, int keep, uint16_t type,
+		  uint32_t now, uint8_t *buf, size_t cap, struct vg_cache_rrset_view *view)
+{
+	int kl = vg_ckey_rrset_at(w->key, w->ends[keep], type);
+	return get_key(rd, w->key, kl, type, now, 0, buf, cap, view);
 }
 
 int vg_cache_rrset_get(struct vg_cache_reader *rd, const uint8_t *owner, uint16_t type,
@@ -308,9 +352,12 @@ int vg_cache_nxdomain_above(struct vg_cache_reader *rd, const uint8_t *name, con
 	if (!vg_name_in_zone(name, zone))
 		return VG_ENOTFOUND;
 	/* Up from the parent: one exact lookup per label; the first found is the nearest. */
+	struct up_walk w;
+	bool walk = walk_init(&w, name);
 	for (int keep = labels - 1; keep >= zl; keep--) {
 		const uint8_t *a = vg_name_suffix(name, keep);
-		int rc = get_one(rd, a, 0, now, 0, buf, cap, view);
+		int rc = walk ? get_up(rd, &w, keep, 0, now, buf, cap, view)
+			      : get_one(rd, a, 0, now, 0, buf, cap, view);
 		if (rc == VG_ESPACE)
 			return rc;
 		if (rc != 0 || view->kind != VG_CACHE_NXDOMAIN)
@@ -331,10 +378,13 @@ int vg_cache_zonecut_find(struct vg_cache_reader *rd, const uint8_t *qname, uint
 	int labels = vg_name_labels(qname);
 	/* Walk up one label at a time: each step is one B-tree lookup of name||NS; names are few
 	 * (<= 127 labels) and lookups stay inside pages the snapshot already touched. */
+	struct up_walk w;
+	bool walk = walk_init(&w, qname);
 	for (int keep = labels; keep >= 0; keep--) {
 		const uint8_t *z = vg_name_suffix(qname, keep);
 		/* The parent's delegation only: the child's NS RRset never makes a cut. */
-		int rc = get_one(rd, z, VG_CKEY_T_DELEG, now, 0, buf, cap, view);
+		int rc = walk ? get_up(rd, &w, keep, VG_CKEY_T_DELEG, now, buf, cap, view)
+			      : get_one(rd, z, VG_CKEY_T_DELEG, now, 0, buf, cap, view);
 		if (rc == VG_ESPACE)
 			return rc;
 		if (rc != 0 || view->kind != VG_CACHE_POSITIVE)
@@ -346,7 +396,8 @@ int vg_cache_zonecut_find(struct vg_cache_reader *rd, const uint8_t *qname, uint
 		if (ds_known) {
 			struct vg_cache_rrset_view dv;
 			/* presence only: a NULL buffer validates without copying */
-			int d = get_one(rd, z, 43 /* DS */, now, 0, NULL, 0, &dv);
+			int d = walk ? get_up(rd, &w, keep, 43 /* DS */, now, NULL, 0, &dv)
+				     : get_one(rd, z, 43 /* DS */, now, 0, NULL, 0, &dv);
 			*ds_known = d == 0 || d == VG_ESPACE;
 		}
 		return 0;

@@ -59,6 +59,7 @@ struct vg_zk;
 struct vg_anchors;
 struct vg_bogus;
 struct vg_fwd_cut;
+struct vg_keytab;
 struct vg_nxr;
 
 /* What a sub-request hands its parent when it ends. Records and sets live in the request's arena
@@ -298,9 +299,10 @@ struct vg_resolver {
 	const struct vg_suspect_sink *suspect; /* NULL: findings are not reported */
 	struct vg_anchors *anchors;	       /* NULL: validation off (dnssec: no) */
 	struct vg_validator *val;
-	struct vg_bogus *bogus; /* VG_BOGUS_SLOTS answers found bogus lately (validate.c) */
+	struct vg_bogus *bogus;	  /* VG_BOGUS_SLOTS answers found bogus lately (validate.c) */
 	/* unsigned delegations proved through a forwarder lately (validate.c, VG_FWD_CUT_SLOTS) */
 	struct vg_fwd_cut *fwd_cuts;
+	struct vg_keytab *keytab; /* zone keys proved from the cache (keytab.h, validate.c) */
 	struct vg_select *sel;
 	struct vg_hint hints[VG_MAX_HINTS];
 	size_t n_hints;
@@ -542,9 +544,10 @@ bool vg_store_name_exists(struct vg_iq *iq, const uint8_t *name);
  * sub-request answered from the cache would bring, without the request (validate.c). 1 with
  * *set (in the request's arena, its status as stored: secure or insecure when it was validated,
  * indeterminate for a referral's DS, which the caller checks with the parent's keys), 2 with
- * *neg_sec (a negative entry: its SOA's status), 0 when nothing usable is cached. */
+ * *neg_sec (a negative entry: its SOA's status), 0 when nothing usable is cached. *ttl gets the
+ * seconds left of what was found (the key table keeps what it proves no longer). */
 int vg_store_chain_lookup(struct vg_iq *iq, const uint8_t *name, uint16_t type,
-			  const struct vg_rrset **set, uint8_t *neg_sec);
+			  const struct vg_rrset **set, uint8_t *neg_sec, uint32_t *ttl);
 /* The zone of the closest cached delegation (iterated) at or above `name` into zone
  * (VG_NAME_MAX bytes); false when none is cached. */
 bool vg_store_cut_name(struct vg_iq *iq, const uint8_t *name, uint8_t *zone);

@@ -270,9 +270,9 @@ void vg_select_timeout(struct vg_select *s, const struct vg_sockaddr *a, uint64_
 	}
 }
 
-uint32_t vg_select_rto(struct vg_select *s, const struct vg_sockaddr *a)
+/* The RTO of a server whose entry is `in` (NULL: none yet). */
+static uint32_t rto_of(const struct vg_srv_info *in)
 {
-	struct vg_srv_info *in = srv_find(s, a, false);
 	if (!in)
 		return VG_RTO_INITIAL_MS;
 	uint64_t rto = in->srtt_ms ? in->srtt_ms + 4 * (uint64_t)in->rttvar_ms : VG_RTO_INITIAL_MS;
@@ -282,6 +282,11 @@ uint32_t vg_select_rto(struct vg_select *s, const struct vg_sockaddr *a)
 	if (rto > VG_RTO_MAX_MS)
 		rto = VG_RTO_MAX_MS;
 	return (uint32_t)rto;
+}
+
+uint32_t vg_select_rto(struct vg_select *s, const struct vg_sockaddr *a)
+{
+	return rto_of(srv_find(s, a, false));
 }
 
 bool vg_select_held(struct vg_select *s, const struct vg_sockaddr *a, uint64_t now)
@@ -299,13 +304,19 @@ void vg_select_lame_set(struct vg_select *s, const struct vg_sockaddr *a, const 
 	e->v.lame_until = now + VG_LAME_MS;
 }
 
+/* vg_select_is_lame with the zone's hash (zone_hash) already computed. */
+static bool lame_hashed(struct vg_select *s, const struct vg_sockaddr *a, uint64_t zh, uint64_t now)
+{
+	struct tkey k;
+	tkey_of(a, zh, &k);
+	struct slot *e = table_find(s, &s->lame, &k, false);
+	return e && e->v.lame_until > now;
+}
+
 bool vg_select_is_lame(struct vg_select *s, const struct vg_sockaddr *a, const uint8_t *zone,
 		       uint64_t now)
 {
-	struct tkey k;
-	tkey_of(a, zone_hash(s, zone), &k);
-	struct slot *e = table_find(s, &s->lame, &k, false);
-	return e && e->v.lame_until > now;
+	return lame_hashed(s, a, zone_hash(s, zone), now);
 }
 
 int vg_select_pick(struct vg_select *s, const struct vg_sockaddr *cand, size_t n, const bool *tried,
@@ -316,8 +327,10 @@ int vg_select_pick(struct vg_select *s, const struct vg_sockaddr *cand, size_t n
 	bool probed = false; /* a held-down candidate was already tried in this pass */
 	uint32_t best_rto = 0;
 	uint64_t probe_until = 0;
+	/* One zone hash, one lookup per candidate: a pick runs once per upstream query. */
+	uint64_t zh = zone ? zone_hash(s, zone) : 0;
 	for (size_t i = 0; i < n; i++) {
-		if (zone && vg_select_is_lame(s, &cand[i], zone, now))
+		if (zone && lame_hashed(s, &cand[i], zh, now))
 			continue;
 		struct vg_srv_info *in = vg_select_get(s, &cand[i]);
 		if (in && in->held_until > now) {
@@ -332,7 +345,7 @@ int vg_select_pick(struct vg_select *s, const struct vg_sockaddr *cand, size_t n
 		if (tried[i])
 			continue;
 		usable++;
-		uint32_t rto = vg_select_rto(s, &cand[i]);
+		uint32_t rto = rto_of(in);
 		if (best < 0 || rto < best_rto) {
 			best = (int)i;
 			best_rto = rto;
@@ -349,7 +362,7 @@ int vg_select_pick(struct vg_select *s, const struct vg_sockaddr *cand, size_t n
 		int k = (int)((rnd >> 10) % (uint32_t)usable);
 		for (size_t i = 0; i < n; i++) {
 			if (tried[i] || vg_select_held(s, &cand[i], now) ||
-			    (zone && vg_select_is_lame(s, &cand[i], zone, now)))
+			    (zone && lame_hashed(s, &cand[i], zh, now)))
 				continue;
 			if (k-- == 0)
 				return (int)i;

@@ -153,7 +153,7 @@ int vg_store_view_to_ans(struct vg_iq *iq, const uint8_t *owner,
 }
 
 int vg_store_chain_lookup(struct vg_iq *iq, const uint8_t *name, uint16_t type,
-			  const struct vg_rrset **set, uint8_t *neg_sec)
+			  const struct vg_rrset **set, uint8_t *neg_sec, uint32_t *ttl)
 {
 	struct vg_resolver *r = iq->req->r;
 	if (!vg_store_read(r))
@@ -168,6 +168,7 @@ int vg_store_chain_lookup(struct vg_iq *iq, const uint8_t *name, uint16_t type,
 	    (!(v.rank & VG_RANK_ITERATED) &&
 	     (v.kind != VG_CACHE_POSITIVE || v.sec != VG_SEC_SECURE)))
 		return 0;
+	*ttl = v.ttl;
 	if (v.kind == VG_CACHE_NODATA || v.kind == VG_CACHE_NXDOMAIN) {
 		*neg_sec = v.sec; /* the status of the negative answer's SOA */
 		return 2;

@@ -10,6 +10,7 @@
 #include <vigil/name.h>
 #include "anchor.h"
 #include "iter.h"
+#include "keytab.h"
 
 /* What a request learned about one name of the chain (a list in the request's arena; a chain
  * has a few links, so a list walk is enough). ZK_KEYS: the zone `name` has keys of status
@@ -48,6 +49,12 @@ struct vg_zk {
 	struct vg_iq *starter;
 	bool started, ended;
 	struct vg_zk_waiter *waiters;
+	/* How long the outcome holds when every record it rests on came from the cache (the DS
+	 * or negative DS, the DNSKEY set, the links above): the first expiry on the wall clock and
+	 * the cache's flush generation of those reads (min of both over the links). until 0: it
+	 * rests on something else (a reply, a fetch), and the key table does not keep it. */
+	uint32_t until;
+	uint64_t gen;
 };
 
 static struct vg_zk *zk_find(struct vg_req *req, const uint8_t *name, uint8_t kind)
@@ -78,6 +85,8 @@ static struct vg_zk *zk_set(struct vg_req *req, const uint8_t *name, uint8_t kin
 	z->why = why;
 	z->cut = false;
 	z->unchecked = false;
+	z->until = 0;
+	z->gen = 0;
 	if (set)
 		z->set = *set;
 	return z;
@@ -87,6 +96,66 @@ static struct vg_zk *zk_result(struct vg_req *req, const uint8_t *name, uint8_t 
 			       const struct vg_dnssec_result *res, const struct vg_rrset_view *set)
 {
 	return zk_set(req, name, kind, (uint8_t)res->status, res->ede, res->why, set);
+}
+
+/* ---- the key table (keytab.h): what the walk proved from the cache, for later requests ---- */
+
+/* Sets how long z's outcome holds: `until` and the snapshot generation `gen`, no longer than
+ * the link `above` it rests on (NULL: none, or already counted in until). */
+static void zk_horizon(struct vg_zk *z, uint32_t until, uint64_t gen, const struct vg_zk *above)
+{
+	if (!z)
+		return;
+	if (above && above->until < until)
+		until = above->until;
+	if (above && above->gen < gen)
+		gen = above->gen;
+	z->until = until;
+	z->gen = gen;
+}
+
+static uint64_t flush_gen(const struct vg_resolver *r)
+{
+	return r->cache ? vg_cache_flush_gen(r->cache) : 0;
+}
+
+/* The flush generation of the snapshot the last cache lookup read. */
+static uint64_t snap_gen(const struct vg_resolver *r)
+{
+	return r->rd ? vg_cache_read_gen(r->rd) : 0;
+}
+
+/* Keeps the keys of z (ZK_KEYS) in the table when they rest on cached records only. */
+static void zk_keep(struct vg_req *req, const struct vg_zk *z)
+{
+	struct vg_resolver *r = req->r;
+	if (!z || !r->keytab || !z->until || z->gen != flush_gen(r))
+		return;
+	vg_keytab_put(r->keytab, z->name, z->sec, z->ede, z->why,
+		      z->sec == VG_SEC_SECURE ? &z->set : NULL, vg_wall32(r), z->until, z->gen);
+}
+
+/* The keys of `name` from the table into the request (ZK_KEYS), NULL when it holds none. */
+static struct vg_zk *zk_from_table(struct vg_req *req, const uint8_t *name)
+{
+	struct vg_resolver *r = req->r;
+	if (!r->keytab)
+		return NULL;
+	const struct vg_keytab_entry *e =
+	    vg_keytab_get(r->keytab, name, vg_wall32(r), flush_gen(r));
+	if (!e)
+		return NULL;
+	struct vg_zk *z = zk_set(req, name, ZK_KEYS, e->sec, e->ede, e->why, NULL);
+	if (!z)
+		return NULL;
+	if (e->sec == VG_SEC_SECURE && !vg_keytab_copy_keys(e, &req->arena, &z->set)) {
+		z->sec = VG_SEC_INDETERMINATE; /* as zk_set would leave it without memory */
+		z->why = "out of memory";
+		return z;
+	}
+	zk_horizon(z, e->until, e->gen, NULL);
+	r->stats.keytab_hits++;
+	return z;
 }
 
 /* The validator's view of a grouped RRset (rdata pointers borrowed from the records). */
@@ -369,7 +438,7 @@ void vg_validate_prefetch(struct vg_iq *iq)
 	const uint8_t *z = iq->zone;
 	if (iq->qtype == VG_TYPE_DNSKEY && vg_name_eq(iq->sname, z))
 		return; /* it asks for them itself */
-	if (zk_find(req, z, ZK_KEYS) || zk_find(req, z, ZK_FETCH))
+	if (zk_find(req, z, ZK_KEYS) || zk_find(req, z, ZK_FETCH) || zk_from_table(req, z))
 		return;
 	/* The walk for a reply from z starts at z's closest anchor; an anchor closer to the name
 	 * (an island, a negative anchor) means z's keys are never asked for. */
@@ -527,6 +596,8 @@ static enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
 	struct vg_req *req = iq->req;
 	for (int guard = 0; guard < 2 * VG_NAME_MAX; guard++) {
 		const struct vg_zk *k = zk_find(req, z, ZK_KEYS);
+		if (!k && guard == 0 && may_fetch)
+			k = zk_from_table(req, z);
 		if (k) {
 			*out = k;
 			return CHAIN_DONE;
@@ -539,13 +610,20 @@ static enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
 		}
 		int al = vg_name_labels(ap->zone);
 		struct vg_zk *top = NULL;
-		for (int l = vg_name_labels(z) - 1; l >= al && !top; l--)
+		for (int l = vg_name_labels(z) - 1; l >= al && !top; l--) {
 			top = zk_find(req, vg_name_suffix(z, l), ZK_KEYS);
+			if (!top && guard == 0 && may_fetch)
+				top = zk_from_table(req, vg_name_suffix(z, l));
+		}
 		/* The next zone to learn the keys of: the anchor's, or one label below top. */
 		const uint8_t *next = ap->zone;
 		if (top) {
 			if (top->sec != VG_SEC_SECURE) {
-				*out = zk_set(req, z, ZK_KEYS, top->sec, top->ede, top->why, NULL);
+				struct vg_zk *bz =
+				    zk_set(req, z, ZK_KEYS, top->sec, top->ede, top->why, NULL);
+				zk_horizon(bz, top->until, top->gen, NULL);
+				zk_keep(req, bz);
+				*out = bz;
 				return CHAIN_DONE;
 			}
 			next = vg_name_suffix(z, vg_name_labels(top->name) + 1);
@@ -569,7 +647,9 @@ static enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
 				 * as the sub-request's result would be (learn_ds_result). */
 				const struct vg_rrset *cds = NULL;
 				uint8_t neg = VG_SEC_INDETERMINATE;
-				int got = vg_store_chain_lookup(iq, next, VG_TYPE_DS, &cds, &neg);
+				uint32_t left = 0, now = vg_wall32(req->r);
+				int got =
+				    vg_store_chain_lookup(iq, next, VG_TYPE_DS, &cds, &neg, &left);
 				if (got == 2) {
 					struct vg_zk *nz =
 					    zk_set(req, next, ZK_DS,
@@ -577,6 +657,7 @@ static enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
 						   VG_EDE_NONE, "no DS", NULL);
 					if (nz)
 						nz->cut = true;
+					zk_horizon(nz, now + left, snap_gen(req->r), top);
 					continue;
 				}
 				struct vg_rrset_view cv;
@@ -586,6 +667,8 @@ static enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
 								  VG_EDE_NONE, "cached DS", &cv);
 					if (dz && cds->sec == VG_SEC_INSECURE)
 						dz->cut = true;
+					zk_horizon(dz, vg_keytab_sig_until(&cv, now, now + left),
+						   snap_gen(req->r), top);
 					continue;
 				}
 				/* A signed delegation's DS came with its referral, which the cache
@@ -596,7 +679,9 @@ static enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
 					vg_dnssec_verify_rrset(req->r->val, &req->dwork, &cv,
 							       &top->set, &res);
 					if (res.status == VG_DNSSEC_SECURE) {
-						zk_result(req, next, ZK_DS, &res, &cv);
+						/* res.ttl: no longer than the set or its RRSIGs */
+						zk_horizon(zk_result(req, next, ZK_DS, &res, &cv),
+							   now + res.ttl, snap_gen(req->r), top);
 						continue;
 					}
 				}
@@ -612,13 +697,18 @@ static enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
 			}
 			if (ds->sec == VG_SEC_INSECURE && !ds->cut && !vg_name_eq(next, z)) {
 				/* No DS and no delegation shown: `next` is inside top's zone. */
-				zk_set(req, next, ZK_KEYS, VG_SEC_SECURE, VG_EDE_NONE, top->why,
-				       &top->set);
+				struct vg_zk *in = zk_set(req, next, ZK_KEYS, VG_SEC_SECURE,
+							  VG_EDE_NONE, top->why, &top->set);
+				zk_horizon(in, ds->until, ds->gen, top);
+				zk_keep(req, in);
 				continue;
 			}
 			if (ds->sec != VG_SEC_SECURE) {
 				/* An unsigned delegation (insecure), or a DS that failed. */
-				zk_set(req, next, ZK_KEYS, ds->sec, ds->ede, ds->why, NULL);
+				struct vg_zk *un =
+				    zk_set(req, next, ZK_KEYS, ds->sec, ds->ede, ds->why, NULL);
+				zk_horizon(un, ds->until, ds->gen, NULL); /* ds's counts top */
+				zk_keep(req, un);
 				continue;
 			}
 		}
@@ -641,11 +731,21 @@ static enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
 		 * from the cache would bring (record_fetch), without the request. */
 		const struct vg_rrset *cks = NULL;
 		uint8_t kneg;
+		uint32_t kleft = 0;
 		struct vg_rrset_view kv = {.owner = next, .type = VG_TYPE_DNSKEY, .rclass = 1};
-		if (vg_store_chain_lookup(iq, next, VG_TYPE_DNSKEY, &cks, &kneg) == 1 &&
+		if (vg_store_chain_lookup(iq, next, VG_TYPE_DNSKEY, &cks, &kneg, &kleft) == 1 &&
 		    cks->sec == VG_SEC_SECURE && view_of(&req->arena, cks, &kv)) {
-			zk_set(req, next, ZK_KEYS, VG_SEC_SECURE, VG_EDE_NONE, "cached DNSKEY",
-			       &kv);
+			struct vg_zk *kz = zk_set(req, next, ZK_KEYS, VG_SEC_SECURE, VG_EDE_NONE,
+						  "cached DNSKEY", &kv);
+			/* Vouched for by the anchor (no end) or by next's DS (its horizon). */
+			uint32_t now = vg_wall32(req->r);
+			const struct vg_zk *ds =
+			    vg_name_eq(ap->zone, next) ? NULL : zk_find(req, next, ZK_DS);
+			uint32_t until = vg_keytab_sig_until(&kv, now, now + kleft);
+			if (!vg_name_eq(ap->zone, next) && !ds)
+				until = 0;
+			zk_horizon(kz, until, snap_gen(req->r), ds);
+			zk_keep(req, kz);
 			continue;
 		}
 		struct vg_zk *f = zk_find(req, next, ZK_FETCH);
@@ -1623,6 +1723,12 @@ int vg_validate_init(struct vg_resolver *r)
 		rc = -ENOMEM;
 	if (rc == 0 && !(r->fwd_cuts = calloc(VG_FWD_CUT_SLOTS, sizeof(*r->fwd_cuts))))
 		rc = -ENOMEM;
+	if (rc == 0) {
+		/* Its own key, drawn from the request table's (random per resolver). */
+		uint64_t k[2] = {r->hash_key[0] ^ 0x6b657974616221ull, r->hash_key[1]};
+		if (!(r->keytab = vg_keytab_new(k)))
+			rc = -ENOMEM;
+	}
 	if (rc < 0)
 		vg_validate_free(r);
 	return rc;
@@ -1636,6 +1742,8 @@ void vg_validate_free(struct vg_resolver *r)
 	r->bogus = NULL;
 	free(r->fwd_cuts);
 	r->fwd_cuts = NULL;
+	vg_keytab_free(r->keytab);
+	r->keytab = NULL;
 	r->val = NULL;
 	r->anchors = NULL;
 }

@@ -10,6 +10,9 @@
 #                                           VALIDATE=0 turns validation off, default on with the
 #                                           lab's anchor; a baseline without a validator ignores it;
 #                                           EXTRA_CONF: more config lines, e.g. "aggressive-nsec: no")
+#                                           KEEP_CG=DIR: the callgrind files of each run are
+#                                           copied there (cg.<misses>.<pid>-<thread>) for
+#                                           callgrind_annotate --inclusive=yes)
 #
 # With a second vigild binary (another tree's, e.g. main's) the same runs are made with it,
 # one after the other, for a before/after figure. With RESULTS=FILE, "server metric value" lines
@@ -78,6 +81,9 @@ EOF
 			worker=$((worker + n))
 		fi
 	done
+	if [ -n "${KEEP_CG:-}" ]; then
+		mkdir -p "$KEEP_CG" && cp "$T"/cg."$2".* "$KEEP_CG"/
+	fi
 	rm -f "$T"/cg."$2".*
 	echo "$total $worker"
 }

@@ -106,6 +106,14 @@ void vg_cache_reader_free(struct vg_cache_reader *rd);
 int vg_cache_read_begin(struct vg_cache_reader *rd);
 /* Ends the snapshot (mdb_txn_reset); nothing returned by a lookup points into the map. */
 void vg_cache_read_end(struct vg_cache_reader *rd);
+/* The flush generation the open snapshot was taken at: every flush (all, name, zone, negative,
+ * suspicious) raises the cache's generation after each of its commits, so a reader that keeps
+ * something derived from cached data beyond its snapshot (the resolver's key table) can tell
+ * that a flush may have removed its source: keep it only while this equals
+ * vg_cache_flush_gen(). Inside read_begin/end; 0 outside. */
+uint64_t vg_cache_read_gen(const struct vg_cache_reader *rd);
+/* The cache's flush generation now (any thread; an atomic load). */
+uint64_t vg_cache_flush_gen(struct vg_cache *c);
 
 /* ---- ranks, statuses, flags ---- */
 

@@ -87,7 +87,8 @@ enum vg_stat_kind { VG_STAT_COUNTER, VG_STAT_GAUGE };
 	X(xchecks, COUNTER, "answers cross-checked with a second server (servers-disagree)")       \
 	X(xcheck_queries, COUNTER, "upstream queries sent for servers-disagree cross-checks")     \
 	X(sub_requests, COUNTER,                                                                   \
-	  "sub-requests started (NS addresses, DS/DNSKEY fetches, cross-checks)")
+	  "sub-requests started (NS addresses, DS/DNSKEY fetches, cross-checks)")                  \
+	X(keytab_hits, COUNTER, "zone keys taken from the key table instead of the cache")
 
 /* Upstream transport, per worker (include/vigil/upstream.h struct vg_upstream_stats). */
 #define VG_STATS_PREFIX_UPSTREAM "upstream_"

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <vigil/err.h>
+#include <string.h>
 #include <vigil/name.h>
 
 static inline uint8_t lc(uint8_t c)
@@ -125,6 +126,32 @@ void vg_name_lower(uint8_t *name)
 	}
 }
 
+/* Copies label bytes src[0..n) to dst lowercased; false if one of them is 0x00. Eight bytes at a
+ * time (SWAR): every cache lookup builds a key this way, several per miss. */
+static bool label_lower(uint8_t *dst, const uint8_t *src, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t zero = 0;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x;
+		memcpy(&x, src + i, 8);
+		zero |= (x - ones) & ~x & high;
+		/* Per byte below 0x80: bit 7 of (b + 0x3f) is set from 'A' up, of (b + 0x25)
+		 * from '[' up; upper = ASCII and the first but not the second. */
+		uint64_t low7 = x & ~high;
+		uint64_t upper = ~x & ((low7 + 0x3f * ones) ^ (low7 + 0x25 * ones)) & high;
+		x |= upper >> 2;
+		memcpy(dst + i, &x, 8);
+	}
+	bool ok = zero == 0;
+	for (; i < n; i++) {
+		ok &= src[i] != 0;
+		dst[i] = lc(src[i]);
+	}
+	return ok;
+}
+
 int vg_name_to_lookup(const uint8_t *name, uint8_t *out, size_t cap)
 {
 	const uint8_t *labels[128];
@@ -139,11 +166,9 @@ int vg_name_to_lookup(const uint8_t *name, uint8_t *out, size_t cap)
 		uint8_t l = labels[i][0];
 		if (o + l + 1 > cap)
 			return VG_ESPACE;
-		for (uint8_t j = 1; j <= l; j++) {
-			if (labels[i][j] == 0)
-				return VG_EFORMAT;
-			out[o++] = lc(labels[i][j]);
-		}
+		if (!label_lower(out + o, labels[i] + 1, l))
+			return VG_EFORMAT;
+		o += l;
 		out[o++] = 0;
 	}
 	return (int)o;

@@ -86,6 +86,37 @@ Test(name, lookup_order_follows_tree)
 	cr_assert_lt(memcmp(ka, kb, (size_t)(la < lb ? la : lb)), 0);
 }
 
+Test(name, lookup_lowercases_every_byte_value_at_every_offset)
+{
+	/* Labels of 1..63 bytes holding every byte value 1..255 in turn, at each alignment: only
+	 * A-Z change (the key builder works eight bytes at a time). */
+	uint8_t w[VG_NAME_MAX], k[VG_NAME_MAX];
+	for (int len = 1; len <= 63; len++) {
+		for (int start = 1; start <= 255; start += len) {
+			w[0] = (uint8_t)len;
+			for (int i = 0; i < len; i++)
+				w[1 + i] = (uint8_t)((start + i - 1) % 255 + 1);
+			w[1 + len] = 0;
+			cr_assert_eq(vg_name_to_lookup(w, k, sizeof(k)), len + 1);
+			for (int i = 0; i < len; i++) {
+				uint8_t c = w[1 + i];
+				uint8_t want = c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+				cr_assert_eq(k[i], want, "len %d byte %d: 0x%02x -> 0x%02x", len, i,
+					     c, k[i]);
+			}
+			cr_assert_eq(k[len], 0);
+		}
+	}
+	/* A 0x00 anywhere in a long label is still refused. */
+	for (int at = 0; at < 20; at++) {
+		w[0] = 20;
+		memset(w + 1, 'A', 20);
+		w[1 + at] = 0;
+		w[21] = 0;
+		cr_assert_eq(vg_name_to_lookup(w, k, sizeof(k)), VG_EFORMAT, "0x00 at %d", at);
+	}
+}
+
 Test(name, lookup_rejects_nul_in_label)
 {
 	uint8_t w[] = {3, 'a', 0, 'b', 0}, k[VG_NAME_MAX];

@@ -3,6 +3,7 @@
  * Checks the verdicts, AD/CD, and which DS and DNSKEY queries the chain of trust costs. */
 #include <time.h>
 #include "iter_test.h"
+#include "keytab.h"
 
 #define ORG "199.19.56.1"
 #define SECURE_ORG "192.0.2.201"
@@ -877,5 +878,147 @@ Test(validate, unsigned_delegation_proved_by_a_referral_costs_a_later_request_no
 	cr_expect_eq(fake_count(&F, NULL, NULL, LDNS_RR_TYPE_DS), 0, "no DS query for plain.org.");
 	cr_expect_eq(F.n_log, sent + 1, "one query: the question itself");
 	cr_expect_eq(R->stats.dnssec_insecure, 2);
+	stop_world();
+}
+
+/* ---- the key table (resolver/keytab.c) ---- */
+
+static const struct vg_keytab_entry *table_entry(const char *zone)
+{
+	uint8_t wz[VG_NAME_MAX];
+	cr_assert_gt(vg_name_from_text(zone, wz), 0);
+	return vg_keytab_get(R->keytab, wz, (uint32_t)F.wall, vg_cache_flush_gen(cache));
+}
+
+/* Resolves `name` (a miss), expecting rcode and AD as given. */
+static void expect_answer(const char *name, uint16_t type, int rcode, bool ad)
+{
+	struct result r;
+	ask(name, type, true, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), rcode, "%s: rcode %d, EDE %u (%s)", name,
+		     ldns_pkt_get_rcode(r.pkt), r.ede, r.ede_text);
+	cr_expect_eq(ldns_pkt_ad(r.pkt), ad, "%s: AD %d", name, ldns_pkt_ad(r.pkt));
+	free_result(&r);
+}
+
+Test(validate, warm_misses_take_the_zone_keys_from_the_key_table)
+{
+	start_validating(true);
+	expect_answer("www.secure.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, true);
+	cr_expect_eq(R->stats.keytab_hits, 0);
+	/* Keys learned from replies are not kept: the table holds what the cache proved. */
+	cr_expect_null(table_entry("secure.org."));
+	/* The next miss reads the chain from the cache and keeps each link... */
+	expect_answer("alias.secure.org.", LDNS_RR_TYPE_CNAME, LDNS_RCODE_NOERROR, true);
+	const struct vg_keytab_entry *e = table_entry("secure.org.");
+	cr_assert_not_null(e);
+	cr_expect_eq(e->sec, VG_SEC_SECURE);
+	cr_expect_eq(e->keys.n_rd, 1, "secure.org.'s one DNSKEY");
+	cr_expect_not_null(table_entry("org."));
+	cr_expect_not_null(table_entry("."));
+	/* ...no longer than the records it rests on (TTL 3600). */
+	cr_expect_leq(e->until, (uint32_t)F.wall + 3600);
+	/* ...and the one after takes secure.org.'s keys from the table: still AD, one query. */
+	size_t sent = F.n_log;
+	uint64_t subs = R->stats.sub_requests;
+	expect_answer("ns.secure.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, true);
+	cr_expect_eq(R->stats.keytab_hits, 1);
+	cr_expect_eq(F.n_log, sent + 1, "one query: the miss itself");
+	cr_expect_eq(R->stats.sub_requests, subs);
+	/* An unsigned zone's proved insecurity is kept the same way (org. from the table). */
+	expect_answer("www.plain.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, false);
+	/* (the NSEC of the referral proved it in that request only: the next asks for the DS,
+	 * whose cached denial the one after reads and keeps) */
+	expect_answer("plain.org.", LDNS_RR_TYPE_NS, LDNS_RCODE_NOERROR, false);
+	expect_answer("plain.org.", LDNS_RR_TYPE_SOA, LDNS_RCODE_NOERROR, false);
+	e = table_entry("plain.org.");
+	cr_assert_not_null(e);
+	cr_expect_eq(e->sec, VG_SEC_INSECURE);
+	sent = F.n_log;
+	uint64_t hits = R->stats.keytab_hits;
+	expect_answer("ns.plain.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, false);
+	cr_expect_eq(R->stats.keytab_hits, hits + 1);
+	cr_expect_eq(F.n_log, sent + 1);
+	stop_world();
+}
+
+/* secure.org. changes its keys to one its parent's DS does not vouch for, and keeps signing
+ * with the old key: while the old DNSKEY set is cached (TTL 3600) answers stay secure, from
+ * the table as from the cache; once it expires on the wall clock the zone is bogus, even though
+ * the table knew the old keys a second before. */
+Test(validate, a_zone_turns_bogus_when_its_kept_keys_expire)
+{
+	start_validating(true);
+	expect_answer("www.secure.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, true);
+	expect_answer("alias.secure.org.", LDNS_RR_TYPE_CNAME, LDNS_RCODE_NOERROR, true);
+	cr_assert_not_null(table_entry("secure.org."));
+	struct zkey k2 = mkkey("secure.org.");
+	size_t n = 0;
+	for (size_t i = 0; i < S_SECURE->n_rrs; i++)
+		if (!strstr(S_SECURE->rrs[i], "DNSKEY"))
+			S_SECURE->rrs[n++] = S_SECURE->rrs[i];
+	S_SECURE->n_rrs = n;
+	dnskey_set(S_SECURE, &k2);
+	signed_set(S_SECURE, &K_SECURE, "one.secure.org. 3600 IN A 192.0.2.41", NULL);
+	signed_set(S_SECURE, &K_SECURE, "two.secure.org. 3600 IN A 192.0.2.42", NULL);
+
+	F.wall += 3590;
+	uint64_t hits = R->stats.keytab_hits;
+	expect_answer("one.secure.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, true);
+	cr_expect_eq(R->stats.keytab_hits, hits + 1, "ten seconds left: from the table");
+
+	F.wall += 11;
+	cr_expect_null(table_entry("secure.org."), "expired with its DNSKEY set");
+	unsigned asked = fake_count(&F, SECURE_ORG, "secure.org.", LDNS_RR_TYPE_DNSKEY);
+	struct result r;
+	ask("two.secure.org.", LDNS_RR_TYPE_A, true, false, &r);
+	cr_expect_eq(ldns_pkt_get_rcode(r.pkt), LDNS_RCODE_SERVFAIL, "EDE %u (%s)", r.ede,
+		     r.ede_text);
+	free_result(&r);
+	cr_expect_gt(fake_count(&F, SECURE_ORG, "secure.org.", LDNS_RR_TYPE_DNSKEY), asked,
+		     "the keys are asked again");
+	cr_expect_null(table_entry("secure.org."), "a bogus zone is not kept");
+	freekey(&k2);
+	stop_world();
+}
+
+Test(validate, a_negative_trust_anchor_applies_below_zones_the_table_knows)
+{
+	static uint8_t nta[1][256];
+	cr_assert_gt(vg_name_from_text("secure.org.", nta[0]), 0);
+	C.dnssec.nta = (const uint8_t(*)[256])nta;
+	C.dnssec.n_nta = 1;
+	start_validating(true);
+	/* org. and . kept from plain.org.'s chain (two misses: the second reads the cache). */
+	expect_answer("www.plain.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, false);
+	expect_answer("plain.org.", LDNS_RR_TYPE_NS, LDNS_RCODE_NOERROR, false);
+	cr_assert_not_null(table_entry("org."));
+	/* secure.org. is under the negative anchor: not validated, cold or warm. */
+	expect_answer("www.secure.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, false);
+	expect_answer("alias.secure.org.", LDNS_RR_TYPE_CNAME, LDNS_RCODE_NOERROR, false);
+	expect_answer("ns.secure.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, false);
+	cr_expect_null(table_entry("secure.org."));
+	cr_expect_eq(fake_count(&F, NULL, "secure.org.", LDNS_RR_TYPE_DNSKEY), 0);
+	/* bogus.org. is not under it: still bogus, with org.'s keys from the table. */
+	expect_answer("www.bogus.org.", LDNS_RR_TYPE_A, LDNS_RCODE_SERVFAIL, false);
+	stop_world();
+}
+
+Test(validate, a_cache_flush_empties_the_key_table)
+{
+	start_validating(true);
+	expect_answer("www.secure.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, true);
+	expect_answer("alias.secure.org.", LDNS_RR_TYPE_CNAME, LDNS_RCODE_NOERROR, true);
+	cr_assert_not_null(table_entry("secure.org."));
+	cr_assert_eq(vg_cache_flush_all(cache), 0);
+	vg_cache_sync(cache);
+	cr_expect_null(table_entry("secure.org."));
+	cr_expect_null(table_entry("."));
+	/* What vigilctl flush forgot is asked again, as if the table had never held it. */
+	unsigned root_keys = fake_count(&F, ROOT, ".", LDNS_RR_TYPE_DNSKEY);
+	uint64_t hits = R->stats.keytab_hits;
+	expect_answer("ns.secure.org.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, true);
+	cr_expect_eq(R->stats.keytab_hits, hits);
+	cr_expect_gt(fake_count(&F, ROOT, ".", LDNS_RR_TYPE_DNSKEY), root_keys);
 	stop_world();
 }
