@@ -405,6 +405,8 @@ bool vg_aggressive_insecure_delegation(struct vg_iq *iq, const uint8_t *zone, co
 	if (f.n == 0)
 		return false;
 	vg_dnssec_prove_insecure_delegation(r->val, &w2, zone, child, f.set, f.n, res);
+	if (!res->ttl || res->ttl > f.ttl)
+		res->ttl = f.ttl; /* the proof holds while its cached sets live */
 	return res->status == VG_DNSSEC_SECURE || res->status == VG_DNSSEC_INSECURE;
 }
 

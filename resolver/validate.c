@@ -529,8 +529,8 @@ static void keep_nods(struct vg_iq *iq, const uint8_t *cut)
 
 /* Records that `next` is an unsigned delegation (a proof's result: secure, or insecure with
  * the EDE of too many NSEC3 iterations). */
-static void insecure_cut(struct vg_req *req, const uint8_t *next,
-			 const struct vg_dnssec_result *res)
+static struct vg_zk *insecure_cut(struct vg_req *req, const uint8_t *next,
+				  const struct vg_dnssec_result *res)
 {
 	struct vg_zk *z =
 	    zk_set(req, next, ZK_DS, VG_SEC_INSECURE,
@@ -538,6 +538,7 @@ static void insecure_cut(struct vg_req *req, const uint8_t *next,
 		   res->status == VG_DNSSEC_SECURE ? "insecure delegation" : res->why, NULL);
 	if (z)
 		z->cut = true;
+	return z;
 }
 
 /* The walk reached `next` below `top` (secure keys) without its DS: proves from a kept referral's
@@ -690,7 +691,9 @@ static enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
 				struct vg_dnssec_result nres = {0};
 				if (got == 0 &&
 				    vg_aggressive_insecure_delegation(iq, top->name, next, &nres)) {
-					insecure_cut(req, next, &nres);
+					/* proved from cached sets only: the key table may keep it */
+					zk_horizon(insecure_cut(req, next, &nres), now + nres.ttl,
+						   snap_gen(req->r), top);
 					continue;
 				}
 				return fetch(iq, next, VG_TYPE_DS, z, out);
