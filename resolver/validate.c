@@ -691,7 +691,8 @@ static enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
 				struct vg_dnssec_result nres = {0};
 				if (got == 0 &&
 				    vg_aggressive_insecure_delegation(iq, top->name, next, &nres)) {
-					/* proved from cached sets only: the key table may keep it */
+					/* proved from cached sets only: the key table may keep it
+					 */
 					zk_horizon(insecure_cut(req, next, &nres), now + nres.ttl,
 						   snap_gen(req->r), top);
 					continue;
