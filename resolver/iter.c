@@ -652,6 +652,7 @@ static enum step st_reply(struct vg_iq *iq)
 	iq->state = IQ_VALIDATE;
 	iq->reply_in_use = true;
 	iq->second_seen = false;
+	iq->nxr_checked = false;
 	iq->insecure_ede = 0;
 	/* injection-strict: an answer waits out the injection window before it is used */
 	return vg_hijack_hold(iq, asked_full(iq)) ? STEP_WAIT : STEP_NEXT;
@@ -663,6 +664,15 @@ static enum step st_reply(struct vg_iq *iq)
  * here. Validation may wait for DS/DNSKEY sub-requests and then runs again. */
 static enum step st_validate(struct vg_iq *iq)
 {
+	/* A forwarder's invented address for a name that does not exist is named for what it is
+	 * first (nxdomain-rewrite, with its action); the validator then judges what is left, so
+	 * under a signed zone the answer is still bogus (the forwarder gave no proof). */
+	if (!iq->nxr_checked) {
+		iq->nxr_checked = true;
+		vg_nxr_reply(iq);
+		if (iq->state != IQ_VALIDATE)
+			return STEP_NEXT; /* a probe judged: IQ_DONE */
+	}
 	if (!vg_validate_reply(iq, asked_full(iq)))
 		return STEP_WAIT;
 	if (iq->second_seen) {
@@ -676,9 +686,6 @@ static enum step st_validate(struct vg_iq *iq)
 	}
 	if (iq->state != IQ_VALIDATE)
 		return STEP_NEXT; /* bogus: IQ_FAIL */
-	vg_nxr_reply(iq);
-	if (iq->state != IQ_VALIDATE)
-		return STEP_NEXT; /* a probe judged: IQ_DONE */
 	vg_hijack_spoof_mark(iq);
 	vg_hijack_bailiwick(iq);
 	vg_hijack_rebinding(iq);

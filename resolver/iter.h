@@ -212,6 +212,9 @@ struct vg_iq {
 	 * (second-answer) sets second_seen, and the iq asks again over TCP instead of using it.
 	 * hold: the injection-strict timer of IQ_HOLD. */
 	bool reply_in_use, second_seen;
+	/* The forwarder-rewrite check (vg_nxr_reply) ran on this reply: it runs once, before the
+	 * validator, which may wait for its fetches and run again. */
+	bool nxr_checked;
 	/* The reply's data is insecure for a reason RFC 8914 names (EDE 1, 2, 27; validate.c):
 	 * its insecure sets are cached with it. Reset per reply. */
 	uint16_t insecure_ede;

@@ -219,6 +219,34 @@ Test(nxrewrite, the_rewrite_is_answered_nxdomain_logged_and_not_cached)
 	ldns_pkt_free(p);
 }
 
+/* With validation (the lab's anchor), a rewrite under a signed zone is bogus: SERVFAIL. The log
+ * still names what the forwarder did (nxdomain-rewrite) beside the bogus verdict. */
+Test(nxrewrite, with_validation_a_rewrite_in_a_signed_zone_is_named_and_servfail)
+{
+	start_liar();
+	char extra[1024];
+	snprintf(extra, sizeof(extra), "forward: 127.0.0.1@%u\ntrust-anchor-file: %s\n", liar_port,
+		 vg_lab_trust_anchor());
+	start_v(extra);
+	wait_probe_round();
+	ldns_pkt *p = ask("nothere.secure.org.", LDNS_RR_TYPE_A);
+	cr_expect_eq(ldns_pkt_get_rcode(p), LDNS_RCODE_SERVFAIL);
+	cr_expect_eq(ldns_pkt_ancount(p), 0, "the rewrite address was served");
+	ldns_pkt_free(p);
+	json_t *l[64];
+	size_t n = itest_json_lines(log_path, l, 64, 3, true);
+	json_t *o = find(l, n, "nxdomain-rewrite", "blocked");
+	cr_assert_not_null(o, "no nxdomain-rewrite event (%zu lines)", n);
+	cr_expect_str_eq(itest_json_str(o, "qname"), "nothere.secure.org.");
+	json_t *b = NULL;
+	for (size_t i = 0; i < n && !b; i++)
+		if (!strcmp(itest_json_str(l[i], "reason"), "bogus") &&
+		    !strcmp(itest_json_str(l[i], "qname"), "nothere.secure.org."))
+			b = l[i];
+	cr_expect_not_null(b, "no bogus event for the name");
+	free_lines(l, n);
+}
+
 Test(nxrewrite, forward_fallback_iterate_answers_from_the_lab)
 {
 	start_liar();
