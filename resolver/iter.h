@@ -302,7 +302,7 @@ struct vg_resolver {
 	const struct vg_suspect_sink *suspect; /* NULL: findings are not reported */
 	struct vg_anchors *anchors;	       /* NULL: validation off (dnssec: no) */
 	struct vg_validator *val;
-	struct vg_bogus *bogus;	  /* VG_BOGUS_SLOTS answers found bogus lately (validate.c) */
+	struct vg_bogus *bogus; /* VG_BOGUS_SLOTS answers found bogus lately (validate.c) */
 	/* unsigned delegations proved through a forwarder lately (validate.c, VG_FWD_CUT_SLOTS) */
 	struct vg_fwd_cut *fwd_cuts;
 	struct vg_keytab *keytab; /* zone keys proved from the cache (keytab.h, validate.c) */
