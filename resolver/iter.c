@@ -178,7 +178,7 @@ static enum step st_start(struct vg_iq *iq)
 	size_t before = iq->n_ans;
 	int kind = refresh ? -1 : vg_store_lookup_answer(iq, iq->sname, iq->qtype, 0, &hint);
 	iq->refresh = false; /* only the first lookup is skipped; CNAME targets may be cached */
-	/* Data stored unchecked is validated on its way out, or asked again (validate.c). */
+	/* Data stored unchecked is validated on its way out, or asked again (validate_cached.c). */
 	enum vg_cached chk =
 	    kind >= 0 ? vg_validate_cached(iq, before, kind, iq->qtype) : VG_CACHED_OK;
 	if (chk == VG_CACHED_WAIT)
@@ -976,7 +976,7 @@ int vg_iq_sub_start(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, v
 	if (!sub)
 		return -ENOMEM;
 	/* A DS the chain asks a forwarder for: a cached denial of it no longer shows whether it
-	 * was an unsigned delegation or a name inside a zone (validate.c, forwarded replies). */
+	 * was an unsigned delegation or a name inside a zone (validate_fwd.c). */
 	sub->refresh = qtype == VG_TYPE_DS && vg_validate_fwd_cd(parent);
 	sub_run(parent, sub, cb, ctx);
 	return 0;

@@ -177,7 +177,7 @@ struct vg_iq {
 	const char *over_limit; /* a reply was over a per-reply limit (scrubber's text) */
 	bool stale;
 	bool forwarded_data; /* some of the answer came from a forwarder */
-	/* A cached RRset stored unchecked is being validated on its way out (validate.c
+	/* A cached RRset stored unchecked is being validated on its way out (validate_cached.c
 	 * vg_validate_cached): the chain fetch it waits for resumes the iq in IQ_START, with the
 	 * answer cut back to its first `check_first` records. */
 	bool cache_check;
@@ -303,7 +303,7 @@ struct vg_resolver {
 	struct vg_anchors *anchors;	       /* NULL: validation off (dnssec: no) */
 	struct vg_validator *val;
 	struct vg_bogus *bogus; /* VG_BOGUS_SLOTS answers found bogus lately (validate.c) */
-	/* unsigned delegations proved through a forwarder lately (validate.c, VG_FWD_CUT_SLOTS) */
+	/* unsigned delegations proved via a forwarder lately (validate_fwd.c, VG_FWD_CUT_SLOTS) */
 	struct vg_fwd_cut *fwd_cuts;
 	struct vg_keytab *keytab; /* zone keys proved from the cache (keytab.h, validate.c) */
 	struct vg_select *sel;
@@ -452,7 +452,7 @@ void vg_validate_prefetch(struct vg_iq *iq);
  * validation a minute); CD=1 questions are never stopped here. True (with *ede and *why) when so;
  * *why points into the resolver until the slot is reused. */
 bool vg_validate_remembered(struct vg_iq *iq, uint16_t *ede, const char **why);
-/* validate.c: whether iq's queries to its forwarder carry CD=1 (the forwarder hands over
+/* validate_fwd.c: whether iq's queries to its forwarder carry CD=1 (the forwarder hands over
  * what it has, bogus too, for vigil's validator to judge): validation on and iq's name under a
  * trust anchor (a negative one too: its data is wanted unchecked). */
 bool vg_validate_fwd_cd(const struct vg_iq *iq);

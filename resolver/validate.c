@@ -11,53 +11,9 @@
 #include "anchor.h"
 #include "iter.h"
 #include "keytab.h"
+#include "validate_impl.h"
 
-/* What a request learned about one name of the chain (a list in the request's arena; a chain
- * has a few links, so a list walk is enough). ZK_KEYS: the zone `name` has keys of status
- * `sec` (secure: `set` is its validated DNSKEY set). ZK_DS: the DS at `name` as its parent
- * zone has it (secure: `set` is the validated DS set; insecure: no DS, proved; `cut` says the
- * proof showed a delegation there, which makes everything below unsigned). */
-enum { ZK_KEYS, ZK_DS, ZK_FETCH, ZK_NODS };
-struct vg_zk_waiter {
-	struct vg_zk_waiter *next;
-	struct vg_iq *iq;
-};
-struct vg_zk {
-	struct vg_zk *next;
-	uint8_t name[VG_NAME_MAX];
-	uint8_t kind;
-	uint8_t sec;
-	bool cut;
-	bool unchecked; /* ZK_DS: a referral's DS set kept before the parent's keys were known */
-	uint16_t ede;
-	const char *why;
-	struct vg_rrset_view set;
-	/* ZK_DS, unchecked, and ZK_NODS: the zone whose servers sent the referral (their keys sign
-	 * the DS, or the NSEC/NSEC3 records that deny it). */
-	const uint8_t *from;
-	/* ZK_NODS: a referral without DS that came before `from`'s keys were known: its NSEC/NSEC3
-	 * sets, unchecked, for the walk to prove the delegation unsigned with (saving a DS query);
-	 * `tried` once the walk used them. */
-	struct vg_rrset_view *proof;
-	size_t n_proof;
-	uint8_t proof_rank; /* the rank the referral's sets were stored with */
-	bool tried;
-	/* ZK_FETCH: the DNSKEY fetch of zone `name` started ahead of the walk
-	 * (vg_validate_prefetch): the servers to ask, who asks, and the iqs waiting for it. */
-	const struct vg_ns *ns;
-	size_t n_ns;
-	struct vg_iq *starter;
-	bool started, ended;
-	struct vg_zk_waiter *waiters;
-	/* How long the outcome holds when every record it rests on came from the cache (the DS
-	 * or negative DS, the DNSKEY set, the links above): the first expiry on the wall clock and
-	 * the cache's flush generation of those reads (min of both over the links). until 0: it
-	 * rests on something else (a reply, a fetch), and the key table does not keep it. */
-	uint32_t until;
-	uint64_t gen;
-};
-
-static struct vg_zk *zk_find(struct vg_req *req, const uint8_t *name, uint8_t kind)
+struct vg_zk *zk_find(struct vg_req *req, const uint8_t *name, uint8_t kind)
 {
 	for (struct vg_zk *z = req->zk; z; z = z->next)
 		if (z->kind == kind && vg_name_eq(z->name, name))
@@ -66,8 +22,8 @@ static struct vg_zk *zk_find(struct vg_req *req, const uint8_t *name, uint8_t ki
 }
 
 /* Records (or replaces) what is known of `name`; NULL without memory. */
-static struct vg_zk *zk_set(struct vg_req *req, const uint8_t *name, uint8_t kind, uint8_t sec,
-			    uint16_t ede, const char *why, const struct vg_rrset_view *set)
+struct vg_zk *zk_set(struct vg_req *req, const uint8_t *name, uint8_t kind, uint8_t sec,
+		     uint16_t ede, const char *why, const struct vg_rrset_view *set)
 {
 	struct vg_zk *z = zk_find(req, name, kind);
 	if (!z) {
@@ -159,7 +115,7 @@ static struct vg_zk *zk_from_table(struct vg_req *req, const uint8_t *name)
 }
 
 /* The validator's view of a grouped RRset (rdata pointers borrowed from the records). */
-static bool view_of(struct vg_arena *a, const struct vg_rrset *rs, struct vg_rrset_view *out)
+bool view_of(struct vg_arena *a, const struct vg_rrset *rs, struct vg_rrset_view *out)
 {
 	struct vg_rdata_ref *rd = vg_arena_alloc(a, (rs->n_rrs + rs->n_sigs + 1u) * sizeof(*rd));
 	if (!rd)
@@ -180,8 +136,7 @@ static bool view_of(struct vg_arena *a, const struct vg_rrset *rs, struct vg_rrs
 }
 
 /* The set (owner, type) of a reply, NULL if absent. */
-static struct vg_rrset *msg_set(struct vg_msg *m, const uint8_t *owner, uint16_t type,
-				uint8_t section)
+struct vg_rrset *msg_set(struct vg_msg *m, const uint8_t *owner, uint16_t type, uint8_t section)
 {
 	for (size_t k = 0; k < m->n_rrsets; k++)
 		if (m->rrsets[k].type == type && m->rrsets[k].section == section &&
@@ -372,7 +327,7 @@ static void fetched(struct vg_iq *p, const struct vg_sub_result *res, void *ctx)
 static void prefetched(struct vg_iq *p, const struct vg_sub_result *res, void *ctx);
 
 /* True when iq is a DS or DNSKEY fetch of the chain (its reply is validated too). */
-static bool is_fetch(const struct vg_iq *iq)
+bool is_fetch(const struct vg_iq *iq)
 {
 	return iq->parent && (iq->sub_cb == fetched || iq->sub_cb == prefetched);
 }
@@ -570,8 +525,6 @@ static bool nods_proved(struct vg_iq *iq, const struct vg_zk *top, const uint8_t
 	return true;
 }
 
-enum chain { CHAIN_DONE, CHAIN_WAIT };
-
 /* Starts a sub-request for (name, type); CHAIN_WAIT, or CHAIN_DONE with *out when it could not
  * be started (the zone stays indeterminate: no AD, no SERVFAIL). */
 static enum chain fetch(struct vg_iq *iq, const uint8_t *name, uint16_t type, const uint8_t *z,
@@ -591,8 +544,7 @@ static enum chain fetch(struct vg_iq *iq, const uint8_t *name, uint16_t type, co
 /* The keys of zone `z` for iq's reply: CHAIN_DONE with *out (secure with keys, or insecure,
  * bogus, indeterminate), or CHAIN_WAIT after starting a sub-request. `may_fetch` false: only
  * what the request knows (referrals). Each pass adds a link; bounded by z's labels. */
-static enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
-			    const struct vg_zk **out)
+enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch, const struct vg_zk **out)
 {
 	struct vg_req *req = iq->req;
 	for (int guard = 0; guard < 2 * VG_NAME_MAX; guard++) {
@@ -779,7 +731,7 @@ unknown:
 
 /* True when an RRSIG of rs from `zone` was made for a wildcard expansion (RFC 4035 5.3.4): its
  * labels field is below the owner's labels (a literal "*" label not counted). *labels gets it. */
-static bool expanded(const struct vg_rrset *rs, const uint8_t *zone, uint8_t *labels)
+bool expanded(const struct vg_rrset *rs, const uint8_t *zone, uint8_t *labels)
 {
 	int ol = vg_name_labels(rs->owner);
 	if (rs->owner[0] == 1 && rs->owner[1] == '*')
@@ -797,12 +749,7 @@ static bool expanded(const struct vg_rrset *rs, const uint8_t *zone, uint8_t *la
 	return false;
 }
 
-struct judge {
-	struct vg_dnssec_result bad; /* the first failure that decides (bogus or over a limit) */
-	bool failed;
-};
-
-static void judge_fail(struct judge *j, const struct vg_dnssec_result *res)
+void judge_fail(struct judge *j, const struct vg_dnssec_result *res)
 {
 	if (!j->failed)
 		j->bad = *res;
@@ -810,7 +757,7 @@ static void judge_fail(struct judge *j, const struct vg_dnssec_result *res)
 }
 
 /* The verified NSEC/NSEC3 sets of the authority section into views (n returned). */
-static size_t proof_views(struct vg_iq *iq, struct vg_rrset_view **out)
+size_t proof_views(struct vg_iq *iq, struct vg_rrset_view **out)
 {
 	struct vg_msg *m = &iq->msg;
 	struct vg_rrset_view *v = vg_arena_alloc(&iq->req->arena, (m->n_rrsets + 1) * sizeof(*v));
@@ -840,7 +787,7 @@ static void mark_proof(struct vg_iq *iq, uint8_t sec)
 
 /* Notes on the request an insecure verdict of its answer that RFC 8914 gives a code (an
  * unsupported algorithm or digest, too many NSEC3 iterations), for the client's EDE. */
-static void note_insecure(struct vg_iq *iq, uint16_t ede, const char *why)
+void note_insecure(struct vg_iq *iq, uint16_t ede, const char *why)
 {
 	if (iq->parent ||
 	    (ede != VG_EDE_UNSUPPORTED_DNSKEY_ALG && ede != VG_EDE_UNSUPPORTED_DS_DIGEST &&
@@ -853,7 +800,7 @@ static void note_insecure(struct vg_iq *iq, uint16_t ede, const char *why)
 
 /* Applies a denial proof's result to the reply: secure keeps the proof sets secure, insecure
  * (opt-out, too many NSEC3 iterations) lowers them, anything else fails the reply. */
-static void proof_outcome(struct vg_iq *iq, struct judge *j, const struct vg_dnssec_result *res)
+void proof_outcome(struct vg_iq *iq, struct judge *j, const struct vg_dnssec_result *res)
 {
 	if (res->status == VG_DNSSEC_SECURE && !res->opt_out)
 		return;
@@ -866,8 +813,8 @@ static void proof_outcome(struct vg_iq *iq, struct judge *j, const struct vg_dns
 }
 
 /* Records what a reply to a DS question (or a referral) says about the DS at `child`. */
-static void note_ds(struct vg_iq *iq, const uint8_t *zone, const uint8_t *child,
-		    struct vg_rrset_view *proof, size_t n, uint8_t section)
+void note_ds(struct vg_iq *iq, const uint8_t *zone, const uint8_t *child,
+	     struct vg_rrset_view *proof, size_t n, uint8_t section)
 {
 	struct vg_req *req = iq->req;
 	struct vg_resolver *r = req->r;
@@ -904,7 +851,7 @@ static void note_ds(struct vg_iq *iq, const uint8_t *zone, const uint8_t *child,
 /* The DNAME of reply m that synthesizes the unsigned CNAME set cn (RFC 6672 5.3.3: the CNAME
  * a server adds below a DNAME carries no RRSIG; it is as good as the DNAME when its target is
  * the DNAME's substitution of its owner), or NULL. */
-static const struct vg_rrset *dname_synth(const struct vg_msg *m, const struct vg_rrset *cn)
+const struct vg_rrset *dname_synth(const struct vg_msg *m, const struct vg_rrset *cn)
 {
 	if (cn->type != VG_TYPE_CNAME || cn->section != VG_SEC_ANSWER || cn->n_sigs ||
 	    cn->n_rrs != 1)
@@ -1043,569 +990,6 @@ static void report_bogus(struct vg_iq *iq, const uint8_t *zone, uint16_t ede, co
 	r->suspect->emit(r->suspect->ctx, &ev);
 }
 
-static void judged_bogus(struct vg_iq *iq, const uint8_t *zone, const struct judge *jb);
-
-/* ---- forwarded replies ----
- * A forwarder hands over whole answers, never referrals, so the zone cuts the walk needs come
- * from the reply itself: the signer name of each RRset's RRSIGs. An unsigned RRset is placed at
- * its own name (a DS at its parent's): the walk from the anchor down to it asks the forwarder
- * for the DS of each label until it meets an unsigned delegation (insecure) or reaches the
- * name inside a signed zone, whose keys then find the RRSIGs missing (bogus, EDE 10). The DS
- * and DNSKEY fetches are the same sub-requests as in iteration and go to the same forwarder. */
-
-/* The name whose keys judge set rs of a forwarded reply (see above). A signer that is not the
- * owner or one of its ancestors cannot have signed it: the set counts as unsigned. */
-static const uint8_t *fwd_zone_of(const struct vg_rrset *rs)
-{
-	for (uint8_t i = 0; i < rs->n_sigs; i++) {
-		const struct vg_rr *s = rs->sigs[i];
-		if (s->rdlen >= 19 && vg_name_len(s->rdata + 18, s->rdlen - 18) > 0 &&
-		    vg_name_in_zone(rs->owner, s->rdata + 18))
-			return s->rdata + 18;
-	}
-	if ((rs->type == VG_TYPE_DS || rs->type == VG_TYPE_NSEC3) && rs->owner[0])
-		return rs->owner + rs->owner[0] + 1;
-	return rs->owner;
-}
-
-/* Where the keys for name z of iq's forwarded reply are looked for: z itself, except that a
- * reply to a DS question is judged by a zone strictly above the DS (RFC 4035 3.1.4.1): a denial
- * placed at or below it (a child-side SOA) would need this very DS to be checked. */
-static const uint8_t *fwd_place(const struct vg_iq *iq, const uint8_t *z)
-{
-	if (iq->qtype == VG_TYPE_DS && iq->sname[0] && vg_name_in_zone(z, iq->sname))
-		return iq->sname + iq->sname[0] + 1;
-	return z;
-}
-
-/* Unsigned delegations proved through a forwarder, remembered per worker (memory only): a DS
- * denial read back from the cache no longer says whether it showed a delegation, so without
- * this every miss in an unsigned zone under a signed parent would ask the forwarder for the
- * zone's DS again. An entry is made only from a validated proof of an insecure delegation and
- * lives as long as that proof's TTL (at most VG_FWD_CUT_TTL seconds). */
-#define VG_FWD_CUT_SLOTS 256
-#define VG_FWD_CUT_TTL 3600
-
-struct vg_fwd_cut {
-	uint8_t name[VG_NAME_MAX]; /* lowercase; empty slot: until 0 */
-	uint32_t until;		   /* wall clock */
-};
-
-static struct vg_fwd_cut *fwd_cut_slot(struct vg_resolver *r, const uint8_t *name)
-{
-	uint32_t h = vg_name_hash(name, (size_t)vg_name_len(name, VG_NAME_MAX));
-	return &r->fwd_cuts[h % VG_FWD_CUT_SLOTS];
-}
-
-/* Remembers that the delegation to `name` was just proved unsigned by a DS denial whose
- * records live `ttl` seconds. */
-static void fwd_cut_remember(struct vg_resolver *r, const uint8_t *name, uint32_t ttl)
-{
-	if (!r->fwd_cuts)
-		return;
-	struct vg_fwd_cut *c = fwd_cut_slot(r, name);
-	memcpy(c->name, name, (size_t)vg_name_len(name, VG_NAME_MAX));
-	vg_name_lower(c->name);
-	c->until = vg_wall32(r) + (ttl < VG_FWD_CUT_TTL ? ttl : VG_FWD_CUT_TTL);
-}
-
-/* Puts the remembered unsigned delegations at z and above into the request's chain, where it
- * knows nothing of their DS yet (the walk then stops there without asking). */
-static void fwd_cuts_apply(struct vg_iq *iq, const uint8_t *z)
-{
-	struct vg_req *req = iq->req;
-	struct vg_resolver *r = req->r;
-	uint32_t now = vg_wall32(r);
-	for (int l = 1; r->fwd_cuts && l <= vg_name_labels(z); l++) {
-		const uint8_t *n = vg_name_suffix(z, l);
-		const struct vg_fwd_cut *c = fwd_cut_slot(r, n);
-		if (c->until <= now || c->until - now > VG_FWD_CUT_TTL || !vg_name_eq(c->name, n) ||
-		    zk_find(req, n, ZK_DS))
-			continue;
-		struct vg_zk *d = zk_set(req, n, ZK_DS, VG_SEC_INSECURE, VG_EDE_NONE,
-					 "insecure delegation (proved lately)", NULL);
-		if (d)
-			d->cut = true;
-	}
-}
-
-/* chain_for for name z of a forwarded reply. chain_for takes its z for a zone cut, which z
- * (an unsigned set's owner) need not be: when the walk found no DS and no delegation at z, z
- * is inside the zone above and gets that zone's keys. */
-static enum chain fwd_keys(struct vg_iq *iq, const uint8_t *z, const struct vg_zk **out)
-{
-	fwd_cuts_apply(iq, z);
-	enum chain c = chain_for(iq, z, true, out);
-	const struct vg_zk *ds = c == CHAIN_DONE && z[0] ? zk_find(iq->req, z, ZK_DS) : NULL;
-	if (!ds || ds->sec != VG_SEC_INSECURE || ds->cut)
-		return c;
-	const struct vg_zk *up = NULL;
-	c = chain_for(iq, z + z[0] + 1, true, &up);
-	if (c == CHAIN_DONE && up)
-		*out = zk_set(iq->req, z, ZK_KEYS, up->sec, up->ede, up->why,
-			      up->set.n_rd ? &up->set : NULL);
-	return c;
-}
-
-/* The zone a failed set judged with keys zk is reported under (suspicious log): the signed zone
- * whose keys found it bogus, or else the highest link of the chain that failed (".", when a
- * forwarder strips every RRSIG). */
-static const uint8_t *fwd_culprit(struct vg_req *req, const struct vg_zk *zk)
-{
-	if (zk->sec == VG_SEC_SECURE)
-		return zk->set.n_rd ? zk->set.owner : zk->name;
-	for (int l = 0; l <= vg_name_labels(zk->name); l++) {
-		const struct vg_zk *k = zk_find(req, vg_name_suffix(zk->name, l), ZK_KEYS);
-		if (k && k->sec == zk->sec)
-			return k->name;
-	}
-	return zk->name;
-}
-
-/* Sets a forwarded reply's verdict does not rest on: additional data, an authority NS set (a
- * forwarder may add the parent side's, unsigned; forwarded NS is never stored), and the CNAME
- * synthesized from a DNAME (judged with it). */
-static bool fwd_skipped(const struct vg_msg *m, const struct vg_rrset *rs)
-{
-	return rs->section == VG_SEC_ADDITIONAL ||
-	       (rs->type == VG_TYPE_NS && rs->section == VG_SEC_AUTHORITY) || dname_synth(m, rs);
-}
-
-/* The set of a forwarded negative reply that names the zone of its denial: the SOA, else an
- * NSEC/NSEC3 set; NULL when the reply has neither. */
-static const struct vg_rrset *fwd_denial_set(const struct vg_msg *m)
-{
-	const struct vg_rrset *d = NULL;
-	for (size_t k = 0; k < m->n_rrsets; k++) {
-		const struct vg_rrset *rs = &m->rrsets[k];
-		if (rs->section != VG_SEC_AUTHORITY)
-			continue;
-		if (rs->type == VG_TYPE_SOA)
-			return rs;
-		if (!d && (rs->type == VG_TYPE_NSEC || rs->type == VG_TYPE_NSEC3))
-			d = rs;
-	}
-	return d;
-}
-
-/* The name whose keys judge a negative reply's denial: its SOA's or proof's zone, else (nothing
- * to place it by) the name denied for NODATA, its parent for NXDOMAIN. */
-static const uint8_t *fwd_denial_zone(const struct vg_iq *iq)
-{
-	const struct vg_rrset *d = fwd_denial_set(&iq->msg);
-	if (d)
-		return d->type == VG_TYPE_SOA ? d->owner : fwd_zone_of(d);
-	const uint8_t *t = iq->verdict.target;
-	if (iq->verdict.kind == VG_REPLY_NXDOMAIN && t[0])
-		return t + t[0] + 1;
-	return t;
-}
-
-/* The anchor of iq's name when iq asks a forwarder with validation on, else NULL. */
-static const struct vg_anchor_point *fwd_anchor(const struct vg_iq *iq)
-{
-	const struct vg_resolver *r = iq->req->r;
-	/* An nxdomain-rewrite probe (fwdcheck.c) judges the forwarder's reply as it comes. */
-	if (!r->anchors || !iq->forward || iq->is_prime || iq->probe ||
-	    (iq->parent && !is_fetch(iq)))
-		return NULL;
-	return vg_anchors_lookup(r->anchors, iq->sname);
-}
-
-/* Whether iq's forwarded reply is validated: its name is under a trust anchor that is not a
- * negative one. */
-static bool fwd_covered(const struct vg_iq *iq)
-{
-	const struct vg_anchor_point *ap = fwd_anchor(iq);
-	return ap && !ap->nta;
-}
-
-/* Under a negative trust anchor too: the user asked for the data unvalidated, and a
- * validating forwarder would hold it back (SERVFAIL) without CD. */
-bool vg_validate_fwd_cd(const struct vg_iq *iq)
-{
-	return fwd_anchor(iq) != NULL;
-}
-
-/* The denial proof of a forwarded negative reply, with the keys `zd` of its zone. */
-static void fwd_judge_denial(struct vg_iq *iq, const struct vg_zk *zd, struct judge *j)
-{
-	struct vg_req *req = iq->req;
-	struct vg_resolver *r = req->r;
-	const struct vg_verdict *v = &iq->verdict;
-	struct vg_rrset_view *proof;
-	size_t n = proof_views(iq, &proof);
-	struct vg_dnssec_result res = {0};
-	if (v->kind == VG_REPLY_NXDOMAIN) {
-		vg_dnssec_prove_nxdomain(r->val, &req->dwork, zd->name, v->target, proof, n, &res);
-		proof_outcome(iq, j, &res);
-		/* A DS fetch for a name that does not exist: no delegation there. */
-		if (!j->failed && iq->qtype == VG_TYPE_DS && is_fetch(iq) &&
-		    !zk_find(req, iq->sname, ZK_DS))
-			zk_set(req, iq->sname, ZK_DS, VG_SEC_INSECURE, VG_EDE_NONE, "no such name",
-			       NULL);
-		return;
-	}
-	if (iq->qtype == VG_TYPE_DS && vg_name_eq(v->target, iq->sname)) {
-		note_ds(iq, zd->name, iq->sname, proof, n, VG_SEC_ANSWER);
-		const struct vg_zk *d = zk_find(req, iq->sname, ZK_DS);
-		if (d && d->sec == VG_SEC_INSECURE && d->cut && d->ede == VG_EDE_NONE && n) {
-			uint32_t ttl = UINT32_MAX;
-			for (size_t i = 0; i < n; i++)
-				ttl = proof[i].ttl < ttl ? proof[i].ttl : ttl;
-			fwd_cut_remember(r, iq->sname, ttl);
-		}
-		if (d && d->sec != VG_SEC_INSECURE) {
-			struct vg_dnssec_result b = {(enum vg_dnssec_status)d->sec, d->ede, 0,
-						     d->why, false};
-			proof_outcome(iq, j, &b);
-		}
-		return;
-	}
-	vg_dnssec_prove_nodata(r->val, &req->dwork, zd->name, v->target, iq->qtype, proof, n, &res);
-	proof_outcome(iq, j, &res);
-}
-
-/* Judges one set of a forwarded reply with the keys `zk` of its zone. */
-static void fwd_judge_set(struct vg_iq *iq, struct vg_rrset *rs, const struct vg_zk *zk,
-			  struct judge *j, struct vg_rrset **wild, const struct vg_zk **wzk,
-			  uint8_t *wlabels)
-{
-	struct vg_req *req = iq->req;
-	struct vg_dnssec_result res = {0};
-	if (!zk) {
-		rs->sec = VG_SEC_INDETERMINATE;
-		return;
-	}
-	if (zk->sec != VG_SEC_SECURE) {
-		rs->sec = zk->sec;
-		if (zk->sec == VG_SEC_INSECURE && rs->section == VG_SEC_ANSWER)
-			note_insecure(iq, zk->ede, zk->why);
-		if (zk->sec == VG_SEC_BOGUS ||
-		    (zk->sec == VG_SEC_INDETERMINATE && zk->ede != VG_EDE_NONE)) {
-			res = (struct vg_dnssec_result){(enum vg_dnssec_status)zk->sec, zk->ede, 0,
-							zk->why, false};
-			judge_fail(j, &res);
-		}
-		return;
-	}
-	struct vg_rrset_view view;
-	if (!view_of(&req->arena, rs, &view)) {
-		res = (struct vg_dnssec_result){VG_DNSSEC_INDETERMINATE, VG_EDE_OTHER, 0,
-						"out of memory", false};
-		judge_fail(j, &res);
-		return;
-	}
-	vg_dnssec_verify_rrset(req->r->val, &req->dwork, &view, &zk->set, &res);
-	rs->sec = (uint8_t)res.status;
-	if (res.status != VG_DNSSEC_SECURE)
-		judge_fail(j, &res);
-	else if (rs->section == VG_SEC_ANSWER && !*wild && expanded(rs, zk->name, wlabels)) {
-		*wild = rs;
-		*wzk = zk;
-	}
-}
-
-/* vg_validate_reply for a forwarder's final reply: false while DS/DNSKEY fetches run. */
-static bool validate_forwarded(struct vg_iq *iq, bool full)
-{
-	struct vg_req *req = iq->req;
-	struct vg_resolver *r = req->r;
-	struct vg_msg *m = &iq->msg;
-	const struct vg_verdict *v = &iq->verdict;
-	bool negative = v->kind == VG_REPLY_NXDOMAIN || v->kind == VG_REPLY_NODATA;
-	if (!full || !fwd_covered(iq) ||
-	    (v->kind != VG_REPLY_ANSWER && v->kind != VG_REPLY_CNAME && !negative))
-		return true; /* outside every anchor (or under a negative one): as not validated */
-	/* The keys of every zone the reply needs; each pass of chain_for adds a link. */
-	const struct vg_zk *zk = NULL;
-	for (size_t k = 0; k < m->n_rrsets; k++) {
-		struct vg_rrset *rs = &m->rrsets[k];
-		if (fwd_skipped(m, rs))
-			continue;
-		if (fwd_keys(iq, fwd_place(iq, fwd_zone_of(rs)), &zk) == CHAIN_WAIT)
-			return false;
-	}
-	const struct vg_zk *zd = NULL;
-	if (negative && fwd_keys(iq, fwd_place(iq, fwd_denial_zone(iq)), &zd) == CHAIN_WAIT)
-		return false;
-	struct judge j = {0};
-	struct vg_rrset *wild = NULL;
-	const struct vg_zk *wzk = NULL;
-	uint8_t wlabels = 0;
-	const uint8_t *zone = negative && zd ? zd->name : iq->sname;
-	for (size_t k = 0; k < m->n_rrsets; k++) {
-		struct vg_rrset *rs = &m->rrsets[k];
-		if (fwd_skipped(m, rs))
-			continue;
-		/* Known now: chain_for returns at once. */
-		fwd_keys(iq, fwd_place(iq, fwd_zone_of(rs)), &zk);
-		if (!j.failed && zk)
-			zone = fwd_culprit(req, zk);
-		fwd_judge_set(iq, rs, zk, &j, &wild, &wzk, &wlabels);
-	}
-	for (size_t k = 0; k < m->n_rrsets; k++) {
-		const struct vg_rrset *d = dname_synth(m, &m->rrsets[k]);
-		if (d)
-			m->rrsets[k].sec = d->sec;
-	}
-	if (!j.failed && wild) {
-		struct vg_rrset_view *proof;
-		size_t n = proof_views(iq, &proof);
-		struct vg_dnssec_result res = {0};
-		vg_dnssec_prove_wildcard(r->val, &req->dwork, wzk->name, wild->owner, wlabels,
-					 proof, n, &res);
-		if (res.status == VG_DNSSEC_INSECURE ||
-		    (res.status == VG_DNSSEC_SECURE && res.opt_out)) {
-			wild->sec = VG_SEC_INSECURE;
-			note_insecure(iq, res.ede, res.why);
-		} else if (res.status != VG_DNSSEC_SECURE) {
-			judge_fail(&j, &res);
-		}
-	}
-	if (!j.failed && negative && zd && zd->sec == VG_SEC_SECURE) {
-		zone = fwd_culprit(req, zd);
-		fwd_judge_denial(iq, zd, &j);
-	}
-	if (!j.failed && iq->qtype == VG_TYPE_DS && v->kind == VG_REPLY_ANSWER) {
-		const struct vg_rrset *ds = msg_set(m, iq->sname, VG_TYPE_DS, VG_SEC_ANSWER);
-		if (ds && ds->sec == VG_SEC_SECURE)
-			note_ds(iq, fwd_place(iq, fwd_zone_of(ds)), iq->sname, NULL, 0,
-				VG_SEC_ANSWER);
-	}
-	if (j.failed)
-		judged_bogus(iq, zone, &j);
-	return true;
-}
-
-/* ---- cached data checked on its way out ----
- * The walk stores without validating what only the walk needs: the addresses of NS names,
- * the root's NS set from priming, a referral's sets. When a client later asks for such a name,
- * the set is validated then (as a minimal validating resolver would, with no query for the
- * walk itself): with the RRSIGs stored beside it and the chain of trust from the request or
- * the cache (fetched when missing, the same DS/DNSKEY fetches as for a reply); a negative entry
- * with the SOA and NSEC/NSEC3 proof stored with it. What cannot be validated that way (bogus,
- * unsigned in a signed zone, a wildcard expansion without its proof) counts as a miss: the
- * question is asked and its reply validated, and that validated set replaces the unchecked
- * one (cache/writer.c). */
-
-bool vg_validate_unchecked(const struct vg_iq *iq, const struct vg_rrset *rs)
-{
-	const struct vg_req *req = iq->req;
-	if (!rs || rs->sec != VG_SEC_INDETERMINATE || !(rs->rank & VG_RANK_ITERATED) ||
-	    !req->r->anchors || req->cd_bit || iq->parent)
-		return false;
-	const struct vg_anchor_point *ap = vg_anchors_lookup(req->r->anchors, rs->owner);
-	return ap && !ap->nta;
-}
-
-/* The zone whose keys sign the cached set rs: the signer of an RRSIG at or above its owner
- * (above it for a DS, which the parent signs), else the closest cached zone cut. */
-static bool cached_zone(struct vg_iq *iq, const struct vg_rrset *rs, uint8_t *zone)
-{
-	const uint8_t *owner = rs->owner;
-	if (rs->type == VG_TYPE_DS) {
-		if (!owner[0])
-			return false;
-		owner += owner[0] + 1;
-	}
-	for (uint8_t i = 0; i < rs->n_sigs; i++) {
-		const struct vg_rr *s = rs->sigs[i];
-		int nl = s->rdlen > 18 ? vg_name_len(s->rdata + 18, s->rdlen - 18u) : -1;
-		if (nl > 0 && vg_name_in_zone(owner, s->rdata + 18)) {
-			memcpy(zone, s->rdata + 18, (size_t)nl);
-			vg_name_lower(zone);
-			return true;
-		}
-	}
-	return vg_store_cut_name(iq, owner, zone);
-}
-
-/* Cuts iq's answer back to its first `first` records and drops a negative answer's SOA. */
-static void ans_cut(struct vg_iq *iq, size_t first)
-{
-	size_t n = iq->n_ans < first ? iq->n_ans : first;
-	vg_iq_ans_clear(iq);
-	for (size_t i = 0; i < n; i++)
-		vg_iq_ans_add(iq, iq->ans[i]);
-	iq->soa = NULL;
-	iq->n_proof = 0;
-}
-
-/* A cached set's TTL (and its records') no longer than `ttl`. */
-static void cap_ttl(struct vg_rrset *rs, struct vg_rrset_view *v, uint32_t ttl)
-{
-	if (ttl >= rs->ttl)
-		return;
-	rs->ttl = v->ttl = ttl;
-	for (uint16_t i = 0; i < rs->n_rrs; i++)
-		if (rs->rrs[i]->ttl > ttl)
-			rs->rrs[i]->ttl = ttl;
-	for (uint8_t i = 0; i < rs->n_sigs; i++)
-		if (rs->sigs[i]->ttl > ttl)
-			rs->sigs[i]->ttl = ttl;
-}
-
-/* The view of (owner, type) among v[0..*n), added when absent with room for `cap` records and
- * `cap` RRSIGs; NULL without memory. */
-static struct vg_rrset_view *neg_set(struct vg_arena *a, struct vg_rrset_view *v, size_t *n,
-				     const uint8_t *owner, uint16_t type, size_t cap)
-{
-	for (size_t i = 0; i < *n; i++)
-		if (v[i].type == type && vg_name_eq(v[i].owner, owner))
-			return &v[i];
-	struct vg_rdata_ref *rd = vg_arena_alloc(a, 2 * (cap + 1) * sizeof(*rd));
-	if (!rd)
-		return NULL;
-	v[*n] = (struct vg_rrset_view){.owner = owner,
-				       .type = type,
-				       .rclass = VG_CLASS_IN,
-				       .ttl = UINT32_MAX,
-				       .rd = rd,
-				       .sig = rd + cap + 1};
-	return &v[(*n)++];
-}
-
-static void neg_add(struct vg_rrset_view *v, const struct vg_rr *rr, bool sig)
-{
-	struct vg_rdata_ref *to = (struct vg_rdata_ref *)(sig ? v->sig : v->rd);
-	to[sig ? v->n_sig++ : v->n_rd++] = (struct vg_rdata_ref){rr->rdata, rr->rdlen};
-	if (rr->ttl < v->ttl)
-		v->ttl = rr->ttl;
-}
-
-/* A cached negative entry for (iq->sname, type) judged with the keys of its zone zk: the SOA
- * and the NSEC/NSEC3 sets of its proof (iq->proof, RRSIGs included, as stored for DO clients)
- * verified, then the denial proved. VG_SEC_SECURE, VG_SEC_INSECURE (opt-out, too many NSEC3
- * iterations) or VG_SEC_BOGUS. */
-static uint8_t neg_verdict(struct vg_iq *iq, const struct vg_zk *zk, uint16_t type, bool nx)
-{
-	struct vg_req *req = iq->req;
-	struct vg_resolver *r = req->r;
-	size_t np = iq->n_proof, n = 0;
-	struct vg_rrset_view *v = vg_arena_alloc(&req->arena, (np + 2) * sizeof(*v));
-	if (!v || !iq->soa)
-		return VG_SEC_BOGUS;
-	/* v[0]: the SOA; then one view per NSEC/NSEC3 set. */
-	struct vg_rrset_view *soa =
-	    neg_set(&req->arena, v, &n, iq->soa->owner, VG_TYPE_SOA, np + 1);
-	if (!soa)
-		return VG_SEC_BOGUS;
-	neg_add(soa, iq->soa, false);
-	for (int pass = 0; pass < 2; pass++) {
-		for (size_t i = 0; i < np; i++) {
-			const struct vg_rr *rr = iq->proof[i];
-			bool sig = rr->type == VG_TYPE_RRSIG;
-			uint16_t t = sig ? (rr->rdlen >= 2 ? vg_get_u16(rr->rdata) : 0) : rr->type;
-			if (sig != (pass == 1) ||
-			    (t != VG_TYPE_NSEC && t != VG_TYPE_NSEC3 && (!sig || t != VG_TYPE_SOA)))
-				continue;
-			struct vg_rrset_view *set = neg_set(&req->arena, v, &n, rr->owner, t, np);
-			if (!set)
-				return VG_SEC_BOGUS;
-			neg_add(set, rr, sig);
-		}
-	}
-	struct vg_dnssec_result res = {0};
-	for (size_t i = 0; i < n; i++) {
-		if (!v[i].n_rd)
-			return VG_SEC_BOGUS; /* RRSIGs without their set */
-		vg_dnssec_verify_rrset(r->val, &req->dwork, &v[i], &zk->set, &res);
-		if (res.status != VG_DNSSEC_SECURE)
-			return VG_SEC_BOGUS;
-	}
-	if (nx)
-		vg_dnssec_prove_nxdomain(r->val, &req->dwork, zk->name, iq->sname, v + 1, n - 1,
-					 &res);
-	else
-		vg_dnssec_prove_nodata(r->val, &req->dwork, zk->name, iq->sname, type, v + 1, n - 1,
-				       &res);
-	if (res.status == VG_DNSSEC_SECURE && !res.opt_out)
-		return VG_SEC_SECURE;
-	if (res.status == VG_DNSSEC_SECURE || res.status == VG_DNSSEC_INSECURE) {
-		note_insecure(iq, res.ede, res.why);
-		return VG_SEC_INSECURE;
-	}
-	return VG_SEC_BOGUS;
-}
-
-enum vg_cached vg_validate_cached(struct vg_iq *iq, size_t first, int kind, uint16_t type)
-{
-	struct vg_req *req = iq->req;
-	struct vg_rrset *rs = NULL;
-	if (kind == VG_CACHE_POSITIVE && first < iq->n_ans)
-		rs = iq->ans[first]->rrset;
-	else if (kind != VG_CACHE_POSITIVE && iq->soa)
-		rs = iq->soa->rrset;
-	if (!vg_validate_unchecked(iq, rs))
-		return VG_CACHED_OK;
-	uint8_t zone[VG_NAME_MAX], labels;
-	struct vg_rrset_view view;
-	bool neg = kind != VG_CACHE_POSITIVE;
-	int zl = vg_name_len(rs->owner, VG_NAME_MAX);
-	/* A DNSKEY question's own keys are the walk's business (chain_for reads them from the
-	 * reply): asked again, like a wildcard expansion whose proof the cache does not hold
-	 * with it. A negative entry is judged in the zone of its SOA. */
-	if (iq->qtype == VG_TYPE_DNSKEY || rs->type == VG_TYPE_DNSKEY || zl <= 0)
-		goto miss;
-	if (neg) {
-		if (!vg_name_in_zone(iq->sname, rs->owner))
-			goto miss;
-		memcpy(zone, rs->owner, (size_t)zl);
-		vg_name_lower(zone);
-	} else if (!cached_zone(iq, rs, zone) || expanded(rs, zone, &labels) ||
-		   !view_of(&req->arena, rs, &view)) {
-		goto miss;
-	}
-	/* Set before the walk: a fetch that ends at once resumes the iq from within it. */
-	iq->cache_check = true;
-	iq->check_first = first;
-	const struct vg_zk *zk = NULL;
-	if (chain_for(iq, zone, !req->cache_only, &zk) == CHAIN_WAIT)
-		return VG_CACHED_WAIT;
-	iq->cache_check = false;
-	if (!zk)
-		goto miss;
-	if (neg) {
-		/* Judged each time it is used (the proof is not stored back); the answer cache
-		 * keeps the answer built from it. */
-		uint8_t sec = zk->sec == VG_SEC_SECURE
-				  ? neg_verdict(iq, zk, type, kind == VG_CACHE_NXDOMAIN)
-				  : zk->sec;
-		if (sec == VG_SEC_INSECURE && zk->sec == VG_SEC_INSECURE)
-			note_insecure(iq, zk->ede, zk->why);
-		if (sec != VG_SEC_SECURE && sec != VG_SEC_INSECURE)
-			goto miss;
-		rs->sec = sec;
-		return VG_CACHED_OK;
-	}
-	if (zk->sec == VG_SEC_SECURE) {
-		struct vg_dnssec_result res = {0};
-		vg_dnssec_verify_rrset(req->r->val, &req->dwork, &view, &zk->set, &res);
-		if (res.status != VG_DNSSEC_SECURE)
-			goto miss; /* forged or broken: the authorities are asked, and judged */
-		rs->sec = VG_SEC_SECURE;
-		cap_ttl(rs, &view, res.ttl);
-	} else if (zk->sec == VG_SEC_INSECURE) {
-		rs->sec = VG_SEC_INSECURE;
-		note_insecure(iq, zk->ede, zk->why);
-		rs->ede = zk->ede == VG_EDE_UNSUPPORTED_DNSKEY_ALG ||
-				  zk->ede == VG_EDE_UNSUPPORTED_DS_DIGEST ||
-				  zk->ede == VG_EDE_UNSUPPORTED_NSEC3_ITERATIONS
-			      ? zk->ede
-			      : 0;
-	} else {
-		goto miss;
-	}
-	int rc = vg_store_view_put(iq, &view, rs->rank, rs->sec, rs->ede, rs->suspect != 0);
-	if (rc < 0)
-		vg_debug("dnssec: validated cached set not stored back: %s", vg_strerror(rc));
-	return VG_CACHED_OK;
-miss:
-	ans_cut(iq, first);
-	return VG_CACHED_MISS;
-}
-
 bool vg_validate_reply(struct vg_iq *iq, bool full)
 {
 	struct vg_req *req = iq->req;
@@ -1683,7 +1067,7 @@ bool vg_validate_reply(struct vg_iq *iq, bool full)
 
 /* A final reply found bogus (or over a validation limit): counted, remembered, reported, and
  * failed with its EDE unless the client set CD=1. */
-static void judged_bogus(struct vg_iq *iq, const uint8_t *zone, const struct judge *jb)
+void judged_bogus(struct vg_iq *iq, const uint8_t *zone, const struct judge *jb)
 {
 	struct vg_req *req = iq->req;
 	struct vg_resolver *r = req->r;
