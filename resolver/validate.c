@@ -13,7 +13,7 @@
 #include "keytab.h"
 #include "validate_impl.h"
 
-struct vg_zk *zk_find(struct vg_req *req, const uint8_t *name, uint8_t kind)
+struct vg_zk *vg_zk_find(struct vg_req *req, const uint8_t *name, uint8_t kind)
 {
 	for (struct vg_zk *z = req->zk; z; z = z->next)
 		if (z->kind == kind && vg_name_eq(z->name, name))
@@ -22,10 +22,10 @@ struct vg_zk *zk_find(struct vg_req *req, const uint8_t *name, uint8_t kind)
 }
 
 /* Records (or replaces) what is known of `name`; NULL without memory. */
-struct vg_zk *zk_set(struct vg_req *req, const uint8_t *name, uint8_t kind, uint8_t sec,
-		     uint16_t ede, const char *why, const struct vg_rrset_view *set)
+struct vg_zk *vg_zk_set(struct vg_req *req, const uint8_t *name, uint8_t kind, uint8_t sec,
+			uint16_t ede, const char *why, const struct vg_rrset_view *set)
 {
-	struct vg_zk *z = zk_find(req, name, kind);
+	struct vg_zk *z = vg_zk_find(req, name, kind);
 	if (!z) {
 		z = vg_arena_zalloc(&req->arena, sizeof(*z));
 		if (!z)
@@ -51,7 +51,7 @@ struct vg_zk *zk_set(struct vg_req *req, const uint8_t *name, uint8_t kind, uint
 static struct vg_zk *zk_result(struct vg_req *req, const uint8_t *name, uint8_t kind,
 			       const struct vg_dnssec_result *res, const struct vg_rrset_view *set)
 {
-	return zk_set(req, name, kind, (uint8_t)res->status, res->ede, res->why, set);
+	return vg_zk_set(req, name, kind, (uint8_t)res->status, res->ede, res->why, set);
 }
 
 /* ---- the key table (keytab.h): what the walk proved from the cache, for later requests ---- */
@@ -101,11 +101,11 @@ static struct vg_zk *zk_from_table(struct vg_req *req, const uint8_t *name)
 	    vg_keytab_get(r->keytab, name, vg_wall32(r), flush_gen(r));
 	if (!e)
 		return NULL;
-	struct vg_zk *z = zk_set(req, name, ZK_KEYS, e->sec, e->ede, e->why, NULL);
+	struct vg_zk *z = vg_zk_set(req, name, ZK_KEYS, e->sec, e->ede, e->why, NULL);
 	if (!z)
 		return NULL;
 	if (e->sec == VG_SEC_SECURE && !vg_keytab_copy_keys(e, &req->arena, &z->set)) {
-		z->sec = VG_SEC_INDETERMINATE; /* as zk_set would leave it without memory */
+		z->sec = VG_SEC_INDETERMINATE; /* as vg_zk_set would leave it without memory */
 		z->why = "out of memory";
 		return z;
 	}
@@ -115,7 +115,7 @@ static struct vg_zk *zk_from_table(struct vg_req *req, const uint8_t *name)
 }
 
 /* The validator's view of a grouped RRset (rdata pointers borrowed from the records). */
-bool view_of(struct vg_arena *a, const struct vg_rrset *rs, struct vg_rrset_view *out)
+bool vg_val_view_of(struct vg_arena *a, const struct vg_rrset *rs, struct vg_rrset_view *out)
 {
 	struct vg_rdata_ref *rd = vg_arena_alloc(a, (rs->n_rrs + rs->n_sigs + 1u) * sizeof(*rd));
 	if (!rd)
@@ -136,7 +136,8 @@ bool view_of(struct vg_arena *a, const struct vg_rrset *rs, struct vg_rrset_view
 }
 
 /* The set (owner, type) of a reply, NULL if absent. */
-struct vg_rrset *msg_set(struct vg_msg *m, const uint8_t *owner, uint16_t type, uint8_t section)
+struct vg_rrset *vg_val_msg_set(struct vg_msg *m, const uint8_t *owner, uint16_t type,
+				uint8_t section)
 {
 	for (size_t k = 0; k < m->n_rrsets; k++)
 		if (m->rrsets[k].type == type && m->rrsets[k].section == section &&
@@ -198,7 +199,7 @@ static void fetched(struct vg_iq *p, const struct vg_sub_result *res, void *ctx)
 static struct vg_zk *keys_above(struct vg_req *req, const uint8_t *name)
 {
 	for (int l = vg_name_labels(name) - 1; l >= 0; l--) {
-		struct vg_zk *z = zk_find(req, vg_name_suffix(name, l), ZK_KEYS);
+		struct vg_zk *z = vg_zk_find(req, vg_name_suffix(name, l), ZK_KEYS);
 		if (z)
 			return z;
 	}
@@ -218,7 +219,7 @@ static const struct vg_rrset_view *trusted_for(struct vg_req *req, const uint8_t
 		*is_anchor_key = true;
 		return &ap->dnskey;
 	}
-	struct vg_zk *ds = zk_find(req, zone, ZK_DS);
+	struct vg_zk *ds = vg_zk_find(req, zone, ZK_DS);
 	return ds && ds->sec == VG_SEC_SECURE ? &ds->set : NULL;
 }
 
@@ -230,8 +231,8 @@ static void learn_keys(struct vg_req *req, const uint8_t *zone, const struct vg_
 	const struct vg_rrset_view *t = trusted_for(req, zone, &anchor_key);
 	struct vg_dnssec_result res = {0};
 	if (!t) {
-		zk_set(req, zone, ZK_KEYS, VG_SEC_INDETERMINATE, VG_EDE_NONE,
-		       "no trusted DS for the DNSKEY set", NULL);
+		vg_zk_set(req, zone, ZK_KEYS, VG_SEC_INDETERMINATE, VG_EDE_NONE,
+			  "no trusted DS for the DNSKEY set", NULL);
 		return;
 	}
 	if (anchor_key)
@@ -246,9 +247,9 @@ static void learn_ds_result(struct vg_req *req, const uint8_t *name,
 			    const struct vg_sub_result *res)
 {
 	if (!res->answered) {
-		zk_set(req, name, ZK_DS, VG_SEC_BOGUS,
-		       res->ede != VG_EDE_NONE ? res->ede : VG_EDE_DNSSEC_BOGUS,
-		       res->ede_text ? res->ede_text : "DS lookup failed", NULL);
+		vg_zk_set(req, name, ZK_DS, VG_SEC_BOGUS,
+			  res->ede != VG_EDE_NONE ? res->ede : VG_EDE_DNSSEC_BOGUS,
+			  res->ede_text ? res->ede_text : "DS lookup failed", NULL);
 		return;
 	}
 	const struct vg_rrset *ds = NULL;
@@ -262,19 +263,21 @@ static void learn_ds_result(struct vg_req *req, const uint8_t *name,
 		uint8_t sec =
 		    res->soa && res->soa->rrset ? res->soa->rrset->sec : VG_SEC_INDETERMINATE;
 		struct vg_zk *z =
-		    zk_set(req, name, ZK_DS, sec == VG_SEC_SECURE ? VG_SEC_INSECURE : sec,
-			   VG_EDE_NONE, "no DS", NULL);
+		    vg_zk_set(req, name, ZK_DS, sec == VG_SEC_SECURE ? VG_SEC_INSECURE : sec,
+			      VG_EDE_NONE, "no DS", NULL);
 		if (z)
 			z->cut = true;
 		return;
 	}
 	struct vg_rrset_view v;
-	if (!view_of(&req->arena, ds, &v)) {
-		zk_set(req, name, ZK_DS, VG_SEC_INDETERMINATE, VG_EDE_OTHER, "out of memory", NULL);
+	if (!vg_val_view_of(&req->arena, ds, &v)) {
+		vg_zk_set(req, name, ZK_DS, VG_SEC_INDETERMINATE, VG_EDE_OTHER, "out of memory",
+			  NULL);
 		return;
 	}
 	if (ds->sec != VG_SEC_INDETERMINATE) {
-		struct vg_zk *z = zk_set(req, name, ZK_DS, ds->sec, VG_EDE_NONE, "cached DS", &v);
+		struct vg_zk *z =
+		    vg_zk_set(req, name, ZK_DS, ds->sec, VG_EDE_NONE, "cached DS", &v);
 		if (z && ds->sec == VG_SEC_INSECURE)
 			z->cut = true;
 		return;
@@ -283,7 +286,8 @@ static void learn_ds_result(struct vg_req *req, const uint8_t *name,
 	struct vg_zk *k = keys_above(req, name);
 	struct vg_dnssec_result out = {0};
 	if (!k || k->sec != VG_SEC_SECURE) {
-		zk_set(req, name, ZK_DS, VG_SEC_INDETERMINATE, VG_EDE_NONE, "DS unchecked", NULL);
+		vg_zk_set(req, name, ZK_DS, VG_SEC_INDETERMINATE, VG_EDE_NONE, "DS unchecked",
+			  NULL);
 		return;
 	}
 	vg_dnssec_verify_rrset(req->r->val, &req->dwork, &v, &k->set, &out);
@@ -295,24 +299,25 @@ static void learn_ds_result(struct vg_req *req, const uint8_t *name,
  * here. Then the parent validates its reply again, one link further. */
 static void record_fetch(struct vg_req *req, const uint8_t *name, const struct vg_sub_result *res)
 {
-	if (res->qtype == VG_TYPE_DNSKEY && !zk_find(req, name, ZK_KEYS)) {
+	if (res->qtype == VG_TYPE_DNSKEY && !vg_zk_find(req, name, ZK_KEYS)) {
 		const struct vg_rrset *ks = NULL;
 		for (size_t i = 0; res->answered && i < res->n_sets; i++)
 			if (res->sets[i]->type == VG_TYPE_DNSKEY &&
 			    vg_name_eq(res->sets[i]->owner, name))
 				ks = res->sets[i];
 		struct vg_rrset_view v = {.owner = name, .type = VG_TYPE_DNSKEY, .rclass = 1};
-		if (ks && !view_of(&req->arena, ks, &v))
-			zk_set(req, name, ZK_KEYS, VG_SEC_INDETERMINATE, VG_EDE_OTHER,
-			       "out of memory", NULL);
+		if (ks && !vg_val_view_of(&req->arena, ks, &v))
+			vg_zk_set(req, name, ZK_KEYS, VG_SEC_INDETERMINATE, VG_EDE_OTHER,
+				  "out of memory", NULL);
 		else if (!res->answered && res->ede != VG_EDE_NONE)
-			zk_set(req, name, ZK_KEYS, VG_SEC_BOGUS, res->ede,
-			       res->ede_text ? res->ede_text : "DNSKEY lookup failed", NULL);
+			vg_zk_set(req, name, ZK_KEYS, VG_SEC_BOGUS, res->ede,
+				  res->ede_text ? res->ede_text : "DNSKEY lookup failed", NULL);
 		else if (ks && ks->sec == VG_SEC_SECURE)
-			zk_set(req, name, ZK_KEYS, VG_SEC_SECURE, VG_EDE_NONE, "cached DNSKEY", &v);
+			vg_zk_set(req, name, ZK_KEYS, VG_SEC_SECURE, VG_EDE_NONE, "cached DNSKEY",
+				  &v);
 		else
 			learn_keys(req, name, &v);
-	} else if (res->qtype == VG_TYPE_DS && !zk_find(req, name, ZK_DS)) {
+	} else if (res->qtype == VG_TYPE_DS && !vg_zk_find(req, name, ZK_DS)) {
 		learn_ds_result(req, name, res);
 	}
 }
@@ -327,14 +332,14 @@ static void fetched(struct vg_iq *p, const struct vg_sub_result *res, void *ctx)
 static void prefetched(struct vg_iq *p, const struct vg_sub_result *res, void *ctx);
 
 /* True when iq is a DS or DNSKEY fetch of the chain (its reply is validated too). */
-bool is_fetch(const struct vg_iq *iq)
+bool vg_val_is_fetch(const struct vg_iq *iq)
 {
 	return iq->parent && (iq->sub_cb == fetched || iq->sub_cb == prefetched);
 }
 
 /* ---- DNSKEY fetches ahead of the walk ----
- * The walk (chain_for) needs the DNSKEY set of every signed zone between the trust anchor and
- * the zone that answers, and used to fetch them one after another once the answer was in: a
+ * The walk (vg_val_chain_for) needs the DNSKEY set of every signed zone between the trust anchor
+ * and the zone that answers, and used to fetch them one after another once the answer was in: a
  * round trip per zone after the iteration's own. Each of these sets is asked of the zone's own
  * servers, which the iteration asks anyway on its way down: so the fetch starts beside the
  * iteration's first query to the zone, once the zone's DS is checked (or it is the anchor's),
@@ -361,11 +366,11 @@ static bool fetch_start(struct vg_req *req, struct vg_zk *f, struct vg_iq *by)
  * keys of the zone that sent it once those are known. */
 static bool ds_ready(struct vg_req *req, const uint8_t *z)
 {
-	struct vg_zk *ds = zk_find(req, z, ZK_DS);
+	struct vg_zk *ds = vg_zk_find(req, z, ZK_DS);
 	if (!ds || !ds->set.n_rd)
 		return false;
 	if (ds->unchecked) {
-		const struct vg_zk *k = ds->from ? zk_find(req, ds->from, ZK_KEYS) : NULL;
+		const struct vg_zk *k = ds->from ? vg_zk_find(req, ds->from, ZK_KEYS) : NULL;
 		if (!k || k->sec != VG_SEC_SECURE)
 			return false;
 		struct vg_dnssec_result res = {0};
@@ -379,7 +384,7 @@ static bool ds_ready(struct vg_req *req, const uint8_t *z)
 static void fetch_kick(struct vg_req *req)
 {
 	for (struct vg_zk *f = req->zk; f && !req->done; f = f->next)
-		if (f->kind == ZK_FETCH && !f->started && !zk_find(req, f->name, ZK_KEYS) &&
+		if (f->kind == ZK_FETCH && !f->started && !vg_zk_find(req, f->name, ZK_KEYS) &&
 		    ds_ready(req, f->name))
 			fetch_start(req, f, f->starter);
 }
@@ -388,12 +393,12 @@ void vg_validate_prefetch(struct vg_iq *iq)
 {
 	struct vg_req *req = iq->req;
 	struct vg_resolver *r = req->r;
-	if (!r->anchors || iq->forward || iq->is_prime || (iq->parent && !is_fetch(iq)))
+	if (!r->anchors || iq->forward || iq->is_prime || (iq->parent && !vg_val_is_fetch(iq)))
 		return;
 	const uint8_t *z = iq->zone;
 	if (iq->qtype == VG_TYPE_DNSKEY && vg_name_eq(iq->sname, z))
 		return; /* it asks for them itself */
-	if (zk_find(req, z, ZK_KEYS) || zk_find(req, z, ZK_FETCH) || zk_from_table(req, z))
+	if (vg_zk_find(req, z, ZK_KEYS) || vg_zk_find(req, z, ZK_FETCH) || zk_from_table(req, z))
 		return;
 	/* The walk for a reply from z starts at z's closest anchor; an anchor closer to the name
 	 * (an island, a negative anchor) means z's keys are never asked for. */
@@ -404,14 +409,15 @@ void vg_validate_prefetch(struct vg_iq *iq)
 	if (!anchor) {
 		/* Only a zone whose referral carried a DS set, and whose parent is not known to
 		 * be broken (the walk stops there). */
-		const struct vg_zk *ds = zk_find(req, z, ZK_DS);
+		const struct vg_zk *ds = vg_zk_find(req, z, ZK_DS);
 		if (!ds || !ds->set.n_rd || (!ds->unchecked && ds->sec != VG_SEC_SECURE))
 			return;
 		const struct vg_zk *k = keys_above(req, z);
 		if (k && k->sec != VG_SEC_SECURE)
 			return;
 	}
-	struct vg_zk *f = zk_set(req, z, ZK_FETCH, VG_SEC_INDETERMINATE, VG_EDE_NONE, NULL, NULL);
+	struct vg_zk *f =
+	    vg_zk_set(req, z, ZK_FETCH, VG_SEC_INDETERMINATE, VG_EDE_NONE, NULL, NULL);
 	if (!f)
 		return;
 	f->ns = iq->ns;
@@ -456,7 +462,7 @@ static void keep_nods(struct vg_iq *iq, const uint8_t *cut)
 {
 	struct vg_req *req = iq->req;
 	struct vg_msg *m = &iq->msg;
-	if (zk_find(req, cut, ZK_NODS))
+	if (vg_zk_find(req, cut, ZK_NODS))
 		return;
 	struct vg_rrset_view *v = vg_arena_alloc(&req->arena, (m->n_rrsets + 1) * sizeof(*v));
 	size_t n = 0;
@@ -465,14 +471,15 @@ static void keep_nods(struct vg_iq *iq, const uint8_t *cut)
 		const struct vg_rrset *rs = &m->rrsets[k];
 		if (rs->section == VG_SEC_AUTHORITY &&
 		    (rs->type == VG_TYPE_NSEC || rs->type == VG_TYPE_NSEC3) &&
-		    view_of(&req->arena, rs, &v[n])) {
+		    vg_val_view_of(&req->arena, rs, &v[n])) {
 			n++;
 			rank = rs->rank;
 		}
 	}
 	if (!n)
 		return;
-	struct vg_zk *z = zk_set(req, cut, ZK_NODS, VG_SEC_INDETERMINATE, VG_EDE_NONE, NULL, NULL);
+	struct vg_zk *z =
+	    vg_zk_set(req, cut, ZK_NODS, VG_SEC_INDETERMINATE, VG_EDE_NONE, NULL, NULL);
 	if (!z)
 		return;
 	z->proof = v;
@@ -488,9 +495,9 @@ static struct vg_zk *insecure_cut(struct vg_req *req, const uint8_t *next,
 				  const struct vg_dnssec_result *res)
 {
 	struct vg_zk *z =
-	    zk_set(req, next, ZK_DS, VG_SEC_INSECURE,
-		   res->status == VG_DNSSEC_SECURE ? VG_EDE_NONE : res->ede,
-		   res->status == VG_DNSSEC_SECURE ? "insecure delegation" : res->why, NULL);
+	    vg_zk_set(req, next, ZK_DS, VG_SEC_INSECURE,
+		      res->status == VG_DNSSEC_SECURE ? VG_EDE_NONE : res->ede,
+		      res->status == VG_DNSSEC_SECURE ? "insecure delegation" : res->why, NULL);
 	if (z)
 		z->cut = true;
 	return z;
@@ -504,7 +511,7 @@ static struct vg_zk *insecure_cut(struct vg_req *req, const uint8_t *next,
 static bool nods_proved(struct vg_iq *iq, const struct vg_zk *top, const uint8_t *next)
 {
 	struct vg_req *req = iq->req;
-	struct vg_zk *nd = zk_find(req, next, ZK_NODS);
+	struct vg_zk *nd = vg_zk_find(req, next, ZK_NODS);
 	if (!nd || nd->tried || !nd->from || !vg_name_eq(nd->from, top->name))
 		return false;
 	nd->tried = true;
@@ -535,20 +542,21 @@ static enum chain fetch(struct vg_iq *iq, const uint8_t *name, uint16_t type, co
 	int rc = ctx ? vg_iq_sub_start(iq, ctx, type, fetched, ctx) : -ENOMEM;
 	if (rc == 0)
 		return CHAIN_WAIT;
-	*out =
-	    zk_set(req, z, ZK_KEYS, VG_SEC_INDETERMINATE, VG_EDE_NONE,
-		   rc == VG_ELIMIT ? "chain of trust: sub-request limit" : "out of memory", NULL);
+	*out = vg_zk_set(req, z, ZK_KEYS, VG_SEC_INDETERMINATE, VG_EDE_NONE,
+			 rc == VG_ELIMIT ? "chain of trust: sub-request limit" : "out of memory",
+			 NULL);
 	return CHAIN_DONE;
 }
 
 /* The keys of zone `z` for iq's reply: CHAIN_DONE with *out (secure with keys, or insecure,
  * bogus, indeterminate), or CHAIN_WAIT after starting a sub-request. `may_fetch` false: only
  * what the request knows (referrals). Each pass adds a link; bounded by z's labels. */
-enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch, const struct vg_zk **out)
+enum chain vg_val_chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
+			    const struct vg_zk **out)
 {
 	struct vg_req *req = iq->req;
 	for (int guard = 0; guard < 2 * VG_NAME_MAX; guard++) {
-		const struct vg_zk *k = zk_find(req, z, ZK_KEYS);
+		const struct vg_zk *k = vg_zk_find(req, z, ZK_KEYS);
 		if (!k && guard == 0 && may_fetch)
 			k = zk_from_table(req, z);
 		if (k) {
@@ -557,14 +565,14 @@ enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch, const s
 		}
 		const struct vg_anchor_point *ap = vg_anchors_lookup(req->r->anchors, z);
 		if (!ap || ap->nta) {
-			*out = zk_set(req, z, ZK_KEYS, VG_SEC_INSECURE, VG_EDE_NONE,
-				      ap ? "negative trust anchor" : "no trust anchor", NULL);
+			*out = vg_zk_set(req, z, ZK_KEYS, VG_SEC_INSECURE, VG_EDE_NONE,
+					 ap ? "negative trust anchor" : "no trust anchor", NULL);
 			return CHAIN_DONE;
 		}
 		int al = vg_name_labels(ap->zone);
 		struct vg_zk *top = NULL;
 		for (int l = vg_name_labels(z) - 1; l >= al && !top; l--) {
-			top = zk_find(req, vg_name_suffix(z, l), ZK_KEYS);
+			top = vg_zk_find(req, vg_name_suffix(z, l), ZK_KEYS);
 			if (!top && guard == 0 && may_fetch)
 				top = zk_from_table(req, vg_name_suffix(z, l));
 		}
@@ -573,14 +581,14 @@ enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch, const s
 		if (top) {
 			if (top->sec != VG_SEC_SECURE) {
 				struct vg_zk *bz =
-				    zk_set(req, z, ZK_KEYS, top->sec, top->ede, top->why, NULL);
+				    vg_zk_set(req, z, ZK_KEYS, top->sec, top->ede, top->why, NULL);
 				zk_horizon(bz, top->until, top->gen, NULL);
 				zk_keep(req, bz);
 				*out = bz;
 				return CHAIN_DONE;
 			}
 			next = vg_name_suffix(z, vg_name_labels(top->name) + 1);
-			struct vg_zk *ds = zk_find(req, next, ZK_DS);
+			struct vg_zk *ds = vg_zk_find(req, next, ZK_DS);
 			if (ds && ds->unchecked) {
 				/* The referral's DS, now that the parent's keys are known. */
 				struct vg_dnssec_result res = {0};
@@ -605,9 +613,9 @@ enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch, const s
 				    vg_store_chain_lookup(iq, next, VG_TYPE_DS, &cds, &neg, &left);
 				if (got == 2) {
 					struct vg_zk *nz =
-					    zk_set(req, next, ZK_DS,
-						   neg == VG_SEC_SECURE ? VG_SEC_INSECURE : neg,
-						   VG_EDE_NONE, "no DS", NULL);
+					    vg_zk_set(req, next, ZK_DS,
+						      neg == VG_SEC_SECURE ? VG_SEC_INSECURE : neg,
+						      VG_EDE_NONE, "no DS", NULL);
 					if (nz)
 						nz->cut = true;
 					zk_horizon(nz, now + left, snap_gen(req->r), top);
@@ -615,9 +623,9 @@ enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch, const s
 				}
 				struct vg_rrset_view cv;
 				if (got == 1 && cds->sec != VG_SEC_INDETERMINATE &&
-				    view_of(&req->arena, cds, &cv)) {
-					struct vg_zk *dz = zk_set(req, next, ZK_DS, cds->sec,
-								  VG_EDE_NONE, "cached DS", &cv);
+				    vg_val_view_of(&req->arena, cds, &cv)) {
+					struct vg_zk *dz = vg_zk_set(req, next, ZK_DS, cds->sec,
+								     VG_EDE_NONE, "cached DS", &cv);
 					if (dz && cds->sec == VG_SEC_INSECURE)
 						dz->cut = true;
 					zk_horizon(dz, vg_keytab_sig_until(&cv, now, now + left),
@@ -627,7 +635,8 @@ enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch, const s
 				/* A signed delegation's DS came with its referral, which the cache
 				 * keeps (below an answer's rank): checked with top's keys, it saves
 				 * a DS query the parent would answer the same. */
-				if (got == 1 && cds->n_sigs && view_of(&req->arena, cds, &cv)) {
+				if (got == 1 && cds->n_sigs &&
+				    vg_val_view_of(&req->arena, cds, &cv)) {
 					struct vg_dnssec_result res = {0};
 					vg_dnssec_verify_rrset(req->r->val, &req->dwork, &cv,
 							       &top->set, &res);
@@ -653,8 +662,8 @@ enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch, const s
 			}
 			if (ds->sec == VG_SEC_INSECURE && !ds->cut && !vg_name_eq(next, z)) {
 				/* No DS and no delegation shown: `next` is inside top's zone. */
-				struct vg_zk *in = zk_set(req, next, ZK_KEYS, VG_SEC_SECURE,
-							  VG_EDE_NONE, top->why, &top->set);
+				struct vg_zk *in = vg_zk_set(req, next, ZK_KEYS, VG_SEC_SECURE,
+							     VG_EDE_NONE, top->why, &top->set);
 				zk_horizon(in, ds->until, ds->gen, top);
 				zk_keep(req, in);
 				continue;
@@ -662,7 +671,7 @@ enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch, const s
 			if (ds->sec != VG_SEC_SECURE) {
 				/* An unsigned delegation (insecure), or a DS that failed. */
 				struct vg_zk *un =
-				    zk_set(req, next, ZK_KEYS, ds->sec, ds->ede, ds->why, NULL);
+				    vg_zk_set(req, next, ZK_KEYS, ds->sec, ds->ede, ds->why, NULL);
 				zk_horizon(un, ds->until, ds->gen, NULL); /* ds's counts top */
 				zk_keep(req, un);
 				continue;
@@ -673,10 +682,10 @@ enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch, const s
 		if (iq->qtype == VG_TYPE_DNSKEY && vg_name_eq(iq->sname, next) &&
 		    (iq->verdict.kind == VG_REPLY_ANSWER || iq->verdict.kind == VG_REPLY_NODATA)) {
 			struct vg_rrset *ks =
-			    msg_set(&iq->msg, next, VG_TYPE_DNSKEY, VG_SEC_ANSWER);
+			    vg_val_msg_set(&iq->msg, next, VG_TYPE_DNSKEY, VG_SEC_ANSWER);
 			struct vg_rrset_view v = {
 			    .owner = next, .type = VG_TYPE_DNSKEY, .rclass = 1};
-			if (ks && !view_of(&req->arena, ks, &v))
+			if (ks && !vg_val_view_of(&req->arena, ks, &v))
 				goto unknown;
 			learn_keys(req, next, &v);
 			continue;
@@ -690,13 +699,13 @@ enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch, const s
 		uint32_t kleft = 0;
 		struct vg_rrset_view kv = {.owner = next, .type = VG_TYPE_DNSKEY, .rclass = 1};
 		if (vg_store_chain_lookup(iq, next, VG_TYPE_DNSKEY, &cks, &kneg, &kleft) == 1 &&
-		    cks->sec == VG_SEC_SECURE && view_of(&req->arena, cks, &kv)) {
-			struct vg_zk *kz = zk_set(req, next, ZK_KEYS, VG_SEC_SECURE, VG_EDE_NONE,
-						  "cached DNSKEY", &kv);
+		    cks->sec == VG_SEC_SECURE && vg_val_view_of(&req->arena, cks, &kv)) {
+			struct vg_zk *kz = vg_zk_set(req, next, ZK_KEYS, VG_SEC_SECURE, VG_EDE_NONE,
+						     "cached DNSKEY", &kv);
 			/* Vouched for by the anchor (no end) or by next's DS (its horizon). */
 			uint32_t now = vg_wall32(req->r);
 			const struct vg_zk *ds =
-			    vg_name_eq(ap->zone, next) ? NULL : zk_find(req, next, ZK_DS);
+			    vg_name_eq(ap->zone, next) ? NULL : vg_zk_find(req, next, ZK_DS);
 			uint32_t until = vg_keytab_sig_until(&kv, now, now + kleft);
 			if (!vg_name_eq(ap->zone, next) && !ds)
 				until = 0;
@@ -704,7 +713,7 @@ enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch, const s
 			zk_keep(req, kz);
 			continue;
 		}
-		struct vg_zk *f = zk_find(req, next, ZK_FETCH);
+		struct vg_zk *f = vg_zk_find(req, next, ZK_FETCH);
 		if (f && !f->ended && !inside_fetch(iq, f) &&
 		    (f->started || fetch_start(req, f, iq))) {
 			/* Started ahead (or just now, with the servers its referral named). */
@@ -731,7 +740,7 @@ unknown:
 
 /* True when an RRSIG of rs from `zone` was made for a wildcard expansion (RFC 4035 5.3.4): its
  * labels field is below the owner's labels (a literal "*" label not counted). *labels gets it. */
-bool expanded(const struct vg_rrset *rs, const uint8_t *zone, uint8_t *labels)
+bool vg_val_expanded(const struct vg_rrset *rs, const uint8_t *zone, uint8_t *labels)
 {
 	int ol = vg_name_labels(rs->owner);
 	if (rs->owner[0] == 1 && rs->owner[1] == '*')
@@ -749,7 +758,7 @@ bool expanded(const struct vg_rrset *rs, const uint8_t *zone, uint8_t *labels)
 	return false;
 }
 
-void judge_fail(struct judge *j, const struct vg_dnssec_result *res)
+void vg_val_judge_fail(struct judge *j, const struct vg_dnssec_result *res)
 {
 	if (!j->failed)
 		j->bad = *res;
@@ -757,7 +766,7 @@ void judge_fail(struct judge *j, const struct vg_dnssec_result *res)
 }
 
 /* The verified NSEC/NSEC3 sets of the authority section into views (n returned). */
-size_t proof_views(struct vg_iq *iq, struct vg_rrset_view **out)
+size_t vg_val_proof_views(struct vg_iq *iq, struct vg_rrset_view **out)
 {
 	struct vg_msg *m = &iq->msg;
 	struct vg_rrset_view *v = vg_arena_alloc(&iq->req->arena, (m->n_rrsets + 1) * sizeof(*v));
@@ -767,7 +776,7 @@ size_t proof_views(struct vg_iq *iq, struct vg_rrset_view **out)
 		const struct vg_rrset *rs = &m->rrsets[k];
 		if (rs->section == VG_SEC_AUTHORITY && rs->sec == VG_SEC_SECURE &&
 		    (rs->type == VG_TYPE_NSEC || rs->type == VG_TYPE_NSEC3) &&
-		    view_of(&iq->req->arena, rs, &v[n]))
+		    vg_val_view_of(&iq->req->arena, rs, &v[n]))
 			n++;
 	}
 	return n;
@@ -787,7 +796,7 @@ static void mark_proof(struct vg_iq *iq, uint8_t sec)
 
 /* Notes on the request an insecure verdict of its answer that RFC 8914 gives a code (an
  * unsupported algorithm or digest, too many NSEC3 iterations), for the client's EDE. */
-void note_insecure(struct vg_iq *iq, uint16_t ede, const char *why)
+void vg_val_note_insecure(struct vg_iq *iq, uint16_t ede, const char *why)
 {
 	if (iq->parent ||
 	    (ede != VG_EDE_UNSUPPORTED_DNSKEY_ALG && ede != VG_EDE_UNSUPPORTED_DS_DIGEST &&
@@ -800,41 +809,41 @@ void note_insecure(struct vg_iq *iq, uint16_t ede, const char *why)
 
 /* Applies a denial proof's result to the reply: secure keeps the proof sets secure, insecure
  * (opt-out, too many NSEC3 iterations) lowers them, anything else fails the reply. */
-void proof_outcome(struct vg_iq *iq, struct judge *j, const struct vg_dnssec_result *res)
+void vg_val_proof_outcome(struct vg_iq *iq, struct judge *j, const struct vg_dnssec_result *res)
 {
 	if (res->status == VG_DNSSEC_SECURE && !res->opt_out)
 		return;
 	if (res->status == VG_DNSSEC_INSECURE || res->status == VG_DNSSEC_SECURE) {
 		mark_proof(iq, VG_SEC_INSECURE);
-		note_insecure(iq, res->ede, res->why);
+		vg_val_note_insecure(iq, res->ede, res->why);
 		return;
 	}
-	judge_fail(j, res);
+	vg_val_judge_fail(j, res);
 }
 
 /* Records what a reply to a DS question (or a referral) says about the DS at `child`. */
-void note_ds(struct vg_iq *iq, const uint8_t *zone, const uint8_t *child,
-	     struct vg_rrset_view *proof, size_t n, uint8_t section)
+void vg_val_note_ds(struct vg_iq *iq, const uint8_t *zone, const uint8_t *child,
+		    struct vg_rrset_view *proof, size_t n, uint8_t section)
 {
 	struct vg_req *req = iq->req;
 	struct vg_resolver *r = req->r;
-	struct vg_rrset *ds = msg_set(&iq->msg, child, VG_TYPE_DS, section);
+	struct vg_rrset *ds = vg_val_msg_set(&iq->msg, child, VG_TYPE_DS, section);
 	if (ds) {
 		struct vg_rrset_view v;
-		if (ds->sec == VG_SEC_SECURE && view_of(&req->arena, ds, &v))
-			zk_set(req, child, ZK_DS, VG_SEC_SECURE, VG_EDE_NONE, "DS", &v);
+		if (ds->sec == VG_SEC_SECURE && vg_val_view_of(&req->arena, ds, &v))
+			vg_zk_set(req, child, ZK_DS, VG_SEC_SECURE, VG_EDE_NONE, "DS", &v);
 		return;
 	}
 	struct vg_dnssec_result res = {0};
 	vg_dnssec_prove_insecure_delegation(r->val, &req->dwork, zone, child, proof, n, &res);
 	if (res.status == VG_DNSSEC_SECURE) {
-		struct vg_zk *z = zk_set(req, child, ZK_DS, VG_SEC_INSECURE, VG_EDE_NONE,
-					 "insecure delegation", NULL);
+		struct vg_zk *z = vg_zk_set(req, child, ZK_DS, VG_SEC_INSECURE, VG_EDE_NONE,
+					    "insecure delegation", NULL);
 		if (z)
 			z->cut = true;
 	} else if (res.status == VG_DNSSEC_INSECURE) {
 		struct vg_zk *z =
-		    zk_set(req, child, ZK_DS, VG_SEC_INSECURE, res.ede, res.why, NULL);
+		    vg_zk_set(req, child, ZK_DS, VG_SEC_INSECURE, res.ede, res.why, NULL);
 		if (z)
 			z->cut = true;
 	} else if (section == VG_SEC_ANSWER) {
@@ -842,7 +851,7 @@ void note_ds(struct vg_iq *iq, const uint8_t *zone, const uint8_t *child,
 		vg_dnssec_prove_nodata(r->val, &req->dwork, zone, child, VG_TYPE_DS, proof, n,
 				       &res);
 		if (res.status == VG_DNSSEC_SECURE)
-			zk_set(req, child, ZK_DS, VG_SEC_INSECURE, VG_EDE_NONE, "no DS", NULL);
+			vg_zk_set(req, child, ZK_DS, VG_SEC_INSECURE, VG_EDE_NONE, "no DS", NULL);
 		else
 			zk_result(req, child, ZK_DS, &res, NULL);
 	}
@@ -851,7 +860,7 @@ void note_ds(struct vg_iq *iq, const uint8_t *zone, const uint8_t *child,
 /* The DNAME of reply m that synthesizes the unsigned CNAME set cn (RFC 6672 5.3.3: the CNAME
  * a server adds below a DNAME carries no RRSIG; it is as good as the DNAME when its target is
  * the DNAME's substitution of its owner), or NULL. */
-const struct vg_rrset *dname_synth(const struct vg_msg *m, const struct vg_rrset *cn)
+const struct vg_rrset *vg_val_dname_synth(const struct vg_msg *m, const struct vg_rrset *cn)
 {
 	if (cn->type != VG_TYPE_CNAME || cn->section != VG_SEC_ANSWER || cn->n_sigs ||
 	    cn->n_rrs != 1)
@@ -894,38 +903,39 @@ static void judge_secure(struct vg_iq *iq, const struct vg_zk *zk, bool final, s
 		    (rs->type == VG_TYPE_NS && rs->section == VG_SEC_AUTHORITY &&
 		     !vg_name_eq(rs->owner, zk->name)))
 			continue;
-		if (dname_synth(m, rs))
+		if (vg_val_dname_synth(m, rs))
 			continue; /* judged with its DNAME, below */
 		struct vg_rrset_view view;
 		struct vg_dnssec_result res = {0};
-		if (!view_of(&req->arena, rs, &view)) {
+		if (!vg_val_view_of(&req->arena, rs, &view)) {
 			res = (struct vg_dnssec_result){VG_DNSSEC_INDETERMINATE, VG_EDE_OTHER, 0,
 							"out of memory", false};
-			judge_fail(j, &res);
+			vg_val_judge_fail(j, &res);
 			return;
 		}
 		vg_dnssec_verify_rrset(r->val, &req->dwork, &view, &zk->set, &res);
 		rs->sec = (uint8_t)res.status;
 		if (res.status != VG_DNSSEC_SECURE) {
-			judge_fail(j, &res);
+			vg_val_judge_fail(j, &res);
 			continue;
 		}
-		if (rs->section == VG_SEC_ANSWER && !wild && expanded(rs, zk->name, &wild_labels))
+		if (rs->section == VG_SEC_ANSWER && !wild &&
+		    vg_val_expanded(rs, zk->name, &wild_labels))
 			wild = rs;
 	}
 	for (size_t k = 0; k < m->n_rrsets; k++) {
 		struct vg_rrset *rs = &m->rrsets[k];
-		const struct vg_rrset *d = dname_synth(m, rs);
+		const struct vg_rrset *d = vg_val_dname_synth(m, rs);
 		if (d)
 			rs->sec = d->sec;
 	}
 	if (j->failed)
 		return;
 	struct vg_rrset_view *proof;
-	size_t n = proof_views(iq, &proof);
+	size_t n = vg_val_proof_views(iq, &proof);
 	struct vg_dnssec_result res = {0};
 	if (referral) {
-		note_ds(iq, zk->name, v->cut, proof, n, VG_SEC_AUTHORITY);
+		vg_val_note_ds(iq, zk->name, v->cut, proof, n, VG_SEC_AUTHORITY);
 		return;
 	}
 	if (!final)
@@ -936,29 +946,29 @@ static void judge_secure(struct vg_iq *iq, const struct vg_zk *zk, bool final, s
 		if (res.status == VG_DNSSEC_INSECURE ||
 		    (res.status == VG_DNSSEC_SECURE && res.opt_out)) {
 			wild->sec = VG_SEC_INSECURE; /* an opt-out span proves no absence: no AD */
-			note_insecure(iq, res.ede, res.why);
+			vg_val_note_insecure(iq, res.ede, res.why);
 		} else if (res.status != VG_DNSSEC_SECURE)
-			judge_fail(j, &res);
+			vg_val_judge_fail(j, &res);
 	}
 	if (v->kind == VG_REPLY_NXDOMAIN) {
 		vg_dnssec_prove_nxdomain(r->val, &req->dwork, zk->name, v->target, proof, n, &res);
-		proof_outcome(iq, j, &res);
+		vg_val_proof_outcome(iq, j, &res);
 	} else if (v->kind == VG_REPLY_NODATA) {
 		if (iq->qtype == VG_TYPE_DS && vg_name_eq(v->target, iq->sname)) {
-			note_ds(iq, zk->name, iq->sname, proof, n, VG_SEC_ANSWER);
-			const struct vg_zk *d = zk_find(req, iq->sname, ZK_DS);
+			vg_val_note_ds(iq, zk->name, iq->sname, proof, n, VG_SEC_ANSWER);
+			const struct vg_zk *d = vg_zk_find(req, iq->sname, ZK_DS);
 			if (d && d->sec != VG_SEC_INSECURE) {
 				struct vg_dnssec_result b = {(enum vg_dnssec_status)d->sec, d->ede,
 							     0, d->why, false};
-				proof_outcome(iq, j, &b);
+				vg_val_proof_outcome(iq, j, &b);
 			}
 			return;
 		}
 		vg_dnssec_prove_nodata(r->val, &req->dwork, zk->name, v->target, iq->qtype, proof,
 				       n, &res);
-		proof_outcome(iq, j, &res);
+		vg_val_proof_outcome(iq, j, &res);
 	} else if (iq->qtype == VG_TYPE_DS && v->kind == VG_REPLY_ANSWER) {
-		note_ds(iq, zk->name, iq->sname, proof, n, VG_SEC_ANSWER);
+		vg_val_note_ds(iq, zk->name, iq->sname, proof, n, VG_SEC_ANSWER);
 	}
 }
 
@@ -998,7 +1008,7 @@ bool vg_validate_reply(struct vg_iq *iq, bool full)
 	if (iq->cache_check) {
 		/* A chain fetch for a cached set ended: look the set up again (IQ_START). */
 		iq->cache_check = false;
-		ans_cut(iq, iq->check_first);
+		vg_val_ans_cut(iq, iq->check_first);
 		iq->state = IQ_START;
 		return true;
 	}
@@ -1007,10 +1017,10 @@ bool vg_validate_reply(struct vg_iq *iq, bool full)
 	/* Not validated: validation off, priming, and the address lookups of NS names (glue is
 	 * never served as validated). CD=1 is validated too, so that what it caches has its true
 	 * status, but bogus data then goes to the client unchecked. */
-	if (!r->anchors || iq->is_prime || (iq->parent && !is_fetch(iq)))
+	if (!r->anchors || iq->is_prime || (iq->parent && !vg_val_is_fetch(iq)))
 		return true;
 	if (iq->forward)
-		return validate_forwarded(iq, full);
+		return vg_val_forwarded(iq, full);
 	const struct vg_verdict *v = &iq->verdict;
 	bool referral = v->kind == VG_REPLY_REFERRAL;
 	bool final = full && (v->kind == VG_REPLY_ANSWER || v->kind == VG_REPLY_CNAME ||
@@ -1018,19 +1028,19 @@ bool vg_validate_reply(struct vg_iq *iq, bool full)
 	if (!referral && !final)
 		return true;
 	const struct vg_zk *zk = NULL;
-	if (chain_for(iq, iq->zone, final, &zk) == CHAIN_WAIT)
+	if (vg_val_chain_for(iq, iq->zone, final, &zk) == CHAIN_WAIT)
 		return false;
 	if (!zk) {
 		/* A referral whose zone's keys are not known yet: its DS set is kept for the walk,
 		 * which checks it once they are (saving a DS query). */
-		struct vg_rrset *ds = msg_set(m, v->cut, VG_TYPE_DS, VG_SEC_AUTHORITY);
+		struct vg_rrset *ds = vg_val_msg_set(m, v->cut, VG_TYPE_DS, VG_SEC_AUTHORITY);
 		struct vg_rrset_view view;
-		if (referral && !ds && !zk_find(req, v->cut, ZK_DS))
+		if (referral && !ds && !vg_zk_find(req, v->cut, ZK_DS))
 			keep_nods(iq, v->cut);
-		if (referral && ds && !zk_find(req, v->cut, ZK_DS) &&
-		    view_of(&req->arena, ds, &view)) {
-			struct vg_zk *z = zk_set(req, v->cut, ZK_DS, VG_SEC_INDETERMINATE,
-						 VG_EDE_NONE, "DS unchecked", &view);
+		if (referral && ds && !vg_zk_find(req, v->cut, ZK_DS) &&
+		    vg_val_view_of(&req->arena, ds, &view)) {
+			struct vg_zk *z = vg_zk_set(req, v->cut, ZK_DS, VG_SEC_INDETERMINATE,
+						    VG_EDE_NONE, "DS unchecked", &view);
 			if (z) {
 				z->unchecked = true;
 				z->from =
@@ -1048,26 +1058,26 @@ bool vg_validate_reply(struct vg_iq *iq, bool full)
 			if (m->rrsets[k].section != VG_SEC_ADDITIONAL)
 				m->rrsets[k].sec = zk->sec;
 		if (final && zk->sec == VG_SEC_INSECURE)
-			note_insecure(iq, zk->ede, zk->why);
+			vg_val_note_insecure(iq, zk->ede, zk->why);
 		/* Bogus, or a link that hit a validation limit (indeterminate with an EDE). */
 		if (zk->sec == VG_SEC_BOGUS ||
 		    (zk->sec == VG_SEC_INDETERMINATE && zk->ede != VG_EDE_NONE)) {
 			struct vg_dnssec_result b = {(enum vg_dnssec_status)zk->sec, zk->ede, 0,
 						     zk->why, false};
-			judge_fail(&j, &b);
+			vg_val_judge_fail(&j, &b);
 		}
 	}
 	if (!j.failed)
 		return true;
 	if (!final)
 		return true; /* a referral's own sets: the answer below it is judged on its own */
-	judged_bogus(iq, zk->name, &j);
+	vg_val_judged_bogus(iq, zk->name, &j);
 	return true;
 }
 
 /* A final reply found bogus (or over a validation limit): counted, remembered, reported, and
  * failed with its EDE unless the client set CD=1. */
-void judged_bogus(struct vg_iq *iq, const uint8_t *zone, const struct judge *jb)
+void vg_val_judged_bogus(struct vg_iq *iq, const uint8_t *zone, const struct judge *jb)
 {
 	struct vg_req *req = iq->req;
 	struct vg_resolver *r = req->r;

@@ -53,7 +53,7 @@ static bool cached_zone(struct vg_iq *iq, const struct vg_rrset *rs, uint8_t *zo
 }
 
 /* Cuts iq's answer back to its first `first` records and drops a negative answer's SOA. */
-void ans_cut(struct vg_iq *iq, size_t first)
+void vg_val_ans_cut(struct vg_iq *iq, size_t first)
 {
 	size_t n = iq->n_ans < first ? iq->n_ans : first;
 	vg_iq_ans_clear(iq);
@@ -154,7 +154,7 @@ static uint8_t neg_verdict(struct vg_iq *iq, const struct vg_zk *zk, uint16_t ty
 	if (res.status == VG_DNSSEC_SECURE && !res.opt_out)
 		return VG_SEC_SECURE;
 	if (res.status == VG_DNSSEC_SECURE || res.status == VG_DNSSEC_INSECURE) {
-		note_insecure(iq, res.ede, res.why);
+		vg_val_note_insecure(iq, res.ede, res.why);
 		return VG_SEC_INSECURE;
 	}
 	return VG_SEC_BOGUS;
@@ -174,8 +174,8 @@ enum vg_cached vg_validate_cached(struct vg_iq *iq, size_t first, int kind, uint
 	struct vg_rrset_view view;
 	bool neg = kind != VG_CACHE_POSITIVE;
 	int zl = vg_name_len(rs->owner, VG_NAME_MAX);
-	/* A DNSKEY question's own keys are the walk's business (chain_for reads them from the
-	 * reply): asked again, like a wildcard expansion whose proof the cache does not hold
+	/* A DNSKEY question's own keys are the walk's business (vg_val_chain_for reads them from
+	 * the reply): asked again, like a wildcard expansion whose proof the cache does not hold
 	 * with it. A negative entry is judged in the zone of its SOA. */
 	if (iq->qtype == VG_TYPE_DNSKEY || rs->type == VG_TYPE_DNSKEY || zl <= 0)
 		goto miss;
@@ -184,15 +184,15 @@ enum vg_cached vg_validate_cached(struct vg_iq *iq, size_t first, int kind, uint
 			goto miss;
 		memcpy(zone, rs->owner, (size_t)zl);
 		vg_name_lower(zone);
-	} else if (!cached_zone(iq, rs, zone) || expanded(rs, zone, &labels) ||
-		   !view_of(&req->arena, rs, &view)) {
+	} else if (!cached_zone(iq, rs, zone) || vg_val_expanded(rs, zone, &labels) ||
+		   !vg_val_view_of(&req->arena, rs, &view)) {
 		goto miss;
 	}
 	/* Set before the walk: a fetch that ends at once resumes the iq from within it. */
 	iq->cache_check = true;
 	iq->check_first = first;
 	const struct vg_zk *zk = NULL;
-	if (chain_for(iq, zone, !req->cache_only, &zk) == CHAIN_WAIT)
+	if (vg_val_chain_for(iq, zone, !req->cache_only, &zk) == CHAIN_WAIT)
 		return VG_CACHED_WAIT;
 	iq->cache_check = false;
 	if (!zk)
@@ -204,7 +204,7 @@ enum vg_cached vg_validate_cached(struct vg_iq *iq, size_t first, int kind, uint
 				  ? neg_verdict(iq, zk, type, kind == VG_CACHE_NXDOMAIN)
 				  : zk->sec;
 		if (sec == VG_SEC_INSECURE && zk->sec == VG_SEC_INSECURE)
-			note_insecure(iq, zk->ede, zk->why);
+			vg_val_note_insecure(iq, zk->ede, zk->why);
 		if (sec != VG_SEC_SECURE && sec != VG_SEC_INSECURE)
 			goto miss;
 		rs->sec = sec;
@@ -219,7 +219,7 @@ enum vg_cached vg_validate_cached(struct vg_iq *iq, size_t first, int kind, uint
 		cap_ttl(rs, &view, res.ttl);
 	} else if (zk->sec == VG_SEC_INSECURE) {
 		rs->sec = VG_SEC_INSECURE;
-		note_insecure(iq, zk->ede, zk->why);
+		vg_val_note_insecure(iq, zk->ede, zk->why);
 		rs->ede = zk->ede == VG_EDE_UNSUPPORTED_DNSKEY_ALG ||
 				  zk->ede == VG_EDE_UNSUPPORTED_DS_DIGEST ||
 				  zk->ede == VG_EDE_UNSUPPORTED_NSEC3_ITERATIONS
@@ -233,6 +233,6 @@ enum vg_cached vg_validate_cached(struct vg_iq *iq, size_t first, int kind, uint
 		vg_debug("dnssec: validated cached set not stored back: %s", vg_strerror(rc));
 	return VG_CACHED_OK;
 miss:
-	ans_cut(iq, first);
+	vg_val_ans_cut(iq, first);
 	return VG_CACHED_MISS;
 }

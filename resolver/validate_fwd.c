@@ -69,30 +69,30 @@ static void fwd_cuts_apply(struct vg_iq *iq, const uint8_t *z)
 		const uint8_t *n = vg_name_suffix(z, l);
 		const struct vg_fwd_cut *c = fwd_cut_slot(r, n);
 		if (c->until <= now || c->until - now > VG_FWD_CUT_TTL || !vg_name_eq(c->name, n) ||
-		    zk_find(req, n, ZK_DS))
+		    vg_zk_find(req, n, ZK_DS))
 			continue;
-		struct vg_zk *d = zk_set(req, n, ZK_DS, VG_SEC_INSECURE, VG_EDE_NONE,
-					 "insecure delegation (proved lately)", NULL);
+		struct vg_zk *d = vg_zk_set(req, n, ZK_DS, VG_SEC_INSECURE, VG_EDE_NONE,
+					    "insecure delegation (proved lately)", NULL);
 		if (d)
 			d->cut = true;
 	}
 }
 
-/* chain_for for name z of a forwarded reply. chain_for takes its z for a zone cut, which z
- * (an unsigned set's owner) need not be: when the walk found no DS and no delegation at z, z
- * is inside the zone above and gets that zone's keys. */
+/* vg_val_chain_for for name z of a forwarded reply. vg_val_chain_for takes its z for a zone cut,
+ * which z (an unsigned set's owner) need not be: when the walk found no DS and no delegation at z,
+ * z is inside the zone above and gets that zone's keys. */
 static enum chain fwd_keys(struct vg_iq *iq, const uint8_t *z, const struct vg_zk **out)
 {
 	fwd_cuts_apply(iq, z);
-	enum chain c = chain_for(iq, z, true, out);
-	const struct vg_zk *ds = c == CHAIN_DONE && z[0] ? zk_find(iq->req, z, ZK_DS) : NULL;
+	enum chain c = vg_val_chain_for(iq, z, true, out);
+	const struct vg_zk *ds = c == CHAIN_DONE && z[0] ? vg_zk_find(iq->req, z, ZK_DS) : NULL;
 	if (!ds || ds->sec != VG_SEC_INSECURE || ds->cut)
 		return c;
 	const struct vg_zk *up = NULL;
-	c = chain_for(iq, z + z[0] + 1, true, &up);
+	c = vg_val_chain_for(iq, z + z[0] + 1, true, &up);
 	if (c == CHAIN_DONE && up)
-		*out = zk_set(iq->req, z, ZK_KEYS, up->sec, up->ede, up->why,
-			      up->set.n_rd ? &up->set : NULL);
+		*out = vg_zk_set(iq->req, z, ZK_KEYS, up->sec, up->ede, up->why,
+				 up->set.n_rd ? &up->set : NULL);
 	return c;
 }
 
@@ -104,7 +104,7 @@ static const uint8_t *fwd_culprit(struct vg_req *req, const struct vg_zk *zk)
 	if (zk->sec == VG_SEC_SECURE)
 		return zk->set.n_rd ? zk->set.owner : zk->name;
 	for (int l = 0; l <= vg_name_labels(zk->name); l++) {
-		const struct vg_zk *k = zk_find(req, vg_name_suffix(zk->name, l), ZK_KEYS);
+		const struct vg_zk *k = vg_zk_find(req, vg_name_suffix(zk->name, l), ZK_KEYS);
 		if (k && k->sec == zk->sec)
 			return k->name;
 	}
@@ -117,7 +117,8 @@ static const uint8_t *fwd_culprit(struct vg_req *req, const struct vg_zk *zk)
 static bool fwd_skipped(const struct vg_msg *m, const struct vg_rrset *rs)
 {
 	return rs->section == VG_SEC_ADDITIONAL ||
-	       (rs->type == VG_TYPE_NS && rs->section == VG_SEC_AUTHORITY) || dname_synth(m, rs);
+	       (rs->type == VG_TYPE_NS && rs->section == VG_SEC_AUTHORITY) ||
+	       vg_val_dname_synth(m, rs);
 }
 
 /* The set of a forwarded negative reply that names the zone of its denial: the SOA, else an
@@ -156,7 +157,7 @@ static const struct vg_anchor_point *fwd_anchor(const struct vg_iq *iq)
 	const struct vg_resolver *r = iq->req->r;
 	/* An nxdomain-rewrite probe (fwdcheck.c) judges the forwarder's reply as it comes. */
 	if (!r->anchors || !iq->forward || iq->is_prime || iq->probe ||
-	    (iq->parent && !is_fetch(iq)))
+	    (iq->parent && !vg_val_is_fetch(iq)))
 		return NULL;
 	return vg_anchors_lookup(r->anchors, iq->sname);
 }
@@ -183,21 +184,21 @@ static void fwd_judge_denial(struct vg_iq *iq, const struct vg_zk *zd, struct ju
 	struct vg_resolver *r = req->r;
 	const struct vg_verdict *v = &iq->verdict;
 	struct vg_rrset_view *proof;
-	size_t n = proof_views(iq, &proof);
+	size_t n = vg_val_proof_views(iq, &proof);
 	struct vg_dnssec_result res = {0};
 	if (v->kind == VG_REPLY_NXDOMAIN) {
 		vg_dnssec_prove_nxdomain(r->val, &req->dwork, zd->name, v->target, proof, n, &res);
-		proof_outcome(iq, j, &res);
+		vg_val_proof_outcome(iq, j, &res);
 		/* A DS fetch for a name that does not exist: no delegation there. */
-		if (!j->failed && iq->qtype == VG_TYPE_DS && is_fetch(iq) &&
-		    !zk_find(req, iq->sname, ZK_DS))
-			zk_set(req, iq->sname, ZK_DS, VG_SEC_INSECURE, VG_EDE_NONE, "no such name",
-			       NULL);
+		if (!j->failed && iq->qtype == VG_TYPE_DS && vg_val_is_fetch(iq) &&
+		    !vg_zk_find(req, iq->sname, ZK_DS))
+			vg_zk_set(req, iq->sname, ZK_DS, VG_SEC_INSECURE, VG_EDE_NONE,
+				  "no such name", NULL);
 		return;
 	}
 	if (iq->qtype == VG_TYPE_DS && vg_name_eq(v->target, iq->sname)) {
-		note_ds(iq, zd->name, iq->sname, proof, n, VG_SEC_ANSWER);
-		const struct vg_zk *d = zk_find(req, iq->sname, ZK_DS);
+		vg_val_note_ds(iq, zd->name, iq->sname, proof, n, VG_SEC_ANSWER);
+		const struct vg_zk *d = vg_zk_find(req, iq->sname, ZK_DS);
 		if (d && d->sec == VG_SEC_INSECURE && d->cut && d->ede == VG_EDE_NONE && n) {
 			uint32_t ttl = UINT32_MAX;
 			for (size_t i = 0; i < n; i++)
@@ -207,12 +208,12 @@ static void fwd_judge_denial(struct vg_iq *iq, const struct vg_zk *zd, struct ju
 		if (d && d->sec != VG_SEC_INSECURE) {
 			struct vg_dnssec_result b = {(enum vg_dnssec_status)d->sec, d->ede, 0,
 						     d->why, false};
-			proof_outcome(iq, j, &b);
+			vg_val_proof_outcome(iq, j, &b);
 		}
 		return;
 	}
 	vg_dnssec_prove_nodata(r->val, &req->dwork, zd->name, v->target, iq->qtype, proof, n, &res);
-	proof_outcome(iq, j, &res);
+	vg_val_proof_outcome(iq, j, &res);
 }
 
 /* Judges one set of a forwarded reply with the keys `zk` of its zone. */
@@ -229,34 +230,34 @@ static void fwd_judge_set(struct vg_iq *iq, struct vg_rrset *rs, const struct vg
 	if (zk->sec != VG_SEC_SECURE) {
 		rs->sec = zk->sec;
 		if (zk->sec == VG_SEC_INSECURE && rs->section == VG_SEC_ANSWER)
-			note_insecure(iq, zk->ede, zk->why);
+			vg_val_note_insecure(iq, zk->ede, zk->why);
 		if (zk->sec == VG_SEC_BOGUS ||
 		    (zk->sec == VG_SEC_INDETERMINATE && zk->ede != VG_EDE_NONE)) {
 			res = (struct vg_dnssec_result){(enum vg_dnssec_status)zk->sec, zk->ede, 0,
 							zk->why, false};
-			judge_fail(j, &res);
+			vg_val_judge_fail(j, &res);
 		}
 		return;
 	}
 	struct vg_rrset_view view;
-	if (!view_of(&req->arena, rs, &view)) {
+	if (!vg_val_view_of(&req->arena, rs, &view)) {
 		res = (struct vg_dnssec_result){VG_DNSSEC_INDETERMINATE, VG_EDE_OTHER, 0,
 						"out of memory", false};
-		judge_fail(j, &res);
+		vg_val_judge_fail(j, &res);
 		return;
 	}
 	vg_dnssec_verify_rrset(req->r->val, &req->dwork, &view, &zk->set, &res);
 	rs->sec = (uint8_t)res.status;
 	if (res.status != VG_DNSSEC_SECURE)
-		judge_fail(j, &res);
-	else if (rs->section == VG_SEC_ANSWER && !*wild && expanded(rs, zk->name, wlabels)) {
+		vg_val_judge_fail(j, &res);
+	else if (rs->section == VG_SEC_ANSWER && !*wild && vg_val_expanded(rs, zk->name, wlabels)) {
 		*wild = rs;
 		*wzk = zk;
 	}
 }
 
 /* vg_validate_reply for a forwarder's final reply: false while DS/DNSKEY fetches run. */
-bool validate_forwarded(struct vg_iq *iq, bool full)
+bool vg_val_forwarded(struct vg_iq *iq, bool full)
 {
 	struct vg_req *req = iq->req;
 	struct vg_resolver *r = req->r;
@@ -266,7 +267,7 @@ bool validate_forwarded(struct vg_iq *iq, bool full)
 	if (!full || !fwd_covered(iq) ||
 	    (v->kind != VG_REPLY_ANSWER && v->kind != VG_REPLY_CNAME && !negative))
 		return true; /* outside every anchor (or under a negative one): as not validated */
-	/* The keys of every zone the reply needs; each pass of chain_for adds a link. */
+	/* The keys of every zone the reply needs; each pass of vg_val_chain_for adds a link. */
 	const struct vg_zk *zk = NULL;
 	for (size_t k = 0; k < m->n_rrsets; k++) {
 		struct vg_rrset *rs = &m->rrsets[k];
@@ -287,29 +288,29 @@ bool validate_forwarded(struct vg_iq *iq, bool full)
 		struct vg_rrset *rs = &m->rrsets[k];
 		if (fwd_skipped(m, rs))
 			continue;
-		/* Known now: chain_for returns at once. */
+		/* Known now: vg_val_chain_for returns at once. */
 		fwd_keys(iq, fwd_place(iq, fwd_zone_of(rs)), &zk);
 		if (!j.failed && zk)
 			zone = fwd_culprit(req, zk);
 		fwd_judge_set(iq, rs, zk, &j, &wild, &wzk, &wlabels);
 	}
 	for (size_t k = 0; k < m->n_rrsets; k++) {
-		const struct vg_rrset *d = dname_synth(m, &m->rrsets[k]);
+		const struct vg_rrset *d = vg_val_dname_synth(m, &m->rrsets[k]);
 		if (d)
 			m->rrsets[k].sec = d->sec;
 	}
 	if (!j.failed && wild) {
 		struct vg_rrset_view *proof;
-		size_t n = proof_views(iq, &proof);
+		size_t n = vg_val_proof_views(iq, &proof);
 		struct vg_dnssec_result res = {0};
 		vg_dnssec_prove_wildcard(r->val, &req->dwork, wzk->name, wild->owner, wlabels,
 					 proof, n, &res);
 		if (res.status == VG_DNSSEC_INSECURE ||
 		    (res.status == VG_DNSSEC_SECURE && res.opt_out)) {
 			wild->sec = VG_SEC_INSECURE;
-			note_insecure(iq, res.ede, res.why);
+			vg_val_note_insecure(iq, res.ede, res.why);
 		} else if (res.status != VG_DNSSEC_SECURE) {
-			judge_fail(&j, &res);
+			vg_val_judge_fail(&j, &res);
 		}
 	}
 	if (!j.failed && negative && zd && zd->sec == VG_SEC_SECURE) {
@@ -317,12 +318,12 @@ bool validate_forwarded(struct vg_iq *iq, bool full)
 		fwd_judge_denial(iq, zd, &j);
 	}
 	if (!j.failed && iq->qtype == VG_TYPE_DS && v->kind == VG_REPLY_ANSWER) {
-		const struct vg_rrset *ds = msg_set(m, iq->sname, VG_TYPE_DS, VG_SEC_ANSWER);
+		const struct vg_rrset *ds = vg_val_msg_set(m, iq->sname, VG_TYPE_DS, VG_SEC_ANSWER);
 		if (ds && ds->sec == VG_SEC_SECURE)
-			note_ds(iq, fwd_place(iq, fwd_zone_of(ds)), iq->sname, NULL, 0,
-				VG_SEC_ANSWER);
+			vg_val_note_ds(iq, fwd_place(iq, fwd_zone_of(ds)), iq->sname, NULL, 0,
+				       VG_SEC_ANSWER);
 	}
 	if (j.failed)
-		judged_bogus(iq, zone, &j);
+		vg_val_judged_bogus(iq, zone, &j);
 	return true;
 }

@@ -74,38 +74,40 @@ struct vg_fwd_cut {
 };
 
 /* validate_fwd.c: vg_validate_reply for a forwarder's final reply; false while fetches run. */
-bool validate_forwarded(struct vg_iq *iq, bool full);
+bool vg_val_forwarded(struct vg_iq *iq, bool full);
 /* validate_cached.c: cuts iq's answer back to its first `first` records, drops a negative SOA. */
-void ans_cut(struct vg_iq *iq, size_t first);
+void vg_val_ans_cut(struct vg_iq *iq, size_t first);
 /* The request's link of `kind` at `name`, or NULL. */
-struct vg_zk *zk_find(struct vg_req *req, const uint8_t *name, uint8_t kind);
+struct vg_zk *vg_zk_find(struct vg_req *req, const uint8_t *name, uint8_t kind);
 /* Sets (or adds) the request's link of `kind` at `name`; NULL out of memory. */
-struct vg_zk *zk_set(struct vg_req *req, const uint8_t *name, uint8_t kind, uint8_t sec,
-		     uint16_t ede, const char *why, const struct vg_rrset_view *set);
+struct vg_zk *vg_zk_set(struct vg_req *req, const uint8_t *name, uint8_t kind, uint8_t sec,
+			uint16_t ede, const char *why, const struct vg_rrset_view *set);
 /* A view of rs in arena a for the validator core; false out of memory. */
-bool view_of(struct vg_arena *a, const struct vg_rrset *rs, struct vg_rrset_view *out);
+bool vg_val_view_of(struct vg_arena *a, const struct vg_rrset *rs, struct vg_rrset_view *out);
 /* The RRset (owner, type) of m's `section`, or NULL. */
-struct vg_rrset *msg_set(struct vg_msg *m, const uint8_t *owner, uint16_t type, uint8_t section);
+struct vg_rrset *vg_val_msg_set(struct vg_msg *m, const uint8_t *owner, uint16_t type,
+				uint8_t section);
 /* Whether iq is a DS/DNSKEY fetch of the chain walk. */
-bool is_fetch(const struct vg_iq *iq);
+bool vg_val_is_fetch(const struct vg_iq *iq);
 /* The keys of zone z for iq's reply (CHAIN_DONE with *out) or CHAIN_WAIT on a fetch. */
-enum chain chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch, const struct vg_zk **out);
+enum chain vg_val_chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
+			    const struct vg_zk **out);
 /* Whether an RRSIG of rs from `zone` was made for a wildcard expansion (*labels: its labels). */
-bool expanded(const struct vg_rrset *rs, const uint8_t *zone, uint8_t *labels);
+bool vg_val_expanded(const struct vg_rrset *rs, const uint8_t *zone, uint8_t *labels);
 /* Records a failure in j (the first one decides). */
-void judge_fail(struct judge *j, const struct vg_dnssec_result *res);
+void vg_val_judge_fail(struct judge *j, const struct vg_dnssec_result *res);
 /* The verified NSEC/NSEC3 sets of iq's authority section as views (count returned). */
-size_t proof_views(struct vg_iq *iq, struct vg_rrset_view **out);
+size_t vg_val_proof_views(struct vg_iq *iq, struct vg_rrset_view **out);
 /* Applies a denial proof's result: secure keeps, insecure lowers the proof sets, else j fails. */
-void proof_outcome(struct vg_iq *iq, struct judge *j, const struct vg_dnssec_result *res);
+void vg_val_proof_outcome(struct vg_iq *iq, struct judge *j, const struct vg_dnssec_result *res);
 /* Notes why iq's answer is insecure (EDE) where RFC 8914 names the reason. */
-void note_insecure(struct vg_iq *iq, uint16_t ede, const char *why);
+void vg_val_note_insecure(struct vg_iq *iq, uint16_t ede, const char *why);
 /* Records what iq's reply says of the DS at `child` (secure set or proved absence). */
-void note_ds(struct vg_iq *iq, const uint8_t *zone, const uint8_t *child,
-	     struct vg_rrset_view *proof, size_t n, uint8_t section);
+void vg_val_note_ds(struct vg_iq *iq, const uint8_t *zone, const uint8_t *child,
+		    struct vg_rrset_view *proof, size_t n, uint8_t section);
 /* The DNAME set cn was synthesized from, when cn is such a CNAME; else NULL. */
-const struct vg_rrset *dname_synth(const struct vg_msg *m, const struct vg_rrset *cn);
+const struct vg_rrset *vg_val_dname_synth(const struct vg_msg *m, const struct vg_rrset *cn);
 /* A final reply found bogus: counted, remembered, reported under `zone`, failed unless CD=1. */
-void judged_bogus(struct vg_iq *iq, const uint8_t *zone, const struct judge *jb);
+void vg_val_judged_bogus(struct vg_iq *iq, const uint8_t *zone, const struct judge *jb);
 
 #endif
