@@ -400,6 +400,19 @@ int itest_vigilctl(const char *socket, const char *args, char *out, size_t cap)
 	return itest_run(cmd, out, cap);
 }
 
+ldns_pkt *itest_ask_dnssec(const struct itest_vigild *v, const char *name, ldns_rr_type type,
+			   bool cd)
+{
+	uint8_t q[512], r[65536];
+	size_t ql = itest_query(name, type, (uint16_t)(rand() & 0xffff), 1232, true, q, sizeof(q));
+	if (!ql)
+		return NULL;
+	if (cd)
+		q[3] |= 0x10;
+	int n = itest_udp("127.0.0.1", v->port, NULL, q, ql, r, sizeof(r), 12000);
+	return n > 0 ? itest_parse(r, (size_t)n) : NULL;
+}
+
 long long itest_stat(const char *socket, const char *name)
 {
 	static char out[1 << 16];

@@ -77,6 +77,10 @@ ldns_pkt *itest_ask(const struct itest_vigild *v, const char *name, ldns_rr_type
 /* The same with a random ID and a timeout of the caller's choice. */
 ldns_pkt *itest_ask_within(const struct itest_vigild *v, const char *name, ldns_rr_type type,
 			   int timeout_ms);
+/* Asks v (name, type) over UDP with EDNS 1232 and DO, with CD when `cd`, a random ID; the parsed
+ * reply, NULL on silence (12 s) or an unparsable one. */
+ldns_pkt *itest_ask_dnssec(const struct itest_vigild *v, const char *name, ldns_rr_type type,
+			   bool cd);
 /* True when `name` A resolves with NOERROR and an A record `addr` for `name` in the answer. */
 bool itest_resolves_a(const struct itest_vigild *v, const char *name, const char *addr,
 		      int timeout_ms);

@@ -52,14 +52,8 @@ static void settle(void)
 /* Asks with DO (CD when cd); the parsed reply. */
 static ldns_pkt *ask(const char *name, ldns_rr_type type, bool cd)
 {
-	uint8_t q[512], r[65536];
-	size_t ql = itest_query(name, type, (uint16_t)(rand() & 0xffff), 1232, true, q, sizeof(q));
-	if (cd)
-		q[3] |= 0x10;
-	int n = itest_udp("127.0.0.1", V.port, NULL, q, ql, r, sizeof(r), 12000);
-	cr_assert_gt(n, 0, "%s: no answer", name);
-	ldns_pkt *p = itest_parse(r, (size_t)n);
-	cr_assert_not_null(p, "%s: unparsable answer", name);
+	ldns_pkt *p = itest_ask_dnssec(&V, name, type, cd);
+	cr_assert_not_null(p, "%s: no answer, or an unparsable one", name);
 	return p;
 }
 

@@ -110,12 +110,7 @@ static const char *root_anchor(void)
 /* Asks V (name, type) with DO (and CD when cd); NULL on silence. */
 static ldns_pkt *ask(const char *name, ldns_rr_type type, bool cd)
 {
-	uint8_t q[512], r[65536];
-	size_t ql = itest_query(name, type, (uint16_t)(rand() & 0xffff), 1232, true, q, sizeof(q));
-	if (cd)
-		q[3] |= 0x10;
-	int n = itest_udp("127.0.0.1", V.port, NULL, q, ql, r, sizeof(r), 12000);
-	return n > 0 ? itest_parse(r, (size_t)n) : NULL;
+	return itest_ask_dnssec(&V, name, type, cd);
 }
 
 enum { NONE = -1 };
