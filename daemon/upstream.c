@@ -50,6 +50,9 @@ struct vg_upstream_query {
 	uint8_t *accepted; /* the reply that answered the query */
 	size_t accepted_len;
 	struct vg_upstream_query *lprev, *lnext; /* up_impl.linger list, oldest first */
+	/* UDP: sent at the end of the loop pass (see up_impl.unsent_head), not by up_send */
+	bool unsent;
+	struct vg_upstream_query *uprev, *unext;
 };
 
 struct vg_upstream_timer {
@@ -73,6 +76,13 @@ struct up_impl {
 	int worker_id;
 	struct vg_upstream_query *queries;		     /* every query, lingering ones too */
 	struct vg_upstream_query *linger_head, *linger_tail; /* lingering, oldest first */
+	/* UDP queries opened in this loop pass and not yet sent, oldest first. They leave
+	 * together just before the loop next waits (`flush`, a prepare handle), back to back:
+	 * a server on another CPU is woken once for the burst instead of once per query, which
+	 * the sender pays for (an inter-processor interrupt per wake-up of a sleeping CPU; see
+	 * docs/architecture.md "Upstream transport"). The delay is the rest of the pass. */
+	struct vg_upstream_query *unsent_head, *unsent_tail;
+	uv_prepare_t flush;
 	size_t n_sockets; /* open query sockets, lingering ones too: at most max_sockets */
 	struct vg_upstream_timer *timers;
 	uint64_t wall_mono; /* loop time at which `wall` was read */
@@ -107,11 +117,28 @@ static void query_handle_closed(uv_handle_t *h)
 	impl_maybe_free(u);
 }
 
+static void unsent_unlink(struct vg_upstream_query *q)
+{
+	struct up_impl *u = q->up;
+	if (q->uprev)
+		q->uprev->unext = q->unext;
+	else
+		u->unsent_head = q->unext;
+	if (q->unext)
+		q->unext->uprev = q->uprev;
+	else
+		u->unsent_tail = q->uprev;
+	q->uprev = q->unext = NULL;
+	q->unsent = false;
+}
+
 /* Unlinks q and starts closing its handles; no callback will run for it afterwards. */
 static void query_release(struct vg_upstream_query *q)
 {
 	struct up_impl *u = q->up;
 	q->done = true;
+	if (q->unsent)
+		unsent_unlink(q);
 	if (q->prev)
 		q->prev->next = q->next;
 	else
@@ -409,6 +436,31 @@ static int open_socket(struct up_impl *u, const struct vg_sockaddr *server, bool
 	return fd;
 }
 
+/* Sends the UDP queries of this loop pass, oldest first. A failed send (the socket is connected,
+ * so rare: no buffer, a firewall) ends its query with VG_UP_ERROR, as a TCP error does; the
+ * callback may queue new queries, which go out in the same burst. */
+static void on_flush(uv_prepare_t *h)
+{
+	struct up_impl *u = h->data;
+	struct vg_upstream_query *q;
+	while ((q = u->unsent_head)) {
+		unsent_unlink(q);
+		q->started = uv_now(u->loop);
+		q->started_ns = uv_hrtime();
+		ssize_t n;
+		do
+			n = send(q->fd, q->wire, q->wlen, 0);
+		while (n < 0 && errno == EINTR);
+		if (n == (ssize_t)q->wlen) {
+			u->head.stats.sent_udp++;
+			continue;
+		}
+		vg_debug("upstream: send: %s", n < 0 ? strerror(errno) : "short write");
+		query_finish(q, VG_UP_ERROR, NULL, 0);
+	}
+	uv_prepare_stop(&u->flush);
+}
+
 static int up_send(struct vg_upstream *head, const struct vg_upstream_req *req,
 		   vg_upstream_reply_cb cb, void *ctx, struct vg_upstream_query **out)
 {
@@ -458,19 +510,8 @@ static int up_send(struct vg_upstream *head, const struct vg_upstream_req *req,
 		free(q);
 		return e;
 	}
-	if (!req->tcp) {
-		ssize_t n = send(q->fd, q->wire, q->wlen, 0);
-		if (n != (ssize_t)q->wlen) {
-			int e = n < 0 ? -errno : -EIO;
-			close(q->fd);
-			free(q->wire);
-			free(q);
-			return e;
-		}
-		u->head.stats.sent_udp++;
-	} else {
+	if (req->tcp)
 		u->head.stats.sent_tcp++;
-	}
 	struct epoll_event ev = {.events = req->tcp ? EPOLLIN | EPOLLOUT : EPOLLIN, .data.ptr = q};
 	if (epoll_ctl(u->epfd, EPOLL_CTL_ADD, q->fd, &ev) < 0) {
 		int e = -errno;
@@ -490,6 +531,16 @@ static int up_send(struct vg_upstream *head, const struct vg_upstream_req *req,
 	if (u->queries)
 		u->queries->prev = q;
 	u->queries = q;
+	if (!req->tcp) {
+		q->unsent = true;
+		q->uprev = u->unsent_tail;
+		if (u->unsent_tail)
+			u->unsent_tail->unext = q;
+		else
+			u->unsent_head = q;
+		u->unsent_tail = q;
+		uv_prepare_start(&u->flush, on_flush);
+	}
 	uv_timer_start(&q->timer, on_query_timeout, req->timeout_ms ? req->timeout_ms : 1, 0);
 	*out = q;
 	return 0;
@@ -644,7 +695,9 @@ int vg_upstream_new(uv_loop_t *loop, const struct vg_resolver_opts *opts, int wo
 		return VG_ELIBUV;
 	}
 	u->ep_poll.data = u;
-	u->handles = 1;
+	uv_prepare_init(loop, &u->flush);
+	u->flush.data = u;
+	u->handles = 2;
 	uv_poll_start(&u->ep_poll, UV_READABLE, on_epoll);
 	*out = &u->head;
 	return 0;
@@ -654,6 +707,13 @@ static void ep_poll_closed(uv_handle_t *h)
 {
 	struct up_impl *u = h->data;
 	close(u->epfd);
+	u->handles--;
+	impl_maybe_free(u);
+}
+
+static void flush_closed(uv_handle_t *h)
+{
+	struct up_impl *u = h->data;
 	u->handles--;
 	impl_maybe_free(u);
 }
@@ -670,4 +730,6 @@ void vg_upstream_close(struct vg_upstream *head)
 		timer_release(u->timers);
 	uv_poll_stop(&u->ep_poll);
 	uv_close((uv_handle_t *)&u->ep_poll, ep_poll_closed);
+	uv_prepare_stop(&u->flush);
+	uv_close((uv_handle_t *)&u->flush, flush_closed);
 }

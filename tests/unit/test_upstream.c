@@ -457,6 +457,7 @@ Test(upstream, refuses_a_socket_over_max_upstream_sockets_and_takes_one_when_fre
 	cr_assert_eq(up->ops->send(up, &req, on_reply, &g[16], &h[16]), VG_ELIMIT,
 		     "the 17th socket is over the cap");
 	cr_assert_eq(up->stats.socket_cap, 1);
+	uv_run(&loop, UV_RUN_NOWAIT); /* the pass's queries leave together */
 	cr_assert_eq(up->stats.sent_udp, 16, "nothing was sent for the refused query");
 	up->ops->cancel(up, h[3]);
 	cr_assert_eq(up->ops->send(up, &req, on_reply, &g[16], &h[16]), 0,
@@ -626,4 +627,77 @@ Test(upstream, tcp_queries_do_not_linger)
 	cr_assert_eq(ll.n, 0, "TCP proves the origin: nothing lingers");
 	cr_assert_eq(up->stats.late, 0);
 	close(c);
+}
+
+/* A UDP socket the loop does not watch: what the transport sent is read by hand. */
+static int quiet_server(struct vg_sockaddr *addr)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	socklen_t al = sizeof(a);
+	getsockname(fd, (struct sockaddr *)&a, &al);
+	memset(addr, 0, sizeof(*addr));
+	addr->u.sin = a;
+	addr->len = sizeof(a);
+	return fd;
+}
+
+static struct vg_upstream_query *send_to(const struct vg_sockaddr *to, const char *name,
+					 struct got *g)
+{
+	uint8_t q[512];
+	size_t ql = query(q, name);
+	struct vg_upstream_req req = {.server = to, .wire = q, .len = ql, .timeout_ms = 2000};
+	struct vg_upstream_query *h;
+	cr_assert_eq(up->ops->send(up, &req, on_reply, g, &h), 0);
+	return h;
+}
+
+static int datagrams_waiting(int fd)
+{
+	uint8_t b[512];
+	int n = 0;
+	while (recv(fd, b, sizeof(b), MSG_DONTWAIT) > 0)
+		n++;
+	return n;
+}
+
+Test(upstream, udp_queries_of_one_loop_pass_leave_together_before_the_loop_waits)
+{
+	struct vg_sockaddr to;
+	int fd = quiet_server(&to);
+	struct got g[3] = {0};
+	send_to(&to, "a.example.com.", &g[0]);
+	send_to(&to, "b.example.com.", &g[1]);
+	send_to(&to, "c.example.com.", &g[2]);
+	cr_assert_eq(datagrams_waiting(fd), 0, "nothing leaves inside send");
+	cr_assert_eq(up->stats.sent_udp, 0);
+	uv_run(&loop, UV_RUN_NOWAIT); /* one pass: the prepare phase sends the burst */
+	cr_assert_eq(up->stats.sent_udp, 3);
+	cr_assert_eq(datagrams_waiting(fd), 3);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(g[i].calls, 0, "the queries wait for their replies");
+	close(fd);
+}
+
+Test(upstream, a_udp_query_cancelled_in_its_loop_pass_is_never_sent)
+{
+	struct vg_sockaddr to;
+	int fd = quiet_server(&to);
+	struct got g[2] = {0};
+	struct vg_upstream_query *h = send_to(&to, "gone.example.com.", &g[0]);
+	send_to(&to, "kept.example.com.", &g[1]);
+	up->ops->cancel(up, h);
+	for (int i = 0; i < 3; i++)
+		uv_run(&loop, UV_RUN_NOWAIT);
+	cr_assert_eq(up->stats.sent_udp, 1);
+	uint8_t b[512];
+	ssize_t n = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+	cr_assert_gt(n, 12);
+	cr_assert_eq(b[13], 'k', "the query left is the one not cancelled");
+	cr_assert_eq(datagrams_waiting(fd), 0);
+	cr_assert_eq(g[0].calls, 0);
+	close(fd);
 }
