@@ -17,6 +17,9 @@
 # Without LAB_RUN the script joins this tree's shared lab like a test binary does (tests/lab/lab.h:
 # a PID in RUN/lab.users under flock(RUN/lab.lock)), so test binaries that finish meanwhile do not
 # stop the lab under it, and it stops the lab at exit only when it started it and is its last user.
+# PERF_STAT=1: `perf stat` on the server over the miss step; prints inter-processor interrupts
+# sent, context switches and upstream sockets per miss (docs/benchmarks.md "Upstream queries in
+# bursts": waking a thread asleep on another CPU is paid by the sender).
 # PRIVATE_NETNS=1 (run-all.sh sets it): the script re-runs itself in its own network namespace
 # with a private copy of the lab's run directory, so no other lab on the machine is touched.
 set -eu
@@ -263,9 +266,23 @@ PY
 	rss0=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
 	anon0=$(awk '/RssAnon/ {print $2}' "/proc/$PID/status")
 	awk -v n="$MISSES" -v tag="$name$$" 'BEGIN { for (i = 0; i < n; i++) printf "m%d-%s.wild.example.com A\n", i, tag }' >"$T/miss.txt"
+	pstat=
+	if [ "${PERF_STAT:-}" = 1 ]; then
+		perf stat -x, -e ipi:ipi_send_cpu,context-switches,syscalls:sys_enter_socket \
+			-p "$PID" -o "$T/perf.out" &
+		pstat=$!
+		sleep 0.2
+	fi
 	c0=$(cpu_ticks "$PID")
 	dnsperf -s 127.0.0.1 -p "$PORT" -d "$T/miss.txt" -n 1 -c 10 -q 200 -t 5 -l 120 >"$T/miss.out" 2>&1
 	c1=$(cpu_ticks "$PID")
+	if [ -n "$pstat" ]; then
+		kill -INT "$pstat" 2>/dev/null || true
+		wait "$pstat" 2>/dev/null || true
+		n=$(sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p' "$T/miss.out")
+		awk -F, -v n="${n:-0}" -v s="$name" '$3 ~ /ipi|context|socket/ && n > 0 {
+			printf "%s per miss: %.3f %s\n", s, $1 / n, $3 }' "$T/perf.out"
+	fi
 	miss_done=$(sed -n 's/.*Queries completed: *\([0-9]*\).*/\1/p' "$T/miss.out")
 	miss_qps=$(sed -n 's/.*Queries per second: *\([0-9]*\).*/\1/p' "$T/miss.out")
 	miss_rcodes=$(sed -n 's/.*Response codes: *//p' "$T/miss.out")
