@@ -136,6 +136,58 @@ rratio() {
 			printf "%.2f", (k % 2) ? r[(k + 1) / 2] : (r[k / 2] + r[k / 2 + 1]) / 2
 		}' "$R"
 }
+# "v/p" per round for metric $1 (vigild's value / peer $2's in the same round), comma-separated.
+rounds() { # $3: the target's operator, which picks the better peer of a round for "best"
+	awk -v m="$1" -v p="$2" -v op="${3:-<=}" '$2 == m && $3 ~ /^[0-9.]+$/ { n[$1]++; v[$1, n[$1]] = $3 }
+		END {
+			for (i = 1; i <= n["vigild"]; i++) {
+				x = v[p, i]
+				if (p == "best") {
+					a = v["unbound", i]; b = v["kresd", i]
+					x = a == "" ? b : (b == "" ? a : ((op == ">=") == (a + 0 > b + 0) ? a : b))
+				}
+				if (x != "") printf "%s%s/%s", (k++ ? ", " : ""), v["vigild", i], x
+			}
+		}' "$R"
+}
+# Under the table: for every target missed, by how much, the rounds, and why as far as this run
+# shows it (the fixed-answer server is the floor of the hit-path rows: a server that only answers).
+why() {
+	local out="" m label target op x peer r f fu pct
+	while IFS='|' read -r m label target; do
+		[ "$target" != - ] || continue
+		set -- $target
+		op=$1 x=$2 peer=$4
+		r=$(rratio "$m" "$peer" "$op")
+		[ "$r" != - ] || continue
+		awk -v r="$r" -v op="$op" -v x="$x" 'BEGIN { exit !((op == "<=" && r <= x) || (op == ">=" && r >= x)) }' && continue
+		pct=$(awk -v r="$r" -v x="$x" 'BEGIN { printf "%.0f", (r > x ? r / x - 1 : 1 - r / x) * 100 }')
+		out="$out
+- **$label**: missed by $pct% (vigild/$peer $r, target $op $x). Rounds, vigild/$peer: $(rounds "$m" "$peer" "$op")."
+		case $m in
+		one_* | r1k_* | rfix_* | rmax_*)
+			f=$(rratio "$m" fixed "$op") fu=$(awk -v m="$m" '$2 == m && ($1 == "fixed" || $1 == "unbound") { v[$1] = v[$1] " " $3 } END { print v["fixed"] "|" v["unbound"] }' "$R")
+			out="$out The fixed-answer server (it does nothing but answer) in the same rounds: vigild/fixed $f; fixed, Unbound per round:${fu%%|*} /${fu#*|}."
+			if awk -v f="$f" -v op="$op" 'BEGIN { exit !(f != "-" && ((op == "<=" && f <= 1.1) || (op == ">=" && f >= 0.9))) }'; then
+				out="$out vigild is within 10% of that floor: per query, every server here pays for waking its own CPU and, with each answer, an interrupt to wake the client's (docs/benchmarks.md \"Upstream queries in bursts\"); what is left above the floor is not the work per query."
+			else
+				out="$out vigild is more than 10% off that floor in this run: not explained by the wake-ups alone."
+			fi
+			;;
+		miss_per_cpu | miss_us)
+			out="$out CPU per miss, vigild / Knot Resolver / Unbound: $(med vigild miss_us) / $(med kresd miss_us) / $(med unbound miss_us) µs. The peers' figures move by up to 1.5x between rounds on this shared machine (see the rounds)."
+			;;
+		bytes_per_name)
+			out="$out RSS growth over the misses: vigild's is LMDB file pages it read or wrote plus the malloc arena of the miss burst (docs/benchmarks.md \"Memory per cached name\")."
+			;;
+		esac
+	done <<<"$ROWS"
+	if [ -n "$out" ]; then
+		echo
+		echo "Targets missed in this run, by how much and why:"
+		echo "$out"
+	fi
+}
 # metric|label|target: "<= X vs PEER" / ">= X vs PEER" (ratio of vigild to PEER) or "-"
 ROWS='one_mean|one query in flight, mean (µs)|<= 1.1 vs fixed
 one_p99|one query in flight, p99 (µs)|<= 1 vs unbound
@@ -185,6 +237,7 @@ keytrap_ir_www.rsa.org|callgrind instructions, ordinary signed name www.rsa.org 
 		fi
 		echo "| $label | $v | $u | $k | $f | $ru | $rk | $target | $r | $verdict |"
 	done <<<"$ROWS"
+	why
 } >"$W/table.md"
 cat "$W/table.md"
 
