@@ -317,8 +317,7 @@ Test(http, query_log_lines_field_by_field)
 	o = find_line(l, n, "nosuchname.example.com.", "AAAA");
 	cr_assert_not_null(o);
 	cr_expect_str_eq(itest_json_str(o, "rcode"), "NXDOMAIN");
-	for (size_t i = 0; i < n; i++)
-		json_decref(l[i]);
+	itest_json_free(l, n);
 
 	/* SIGHUP reopens the file (logrotate moved it) */
 	char rotated[420];
@@ -334,8 +333,7 @@ Test(http, query_log_lines_field_by_field)
 	cr_expect(reopened, "no new query log after SIGHUP");
 	n = itest_json_lines(qlog_path, l, 256, 1, false);
 	cr_expect(n >= 1 && find_line(l, n, "router.lan.", "TXT") != NULL);
-	for (size_t i = 0; i < n; i++)
-		json_decref(l[i]);
+	itest_json_free(l, n);
 }
 
 Test(http, live_page_in_chromium_shows_a_fresh_event)
