@@ -129,10 +129,11 @@ struct vg_iq {
 	void *sub_ctx;
 	unsigned subs_started; /* sub-requests this iq started (vg_iq_sub_start) */
 	/* A sub-request started with vg_iq_sub_spawn: it runs beside its parent, which does not
-	 * wait for it; its continuation wakes whoever waits for its result (validate.c). */
+	 * wait for it; its continuation wakes whoever waits for its result (validate_chain.c). */
 	bool detached;
-	bool cut_given;	   /* IQ_FIND_CUT keeps the zone cut its starter handed it, once */
-	const void *await; /* IQ_WAIT_SUB on a detached fetch (validate.c), not on a sub-request */
+	bool cut_given; /* IQ_FIND_CUT keeps the zone cut its starter handed it, once */
+	/* IQ_WAIT_SUB on a detached fetch (validate_chain.c), not on a sub-request */
+	const void *await;
 	struct vg_iq *next_all; /* all iqs of the request */
 	int depth;
 	enum vg_iq_state state;
@@ -282,7 +283,7 @@ struct vg_req {
 	/* servers-disagree, log mode: this request is a cross-check running on its own after
 	 * the client was answered (disagree.c); it builds no answer. NULL otherwise. */
 	struct vg_xc_bg *xc_bg;
-	/* DNSSEC: what this request learned of the chain of trust (validate.c) and the work
+	/* DNSSEC: what this request learned of the chain of trust (validate_chain.c) and the work
 	 * done against the validator's limits. */
 	struct vg_zk *zk;
 	struct vg_dnssec_work dwork;
@@ -305,7 +306,7 @@ struct vg_resolver {
 	struct vg_bogus *bogus; /* VG_BOGUS_SLOTS answers found bogus lately (validate.c) */
 	/* unsigned delegations proved via a forwarder lately (validate_fwd.c, VG_FWD_CUT_SLOTS) */
 	struct vg_fwd_cut *fwd_cuts;
-	struct vg_keytab *keytab; /* zone keys proved from the cache (keytab.h, validate.c) */
+	struct vg_keytab *keytab; /* zone keys proved from the cache (keytab.h, validate_chain.c) */
 	struct vg_select *sel;
 	struct vg_hint hints[VG_MAX_HINTS];
 	size_t n_hints;
@@ -341,21 +342,21 @@ void vg_iq_run(struct vg_iq *iq);
 struct vg_iq *vg_iq_new(struct vg_req *req, const uint8_t *name, uint16_t qtype, uint16_t qclass);
 /* Detaches iq from the upstream layer (outq) and stops everything it waits on. */
 void vg_iq_cancel(struct vg_iq *iq);
-/* Starts a sub-request for (name, qtype, IN) on behalf of parent, whose result cb(parent, res,
- * ctx) receives (see vg_sub_cb). The parent moves to IQ_WAIT_SUB; the sub-request runs at once
- * and may end (and call cb) before this returns. The caller returns STEP_WAIT from its state
- * function (or, from a continuation, does nothing more); a parent not inside a state function
- * must not be listening for a reply (vg_iq_cancel). Bounds: nesting up to VG_MAX_SUB_DEPTH, no
- * question already asked by an ancestor (a loop); each sub-request has its own
- * max-referral-depth and max-cname-chain and shares the request's max-upstream-queries.
+/* subreq.c: sub-requests. Starts a sub-request for (name, qtype, IN) on behalf of parent, whose
+ * result cb(parent, res, ctx) receives (see vg_sub_cb). The parent moves to IQ_WAIT_SUB; the
+ * sub-request runs at once and may end (and call cb) before this returns. The caller returns
+ * STEP_WAIT from its state function (or, from a continuation, does nothing more); a parent not
+ * inside a state function must not be listening for a reply (vg_iq_cancel). Bounds: nesting up to
+ * VG_MAX_SUB_DEPTH, no question already asked by an ancestor (a loop); each sub-request has its
+ * own max-referral-depth and max-cname-chain and shares the request's max-upstream-queries.
  * Returns 0, VG_ELIMIT (depth or loop: nothing started, parent unchanged) or -ENOMEM. */
 int vg_iq_sub_start(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, vg_sub_cb cb,
 		    void *ctx);
 
-/* Starts a detached sub-request for (name, qtype, IN) that asks the servers of the cut (zone,
- * ns[0..n_ns)) first (the array is copied, its tried marks cleared) and runs beside `parent`:
- * the parent's state is left alone and the parent may go on, wait for something else, or end
- * before it. cb(parent, res, ctx) is called once when it ends and must not assume the parent
+/* subreq.c: starts a detached sub-request for (name, qtype, IN) that asks the servers of the cut
+ * (zone, ns[0..n_ns)) first (the array is copied, its tried marks cleared) and runs beside
+ * `parent`: the parent's state is left alone and the parent may go on, wait for something else, or
+ * end before it. cb(parent, res, ctx) is called once when it ends and must not assume the parent
  * waits (it wakes any iq waiting for the result itself). Same bounds as vg_iq_sub_start (nesting
  * depth, loop, the request's max-upstream-queries); 0, VG_ELIMIT or -ENOMEM. */
 int vg_iq_sub_spawn(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, vg_sub_cb cb,
@@ -365,11 +366,15 @@ int vg_iq_sub_spawn(struct vg_iq *parent, const uint8_t *name, uint16_t qtype, v
  * with the scrubbed reply in iq->msg/verdict/reply, or IQ_FAIL. Nothing is cached. */
 void vg_iq_make_xcheck(struct vg_iq *iq, const uint8_t *zone, const struct vg_sockaddr *server,
 		       bool tcp);
-/* iter.c: starts a cross-check query for parent's question as a sub-request (see
+/* subreq.c: starts a cross-check query for parent's question as a sub-request (see
  * vg_iq_sub_start for the continuation); *out is the sub iq (its reply is read by cb). Returns
  * 0 or -ENOMEM. */
 int vg_iq_xcheck_sub(struct vg_iq *parent, const struct vg_sockaddr *server, bool tcp, vg_sub_cb cb,
 		     void *ctx, struct vg_iq **out);
+/* subreq.c: sub, a sub-request, finished (IQ_DONE or IQ_FAIL; called by vg_iq_run): hands its
+ * result to its continuation and resumes the parent if it waited for sub and the continuation
+ * started no other sub-request. */
+void vg_iq_sub_finished(struct vg_iq *sub);
 
 /* disagree.c: servers-disagree, in IQ_VALIDATE after the other checks, for a full authoritative
  * answer of the request's own iq: decides whether to cross-check it and starts the check.
@@ -441,10 +446,10 @@ const uint8_t *vg_nxr_probe_target(struct vg_resolver *r, unsigned probe,
  * reply answers iq's whole question (not a minimised step). A forwarder's reply is judged the
  * same way, its zones taken from RRSIG signer names (docs/architecture.md "Forwarded answers"). */
 bool vg_validate_reply(struct vg_iq *iq, bool full);
-/* validate.c: called before each query iq sends. On the first query to a signed zone of the chain
- * (a trust anchor's zone, or a zone whose DS the request holds from its referral) whose DNSKEY
- * set the chain will need, starts that DNSKEY fetch beside the query (a detached sub-request to
- * the same servers), or arranges for it to start as soon as the DS is checked. Only what the
+/* validate_chain.c: called before each query iq sends. On the first query to a signed zone of the
+ * chain (a trust anchor's zone, or a zone whose DS the request holds from its referral) whose
+ * DNSKEY set the chain will need, starts that DNSKEY fetch beside the query (a detached sub-request
+ * to the same servers), or arranges for it to start as soon as the DS is checked. Only what the
  * walk in vg_validate_reply would fetch later is fetched: the same queries, earlier. */
 void vg_validate_prefetch(struct vg_iq *iq);
 /* A question (iq's sname, qtype) whose answer was found bogus less than VG_BOGUS_TTL seconds ago
@@ -530,7 +535,8 @@ bool vg_aggressive_answer(struct vg_iq *iq);
 /* Whether validated NSEC/NSEC3 records of `zone` in the cache's NSEC index prove that `child`
  * is an unsigned delegation (no DS, NS at the cut; or an opt-out span): true with *res (secure,
  * or insecure with its EDE for too many NSEC3 iterations). The walk's proof from an earlier
- * request's referral, so a later request under the same cut sends no DS query (validate.c). */
+ * request's referral, so a later request under the same cut sends no DS query
+ * (validate_chain.c). */
 bool vg_aggressive_insecure_delegation(struct vg_iq *iq, const uint8_t *zone, const uint8_t *child,
 				       struct vg_dnssec_result *res);
 /* Looks up (name, type) and appends the records to iq->ans; returns the cache kind or -1. */
@@ -544,7 +550,7 @@ size_t vg_store_addrs(struct vg_iq *iq, struct vg_ns *ns);
 bool vg_store_name_exists(struct vg_iq *iq, const uint8_t *name);
 /* The DS or DNSKEY data of `name` the cache holds (iterated, or a forwarder's set validated
  * secure; not stale): what a DS/DNSKEY
- * sub-request answered from the cache would bring, without the request (validate.c). 1 with
+ * sub-request answered from the cache would bring, without the request (validate_chain.c). 1 with
  * *set (in the request's arena, its status as stored: secure or insecure when it was validated,
  * indeterminate for a referral's DS, which the caller checks with the parent's keys), 2 with
  * *neg_sec (a negative entry: its SOA's status), 0 when nothing usable is cached. *ttl gets the
@@ -555,8 +561,9 @@ int vg_store_chain_lookup(struct vg_iq *iq, const uint8_t *name, uint16_t type,
  * (VG_NAME_MAX bytes); false when none is cached. */
 bool vg_store_cut_name(struct vg_iq *iq, const uint8_t *name, uint8_t *zone);
 /* Writes the RRset view v (records and RRSIGs, its TTL) to the cache with this rank and status
- * (validate.c: a set validated after it was stored, under the writer's rank rule, which lets a
- * validated set replace an unchecked one of equal rank). 0 or a negative error. */
+ * (validate_cached.c, validate_chain.c: a set validated after it was stored, under the writer's
+ * rank rule, which lets a validated set replace an unchecked one of equal rank). 0 or a negative
+ * error. */
 int vg_store_view_put(struct vg_iq *iq, const struct vg_rrset_view *v, uint8_t rank, uint8_t sec,
 		      uint16_t insecure_ede, bool suspect);
 /* The whole answer the answer cache holds for req's question when it is stale (within

@@ -1,5 +1,5 @@
 /* Data the walk stored unchecked, validated on its way out to a client (vg_validate_cached;
- * the chain of trust from validate.c). */
+ * the chain of trust from validate_chain.c). */
 #include <stdint.h>
 #include <string.h>
 #include <vigil/err.h>

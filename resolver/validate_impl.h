@@ -1,5 +1,5 @@
-/* Private to validate.c, validate_fwd.c and validate_cached.c: the chain-of-trust types and helpers
- * they share. */
+/* Private to validate.c, validate_chain.c, validate_fwd.c and validate_cached.c: the chain-of-trust
+ * types and helpers they share. */
 #ifndef VIGIL_RESOLVER_VALIDATE_IMPL_H
 #define VIGIL_RESOLVER_VALIDATE_IMPL_H
 
@@ -77,19 +77,26 @@ struct vg_fwd_cut {
 bool vg_val_forwarded(struct vg_iq *iq, bool full);
 /* validate_cached.c: cuts iq's answer back to its first `first` records, drops a negative SOA. */
 void vg_val_ans_cut(struct vg_iq *iq, size_t first);
-/* The request's link of `kind` at `name`, or NULL. */
+/* validate_chain.c: the request's link of `kind` at `name`, or NULL. */
 struct vg_zk *vg_zk_find(struct vg_req *req, const uint8_t *name, uint8_t kind);
 /* Sets (or adds) the request's link of `kind` at `name`; NULL out of memory. */
 struct vg_zk *vg_zk_set(struct vg_req *req, const uint8_t *name, uint8_t kind, uint8_t sec,
 			uint16_t ede, const char *why, const struct vg_rrset_view *set);
-/* A view of rs in arena a for the validator core; false out of memory. */
+/* validate_chain.c: vg_zk_set with the status, EDE and reason of a validator result. */
+struct vg_zk *vg_zk_result(struct vg_req *req, const uint8_t *name, uint8_t kind,
+			   const struct vg_dnssec_result *res, const struct vg_rrset_view *set);
+/* validate_chain.c: keeps the NSEC/NSEC3 sets of iq's referral to `cut` (no DS in it) for the
+ * walk (ZK_NODS). */
+void vg_val_keep_nods(struct vg_iq *iq, const uint8_t *cut);
+/* validate.c: a view of rs in arena a for the validator core; false out of memory. */
 bool vg_val_view_of(struct vg_arena *a, const struct vg_rrset *rs, struct vg_rrset_view *out);
 /* The RRset (owner, type) of m's `section`, or NULL. */
 struct vg_rrset *vg_val_msg_set(struct vg_msg *m, const uint8_t *owner, uint16_t type,
 				uint8_t section);
-/* Whether iq is a DS/DNSKEY fetch of the chain walk. */
+/* validate_chain.c: whether iq is a DS/DNSKEY fetch of the chain walk. */
 bool vg_val_is_fetch(const struct vg_iq *iq);
-/* The keys of zone z for iq's reply (CHAIN_DONE with *out) or CHAIN_WAIT on a fetch. */
+/* validate_chain.c: the keys of zone z for iq's reply (CHAIN_DONE with *out) or CHAIN_WAIT on a
+ * fetch. */
 enum chain vg_val_chain_for(struct vg_iq *iq, const uint8_t *z, bool may_fetch,
 			    const struct vg_zk **out);
 /* Whether an RRSIG of rs from `zone` was made for a wildcard expansion (*labels: its labels). */

@@ -505,6 +505,14 @@ ldns_pkt *itest_ask_within(const struct itest_vigild *v, const char *name, ldns_
 	return n > 0 ? itest_parse(r, (size_t)n) : NULL;
 }
 
+ldns_pkt *itest_ask_answered(const struct itest_vigild *v, const char *name, ldns_rr_type type,
+			     int timeout_ms)
+{
+	ldns_pkt *p = itest_ask_within(v, name, type, timeout_ms);
+	cr_assert_not_null(p, "no answer for %s", name);
+	return p;
+}
+
 bool itest_resolves_a(const struct itest_vigild *v, const char *name, const char *addr,
 		      int timeout_ms)
 {

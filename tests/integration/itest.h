@@ -77,6 +77,9 @@ ldns_pkt *itest_ask(const struct itest_vigild *v, const char *name, ldns_rr_type
 /* The same with a random ID and a timeout of the caller's choice. */
 ldns_pkt *itest_ask_within(const struct itest_vigild *v, const char *name, ldns_rr_type type,
 			   int timeout_ms);
+/* itest_ask_within that fails the test (criterion assertion) when no reply comes. */
+ldns_pkt *itest_ask_answered(const struct itest_vigild *v, const char *name, ldns_rr_type type,
+			     int timeout_ms);
 /* Asks v (name, type) over UDP with EDNS 1232 and DO, with CD when `cd`, a random ID; the parsed
  * reply, NULL on silence (12 s) or an unparsable one. */
 ldns_pkt *itest_ask_dnssec(const struct itest_vigild *v, const char *name, ldns_rr_type type,

@@ -40,3 +40,9 @@ const char *itest_json_str(json_t *o, const char *key)
 	json_t *v = json_object_get(o, key);
 	return json_is_string(v) ? json_string_value(v) : "";
 }
+
+void itest_json_free(json_t **l, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		json_decref(l[i]);
+}

@@ -14,6 +14,9 @@
  * caller owns out[0..count). */
 size_t itest_json_lines(const char *path, json_t **out, size_t max, size_t min, bool echo);
 
+/* Releases the lines l[0..n) itest_json_lines returned. */
+void itest_json_free(json_t **l, size_t n);
+
 /* The string member `key` of `o`, or "" when there is none. */
 const char *itest_json_str(json_t *o, const char *key);
 

@@ -55,17 +55,9 @@ static void start(const char *extra)
 	started = true;
 }
 
-static void free_lines(json_t **l, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		json_decref(l[i]);
-}
-
 static ldns_pkt *ask(const char *name, ldns_rr_type type)
 {
-	ldns_pkt *p = itest_ask_within(&V, name, type, 8000);
-	cr_assert_not_null(p, "no answer for %s", name);
-	return p;
+	return itest_ask_answered(&V, name, type, 8000);
 }
 
 /* The event's records joined with '|'. */
@@ -136,7 +128,7 @@ Test(disagree, watched_name_whose_servers_disagree_is_logged_and_counted)
 	size_t n = itest_json_lines(log_path, l, 64, 1, false);
 	cr_assert_eq(n, 1, "log lines: %zu", n);
 	expect_forged_event(l[0], "logged");
-	free_lines(l, n);
+	itest_json_free(l, n);
 	cr_expect_eq(settled_stat("suspect_servers_disagree"), 1);
 	cr_expect_eq(settled_stat("resolver_xchecks"), 1);
 	cr_expect_eq(settled_stat("resolver_xcheck_queries"), 1);
@@ -152,7 +144,7 @@ Test(disagree, watched_name_whose_servers_disagree_is_logged_and_counted)
 	char all[2048];
 	records_of(l[1], all, sizeof(all));
 	cr_expect(strstr(all, "2001:db8:a::203") && strstr(all, "2001:db8:b::203"), "%s", all);
-	free_lines(l, n);
+	itest_json_free(l, n);
 	cr_expect_eq(settled_stat("suspect_servers_disagree"), 2);
 }
 
@@ -172,7 +164,7 @@ Test(disagree, block_mode_answers_servfail_with_ede_4_and_caches_nothing_of_it)
 	cr_assert_eq(n, 1, "log lines: %zu", n);
 	expect_forged_event(l[0], "blocked");
 	cr_expect_eq(json_integer_value(json_object_get(l[0], "ede")), 4);
-	free_lines(l, n);
+	itest_json_free(l, n);
 	/* Both servers were asked again over TCP: one each says its own answer, no majority. */
 	cr_expect_eq(settled_stat("resolver_xcheck_queries"), 3);
 	cr_expect_eq(settled_stat("suspect_servers_disagree"), 1);
@@ -223,7 +215,7 @@ Test(disagree, rotation_within_a_prefix_and_ttl_changes_stay_quiet)
 	json_t *l[64];
 	size_t n = itest_json_lines(log_path, l, 64, 0, false);
 	cr_expect_eq(n, 0, "benign answers were logged");
-	free_lines(l, n);
+	itest_json_free(l, n);
 	cr_expect_eq(settled_stat("suspect_servers_disagree"), 0);
 }
 
@@ -257,7 +249,7 @@ Test(disagree, only_the_budget_of_new_names_per_zone_is_cross_checked)
 	json_t *l[64];
 	size_t n = itest_json_lines(log_path, l, 64, 0, false);
 	cr_expect_eq(n, 0, "agreeing servers were logged");
-	free_lines(l, n);
+	itest_json_free(l, n);
 }
 
 Test(disagree, a_zone_that_disagreed_gets_every_answer_cross_checked)
@@ -271,14 +263,14 @@ Test(disagree, a_zone_that_disagreed_gets_every_answer_cross_checked)
 	json_t *l[64];
 	size_t n = itest_json_lines(log_path, l, 64, 1, false);
 	cr_assert_eq(n, 1, "log lines: %zu", n);
-	free_lines(l, n);
+	itest_json_free(l, n);
 	/* From now on (10 minutes) every answer of split.org. is checked: query + check. */
 	cr_expect_eq(upstream_for("m4.many.split.org."), 2);
 	cr_expect_eq(upstream_for("m5.many.split.org."), 2);
 	cr_expect_eq(settled_stat("resolver_xchecks"), 3);
 	n = itest_json_lines(log_path, l, 64, 1, false);
 	cr_expect_eq(n, 1, "agreeing answers were logged");
-	free_lines(l, n);
+	itest_json_free(l, n);
 }
 
 /* With `extra` set, forged.split.org. is answered and four new names of split.org. cost one
@@ -301,7 +293,7 @@ static void expect_no_cross_check(const char *extra, const char *prefix)
 	json_t *l[64];
 	size_t n = itest_json_lines(log_path, l, 64, 0, false);
 	cr_expect_eq(n, 0);
-	free_lines(l, n);
+	itest_json_free(l, n);
 }
 
 Test(disagree, off_sends_no_cross_check)

@@ -4,22 +4,20 @@
  * forwarding to nxfwd (or to W, the honest control), or iterating the lab with pins. */
 #include <criterion/criterion.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "itest.h"
 #include "itest_json.h"
+#include "itest_relay.h"
 #include "lab.h"
 
 #define AD_ADDR "198.51.100.77"
 
 static struct itest_vigild V, W;
-static pid_t liar = -1;
-static uint16_t liar_port;
+static struct itest_relay liar;
 static char log_path[400], ctl_path[400], liar_log[400];
 
 static void setup(void)
@@ -41,11 +39,7 @@ static void teardown(void)
 {
 	cr_expect_eq(itest_stop(&V), 0, "vigild did not exit cleanly");
 	cr_expect_eq(itest_stop(&W), 0);
-	if (liar > 0) {
-		kill(liar, SIGTERM);
-		waitpid(liar, NULL, 0);
-		liar = -1;
-	}
+	itest_relay_stop(&liar);
 	vg_lab_down();
 	unlink(log_path);
 	unlink(liar_log);
@@ -54,35 +48,12 @@ static void teardown(void)
 TestSuite(nxrewrite, .init = setup, .fini = teardown, .timeout = 120);
 TestSuite(pin, .init = setup, .fini = teardown, .timeout = 120);
 
-/* Starts nxfwd in front of W and waits until it relays an answer. */
+/* Starts nxfwd in front of W (answering NXDOMAIN to A questions with AD_ADDR) and waits until it
+ * relays an answer. */
 static void start_liar(void)
 {
-	const char *bin = getenv("VIGIL_NXFWD");
-	cr_assert_not_null(bin, "VIGIL_NXFWD is not set");
-	liar_port = itest_free_port();
-	cr_assert_neq(liar_port, 0);
-	char listen_s[64], up_s[64];
-	snprintf(listen_s, sizeof(listen_s), "127.0.0.1@%u", liar_port);
-	snprintf(up_s, sizeof(up_s), "127.0.0.1@%u", W.port);
-	liar = fork();
-	cr_assert_geq(liar, 0);
-	if (liar == 0) {
-		execl(bin, bin, "-a", listen_s, "-u", up_s, "-r", AD_ADDR, "-L", liar_log,
-		      (char *)NULL);
-		_exit(127);
-	}
-	uint8_t q[512], r[4096];
-	size_t ql =
-	    itest_query("www.example.com.", LDNS_RR_TYPE_A, 4242, 1232, false, q, sizeof(q));
-	for (int i = 0; i < 50; i++) {
-		if (itest_udp("127.0.0.1", liar_port, NULL, q, ql, r, sizeof(r), 500) > 0) {
-			/* from here on only vigild's questions (nxfwd appends to the file) */
-			cr_assert_eq(truncate(liar_log, 0), 0);
-			return;
-		}
-		usleep(100000); /* not bound yet: the port is refused at once */
-	}
-	cr_assert_fail("nxfwd does not answer");
+	const char *opts[] = {"-r", AD_ADDR, NULL};
+	itest_relay_start(&liar, W.port, liar_log, opts);
 }
 
 static void start_v(const char *extra)
@@ -109,12 +80,6 @@ static void wait_probe_round(void)
 	cr_assert_fail("no probe round answered in 20 s");
 }
 
-static void free_lines(json_t **l, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		json_decref(l[i]);
-}
-
 static bool records_have(json_t *o, const char *text)
 {
 	json_t *a = json_object_get(o, "records");
@@ -135,34 +100,18 @@ static json_t *find(json_t **l, size_t n, const char *reason, const char *action
 
 static ldns_pkt *ask(const char *name, ldns_rr_type type)
 {
-	ldns_pkt *p = itest_ask_within(&V, name, type, 6000);
-	cr_assert_not_null(p, "no answer for %s", name);
-	return p;
+	return itest_ask_answered(&V, name, type, 6000);
 }
 
 /* Whether nxfwd was asked `name` (its log). */
 static bool liar_asked(const char *name)
 {
-	FILE *f = fopen(liar_log, "r");
-	char line[512];
-	bool found = false;
-	while (f && fgets(line, sizeof(line), f))
-		found |= strncasecmp(line, name, strlen(name)) == 0;
-	if (f)
-		fclose(f);
-	return found;
+	return itest_relay_count(&liar, name, false) > 0;
 }
 
 static size_t liar_lines(void)
 {
-	FILE *f = fopen(liar_log, "r");
-	char line[512];
-	size_t n = 0;
-	while (f && fgets(line, sizeof(line), f))
-		n++;
-	if (f)
-		fclose(f);
-	return n;
+	return itest_relay_count(&liar, NULL, false);
 }
 
 Test(nxrewrite, the_rewrite_is_answered_nxdomain_logged_and_not_cached)
@@ -170,7 +119,7 @@ Test(nxrewrite, the_rewrite_is_answered_nxdomain_logged_and_not_cached)
 	start_liar();
 	char extra[256];
 	/* dnssec: no: no chain queries among the ones counted (validation: test_fwdval.c) */
-	snprintf(extra, sizeof(extra), "forward: 127.0.0.1@%u\ndnssec: no\n", liar_port);
+	snprintf(extra, sizeof(extra), "forward: 127.0.0.1@%u\ndnssec: no\n", liar.port);
 	start_v(extra);
 	wait_probe_round();
 	cr_assert_eq(itest_stat(ctl_path, "resolver_nxdomain_rewrites_learned"), 1);
@@ -201,7 +150,7 @@ Test(nxrewrite, the_rewrite_is_answered_nxdomain_logged_and_not_cached)
 	cr_expect(records_have(o, "nothere.example.com. 60 IN A " AD_ADDR));
 	cr_expect(strstr(itest_json_str(o, "served"), "NXDOMAIN") != NULL, "%s",
 		  itest_json_str(o, "served"));
-	free_lines(l, n);
+	itest_json_free(l, n);
 
 	char out[65536];
 	cr_assert_eq(vigilctl("dump", out, sizeof(out)), 0, "%s", out);
@@ -225,7 +174,7 @@ Test(nxrewrite, with_validation_a_rewrite_in_a_signed_zone_is_named_and_servfail
 {
 	start_liar();
 	char extra[1024];
-	snprintf(extra, sizeof(extra), "forward: 127.0.0.1@%u\ntrust-anchor-file: %s\n", liar_port,
+	snprintf(extra, sizeof(extra), "forward: 127.0.0.1@%u\ntrust-anchor-file: %s\n", liar.port,
 		 vg_lab_trust_anchor());
 	start_v(extra);
 	wait_probe_round();
@@ -244,7 +193,7 @@ Test(nxrewrite, with_validation_a_rewrite_in_a_signed_zone_is_named_and_servfail
 		    !strcmp(itest_json_str(l[i], "qname"), "nothere.secure.org."))
 			b = l[i];
 	cr_expect_not_null(b, "no bogus event for the name");
-	free_lines(l, n);
+	itest_json_free(l, n);
 }
 
 Test(nxrewrite, forward_fallback_iterate_answers_from_the_lab)
@@ -254,7 +203,7 @@ Test(nxrewrite, forward_fallback_iterate_answers_from_the_lab)
 	snprintf(extra, sizeof(extra),
 		 "forward: 127.0.0.1@%u\nforward-fallback: iterate\nroot-hints: %s\n"
 		 "trust-anchor-file: %s\nquery-local-addresses: yes\ndo-ip6: no\n",
-		 liar_port, vg_lab_root_hints(), vg_lab_trust_anchor());
+		 liar.port, vg_lab_root_hints(), vg_lab_trust_anchor());
 	start_v(extra);
 	wait_probe_round();
 	size_t before = liar_lines();
@@ -283,7 +232,7 @@ Test(nxrewrite, forward_fallback_iterate_answers_from_the_lab)
 	cr_assert_not_null(o, "no event for the probe");
 	cr_expect(strstr(itest_json_str(o, "served"), "iteration") != NULL, "%s",
 		  itest_json_str(o, "served"));
-	free_lines(l, n);
+	itest_json_free(l, n);
 }
 
 Test(nxrewrite, an_honest_forwarder_raises_nothing)
@@ -303,7 +252,7 @@ Test(nxrewrite, an_honest_forwarder_raises_nothing)
 	json_t *l[64];
 	size_t n = itest_json_lines(log_path, l, 64, 0, true);
 	cr_expect_eq(n, 0, "events for an honest forwarder: %zu", n);
-	free_lines(l, n);
+	itest_json_free(l, n);
 }
 
 Test(nxrewrite, nxdomain_rewrite_off_sends_no_probe)
@@ -311,7 +260,7 @@ Test(nxrewrite, nxdomain_rewrite_off_sends_no_probe)
 	start_liar();
 	char extra[256];
 	snprintf(extra, sizeof(extra), "forward: 127.0.0.1@%u\nnxdomain-rewrite: off\ndnssec: no\n",
-		 liar_port);
+		 liar.port);
 	start_v(extra);
 	cr_expect(itest_resolves_a(&V, "www.example.com.", "192.0.2.1", 6000));
 	sleep(2); /* a probe round starts at once; give it time to show */
@@ -350,7 +299,7 @@ Test(pin, a_pinned_name_answered_inside_and_outside_its_pin)
 	cr_expect_str_eq(itest_json_str(l[0], "qname"), "mail.example.com.");
 	cr_expect(records_have(l[0], "mail.example.com. "), "records");
 	cr_expect(records_have(l[0], " IN A 192.0.2.25"), "records");
-	free_lines(l, n);
+	itest_json_free(l, n);
 
 	char out[65536];
 	cr_assert_eq(vigilctl("dump", out, sizeof(out)), 0, "%s", out);

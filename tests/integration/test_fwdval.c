@@ -5,20 +5,18 @@
  * routers' proxies do. V: the vigild under test, forwarding to nxfwd. */
 #include <criterion/criterion.h>
 #include <jansson.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include "itest.h"
 #include "itest_json.h"
+#include "itest_relay.h"
 #include "lab.h"
 
 static struct itest_vigild V, W;
-static pid_t fwd = -1;
-static uint16_t fwd_port;
+static struct itest_relay fwd;
 static char log_path[400], fwd_log[400];
 
 static void setup(void)
@@ -40,11 +38,7 @@ static void teardown(void)
 {
 	cr_expect_eq(itest_stop(&V), 0, "vigild did not exit cleanly");
 	cr_expect_eq(itest_stop(&W), 0);
-	if (fwd > 0) {
-		kill(fwd, SIGTERM);
-		waitpid(fwd, NULL, 0);
-		fwd = -1;
-	}
+	itest_relay_stop(&fwd);
 	vg_lab_down();
 	unlink(log_path);
 	unlink(fwd_log);
@@ -56,31 +50,8 @@ TestSuite(fwdval, .init = setup, .fini = teardown, .timeout = 180);
  * relays an answer. */
 static void start_fwd(bool strip)
 {
-	const char *bin = getenv("VIGIL_NXFWD");
-	cr_assert_not_null(bin, "VIGIL_NXFWD is not set");
-	fwd_port = itest_free_port();
-	cr_assert_neq(fwd_port, 0);
-	char listen_s[64], up_s[64];
-	snprintf(listen_s, sizeof(listen_s), "127.0.0.1@%u", fwd_port);
-	snprintf(up_s, sizeof(up_s), "127.0.0.1@%u", W.port);
-	fwd = fork();
-	cr_assert_geq(fwd, 0);
-	if (fwd == 0) {
-		execl(bin, bin, "-a", listen_s, "-u", up_s, "-R", "-L", fwd_log,
-		      strip ? "-s" : (char *)NULL, (char *)NULL);
-		_exit(127);
-	}
-	uint8_t q[512], r[4096];
-	size_t ql =
-	    itest_query("www.example.com.", LDNS_RR_TYPE_A, 4242, 1232, false, q, sizeof(q));
-	for (int i = 0; i < 50; i++) {
-		if (itest_udp("127.0.0.1", fwd_port, NULL, q, ql, r, sizeof(r), 500) > 0) {
-			cr_assert_eq(truncate(fwd_log, 0), 0); /* from here on only V's questions */
-			return;
-		}
-		usleep(100000);
-	}
-	cr_assert_fail("nxfwd does not answer");
+	const char *opts[] = {"-R", strip ? "-s" : NULL, NULL};
+	itest_relay_start(&fwd, W.port, fwd_log, opts);
 }
 
 /* V forwarding (`forward:`, or a forward-zone line when `zone_line`) to nxfwd. */
@@ -89,9 +60,9 @@ static void start_v(const char *anchors, const char *zone_line)
 	char conf[2048], fw[256];
 	if (zone_line)
 		snprintf(fw, sizeof(fw), "forward-zone: %s 127.0.0.1@%u\nroot-hints: %s\n",
-			 zone_line, fwd_port, vg_lab_root_hints());
+			 zone_line, fwd.port, vg_lab_root_hints());
 	else
-		snprintf(fw, sizeof(fw), "forward: 127.0.0.1@%u\n", fwd_port);
+		snprintf(fw, sizeof(fw), "forward: 127.0.0.1@%u\n", fwd.port);
 	snprintf(conf, sizeof(conf),
 		 "suspicious-log: %s\n%s%snegative-trust-anchor: nta.org.\n"
 		 "query-local-addresses: yes\ndo-ip6: no\nrebinding: off\ndiscard-timeout: 0\n"
@@ -131,29 +102,15 @@ static void expect(const char *name, ldns_rr_type type, ldns_pkt_rcode rcode, bo
 	ldns_pkt_free(p);
 }
 
-/* How many of nxfwd's logged queries start with `line` (name, type, and " CD" or not). */
+/* How many of nxfwd's logged queries are `line` (name, type, and " CD" or not). */
 static size_t fwd_count(const char *line)
 {
-	FILE *f = fopen(fwd_log, "r");
-	char buf[512];
-	size_t n = 0, l = strlen(line);
-	while (f && fgets(buf, sizeof(buf), f))
-		n += strncasecmp(buf, line, l) == 0 && (buf[l] == '\n' || buf[l] == 0);
-	if (f)
-		fclose(f);
-	return n;
+	return itest_relay_count(&fwd, line, true);
 }
 
 static size_t fwd_lines(void)
 {
-	FILE *f = fopen(fwd_log, "r");
-	char buf[512];
-	size_t n = 0;
-	while (f && fgets(buf, sizeof(buf), f))
-		n++;
-	if (f)
-		fclose(f);
-	return n;
+	return itest_relay_count(&fwd, NULL, false);
 }
 
 /* The suspicious-log events of reason `bogus` whose zone is `zone` (NULL: any) and whose EDE is

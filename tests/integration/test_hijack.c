@@ -63,17 +63,9 @@ static int vigilctl(const char *args, char *out, size_t cap)
 	return itest_vigilctl(ctl_path, args, out, cap);
 }
 
-static void free_lines(json_t **l, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		json_decref(l[i]);
-}
-
 static ldns_pkt *ask(const char *name, ldns_rr_type type)
 {
-	ldns_pkt *p = itest_ask_within(&V, name, type, 4000);
-	cr_assert_not_null(p, "no answer for %s", name);
-	return p;
+	return itest_ask_answered(&V, name, type, 4000);
 }
 
 Test(hijack, rebinding_blocked_with_ede_logged_and_counted)
@@ -116,7 +108,7 @@ Test(hijack, rebinding_blocked_with_ede_logged_and_counted)
 	cr_expect(strlen(itest_json_str(o, "served")) > 0);
 	if (getenv("VIGIL_HIJACK_SHOW"))
 		fprintf(stderr, "%s\n", json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER));
-	free_lines(l, n);
+	itest_json_free(l, n);
 
 	/* AAAA ::1 too; and never served from the cache afterwards. */
 	p = ask("rebind.example.com.", LDNS_RR_TYPE_AAAA);
@@ -167,7 +159,7 @@ Test(hijack, benign_controls_raise_nothing)
 	json_t *l[64];
 	size_t n = itest_json_lines(log_path, l, 64, 0, false);
 	cr_expect_eq(n, 0, "benign names were logged");
-	free_lines(l, n);
+	itest_json_free(l, n);
 	char out[8192];
 	cr_assert_eq(vigilctl("stats", out, sizeof(out)), 0, "%s", out);
 	cr_expect(strstr(out, "suspect_rebinding: 0\n") != NULL, "%s", out);
@@ -189,7 +181,7 @@ Test(hijack, log_reopens_on_sighup_and_vigilctl)
 	json_t *l[64];
 	size_t n = itest_json_lines(log_path, l, 64, 1, false);
 	cr_assert_eq(n, 1);
-	free_lines(l, n);
+	itest_json_free(l, n);
 	char rotated[420];
 	snprintf(rotated, sizeof(rotated), "%s.1", log_path);
 	cr_assert_eq(rename(log_path, rotated), 0);
@@ -200,13 +192,13 @@ Test(hijack, log_reopens_on_sighup_and_vigilctl)
 	cr_expect_eq(n, 1, "the event after SIGHUP is not in the new file");
 	if (n)
 		cr_expect_str_eq(itest_json_str(l[0], "qtype"), "AAAA");
-	free_lines(l, n);
+	itest_json_free(l, n);
 	n = itest_json_lines(rotated, l, 64, 1, false);
 	cr_expect_geq(n, 1, "the rotated file lost its line");
 	for (size_t i = 0; i < n; i++)
 		cr_expect_str_eq(itest_json_str(l[i], "qtype"), "A",
 				 "an event after SIGHUP went to the old file");
-	free_lines(l, n);
+	itest_json_free(l, n);
 
 	/* vigilctl log-reopen does the same. */
 	cr_assert_eq(rename(log_path, rotated), 0);
@@ -217,7 +209,7 @@ Test(hijack, log_reopens_on_sighup_and_vigilctl)
 	ldns_pkt_free(ask("mixed.example.com.", LDNS_RR_TYPE_A));
 	n = itest_json_lines(log_path, l, 64, 1, false);
 	cr_expect_eq(n, 1, "the event after log-reopen is not in the new file");
-	free_lines(l, n);
+	itest_json_free(l, n);
 }
 
 Test(hijack, over_the_rate_limit_a_summary_line_appears)
@@ -229,7 +221,7 @@ Test(hijack, over_the_rate_limit_a_summary_line_appears)
 	size_t n = 0;
 	json_t *summary = NULL;
 	for (int tries = 0; tries < 4 && !summary; tries++) {
-		free_lines(l, n);
+		itest_json_free(l, n);
 		n = itest_json_lines(log_path, l, 64, 11, false);
 		for (size_t i = 0; i < n; i++)
 			if (!strcmp(itest_json_str(l[i], "action"), "summary"))
@@ -244,7 +236,7 @@ Test(hijack, over_the_rate_limit_a_summary_line_appears)
 	for (size_t i = 0; i < n; i++)
 		events += !strcmp(itest_json_str(l[i], "action"), "blocked");
 	cr_expect_lt(events, 25, "every event was written");
-	free_lines(l, n);
+	itest_json_free(l, n);
 }
 
 /* The first logged event of `reason` among the log's lines (waiting up to 3 s), or NULL. The
@@ -256,7 +248,7 @@ static json_t *event_of(const char *reason, json_t **l, size_t *n)
 		for (size_t i = 0; i < *n; i++)
 			if (!strcmp(itest_json_str(l[i], "reason"), reason))
 				return l[i];
-		free_lines(l, *n);
+		itest_json_free(l, *n);
 		*n = 0;
 		usleep(100000);
 	}
@@ -329,7 +321,7 @@ Test(hijack, second_answer_forged_first_reply_is_quarantined_and_refetched_over_
 	cr_expect(strlen(itest_json_str(o, "first_reply")) > 20);
 	if (getenv("VIGIL_HIJACK_SHOW"))
 		fprintf(stderr, "%s\n", json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER));
-	free_lines(l, n);
+	itest_json_free(l, n);
 
 	/* The TCP re-fetch replaced the forged address in the cache (waited for, bounded: under
 	 * load the re-fetch and each vigilctl dump take seconds). */
@@ -375,7 +367,7 @@ Test(hijack_strict, forged_first_reply_never_reaches_the_client)
 		  itest_json_str(o, "served"));
 	if (getenv("VIGIL_HIJACK_SHOW"))
 		fprintf(stderr, "%s\n", json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER));
-	free_lines(l, n);
+	itest_json_free(l, n);
 	cr_expect(!dump_has("192.0.2.66"), "the forged address was cached");
 	cr_expect(dump_has("192.0.2.53"), "the TCP answer was not cached");
 	cr_expect_eq(itest_stat(ctl_path, "resolver_injection_held_retried"), 1);
@@ -399,7 +391,7 @@ Test(hijack_strict, a_quiet_window_serves_the_held_answer)
 	json_t *l[64];
 	size_t n = itest_json_lines(log_path, l, 64, 0, false);
 	cr_expect_eq(n, 0, "an event for a clean name");
-	free_lines(l, n);
+	itest_json_free(l, n);
 }
 
 Test(hijack_strict, spoof_tcp_after_1_moves_the_query_to_tcp_at_the_first_wrong_id)
@@ -418,7 +410,7 @@ Test(hijack_strict, spoof_tcp_after_1_moves_the_query_to_tcp_at_the_first_wrong_
 	cr_expect_str_eq(itest_json_str(o, "action"), "retried");
 	cr_expect_eq(json_integer_value(json_object_get(json_object_get(o, "counts"), "wrong-id")),
 		     1);
-	free_lines(l, n);
+	itest_json_free(l, n);
 	cr_expect(itest_stat(ctl_path, "upstream_sent_tcp") > tcp0, "no TCP query was sent");
 	/* Answered over TCP: nothing cached from it is suspect. */
 	char line[512];
@@ -448,7 +440,7 @@ Test(hijack, spoof_attempt_wrong_id_is_logged_with_counts_and_source)
 	cr_expect_str_eq(itest_json_str(json_array_get(src, 0), "address"), "127.53.9.6");
 	if (getenv("VIGIL_HIJACK_SHOW"))
 		fprintf(stderr, "%s\n", json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER));
-	free_lines(l, n);
+	itest_json_free(l, n);
 	char out[8192];
 	cr_assert_eq(vigilctl("stats", out, sizeof(out)), 0, "%s", out);
 	cr_expect(strstr(out, "suspect_spoof_attempt: 1\n") != NULL, "%s", out);
@@ -479,7 +471,7 @@ Test(hijack, spoof_attempt_case_mismatch_is_retried_over_tcp)
 	cr_expect_str_eq(itest_json_str(o, "action"), "retried");
 	cr_expect_geq(
 	    json_integer_value(json_object_get(json_object_get(o, "counts"), "wrong-case")), 1);
-	free_lines(l, n);
+	itest_json_free(l, n);
 }
 
 Test(hijack, out_of_bailiwick_records_are_logged_and_not_cached)
@@ -502,7 +494,7 @@ Test(hijack, out_of_bailiwick_records_are_logged_and_not_cached)
 	cr_expect(!strstr(all, "ns.oob.faults.net. 86400 IN A"), "in-zone glue listed: %s", all);
 	if (getenv("VIGIL_HIJACK_SHOW"))
 		fprintf(stderr, "%s\n", json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER));
-	free_lines(l, n);
+	itest_json_free(l, n);
 	cr_expect(!dump_has("192.0.2.66"), "the forged record was cached");
 	p = ask("www.example.com.", LDNS_RR_TYPE_A);
 	cr_expect(
@@ -522,7 +514,7 @@ Test(hijack, a_wrong_source_port_never_reaches_vigild)
 	json_t *l[64];
 	size_t n = itest_json_lines(log_path, l, 64, 0, false);
 	cr_expect_eq(n, 0, "an event for a datagram vigild cannot see");
-	free_lines(l, n);
+	itest_json_free(l, n);
 	cr_expect(!dump_has("192.0.2.66"));
 }
 
@@ -548,5 +540,5 @@ Test(hijack, bogus_answer_logged_with_its_ede_and_zone)
 	cr_expect(strlen(itest_json_str(o, "reply")) > 40, "reply: %s", itest_json_str(o, "reply"));
 	if (getenv("VIGIL_HIJACK_SHOW"))
 		fprintf(stderr, "%s\n", json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER));
-	free_lines(l, n);
+	itest_json_free(l, n);
 }

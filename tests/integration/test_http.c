@@ -159,9 +159,7 @@ static double sample(const char *samples, const char *key)
 
 static ldns_pkt *ask(const char *name, ldns_rr_type type)
 {
-	ldns_pkt *p = itest_ask_within(&V, name, type, 4000);
-	cr_assert_not_null(p, "no answer for %s", name);
-	return p;
+	return itest_ask_answered(&V, name, type, 4000);
 }
 
 /* Asks `name` A until the answer cache has it (the cache writer commits a few ms after the
@@ -317,8 +315,7 @@ Test(http, query_log_lines_field_by_field)
 	o = find_line(l, n, "nosuchname.example.com.", "AAAA");
 	cr_assert_not_null(o);
 	cr_expect_str_eq(itest_json_str(o, "rcode"), "NXDOMAIN");
-	for (size_t i = 0; i < n; i++)
-		json_decref(l[i]);
+	itest_json_free(l, n);
 
 	/* SIGHUP reopens the file (logrotate moved it) */
 	char rotated[420];
@@ -334,8 +331,7 @@ Test(http, query_log_lines_field_by_field)
 	cr_expect(reopened, "no new query log after SIGHUP");
 	n = itest_json_lines(qlog_path, l, 256, 1, false);
 	cr_expect(n >= 1 && find_line(l, n, "router.lan.", "TXT") != NULL);
-	for (size_t i = 0; i < n; i++)
-		json_decref(l[i]);
+	itest_json_free(l, n);
 }
 
 Test(http, live_page_in_chromium_shows_a_fresh_event)
