@@ -43,6 +43,13 @@ static bool becomes_visible(struct vg_cache *c, const char *qname)
 	return true;
 }
 
+/* Puts a 1-RR answer for qname and waits (no sync) until the writer committed it. */
+static void put_committed(struct vg_cache *c, const char *qname)
+{
+	put_a_answer(c, qname, 300, 0x15, 0, T0);
+	cr_assert(becomes_visible(c, qname), "%s never committed without a sync", qname);
+}
+
 static bool goes_idle(struct vg_cache *c)
 {
 	double t0 = mono_s();
@@ -117,8 +124,7 @@ Test(cache_writer, puts_below_a_batch_are_committed_by_the_group_timer)
 	char name[32];
 	for (int i = 0; i < 50; i++) {
 		snprintf(name, sizeof(name), "g%d.example.", i);
-		put_a_answer(c, name, 300, 0x15, 0, T0);
-		cr_assert(becomes_visible(c, name), "%s never committed without a sync", name);
+		put_committed(c, name);
 	}
 	vg_cache_close(c);
 }
@@ -192,8 +198,7 @@ Test(cache_writer, an_idle_writer_sleeps_until_the_next_put)
 	char name[32];
 	for (int r = 0; r < 2; r++) {
 		snprintf(name, sizeof(name), "i%d.example.", r);
-		put_a_answer(c, name, 300, 0x15, 0, T0);
-		cr_assert(becomes_visible(c, name), "%s never committed", name);
+		put_committed(c, name);
 		uint64_t n = wakeups_while_idle(c);
 		cr_assert_leq(n, 1, "round %d: an idle writer woke %llu times in %u ms", r,
 			      (unsigned long long)n, IDLE_CHECK_MS);
@@ -206,8 +211,7 @@ Test(cache_writer, an_idle_writer_wakes_for_a_pending_flush_then_sleeps)
 	/* A commit not yet on disk: the idle writer wakes once, at the flush deadline, and not
 	 * again after the flush. */
 	struct vg_cache *c = open_writer(VG_CACHE_GROUP_MS, 200, 0);
-	put_a_answer(c, "f.example.", 300, 0x15, 0, T0);
-	cr_assert(becomes_visible(c, "f.example."));
+	put_committed(c, "f.example.");
 	MDB_envinfo ei;
 	cr_assert_eq(mdb_env_info(c->env, &ei), 0);
 	double t0 = mono_s();
