@@ -183,9 +183,10 @@ struct vg_cache {
 	atomic_uint_fast64_t flush_gen;
 	uint64_t ticket_next, ticket_done;
 	/* Group commit (writer.c): while writes keep coming the writer wakes every group_ms and
-	 * commits what queued up; after a few empty periods it sleeps up to idle_ms, until a
-	 * producer signals. Set at open; tests may change them before vg_cache_start_writer. */
-	unsigned group_ms, idle_ms;
+	 * commits what queued up; after a few empty periods it goes idle: it sleeps until a
+	 * producer signals, or until the next flush is due when a commit is not on disk yet
+	 * (writer_sleep). Set at open; tests may change it before vg_cache_start_writer. */
+	unsigned group_ms;
 	bool writer_running;
 	pthread_t writer;
 	pthread_mutex_t apply_mu; /* serialises appliers when no writer thread runs */
@@ -207,6 +208,11 @@ struct vg_cache {
 	uint8_t sweep_key[3][VG_CKEY_MAX];
 	size_t sweep_klen[3];
 	uint64_t last_sync_ms; /* monotonic; writer only */
+	/* last txn id flushed by the writer's sync; written by the writer only, atomic for tests */
+	atomic_size_t synced_txnid;
+	/* passes of the writer loop, one per wake-up (start, signal, timer): tests read it to
+	 * check that an idle writer stays asleep */
+	atomic_uint_fast64_t st_wakeups;
 	/* puts and touches applied in the open write txn, added to the stats at its commit */
 	uint64_t txn_puts, txn_touches;
 
@@ -250,7 +256,6 @@ int vg_cache_mdb_err(int rc);
  * any kind signals it. */
 enum vg_cache_wake { VG_WAKE_NONE, VG_WAKE_SET, VG_WAKE_IDLE };
 #define VG_CACHE_GROUP_MS 2 /* longest a put waits for its commit while writes keep coming */
-#define VG_CACHE_IDLE_MS 100
 int vg_cache_enqueue(struct vg_cache *c, struct vg_cop *op);
 struct vg_cop *vg_cop_new(enum vg_cop_kind kind, size_t klen, size_t vlen);
 int vg_cache_queue_init(struct vg_cache *c);

@@ -35,7 +35,6 @@ int vg_cache_queue_init(struct vg_cache *c)
 	c->tail = c->stub;
 	atomic_store(&c->wake_pending, VG_WAKE_NONE);
 	c->group_ms = VG_CACHE_GROUP_MS;
-	c->idle_ms = VG_CACHE_IDLE_MS;
 	return 0;
 }
 
@@ -331,20 +330,31 @@ static uint64_t mono_ms(void)
 
 /* MDB_NOSYNC: the writer flushes to disk every sync_interval_ms, also under a steady stream, but
  * only when a txn was committed since the last flush: an idle resolver (a router at night) does
- * not touch its disk or flash every few seconds. *synced: the last txn id flushed. */
-static void maybe_sync(struct vg_cache *c, size_t *synced)
+ * not touch its disk or flash every few seconds. c->synced_txnid: the last txn id flushed. */
+static void maybe_sync(struct vg_cache *c)
 {
 	uint64_t t = mono_ms();
 	if (t - c->last_sync_ms >= c->o.sync_interval_ms) {
 		MDB_envinfo ei;
 		bool known = mdb_env_info(c->env, &ei) == 0;
-		if (!known || ei.me_last_txnid != *synced) {
+		if (!known || ei.me_last_txnid != atomic_load(&c->synced_txnid)) {
 			mdb_env_sync(c->env, 1);
 			if (known)
-				*synced = ei.me_last_txnid;
+				atomic_store(&c->synced_txnid, ei.me_last_txnid);
 		}
 		c->last_sync_ms = t;
 	}
+}
+
+/* Milliseconds until the next flush is due when a committed txn is not on disk yet; 0 when
+ * everything is flushed and the writer may sleep until signalled. At least 1 when due. */
+static unsigned sync_wait_ms(struct vg_cache *c)
+{
+	MDB_envinfo ei;
+	if (mdb_env_info(c->env, &ei) == 0 && ei.me_last_txnid == atomic_load(&c->synced_txnid))
+		return 0;
+	uint64_t t = mono_ms(), due = c->last_sync_ms + c->o.sync_interval_ms;
+	return due > t ? (unsigned)(due - t) : 1;
 }
 
 /* Pops and applies until the queue looks empty. Returns true when a STOP was seen; *popped
@@ -423,22 +433,31 @@ static void writer_sleep(struct vg_cache *c, bool idle)
 	 * producer sees IDLE and signals (after this wait has released mu). */
 	if (!atomic_compare_exchange_strong(&c->wake_pending, &w, VG_WAKE_IDLE))
 		return; /* SET: a wake came in meanwhile */
-	if (atomic_load(&c->queued) == 0)
-		timed_wait(c, c->idle_ms);
+	if (atomic_load(&c->queued) != 0)
+		return;
+	/* Idle: no timer at all unless a commit still waits for its flush (then only until that
+	 * deadline). Eviction needs none: the map grows only by puts, and each pass that applies
+	 * them checks the watermark. */
+	unsigned ms = sync_wait_ms(c);
+	if (ms)
+		timed_wait(c, ms);
+	else
+		pthread_cond_wait(&c->wake_cv, &c->mu);
 }
 
 static void *writer_main(void *arg)
 {
 	struct vg_cache *c = arg;
 	c->last_sync_ms = mono_ms();
-	size_t synced = 0; /* flush once after start, whatever the file holds */
+	atomic_store(&c->synced_txnid, 0); /* flush once after start, whatever the file holds */
 	unsigned empty = 0;
 	for (;;) {
+		atomic_fetch_add(&c->st_wakeups, 1);
 		atomic_store(&c->wake_pending, VG_WAKE_NONE);
 		size_t popped = 0;
 		bool stop = run_queue(c, &popped);
 		vg_cache_evict(c, vg_cache_now(c), false);
-		maybe_sync(c, &synced);
+		maybe_sync(c);
 		if (stop)
 			break;
 		empty = popped ? 0 : empty + 1;

@@ -111,6 +111,7 @@ struct vg_worker {
 	uv_async_t wake;       /* mailbox doorbell */
 	uv_check_t flush;      /* flushes the UDP send queues once per loop pass */
 	uv_timer_t stop_timer; /* bounds the wait for answers in flight at stop */
+	uv_timer_t trim_timer; /* one-shot: a post-burst trim deferred by TRIM_EVERY_MS */
 	struct vg_daemon *d;
 
 	struct vg_policy *policy; /* current snapshot (ACL, local data, limits) */
@@ -262,6 +263,9 @@ void vg_worker_batch_sent(struct vg_worker *w);
  * Worker thread, once per loop pass. */
 void vg_worker_publish_stats(struct vg_worker *w);
 /* True when the worker has nothing in flight and may finish stopping. */
+/* Fixes glibc's malloc thresholds so a burst's memory can go back (worker.c). Call once at
+ * start, before any thread. */
+void vg_worker_malloc_setup(void);
 void vg_worker_maybe_done(struct vg_worker *w);
 
 /* ---- udp.c ---- */

@@ -378,6 +378,7 @@ int main(int argc, char **argv)
 	const char *path = NULL;
 	bool check = false, foreground = false;
 	int opt;
+	vg_worker_malloc_setup();
 	while ((opt = getopt(argc, argv, "c:tfvh")) != -1) {
 		switch (opt) {
 		case 'c':

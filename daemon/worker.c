@@ -573,26 +573,64 @@ void vg_worker_query(struct vg_worker *w, const uint8_t *pkt, size_t len,
 
 /* A burst of misses leaves its requests' memory (arena chunks, tens of KiB per request) freed
  * but resident in malloc's arenas: about 7 MiB after 200 misses in flight, which no later
- * query needs until the next burst. Once the burst has drained, give the free pages back
+ * query needs until the next burst. Once the burst is over, give the free pages back
  * (malloc_trim releases free pages inside every arena, not only at the top): only after a peak
  * of TRIM_PEAK requests in flight, and at most once per TRIM_EVERY_MS, because the next burst
  * pays a page fault for each page it takes back: once a second bounds that to a few MiB of
  * faults (about a millisecond of CPU) per second; the trim itself took 38 us for 13 MB in a
- * test program. A drain inside that interval leaves the peak set, so a later one trims. */
+ * test program.
+ * "Over" is not the drain itself: each upstream query of the burst's last injection-window
+ * (200 ms, thousands of them at 16k misses/s) still lingers with its handle and reply copy,
+ * small blocks scattered over the burst's pages that pin them through a trim (measured: a trim
+ * at the drain left 6 MiB resident of which 0.3 MiB was in use). So the drain arms a one-shot
+ * timer for after the window (and after the rest of TRIM_EVERY_MS), which trims if nothing is
+ * in flight then; a burst that came back meanwhile arms it again at its own drain. The timer
+ * runs only after a burst, never while the resolver idles, and no query needs to follow. */
+/* malloc_trim leaves the top chunk of a thread's arena alone (glibc trims only the main arena's
+ * top); free() shrinks it, but only when it exceeds M_TRIM_THRESHOLD, which glibc raises to twice
+ * the size of the largest mmapped block freed so far: start-up frees blocks of about 2 MiB, so
+ * the worker's arena kept up to 4 MiB of top resident after every burst. Fixed thresholds (set
+ * once, before the threads start) keep glibc from raising them: blocks of MALLOC_BIG and more are
+ * mapped on their own (none is allocated per query), and an arena's free top above it goes back
+ * at once. */
+#define MALLOC_BIG (256 * 1024)
+void vg_worker_malloc_setup(void)
+{
+#ifdef __GLIBC__
+	mallopt(M_MMAP_THRESHOLD, MALLOC_BIG);
+	mallopt(M_TRIM_THRESHOLD, MALLOC_BIG);
+#endif
+}
+
 #define TRIM_PEAK 32
 #define TRIM_EVERY_MS 1000
-static void trim_after_burst(struct vg_worker *w)
+#define TRIM_SLACK_MS 20 /* after the last lingering socket's timer */
+static bool trim_wanted(const struct vg_worker *w)
 {
-	if (w->inflight || w->inflight_peak < TRIM_PEAK)
+	return !w->inflight && w->inflight_peak >= TRIM_PEAK && !w->stopping;
+}
+
+static void on_trim_timer(uv_timer_t *t)
+{
+	struct vg_worker *w = t->data;
+	if (!trim_wanted(w))
 		return;
-	uint64_t now = uv_now(&w->loop);
-	if (w->trimmed_at && now - w->trimmed_at < TRIM_EVERY_MS)
-		return;
-	w->trimmed_at = now;
+	w->trimmed_at = uv_now(&w->loop);
 	w->inflight_peak = 0;
 #ifdef __GLIBC__
 	malloc_trim(0);
 #endif
+}
+
+static void trim_after_burst(struct vg_worker *w)
+{
+	if (!trim_wanted(w) || uv_is_active((uv_handle_t *)&w->trim_timer))
+		return;
+	uint64_t now = uv_now(&w->loop);
+	uint64_t wait = (uint64_t)w->policy->cfg.injection_window_ms + TRIM_SLACK_MS;
+	if (w->trimmed_at && w->trimmed_at + TRIM_EVERY_MS > now + wait)
+		wait = w->trimmed_at + TRIM_EVERY_MS - now;
+	uv_timer_start(&w->trim_timer, on_trim_timer, wait, 0);
 }
 
 static void on_flush(uv_check_t *h)
@@ -658,6 +696,7 @@ static void apply_listeners(struct vg_worker *w, const struct vg_listen_fds *fds
 static void finish_stop(struct vg_worker *w)
 {
 	uv_timer_stop(&w->stop_timer);
+	uv_timer_stop(&w->trim_timer);
 	if (w->resolver) {
 		vg_resolver_close(w->resolver); /* answers what is left with SERVFAIL */
 		w->resolver = NULL;
@@ -675,6 +714,7 @@ static void finish_stop(struct vg_worker *w)
 	vg_worker_batch_end(w);
 	uv_close((uv_handle_t *)&w->flush, NULL);
 	uv_close((uv_handle_t *)&w->stop_timer, NULL);
+	uv_close((uv_handle_t *)&w->trim_timer, NULL);
 	uv_close((uv_handle_t *)&w->wake, NULL);
 }
 
@@ -775,6 +815,8 @@ int vg_worker_start(struct vg_worker *w, struct vg_policy *p, const struct vg_li
 	uv_check_start(&w->flush, on_flush);
 	uv_timer_init(&w->loop, &w->stop_timer);
 	w->stop_timer.data = w;
+	uv_timer_init(&w->loop, &w->trim_timer);
+	w->trim_timer.data = w;
 	if ((rc = vg_ratelimit_init(&w->rl, p->cfg.rate_limit, p->cfg.rate_limit_burst, 0)) < 0)
 		return rc;
 	if (w->d->cache) {

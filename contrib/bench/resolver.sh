@@ -6,7 +6,8 @@
 #   2. cache hits: one name at a fixed rate (dnsperf -Q): server CPU per query;
 #   3. cold resolution root -> TLD -> zone with an empty cache (one UDP query, median of 5 names);
 #   4. RSS (VmRSS) after the runs, and bytes per cached name: the growth of RSS over the misses
-#      divided by their number;
+#      divided by their number, read MEM_SETTLE (2) seconds after the last answer, and right after
+#      it (shown in brackets);
 #   5. a restart on the warm persistent cache (vigild, kresd): ms from start to the first answer
 #      served from the cache (a name the hits asked, whose TTL shows it was not resolved again).
 # With RESULTS=FILE, "server metric value" lines are appended to FILE (contrib/bench/run-all.sh).
@@ -224,7 +225,7 @@ stop_server() {
 # every DB with the freelist (vigild and kresd: both keep an LMDB file).
 mem_report() { # $1 name, $2 misses done, $3 RSS before (kB), $4 RSS after (kB)
 	{
-		echo "== $1: $2 misses, VmRSS $3 -> $4 kB, RssAnon $anon0 -> $(awk '/RssAnon/ {print $2}' "/proc/$PID/status") kB"
+		echo "== $1: $2 misses, VmRSS $3 -> $rss1now kB right after, $4 kB ${MEM_SETTLE:-2} s later, RssAnon $anon0 -> $(awk '/RssAnon/ {print $2}' "/proc/$PID/status") kB"
 		grep -E '^(VmRSS|RssAnon|RssFile|RssShmem)' "/proc/$PID/status"
 		grep -E '^(Rss|Anonymous|Private_Dirty|Shared_Clean|Private_Clean):' "/proc/$PID/smaps_rollup"
 		awk '/^[0-9a-f]+-[0-9a-f]+ / { f = ($NF ~ /data\.mdb$/) } f && /^Rss:/ { s += $2 } END { print "data.mdb mapping Rss:", s + 0, "kB" }' "/proc/$PID/smaps"
@@ -289,8 +290,14 @@ PY
 	miss_cpu=$(awk -v t=$((c1 - c0)) -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')
 	miss_us=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v n="$miss_done" 'BEGIN { printf "%.1f", t / hz * 1e6 / n }')
 	miss_per_cpu=$(awk -v t=$((c1 - c0)) -v hz="$hz" -v n="$miss_done" 'BEGIN { if (t) printf "%.0f", n / (t / hz); else print "inf" }')
+	# RSS right after the last answer, and MEM_SETTLE seconds later (every server alike): what a
+	# server keeps per cached name, without the memory of the burst still on its way back
+	# (vigild: upstream sockets lingering for injection-window, then the post-burst trim).
+	rss1now=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
+	sleep "${MEM_SETTLE:-2}"
 	rss1=$(awk '/VmRSS/ {print $2}' "/proc/$PID/status")
 	bpn=$(awk -v a="$rss0" -v b="$rss1" -v n="$miss_done" 'BEGIN { printf "%.0f", n ? (b - a) * 1024 / n : 0 }')
+	bpn_now=$(awk -v a="$rss0" -v b="$rss1now" -v n="$miss_done" 'BEGIN { printf "%.0f", n ? (b - a) * 1024 / n : 0 }')
 	[ -n "${MEM_REPORT:-}" ] && mem_report "$name" "$miss_done" "$rss0" "$rss1"
 	# 2. hits at a fixed rate
 	echo "www.example.com A" >"$T/hit.txt"
@@ -347,11 +354,12 @@ print("fail")
 PY
 )
 	fi
-	printf '%-8s miss: %s done (%s), %s q/s, %s CPU-s, %s us CPU/miss, %s misses per CPU-s | hit: %s done, %s us CPU/query | cold median %s ms (%s) | RSS %s kB, %s bytes per cached name | warm restart: first cached answer after %s ms\n' \
-		"$name" "$miss_done" "$miss_rcodes" "$miss_qps" "$miss_cpu" "$miss_us" "$miss_per_cpu" "$hit_done" "$hit_us" "$cold_med" "$cold" "$rss" "$bpn" "$warm"
+	printf '%-8s miss: %s done (%s), %s q/s, %s CPU-s, %s us CPU/miss, %s misses per CPU-s | hit: %s done, %s us CPU/query | cold median %s ms (%s) | RSS %s kB, %s bytes per cached name (%s right after the last answer) | warm restart: first cached answer after %s ms\n' \
+		"$name" "$miss_done" "$miss_rcodes" "$miss_qps" "$miss_cpu" "$miss_us" "$miss_per_cpu" "$hit_done" "$hit_us" "$cold_med" "$cold" "$rss" "$bpn" "$bpn_now" "$warm"
 	if [ -n "${RESULTS:-}" ]; then # "server metric value" lines for contrib/bench/run-all.sh
 		for kv in miss_qps="$miss_qps" miss_per_cpu="$miss_per_cpu" miss_us="$miss_us" \
-			hit_us="$hit_us" rss_kb="$rss" bytes_per_name="$bpn" warm_ms="$warm"; do
+			hit_us="$hit_us" rss_kb="$rss" bytes_per_name="$bpn" \
+			bytes_per_name_now="$bpn_now" warm_ms="$warm"; do
 			echo "$name ${kv%%=*} ${kv#*=}" >>"$RESULTS"
 		done
 	fi

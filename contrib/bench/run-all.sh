@@ -203,7 +203,8 @@ hit_ir|callgrind instructions per hit|-
 miss_per_cpu|misses per CPU-second|>= 1.3 vs best
 miss_us|CPU per miss (µs)|<= 1 vs unbound
 miss_qps|misses per second (200 outstanding)|>= 1 vs unbound
-bytes_per_name|RSS bytes per cached name|<= 1 vs kresd
+bytes_per_name|RSS bytes per cached name (2 s after the last answer)|<= 1 vs kresd
+bytes_per_name_now|RSS bytes per cached name, right after the last answer|-
 rss_kb|RSS after the runs (kB)|-
 warm_ms|restart: first answer from the warm cache (ms)|<= 1 vs kresd
 cold_ms|cold root -> TLD -> zone, median (ms)|<= 1 vs unbound

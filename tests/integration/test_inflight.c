@@ -102,19 +102,25 @@ static void expect_servfail_naming(ldns_pkt *p, const char *key)
 	ldns_pkt_free(p);
 }
 
-/* VmRSS of pid in KiB. */
-static long rss_kib(pid_t pid)
+/* A "Name:   N kB" field of /proc/pid/status (VmRSS, RssAnon) in KiB; -1 when absent. */
+static long status_kib(pid_t pid, const char *field)
 {
 	char path[64], line[256];
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	FILE *f = fopen(path, "r");
 	cr_assert_not_null(f);
 	long kib = -1;
+	size_t n = strlen(field);
 	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "VmRSS:", 6))
-			kib = atol(line + 6);
+		if (!strncmp(line, field, n) && line[n] == ':')
+			kib = atol(line + n + 1);
 	fclose(f);
 	return kib;
+}
+
+static long rss_kib(pid_t pid)
+{
+	return status_kib(pid, "VmRSS");
 }
 
 static int open_fds(pid_t pid)
@@ -391,4 +397,55 @@ Test(inflight, max_upstream_sockets_fails_the_request_naming_the_key)
 	cr_assert_geq(itest_stat(ctl_path, "upstream_socket_cap"), 1);
 	cr_assert_leq(open_fds(V.pid), 16 + 4 + 16 + 64);
 	close(c);
+}
+
+/* RssAnon: the part of the RSS a malloc_trim gives back. */
+static long anon_kib(pid_t pid)
+{
+	return status_kib(pid, "RssAnon");
+}
+
+/* Sends n unique wildcard names at once and waits until every one is answered. */
+static void burst_of_misses(int fd, int round, int n)
+{
+	char name[96];
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "b%d-%d-%d.wild.example.com.", round, i,
+			 (int)getpid());
+		send_name(fd, name, (uint16_t)i);
+	}
+	for (int got = 0; got < n; got++) {
+		ldns_pkt *p = recv_reply(fd, 10000);
+		cr_assert_not_null(p, "round %d: %d of %d misses answered", round, got, n);
+		ldns_pkt_free(p);
+	}
+}
+
+#define BURST 400
+Test(inflight, memory_of_a_burst_goes_back_without_a_later_query, .timeout = 90)
+{
+	/* Two bursts of misses, the second drained within a second of the first's trim: its
+	 * memory (freed, resident in the worker's malloc arena) must still go back, though no
+	 * query follows. */
+	if (!CHECK_RSS)
+		cr_skip_test("sanitizer build: freed memory stays in ASan's quarantine");
+	start_with("allow: 127.0.0.0/8 trusted\nworkers: 1\n");
+	int fd = udp_client("127.0.0.1");
+	burst_of_misses(fd, 0, 8); /* the zone cut and keys, so each later miss is one query */
+	long before = anon_kib(V.pid);
+	burst_of_misses(fd, 1, BURST);
+	burst_of_misses(fd, 2, BURST);
+	long peak = anon_kib(V.pid);
+	cr_assert_gt(peak - before, 2048, "the bursts took only %ld KiB: nothing to give back",
+		     peak - before);
+	long now = peak;
+	for (uint64_t end = itest_now_ms() + 5000; itest_now_ms() < end; usleep(100 * 1000)) {
+		now = anon_kib(V.pid);
+		if (now - before <= (peak - before) / 2)
+			break;
+	}
+	cr_assert_leq(now - before, (peak - before) / 2,
+		      "anonymous memory %ld KiB before, %ld after the bursts, still %ld 5 s later",
+		      before, peak, now);
+	close(fd);
 }

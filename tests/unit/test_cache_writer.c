@@ -43,6 +43,13 @@ static bool becomes_visible(struct vg_cache *c, const char *qname)
 	return true;
 }
 
+/* Puts a 1-RR answer for qname and waits (no sync) until the writer committed it. */
+static void put_committed(struct vg_cache *c, const char *qname)
+{
+	put_a_answer(c, qname, 300, 0x15, 0, T0);
+	cr_assert(becomes_visible(c, qname), "%s never committed without a sync", qname);
+}
+
 static bool goes_idle(struct vg_cache *c)
 {
 	double t0 = mono_s();
@@ -54,15 +61,17 @@ static bool goes_idle(struct vg_cache *c)
 	return true;
 }
 
-static struct vg_cache *open_writer(unsigned group_ms, unsigned idle_ms, size_t queue_max)
+/* sync_ms: the flush interval, which is also the longest an idle writer sleeps while a commit
+ * is not on disk yet; NEVER_MS leaves only signals to wake an idle writer. */
+static struct vg_cache *open_writer(unsigned group_ms, unsigned sync_ms, size_t queue_max)
 {
 	struct vg_cache_opts o;
 	opts_init(&o);
 	if (queue_max)
 		o.queue_max = queue_max;
+	o.sync_interval_ms = sync_ms;
 	struct vg_cache *c = open_with(&o);
 	c->group_ms = group_ms;
-	c->idle_ms = idle_ms;
 	cr_assert_eq(vg_cache_start_writer(c), 0);
 	return c;
 }
@@ -115,8 +124,7 @@ Test(cache_writer, puts_below_a_batch_are_committed_by_the_group_timer)
 	char name[32];
 	for (int i = 0; i < 50; i++) {
 		snprintf(name, sizeof(name), "g%d.example.", i);
-		put_a_answer(c, name, 300, 0x15, 0, T0);
-		cr_assert(becomes_visible(c, name), "%s never committed without a sync", name);
+		put_committed(c, name);
 	}
 	vg_cache_close(c);
 }
@@ -139,7 +147,7 @@ static void *produce(void *arg)
 
 Test(cache_writer, an_idle_writer_is_woken_by_the_next_puts)
 {
-	/* Idle sleep NEVER_MS: a put that enqueues while the writer goes to sleep and does not
+	/* No flush timer: a put that enqueues while the writer goes to sleep and does not
 	 * wake it stays invisible. Four producers race the writer's sleep each round. */
 	struct vg_cache *c = open_writer(1, NEVER_MS, 0);
 	enum { PRODUCERS = 4, ROUNDS = 20 };
@@ -162,6 +170,58 @@ Test(cache_writer, an_idle_writer_is_woken_by_the_next_puts)
 			cr_assert(becomes_visible(c, name), "round %d: %s stranded", r, name);
 		}
 	}
+	vg_cache_close(c);
+}
+
+static void sleep_ms(unsigned ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+	while (nanosleep(&ts, &ts) != 0)
+		;
+}
+
+/* Writer wake-ups over IDLE_CHECK_MS of real time once it went idle. Behaviour, not speed: the
+ * old idle timer woke it 10 times a second; an idle writer should not wake at all (1 allows
+ * one spurious condition-variable return). */
+#define IDLE_CHECK_MS 1000
+static uint64_t wakeups_while_idle(struct vg_cache *c)
+{
+	cr_assert(goes_idle(c), "writer never went idle");
+	uint64_t w0 = atomic_load(&c->st_wakeups);
+	sleep_ms(IDLE_CHECK_MS);
+	return atomic_load(&c->st_wakeups) - w0;
+}
+
+Test(cache_writer, an_idle_writer_sleeps_until_the_next_put)
+{
+	struct vg_cache *c = open_writer(VG_CACHE_GROUP_MS, NEVER_MS, 0);
+	char name[32];
+	for (int r = 0; r < 2; r++) {
+		snprintf(name, sizeof(name), "i%d.example.", r);
+		put_committed(c, name);
+		uint64_t n = wakeups_while_idle(c);
+		cr_assert_leq(n, 1, "round %d: an idle writer woke %llu times in %u ms", r,
+			      (unsigned long long)n, IDLE_CHECK_MS);
+	}
+	vg_cache_close(c);
+}
+
+Test(cache_writer, an_idle_writer_wakes_for_a_pending_flush_then_sleeps)
+{
+	/* A commit not yet on disk: the idle writer wakes once, at the flush deadline, and not
+	 * again after the flush. */
+	struct vg_cache *c = open_writer(VG_CACHE_GROUP_MS, 200, 0);
+	put_committed(c, "f.example.");
+	MDB_envinfo ei;
+	cr_assert_eq(mdb_env_info(c->env, &ei), 0);
+	double t0 = mono_s();
+	while (atomic_load(&c->synced_txnid) < ei.me_last_txnid) {
+		cr_assert_lt(mono_s() - t0, BOUND_S, "the committed put was never flushed");
+		pause_briefly();
+	}
+	uint64_t n = wakeups_while_idle(c);
+	cr_assert_leq(n, 1, "a flushed idle writer woke %llu times in %u ms", (unsigned long long)n,
+		      IDLE_CHECK_MS);
 	vg_cache_close(c);
 }
 
