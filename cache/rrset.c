@@ -342,6 +342,26 @@ int vg_cache_rrset_get(struct vg_cache_reader *rd, const uint8_t *owner, uint16_
 	return rc;
 }
 
+bool vg_cache_name_known(struct vg_cache_reader *rd, const uint8_t *owner)
+{
+	if (vg_fails(rd->active))
+		return true; /* the caller's exact lookups decide */
+	/* Every key of owner starts with its name prefix (lookup form, then a 0 byte): a
+	 * descendant's keys go on with a label instead, so the prefix is owner's alone. */
+	uint8_t key[VG_CKEY_MAX];
+	int kl = vg_ckey_name_prefix(key, owner);
+	if (kl < 0)
+		return true;
+	MDB_cursor *cur;
+	if (mdb_cursor_open(rd->txn, rd->c->dbi_rrset, &cur) != 0)
+		return true;
+	MDB_val k = {.mv_size = (size_t)kl, .mv_data = key}, v;
+	bool known = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE) == 0 && k.mv_size >= (size_t)kl &&
+		     memcmp(k.mv_data, key, (size_t)kl) == 0;
+	mdb_cursor_close(cur);
+	return known;
+}
+
 int vg_cache_nxdomain_above(struct vg_cache_reader *rd, const uint8_t *name, const uint8_t *zone,
 			    uint32_t now, uint8_t *owner, uint8_t *buf, size_t cap,
 			    struct vg_cache_rrset_view *view)

@@ -176,7 +176,11 @@ static enum step st_start(struct vg_iq *iq)
 	bool refresh = iq->refresh;
 	iq->refreshing = refresh;
 	size_t before = iq->n_ans;
-	int kind = refresh ? -1 : vg_store_lookup_answer(iq, iq->sname, iq->qtype, 0, &hint);
+	/* A name the cache holds nothing for (most misses): one search instead of the four
+	 * lookups below (qtype and CNAME, each with the name's NXDOMAIN entry). */
+	bool known = vg_store_name_known(iq, iq->sname);
+	int kind =
+	    refresh || !known ? -1 : vg_store_lookup_answer(iq, iq->sname, iq->qtype, 0, &hint);
 	iq->refresh = false; /* only the first lookup is skipped; CNAME targets may be cached */
 	/* Data stored unchecked is validated on its way out, or asked again (validate_cached.c). */
 	enum vg_cached chk =
@@ -200,7 +204,7 @@ static enum step st_start(struct vg_iq *iq)
 		iq->state = IQ_DONE;
 		return STEP_NEXT;
 	}
-	if (iq->qtype != VG_TYPE_CNAME) {
+	if (iq->qtype != VG_TYPE_CNAME && known) {
 		before = iq->n_ans;
 		kind = vg_store_lookup_answer(iq, iq->sname, VG_TYPE_CNAME, 0, &hint);
 		chk = kind == VG_CACHE_POSITIVE
@@ -213,6 +217,8 @@ static enum step st_start(struct vg_iq *iq)
 			return restart_at(iq, cn->rdata, 1);
 		}
 		iq->soa = NULL; /* a negative entry for the CNAME type says nothing about qtype */
+	} else if (iq->qtype != VG_TYPE_CNAME) {
+		iq->soa = NULL; /* as above: nothing cached for the name (!known) */
 	}
 	if (iq->req->cache_only)
 		return fail(iq, VG_EDE_NOT_AUTHORITATIVE,

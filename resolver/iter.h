@@ -548,6 +548,9 @@ bool vg_store_find_cut(struct vg_iq *iq, const uint8_t *name);
 /* Addresses of `name` from the cache into ns; returns how many were added. */
 size_t vg_store_addrs(struct vg_iq *iq, struct vg_ns *ns);
 bool vg_store_name_exists(struct vg_iq *iq, const uint8_t *name);
+/* Whether the cache holds anything for `name` (vg_cache_name_known); true without a cache
+ * snapshot, so that the exact lookups decide. */
+bool vg_store_name_known(struct vg_iq *iq, const uint8_t *name);
 /* The DS or DNSKEY data of `name` the cache holds (iterated, or a forwarder's set validated
  * secure; not stale): what a DS/DNSKEY
  * sub-request answered from the cache would bring, without the request (validate_chain.c). 1 with

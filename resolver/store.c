@@ -350,6 +350,12 @@ int vg_store_stale_answer(struct vg_req *req, uint8_t *buf, size_t cap, size_t *
 	return buf[3] & 0x0f;
 }
 
+bool vg_store_name_known(struct vg_iq *iq, const uint8_t *name)
+{
+	struct vg_resolver *r = iq->req->r;
+	return !vg_store_read(r) || vg_cache_name_known(r->rd, name);
+}
+
 bool vg_store_name_exists(struct vg_iq *iq, const uint8_t *name)
 {
 	struct vg_resolver *r = iq->req->r;

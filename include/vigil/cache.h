@@ -276,6 +276,12 @@ int vg_cache_rrset_get(struct vg_cache_reader *rd, const uint8_t *owner, uint16_
 		       uint32_t now, int allow_stale_secs, uint8_t *buf, size_t cap,
 		       struct vg_cache_rrset_view *view);
 
+/* Whether the rrset DB holds any entry at all for `owner` (any type, a delegation or a negative
+ * entry included; fresh or not): one cursor search in place of the exact lookups a miss would
+ * make for a name never seen. False means every vg_cache_rrset_get of owner, and a zone-cut
+ * lookup at owner, would find nothing. Must be inside read_begin/end. */
+bool vg_cache_name_known(struct vg_cache_reader *rd, const uint8_t *owner);
+
 /* A negative answer (RFC 2308) to store. */
 struct vg_cache_neg {
 	const uint8_t *qname; /* wire */

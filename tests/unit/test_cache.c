@@ -940,3 +940,38 @@ Test(cache, rrset_put_refuses_a_value_no_reader_could_take_back)
 	vg_cache_reader_free(rd);
 	vg_cache_close(c);
 }
+
+static bool known(struct vg_cache_reader *rd, const char *name)
+{
+	uint8_t n[VG_NAME_MAX];
+	W(name, n);
+	return vg_cache_name_known(rd, n);
+}
+
+Test(cache, name_known_sees_any_entry_of_the_name_and_only_of_the_name)
+{
+	struct vg_cache *c = open_default();
+	uint8_t ns[VG_NAME_MAX];
+	uint16_t nl = (uint16_t)W("a.gtld.", ns);
+	put_rrset(c, "www.example.com.", 1, 100, 0x14, 0, A1, 4, T0);
+	put_neg(c, "gone.example.com.", 1, true, 3600, 300, T0);
+	put_neg(c, "empty.example.com.", 28, false, 60, 300, T0);
+	put_deleg(c, "sub.example.com.", 100, 0x14, ns, nl, T0);
+	vg_cache_sync(c);
+	struct vg_cache_reader *rd = vg_cache_reader_new(c);
+	vg_cache_read_begin(rd);
+	cr_assert(known(rd, "www.example.com."));
+	cr_assert(known(rd, "WWW.Example.COM."), "any case");
+	cr_assert(known(rd, "gone.example.com."), "an NXDOMAIN entry");
+	cr_assert(known(rd, "empty.example.com."), "a NODATA entry");
+	cr_assert(known(rd, "sub.example.com."), "a delegation");
+	cr_assert_not(known(rd, "example.com."), "a parent of stored names holds nothing itself");
+	cr_assert_not(known(rd, "a.www.example.com."), "nor does a child");
+	cr_assert_not(known(rd, "ww.example.com."));
+	cr_assert_not(known(rd, "www.example.co."));
+	cr_assert_not(known(rd, "zzz."), "past the last key");
+	cr_assert_not(known(rd, "."));
+	vg_cache_read_end(rd);
+	vg_cache_reader_free(rd);
+	vg_cache_close(c);
+}
