@@ -69,6 +69,9 @@ git rev-parse --short HEAD >"$W/commit" 2>/dev/null || echo "?" >"$W/commit"
 step_failed() { echo "run-all: $1 failed (exit $2); its output: $W/$1.out, $W/$1.err" >&2; }
 : >"$R"
 
+# what one system call costs here, on the servers' CPU (the hit-path rows are mostly system calls)
+taskset -c 1 "$BUILD/contrib/bench/syscost" >"$W/syscost" 2>/dev/null || : >"$W/syscost"
+
 # 3. hits
 echo "run-all: cache hits (frontend.sh, $RUNS rounds)" >&2
 KEEP="$W/fe" RUNS="$RUNS" SERVERS="vigild unbound kresd fixed" \
@@ -136,6 +139,10 @@ rratio() {
 			printf "%.2f", (k % 2) ? r[(k + 1) / 2] : (r[k / 2] + r[k / 2 + 1]) / 2
 		}' "$R"
 }
+# One system call's cost on the servers' CPU (contrib/bench/syscost: getppid, fastest of 5 rounds).
+SC=$(awk '$1 == "getppid_us" { print $2 }' "$W/syscost" 2>/dev/null || true)
+SC_EP=$(awk '$1 == "epoll_wait_us" { print $2 }' "$W/syscost" 2>/dev/null || true)
+sc_note() { [ -n "$SC" ] && echo " One system call costs $SC µs on the servers' CPU (getppid; epoll_wait on an empty set $SC_EP µs; contrib/bench/syscost)."; }
 # "v/p" per round for metric $1 (vigild's value / peer $2's in the same round), comma-separated.
 rounds() { # $3: the target's operator, which picks the better peer of a round for "best"
 	awk -v m="$1" -v p="$2" -v op="${3:-<=}" '$2 == m && $3 ~ /^[0-9.]+$/ { n[$1]++; v[$1, n[$1]] = $3 }
@@ -170,8 +177,19 @@ why() {
 			out="$out The fixed-answer server (it does nothing but answer) in the same rounds: vigild/fixed $f; fixed, Unbound per round:${fu%%|*} /${fu#*|}."
 			if awk -v f="$f" -v op="$op" 'BEGIN { exit !(f != "-" && ((op == "<=" && f <= 1.1) || (op == ">=" && f >= 0.9))) }'; then
 				out="$out vigild is within 10% of that floor: per query, every server here pays for waking its own CPU and, with each answer, an interrupt to wake the client's (docs/benchmarks.md \"Upstream queries in bursts\"); what is left above the floor is not the work per query."
+			elif [ "$m" != rmax_qps ] && [ -n "$SC" ]; then
+				e=$(awk -v a="$(med vigild "$m")" -v b="$(med fixed "$m")" 'BEGIN { printf "%.1f", a - b }')
+				out="$out vigild makes one system call per wake-up more than the fixed server (three: epoll_wait, recvmmsg, sendmmsg, against a blocking recvmmsg and a sendmmsg; Unbound makes about 4.6: docs/benchmarks.md \"Front end\"), and one costs $SC µs here: the medians differ by $e µs,"
+				if awk -v e="$e" -v sc="$SC" 'BEGIN { exit !(e <= 2 * sc) }'; then
+					out="$out about that one call."
+				else
+					out="$out more than that call explains; the rest is this run's spread (see the rounds)."
+				fi
 			else
 				out="$out vigild is more than 10% off that floor in this run: not explained by the wake-ups alone."
+			fi
+			if [ "$m" = rfix_cpu ]; then
+				out="$out The target itself, $x x Unbound's $(med unbound "$m") µs = $(awk -v x="$x" -v u="$(med unbound "$m")" 'BEGIN { printf "%.2f", x * u }') µs, is below the fixed-answer server's $(med fixed "$m") µs: at 30k qps every query arrives alone, and only holding datagrams back to batch them (the latency this issue removed) gets a server under that floor."
 			fi
 			;;
 		miss_per_cpu | miss_us)
@@ -215,7 +233,7 @@ keytrap_ir_www.keytrap.org|callgrind instructions, KeyTrap name www.keytrap.org 
 keytrap_ir_one.keytrap.org|callgrind instructions, KeyTrap name one.keytrap.org (zone cold)|-
 keytrap_ir_www.rsa.org|callgrind instructions, ordinary signed name www.rsa.org (zone cold)|-'
 {
-	echo "Run $(date -u -r "$R" '+%Y-%m-%d %H:%M UTC'), commit $(cat "$W/commit" 2>/dev/null || echo '?'), $NCPU CPUs, load $LOAD0 at start; medians of $RUNS rounds (cold: of 4 names, each on a fresh server; callgrind: one run); validation: $([ "$VALIDATE" = 1 ] && echo 'on for all three' || echo 'off for all three'); $MISSES unique names per miss run; every authoritative reply delayed $DELAY ms for the cold row."
+	echo "Run $(date -u -r "$R" '+%Y-%m-%d %H:%M UTC'), commit $(cat "$W/commit" 2>/dev/null || echo '?'), $NCPU CPUs, load $LOAD0 at start; medians of $RUNS rounds (cold: of 4 names, each on a fresh server; callgrind: one run); validation: $([ "$VALIDATE" = 1 ] && echo 'on for all three' || echo 'off for all three'); $MISSES unique names per miss run; every authoritative reply delayed $DELAY ms for the cold row.$(sc_note)"
 	echo
 	echo "| metric | vigild | Unbound | Knot Resolver | fixed answer | vigild/Unbound | vigild/Knot | target | paired ratio (median of rounds) | met |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---|---:|---|"
