@@ -83,6 +83,7 @@ struct up_impl {
 	 * docs/architecture.md "Upstream transport"). The delay is the rest of the pass. */
 	struct vg_upstream_query *unsent_head, *unsent_tail;
 	uv_prepare_t flush;
+	uint64_t send_err_log_at, send_err_quiet; /* send_failed's log limit */
 	size_t n_sockets; /* open query sockets, lingering ones too: at most max_sockets */
 	struct vg_upstream_timer *timers;
 	uint64_t wall_mono; /* loop time at which `wall` was read */
@@ -436,6 +437,25 @@ static int open_socket(struct up_impl *u, const struct vg_sockaddr *server, bool
 	return fd;
 }
 
+/* A send refused on this host (a local firewall's EPERM, no buffer): nothing left, so nothing is
+ * held against the server, but the operator hears of it, as of a socket or connect that fails
+ * in up_send (the resolver's local-error line): at most one line per SEND_ERR_LOG_MS. */
+#define SEND_ERR_LOG_MS 10000
+static void send_failed(struct up_impl *u, const struct vg_upstream_query *q, int err)
+{
+	uint64_t now = uv_now(u->loop);
+	u->send_err_quiet++;
+	if (u->send_err_log_at && now < u->send_err_log_at)
+		return;
+	char a[64];
+	vg_warn("upstream %d: cannot send to %s: %s (a local error, not held against the server; "
+		"%llu such since the last message)",
+		u->worker_id, vg_sockaddr_str(&q->server, a, sizeof(a)), strerror(err),
+		(unsigned long long)u->send_err_quiet);
+	u->send_err_quiet = 0;
+	u->send_err_log_at = now + SEND_ERR_LOG_MS;
+}
+
 /* Sends the UDP queries of this loop pass, oldest first. A failed send (the socket is connected,
  * so rare: no buffer, a firewall) ends its query with VG_UP_ERROR, as a TCP error does; the
  * callback may queue new queries, which go out in the same burst. */
@@ -455,7 +475,7 @@ static void on_flush(uv_prepare_t *h)
 			u->head.stats.sent_udp++;
 			continue;
 		}
-		vg_debug("upstream: send: %s", n < 0 ? strerror(errno) : "short write");
+		send_failed(u, q, n < 0 ? errno : EIO);
 		query_finish(q, VG_UP_ERROR, NULL, 0);
 	}
 	uv_prepare_stop(&u->flush);
@@ -525,8 +545,10 @@ static int up_send(struct vg_upstream *head, const struct vg_upstream_req *req,
 	q->timer.data = q;
 	u->handles += 1;
 	u->n_sockets++;
-	q->started = uv_now(u->loop);
-	q->started_ns = uv_hrtime();
+	if (req->tcp) { /* a UDP query's clock starts at its send (on_flush) */
+		q->started = uv_now(u->loop);
+		q->started_ns = uv_hrtime();
+	}
 	q->next = u->queries;
 	if (u->queries)
 		u->queries->prev = q;
